@@ -1,0 +1,88 @@
+# surge — GNU make build. `make` builds build/surge; see `make help`.
+# Sources are found by folder: every src/**/*.c is part of the binary, every
+# tests/unit/*.c part of the unit-test runner, every tests/fuzz/fuzz_*.c a fuzz driver.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := openssl zlib
+OPT      ?= -O2
+SANITIZE ?=
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	   -D_GNU_SOURCE -pthread -Isrc -DSURGE_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
+LDFLAGS += -pthread $(SANITIZE)
+LDLIBS  += $(PKG_LIBS) -lm
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/serve/*.c src/report/*.c src/cli/*.c))
+LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test unit asan fuzz fuzz-short bench demo deps format clean help
+
+all: $(BUILD)/surge
+
+$(BUILD)/surge: $(LIB_OBJ) $(BUILD)/src/cli/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+deps:
+	@scripts/deps.sh
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# The whole suite: unit tests, integration tests against real processes, a short fuzz run.
+test: deps all $(BUILD)/unit-tests
+	@BUILD=$(BUILD) tests/run
+
+# The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
+
+# libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm -pthread
+
+fuzz: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run
+
+bench: deps all
+	@scripts/deps.sh --bench
+	bench/gen-vs-peers.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make          build build/surge"
+	@echo "make test     install missing packages, build, run the whole test suite"
+	@echo "make asan     the same suite under ASan+UBSan (build/asan)"
+	@echo "make fuzz     libFuzzer drivers, FUZZ_SECONDS each (default 60)"
+	@echo "make bench    surge vs wrk/hey/h2load/ab on an nginx fixture (bench/)"
+	@echo "make demo     start a target on loopback, run a short load test, write results"
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/cli/main.d

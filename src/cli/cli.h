@@ -1,0 +1,29 @@
+/* cli: the command line — option parsing, terminal output, files, exit codes.
+ * Only this layer prints to the terminal or calls exit(). */
+#ifndef SURGE_CLI_H
+#define SURGE_CLI_H
+
+#include <stddef.h>
+
+/* Exit codes (surge help exit-codes). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_THRESHOLDS = 1,    /* a threshold failed */
+	EXIT_USAGE = 2,         /* bad usage or configuration */
+	EXIT_UNREACHABLE = 3,   /* the run could not reach the target */
+	EXIT_GENERATOR = 4,     /* the generator itself was the bottleneck */
+};
+
+int cli_run(int argc, char **argv);
+int cli_help(int argc, char **argv);
+/* The help text of a topic ("run", "exit-codes", ...), or NULL. */
+const char *cli_help_text(const char *topic);
+
+/* Prints "surge <cmd>: message" to stderr and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes data to path atomically (a temporary file renamed into place); 0 or -errno. */
+int cli_write_file(const char *path, const void *data, size_t len);
+/* Reads a whole file of at most max bytes; NULL with errno set (EFBIG when larger). */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+#endif

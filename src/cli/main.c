@@ -1,0 +1,25 @@
+/* main: dispatches `surge COMMAND` to its cli_ handler. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef SURGE_VERSION
+#define SURGE_VERSION "dev"
+#endif
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return cli_help(cmd ? argc - 1 : 0, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("surge %s\n", SURGE_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cli_run(argc - 1, argv + 1);
+	fprintf(stderr, "surge: unknown command '%s' (see 'surge help')\n", cmd);
+	return EXIT_USAGE;
+}

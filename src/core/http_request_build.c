@@ -1,0 +1,137 @@
+/* http_request_build: the client half of the HTTP/1.1 codec that writes requests.
+ * Requests are built once per scenario and then replayed, so this favours checks over speed. */
+#include "core/http.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef SURGE_VERSION
+#define SURGE_VERSION "dev"
+#endif
+
+static bool is_token_char(unsigned char c)
+{
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+		return true;
+	if (c >= '0' && c <= '9')
+		return true;
+	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool is_token(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_token_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Visible characters only: a space or control byte would end or split the request line. */
+static bool is_visible(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* "Name: value" with a token name; CR and LF would let one header smuggle in another. */
+static bool header_valid(const char *h)
+{
+	const char *colon = h ? strchr(h, ':') : NULL;
+
+	if (!colon || !is_token(h, (size_t)(colon - h)))
+		return false;
+	return strpbrk(colon, "\r\n") == NULL;
+}
+
+static bool header_named(const char *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(h, name, n) == 0 && h[n] == ':';
+}
+
+static bool spec_has_header(const http_request_spec_t *spec, const char *name)
+{
+	for (size_t i = 0; i < spec->header_count; i++)
+		if (header_named(spec->headers[i], name))
+			return true;
+	return false;
+}
+
+static int validate(const http_request_spec_t *spec)
+{
+	if (!spec->method || !is_token(spec->method, strlen(spec->method)))
+		return -EINVAL;
+	if (!is_visible(spec->target))
+		return -EINVAL;
+	if (spec->header_count && !spec->headers)
+		return -EINVAL;
+	for (size_t i = 0; i < spec->header_count; i++)
+		if (!header_valid(spec->headers[i]))
+			return -EINVAL;
+	if (!spec_has_header(spec, "host") && !is_visible(spec->host))
+		return -EINVAL;
+	if (spec->body_len && !spec->body)
+		return -EINVAL;
+	return 0;
+}
+
+/* Host is host[:port]; an IPv6 literal needs brackets so its colons are not read as the port. */
+static int append_host(const http_request_spec_t *spec, buf_t *out)
+{
+	bool ipv6 = strchr(spec->host, ':') && spec->host[0] != '[';
+	uint16_t default_port = spec->tls ? 443 : 80;
+	int rc;
+
+	rc = buf_printf(out, ipv6 ? "Host: [%s]" : "Host: %s", spec->host);
+	if (rc == 0 && spec->port && spec->port != default_port)
+		rc = buf_printf(out, ":%u", (unsigned)spec->port);
+	if (rc == 0)
+		rc = buf_append(out, "\r\n", 2);
+	return rc;
+}
+
+/* A body is announced with Content-Length unless the caller framed it (Content-Length or
+ * Transfer-Encoding among the headers); POST, PUT and PATCH always announce one, as servers
+ * may otherwise answer 411 Length Required. */
+static bool wants_content_length(const http_request_spec_t *spec)
+{
+	const char *m = spec->method;
+
+	if (spec_has_header(spec, "content-length") || spec_has_header(spec, "transfer-encoding"))
+		return false;
+	return spec->has_body || spec->body_len > 0 || strcmp(m, "POST") == 0 ||
+	       strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+int http_request_build(const http_request_spec_t *spec, buf_t *out)
+{
+	int rc = validate(spec);
+
+	buf_reset(out);
+	if (rc < 0)
+		return rc;
+	rc = buf_printf(out, "%s %s HTTP/1.1\r\n", spec->method, spec->target);
+	if (rc == 0 && !spec_has_header(spec, "host"))
+		rc = append_host(spec, out);
+	if (rc == 0 && !spec_has_header(spec, "user-agent"))
+		rc = buf_append_str(out, "User-Agent: surge/" SURGE_VERSION "\r\n");
+	for (size_t i = 0; rc == 0 && i < spec->header_count; i++)
+		rc = buf_printf(out, "%s\r\n", spec->headers[i]);
+	if (rc == 0 && wants_content_length(spec))
+		rc = buf_printf(out, "Content-Length: %zu\r\n", spec->body_len);
+	if (rc == 0)
+		rc = buf_append(out, "\r\n", 2);
+	if (rc == 0 && spec->body_len)
+		rc = buf_append(out, spec->body, spec->body_len);
+	if (rc < 0)
+		buf_reset(out);
+	return rc;
+}

@@ -1,0 +1,762 @@
+/* http_response_parse: the client half of the HTTP/1.1 codec — an incremental response parser.
+ * A pure state machine over caller-owned bytes: any split of the input gives the same result. */
+#include "core/http.h"
+
+#include <string.h>
+
+/* A chunk-size line (size, extensions, CRLF) longer than this is HTTP_ERR_CHUNK: extensions are
+ * skipped, never stored, but a peer must not keep us scanning one line forever. */
+#define CHUNK_LINE_MAX 4096
+
+/* Every state at or after S_BODY_LENGTH belongs to the body; the others are counted against
+ * max_header_bytes. Trailers reuse the header states with F_TRAILERS set. */
+enum parse_state {
+	S_VERSION,    /* matching "HTTP/1."; name_len counts the bytes matched */
+	S_MINOR,
+	S_VERSION_SP,
+	S_CODE,       /* name_len counts the digits */
+	S_CODE_END,
+	S_REASON,
+	S_STATUS_LF,
+	S_LINE_START, /* a header (or trailer) line or the empty line that ends the block */
+	S_NAME,
+	S_VALUE_START,
+	S_VALUE,
+	S_VALUE_LF,
+	S_HEAD_END_LF,
+	S_BODY_LENGTH,
+	S_BODY_CLOSE,
+	S_CHUNK_SIZE, /* name_len is 1 once a hex digit was seen */
+	S_CHUNK_WS,
+	S_CHUNK_EXT,
+	S_CHUNK_LF,
+	S_CHUNK_DATA,
+	S_CHUNK_DATA_END,
+	S_CHUNK_DATA_LF,
+	S_DONE,
+	S_ERROR
+};
+
+/* The headers that decide framing and reuse; every other header is only validated (and stored). */
+enum header_kind { K_NONE, K_CONTENT_LENGTH, K_TRANSFER_ENCODING, K_CONNECTION };
+
+enum parse_flags {
+	F_CL_SEEN = 0x01,    /* a Content-Length header was seen; its value is in content_length */
+	F_CL_WS = 0x02,      /* whitespace followed the Content-Length digits: no more digits */
+	F_TOKEN_LONG = 0x04, /* the current list token overflowed value[]: it matches nothing */
+	F_TE = 0x08,         /* Transfer-Encoding named at least one coding */
+	F_CHUNKED = 0x10,    /* ... and the last one so far is chunked */
+	F_CLOSE = 0x20,      /* Connection: close */
+	F_KEEP_ALIVE = 0x40, /* Connection: keep-alive */
+	F_TRAILERS = 0x80    /* the header states are parsing the trailer section */
+};
+
+/* tchar (RFC 9110 5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~"; everything else ends a name. */
+static const uint8_t token_char[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
+	/* 0x80..0xff: obs-text is not allowed in a name */
+};
+
+static const char *const error_names[HTTP_ERR_COUNT] = {
+	[HTTP_ERR_NONE] = "none",
+	[HTTP_ERR_STATUS_LINE] = "status_line",
+	[HTTP_ERR_VERSION] = "version",
+	[HTTP_ERR_HEADER] = "header",
+	[HTTP_ERR_HEADER_TOO_LARGE] = "header_too_large",
+	[HTTP_ERR_TOO_MANY_HEADERS] = "too_many_headers",
+	[HTTP_ERR_CONTENT_LENGTH] = "content_length",
+	[HTTP_ERR_TRANSFER_ENCODING] = "transfer_encoding",
+	[HTTP_ERR_CHUNK] = "chunk",
+	[HTTP_ERR_TRAILER] = "trailer",
+	[HTTP_ERR_CLOSED_EARLY] = "closed_early",
+};
+
+const char *http_error_name(enum http_error e)
+{
+	if ((unsigned)e >= HTTP_ERR_COUNT)
+		return "unknown";
+	return error_names[e];
+}
+
+void http_response_parser_init(http_response_parser_t *p, bool head_request)
+{
+	memset(p, 0, sizeof(*p));
+	p->limits.max_header_bytes = 64 * 1024;
+	p->limits.max_headers = 100;
+	p->head_request = head_request;
+	http_response_parser_reset(p);
+}
+
+void http_response_parser_reset(http_response_parser_t *p)
+{
+	http_response_parser_t keep = *p;
+
+	memset(p, 0, sizeof(*p));
+	p->limits = keep.limits;
+	p->head_request = keep.head_request;
+	p->on_body = keep.on_body;
+	p->ctx = keep.ctx;
+	p->store = keep.store;
+	p->content_length = -1;
+	if (p->store)
+		p->store->len = 0;
+}
+
+static int fail(http_response_parser_t *p, enum http_error e)
+{
+	p->error = e;
+	p->state = S_ERROR;
+	return HTTP_ERROR;
+}
+
+/* A malformed line is a header error or a trailer error depending on where it is. */
+static int fail_line(http_response_parser_t *p)
+{
+	return fail(p, p->flags & F_TRAILERS ? HTTP_ERR_TRAILER : HTTP_ERR_HEADER);
+}
+
+static int finish(http_response_parser_t *p)
+{
+	p->state = S_DONE;
+	return HTTP_DONE;
+}
+
+static bool is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+
+static bool is_field_char(unsigned char c)
+{
+	return c >= 0x20 ? c != 0x7f : c == '\t';
+}
+
+/* Compares a token with a lowercase literal of letters and '-': OR-ing 0x20 folds case, and the
+ * only other byte it maps onto '-' is CR, which never reaches here. */
+static bool ascii_case_eq(const char *s, const char *lower, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] | 0x20) != (unsigned char)lower[i])
+			return false;
+	return true;
+}
+
+static const char *scan_token(const char *s, const char *end)
+{
+	while (s < end && token_char[(unsigned char)*s])
+		s++;
+	return s;
+}
+
+/* Returns the first byte in [s, end) that may not appear in a field value or reason phrase
+ * (a control other than HTAB, or DEL) — normally the CR ending the line. Eight bytes at a time
+ * while none of them is below 0x20 or equal to 0x7f, which is how most header values look. */
+static const char *scan_field(const char *s, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (end - s >= 8) {
+		uint64_t w, del;
+
+		memcpy(&w, s, 8);
+		del = w ^ (0x7f * ones);
+		if (((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs))
+			break;
+		s += 8;
+	}
+	while (s < end && is_field_char((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* Copies header bytes into the optional store, as many as fit; running out of room is reported
+ * by the caller after it has looked at the bytes that did fit, so errors keep their byte order. */
+static size_t store_room(const http_response_parser_t *p, size_t n)
+{
+	size_t room;
+
+	if (!p->store)
+		return n;
+	room = p->store->cap - p->store->len;
+	return n < room ? n : room;
+}
+
+static void store_copy(http_response_parser_t *p, const char *s, size_t n)
+{
+	if (p->store && n) {
+		memcpy(p->store->data + p->store->len, s, n);
+		p->store->len += n;
+	}
+}
+
+static int store_terminate(http_response_parser_t *p)
+{
+	if (!p->store)
+		return HTTP_AGAIN;
+	if (p->store->len == p->store->cap)
+		return fail(p, HTTP_ERR_HEADER_TOO_LARGE);
+	p->store->data[p->store->len++] = '\0';
+	return HTTP_AGAIN;
+}
+
+static enum header_kind classify(const char *name, size_t len)
+{
+	switch (len) {
+	case 10: return ascii_case_eq(name, "connection", 10) ? K_CONNECTION : K_NONE;
+	case 14: return ascii_case_eq(name, "content-length", 14) ? K_CONTENT_LENGTH : K_NONE;
+	case 17: return ascii_case_eq(name, "transfer-encoding", 17) ? K_TRANSFER_ENCODING : K_NONE;
+	default: return K_NONE;
+	}
+}
+
+/* Name bytes are kept only while the name could still be one of the interesting ones; a longer
+ * name saturates name_len past the buffer and matches nothing. */
+static int take_name(http_response_parser_t *p, const char *s, size_t n)
+{
+	size_t fit = store_room(p, n);
+
+	if (p->name_len + n <= sizeof(p->name)) {
+		memcpy(p->name + p->name_len, s, n);
+		p->name_len += n;
+	} else {
+		p->name_len = sizeof(p->name) + 1;
+	}
+	store_copy(p, s, fit);
+	return fit < n ? fail(p, HTTP_ERR_HEADER_TOO_LARGE) : HTTP_AGAIN;
+}
+
+/* Content-Length: 1*DIGIT with optional trailing whitespace, accumulated in `remaining` (unused
+ * until the body starts) so that no value length limits it — only int64 overflow does. */
+static int content_length_bytes(http_response_parser_t *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_digit(c) && !(p->flags & F_CL_WS)) {
+			if (p->remaining > (uint64_t)(INT64_MAX - (c - '0')) / 10)
+				return fail(p, HTTP_ERR_CONTENT_LENGTH);
+			p->remaining = p->remaining * 10 + (c - '0');
+			p->value_len = 1;
+		} else if ((c == ' ' || c == '\t') && p->value_len) {
+			p->flags |= F_CL_WS;
+		} else {
+			return fail(p, HTTP_ERR_CONTENT_LENGTH);
+		}
+	}
+	return HTTP_AGAIN;
+}
+
+/* One element of a Connection or Transfer-Encoding list is complete (at a comma or the end of
+ * the line). Chunked must be the final transfer coding (RFC 9112 6.1), so any coding after it,
+ * in this line or a later Transfer-Encoding line, is an error. */
+static int end_token(http_response_parser_t *p)
+{
+	size_t n = p->value_len;
+	bool too_long = p->flags & F_TOKEN_LONG;
+
+	while (n && (p->value[n - 1] == ' ' || p->value[n - 1] == '\t'))
+		n--;
+	p->value_len = 0;
+	p->flags &= ~F_TOKEN_LONG;
+	if (n == 0 && !too_long)
+		return HTTP_AGAIN; /* empty list elements are allowed */
+	if (p->kind == K_CONNECTION) {
+		if (!too_long && n == 5 && ascii_case_eq(p->value, "close", 5))
+			p->flags |= F_CLOSE;
+		else if (!too_long && n == 10 && ascii_case_eq(p->value, "keep-alive", 10))
+			p->flags |= F_KEEP_ALIVE;
+		return HTTP_AGAIN;
+	}
+	if (p->flags & F_CHUNKED)
+		return fail(p, HTTP_ERR_TRANSFER_ENCODING);
+	p->flags |= F_TE;
+	if (!too_long && n == 7 && ascii_case_eq(p->value, "chunked", 7))
+		p->flags |= F_CHUNKED;
+	return HTTP_AGAIN;
+}
+
+static int token_list_bytes(http_response_parser_t *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == ',') {
+			if (end_token(p) != HTTP_AGAIN)
+				return HTTP_ERROR;
+		} else if (p->value_len == 0 && (c == ' ' || c == '\t')) {
+			continue;
+		} else if (p->value_len < sizeof(p->value)) {
+			p->value[p->value_len++] = c;
+		} else {
+			p->flags |= F_TOKEN_LONG;
+		}
+	}
+	return HTTP_AGAIN;
+}
+
+/* A run of valid value bytes: interpreted first (up to what the store can take), then stored. */
+static int take_value(http_response_parser_t *p, const char *s, size_t n)
+{
+	size_t fit = store_room(p, n);
+	int rc = HTTP_AGAIN;
+
+	if (p->kind == K_CONTENT_LENGTH)
+		rc = content_length_bytes(p, s, fit);
+	else if (p->kind != K_NONE)
+		rc = token_list_bytes(p, s, fit);
+	if (rc != HTTP_AGAIN)
+		return rc;
+	store_copy(p, s, fit);
+	return fit < n ? fail(p, HTTP_ERR_HEADER_TOO_LARGE) : HTTP_AGAIN;
+}
+
+static int end_header_line(http_response_parser_t *p)
+{
+	if (p->kind == K_CONTENT_LENGTH) {
+		if (!p->value_len)
+			return fail(p, HTTP_ERR_CONTENT_LENGTH);
+		if ((p->flags & F_CL_SEEN) && (uint64_t)p->content_length != p->remaining)
+			return fail(p, HTTP_ERR_CONTENT_LENGTH);
+		p->content_length = (int64_t)p->remaining;
+		p->flags |= F_CL_SEEN;
+	} else if (p->kind != K_NONE && end_token(p) != HTTP_AGAIN) {
+		return HTTP_ERROR;
+	}
+	if (p->store) {
+		/* trailing OWS was copied as it arrived; the name's NUL stops this loop at worst */
+		while (p->store->data[p->store->len - 1] == ' ' ||
+		       p->store->data[p->store->len - 1] == '\t')
+			p->store->len--;
+		if (store_terminate(p) != HTTP_AGAIN)
+			return HTTP_ERROR;
+	}
+	p->header_count++;
+	p->state = S_LINE_START;
+	return HTTP_AGAIN;
+}
+
+/* An interim 1xx response was read: start over on the next status line. header_bytes and
+ * header_count keep counting, so a peer cannot send interim responses forever. */
+static void start_next_status(http_response_parser_t *p)
+{
+	p->status = 0;
+	p->minor_version = 0;
+	p->flags = 0;
+	p->name_len = 0;
+	p->content_length = -1;
+	p->remaining = 0;
+	if (p->store)
+		p->store->len = 0;
+	p->state = S_VERSION;
+}
+
+static void start_chunk_line(http_response_parser_t *p)
+{
+	p->remaining = 0;
+	p->name_len = 0;
+	p->line_len = 0;
+	p->state = S_CHUNK_SIZE;
+}
+
+/* The empty line ended the header block: decide how the body is delimited (RFC 9112 6.3). When
+ * Transfer-Encoding and Content-Length both appear, chunked wins and content_length is reported
+ * as -1; the connection is then not reused, as 6.1 asks, since one of the two lied. */
+static int finish_head(http_response_parser_t *p)
+{
+	if (p->flags & F_TRAILERS)
+		return finish(p);
+	if (p->status < 200 && p->status != 101) {
+		start_next_status(p);
+		return HTTP_AGAIN;
+	}
+	p->headers_done = true;
+	if (p->minor_version >= 1)
+		p->keep_alive = !(p->flags & F_CLOSE);
+	else
+		p->keep_alive = (p->flags & F_KEEP_ALIVE) && !(p->flags & F_CLOSE);
+	if (p->status == 101) {
+		p->keep_alive = false; /* the connection no longer speaks HTTP/1.1 */
+		return finish(p);
+	}
+	if (p->head_request || p->status == 204 || p->status == 304)
+		return finish(p);
+	if (p->flags & F_TE) {
+		if (p->minor_version == 0 || (p->flags & F_CL_SEEN))
+			p->keep_alive = false;
+		p->content_length = -1;
+		if (p->flags & F_CHUNKED) {
+			p->chunked = true;
+			start_chunk_line(p);
+			return HTTP_AGAIN;
+		}
+	} else if (p->flags & F_CL_SEEN) {
+		if (p->content_length == 0)
+			return finish(p);
+		p->remaining = (uint64_t)p->content_length;
+		p->state = S_BODY_LENGTH;
+		return HTTP_AGAIN;
+	}
+	p->keep_alive = false;
+	p->state = S_BODY_CLOSE;
+	return HTTP_AGAIN;
+}
+
+/* Matches "HTTP/1.d NNN " in one go, the shape nearly every status line starts with. Anything
+ * else takes the byte-at-a-time path, which alone decides what is an error. */
+static bool status_fast(http_response_parser_t *p, const char *s)
+{
+	if (memcmp(s, "HTTP/1.", 7) != 0 || !is_digit(s[7]) || s[8] != ' ' || s[9] < '1' ||
+	    s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]) || s[12] != ' ')
+		return false;
+	p->minor_version = s[7] - '0';
+	p->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+	return true;
+}
+
+/* Status line, headers and trailers over [*posp, end), end already clipped to the header byte
+ * budget. Returns HTTP_AGAIN when it ran out of bytes or the body starts. */
+static int parse_head(http_response_parser_t *p, const char **posp, const char *end)
+{
+	const char *pos = *posp, *q;
+	int rc = HTTP_AGAIN;
+
+	while (pos < end && rc == HTTP_AGAIN) {
+		unsigned char c = (unsigned char)*pos;
+
+		switch (p->state) {
+		case S_VERSION:
+			if (p->name_len == 0 && end - pos >= 13 && status_fast(p, pos)) {
+				pos += 13;
+				p->state = S_REASON;
+			} else if (c != (unsigned char)"HTTP/1."[p->name_len]) {
+				bool major = p->name_len == 5 && is_digit(c);
+				rc = fail(p, major ? HTTP_ERR_VERSION : HTTP_ERR_STATUS_LINE);
+			} else {
+				pos++;
+				if (++p->name_len == 7)
+					p->state = S_MINOR;
+			}
+			break;
+		case S_MINOR:
+			if (!is_digit(c)) {
+				rc = fail(p, HTTP_ERR_VERSION);
+				break;
+			}
+			p->minor_version = c - '0';
+			pos++;
+			p->state = S_VERSION_SP;
+			break;
+		case S_VERSION_SP:
+			if (c != ' ') {
+				rc = fail(p, HTTP_ERR_STATUS_LINE);
+				break;
+			}
+			pos++;
+			p->name_len = 0;
+			p->state = S_CODE;
+			break;
+		case S_CODE:
+			if (!is_digit(c) || (p->name_len == 0 && c == '0')) {
+				rc = fail(p, HTTP_ERR_STATUS_LINE);
+				break;
+			}
+			p->status = p->status * 10 + (c - '0');
+			pos++;
+			if (++p->name_len == 3)
+				p->state = S_CODE_END;
+			break;
+		case S_CODE_END:
+			pos++;
+			if (c == ' ')
+				p->state = S_REASON;
+			else if (c == '\r')
+				p->state = S_STATUS_LF;
+			else if (c == '\n')
+				p->state = S_LINE_START;
+			else
+				rc = fail(p, HTTP_ERR_STATUS_LINE);
+			break;
+		case S_REASON:
+			pos = scan_field(pos, end);
+			if (pos == end)
+				break;
+			c = (unsigned char)*pos++;
+			if (c == '\r')
+				p->state = S_STATUS_LF;
+			else if (c == '\n')
+				p->state = S_LINE_START;
+			else
+				rc = fail(p, HTTP_ERR_STATUS_LINE);
+			break;
+		case S_STATUS_LF:
+			pos++;
+			if (c == '\n')
+				p->state = S_LINE_START;
+			else
+				rc = fail(p, HTTP_ERR_STATUS_LINE);
+			break;
+		case S_LINE_START:
+			if (c == '\r') {
+				pos++;
+				p->state = S_HEAD_END_LF;
+			} else if (c == '\n') {
+				pos++;
+				rc = finish_head(p);
+			} else if (!token_char[c]) {
+				rc = fail_line(p); /* includes obs-fold: a line starting with SP or HTAB */
+			} else if (p->header_count >= p->limits.max_headers) {
+				rc = fail(p, HTTP_ERR_TOO_MANY_HEADERS);
+			} else {
+				p->name_len = 0;
+				p->kind = K_NONE;
+				p->state = S_NAME;
+			}
+			break;
+		case S_NAME:
+			q = scan_token(pos, end);
+			rc = take_name(p, pos, (size_t)(q - pos));
+			pos = q;
+			if (rc != HTTP_AGAIN || pos == end)
+				break;
+			if (*pos != ':') {
+				rc = fail_line(p);
+				break;
+			}
+			pos++;
+			if (!(p->flags & F_TRAILERS))
+				p->kind = classify(p->name, p->name_len);
+			p->value_len = 0;
+			p->remaining = 0;
+			p->flags &= ~(F_CL_WS | F_TOKEN_LONG);
+			p->state = S_VALUE_START;
+			rc = store_terminate(p);
+			break;
+		case S_VALUE_START:
+			while (pos < end && (*pos == ' ' || *pos == '\t'))
+				pos++;
+			if (pos < end)
+				p->state = S_VALUE;
+			break;
+		case S_VALUE:
+			q = scan_field(pos, end);
+			rc = take_value(p, pos, (size_t)(q - pos));
+			pos = q;
+			if (rc != HTTP_AGAIN || pos == end)
+				break;
+			c = (unsigned char)*pos++;
+			if (c == '\r')
+				p->state = S_VALUE_LF;
+			else if (c == '\n')
+				rc = end_header_line(p);
+			else
+				rc = fail_line(p);
+			break;
+		case S_VALUE_LF:
+			pos++;
+			rc = c == '\n' ? end_header_line(p) : fail_line(p);
+			break;
+		case S_HEAD_END_LF:
+			pos++;
+			rc = c == '\n' ? finish_head(p) : fail_line(p);
+			break;
+		}
+		if (p->state >= S_BODY_LENGTH)
+			break;
+	}
+	*posp = pos;
+	return rc;
+}
+
+/* Clips the head parser to what is left of max_header_bytes, so the limit is hit at the same
+ * byte whatever the split, and turns running into the clip with more input into an error. */
+static int parse_head_bounded(http_response_parser_t *p, const char **posp, const char *end)
+{
+	const char *start = *posp, *lim = end;
+	size_t budget = p->limits.max_header_bytes - p->header_bytes;
+	int rc;
+
+	if ((size_t)(end - start) > budget)
+		lim = start + budget;
+	rc = parse_head(p, posp, lim);
+	p->header_bytes += (uint32_t)(*posp - start);
+	if (rc == HTTP_AGAIN && *posp == lim && lim < end && p->state < S_BODY_LENGTH)
+		rc = fail(p, HTTP_ERR_HEADER_TOO_LARGE);
+	return rc;
+}
+
+static void emit_body(http_response_parser_t *p, const char *s, size_t n)
+{
+	if (n && p->on_body)
+		p->on_body(p->ctx, s, n);
+	p->body_bytes += n;
+}
+
+static int hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The line after a chunk's data is complete: the next chunk-size line follows; after the size
+ * line itself, either data or (size 0) the trailer section. */
+static void end_chunk_size_line(http_response_parser_t *p)
+{
+	if (p->remaining) {
+		p->state = S_CHUNK_DATA;
+		return;
+	}
+	p->flags |= F_TRAILERS;
+	p->state = S_LINE_START;
+}
+
+/* Chunk-size lines and the CRLF after chunk data, a byte at a time: they are a few bytes each.
+ * Returns as soon as data or trailers start so those take their fast paths. */
+static int parse_chunk_line(http_response_parser_t *p, const char **posp, const char *end)
+{
+	const char *pos = *posp;
+	int rc = HTTP_AGAIN, digit;
+
+	while (pos < end && rc == HTTP_AGAIN && p->state != S_CHUNK_DATA && p->state != S_LINE_START) {
+		unsigned char c = (unsigned char)*pos++;
+
+		if (p->state < S_CHUNK_DATA && ++p->line_len > CHUNK_LINE_MAX) {
+			rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		}
+		switch (p->state) {
+		case S_CHUNK_SIZE:
+			digit = hex_value(c);
+			if (digit >= 0) {
+				if (p->remaining >> 60) {
+					rc = fail(p, HTTP_ERR_CHUNK); /* one more digit overflows */
+					break;
+				}
+				p->remaining = p->remaining << 4 | (uint64_t)digit;
+				p->name_len = 1;
+			} else if (!p->name_len)
+				rc = fail(p, HTTP_ERR_CHUNK);
+			else if (c == ';')
+				p->state = S_CHUNK_EXT;
+			else if (c == ' ' || c == '\t')
+				p->state = S_CHUNK_WS;
+			else if (c == '\r')
+				p->state = S_CHUNK_LF;
+			else if (c == '\n')
+				end_chunk_size_line(p);
+			else
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		case S_CHUNK_WS:
+			if (c == ';')
+				p->state = S_CHUNK_EXT;
+			else if (c == '\r')
+				p->state = S_CHUNK_LF;
+			else if (c == '\n')
+				end_chunk_size_line(p);
+			else if (c != ' ' && c != '\t')
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		case S_CHUNK_EXT:
+			if (c == '\r')
+				p->state = S_CHUNK_LF;
+			else if (c == '\n')
+				end_chunk_size_line(p);
+			else if (!is_field_char(c))
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		case S_CHUNK_LF:
+			if (c == '\n')
+				end_chunk_size_line(p);
+			else
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		case S_CHUNK_DATA_END:
+			if (c == '\r')
+				p->state = S_CHUNK_DATA_LF;
+			else if (c == '\n')
+				start_chunk_line(p);
+			else
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		case S_CHUNK_DATA_LF:
+			if (c == '\n')
+				start_chunk_line(p);
+			else
+				rc = fail(p, HTTP_ERR_CHUNK);
+			break;
+		}
+	}
+	*posp = pos;
+	return rc;
+}
+
+/* Body bytes are never looked at one by one: they are counted off and handed to on_body. */
+static int parse_body(http_response_parser_t *p, const char **posp, const char *end)
+{
+	const char *pos = *posp;
+	size_t avail = (size_t)(end - pos);
+
+	switch (p->state) {
+	case S_BODY_CLOSE:
+		emit_body(p, pos, avail);
+		*posp = end;
+		return HTTP_AGAIN;
+	case S_BODY_LENGTH:
+	case S_CHUNK_DATA:
+		if (avail > p->remaining)
+			avail = (size_t)p->remaining;
+		emit_body(p, pos, avail);
+		*posp = pos + avail;
+		p->remaining -= avail;
+		if (p->remaining)
+			return HTTP_AGAIN;
+		if (p->state == S_BODY_LENGTH)
+			return finish(p);
+		p->state = S_CHUNK_DATA_END;
+		return HTTP_AGAIN;
+	default:
+		return parse_chunk_line(p, posp, end);
+	}
+}
+
+int http_response_parse(http_response_parser_t *p, const char *data, size_t len, size_t *consumed)
+{
+	const char *pos = data, *end = data + len;
+	int rc = HTTP_AGAIN;
+
+	*consumed = 0;
+	if (p->state == S_DONE)
+		return HTTP_DONE;
+	if (p->state == S_ERROR)
+		return HTTP_ERROR;
+	if (len == 0)
+		return HTTP_AGAIN;
+	while (rc == HTTP_AGAIN && pos < end) {
+		if (p->state < S_BODY_LENGTH)
+			rc = parse_head_bounded(p, &pos, end);
+		else
+			rc = parse_body(p, &pos, end);
+	}
+	*consumed = (size_t)(pos - data);
+	return rc;
+}
+
+int http_response_eof(http_response_parser_t *p)
+{
+	if (p->state == S_BODY_CLOSE)
+		return finish(p);
+	if (p->state == S_DONE)
+		return HTTP_DONE;
+	if (p->state == S_ERROR)
+		return HTTP_ERROR;
+	return fail(p, HTTP_ERR_CLOSED_EARLY);
+}

@@ -1,0 +1,270 @@
+/* loop: the event loop — timers on a binary min-heap, dispatch of ready handles, and an
+ * eventfd so other threads can wake it. One loop per thread; nothing here is shared. */
+#include "core/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/loop_backend.h"
+
+struct loop {
+	loop_backend_t *backend;
+	uint64_t now_ns;
+	bool stopping;
+
+	loop_timer_t **heap; /* heap[1..heap_len]; heap[0] unused so parents are i/2 */
+	uint32_t heap_len;
+	uint32_t heap_cap;
+
+	loop_fired_t fired[LOOP_MAX_EVENTS];
+	int fired_len;
+	int fired_pos;
+
+	loop_io_t wake_io;
+	loop_wake_fn wake_fn;
+	void *wake_ctx;
+};
+
+static void on_wake_event(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	uint64_t n;
+
+	if (read(io->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	if (loop->wake_fn)
+		loop->wake_fn(loop, loop->wake_ctx);
+}
+
+loop_t *loop_new(void)
+{
+	loop_t *loop = calloc(1, sizeof(*loop));
+	int fd;
+
+	if (!loop)
+		return NULL;
+	loop->backend = loop_backend_new();
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!loop->backend || fd < 0)
+		goto fail;
+	if (loop_io_start(loop, &loop->wake_io, fd, LOOP_READ, on_wake_event, NULL) < 0) {
+		close(fd);
+		goto fail;
+	}
+	loop->now_ns = clock_now_ns();
+	return loop;
+fail:
+	loop_backend_free(loop->backend);
+	free(loop);
+	return NULL;
+}
+
+void loop_free(loop_t *loop)
+{
+	if (!loop)
+		return;
+	close(loop->wake_io.fd);
+	loop_backend_free(loop->backend);
+	free(loop->heap);
+	free(loop);
+}
+
+uint64_t loop_now(const loop_t *loop)
+{
+	return loop->now_ns;
+}
+
+int loop_io_start(loop_t *loop, loop_io_t *io, int fd, uint32_t events, loop_io_fn fn, void *ctx)
+{
+	int rc;
+
+	io->fd = fd;
+	io->events = events;
+	io->fn = fn;
+	io->ctx = ctx;
+	rc = loop_backend_add(loop->backend, io, events);
+	io->active = rc == 0;
+	return rc;
+}
+
+int loop_io_update(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	int rc;
+
+	if (!io->active || io->events == events)
+		return 0;
+	rc = loop_backend_modify(loop->backend, io, events);
+	if (rc == 0)
+		io->events = events;
+	return rc;
+}
+
+void loop_io_stop(loop_t *loop, loop_io_t *io)
+{
+	if (!io->active)
+		return;
+	loop_backend_remove(loop->backend, io);
+	io->active = false;
+	/* the handle may be freed after we return: forget its events still queued in this batch */
+	for (int i = loop->fired_pos; i < loop->fired_len; i++)
+		if (loop->fired[i].io == io)
+			loop->fired[i].io = NULL;
+}
+
+/* ---- timers: a binary min-heap keyed by deadline, each timer knowing its own slot ---- */
+
+static void heap_set(loop_t *loop, uint32_t i, loop_timer_t *t)
+{
+	loop->heap[i] = t;
+	t->heap_index = i;
+}
+
+static void heap_up(loop_t *loop, uint32_t i)
+{
+	loop_timer_t *t = loop->heap[i];
+
+	while (i > 1 && loop->heap[i / 2]->when_ns > t->when_ns) {
+		heap_set(loop, i, loop->heap[i / 2]);
+		i /= 2;
+	}
+	heap_set(loop, i, t);
+}
+
+static void heap_down(loop_t *loop, uint32_t i)
+{
+	loop_timer_t *t = loop->heap[i];
+
+	for (;;) {
+		uint32_t child = i * 2;
+
+		if (child > loop->heap_len)
+			break;
+		if (child < loop->heap_len && loop->heap[child + 1]->when_ns < loop->heap[child]->when_ns)
+			child++;
+		if (loop->heap[child]->when_ns >= t->when_ns)
+			break;
+		heap_set(loop, i, loop->heap[child]);
+		i = child;
+	}
+	heap_set(loop, i, t);
+}
+
+void loop_timer_init(loop_timer_t *t, loop_timer_fn fn, void *ctx)
+{
+	t->when_ns = 0;
+	t->heap_index = 0;
+	t->fn = fn;
+	t->ctx = ctx;
+}
+
+void loop_timer_stop(loop_t *loop, loop_timer_t *t)
+{
+	uint32_t i = t->heap_index;
+	loop_timer_t *last;
+
+	if (!i)
+		return;
+	t->heap_index = 0;
+	last = loop->heap[loop->heap_len--];
+	if (last == t)
+		return;
+	heap_set(loop, i, last);
+	heap_up(loop, i);
+	heap_down(loop, last->heap_index);
+}
+
+void loop_timer_start(loop_t *loop, loop_timer_t *t, uint64_t when_ns)
+{
+	if (t->heap_index) {
+		uint64_t old = t->when_ns;
+
+		t->when_ns = when_ns;
+		if (when_ns < old)
+			heap_up(loop, t->heap_index);
+		else
+			heap_down(loop, t->heap_index);
+		return;
+	}
+	if (loop->heap_len + 1 >= loop->heap_cap) {
+		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+		loop_timer_t **heap = realloc(loop->heap, cap * sizeof(*heap));
+
+		if (!heap)
+			abort(); /* timers are the loop's backbone; without memory nothing can go on */
+		loop->heap = heap;
+		loop->heap_cap = cap;
+	}
+	t->when_ns = when_ns;
+	loop->heap[++loop->heap_len] = t;
+	t->heap_index = loop->heap_len;
+	heap_up(loop, loop->heap_len);
+}
+
+static void run_timers(loop_t *loop)
+{
+	for (int budget = LOOP_MAX_TIMERS_PER_TURN; budget > 0 && loop->heap_len; budget--) {
+		loop_timer_t *t = loop->heap[1];
+
+		if (t->when_ns > loop->now_ns)
+			break;
+		loop_timer_stop(loop, t);
+		t->fn(loop, t);
+	}
+}
+
+static uint64_t poll_timeout(const loop_t *loop)
+{
+	uint64_t when;
+
+	if (!loop->heap_len)
+		return UINT64_MAX;
+	when = loop->heap[1]->when_ns;
+	return when > loop->now_ns ? when - loop->now_ns : 0;
+}
+
+/* ---- running ---- */
+
+int loop_run(loop_t *loop)
+{
+	loop->stopping = false;
+	while (!loop->stopping) {
+		int n = loop_backend_poll(loop->backend, poll_timeout(loop), loop->fired,
+					  LOOP_MAX_EVENTS);
+
+		if (n < 0)
+			return n;
+		loop->now_ns = clock_now_ns();
+		loop->fired_len = n;
+		for (loop->fired_pos = 0; loop->fired_pos < n;) {
+			loop_fired_t *f = &loop->fired[loop->fired_pos++];
+
+			if (f->io)
+				f->io->fn(loop, f->io, f->events);
+		}
+		loop->fired_len = 0;
+		run_timers(loop);
+	}
+	return 0;
+}
+
+void loop_stop(loop_t *loop)
+{
+	loop->stopping = true;
+}
+
+void loop_on_wake(loop_t *loop, loop_wake_fn fn, void *ctx)
+{
+	loop->wake_fn = fn;
+	loop->wake_ctx = ctx;
+}
+
+void loop_wake(loop_t *loop)
+{
+	uint64_t one = 1;
+
+	/* a full counter (EAGAIN) already means "wake up": nothing is lost */
+	if (write(loop->wake_io.fd, &one, sizeof(one)) < 0)
+		return;
+}

@@ -1,0 +1,37 @@
+/* net: non-blocking TCP sockets — name resolution, connect, listen, and the plain
+ * read/write calls with one return convention shared with TLS (core/tls.h). */
+#ifndef SURGE_NET_H
+#define SURGE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Return values of net_read/net_write and tls_read/tls_write besides byte counts and -errno. */
+#define NET_WANT_READ  (-100000) /* try again when the socket is readable */
+#define NET_WANT_WRITE (-100001) /* try again when the socket is writable */
+
+typedef struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+} net_addr_t;
+
+/* Resolves host:port once (blocking getaddrinfo), preferring what connects first on
+ * loopback setups: the first address returned. 0 or -EINVAL with a message. */
+int net_resolve(const char *host, uint16_t port, net_addr_t *out, char *err, size_t errlen);
+/* "127.0.0.1:8080" / "[::1]:8080" for messages. */
+void net_addr_format(const net_addr_t *a, char *out, size_t len);
+
+/* A non-blocking, close-on-exec TCP socket with TCP_NODELAY, connect started.
+ * Returns the fd (connection in progress or done) or -errno. */
+int net_connect(const net_addr_t *addr);
+/* After the socket turned writable: 0 when connected, else -errno of the failure. */
+int net_connect_result(int fd);
+
+/* >0 bytes, 0 at end of stream, NET_WANT_READ, or -errno. */
+ssize_t net_read(int fd, void *buf, size_t len);
+/* >0 bytes, NET_WANT_WRITE, or -errno. */
+ssize_t net_write(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,140 @@
+/* tls: OpenSSL client glue. All TLS state lives in OpenSSL objects; this file maps their
+ * results onto the loop's want-read / want-write convention. */
+#include "core/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/net.h"
+
+tls_context_t *tls_context_new(bool insecure, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx) {
+		snprintf(err, errlen, "cannot create a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+	if (insecure) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			snprintf(err, errlen, "cannot load the system's CA certificates");
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+void tls_context_free(tls_context_t *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+static bool is_ip_literal(const char *host)
+{
+	unsigned char tmp[16];
+
+	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+tls_session_t *tls_session_new(tls_context_t *ctx, int fd, const char *host)
+{
+	SSL *s = SSL_new(ctx);
+
+	if (!s)
+		return NULL;
+	if (SSL_set_fd(s, fd) != 1)
+		goto fail;
+	if (!is_ip_literal(host)) {
+		/* SNI is only for names; an address is checked against the certificate's IPs */
+		if (SSL_set_tlsext_host_name(s, host) != 1 || SSL_set1_host(s, host) != 1)
+			goto fail;
+	} else if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host) != 1) {
+		goto fail;
+	}
+	SSL_set_connect_state(s);
+	return s;
+fail:
+	SSL_free(s);
+	return NULL;
+}
+
+void tls_session_free(tls_session_t *s)
+{
+	if (!s)
+		return;
+	SSL_shutdown(s); /* best effort close_notify; the socket is closed right after */
+	SSL_free(s);
+}
+
+static ssize_t map_result(SSL *s, int rc)
+{
+	switch (SSL_get_error(s, rc)) {
+	case SSL_ERROR_WANT_READ: return NET_WANT_READ;
+	case SSL_ERROR_WANT_WRITE: return NET_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN: return 0;
+	case SSL_ERROR_SYSCALL:
+		/* EOF without close_notify: servers do it all the time, treat as end of stream */
+		if (errno == 0 || ERR_peek_error() == 0)
+			return errno ? -errno : 0;
+		return -EPROTO;
+	default: return -EPROTO;
+	}
+}
+
+int tls_handshake(tls_session_t *s)
+{
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_do_handshake(s);
+	if (rc == 1)
+		return 0;
+	rc = (int)map_result(s, rc);
+	return rc == 0 ? -EPROTO : rc; /* EOF during the handshake is a TLS failure */
+}
+
+ssize_t tls_read(tls_session_t *s, void *buf, size_t len)
+{
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_read(s, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	return rc > 0 ? rc : map_result(s, rc);
+}
+
+ssize_t tls_write(tls_session_t *s, const void *buf, size_t len)
+{
+	int rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_write(s, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (rc > 0)
+		return rc;
+	rc = (int)map_result(s, rc);
+	return rc == 0 ? -EPIPE : rc;
+}
+
+void tls_last_error(char *out, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (!e) {
+		snprintf(out, len, "TLS error");
+		return;
+	}
+	ERR_error_string_n(e, out, len);
+}

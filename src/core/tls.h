@@ -1,0 +1,28 @@
+/* tls: OpenSSL client sessions over non-blocking sockets, with the net_read/net_write
+ * return convention (NET_WANT_READ / NET_WANT_WRITE / -errno, -EPROTO for TLS failures). */
+#ifndef SURGE_TLS_H
+#define SURGE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct ssl_st tls_session_t;
+typedef struct ssl_ctx_st tls_context_t;
+
+/* One context per run, shared by all threads (OpenSSL contexts are thread-safe to use).
+ * insecure: do not verify the peer's certificate chain or name. */
+tls_context_t *tls_context_new(bool insecure, char *err, size_t errlen);
+void tls_context_free(tls_context_t *ctx);
+
+/* A client session on a connected fd, with SNI and host name verification for `host`. */
+tls_session_t *tls_session_new(tls_context_t *ctx, int fd, const char *host);
+void tls_session_free(tls_session_t *s);
+/* 0 when the handshake is complete, NET_WANT_READ/NET_WANT_WRITE, or -EPROTO. */
+int tls_handshake(tls_session_t *s);
+ssize_t tls_read(tls_session_t *s, void *buf, size_t len);
+ssize_t tls_write(tls_session_t *s, const void *buf, size_t len);
+/* The last TLS error as text, for logs ("certificate verify failed", ...). */
+void tls_last_error(char *out, size_t len);
+
+#endif

@@ -1,0 +1,155 @@
+/* units: strict parsers for durations, rates, sizes and counts, and their formatting. */
+#include "core/units.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/clock.h"
+
+struct unit {
+	const char *suffix;
+	double factor;
+};
+
+/* Reads a finite non-negative decimal number and points *rest past it. */
+static int parse_number(const char *s, double *out, const char **rest)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -EINVAL;
+	/* strtod accepts "inf", "nan" and hex; only plain decimals are quantities */
+	for (const char *p = s; p < end; p++)
+		if (!strchr("0123456789.eE+-", *p))
+			return -EINVAL;
+	*out = v;
+	*rest = end;
+	return 0;
+}
+
+static int find_unit(const struct unit *units, const char *suffix, double *factor)
+{
+	for (; units->suffix; units++) {
+		if (strcmp(units->suffix, suffix) == 0) {
+			*factor = units->factor;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_ns, char *err,
+			 size_t errlen)
+{
+	static const struct unit units[] = {
+		{"ns", 1},	     {"us", 1e3},	  {"µs", 1e3},	      {"ms", 1e6},
+		{"s", 1e9},	     {"m", 60e9},	  {"min", 60e9},      {"h", 3600e9},
+		{NULL, 0},
+	};
+	const char *rest;
+	double v, factor = (double)default_unit_ns, ns;
+
+	if (parse_number(s, &v, &rest) < 0 || (*rest && find_unit(units, rest, &factor) < 0)) {
+		snprintf(err, errlen, "'%s' is not a duration (examples: 250ms, 30s, 5m, 1h)",
+			 s ? s : "");
+		return -EINVAL;
+	}
+	ns = v * factor;
+	if (ns > 1e18) {
+		snprintf(err, errlen, "duration '%s' is too long", s);
+		return -EINVAL;
+	}
+	*out_ns = (uint64_t)llround(ns);
+	return 0;
+}
+
+int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
+{
+	static const struct unit units[] = {
+		{"", 1}, {"/s", 1}, {"/m", 1.0 / 60}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600},
+		{NULL, 0},
+	};
+	const char *rest;
+	double v, factor;
+
+	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
+	    v * factor > 1e9) {
+		snprintf(err, errlen, "'%s' is not a rate (examples: 500, 500/s, 30000/m)",
+			 s ? s : "");
+		return -EINVAL;
+	}
+	*out_per_s = v * factor;
+	return 0;
+}
+
+int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errlen)
+{
+	static const struct unit units[] = {
+		{"", 1},	{"b", 1},	  {"B", 1},	    {"k", 1024},       {"K", 1024},
+		{"KiB", 1024},	{"KB", 1e3},	  {"kB", 1e3},	    {"m", 1048576},    {"M", 1048576},
+		{"MiB", 1048576}, {"MB", 1e6},	  {"g", 1073741824}, {"G", 1073741824},
+		{"GiB", 1073741824}, {"GB", 1e9}, {NULL, 0},
+	};
+	const char *rest;
+	double v, factor;
+
+	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
+	    v * factor > 1e18) {
+		snprintf(err, errlen, "'%s' is not a size (examples: 512, 64k, 10MiB, 1GB)",
+			 s ? s : "");
+		return -EINVAL;
+	}
+	*out_bytes = (uint64_t)llround(v * factor);
+	return 0;
+}
+
+int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+		      size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		goto fail;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto fail;
+	*out = v;
+	return 0;
+fail:
+	snprintf(err, errlen, "'%s' is not a whole number from %llu to %llu", s ? s : "",
+		 (unsigned long long)min, (unsigned long long)max);
+	return -EINVAL;
+}
+
+void units_format_duration_us(double us, char *out, size_t len)
+{
+	if (us >= 1e6)
+		snprintf(out, len, "%.2fs", us / 1e6);
+	else if (us >= 1e3)
+		snprintf(out, len, "%.2fms", us / 1e3);
+	else
+		snprintf(out, len, "%.2fus", us);
+}
+
+void units_format_bytes(double bytes, char *out, size_t len)
+{
+	static const char *const names[] = {"B", "KB", "MB", "GB", "TB"};
+	int i = 0;
+
+	while (bytes >= 1024 && i < 4) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(out, len, "%.2f%s", bytes, names[i]);
+}

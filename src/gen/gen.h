@@ -1,0 +1,102 @@
+/* gen: the load generator's engine — worker threads, each with its own loop and connections,
+ * sharing nothing on the hot path; per-thread statistics merged into a result after join. */
+#ifndef SURGE_GEN_H
+#define SURGE_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/hist.h"
+#include "core/url.h"
+
+#define GEN_MAX_HEADERS     64
+#define GEN_MAX_THREADS     256
+#define GEN_MAX_CONNECTIONS 1000000
+#define GEN_STATUS_MAX      1000 /* status codes 0..999 are counted one by one */
+
+/* How a request failed, when it failed before a complete response arrived. */
+enum gen_error_kind {
+	GEN_ERR_CONNECT_REFUSED,
+	GEN_ERR_CONNECT_TIMEOUT,
+	GEN_ERR_CONNECT,  /* unreachable, no route, out of ports, ... */
+	GEN_ERR_READ_TIMEOUT,
+	GEN_ERR_RESET,
+	GEN_ERR_CLOSED_EARLY,
+	GEN_ERR_PROTOCOL,
+	GEN_ERR_TLS,
+	GEN_ERR_KIND_COUNT
+};
+
+const char *gen_error_kind_name(enum gen_error_kind kind);
+
+/* What was asked. Strings point into the caller's memory, which outlives the run. */
+typedef struct gen_config {
+	const char *url_text;
+	url_t url;
+	const char *method;
+	const char *headers[GEN_MAX_HEADERS];
+	int header_count;
+	const char *body;
+	size_t body_len;
+	bool has_body;
+	uint32_t connections;
+	uint32_t threads;
+	uint64_t duration_ns;  /* 0: no time limit (requests must then be set) */
+	uint64_t requests;     /* 0: no request limit */
+	uint64_t timeout_ns;   /* per request, and per connect */
+	bool insecure;         /* https: skip certificate verification */
+} gen_config_t;
+
+/* Counters one thread keeps for itself; merged after the threads are joined. */
+typedef struct gen_counters {
+	uint64_t requests;  /* complete responses */
+	uint64_t errors;    /* failed requests plus responses with status >= 400 */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t status[GEN_STATUS_MAX];
+	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT];
+} gen_counters_t;
+
+void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src);
+
+/* One second of the run (the last may be shorter). */
+typedef struct gen_point {
+	double t;          /* seconds since the start, at the end of this interval */
+	double length_s;   /* length of the interval */
+	uint32_t users;    /* open connections at the end of the interval */
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t bytes_in;
+	int64_t p50_us, p95_us, p99_us;
+} gen_point_t;
+
+typedef struct gen_run gen_run_t;
+
+/* Starts the threads and returns at once; NULL with a message when it cannot start. */
+gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen);
+/* Thread-safe and idempotent: ends the run early; the result covers the time it ran. */
+void gen_stop(gen_run_t *run);
+bool gen_finished(gen_run_t *run);
+/* Copies up to max finished timeline points from index `from`; returns how many. */
+size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size_t max);
+
+/* What a finished run produced. Owned by the caller after gen_finish; gen_result_free. */
+typedef struct gen_result {
+	uint64_t started_wall_ns;
+	uint64_t duration_ns;
+	bool interrupted;       /* ended by gen_stop */
+	gen_counters_t counters;
+	hist_t *latency;        /* µs, from send to complete response */
+	gen_point_t *timeline;
+	size_t timeline_len;
+	double cpu_s;           /* user + system time of the generator process during the run */
+	uint64_t max_rss_bytes;
+	uint32_t threads;
+	uint32_t connections;
+} gen_result_t;
+
+/* Waits for the threads, merges their statistics into *out and frees the run. */
+int gen_finish(gen_run_t *run, gen_result_t *out);
+void gen_result_free(gen_result_t *r);
+
+#endif

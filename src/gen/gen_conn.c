@@ -1,0 +1,349 @@
+/* gen_conn: one client connection of the closed model — connect, (TLS), write the prebuilt
+ * request, parse the response, record it, and go again on the same connection when allowed.
+ * Steady state costs one write and one read per request: no epoll_ctl, no allocation. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "gen/gen_internal.h"
+
+#define RETRY_MIN_NS (10 * NS_PER_MS)
+#define RETRY_MAX_NS (1 * NS_PER_S)
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
+static void conn_on_timer(loop_t *loop, loop_timer_t *timer);
+static void conn_next(gen_conn_t *c);
+
+void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
+{
+	memset(c, 0, sizeof(*c));
+	c->thread = t;
+	c->fd = -1;
+	loop_timer_init(&c->timer, conn_on_timer, c);
+	http_response_parser_init(&c->parser, strcmp(t->run->cfg.method, "HEAD") == 0);
+}
+
+void gen_conn_close(gen_conn_t *c)
+{
+	if (c->fd < 0)
+		return;
+	loop_io_stop(c->thread->loop, &c->io);
+	tls_session_free(c->tls);
+	c->tls = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->thread->open_conns--;
+	c->state = CONN_IDLE;
+}
+
+/* The lazy timeout: the timer fires at most once per timeout period however many requests
+ * moved the deadline forward meanwhile, so a request costs no heap operation. */
+static void arm_timeout(gen_conn_t *c)
+{
+	if (!loop_timer_pending(&c->timer))
+		loop_timer_start(c->thread->loop, &c->timer, c->deadline_ns);
+}
+
+static void record_error(gen_conn_t *c, enum gen_error_kind kind)
+{
+	gen_counters_t *k = &c->thread->interval_counters;
+
+	k->errors++;
+	k->errors_by_kind[kind]++;
+}
+
+static void fail(gen_conn_t *c, enum gen_error_kind kind)
+{
+	gen_thread_t *t = c->thread;
+	bool connecting = c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE;
+
+	record_error(c, kind);
+	gen_conn_close(c);
+	c->state = CONN_IDLE;
+	if (connecting && kind != GEN_ERR_TLS) {
+		/* back off, or a refused port turns into a busy loop of failed connects */
+		uint64_t wait = RETRY_MIN_NS << (c->failures < 7 ? c->failures : 7);
+
+		c->failures++;
+		loop_timer_start(t->loop, &c->timer, loop_now(t->loop) + (wait < RETRY_MAX_NS ? wait : RETRY_MAX_NS));
+		return;
+	}
+	conn_next(c);
+}
+
+static enum gen_error_kind io_error_kind(const gen_conn_t *c, ssize_t rc)
+{
+	if (rc == -ETIMEDOUT)
+		return GEN_ERR_READ_TIMEOUT;
+	if (c->tls && rc == -EPROTO)
+		return GEN_ERR_TLS;
+	return GEN_ERR_RESET;
+}
+
+static void conn_write(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+	const buf_t *req = &t->run->request;
+
+	while (c->written < req->len) {
+		ssize_t n = c->tls ? tls_write(c->tls, req->data + c->written, req->len - c->written)
+				   : net_write(c->fd, req->data + c->written, req->len - c->written);
+
+		if (n > 0) {
+			c->written += (size_t)n;
+		} else if (n == NET_WANT_WRITE || n == NET_WANT_READ) {
+			loop_io_update(t->loop, &c->io, n == NET_WANT_WRITE ? LOOP_READ | LOOP_WRITE : LOOP_READ);
+			return;
+		} else {
+			fail(c, io_error_kind(c, n));
+			return;
+		}
+	}
+	t->interval_counters.bytes_out += req->len;
+	c->state = CONN_READING;
+	loop_io_update(t->loop, &c->io, LOOP_READ);
+}
+
+static void conn_send(gen_conn_t *c)
+{
+	c->written = 0;
+	c->received = 0;
+	http_response_parser_reset(&c->parser);
+	c->sent_ns = clock_now_ns();
+	c->deadline_ns = c->sent_ns + c->thread->run->cfg.timeout_ns;
+	arm_timeout(c);
+	c->state = CONN_WRITING;
+	conn_write(c);
+}
+
+static void record_response(gen_conn_t *c, uint64_t now_ns)
+{
+	gen_thread_t *t = c->thread;
+	gen_counters_t *k = &t->interval_counters;
+	int status = c->parser.status;
+
+	hist_record(t->interval, (int64_t)((now_ns - c->sent_ns) / NS_PER_US));
+	k->requests++;
+	k->bytes_in += c->received;
+	k->status[status < GEN_STATUS_MAX ? status : 0]++;
+	if (status < 200 || status >= 400)
+		k->errors++;
+}
+
+/* A response is complete: record it, then reuse the connection or reconnect. */
+static void conn_complete(gen_conn_t *c, bool trailing_bytes)
+{
+	record_response(c, clock_now_ns());
+	if (trailing_bytes) {
+		/* bytes nobody asked for: the connection's framing can no longer be trusted */
+		record_error(c, GEN_ERR_PROTOCOL);
+		gen_conn_close(c);
+	} else if (!c->parser.keep_alive) {
+		gen_conn_close(c);
+	}
+	c->state = CONN_IDLE;
+	conn_next(c);
+}
+
+static void conn_eof(gen_conn_t *c)
+{
+	if (c->state != CONN_READING && c->state != CONN_WRITING) {
+		gen_conn_close(c); /* an idle keep-alive connection closed by the server */
+		return;
+	}
+	if (http_response_eof(&c->parser) == HTTP_DONE) {
+		conn_complete(c, false);
+		return;
+	}
+	fail(c, GEN_ERR_CLOSED_EARLY);
+}
+
+/* Feeds n bytes to the parser; returns false when the connection was closed or reused. */
+static bool conn_feed(gen_conn_t *c, const char *data, size_t n)
+{
+	size_t used = 0;
+	int rc;
+
+	if (c->state != CONN_READING && c->state != CONN_WRITING) {
+		fail(c, GEN_ERR_PROTOCOL); /* a response to no request */
+		return false;
+	}
+	rc = http_response_parse(&c->parser, data, n, &used);
+	c->received += used;
+	if (rc == HTTP_AGAIN)
+		return true;
+	if (rc == HTTP_ERROR) {
+		fail(c, GEN_ERR_PROTOCOL);
+		return false;
+	}
+	conn_complete(c, used < n);
+	return false;
+}
+
+static void conn_read(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	for (int i = 0; i < GEN_READS_PER_EVENT; i++) {
+		ssize_t n = c->tls ? tls_read(c->tls, t->read_buffer, GEN_READ_BUFFER)
+				   : net_read(c->fd, t->read_buffer, GEN_READ_BUFFER);
+
+		if (n == NET_WANT_READ)
+			return;
+		if (n == NET_WANT_WRITE) {
+			loop_io_update(t->loop, &c->io, LOOP_READ | LOOP_WRITE);
+			return;
+		}
+		if (n == 0) {
+			conn_eof(c);
+			return;
+		}
+		if (n < 0) {
+			fail(c, io_error_kind(c, n));
+			return;
+		}
+		if (!conn_feed(c, t->read_buffer, (size_t)n) || n < GEN_READ_BUFFER)
+			return;
+	}
+}
+
+static void conn_connected(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+	int rc;
+
+	if (t->run->tls && !c->tls) {
+		c->tls = tls_session_new(t->run->tls, c->fd, t->run->cfg.url.host);
+		if (!c->tls) {
+			fail(c, GEN_ERR_TLS);
+			return;
+		}
+		c->state = CONN_HANDSHAKE;
+	}
+	if (c->tls && c->state == CONN_HANDSHAKE) {
+		rc = tls_handshake(c->tls);
+		if (rc == NET_WANT_READ || rc == NET_WANT_WRITE) {
+			loop_io_update(t->loop, &c->io, rc == NET_WANT_READ ? LOOP_READ : LOOP_WRITE);
+			return;
+		}
+		if (rc < 0) {
+			fail(c, GEN_ERR_TLS);
+			return;
+		}
+	}
+	c->failures = 0;
+	loop_io_update(t->loop, &c->io, LOOP_READ);
+	conn_send(c);
+}
+
+static void conn_connect(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+	int fd = net_connect(&t->run->addr);
+
+	c->state = CONN_CONNECTING;
+	if (fd < 0) {
+		fail(c, fd == -ECONNREFUSED ? GEN_ERR_CONNECT_REFUSED : GEN_ERR_CONNECT);
+		return;
+	}
+	c->fd = fd;
+	t->open_conns++;
+	c->deadline_ns = loop_now(t->loop) + t->run->cfg.timeout_ns;
+	arm_timeout(c);
+	if (loop_io_start(t->loop, &c->io, fd, LOOP_WRITE, conn_on_io, c) < 0)
+		fail(c, GEN_ERR_CONNECT);
+}
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	gen_conn_t *c = io->ctx;
+	int rc;
+
+	switch (c->state) {
+	case CONN_CONNECTING:
+		rc = net_connect_result(c->fd);
+		if (rc == -ECONNREFUSED)
+			fail(c, GEN_ERR_CONNECT_REFUSED);
+		else if (rc == -ETIMEDOUT)
+			fail(c, GEN_ERR_CONNECT_TIMEOUT);
+		else if (rc < 0)
+			fail(c, GEN_ERR_CONNECT);
+		else
+			conn_connected(c);
+		break;
+	case CONN_HANDSHAKE: conn_connected(c); break;
+	case CONN_WRITING:
+		if (events & LOOP_WRITE)
+			conn_write(c);
+		if ((events & LOOP_READ) && c->state == CONN_WRITING && c->fd >= 0)
+			conn_read(c);
+		break;
+	case CONN_READING:
+		if (c->tls && (events & LOOP_WRITE))
+			loop_io_update(loop, &c->io, LOOP_READ);
+		conn_read(c);
+		break;
+	case CONN_IDLE: conn_read(c); break; /* EOF or stray bytes on a kept-alive connection */
+	case CONN_DONE: break;
+	}
+}
+
+static void conn_on_timer(loop_t *loop, loop_timer_t *timer)
+{
+	gen_conn_t *c = timer->ctx;
+	uint64_t now = loop_now(loop);
+
+	switch (c->state) {
+	case CONN_IDLE:
+		if (c->fd < 0)
+			conn_next(c); /* the back-off after a failed connect is over */
+		break;
+	case CONN_CONNECTING:
+	case CONN_HANDSHAKE:
+	case CONN_WRITING:
+	case CONN_READING:
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, timer, c->deadline_ns);
+			break;
+		}
+		fail(c, c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE
+				? GEN_ERR_CONNECT_TIMEOUT
+				: GEN_ERR_READ_TIMEOUT);
+		break;
+	case CONN_DONE: break;
+	}
+}
+
+/* Takes one request from the thread's budget; false when the thread must stop sending. */
+static bool take_request(gen_thread_t *t)
+{
+	if (t->stopping || !t->requests_left)
+		return false;
+	if (t->requests_left != UINT64_MAX)
+		t->requests_left--;
+	return true;
+}
+
+static void conn_next(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	if (!take_request(t)) {
+		gen_conn_close(c);
+		loop_timer_stop(t->loop, &c->timer);
+		c->state = CONN_DONE;
+		t->done_conns++;
+		gen_thread_maybe_finish(t);
+		return;
+	}
+	if (c->fd >= 0)
+		conn_send(c);
+	else
+		conn_connect(c);
+}
+
+void gen_conn_begin(gen_conn_t *c)
+{
+	conn_next(c);
+}

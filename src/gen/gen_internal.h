@@ -1,0 +1,114 @@
+/* gen_internal: the engine's private types — the run, its worker threads, their connections —
+ * shared by gen_run.c (lifecycle), gen_conn.c (connections) and gen_timeline.c. */
+#ifndef SURGE_GEN_INTERNAL_H
+#define SURGE_GEN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/buf.h"
+#include "core/http.h"
+#include "core/loop.h"
+#include "core/net.h"
+#include "core/tls.h"
+#include "gen/gen.h"
+
+#define GEN_READ_BUFFER     (64 * 1024)
+#define GEN_READS_PER_EVENT 4   /* the per-event budget: then other connections get a turn */
+#define GEN_TIMELINE_RING   8   /* seconds a slow thread may lag before its second is closed */
+#define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
+
+enum conn_state {
+	CONN_IDLE,        /* not connected (initial, after close, or waiting to retry) */
+	CONN_CONNECTING,
+	CONN_HANDSHAKE,   /* TLS */
+	CONN_WRITING,     /* request partly written */
+	CONN_READING,     /* request written, response not complete */
+	CONN_DONE,        /* this connection sends no more requests */
+};
+
+typedef struct gen_thread gen_thread_t;
+
+typedef struct gen_conn {
+	gen_thread_t *thread;
+	loop_io_t io;
+	loop_timer_t timer;      /* connect/request timeout (lazy) and reconnect back-off */
+	uint64_t deadline_ns;    /* when the current connect or request times out */
+	int fd;
+	tls_session_t *tls;
+	enum conn_state state;
+	uint32_t failures;       /* consecutive connect failures, for the back-off */
+	size_t written;          /* bytes of the request written so far */
+	uint64_t sent_ns;        /* when the request's first byte was written */
+	uint64_t received;       /* response bytes seen for the current request */
+	http_response_parser_t parser;
+} gen_conn_t;
+
+struct gen_thread {
+	gen_run_t *run;
+	int id;
+	pthread_t tid;
+	loop_t *loop;
+	gen_conn_t *conns;
+	uint32_t conn_count;
+	uint32_t open_conns;
+	uint64_t requests_left;  /* UINT64_MAX when there is no limit */
+	uint32_t done_conns;     /* connections that will send no more requests */
+	bool stopping;
+
+	char *read_buffer;       /* GEN_READ_BUFFER bytes, shared by this thread's connections */
+	gen_counters_t counters;
+	hist_t *latency;         /* the whole run */
+	hist_t *interval;        /* the current second */
+	gen_counters_t interval_counters;
+	uint64_t interval_index; /* which second the interval belongs to */
+	loop_timer_t tick;
+	loop_timer_t deadline;
+	uint64_t cpu_ns;
+	uint64_t end_ns;
+	bool finished;           /* reported its last interval (under the timeline lock) */
+	uint64_t last_index;
+};
+
+typedef struct timeline_slot {
+	uint64_t index;     /* the second this slot collects */
+	uint32_t reported;  /* threads that have added their part */
+	bool used;
+	double length_s;
+	uint32_t users;
+	gen_counters_t counters;
+	hist_t *hist;
+} timeline_slot_t;
+
+struct gen_run {
+	gen_config_t cfg;
+	net_addr_t addr;
+	tls_context_t *tls;
+	buf_t request;           /* the serialized request, built once, read by all threads */
+	uint64_t start_ns;
+	uint64_t start_wall_ns;
+	uint64_t end_ns;
+	gen_thread_t *threads;
+	uint32_t thread_count;
+	atomic_bool stop_requested;
+	atomic_uint threads_running;
+
+	pthread_mutex_t timeline_lock; /* guards everything below */
+	timeline_slot_t slots[GEN_TIMELINE_RING];
+	gen_point_t *points;
+	size_t points_len;
+	size_t points_cap;
+};
+
+/* gen_conn.c */
+void gen_conn_init(gen_conn_t *c, gen_thread_t *t);
+void gen_conn_begin(gen_conn_t *c);
+void gen_conn_close(gen_conn_t *c);
+
+/* gen_run.c */
+void gen_thread_maybe_finish(gen_thread_t *t);
+/* gen_timeline.c */
+void gen_timeline_add(gen_thread_t *t, double length_s, bool last);
+void gen_timeline_close(gen_run_t *run);
+
+#endif

@@ -1,0 +1,311 @@
+/* gen_run: a run's lifecycle — set-up shared by all threads (address, TLS context, the
+ * serialized request), the worker threads and their timers, stopping, and the final merge. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "core/clock.h"
+#include "gen/gen_internal.h"
+
+#define REQUEST_MAX (64u * 1024 * 1024)
+
+/* ---- per-thread ---- */
+
+/* Folds the finished interval into the thread's totals and the run's timeline. */
+static void flush_interval(gen_thread_t *t, bool last)
+{
+	double length_s = 1.0;
+
+	if (last) {
+		uint64_t end = t->end_ns ? t->end_ns : clock_now_ns();
+		length_s = (double)(end - t->run->start_ns) / NS_PER_S - (double)t->interval_index;
+		if (length_s < 0)
+			length_s = 0;
+	}
+	hist_merge(t->latency, t->interval);
+	gen_counters_add(&t->counters, &t->interval_counters);
+	gen_timeline_add(t, length_s, last);
+	hist_reset(t->interval);
+	memset(&t->interval_counters, 0, sizeof(t->interval_counters));
+}
+
+static void on_tick(loop_t *loop, loop_timer_t *timer)
+{
+	gen_thread_t *t = timer->ctx;
+
+	flush_interval(t, false);
+	t->interval_index++;
+	loop_timer_start(loop, timer, t->run->start_ns + (t->interval_index + 1) * NS_PER_S);
+}
+
+void gen_thread_maybe_finish(gen_thread_t *t)
+{
+	if (t->done_conns < t->conn_count)
+		return;
+	if (!t->end_ns)
+		t->end_ns = clock_now_ns();
+	loop_stop(t->loop);
+}
+
+/* Stops sending: requests in flight are abandoned (not errors), connections closed. */
+static void stop_thread(gen_thread_t *t)
+{
+	if (t->stopping)
+		return;
+	t->stopping = true;
+	t->end_ns = clock_now_ns();
+	for (uint32_t i = 0; i < t->conn_count; i++) {
+		gen_conn_t *c = &t->conns[i];
+
+		if (c->state == CONN_DONE)
+			continue;
+		gen_conn_close(c);
+		loop_timer_stop(t->loop, &c->timer);
+		c->state = CONN_DONE;
+		t->done_conns++;
+	}
+	gen_thread_maybe_finish(t);
+}
+
+static void on_deadline(loop_t *loop, loop_timer_t *timer)
+{
+	stop_thread(timer->ctx);
+}
+
+static void on_wake(loop_t *loop, void *ctx)
+{
+	gen_thread_t *t = ctx;
+
+	if (atomic_load(&t->run->stop_requested))
+		stop_thread(t);
+}
+
+static void *thread_main(void *arg)
+{
+	gen_thread_t *t = arg;
+	gen_run_t *run = t->run;
+
+	loop_on_wake(t->loop, on_wake, t);
+	loop_timer_init(&t->tick, on_tick, t);
+	loop_timer_start(t->loop, &t->tick, run->start_ns + NS_PER_S);
+	loop_timer_init(&t->deadline, on_deadline, t);
+	if (run->cfg.duration_ns)
+		loop_timer_start(t->loop, &t->deadline, run->start_ns + run->cfg.duration_ns);
+	for (uint32_t i = 0; i < t->conn_count; i++)
+		gen_conn_init(&t->conns[i], t);
+	if (atomic_load(&run->stop_requested))
+		stop_thread(t);
+	for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
+		gen_conn_begin(&t->conns[i]);
+	gen_thread_maybe_finish(t);
+	if (!t->end_ns)
+		loop_run(t->loop);
+	flush_interval(t, true);
+	t->cpu_ns = clock_thread_cpu_ns();
+	atomic_fetch_sub(&run->threads_running, 1);
+	return NULL;
+}
+
+/* ---- set-up ---- */
+
+static int build_request(gen_run_t *run, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = &run->cfg;
+	http_request_spec_t spec = {
+		.method = cfg->method,
+		.host = cfg->url.host,
+		.port = cfg->url.port,
+		.tls = cfg->url.tls,
+		.target = cfg->url.target,
+		.headers = cfg->headers,
+		.header_count = (size_t)cfg->header_count,
+		.body = cfg->body,
+		.body_len = cfg->body_len,
+		.has_body = cfg->has_body,
+	};
+	int rc;
+
+	buf_init(&run->request, REQUEST_MAX);
+	rc = http_request_build(&spec, &run->request);
+	if (rc == -ENOBUFS)
+		snprintf(err, errlen, "the request is larger than %u bytes", REQUEST_MAX);
+	else if (rc < 0)
+		snprintf(err, errlen, "invalid request: check the method and headers");
+	return rc;
+}
+
+static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, uint64_t requests)
+{
+	t->run = run;
+	t->id = id;
+	t->conn_count = conns;
+	t->requests_left = requests;
+	t->loop = loop_new();
+	t->conns = calloc(conns, sizeof(*t->conns));
+	t->read_buffer = malloc(GEN_READ_BUFFER);
+	t->latency = calloc(1, sizeof(hist_t));
+	t->interval = calloc(1, sizeof(hist_t));
+	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval)
+		return -ENOMEM;
+	hist_reset(t->latency);
+	hist_reset(t->interval);
+	return 0;
+}
+
+static void free_run(gen_run_t *run)
+{
+	if (!run)
+		return;
+	for (uint32_t i = 0; run->threads && i < run->thread_count; i++) {
+		gen_thread_t *t = &run->threads[i];
+
+		loop_free(t->loop);
+		free(t->conns);
+		free(t->read_buffer);
+		free(t->latency);
+		free(t->interval);
+	}
+	for (int i = 0; i < GEN_TIMELINE_RING; i++)
+		free(run->slots[i].hist);
+	free(run->threads);
+	free(run->points);
+	buf_free(&run->request);
+	tls_context_free(run->tls);
+	pthread_mutex_destroy(&run->timeline_lock);
+	free(run);
+}
+
+static int init_run(gen_run_t *run, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = &run->cfg;
+	uint32_t threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
+
+	if (net_resolve(cfg->url.host, cfg->url.port, &run->addr, err, errlen) < 0)
+		return -EINVAL;
+	if (cfg->url.tls && !(run->tls = tls_context_new(cfg->insecure, err, errlen)))
+		return -EINVAL;
+	if (build_request(run, err, errlen) < 0)
+		return -EINVAL;
+	run->threads = calloc(threads, sizeof(*run->threads));
+	if (!run->threads)
+		goto nomem;
+	run->thread_count = threads;
+	for (uint32_t i = 0; i < threads; i++) {
+		uint32_t conns = cfg->connections / threads + (i < cfg->connections % threads);
+		uint64_t reqs = UINT64_MAX;
+
+		if (cfg->requests)
+			reqs = cfg->requests / threads + (i < cfg->requests % threads);
+		if (init_thread(run, &run->threads[i], (int)i, conns, reqs) < 0)
+			goto nomem;
+	}
+	for (int i = 0; i < GEN_TIMELINE_RING; i++)
+		if (!(run->slots[i].hist = calloc(1, sizeof(hist_t))))
+			goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory setting up %u connections", cfg->connections);
+	return -ENOMEM;
+}
+
+/* ---- public ---- */
+
+gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
+{
+	gen_run_t *run = calloc(1, sizeof(*run));
+
+	if (!run) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	run->cfg = *cfg;
+	pthread_mutex_init(&run->timeline_lock, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a peer that resets must not kill the process */
+	if (init_run(run, err, errlen) < 0) {
+		free_run(run);
+		return NULL;
+	}
+	run->start_wall_ns = clock_wall_ns();
+	run->start_ns = clock_now_ns();
+	atomic_store(&run->threads_running, run->thread_count);
+	for (uint32_t i = 0; i < run->thread_count; i++) {
+		if (pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]) != 0) {
+			snprintf(err, errlen, "cannot start thread %u", i);
+			atomic_store(&run->stop_requested, true);
+			for (uint32_t j = 0; j < i; j++) {
+				loop_wake(run->threads[j].loop);
+				pthread_join(run->threads[j].tid, NULL);
+			}
+			free_run(run);
+			return NULL;
+		}
+	}
+	return run;
+}
+
+void gen_stop(gen_run_t *run)
+{
+	atomic_store(&run->stop_requested, true);
+	for (uint32_t i = 0; i < run->thread_count; i++)
+		loop_wake(run->threads[i].loop);
+}
+
+bool gen_finished(gen_run_t *run)
+{
+	return atomic_load(&run->threads_running) == 0;
+}
+
+static double process_cpu_s(uint64_t *max_rss)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*max_rss = (uint64_t)ru.ru_maxrss * 1024;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+int gen_finish(gen_run_t *run, gen_result_t *out)
+{
+	uint64_t end = run->start_ns;
+
+	memset(out, 0, sizeof(*out));
+	out->latency = calloc(1, sizeof(hist_t));
+	for (uint32_t i = 0; i < run->thread_count; i++)
+		pthread_join(run->threads[i].tid, NULL);
+	gen_timeline_close(run);
+	if (!out->latency) {
+		free_run(run);
+		return -ENOMEM;
+	}
+	hist_reset(out->latency);
+	for (uint32_t i = 0; i < run->thread_count; i++) {
+		gen_thread_t *t = &run->threads[i];
+
+		gen_counters_add(&out->counters, &t->counters);
+		hist_merge(out->latency, t->latency);
+		if (t->end_ns > end)
+			end = t->end_ns;
+	}
+	out->started_wall_ns = run->start_wall_ns;
+	out->duration_ns = end - run->start_ns;
+	out->interrupted = atomic_load(&run->stop_requested);
+	out->timeline = run->points;
+	out->timeline_len = run->points_len;
+	run->points = NULL;
+	out->cpu_s = process_cpu_s(&out->max_rss_bytes);
+	out->threads = run->thread_count;
+	out->connections = run->cfg.connections;
+	free_run(run);
+	return 0;
+}
+
+void gen_result_free(gen_result_t *r)
+{
+	free(r->latency);
+	free(r->timeline);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,290 @@
+"""Integration-test harness: real processes on loopback, one PASS/FAIL line per test.
+
+Fixtures: nginx (a real server, started in a temporary prefix), small purpose-built
+misbehaving servers (reset, close mid-body, stall, garbage, ...), and `surge` itself.
+Every process is started here and stopped here; every wait has a bound."""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SURGE = os.path.join(ROOT, os.environ.get("SURGE_BIN", "build/surge"))
+IN_CI = os.environ.get("CI", "") == "true"
+
+
+class Skip(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+
+
+def need(binary):
+    """The path of a fixture binary; a missing one is a SKIP outside CI and a FAIL in CI."""
+    for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]:
+        p = os.path.join(d, binary)
+        if os.access(p, os.X_OK):
+            return p
+    if IN_CI:
+        raise AssertionError(f"{binary} is not installed (scripts/deps.sh installs it)")
+    raise Skip(f"{binary} not installed")
+
+
+class Nginx:
+    """nginx in a temporary prefix: `return 200` on /, a larger body on /big, TLS optional."""
+
+    def __init__(self, tls=False, extra=""):
+        self.dir = tempfile.mkdtemp(prefix="surge-nginx-")
+        self.port = free_port()
+        self.tls = tls
+        self.extra = extra
+        self.proc = None
+
+    def __enter__(self):
+        nginx = need("nginx")
+        listen = f"127.0.0.1:{self.port}"
+        tls_conf = ""
+        if self.tls:
+            need("openssl")
+            key, crt = os.path.join(self.dir, "key.pem"), os.path.join(self.dir, "crt.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", key, "-out", crt, "-days", "1", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           check=True, capture_output=True, timeout=60)
+            listen += " ssl"
+            tls_conf = f"ssl_certificate {crt}; ssl_certificate_key {key};"
+        user = "user root;" if os.geteuid() == 0 else ""
+        d = self.dir
+        conf = f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 20000; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen {listen};
+        {tls_conf}
+        location / {{ return 200 "hello, world\\n"; }}
+        location /big {{ return 200 "{'x' * 4000}"; }}
+        location /status404 {{ return 404; }}
+        {self.extra}
+    }}
+}}
+"""
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen([nginx, "-p", d, "-c", os.path.join(d, "nginx.conf"),
+                                      "-e", os.path.join(d, "error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def url(self, path="/"):
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RawServer:
+    """A threaded TCP server whose per-connection behaviour is a function(conn).
+    The handler gets the socket after accept; the server stops on exit."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.conns = []
+        self.lock = threading.Lock()
+        self.requests = []  # raw request heads seen, for tests that inspect them
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+        return self
+
+    def _accept(self):
+        self.sock.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(30)
+            self.handler(self, conn)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.close()
+                except OSError:
+                    pass
+
+
+def read_request(server, conn):
+    """Reads one request head (and a Content-Length body); None at EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    with server.lock:
+        server.requests.append((head.decode("latin-1"), body))
+    return head, body
+
+
+def surge(*args, timeout=60, check_rc=None, env=None):
+    """Runs build/surge; returns CompletedProcess. Fails the test when it outlives timeout."""
+    start = time.monotonic()
+    p = subprocess.run([SURGE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+    p.elapsed = time.monotonic() - start
+    if check_rc is not None and p.returncode != check_rc:
+        raise AssertionError(f"surge {' '.join(args)} exited {p.returncode}, expected {check_rc}\n"
+                             f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def run_json(*args, timeout=60, check_rc=0):
+    """Runs `surge run ... --json F` and returns (process, result document)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "result.json")
+        p = surge("run", "--json", path, *args, timeout=timeout, check_rc=check_rc)
+        with open(path) as f:
+            return p, json.load(f)
+
+
+def decode_histogram(text):
+    """Decodes HdrHistogram's V2 compressed encoding far enough to check it: cookie, layout
+    and total count. Written independently of surge's C decoder on purpose."""
+    raw = base64.b64decode(text)
+    cookie = int.from_bytes(raw[0:4], "big")
+    # V2 writers put word size 1 in the cookie's 0xf0 nibble: 0x1c849314, "HISTFAAA" in base64
+    assert cookie == 0x1C849314, f"compressed cookie {cookie:#x}"
+    assert text.startswith("HISTFAAA"), text[:8]
+    length = int.from_bytes(raw[4:8], "big")
+    payload = zlib.decompress(raw[8:8 + length])
+    assert int.from_bytes(payload[0:4], "big") == 0x1C849313
+    plen = int.from_bytes(payload[4:8], "big")
+    counts, pos, end = [], 40, 40 + plen
+    while pos < end:
+        shift = value = 0
+        while True:
+            b = payload[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80 or shift >= 56:
+                if shift >= 56 and b & 0x80:
+                    value |= payload[pos] << 56
+                    pos += 1
+                break
+        value = (value >> 1) ^ -(value & 1)
+        if value < 0:
+            counts.extend([0] * -value)
+        else:
+            counts.append(value)
+    return {"sig_figs": int.from_bytes(payload[12:16], "big"),
+            "lowest": int.from_bytes(payload[16:24], "big"),
+            "highest": int.from_bytes(payload[24:32], "big"),
+            "total": sum(counts)}
+
+
+def main(tests):
+    """Runs the given test functions (those named on the command line, or all)."""
+    wanted = sys.argv[1:]
+    failed = 0
+    for fn in tests:
+        name = fn.__name__
+        if wanted and not any(w in name for w in wanted):
+            continue
+        module = os.path.splitext(os.path.basename(sys.modules[fn.__module__].__file__))[0]
+        try:
+            fn()
+            print(f"PASS {module}/{name}", flush=True)
+        except Skip as e:
+            print(f"SKIP {module}/{name}: {e}", flush=True)
+        except Exception:
+            failed += 1
+            print(f"FAIL {module}/{name}", flush=True)
+            for line in traceback.format_exc().rstrip().splitlines():
+                print(f"    {line}", flush=True)
+    sys.exit(1 if failed else 0)
