@@ -4,6 +4,7 @@
 #define SURGE_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes (surge help exit-codes). */
 enum cli_exit {
@@ -15,9 +16,13 @@ enum cli_exit {
 };
 
 int cli_run(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 int cli_help(int argc, char **argv);
 /* The help text of a topic ("run", "exit-codes", ...), or NULL. */
 const char *cli_help_text(const char *topic);
+
+/* The option table of `surge serve`, printed for its help. */
+void cli_serve_options_help(FILE *out);
 
 /* Prints "surge <cmd>: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

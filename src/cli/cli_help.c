@@ -16,8 +16,9 @@ static const char help_main[] =
 	"\n"
 	"commands:\n"
 	"  run URL            run a load test against URL (closed model: -c connections)\n"
+	"  serve              start the load-test target (endpoints that cost what you ask)\n"
 	"  version            print the version\n"
-	"  help [TOPIC]       this text, or a topic: run, exit-codes, units\n"
+	"  help [TOPIC]       this text, or a topic: run, serve, exit-codes, units\n"
 	"\n"
 	"Every command takes --help. Docs: docs/ in the source tree.\n";
 
@@ -57,6 +58,22 @@ static const char help_run[] =
 	"  surge run -n 10000 -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' URL\n"
 	"  surge run -c 100 -t 2 --json result.json https://service.example/api\n";
 
+static const char help_serve[] =
+	"usage: surge serve [options]\n"
+	"\n"
+	"Starts the load-test target: an HTTP/1.1 server whose endpoints simulate work at an\n"
+	"exact, requested cost (CPU, memory, delays, blocking, bytes, disk, chaos) and report what\n"
+	"they paid in a Server-Timing header. GET / lists every endpoint; /metrics serves\n"
+	"Prometheus metrics; /health and /ready are the probes. Every endpoint also takes\n"
+	"?delay=&status=&size=&cpu_ms=, with distributions: delay=10ms:50,100ms:10 (percent of\n"
+	"requests), uniform(a,b), normal(mean,sd), lognormal(median,p99). SIGTERM drains:\n"
+	"/ready turns 503, listeners close, in-flight requests finish (--drain-timeout), exit 0.\n"
+	"\n"
+	"Each option is also read from the environment as SURGE_<NAME> (--max-body: SURGE_MAX_BODY),\n"
+	"and the port from $PORT; flags win over the environment.\n"
+	"\n"
+	"options:\n";
+
 static const char help_exit_codes[] =
 	"surge exit codes\n"
 	"\n"
@@ -80,6 +97,7 @@ const char *cli_help_text(const char *topic)
 		const char *text;
 	} topics[] = {
 		{"run", help_run},
+		{"serve", help_serve},
 		{"exit-codes", help_exit_codes},
 		{"units", help_units},
 	};
@@ -97,10 +115,12 @@ int cli_help(int argc, char **argv)
 	const char *text = cli_help_text(argc > 1 ? argv[1] : NULL);
 
 	if (!text) {
-		fprintf(stderr, "surge help: no topic '%s' (topics: run, exit-codes, units)\n",
+		fprintf(stderr, "surge help: no topic '%s' (topics: run, serve, exit-codes, units)\n",
 			argv[1]);
 		return EXIT_USAGE;
 	}
 	fputs(text, stdout);
+	if (text == help_serve)
+		cli_serve_options_help(stdout);
 	return EXIT_OK;
 }

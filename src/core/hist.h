@@ -47,12 +47,14 @@ int hist_index_of(int64_t value);
 int64_t hist_value_at_index(int index);            /* lowest value of the bucket */
 int64_t hist_highest_equivalent(int64_t value);    /* highest value in value's bucket */
 
-/* HdrHistogram V2 compressed encoding (cookie 0x1c849304, zlib-deflated V2 payload with
- * ZigZag LEB128 counts), the form HdrHistogram's tools read. */
+/* HdrHistogram V2 compressed encoding (cookie 0x1c849314 — base 0x1c849304 with word size 1 —
+ * then the zlib-deflated V2 payload with ZigZag LEB128 counts), the form HdrHistogram's tools
+ * read; in base64 it starts "HISTFAAA" like every line of an HdrHistogram log. */
 int hist_encode(const hist_t *h, buf_t *out);
 int hist_encode_base64(const hist_t *h, buf_t *out);
-/* Decodes any V2 (compressed or not) histogram, re-recording its counts into h's layout.
- * Returns 0, or -EINVAL for malformed input (never reads beyond len). */
+/* Decodes any V2 (compressed or not) histogram, re-recording each of its buckets at the
+ * bucket's highest value into h's layout. Returns 0, -EINVAL for malformed input (never
+ * reads beyond len; h is left empty), or -ENOMEM. */
 int hist_decode(const void *data, size_t len, hist_t *h);
 int hist_decode_base64(const char *text, size_t len, hist_t *h);
 

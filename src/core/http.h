@@ -112,4 +112,65 @@ typedef struct http_request_spec {
 
 int http_request_build(const http_request_spec_t *spec, buf_t *out);
 
+
+
+/* ---- server side ---- */
+
+/* A slice of the caller's buffer. */
+typedef struct http_slice {
+	const char *p;
+	size_t len;
+} http_slice_t;
+
+#define HTTP_REQUEST_MAX_HEADERS 64
+
+/* One parsed request head. Every slice points into the buffer given to http_request_parse,
+ * which must stay unchanged while they are used. */
+typedef struct http_request {
+	http_slice_t method;
+	http_slice_t target;  /* as sent: "/path?query" */
+	http_slice_t path;    /* target up to '?' */
+	http_slice_t query;   /* after '?', without it; empty when absent */
+	uint8_t minor_version;
+	bool keep_alive;      /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */
+	bool chunked;         /* Transfer-Encoding: chunked (the last coding) */
+	bool expect_continue; /* Expect: 100-continue */
+	int64_t content_length; /* -1 when absent */
+	uint16_t header_count;
+	http_slice_t header_names[HTTP_REQUEST_MAX_HEADERS];
+	http_slice_t header_values[HTTP_REQUEST_MAX_HEADERS]; /* OWS trimmed */
+	uint16_t error_status; /* on HTTP_ERROR: the status to answer (400, 414, 431, 501) */
+} http_request_t;
+
+typedef struct http_request_limits {
+	uint32_t max_request_line; /* over it: 414 */
+	uint32_t max_header_bytes; /* request line + headers; over it: 431 */
+	uint16_t max_headers;      /* at most HTTP_REQUEST_MAX_HEADERS; over it: 431 */
+} http_request_limits_t;
+
+/* Parses the request head at the start of buf[0..len). Returns HTTP_DONE with *head_len set
+ * to the bytes of the head (body, if any, follows), HTTP_AGAIN when the head is not complete
+ * (call again with more bytes: it re-parses from the start, heads are small), or HTTP_ERROR
+ * with r->error_status set. Never reads beyond len. */
+int http_request_parse(const http_request_limits_t *limits, const char *buf, size_t len,
+		       http_request_t *r, size_t *head_len);
+/* The value of header `name` (case-insensitive), or an empty slice with p == NULL. */
+http_slice_t http_request_header(const http_request_t *r, const char *name);
+
+/* The reason phrase for a status code ("Not Found"); a generic one for unknown codes. */
+const char *http_reason(int status);
+
+/* Incremental de-chunking of a request body, in place: decoded bytes are moved to the front
+ * of the region as they are found. */
+typedef struct http_chunked_decoder {
+	uint8_t state;
+	uint64_t remaining; /* bytes left in the current chunk */
+	uint32_t line_bytes; /* bytes of the current size/trailer line, bounded */
+} http_chunked_decoder_t;
+
+/* Decodes buf[0..len) in place. *consumed: input bytes used; *decoded: body bytes now at
+ * buf[0..*decoded). Returns HTTP_DONE after the last chunk and trailers, HTTP_AGAIN, or
+ * HTTP_ERROR on malformed framing. */
+int http_chunked_decode(http_chunked_decoder_t *d, char *buf, size_t len, size_t *consumed,
+			size_t *decoded);
 #endif

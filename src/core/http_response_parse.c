@@ -2,6 +2,7 @@
  * A pure state machine over caller-owned bytes: any split of the input gives the same result. */
 #include "core/http.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* A chunk-size line (size, extensions, CRLF) longer than this is HTTP_ERR_CHUNK: extensions are
@@ -11,10 +12,10 @@
 /* Every state at or after S_BODY_LENGTH belongs to the body; the others are counted against
  * max_header_bytes. Trailers reuse the header states with F_TRAILERS set. */
 enum parse_state {
-	S_VERSION,    /* matching "HTTP/1."; name_len counts the bytes matched */
+	S_VERSION, /* matching "HTTP/1."; name_len counts the bytes matched */
 	S_MINOR,
 	S_VERSION_SP,
-	S_CODE,       /* name_len counts the digits */
+	S_CODE, /* name_len counts the digits */
 	S_CODE_END,
 	S_REASON,
 	S_STATUS_LF,
@@ -53,29 +54,29 @@ enum parse_flags {
 
 /* tchar (RFC 9110 5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~"; everything else ends a name. */
 static const uint8_t token_char[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
-	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
-	/* 0x80..0xff: obs-text is not allowed in a name */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
+    /* 0x80..0xff: obs-text is not allowed in a name */
 };
 
 static const char *const error_names[HTTP_ERR_COUNT] = {
-	[HTTP_ERR_NONE] = "none",
-	[HTTP_ERR_STATUS_LINE] = "status_line",
-	[HTTP_ERR_VERSION] = "version",
-	[HTTP_ERR_HEADER] = "header",
-	[HTTP_ERR_HEADER_TOO_LARGE] = "header_too_large",
-	[HTTP_ERR_TOO_MANY_HEADERS] = "too_many_headers",
-	[HTTP_ERR_CONTENT_LENGTH] = "content_length",
-	[HTTP_ERR_TRANSFER_ENCODING] = "transfer_encoding",
-	[HTTP_ERR_CHUNK] = "chunk",
-	[HTTP_ERR_TRAILER] = "trailer",
-	[HTTP_ERR_CLOSED_EARLY] = "closed_early",
+    [HTTP_ERR_NONE] = "none",
+    [HTTP_ERR_STATUS_LINE] = "status_line",
+    [HTTP_ERR_VERSION] = "version",
+    [HTTP_ERR_HEADER] = "header",
+    [HTTP_ERR_HEADER_TOO_LARGE] = "header_too_large",
+    [HTTP_ERR_TOO_MANY_HEADERS] = "too_many_headers",
+    [HTTP_ERR_CONTENT_LENGTH] = "content_length",
+    [HTTP_ERR_TRANSFER_ENCODING] = "transfer_encoding",
+    [HTTP_ERR_CHUNK] = "chunk",
+    [HTTP_ERR_TRAILER] = "trailer",
+    [HTTP_ERR_CLOSED_EARLY] = "closed_early",
 };
 
 const char *http_error_name(enum http_error e)
@@ -94,16 +95,22 @@ void http_response_parser_init(http_response_parser_t *p, bool head_request)
 	http_response_parser_reset(p);
 }
 
+/* Everything from `status` on is per-message; the fields before it are the caller's settings. */
+#define SETTING_BEFORE_STATUS(field)                                                               \
+	_Static_assert(offsetof(http_response_parser_t, field) <                                   \
+	                   offsetof(http_response_parser_t, status),                               \
+	               #field " must stay before status")
+SETTING_BEFORE_STATUS(limits);
+SETTING_BEFORE_STATUS(head_request);
+SETTING_BEFORE_STATUS(on_body);
+SETTING_BEFORE_STATUS(ctx);
+SETTING_BEFORE_STATUS(store);
+
 void http_response_parser_reset(http_response_parser_t *p)
 {
-	http_response_parser_t keep = *p;
+	size_t settings = offsetof(http_response_parser_t, status);
 
-	memset(p, 0, sizeof(*p));
-	p->limits = keep.limits;
-	p->head_request = keep.head_request;
-	p->on_body = keep.on_body;
-	p->ctx = keep.ctx;
-	p->store = keep.store;
+	memset((char *)p + settings, 0, sizeof(*p) - settings);
 	p->content_length = -1;
 	if (p->store)
 		p->store->len = 0;
@@ -148,28 +155,46 @@ static bool ascii_case_eq(const char *s, const char *lower, size_t n)
 	return true;
 }
 
+/* Four bytes per loop test: header names are short, so the loop overhead is half the work. */
 static const char *scan_token(const char *s, const char *end)
 {
-	while (s < end && token_char[(unsigned char)*s])
-		s++;
-	return s;
+	const unsigned char *u = (const unsigned char *)s, *e = (const unsigned char *)end;
+
+	while (e - u >= 4 && token_char[u[0]] && token_char[u[1]] && token_char[u[2]] &&
+	       token_char[u[3]])
+		u += 4;
+	while (u < e && token_char[*u])
+		u++;
+	return (const char *)u;
 }
 
 /* Returns the first byte in [s, end) that may not appear in a field value or reason phrase
- * (a control other than HTAB, or DEL) — normally the CR ending the line. Eight bytes at a time
- * while none of them is below 0x20 or equal to 0x7f, which is how most header values look. */
+ * (a control other than HTAB, or DEL) — normally the CR ending the line. Eight bytes at a time:
+ * the mask flags bytes below 0x20 or equal to 0x7f, and its lowest flag is always a real one
+ * (a borrow only spreads upwards), so on little-endian machines it says where to stop; an
+ * HTAB is flagged too and simply stepped over. */
 static const char *scan_field(const char *s, const char *end)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 
 	while (end - s >= 8) {
-		uint64_t w, del;
+		uint64_t w, del, mask;
 
 		memcpy(&w, s, 8);
 		del = w ^ (0x7f * ones);
-		if (((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs))
-			break;
-		s += 8;
+		mask = ((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs);
+		if (!mask) {
+			s += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		s += __builtin_ctzll(mask) / 8;
+		if (*s != '\t')
+			return s;
+		s++;
+#else
+		break;
+#endif
 	}
 	while (s < end && is_field_char((unsigned char)*s))
 		s++;
@@ -317,6 +342,15 @@ static int take_value(http_response_parser_t *p, const char *s, size_t n)
 	return fit < n ? fail(p, HTTP_ERR_HEADER_TOO_LARGE) : HTTP_AGAIN;
 }
 
+static void start_value(http_response_parser_t *p, enum header_kind kind)
+{
+	p->kind = p->flags & F_TRAILERS ? K_NONE : kind;
+	p->value_len = 0;
+	p->remaining = 0;
+	p->flags &= ~(F_CL_WS | F_TOKEN_LONG);
+	p->state = S_VALUE_START;
+}
+
 static int end_header_line(http_response_parser_t *p)
 {
 	if (p->kind == K_CONTENT_LENGTH) {
@@ -340,6 +374,33 @@ static int end_header_line(http_response_parser_t *p)
 	p->header_count++;
 	p->state = S_LINE_START;
 	return HTTP_AGAIN;
+}
+
+/* The usual case: a whole "name: value" line sits in the buffer. It is parsed here in one go,
+ * through the same steps as the state machine so errors come out alike; when the line is split
+ * or unusual, NULL is returned with nothing changed and the state machine takes it instead. */
+static const char *whole_header_line(http_response_parser_t *p, const char *s, const char *end,
+                                     int *rc)
+{
+	const char *colon = scan_token(s, end), *value, *eol;
+	size_t fit;
+
+	if (colon == end || *colon != ':')
+		return NULL;
+	for (value = colon + 1; value < end && (*value == ' ' || *value == '\t');)
+		value++;
+	eol = scan_field(value, end);
+	if (eol == end || (*eol == '\r' ? eol + 1 == end || eol[1] != '\n' : *eol != '\n'))
+		return NULL;
+	start_value(p, classify(s, (size_t)(colon - s)));
+	fit = store_room(p, (size_t)(colon - s));
+	store_copy(p, s, fit);
+	if (fit < (size_t)(colon - s))
+		*rc = fail(p, HTTP_ERR_HEADER_TOO_LARGE);
+	else if ((*rc = store_terminate(p)) == HTTP_AGAIN &&
+	         (*rc = take_value(p, value, (size_t)(eol - value))) == HTTP_AGAIN)
+		*rc = end_header_line(p);
+	return *eol == '\r' ? eol + 2 : eol + 1;
 }
 
 /* An interim 1xx response was read: start over on the next status line. header_bytes and
@@ -444,7 +505,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 					p->state = S_MINOR;
 			}
 			break;
-		case S_MINOR:
+		case S_MINOR: /* any HTTP/1.x is read as 1.1 (RFC 9110 2.5) */
 			if (!is_digit(c)) {
 				rc = fail(p, HTTP_ERR_VERSION);
 				break;
@@ -510,9 +571,12 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				pos++;
 				rc = finish_head(p);
 			} else if (!token_char[c]) {
-				rc = fail_line(p); /* includes obs-fold: a line starting with SP or HTAB */
+				/* this includes obs-fold: a line starting with SP or HTAB */
+				rc = fail_line(p);
 			} else if (p->header_count >= p->limits.max_headers) {
 				rc = fail(p, HTTP_ERR_TOO_MANY_HEADERS);
+			} else if ((q = whole_header_line(p, pos, end, &rc)) != NULL) {
+				pos = q;
 			} else {
 				p->name_len = 0;
 				p->kind = K_NONE;
@@ -530,12 +594,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				break;
 			}
 			pos++;
-			if (!(p->flags & F_TRAILERS))
-				p->kind = classify(p->name, p->name_len);
-			p->value_len = 0;
-			p->remaining = 0;
-			p->flags &= ~(F_CL_WS | F_TOKEN_LONG);
-			p->state = S_VALUE_START;
+			start_value(p, classify(p->name, p->name_len));
 			rc = store_terminate(p);
 			break;
 		case S_VALUE_START:
@@ -618,43 +677,50 @@ static void end_chunk_size_line(http_response_parser_t *p)
 	p->state = S_LINE_START;
 }
 
+/* 1*HEXDIG, then BWS, ";" extensions or the line end. name_len says a digit was seen. */
+static int chunk_size_byte(http_response_parser_t *p, unsigned char c)
+{
+	int digit = hex_value(c);
+
+	if (digit >= 0) {
+		if (p->remaining >> 60)
+			return fail(p, HTTP_ERR_CHUNK); /* one more digit would overflow */
+		p->remaining = p->remaining << 4 | (uint64_t)digit;
+		p->name_len = 1;
+	} else if (!p->name_len) {
+		return fail(p, HTTP_ERR_CHUNK);
+	} else if (c == ';') {
+		p->state = S_CHUNK_EXT;
+	} else if (c == ' ' || c == '\t') {
+		p->state = S_CHUNK_WS;
+	} else if (c == '\r') {
+		p->state = S_CHUNK_LF;
+	} else if (c == '\n') {
+		end_chunk_size_line(p);
+	} else {
+		return fail(p, HTTP_ERR_CHUNK);
+	}
+	return HTTP_AGAIN;
+}
+
 /* Chunk-size lines and the CRLF after chunk data, a byte at a time: they are a few bytes each.
  * Returns as soon as data or trailers start so those take their fast paths. */
 static int parse_chunk_line(http_response_parser_t *p, const char **posp, const char *end)
 {
 	const char *pos = *posp;
-	int rc = HTTP_AGAIN, digit;
+	int rc = HTTP_AGAIN;
 
-	while (pos < end && rc == HTTP_AGAIN && p->state != S_CHUNK_DATA && p->state != S_LINE_START) {
+	while (pos < end && rc == HTTP_AGAIN && p->state != S_CHUNK_DATA &&
+	       p->state != S_LINE_START) {
 		unsigned char c = (unsigned char)*pos++;
 
+		/* the states before S_CHUNK_DATA are the chunk-size line's */
 		if (p->state < S_CHUNK_DATA && ++p->line_len > CHUNK_LINE_MAX) {
 			rc = fail(p, HTTP_ERR_CHUNK);
 			break;
 		}
 		switch (p->state) {
-		case S_CHUNK_SIZE:
-			digit = hex_value(c);
-			if (digit >= 0) {
-				if (p->remaining >> 60) {
-					rc = fail(p, HTTP_ERR_CHUNK); /* one more digit overflows */
-					break;
-				}
-				p->remaining = p->remaining << 4 | (uint64_t)digit;
-				p->name_len = 1;
-			} else if (!p->name_len)
-				rc = fail(p, HTTP_ERR_CHUNK);
-			else if (c == ';')
-				p->state = S_CHUNK_EXT;
-			else if (c == ' ' || c == '\t')
-				p->state = S_CHUNK_WS;
-			else if (c == '\r')
-				p->state = S_CHUNK_LF;
-			else if (c == '\n')
-				end_chunk_size_line(p);
-			else
-				rc = fail(p, HTTP_ERR_CHUNK);
-			break;
+		case S_CHUNK_SIZE: rc = chunk_size_byte(p, c); break;
 		case S_CHUNK_WS:
 			if (c == ';')
 				p->state = S_CHUNK_EXT;
@@ -723,8 +789,7 @@ static int parse_body(http_response_parser_t *p, const char **posp, const char *
 			return finish(p);
 		p->state = S_CHUNK_DATA_END;
 		return HTTP_AGAIN;
-	default:
-		return parse_chunk_line(p, posp, end);
+	default: return parse_chunk_line(p, posp, end);
 	}
 }
 

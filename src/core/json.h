@@ -19,21 +19,21 @@ typedef struct json_writer {
 	bool after_key;
 } json_writer_t;
 
-void json_init(json_writer_t *w, buf_t *out, bool pretty);
-void json_object_begin(json_writer_t *w);
-void json_object_end(json_writer_t *w);
-void json_array_begin(json_writer_t *w);
-void json_array_end(json_writer_t *w);
-void json_key(json_writer_t *w, const char *key);
-void json_string(json_writer_t *w, const char *s);
-void json_string_n(json_writer_t *w, const char *s, size_t len);
-void json_int(json_writer_t *w, int64_t v);
-void json_uint(json_writer_t *w, uint64_t v);
+void jsonw_init(json_writer_t *w, buf_t *out, bool pretty);
+void jsonw_object_begin(json_writer_t *w);
+void jsonw_object_end(json_writer_t *w);
+void jsonw_array_begin(json_writer_t *w);
+void jsonw_array_end(json_writer_t *w);
+void jsonw_key(json_writer_t *w, const char *key);
+void jsonw_string(json_writer_t *w, const char *s);
+void jsonw_string_n(json_writer_t *w, const char *s, size_t len);
+void jsonw_int(json_writer_t *w, int64_t v);
+void jsonw_uint(json_writer_t *w, uint64_t v);
 /* Finite values with up to `digits` decimals and trailing zeros trimmed; NaN/Inf as null. */
-void json_double(json_writer_t *w, double v, int digits);
-void json_bool(json_writer_t *w, bool v);
-void json_null(json_writer_t *w);
+void jsonw_double(json_writer_t *w, double v, int digits);
+void jsonw_bool(json_writer_t *w, bool v);
+void jsonw_null(json_writer_t *w);
 /* Writes already-valid JSON text as a value (a document embedded in another). */
-void json_raw(json_writer_t *w, const char *text, size_t len);
+void jsonw_raw(json_writer_t *w, const char *text, size_t len);
 
 #endif

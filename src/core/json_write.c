@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void json_init(json_writer_t *w, buf_t *out, bool pretty)
+void jsonw_init(json_writer_t *w, buf_t *out, bool pretty)
 {
 	memset(w, 0, sizeof(*w));
 	w->out = out;
@@ -76,22 +76,22 @@ static void close_(json_writer_t *w, char c)
 	put(w, &c, 1);
 }
 
-void json_object_begin(json_writer_t *w)
+void jsonw_object_begin(json_writer_t *w)
 {
 	open(w, '{');
 }
 
-void json_object_end(json_writer_t *w)
+void jsonw_object_end(json_writer_t *w)
 {
 	close_(w, '}');
 }
 
-void json_array_begin(json_writer_t *w)
+void jsonw_array_begin(json_writer_t *w)
 {
 	open(w, '[');
 }
 
-void json_array_end(json_writer_t *w)
+void jsonw_array_end(json_writer_t *w)
 {
 	close_(w, ']');
 }
@@ -124,7 +124,7 @@ static void put_escaped(json_writer_t *w, const char *s, size_t len)
 	put(w, "\"", 1);
 }
 
-void json_key(json_writer_t *w, const char *key)
+void jsonw_key(json_writer_t *w, const char *key)
 {
 	before_value(w);
 	put_escaped(w, key, strlen(key));
@@ -132,22 +132,22 @@ void json_key(json_writer_t *w, const char *key)
 	w->after_key = true;
 }
 
-void json_string_n(json_writer_t *w, const char *s, size_t len)
+void jsonw_string_n(json_writer_t *w, const char *s, size_t len)
 {
 	before_value(w);
 	put_escaped(w, s, len);
 }
 
-void json_string(json_writer_t *w, const char *s)
+void jsonw_string(json_writer_t *w, const char *s)
 {
 	if (!s) {
-		json_null(w);
+		jsonw_null(w);
 		return;
 	}
-	json_string_n(w, s, strlen(s));
+	jsonw_string_n(w, s, strlen(s));
 }
 
-void json_int(json_writer_t *w, int64_t v)
+void jsonw_int(json_writer_t *w, int64_t v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
@@ -156,7 +156,7 @@ void json_int(json_writer_t *w, int64_t v)
 	put(w, tmp, (size_t)n);
 }
 
-void json_uint(json_writer_t *w, uint64_t v)
+void jsonw_uint(json_writer_t *w, uint64_t v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
@@ -165,13 +165,13 @@ void json_uint(json_writer_t *w, uint64_t v)
 	put(w, tmp, (size_t)n);
 }
 
-void json_double(json_writer_t *w, double v, int digits)
+void jsonw_double(json_writer_t *w, double v, int digits)
 {
 	char tmp[64];
 	int n;
 
 	if (!isfinite(v)) {
-		json_null(w);
+		jsonw_null(w);
 		return;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%.*f", digits, v);
@@ -189,19 +189,19 @@ void json_double(json_writer_t *w, double v, int digits)
 	put(w, tmp, (size_t)n);
 }
 
-void json_bool(json_writer_t *w, bool v)
+void jsonw_bool(json_writer_t *w, bool v)
 {
 	before_value(w);
 	put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
-void json_null(json_writer_t *w)
+void jsonw_null(json_writer_t *w)
 {
 	before_value(w);
 	put(w, "null", 4);
 }
 
-void json_raw(json_writer_t *w, const char *text, size_t len)
+void jsonw_raw(json_writer_t *w, const char *text, size_t len)
 {
 	before_value(w);
 	put(w, text, len);

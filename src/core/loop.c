@@ -228,7 +228,6 @@ static uint64_t poll_timeout(const loop_t *loop)
 
 int loop_run(loop_t *loop)
 {
-	loop->stopping = false;
 	while (!loop->stopping) {
 		int n = loop_backend_poll(loop->backend, poll_timeout(loop), loop->fired,
 					  LOOP_MAX_EVENTS);
@@ -246,6 +245,7 @@ int loop_run(loop_t *loop)
 		loop->fired_len = 0;
 		run_timers(loop);
 	}
+	loop->stopping = false; /* the loop may be run again */
 	return 0;
 }
 

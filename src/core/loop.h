@@ -63,8 +63,10 @@ static inline bool loop_timer_pending(const loop_timer_t *t)
 	return t->heap_index != 0;
 }
 
-/* Runs until loop_stop() is called from a callback or loop_stop_async() from elsewhere. */
+/* Runs until loop_stop() is called from one of its callbacks. Another thread stops a loop by
+ * loop_wake() with a wake handler that calls loop_stop(). */
 int loop_run(loop_t *loop);
+/* From this loop's own thread only; a stop before loop_run() makes it return at once. */
 void loop_stop(loop_t *loop);
 /* Thread-safe: asks the loop to call fn (set with loop_on_wake) soon. */
 void loop_wake(loop_t *loop);

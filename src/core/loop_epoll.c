@@ -3,12 +3,15 @@
 #include "core/loop_backend.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 struct loop_backend {
 	int epfd;
+	bool no_pwait2; /* kernels before 5.11: millisecond epoll_wait only */
 	struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -76,10 +79,12 @@ int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fire
 		tsp = &ts;
 	}
 	/* epoll_pwait2 takes a timespec: timers fire with sub-millisecond precision */
-	n = epoll_pwait2(b->epfd, b->events, max, tsp, NULL);
-	if (n < 0 && errno == ENOSYS) {
-		int ms = tsp ? (int)((timeout_ns + 999999) / 1000000) : -1;
-		n = epoll_wait(b->epfd, b->events, max, ms);
+	n = b->no_pwait2 ? -1 : epoll_pwait2(b->epfd, b->events, max, tsp, NULL);
+	if (n < 0 && (b->no_pwait2 || errno == ENOSYS)) {
+		uint64_t ms = tsp ? (timeout_ns + 999999) / 1000000 : 0;
+
+		b->no_pwait2 = true;
+		n = epoll_wait(b->epfd, b->events, max, !tsp ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
 	}
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

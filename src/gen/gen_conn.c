@@ -61,7 +61,7 @@ static void fail(gen_conn_t *c, enum gen_error_kind kind)
 	record_error(c, kind);
 	gen_conn_close(c);
 	c->state = CONN_IDLE;
-	if (connecting && kind != GEN_ERR_TLS) {
+	if (connecting) {
 		/* back off, or a refused port turns into a busy loop of failed connects */
 		uint64_t wait = RETRY_MIN_NS << (c->failures < 7 ? c->failures : 7);
 

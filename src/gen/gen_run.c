@@ -178,11 +178,31 @@ static void free_run(gen_run_t *run)
 	free(run);
 }
 
+/* Each connection needs a descriptor: raise the soft limit as far as the hard one allows. */
+static int ensure_fd_limit(uint32_t connections, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)connections + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur >= need)
+		return 0;
+	snprintf(err, errlen,
+		 "%u connections need %llu file descriptors, the limit is %llu (raise it with ulimit -n)",
+		 connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+	return -EMFILE;
+}
+
 static int init_run(gen_run_t *run, char *err, size_t errlen)
 {
 	const gen_config_t *cfg = &run->cfg;
 	uint32_t threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
 
+	if (ensure_fd_limit(cfg->connections, err, errlen) < 0)
+		return -EMFILE;
 	if (net_resolve(cfg->url.host, cfg->url.port, &run->addr, err, errlen) < 0)
 		return -EINVAL;
 	if (cfg->url.tls && !(run->tls = tls_context_new(cfg->insecure, err, errlen)))

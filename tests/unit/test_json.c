@@ -12,25 +12,25 @@ TEST(json_compact_document)
 	json_writer_t w;
 
 	buf_init(&b, 4096);
-	json_init(&w, &b, false);
-	json_object_begin(&w);
-	json_key(&w, "s");
-	json_string(&w, "a\"b\\c\n\x01");
-	json_key(&w, "n");
-	json_array_begin(&w);
-	json_int(&w, -3);
-	json_uint(&w, 18446744073709551615ULL);
-	json_double(&w, 1.5, 3);
-	json_double(&w, 2.0, 3);
-	json_double(&w, NAN, 3);
-	json_double(&w, -0.0001, 3);
-	json_bool(&w, true);
-	json_null(&w);
-	json_array_end(&w);
-	json_key(&w, "empty");
-	json_object_begin(&w);
-	json_object_end(&w);
-	json_object_end(&w);
+	jsonw_init(&w, &b, false);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "s");
+	jsonw_string(&w, "a\"b\\c\n\x01");
+	jsonw_key(&w, "n");
+	jsonw_array_begin(&w);
+	jsonw_int(&w, -3);
+	jsonw_uint(&w, 18446744073709551615ULL);
+	jsonw_double(&w, 1.5, 3);
+	jsonw_double(&w, 2.0, 3);
+	jsonw_double(&w, NAN, 3);
+	jsonw_double(&w, -0.0001, 3);
+	jsonw_bool(&w, true);
+	jsonw_null(&w);
+	jsonw_array_end(&w);
+	jsonw_key(&w, "empty");
+	jsonw_object_begin(&w);
+	jsonw_object_end(&w);
+	jsonw_object_end(&w);
 	CHECK_INT(w.err, 0);
 	CHECK_STR(b.data, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":[-3,18446744073709551615,1.5,2,"
 			  "null,0,true,null],\"empty\":{}}");
@@ -43,21 +43,21 @@ TEST(json_pretty_and_errors)
 	json_writer_t w;
 
 	buf_init(&b, 4096);
-	json_init(&w, &b, true);
-	json_object_begin(&w);
-	json_key(&w, "a");
-	json_array_begin(&w);
-	json_int(&w, 1);
-	json_array_end(&w);
-	json_object_end(&w);
+	jsonw_init(&w, &b, true);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "a");
+	jsonw_array_begin(&w);
+	jsonw_int(&w, 1);
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
 	CHECK_STR(b.data, "{\n  \"a\": [\n    1\n  ]\n}");
-	json_object_end(&w); /* one close too many */
+	jsonw_object_end(&w); /* one close too many */
 	CHECK_INT(w.err, -EINVAL);
 	buf_free(&b);
 
 	buf_init(&b, 8); /* too small: the error is sticky, the buffer bounded */
-	json_init(&w, &b, false);
-	json_string(&w, "longer than eight bytes");
+	jsonw_init(&w, &b, false);
+	jsonw_string(&w, "longer than eight bytes");
 	CHECK_INT(w.err, -ENOBUFS);
 	CHECK(b.len <= 8);
 	buf_free(&b);

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# surge run vs its peers on the same nginx fixture, in the same run: nginx (one worker) on
+# CPU 1, each generator on CPU 0 with one thread and 50 keep-alive connections, alternating.
+# Reports requests per generator CPU-second (user+sys) and the ratio to wrk, then memory per
+# connection at -c 10000. Usage: bench/gen-vs-peers.sh [ROUNDS=3] [DURATION=5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-50}
+SURGE=${SURGE:-build/surge}
+GEN_CPU=${GEN_CPU:-0}
+. bench/nginx-fixture.sh
+ulimit -n "$(ulimit -Hn)"
+trap nginx_stop EXIT
+nginx_start
+URL="http://127.0.0.1:$NGINX_PORT/"
+out=$(mktemp -d /tmp/surge-bench.XXXXXX)
+
+# run NAME COMMAND...: prints "NAME requests cpu_s" using the tool's own request count.
+run() {
+	local name=$1
+	shift
+	/usr/bin/time -f "%U %S %M" -o "$out/time" taskset -c "$GEN_CPU" "$@" >"$out/stdout" 2>"$out/stderr" || true
+	local reqs
+	case $name in
+	surge) reqs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["responses"])' "$out/result.json") ;;
+	wrk) reqs=$(awk '/requests in/ {print $1}' "$out/stdout") ;;
+	hey) reqs=$(awk '/\[200\]/ {print $2}' "$out/stdout") ;;
+	h2load) reqs=$(awk '/^requests:/ {print $8}' "$out/stdout") ;;
+	ab) reqs=$(awk '/^Complete requests:/ {print $3}' "$out/stdout") ;;
+	esac
+	read -r user sys rss <"$out/time"
+	echo "$name ${reqs:-0} $(echo "$user + $sys" | bc -l) $rss"
+}
+
+peers=(surge wrk)
+command -v hey >/dev/null && peers+=(hey)
+command -v h2load >/dev/null && peers+=(h2load)
+command -v ab >/dev/null && peers+=(ab)
+
+results=$out/results
+: >"$results"
+echo "# generator requests cpu_s req_per_cpu_s   (nginx on CPU 1, generators on CPU $GEN_CPU, 1 thread, $CONNS connections, ${DURATION}s)"
+for round in $(seq "$ROUNDS"); do
+	for p in "${peers[@]}"; do
+		case $p in
+		surge) line=$(run surge "$SURGE" run -q -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
+		wrk) line=$(run wrk wrk -t 1 -c "$CONNS" -d "${DURATION}s" "$URL") ;;
+		hey) line=$(GOMAXPROCS=1 run hey hey -z "${DURATION}s" -c "$CONNS" "$URL") ;;
+		h2load) line=$(run h2load h2load --h1 -t 1 -c "$CONNS" -D "$DURATION" "$URL") ;;
+		ab) line=$(run ab ab -q -k -c "$CONNS" -t "$DURATION" -n 100000000 "$URL") ;;
+		esac
+		read -r name reqs cpu _ <<<"$line"
+		rate=$(echo "if ($cpu > 0) $reqs / $cpu else 0" | bc -l)
+		printf "round %d  %-7s %10d req  %6.2f cpu-s  %9.0f req/cpu-s\n" "$round" "$name" "$reqs" "$cpu" "$rate"
+		echo "$name $rate" >>"$results"
+	done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo
+echo "# median requests per generator CPU-second"
+wrk_median=$(awk '$1=="wrk" {print $2}' "$results" | median)
+for p in "${peers[@]}"; do
+	m=$(awk -v p="$p" '$1==p {print $2}' "$results" | median)
+	printf "%-7s %9.0f   ratio to wrk %.2f\n" "$p" "$m" "$(echo "$m / $wrk_median" | bc -l)"
+done
+
+echo
+echo "# memory per connection: max RSS at -c 10000 minus max RSS at -c 10, over 9990 connections"
+for p in surge wrk; do
+	case $p in
+	surge)
+		small=$(run surge "$SURGE" run -q -t 1 -c 10 -d 3s --json "$out/result.json" "$URL" | awk '{print $4}')
+		big=$(run surge "$SURGE" run -q -t 1 -c 10000 -d 5s --timeout 30s --json "$out/result.json" "$URL" | awk '{print $4}')
+		;;
+	wrk)
+		small=$(run wrk wrk -t 1 -c 10 -d 3s "$URL" | awk '{print $4}')
+		big=$(run wrk wrk -t 1 -c 10000 -d 5s --timeout 30s "$URL" | awk '{print $4}')
+		;;
+	esac
+	printf "%-7s %6.2f KiB per connection (max RSS %d KiB at -c 10, %d KiB at -c 10000)\n" "$p" \
+		"$(echo "($big - $small) / 9990" | bc -l)" "$small" "$big"
+done
+rm -rf "$out"

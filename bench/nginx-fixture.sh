@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sourced by the benchmarks: nginx_start PORT_VAR starts nginx with one worker pinned to
+# CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body; nginx_stop stops it.
+# Everything lives in a temporary prefix and listens on 127.0.0.1 only.
+
+nginx_start() {
+	NGINX_DIR=$(mktemp -d /tmp/surge-bench-nginx.XXXXXX)
+	NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	local user=""
+	[ "$(id -u)" = 0 ] && user="user root;"
+	cat >"$NGINX_DIR/nginx.conf" <<CONF
+$user
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log warn;
+events { worker_connections 30000; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $NGINX_DIR/b; proxy_temp_path $NGINX_DIR/p;
+    fastcgi_temp_path $NGINX_DIR/f; uwsgi_temp_path $NGINX_DIR/u; scgi_temp_path $NGINX_DIR/s;
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=65535;
+        location / { return 200 "hello, world\n"; }
+    }
+}
+CONF
+	local pin=()
+	[ "$(nproc)" -gt "${SERVER_CPU:-1}" ] && pin=(taskset -c "${SERVER_CPU:-1}")
+	"${pin[@]}" nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" &
+	NGINX_PID=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && return 0
+		sleep 0.1
+	done
+	echo "nginx did not start" >&2
+	return 1
+}
+
+nginx_stop() {
+	[ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+	[ -n "${NGINX_DIR:-}" ] && rm -rf "$NGINX_DIR"
+	NGINX_PID=
+}

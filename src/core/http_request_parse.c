@@ -1,0 +1,693 @@
+/* http_request_parse: the server half of the HTTP/1.1 codec — the request-head parser, header
+ * lookup and the in-place chunked body decoder. Pure: no I/O, no allocation, no hidden state.
+ *
+ * Status codes the head parser answers (r->error_status), and why:
+ *   400  any syntax error: bad method token, request-target with a control, space or byte >= 0x80,
+ *        a target that is none of origin-form, "*" (OPTIONS only) or http(s) absolute-form,
+ *        version not "HTTP/d.d", bare CR, whitespace before a colon, obs-fold, a control in a
+ *        value, a bad or conflicting Content-Length, chunked not the last coding or given twice,
+ *        and — against request smuggling — Transfer-Encoding together with Content-Length or in
+ *        an HTTP/1.0 request (RFC 9112 6.1 says the framing is then faulty): a front proxy and
+ *        this server could disagree on where the body ends, so neither is trusted.
+ *   414  the request line (without its line ending) is longer than max_request_line.
+ *   417  an Expect value other than 100-continue.
+ *   431  the head is longer than max_header_bytes, or has more header lines than max_headers.
+ *   501  a transfer coding other than chunked ("gzip", "gzip, chunked"): the body cannot be read.
+ *   505  a version of the right shape whose major is not 1 ("HTTP/2.0", the h2 preface);
+ *        HTTP/1.2..1.9 are read as HTTP/1.1, as RFC 9110 2.5 asks.
+ * Limits are checked in byte order, so the first fault in the bytes decides the status whatever
+ * the split, and an oversized line or head is refused once its limit is passed, not at its end.
+ * Host is not required: surge serve answers any host. */
+#include "core/http.h"
+
+#include <string.h>
+
+/* Returned by the scanners when they reach the end of the bytes they may look at; the caller
+ * turns it into HTTP_AGAIN, or 431 when that end is max_header_bytes. Errors are HTTP statuses. */
+#define NEED_MORE 1
+
+/* A chunk-size line (size, extensions, line end) longer than this is malformed: extensions are
+ * skipped, never stored, but a client must not keep the decoder scanning one line forever. */
+#define CHUNK_LINE_MAX 4096
+/* The whole trailer section, final empty line included. */
+#define CHUNK_TRAILERS_MAX 8192
+
+/* tchar (RFC 9110 5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~". */
+static const uint8_t token_char[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
+};
+
+/* What the head's headers said about framing and reuse; judged once the head is complete, so a
+ * syntax error later in the head still wins over these. */
+struct head_flags {
+	bool te_seen;      /* a Transfer-Encoding line named at least one coding */
+	bool te_chunked;   /* ... chunked was among them */
+	bool te_bad;       /* chunked given twice, or not last */
+	bool te_other;     /* a coding we cannot undo */
+	bool conn_close;   /* Connection: close */
+	bool conn_keep;    /* Connection: keep-alive */
+	bool expect_100;   /* Expect: 100-continue */
+	bool expect_other; /* any other expectation */
+};
+
+/* The bytes the parser may look at: [p, end), end = min(len, max_header_bytes). */
+struct scan {
+	const char *p;
+	const char *end;
+};
+
+static bool is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+
+/* Field values allow HTAB, visible ASCII and obs-text; every other control (and DEL) ends the
+ * scan, normally at the CR or LF ending the line. */
+static bool is_field_char(unsigned char c)
+{
+	return c >= 0x20 ? c != 0x7f : c == '\t';
+}
+
+static int hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Compares bytes that passed token, target or field validation with a lowercase literal made of
+ * letters, digits, '-', ':' and '/': OR-ing 0x20 folds case, and the only other bytes it maps
+ * onto those are controls, which never get this far. */
+static bool ascii_case_eq(const char *s, size_t n, const char *lower, size_t lower_len)
+{
+	if (n != lower_len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] | 0x20) != (unsigned char)lower[i])
+			return false;
+	return true;
+}
+
+#define LITERAL_EQ(s, n, lit) ascii_case_eq((s), (n), (lit), sizeof(lit) - 1)
+
+static http_slice_t slice(const char *from, const char *to)
+{
+	return (http_slice_t){.p = from, .len = (size_t)(to - from)};
+}
+
+/* Four bytes per loop test: names and methods are short, so loop overhead is half the work. */
+static const char *scan_token(const char *s, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)s, *e = (const unsigned char *)end;
+
+	while (e - u >= 4 && token_char[u[0]] && token_char[u[1]] && token_char[u[2]] &&
+	       token_char[u[3]])
+		u += 4;
+	while (u < e && token_char[*u])
+		u++;
+	return (const char *)u;
+}
+
+/* Request-target bytes are visible ASCII (0x21..0x7e): one subtraction and compare each. */
+static const char *scan_target(const char *s, const char *end)
+{
+	while (s < end && (unsigned char)(*s - 0x21) < 0x5e)
+		s++;
+	return s;
+}
+
+/* Returns the first byte in [s, end) that may not appear in a field value. Eight bytes at a time:
+ * the mask flags bytes below 0x20 or equal to 0x7f; its lowest flag is always a real one (a
+ * borrow only spreads upwards), so on little-endian machines it says where to look. */
+static const char *scan_field(const char *s, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (end - s >= 8) {
+		uint64_t w, del, mask;
+
+		memcpy(&w, s, 8);
+		del = w ^ (0x7f * ones);
+		mask = ((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs);
+		if (!mask) {
+			s += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		s += __builtin_ctzll(mask) / 8;
+		if (*s != '\t')
+			return s;
+		s++; /* HTAB is flagged but allowed */
+#else
+		break;
+#endif
+	}
+	while (s < end && is_field_char((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* Steps over CRLF or a bare LF at *pp; a CR must be followed by LF. */
+static int end_of_line(const char **pp, const char *end)
+{
+	const char *p = *pp;
+
+	if (p == end)
+		return NEED_MORE;
+	if (*p == '\r' && ++p == end)
+		return NEED_MORE;
+	if (*p != '\n')
+		return 400;
+	*pp = p + 1;
+	return 0;
+}
+
+/* RFC 9112 2.2: a server SHOULD ignore empty lines before the request line (some clients send a
+ * CRLF after a POST body). They count against max_header_bytes, so they are bounded too. */
+static int skip_empty_lines(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == '\r' || *s->p == '\n')) {
+		int st = end_of_line(&s->p, s->end);
+
+		if (st)
+			return st;
+	}
+	return 0;
+}
+
+/* A request-line scan stopped at line_end. If more bytes exist there, the line is either over
+ * max_request_line (414) or ended before its version (400); if not, wait for them. */
+static int line_overrun(const struct scan *s, const char *line_end)
+{
+	if (line_end == s->end)
+		return NEED_MORE;
+	return *line_end == '\r' || *line_end == '\n' ? 400 : 414;
+}
+
+static int parse_version(const char *v, http_request_t *r)
+{
+	if (memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) || v[6] != '.' || !is_digit(v[7]))
+		return 400;
+	if (v[5] != '1')
+		return 505;
+	r->minor_version = v[7] == '0' ? 0 : 1; /* 1.2..1.9 are read as 1.1 (RFC 9110 2.5) */
+	return 0;
+}
+
+static void split_path_query(http_request_t *r, const char *path)
+{
+	const char *end = r->target.p + r->target.len;
+	const char *q = memchr(path, '?', (size_t)(end - path));
+
+	r->path = slice(path, q ? q : end);
+	r->query = q ? slice(q + 1, end) : slice(end, end);
+}
+
+/* Absolute-form (a proxy-style "http://host/p?q"): path and query are what follows the
+ * authority. Without a path, path is "/" — one of the scheme's own slashes, so that every slice
+ * still points into the caller's buffer. */
+static int split_absolute_form(http_request_t *r)
+{
+	const char *t = r->target.p, *end = t + r->target.len, *authority, *p;
+
+	if (r->target.len > 7 && LITERAL_EQ(t, 7, "http://"))
+		authority = t + 7;
+	else if (r->target.len > 8 && LITERAL_EQ(t, 8, "https://"))
+		authority = t + 8;
+	else
+		return 400;
+	for (p = authority; p < end && *p != '/' && *p != '?'; p++)
+		;
+	if (p == authority)
+		return 400; /* no host */
+	split_path_query(r, p);
+	if (r->path.len == 0)
+		r->path = (http_slice_t){.p = authority - 1, .len = 1};
+	return 0;
+}
+
+/* Sets path and query from the target, and checks the target's form against the method. */
+static int split_target(http_request_t *r)
+{
+	if (r->target.p[0] == '/') {
+		split_path_query(r, r->target.p);
+		return 0;
+	}
+	if (r->target.p[0] != '*')
+		return split_absolute_form(r);
+	/* methods are case-sensitive: only OPTIONS may ask about the server as a whole */
+	if (r->target.len != 1 || r->method.len != 7 || memcmp(r->method.p, "OPTIONS", 7) != 0)
+		return 400;
+	r->path = r->target;
+	r->query = slice(r->target.p + 1, r->target.p + 1);
+	return 0;
+}
+
+/* "METHOD SP request-target SP HTTP/1.x" and its line end. Content bytes are looked at only up to
+ * line_end = the first byte past max_request_line, so an endless line is refused there. */
+static int parse_request_line(struct scan *s, http_request_t *r, uint32_t max_line)
+{
+	const char *p = s->p, *target, *line_end = s->end;
+	int st;
+
+	if ((size_t)(s->end - p) > max_line)
+		line_end = p + max_line;
+	p = scan_token(p, line_end);
+	if (p == line_end)
+		return line_overrun(s, line_end);
+	if (*p != ' ' || p == s->p)
+		return 400;
+	r->method = slice(s->p, p);
+	target = ++p;
+	p = scan_target(p, line_end);
+	if (p == line_end)
+		return line_overrun(s, line_end);
+	if (*p != ' ' || p == target)
+		return 400;
+	r->target = slice(target, p);
+	p++;
+	if (line_end - p < 8)
+		return line_overrun(s, line_end);
+	if ((st = parse_version(p, r)) != 0)
+		return st;
+	p += 8;
+	if ((st = end_of_line(&p, s->end)) != 0)
+		return st;
+	s->p = p;
+	return split_target(r);
+}
+
+/* Returns the next non-empty element of a comma-separated list with its OWS trimmed, or false at
+ * the end (RFC 9110 5.6.1: empty elements are ignored). */
+static bool next_element(const char **pp, const char *end, http_slice_t *element)
+{
+	const char *p = *pp, *stop;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+		p++;
+	if (p == end)
+		return false;
+	stop = memchr(p, ',', (size_t)(end - p));
+	*pp = stop ? stop + 1 : end;
+	if (!stop)
+		stop = end;
+	while (stop[-1] == ' ' || stop[-1] == '\t')
+		stop--;
+	*element = slice(p, stop);
+	return true;
+}
+
+/* 1*DIGIT, overflow checked; repeats must agree (RFC 9112 6.3: differing values are an error,
+ * and a list like "5, 5" is refused rather than trusted). */
+static int parse_content_length(const http_slice_t *v, http_request_t *r)
+{
+	int64_t n = 0;
+
+	if (v->len == 0)
+		return 400;
+	for (size_t i = 0; i < v->len; i++) {
+		int digit = (unsigned char)v->p[i] - '0';
+
+		if (!is_digit((unsigned char)v->p[i]) || n > (INT64_MAX - digit) / 10)
+			return 400;
+		n = n * 10 + digit;
+	}
+	if (r->content_length >= 0 && r->content_length != n)
+		return 400;
+	r->content_length = n;
+	return 0;
+}
+
+/* Codings accumulate across lines in order; chunked must come once and last. */
+static int parse_transfer_encoding(const http_slice_t *v, struct head_flags *f)
+{
+	const char *p = v->p, *end = p + v->len;
+	http_slice_t e;
+	bool any = false;
+
+	while (next_element(&p, end, &e)) {
+		size_t name_len = (size_t)(scan_token(e.p, e.p + e.len) - e.p);
+
+		if (name_len == 0)
+			return 400;
+		if (LITERAL_EQ(e.p, name_len, "chunked")) {
+			if (name_len != e.len || f->te_chunked)
+				return 400; /* chunked takes no parameters, and once is enough */
+			f->te_chunked = true;
+		} else {
+			f->te_bad |= f->te_chunked; /* a coding after chunked */
+			f->te_other = true;
+		}
+		any = true;
+	}
+	if (!any)
+		return 400;
+	f->te_seen = true;
+	return 0;
+}
+
+static void parse_connection(const http_slice_t *v, struct head_flags *f)
+{
+	const char *p = v->p, *end = p + v->len;
+	http_slice_t e;
+
+	while (next_element(&p, end, &e)) {
+		if (LITERAL_EQ(e.p, e.len, "close"))
+			f->conn_close = true;
+		else if (LITERAL_EQ(e.p, e.len, "keep-alive"))
+			f->conn_keep = true;
+	}
+}
+
+/* Only the headers that decide framing, reuse or expectations are looked into; the length
+ * switch keeps the common case (Host, User-Agent, Accept) to one compare. */
+static int interpret_header(const http_slice_t *name, const http_slice_t *v, http_request_t *r,
+                            struct head_flags *f)
+{
+	switch (name->len) {
+	case 6:
+		if (LITERAL_EQ(name->p, 6, "expect")) {
+			if (LITERAL_EQ(v->p, v->len, "100-continue"))
+				f->expect_100 = true;
+			else
+				f->expect_other = true;
+		}
+		return 0;
+	case 10:
+		if (LITERAL_EQ(name->p, 10, "connection"))
+			parse_connection(v, f);
+		return 0;
+	case 14: return LITERAL_EQ(name->p, 14, "content-length") ? parse_content_length(v, r) : 0;
+	case 17:
+		return LITERAL_EQ(name->p, 17, "transfer-encoding") ? parse_transfer_encoding(v, f)
+		                                                    : 0;
+	default: return 0;
+	}
+}
+
+/* One "name: value" line. A line starting with whitespace is obs-fold (or whitespace before
+ * the first header); both are refused, as RFC 9112 5.2 and 2.2 allow. */
+static int parse_header_line(struct scan *s, http_request_t *r, struct head_flags *f)
+{
+	const char *p, *value, *value_end;
+	http_slice_t name, v;
+	int st;
+
+	p = scan_token(s->p, s->end);
+	if (p == s->end)
+		return NEED_MORE;
+	if (*p != ':' || p == s->p)
+		return 400;
+	name = slice(s->p, p);
+	p++;
+	while (p < s->end && (*p == ' ' || *p == '\t'))
+		p++;
+	value = p;
+	p = scan_field(p, s->end);
+	value_end = p;
+	if ((st = end_of_line(&p, s->end)) != 0)
+		return st;
+	while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+		value_end--;
+	v = slice(value, value_end);
+	r->header_names[r->header_count] = name;
+	r->header_values[r->header_count] = v;
+	r->header_count++;
+	s->p = p;
+	return interpret_header(&name, &v, r, f);
+}
+
+/* The head is complete: judge the framing headers together (see the top of the file). */
+static int finish_head(http_request_t *r, const struct head_flags *f)
+{
+	if (f->te_seen) {
+		if (r->minor_version == 0 || r->content_length >= 0 || f->te_bad)
+			return 400;
+		if (f->te_other)
+			return 501;
+		r->chunked = true;
+	}
+	if (f->expect_other)
+		return 417;
+	/* RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored */
+	r->expect_continue = f->expect_100 && r->minor_version >= 1;
+	r->keep_alive = !f->conn_close && (r->minor_version >= 1 || f->conn_keep);
+	return 0;
+}
+
+static int parse_headers(struct scan *s, http_request_t *r, uint16_t max_headers)
+{
+	struct head_flags f = {0};
+	int st;
+
+	if (max_headers > HTTP_REQUEST_MAX_HEADERS)
+		max_headers = HTTP_REQUEST_MAX_HEADERS;
+	for (;;) {
+		if (s->p == s->end)
+			return NEED_MORE;
+		if (*s->p == '\r' || *s->p == '\n')
+			break;
+		if (r->header_count == max_headers)
+			return 431;
+		if ((st = parse_header_line(s, r, &f)) != 0)
+			return st;
+	}
+	if ((st = end_of_line(&s->p, s->end)) != 0)
+		return st;
+	return finish_head(r, &f);
+}
+
+static void reset_request(http_request_t *r)
+{
+	r->method = r->target = r->path = r->query = (http_slice_t){0};
+	r->minor_version = 0;
+	r->keep_alive = r->chunked = r->expect_continue = false;
+	r->content_length = -1;
+	r->header_count = 0;
+	r->error_status = 0;
+}
+
+int http_request_parse(const http_request_limits_t *limits, const char *buf, size_t len,
+                       http_request_t *r, size_t *head_len)
+{
+	bool at_limit = len >= limits->max_header_bytes;
+	struct scan s = {.p = buf, .end = buf + (at_limit ? limits->max_header_bytes : len)};
+	int st;
+
+	reset_request(r);
+	*head_len = 0;
+	st = skip_empty_lines(&s);
+	if (!st)
+		st = parse_request_line(&s, r, limits->max_request_line);
+	if (!st)
+		st = parse_headers(&s, r, limits->max_headers);
+	if (st == NEED_MORE && !at_limit)
+		return HTTP_AGAIN;
+	if (st) {
+		/* bytes ran out at max_header_bytes: the head cannot fit */
+		r->error_status = (uint16_t)(st == NEED_MORE ? 431 : st);
+		return HTTP_ERROR;
+	}
+	*head_len = (size_t)(s.p - buf);
+	return HTTP_DONE;
+}
+
+static bool name_eq(const http_slice_t *name, const char *want, size_t want_len)
+{
+	if (name->len != want_len)
+		return false;
+	for (size_t i = 0; i < want_len; i++) {
+		unsigned char a = (unsigned char)name->p[i], b = (unsigned char)want[i];
+
+		if ((unsigned)(a - 'A') < 26u)
+			a |= 0x20;
+		if ((unsigned)(b - 'A') < 26u)
+			b |= 0x20;
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+http_slice_t http_request_header(const http_request_t *r, const char *name)
+{
+	size_t want_len = strlen(name);
+
+	for (uint16_t i = 0; i < r->header_count; i++)
+		if (name_eq(&r->header_names[i], name, want_len))
+			return r->header_values[i];
+	return (http_slice_t){0};
+}
+
+/* ---- chunked request bodies ---- */
+
+/* The zero state is the start, so a zeroed decoder is ready. line_bytes counts the bytes of the
+ * current size line, or of the whole trailer section. */
+enum chunk_state {
+	C_SIZE_FIRST, /* a hex digit must come first */
+	C_SIZE,       /* more digits, or what ends the size */
+	C_SIZE_BWS,   /* whitespace after the size: only an extension may follow (RFC 9112 7.1.1) */
+	C_EXT,        /* skipping extensions up to the line end */
+	C_SIZE_LF,
+	C_DATA,
+	C_DATA_END, /* the line end every chunk's data must be followed by */
+	C_DATA_LF,
+	C_TRAILER_START, /* a trailer line, or the empty line that ends the body */
+	C_TRAILER_NAME,
+	C_TRAILER_VALUE,
+	C_TRAILER_LF,
+	C_FINAL_LF,
+	C_DONE,
+	C_ERROR
+};
+
+static int chunk_fail(http_chunked_decoder_t *d)
+{
+	d->state = C_ERROR;
+	return HTTP_ERROR;
+}
+
+static void end_size_line(http_chunked_decoder_t *d)
+{
+	d->line_bytes = 0;
+	d->state = d->remaining ? C_DATA : C_TRAILER_START;
+}
+
+/* Bounds the size line and the trailer section before the byte is looked at. */
+static bool over_line_budget(http_chunked_decoder_t *d)
+{
+	if (d->state <= C_SIZE_LF)
+		return ++d->line_bytes > CHUNK_LINE_MAX;
+	if (d->state >= C_TRAILER_START && d->state <= C_FINAL_LF)
+		return ++d->line_bytes > CHUNK_TRAILERS_MAX;
+	return false;
+}
+
+/* One framing byte (everything but chunk data). */
+static int chunk_step(http_chunked_decoder_t *d, unsigned char c)
+{
+	int digit = hex_value(c);
+
+	if (over_line_budget(d))
+		return chunk_fail(d);
+	switch (d->state) {
+	case C_SIZE_FIRST:
+		if (digit < 0)
+			return chunk_fail(d);
+		d->remaining = (uint64_t)digit;
+		d->state = C_SIZE;
+		return HTTP_AGAIN;
+	case C_SIZE:
+		if (digit >= 0) {
+			if (d->remaining >> 59)
+				return chunk_fail(d); /* a size past INT64_MAX */
+			d->remaining = d->remaining << 4 | (uint64_t)digit;
+		} else if (c == ' ' || c == '\t') {
+			d->state = C_SIZE_BWS;
+		} else if (c == ';') {
+			d->state = C_EXT;
+		} else if (c == '\r') {
+			d->state = C_SIZE_LF;
+		} else if (c == '\n') {
+			end_size_line(d);
+		} else {
+			return chunk_fail(d);
+		}
+		return HTTP_AGAIN;
+	case C_SIZE_BWS:
+		if (c == ';')
+			d->state = C_EXT;
+		else if (c != ' ' && c != '\t')
+			return chunk_fail(d);
+		return HTTP_AGAIN;
+	case C_EXT:
+		if (c == '\r')
+			d->state = C_SIZE_LF;
+		else if (c == '\n')
+			end_size_line(d);
+		else if (!is_field_char(c))
+			return chunk_fail(d);
+		return HTTP_AGAIN;
+	case C_SIZE_LF:
+		if (c != '\n')
+			return chunk_fail(d);
+		end_size_line(d);
+		return HTTP_AGAIN;
+	case C_DATA_END:
+	case C_DATA_LF:
+		if (c == '\r' && d->state == C_DATA_END)
+			d->state = C_DATA_LF;
+		else if (c == '\n')
+			d->state = C_SIZE_FIRST;
+		else
+			return chunk_fail(d);
+		return HTTP_AGAIN;
+	case C_TRAILER_START:
+		if (c == '\r')
+			d->state = C_FINAL_LF;
+		else if (c == '\n')
+			d->state = C_DONE;
+		else if (token_char[c])
+			d->state = C_TRAILER_NAME;
+		else
+			return chunk_fail(d);
+		return d->state == C_DONE ? HTTP_DONE : HTTP_AGAIN;
+	case C_TRAILER_NAME:
+		if (c == ':')
+			d->state = C_TRAILER_VALUE;
+		else if (!token_char[c])
+			return chunk_fail(d);
+		return HTTP_AGAIN;
+	case C_TRAILER_VALUE:
+		if (c == '\r')
+			d->state = C_TRAILER_LF;
+		else if (c == '\n')
+			d->state = C_TRAILER_START;
+		else if (!is_field_char(c))
+			return chunk_fail(d);
+		return HTTP_AGAIN;
+	case C_TRAILER_LF:
+	case C_FINAL_LF:
+		if (c != '\n')
+			return chunk_fail(d);
+		d->state = d->state == C_FINAL_LF ? C_DONE : C_TRAILER_START;
+		return d->state == C_DONE ? HTTP_DONE : HTTP_AGAIN;
+	default: return chunk_fail(d);
+	}
+}
+
+/* Chunk data is moved down over the framing already read; the output never overtakes the input,
+ * so bytes past *consumed (the next pipelined request, once DONE) are never written. */
+int http_chunked_decode(http_chunked_decoder_t *d, char *buf, size_t len, size_t *consumed,
+                        size_t *decoded)
+{
+	size_t in = 0, out = 0;
+	int rc = d->state == C_DONE ? HTTP_DONE : d->state == C_ERROR ? HTTP_ERROR : HTTP_AGAIN;
+
+	while (rc == HTTP_AGAIN && in < len) {
+		if (d->state == C_DATA) {
+			size_t n = len - in < d->remaining ? len - in : (size_t)d->remaining;
+
+			if (out != in)
+				memmove(buf + out, buf + in, n);
+			in += n;
+			out += n;
+			d->remaining -= n;
+			if (!d->remaining)
+				d->state = C_DATA_END;
+			continue;
+		}
+		rc = chunk_step(d, (unsigned char)buf[in++]);
+	}
+	*consumed = in;
+	*decoded = out;
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* serve: the load-test target (`surge serve`) — worker threads each with an event loop and
+ * its own listening socket, endpoints that simulate work at an exact cost, and the metrics,
+ * logs and probes that show what happened. */
+#ifndef SURGE_SERVE_H
+#define SURGE_SERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum serve_log_level { SERVE_LOG_DEBUG, SERVE_LOG_INFO, SERVE_LOG_WARN, SERVE_LOG_ERROR };
+
+typedef struct serve_config {
+	char host[256];             /* listen address */
+	uint16_t port;
+	uint32_t workers;
+	uint32_t max_connections;   /* per process; beyond it new connections are closed */
+	uint32_t max_header_bytes;  /* request line + headers */
+	uint64_t max_body_bytes;
+	uint64_t header_timeout_ns; /* from the first byte of a request to its complete head */
+	uint64_t idle_timeout_ns;   /* keep-alive connections with no request */
+	uint64_t drain_timeout_ns;  /* graceful shutdown: how long in-flight requests may take */
+	/* caps on what a request may ask for; hitting one is reported */
+	uint64_t max_delay_ns;
+	uint64_t max_size_bytes;
+	uint64_t max_cpu_ns;
+	uint64_t memory_cap_bytes;  /* leaked + spiked memory; beyond it 507 */
+	uint32_t max_load_cores;    /* background CPU load threads */
+	bool chaos;                 /* dangerous endpoints enabled (--no-chaos turns off) */
+	bool allow_crash;
+	const char *admin_token;    /* bearer token for /admin/..., NULL = open */
+	const char *data_dir;       /* disk endpoints */
+	const char *default_params; /* query parameters applied to bare requests */
+	enum serve_log_level log_level;
+	bool access_log;
+} serve_config_t;
+
+void serve_config_defaults(serve_config_t *cfg);
+/* Runs until SIGTERM/SIGINT, drains, and returns 0; or returns -1 with a message in err when
+ * it cannot start (the address is taken, ...). */
+int serve_run(const serve_config_t *cfg, char *err, size_t errlen);
+
+#endif

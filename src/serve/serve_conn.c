@@ -1,0 +1,591 @@
+/* serve_conn: one client connection of the target — read a request head (bounded in size and
+ * time), its body, dispatch, hold the response for its delay on a loop timer, write it, and
+ * go on with the next (pipelined) request. Limits are answered with 4xx and a close. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/net.h"
+#include "serve/serve_internal.h"
+
+#define IN_INITIAL       4096
+#define PIPELINE_BUDGET  16   /* requests handled per event before others get a turn */
+#define OUT_MAX          (256u << 20)
+#define FILL_CHUNK       65536
+
+enum conn_state {
+	SC_IDLE,     /* keep-alive, waiting for the first byte of a request */
+	SC_HEAD,     /* reading the request head */
+	SC_BODY,     /* reading the request body */
+	SC_HELD,     /* response ready, held back for its delay */
+	SC_WRITING,  /* writing the response */
+};
+
+struct serve_conn {
+	serve_worker_t *w;
+	serve_conn_t *prev, *next;
+	loop_io_t io;
+	loop_timer_t timer;
+	uint64_t deadline_ns;   /* header, body or idle timeout */
+	int fd;
+	enum conn_state state;
+	uint32_t requests;
+
+	char *in;               /* request bytes; slices of req.head point here while handling */
+	size_t in_len, in_cap, in_max;
+	size_t head_len;
+	uint64_t body_want;     /* Content-Length still to come (sink: to discard) */
+	uint64_t body_len;      /* body bytes kept after the head */
+	http_chunked_decoder_t chunked;
+
+	buf_t out;
+	size_t out_pos;
+	uint64_t fill_left;
+	uint64_t drip_piece;    /* /api/drip: bytes per piece, and when the next piece is due */
+	uint64_t drip_piece_left;
+	uint64_t drip_interval_ns;
+	uint64_t drip_next_ns;
+	bool active;            /* a request is being handled (counted in in_flight) */
+	serve_request_t req;
+};
+
+/* What a step left the connection in. */
+enum step { STEP_GONE = -1, STEP_BUSY = 0, STEP_NEXT = 1 };
+
+static char filler[FILL_CHUNK];
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
+static void conn_on_timer(loop_t *loop, loop_timer_t *t);
+static void conn_process(serve_conn_t *c);
+
+static void set_gauge(serve_conn_t *c, enum conn_state from, enum conn_state to)
+{
+	static const enum serve_conn_gauge gauge[] = {
+		[SC_IDLE] = CONN_GAUGE_IDLE, [SC_HEAD] = CONN_GAUGE_READING,
+		[SC_BODY] = CONN_GAUGE_READING, [SC_HELD] = CONN_GAUGE_ACTIVE,
+		[SC_WRITING] = CONN_GAUGE_ACTIVE,
+	};
+	serve_worker_stats_t *s = &c->w->stats;
+
+	stat_add(&s->conns[gauge[from]], (uint64_t)-1);
+	stat_add(&s->conns[gauge[to]], 1);
+}
+
+static void set_state(serve_conn_t *c, enum conn_state to)
+{
+	if (c->state != to)
+		set_gauge(c, c->state, to);
+	c->state = to;
+}
+
+static void conn_close(serve_conn_t *c)
+{
+	serve_worker_t *w = c->w;
+
+	stat_add(&w->stats.conns[c->state == SC_IDLE ? CONN_GAUGE_IDLE
+			       : c->state <= SC_BODY ? CONN_GAUGE_READING
+						     : CONN_GAUGE_ACTIVE],
+		 (uint64_t)-1);
+	if (c->active)
+		stat_add(&w->stats.in_flight, (uint64_t)-1);
+	loop_io_stop(w->loop, &c->io);
+	loop_timer_stop(w->loop, &c->timer);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->conn_count--;
+	atomic_fetch_sub(&serve_state.open_conns, 1);
+	buf_free(&c->out);
+	buf_free(&c->req.body_out);
+	buf_free(&c->req.headers_out);
+	free(c->in);
+	free(c);
+	if (w->draining && w->conn_count == 0)
+		loop_stop(w->loop);
+}
+
+void serve_conn_accept(serve_worker_t *w, int fd)
+{
+	const serve_config_t *cfg = serve_state.cfg;
+	serve_conn_t *c;
+
+	if (atomic_fetch_add(&serve_state.open_conns, 1) >= cfg->max_connections ||
+	    !(c = calloc(1, sizeof(*c)))) {
+		atomic_fetch_sub(&serve_state.open_conns, 1);
+		stat_add(&w->stats.rejected, 1);
+		close(fd);
+		return;
+	}
+	if (!filler[0])
+		memset(filler, 'x', sizeof(filler));
+	c->w = w;
+	c->fd = fd;
+	c->in_max = cfg->max_header_bytes;
+	c->state = SC_IDLE;
+	buf_init(&c->out, OUT_MAX);
+	loop_timer_init(&c->timer, conn_on_timer, c);
+	if (loop_io_start(w->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+		atomic_fetch_sub(&serve_state.open_conns, 1);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->conn_count++;
+	stat_add(&w->stats.accepted, 1);
+	stat_add(&w->stats.conns[CONN_GAUGE_IDLE], 1);
+	c->deadline_ns = loop_now(w->loop) + cfg->idle_timeout_ns;
+	loop_timer_start(w->loop, &c->timer, c->deadline_ns);
+}
+
+void serve_conn_close_idle(serve_worker_t *w)
+{
+	serve_conn_t *c = w->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state == SC_IDLE && c->in_len == 0)
+			conn_close(c);
+	}
+}
+
+/* ---- writing ---- */
+
+static void serialize(serve_conn_t *c)
+{
+	serve_request_t *r = &c->req;
+	bool head = r->head.method.len == 4 && memcmp(r->head.method.p, "HEAD", 4) == 0;
+	uint64_t body = r->body_out.len + r->fill_bytes;
+
+	buf_reset(&c->out);
+	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: surge\r\n%sContent-Type: %s\r\n"
+			    "Content-Length: %llu\r\n",
+		   r->status, http_reason(r->status), c->w->date,
+		   r->content_type ? r->content_type : "application/json",
+		   (unsigned long long)body);
+	if (r->close_after)
+		buf_append_str(&c->out, "Connection: close\r\n");
+	if (r->headers_out.len)
+		buf_append(&c->out, r->headers_out.data, r->headers_out.len);
+	buf_append_str(&c->out, "\r\n");
+	if (!head && r->body_out.len)
+		buf_append(&c->out, r->body_out.data, r->body_out.len);
+	c->out_pos = 0;
+	c->fill_left = head ? 0 : r->fill_bytes;
+	c->drip_piece = 0;
+	if (r->drip_ns && c->fill_left) {
+		/* pieces 10 ms apart at most, never smaller than a byte */
+		uint64_t pieces = r->drip_ns / (10 * NS_PER_MS);
+
+		if (pieces > c->fill_left)
+			pieces = c->fill_left;
+		if (pieces < 1)
+			pieces = 1;
+		c->drip_piece = (c->fill_left + pieces - 1) / pieces;
+		c->drip_piece_left = 0; /* the head goes now, the first piece after one interval */
+		c->drip_interval_ns = r->drip_ns / pieces;
+		c->drip_next_ns = loop_now(c->w->loop) + c->drip_interval_ns;
+	}
+}
+
+static enum step request_done(serve_conn_t *c)
+{
+	serve_worker_t *w = c->w;
+	serve_request_t *r = &c->req;
+	uint64_t dur = clock_now_ns() - r->start_ns;
+	size_t used = c->head_len + c->body_len;
+
+	c->active = false;
+	stat_add(&w->stats.in_flight, (uint64_t)-1);
+	stat_add(&w->stats.bytes_out, c->out.len + r->fill_bytes);
+	serve_metrics_record(w, r, dur);
+	if (serve_state.cfg->access_log && !(r->route && (r->route->flags & ROUTE_PROBE)))
+		serve_log_access(w, r, dur, c->out.len + r->fill_bytes);
+	if (r->fault == FAULT_EXIT) {
+		serve_log_event(SERVE_LOG_WARN, "crash", "exiting on request (POST /admin/crash)");
+		serve_log_flush(w);
+		_exit(70);
+	}
+	if (r->close_after) {
+		conn_close(c);
+		return STEP_GONE;
+	}
+	/* keep what follows this request: the start of the next, pipelined one */
+	memmove(c->in, c->in + used, c->in_len - used);
+	c->in_len -= used;
+	c->in_max = serve_state.cfg->max_header_bytes;
+	c->head_len = c->body_len = 0;
+	if (!c->in_len && c->in_cap > IN_INITIAL) {
+		free(c->in); /* a big body is over: an idle connection keeps little */
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	c->requests++;
+	set_state(c, SC_IDLE);
+	c->deadline_ns = loop_now(w->loop) + serve_state.cfg->idle_timeout_ns;
+	loop_timer_start(w->loop, &c->timer, c->deadline_ns);
+	loop_io_update(w->loop, &c->io, LOOP_READ);
+	return STEP_NEXT;
+}
+
+/* Writes what it can; STEP_NEXT when the response is out and the next request may start. */
+static enum step conn_write(serve_conn_t *c)
+{
+	while (c->out_pos < c->out.len || c->fill_left) {
+		const char *p = c->out.data + c->out_pos;
+		size_t n = c->out.len - c->out_pos;
+		ssize_t rc;
+
+		if (!n) {
+			if (c->drip_piece && !c->drip_piece_left) {
+				/* the next piece is due later: wait on the timer, not on the socket */
+				loop_io_update(c->w->loop, &c->io, 0);
+				loop_timer_start(c->w->loop, &c->timer, c->drip_next_ns);
+				return STEP_BUSY;
+			}
+			p = filler;
+			n = c->fill_left < FILL_CHUNK ? c->fill_left : FILL_CHUNK;
+			if (c->drip_piece && n > c->drip_piece_left)
+				n = (size_t)c->drip_piece_left;
+		}
+		rc = net_write(c->fd, p, n);
+		if (rc == NET_WANT_WRITE) {
+			loop_io_update(c->w->loop, &c->io, LOOP_WRITE);
+			return STEP_BUSY;
+		}
+		if (rc < 0) {
+			conn_close(c);
+			return STEP_GONE;
+		}
+		if (c->out_pos < c->out.len) {
+			c->out_pos += (size_t)rc;
+		} else {
+			c->fill_left -= (uint64_t)rc;
+			if (c->drip_piece)
+				c->drip_piece_left -= (uint64_t)rc;
+		}
+	}
+	return request_done(c);
+}
+
+static enum step conn_send(serve_conn_t *c)
+{
+	serialize(c);
+	set_state(c, SC_WRITING);
+	return conn_write(c);
+}
+
+/* ---- requests ---- */
+
+static void request_begin(serve_conn_t *c)
+{
+	serve_request_t *r = &c->req;
+	buf_t body = r->body_out, headers = r->headers_out;
+
+	buf_reset(&body);
+	buf_reset(&headers);
+	r->conn = NULL;
+	r->route = NULL;
+	r->route_index = -1;
+	r->body_out = body;
+	r->headers_out = headers;
+	if (!r->body_out.max)
+		buf_init(&r->body_out, serve_state.cfg->max_size_bytes + 65536);
+	if (!r->headers_out.max)
+		buf_init(&r->headers_out, 8192);
+	r->conn = c;
+	r->worker = c->w;
+	r->start_ns = clock_now_ns();
+	r->status = 200;
+	r->size_override = UINT64_MAX;
+	r->timing_count = 0;
+	r->fill_bytes = 0;
+	r->delay_ns = 0;
+	r->replied = false;
+	r->status_override = 0;
+	r->content_type = NULL;
+	r->path_tail.p = NULL;
+	r->path_tail.len = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->close_after = false;
+	r->drip_ns = 0;
+	r->fault = FAULT_NONE;
+	c->active = true;
+	stat_add(&c->w->stats.in_flight, 1);
+}
+
+/* Answers a request the parser or a limit refused, and closes after it. */
+static enum step reply_refused(serve_conn_t *c, int status, const char *why)
+{
+	if (!c->active)
+		request_begin(c);
+	c->req.route = NULL;
+	c->req.route_index = -1;
+	c->req.close_after = true;
+	stat_add(&c->w->stats.bad_requests, 1);
+	serve_reply_error(&c->req, status, "%s", why);
+	loop_timer_stop(c->w->loop, &c->timer);
+	return conn_send(c);
+}
+
+static enum step conn_dispatch(serve_conn_t *c)
+{
+	serve_request_t *r = &c->req;
+
+	r->body = (r->route && (r->route->flags & ROUTE_BODY_SINK)) ? NULL : c->in + c->head_len;
+	r->close_after = !r->head.keep_alive || c->w->draining;
+	serve_request_dispatch(r);
+	if (r->fault == FAULT_RESET || r->fault == FAULT_CLOSE) {
+		if (r->fault == FAULT_RESET) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		serve_metrics_record(c->w, r, clock_now_ns() - r->start_ns);
+		conn_close(c);
+		return STEP_GONE;
+	}
+	if (r->fault == FAULT_HANG) {
+		r->close_after = true;
+		r->delay_ns = serve_state.cfg->max_delay_ns;
+		r->fault = FAULT_CLOSE; /* after the hang, close without answering */
+	}
+	if (r->delay_ns) {
+		set_state(c, SC_HELD);
+		loop_io_update(c->w->loop, &c->io, 0);
+		loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop) + r->delay_ns);
+		return STEP_BUSY;
+	}
+	loop_timer_stop(c->w->loop, &c->timer);
+	return conn_send(c);
+}
+
+/* Grows the input buffer towards in_max; false when it is full. */
+static bool in_reserve(serve_conn_t *c)
+{
+	size_t cap;
+	char *p;
+
+	if (c->in_len < c->in_cap)
+		return true;
+	if (c->in_cap >= c->in_max)
+		return false;
+	cap = c->in_cap ? c->in_cap * 2 : IN_INITIAL;
+	if (cap > c->in_max)
+		cap = c->in_max;
+	p = realloc(c->in, cap);
+	if (!p)
+		return false;
+	c->in = p;
+	c->in_cap = cap;
+	return true;
+}
+
+static const char *body_limit_message(void)
+{
+	return "request body larger than the limit (--max-body)";
+}
+
+/* After the head: decide how much body follows and how much may be kept. */
+static int start_body(serve_conn_t *c)
+{
+	serve_request_t *r = &c->req;
+	const serve_config_t *cfg = serve_state.cfg;
+	bool path_known = false;
+
+	r->route = serve_route_find(r->head.method.p, r->head.method.len, r->head.path.p,
+				    r->head.path.len, &path_known, &r->route_index);
+	c->body_len = 0;
+	c->body_want = r->head.content_length > 0 ? (uint64_t)r->head.content_length : 0;
+	memset(&c->chunked, 0, sizeof(c->chunked));
+	if (!(r->route && (r->route->flags & ROUTE_BODY_SINK)) && c->body_want > cfg->max_body_bytes)
+		return -1;
+	c->in_max = c->head_len + (r->route && (r->route->flags & ROUTE_BODY_SINK)
+					   ? 65536
+					   : cfg->max_body_bytes + 65536);
+	if (r->head.expect_continue && (c->body_want || r->head.chunked))
+		net_write(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	return 0;
+}
+
+/* Consumes body bytes in in[head_len + body_len .. in_len); true when the body is complete. */
+static int take_body(serve_conn_t *c)
+{
+	bool sink = c->req.route && (c->req.route->flags & ROUTE_BODY_SINK);
+	size_t avail = c->in_len - c->head_len - c->body_len;
+	char *p = c->in + c->head_len + c->body_len;
+
+	if (c->req.head.chunked) {
+		size_t consumed = 0, decoded = 0;
+		int rc = http_chunked_decode(&c->chunked, p, avail, &consumed, &decoded);
+
+		if (rc == HTTP_ERROR)
+			return -1;
+		/* move the rest of the input up against the decoded bytes */
+		memmove(p + decoded, p + consumed, avail - consumed);
+		c->in_len -= consumed - decoded;
+		c->body_len += decoded;
+		c->req.body_len += decoded;
+		if (!sink && c->body_len > serve_state.cfg->max_body_bytes)
+			return -2;
+		if (sink) {
+			memmove(p, p + decoded, c->in_len - (size_t)(p + decoded - c->in));
+			c->in_len -= decoded;
+			c->body_len -= decoded;
+		}
+		return rc == HTTP_DONE;
+	}
+	size_t take = avail < c->body_want ? avail : (size_t)c->body_want;
+
+	c->body_want -= take;
+	c->req.body_len += take;
+	if (sink) {
+		memmove(p, p + take, avail - take);
+		c->in_len -= take;
+	} else {
+		c->body_len += take;
+	}
+	return c->body_want == 0;
+}
+
+/* Handles what the input holds: heads, bodies, and pipelined requests up to a budget. */
+static void conn_process(serve_conn_t *c)
+{
+	const serve_config_t *cfg = serve_state.cfg;
+	http_request_limits_t limits = {
+		.max_request_line = cfg->max_header_bytes < 8192 ? cfg->max_header_bytes : 8192,
+		.max_header_bytes = cfg->max_header_bytes,
+		.max_headers = HTTP_REQUEST_MAX_HEADERS,
+	};
+
+	for (int budget = PIPELINE_BUDGET; budget > 0; budget--) {
+		int rc;
+
+		if (c->state == SC_IDLE) {
+			if (!c->in_len)
+				return;
+			set_state(c, SC_HEAD);
+			c->deadline_ns = loop_now(c->w->loop) + cfg->header_timeout_ns;
+			loop_timer_start(c->w->loop, &c->timer, c->deadline_ns);
+		}
+		if (c->state == SC_HEAD) {
+			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head, &c->head_len);
+			if (rc == HTTP_AGAIN)
+				return;
+			if (rc == HTTP_ERROR) {
+				reply_refused(c, c->req.head.error_status ? c->req.head.error_status : 400,
+					      "malformed request");
+				return;
+			}
+			request_begin(c);
+			set_state(c, SC_BODY);
+			if (start_body(c) < 0) {
+				reply_refused(c, 413, body_limit_message());
+				return;
+			}
+		}
+		rc = take_body(c);
+		if (rc < 0) {
+			reply_refused(c, rc == -2 ? 413 : 400,
+				      rc == -2 ? body_limit_message() : "malformed chunked body");
+			return;
+		}
+		if (rc == 0 || conn_dispatch(c) != STEP_NEXT)
+			return; /* body incomplete; or the response is held, being written, or closed */
+	}
+	/* budget spent with requests still buffered: continue on the next loop turn */
+	loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop));
+}
+
+static void conn_read(serve_conn_t *c)
+{
+	ssize_t n;
+
+	if (!in_reserve(c)) {
+		/* the head did not fit: the parser says which limit; otherwise 431 */
+		reply_refused(c, c->state == SC_BODY ? 413 : 431, "request head too large");
+		return;
+	}
+	n = net_read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == NET_WANT_READ)
+		return;
+	if (n <= 0) {
+		conn_close(c); /* EOF or reset: whatever was half-sent is dropped */
+		return;
+	}
+	c->in_len += (size_t)n;
+	stat_add(&c->w->stats.bytes_in, (uint64_t)n);
+	conn_process(c);
+}
+
+static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	serve_conn_t *c = io->ctx;
+
+	if (c->state == SC_WRITING) {
+		if (conn_write(c) == STEP_NEXT)
+			conn_process(c);
+		return;
+	}
+	if (c->state == SC_HELD) {
+		if (events & LOOP_HUP)
+			conn_close(c);
+		return;
+	}
+	conn_read(c);
+}
+
+static void conn_on_timer(loop_t *loop, loop_timer_t *t)
+{
+	serve_conn_t *c = t->ctx;
+	uint64_t now = loop_now(loop);
+
+	switch (c->state) {
+	case SC_HELD:
+		if (c->req.fault == FAULT_CLOSE) {
+			conn_close(c); /* the end of a hang: no answer at all */
+			return;
+		}
+		if (conn_send(c) == STEP_NEXT)
+			conn_process(c);
+		return;
+	case SC_WRITING:
+		if (c->drip_piece && !c->drip_piece_left) {
+			c->drip_piece_left = c->drip_piece;
+			c->drip_next_ns += c->drip_interval_ns;
+			if (conn_write(c) == STEP_NEXT)
+				conn_process(c);
+		}
+		return;
+	case SC_IDLE:
+		if (c->in_len) {
+			conn_process(c); /* pipelined requests left over from a spent budget */
+			return;
+		}
+		/* fallthrough */
+	case SC_HEAD:
+	case SC_BODY:
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, t, c->deadline_ns);
+			return;
+		}
+		stat_add(&c->w->stats.timeouts, 1);
+		if (c->state == SC_IDLE) {
+			conn_close(c);
+			return;
+		}
+		reply_refused(c, 408, "request not received in time (--header-timeout)");
+		return;
+	}
+}

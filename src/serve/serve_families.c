@@ -1,0 +1,47 @@
+/* serve_families: what the endpoint families run beside requests — checked at start-up,
+ * stopped at shutdown, and reported on /metrics. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve/serve_internal.h"
+
+void serve_cpu_stop(void);
+void serve_memory_stop(void);
+
+int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen)
+{
+	if (access(cfg->data_dir, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "--data-dir %s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void serve_families_stop(void)
+{
+	serve_cpu_stop();
+	serve_memory_stop();
+}
+
+void serve_family_metrics(buf_t *out)
+{
+	serve_cpu_metrics(out);
+	serve_memory_metrics(out);
+	serve_chaos_metrics(out);
+}
+
+int serve_count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own descriptor */
+}

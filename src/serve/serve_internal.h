@@ -1,0 +1,246 @@
+/* serve_internal: the target's private types — workers, connections, requests, routes —
+ * and the small API every endpoint family (serve_<family>.c) is written against. */
+#ifndef SURGE_SERVE_INTERNAL_H
+#define SURGE_SERVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/http.h"
+#include "core/json.h"
+#include "core/loop.h"
+#include "serve/serve.h"
+
+typedef struct serve_worker serve_worker_t;
+typedef struct serve_conn serve_conn_t;
+typedef struct serve_request serve_request_t;
+
+/* ---- routes: one table drives routing, metric labels and the API description ---- */
+
+enum serve_route_flags {
+	ROUTE_PROBE = 1,     /* probes and metrics: no chaos, no default params, no access log */
+	ROUTE_ADMIN = 2,     /* needs the admin token when one is set */
+	ROUTE_DANGEROUS = 4, /* off with --no-chaos */
+	ROUTE_BODY_SINK = 8, /* the body is counted and discarded, never buffered */
+	ROUTE_PREFIX = 16,   /* path is a prefix; the rest is r->path_tail (e.g. /api/status/{code}) */
+};
+
+typedef void (*serve_handler_fn)(serve_request_t *r);
+
+typedef struct serve_param_doc {
+	const char *name;
+	const char *type;        /* "seconds", "integer", "number", "string", "boolean" */
+	const char *def;         /* default, as text */
+	const char *description;
+} serve_param_doc_t;
+
+typedef struct serve_route {
+	const char *method;      /* NULL: any method */
+	const char *path;
+	const char *name;        /* the low-cardinality route label for metrics and logs */
+	serve_handler_fn fn;
+	uint32_t flags;
+	const char *summary;
+	const serve_param_doc_t *params; /* NULL-name terminated, or NULL */
+} serve_route_t;
+
+/* The route for a method and path (and its index in the table), or NULL; then *path_known
+ * says whether the path exists with other methods (405) or not at all (404). */
+const serve_route_t *serve_route_find(const char *method, size_t mlen, const char *path,
+				      size_t plen, bool *path_known, int *index);
+int serve_route_count(void);
+const serve_route_t *serve_route_at(int index);
+
+/* every family's table, NULL-fn terminated */
+extern const serve_route_t serve_info_routes[];
+extern const serve_route_t serve_cpu_routes[];
+extern const serve_route_t serve_io_routes[];
+extern const serve_route_t serve_memory_routes[];
+extern const serve_route_t serve_network_routes[];
+extern const serve_route_t serve_disk_routes[];
+extern const serve_route_t serve_chaos_routes[];
+
+/* ---- a request being handled ---- */
+
+#define SERVE_TIMING_MAX 8
+
+struct serve_request {
+	serve_conn_t *conn;
+	serve_worker_t *worker;
+	const serve_route_t *route;
+	int route_index;         /* the route's position in the table, -1 when unmatched */
+	http_request_t head;
+	const char *body;        /* the whole body (NULL for sink routes) */
+	uint64_t body_len;
+	http_slice_t path_tail;  /* for ROUTE_PREFIX routes */
+	uint64_t start_ns;
+	uint64_t trace_hi, trace_lo, span; /* W3C trace context */
+	bool trace_sampled;
+
+	/* the response */
+	int status;
+	const char *content_type;
+	buf_t body_out;          /* bounded by the size cap */
+	buf_t headers_out;       /* extra header lines, "Name: value\r\n" */
+	uint64_t fill_bytes;     /* filler appended after body_out (?size=, /api/bytes) */
+	uint64_t delay_ns;       /* how long to hold the response back (on a loop timer) */
+	bool close_after;        /* send Connection: close */
+	bool replied;
+	struct {
+		const char *name;
+		double ms;
+	} timing[SERVE_TIMING_MAX];
+	int timing_count;
+	uint64_t drip_ns;        /* spread fill_bytes evenly over this long (/api/drip) */
+	enum serve_fault {
+		FAULT_NONE,
+		FAULT_RESET,     /* close with RST instead of answering */
+		FAULT_CLOSE,     /* close without answering */
+		FAULT_HANG,      /* never answer; close after the delay cap */
+		FAULT_EXIT,      /* exit the process after the response (POST /admin/crash) */
+	} fault;
+	/* common parameters applied around every handler */
+	int status_override;     /* 0 = none */
+	uint64_t size_override;  /* UINT64_MAX = none */
+};
+
+/* Query parameters. Each returns 0, 1 when absent (out = default), or -1 after replying 400
+ * naming the parameter — the handler must then return at once. Over the cap: clamped, and
+ * the response says so (X-Surge-Capped). */
+int serve_param_seconds(serve_request_t *r, const char *name, uint64_t def_ns, uint64_t cap_ns,
+			uint64_t *out_ns);
+int serve_param_int(serve_request_t *r, const char *name, int64_t def, int64_t min, int64_t max,
+		    int64_t *out);
+int serve_param_number(serve_request_t *r, const char *name, double def, double min,
+		       double max, double *out);
+/* A raw (percent-decoded) value copied into out; 1 when absent. */
+int serve_param_string(serve_request_t *r, const char *name, char *out, size_t len);
+/* Reports that a cap was hit: header X-Surge-Capped and the caps metric. */
+void serve_capped(serve_request_t *r, const char *what);
+
+/* Replies. The response goes out when the handler returns (after r->delay_ns, if set). */
+json_writer_t *serve_reply_json(serve_request_t *r, int status, json_writer_t *w);
+void serve_reply_text(serve_request_t *r, int status, const char *type, const char *text,
+		      size_t len);
+void serve_reply_error(serve_request_t *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void serve_add_header(serve_request_t *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void serve_timing(serve_request_t *r, const char *name, double ms);
+
+/* ---- workers and connections ---- */
+
+#define SERVE_METHODS 8 /* GET HEAD POST PUT DELETE PATCH OPTIONS other */
+#define SERVE_BUCKETS 15 /* OTel's default http.server.request.duration boundaries (+Inf) */
+#define SERVE_SERIES_MAX 1024
+
+typedef _Atomic uint64_t stat_t;
+
+/* Single writer (the owning worker), many readers (the scrape): no locked instructions. */
+static inline void stat_add(stat_t *s, uint64_t n)
+{
+	atomic_store_explicit(s, atomic_load_explicit(s, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t stat_get(stat_t *s)
+{
+	return atomic_load_explicit(s, memory_order_relaxed);
+}
+
+typedef struct serve_series {
+	_Atomic bool used;       /* published after the key fields */
+	uint16_t route;
+	uint8_t method;
+	uint16_t status;
+	stat_t count;
+	stat_t sum_ns;
+	stat_t buckets[SERVE_BUCKETS];
+} serve_series_t;
+
+enum serve_conn_gauge { CONN_GAUGE_READING, CONN_GAUGE_ACTIVE, CONN_GAUGE_IDLE, CONN_GAUGES };
+
+typedef struct serve_worker_stats {
+	serve_series_t series[SERVE_SERIES_MAX];
+	stat_t series_overflow;
+	stat_t in_flight;        /* gauge: incremented and decremented by the owner */
+	stat_t conns[CONN_GAUGES];
+	stat_t accepted;
+	stat_t rejected;         /* over --max-connections */
+	stat_t bad_requests;     /* 4xx from the parser and limits */
+	stat_t timeouts;         /* header or idle timeouts */
+	stat_t bytes_in;
+	stat_t bytes_out;
+} serve_worker_stats_t;
+
+struct serve_worker {
+	int id;
+	pthread_t tid;
+	loop_t *loop;
+	int listen_fd;
+	loop_io_t listen_io;
+	serve_conn_t *conns;     /* intrusive list of open connections */
+	uint32_t conn_count;
+	bool draining;
+	serve_worker_stats_t stats;
+	char date[40];           /* "Date: ...\r\n", refreshed once a second */
+	uint64_t rng;            /* xorshift state for distributions, chaos and ids */
+	loop_timer_t clock_tick;
+	buf_t log;               /* access-log lines waiting for the next flush */
+};
+
+/* The process-wide state endpoints share. */
+typedef struct serve_state {
+	const serve_config_t *cfg;
+	serve_worker_t *workers;
+	uint32_t worker_count;
+	_Atomic bool ready;      /* /ready: off while starting, draining, or set by admin */
+	_Atomic bool draining;
+	_Atomic uint32_t open_conns;
+	uint64_t start_wall_ns;
+	stat_t caps_hit;
+	pthread_mutex_t log_lock;
+} serve_state_t;
+
+extern serve_state_t serve_state;
+
+/* serve_conn.c */
+void serve_conn_accept(serve_worker_t *w, int fd);
+void serve_conn_close_idle(serve_worker_t *w); /* draining: idle keep-alive connections go */
+
+/* serve_metrics.c */
+void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns);
+int serve_metrics_render(buf_t *out);
+int serve_count_open_fds(void);
+/* Each endpoint family's own gauges and counters (leaked bytes, background load, ...). */
+void serve_family_metrics(buf_t *out);
+void serve_cpu_metrics(buf_t *out);
+void serve_memory_metrics(buf_t *out);
+void serve_chaos_metrics(buf_t *out);
+
+/* serve_families.c: start-up and shutdown of what families run beside requests (background
+ * load threads, the data directory, ...). */
+int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen);
+void serve_families_stop(void);
+
+/* serve_log.c */
+void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns,
+		      uint64_t bytes);
+void serve_log_event(enum serve_log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void serve_log_flush(serve_worker_t *w);
+
+/* serve_request.c */
+void serve_request_dispatch(serve_request_t *r);
+uint64_t serve_random(serve_worker_t *w);
+
+/* serve_cpu.c: burns exactly ns of this thread's CPU time; returns what was burnt. */
+uint64_t serve_burn_cpu(uint64_t ns);
+
+/* serve_chaos.c: applies global chaos (error rate, added latency, sick replica, connection
+ * faults) before the handler; true when it answered (or dropped) the request itself. */
+bool serve_chaos_intercept(serve_request_t *r);
+
+#endif

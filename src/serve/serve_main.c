@@ -1,0 +1,285 @@
+/* serve_main: the target's lifecycle — listeners (one SO_REUSEPORT socket per worker), worker
+ * threads and their per-second housekeeping, and graceful shutdown: on SIGTERM readiness goes
+ * 503, listeners close, idle connections close, in-flight requests finish within
+ * --drain-timeout, then the process exits 0. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "serve/serve_internal.h"
+
+#define ACCEPT_BUDGET 64
+#define LISTEN_BACKLOG 4096
+
+serve_state_t serve_state;
+static _Atomic bool force_stop;
+
+void serve_config_defaults(serve_config_t *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->host, sizeof(cfg->host), "0.0.0.0");
+	cfg->port = 8080;
+	cfg->workers = cpus > 0 ? (uint32_t)cpus : 1;
+	cfg->max_connections = 10000;
+	cfg->max_header_bytes = 16 * 1024;
+	cfg->max_body_bytes = 10 * 1024 * 1024;
+	cfg->header_timeout_ns = 10 * NS_PER_S;
+	cfg->idle_timeout_ns = 60 * NS_PER_S;
+	cfg->drain_timeout_ns = 30 * NS_PER_S;
+	cfg->max_delay_ns = 300 * NS_PER_S;
+	cfg->max_size_bytes = 100 * 1024 * 1024;
+	cfg->max_cpu_ns = 10 * NS_PER_S;
+	cfg->memory_cap_bytes = 1024ULL * 1024 * 1024;
+	cfg->max_load_cores = cpus > 0 ? (uint32_t)cpus : 1;
+	cfg->chaos = true;
+	cfg->data_dir = "/tmp";
+	cfg->log_level = SERVE_LOG_INFO;
+	cfg->access_log = true;
+}
+
+/* ---- listening ---- */
+
+static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char port[8];
+	int fd = -1, one = 1, rc;
+
+	snprintf(port, sizeof(port), "%u", cfg->port);
+	rc = getaddrinfo(cfg->host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve listen address '%s': %s", cfg->host,
+			 gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+		snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->host, cfg->port,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+
+static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	serve_worker_t *w = io->ctx;
+	int one = 1;
+
+	for (int i = 0; i < ACCEPT_BUDGET; i++) {
+		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+				/* out of descriptors: pause instead of spinning on a ready listener */
+				loop_io_update(loop, io, 0);
+				loop_timer_start(loop, &w->clock_tick, loop_now(loop) + 100 * NS_PER_MS);
+				serve_log_event(SERVE_LOG_WARN, "accept_paused", "%s", strerror(errno));
+			}
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		serve_conn_accept(w, fd);
+	}
+}
+
+/* ---- per-worker housekeeping ---- */
+
+static void refresh_date(serve_worker_t *w)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
+
+static void on_clock_tick(loop_t *loop, loop_timer_t *t)
+{
+	serve_worker_t *w = t->ctx;
+
+	refresh_date(w);
+	serve_log_flush(w);
+	if (w->listen_fd >= 0)
+		loop_io_update(loop, &w->listen_io, LOOP_READ); /* resume after an accept pause */
+	loop_timer_start(loop, t, loop_now(loop) + NS_PER_S);
+}
+
+static void stop_listening(serve_worker_t *w)
+{
+	if (w->listen_fd < 0)
+		return;
+	loop_io_stop(w->loop, &w->listen_io);
+	close(w->listen_fd);
+	w->listen_fd = -1;
+}
+
+static void on_wake(loop_t *loop, void *ctx)
+{
+	serve_worker_t *w = ctx;
+
+	if (atomic_load(&force_stop)) {
+		loop_stop(loop);
+		return;
+	}
+	if (atomic_load(&serve_state.draining) && !w->draining) {
+		w->draining = true;
+		stop_listening(w);
+		serve_conn_close_idle(w);
+		if (w->conn_count == 0)
+			loop_stop(loop);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	serve_worker_t *w = arg;
+
+	loop_on_wake(w->loop, on_wake, w);
+	loop_timer_init(&w->clock_tick, on_clock_tick, w);
+	refresh_date(w);
+	loop_timer_start(w->loop, &w->clock_tick, loop_now(w->loop) + NS_PER_S);
+	if (loop_io_start(w->loop, &w->listen_io, w->listen_fd, LOOP_READ, on_accept, w) < 0)
+		serve_log_event(SERVE_LOG_ERROR, "worker_failed", "worker %d cannot watch its listener",
+				w->id);
+	else
+		loop_run(w->loop);
+	serve_log_flush(w);
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
+{
+	serve_state.workers = calloc(cfg->workers, sizeof(serve_worker_t));
+	if (!serve_state.workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < cfg->workers; i++) {
+		serve_worker_t *w = &serve_state.workers[i];
+
+		w->id = (int)i;
+		w->rng = clock_wall_ns() ^ ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL;
+		buf_init(&w->log, 1024 * 1024);
+		w->loop = loop_new();
+		w->listen_fd = open_listener(cfg, err, errlen);
+		if (!w->loop || w->listen_fd < 0)
+			return -1;
+		serve_state.worker_count = i + 1;
+	}
+	for (uint32_t i = 0; i < cfg->workers; i++)
+		if (pthread_create(&serve_state.workers[i].tid, NULL, worker_main,
+				   &serve_state.workers[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker thread %u", i);
+			return -1;
+		}
+	return 0;
+}
+
+static void wake_all(void)
+{
+	for (uint32_t i = 0; i < serve_state.worker_count; i++)
+		loop_wake(serve_state.workers[i].loop);
+}
+
+/* Waits for the workers to finish their in-flight requests, then stops the stragglers. */
+static void drain(const serve_config_t *cfg)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(cfg->drain_timeout_ns / NS_PER_S);
+	deadline.tv_nsec += (long)(cfg->drain_timeout_ns % NS_PER_S);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	atomic_store(&serve_state.ready, false);
+	atomic_store(&serve_state.draining, true);
+	wake_all();
+	for (uint32_t i = 0; i < serve_state.worker_count; i++) {
+		if (pthread_timedjoin_np(serve_state.workers[i].tid, NULL, &deadline) == 0)
+			continue;
+		serve_log_event(SERVE_LOG_WARN, "drain_timeout",
+				"requests still in flight after --drain-timeout; closing them");
+		atomic_store(&force_stop, true);
+		wake_all();
+		pthread_join(serve_state.workers[i].tid, NULL);
+	}
+}
+
+static void cleanup(void)
+{
+	for (uint32_t i = 0; i < serve_state.worker_count; i++) {
+		serve_worker_t *w = &serve_state.workers[i];
+
+		if (w->listen_fd >= 0)
+			close(w->listen_fd);
+		loop_free(w->loop);
+		buf_free(&w->log);
+	}
+	free(serve_state.workers);
+	serve_state.workers = NULL;
+	serve_state.worker_count = 0;
+}
+
+int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
+{
+	sigset_t signals;
+	int sig;
+
+	memset(&serve_state, 0, sizeof(serve_state));
+	serve_state.cfg = cfg;
+	serve_state.start_wall_ns = clock_wall_ns();
+	pthread_mutex_init(&serve_state.log_lock, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	if (serve_families_start(cfg, err, errlen) < 0 || start_workers(cfg, err, errlen) < 0) {
+		atomic_store(&force_stop, true);
+		wake_all();
+		for (uint32_t i = 0; i < serve_state.worker_count; i++)
+			if (serve_state.workers[i].tid)
+				pthread_join(serve_state.workers[i].tid, NULL);
+		cleanup();
+		return -1;
+	}
+	atomic_store(&serve_state.ready, true);
+	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s:%u/ with %u workers", cfg->host,
+			cfg->port, cfg->workers);
+	do
+		sig = sigwaitinfo(&signals, NULL);
+	while (sig < 0 && errno == EINTR);
+	serve_log_event(SERVE_LOG_INFO, "draining", "signal %d: readiness off, finishing requests",
+			sig);
+	drain(cfg);
+	serve_families_stop();
+	serve_log_event(SERVE_LOG_INFO, "stopped", "all requests finished");
+	cleanup();
+	return 0;
+}

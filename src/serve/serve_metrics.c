@@ -1,0 +1,300 @@
+/* serve_metrics: per-worker request series (route × method × status, with duration buckets)
+ * written by their worker without locks, summed across workers at scrape time into the
+ * Prometheus text format — OTel's http_server_request_duration_seconds, the podinfo/Flagger
+ * http_requests_total and http_request_duration_seconds, connections, process and cgroup. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "serve/serve_internal.h"
+
+#ifndef SURGE_VERSION
+#define SURGE_VERSION "dev"
+#endif
+
+/* OTel's advice for http.server.request.duration, in seconds; the last bucket is +Inf. */
+static const double bucket_le[SERVE_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+						   0.5,	  0.75, 1,     2.5,  5,	    7.5, 10};
+/* Prometheus's default buckets are a subset: the podinfo-style histogram reuses the counts. */
+static const bool legacy_bucket[SERVE_BUCKETS - 1] = {1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1};
+static const char *const method_names[SERVE_METHODS] = {"GET",	  "HEAD",    "POST",
+							"PUT",	  "DELETE",  "PATCH",
+							"OPTIONS", "_OTHER"};
+
+static int method_index(http_slice_t m)
+{
+	for (int i = 0; i < SERVE_METHODS - 1; i++)
+		if (strlen(method_names[i]) == m.len && memcmp(method_names[i], m.p, m.len) == 0)
+			return i;
+	return SERVE_METHODS - 1;
+}
+
+void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns)
+{
+	uint16_t route = r->route ? (uint16_t)r->route_index : 0xffff;
+	uint8_t method = (uint8_t)method_index(r->head.method);
+	uint16_t status = (uint16_t)r->status;
+	uint32_t h = ((uint32_t)route * 31 + method) * 1009 + status;
+	double s = dur_ns / 1e9;
+
+	for (int probe = 0; probe < SERVE_SERIES_MAX; probe++) {
+		serve_series_t *x = &w->stats.series[(h + (uint32_t)probe) % SERVE_SERIES_MAX];
+
+		if (!atomic_load_explicit(&x->used, memory_order_relaxed)) {
+			x->route = route;
+			x->method = method;
+			x->status = status;
+			atomic_store_explicit(&x->used, true, memory_order_release);
+		} else if (x->route != route || x->method != method || x->status != status) {
+			continue;
+		}
+		stat_add(&x->count, 1);
+		stat_add(&x->sum_ns, dur_ns);
+		int b = 0;
+		while (b < SERVE_BUCKETS - 1 && s > bucket_le[b])
+			b++;
+		stat_add(&x->buckets[b], 1);
+		return;
+	}
+	stat_add(&w->stats.series_overflow, 1);
+}
+
+/* ---- scrape ---- */
+
+typedef struct merged {
+	uint16_t route, status;
+	uint8_t method;
+	uint64_t count, sum_ns, buckets[SERVE_BUCKETS];
+} merged_t;
+
+static size_t merge_series(merged_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (uint32_t wi = 0; wi < serve_state.worker_count; wi++) {
+		serve_series_t *all = serve_state.workers[wi].stats.series;
+
+		for (int i = 0; i < SERVE_SERIES_MAX; i++) {
+			serve_series_t *x = &all[i];
+			size_t j;
+
+			if (!atomic_load_explicit(&x->used, memory_order_acquire))
+				continue;
+			for (j = 0; j < n; j++)
+				if (out[j].route == x->route && out[j].method == x->method &&
+				    out[j].status == x->status)
+					break;
+			if (j == n) {
+				if (n == cap)
+					continue;
+				memset(&out[n], 0, sizeof(out[n]));
+				out[n].route = x->route;
+				out[n].method = x->method;
+				out[n].status = x->status;
+				n++;
+			}
+			out[j].count += stat_get(&x->count);
+			out[j].sum_ns += stat_get(&x->sum_ns);
+			for (int b = 0; b < SERVE_BUCKETS; b++)
+				out[j].buckets[b] += stat_get(&x->buckets[b]);
+		}
+	}
+	return n;
+}
+
+static const char *route_label(uint16_t route)
+{
+	const serve_route_t *r = serve_route_at(route);
+
+	return r ? r->name : "unmatched";
+}
+
+static void histogram(buf_t *out, const char *name, const char *labels_fmt, const merged_t *m,
+		      size_t n, bool legacy)
+{
+	for (size_t i = 0; i < n; i++) {
+		char labels[256];
+		uint64_t cum = 0;
+
+		snprintf(labels, sizeof(labels), labels_fmt, route_label(m[i].route),
+			 method_names[m[i].method], m[i].status);
+		for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
+			cum += m[i].buckets[b];
+			if (!legacy || legacy_bucket[b])
+				buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+					   bucket_le[b], (unsigned long long)cum);
+		}
+		buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+			   (unsigned long long)m[i].count);
+		buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, m[i].sum_ns / 1e9);
+		buf_printf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)m[i].count);
+	}
+}
+
+static void request_metrics(buf_t *out)
+{
+	size_t cap = serve_state.worker_count * (size_t)SERVE_SERIES_MAX;
+	merged_t *m = calloc(cap ? cap : 1, sizeof(*m));
+	size_t n;
+
+	if (!m)
+		return;
+	n = merge_series(m, cap);
+	buf_append_str(out, "# HELP http_server_request_duration_seconds Duration of HTTP server "
+			    "requests.\n# TYPE http_server_request_duration_seconds histogram\n");
+	histogram(out, "http_server_request_duration_seconds",
+		  "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\"", m,
+		  n, false);
+	buf_append_str(out, "# HELP http_request_duration_seconds Duration of HTTP requests "
+			    "(podinfo/Flagger form).\n# TYPE http_request_duration_seconds histogram\n");
+	histogram(out, "http_request_duration_seconds", "path=\"%s\",method=\"%s\",status=\"%u\"", m,
+		  n, true);
+	buf_append_str(out, "# HELP http_requests_total Requests served (podinfo/Flagger form).\n"
+			    "# TYPE http_requests_total counter\n");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "http_requests_total{path=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+			   route_label(m[i].route), method_names[m[i].method], m[i].status,
+			   (unsigned long long)m[i].count);
+	free(m);
+}
+
+static uint64_t sum_workers(size_t offset)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < serve_state.worker_count; i++)
+		total += stat_get((stat_t *)((char *)&serve_state.workers[i].stats + offset));
+	return total;
+}
+
+#define SUM(field) sum_workers(offsetof(serve_worker_stats_t, field))
+
+static void metric(buf_t *out, const char *name, const char *type, const char *help, double v)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void connection_metrics(buf_t *out)
+{
+	static const char *const states[CONN_GAUGES] = {"reading", "active", "idle"};
+
+	metric(out, "http_server_active_requests", "gauge", "Requests being handled.",
+	       (double)(int64_t)SUM(in_flight));
+	buf_append_str(out, "# HELP surge_connections Open client connections by state.\n"
+			    "# TYPE surge_connections gauge\n");
+	for (int s = 0; s < CONN_GAUGES; s++)
+		buf_printf(out, "surge_connections{state=\"%s\"} %lld\n", states[s],
+			   (long long)sum_workers(offsetof(serve_worker_stats_t, conns) +
+						  (size_t)s * sizeof(stat_t)));
+	metric(out, "surge_connections_accepted_total", "counter", "Connections accepted.",
+	       (double)SUM(accepted));
+	metric(out, "surge_connections_rejected_total", "counter",
+	       "Connections closed at once because --max-connections were open.",
+	       (double)SUM(rejected));
+	metric(out, "surge_bad_requests_total", "counter",
+	       "Requests refused by the parser or a limit (400, 408, 413, 414, 431, ...).",
+	       (double)SUM(bad_requests));
+	metric(out, "surge_timeouts_total", "counter", "Header, body or idle timeouts.",
+	       (double)SUM(timeouts));
+	metric(out, "surge_received_bytes_total", "counter", "Request bytes read.",
+	       (double)SUM(bytes_in));
+	metric(out, "surge_sent_bytes_total", "counter", "Response bytes written.",
+	       (double)SUM(bytes_out));
+	metric(out, "surge_caps_hit_total", "counter",
+	       "Requests that asked for more than a cap allows (delay, size, cpu, memory).",
+	       (double)stat_get(&serve_state.caps_hit));
+	metric(out, "surge_metrics_series_overflow_total", "counter",
+	       "Requests not counted by route because the series table was full.",
+	       (double)SUM(series_overflow));
+}
+
+/* Reads one number from a file ("max" → -1); -2 when the file is absent. */
+static double read_number(const char *path, int field)
+{
+	char text[128], *p = text;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -2;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (int i = 0; i < field && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || strncmp(p, "max", 3) == 0)
+		return -1;
+	return strtod(p, NULL);
+}
+
+static void cgroup_metrics(buf_t *out)
+{
+	double quota = read_number("/sys/fs/cgroup/cpu.max", 0);
+	double period = read_number("/sys/fs/cgroup/cpu.max", 1);
+	double mem = read_number("/sys/fs/cgroup/memory.max", 0);
+
+	if (quota == -2) { /* cgroup v1 */
+		quota = read_number("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", 0);
+		period = read_number("/sys/fs/cgroup/cpu/cpu.cfs_period_us", 0);
+		mem = read_number("/sys/fs/cgroup/memory/memory.limit_in_bytes", 0);
+		if (mem > 1e18)
+			mem = -1; /* v1 writes a huge number for "no limit" */
+	}
+	if (quota > 0 && period > 0)
+		metric(out, "surge_cgroup_cpu_limit_cores", "gauge",
+		       "CPU limit of the container's cgroup, in cores.", quota / period);
+	if (mem > 0)
+		metric(out, "surge_cgroup_memory_limit_bytes", "gauge",
+		       "Memory limit of the container's cgroup.", mem);
+}
+
+static void process_metrics(buf_t *out)
+{
+	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long utime = 0, stime = 0, vsize = 0;
+	long rss = 0;
+	struct rlimit rl;
+	char stat[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	stat[n] = '\0';
+	p = strrchr(stat, ')'); /* the command name may hold spaces and parentheses */
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+			      "%*d %*u %lu %ld",
+		       &utime, &stime, &vsize, &rss);
+	metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.",
+	       (double)(utime + stime) / (double)ticks);
+	metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size.",
+	       (double)rss * (double)page);
+	metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size.", (double)vsize);
+	metric(out, "process_start_time_seconds", "gauge", "Start time since the Unix epoch.",
+	       serve_state.start_wall_ns / 1e9);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+	       (double)rl.rlim_cur);
+	metric(out, "process_open_fds", "gauge", "Open file descriptors.",
+	       (double)serve_count_open_fds());
+}
+
+int serve_metrics_render(buf_t *out)
+{
+	request_metrics(out);
+	connection_metrics(out);
+	serve_family_metrics(out);
+	process_metrics(out);
+	cgroup_metrics(out);
+	buf_printf(out, "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
+			"surge_build_info{version=\"%s\"} 1\n",
+		   SURGE_VERSION);
+	return 0;
+}
