@@ -23,6 +23,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -56,10 +57,10 @@ asan:
 		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
 
 # libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm -pthread
+		-o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm -pthread
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run
@@ -67,6 +68,8 @@ fuzz: $(FUZZ_BIN)
 bench: deps all
 	@scripts/deps.sh --bench
 	bench/gen-vs-peers.sh
+	bench/serve-vs-nginx.sh
+	bench/loop-vs-libuv.sh
 
 demo: deps all
 	@scripts/demo.sh

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# `make demo`: starts a target on loopback, runs a short load test against it, prints the
-# summary and writes the result files to build/demo/. The target is nginx for now; it
-# becomes `surge serve` once the target exists.
+# `make demo`: starts `surge serve` on loopback, runs a short load test against it, prints the
+# summary and writes the result document to build/demo/result.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. bench/nginx-fixture.sh
-trap nginx_stop EXIT
-nginx_start
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p build/demo
-echo "target: nginx on http://127.0.0.1:$NGINX_PORT/ (one worker)"
-build/surge run -c 20 -d 5s --json build/demo/result.json "http://127.0.0.1:$NGINX_PORT/"
+build/surge serve --listen "127.0.0.1:$PORT" --workers 1 --access-log off >build/demo/serve.log 2>&1 &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+	curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
+	sleep 0.1
+done
+# JSON work plus a lognormal wait (median 2 ms, p99 20 ms), as a typical API call
+URL="http://127.0.0.1:$PORT/api/json-processing?size=20&delay=lognormal(2ms,20ms)"
+echo "target: surge serve on 127.0.0.1:$PORT (one worker); URL: $URL"
+build/surge run -c 20 -d 5s --json build/demo/result.json "$URL"
 echo
-echo "result document: build/demo/result.json"
+echo "result document: build/demo/result.json   target log: build/demo/serve.log"

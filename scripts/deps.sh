@@ -6,7 +6,7 @@ set -euo pipefail
 # build: compiler, pkg-config and the libraries linked into build/surge
 build_pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev)
 # tests: fixture servers, fuzzing, the scripts that drive them
-test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time)
+test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time prometheus)
 # bench: the peers surge is compared with, and libuv for the loop comparison
 bench_pkgs=(wrk hey nghttp2-client apache2-utils libuv1-dev util-linux bc)
 

@@ -139,7 +139,7 @@ typedef struct http_request {
 	uint16_t header_count;
 	http_slice_t header_names[HTTP_REQUEST_MAX_HEADERS];
 	http_slice_t header_values[HTTP_REQUEST_MAX_HEADERS]; /* OWS trimmed */
-	uint16_t error_status; /* on HTTP_ERROR: the status to answer (400, 414, 431, 501) */
+	uint16_t error_status; /* on HTTP_ERROR: the status to answer: 400 414 417 431 501 505 */
 } http_request_t;
 
 typedef struct http_request_limits {
@@ -161,7 +161,7 @@ http_slice_t http_request_header(const http_request_t *r, const char *name);
 const char *http_reason(int status);
 
 /* Incremental de-chunking of a request body, in place: decoded bytes are moved to the front
- * of the region as they are found. */
+ * of the region as they are found. A zeroed decoder is ready for a new body. */
 typedef struct http_chunked_decoder {
 	uint8_t state;
 	uint64_t remaining; /* bytes left in the current chunk */

@@ -91,7 +91,7 @@ static void write_latency(json_writer_t *w, const hist_t *h)
 
 static void write_codes(json_writer_t *w, const gen_counters_t *c)
 {
-	char code[8];
+	char code[16];
 
 	jsonw_key(w, "status_codes");
 	jsonw_object_begin(w);

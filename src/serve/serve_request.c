@@ -441,5 +441,7 @@ void serve_request_dispatch(serve_request_t *r)
 		serve_reply_error(r, 500, "internal error: %s did not answer", r->route->name);
 	apply_overrides(r);
 out:
+	/* what handling took on this thread, whatever else was paid: every response has it */
+	serve_timing(r, "app", (clock_now_ns() - r->start_ns) / 1e6);
 	add_server_timing(r);
 }

@@ -288,3 +288,77 @@ def main(tests):
             for line in traceback.format_exc().rstrip().splitlines():
                 print(f"    {line}", flush=True)
     sys.exit(1 if failed else 0)
+
+
+class Serve:
+    """`surge serve` started for real on a free loopback port; stopped (SIGTERM) on exit.
+    Its stdout (JSON logs) is kept in self.log_path for tests that read it."""
+
+    def __init__(self, *args, env=None, workers=1):
+        self.port = free_port()
+        self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--workers", str(workers),
+                     *args]
+        self.env = env
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="surge-serve-")
+        self.log_path = os.path.join(self.dir, "stdout.log")
+
+    def __enter__(self):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([SURGE, *self.args], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        wait_port(self.port)
+        return self
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("surge serve did not stop within %ss of SIGTERM" % timeout)
+        return self.proc.returncode
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.log.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """One HTTP request with the standard library; returns (status, headers, body bytes)."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        path = u.path + (("?" + u.query) if u.query else "")
+        conn.request(method, path or "/", body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def get_json(url, expect=200, method="GET", body=None, headers=None):
+    status, hdrs, data = http(method, url, body=body, headers=headers)
+    assert status == expect, f"{method} {url}: {status}, expected {expect}: {data[:300]!r}"
+    return json.loads(data), hdrs
+
+
+def proc_stat(pid):
+    """(cpu seconds, rss bytes) of a process, from /proc: the outside view of its cost."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
