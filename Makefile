@@ -13,7 +13,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -D_GNU_SOURCE -pthread -Isrc -DSURGE_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
+	   -D_GNU_SOURCE -pthread -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
 LDFLAGS += -pthread $(SANITIZE)
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -27,7 +27,7 @@ FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit asan fuzz fuzz-short bench demo deps format clean help
+.PHONY: all test unit asan fuzz bench demo deps format clean help FORCE
 
 all: $(BUILD)/surge
 
@@ -40,6 +40,14 @@ $(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The version string is rewritten only when it changes, so only version.o follows git.
+$(BUILD)/gen/version_string.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define SURGE_VERSION_STRING "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/src/core/version.o: $(BUILD)/gen/version_string.h
+FORCE:
 
 deps:
 	@scripts/deps.sh
@@ -57,10 +65,10 @@ asan:
 		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
 
 # libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(BUILD)/gen/version_string.h
 	@mkdir -p $(dir $@)
 	clang -std=c11 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm -pthread
+		-I$(BUILD)/gen -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm -pthread
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run

@@ -5,12 +5,8 @@
 
 #include "cli/cli.h"
 
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
-
 static const char help_main[] =
-	"surge " SURGE_VERSION " — load testing: a target service and a load generator\n"
+	"surge — load testing: a target service and a load generator\n"
 	"\n"
 	"usage: surge COMMAND [options]\n"
 	"\n"

@@ -2,11 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "cli/cli.h"
-
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
 
 int main(int argc, char **argv)
 {
@@ -15,7 +12,7 @@ int main(int argc, char **argv)
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
 		return cli_help(cmd ? argc - 1 : 0, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("surge %s\n", SURGE_VERSION);
+		printf("surge %s\n", surge_version);
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "run") == 0)

@@ -1,14 +1,11 @@
 /* http_request_build: the client half of the HTTP/1.1 codec that writes requests.
  * Requests are built once per scenario and then replayed, so this favours checks over speed. */
+#include "core/version.h"
 #include "core/http.h"
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
 
 static bool is_token_char(unsigned char c)
 {
@@ -122,7 +119,7 @@ int http_request_build(const http_request_spec_t *spec, buf_t *out)
 	if (rc == 0 && !spec_has_header(spec, "host"))
 		rc = append_host(spec, out);
 	if (rc == 0 && !spec_has_header(spec, "user-agent"))
-		rc = buf_append_str(out, "User-Agent: surge/" SURGE_VERSION "\r\n");
+		rc = buf_printf(out, "User-Agent: surge/%s\r\n", surge_version);
 	for (size_t i = 0; rc == 0 && i < spec->header_count; i++)
 		rc = buf_printf(out, "%s\r\n", spec->headers[i]);
 	if (rc == 0 && wants_content_length(spec))

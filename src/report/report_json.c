@@ -2,13 +2,10 @@
  * keys may be added, never renamed. Latencies in milliseconds, times in seconds. */
 #include <stdio.h>
 
+#include "core/version.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "report/report.h"
-
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
 
 static void write_config(json_writer_t *w, const gen_config_t *cfg)
 {
@@ -209,7 +206,7 @@ int report_json(const gen_config_t *cfg, const gen_result_t *r, buf_t *out)
 	jsonw_key(&w, "tool");
 	jsonw_string(&w, "surge");
 	jsonw_key(&w, "version");
-	jsonw_string(&w, SURGE_VERSION);
+	jsonw_string(&w, surge_version);
 	jsonw_key(&w, "started_at");
 	jsonw_string(&w, started);
 	jsonw_key(&w, "duration_s");

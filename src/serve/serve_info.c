@@ -2,12 +2,9 @@
  * the Kubernetes ones), the readiness switch, and /metrics. */
 #include <string.h>
 
+#include "core/version.h"
 #include "core/clock.h"
 #include "serve/serve_internal.h"
-
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
 
 static void info(serve_request_t *r)
 {
@@ -20,7 +17,7 @@ static void info(serve_request_t *r)
 	jsonw_key(&w, "service");
 	jsonw_string(&w, "surge");
 	jsonw_key(&w, "version");
-	jsonw_string(&w, SURGE_VERSION);
+	jsonw_string(&w, surge_version);
 	jsonw_key(&w, "started_at");
 	jsonw_string(&w, started);
 	jsonw_key(&w, "uptime_s");

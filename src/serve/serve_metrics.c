@@ -8,12 +8,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/version.h"
 #include "core/clock.h"
 #include "serve/serve_internal.h"
-
-#ifndef SURGE_VERSION
-#define SURGE_VERSION "dev"
-#endif
 
 /* OTel's advice for http.server.request.duration, in seconds; the last bucket is +Inf. */
 static const double bucket_le[SERVE_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
@@ -295,6 +292,6 @@ int serve_metrics_render(buf_t *out)
 	cgroup_metrics(out);
 	buf_printf(out, "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
 			"surge_build_info{version=\"%s\"} 1\n",
-		   SURGE_VERSION);
+		   surge_version);
 	return 0;
 }
