@@ -1,7 +1,10 @@
 /* http_request_parse: the server half of the HTTP/1.1 codec — the request-head parser, header
- * lookup and the in-place chunked body decoder. Pure: no I/O, no allocation, no hidden state.
- *
- * Status codes the head parser answers (r->error_status), and why:
+ * lookup and the in-place chunked body decoder. Pure: no I/O, no allocation, no hidden state. */
+#include "core/http.h"
+
+#include <string.h>
+
+/* Status codes the head parser answers (r->error_status), and why:
  *   400  any syntax error: bad method token, request-target with a control, space or byte >= 0x80,
  *        a target that is none of origin-form, "*" (OPTIONS only) or http(s) absolute-form,
  *        version not "HTTP/d.d", bare CR, whitespace before a colon, obs-fold, a control in a
@@ -15,12 +18,10 @@
  *   501  a transfer coding other than chunked ("gzip", "gzip, chunked"): the body cannot be read.
  *   505  a version of the right shape whose major is not 1 ("HTTP/2.0", the h2 preface);
  *        HTTP/1.2..1.9 are read as HTTP/1.1, as RFC 9110 2.5 asks.
- * Limits are checked in byte order, so the first fault in the bytes decides the status whatever
- * the split, and an oversized line or head is refused once its limit is passed, not at its end.
- * Host is not required: surge serve answers any host. */
-#include "core/http.h"
-
-#include <string.h>
+ * Faults and limits are checked in byte order (the framing headers, Expect included, once the
+ * head is complete), so a refusal never changes as more bytes arrive, and an oversized line or
+ * head is refused as soon as its limit is passed, not at its end. Host is not required: surge
+ * serve answers any host. */
 
 /* Returned by the scanners when they reach the end of the bytes they may look at; the caller
  * turns it into HTTP_AGAIN, or 431 when that end is max_header_bytes. Errors are HTTP statuses. */
@@ -529,7 +530,10 @@ http_slice_t http_request_header(const http_request_t *r, const char *name)
 
 /* ---- chunked request bodies ---- */
 
-/* The zero state is the start, so a zeroed decoder is ready. line_bytes counts the bytes of the
+/* Framing follows RFC 9112 7.1, with bare LF accepted wherever CRLF is, as in the head. Sizes
+ * above INT64_MAX, whitespace after a size not followed by an extension, and a missing line end
+ * after chunk data are errors; trailers are checked (token name, colon, field value) and dropped.
+ * The zero state is the start, so a zeroed decoder is ready. line_bytes counts the bytes of the
  * current size line, or of the whole trailer section. */
 enum chunk_state {
 	C_SIZE_FIRST, /* a hex digit must come first */

@@ -1,7 +1,7 @@
-/* libFuzzer driver for the server half of the codec: http_request_parse on hostile heads (whole
- * and as a prefix, which must agree) and http_chunked_decode on what follows (whole, split, byte
- * by byte, which must agree). Input layout: byte 0 = options, bytes 1-2 = cut selectors, rest =
- * the bytes a client sent. */
+/* libFuzzer driver for the server half of the codec: request heads parsed whole and as a prefix,
+ * chunked bodies decoded whole, split and byte by byte; any disagreement is a bug.
+ * Input layout: byte 0 = options (see below), bytes 1-2 = cut selectors, the rest = client bytes.
+ */
 #include "core/http.h"
 
 #include <stdlib.h>

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import SURGE, Serve, free_port, main, need, proc_stat, run_json, surge
+from harness import Serve, free_port, main, need, proc_stat, run_json, surge
 
 MIB = 1024 * 1024
 TRACE_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -229,6 +229,7 @@ def test_info_lists_every_endpoint():
         doc, hdrs = jreq(srv, "/")
         assert hdrs["content-type"].startswith("application/json"), hdrs
         assert hdrs["server"] == "surge", hdrs
+        assert re.match(r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$", hdrs["date"]), hdrs
         assert doc["service"] == "surge" and doc["version"], doc
         assert doc["workers"] == 1 and doc["chaos"] is True, doc
         assert doc["uptime_s"] >= 0 and doc["started_at"], doc
@@ -296,13 +297,20 @@ def test_not_found_and_method_not_allowed():
         for path in ["/nope", "/api", "/api/cpux", "/api/status", "/health/x"]:
             doc, _ = jreq(srv, path, expect=404)
             assert doc["status"] == 404 and doc["error"], doc
-        for method, path in [("POST", "/health"), ("DELETE", "/api/cpu"), ("PUT", "/admin/chaos"),
-                             ("GET", "/api/upload"), ("POST", "/api/slow")]:
+        no_allow = []
+        for method, path, allowed in [("POST", "/health", {"GET"}), ("DELETE", "/api/cpu", {"GET"}),
+                                      ("PUT", "/admin/chaos", {"GET", "POST", "DELETE"}),
+                                      ("GET", "/api/upload", {"POST"}),
+                                      ("POST", "/api/slow", {"GET"})]:
             status, hdrs, data, _ = req(srv, path, method)
             assert status == 405, (method, path, status, data)
             assert json.loads(data)["status"] == 405
             # RFC 9110 15.5.6: a 405 response MUST carry Allow with the methods the path has
-            assert "allow" in hdrs, f"{method} {path}: 405 without an Allow header: {hdrs}"
+            got = {m.strip() for m in hdrs.get("allow", "").split(",") if m.strip()}
+            if not allowed <= got:
+                no_allow.append(f"{method} {path}: Allow {hdrs.get('allow')!r}, "
+                                f"expected {sorted(allowed)}")
+        assert not no_allow, "405 without a right Allow header:\n" + "\n".join(no_allow)
 
 
 def test_head_has_no_body():
@@ -325,35 +333,33 @@ def test_head_has_no_body():
 
 def test_no_body_statuses_have_no_body():
     with Serve() as srv:
-        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-        try:
-            for path in ["/api/status/204", "/api/status/304", "/api/cpu?ms=0&status=204"]:
-                conn.request("GET", path)
-                resp = conn.getresponse()
-                resp.read()
-                assert resp.status in (204, 304), (path, resp.status)
-                # the same connection must still frame the next response correctly
-                conn.request("GET", "/health")
-                resp2 = conn.getresponse()
-                data = resp2.read()
-                assert resp2.status == 200 and json.loads(data) == {"status": "ok"}, (path, data)
-        except (http.client.HTTPException, ValueError) as e:
-            raise AssertionError(f"after {path}: the next response on the connection is "
-                                 f"garbled ({e!r}): a 204/304 response carried a body")
-        finally:
-            conn.close()
-        status, hdrs, _, _ = raw_exchange(srv, get("/api/status/204", b"Connection: close\r\n"))
-        assert status == 204
-        assert "content-length" not in hdrs, f"204 with Content-Length (RFC 9110 8.6): {hdrs}"
-        # a 1xx status is never a final response: it cannot be sent as one with a body
-        s = connect(srv)
-        try:
-            s.sendall(get("/api/status/100", b"Connection: close\r\n"))
-            r = Reader(s)
-            status, hdrs, body = r.response()
-            assert status >= 200, f"GET /api/status/100 answered {status} {hdrs} as a final response"
-        finally:
-            s.close()
+        for path in ["/api/status/204", "/api/status/304", "/api/cpu?ms=0&status=204"]:
+            s = connect(srv)
+            try:
+                s.sendall(get(path) + get("/health"))
+                r = Reader(s)
+                status, hdrs, _ = r.response()  # 204 and 304 never have a body
+                assert status in (204, 304), (path, status)
+                try:
+                    status2, _, body2 = r.response()
+                except AssertionError as e:
+                    raise AssertionError(f"{path}: the next response on the connection is "
+                                         f"garbled, the {status} carried a body: {e}")
+                assert status2 == 200 and json.loads(body2) == {"status": "ok"}, (path, body2)
+                if status == 204:
+                    assert "content-length" not in hdrs, \
+                        f"{path}: 204 with Content-Length (RFC 9110 8.6): {hdrs}"
+            finally:
+                s.close()
+        # a 1xx status is never a final response: it cannot be sent as one, with a body
+        for path in ["/api/status/100", "/api/cpu?ms=0&status=101"]:
+            s = connect(srv)
+            try:
+                s.sendall(get(path, b"Connection: close\r\n"))
+                status, hdrs, body = Reader(s).response()
+                assert status >= 200, f"GET {path} was answered {status} as a final response"
+            finally:
+                s.close()
 
 
 # ---- common parameters ----
@@ -479,6 +485,16 @@ def test_traceparent():
             assert m and m.group(1) == trace, hdrs["traceparent"]
             assert m.group(2) != parent and m.group(2) != "0" * 16, hdrs["traceparent"]
             assert m.group(3) == flags, hdrs["traceparent"]
+        problems = []
+        # the sampled flag is bit 0 of the flags byte, whatever other bits are set
+        for flags, sampled in [("03", "01"), ("05", "01"), ("09", "01"), ("ff", "01"),
+                               ("02", "00")]:
+            _, hdrs, _, _ = req(srv, "/api/cpu?ms=0",
+                                headers={"traceparent": f"00-{trace}-{parent}-{flags}"})
+            m = TRACE_RE.match(hdrs["traceparent"])
+            if not (m and m.group(1) == trace and m.group(3) == sampled):
+                problems.append(f"flags {flags}: answered {hdrs['traceparent']}, "
+                                f"expected flags {sampled}")
         invalid = [f"00-{trace}-{parent}", f"00-{trace.upper()}-{parent}-01",
                    f"00-{'0' * 32}-{parent}-01", f"00-{trace[:-1]}g-{parent}-01",
                    f"00_{trace}-{parent}-01", f"00-{trace}-{'0' * 16}-01",
@@ -488,9 +504,10 @@ def test_traceparent():
             _, hdrs, _, _ = req(srv, "/api/cpu?ms=0", headers={"traceparent": tp})
             m = TRACE_RE.match(hdrs["traceparent"])
             assert m, (tp, hdrs["traceparent"])
-            assert m.group(1) != trace and m.group(1) != "0" * 32, \
-                f"invalid traceparent {tp!r} was continued: {hdrs['traceparent']}"
+            if m.group(1) == trace or m.group(1) == "0" * 32:
+                problems.append(f"invalid {tp!r} was continued: {hdrs['traceparent']}")
             seen.add(m.group(1))
+        assert not problems, "\n".join(problems)
         assert len(seen) == len(invalid), "fresh trace ids repeat"
 
 
@@ -763,6 +780,7 @@ def test_drip_spreads_the_body_over_the_duration():
             s.close()
         head, _, body = data.partition(b"\r\n\r\n")
         assert b"Content-Length: 100\r\n" in head and body == b"x" * 100, (head, body)
+        assert re.search(rb"Server-Timing: .*drip;dur=1000", head), head
         assert got_head < done, (got_head, done)
         assert 0.9 <= done < 4, f"the 100-byte body took {done:.2f}s, not ≈1s"
         assert partial is not None and 5 <= partial <= 95, \
@@ -1083,6 +1101,13 @@ def test_body_over_max_body_is_413():
             srv, b"POST /admin/chaos HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n")
         assert status == 413 and eof, (status, body)
         assert "max-body" in json.loads(body)["error"], body
+        s = connect(srv)
+        try:  # no 100 Continue for a body that will be refused
+            s.sendall(b"POST /admin/chaos HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            assert Reader(s).response()[0] == 413
+        finally:
+            s.close()
         chunked = b"".join(b"100\r\n" + b"x" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
         status, _, body, eof = raw_exchange(
             srv, b"POST /admin/chaos HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -1128,10 +1153,13 @@ def test_malformed_requests_are_400():
             (b"POST /api/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
              b"zz\r\nhello\r\n0\r\n\r\n", 400),
         ]
+        problems = []
         for data, want in cases:
             status, hdrs, body, eof = raw_exchange(srv, data)
-            assert status == want, (data[:60], status, body)
-            assert eof and json.loads(body)["status"] == want, (data[:60], eof, body)
+            if status != want or not eof or json.loads(body)["status"] != want:
+                problems.append(f"{data[:60]!r}: {status} (eof {eof}), expected {want}: "
+                                f"{body[:80]!r}")
+        assert not problems, "\n".join(problems)
         assert req(srv, "/health")[0] == 200
         assert metric(scrape(srv), "surge_bad_requests_total") >= len(cases)
 
@@ -1189,10 +1217,22 @@ def test_pipelined_requests_answered_in_order():
             assert status == 200 and json.loads(body)["error_rate"] == 0, body
             assert r.response()[0] == 404
             # more than one event's budget in one write
-            s.sendall(b"".join(get(f"/api/status/{200 + i % 10}") for i in range(100)))
+            # bodies of every framing between requests: on a GET, chunked with an extension
+            # and a trailer into the sink, chunked JSON into a handler
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" +
+                      b"POST /api/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                      b"\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n" +
+                      b"POST /admin/chaos HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                      b"\r\n2\r\n{}\r\n0\r\n\r\n" + get("/livez"))
+            assert r.response()[2] == b'{"status":"ok"}'
+            assert json.loads(r.response()[2])["received_bytes"] == 11
+            assert json.loads(r.response()[2])["sick"] is False
+            assert r.response()[2] == b'{"status":"ok"}'
+            codes = [200, 201, 202, 203, 206, 226, 299, 404, 418, 503]
+            s.sendall(b"".join(get(f"/api/status/{codes[i % 10]}") for i in range(100)))
             for i in range(100):
                 status, _, body = r.response()
-                assert status == 200 + i % 10 and json.loads(body)["status"] == status, (i, status)
+                assert status == codes[i % 10] and json.loads(body)["status"] == status, (i, status)
             s.sendall(get("/health", b"Connection: close\r\n"))
             status, hdrs, _ = r.response()
             assert status == 200 and hdrs.get("connection") == "close", hdrs
@@ -1222,7 +1262,9 @@ def test_keep_alive_reuses_one_connection():
         try:
             s.sendall(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             r = Reader(s)
-            assert r.response()[0] == 200
+            status, hdrs, _ = r.response()
+            # an HTTP/1.0 client keeps the connection only when the response says so
+            assert status == 200 and hdrs.get("connection", "").lower() == "keep-alive", hdrs
             s.sendall(b"GET /livez HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             assert r.response()[0] == 200
         finally:
@@ -1268,7 +1310,7 @@ def test_metrics_are_valid_and_count_requests():
         assert metric(text, "http_server_request_duration_seconds_bucket", le="0.1", **cpu) == 7
         assert metric(text, "http_server_request_duration_seconds_sum", **cpu) >= 0.1
         assert metric(text, "http_requests_total", status=404) == 2
-        assert metric(text, "http_requests_total", path="/health", method="POST", status=405) == 1
+        assert metric(text, "http_requests_total", method="POST", status=405) == 1
         assert metric(text, "http_requests_total", path="/api/status/{code}", status=503) == 1
         assert metric(text, "surge_leaked_bytes") == MIB
         assert metric(text, "surge_background_load_cores") == 1
@@ -1493,6 +1535,13 @@ def test_drain_closes_keep_alive_connections_after_their_response():
         rc = srv.proc.wait(timeout=25)
         took = time.monotonic() - t0
         assert rc == 0 and took < 8, f"exit {rc} {took:.1f}s after SIGTERM (drain-timeout 20s)"
+
+
+def test_sigint_also_drains_and_exits_0():
+    with Serve() as srv:
+        assert req(srv, "/health")[0] == 200
+        srv.proc.send_signal(signal.SIGINT)
+        assert srv.proc.wait(timeout=10) == 0
 
 
 def test_drain_timeout_bounds_shutdown():
