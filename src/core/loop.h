@@ -16,7 +16,8 @@ typedef struct loop_timer loop_timer_t;
 enum loop_events {
 	LOOP_READ = 1,
 	LOOP_WRITE = 2,
-	LOOP_HUP = 4, /* error or hang-up; always reported, never requested */
+	LOOP_HUP = 4, /* error or hang-up (or, with LOOP_PEER_CLOSED, the peer's FIN) */
+	LOOP_PEER_CLOSED = 8, /* request: report only that the peer closed, not its data */
 };
 
 typedef void (*loop_io_fn)(loop_t *loop, loop_io_t *io, uint32_t events);

@@ -44,7 +44,8 @@ void loop_backend_free(loop_backend_t *b)
 
 static uint32_t to_epoll(uint32_t events)
 {
-	return (events & LOOP_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & LOOP_WRITE ? EPOLLOUT : 0);
+	return (events & LOOP_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & LOOP_WRITE ? EPOLLOUT : 0) |
+	       (events & LOOP_PEER_CLOSED ? EPOLLRDHUP : 0);
 }
 
 int loop_backend_add(loop_backend_t *b, loop_io_t *io, uint32_t events)
@@ -91,8 +92,10 @@ int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fire
 	for (int i = 0; i < n; i++) {
 		uint32_t e = b->events[i].events, out = 0;
 
-		if (e & (EPOLLIN | EPOLLRDHUP))
+		if (e & EPOLLIN)
 			out |= LOOP_READ;
+		if (e & EPOLLRDHUP)
+			out |= LOOP_READ | LOOP_HUP;
 		if (e & EPOLLOUT)
 			out |= LOOP_WRITE;
 		if (e & (EPOLLERR | EPOLLHUP))

@@ -119,8 +119,8 @@ static void status_code(serve_request_t *r)
 			goto bad;
 		n = n * 10 + code[i] - '0';
 	}
-	if (n < 100 || n > 599)
-		goto bad;
+	if (n < 200 || n > 599)
+		goto bad; /* 1xx are interim: a final answer cannot be one */
 	serve_reply_json(r, n, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "status");
@@ -128,7 +128,7 @@ static void status_code(serve_request_t *r)
 	jsonw_object_end(&w);
 	return;
 bad:
-	serve_reply_error(r, 400, "path: /api/status/{code} needs a status code from 100 to 599");
+	serve_reply_error(r, 400, "path: /api/status/{code} needs a final status code, 200 to 599");
 }
 
 static void reply_settings(serve_request_t *r, int status)
@@ -201,9 +201,9 @@ static int apply_settings(serve_request_t *r, json_t *doc)
 
 	if (check_fields(r, doc) < 0)
 		return -1;
-	if (status && (!json_is_integer(status) || json_integer_value(status) < 100 ||
+	if (status && (!json_is_integer(status) || json_integer_value(status) < 200 ||
 		       json_integer_value(status) > 599)) {
-		serve_reply_error(r, 400, "field 'error_status': expected a status code 100-599");
+		serve_reply_error(r, 400, "field 'error_status': expected a status code 200-599");
 		return -1;
 	}
 	if (latency && (!json_is_number(latency) || !(json_number_value(latency) >= 0) ||

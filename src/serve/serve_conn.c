@@ -149,6 +149,12 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	loop_timer_start(w->loop, &c->timer, c->deadline_ns);
 }
 
+void serve_conn_close_all(serve_worker_t *w)
+{
+	while (w->conns)
+		conn_close(w->conns);
+}
+
 void serve_conn_close_idle(serve_worker_t *w)
 {
 	serve_conn_t *c = w->conns, *next;
@@ -162,27 +168,40 @@ void serve_conn_close_idle(serve_worker_t *w)
 
 /* ---- writing ---- */
 
+/* 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1); 1xx and 204 no Content-Length either. */
+static bool status_has_body(int status)
+{
+	return status >= 200 && status != 204 && status != 304;
+}
+
 static void serialize(serve_conn_t *c)
 {
 	serve_request_t *r = &c->req;
 	bool head = r->head.method.len == 4 && memcmp(r->head.method.p, "HEAD", 4) == 0;
-	uint64_t body = r->body_out.len + r->fill_bytes;
+	bool body_allowed = status_has_body(r->status);
+	uint64_t body = body_allowed ? r->body_out.len + r->fill_bytes : 0;
 
+	if (c->w->draining)
+		r->close_after = true; /* answered during a drain: tell the client to go elsewhere */
 	buf_reset(&c->out);
-	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: surge\r\n%sContent-Type: %s\r\n"
-			    "Content-Length: %llu\r\n",
-		   r->status, http_reason(r->status), c->w->date,
-		   r->content_type ? r->content_type : "application/json",
-		   (unsigned long long)body);
+	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: surge\r\n%s", r->status,
+		   http_reason(r->status), c->w->date);
+	if (body_allowed)
+		buf_printf(&c->out, "Content-Type: %s\r\n",
+			   r->content_type ? r->content_type : "application/json");
+	if (r->status >= 200 && r->status != 204)
+		buf_printf(&c->out, "Content-Length: %llu\r\n", (unsigned long long)body);
 	if (r->close_after)
 		buf_append_str(&c->out, "Connection: close\r\n");
+	else if (r->head.minor_version == 0)
+		buf_append_str(&c->out, "Connection: keep-alive\r\n");
 	if (r->headers_out.len)
 		buf_append(&c->out, r->headers_out.data, r->headers_out.len);
 	buf_append_str(&c->out, "\r\n");
-	if (!head && r->body_out.len)
+	if (!head && body_allowed && r->body_out.len)
 		buf_append(&c->out, r->body_out.data, r->body_out.len);
 	c->out_pos = 0;
-	c->fill_left = head ? 0 : r->fill_bytes;
+	c->fill_left = head || !body_allowed ? 0 : r->fill_bytes;
 	c->drip_piece = 0;
 	if (r->drip_ns && c->fill_left) {
 		/* pieces 10 ms apart at most, never smaller than a byte */
@@ -363,7 +382,8 @@ static enum step conn_dispatch(serve_conn_t *c)
 	}
 	if (r->delay_ns) {
 		set_state(c, SC_HELD);
-		loop_io_update(c->w->loop, &c->io, 0);
+		/* a client that gives up while we wait frees its connection at once */
+		loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
 		loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop) + r->delay_ns);
 		return STEP_BUSY;
 	}

@@ -51,6 +51,8 @@ typedef struct serve_route {
 const serve_route_t *serve_route_find(const char *method, size_t mlen, const char *path,
 				      size_t plen, bool *path_known, int *index);
 int serve_route_count(void);
+/* "GET, HEAD, POST": the methods a known path accepts, for the Allow header of a 405. */
+void serve_route_allowed(const char *path, size_t plen, char *out, size_t len);
 const serve_route_t *serve_route_at(int index);
 
 /* every family's table, NULL-fn terminated */
@@ -209,6 +211,7 @@ extern serve_state_t serve_state;
 /* serve_conn.c */
 void serve_conn_accept(serve_worker_t *w, int fd);
 void serve_conn_close_idle(serve_worker_t *w); /* draining: idle keep-alive connections go */
+void serve_conn_close_all(serve_worker_t *w);  /* the worker stops: every connection goes */
 
 /* serve_metrics.c */
 void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns);

@@ -82,12 +82,13 @@ static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 }
 
 
-static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+/* Accepts up to budget connections; false when the listener had no more waiting. */
+static bool accept_some(serve_worker_t *w, loop_io_t *io, int budget)
 {
-	serve_worker_t *w = io->ctx;
+	loop_t *loop = w->loop;
 	int one = 1;
 
-	for (int i = 0; i < ACCEPT_BUDGET; i++) {
+	for (int i = 0; i < budget; i++) {
 		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -97,11 +98,17 @@ static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
 				loop_timer_start(loop, &w->clock_tick, loop_now(loop) + 100 * NS_PER_MS);
 				serve_log_event(SERVE_LOG_WARN, "accept_paused", "%s", strerror(errno));
 			}
-			return;
+			return false;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		serve_conn_accept(w, fd);
 	}
+	return true;
+}
+
+static void on_accept(loop_t *loop, loop_io_t *io, uint32_t events)
+{
+	accept_some(io->ctx, io, ACCEPT_BUDGET);
 }
 
 /* ---- per-worker housekeeping ---- */
@@ -130,6 +137,10 @@ static void stop_listening(serve_worker_t *w)
 {
 	if (w->listen_fd < 0)
 		return;
+	/* closing a listener resets what waits in its backlog: take those in first, they are
+	 * answered (with Connection: close) like the requests already in flight */
+	for (int round = 0; round < 64 && accept_some(w, &w->listen_io, ACCEPT_BUDGET); round++)
+		;
 	loop_io_stop(w->loop, &w->listen_io);
 	close(w->listen_fd);
 	w->listen_fd = -1;
@@ -165,6 +176,7 @@ static void *worker_main(void *arg)
 				w->id);
 	else
 		loop_run(w->loop);
+	serve_conn_close_all(w); /* after a drain timeout: whatever is left goes */
 	serve_log_flush(w);
 	return NULL;
 }
@@ -186,9 +198,9 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 		buf_init(&w->log, 1024 * 1024);
 		w->loop = loop_new();
 		w->listen_fd = open_listener(cfg, err, errlen);
+		serve_state.worker_count = i + 1; /* counted now, so cleanup() frees what it got */
 		if (!w->loop || w->listen_fd < 0)
 			return -1;
-		serve_state.worker_count = i + 1;
 	}
 	for (uint32_t i = 0; i < cfg->workers; i++)
 		if (pthread_create(&serve_state.workers[i].tid, NULL, worker_main,
@@ -238,7 +250,8 @@ static void cleanup(void)
 
 		if (w->listen_fd >= 0)
 			close(w->listen_fd);
-		loop_free(w->loop);
+		if (w->loop)
+			loop_free(w->loop);
 		buf_free(&w->log);
 	}
 	free(serve_state.workers);

@@ -251,20 +251,34 @@ static bool parse_hex64(const char *p, uint64_t *out)
 	return true;
 }
 
+/* A W3C traceparent "00-<32 hex trace>-<16 hex parent>-<2 hex flags>", lower case, with
+ * neither id all zeros; true with the trace id and the sampled flag (bit 0). */
+static bool parse_traceparent(http_slice_t tp, serve_request_t *r)
+{
+	uint64_t parent, flags_hi, flags_lo;
+
+	if (!tp.p || tp.len != 55 || memcmp(tp.p, "00-", 3) != 0 || tp.p[35] != '-' ||
+	    tp.p[52] != '-' || !parse_hex64(tp.p + 3, &r->trace_hi) ||
+	    !parse_hex64(tp.p + 19, &r->trace_lo) || !parse_hex64(tp.p + 36, &parent))
+		return false;
+	flags_hi = (uint64_t)hex((unsigned char)tp.p[53]);
+	flags_lo = (uint64_t)hex((unsigned char)tp.p[54]);
+	if ((r->trace_hi | r->trace_lo) == 0 || parent == 0 || flags_hi > 15 || flags_lo > 15 ||
+	    isupper((unsigned char)tp.p[53]) || isupper((unsigned char)tp.p[54]))
+		return false;
+	r->trace_sampled = flags_lo & 1;
+	return true;
+}
+
 /* Continues the caller's trace, or starts one; the response says which span we were. */
 static void trace_context(serve_request_t *r)
 {
-	http_slice_t tp = http_request_header(&r->head, "traceparent");
 	serve_worker_t *w = r->worker;
 
-	r->trace_sampled = true;
-	if (!(tp.p && tp.len == 55 && memcmp(tp.p, "00-", 3) == 0 && tp.p[35] == '-' &&
-	      tp.p[52] == '-' && parse_hex64(tp.p + 3, &r->trace_hi) &&
-	      parse_hex64(tp.p + 19, &r->trace_lo) && (r->trace_hi | r->trace_lo) != 0)) {
+	if (!parse_traceparent(http_request_header(&r->head, "traceparent"), r)) {
 		r->trace_hi = serve_random(w);
 		r->trace_lo = serve_random(w);
-	} else {
-		r->trace_sampled = tp.p[54] == '1' || tp.p[54] == '3';
+		r->trace_sampled = true;
 	}
 	r->span = serve_random(w) | 1;
 	serve_add_header(r, "traceparent: 00-%016llx%016llx-%016llx-%s",
@@ -327,8 +341,9 @@ static int common_params(serve_request_t *r)
 	}
 	if (common_param(r, "status", DIST_INTEGER, &set, &v) < 0)
 		return -1;
-	if (set && (v < 100 || v > 599)) {
-		serve_reply_error(r, 400, "parameter 'status': %g is not a status code (100-599)", v);
+	if (set && (v < 200 || v > 599)) {
+		serve_reply_error(r, 400, "parameter 'status': %g is not a final status code (200-599)",
+				  v);
 		return -1;
 	}
 	r->status_override = set ? (int)v : 0;
@@ -400,9 +415,21 @@ static bool admit(serve_request_t *r)
 	bool path_known = false;
 	int ignored;
 
+	if (r->head.minor_version == 1 && !http_request_header(&r->head, "host").p) {
+		r->close_after = true;
+		stat_add(&r->worker->stats.bad_requests, 1);
+		serve_reply_error(r, 400, "HTTP/1.1 requests need a Host header");
+		return false;
+	}
 	if (!route) {
+		char allow[128];
+
 		serve_route_find(r->head.method.p, r->head.method.len, r->head.path.p,
 				 r->head.path.len, &path_known, &ignored);
+		if (path_known) {
+			serve_route_allowed(r->head.path.p, r->head.path.len, allow, sizeof(allow));
+			serve_add_header(r, "Allow: %s", allow);
+		}
 		serve_reply_error(r, path_known ? 405 : 404, path_known ? "method not allowed"
 									 : "no such endpoint");
 		return false;

@@ -69,17 +69,39 @@ static int scan_same_path(int first, const char *m, size_t mlen,
 	return -1;
 }
 
+static bool path_matches(const serve_route_t *r, const char *path, size_t plen)
+{
+	size_t rlen = strlen(r->path);
+
+	return (r->flags & ROUTE_PREFIX) ? plen > rlen && memcmp(r->path, path, rlen) == 0
+					 : rlen == plen && memcmp(r->path, path, plen) == 0;
+}
+
 static bool path_exists(const char *path, size_t plen)
 {
-	for (int i = 0; i < route_count; i++) {
-		size_t rlen = strlen(routes[i]->path);
-		bool prefix = routes[i]->flags & ROUTE_PREFIX;
-
-		if (prefix ? plen > rlen && memcmp(routes[i]->path, path, rlen) == 0
-			   : rlen == plen && memcmp(routes[i]->path, path, plen) == 0)
+	for (int i = 0; i < route_count; i++)
+		if (path_matches(routes[i], path, plen))
 			return true;
-	}
 	return false;
+}
+
+void serve_route_allowed(const char *path, size_t plen, char *out, size_t len)
+{
+	static const char *const methods[] = {"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"};
+	size_t used = 0;
+
+	pthread_once(&once, build);
+	out[0] = '\0';
+	for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+		for (int i = 0; i < route_count; i++) {
+			if (!path_matches(routes[i], path, plen) ||
+			    !method_matches(routes[i], methods[m], strlen(methods[m])))
+				continue;
+			used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s",
+						 used ? ", " : "", methods[m]);
+			break;
+		}
+	}
 }
 
 const serve_route_t *serve_route_find(const char *method, size_t mlen, const char *path,

@@ -610,7 +610,8 @@ def test_background_cpu_load():
         cpu1, _ = proc_stat(srv.proc.pid)
         assert jreq(srv, "/api/load/cpu")[0]["active"] is False
         spent = cpu1 - cpu0
-        assert 0.75 <= spent <= 1.3, f"cores=1 percent=50 seconds=2 cost {spent:.2f} CPU-s, not ≈1"
+        assert 0.75 <= spent <= 1.3, \
+            f"cores=1 percent=50 seconds=2 cost {spent:.2f} CPU-s, not ≈1"
         # DELETE stops a load at once
         jreq(srv, "/api/load/cpu?cores=1&percent=100&seconds=60", "POST", expect=202)
         time.sleep(0.3)
@@ -912,7 +913,8 @@ def test_chaos_latency_and_bad_settings():
         jreq(srv, "/admin/chaos", "DELETE")
         status, hdrs, _, _ = req(srv, "/api/cpu?ms=0")
         assert "chaos" not in server_timing(hdrs), hdrs
-        for body, name in [(b'{"error_rat": 0.5}', "error_rat"), (b'{"error_rate": 2}', "error_rate"),
+        for body, name in [(b'{"error_rat": 0.5}', "error_rat"),
+                           (b'{"error_rate": 2}', "error_rate"),
                            (b'{"error_rate": "x"}', "error_rate"),
                            (b'{"error_status": 99}', "error_status"),
                            (b'{"latency_ms": -1}', "latency_ms"), (b'{"sick": 1}', "sick"),
@@ -1389,10 +1391,13 @@ def test_hostile_clients_never_stop_the_server():
                 s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
                 s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: ")
                 slowloris.append(s)
-            for _ in range(4):  # a byte each 0.3 s, then silence (the server's limit is 2 s)
+            for _ in range(3):  # a byte each 0.3 s, then silence (the server's limit is 2 s)
                 time.sleep(0.3)
                 for s in slowloris:
-                    s.send(b"x")
+                    try:
+                        s.send(b"x")
+                    except OSError:
+                        pass  # shows below as a missing 408
             answered = {}
             poller = select.poll()
             by_fd = {s.fileno(): s for s in slowloris}
