@@ -77,13 +77,25 @@ int buf_append_char(buf_t *b, char c)
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
 	va_list again;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	int n, rc;
 
+	/* one pass when it fits (the usual case), a second only to grow */
 	va_copy(again, ap);
-	n = vsnprintf(NULL, 0, fmt, again);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, again);
 	va_end(again);
 	if (n < 0)
 		return -EINVAL;
+	if ((size_t)n < room) {
+		if ((size_t)n > b->max - b->len) {
+			b->data[b->len] = '\0';
+			return -ENOBUFS;
+		}
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (b->data)
+		b->data[b->len] = '\0';
 	rc = buf_reserve(b, (size_t)n);
 	if (rc < 0)
 		return rc;
@@ -101,6 +113,17 @@ int buf_printf(buf_t *b, const char *fmt, ...)
 	rc = buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int buf_append_uint(buf_t *b, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return buf_append(b, tmp + sizeof(tmp) - n, n);
 }
 
 char *buf_steal(buf_t *b, size_t *len)

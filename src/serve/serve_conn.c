@@ -75,6 +75,16 @@ static void set_gauge(serve_conn_t *c, enum conn_state from, enum conn_state to)
 	stat_add(&s->conns[gauge[to]], 1);
 }
 
+/* The header or idle deadline, kept lazily: the timer moves only when the new deadline is
+ * earlier than where it sits; a later one is found by the timer callback, which re-arms.
+ * So the usual request costs no heap operation. */
+static void arm_deadline(serve_conn_t *c, uint64_t after_ns)
+{
+	c->deadline_ns = loop_now(c->w->loop) + after_ns;
+	if (!loop_timer_pending(&c->timer) || c->timer.when_ns > c->deadline_ns)
+		loop_timer_start(c->w->loop, &c->timer, c->deadline_ns);
+}
+
 static void set_state(serve_conn_t *c, enum conn_state to)
 {
 	if (c->state != to)
@@ -145,8 +155,7 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	w->conn_count++;
 	stat_add(&w->stats.accepted, 1);
 	stat_add(&w->stats.conns[CONN_GAUGE_IDLE], 1);
-	c->deadline_ns = loop_now(w->loop) + cfg->idle_timeout_ns;
-	loop_timer_start(w->loop, &c->timer, c->deadline_ns);
+	arm_deadline(c, cfg->idle_timeout_ns);
 }
 
 void serve_conn_close_all(serve_worker_t *w)
@@ -184,13 +193,22 @@ static void serialize(serve_conn_t *c)
 	if (c->w->draining)
 		r->close_after = true; /* answered during a drain: tell the client to go elsewhere */
 	buf_reset(&c->out);
-	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: surge\r\n%s", r->status,
-		   http_reason(r->status), c->w->date);
-	if (body_allowed)
-		buf_printf(&c->out, "Content-Type: %s\r\n",
-			   r->content_type ? r->content_type : "application/json");
-	if (r->status >= 200 && r->status != 204)
-		buf_printf(&c->out, "Content-Length: %llu\r\n", (unsigned long long)body);
+	buf_append_str(&c->out, "HTTP/1.1 ");
+	buf_append_uint(&c->out, (uint64_t)r->status);
+	buf_append_char(&c->out, ' ');
+	buf_append_str(&c->out, http_reason(r->status));
+	buf_append_str(&c->out, "\r\nServer: surge\r\n");
+	buf_append_str(&c->out, c->w->date);
+	if (body_allowed) {
+		buf_append_str(&c->out, "Content-Type: ");
+		buf_append_str(&c->out, r->content_type ? r->content_type : "application/json");
+		buf_append_str(&c->out, "\r\n");
+	}
+	if (r->status >= 200 && r->status != 204) {
+		buf_append_str(&c->out, "Content-Length: ");
+		buf_append_uint(&c->out, body);
+		buf_append_str(&c->out, "\r\n");
+	}
 	if (r->close_after)
 		buf_append_str(&c->out, "Connection: close\r\n");
 	else if (r->head.minor_version == 0)
@@ -252,8 +270,7 @@ static enum step request_done(serve_conn_t *c)
 	}
 	c->requests++;
 	set_state(c, SC_IDLE);
-	c->deadline_ns = loop_now(w->loop) + serve_state.cfg->idle_timeout_ns;
-	loop_timer_start(w->loop, &c->timer, c->deadline_ns);
+	arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 	loop_io_update(w->loop, &c->io, LOOP_READ);
 	return STEP_NEXT;
 }
@@ -387,7 +404,7 @@ static enum step conn_dispatch(serve_conn_t *c)
 		loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop) + r->delay_ns);
 		return STEP_BUSY;
 	}
-	loop_timer_stop(c->w->loop, &c->timer);
+	/* the header deadline's timer stays armed: it finds the next deadline itself */
 	return conn_send(c);
 }
 
@@ -496,8 +513,7 @@ static void conn_process(serve_conn_t *c)
 			if (!c->in_len)
 				return;
 			set_state(c, SC_HEAD);
-			c->deadline_ns = loop_now(c->w->loop) + cfg->header_timeout_ns;
-			loop_timer_start(c->w->loop, &c->timer, c->deadline_ns);
+			arm_deadline(c, cfg->header_timeout_ns);
 		}
 		if (c->state == SC_HEAD) {
 			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head, &c->head_len);

@@ -251,6 +251,16 @@ static bool parse_hex64(const char *p, uint64_t *out)
 	return true;
 }
 
+static void append_hex64(buf_t *b, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		tmp[i] = digits[v & 15];
+	buf_append(b, tmp, sizeof(tmp));
+}
+
 /* A W3C traceparent "00-<32 hex trace>-<16 hex parent>-<2 hex flags>", lower case, with
  * neither id all zeros; true with the trace id and the sampled flag (bit 0). */
 static bool parse_traceparent(http_slice_t tp, serve_request_t *r)
@@ -281,9 +291,12 @@ static void trace_context(serve_request_t *r)
 		r->trace_sampled = true;
 	}
 	r->span = serve_random(w) | 1;
-	serve_add_header(r, "traceparent: 00-%016llx%016llx-%016llx-%s",
-			 (unsigned long long)r->trace_hi, (unsigned long long)r->trace_lo,
-			 (unsigned long long)r->span, r->trace_sampled ? "01" : "00");
+	buf_append_str(&r->headers_out, "traceparent: 00-");
+	append_hex64(&r->headers_out, r->trace_hi);
+	append_hex64(&r->headers_out, r->trace_lo);
+	buf_append_char(&r->headers_out, '-');
+	append_hex64(&r->headers_out, r->span);
+	buf_append_str(&r->headers_out, r->trace_sampled ? "-01\r\n" : "-00\r\n");
 }
 
 /* ---- the common parameters ---- */
@@ -383,17 +396,27 @@ static void apply_overrides(serve_request_t *r)
 		serve_timing(r, "wait", r->delay_ns / 1e6);
 }
 
+/* "Server-Timing: cpu;dur=12.345, app;dur=0.002" — milliseconds with 3 decimals, formatted
+ * without printf: every response carries it. */
 static void add_server_timing(serve_request_t *r)
 {
-	char line[512];
-	int n = 0;
+	buf_t *h = &r->headers_out;
 
-	if (!r->timing_count)
-		return;
-	for (int i = 0; i < r->timing_count && n < (int)sizeof(line) - 64; i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s;dur=%.3f", i ? ", " : "",
-			      r->timing[i].name, r->timing[i].ms);
-	serve_add_header(r, "Server-Timing: %s", line);
+	buf_append_str(h, "Server-Timing: ");
+	for (int i = 0; i < r->timing_count; i++) {
+		uint64_t us = r->timing[i].ms > 0 ? (uint64_t)(r->timing[i].ms * 1000 + 0.5) : 0;
+		char frac[4] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+				(char)('0' + us % 10), 0};
+
+		if (i)
+			buf_append_str(h, ", ");
+		buf_append_str(h, r->timing[i].name);
+		buf_append_str(h, ";dur=");
+		buf_append_uint(h, us / 1000);
+		buf_append_char(h, '.');
+		buf_append_str(h, frac);
+	}
+	buf_append_str(h, "\r\n");
 }
 
 static bool admin_allowed(serve_request_t *r)

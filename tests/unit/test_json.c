@@ -77,5 +77,25 @@ TEST(buf_bounds)
 	CHECK_STR(b.data, "42-ab");
 	CHECK_INT(buf_printf(&b, "%s", "too long for it"), -ENOBUFS);
 	CHECK_STR(b.data, "42-ab");
+	CHECK_INT(buf_printf(&b, "%s", "12345"), 0); /* exactly up to the maximum */
+	CHECK_STR(b.data, "42-ab12345");
+	CHECK_INT(buf_printf(&b, "%s", "x"), -ENOBUFS);
+	CHECK_STR(b.data, "42-ab12345");
+	buf_free(&b);
+}
+
+TEST(buf_append_uint_digits)
+{
+	static const uint64_t values[] = {0, 7, 10, 99, 1000, 4294967296ULL, UINT64_MAX};
+	char expect[32];
+	buf_t b;
+
+	buf_init(&b, 64);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		buf_reset(&b);
+		CHECK_INT(buf_append_uint(&b, values[i]), 0);
+		snprintf(expect, sizeof(expect), "%llu", (unsigned long long)values[i]);
+		CHECK_STR(b.data, expect);
+	}
 	buf_free(&b);
 }
