@@ -297,7 +297,10 @@ static enum step conn_write(serve_conn_t *c)
 		}
 		rc = net_write(c->fd, p, n);
 		if (rc == NET_WANT_WRITE) {
+			/* a client that stops reading gets --idle-timeout, then is disconnected */
 			loop_io_update(c->w->loop, &c->io, LOOP_WRITE);
+			if (!c->drip_piece)
+				arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 			return STEP_BUSY;
 		}
 		if (rc < 0) {
@@ -597,12 +600,21 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 			conn_process(c);
 		return;
 	case SC_WRITING:
-		if (c->drip_piece && !c->drip_piece_left) {
-			c->drip_piece_left = c->drip_piece;
-			c->drip_next_ns += c->drip_interval_ns;
-			if (conn_write(c) == STEP_NEXT)
-				conn_process(c);
+		if (c->drip_piece) {
+			if (!c->drip_piece_left) {
+				c->drip_piece_left = c->drip_piece;
+				c->drip_next_ns += c->drip_interval_ns;
+				if (conn_write(c) == STEP_NEXT)
+					conn_process(c);
+			}
+			return;
 		}
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, t, c->deadline_ns);
+			return;
+		}
+		stat_add(&c->w->stats.timeouts, 1); /* the client stopped reading */
+		conn_close(c);
 		return;
 	case SC_IDLE:
 		if (c->in_len) {

@@ -1166,6 +1166,24 @@ def test_malformed_requests_are_400():
         assert metric(scrape(srv), "surge_bad_requests_total") >= len(cases)
 
 
+def test_client_that_stops_reading_is_dropped():
+    """A slow reader cannot hold a connection forever: --idle-timeout without write progress."""
+    with Serve("--idle-timeout", "1s") as srv:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", srv.port))
+        try:
+            s.sendall(b"GET /api/bytes?size=50MiB HTTP/1.1\r\nHost: t\r\n\r\n")
+            deadline = time.monotonic() + 10
+            while metric(scrape(srv), "surge_timeouts_total") < 1:
+                assert time.monotonic() < deadline, "a client that never reads is still served"
+                time.sleep(0.2)
+            text = scrape(srv)
+            assert metric(text, "surge_connections", state="active") == 0, text
+        finally:
+            s.close()
+
+
 def test_limits_on_connections_and_idle_time():
     with Serve("--max-connections", "5", "--idle-timeout", "1s") as srv:
         time.sleep(0.3)  # the fixture's own port probe is closed by now
