@@ -1,5 +1,6 @@
-/* cli_run: `surge run` — turns options into a gen_config, runs it with a live progress
- * line, handles Ctrl-C, prints the summary, writes the result file and picks the exit code. */
+/* cli_run: `surge run` — options into a run, the run supervised (a live progress line,
+ * Ctrl-C, thresholds checked every second with --abort-on-fail), then the summary, the
+ * result file and the exit code. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -9,29 +10,35 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/units.h"
-#include "gen/gen.h"
-#include "report/report.h"
 
 #define BODY_MAX (64u * 1024 * 1024)
 
-typedef struct run_options {
-	gen_config_t cfg;
-	const char *json_path;
-	const char *body_file;
-	bool method_given;
-	bool quiet;
-	char *body_owned;
-} run_options_t;
-
-enum { OPT_BODY = 256, OPT_BODY_FILE, OPT_TIMEOUT, OPT_JSON, OPT_INSECURE };
+enum {
+	OPT_BODY = 256, OPT_BODY_FILE, OPT_TIMEOUT, OPT_JSON, OPT_STAGES, OPT_MODEL, OPT_USERS,
+	OPT_SPAWN_RATE, OPT_MAX_QUEUE, OPT_PROFILE, OPT_THRESHOLD, OPT_ABORT, OPT_TARGET_P95,
+	OPT_TARGET_ERRORS, OPT_TARGET_RPS,
+};
 
 static const struct option long_options[] = {
 	{"connections", required_argument, NULL, 'c'},
 	{"threads", required_argument, NULL, 't'},
 	{"duration", required_argument, NULL, 'd'},
 	{"requests", required_argument, NULL, 'n'},
+	{"rate", required_argument, NULL, 'R'},
+	{"stages", required_argument, NULL, OPT_STAGES},
+	{"model", required_argument, NULL, OPT_MODEL},
+	{"users", required_argument, NULL, OPT_USERS},
+	{"spawn-rate", required_argument, NULL, OPT_SPAWN_RATE},
+	{"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+	{"profile", required_argument, NULL, OPT_PROFILE},
+	{"threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"abort-on-fail", no_argument, NULL, OPT_ABORT},
+	{"target-p95", required_argument, NULL, OPT_TARGET_P95},
+	{"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
+	{"target-rps", required_argument, NULL, OPT_TARGET_RPS},
 	{"method", required_argument, NULL, 'm'},
 	{"header", required_argument, NULL, 'H'},
 	{"body", required_argument, NULL, OPT_BODY},
@@ -63,6 +70,21 @@ static int duration_option(const char *name, const char *arg, uint64_t *out)
 	return 0;
 }
 
+static int number_option(const char *name, const char *arg, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	bool percent = *end == '%';
+
+	if (percent)
+		v /= 100, end++;
+	if (end == arg || *end || !(v >= min && v <= max))
+		return cli_usage_error("run", "--%s: '%s' is not a number from %g to %g", name, arg,
+				       min, max);
+	*out = v;
+	return 0;
+}
+
 static int header_option(run_options_t *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
@@ -90,6 +112,51 @@ static int body_file_option(run_options_t *o, const char *path)
 	return 0;
 }
 
+static int profile_option(run_options_t *o, const char *name)
+{
+	o->profile = profile_find(name);
+	if (!o->profile)
+		return cli_usage_error("run", "--profile '%s': no such profile (see 'surge help "
+					      "profiles')",
+				       name);
+	return 0;
+}
+
+/* Options that shape the load or judge it. */
+static int parse_shape_option(run_options_t *o, int opt, const char *arg)
+{
+	uint64_t v;
+	int rc = 0;
+
+	switch (opt) {
+	case 'R': o->rate_text = arg; break;
+	case OPT_STAGES: o->stages_text = arg; break;
+	case OPT_MODEL: o->model_text = arg; break;
+	case OPT_USERS: rc = count_option("users", arg, 1, 1000000, &o->users); break;
+	case OPT_SPAWN_RATE: rc = number_option("spawn-rate", arg, 0.001, 1e6, &o->spawn_rate); break;
+	case OPT_MAX_QUEUE:
+		rc = count_option("max-queue", arg, 0, 10000000, &v);
+		o->cfg.max_queue = (uint32_t)v;
+		break;
+	case OPT_PROFILE: rc = profile_option(o, arg); break;
+	case OPT_THRESHOLD: rc = cli_threshold_option(o, "run", arg); break;
+	case OPT_ABORT: o->abort_on_fail = true; break;
+	case OPT_TARGET_P95:
+		rc = duration_option("target-p95", arg, &v);
+		o->targets.p95_ms = (double)v / NS_PER_MS;
+		break;
+	case OPT_TARGET_ERRORS:
+		rc = number_option("target-error-rate", arg, 0, 1, &o->targets.max_error_rate);
+		break;
+	case OPT_TARGET_RPS:
+		rc = number_option("target-rps", arg, 0, 1e9, &o->targets.min_rps);
+		o->target_rps_given = true;
+		break;
+	default: return EXIT_USAGE;
+	}
+	return rc;
+}
+
 static int parse_option(run_options_t *o, int opt, const char *arg)
 {
 	gen_config_t *cfg = &o->cfg;
@@ -100,12 +167,16 @@ static int parse_option(run_options_t *o, int opt, const char *arg)
 	case 'c':
 		rc = count_option("connections", arg, 1, GEN_MAX_CONNECTIONS, &v);
 		cfg->connections = (uint32_t)v;
+		o->connections_given = true;
 		break;
 	case 't':
 		rc = count_option("threads", arg, 1, GEN_MAX_THREADS, &v);
 		cfg->threads = (uint32_t)v;
 		break;
-	case 'd': rc = duration_option("duration", arg, &cfg->duration_ns); break;
+	case 'd':
+		rc = duration_option("duration", arg, &cfg->duration_ns);
+		o->duration_given = true;
+		break;
 	case 'n': rc = count_option("requests", arg, 1, UINT64_MAX / 2, &cfg->requests); break;
 	case 'm':
 		cfg->method = arg;
@@ -122,24 +193,31 @@ static int parse_option(run_options_t *o, int opt, const char *arg)
 	case OPT_JSON: o->json_path = arg; break;
 	case 'k': cfg->insecure = true; break;
 	case 'q': o->quiet = true; break;
-	default: return EXIT_USAGE;
+	default: return parse_shape_option(o, opt, arg);
 	}
 	return rc;
 }
 
-static int parse_args(run_options_t *o, int argc, char **argv)
+static void defaults(run_options_t *o)
 {
-	char err[200];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int opt, rc;
 
 	o->cfg.method = "GET";
 	o->cfg.connections = 10;
 	o->cfg.threads = cpus > 0 ? (uint32_t)cpus : 1;
 	o->cfg.timeout_ns = 10 * NS_PER_S;
+	assess_defaults(&o->targets);
+}
+
+static int parse_args(run_options_t *o, int argc, char **argv)
+{
+	char err[200];
+	int opt, rc;
+
+	defaults(o);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+c:t:d:n:m:H:kqh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(cli_help_text("run"), stdout);
 			return -1;
@@ -159,72 +237,143 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		return cli_usage_error("run", "URL '%s': %s", o->cfg.url_text, err);
 	if (o->cfg.has_body && !o->method_given)
 		o->cfg.method = "POST";
-	if (!o->cfg.duration_ns && !o->cfg.requests)
-		o->cfg.duration_ns = 10 * NS_PER_S;
-	if (o->cfg.threads > o->cfg.connections)
-		o->cfg.threads = o->cfg.connections;
-	return 0;
+	return cli_shape_resolve(o, "run");
 }
+
+/* ---- one supervised run ---- */
 
 /* The live line: what the last finished second looked like. */
-static void print_progress(gen_run_t *run, size_t *seen, uint64_t *total, uint64_t *errors)
+static void print_progress(const gen_point_t *last, uint64_t errors)
 {
-	gen_point_t p[16];
-	size_t n;
 	char p50[16], p99[16];
 
-	while ((n = gen_timeline_snapshot(run, *seen, p, 16)) > 0) {
-		*seen += n;
-		for (size_t i = 0; i < n; i++) {
-			*total += p[i].requests;
-			*errors += p[i].errors;
-		}
-		const gen_point_t *last = &p[n - 1];
-		units_format_duration_us((double)last->p50_us, p50, sizeof(p50));
-		units_format_duration_us((double)last->p99_us, p99, sizeof(p99));
-		fprintf(stderr, "\r\033[K[%5.0fs] %u conns  %.0f req/s  p50 %s  p99 %s  errors %llu",
-			last->t, last->users, last->length_s > 0 ? last->requests / last->length_s : 0,
-			p50, p99, (unsigned long long)*errors);
-		fflush(stderr);
-	}
+	units_format_duration_us((double)last->p50_us, p50, sizeof(p50));
+	units_format_duration_us((double)last->p99_us, p99, sizeof(p99));
+	fprintf(stderr, "\r\033[K[%5.0fs] %u conns  %.0f req/s  p50 %s  p99 %s  errors %llu",
+		last->t, last->users, last->length_s > 0 ? last->requests / last->length_s : 0, p50,
+		p99, (unsigned long long)errors);
+	fflush(stderr);
 }
 
-/* Waits for the run, showing progress and turning SIGINT/SIGTERM into a clean stop. */
-static void supervise(gen_run_t *run, const sigset_t *signals, bool progress)
+/* Checks the thresholds on the run so far; true when one failed. */
+static bool thresholds_fail_now(gen_run_t *run, const run_options_t *o, hist_t *scratch)
+{
+	gen_counters_t so_far;
+	threshold_figures_t f;
+	double elapsed, value;
+	uint64_t transport = 0;
+
+	gen_progress(run, &so_far, scratch, &elapsed);
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		transport += so_far.errors_by_kind[i];
+	f.latency = scratch;
+	f.requests = so_far.requests + transport;
+	f.errors = so_far.errors;
+	f.duration_s = elapsed;
+	if (!f.requests)
+		return false; /* nothing measured yet: nothing to judge */
+	for (int i = 0; i < o->threshold_count; i++)
+		if (!o->thresholds[i].endpoint[0] && !threshold_check(&o->thresholds[i], &f, &value))
+			return true;
+	return false;
+}
+
+/* Waits for the run: progress once a second, SIGINT/SIGTERM into a clean stop. */
+static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *signals,
+		      bool progress)
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+	hist_t *scratch = o->abort_on_fail ? malloc(sizeof(hist_t)) : NULL;
 	size_t seen = 0;
-	uint64_t total = 0, errors = 0;
-	int stops = 0;
+	uint64_t errors = 0;
+	bool aborted = false;
+	gen_point_t p[16];
+	size_t n;
 
 	while (!gen_finished(run)) {
 		int sig = sigtimedwait(signals, NULL, &tick);
 
-		if (sig == SIGINT || sig == SIGTERM) {
-			if (stops++ == 0 && progress)
-				fprintf(stderr, "\nstopping: finishing the result for the time run\n");
+		if (sig == SIGINT || sig == SIGTERM)
 			gen_stop(run);
+		while ((n = gen_timeline_snapshot(run, seen, p, 16)) > 0) {
+			seen += n;
+			for (size_t i = 0; i < n; i++)
+				errors += p[i].errors;
+			if (progress)
+				print_progress(&p[n - 1], errors);
+			if (scratch && !aborted && thresholds_fail_now(run, o, scratch)) {
+				aborted = true;
+				gen_stop(run);
+			}
 		}
-		if (progress)
-			print_progress(run, &seen, &total, &errors);
 	}
 	if (progress && seen)
 		fputc('\n', stderr);
+	free(scratch);
+	return aborted;
 }
 
-static int write_outputs(const run_options_t *o, const gen_result_t *r)
+int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a)
+{
+	gen_run_t *run;
+	sigset_t signals;
+	char err[256];
+	bool aborted;
+
+	/* every thread inherits the blocked mask; only supervise() takes the signals */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	run = gen_start(&o->cfg, err, sizeof(err));
+	if (!run) {
+		fprintf(stderr, "surge run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	aborted = supervise(run, o, &signals, progress);
+	if (gen_finish(run, result) < 0) {
+		fprintf(stderr, "surge run: out of memory collecting the result\n");
+		return EXIT_USAGE;
+	}
+	memset(a, 0, sizeof(*a));
+	a->thresholds = o->thresholds;
+	a->threshold_count = o->threshold_count;
+	a->targets = o->targets;
+	a->aborted = aborted;
+	a->profile = o->profile ? o->profile->name : NULL;
+	report_analyze(&o->cfg, result, a);
+	return 0;
+}
+
+int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
+{
+	const uint64_t *k = r->counters.errors_by_kind;
+
+	if (r->counters.requests == 0 &&
+	    k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] + k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] > 0)
+		return EXIT_UNREACHABLE;
+	if (!a->thresholds_ok)
+		return EXIT_THRESHOLDS;
+	if (r->saturated)
+		return EXIT_GENERATOR;
+	return EXIT_OK;
+}
+
+static int write_outputs(const run_options_t *o, const gen_result_t *r,
+			 const report_analysis_t *a)
 {
 	buf_t out;
 	int rc = 0;
 
 	buf_init(&out, 1u << 30);
 	/* with --json -, stdout carries the document and the summary moves to stderr */
-	if (!o->quiet && report_text(&o->cfg, r, &out) == 0)
-		fwrite(out.data, 1, out.len, o->json_path && strcmp(o->json_path, "-") == 0 ? stderr : stdout);
+	if (!o->quiet && report_text(&o->cfg, r, a, &out) == 0)
+		fwrite(out.data, 1, out.len,
+		       o->json_path && strcmp(o->json_path, "-") == 0 ? stderr : stdout);
 	fflush(stdout);
 	if (o->json_path) {
 		buf_reset(&out);
-		rc = report_json(&o->cfg, r, &out);
+		rc = report_json(&o->cfg, r, a, &out);
 		if (rc == 0)
 			rc = cli_write_file(o->json_path, out.data, out.len);
 		if (rc < 0)
@@ -234,53 +383,44 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r)
 	return rc;
 }
 
-static int exit_code(const gen_result_t *r)
+static void announce(const run_options_t *o)
 {
-	const uint64_t *k = r->counters.errors_by_kind;
+	const gen_config_t *c = &o->cfg;
 
-	if (r->counters.requests == 0 &&
-	    k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] + k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] > 0)
-		return EXIT_UNREACHABLE;
-	return EXIT_OK;
+	fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", c->method, c->url_text,
+		c->connections, c->threads);
+	if (c->open_model && c->stages_text)
+		fprintf(stderr, "open model, rate stages %s", c->stages_text);
+	else if (c->open_model)
+		fprintf(stderr, "open model at %.1f/s", c->rate);
+	else if (c->stages_text)
+		fprintf(stderr, "closed model, user stages %s", c->stages_text);
+	else
+		fprintf(stderr, "closed model");
+	fprintf(stderr, "%s%s\n", o->profile ? ", profile " : "", o->profile ? o->profile->name : "");
 }
 
 int cli_run(int argc, char **argv)
 {
-	run_options_t o = {0};
+	run_options_t o;
 	gen_result_t result;
-	gen_run_t *run;
-	sigset_t signals;
-	char err[256];
+	report_analysis_t analysis;
 	int rc;
 
+	memset(&o, 0, sizeof(o));
 	rc = parse_args(&o, argc, argv);
 	if (rc != 0) {
 		free(o.body_owned);
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	/* every thread inherits the blocked mask; only supervise() takes the signals */
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!o.quiet)
-		fprintf(stderr, "surge run %s %s: %u connections on %u threads, %s\n", o.cfg.method,
-			o.cfg.url_text, o.cfg.connections, o.cfg.threads,
-			o.cfg.requests ? "until the request count" : "for the duration");
-	run = gen_start(&o.cfg, err, sizeof(err));
-	if (!run) {
-		free(o.body_owned);
-		fprintf(stderr, "surge run: %s\n", err);
-		return EXIT_USAGE;
+		announce(&o);
+	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &result, &analysis);
+	if (rc == 0) {
+		rc = write_outputs(&o, &result, &analysis) < 0 ? EXIT_USAGE
+							       : cli_exit_code(&result, &analysis);
+		gen_result_free(&result);
 	}
-	supervise(run, &signals, !o.quiet && isatty(STDERR_FILENO));
-	if (gen_finish(run, &result) < 0) {
-		free(o.body_owned);
-		fprintf(stderr, "surge run: out of memory collecting the result\n");
-		return EXIT_USAGE;
-	}
-	rc = write_outputs(&o, &result) < 0 ? EXIT_USAGE : exit_code(&result);
-	gen_result_free(&result);
 	free(o.body_owned);
 	return rc;
 }

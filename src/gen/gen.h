@@ -8,6 +8,7 @@
 
 #include "core/hist.h"
 #include "core/url.h"
+#include "gen/schedule.h"
 
 #define GEN_MAX_HEADERS     64
 #define GEN_MAX_THREADS     256
@@ -45,6 +46,16 @@ typedef struct gen_config {
 	uint64_t requests;     /* 0: no request limit */
 	uint64_t timeout_ns;   /* per request, and per connect */
 	bool insecure;         /* https: skip certificate verification */
+
+	/* The load's shape. Closed model: `connections` users, or users following `schedule`.
+	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send
+	 * time; `connections` caps concurrency. */
+	bool open_model;
+	bool has_schedule;     /* closed model: users follow the schedule (else constant) */
+	schedule_t schedule;   /* open model: always set */
+	uint32_t max_queue;    /* open model: arrivals waiting for a connection, then dropped */
+	double rate;           /* open model with a constant rate: the rate asked (for reports) */
+	const char *stages_text; /* the stages as given (for reports), or NULL */
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
@@ -53,6 +64,8 @@ typedef struct gen_counters {
 	uint64_t errors;    /* failed requests plus responses with status >= 400 */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t late;      /* open model: arrivals that waited for a free connection */
+	uint64_t dropped;   /* open model: arrivals dropped because the queue was full */
 	uint64_t status[GEN_STATUS_MAX];
 	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT];
 } gen_counters_t;
@@ -64,8 +77,10 @@ typedef struct gen_point {
 	double t;          /* seconds since the start, at the end of this interval */
 	double length_s;   /* length of the interval */
 	uint32_t users;    /* open connections at the end of the interval */
+	double target;     /* the asked users (closed) or rate (open) at the end of the interval */
 	uint64_t requests;
 	uint64_t errors;
+	uint64_t late, dropped;
 	uint64_t bytes_in;
 	int64_t p50_us, p95_us, p99_us;
 } gen_point_t;
@@ -77,6 +92,9 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen);
 /* Thread-safe and idempotent: ends the run early; the result covers the time it ran. */
 void gen_stop(gen_run_t *run);
 bool gen_finished(gen_run_t *run);
+/* The whole run so far (finished seconds only): counters and the latency histogram, for
+ * thresholds checked while the run goes on. */
+void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, double *elapsed_s);
 /* Copies up to max finished timeline points from index `from`; returns how many. */
 size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size_t max);
 
@@ -86,7 +104,11 @@ typedef struct gen_result {
 	uint64_t duration_ns;
 	bool interrupted;       /* ended by gen_stop */
 	gen_counters_t counters;
-	hist_t *latency;        /* µs, from send to complete response */
+	hist_t *latency;        /* µs: from the intended send time (open model) or the send */
+	hist_t *service;        /* µs: from the actual send to the complete response */
+	hist_t *sched_lag;      /* µs: how late the generator's own timer sent what was due */
+	double thread_cpu_max;  /* the busiest thread's CPU time over its wall time, 0..1 */
+	bool saturated;         /* the numbers describe the generator more than the target */
 	gen_point_t *timeline;
 	size_t timeline_len;
 	double cpu_s;           /* user + system time of the generator process during the run */

@@ -66,7 +66,8 @@ static void fail(gen_conn_t *c, enum gen_error_kind kind)
 		uint64_t wait = RETRY_MIN_NS << (c->failures < 7 ? c->failures : 7);
 
 		c->failures++;
-		loop_timer_start(t->loop, &c->timer, loop_now(t->loop) + (wait < RETRY_MAX_NS ? wait : RETRY_MAX_NS));
+		loop_timer_start(t->loop, &c->timer,
+		                 loop_now(t->loop) + (wait < RETRY_MAX_NS ? wait : RETRY_MAX_NS));
 		return;
 	}
 	conn_next(c);
@@ -87,13 +88,15 @@ static void conn_write(gen_conn_t *c)
 	const buf_t *req = &t->run->request;
 
 	while (c->written < req->len) {
-		ssize_t n = c->tls ? tls_write(c->tls, req->data + c->written, req->len - c->written)
-				   : net_write(c->fd, req->data + c->written, req->len - c->written);
+		ssize_t n = c->tls
+		                ? tls_write(c->tls, req->data + c->written, req->len - c->written)
+		                : net_write(c->fd, req->data + c->written, req->len - c->written);
 
 		if (n > 0) {
 			c->written += (size_t)n;
 		} else if (n == NET_WANT_WRITE || n == NET_WANT_READ) {
-			loop_io_update(t->loop, &c->io, n == NET_WANT_WRITE ? LOOP_READ | LOOP_WRITE : LOOP_READ);
+			loop_io_update(t->loop, &c->io,
+			               n == NET_WANT_WRITE ? LOOP_READ | LOOP_WRITE : LOOP_READ);
 			return;
 		} else {
 			fail(c, io_error_kind(c, n));
@@ -111,6 +114,8 @@ static void conn_send(gen_conn_t *c)
 	c->received = 0;
 	http_response_parser_reset(&c->parser);
 	c->sent_ns = clock_now_ns();
+	if (!c->thread->run->cfg.open_model)
+		c->intended_ns = c->sent_ns; /* closed model: due when the previous one ended */
 	c->deadline_ns = c->sent_ns + c->thread->run->cfg.timeout_ns;
 	arm_timeout(c);
 	c->state = CONN_WRITING;
@@ -123,7 +128,9 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 	gen_counters_t *k = &t->interval_counters;
 	int status = c->parser.status;
 
-	hist_record(t->interval, (int64_t)((now_ns - c->sent_ns) / NS_PER_US));
+	/* the latency users feel counts from when the request was due, not when it left */
+	hist_record(t->interval, (int64_t)((now_ns - c->intended_ns) / NS_PER_US));
+	hist_record(t->service, (int64_t)((now_ns - c->sent_ns) / NS_PER_US));
 	k->requests++;
 	k->bytes_in += c->received;
 	k->status[status < GEN_STATUS_MAX ? status : 0]++;
@@ -146,10 +153,25 @@ static void conn_complete(gen_conn_t *c, bool trailing_bytes)
 	conn_next(c);
 }
 
+/* The server closed (or wrote to) a connection with no request on it: close it and let it
+ * stay where it is (free, parked or idle); the next request reconnects. */
+static void conn_drop_unused(gen_conn_t *c)
+{
+	enum conn_state keep = c->state;
+
+	gen_conn_close(c);
+	c->state = keep;
+}
+
+static bool has_request(const gen_conn_t *c)
+{
+	return c->state == CONN_READING || c->state == CONN_WRITING;
+}
+
 static void conn_eof(gen_conn_t *c)
 {
-	if (c->state != CONN_READING && c->state != CONN_WRITING) {
-		gen_conn_close(c); /* an idle keep-alive connection closed by the server */
+	if (!has_request(c)) {
+		conn_drop_unused(c); /* an idle keep-alive connection closed by the server */
 		return;
 	}
 	if (http_response_eof(&c->parser) == HTTP_DONE) {
@@ -165,8 +187,9 @@ static bool conn_feed(gen_conn_t *c, const char *data, size_t n)
 	size_t used = 0;
 	int rc;
 
-	if (c->state != CONN_READING && c->state != CONN_WRITING) {
-		fail(c, GEN_ERR_PROTOCOL); /* a response to no request */
+	if (!has_request(c)) {
+		conn_drop_unused(
+		    c); /* a response to no request: this connection is not to be trusted */
 		return false;
 	}
 	rc = http_response_parse(&c->parser, data, n, &used);
@@ -187,7 +210,7 @@ static void conn_read(gen_conn_t *c)
 
 	for (int i = 0; i < GEN_READS_PER_EVENT; i++) {
 		ssize_t n = c->tls ? tls_read(c->tls, t->read_buffer, GEN_READ_BUFFER)
-				   : net_read(c->fd, t->read_buffer, GEN_READ_BUFFER);
+		                   : net_read(c->fd, t->read_buffer, GEN_READ_BUFFER);
 
 		if (n == NET_WANT_READ)
 			return;
@@ -224,7 +247,8 @@ static void conn_connected(gen_conn_t *c)
 	if (c->tls && c->state == CONN_HANDSHAKE) {
 		rc = tls_handshake(c->tls);
 		if (rc == NET_WANT_READ || rc == NET_WANT_WRITE) {
-			loop_io_update(t->loop, &c->io, rc == NET_WANT_READ ? LOOP_READ : LOOP_WRITE);
+			loop_io_update(t->loop, &c->io,
+			               rc == NET_WANT_READ ? LOOP_READ : LOOP_WRITE);
 			return;
 		}
 		if (rc < 0) {
@@ -284,7 +308,9 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 			loop_io_update(loop, &c->io, LOOP_READ);
 		conn_read(c);
 		break;
-	case CONN_IDLE: conn_read(c); break; /* EOF or stray bytes on a kept-alive connection */
+	case CONN_IDLE:
+	case CONN_FREE:
+	case CONN_PARKED: conn_read(c); break; /* EOF or stray bytes on a kept-alive connection */
 	case CONN_DONE: break;
 	}
 }
@@ -308,15 +334,17 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *timer)
 			break;
 		}
 		fail(c, c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE
-				? GEN_ERR_CONNECT_TIMEOUT
-				: GEN_ERR_READ_TIMEOUT);
+		            ? GEN_ERR_CONNECT_TIMEOUT
+		            : GEN_ERR_READ_TIMEOUT);
 		break;
+	case CONN_FREE:
+	case CONN_PARKED:
 	case CONN_DONE: break;
 	}
 }
 
 /* Takes one request from the thread's budget; false when the thread must stop sending. */
-static bool take_request(gen_thread_t *t)
+bool gen_take_request(gen_thread_t *t)
 {
 	if (t->stopping || !t->requests_left)
 		return false;
@@ -325,18 +353,42 @@ static bool take_request(gen_thread_t *t)
 	return true;
 }
 
+/* This connection sends no more requests in this run. */
+static void conn_done(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	gen_conn_close(c);
+	loop_timer_stop(t->loop, &c->timer);
+	c->state = CONN_DONE;
+	t->done_conns++;
+	gen_thread_maybe_finish(t);
+}
+
+/* What a connection does once its request is over (answered or failed). */
 static void conn_next(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
-	if (!take_request(t)) {
-		gen_conn_close(c);
-		loop_timer_stop(t->loop, &c->timer);
-		c->state = CONN_DONE;
-		t->done_conns++;
-		gen_thread_maybe_finish(t);
-		return;
+	if (t->stopping) {
+		conn_done(c);
+	} else if (t->run->cfg.open_model) {
+		gen_open_conn_free(c); /* the pacer decides when it sends again */
+	} else if (c->retire) {
+		c->retire = false;
+		gen_ramp_conn_idle(c); /* ramping down: one user fewer */
+	} else if (!gen_take_request(t)) {
+		conn_done(c);
+	} else if (c->fd >= 0) {
+		conn_send(c);
+	} else {
+		conn_connect(c);
 	}
+}
+
+void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
+{
+	c->intended_ns = intended_ns;
 	if (c->fd >= 0)
 		conn_send(c);
 	else

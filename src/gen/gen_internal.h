@@ -17,9 +17,13 @@
 #define GEN_READS_PER_EVENT 4   /* the per-event budget: then other connections get a turn */
 #define GEN_TIMELINE_RING   8   /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
+#define GEN_SATURATED_CPU   0.95  /* a thread busier than this has no slack left */
+#define GEN_LAG_BOUND_US    25000 /* pacer lateness p99 beyond this: the schedule was not kept */
 
 enum conn_state {
 	CONN_IDLE,        /* not connected (initial, after close, or waiting to retry) */
+	CONN_FREE,        /* open model: connected (or not yet), waiting for an arrival */
+	CONN_PARKED,      /* closed model with stages: not a user right now */
 	CONN_CONNECTING,
 	CONN_HANDSHAKE,   /* TLS */
 	CONN_WRITING,     /* request partly written */
@@ -39,7 +43,9 @@ typedef struct gen_conn {
 	enum conn_state state;
 	uint32_t failures;       /* consecutive connect failures, for the back-off */
 	size_t written;          /* bytes of the request written so far */
+	uint64_t intended_ns;    /* when the request should have been sent (= sent_ns closed) */
 	uint64_t sent_ns;        /* when the request's first byte was written */
+	bool retire;             /* closed model ramping down: park after this request */
 	uint64_t received;       /* response bytes seen for the current request */
 	http_response_parser_t parser;
 } gen_conn_t;
@@ -56,10 +62,25 @@ struct gen_thread {
 	uint32_t done_conns;     /* connections that will send no more requests */
 	bool stopping;
 
+	/* open model: the pacer sends each arrival at its intended time on a free connection */
+	loop_timer_t pacer;
+	uint64_t arrival_n;      /* this thread's arrivals so far */
+	uint64_t next_due_ns;    /* intended time of the next one; UINT64_MAX at the end */
+	gen_conn_t **free_conns; /* a stack of connections with nothing to do */
+	uint32_t free_count;
+	uint64_t *queue;         /* intended times of arrivals waiting for a connection (ring) */
+	uint32_t queue_cap, queue_head, queue_len;
+	/* closed model with stages: how many users this thread runs now */
+	loop_timer_t ramp;
+	uint32_t users_target;
+	uint32_t users_active;
+
 	char *read_buffer;       /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	gen_counters_t counters;
 	hist_t *latency;         /* the whole run */
 	hist_t *interval;        /* the current second */
+	hist_t *service;         /* the whole run: from the actual send */
+	hist_t *sched_lag;       /* the whole run: pacer lateness */
 	gen_counters_t interval_counters;
 	uint64_t interval_index; /* which second the interval belongs to */
 	loop_timer_t tick;
@@ -98,15 +119,31 @@ struct gen_run {
 	gen_point_t *points;
 	size_t points_len;
 	size_t points_cap;
+	gen_counters_t so_far;   /* every finished second, for live thresholds */
+	hist_t *so_far_latency;
 };
 
 /* gen_conn.c */
 void gen_conn_init(gen_conn_t *c, gen_thread_t *t);
 void gen_conn_begin(gen_conn_t *c);
 void gen_conn_close(gen_conn_t *c);
+/* Sends one request now on c (connecting first when needed), due at intended_ns. */
+void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns);
+/* Counts a request that could not be sent for lack of budget. */
+bool gen_take_request(gen_thread_t *t);
 
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);
+void gen_thread_stop(gen_thread_t *t);
+/* which of the thread's share of a total: thread i of n gets total*(i+1)/n - total*i/n */
+uint32_t gen_thread_share(const gen_thread_t *t, double total);
+
+/* gen_open.c: the open model's pacer, queue and free connections */
+void gen_open_start(gen_thread_t *t);
+void gen_open_conn_free(gen_conn_t *c);
+/* gen_ramp.c: the closed model's users following a schedule */
+void gen_ramp_start(gen_thread_t *t);
+void gen_ramp_conn_idle(gen_conn_t *c);
 /* gen_timeline.c */
 void gen_timeline_add(gen_thread_t *t, double length_s, bool last);
 void gen_timeline_close(gen_run_t *run);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "core/clock.h"
@@ -50,8 +51,17 @@ void gen_thread_maybe_finish(gen_thread_t *t)
 	loop_stop(t->loop);
 }
 
+uint32_t gen_thread_share(const gen_thread_t *t, double total)
+{
+	double n = t->run->thread_count;
+	uint64_t upto = (uint64_t)(total * (t->id + 1) / n + 0.5);
+	uint64_t before = (uint64_t)(total * t->id / n + 0.5);
+
+	return (uint32_t)(upto - before);
+}
+
 /* Stops sending: requests in flight are abandoned (not errors), connections closed. */
-static void stop_thread(gen_thread_t *t)
+void gen_thread_stop(gen_thread_t *t)
 {
 	if (t->stopping)
 		return;
@@ -72,7 +82,7 @@ static void stop_thread(gen_thread_t *t)
 
 static void on_deadline(loop_t *loop, loop_timer_t *timer)
 {
-	stop_thread(timer->ctx);
+	gen_thread_stop(timer->ctx);
 }
 
 static void on_wake(loop_t *loop, void *ctx)
@@ -80,7 +90,7 @@ static void on_wake(loop_t *loop, void *ctx)
 	gen_thread_t *t = ctx;
 
 	if (atomic_load(&t->run->stop_requested))
-		stop_thread(t);
+		gen_thread_stop(t);
 }
 
 static void *thread_main(void *arg)
@@ -88,6 +98,8 @@ static void *thread_main(void *arg)
 	gen_thread_t *t = arg;
 	gen_run_t *run = t->run;
 
+	/* the kernel's default 50 µs timer slack would show up as lateness in every arrival */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	loop_on_wake(t->loop, on_wake, t);
 	loop_timer_init(&t->tick, on_tick, t);
 	loop_timer_start(t->loop, &t->tick, run->start_ns + NS_PER_S);
@@ -97,9 +109,14 @@ static void *thread_main(void *arg)
 	for (uint32_t i = 0; i < t->conn_count; i++)
 		gen_conn_init(&t->conns[i], t);
 	if (atomic_load(&run->stop_requested))
-		stop_thread(t);
-	for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
-		gen_conn_begin(&t->conns[i]);
+		gen_thread_stop(t);
+	else if (run->cfg.open_model)
+		gen_open_start(t);
+	else if (run->cfg.has_schedule)
+		gen_ramp_start(t);
+	else
+		for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
+			gen_conn_begin(&t->conns[i]);
 	gen_thread_maybe_finish(t);
 	if (!t->end_ns)
 		loop_run(t->loop);
@@ -115,16 +132,16 @@ static int build_request(gen_run_t *run, char *err, size_t errlen)
 {
 	const gen_config_t *cfg = &run->cfg;
 	http_request_spec_t spec = {
-		.method = cfg->method,
-		.host = cfg->url.host,
-		.port = cfg->url.port,
-		.tls = cfg->url.tls,
-		.target = cfg->url.target,
-		.headers = cfg->headers,
-		.header_count = (size_t)cfg->header_count,
-		.body = cfg->body,
-		.body_len = cfg->body_len,
-		.has_body = cfg->has_body,
+	    .method = cfg->method,
+	    .host = cfg->url.host,
+	    .port = cfg->url.port,
+	    .tls = cfg->url.tls,
+	    .target = cfg->url.target,
+	    .headers = cfg->headers,
+	    .header_count = (size_t)cfg->header_count,
+	    .body = cfg->body,
+	    .body_len = cfg->body_len,
+	    .has_body = cfg->has_body,
 	};
 	int rc;
 
@@ -148,10 +165,22 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	t->read_buffer = malloc(GEN_READ_BUFFER);
 	t->latency = calloc(1, sizeof(hist_t));
 	t->interval = calloc(1, sizeof(hist_t));
-	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval)
+	t->service = calloc(1, sizeof(hist_t));
+	t->sched_lag = calloc(1, sizeof(hist_t));
+	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval ||
+	    !t->service || !t->sched_lag)
 		return -ENOMEM;
+	if (run->cfg.open_model) {
+		t->queue_cap = gen_thread_share(t, run->cfg.max_queue);
+		t->free_conns = calloc(conns, sizeof(*t->free_conns));
+		t->queue = calloc(t->queue_cap ? t->queue_cap : 1, sizeof(*t->queue));
+		if (!t->free_conns || !t->queue)
+			return -ENOMEM;
+	}
 	hist_reset(t->latency);
 	hist_reset(t->interval);
+	hist_reset(t->service);
+	hist_reset(t->sched_lag);
 	return 0;
 }
 
@@ -167,9 +196,14 @@ static void free_run(gen_run_t *run)
 		free(t->read_buffer);
 		free(t->latency);
 		free(t->interval);
+		free(t->service);
+		free(t->sched_lag);
+		free(t->free_conns);
+		free(t->queue);
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		free(run->slots[i].hist);
+	free(run->so_far_latency);
 	free(run->threads);
 	free(run->points);
 	buf_free(&run->request);
@@ -191,8 +225,9 @@ static int ensure_fd_limit(uint32_t connections, char *err, size_t errlen)
 	if (rl.rlim_cur >= need)
 		return 0;
 	snprintf(err, errlen,
-		 "%u connections need %llu file descriptors, the limit is %llu (raise it with ulimit -n)",
-		 connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+	         "%u connections need %llu file descriptors, the limit is %llu (raise it with "
+	         "ulimit -n)",
+	         connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 	return -EMFILE;
 }
 
@@ -225,6 +260,9 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		if (!(run->slots[i].hist = calloc(1, sizeof(hist_t))))
 			goto nomem;
+	if (!(run->so_far_latency = calloc(1, sizeof(hist_t))))
+		goto nomem;
+	hist_reset(run->so_far_latency);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory setting up %u connections", cfg->connections);
@@ -252,7 +290,8 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 	run->start_ns = clock_now_ns();
 	atomic_store(&run->threads_running, run->thread_count);
 	for (uint32_t i = 0; i < run->thread_count; i++) {
-		if (pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]) != 0) {
+		if (pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]) !=
+		    0) {
 			snprintf(err, errlen, "cannot start thread %u", i);
 			atomic_store(&run->stop_requested, true);
 			for (uint32_t j = 0; j < i; j++) {
@@ -264,6 +303,15 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 		}
 	}
 	return run;
+}
+
+void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, double *elapsed_s)
+{
+	pthread_mutex_lock(&run->timeline_lock);
+	*counters = run->so_far;
+	memcpy(latency, run->so_far_latency, sizeof(*latency));
+	*elapsed_s = run->points_len ? run->points[run->points_len - 1].t : 0;
+	pthread_mutex_unlock(&run->timeline_lock);
 }
 
 void gen_stop(gen_run_t *run)
@@ -288,28 +336,53 @@ static double process_cpu_s(uint64_t *max_rss)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
+/* The generator's own verdict on itself: a thread that had no idle time, or a pacer that
+ * could not keep its schedule, means the figures describe the generator. */
+static void self_check(gen_run_t *run, gen_result_t *out)
+{
+	for (uint32_t i = 0; i < run->thread_count; i++) {
+		gen_thread_t *t = &run->threads[i];
+		uint64_t wall = (t->end_ns ? t->end_ns : run->start_ns) - run->start_ns;
+		double busy = wall ? (double)t->cpu_ns / (double)wall : 0;
+
+		if (busy > out->thread_cpu_max)
+			out->thread_cpu_max = busy > 1 ? 1 : busy;
+	}
+	out->saturated =
+	    out->thread_cpu_max >= GEN_SATURATED_CPU ||
+	    (out->sched_lag->total && hist_percentile(out->sched_lag, 99) > GEN_LAG_BOUND_US);
+}
+
 int gen_finish(gen_run_t *run, gen_result_t *out)
 {
 	uint64_t end = run->start_ns;
 
 	memset(out, 0, sizeof(*out));
 	out->latency = calloc(1, sizeof(hist_t));
+	out->service = calloc(1, sizeof(hist_t));
+	out->sched_lag = calloc(1, sizeof(hist_t));
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		pthread_join(run->threads[i].tid, NULL);
 	gen_timeline_close(run);
-	if (!out->latency) {
+	if (!out->latency || !out->service || !out->sched_lag) {
 		free_run(run);
+		gen_result_free(out);
 		return -ENOMEM;
 	}
 	hist_reset(out->latency);
+	hist_reset(out->service);
+	hist_reset(out->sched_lag);
 	for (uint32_t i = 0; i < run->thread_count; i++) {
 		gen_thread_t *t = &run->threads[i];
 
 		gen_counters_add(&out->counters, &t->counters);
 		hist_merge(out->latency, t->latency);
+		hist_merge(out->service, t->service);
+		hist_merge(out->sched_lag, t->sched_lag);
 		if (t->end_ns > end)
 			end = t->end_ns;
 	}
+	self_check(run, out);
 	out->started_wall_ns = run->start_wall_ns;
 	out->duration_ns = end - run->start_ns;
 	out->interrupted = atomic_load(&run->stop_requested);
@@ -325,6 +398,8 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 
 void gen_result_free(gen_result_t *r)
 {
+	free(r->service);
+	free(r->sched_lag);
 	free(r->latency);
 	free(r->timeline);
 	memset(r, 0, sizeof(*r));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "gen/gen_internal.h"
 
 static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
@@ -11,6 +12,8 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	gen_point_t *p;
 
 	slot->used = false;
+	gen_counters_add(&run->so_far, &slot->counters);
+	hist_merge(run->so_far_latency, slot->hist);
 	if (slot->counters.requests == 0 && slot->counters.errors == 0 && slot->length_s < 0.001)
 		return; /* the sliver between the last tick and the stop */
 	if (run->points_len == run->points_cap) {
@@ -31,6 +34,11 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	p->users = slot->users;
 	p->requests = slot->counters.requests;
 	p->errors = slot->counters.errors;
+	p->late = slot->counters.late;
+	p->dropped = slot->counters.dropped;
+	p->target = run->cfg.open_model || run->cfg.has_schedule
+	                ? schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S))
+	                : run->cfg.connections;
 	p->bytes_in = slot->counters.bytes_in;
 	p->p50_us = hist_percentile(slot->hist, 50);
 	p->p95_us = hist_percentile(slot->hist, 95);
@@ -59,7 +67,8 @@ static void finalize_ready(gen_run_t *run, bool force)
 				slot = &run->slots[i];
 		if (!slot)
 			return;
-		if (!force && slot->reported + threads_gone_before(run, slot->index) < run->thread_count)
+		if (!force &&
+		    slot->reported + threads_gone_before(run, slot->index) < run->thread_count)
 			return;
 		finalize_slot(run, slot);
 	}
@@ -73,7 +82,8 @@ void gen_timeline_add(gen_thread_t *t, double length_s, bool last)
 
 	pthread_mutex_lock(&run->timeline_lock);
 	while (slot->used && slot->index != index)
-		finalize_ready(run, true); /* a thread fell a whole ring behind: close what we have */
+		finalize_ready(run,
+		               true); /* a thread fell a whole ring behind: close what we have */
 	if (!slot->used) {
 		hist_t *keep = slot->hist;
 

@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "gen/gen.h"
+#include "report/thresholds.h"
 
 /* Figures every renderer derives the same way from a result. */
 typedef struct report_totals {
@@ -19,9 +20,30 @@ typedef struct report_totals {
 
 void report_totals(const gen_result_t *r, report_totals_t *out);
 
+/* What the run is judged by, and the verdicts: thresholds, the assessment, self-check. */
+typedef struct report_analysis {
+	const threshold_t *thresholds;
+	int threshold_count;
+	double values[THRESHOLD_MAX];
+	bool passed[THRESHOLD_MAX];
+	bool thresholds_ok;
+	bool aborted;            /* stopped early because a threshold failed (--abort-on-fail) */
+	assess_targets_t targets;
+	assessment_t assessment;
+	const char *profile;     /* NULL when none */
+} report_analysis_t;
+
+/* Checks every threshold against the result (the whole run, or its endpoint) and assesses. */
+void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
+/* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
+bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
+		    threshold_figures_t *f);
+
 /* The wrk-like summary printed at the end of a run. */
-int report_text(const gen_config_t *cfg, const gen_result_t *r, buf_t *out);
+int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
+		buf_t *out);
 /* The result document; pretty-printed JSON. */
-int report_json(const gen_config_t *cfg, const gen_result_t *r, buf_t *out);
+int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
+		buf_t *out);
 
 #endif

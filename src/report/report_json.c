@@ -16,7 +16,19 @@ static void write_config(json_writer_t *w, const gen_config_t *cfg)
 	jsonw_key(w, "method");
 	jsonw_string(w, cfg->method);
 	jsonw_key(w, "model");
-	jsonw_string(w, "closed");
+	jsonw_string(w, cfg->open_model ? "open" : "closed");
+	if (cfg->open_model && !cfg->stages_text) {
+		jsonw_key(w, "rate");
+		jsonw_double(w, cfg->rate, 3);
+	}
+	if (cfg->stages_text) {
+		jsonw_key(w, "stages");
+		jsonw_string(w, cfg->stages_text);
+	}
+	if (cfg->open_model) {
+		jsonw_key(w, "max_queue");
+		jsonw_uint(w, cfg->max_queue);
+	}
 	jsonw_key(w, "connections");
 	jsonw_uint(w, cfg->connections);
 	jsonw_key(w, "threads");
@@ -58,18 +70,20 @@ static void write_totals(json_writer_t *w, const gen_result_t *r, const report_t
 	jsonw_key(w, "bytes_out");
 	jsonw_uint(w, r->counters.bytes_out);
 	jsonw_key(w, "dropped");
-	jsonw_uint(w, 0);
+	jsonw_uint(w, r->counters.dropped);
+	jsonw_key(w, "late");
+	jsonw_uint(w, r->counters.late);
 	jsonw_object_end(w);
 }
 
-static void write_latency(json_writer_t *w, const hist_t *h)
+static void write_latency_as(json_writer_t *w, const char *key, const hist_t *h)
 {
 	static const struct {
 		const char *key;
 		double p;
 	} pcts[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p99_9", 99.9}};
 
-	jsonw_key(w, "latency_ms");
+	jsonw_key(w, key);
 	jsonw_object_begin(w);
 	jsonw_key(w, "min");
 	jsonw_double(w, h->total ? h->min / 1e3 : 0, 3);
@@ -84,6 +98,11 @@ static void write_latency(json_writer_t *w, const hist_t *h)
 	jsonw_key(w, "max");
 	jsonw_double(w, h->max / 1e3, 3);
 	jsonw_object_end(w);
+}
+
+static void write_latency(json_writer_t *w, const hist_t *h)
+{
+	write_latency_as(w, "latency_ms", h);
 }
 
 static void write_codes(json_writer_t *w, const gen_counters_t *c)
@@ -142,12 +161,18 @@ static void write_timeline(json_writer_t *w, const gen_result_t *r)
 		jsonw_double(w, p->t, 3);
 		jsonw_key(w, "users");
 		jsonw_uint(w, p->users);
+		jsonw_key(w, "target");
+		jsonw_double(w, p->target, 3);
 		jsonw_key(w, "requests");
 		jsonw_uint(w, p->requests);
 		jsonw_key(w, "rps");
 		jsonw_double(w, p->length_s > 0 ? p->requests / p->length_s : 0, 3);
 		jsonw_key(w, "errors");
 		jsonw_uint(w, p->errors);
+		jsonw_key(w, "late");
+		jsonw_uint(w, p->late);
+		jsonw_key(w, "dropped");
+		jsonw_uint(w, p->dropped);
 		jsonw_key(w, "bytes_in");
 		jsonw_uint(w, p->bytes_in);
 		jsonw_key(w, "p50_ms");
@@ -173,6 +198,69 @@ static void write_generator(json_writer_t *w, const gen_result_t *r)
 	jsonw_uint(w, r->threads);
 	jsonw_key(w, "connections");
 	jsonw_uint(w, r->connections);
+	jsonw_key(w, "thread_cpu_max");
+	jsonw_double(w, r->thread_cpu_max, 3);
+	jsonw_key(w, "sched_lag_p99_us");
+	jsonw_int(w, hist_percentile(r->sched_lag, 99));
+	jsonw_key(w, "sched_lag_max_us");
+	jsonw_int(w, r->sched_lag->max);
+	jsonw_key(w, "saturated");
+	jsonw_bool(w, r->saturated);
+	jsonw_object_end(w);
+}
+
+static void write_thresholds(json_writer_t *w, const report_analysis_t *a)
+{
+	jsonw_key(w, "thresholds");
+	jsonw_array_begin(w);
+	for (int i = 0; i < a->threshold_count; i++) {
+		jsonw_object_begin(w);
+		jsonw_key(w, "expr");
+		jsonw_string(w, a->thresholds[i].expr);
+		jsonw_key(w, "value");
+		jsonw_double(w, a->values[i], 6);
+		jsonw_key(w, "ok");
+		jsonw_bool(w, a->passed[i]);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static void write_assessment(json_writer_t *w, const report_analysis_t *a)
+{
+	const assessment_t *s = &a->assessment;
+
+	jsonw_key(w, "assessment");
+	jsonw_object_begin(w);
+	jsonw_key(w, "verdict");
+	jsonw_string(w, s->pass ? "PASS" : "FAIL");
+	jsonw_key(w, "latency_class");
+	jsonw_string(w, s->latency_class);
+	jsonw_key(w, "latency");
+	jsonw_string(w, s->latency_ok ? "PASS" : "FAIL");
+	jsonw_key(w, "throughput");
+	jsonw_string(w, s->throughput_ok ? "PASS" : "FAIL");
+	jsonw_key(w, "error_rate");
+	jsonw_string(w, s->errors_ok ? "PASS" : "FAIL");
+	jsonw_key(w, "thresholds");
+	jsonw_string(w, s->thresholds_ok ? "PASS" : "FAIL");
+	jsonw_key(w, "p95_ms");
+	jsonw_double(w, s->p95_ms, 3);
+	jsonw_key(w, "targets");
+	jsonw_object_begin(w);
+	jsonw_key(w, "p95_ms");
+	jsonw_double(w, a->targets.p95_ms, 3);
+	jsonw_key(w, "max_error_rate");
+	jsonw_double(w, a->targets.max_error_rate, 6);
+	jsonw_key(w, "min_rps");
+	jsonw_double(w, a->targets.min_rps, 3);
+	jsonw_object_end(w);
+	if (a->profile) {
+		jsonw_key(w, "profile");
+		jsonw_string(w, a->profile);
+	}
+	jsonw_key(w, "aborted");
+	jsonw_bool(w, a->aborted);
 	jsonw_object_end(w);
 }
 
@@ -192,7 +280,8 @@ static int write_histograms(json_writer_t *w, const gen_result_t *r)
 	return rc;
 }
 
-int report_json(const gen_config_t *cfg, const gen_result_t *r, buf_t *out)
+int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
+		buf_t *out)
 {
 	json_writer_t w;
 	report_totals_t t;
@@ -216,9 +305,12 @@ int report_json(const gen_config_t *cfg, const gen_result_t *r, buf_t *out)
 	write_config(&w, cfg);
 	write_totals(&w, r, &t);
 	write_latency(&w, r->latency);
+	write_latency_as(&w, "service_ms", r->service);
 	write_codes(&w, &r->counters);
 	write_endpoints(&w, cfg, r, &t);
 	write_timeline(&w, r);
+	write_thresholds(&w, a);
+	write_assessment(&w, a);
 	write_generator(&w, r);
 	rc = write_histograms(&w, r);
 	jsonw_object_end(&w);

@@ -19,14 +19,18 @@ static void group_digits(uint64_t v, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static void put_latency(buf_t *out, const hist_t *h)
+static void put_latency_header(buf_t *out)
+{
+	buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "latency", "min", "mean",
+		   "stdev", "p50", "p90", "p95", "p99", "p99.9", "max");
+}
+
+static void put_latency(buf_t *out, const char *label, const hist_t *h)
 {
 	static const double pcts[] = {50, 90, 95, 99, 99.9};
 	char cell[32];
 
-	buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "latency", "min", "mean",
-		   "stdev", "p50", "p90", "p95", "p99", "p99.9", "max");
-	buf_printf(out, "  %-10s", "");
+	buf_printf(out, "  %-10s", label);
 	units_format_duration_us(h->total ? (double)h->min : 0, cell, sizeof(cell));
 	buf_printf(out, " %9s", cell);
 	units_format_duration_us(hist_mean(h), cell, sizeof(cell));
@@ -54,6 +58,12 @@ static void put_counts(buf_t *out, const gen_result_t *r, const report_totals_t 
 			   sizeof(rate));
 	units_format_bytes((double)r->counters.bytes_out, out_b, sizeof(out_b));
 	buf_printf(out, "  %-10s %s received (%s/s), %s sent\n", "transfer", in, rate, out_b);
+	if (r->counters.late || r->counters.dropped) {
+		group_digits(r->counters.late, num, sizeof(num));
+		buf_printf(out, "  %-10s %s arrivals waited for a free connection", "late", num);
+		group_digits(r->counters.dropped, num, sizeof(num));
+		buf_printf(out, ", %s dropped (queue full)\n", num);
+	}
 }
 
 static void put_status_and_errors(buf_t *out, const gen_counters_t *c)
@@ -80,19 +90,82 @@ static void put_status_and_errors(buf_t *out, const gen_counters_t *c)
 	buf_printf(out, "%s\n", shown ? "" : " none (transport)");
 }
 
-int report_text(const gen_config_t *cfg, const gen_result_t *r, buf_t *out)
+static void put_model(buf_t *out, const gen_config_t *cfg)
+{
+	if (!cfg->open_model)
+		buf_printf(out, "closed model%s%s", cfg->stages_text ? ", users " : "",
+			   cfg->stages_text ? cfg->stages_text : "");
+	else if (cfg->stages_text)
+		buf_printf(out, "open model, rate %s", cfg->stages_text);
+	else
+		buf_printf(out, "open model at %.1f/s", cfg->rate);
+}
+
+static void put_thresholds(buf_t *out, const report_analysis_t *a)
+{
+	for (int i = 0; i < a->threshold_count; i++) {
+		const threshold_t *th = &a->thresholds[i];
+		double v = a->values[i];
+
+		buf_printf(out, "  %-10s %s %-28s measured ", i ? "" : "thresholds",
+			   a->passed[i] ? "ok  " : "FAIL", th->expr);
+		if (v != v)
+			buf_append_str(out, "nothing (no requests)\n");
+		else if (th->metric == TH_ERROR_RATE)
+			buf_printf(out, "%.2f%%\n", v * 100);
+		else if (th->metric == TH_RPS)
+			buf_printf(out, "%.1f/s\n", v);
+		else
+			buf_printf(out, "%.2fms\n", v);
+	}
+}
+
+static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_result_t *r)
+{
+	const assessment_t *s = &a->assessment;
+
+	buf_printf(out, "  %-10s %s — latency %s (p95 %.2fms, %s), error rate %s, throughput %s%s%s\n",
+		   "assessment", s->pass ? "PASS" : "FAIL", s->latency_class, s->p95_ms,
+		   s->latency_ok ? "ok" : "over target", s->errors_ok ? "ok" : "over target",
+		   s->throughput_ok ? "ok" : "under target",
+		   a->threshold_count ? (s->thresholds_ok ? ", thresholds ok" : ", thresholds FAILED")
+				      : "",
+		   a->aborted ? " (run aborted early)" : "");
+	if (r->saturated)
+		buf_printf(out, "\n  WARNING    the generator was the bottleneck (busiest thread %.0f%% "
+				"CPU, schedule lag p99 %.2fms): these numbers describe surge more than "
+				"the target; add threads (-t) or machines\n",
+			   r->thread_cpu_max * 100, hist_percentile(r->sched_lag, 99) / 1e3);
+}
+
+int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
+		buf_t *out)
 {
 	report_totals_t t;
 
 	report_totals(r, &t);
-	buf_printf(out, "\nsurge run %s %s — %.2fs, %u threads, %u connections, closed model%s\n\n",
-		   cfg->method, cfg->url_text, t.duration_s, r->threads, r->connections,
-		   r->interrupted ? " (interrupted)" : "");
+	buf_printf(out, "\nsurge run %s %s — %.2fs, %u threads, %u connections, ", cfg->method,
+		   cfg->url_text, t.duration_s, r->threads, r->connections);
+	put_model(out, cfg);
+	buf_printf(out, "%s\n\n", r->interrupted ? " (interrupted)" : "");
 	put_counts(out, r, &t);
 	put_status_and_errors(out, &r->counters);
 	buf_append_str(out, "\n");
-	put_latency(out, r->latency);
-	return buf_printf(out, "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS %.1f MiB\n",
+	put_latency_header(out);
+	if (cfg->open_model) {
+		/* what users felt, from the intended send time; and what the server took */
+		put_latency(out, "corrected", r->latency);
+		put_latency(out, "service", r->service);
+		buf_append_str(out, "  (corrected = from the intended send time, so waiting for a "
+				    "stalled server counts; service = from the actual send)\n");
+	} else {
+		put_latency(out, "", r->latency);
+	}
+	buf_append_str(out, "\n");
+	put_thresholds(out, a);
+	put_assessment(out, a, r);
+	return buf_printf(out, "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
+			       "%.1f MiB, busiest thread %.0f%% CPU\n",
 			  r->cpu_s, r->cpu_s > 0 ? t.requests / r->cpu_s : 0,
-			  r->max_rss_bytes / 1048576.0);
+			  r->max_rss_bytes / 1048576.0, r->thread_cpu_max * 100);
 }

@@ -1,0 +1,47 @@
+/* cli_run: what `surge run` and `surge capacity` share — the parsed options of a run, the
+ * load shape they resolve to, and one supervised execution (progress, Ctrl-C, live
+ * thresholds) producing a result and its analysis. */
+#ifndef SURGE_CLI_RUN_H
+#define SURGE_CLI_RUN_H
+
+#include <stdbool.h>
+
+#include "gen/gen.h"
+#include "gen/profiles.h"
+#include "report/report.h"
+
+typedef struct run_options {
+	gen_config_t cfg;
+	const char *json_path;
+	bool method_given;
+	bool connections_given;
+	bool quiet;
+	char *body_owned;
+
+	/* the load shape as asked; cli_shape resolves it into cfg */
+	const char *rate_text;
+	const char *stages_text;
+	const char *model_text;
+	uint64_t users;           /* --users N (with --spawn-rate) */
+	double spawn_rate;
+	const profile_t *profile;
+	bool duration_given;
+
+	threshold_t thresholds[THRESHOLD_MAX];
+	int threshold_count;
+	bool abort_on_fail;
+	assess_targets_t targets;
+	bool target_rps_given;
+} run_options_t;
+
+/* cli_shape.c: profile, model, rate, stages, users → cfg; 0 or EXIT_USAGE (message printed). */
+int cli_shape_resolve(run_options_t *o, const char *cmd);
+int cli_threshold_option(run_options_t *o, const char *cmd, const char *text);
+
+/* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
+ * not start (message printed). */
+int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a);
+/* The exit code a finished run deserves (surge help exit-codes). */
+int cli_exit_code(const gen_result_t *r, const report_analysis_t *a);
+
+#endif

@@ -1,0 +1,152 @@
+/* cli_shape: turns what the user asked about the load's shape — a profile, -R, --stages,
+ * --users/--spawn-rate, -c, -d — into one engine config, options overriding the profile.
+ * Closed model unless a rate is asked; stages ramp users (closed) or the rate (open). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_run.h"
+#include "core/clock.h"
+#include "core/units.h"
+
+#define MAX_USERS 1000000.0
+#define MAX_RATE  10000000.0
+
+int cli_threshold_option(run_options_t *o, const char *cmd, const char *text)
+{
+	char err[256];
+
+	if (o->threshold_count == THRESHOLD_MAX)
+		return cli_usage_error(cmd, "--threshold: at most %d thresholds", THRESHOLD_MAX);
+	if (threshold_parse(text, &o->thresholds[o->threshold_count], err, sizeof(err)) < 0)
+		return cli_usage_error(cmd, "--threshold: %s", err);
+	o->threshold_count++;
+	return 0;
+}
+
+/* The profile's defaults, for whatever the options did not say. */
+static int apply_profile(run_options_t *o, const char *cmd)
+{
+	const profile_t *p = o->profile;
+
+	if (!p)
+		return 0;
+	if (!o->model_text && !o->rate_text)
+		o->model_text = p->open_model ? "open" : "closed";
+	if (!o->stages_text && !o->rate_text && !o->users)
+		o->stages_text = p->stages;
+	if (o->threshold_count == 0)
+		for (int i = 0; p->thresholds[i]; i++)
+			if (cli_threshold_option(o, cmd, p->thresholds[i]) != 0)
+				return EXIT_USAGE;
+	o->abort_on_fail |= p->abort_on_fail;
+	return 0;
+}
+
+/* --users N --spawn-rate R: Locust's ramp, 0 to N at R users per second, then N. */
+static int users_schedule(run_options_t *o, const char *cmd, char *buf, size_t len)
+{
+	double ramp_s = o->spawn_rate > 0 ? (double)o->users / o->spawn_rate : 0;
+	double total_s = o->cfg.duration_ns ? (double)o->cfg.duration_ns / NS_PER_S : 60;
+
+	if (ramp_s > total_s)
+		ramp_s = total_s;
+	snprintf(buf, len, "%.3fs:%llu,%.3fs:%llu", ramp_s, (unsigned long long)o->users,
+		 total_s - ramp_s, (unsigned long long)o->users);
+	o->stages_text = buf;
+	if (!o->duration_given)
+		o->cfg.duration_ns = (uint64_t)(total_s * NS_PER_S);
+	(void)cmd;
+	return 0;
+}
+
+static double schedule_peak(const schedule_t *s)
+{
+	double peak = s->start;
+
+	for (int i = 0; i < s->count; i++)
+		peak = fmax(peak, s->stages[i].target);
+	return peak;
+}
+
+static int resolve_open(run_options_t *o, const char *cmd)
+{
+	gen_config_t *cfg = &o->cfg;
+	char err[256] = "";
+
+	cfg->open_model = true;
+	if (!o->connections_given)
+		cfg->connections = 100;
+	if (!cfg->max_queue)
+		cfg->max_queue = 1000;
+	if (o->stages_text) {
+		if (schedule_parse(o->stages_text, 0, MAX_RATE, &cfg->schedule, err, sizeof(err)) < 0)
+			return cli_usage_error(cmd, "--stages: %s", err);
+		cfg->stages_text = o->stages_text;
+		if (!cfg->duration_ns)
+			cfg->duration_ns = schedule_duration(&cfg->schedule);
+		return 0;
+	}
+	if (!o->rate_text)
+		return cli_usage_error(cmd, "the open model needs a rate: -R/--rate or --stages");
+	if (units_parse_rate(o->rate_text, &cfg->rate, err, sizeof(err)) < 0 || cfg->rate <= 0)
+		return cli_usage_error(cmd, "--rate: %s", cfg->rate <= 0 && !err[0] ? "must be above 0" : err);
+	if (!cfg->duration_ns && !cfg->requests)
+		cfg->duration_ns = 10 * NS_PER_S;
+	/* a constant rate for as long as the run lasts (-n alone: until the count) */
+	schedule_constant(&cfg->schedule, cfg->rate,
+			  cfg->duration_ns ? cfg->duration_ns : 30ULL * 24 * 3600 * NS_PER_S);
+	return 0;
+}
+
+static int resolve_closed(run_options_t *o, const char *cmd, char *buf, size_t len)
+{
+	gen_config_t *cfg = &o->cfg;
+	char err[256];
+
+	if (o->users && users_schedule(o, cmd, buf, len) != 0)
+		return EXIT_USAGE;
+	if (o->stages_text) {
+		if (schedule_parse(o->stages_text, 0, MAX_USERS, &cfg->schedule, err, sizeof(err)) < 0)
+			return cli_usage_error(cmd, "--stages: %s", err);
+		cfg->has_schedule = true;
+		cfg->stages_text = o->stages_text;
+		/* a connection per user at the peak; -c can only lower it */
+		uint32_t peak = (uint32_t)ceil(schedule_peak(&cfg->schedule));
+		if (!o->connections_given || cfg->connections > peak)
+			cfg->connections = peak ? peak : 1;
+		if (!cfg->duration_ns)
+			cfg->duration_ns = schedule_duration(&cfg->schedule);
+	}
+	if (!cfg->duration_ns && !cfg->requests)
+		cfg->duration_ns = 10 * NS_PER_S;
+	return 0;
+}
+
+int cli_shape_resolve(run_options_t *o, const char *cmd)
+{
+	static char users_stages[128];
+	bool open;
+
+	if (apply_profile(o, cmd) != 0)
+		return EXIT_USAGE;
+	if (o->model_text && strcmp(o->model_text, "open") != 0 && strcmp(o->model_text, "closed") != 0)
+		return cli_usage_error(cmd, "--model '%s': expected open or closed", o->model_text);
+	open = o->rate_text || (o->model_text && strcmp(o->model_text, "open") == 0);
+	if (open && o->model_text && strcmp(o->model_text, "closed") == 0)
+		return cli_usage_error(cmd, "--rate asks for the open model, --model says closed");
+	if (open && o->users)
+		return cli_usage_error(cmd, "--users is for the closed model; the open model takes a rate");
+	if (o->spawn_rate > 0 && !o->users)
+		return cli_usage_error(cmd, "--spawn-rate needs --users");
+	if (o->users && o->stages_text && o->stages_text != (o->profile ? o->profile->stages : NULL))
+		return cli_usage_error(cmd, "--users and --stages both shape the users: give one");
+	if (open ? resolve_open(o, cmd) : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
+		return EXIT_USAGE;
+	if (o->cfg.threads > o->cfg.connections)
+		o->cfg.threads = o->cfg.connections;
+	if (!o->target_rps_given && o->cfg.open_model && !o->cfg.stages_text)
+		o->targets.min_rps = o->cfg.rate * 0.99; /* the open model must deliver what it asked */
+	return 0;
+}

@@ -1,0 +1,103 @@
+/* gen_open: the open model. Each thread owns a share of the arrivals of the rate schedule
+ * (every n-th, so threads interleave exactly); a pacer timer sends each one at its intended
+ * time on a free connection. With none free it waits in a bounded queue (counted as late)
+ * and beyond that it is dropped (counted): latency is measured from the intended time, so a
+ * stalled server shows in the percentiles instead of slowing the sending down. */
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "gen/gen_internal.h"
+
+#define PACER_BUDGET 4096 /* arrivals dispatched per timer event before the loop moves on */
+
+/* The intended time of this thread's n-th arrival (n >= 1); UINT64_MAX when there is none. */
+static uint64_t due_time(const gen_thread_t *t, uint64_t n)
+{
+	const gen_run_t *run = t->run;
+	uint64_t k = (n - 1) * run->thread_count + (uint64_t)t->id + 1;
+	uint64_t at = schedule_arrival_time(&run->cfg.schedule, k);
+
+	if (at == UINT64_MAX || (run->cfg.duration_ns && at >= run->cfg.duration_ns))
+		return UINT64_MAX;
+	return run->start_ns + at;
+}
+
+static bool all_quiet(const gen_thread_t *t)
+{
+	return t->next_due_ns == UINT64_MAX && t->queue_len == 0 && t->free_count == t->conn_count;
+}
+
+static void dispatch(gen_thread_t *t, uint64_t intended, uint64_t now)
+{
+	if (!gen_take_request(t)) {
+		t->next_due_ns = UINT64_MAX; /* -n reached: no more arrivals */
+		return;
+	}
+	if (t->free_count) {
+		gen_conn_t *c = t->free_conns[--t->free_count];
+
+		/* how late the generator itself was: the timer's wake-up and this batch */
+		hist_record(t->sched_lag, (int64_t)((now - intended) / NS_PER_US));
+		gen_conn_send_due(c, intended);
+	} else if (t->queue_len < t->queue_cap) {
+		t->queue[(t->queue_head + t->queue_len++) % t->queue_cap] = intended;
+		t->interval_counters.late++;
+	} else {
+		t->interval_counters.dropped++;
+	}
+}
+
+static void on_pacer(loop_t *loop, loop_timer_t *timer)
+{
+	gen_thread_t *t = timer->ctx;
+	uint64_t now = clock_now_ns();
+
+	for (int budget = PACER_BUDGET; budget > 0 && t->next_due_ns <= now && !t->stopping;
+	     budget--) {
+		uint64_t due = t->next_due_ns;
+
+		t->arrival_n++;
+		t->next_due_ns = due_time(t, t->arrival_n + 1);
+		dispatch(t, due, now);
+	}
+	if (t->stopping)
+		return;
+	if (t->next_due_ns != UINT64_MAX)
+		loop_timer_start(loop, timer, t->next_due_ns);
+	else if (all_quiet(t))
+		gen_thread_stop(t);
+}
+
+void gen_open_conn_free(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	if (t->queue_len) {
+		uint64_t intended = t->queue[t->queue_head];
+
+		t->queue_head = (t->queue_head + 1) % t->queue_cap;
+		t->queue_len--;
+		gen_conn_send_due(c, intended);
+		return;
+	}
+	c->state = CONN_FREE;
+	t->free_conns[t->free_count++] = c;
+	if (all_quiet(t))
+		gen_thread_stop(t); /* the schedule is over and nothing is in flight */
+}
+
+void gen_open_start(gen_thread_t *t)
+{
+	/* connections open lazily, on their first arrival: connecting is part of its latency */
+	for (uint32_t i = 0; i < t->conn_count; i++) {
+		t->conns[i].state = CONN_FREE;
+		t->free_conns[t->free_count++] = &t->conns[t->conn_count - 1 - i];
+	}
+	t->arrival_n = 0;
+	t->next_due_ns = due_time(t, 1);
+	loop_timer_init(&t->pacer, on_pacer, t);
+	if (t->next_due_ns != UINT64_MAX)
+		loop_timer_start(t->loop, &t->pacer, t->next_due_ns);
+	else
+		gen_thread_stop(t);
+}

@@ -1,0 +1,80 @@
+/* gen_ramp: the closed model with stages — this thread's share of the users the schedule asks
+ * for, checked ten times a second: users join by starting their loop of requests, and leave
+ * after their current request (never mid-request). */
+#include "core/clock.h"
+#include "gen/gen_internal.h"
+
+#define RAMP_TICK_NS (100 * NS_PER_MS)
+
+static void users_join(gen_thread_t *t, uint32_t n)
+{
+	for (uint32_t i = 0; i < t->conn_count && n > 0; i++) {
+		gen_conn_t *c = &t->conns[i];
+
+		if (c->state == CONN_PARKED) {
+			c->state = CONN_IDLE;
+			c->retire = false;
+			t->users_active++;
+			n--;
+			gen_conn_begin(c);
+		}
+	}
+}
+
+/* Marks n working users to leave after their current request. */
+static void users_leave(gen_thread_t *t, uint32_t n)
+{
+	for (uint32_t i = t->conn_count; i-- > 0 && n > 0;) {
+		gen_conn_t *c = &t->conns[i];
+
+		if (c->state != CONN_PARKED && c->state != CONN_DONE && !c->retire) {
+			c->retire = true;
+			n--;
+		}
+	}
+}
+
+static uint32_t users_retiring(const gen_thread_t *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->conn_count; i++)
+		n += t->conns[i].retire && t->conns[i].state != CONN_PARKED;
+	return n;
+}
+
+static void on_ramp(loop_t *loop, loop_timer_t *timer)
+{
+	gen_thread_t *t = timer->ctx;
+	uint64_t elapsed = loop_now(loop) - t->run->start_ns;
+	uint32_t staying;
+
+	if (t->stopping)
+		return;
+	t->users_target = gen_thread_share(t, schedule_value_at(&t->run->cfg.schedule, elapsed));
+	staying = t->users_active - users_retiring(t);
+	if (staying < t->users_target)
+		users_join(t, t->users_target - staying);
+	else if (staying > t->users_target)
+		users_leave(t, staying - t->users_target);
+	loop_timer_start(loop, timer, loop_now(loop) + RAMP_TICK_NS);
+}
+
+void gen_ramp_conn_idle(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	gen_conn_close(c); /* a user who leaves takes its connection along */
+	loop_timer_stop(t->loop, &c->timer);
+	c->state = CONN_PARKED;
+	t->users_active--;
+}
+
+void gen_ramp_start(gen_thread_t *t)
+{
+	for (uint32_t i = 0; i < t->conn_count; i++)
+		t->conns[i].state = CONN_PARKED;
+	t->users_active = 0;
+	loop_timer_init(&t->ramp, on_ramp, t);
+	on_ramp(t->loop, &t->ramp);
+}

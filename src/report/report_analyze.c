@@ -1,0 +1,46 @@
+/* report_analyze: a run's verdicts — each threshold checked against the figures it names (the
+ * whole run, or one endpoint), and the seeds' assessment — computed once, rendered by every
+ * output the same way. */
+#include <math.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "report/report.h"
+
+bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
+		    threshold_figures_t *f)
+{
+	report_totals_t t;
+
+	/* one URL, one endpoint: its name is the request target, as in the result's endpoints */
+	if (endpoint && *endpoint && strcmp(endpoint, cfg->url.target) != 0)
+		return false;
+	report_totals(r, &t);
+	f->latency = r->latency;
+	f->requests = t.requests;
+	f->errors = t.errors;
+	f->duration_s = t.duration_s;
+	return true;
+}
+
+void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a)
+{
+	threshold_figures_t f;
+	report_totals_t t;
+
+	a->thresholds_ok = true;
+	for (int i = 0; i < a->threshold_count; i++) {
+		const threshold_t *th = &a->thresholds[i];
+
+		if (!report_figures(cfg, r, th->endpoint, &f)) {
+			a->values[i] = NAN; /* an endpoint that never ran fails its thresholds */
+			a->passed[i] = false;
+		} else {
+			a->passed[i] = threshold_check(th, &f, &a->values[i]);
+		}
+		a->thresholds_ok &= a->passed[i];
+	}
+	report_totals(r, &t);
+	assess_run(&a->targets, hist_percentile(r->latency, 95) / 1e3, t.rps, t.error_rate,
+		   a->thresholds_ok, &a->assessment);
+}
