@@ -17,6 +17,7 @@ enum cli_exit {
 
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_capacity(int argc, char **argv);
 int cli_help(int argc, char **argv);
 /* The help text of a topic ("run", "exit-codes", ...), or NULL. */
 const char *cli_help_text(const char *topic);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "gen/profiles.h"
 
 static const char help_main[] =
 	"surge — load testing: a target service and a load generator\n"
@@ -11,23 +12,53 @@ static const char help_main[] =
 	"usage: surge COMMAND [options]\n"
 	"\n"
 	"commands:\n"
-	"  run URL            run a load test against URL (closed model: -c connections)\n"
+	"  run URL            run a load test against URL (closed model, or open with -R)\n"
+	"  capacity URL       find the highest rate that meets an SLO (--slo 'p95<200ms')\n"
 	"  serve              start the load-test target (endpoints that cost what you ask)\n"
 	"  version            print the version\n"
-	"  help [TOPIC]       this text, or a topic: run, serve, exit-codes, units\n"
+	"  help [TOPIC]       this text, or a topic: run, serve, capacity, profiles, exit-codes,\n"
+	"                     units\n"
 	"\n"
 	"Every command takes --help. Docs: docs/ in the source tree.\n";
 
 static const char help_run[] =
 	"usage: surge run [options] URL\n"
 	"\n"
-	"Sends requests to URL over keep-alive connections as fast as the target answers\n"
-	"(closed model: each connection sends its next request when the previous response is\n"
-	"complete) and prints a summary: requests, rate, transfer, latency percentiles, status\n"
-	"codes and errors by kind. Ctrl-C stops early and still prints and writes the result.\n"
+	"Sends requests to URL over keep-alive connections and prints a summary: requests, rate,\n"
+	"transfer, latency percentiles, status codes, errors by kind, thresholds and the\n"
+	"assessment. Ctrl-C stops early and still prints and writes the result.\n"
 	"\n"
-	"options:\n"
-	"  -c, --connections N    open connections, spread over the threads (default 10)\n"
+	"Closed model (default): each connection (user) sends its next request when the previous\n"
+	"response is complete. Open model (-R, or --model open with --stages): requests arrive\n"
+	"at the asked rate whatever the target does; latency counts from each request's intended\n"
+	"send time, so a stalled server shows in the percentiles (no coordinated omission).\n"
+	"\n"
+	"load shape:\n"
+	"  -c, --connections N    closed: users; open: most requests in flight (default 10; 100\n"
+	"                         in the open model)\n"
+	"  -R, --rate RATE        open model at RATE: 500, 500/s, 30000/m\n"
+	"      --stages S         ramps, e.g. '30s:10,1m:50,30s:0' (from 0, linearly to each\n"
+	"                         target): users in the closed model, the rate in the open one\n"
+	"      --model M          closed or open (with --stages: open makes them rates)\n"
+	"      --users N          closed model, Locust style: N users ...\n"
+	"      --spawn-rate R     ... started at R per second\n"
+	"      --max-queue N      open model: arrivals that may wait for a free connection\n"
+	"                         (counted late); beyond, they are dropped (default 1000)\n"
+	"      --profile P        basic, stress, spike, soak, cache, breakpoint (surge help\n"
+	"                         profiles); the options above override the profile's own\n"
+	"\n"
+	"judging the run:\n"
+	"      --threshold EXPR   fail the run (exit 1) unless EXPR holds, repeatable: p50 p90\n"
+	"                         p95 p99 p99.9 max mean min with a duration ('p95<200ms'),\n"
+	"                         error_rate ('error_rate<1%'), rps ('rps>100'); per endpoint:\n"
+	"                         'name:/api/users:p99<300ms'\n"
+	"      --abort-on-fail    check thresholds every second and stop at the first failure\n"
+	"      --target-p95 D     the assessment's latency target (default 200ms)\n"
+	"      --target-error-rate P   its error-rate target (default 5%)\n"
+	"      --target-rps N     its throughput target (default none; the asked rate in the\n"
+	"                         open model)\n"
+	"\n"
+	"requests and run:\n"
 	"  -t, --threads N        worker threads, each with its own event loop\n"
 	"                         (default: the number of CPUs, at most N connections)\n"
 	"  -d, --duration D       how long to run, e.g. 30s, 5m (default 10s unless -n is given)\n"
@@ -44,7 +75,10 @@ static const char help_run[] =
 	"  -q, --quiet            print nothing but errors\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"Latency is measured from the first byte written to the last byte of the response.\n"
+	"Latency: closed model, from the first byte written to the last byte of the response;\n"
+	"open model, from the intended send time (the summary also shows the service time).\n"
+	"The generator checks itself: when a thread had no idle CPU or fell behind its schedule,\n"
+	"the summary says so and the exit code is 4.\n"
 	"Errors by kind: connect_refused, connect_timeout, connect_error, read_timeout, reset,\n"
 	"closed_early, protocol_error, tls_error; responses outside 2xx/3xx count as errors too\n"
 	"and are listed by status code.\n"
@@ -52,7 +86,34 @@ static const char help_run[] =
 	"examples:\n"
 	"  surge run -c 50 -d 30s http://127.0.0.1:8080/health\n"
 	"  surge run -n 10000 -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' URL\n"
-	"  surge run -c 100 -t 2 --json result.json https://service.example/api\n";
+	"  surge run -c 100 -t 2 --json result.json https://service.example/api\n"
+	"  surge run -R 500 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' URL\n"
+	"  surge run --model open --stages '1m:100,5m:100,1m:0' URL\n"
+	"  surge run --profile spike URL\n";
+
+static const char help_capacity[] =
+	"usage: surge capacity [options] URL\n"
+	"\n"
+	"Finds the highest request rate URL sustains within an SLO: open-model runs at rising\n"
+	"rates (doubling from --start) until one fails, then bisection between the last pass and\n"
+	"the first failure until they are within --precision. Each step is printed; the answer\n"
+	"is the highest rate that passed.\n"
+	"\n"
+	"options:\n"
+	"      --slo EXPR         the latency objective, e.g. 'p95<200ms' (required; any\n"
+	"                         --threshold expression)\n"
+	"      --max-error P      the largest error rate that passes (default 1%)\n"
+	"      --start RATE       the first rate tried (default 50/s)\n"
+	"      --max-rate RATE    never try above this (default 1000000/s)\n"
+	"      --step D           how long each step runs (default 10s)\n"
+	"      --precision P      stop bisecting when the bounds are within P (default 5%)\n"
+	"      --json FILE        the steps and the answer as JSON (- for stdout)\n"
+	"  plus -c, -t, -m, -H, --body, --body-file, --timeout, -k, -q as for surge run\n"
+	"\n"
+	"A step passes when the SLO and the error rate hold, the achieved rate is within 5 % of\n"
+	"the asked one and the generator was not the bottleneck (a saturated generator ends the\n"
+	"search: the answer would describe surge, not the target). Exit 0 with an answer, 1 when\n"
+	"even the start rate fails, 3 when the target cannot be reached.\n";
 
 static const char help_serve[] =
 	"usage: surge serve [options]\n"
@@ -94,6 +155,7 @@ const char *cli_help_text(const char *topic)
 	} topics[] = {
 		{"run", help_run},
 		{"serve", help_serve},
+		{"capacity", help_capacity},
 		{"exit-codes", help_exit_codes},
 		{"units", help_units},
 	};
@@ -108,10 +170,20 @@ const char *cli_help_text(const char *topic)
 
 int cli_help(int argc, char **argv)
 {
-	const char *text = cli_help_text(argc > 1 ? argv[1] : NULL);
+	const char *text;
 
+	if (argc > 1 && strcmp(argv[1], "profiles") == 0) {
+		buf_t out;
+		buf_init(&out, 1 << 20);
+		profiles_help(&out);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+		return EXIT_OK;
+	}
+	text = cli_help_text(argc > 1 ? argv[1] : NULL);
 	if (!text) {
-		fprintf(stderr, "surge help: no topic '%s' (topics: run, serve, exit-codes, units)\n",
+		fprintf(stderr, "surge help: no topic '%s' (topics: run, serve, capacity, profiles, "
+				"exit-codes, units)\n",
 			argv[1]);
 		return EXIT_USAGE;
 	}

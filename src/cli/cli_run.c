@@ -157,7 +157,7 @@ static int parse_shape_option(run_options_t *o, int opt, const char *arg)
 	return rc;
 }
 
-static int parse_option(run_options_t *o, int opt, const char *arg)
+int cli_run_option(run_options_t *o, int opt, const char *arg)
 {
 	gen_config_t *cfg = &o->cfg;
 	uint64_t v;
@@ -198,7 +198,7 @@ static int parse_option(run_options_t *o, int opt, const char *arg)
 	return rc;
 }
 
-static void defaults(run_options_t *o)
+void cli_run_defaults(run_options_t *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -214,7 +214,7 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	char err[200];
 	int opt, rc;
 
-	defaults(o);
+	cli_run_defaults(o);
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
@@ -225,7 +225,7 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		if (opt == '?' || opt == ':')
 			return cli_usage_error("run", "unknown option or missing value: '%s'",
 					       argv[optind - 1]);
-		if ((rc = parse_option(o, opt, optarg)) != 0)
+		if ((rc = cli_run_option(o, opt, optarg)) != 0)
 			return rc;
 	}
 	if (optind == argc)

@@ -38,6 +38,11 @@ typedef struct run_options {
 int cli_shape_resolve(run_options_t *o, const char *cmd);
 int cli_threshold_option(run_options_t *o, const char *cmd, const char *text);
 
+/* cli_run.c: the defaults and the options every load command shares (-c -t -d -n -m -H
+ * --body --body-file --timeout -k -q --json, and the shape options). */
+void cli_run_defaults(run_options_t *o);
+int cli_run_option(run_options_t *o, int opt, const char *arg);
+
 /* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
  * not start (message printed). */
 int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a);

@@ -17,6 +17,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "capacity") == 0)
+		return cli_capacity(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cli_serve(argc - 1, argv + 1);
 	fprintf(stderr, "surge: unknown command '%s' (see 'surge help')\n", cmd);

@@ -243,12 +243,13 @@ int profiles_help(buf_t *out)
 	    "(0 at the start); a 0s stage is a step.\n"
 	    "\n";
 	static const char outro[] =
-	    "Options override a profile: -d, -c/--users, -R and --stages override the\n"
-	    "profile's own, and --threshold (repeatable) replaces its default thresholds.\n"
+	    "Options override a profile: --stages, --users/--spawn-rate and -R replace its\n"
+	    "shape, -d cuts it short, -c caps its connections, and --threshold (repeatable)\n"
+	    "replaces its default thresholds.\n"
 	    "\n"
 	    "examples:\n"
 	    "  surge run --profile basic http://127.0.0.1:8080/health\n"
-	    "  surge run --profile stress -c 100 URL\n"
+	    "  surge run --profile stress --users 100 --spawn-rate 10 -d 5m URL\n"
 	    "  surge run --profile breakpoint --stages 0s:10,10m:20000 URL\n";
 	int rc = buf_append_str(out, intro);
 
