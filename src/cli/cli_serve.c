@@ -47,6 +47,14 @@ static const serve_option_t options[] = {
 	{"default-params", OPT_STRING, OFF(default_params), "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"},
 	{"log-level", OPT_LEVEL, OFF(log_level), "debug, info, warn or error (default info)"},
 	{"access-log", OPT_ONOFF, OFF(access_log), "on or off: one JSON line per request (default on)"},
+	{"role", OPT_STRING, OFF(role), "default, or downstream: serve only the downstream API"},
+	{"downstream-url", OPT_STRING, OFF(downstream_url), "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"},
+	{"database-url", OPT_STRING, OFF(database_url), "postgresql://... (also $DATABASE_URL; default: SQLite)"},
+	{"sqlite", OPT_STRING, OFF(sqlite_path), "SQLite file or :memory: (default <data-dir>/surge.db)"},
+	{"db-pool", OPT_COUNT, OFF(db_pool), "database connections (default 10)"},
+	{"db-timeout", OPT_DURATION, OFF(db_timeout_ns), "wait for a free connection at most (default 5s; then 503)"},
+	{"redis-url", OPT_STRING, OFF(redis_url), "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
+	{"cache-size", OPT_COUNT, OFF(cache_entries), "in-process cache entries (default 10000)"},
 	{NULL, 0, 0, NULL},
 };
 
@@ -135,14 +143,41 @@ static bool takes_value(const serve_option_t *o)
 	return o->type != OPT_FLAG && o->type != OPT_NOFLAG;
 }
 
+static const serve_option_t *find_option(const char *arg, const char **value)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	*value = eq ? eq + 1 : NULL;
+	for (const serve_option_t *o = options; o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0)
+			return o;
+	return NULL;
+}
+
 /* SURGE_<NAME>: upper case, '-' as '_'. Flags read "1", "true" or "on" as set. */
 static int read_environment(serve_config_t *cfg)
 {
 	char name[64], err[200];
 	const char *v;
 
-	if ((v = getenv("PORT")) && *v && set_option(cfg, &options[1], v, err, sizeof(err)) < 0)
-		return cli_usage_error("serve", "$PORT: %s", err);
+	static const struct {
+		const char *env, *option;
+	} seeds[] = {
+		{"PORT", "port"},
+		{"DOWNSTREAM_SERVICE_URL", "downstream-url"},
+		{"DATABASE_URL", "database-url"},
+		{"REDIS_URL", "redis-url"},
+	};
+
+	/* the seeds' names first, so SURGE_<NAME> (read next) wins over them */
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		const char *ignored;
+		const serve_option_t *o = find_option(seeds[i].option, &ignored);
+
+		if ((v = getenv(seeds[i].env)) && *v && set_option(cfg, o, v, err, sizeof(err)) < 0)
+			return cli_usage_error("serve", "$%s: %s", seeds[i].env, err);
+	}
 	for (const serve_option_t *o = options; o->name; o++) {
 		size_t i = 0;
 
@@ -158,18 +193,6 @@ static int read_environment(serve_config_t *cfg)
 			return cli_usage_error("serve", "$%s: %s", name, err);
 	}
 	return 0;
-}
-
-static const serve_option_t *find_option(const char *arg, const char **value)
-{
-	const char *eq = strchr(arg, '=');
-	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-
-	*value = eq ? eq + 1 : NULL;
-	for (const serve_option_t *o = options; o->name; o++)
-		if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0)
-			return o;
-	return NULL;
 }
 
 static int read_arguments(serve_config_t *cfg, int argc, char **argv)
@@ -220,6 +243,8 @@ int cli_serve(int argc, char **argv)
 	serve_config_defaults(&cfg);
 	if ((rc = read_environment(&cfg)) != 0 || (rc = read_arguments(&cfg, argc, argv)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
+	if (strcmp(cfg.role, "default") != 0 && strcmp(cfg.role, "downstream") != 0)
+		return cli_usage_error("serve", "--role '%s': expected default or downstream", cfg.role);
 	if (serve_run(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "surge serve: %s\n", err);
 		return EXIT_USAGE;

@@ -32,6 +32,16 @@ typedef struct serve_config {
 	const char *default_params; /* query parameters applied to bare requests */
 	enum serve_log_level log_level;
 	bool access_log;
+
+	/* dependencies: embedded by default, real services when configured */
+	const char *role;           /* "default", or "downstream" (serves only the downstream API) */
+	const char *downstream_url; /* DOWNSTREAM_SERVICE_URL; NULL = this process itself */
+	const char *database_url;   /* DATABASE_URL: postgresql://...; NULL = SQLite */
+	const char *sqlite_path;    /* SQLite file, or ":memory:" (default: <data-dir>/surge.db) */
+	uint32_t db_pool;           /* database connections */
+	uint64_t db_timeout_ns;     /* how long a request waits for a free connection (then 503) */
+	const char *redis_url;      /* REDIS_URL: redis://host:port/db; NULL = in-process LRU */
+	uint32_t cache_entries;     /* in-process cache size */
 } serve_config_t;
 
 void serve_config_defaults(serve_config_t *cfg);

@@ -50,6 +50,7 @@ struct serve_conn {
 	uint64_t drip_interval_ns;
 	uint64_t drip_next_ns;
 	bool active;            /* a request is being handled (counted in in_flight) */
+	bool zombie;            /* closed while a deferred request was out: freed at its resume */
 	serve_request_t req;
 };
 
@@ -92,6 +93,15 @@ static void set_state(serve_conn_t *c, enum conn_state to)
 	c->state = to;
 }
 
+static void conn_free(serve_conn_t *c)
+{
+	buf_free(&c->out);
+	buf_free(&c->req.body_out);
+	buf_free(&c->req.headers_out);
+	free(c->in);
+	free(c);
+}
+
 static void conn_close(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
@@ -113,11 +123,11 @@ static void conn_close(serve_conn_t *c)
 		c->next->prev = c->prev;
 	w->conn_count--;
 	atomic_fetch_sub(&serve_state.open_conns, 1);
-	buf_free(&c->out);
-	buf_free(&c->req.body_out);
-	buf_free(&c->req.headers_out);
-	free(c->in);
-	free(c);
+	c->active = false;
+	if (c->req.deferred)
+		c->zombie = true; /* something still holds &c->req: free at serve_resume() */
+	else
+		conn_free(c);
 	if (w->draining && w->conn_count == 0)
 		loop_stop(w->loop);
 }
@@ -361,6 +371,7 @@ static void request_begin(serve_conn_t *c)
 	r->close_after = false;
 	r->drip_ns = 0;
 	r->fault = FAULT_NONE;
+	r->deferred = false;
 	c->active = true;
 	stat_add(&c->w->stats.in_flight, 1);
 }
@@ -379,13 +390,11 @@ static enum step reply_refused(serve_conn_t *c, int status, const char *why)
 	return conn_send(c);
 }
 
-static enum step conn_dispatch(serve_conn_t *c)
+/* After the handler answered: faults, the delay, or the response now. */
+static enum step conn_answer(serve_conn_t *c)
 {
 	serve_request_t *r = &c->req;
 
-	r->body = (r->route && (r->route->flags & ROUTE_BODY_SINK)) ? NULL : c->in + c->head_len;
-	r->close_after = !r->head.keep_alive || c->w->draining;
-	serve_request_dispatch(r);
 	if (r->fault == FAULT_RESET || r->fault == FAULT_CLOSE) {
 		if (r->fault == FAULT_RESET) {
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -409,6 +418,73 @@ static enum step conn_dispatch(serve_conn_t *c)
 	}
 	/* the header deadline's timer stays armed: it finds the next deadline itself */
 	return conn_send(c);
+}
+
+static enum step conn_dispatch(serve_conn_t *c)
+{
+	serve_request_t *r = &c->req;
+
+	r->body = (r->route && (r->route->flags & ROUTE_BODY_SINK)) ? NULL : c->in + c->head_len;
+	r->close_after = !r->head.keep_alive || c->w->draining;
+	serve_request_dispatch(r);
+	if (r->deferred) {
+		/* waiting for a downstream or database answer: hold, but notice the client leaving */
+		set_state(c, SC_HELD);
+		loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
+		loop_timer_stop(c->w->loop, &c->timer);
+		return STEP_BUSY;
+	}
+	return conn_answer(c);
+}
+
+void serve_defer(serve_request_t *r)
+{
+	r->deferred = true;
+}
+
+void serve_resume(serve_request_t *r)
+{
+	serve_conn_t *c = r->conn;
+
+	r->deferred = false;
+	if (c->zombie) {
+		conn_free(c); /* the client left while we waited */
+		return;
+	}
+	serve_request_finish(r);
+	if (conn_answer(c) == STEP_NEXT)
+		conn_process(c);
+}
+
+int serve_post(serve_worker_t *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->mail_lock);
+	if (w->mail_len == w->mail_cap) {
+		pthread_mutex_unlock(&w->mail_lock);
+		return -EAGAIN;
+	}
+	w->mail[(w->mail_head + w->mail_len++) % w->mail_cap] = (struct serve_mail){fn, arg};
+	pthread_mutex_unlock(&w->mail_lock);
+	loop_wake(w->loop);
+	return 0;
+}
+
+void serve_mail_run(serve_worker_t *w)
+{
+	for (;;) {
+		struct serve_mail m;
+
+		pthread_mutex_lock(&w->mail_lock);
+		if (!w->mail_len) {
+			pthread_mutex_unlock(&w->mail_lock);
+			return;
+		}
+		m = w->mail[w->mail_head];
+		w->mail_head = (w->mail_head + 1) % w->mail_cap;
+		w->mail_len--;
+		pthread_mutex_unlock(&w->mail_lock);
+		m.fn(m.arg);
+	}
 }
 
 /* Grows the input buffer towards in_max; false when it is full. */

@@ -90,6 +90,7 @@ struct serve_request {
 	uint64_t delay_ns;       /* how long to hold the response back (on a loop timer) */
 	bool close_after;        /* send Connection: close */
 	bool replied;
+	bool deferred;           /* the handler returned without answering: serve_resume() will */
 	struct {
 		const char *name;
 		double ms;
@@ -131,6 +132,17 @@ void serve_reply_error(serve_request_t *r, int status, const char *fmt, ...)
 void serve_add_header(serve_request_t *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void serve_timing(serve_request_t *r, const char *name, double ms);
+
+/* Asynchronous handlers. A handler that waits for something (a downstream call, a database
+ * job) calls serve_defer(r) and returns without replying; the connection holds. Later, on
+ * r's own worker thread, it replies and calls serve_resume(r), which sends the response.
+ * If the client went away meanwhile, r stays valid until serve_resume, which then only
+ * releases it: a completion never touches freed memory. */
+void serve_defer(serve_request_t *r);
+void serve_resume(serve_request_t *r);
+/* Runs fn(arg) on worker w's own loop thread, soon; callable from any thread. -EAGAIN when
+ * the worker's mailbox is full (bounded), in which case the caller still owns arg. */
+int serve_post(serve_worker_t *w, void (*fn)(void *arg), void *arg);
 
 /* ---- workers and connections ---- */
 
@@ -191,6 +203,13 @@ struct serve_worker {
 	uint64_t rng;            /* xorshift state for distributions, chaos and ids */
 	loop_timer_t clock_tick;
 	buf_t log;               /* access-log lines waiting for the next flush */
+	/* serve_post: callbacks from other threads, run on this loop (a bounded ring) */
+	pthread_mutex_t mail_lock;
+	struct serve_mail {
+		void (*fn)(void *arg);
+		void *arg;
+	} *mail;
+	uint32_t mail_head, mail_len, mail_cap;
 };
 
 /* The process-wide state endpoints share. */
@@ -210,6 +229,8 @@ extern serve_state_t serve_state;
 
 /* serve_conn.c */
 void serve_conn_accept(serve_worker_t *w, int fd);
+/* Runs what other threads posted to this worker (from its wake-up). */
+void serve_mail_run(serve_worker_t *w);
 void serve_conn_close_idle(serve_worker_t *w); /* draining: idle keep-alive connections go */
 void serve_conn_close_all(serve_worker_t *w);  /* the worker stops: every connection goes */
 
@@ -237,6 +258,8 @@ void serve_log_flush(serve_worker_t *w);
 
 /* serve_request.c */
 void serve_request_dispatch(serve_request_t *r);
+/* After the handler (or a deferred handler's completion) replied: overrides, timing. */
+void serve_request_finish(serve_request_t *r);
 uint64_t serve_random(serve_worker_t *w);
 
 /* serve_cpu.c: burns exactly ns of this thread's CPU time; returns what was burnt. */

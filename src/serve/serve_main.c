@@ -46,6 +46,10 @@ void serve_config_defaults(serve_config_t *cfg)
 	cfg->data_dir = "/tmp";
 	cfg->log_level = SERVE_LOG_INFO;
 	cfg->access_log = true;
+	cfg->role = "default";
+	cfg->db_pool = 10;
+	cfg->db_timeout_ns = 5 * NS_PER_S;
+	cfg->cache_entries = 10000;
 }
 
 /* ---- listening ---- */
@@ -150,6 +154,7 @@ static void on_wake(loop_t *loop, void *ctx)
 {
 	serve_worker_t *w = ctx;
 
+	serve_mail_run(w);
 	if (atomic_load(&force_stop)) {
 		loop_stop(loop);
 		return;
@@ -196,6 +201,13 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 		w->id = (int)i;
 		w->rng = clock_wall_ns() ^ ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL;
 		buf_init(&w->log, 1024 * 1024);
+		pthread_mutex_init(&w->mail_lock, NULL);
+		w->mail_cap = 65536;
+		w->mail = calloc(w->mail_cap, sizeof(*w->mail));
+		if (!w->mail) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 		w->loop = loop_new();
 		w->listen_fd = open_listener(cfg, err, errlen);
 		serve_state.worker_count = i + 1; /* counted now, so cleanup() frees what it got */
@@ -253,6 +265,7 @@ static void cleanup(void)
 		if (w->loop)
 			loop_free(w->loop);
 		buf_free(&w->log);
+		free(w->mail);
 	}
 	free(serve_state.workers);
 	serve_state.workers = NULL;

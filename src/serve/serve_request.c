@@ -474,6 +474,16 @@ static bool admit(serve_request_t *r)
 	return true;
 }
 
+void serve_request_finish(serve_request_t *r)
+{
+	if (!r->replied)
+		serve_reply_error(r, 500, "internal error: %s did not answer", r->route->name);
+	apply_overrides(r);
+	/* what handling took on this thread, whatever else was paid: every response has it */
+	serve_timing(r, "app", (clock_now_ns() - r->start_ns) / 1e6);
+	add_server_timing(r);
+}
+
 void serve_request_dispatch(serve_request_t *r)
 {
 	bool probe;
@@ -487,11 +497,11 @@ void serve_request_dispatch(serve_request_t *r)
 	if (!probe && common_params(r) < 0)
 		goto out;
 	r->route->fn(r);
-	if (!r->replied)
-		serve_reply_error(r, 500, "internal error: %s did not answer", r->route->name);
-	apply_overrides(r);
+	if (r->deferred)
+		return; /* the handler answers later, through serve_resume() */
+	serve_request_finish(r);
+	return;
 out:
-	/* what handling took on this thread, whatever else was paid: every response has it */
 	serve_timing(r, "app", (clock_now_ns() - r->start_ns) / 1e6);
 	add_server_timing(r);
 }
