@@ -4,7 +4,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := openssl zlib jansson
+PKGS     := openssl zlib jansson sqlite3 libpq hiredis
 OPT      ?= -O2
 SANITIZE ?=
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)

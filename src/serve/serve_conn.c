@@ -456,37 +456,6 @@ void serve_resume(serve_request_t *r)
 		conn_process(c);
 }
 
-int serve_post(serve_worker_t *w, void (*fn)(void *arg), void *arg)
-{
-	pthread_mutex_lock(&w->mail_lock);
-	if (w->mail_len == w->mail_cap) {
-		pthread_mutex_unlock(&w->mail_lock);
-		return -EAGAIN;
-	}
-	w->mail[(w->mail_head + w->mail_len++) % w->mail_cap] = (struct serve_mail){fn, arg};
-	pthread_mutex_unlock(&w->mail_lock);
-	loop_wake(w->loop);
-	return 0;
-}
-
-void serve_mail_run(serve_worker_t *w)
-{
-	for (;;) {
-		struct serve_mail m;
-
-		pthread_mutex_lock(&w->mail_lock);
-		if (!w->mail_len) {
-			pthread_mutex_unlock(&w->mail_lock);
-			return;
-		}
-		m = w->mail[w->mail_head];
-		w->mail_head = (w->mail_head + 1) % w->mail_cap;
-		w->mail_len--;
-		pthread_mutex_unlock(&w->mail_lock);
-		m.fn(m.arg);
-	}
-}
-
 /* Grows the input buffer towards in_max; false when it is full. */
 static bool in_reserve(serve_conn_t *c)
 {
