@@ -108,6 +108,7 @@ typedef struct gen_result {
 	hist_t *service;        /* µs: from the actual send to the complete response */
 	hist_t *sched_lag;      /* µs: how late the generator's own timer sent what was due */
 	double thread_cpu_max;  /* the busiest thread's CPU time over its wall time, 0..1 */
+	double *thread_cpu;     /* each thread's CPU time over its wall time (threads entries) */
 	bool saturated;         /* the numbers describe the generator more than the target */
 	gen_point_t *timeline;
 	size_t timeline_len;

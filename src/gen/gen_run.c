@@ -345,8 +345,11 @@ static void self_check(gen_run_t *run, gen_result_t *out)
 		uint64_t wall = (t->end_ns ? t->end_ns : run->start_ns) - run->start_ns;
 		double busy = wall ? (double)t->cpu_ns / (double)wall : 0;
 
+		busy = busy > 1 ? 1 : busy;
+		if (out->thread_cpu)
+			out->thread_cpu[i] = busy;
 		if (busy > out->thread_cpu_max)
-			out->thread_cpu_max = busy > 1 ? 1 : busy;
+			out->thread_cpu_max = busy;
 	}
 	out->saturated =
 	    out->thread_cpu_max >= GEN_SATURATED_CPU ||
@@ -361,6 +364,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	out->latency = calloc(1, sizeof(hist_t));
 	out->service = calloc(1, sizeof(hist_t));
 	out->sched_lag = calloc(1, sizeof(hist_t));
+	out->thread_cpu = calloc(run->thread_count, sizeof(double));
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		pthread_join(run->threads[i].tid, NULL);
 	gen_timeline_close(run);
@@ -400,6 +404,7 @@ void gen_result_free(gen_result_t *r)
 {
 	free(r->service);
 	free(r->sched_lag);
+	free(r->thread_cpu);
 	free(r->latency);
 	free(r->timeline);
 	memset(r, 0, sizeof(*r));

@@ -200,6 +200,11 @@ static void write_generator(json_writer_t *w, const gen_result_t *r)
 	jsonw_uint(w, r->connections);
 	jsonw_key(w, "thread_cpu_max");
 	jsonw_double(w, r->thread_cpu_max, 3);
+	jsonw_key(w, "thread_cpu");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; r->thread_cpu && i < r->threads; i++)
+		jsonw_double(w, r->thread_cpu[i], 3);
+	jsonw_array_end(w);
 	jsonw_key(w, "sched_lag_p99_us");
 	jsonw_int(w, hist_percentile(r->sched_lag, 99));
 	jsonw_key(w, "sched_lag_max_us");
