@@ -19,7 +19,7 @@ LDLIBS  += $(PKG_LIBS) -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/serve/*.c src/report/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -48,6 +48,26 @@ $(BUILD)/gen/version_string.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/src/core/version.o: $(BUILD)/gen/version_string.h
 FORCE:
+
+# Web assets (Swagger UI for /apidocs) come from the npm registry at build time, pinned by
+# web/package-lock.json, and are compiled into the binary: nothing vendored, no network at
+# run time. npm runs again only when the lock file changes; without npm the build stops.
+WEB_DIR    := build/web
+WEB_PKG    := $(WEB_DIR)/node_modules/swagger-ui-dist
+WEB_FILES  := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png favicon-16x16.png \
+	      LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt
+$(WEB_DIR)/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed to fetch web assets (run scripts/deps.sh)" >&2; exit 1; }
+	@mkdir -p $(WEB_DIR)
+	cp web/package.json web/package-lock.json $(WEB_DIR)/
+	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+		|| { echo "error: npm could not fetch the web assets in web/package-lock.json" >&2; exit 1; }
+	@touch $@
+$(BUILD)/gen/web_assets.c: $(WEB_DIR)/.installed scripts/embed_assets.sh Makefile
+	@mkdir -p $(dir $@)
+	scripts/embed_assets.sh $@ $(WEB_PKG) $(WEB_FILES)
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 deps:
 	@scripts/deps.sh

@@ -17,6 +17,17 @@ int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "--data-dir %s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}
+	if (serve_downstream_start(cfg, err, errlen) < 0)
+		return -1;
+	if (serve_database_start(cfg, err, errlen) < 0) {
+		serve_downstream_stop();
+		return -1;
+	}
+	if (serve_cache_start(cfg, err, errlen) < 0) {
+		serve_database_stop();
+		serve_downstream_stop();
+		return -1;
+	}
 	return 0;
 }
 
@@ -24,6 +35,9 @@ void serve_families_stop(void)
 {
 	serve_cpu_stop();
 	serve_memory_stop();
+	serve_cache_stop();
+	serve_database_stop();
+	serve_downstream_stop();
 }
 
 void serve_family_metrics(buf_t *out)
@@ -31,6 +45,9 @@ void serve_family_metrics(buf_t *out)
 	serve_cpu_metrics(out);
 	serve_memory_metrics(out);
 	serve_chaos_metrics(out);
+	serve_downstream_metrics(out);
+	serve_database_metrics(out);
+	serve_cache_metrics(out);
 }
 
 int serve_count_open_fds(void)

@@ -63,6 +63,11 @@ extern const serve_route_t serve_memory_routes[];
 extern const serve_route_t serve_network_routes[];
 extern const serve_route_t serve_disk_routes[];
 extern const serve_route_t serve_chaos_routes[];
+extern const serve_route_t serve_downstream_routes[];  /* /api/call-downstream, ... */
+extern const serve_route_t serve_downstream_role_routes[]; /* /slow, /random, ... (and /downstream/...) */
+extern const serve_route_t serve_database_routes[];    /* /api/tasks, /api/db-pool-exhaust, ... */
+extern const serve_route_t serve_users_routes[];       /* /api/users with the read-through cache */
+extern const serve_route_t serve_openapi_routes[];     /* /openapi.json, /apidocs */
 
 /* ---- a request being handled ---- */
 
@@ -248,6 +253,16 @@ void serve_chaos_metrics(buf_t *out);
  * load threads, the data directory, ...). */
 int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen);
 void serve_families_stop(void);
+/* each family with state of its own: 0 or -1 with a message; stop undoes start */
+int serve_downstream_start(const serve_config_t *cfg, char *err, size_t errlen);
+void serve_downstream_stop(void);
+void serve_downstream_metrics(buf_t *out);
+int serve_database_start(const serve_config_t *cfg, char *err, size_t errlen);
+void serve_database_stop(void);
+void serve_database_metrics(buf_t *out);
+int serve_cache_start(const serve_config_t *cfg, char *err, size_t errlen);
+void serve_cache_stop(void);
+void serve_cache_metrics(buf_t *out);
 
 /* serve_log.c */
 void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns,

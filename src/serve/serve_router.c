@@ -10,8 +10,16 @@
 #define HASH_SLOTS 512 /* a power of two, at least twice ROUTES_MAX */
 
 static const serve_route_t *const families[] = {
-	serve_info_routes,    serve_cpu_routes,  serve_io_routes,    serve_memory_routes,
-	serve_network_routes, serve_disk_routes, serve_chaos_routes,
+	serve_info_routes,	 serve_cpu_routes,	 serve_io_routes,
+	serve_memory_routes,	 serve_network_routes,	 serve_disk_routes,
+	serve_chaos_routes,	 serve_downstream_routes, serve_database_routes,
+	serve_users_routes,	 serve_openapi_routes,
+};
+/* --role downstream: only the downstream API at the root, beside probes, metrics and docs */
+static const serve_route_t *const downstream_role_families[] = {
+	serve_info_routes,
+	serve_downstream_role_routes,
+	serve_openapi_routes,
 };
 
 static const serve_route_t *routes[ROUTES_MAX];
@@ -30,8 +38,14 @@ static uint32_t hash_path(const char *p, size_t len)
 
 static void build(void)
 {
-	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
-		for (const serve_route_t *r = families[f]; r->fn && route_count < ROUTES_MAX; r++) {
+	const serve_config_t *cfg = serve_state.cfg;
+	bool role_downstream = cfg && cfg->role && strcmp(cfg->role, "downstream") == 0;
+	const serve_route_t *const *tables = role_downstream ? downstream_role_families : families;
+	size_t table_count = role_downstream ? sizeof(downstream_role_families) / sizeof(tables[0])
+					     : sizeof(families) / sizeof(tables[0]);
+
+	for (size_t f = 0; f < table_count; f++) {
+		for (const serve_route_t *r = tables[f]; r->fn && route_count < ROUTES_MAX; r++) {
 			routes[route_count++] = r;
 			if (r->flags & ROUTE_PREFIX)
 				continue;

@@ -362,3 +362,75 @@ def proc_stat(pid):
     cpu = (int(fields[11]) + int(fields[12])) / ticks
     rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
     return cpu, rss
+
+
+def need_pg_bin(name):
+    """A PostgreSQL server binary (initdb, pg_ctl live outside PATH on Debian)."""
+    import glob
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else need(name)
+
+
+class Postgres:
+    """A real PostgreSQL in a temporary directory on a free loopback port (trust auth), run
+    as the postgres user when we are root; stopped (immediate) and removed on exit."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="surge-pg-")
+        self.port = free_port()
+        self.data = os.path.join(self.dir, "data")
+
+    def _run(self, *args):
+        cmd = list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+    def __enter__(self):
+        initdb, pg_ctl = need_pg_bin("initdb"), need_pg_bin("pg_ctl")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(initdb, "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self._run(pg_ctl, "-D", self.data, "-w", "-t", "30", "-l",
+                  os.path.join(self.dir, "log"), "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "start")
+        return self
+
+    def url(self, scheme="postgresql"):
+        return f"{scheme}://postgres@127.0.0.1:{self.port}/postgres"
+
+    def __exit__(self, *exc):
+        try:
+            self._run(need_pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop")
+        except Exception:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Redis:
+    """A real redis-server on a free loopback port, no persistence; stopped on exit."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([need("redis-server"), "--port", str(self.port), "--bind",
+                                      "127.0.0.1", "--save", "", "--appendonly", "no",
+                                      "--daemonize", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
