@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev libs
 	libhiredis-dev)
 # tests: fixture servers, fuzzing, a browser for web pages, the scripts that drive them
 test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time prometheus
-	postgresql redis-server chromium)
+	postgresql redis-server chromium python3-locust)
 # bench: the peers surge is compared with, and libuv for the loop comparison
 bench_pkgs=(wrk hey nghttp2-client apache2-utils libuv1-dev util-linux bc)
 
