@@ -189,12 +189,20 @@ static int search(search_t *s)
 		step_t *st = &s->steps[s->count];
 		int rc = run_step(s, rate, st);
 
-		if (rc != 0)
+		if (rc == EXIT_UNREACHABLE)
+			fprintf(stderr, "surge capacity: no response from %s at %.1f/s: the target "
+					"cannot be reached (see surge run for the errors by kind)\n",
+				s->run.cfg.url_text, rate);
+		if (rc != 0) {
+			s->answer = pass;
 			return rc;
+		}
 		s->count++;
 		print_step(s, st);
-		if (st->saturated)
+		if (st->saturated) {
+			s->answer = pass; /* what passed before the generator gave out still holds */
 			return EXIT_GENERATOR;
+		}
 		if (st->passed)
 			pass = rate;
 		else

@@ -113,7 +113,8 @@ static const char help_capacity[] =
 	"A step passes when the SLO and the error rate hold, the achieved rate is within 5 % of\n"
 	"the asked one and the generator was not the bottleneck (a saturated generator ends the\n"
 	"search: the answer would describe surge, not the target). Exit 0 with an answer, 1 when\n"
-	"even the start rate fails, 3 when the target cannot be reached.\n";
+	"even the start rate fails, 2 on bad usage, 3 when the target cannot be reached, 4 when\n"
+	"the generator saturated (the answer is then the highest rate that passed before).\n";
 
 static const char help_serve[] =
 	"usage: surge serve [options]\n"
@@ -137,7 +138,8 @@ static const char help_exit_codes[] =
 	"  0  the run completed (errors from the target are reported, not fatal)\n"
 	"  1  a threshold failed\n"
 	"  2  usage or configuration error: a bad option, URL, file or scenario\n"
-	"  3  the run could not reach the target: no response at all, connect or TLS errors\n"
+	"  3  the run could not reach the target: not one response (connect or TLS errors,\n"
+	"     or a target that never answered)\n"
 	"  4  the generator itself was the bottleneck: its numbers describe the generator\n";
 
 static const char help_units[] =

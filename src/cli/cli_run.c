@@ -335,6 +335,8 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 		fprintf(stderr, "surge run: out of memory collecting the result\n");
 		return EXIT_USAGE;
 	}
+	if (aborted)
+		result->interrupted = false; /* stopped by a threshold, not by a signal: see aborted */
 	memset(a, 0, sizeof(*a));
 	a->thresholds = o->thresholds;
 	a->threshold_count = o->threshold_count;
@@ -349,8 +351,10 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
 {
 	const uint64_t *k = r->counters.errors_by_kind;
 
-	if (r->counters.requests == 0 &&
-	    k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] + k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] > 0)
+	/* not one response, and nothing came back: connect or TLS failed, or it never answered */
+	if (r->counters.requests == 0 && k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] +
+						   k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] +
+						   k[GEN_ERR_READ_TIMEOUT] > 0)
 		return EXIT_UNREACHABLE;
 	if (!a->thresholds_ok)
 		return EXIT_THRESHOLDS;

@@ -87,6 +87,7 @@ struct gen_thread {
 	loop_timer_t deadline;
 	uint64_t cpu_ns;
 	uint64_t end_ns;
+	uint32_t users_at_end;   /* open connections when the thread stopped (closing them after) */
 	bool finished;           /* reported its last interval (under the timeline lock) */
 	uint64_t last_index;
 };

@@ -37,6 +37,8 @@ static void on_tick(loop_t *loop, loop_timer_t *timer)
 {
 	gen_thread_t *t = timer->ctx;
 
+	if (t->stopping)
+		return; /* a tick due with the stop: the final flush covers this second */
 	flush_interval(t, false);
 	t->interval_index++;
 	loop_timer_start(loop, timer, t->run->start_ns + (t->interval_index + 1) * NS_PER_S);
@@ -67,6 +69,7 @@ void gen_thread_stop(gen_thread_t *t)
 		return;
 	t->stopping = true;
 	t->end_ns = clock_now_ns();
+	t->users_at_end = t->open_conns;
 	for (uint32_t i = 0; i < t->conn_count; i++) {
 		gen_conn_t *c = &t->conns[i];
 

@@ -95,7 +95,7 @@ void gen_timeline_add(gen_thread_t *t, double length_s, bool last)
 	}
 	gen_counters_add(&slot->counters, &t->interval_counters);
 	hist_merge(slot->hist, t->interval);
-	slot->users += t->open_conns;
+	slot->users += t->stopping ? t->users_at_end : t->open_conns;
 	if (length_s > slot->length_s)
 		slot->length_s = length_s;
 	slot->reported++;

@@ -41,6 +41,8 @@ void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analy
 		a->thresholds_ok &= a->passed[i];
 	}
 	report_totals(r, &t);
-	assess_run(&a->targets, hist_percentile(r->latency, 95) / 1e3, t.rps, t.error_rate,
+	/* no response, no latency: NAN makes the latency verdict fail instead of "excellent" */
+	assess_run(&a->targets, r->latency->total ? hist_percentile(r->latency, 95) / 1e3 : NAN,
+		   t.rps, t.error_rate,
 		   a->thresholds_ok, &a->assessment);
 }

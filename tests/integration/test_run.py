@@ -136,7 +136,7 @@ def test_stalled_server_times_out_and_run_ends_on_time():
         server.stopping.wait(30)
 
     with RawServer(handler) as srv:
-        p, doc = run_json("-c", "3", "-d", "2s", "--timeout", "500ms", srv.url())
+        p, doc = run_json("-c", "3", "-d", "2s", "--timeout", "500ms", srv.url(), check_rc=3)
     kinds = doc["errors_by_kind"]
     assert kinds["read_timeout"] >= 6, kinds  # 3 connections, about 4 timeouts each
     assert p.elapsed < 4, p.elapsed

@@ -1,0 +1,679 @@
+"""Load shapes and verdicts of `surge run`, and `surge capacity`, against real servers on
+loopback: the open model's rate and its latency from the intended send time (checked against a
+ground truth this test computes while it freezes a real server with SIGSTOP), late and dropped
+arrivals, user and rate stages, profiles, thresholds and --abort-on-fail, the assessment, the
+generator's self-check (exit 4), the exit codes, and the capacity search on a server whose
+capacity is known. Every wait has a bound; tolerances are for a noisy 2-core machine."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from harness import (SURGE, Nginx, RawServer, Serve, Skip, main, read_request, run_json,
+                     surge)
+
+def refused_url(path="/"):
+    """A loopback URL nothing listens on."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}{path}"
+
+
+def full_points(doc):
+    """Timeline points that cover a whole second (the last one is usually a sliver)."""
+    return [p for p in doc["timeline"] if abs(p["t"] - round(p["t"])) < 1e-6 and p["t"] >= 1]
+
+
+def point_at(doc, t):
+    for p in doc["timeline"]:
+        if abs(p["t"] - t) < 1e-6:
+            return p
+    raise AssertionError(f"no timeline point at t={t}: {[p['t'] for p in doc['timeline']]}")
+
+
+def percentile(sorted_values, p):
+    """Nearest rank, as an HDR histogram reports it."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def start_run(args, json_path):
+    return subprocess.Popen([SURGE, "run", "--json", json_path, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def two_cpus():
+    """Two CPUs this process may use and taskset to pin to them, or Skip."""
+    if not shutil.which("taskset"):
+        raise Skip("taskset not installed")
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise Skip("needs two CPUs")
+    return cpus[0], cpus[1]
+
+
+def pin(pid, cpu):
+    """Every thread of pid onto one CPU."""
+    subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=True,
+                   capture_output=True, timeout=10)
+
+
+def ok_or_noisy(p, doc):
+    """Exit 0 for an open-model run that expects it; or 4 when the generator says, in the same
+    result, that it could not keep its schedule: on a shared machine a neighbour can stall it
+    for 50 ms, which the self-check rightly reports. Any other exit code is a failure."""
+    gen = doc["generator"]
+    if p.returncode == 4 and gen["saturated"]:
+        print(f"    note: generator flagged saturated (lag p99 {gen['sched_lag_p99_us']} us, "
+              f"busiest thread {gen['thread_cpu_max']:.0%}): a noisy machine", flush=True)
+        return
+    assert p.returncode == 0 and not gen["saturated"], (p.returncode, gen, p.stdout, p.stderr)
+
+
+def thresholds_by_expr(doc):
+    return {t["expr"]: t for t in doc["thresholds"]}
+
+
+# ---- the open model: rate ----
+
+def test_rate_accuracy_at_several_rates():
+    comfortable = []
+    with Nginx() as ngx:
+        for rate, secs in [(100, 4), (1000, 3), (5000, 3)]:
+            p, doc = run_json("-R", str(rate), "-d", f"{secs}s", ngx.url(), check_rc=None,
+                              timeout=30)
+            t, gen = doc["totals"], doc["generator"]
+            asked = rate * secs
+            assert doc["config"]["model"] == "open" and doc["config"]["rate"] == rate, doc["config"]
+            # arrivals are due at k/rate for k = 1, 2, ...: the one due at the deadline is not sent
+            assert asked * 0.99 <= t["requests"] <= asked, (rate, t)
+            assert abs(t["requests"] / doc["duration_s"] - rate) / rate < 0.01, (rate, t, doc["duration_s"])
+            assert abs(t["rps"] - rate) / rate < 0.01, (rate, t)
+            assert t["dropped"] == 0 and t["errors"] == 0, (rate, t)
+            pts = full_points(doc)
+            assert len(pts) >= secs - 1, doc["timeline"]
+            for pt in pts:
+                assert abs(pt["rps"] - rate) <= max(2, rate * 0.05), (rate, pt)
+                assert pt["target"] == rate, pt
+            assert sum(pt["requests"] for pt in doc["timeline"]) == t["requests"]
+            assert f"open model at {rate}.0/s" in p.stdout, p.stdout
+            ok_or_noisy(p, doc)
+            if not gen["saturated"]:
+                comfortable.append(gen)
+    # a comfortable run reports so: no saturation, a pacer on time to the millisecond. (A
+    # run on a busy machine may be stalled by its neighbours and rightly say so: exit 4.)
+    assert comfortable, "every run at 100..5000/s reported a saturated generator"
+    assert any(g["sched_lag_p99_us"] < 5000 and g["thread_cpu_max"] < 0.5 for g in comfortable), comfortable
+
+
+def test_requests_with_rate_stop_after_exactly_n():
+    with Nginx() as ngx:
+        p, doc = run_json("-R", "500", "-n", "300", ngx.url(), check_rc=None, timeout=20)
+    ok_or_noisy(p, doc)
+    assert doc["totals"]["requests"] == 300, doc["totals"]
+    assert doc["status_codes"] == {"200": 300}, doc["status_codes"]
+    # 300 arrivals at 500/s: the last one is due at 0.6 s
+    assert 0.55 <= doc["duration_s"] <= 1.2, doc["duration_s"]
+    assert p.elapsed < 5, p.elapsed
+
+
+# ---- the open model: coordinated omission ----
+
+def test_frozen_server_shows_in_the_percentiles():
+    """A constant 200/s for 10 s; the server is frozen (SIGSTOP) for ~1 s at t = 4 s. Requests
+    due during the freeze are answered only when it ends: from their intended send times, the
+    true latencies are (end of freeze - intended time). The test computes those percentiles
+    itself and compares them with surge's corrected ones."""
+    rate, secs = 200, 10
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        t0 = time.monotonic()
+        proc = start_run(["-R", str(rate), "-d", f"{secs}s", "-c", "10", srv.url("/health")], path)
+        frozen = False
+        try:
+            time.sleep(4.0)
+            os.kill(srv.proc.pid, signal.SIGSTOP)
+            frozen = True
+            s = time.monotonic()
+            time.sleep(1.0)
+        finally:
+            if frozen:
+                os.kill(srv.proc.pid, signal.SIGCONT)
+            e = time.monotonic()
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise AssertionError("surge run outlived its 10 s duration by 20 s")
+        assert time.monotonic() - t0 < secs + 3
+        with open(path) as f:
+            doc = json.load(f)
+        proc.stdout, proc.stderr = out, err
+        ok_or_noisy(proc, doc)
+    freeze = e - s
+    assert 0.95 <= freeze <= 1.3, freeze  # the test's own sleep; beyond that, no ground truth
+
+    # ground truth: every request not due during the freeze is served at once (~0.1 ms); one
+    # due at s + x during the freeze completes at e, x after... so it waited freeze - x
+    n = doc["totals"]["requests"]
+    assert abs(n - rate * secs) <= rate * secs * 0.01, doc["totals"]
+    in_freeze = int(freeze * rate)
+    truth = [freeze - (j + 0.5) / rate for j in range(in_freeze)]
+    truth += [0.0001] * (n - in_freeze)
+    truth.sort()
+    lat = doc["latency_ms"]
+    for key, pct in [("p95", 95), ("p99", 99), ("p99_9", 99.9)]:
+        want = percentile(truth, pct) * 1000
+        assert abs(lat[key] - want) / want < 0.15, (key, lat[key], want, freeze, lat)
+    assert abs(lat["max"] - freeze * 1000) / (freeze * 1000) < 0.1, (lat, freeze)
+    assert lat["p99"] > 700, lat  # the acceptance's "p99 near 0.9 s, not near 1 ms"
+    assert lat["p50"] < 20, lat  # outside the freeze the server answers at once
+    # the service time (from the actual send) is reported too: with 10 connections only the
+    # requests in flight when the server froze were slow to serve; the queued ones were not
+    svc = doc["service_ms"]
+    assert svc["max"] > 500, svc
+    assert svc["p99"] < lat["p99"] / 5, (svc, lat)
+    assert doc["totals"]["late"] > 100, doc["totals"]  # due in the freeze, no free connection
+    assert doc["totals"]["dropped"] == 0, doc["totals"]
+    # the timeline shows the freeze in the second that holds it
+    worst = max(doc["timeline"], key=lambda p: p["p99_ms"])
+    assert worst["p99_ms"] > 700 and 4 <= worst["t"] <= 6.5, doc["timeline"]
+    assert sum(p["late"] for p in doc["timeline"]) == doc["totals"]["late"]
+    assert "corrected" in out and "service" in out and "late" in out, out
+
+
+# ---- the open model: late and dropped ----
+
+def stall_handler(server, conn):
+    read_request(server, conn)
+    server.stopping.wait(30)
+
+
+def test_stalled_server_counts_late_and_dropped_and_ends_on_time():
+    with RawServer(stall_handler) as srv:
+        p, doc = run_json("-R", "200", "-d", "2s", "-c", "2", "--max-queue", "5",
+                          "--timeout", "10s", srv.url(), check_rc=None, timeout=20)
+    t = doc["totals"]
+    # the server never answers and the timeout is 10 s: the run still ends at its 2 s
+    assert p.elapsed < 3.5, p.elapsed
+    assert doc["duration_s"] <= 2.5, doc["duration_s"]
+    assert t["responses"] == 0, t
+    # 399 arrivals: 2 on the two connections, 5 wait in the queue (late), the rest dropped
+    assert t["late"] == 5, t
+    assert abs(t["dropped"] - (399 - 2 - 5)) <= 3, t
+    assert sum(pt["dropped"] for pt in doc["timeline"]) == t["dropped"], doc["timeline"]
+    assert sum(pt["late"] for pt in doc["timeline"]) == t["late"], doc["timeline"]
+    assert "dropped" in p.stdout, p.stdout
+
+
+def test_frozen_server_late_then_dropped_then_recovers():
+    """300/s for 3 s with 4 connections and a queue of 20; the server freezes for 1 s: 4
+    requests in flight, 20 late, the rest of that second dropped; afterwards everything sent
+    is answered. Sent + dropped = every arrival."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        proc = start_run(["-R", "300", "-d", "3s", "-c", "4", "--max-queue", "20",
+                          srv.url("/health")], path)
+        try:
+            time.sleep(1.0)
+            os.kill(srv.proc.pid, signal.SIGSTOP)
+            time.sleep(1.0)
+        finally:
+            os.kill(srv.proc.pid, signal.SIGCONT)
+            try:
+                out, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise AssertionError("surge run hung after the server resumed")
+        with open(path) as f:
+            doc = json.load(f)
+    proc.stdout, proc.stderr = out, err
+    ok_or_noisy(proc, doc)
+    t = doc["totals"]
+    assert t["late"] >= 20, t
+    assert 300 * 0.9 - 24 <= t["dropped"] <= 300 * 1.2, t
+    assert t["errors"] == 0 and t["responses"] == t["requests"], t
+    assert abs(t["requests"] + t["dropped"] - 899) <= 3, t
+    assert doc["duration_s"] < 3.6, doc["duration_s"]
+
+
+# ---- stages ----
+
+def test_closed_user_stages_follow_the_ramp():
+    with Nginx() as ngx:
+        p, doc = run_json("--stages", "2s:4,2s:4,2s:0", ngx.url(), timeout=30)
+    cfg = doc["config"]
+    assert cfg["model"] == "closed" and cfg["stages"] == "2s:4,2s:4,2s:0", cfg
+    assert cfg["connections"] == 4, cfg  # a connection per user at the peak
+    assert 5.9 <= doc["duration_s"] <= 6.6, doc["duration_s"]
+    expected = {1: 2, 2: 4, 3: 4, 4: 4, 5: 2}
+    for t, users in expected.items():
+        pt = point_at(doc, t)
+        assert abs(pt["target"] - users) < 1e-6, pt
+        assert abs(pt["users"] - users) <= 1, (t, pt)
+        assert pt["requests"] > 0, pt
+    assert doc["timeline"][-1]["target"] == 0, doc["timeline"][-1]
+    assert doc["totals"]["errors"] == 0
+
+
+def test_last_timeline_point_keeps_its_users():
+    """The last second of a run held at 4 users was run by 4 users: its point says so, as the
+    ones before it do (the users stop after it, not during it)."""
+    with Nginx() as ngx:
+        p, doc = run_json("--stages", "1s:4,2s:4", ngx.url(), timeout=20)
+    last = point_at(doc, 3)
+    assert last["target"] == 4 and last["requests"] > 0, doc["timeline"]
+    assert [pt["users"] for pt in full_points(doc)] == [4, 4, 4], doc["timeline"]
+
+
+def test_users_with_spawn_rate_reach_n_after_n_over_rate_seconds():
+    with Nginx() as ngx:
+        p, doc = run_json("--users", "6", "--spawn-rate", "3", "-d", "4s", ngx.url(), timeout=30)
+    cfg = doc["config"]
+    assert cfg["model"] == "closed" and cfg["connections"] == 6, cfg
+    assert 3.9 <= doc["duration_s"] <= 4.6, doc["duration_s"]
+    assert 2 <= point_at(doc, 1)["users"] <= 4, doc["timeline"]
+    assert point_at(doc, 2)["users"] >= 5, doc["timeline"]
+    assert point_at(doc, 3)["users"] == 6, doc["timeline"]
+    assert all(pt["users"] <= 6 for pt in doc["timeline"]), doc["timeline"]
+
+
+def test_open_rate_stages_ramp_and_total_is_the_area():
+    with Nginx() as ngx:
+        p, doc = run_json("--model", "open", "--stages", "2s:200,2s:200", ngx.url(),
+                          check_rc=None, timeout=30)
+    ok_or_noisy(p, doc)
+    cfg = doc["config"]
+    assert cfg["model"] == "open" and cfg["stages"] == "2s:200,2s:200", cfg
+    assert 3.9 <= doc["duration_s"] <= 4.6, doc["duration_s"]
+    # the area under 0→200 over 2 s, then 200 for 2 s: 200 + 400
+    assert abs(doc["totals"]["requests"] - 600) <= 600 * 0.03, doc["totals"]
+    # arrivals in each second: ∫ of the rate — 50, 150, 200, 200
+    for t, count, target in [(1, 50, 100), (2, 150, 200), (3, 200, 200)]:
+        pt = point_at(doc, t)
+        assert abs(pt["requests"] - count) <= max(3, count * 0.05), (t, pt)
+        assert abs(pt["target"] - target) < 1e-6, pt
+    assert doc["totals"]["dropped"] == 0 and doc["totals"]["errors"] == 0, doc["totals"]
+
+
+# ---- profiles ----
+
+def test_profile_basic_shape_and_default_thresholds():
+    with Nginx() as ngx:
+        p, doc = run_json("--profile", "basic", "-d", "3s", ngx.url(), timeout=30)
+        p2, doc2 = run_json("--profile", "basic", "-d", "1s", "--threshold", "p99<1s", ngx.url(),
+                            timeout=30)
+    cfg = doc["config"]
+    assert cfg["model"] == "closed" and cfg["connections"] == 10, cfg
+    assert cfg["stages"] == "5s:10,55s:10" and cfg["duration_s"] == 3, cfg
+    assert 2.9 <= doc["duration_s"] <= 3.6, doc["duration_s"]
+    # ten users started over 5 s: two a second
+    for t in (1, 2):
+        pt = point_at(doc, t)
+        assert abs(pt["target"] - 2 * t) < 1e-6 and abs(pt["users"] - 2 * t) <= 1, doc["timeline"]
+    assert all(pt["users"] <= 10 for pt in doc["timeline"]), doc["timeline"]
+    assert [t["expr"] for t in doc["thresholds"]] == ["mean<200ms", "error_rate<=0%"], doc["thresholds"]
+    assert all(t["ok"] for t in doc["thresholds"]), doc["thresholds"]
+    assert doc["assessment"]["profile"] == "basic" and doc["assessment"]["verdict"] == "PASS"
+    assert "mean<200ms" in p.stdout and "error_rate<=0%" in p.stdout, p.stdout
+    # --threshold replaces the profile's own
+    assert [t["expr"] for t in doc2["thresholds"]] == ["p99<1s"], doc2["thresholds"]
+
+
+def test_profile_breakpoint_stops_at_the_first_failure():
+    """A 1-worker surge serve burning 5 ms of CPU per request answers ~200/s; a rate rising
+    from 100/s to 1500/s passes that early, p95 crosses the profile's 1 s and the run stops
+    long before its 10 s."""
+    with Serve() as srv:
+        p, doc = run_json("--profile", "breakpoint", "--stages", "0s:100,10s:1500",
+                          srv.url("/api/cpu?ms=5"), check_rc=1, timeout=40)
+    a = doc["assessment"]
+    assert doc["config"]["model"] == "open", doc["config"]
+    assert a["profile"] == "breakpoint" and a["aborted"] is True and a["verdict"] == "FAIL", a
+    th = thresholds_by_expr(doc)
+    assert set(th) == {"p95<1s", "error_rate<5%"}, doc["thresholds"]
+    assert th["p95<1s"]["ok"] is False and th["p95<1s"]["value"] >= 1000, th
+    assert doc["duration_s"] < 8, doc["duration_s"]
+    assert p.elapsed < 10, p.elapsed
+    assert "aborted" in p.stdout, p.stdout
+
+
+# ---- thresholds ----
+
+def test_thresholds_pass_and_fail_with_exit_codes():
+    ok = ["p95<1s", "p99.9<2s", "mean<500ms", "max<5s", "min>=0ms", "p50<=1s",
+          "error_rate<1%", "error_rate<=0.01", "rps>10", "name:/health:p95<1s"]
+    failing = ["p95<1us", "rps>10000000", "name:/nope:p95<1s", "max>1h"]
+    with Serve() as srv:
+        args = [a for e in ok for a in ("--threshold", e)]
+        p, doc = run_json("-c", "2", "-d", "1s", *args, srv.url("/health"), check_rc=0)
+        th = thresholds_by_expr(doc)
+        assert list(th) == ok, doc["thresholds"]
+        assert all(t["ok"] is True for t in th.values()), doc["thresholds"]
+        assert 0 < th["p95<1s"]["value"] < 1000, th
+        assert th["p95<1s"]["value"] == doc["latency_ms"]["p95"], (th, doc["latency_ms"])
+        assert th["error_rate<1%"]["value"] == 0, th
+        assert abs(th["rps>10"]["value"] - doc["totals"]["rps"]) / doc["totals"]["rps"] < 0.01, th
+        assert doc["assessment"]["thresholds"] == "PASS", doc["assessment"]
+        for e in ok:
+            assert e in p.stdout, (e, p.stdout)
+        assert "thresholds ok" in p.stdout, p.stdout
+
+        args = [a for e in ok[:2] + failing for a in ("--threshold", e)]
+        p, doc = run_json("-c", "2", "-d", "1s", *args, srv.url("/health"), check_rc=1)
+        th = thresholds_by_expr(doc)
+        assert [th[e]["ok"] for e in ok[:2]] == [True, True], th
+        assert [th[e]["ok"] for e in failing] == [False] * len(failing), th
+        assert th["name:/nope:p95<1s"]["value"] is None, th  # never ran: nothing measured
+        assert doc["assessment"]["verdict"] == "FAIL" and doc["assessment"]["thresholds"] == "FAIL"
+        for e in failing:
+            assert any(e in line and "FAIL" in line for line in p.stdout.splitlines()), (e, p.stdout)
+        assert "thresholds FAILED" in p.stdout, p.stdout
+
+        # error_rate with % against a path that answers 404
+        p, doc = run_json("-c", "2", "-n", "20", "--threshold", "error_rate<50%",
+                          srv.url("/nonexistent"), check_rc=1)
+        assert doc["status_codes"] == {"404": 20}, doc["status_codes"]
+        assert doc["thresholds"] == [{"expr": "error_rate<50%", "value": 1, "ok": False}], doc["thresholds"]
+        assert "error_rate<50%" in p.stdout and "100.00%" in p.stdout, p.stdout
+
+
+def test_bad_thresholds_exit_2_naming_the_problem():
+    url = "http://127.0.0.1:1/"
+    cases = [
+        ("p96<1ms", ["p96", "unknown metric"]),
+        ("p95<fast", ["fast", "duration"]),
+        ("error_rate<200%", ["200%", "error rate"]),
+        ("name::p95<1ms", ["endpoint", "empty"]),
+        ("", ["empty threshold"]),
+        ("p95", ["p95", "<"]),
+        ("p95<", ["missing value"]),
+        ("rps>abc", ["abc", "rate"]),
+        ("p95=1ms", ["=1ms"]),
+    ]
+    for expr, needles in cases:
+        p = surge("run", "--threshold", expr, "-n", "1", url, timeout=10)
+        assert p.returncode == 2, (expr, p.returncode, p.stdout, p.stderr)
+        assert "--threshold" in p.stderr, (expr, p.stderr)
+        for n in needles:
+            assert n in p.stderr, (expr, n, p.stderr)
+        assert len(p.stderr.strip().splitlines()) <= 3, (expr, p.stderr)
+        assert p.elapsed < 2, (expr, p.elapsed)  # rejected before anything was sent
+
+
+def test_abort_on_fail_stops_soon_after_the_failure():
+    with Serve() as srv:
+        p, doc = run_json("-c", "4", "-d", "20s", "--threshold", "p95<1ms", "--abort-on-fail",
+                          srv.url("/api/slow?delay=50ms"), check_rc=1, timeout=30)
+        assert p.elapsed < 4, p.elapsed
+        assert doc["duration_s"] < 3, doc["duration_s"]
+        assert doc["assessment"]["aborted"] is True, doc["assessment"]
+        th = doc["thresholds"][0]
+        assert th["ok"] is False and 45 <= th["value"] < 500, th
+        assert "aborted" in p.stdout, p.stdout
+        # a threshold that holds lets the run last its whole duration
+        p, doc = run_json("-c", "2", "-d", "2s", "--threshold", "p95<1s", "--abort-on-fail",
+                          srv.url("/api/slow?delay=10ms"), check_rc=0, timeout=30)
+        assert doc["assessment"]["aborted"] is False, doc["assessment"]
+        assert 1.9 <= doc["duration_s"] <= 2.6, doc["duration_s"]
+
+
+# ---- the assessment ----
+
+def test_assessment_latency_classes():
+    with Serve() as srv:
+        for delay, cls, verdict in [("30ms", "excellent", "PASS"), ("70ms", "good", "PASS"),
+                                    ("150ms", "acceptable", "PASS"), ("250ms", "poor", "FAIL")]:
+            # no thresholds: the assessment reports, the exit code stays 0
+            p, doc = run_json("-c", "2", "-d", "1s", srv.url(f"/api/slow?delay={delay}"),
+                              check_rc=0, timeout=20)
+            a = doc["assessment"]
+            assert a["latency_class"] == cls and a["verdict"] == verdict, (delay, a)
+            assert a["latency"] == ("PASS" if verdict == "PASS" else "FAIL"), (delay, a)
+            assert a["error_rate"] == "PASS" and a["throughput"] == "PASS", (delay, a)
+            assert a["p95_ms"] == doc["latency_ms"]["p95"], (delay, a, doc["latency_ms"])
+            assert a["targets"]["p95_ms"] == 200, a
+            assert f"assessment {verdict}" in p.stdout and f"latency {cls}" in p.stdout, p.stdout
+        # the latency target is the user's to set; the class stays the seeds' band
+        p, doc = run_json("-c", "2", "-d", "1s", "--target-p95", "300ms",
+                          srv.url("/api/slow?delay=250ms"), check_rc=0, timeout=20)
+    a = doc["assessment"]
+    assert a["latency_class"] == "poor" and a["latency"] == "PASS" and a["verdict"] == "PASS", a
+    assert a["targets"]["p95_ms"] == 300, a
+
+
+def test_assessment_of_a_rate_not_delivered_fails_throughput():
+    """In the open model the asked rate is the throughput target: a server that can only do
+    ~200/s fails it at 400/s."""
+    with Serve() as srv:
+        p, doc = run_json("-R", "400", "-d", "2s", srv.url("/api/cpu?ms=5"), check_rc=None,
+                          timeout=20)
+    ok_or_noisy(p, doc)
+    a = doc["assessment"]
+    assert a["targets"]["min_rps"] >= 390, a
+    assert a["throughput"] == "FAIL" and a["verdict"] == "FAIL", a
+    assert "throughput under target" in p.stdout, p.stdout
+
+
+def test_assessment_without_responses_is_not_excellent():
+    """Nothing measured proves nothing: a run without a single response must not be rated
+    'excellent' with its latency 'ok' (thresholds.c says a missing p95 lands in 'poor')."""
+    p, doc = run_json("-c", "2", "-d", "500ms", refused_url(), check_rc=3, timeout=10)
+    a = doc["assessment"]
+    assert doc["totals"]["responses"] == 0
+    assert a["verdict"] == "FAIL", a
+    assert a["latency_class"] == "poor", a
+    assert a["latency"] == "FAIL", a
+
+
+# ---- exit codes ----
+
+def test_exit_codes_are_documented_and_unreachable_wins():
+    text = surge("help", "exit-codes", check_rc=0).stdout
+    for code in ("0", "1", "2", "3", "4"):
+        assert any(line.strip().startswith(code + " ") for line in text.splitlines()), text
+    url = refused_url()
+    # thresholds that would fail, and a profile's: still "could not reach the target"
+    p, doc = run_json("-c", "2", "-d", "500ms", "--threshold", "p95<1ms", url, check_rc=3)
+    assert doc["thresholds"][0]["ok"] is False, doc["thresholds"]
+    p, doc = run_json("--profile", "basic", "-d", "1s", url, check_rc=3, timeout=10)
+    p, doc = run_json("-R", "100", "-d", "1s", "--threshold", "error_rate<1%", url, check_rc=3,
+                      timeout=10)
+    assert doc["errors_by_kind"]["connect_refused"] > 0, doc["errors_by_kind"]
+
+
+def test_shape_usage_errors_exit_2():
+    url = "http://127.0.0.1:1/"
+    cases = [
+        (["--stages", "2s"], "--stages"),
+        (["--stages", "2s:x"], "stage 1"),
+        (["--stages", "1s:5,,1s:0"], "stage 2"),
+        (["--model", "sideways", "--stages", "1s:5"], "--model"),
+        (["--model", "open"], "rate"),
+        (["-R", "100", "--model", "closed"], "--model"),
+        (["-R", "0"], "--rate"),
+        (["-R", "fast"], "--rate"),
+        (["-R", "100", "--users", "5"], "--users"),
+        (["--spawn-rate", "2"], "--spawn-rate"),
+        (["--users", "5", "--stages", "1s:5"], "--users"),
+        (["--profile", "nosuch"], "nosuch"),
+        (["--max-queue", "lots", "-R", "10"], "--max-queue"),
+        (["--target-p95", "soon"], "--target-p95"),
+    ]
+    for args, needle in cases:
+        p = surge("run", *args, url, timeout=10)
+        assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
+        assert needle in p.stderr, (args, needle, p.stderr)
+
+
+# ---- the generator's self-check ----
+
+def test_generator_that_cannot_keep_its_schedule_exits_4():
+    """The generator shares its CPU with a busy loop and runs at the lowest priority, so its
+    pacer wakes tens of milliseconds late: the schedule is not kept, the run says so and
+    exits 4. The target (another CPU) is idle."""
+    gen_cpu, srv_cpu = two_cpus()
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        pin(srv.proc.pid, srv_cpu)
+        hog = subprocess.Popen(["taskset", "-c", str(gen_cpu), sys.executable, "-c",
+                                "while True: pass"])
+        try:
+            path = os.path.join(d, "r.json")
+            p = subprocess.run(["taskset", "-c", str(gen_cpu), "nice", "-n", "19", SURGE, "run",
+                                "--json", path, "-t", "1", "-R", "2000", "-d", "2s",
+                                srv.url("/health")], capture_output=True, text=True, timeout=30)
+        finally:
+            hog.kill()
+            hog.wait()
+        with open(path) as f:
+            doc = json.load(f)
+    gen = doc["generator"]
+    assert gen["saturated"] is True, gen
+    assert gen["sched_lag_p99_us"] > 25000, gen
+    assert p.returncode == 4, (p.returncode, p.stderr)
+    assert "WARNING" in p.stdout and "bottleneck" in p.stdout, p.stdout
+
+
+# ---- surge capacity ----
+
+def capacity(gen_cpu, args, path, timeout=120):
+    p = subprocess.run(["taskset", "-c", str(gen_cpu), SURGE, "capacity", "--json", path, *args],
+                       capture_output=True, text=True, timeout=timeout)
+    with open(path) as f:
+        return p, json.load(f)
+
+
+def test_capacity_finds_a_known_capacity():
+    """surge serve with one worker, pinned to its own CPU, burning 5 ms of CPU per request:
+    about 200/s. The test first measures that ceiling itself with a closed-model run that keeps
+    the worker busy, then asks `surge capacity` and expects an answer within 15 % of it."""
+    gen_cpu, srv_cpu = two_cpus()
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        pin(srv.proc.pid, srv_cpu)
+        url = srv.url("/api/cpu?ms=5")
+        path = os.path.join(d, "ceiling.json")
+        subprocess.run(["taskset", "-c", str(gen_cpu), SURGE, "run", "-q", "--json", path, "-c",
+                        "4", "-t", "1", "-d", "2s", url], timeout=30)
+        with open(path) as f:
+            ceiling = json.load(f)["totals"]["rps"]
+        assert 100 < ceiling < 300, ceiling  # 5 ms of CPU each on one core: ~200/s
+        time.sleep(0.5)
+        path = os.path.join(d, "capacity.json")
+        args = ["--slo", "p95<100ms", "--step", "3s", "-t", "1", url]
+        t0 = time.monotonic()
+        p, doc = capacity(gen_cpu, args, path)
+        if p.returncode == 4:
+            # a step flagged the generator: on a shared machine a neighbour's burst can do
+            # that; once more, and the second answer counts
+            print("    note: capacity search ended by a saturated generator; retrying once:\n"
+                  + p.stdout, flush=True)
+            time.sleep(1)
+            t0 = time.monotonic()
+            p, doc = capacity(gen_cpu, args, path)
+        elapsed = time.monotonic() - t0
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    cap = doc["capacity_rps"]
+    assert abs(cap - ceiling) / ceiling <= 0.15, (cap, ceiling, p.stdout)
+    assert abs(cap - 200) / 200 <= 0.25, (cap, p.stdout)  # and near the nominal 200/s
+    steps = doc["steps"]
+    assert doc["slo"] == "p95<100ms" and doc["exit_code"] == 0, doc
+    assert steps[0]["rate"] == 50 and steps[0]["passed"] is True, steps
+    assert cap == max(s["rate"] for s in steps if s["passed"]), steps
+    assert any(not s["passed"] and s["rate"] > cap for s in steps), steps
+    assert all(s["saturated"] is False for s in steps), steps
+    for s in steps:
+        assert set(s) >= {"rate", "achieved_rps", "slo_value", "error_rate", "passed"}, s
+        if s["passed"]:
+            assert s["slo_value"] < 100 and s["achieved_rps"] >= s["rate"] * 0.95, s
+    assert f"capacity: {cap:.1f} requests/s" in p.stdout, p.stdout
+    assert elapsed < 90, elapsed
+
+
+def test_capacity_keeps_what_passed_when_the_generator_saturates():
+    """The search is under way (50/s, 100/s passed) when the generator loses its CPU to a busy
+    loop at a higher priority: the next step saturates it and the search ends (exit 4, the
+    generator's code). The answer is still what the help promises, the highest rate that
+    passed, in the summary and in the JSON."""
+    gen_cpu, srv_cpu = two_cpus()
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        pin(srv.proc.pid, srv_cpu)
+        path = os.path.join(d, "capacity.json")
+        proc = subprocess.Popen(["taskset", "-c", str(gen_cpu), SURGE, "capacity", "--json", path,
+                                 "--slo", "p95<500ms", "--step", "2s", "--max-rate", "3200",
+                                 "-t", "1", srv.url("/health")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watchdog = threading.Timer(60, proc.kill)
+        watchdog.start()
+        hog = None
+        lines = []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if hog is None and "step  2" in line:
+                    subprocess.run(["renice", "-n", "19", "-p", str(proc.pid)],
+                                   capture_output=True, timeout=10)
+                    hog = subprocess.Popen(["taskset", "-c", str(gen_cpu), sys.executable, "-c",
+                                            "while True: pass"])
+            proc.wait(timeout=10)
+        finally:
+            watchdog.cancel()
+            if hog:
+                hog.kill()
+                hog.wait()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out = "".join(lines)
+        with open(path) as f:
+            doc = json.load(f)
+    steps = doc["steps"]
+    assert hog is not None, out
+    assert proc.returncode == 4, (proc.returncode, out)
+    assert any(s["saturated"] for s in steps), steps
+    assert "SATURATED" in out, out
+    passed = [s["rate"] for s in steps if s["passed"]]
+    assert passed and passed[:2] == [50, 100], steps
+    assert doc["capacity_rps"] == max(passed), (doc["capacity_rps"], steps)
+    assert "none found" not in out, out
+    # and `surge help capacity` lists every exit code the command returns
+    text = surge("help", "capacity", check_rc=0).stdout
+    assert "4" in text.split("Exit 0")[-1], text
+
+
+def test_capacity_usage_errors_and_unreachable():
+    url = "http://127.0.0.1:1/"
+    cases = [
+        ([url], "--slo"),
+        (["--slo", "p96<1ms", url], "p96"),
+        (["--slo", "p95<1s", "--step", "500ms", url], "--step"),
+        (["--slo", "p95<1s", "--start", "0", url], "--start"),
+        (["--slo", "p95<1s", "--max-error", "150%", url], "--max-error"),
+        (["--slo", "p95<1s"], "missing URL"),
+        (["--slo", "p95<1s", "--bogus", url], "--bogus"),
+    ]
+    for args, needle in cases:
+        p = surge("capacity", *args, timeout=10)
+        assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
+        assert needle in p.stderr, (args, needle, p.stderr)
+    p = surge("capacity", "--slo", "p95<1s", "--step", "1s", refused_url(), timeout=20)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+    assert p.elapsed < 5, p.elapsed
+    # exit 3 should come with the reason, as `surge run` gives it
+    said = (p.stdout + p.stderr).lower()
+    assert "refused" in said or "reach" in said, (p.stdout, p.stderr)
+
+
+if __name__ == "__main__":
+    main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
