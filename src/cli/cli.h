@@ -9,10 +9,10 @@
 /* Exit codes (surge help exit-codes). */
 enum cli_exit {
 	EXIT_OK = 0,
-	EXIT_THRESHOLDS = 1,    /* a threshold failed */
-	EXIT_USAGE = 2,         /* bad usage or configuration */
-	EXIT_UNREACHABLE = 3,   /* the run could not reach the target */
-	EXIT_GENERATOR = 4,     /* the generator itself was the bottleneck */
+	EXIT_THRESHOLDS = 1,  /* a threshold failed */
+	EXIT_USAGE = 2,       /* bad usage or configuration */
+	EXIT_UNREACHABLE = 3, /* the run could not reach the target */
+	EXIT_GENERATOR = 4,   /* the generator itself was the bottleneck */
 };
 
 int cli_run(int argc, char **argv);

@@ -15,31 +15,41 @@
 #include "core/json.h"
 #include "core/units.h"
 
-#define MAX_STEPS 40
+#define MAX_STEPS  40
 #define RATE_SLACK 0.95 /* a step must deliver 95 % of the asked rate */
 
-enum { OPT_SLO = 300, OPT_MAX_ERROR, OPT_START, OPT_MAX_RATE, OPT_STEP, OPT_PRECISION,
-       OPT_BODY = 256, OPT_BODY_FILE, OPT_TIMEOUT, OPT_JSON };
+enum {
+	OPT_SLO = 300,
+	OPT_MAX_ERROR,
+	OPT_START,
+	OPT_MAX_RATE,
+	OPT_STEP,
+	OPT_PRECISION,
+	OPT_BODY = 256,
+	OPT_BODY_FILE,
+	OPT_TIMEOUT,
+	OPT_JSON
+};
 
 static const struct option long_options[] = {
-	{"slo", required_argument, NULL, OPT_SLO},
-	{"max-error", required_argument, NULL, OPT_MAX_ERROR},
-	{"start", required_argument, NULL, OPT_START},
-	{"max-rate", required_argument, NULL, OPT_MAX_RATE},
-	{"step", required_argument, NULL, OPT_STEP},
-	{"precision", required_argument, NULL, OPT_PRECISION},
-	{"connections", required_argument, NULL, 'c'},
-	{"threads", required_argument, NULL, 't'},
-	{"method", required_argument, NULL, 'm'},
-	{"header", required_argument, NULL, 'H'},
-	{"body", required_argument, NULL, OPT_BODY},
-	{"body-file", required_argument, NULL, OPT_BODY_FILE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"json", required_argument, NULL, OPT_JSON},
-	{"insecure", no_argument, NULL, 'k'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"slo", required_argument, NULL, OPT_SLO},
+    {"max-error", required_argument, NULL, OPT_MAX_ERROR},
+    {"start", required_argument, NULL, OPT_START},
+    {"max-rate", required_argument, NULL, OPT_MAX_RATE},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {"connections", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"insecure", no_argument, NULL, 'k'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct step {
@@ -62,7 +72,8 @@ static int rate_arg(const char *name, const char *arg, double *out)
 	char err[160] = "";
 
 	if (units_parse_rate(arg, out, err, sizeof(err)) < 0 || *out <= 0)
-		return cli_usage_error("capacity", "--%s: %s", name, *out <= 0 ? "must be above 0" : err);
+		return cli_usage_error("capacity", "--%s: %s", name,
+		                       *out <= 0 ? "must be above 0" : err);
 	return 0;
 }
 
@@ -74,8 +85,8 @@ static int fraction_arg(const char *name, const char *arg, double *out)
 	if (*end == '%')
 		v /= 100, end++;
 	if (end == arg || *end || !(v >= 0 && v <= 1))
-		return cli_usage_error("capacity", "--%s '%s': expected a percentage like 1%% or 0.01",
-				       name, arg);
+		return cli_usage_error(
+		    "capacity", "--%s '%s': expected a percentage like 1%% or 0.01", name, arg);
 	*out = v;
 	return 0;
 }
@@ -96,7 +107,9 @@ static int capacity_option(search_t *s, int opt, const char *arg)
 	case OPT_STEP:
 		if (units_parse_duration(arg, NS_PER_S, &s->step_ns, err, sizeof(err)) < 0 ||
 		    s->step_ns < NS_PER_S)
-			return cli_usage_error("capacity", "--step: %s", s->step_ns < NS_PER_S && !err[0] ? "at least 1s" : err);
+			return cli_usage_error("capacity", "--step: %s",
+			                       s->step_ns < NS_PER_S && !err[0] ? "at least 1s"
+			                                                        : err);
 		return 0;
 	default: return cli_run_option(&s->run, opt, arg);
 	}
@@ -122,14 +135,15 @@ static int parse_args(search_t *s, int argc, char **argv)
 		}
 		if (opt == '?' || opt == ':')
 			return cli_usage_error("capacity", "unknown option or missing value: '%s'",
-					       argv[optind - 1]);
+			                       argv[optind - 1]);
 		if ((rc = capacity_option(s, opt, optarg)) != 0)
 			return rc;
 	}
 	if (!s->slo.expr[0])
 		return cli_usage_error("capacity", "--slo is required, e.g. --slo 'p95<200ms'");
 	if (optind != argc - 1)
-		return cli_usage_error("capacity", "%s", optind == argc ? "missing URL" : "expected one URL");
+		return cli_usage_error("capacity", "%s",
+		                       optind == argc ? "missing URL" : "expected one URL");
 	s->run.cfg.url_text = argv[optind];
 	if (url_parse(s->run.cfg.url_text, &s->run.cfg.url, err, sizeof(err)) < 0)
 		return cli_usage_error("capacity", "URL '%s': %s", s->run.cfg.url_text, err);
@@ -154,7 +168,8 @@ static int run_step(search_t *s, double rate, step_t *st)
 	o.duration_given = true;
 	o.thresholds[0] = s->slo;
 	o.threshold_count = 1;
-	if ((rc = cli_shape_resolve(&o, "capacity")) != 0 || (rc = cli_execute(&o, false, &r, &a)) != 0)
+	if ((rc = cli_shape_resolve(&o, "capacity")) != 0 ||
+	    (rc = cli_execute(&o, false, &r, &a)) != 0)
 		return rc;
 	report_totals(&r, &t);
 	st->rate = rate;
@@ -163,7 +178,7 @@ static int run_step(search_t *s, double rate, step_t *st)
 	st->error_rate = t.error_rate;
 	st->saturated = r.saturated;
 	st->passed = a.passed[0] && t.error_rate <= s->max_error && t.rps >= rate * RATE_SLACK &&
-		     !r.saturated;
+	             !r.saturated;
 	rc = r.counters.requests == 0 ? EXIT_UNREACHABLE : 0;
 	gen_result_free(&r);
 	return rc;
@@ -174,8 +189,11 @@ static void print_step(const search_t *s, const step_t *st)
 	if (s->run.quiet)
 		return;
 	printf("  step %2d  rate %10.1f/s  achieved %10.1f/s  %s %-10.2f  errors %6.2f%%  %s\n",
-	       s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric), st->slo_value,
-	       st->error_rate * 100, st->saturated ? "GENERATOR SATURATED" : st->passed ? "pass" : "FAIL");
+	       s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric),
+	       st->slo_value, st->error_rate * 100,
+	       st->saturated ? "GENERATOR SATURATED"
+	       : st->passed  ? "pass"
+	                     : "FAIL");
 	fflush(stdout);
 }
 
@@ -190,9 +208,10 @@ static int search(search_t *s)
 		int rc = run_step(s, rate, st);
 
 		if (rc == EXIT_UNREACHABLE)
-			fprintf(stderr, "surge capacity: no response from %s at %.1f/s: the target "
-					"cannot be reached (see surge run for the errors by kind)\n",
-				s->run.cfg.url_text, rate);
+			fprintf(stderr,
+			        "surge capacity: no response from %s at %.1f/s: the target "
+			        "cannot be reached (see surge run for the errors by kind)\n",
+			        s->run.cfg.url_text, rate);
 		if (rc != 0) {
 			s->answer = pass;
 			return rc;
@@ -200,7 +219,8 @@ static int search(search_t *s)
 		s->count++;
 		print_step(s, st);
 		if (st->saturated) {
-			s->answer = pass; /* what passed before the generator gave out still holds */
+			s->answer =
+			    pass; /* what passed before the generator gave out still holds */
 			return EXIT_GENERATOR;
 		}
 		if (st->passed)

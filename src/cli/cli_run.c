@@ -17,42 +17,54 @@
 #define BODY_MAX (64u * 1024 * 1024)
 
 enum {
-	OPT_BODY = 256, OPT_BODY_FILE, OPT_TIMEOUT, OPT_JSON, OPT_STAGES, OPT_MODEL, OPT_USERS,
-	OPT_SPAWN_RATE, OPT_MAX_QUEUE, OPT_PROFILE, OPT_THRESHOLD, OPT_ABORT, OPT_TARGET_P95,
-	OPT_TARGET_ERRORS, OPT_TARGET_RPS,
+	OPT_BODY = 256,
+	OPT_BODY_FILE,
+	OPT_TIMEOUT,
+	OPT_JSON,
+	OPT_STAGES,
+	OPT_MODEL,
+	OPT_USERS,
+	OPT_SPAWN_RATE,
+	OPT_MAX_QUEUE,
+	OPT_PROFILE,
+	OPT_THRESHOLD,
+	OPT_ABORT,
+	OPT_TARGET_P95,
+	OPT_TARGET_ERRORS,
+	OPT_TARGET_RPS,
 };
 
 static const struct option long_options[] = {
-	{"connections", required_argument, NULL, 'c'},
-	{"threads", required_argument, NULL, 't'},
-	{"duration", required_argument, NULL, 'd'},
-	{"requests", required_argument, NULL, 'n'},
-	{"rate", required_argument, NULL, 'R'},
-	{"stages", required_argument, NULL, OPT_STAGES},
-	{"model", required_argument, NULL, OPT_MODEL},
-	{"users", required_argument, NULL, OPT_USERS},
-	{"spawn-rate", required_argument, NULL, OPT_SPAWN_RATE},
-	{"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
-	{"profile", required_argument, NULL, OPT_PROFILE},
-	{"threshold", required_argument, NULL, OPT_THRESHOLD},
-	{"abort-on-fail", no_argument, NULL, OPT_ABORT},
-	{"target-p95", required_argument, NULL, OPT_TARGET_P95},
-	{"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
-	{"target-rps", required_argument, NULL, OPT_TARGET_RPS},
-	{"method", required_argument, NULL, 'm'},
-	{"header", required_argument, NULL, 'H'},
-	{"body", required_argument, NULL, OPT_BODY},
-	{"body-file", required_argument, NULL, OPT_BODY_FILE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"json", required_argument, NULL, OPT_JSON},
-	{"insecure", no_argument, NULL, 'k'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"connections", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"duration", required_argument, NULL, 'd'},
+    {"requests", required_argument, NULL, 'n'},
+    {"rate", required_argument, NULL, 'R'},
+    {"stages", required_argument, NULL, OPT_STAGES},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"users", required_argument, NULL, OPT_USERS},
+    {"spawn-rate", required_argument, NULL, OPT_SPAWN_RATE},
+    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"abort-on-fail", no_argument, NULL, OPT_ABORT},
+    {"target-p95", required_argument, NULL, OPT_TARGET_P95},
+    {"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
+    {"target-rps", required_argument, NULL, OPT_TARGET_RPS},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"insecure", no_argument, NULL, 'k'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int count_option(const char *name, const char *arg, uint64_t min, uint64_t max,
-			uint64_t *out)
+                        uint64_t *out)
 {
 	char err[160];
 
@@ -80,7 +92,7 @@ static int number_option(const char *name, const char *arg, double min, double m
 		v /= 100, end++;
 	if (end == arg || *end || !(v >= min && v <= max))
 		return cli_usage_error("run", "--%s: '%s' is not a number from %g to %g", name, arg,
-				       min, max);
+		                       min, max);
 	*out = v;
 	return 0;
 }
@@ -105,7 +117,7 @@ static int body_file_option(run_options_t *o, const char *path)
 	o->body_owned = cli_read_file(path, BODY_MAX, &len);
 	if (!o->body_owned)
 		return cli_usage_error("run", "--body-file %s: %s", path,
-				       errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+		                       errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
 	o->cfg.body = o->body_owned;
 	o->cfg.body_len = len;
 	o->cfg.has_body = true;
@@ -116,9 +128,10 @@ static int profile_option(run_options_t *o, const char *name)
 {
 	o->profile = profile_find(name);
 	if (!o->profile)
-		return cli_usage_error("run", "--profile '%s': no such profile (see 'surge help "
-					      "profiles')",
-				       name);
+		return cli_usage_error("run",
+		                       "--profile '%s': no such profile (see 'surge help "
+		                       "profiles')",
+		                       name);
 	return 0;
 }
 
@@ -133,7 +146,9 @@ static int parse_shape_option(run_options_t *o, int opt, const char *arg)
 	case OPT_STAGES: o->stages_text = arg; break;
 	case OPT_MODEL: o->model_text = arg; break;
 	case OPT_USERS: rc = count_option("users", arg, 1, 1000000, &o->users); break;
-	case OPT_SPAWN_RATE: rc = number_option("spawn-rate", arg, 0.001, 1e6, &o->spawn_rate); break;
+	case OPT_SPAWN_RATE:
+		rc = number_option("spawn-rate", arg, 0.001, 1e6, &o->spawn_rate);
+		break;
 	case OPT_MAX_QUEUE:
 		rc = count_option("max-queue", arg, 0, 10000000, &v);
 		o->cfg.max_queue = (uint32_t)v;
@@ -224,7 +239,7 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		}
 		if (opt == '?' || opt == ':')
 			return cli_usage_error("run", "unknown option or missing value: '%s'",
-					       argv[optind - 1]);
+			                       argv[optind - 1]);
 		if ((rc = cli_run_option(o, opt, optarg)) != 0)
 			return rc;
 	}
@@ -250,8 +265,8 @@ static void print_progress(const gen_point_t *last, uint64_t errors)
 	units_format_duration_us((double)last->p50_us, p50, sizeof(p50));
 	units_format_duration_us((double)last->p99_us, p99, sizeof(p99));
 	fprintf(stderr, "\r\033[K[%5.0fs] %u conns  %.0f req/s  p50 %s  p99 %s  errors %llu",
-		last->t, last->users, last->length_s > 0 ? last->requests / last->length_s : 0, p50,
-		p99, (unsigned long long)errors);
+	        last->t, last->users, last->length_s > 0 ? last->requests / last->length_s : 0, p50,
+	        p99, (unsigned long long)errors);
 	fflush(stderr);
 }
 
@@ -273,14 +288,15 @@ static bool thresholds_fail_now(gen_run_t *run, const run_options_t *o, hist_t *
 	if (!f.requests)
 		return false; /* nothing measured yet: nothing to judge */
 	for (int i = 0; i < o->threshold_count; i++)
-		if (!o->thresholds[i].endpoint[0] && !threshold_check(&o->thresholds[i], &f, &value))
+		if (!o->thresholds[i].endpoint[0] &&
+		    !threshold_check(&o->thresholds[i], &f, &value))
 			return true;
 	return false;
 }
 
 /* Waits for the run: progress once a second, SIGINT/SIGTERM into a clean stop. */
 static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *signals,
-		      bool progress)
+                      bool progress)
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 	hist_t *scratch = o->abort_on_fail ? malloc(sizeof(hist_t)) : NULL;
@@ -336,7 +352,8 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 		return EXIT_USAGE;
 	}
 	if (aborted)
-		result->interrupted = false; /* stopped by a threshold, not by a signal: see aborted */
+		result->interrupted =
+		    false; /* stopped by a threshold, not by a signal: see aborted */
 	memset(a, 0, sizeof(*a));
 	a->thresholds = o->thresholds;
 	a->threshold_count = o->threshold_count;
@@ -353,8 +370,9 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
 
 	/* not one response, and nothing came back: connect or TLS failed, or it never answered */
 	if (r->counters.requests == 0 && k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] +
-						   k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] +
-						   k[GEN_ERR_READ_TIMEOUT] > 0)
+	                                         k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] +
+	                                         k[GEN_ERR_READ_TIMEOUT] >
+	                                     0)
 		return EXIT_UNREACHABLE;
 	if (!a->thresholds_ok)
 		return EXIT_THRESHOLDS;
@@ -363,8 +381,7 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
 	return EXIT_OK;
 }
 
-static int write_outputs(const run_options_t *o, const gen_result_t *r,
-			 const report_analysis_t *a)
+static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
 {
 	buf_t out;
 	int rc = 0;
@@ -381,7 +398,8 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r,
 		if (rc == 0)
 			rc = cli_write_file(o->json_path, out.data, out.len);
 		if (rc < 0)
-			fprintf(stderr, "surge run: cannot write %s: %s\n", o->json_path, strerror(-rc));
+			fprintf(stderr, "surge run: cannot write %s: %s\n", o->json_path,
+			        strerror(-rc));
 	}
 	buf_free(&out);
 	return rc;
@@ -392,7 +410,7 @@ static void announce(const run_options_t *o)
 	const gen_config_t *c = &o->cfg;
 
 	fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", c->method, c->url_text,
-		c->connections, c->threads);
+	        c->connections, c->threads);
 	if (c->open_model && c->stages_text)
 		fprintf(stderr, "open model, rate stages %s", c->stages_text);
 	else if (c->open_model)
@@ -401,7 +419,8 @@ static void announce(const run_options_t *o)
 		fprintf(stderr, "closed model, user stages %s", c->stages_text);
 	else
 		fprintf(stderr, "closed model");
-	fprintf(stderr, "%s%s\n", o->profile ? ", profile " : "", o->profile ? o->profile->name : "");
+	fprintf(stderr, "%s%s\n", o->profile ? ", profile " : "",
+	        o->profile ? o->profile->name : "");
 }
 
 int cli_run(int argc, char **argv)
@@ -422,7 +441,7 @@ int cli_run(int argc, char **argv)
 	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &result, &analysis);
 	if (rc == 0) {
 		rc = write_outputs(&o, &result, &analysis) < 0 ? EXIT_USAGE
-							       : cli_exit_code(&result, &analysis);
+		                                               : cli_exit_code(&result, &analysis);
 		gen_result_free(&result);
 	}
 	free(o.body_owned);

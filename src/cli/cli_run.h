@@ -22,7 +22,7 @@ typedef struct run_options {
 	const char *rate_text;
 	const char *stages_text;
 	const char *model_text;
-	uint64_t users;           /* --users N (with --spawn-rate) */
+	uint64_t users; /* --users N (with --spawn-rate) */
 	double spawn_rate;
 	const profile_t *profile;
 	bool duration_given;

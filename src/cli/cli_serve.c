@@ -13,8 +13,18 @@
 #include "core/units.h"
 #include "serve/serve.h"
 
-enum opt_type { OPT_ADDR, OPT_PORT, OPT_COUNT, OPT_DURATION, OPT_SIZE, OPT_FLAG, OPT_NOFLAG,
-		OPT_STRING, OPT_LEVEL, OPT_ONOFF };
+enum opt_type {
+	OPT_ADDR,
+	OPT_PORT,
+	OPT_COUNT,
+	OPT_DURATION,
+	OPT_SIZE,
+	OPT_FLAG,
+	OPT_NOFLAG,
+	OPT_STRING,
+	OPT_LEVEL,
+	OPT_ONOFF
+};
 
 typedef struct serve_option {
 	const char *name;
@@ -26,36 +36,49 @@ typedef struct serve_option {
 #define OFF(field) offsetof(serve_config_t, field)
 
 static const serve_option_t options[] = {
-	{"listen", OPT_ADDR, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080)"},
-	{"port", OPT_PORT, 0, "port only (also $PORT)"},
-	{"workers", OPT_COUNT, OFF(workers), "worker threads, each with its own loop (default: CPUs)"},
-	{"max-connections", OPT_COUNT, OFF(max_connections), "open connections at most (default 10000)"},
-	{"max-header-bytes", OPT_SIZE, OFF(max_header_bytes), "request line + headers (default 16k; over: 431)"},
-	{"max-body", OPT_SIZE, OFF(max_body_bytes), "request body (default 10MiB; over: 413)"},
-	{"header-timeout", OPT_DURATION, OFF(header_timeout_ns), "time to send a request head (default 10s; then 408)"},
-	{"idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), "keep-alive idle time (default 60s)"},
-	{"drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), "graceful shutdown limit (default 30s)"},
-	{"max-delay", OPT_DURATION, OFF(max_delay_ns), "cap on any requested delay (default 300s)"},
-	{"max-size", OPT_SIZE, OFF(max_size_bytes), "cap on any requested response size (default 100MiB)"},
-	{"max-cpu", OPT_DURATION, OFF(max_cpu_ns), "cap on CPU time per request (default 10s)"},
-	{"memory-cap", OPT_SIZE, OFF(memory_cap_bytes), "leaked + spiking memory at most (default 1GiB; over: 507)"},
-	{"max-load-cores", OPT_COUNT, OFF(max_load_cores), "background load threads at most (default: CPUs)"},
-	{"no-chaos", OPT_NOFLAG, OFF(chaos), "switch off leaks, blocking, load, chaos and crash endpoints"},
-	{"allow-crash", OPT_FLAG, OFF(allow_crash), "let POST /admin/crash exit the process"},
-	{"admin-token", OPT_STRING, OFF(admin_token), "bearer token required by /admin/... endpoints"},
-	{"data-dir", OPT_STRING, OFF(data_dir), "directory for the disk endpoints (default /tmp)"},
-	{"default-params", OPT_STRING, OFF(default_params), "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"},
-	{"log-level", OPT_LEVEL, OFF(log_level), "debug, info, warn or error (default info)"},
-	{"access-log", OPT_ONOFF, OFF(access_log), "on or off: one JSON line per request (default on)"},
-	{"role", OPT_STRING, OFF(role), "default, or downstream: serve only the downstream API"},
-	{"downstream-url", OPT_STRING, OFF(downstream_url), "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"},
-	{"database-url", OPT_STRING, OFF(database_url), "postgresql://... (also $DATABASE_URL; default: SQLite)"},
-	{"sqlite", OPT_STRING, OFF(sqlite_path), "SQLite file or :memory: (default <data-dir>/surge.db)"},
-	{"db-pool", OPT_COUNT, OFF(db_pool), "database connections (default 10)"},
-	{"db-timeout", OPT_DURATION, OFF(db_timeout_ns), "wait for a free connection at most (default 5s; then 503)"},
-	{"redis-url", OPT_STRING, OFF(redis_url), "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
-	{"cache-size", OPT_COUNT, OFF(cache_entries), "in-process cache entries (default 10000)"},
-	{NULL, 0, 0, NULL},
+    {"listen", OPT_ADDR, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080)"},
+    {"port", OPT_PORT, 0, "port only (also $PORT)"},
+    {"workers", OPT_COUNT, OFF(workers), "worker threads, each with its own loop (default: CPUs)"},
+    {"max-connections", OPT_COUNT, OFF(max_connections),
+     "open connections at most (default 10000)"},
+    {"max-header-bytes", OPT_SIZE, OFF(max_header_bytes),
+     "request line + headers (default 16k; over: 431)"},
+    {"max-body", OPT_SIZE, OFF(max_body_bytes), "request body (default 10MiB; over: 413)"},
+    {"header-timeout", OPT_DURATION, OFF(header_timeout_ns),
+     "time to send a request head (default 10s; then 408)"},
+    {"idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), "keep-alive idle time (default 60s)"},
+    {"drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), "graceful shutdown limit (default 30s)"},
+    {"max-delay", OPT_DURATION, OFF(max_delay_ns), "cap on any requested delay (default 300s)"},
+    {"max-size", OPT_SIZE, OFF(max_size_bytes),
+     "cap on any requested response size (default 100MiB)"},
+    {"max-cpu", OPT_DURATION, OFF(max_cpu_ns), "cap on CPU time per request (default 10s)"},
+    {"memory-cap", OPT_SIZE, OFF(memory_cap_bytes),
+     "leaked + spiking memory at most (default 1GiB; over: 507)"},
+    {"max-load-cores", OPT_COUNT, OFF(max_load_cores),
+     "background load threads at most (default: CPUs)"},
+    {"no-chaos", OPT_NOFLAG, OFF(chaos),
+     "switch off leaks, blocking, load, chaos and crash endpoints"},
+    {"allow-crash", OPT_FLAG, OFF(allow_crash), "let POST /admin/crash exit the process"},
+    {"admin-token", OPT_STRING, OFF(admin_token), "bearer token required by /admin/... endpoints"},
+    {"data-dir", OPT_STRING, OFF(data_dir), "directory for the disk endpoints (default /tmp)"},
+    {"default-params", OPT_STRING, OFF(default_params),
+     "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"},
+    {"log-level", OPT_LEVEL, OFF(log_level), "debug, info, warn or error (default info)"},
+    {"access-log", OPT_ONOFF, OFF(access_log), "on or off: one JSON line per request (default on)"},
+    {"role", OPT_STRING, OFF(role), "default, or downstream: serve only the downstream API"},
+    {"downstream-url", OPT_STRING, OFF(downstream_url),
+     "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"},
+    {"database-url", OPT_STRING, OFF(database_url),
+     "postgresql://... (also $DATABASE_URL; default: SQLite)"},
+    {"sqlite", OPT_STRING, OFF(sqlite_path),
+     "SQLite file or :memory: (default <data-dir>/surge.db)"},
+    {"db-pool", OPT_COUNT, OFF(db_pool), "database connections (default 10)"},
+    {"db-timeout", OPT_DURATION, OFF(db_timeout_ns),
+     "wait for a free connection at most (default 5s; then 503)"},
+    {"redis-url", OPT_STRING, OFF(redis_url),
+     "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
+    {"cache-size", OPT_COUNT, OFF(cache_entries), "in-process cache entries (default 10000)"},
+    {NULL, 0, 0, NULL},
 };
 
 static int parse_addr(serve_config_t *cfg, const char *v, char *err, size_t len)
@@ -83,7 +106,7 @@ static int parse_addr(serve_config_t *cfg, const char *v, char *err, size_t len)
 }
 
 static int set_option(serve_config_t *cfg, const serve_option_t *o, const char *v, char *err,
-		      size_t len)
+                      size_t len)
 {
 	void *field = (char *)cfg + o->offset;
 	uint64_t n;
@@ -164,10 +187,10 @@ static int read_environment(serve_config_t *cfg)
 	static const struct {
 		const char *env, *option;
 	} seeds[] = {
-		{"PORT", "port"},
-		{"DOWNSTREAM_SERVICE_URL", "downstream-url"},
-		{"DATABASE_URL", "database-url"},
-		{"REDIS_URL", "redis-url"},
+	    {"PORT", "port"},
+	    {"DOWNSTREAM_SERVICE_URL", "downstream-url"},
+	    {"DATABASE_URL", "database-url"},
+	    {"REDIS_URL", "redis-url"},
 	};
 
 	/* the seeds' names first, so SURGE_<NAME> (read next) wins over them */
@@ -187,7 +210,8 @@ static int read_environment(serve_config_t *cfg)
 		name[i] = '\0';
 		if (!(v = getenv(name)) || !*v)
 			continue;
-		if (!takes_value(o) && strcmp(v, "1") && strcasecmp(v, "true") && strcasecmp(v, "on"))
+		if (!takes_value(o) && strcmp(v, "1") && strcasecmp(v, "true") &&
+		    strcasecmp(v, "on"))
 			continue;
 		if (set_option(cfg, o, v, err, sizeof(err)) < 0)
 			return cli_usage_error("serve", "$%s: %s", name, err);
@@ -244,7 +268,8 @@ int cli_serve(int argc, char **argv)
 	if ((rc = read_environment(&cfg)) != 0 || (rc = read_arguments(&cfg, argc, argv)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (strcmp(cfg.role, "default") != 0 && strcmp(cfg.role, "downstream") != 0)
-		return cli_usage_error("serve", "--role '%s': expected default or downstream", cfg.role);
+		return cli_usage_error("serve", "--role '%s': expected default or downstream",
+		                       cfg.role);
 	if (serve_run(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "surge serve: %s\n", err);
 		return EXIT_USAGE;

@@ -53,7 +53,7 @@ static int users_schedule(run_options_t *o, const char *cmd, char *buf, size_t l
 	if (ramp_s > total_s)
 		ramp_s = total_s;
 	snprintf(buf, len, "%.3fs:%llu,%.3fs:%llu", ramp_s, (unsigned long long)o->users,
-		 total_s - ramp_s, (unsigned long long)o->users);
+	         total_s - ramp_s, (unsigned long long)o->users);
 	o->stages_text = buf;
 	if (!o->duration_given)
 		o->cfg.duration_ns = (uint64_t)(total_s * NS_PER_S);
@@ -81,7 +81,8 @@ static int resolve_open(run_options_t *o, const char *cmd)
 	if (!cfg->max_queue)
 		cfg->max_queue = 1000;
 	if (o->stages_text) {
-		if (schedule_parse(o->stages_text, 0, MAX_RATE, &cfg->schedule, err, sizeof(err)) < 0)
+		if (schedule_parse(o->stages_text, 0, MAX_RATE, &cfg->schedule, err, sizeof(err)) <
+		    0)
 			return cli_usage_error(cmd, "--stages: %s", err);
 		cfg->stages_text = o->stages_text;
 		if (!cfg->duration_ns)
@@ -91,12 +92,13 @@ static int resolve_open(run_options_t *o, const char *cmd)
 	if (!o->rate_text)
 		return cli_usage_error(cmd, "the open model needs a rate: -R/--rate or --stages");
 	if (units_parse_rate(o->rate_text, &cfg->rate, err, sizeof(err)) < 0 || cfg->rate <= 0)
-		return cli_usage_error(cmd, "--rate: %s", cfg->rate <= 0 && !err[0] ? "must be above 0" : err);
+		return cli_usage_error(cmd, "--rate: %s",
+		                       cfg->rate <= 0 && !err[0] ? "must be above 0" : err);
 	if (!cfg->duration_ns && !cfg->requests)
 		cfg->duration_ns = 10 * NS_PER_S;
 	/* a constant rate for as long as the run lasts (-n alone: until the count) */
 	schedule_constant(&cfg->schedule, cfg->rate,
-			  cfg->duration_ns ? cfg->duration_ns : 30ULL * 24 * 3600 * NS_PER_S);
+	                  cfg->duration_ns ? cfg->duration_ns : 30ULL * 24 * 3600 * NS_PER_S);
 	return 0;
 }
 
@@ -108,7 +110,8 @@ static int resolve_closed(run_options_t *o, const char *cmd, char *buf, size_t l
 	if (o->users && users_schedule(o, cmd, buf, len) != 0)
 		return EXIT_USAGE;
 	if (o->stages_text) {
-		if (schedule_parse(o->stages_text, 0, MAX_USERS, &cfg->schedule, err, sizeof(err)) < 0)
+		if (schedule_parse(o->stages_text, 0, MAX_USERS, &cfg->schedule, err, sizeof(err)) <
+		    0)
 			return cli_usage_error(cmd, "--stages: %s", err);
 		cfg->has_schedule = true;
 		cfg->stages_text = o->stages_text;
@@ -131,22 +134,27 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 
 	if (apply_profile(o, cmd) != 0)
 		return EXIT_USAGE;
-	if (o->model_text && strcmp(o->model_text, "open") != 0 && strcmp(o->model_text, "closed") != 0)
+	if (o->model_text && strcmp(o->model_text, "open") != 0 &&
+	    strcmp(o->model_text, "closed") != 0)
 		return cli_usage_error(cmd, "--model '%s': expected open or closed", o->model_text);
 	open = o->rate_text || (o->model_text && strcmp(o->model_text, "open") == 0);
 	if (open && o->model_text && strcmp(o->model_text, "closed") == 0)
 		return cli_usage_error(cmd, "--rate asks for the open model, --model says closed");
 	if (open && o->users)
-		return cli_usage_error(cmd, "--users is for the closed model; the open model takes a rate");
+		return cli_usage_error(
+		    cmd, "--users is for the closed model; the open model takes a rate");
 	if (o->spawn_rate > 0 && !o->users)
 		return cli_usage_error(cmd, "--spawn-rate needs --users");
-	if (o->users && o->stages_text && o->stages_text != (o->profile ? o->profile->stages : NULL))
+	if (o->users && o->stages_text &&
+	    o->stages_text != (o->profile ? o->profile->stages : NULL))
 		return cli_usage_error(cmd, "--users and --stages both shape the users: give one");
-	if (open ? resolve_open(o, cmd) : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
+	if (open ? resolve_open(o, cmd)
+	         : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
 		return EXIT_USAGE;
 	if (o->cfg.threads > o->cfg.connections)
 		o->cfg.threads = o->cfg.connections;
 	if (!o->target_rps_given && o->cfg.open_model && !o->cfg.stages_text)
-		o->targets.min_rps = o->cfg.rate * 0.99; /* the open model must deliver what it asked */
+		o->targets.min_rps =
+		    o->cfg.rate * 0.99; /* the open model must deliver what it asked */
 	return 0;
 }

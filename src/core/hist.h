@@ -10,23 +10,23 @@
 
 #include "core/buf.h"
 
-#define HIST_LOWEST   1LL                  /* 1 µs */
-#define HIST_HIGHEST  3600000000LL         /* 1 h in µs */
+#define HIST_LOWEST   1LL          /* 1 µs */
+#define HIST_HIGHEST  3600000000LL /* 1 h in µs */
 #define HIST_SIG_FIGS 3
 /* HdrHistogram layout for (1, 3.6e9, 3): sub_bucket_count = 2048, bucket_count = 22. */
-#define HIST_SUB_BUCKET_COUNT       2048
-#define HIST_SUB_BUCKET_HALF_COUNT  1024
-#define HIST_SUB_BUCKET_HALF_MAG    10
-#define HIST_BUCKET_COUNT           22
-#define HIST_COUNTS_LEN             ((HIST_BUCKET_COUNT + 1) * HIST_SUB_BUCKET_HALF_COUNT)
+#define HIST_SUB_BUCKET_COUNT      2048
+#define HIST_SUB_BUCKET_HALF_COUNT 1024
+#define HIST_SUB_BUCKET_HALF_MAG   10
+#define HIST_BUCKET_COUNT          22
+#define HIST_COUNTS_LEN            ((HIST_BUCKET_COUNT + 1) * HIST_SUB_BUCKET_HALF_COUNT)
 
 typedef struct hist {
-	uint64_t total;    /* number of recorded values */
-	int64_t min;       /* smallest recorded value, INT64_MAX when empty */
-	int64_t max;       /* largest recorded value, 0 when empty */
-	double sum;        /* of recorded values, for an exact mean */
-	double sum_sq;     /* of squares, for stdev */
-	uint64_t clamped;  /* values above HIST_HIGHEST recorded as HIST_HIGHEST */
+	uint64_t total;   /* number of recorded values */
+	int64_t min;      /* smallest recorded value, INT64_MAX when empty */
+	int64_t max;      /* largest recorded value, 0 when empty */
+	double sum;       /* of recorded values, for an exact mean */
+	double sum_sq;    /* of squares, for stdev */
+	uint64_t clamped; /* values above HIST_HIGHEST recorded as HIST_HIGHEST */
 	uint64_t counts[HIST_COUNTS_LEN];
 } hist_t;
 
@@ -44,8 +44,8 @@ double hist_stdev(const hist_t *h);
 
 /* Layout helpers, exposed for the codec and tests. */
 int hist_index_of(int64_t value);
-int64_t hist_value_at_index(int index);            /* lowest value of the bucket */
-int64_t hist_highest_equivalent(int64_t value);    /* highest value in value's bucket */
+int64_t hist_value_at_index(int index);         /* lowest value of the bucket */
+int64_t hist_highest_equivalent(int64_t value); /* highest value in value's bucket */
 
 /* HdrHistogram V2 compressed encoding (cookie 0x1c849314 — base 0x1c849304 with word size 1 —
  * then the zlib-deflated V2 payload with ZigZag LEB128 counts), the form HdrHistogram's tools

@@ -18,16 +18,16 @@ enum http_status {
 
 enum http_error {
 	HTTP_ERR_NONE = 0,
-	HTTP_ERR_STATUS_LINE,     /* not "HTTP/1.x NNN reason" */
-	HTTP_ERR_VERSION,         /* not HTTP/1.0 or HTTP/1.1 */
-	HTTP_ERR_HEADER,          /* malformed header line */
-	HTTP_ERR_HEADER_TOO_LARGE,/* header block over max_header_bytes */
-	HTTP_ERR_TOO_MANY_HEADERS,/* more than max_headers lines */
-	HTTP_ERR_CONTENT_LENGTH,  /* bad, negative, overflowing or conflicting Content-Length */
-	HTTP_ERR_TRANSFER_ENCODING,/* a transfer coding other than chunked, or chunked not last */
-	HTTP_ERR_CHUNK,           /* malformed chunk size line, extension or terminator */
-	HTTP_ERR_TRAILER,         /* malformed trailer */
-	HTTP_ERR_CLOSED_EARLY,    /* EOF before the message was complete (from http_response_eof) */
+	HTTP_ERR_STATUS_LINE,       /* not "HTTP/1.x NNN reason" */
+	HTTP_ERR_VERSION,           /* not HTTP/1.0 or HTTP/1.1 */
+	HTTP_ERR_HEADER,            /* malformed header line */
+	HTTP_ERR_HEADER_TOO_LARGE,  /* header block over max_header_bytes */
+	HTTP_ERR_TOO_MANY_HEADERS,  /* more than max_headers lines */
+	HTTP_ERR_CONTENT_LENGTH,    /* bad, negative, overflowing or conflicting Content-Length */
+	HTTP_ERR_TRANSFER_ENCODING, /* a transfer coding other than chunked, or chunked not last */
+	HTTP_ERR_CHUNK,             /* malformed chunk size line, extension or terminator */
+	HTTP_ERR_TRAILER,           /* malformed trailer */
+	HTTP_ERR_CLOSED_EARLY, /* EOF before the message was complete (from http_response_eof) */
 	HTTP_ERR_COUNT
 };
 
@@ -54,19 +54,19 @@ typedef void (*http_body_fn)(void *ctx, const char *data, size_t len);
 typedef struct http_response_parser {
 	/* set by the caller (init sets defaults) */
 	http_limits_t limits;
-	bool head_request;          /* the request was HEAD: no body whatever the headers say */
-	http_body_fn on_body;       /* optional: body bytes (de-chunked) as they arrive */
+	bool head_request;    /* the request was HEAD: no body whatever the headers say */
+	http_body_fn on_body; /* optional: body bytes (de-chunked) as they arrive */
 	void *ctx;
 	http_header_store_t *store; /* optional */
 
 	/* results, valid once the header block is parsed (and all of them at HTTP_DONE) */
-	int status;                 /* 100..999 */
-	uint8_t minor_version;      /* HTTP/1.<minor> */
-	bool keep_alive;            /* the connection may carry another request after this one */
+	int status;            /* 100..999 */
+	uint8_t minor_version; /* HTTP/1.<minor> */
+	bool keep_alive;       /* the connection may carry another request after this one */
 	bool chunked;
 	bool headers_done;
-	int64_t content_length;     /* -1 when absent */
-	uint64_t body_bytes;        /* de-chunked body bytes seen */
+	int64_t content_length; /* -1 when absent */
+	uint64_t body_bytes;    /* de-chunked body bytes seen */
 	uint32_t header_bytes;
 	uint16_t header_count;
 	enum http_error error;
@@ -76,11 +76,11 @@ typedef struct http_response_parser {
 	uint8_t name_len;
 	uint8_t value_len;
 	uint8_t flags;
-	uint8_t kind;               /* which interesting header the current line is */
-	uint16_t line_len;          /* bytes of the current chunk-size line, to bound extensions */
-	uint64_t remaining;         /* body or chunk bytes still to come */
-	char name[24];              /* the current header name, when short enough to matter */
-	char value[48];             /* the current header value, when its name matters */
+	uint8_t kind;       /* which interesting header the current line is */
+	uint16_t line_len;  /* bytes of the current chunk-size line, to bound extensions */
+	uint64_t remaining; /* body or chunk bytes still to come */
+	char name[24];      /* the current header name, when short enough to matter */
+	char value[48];     /* the current header value, when its name matters */
 } http_response_parser_t;
 
 void http_response_parser_init(http_response_parser_t *p, bool head_request);
@@ -98,21 +98,19 @@ int http_response_eof(http_response_parser_t *p);
  * (when a body is given or the method expects one). Header lines are "Name: value" strings;
  * CR or LF in any field, an empty name or a name with separators is rejected with -EINVAL. */
 typedef struct http_request_spec {
-	const char *method;       /* "GET", ... (token characters only) */
-	const char *host;         /* for the Host header; IPv6 literals without brackets */
-	uint16_t port;            /* omitted from Host when it is the scheme's default */
-	bool tls;                 /* scheme https: default port 443 */
-	const char *target;       /* origin-form: "/path?query" */
+	const char *method; /* "GET", ... (token characters only) */
+	const char *host;   /* for the Host header; IPv6 literals without brackets */
+	uint16_t port;      /* omitted from Host when it is the scheme's default */
+	bool tls;           /* scheme https: default port 443 */
+	const char *target; /* origin-form: "/path?query" */
 	const char *const *headers;
 	size_t header_count;
 	const void *body;
 	size_t body_len;
-	bool has_body;            /* send Content-Length even when body_len is 0 */
+	bool has_body; /* send Content-Length even when body_len is 0 */
 } http_request_spec_t;
 
 int http_request_build(const http_request_spec_t *spec, buf_t *out);
-
-
 
 /* ---- server side ---- */
 
@@ -128,13 +126,13 @@ typedef struct http_slice {
  * which must stay unchanged while they are used. */
 typedef struct http_request {
 	http_slice_t method;
-	http_slice_t target;  /* as sent: "/path?query" */
-	http_slice_t path;    /* target up to '?' */
-	http_slice_t query;   /* after '?', without it; empty when absent */
+	http_slice_t target; /* as sent: "/path?query" */
+	http_slice_t path;   /* target up to '?' */
+	http_slice_t query;  /* after '?', without it; empty when absent */
 	uint8_t minor_version;
-	bool keep_alive;      /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */
-	bool chunked;         /* Transfer-Encoding: chunked (the last coding) */
-	bool expect_continue; /* Expect: 100-continue */
+	bool keep_alive;        /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */
+	bool chunked;           /* Transfer-Encoding: chunked (the last coding) */
+	bool expect_continue;   /* Expect: 100-continue */
 	int64_t content_length; /* -1 when absent */
 	uint16_t header_count;
 	http_slice_t header_names[HTTP_REQUEST_MAX_HEADERS];
@@ -153,7 +151,7 @@ typedef struct http_request_limits {
  * (call again with more bytes: it re-parses from the start, heads are small), or HTTP_ERROR
  * with r->error_status set. Never reads beyond len. */
 int http_request_parse(const http_request_limits_t *limits, const char *buf, size_t len,
-		       http_request_t *r, size_t *head_len);
+                       http_request_t *r, size_t *head_len);
 /* The value of header `name` (case-insensitive), or an empty slice with p == NULL. */
 http_slice_t http_request_header(const http_request_t *r, const char *name);
 
@@ -164,7 +162,7 @@ const char *http_reason(int status);
  * of the region as they are found. A zeroed decoder is ready for a new body. */
 typedef struct http_chunked_decoder {
 	uint8_t state;
-	uint64_t remaining; /* bytes left in the current chunk */
+	uint64_t remaining;  /* bytes left in the current chunk */
 	uint32_t line_bytes; /* bytes of the current size/trailer line, bounded */
 } http_chunked_decoder_t;
 
@@ -172,5 +170,5 @@ typedef struct http_chunked_decoder {
  * buf[0..*decoded). Returns HTTP_DONE after the last chunk and trailers, HTTP_AGAIN, or
  * HTTP_ERROR on malformed framing. */
 int http_chunked_decode(http_chunked_decoder_t *d, char *buf, size_t len, size_t *consumed,
-			size_t *decoded);
+                        size_t *decoded);
 #endif

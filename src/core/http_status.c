@@ -47,8 +47,11 @@ const char *http_reason(int status)
 	case 507: return "Insufficient Storage";
 	case 508: return "Loop Detected";
 	case 511: return "Network Authentication Required";
-	default: return status < 200 ? "Informational" : status < 300 ? "Success"
-			: status < 400 ? "Redirection" : status < 500 ? "Client Error"
-			: "Server Error";
+	default:
+		return status < 200   ? "Informational"
+		       : status < 300 ? "Success"
+		       : status < 400 ? "Redirection"
+		       : status < 500 ? "Client Error"
+		                      : "Server Error";
 	}
 }

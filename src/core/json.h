@@ -12,7 +12,7 @@
 
 typedef struct json_writer {
 	buf_t *out;
-	int err;                 /* first error: -ENOBUFS, -ENOMEM, or -EINVAL for misuse */
+	int err; /* first error: -ENOBUFS, -ENOMEM, or -EINVAL for misuse */
 	int depth;
 	bool pretty;
 	bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */

@@ -27,7 +27,8 @@ static void put(json_writer_t *w, const char *s, size_t n)
 
 static void newline(json_writer_t *w)
 {
-	static const char spaces[] = "                                                                ";
+	static const char spaces[] =
+	    "                                                                ";
 
 	if (!w->pretty)
 		return;
@@ -115,9 +116,7 @@ static void put_escaped(json_writer_t *w, const char *s, size_t len)
 		case '\n': put(w, "\\n", 2); break;
 		case '\r': put(w, "\\r", 2); break;
 		case '\t': put(w, "\\t", 2); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(w, esc, 6);
+		default: snprintf(esc, sizeof(esc), "\\u%04x", c); put(w, esc, 6);
 		}
 	}
 	put(w, run, (size_t)(s + len - run));

@@ -141,7 +141,8 @@ static void heap_down(loop_t *loop, uint32_t i)
 
 		if (child > loop->heap_len)
 			break;
-		if (child < loop->heap_len && loop->heap[child + 1]->when_ns < loop->heap[child]->when_ns)
+		if (child < loop->heap_len &&
+		    loop->heap[child + 1]->when_ns < loop->heap[child]->when_ns)
 			child++;
 		if (loop->heap[child]->when_ns >= t->when_ns)
 			break;
@@ -192,7 +193,8 @@ void loop_timer_start(loop_t *loop, loop_timer_t *t, uint64_t when_ns)
 		loop_timer_t **heap = realloc(loop->heap, cap * sizeof(*heap));
 
 		if (!heap)
-			abort(); /* timers are the loop's backbone; without memory nothing can go on */
+			abort(); /* timers are the loop's backbone; without memory nothing can go on
+			          */
 		loop->heap = heap;
 		loop->heap_cap = cap;
 	}
@@ -230,7 +232,7 @@ int loop_run(loop_t *loop)
 {
 	while (!loop->stopping) {
 		int n = loop_backend_poll(loop->backend, poll_timeout(loop), loop->fired,
-					  LOOP_MAX_EVENTS);
+		                          LOOP_MAX_EVENTS);
 
 		if (n < 0)
 			return n;

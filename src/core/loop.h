@@ -16,7 +16,7 @@ typedef struct loop_timer loop_timer_t;
 enum loop_events {
 	LOOP_READ = 1,
 	LOOP_WRITE = 2,
-	LOOP_HUP = 4, /* error or hang-up (or, with LOOP_PEER_CLOSED, the peer's FIN) */
+	LOOP_HUP = 4,         /* error or hang-up (or, with LOOP_PEER_CLOSED, the peer's FIN) */
 	LOOP_PEER_CLOSED = 8, /* request: report only that the peer closed, not its data */
 };
 
@@ -33,7 +33,7 @@ struct loop_io {
 };
 
 struct loop_timer {
-	uint64_t when_ns; /* monotonic deadline */
+	uint64_t when_ns;    /* monotonic deadline */
 	uint32_t heap_index; /* 0 = not scheduled, else 1-based position in the heap */
 	loop_timer_fn fn;
 	void *ctx;

@@ -44,8 +44,8 @@ void loop_backend_free(loop_backend_t *b)
 
 static uint32_t to_epoll(uint32_t events)
 {
-	return (events & LOOP_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & LOOP_WRITE ? EPOLLOUT : 0) |
-	       (events & LOOP_PEER_CLOSED ? EPOLLRDHUP : 0);
+	return (events & LOOP_READ ? EPOLLIN | EPOLLRDHUP : 0) |
+	       (events & LOOP_WRITE ? EPOLLOUT : 0) | (events & LOOP_PEER_CLOSED ? EPOLLRDHUP : 0);
 }
 
 int loop_backend_add(loop_backend_t *b, loop_io_t *io, uint32_t events)
@@ -85,7 +85,10 @@ int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fire
 		uint64_t ms = tsp ? (timeout_ns + 999999) / 1000000 : 0;
 
 		b->no_pwait2 = true;
-		n = epoll_wait(b->epfd, b->events, max, !tsp ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+		n = epoll_wait(b->epfd, b->events, max,
+		               !tsp           ? -1
+		               : ms > INT_MAX ? INT_MAX
+		                              : (int)ms);
 	}
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

@@ -22,7 +22,7 @@ int net_resolve(const char *host, uint16_t port, net_addr_t *out, char *err, siz
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0 || !res) {
 		snprintf(err, errlen, "cannot resolve host '%s': %s", host,
-			 rc ? gai_strerror(rc) : "no address");
+		         rc ? gai_strerror(rc) : "no address");
 		return -EINVAL;
 	}
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
@@ -54,7 +54,8 @@ int net_connect(const net_addr_t *addr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 &&
+	    errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
 		return -e;

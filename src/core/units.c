@@ -48,19 +48,18 @@ static int find_unit(const struct unit *units, const char *suffix, double *facto
 }
 
 int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_ns, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	static const struct unit units[] = {
-		{"ns", 1},	     {"us", 1e3},	  {"µs", 1e3},	      {"ms", 1e6},
-		{"s", 1e9},	     {"m", 60e9},	  {"min", 60e9},      {"h", 3600e9},
-		{NULL, 0},
+	    {"ns", 1},   {"us", 1e3},   {"µs", 1e3},   {"ms", 1e6}, {"s", 1e9},
+	    {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {NULL, 0},
 	};
 	const char *rest;
 	double v, factor = (double)default_unit_ns, ns;
 
 	if (parse_number(s, &v, &rest) < 0 || (*rest && find_unit(units, rest, &factor) < 0)) {
 		snprintf(err, errlen, "'%s' is not a duration (examples: 250ms, 30s, 5m, 1h)",
-			 s ? s : "");
+		         s ? s : "");
 		return -EINVAL;
 	}
 	ns = v * factor;
@@ -75,8 +74,7 @@ int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_
 int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
 {
 	static const struct unit units[] = {
-		{"", 1}, {"/s", 1}, {"/m", 1.0 / 60}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600},
-		{NULL, 0},
+	    {"", 1}, {"/s", 1}, {"/m", 1.0 / 60}, {"/min", 1.0 / 60}, {"/h", 1.0 / 3600}, {NULL, 0},
 	};
 	const char *rest;
 	double v, factor;
@@ -84,7 +82,7 @@ int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
 	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e9) {
 		snprintf(err, errlen, "'%s' is not a rate (examples: 500, 500/s, 30000/m)",
-			 s ? s : "");
+		         s ? s : "");
 		return -EINVAL;
 	}
 	*out_per_s = v * factor;
@@ -94,10 +92,12 @@ int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
 int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errlen)
 {
 	static const struct unit units[] = {
-		{"", 1},	{"b", 1},	  {"B", 1},	    {"k", 1024},       {"K", 1024},
-		{"KiB", 1024},	{"KB", 1e3},	  {"kB", 1e3},	    {"m", 1048576},    {"M", 1048576},
-		{"MiB", 1048576}, {"MB", 1e6},	  {"g", 1073741824}, {"G", 1073741824},
-		{"GiB", 1073741824}, {"GB", 1e9}, {NULL, 0},
+	    {"", 1},           {"b", 1},          {"B", 1},
+	    {"k", 1024},       {"K", 1024},       {"KiB", 1024},
+	    {"KB", 1e3},       {"kB", 1e3},       {"m", 1048576},
+	    {"M", 1048576},    {"MiB", 1048576},  {"MB", 1e6},
+	    {"g", 1073741824}, {"G", 1073741824}, {"GiB", 1073741824},
+	    {"GB", 1e9},       {NULL, 0},
 	};
 	const char *rest;
 	double v, factor;
@@ -105,7 +105,7 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e18) {
 		snprintf(err, errlen, "'%s' is not a size (examples: 512, 64k, 10MiB, 1GB)",
-			 s ? s : "");
+		         s ? s : "");
 		return -EINVAL;
 	}
 	*out_bytes = (uint64_t)llround(v * factor);
@@ -113,7 +113,7 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 }
 
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char *end;
 	unsigned long long v;
@@ -128,7 +128,7 @@ int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, 
 	return 0;
 fail:
 	snprintf(err, errlen, "'%s' is not a whole number from %llu to %llu", s ? s : "",
-		 (unsigned long long)min, (unsigned long long)max);
+	         (unsigned long long)min, (unsigned long long)max);
 	return -EINVAL;
 }
 

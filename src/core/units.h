@@ -8,14 +8,14 @@
 
 /* "250ms", "30s", "5m", "1h", "1.5s", "100us", "10ns"; a bare number means default_unit_ns. */
 int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_ns, char *err,
-			 size_t errlen);
+                         size_t errlen);
 /* "500", "500/s", "30000/m", "10/h", "2.5/s" → requests per second. */
 int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen);
 /* "1024", "64k", "10KiB", "1.5MB", "2G" → bytes (k/K/KiB = 1024, KB = 1000, likewise M and G). */
 int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errlen);
 /* A non-negative integer within [min, max]. */
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /* "1.23s", "456.78ms", "12.34us" — the unit chosen so the number reads well. */
 void units_format_duration_us(double us, char *out, size_t len);

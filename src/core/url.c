@@ -98,8 +98,9 @@ int url_parse(const char *s, url_t *u, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < target_len; i++) {
 		if ((unsigned char)auth_end[i] <= ' ' || auth_end[i] == 0x7f) {
-			snprintf(err, errlen, "URL contains a space or control character at offset %zu",
-				 (size_t)(auth_end - s) + i);
+			snprintf(err, errlen,
+			         "URL contains a space or control character at offset %zu",
+			         (size_t)(auth_end - s) + i);
 			return -EINVAL;
 		}
 	}

@@ -10,10 +10,10 @@
 #define URL_TARGET_MAX 8192
 
 typedef struct url {
-	bool tls;                   /* https */
-	char host[URL_HOST_MAX];    /* without brackets for IPv6 literals */
-	uint16_t port;              /* explicit or the scheme's default */
-	char target[URL_TARGET_MAX];/* origin-form: path and query, "/" when empty */
+	bool tls;                    /* https */
+	char host[URL_HOST_MAX];     /* without brackets for IPv6 literals */
+	uint16_t port;               /* explicit or the scheme's default */
+	char target[URL_TARGET_MAX]; /* origin-form: path and query, "/" when empty */
 } url_t;
 
 /* 0, or -EINVAL with a message naming what is wrong. Fragments are dropped. */

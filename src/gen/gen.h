@@ -19,7 +19,7 @@
 enum gen_error_kind {
 	GEN_ERR_CONNECT_REFUSED,
 	GEN_ERR_CONNECT_TIMEOUT,
-	GEN_ERR_CONNECT,  /* unreachable, no route, out of ports, ... */
+	GEN_ERR_CONNECT, /* unreachable, no route, out of ports, ... */
 	GEN_ERR_READ_TIMEOUT,
 	GEN_ERR_RESET,
 	GEN_ERR_CLOSED_EARLY,
@@ -42,30 +42,30 @@ typedef struct gen_config {
 	bool has_body;
 	uint32_t connections;
 	uint32_t threads;
-	uint64_t duration_ns;  /* 0: no time limit (requests must then be set) */
-	uint64_t requests;     /* 0: no request limit */
-	uint64_t timeout_ns;   /* per request, and per connect */
-	bool insecure;         /* https: skip certificate verification */
+	uint64_t duration_ns; /* 0: no time limit (requests must then be set) */
+	uint64_t requests;    /* 0: no request limit */
+	uint64_t timeout_ns;  /* per request, and per connect */
+	bool insecure;        /* https: skip certificate verification */
 
 	/* The load's shape. Closed model: `connections` users, or users following `schedule`.
 	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send
 	 * time; `connections` caps concurrency. */
 	bool open_model;
-	bool has_schedule;     /* closed model: users follow the schedule (else constant) */
-	schedule_t schedule;   /* open model: always set */
-	uint32_t max_queue;    /* open model: arrivals waiting for a connection, then dropped */
-	double rate;           /* open model with a constant rate: the rate asked (for reports) */
+	bool has_schedule;       /* closed model: users follow the schedule (else constant) */
+	schedule_t schedule;     /* open model: always set */
+	uint32_t max_queue;      /* open model: arrivals waiting for a connection, then dropped */
+	double rate;             /* open model with a constant rate: the rate asked (for reports) */
 	const char *stages_text; /* the stages as given (for reports), or NULL */
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
 typedef struct gen_counters {
-	uint64_t requests;  /* complete responses */
-	uint64_t errors;    /* failed requests plus responses with status >= 400 */
+	uint64_t requests; /* complete responses */
+	uint64_t errors;   /* failed requests plus responses with status >= 400 */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
-	uint64_t late;      /* open model: arrivals that waited for a free connection */
-	uint64_t dropped;   /* open model: arrivals dropped because the queue was full */
+	uint64_t late;    /* open model: arrivals that waited for a free connection */
+	uint64_t dropped; /* open model: arrivals dropped because the queue was full */
 	uint64_t status[GEN_STATUS_MAX];
 	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT];
 } gen_counters_t;
@@ -74,10 +74,10 @@ void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src);
 
 /* One second of the run (the last may be shorter). */
 typedef struct gen_point {
-	double t;          /* seconds since the start, at the end of this interval */
-	double length_s;   /* length of the interval */
-	uint32_t users;    /* open connections at the end of the interval */
-	double target;     /* the asked users (closed) or rate (open) at the end of the interval */
+	double t;        /* seconds since the start, at the end of this interval */
+	double length_s; /* length of the interval */
+	uint32_t users;  /* open connections at the end of the interval */
+	double target;   /* the asked users (closed) or rate (open) at the end of the interval */
 	uint64_t requests;
 	uint64_t errors;
 	uint64_t late, dropped;
@@ -102,17 +102,17 @@ size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size
 typedef struct gen_result {
 	uint64_t started_wall_ns;
 	uint64_t duration_ns;
-	bool interrupted;       /* ended by gen_stop */
+	bool interrupted; /* ended by gen_stop */
 	gen_counters_t counters;
-	hist_t *latency;        /* µs: from the intended send time (open model) or the send */
-	hist_t *service;        /* µs: from the actual send to the complete response */
-	hist_t *sched_lag;      /* µs: how late the generator's own timer sent what was due */
-	double thread_cpu_max;  /* the busiest thread's CPU time over its wall time, 0..1 */
-	double *thread_cpu;     /* each thread's CPU time over its wall time (threads entries) */
-	bool saturated;         /* the numbers describe the generator more than the target */
+	hist_t *latency;       /* µs: from the intended send time (open model) or the send */
+	hist_t *service;       /* µs: from the actual send to the complete response */
+	hist_t *sched_lag;     /* µs: how late the generator's own timer sent what was due */
+	double thread_cpu_max; /* the busiest thread's CPU time over its wall time, 0..1 */
+	double *thread_cpu;    /* each thread's CPU time over its wall time (threads entries) */
+	bool saturated;        /* the numbers describe the generator more than the target */
 	gen_point_t *timeline;
 	size_t timeline_len;
-	double cpu_s;           /* user + system time of the generator process during the run */
+	double cpu_s; /* user + system time of the generator process during the run */
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;

@@ -14,21 +14,21 @@
 #include "gen/gen.h"
 
 #define GEN_READ_BUFFER     (64 * 1024)
-#define GEN_READS_PER_EVENT 4   /* the per-event budget: then other connections get a turn */
-#define GEN_TIMELINE_RING   8   /* seconds a slow thread may lag before its second is closed */
+#define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
+#define GEN_TIMELINE_RING   8 /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
-#define GEN_SATURATED_CPU   0.95  /* a thread busier than this has no slack left */
+#define GEN_SATURATED_CPU   0.95            /* a thread busier than this has no slack left */
 #define GEN_LAG_BOUND_US    25000 /* pacer lateness p99 beyond this: the schedule was not kept */
 
 enum conn_state {
-	CONN_IDLE,        /* not connected (initial, after close, or waiting to retry) */
-	CONN_FREE,        /* open model: connected (or not yet), waiting for an arrival */
-	CONN_PARKED,      /* closed model with stages: not a user right now */
+	CONN_IDLE,   /* not connected (initial, after close, or waiting to retry) */
+	CONN_FREE,   /* open model: connected (or not yet), waiting for an arrival */
+	CONN_PARKED, /* closed model with stages: not a user right now */
 	CONN_CONNECTING,
-	CONN_HANDSHAKE,   /* TLS */
-	CONN_WRITING,     /* request partly written */
-	CONN_READING,     /* request written, response not complete */
-	CONN_DONE,        /* this connection sends no more requests */
+	CONN_HANDSHAKE, /* TLS */
+	CONN_WRITING,   /* request partly written */
+	CONN_READING,   /* request written, response not complete */
+	CONN_DONE,      /* this connection sends no more requests */
 };
 
 typedef struct gen_thread gen_thread_t;
@@ -36,17 +36,17 @@ typedef struct gen_thread gen_thread_t;
 typedef struct gen_conn {
 	gen_thread_t *thread;
 	loop_io_t io;
-	loop_timer_t timer;      /* connect/request timeout (lazy) and reconnect back-off */
-	uint64_t deadline_ns;    /* when the current connect or request times out */
+	loop_timer_t timer;   /* connect/request timeout (lazy) and reconnect back-off */
+	uint64_t deadline_ns; /* when the current connect or request times out */
 	int fd;
 	tls_session_t *tls;
 	enum conn_state state;
-	uint32_t failures;       /* consecutive connect failures, for the back-off */
-	size_t written;          /* bytes of the request written so far */
-	uint64_t intended_ns;    /* when the request should have been sent (= sent_ns closed) */
-	uint64_t sent_ns;        /* when the request's first byte was written */
-	bool retire;             /* closed model ramping down: park after this request */
-	uint64_t received;       /* response bytes seen for the current request */
+	uint32_t failures;    /* consecutive connect failures, for the back-off */
+	size_t written;       /* bytes of the request written so far */
+	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
+	uint64_t sent_ns;     /* when the request's first byte was written */
+	bool retire;          /* closed model ramping down: park after this request */
+	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
 } gen_conn_t;
 
@@ -58,8 +58,8 @@ struct gen_thread {
 	gen_conn_t *conns;
 	uint32_t conn_count;
 	uint32_t open_conns;
-	uint64_t requests_left;  /* UINT64_MAX when there is no limit */
-	uint32_t done_conns;     /* connections that will send no more requests */
+	uint64_t requests_left; /* UINT64_MAX when there is no limit */
+	uint32_t done_conns;    /* connections that will send no more requests */
 	bool stopping;
 
 	/* open model: the pacer sends each arrival at its intended time on a free connection */
@@ -68,33 +68,33 @@ struct gen_thread {
 	uint64_t next_due_ns;    /* intended time of the next one; UINT64_MAX at the end */
 	gen_conn_t **free_conns; /* a stack of connections with nothing to do */
 	uint32_t free_count;
-	uint64_t *queue;         /* intended times of arrivals waiting for a connection (ring) */
+	uint64_t *queue; /* intended times of arrivals waiting for a connection (ring) */
 	uint32_t queue_cap, queue_head, queue_len;
 	/* closed model with stages: how many users this thread runs now */
 	loop_timer_t ramp;
 	uint32_t users_target;
 	uint32_t users_active;
 
-	char *read_buffer;       /* GEN_READ_BUFFER bytes, shared by this thread's connections */
+	char *read_buffer; /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	gen_counters_t counters;
-	hist_t *latency;         /* the whole run */
-	hist_t *interval;        /* the current second */
-	hist_t *service;         /* the whole run: from the actual send */
-	hist_t *sched_lag;       /* the whole run: pacer lateness */
+	hist_t *latency;   /* the whole run */
+	hist_t *interval;  /* the current second */
+	hist_t *service;   /* the whole run: from the actual send */
+	hist_t *sched_lag; /* the whole run: pacer lateness */
 	gen_counters_t interval_counters;
 	uint64_t interval_index; /* which second the interval belongs to */
 	loop_timer_t tick;
 	loop_timer_t deadline;
 	uint64_t cpu_ns;
 	uint64_t end_ns;
-	uint32_t users_at_end;   /* open connections when the thread stopped (closing them after) */
-	bool finished;           /* reported its last interval (under the timeline lock) */
+	uint32_t users_at_end; /* open connections when the thread stopped (closing them after) */
+	bool finished;         /* reported its last interval (under the timeline lock) */
 	uint64_t last_index;
 };
 
 typedef struct timeline_slot {
-	uint64_t index;     /* the second this slot collects */
-	uint32_t reported;  /* threads that have added their part */
+	uint64_t index;    /* the second this slot collects */
+	uint32_t reported; /* threads that have added their part */
 	bool used;
 	double length_s;
 	uint32_t users;
@@ -106,7 +106,7 @@ struct gen_run {
 	gen_config_t cfg;
 	net_addr_t addr;
 	tls_context_t *tls;
-	buf_t request;           /* the serialized request, built once, read by all threads */
+	buf_t request; /* the serialized request, built once, read by all threads */
 	uint64_t start_ns;
 	uint64_t start_wall_ns;
 	uint64_t end_ns;
@@ -120,7 +120,7 @@ struct gen_run {
 	gen_point_t *points;
 	size_t points_len;
 	size_t points_cap;
-	gen_counters_t so_far;   /* every finished second, for live thresholds */
+	gen_counters_t so_far; /* every finished second, for live thresholds */
 	hist_t *so_far_latency;
 };
 

@@ -15,19 +15,19 @@ typedef struct schedule_stage {
 } schedule_stage_t;
 
 typedef struct schedule {
-	double start;                   /* the value at t = 0 */
+	double start; /* the value at t = 0 */
 	int count;
 	schedule_stage_t stages[SCHEDULE_MAX_STAGES];
 	/* precomputed by schedule_parse/schedule_constant: */
 	uint64_t begin_ns[SCHEDULE_MAX_STAGES + 1]; /* start time of each stage; [count] = end */
-	double area[SCHEDULE_MAX_STAGES + 1];       /* ∫ value dt (value·seconds) up to begin_ns */
+	double area[SCHEDULE_MAX_STAGES + 1]; /* ∫ value dt (value·seconds) up to begin_ns */
 } schedule_t;
 
 /* "30s:10,1m:50,30s:0": each stage DURATION:TARGET (durations as units_parse_duration, a bare
  * number is seconds; targets non-negative numbers, at most max_target). start is the value at
  * t = 0 (0 for k6-style ramps). 0, or -EINVAL with a message naming the stage and problem. */
 int schedule_parse(const char *text, double start, double max_target, schedule_t *s, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* One stage holding `value` for duration_ns (start = value). */
 void schedule_constant(schedule_t *s, double value, uint64_t duration_ns);
 uint64_t schedule_duration(const schedule_t *s);

@@ -9,13 +9,13 @@
 
 /* Figures every renderer derives the same way from a result. */
 typedef struct report_totals {
-	uint64_t requests;   /* every request that ended: responses plus transport failures */
+	uint64_t requests; /* every request that ended: responses plus transport failures */
 	uint64_t responses;
-	uint64_t errors;     /* transport failures plus responses outside 2xx/3xx */
+	uint64_t errors; /* transport failures plus responses outside 2xx/3xx */
 	uint64_t transport_errors;
-	double error_rate;   /* errors / requests, 0..1 */
+	double error_rate; /* errors / requests, 0..1 */
 	double duration_s;
-	double rps;          /* requests / duration */
+	double rps; /* requests / duration */
 } report_totals_t;
 
 void report_totals(const gen_result_t *r, report_totals_t *out);
@@ -27,23 +27,23 @@ typedef struct report_analysis {
 	double values[THRESHOLD_MAX];
 	bool passed[THRESHOLD_MAX];
 	bool thresholds_ok;
-	bool aborted;            /* stopped early because a threshold failed (--abort-on-fail) */
+	bool aborted; /* stopped early because a threshold failed (--abort-on-fail) */
 	assess_targets_t targets;
 	assessment_t assessment;
-	const char *profile;     /* NULL when none */
+	const char *profile; /* NULL when none */
 } report_analysis_t;
 
 /* Checks every threshold against the result (the whole run, or its endpoint) and assesses. */
 void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
 /* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
 bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
-		    threshold_figures_t *f);
+                    threshold_figures_t *f);
 
 /* The wrk-like summary printed at the end of a run. */
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-		buf_t *out);
+                buf_t *out);
 /* The result document; pretty-printed JSON. */
 int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-		buf_t *out);
+                buf_t *out);
 
 #endif

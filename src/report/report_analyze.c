@@ -8,7 +8,7 @@
 #include "report/report.h"
 
 bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
-		    threshold_figures_t *f)
+                    threshold_figures_t *f)
 {
 	report_totals_t t;
 
@@ -43,6 +43,5 @@ void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analy
 	report_totals(r, &t);
 	/* no response, no latency: NAN makes the latency verdict fail instead of "excellent" */
 	assess_run(&a->targets, r->latency->total ? hist_percentile(r->latency, 95) / 1e3 : NAN,
-		   t.rps, t.error_rate,
-		   a->thresholds_ok, &a->assessment);
+	           t.rps, t.error_rate, a->thresholds_ok, &a->assessment);
 }

@@ -129,7 +129,7 @@ static void write_codes(json_writer_t *w, const gen_counters_t *c)
 }
 
 static void write_endpoints(json_writer_t *w, const gen_config_t *cfg, const gen_result_t *r,
-			    const report_totals_t *t)
+                            const report_totals_t *t)
 {
 	jsonw_key(w, "endpoints");
 	jsonw_array_begin(w);
@@ -286,7 +286,7 @@ static int write_histograms(json_writer_t *w, const gen_result_t *r)
 }
 
 int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-		buf_t *out)
+                buf_t *out)
 {
 	json_writer_t w;
 	report_totals_t t;

@@ -22,7 +22,7 @@ static void group_digits(uint64_t v, char *out, size_t len)
 static void put_latency_header(buf_t *out)
 {
 	buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "latency", "min", "mean",
-		   "stdev", "p50", "p90", "p95", "p99", "p99.9", "max");
+	           "stdev", "p50", "p90", "p95", "p99", "p99.9", "max");
 }
 
 static void put_latency(buf_t *out, const char *label, const hist_t *h)
@@ -55,7 +55,7 @@ static void put_counts(buf_t *out, const gen_result_t *r, const report_totals_t 
 	buf_printf(out, ", %s errors (%.2f%%)\n", num, t->error_rate * 100);
 	units_format_bytes((double)r->counters.bytes_in, in, sizeof(in));
 	units_format_bytes(t->duration_s > 0 ? r->counters.bytes_in / t->duration_s : 0, rate,
-			   sizeof(rate));
+	                   sizeof(rate));
 	units_format_bytes((double)r->counters.bytes_out, out_b, sizeof(out_b));
 	buf_printf(out, "  %-10s %s received (%s/s), %s sent\n", "transfer", in, rate, out_b);
 	if (r->counters.late || r->counters.dropped) {
@@ -94,7 +94,7 @@ static void put_model(buf_t *out, const gen_config_t *cfg)
 {
 	if (!cfg->open_model)
 		buf_printf(out, "closed model%s%s", cfg->stages_text ? ", users " : "",
-			   cfg->stages_text ? cfg->stages_text : "");
+		           cfg->stages_text ? cfg->stages_text : "");
 	else if (cfg->stages_text)
 		buf_printf(out, "open model, rate %s", cfg->stages_text);
 	else
@@ -108,7 +108,7 @@ static void put_thresholds(buf_t *out, const report_analysis_t *a)
 		double v = a->values[i];
 
 		buf_printf(out, "  %-10s %s %-28s measured ", i ? "" : "thresholds",
-			   a->passed[i] ? "ok  " : "FAIL", th->expr);
+		           a->passed[i] ? "ok  " : "FAIL", th->expr);
 		if (v != v)
 			buf_append_str(out, "nothing (no requests)\n");
 		else if (th->metric == TH_ERROR_RATE)
@@ -124,28 +124,30 @@ static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_res
 {
 	const assessment_t *s = &a->assessment;
 
-	buf_printf(out, "  %-10s %s — latency %s (p95 %.2fms, %s), error rate %s, throughput %s%s%s\n",
-		   "assessment", s->pass ? "PASS" : "FAIL", s->latency_class, s->p95_ms,
-		   s->latency_ok ? "ok" : "over target", s->errors_ok ? "ok" : "over target",
-		   s->throughput_ok ? "ok" : "under target",
-		   a->threshold_count ? (s->thresholds_ok ? ", thresholds ok" : ", thresholds FAILED")
-				      : "",
-		   a->aborted ? " (run aborted early)" : "");
+	buf_printf(
+	    out, "  %-10s %s — latency %s (p95 %.2fms, %s), error rate %s, throughput %s%s%s\n",
+	    "assessment", s->pass ? "PASS" : "FAIL", s->latency_class, s->p95_ms,
+	    s->latency_ok ? "ok" : "over target", s->errors_ok ? "ok" : "over target",
+	    s->throughput_ok ? "ok" : "under target",
+	    a->threshold_count ? (s->thresholds_ok ? ", thresholds ok" : ", thresholds FAILED")
+	                       : "",
+	    a->aborted ? " (run aborted early)" : "");
 	if (r->saturated)
-		buf_printf(out, "\n  WARNING    the generator was the bottleneck (busiest thread %.0f%% "
-				"CPU, schedule lag p99 %.2fms): these numbers describe surge more than "
-				"the target; add threads (-t) or machines\n",
-			   r->thread_cpu_max * 100, hist_percentile(r->sched_lag, 99) / 1e3);
+		buf_printf(out,
+		           "\n  WARNING    the generator was the bottleneck (busiest thread %.0f%% "
+		           "CPU, schedule lag p99 %.2fms): these numbers describe surge more than "
+		           "the target; add threads (-t) or machines\n",
+		           r->thread_cpu_max * 100, hist_percentile(r->sched_lag, 99) / 1e3);
 }
 
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-		buf_t *out)
+                buf_t *out)
 {
 	report_totals_t t;
 
 	report_totals(r, &t);
 	buf_printf(out, "\nsurge run %s %s — %.2fs, %u threads, %u connections, ", cfg->method,
-		   cfg->url_text, t.duration_s, r->threads, r->connections);
+	           cfg->url_text, t.duration_s, r->threads, r->connections);
 	put_model(out, cfg);
 	buf_printf(out, "%s\n\n", r->interrupted ? " (interrupted)" : "");
 	put_counts(out, r, &t);
@@ -157,15 +159,16 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 		put_latency(out, "corrected", r->latency);
 		put_latency(out, "service", r->service);
 		buf_append_str(out, "  (corrected = from the intended send time, so waiting for a "
-				    "stalled server counts; service = from the actual send)\n");
+		                    "stalled server counts; service = from the actual send)\n");
 	} else {
 		put_latency(out, "", r->latency);
 	}
 	buf_append_str(out, "\n");
 	put_thresholds(out, a);
 	put_assessment(out, a, r);
-	return buf_printf(out, "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
-			       "%.1f MiB, busiest thread %.0f%% CPU\n",
-			  r->cpu_s, r->cpu_s > 0 ? t.requests / r->cpu_s : 0,
-			  r->max_rss_bytes / 1048576.0, r->thread_cpu_max * 100);
+	return buf_printf(out,
+	                  "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
+	                  "%.1f MiB, busiest thread %.0f%% CPU\n",
+	                  r->cpu_s, r->cpu_s > 0 ? t.requests / r->cpu_s : 0,
+	                  r->max_rss_bytes / 1048576.0, r->thread_cpu_max * 100);
 }

@@ -14,7 +14,14 @@
 #define THRESHOLD_MAX 32
 
 typedef enum threshold_metric {
-	TH_P50, TH_P90, TH_P95, TH_P99, TH_P999, TH_MAX, TH_MEAN, TH_MIN,
+	TH_P50,
+	TH_P90,
+	TH_P95,
+	TH_P99,
+	TH_P999,
+	TH_MAX,
+	TH_MEAN,
+	TH_MIN,
 	TH_ERROR_RATE, /* a fraction 0..1 ("1%" parses as 0.01) */
 	TH_RPS,
 } threshold_metric_t;
@@ -22,16 +29,16 @@ typedef enum threshold_metric {
 typedef enum threshold_op { TH_LT, TH_LE, TH_GT, TH_GE } threshold_op_t;
 
 typedef struct threshold {
-	char expr[160];          /* as the user wrote it, for messages and reports */
-	char endpoint[128];      /* "" = the whole run; else the endpoint's name */
+	char expr[160];     /* as the user wrote it, for messages and reports */
+	char endpoint[128]; /* "" = the whole run; else the endpoint's name */
 	threshold_metric_t metric;
 	threshold_op_t op;
-	double limit;            /* ms for latency metrics, fraction for error_rate, 1/s for rps */
+	double limit; /* ms for latency metrics, fraction for error_rate, 1/s for rps */
 } threshold_t;
 
 /* The figures a threshold is checked against (the whole run or one endpoint). */
 typedef struct threshold_figures {
-	const hist_t *latency;   /* µs */
+	const hist_t *latency; /* µs */
 	uint64_t requests;
 	uint64_t errors;
 	double duration_s;
@@ -51,23 +58,24 @@ const char *threshold_metric_name(threshold_metric_t m);
 
 /* Assessment targets (the seeds': p95 < 200 ms, error rate < 5 %; throughput optional). */
 typedef struct assess_targets {
-	double p95_ms;           /* latency verdict passes below this */
-	double max_error_rate;   /* fraction */
-	double min_rps;          /* 0: no throughput target */
+	double p95_ms;         /* latency verdict passes below this */
+	double max_error_rate; /* fraction */
+	double min_rps;        /* 0: no throughput target */
 } assess_targets_t;
 
 typedef struct assessment {
-	const char *latency_class; /* "excellent" < 50 ms, "good" < 100, "acceptable" < 200, "poor" */
+	const char
+	    *latency_class; /* "excellent" < 50 ms, "good" < 100, "acceptable" < 200, "poor" */
 	bool latency_ok;
-	bool throughput_ok;        /* true when there is no throughput target */
+	bool throughput_ok; /* true when there is no throughput target */
 	bool errors_ok;
-	bool thresholds_ok;        /* every threshold passed */
-	bool pass;                 /* all of the above */
+	bool thresholds_ok; /* every threshold passed */
+	bool pass;          /* all of the above */
 	double p95_ms, rps, error_rate;
 } assessment_t;
 
 void assess_defaults(assess_targets_t *t);
 void assess_run(const assess_targets_t *t, double p95_ms, double rps, double error_rate,
-		bool thresholds_ok, assessment_t *out);
+                bool thresholds_ok, assessment_t *out);
 
 #endif

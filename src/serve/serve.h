@@ -10,11 +10,11 @@
 enum serve_log_level { SERVE_LOG_DEBUG, SERVE_LOG_INFO, SERVE_LOG_WARN, SERVE_LOG_ERROR };
 
 typedef struct serve_config {
-	char host[256];             /* listen address */
+	char host[256]; /* listen address */
 	uint16_t port;
 	uint32_t workers;
-	uint32_t max_connections;   /* per process; beyond it new connections are closed */
-	uint32_t max_header_bytes;  /* request line + headers */
+	uint32_t max_connections;  /* per process; beyond it new connections are closed */
+	uint32_t max_header_bytes; /* request line + headers */
 	uint64_t max_body_bytes;
 	uint64_t header_timeout_ns; /* from the first byte of a request to its complete head */
 	uint64_t idle_timeout_ns;   /* keep-alive connections with no request */
@@ -23,9 +23,9 @@ typedef struct serve_config {
 	uint64_t max_delay_ns;
 	uint64_t max_size_bytes;
 	uint64_t max_cpu_ns;
-	uint64_t memory_cap_bytes;  /* leaked + spiked memory; beyond it 507 */
-	uint32_t max_load_cores;    /* background CPU load threads */
-	bool chaos;                 /* dangerous endpoints enabled (--no-chaos turns off) */
+	uint64_t memory_cap_bytes; /* leaked + spiked memory; beyond it 507 */
+	uint32_t max_load_cores;   /* background CPU load threads */
+	bool chaos;                /* dangerous endpoints enabled (--no-chaos turns off) */
 	bool allow_crash;
 	const char *admin_token;    /* bearer token for /admin/..., NULL = open */
 	const char *data_dir;       /* disk endpoints */
@@ -34,7 +34,7 @@ typedef struct serve_config {
 	bool access_log;
 
 	/* dependencies: embedded by default, real services when configured */
-	const char *role;           /* "default", or "downstream" (serves only the downstream API) */
+	const char *role; /* "default", or "downstream" (serves only the downstream API) */
 	const char *downstream_url; /* DOWNSTREAM_SERVICE_URL; NULL = this process itself */
 	const char *database_url;   /* DATABASE_URL: postgresql://...; NULL = SQLite */
 	const char *sqlite_path;    /* SQLite file, or ":memory:" (default: <data-dir>/surge.db) */

@@ -57,7 +57,9 @@ static int fault_param(serve_request_t *r)
 		serve_reply_error(r, 400, "parameter 'fault': expected reset, close or hang");
 		return -1;
 	}
-	inject(r->fault == FAULT_RESET ? INJ_RESET : r->fault == FAULT_CLOSE ? INJ_CLOSE : INJ_HANG);
+	inject(r->fault == FAULT_RESET   ? INJ_RESET
+	       : r->fault == FAULT_CLOSE ? INJ_CLOSE
+	                                 : INJ_HANG);
 	return 1;
 }
 
@@ -93,7 +95,8 @@ bool serve_chaos_intercept(serve_request_t *r)
 	}
 	if (chance(r, atomic_load_explicit(&chaos.error_ppm, memory_order_relaxed))) {
 		inject(INJ_ERROR);
-		serve_reply_error(r, (int)atomic_load(&chaos.error_status), "injected error (chaos)");
+		serve_reply_error(r, (int)atomic_load(&chaos.error_status),
+		                  "injected error (chaos)");
 		return true;
 	}
 	latency = atomic_load_explicit(&chaos.latency_ns, memory_order_relaxed);
@@ -172,21 +175,23 @@ static int rate_field(serve_request_t *r, json_t *doc, const char *name, _Atomic
 }
 
 static const char *const known_fields[] = {"error_rate", "error_status", "latency_ms", "sick",
-					   "reset_rate", "close_rate", "hang_rate", NULL};
+                                           "reset_rate", "close_rate",   "hang_rate",  NULL};
 
 static int check_fields(serve_request_t *r, json_t *doc)
 {
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(doc, key, v) {
+	json_object_foreach(doc, key, v)
+	{
 		int known = 0;
 		for (int i = 0; known_fields[i]; i++)
 			known |= strcmp(key, known_fields[i]) == 0;
 		if (!known) {
-			serve_reply_error(r, 400, "unknown field '%s' (known: error_rate, error_status, "
-						  "latency_ms, sick, reset_rate, close_rate, hang_rate)",
-					  key);
+			serve_reply_error(r, 400,
+			                  "unknown field '%s' (known: error_rate, error_status, "
+			                  "latency_ms, sick, reset_rate, close_rate, hang_rate)",
+			                  key);
 			return -1;
 		}
 	}
@@ -202,12 +207,12 @@ static int apply_settings(serve_request_t *r, json_t *doc)
 	if (check_fields(r, doc) < 0)
 		return -1;
 	if (status && (!json_is_integer(status) || json_integer_value(status) < 200 ||
-		       json_integer_value(status) > 599)) {
+	               json_integer_value(status) > 599)) {
 		serve_reply_error(r, 400, "field 'error_status': expected a status code 200-599");
 		return -1;
 	}
 	if (latency && (!json_is_number(latency) || !(json_number_value(latency) >= 0) ||
-			json_number_value(latency) * 1e6 > (double)serve_state.cfg->max_delay_ns)) {
+	                json_number_value(latency) * 1e6 > (double)serve_state.cfg->max_delay_ns)) {
 		serve_reply_error(r, 400, "field 'latency_ms': expected 0 up to the delay cap");
 		return -1;
 	}
@@ -236,13 +241,13 @@ static void chaos_post(serve_request_t *r)
 
 	if (!doc || !json_is_object(doc)) {
 		serve_reply_error(r, 400, "body: expected a JSON object (line %d, column %d: %s)",
-				  jerr.line, jerr.column, doc ? "not an object" : jerr.text);
+		                  jerr.line, jerr.column, doc ? "not an object" : jerr.text);
 		json_decref(doc);
 		return;
 	}
 	if (apply_settings(r, doc) == 0) {
 		serve_log_event(SERVE_LOG_WARN, "chaos", "settings changed: %.*s", (int)r->body_len,
-				r->body);
+		                r->body);
 		reply_settings(r, 200);
 	}
 	json_decref(doc);
@@ -278,26 +283,32 @@ static void crash(serve_request_t *r)
 
 void serve_chaos_metrics(buf_t *out)
 {
-	buf_printf(out, "# HELP surge_chaos_error_rate Injected error rate (0..1).\n"
-			"# TYPE surge_chaos_error_rate gauge\nsurge_chaos_error_rate %g\n"
-			"# HELP surge_chaos_latency_seconds Latency added to every request.\n"
-			"# TYPE surge_chaos_latency_seconds gauge\nsurge_chaos_latency_seconds %g\n"
-			"# HELP surge_chaos_sick 1 while the sick-replica mode is on.\n"
-			"# TYPE surge_chaos_sick gauge\nsurge_chaos_sick %d\n"
-			"# HELP surge_chaos_injected_total Faults injected, by kind.\n"
-			"# TYPE surge_chaos_injected_total counter\n",
-		   atomic_load(&chaos.error_ppm) / PPM, atomic_load(&chaos.latency_ns) / 1e9,
-		   atomic_load(&chaos.sick) ? 1 : 0);
+	buf_printf(out,
+	           "# HELP surge_chaos_error_rate Injected error rate (0..1).\n"
+	           "# TYPE surge_chaos_error_rate gauge\nsurge_chaos_error_rate %g\n"
+	           "# HELP surge_chaos_latency_seconds Latency added to every request.\n"
+	           "# TYPE surge_chaos_latency_seconds gauge\nsurge_chaos_latency_seconds %g\n"
+	           "# HELP surge_chaos_sick 1 while the sick-replica mode is on.\n"
+	           "# TYPE surge_chaos_sick gauge\nsurge_chaos_sick %d\n"
+	           "# HELP surge_chaos_injected_total Faults injected, by kind.\n"
+	           "# TYPE surge_chaos_injected_total counter\n",
+	           atomic_load(&chaos.error_ppm) / PPM, atomic_load(&chaos.latency_ns) / 1e9,
+	           atomic_load(&chaos.sick) ? 1 : 0);
 	for (int i = 0; i < 5; i++)
 		buf_printf(out, "surge_chaos_injected_total{kind=\"%s\"} %llu\n", injected_names[i],
-			   (unsigned long long)stat_get(&chaos.injected[i]));
+		           (unsigned long long)stat_get(&chaos.injected[i]));
 }
 
 const serve_route_t serve_chaos_routes[] = {
-	{"GET", "/api/status/", "/api/status/{code}", status_code, ROUTE_PREFIX, "answer with the given status code", NULL},
-	{"POST", "/admin/chaos", "/admin/chaos", chaos_post, ROUTE_ADMIN | ROUTE_DANGEROUS, "set chaos: error_rate, error_status, latency_ms, sick, reset/close/hang_rate (JSON body)", NULL},
-	{"GET", "/admin/chaos", "/admin/chaos", chaos_get, ROUTE_ADMIN, "chaos settings now", NULL},
-	{"DELETE", "/admin/chaos", "/admin/chaos", chaos_delete, ROUTE_ADMIN, "turn all chaos off", NULL},
-	{"POST", "/admin/crash", "/admin/crash", crash, ROUTE_ADMIN | ROUTE_DANGEROUS, "exit the process (only with --allow-crash)", NULL},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/status/", "/api/status/{code}", status_code, ROUTE_PREFIX,
+     "answer with the given status code", NULL},
+    {"POST", "/admin/chaos", "/admin/chaos", chaos_post, ROUTE_ADMIN | ROUTE_DANGEROUS,
+     "set chaos: error_rate, error_status, latency_ms, sick, reset/close/hang_rate (JSON body)",
+     NULL},
+    {"GET", "/admin/chaos", "/admin/chaos", chaos_get, ROUTE_ADMIN, "chaos settings now", NULL},
+    {"DELETE", "/admin/chaos", "/admin/chaos", chaos_delete, ROUTE_ADMIN, "turn all chaos off",
+     NULL},
+    {"POST", "/admin/crash", "/admin/crash", crash, ROUTE_ADMIN | ROUTE_DANGEROUS,
+     "exit the process (only with --allow-crash)", NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

@@ -12,17 +12,17 @@
 #include "core/net.h"
 #include "serve/serve_internal.h"
 
-#define IN_INITIAL       4096
-#define PIPELINE_BUDGET  16   /* requests handled per event before others get a turn */
-#define OUT_MAX          (256u << 20)
-#define FILL_CHUNK       65536
+#define IN_INITIAL      4096
+#define PIPELINE_BUDGET 16 /* requests handled per event before others get a turn */
+#define OUT_MAX         (256u << 20)
+#define FILL_CHUNK      65536
 
 enum conn_state {
-	SC_IDLE,     /* keep-alive, waiting for the first byte of a request */
-	SC_HEAD,     /* reading the request head */
-	SC_BODY,     /* reading the request body */
-	SC_HELD,     /* response ready, held back for its delay */
-	SC_WRITING,  /* writing the response */
+	SC_IDLE,    /* keep-alive, waiting for the first byte of a request */
+	SC_HEAD,    /* reading the request head */
+	SC_BODY,    /* reading the request body */
+	SC_HELD,    /* response ready, held back for its delay */
+	SC_WRITING, /* writing the response */
 };
 
 struct serve_conn {
@@ -30,27 +30,27 @@ struct serve_conn {
 	serve_conn_t *prev, *next;
 	loop_io_t io;
 	loop_timer_t timer;
-	uint64_t deadline_ns;   /* header, body or idle timeout */
+	uint64_t deadline_ns; /* header, body or idle timeout */
 	int fd;
 	enum conn_state state;
 	uint32_t requests;
 
-	char *in;               /* request bytes; slices of req.head point here while handling */
+	char *in; /* request bytes; slices of req.head point here while handling */
 	size_t in_len, in_cap, in_max;
 	size_t head_len;
-	uint64_t body_want;     /* Content-Length still to come (sink: to discard) */
-	uint64_t body_len;      /* body bytes kept after the head */
+	uint64_t body_want; /* Content-Length still to come (sink: to discard) */
+	uint64_t body_len;  /* body bytes kept after the head */
 	http_chunked_decoder_t chunked;
 
 	buf_t out;
 	size_t out_pos;
 	uint64_t fill_left;
-	uint64_t drip_piece;    /* /api/drip: bytes per piece, and when the next piece is due */
+	uint64_t drip_piece; /* /api/drip: bytes per piece, and when the next piece is due */
 	uint64_t drip_piece_left;
 	uint64_t drip_interval_ns;
 	uint64_t drip_next_ns;
-	bool active;            /* a request is being handled (counted in in_flight) */
-	bool zombie;            /* closed while a deferred request was out: freed at its resume */
+	bool active; /* a request is being handled (counted in in_flight) */
+	bool zombie; /* closed while a deferred request was out: freed at its resume */
 	serve_request_t req;
 };
 
@@ -66,9 +66,9 @@ static void conn_process(serve_conn_t *c);
 static void set_gauge(serve_conn_t *c, enum conn_state from, enum conn_state to)
 {
 	static const enum serve_conn_gauge gauge[] = {
-		[SC_IDLE] = CONN_GAUGE_IDLE, [SC_HEAD] = CONN_GAUGE_READING,
-		[SC_BODY] = CONN_GAUGE_READING, [SC_HELD] = CONN_GAUGE_ACTIVE,
-		[SC_WRITING] = CONN_GAUGE_ACTIVE,
+	    [SC_IDLE] = CONN_GAUGE_IDLE,      [SC_HEAD] = CONN_GAUGE_READING,
+	    [SC_BODY] = CONN_GAUGE_READING,   [SC_HELD] = CONN_GAUGE_ACTIVE,
+	    [SC_WRITING] = CONN_GAUGE_ACTIVE,
 	};
 	serve_worker_stats_t *s = &c->w->stats;
 
@@ -106,10 +106,10 @@ static void conn_close(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
 
-	stat_add(&w->stats.conns[c->state == SC_IDLE ? CONN_GAUGE_IDLE
-			       : c->state <= SC_BODY ? CONN_GAUGE_READING
-						     : CONN_GAUGE_ACTIVE],
-		 (uint64_t)-1);
+	stat_add(&w->stats.conns[c->state == SC_IDLE   ? CONN_GAUGE_IDLE
+	                         : c->state <= SC_BODY ? CONN_GAUGE_READING
+	                                               : CONN_GAUGE_ACTIVE],
+	         (uint64_t)-1);
 	if (c->active)
 		stat_add(&w->stats.in_flight, (uint64_t)-1);
 	loop_io_stop(w->loop, &c->io);
@@ -201,7 +201,8 @@ static void serialize(serve_conn_t *c)
 	uint64_t body = body_allowed ? r->body_out.len + r->fill_bytes : 0;
 
 	if (c->w->draining)
-		r->close_after = true; /* answered during a drain: tell the client to go elsewhere */
+		r->close_after =
+		    true; /* answered during a drain: tell the client to go elsewhere */
 	buf_reset(&c->out);
 	buf_append_str(&c->out, "HTTP/1.1 ");
 	buf_append_uint(&c->out, (uint64_t)r->status);
@@ -295,7 +296,8 @@ static enum step conn_write(serve_conn_t *c)
 
 		if (!n) {
 			if (c->drip_piece && !c->drip_piece_left) {
-				/* the next piece is due later: wait on the timer, not on the socket */
+				/* the next piece is due later: wait on the timer, not on the socket
+				 */
 				loop_io_update(c->w->loop, &c->io, 0);
 				loop_timer_start(c->w->loop, &c->timer, c->drip_next_ns);
 				return STEP_BUSY;
@@ -428,7 +430,8 @@ static enum step conn_dispatch(serve_conn_t *c)
 	r->close_after = !r->head.keep_alive || c->w->draining;
 	serve_request_dispatch(r);
 	if (r->deferred) {
-		/* waiting for a downstream or database answer: hold, but notice the client leaving */
+		/* waiting for a downstream or database answer: hold, but notice the client leaving
+		 */
 		set_state(c, SC_HELD);
 		loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
 		loop_timer_stop(c->w->loop, &c->timer);
@@ -490,15 +493,16 @@ static int start_body(serve_conn_t *c)
 	bool path_known = false;
 
 	r->route = serve_route_find(r->head.method.p, r->head.method.len, r->head.path.p,
-				    r->head.path.len, &path_known, &r->route_index);
+	                            r->head.path.len, &path_known, &r->route_index);
 	c->body_len = 0;
 	c->body_want = r->head.content_length > 0 ? (uint64_t)r->head.content_length : 0;
 	memset(&c->chunked, 0, sizeof(c->chunked));
-	if (!(r->route && (r->route->flags & ROUTE_BODY_SINK)) && c->body_want > cfg->max_body_bytes)
+	if (!(r->route && (r->route->flags & ROUTE_BODY_SINK)) &&
+	    c->body_want > cfg->max_body_bytes)
 		return -1;
-	c->in_max = c->head_len + (r->route && (r->route->flags & ROUTE_BODY_SINK)
-					   ? 65536
-					   : cfg->max_body_bytes + 65536);
+	c->in_max =
+	    c->head_len +
+	    (r->route && (r->route->flags & ROUTE_BODY_SINK) ? 65536 : cfg->max_body_bytes + 65536);
 	if (r->head.expect_continue && (c->body_want || r->head.chunked))
 		net_write(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	return 0;
@@ -549,9 +553,9 @@ static void conn_process(serve_conn_t *c)
 {
 	const serve_config_t *cfg = serve_state.cfg;
 	http_request_limits_t limits = {
-		.max_request_line = cfg->max_header_bytes < 8192 ? cfg->max_header_bytes : 8192,
-		.max_header_bytes = cfg->max_header_bytes,
-		.max_headers = HTTP_REQUEST_MAX_HEADERS,
+	    .max_request_line = cfg->max_header_bytes < 8192 ? cfg->max_header_bytes : 8192,
+	    .max_header_bytes = cfg->max_header_bytes,
+	    .max_headers = HTTP_REQUEST_MAX_HEADERS,
 	};
 
 	for (int budget = PIPELINE_BUDGET; budget > 0; budget--) {
@@ -564,12 +568,14 @@ static void conn_process(serve_conn_t *c)
 			arm_deadline(c, cfg->header_timeout_ns);
 		}
 		if (c->state == SC_HEAD) {
-			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head, &c->head_len);
+			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head,
+			                        &c->head_len);
 			if (rc == HTTP_AGAIN)
 				return;
 			if (rc == HTTP_ERROR) {
-				reply_refused(c, c->req.head.error_status ? c->req.head.error_status : 400,
-					      "malformed request");
+				reply_refused(
+				    c, c->req.head.error_status ? c->req.head.error_status : 400,
+				    "malformed request");
 				return;
 			}
 			request_begin(c);
@@ -582,11 +588,12 @@ static void conn_process(serve_conn_t *c)
 		rc = take_body(c);
 		if (rc < 0) {
 			reply_refused(c, rc == -2 ? 413 : 400,
-				      rc == -2 ? body_limit_message() : "malformed chunked body");
+			              rc == -2 ? body_limit_message() : "malformed chunked body");
 			return;
 		}
 		if (rc == 0 || conn_dispatch(c) != STEP_NEXT)
-			return; /* body incomplete; or the response is held, being written, or closed */
+			return; /* body incomplete; or the response is held, being written, or
+			           closed */
 	}
 	/* budget spent with requests still buffered: continue on the next loop turn */
 	loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop));

@@ -11,7 +11,7 @@
 #include "core/clock.h"
 #include "serve/serve_internal.h"
 
-#define LOAD_PERIOD_NS (100 * NS_PER_MS) /* duty cycle period of the background load */
+#define LOAD_PERIOD_NS   (100 * NS_PER_MS) /* duty cycle period of the background load */
 #define LOAD_MAX_THREADS 256
 
 uint64_t serve_burn_cpu(uint64_t ns)
@@ -155,11 +155,11 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	pthread_t threads[LOAD_MAX_THREADS];
-	uint32_t running;      /* threads started and not joined */
+	uint32_t running; /* threads started and not joined */
 	uint32_t cores;
 	double percent;
-	uint64_t until_ns;     /* monotonic end of the load */
-	uint64_t generation;   /* bumped on every stop, so old threads leave */
+	uint64_t until_ns;   /* monotonic end of the load */
+	uint64_t generation; /* bumped on every stop, so old threads leave */
 } load = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
 
 /* Waits until `when` or until the load is stopped; false when stopped. */
@@ -258,7 +258,7 @@ static void load_start(serve_request_t *r)
 	load.until_ns = clock_now_ns() + seconds;
 	for (int64_t i = 0; i < cores; i++) {
 		if (pthread_create(&load.threads[started], NULL, load_thread,
-				   (void *)(uintptr_t)load.generation) != 0)
+		                   (void *)(uintptr_t)load.generation) != 0)
 			break;
 		started++;
 	}
@@ -267,7 +267,7 @@ static void load_start(serve_request_t *r)
 	pthread_mutex_unlock(&load.lock);
 	if (started < cores)
 		serve_log_event(SERVE_LOG_WARN, "load_partial", "started %u of %lld load threads",
-				started, (long long)cores);
+		                started, (long long)cores);
 	load_status(r, 202);
 }
 
@@ -288,11 +288,12 @@ void serve_cpu_metrics(buf_t *out)
 
 	pthread_mutex_lock(&load.lock);
 	bool active = load.running > 0 && now < load.until_ns;
-	buf_printf(out, "# HELP surge_background_load_cores Cores running background CPU load.\n"
-			"# TYPE surge_background_load_cores gauge\nsurge_background_load_cores %u\n"
-			"# HELP surge_background_load_percent Duty cycle of each loaded core.\n"
-			"# TYPE surge_background_load_percent gauge\nsurge_background_load_percent %g\n",
-		   active ? load.cores : 0, active ? load.percent : 0);
+	buf_printf(out,
+	           "# HELP surge_background_load_cores Cores running background CPU load.\n"
+	           "# TYPE surge_background_load_cores gauge\nsurge_background_load_cores %u\n"
+	           "# HELP surge_background_load_percent Duty cycle of each loaded core.\n"
+	           "# TYPE surge_background_load_percent gauge\nsurge_background_load_percent %g\n",
+	           active ? load.cores : 0, active ? load.percent : 0);
 	pthread_mutex_unlock(&load.lock);
 }
 
@@ -302,35 +303,39 @@ void serve_cpu_stop(void)
 }
 
 static const serve_param_doc_t complexity_params[] = {
-	{"complexity", "integer", "30", "n of the recursive Fibonacci number computed (0-45)"},
-	{NULL, NULL, NULL, NULL},
+    {"complexity", "integer", "30", "n of the recursive Fibonacci number computed (0-45)"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t hash_params[] = {
-	{"iterations", "integer", "10000", "SHA-256 rounds (1-10,000,000)"},
-	{NULL, NULL, NULL, NULL},
+    {"iterations", "integer", "10000", "SHA-256 rounds (1-10,000,000)"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t json_params[] = {
-	{"size", "integer", "1000", "records built and serialized (0-1,000,000)"},
-	{NULL, NULL, NULL, NULL},
+    {"size", "integer", "1000", "records built and serialized (0-1,000,000)"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t cpu_params[] = {
-	{"ms", "number", "50", "milliseconds of this thread's CPU time to burn, exactly"},
-	{NULL, NULL, NULL, NULL},
+    {"ms", "number", "50", "milliseconds of this thread's CPU time to burn, exactly"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t load_params[] = {
-	{"cores", "integer", "1", "threads to load (at most --max-load-cores)"},
-	{"percent", "number", "100", "duty cycle of each thread, 1-100"},
-	{"seconds", "seconds", "60", "how long the load lasts (at most 3600)"},
-	{NULL, NULL, NULL, NULL},
+    {"cores", "integer", "1", "threads to load (at most --max-load-cores)"},
+    {"percent", "number", "100", "duty cycle of each thread, 1-100"},
+    {"seconds", "seconds", "60", "how long the load lasts (at most 3600)"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_cpu_routes[] = {
-	{"GET", "/api/cpu-intensive", "/api/cpu-intensive", cpu_intensive, 0, "recursive Fibonacci", complexity_params},
-	{"GET", "/api/hash", "/api/hash", hash, 0, "iterated SHA-256", hash_params},
-	{"GET", "/api/json-processing", "/api/json-processing", json_processing, 0, "build and serialize a JSON document", json_params},
-	{"GET", "/api/cpu", "/api/cpu", cpu_exact, 0, "burn exactly ms of CPU time", cpu_params},
-	{"POST", "/api/load/cpu", "/api/load/cpu", load_start, ROUTE_DANGEROUS, "start sustained background CPU load", load_params},
-	{"DELETE", "/api/load/cpu", "/api/load/cpu", load_delete, 0, "stop the background CPU load", NULL},
-	{"GET", "/api/load/cpu", "/api/load/cpu", load_get, 0, "the background CPU load now", NULL},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/cpu-intensive", "/api/cpu-intensive", cpu_intensive, 0, "recursive Fibonacci",
+     complexity_params},
+    {"GET", "/api/hash", "/api/hash", hash, 0, "iterated SHA-256", hash_params},
+    {"GET", "/api/json-processing", "/api/json-processing", json_processing, 0,
+     "build and serialize a JSON document", json_params},
+    {"GET", "/api/cpu", "/api/cpu", cpu_exact, 0, "burn exactly ms of CPU time", cpu_params},
+    {"POST", "/api/load/cpu", "/api/load/cpu", load_start, ROUTE_DANGEROUS,
+     "start sustained background CPU load", load_params},
+    {"DELETE", "/api/load/cpu", "/api/load/cpu", load_delete, 0, "stop the background CPU load",
+     NULL},
+    {"GET", "/api/load/cpu", "/api/load/cpu", load_get, 0, "the background CPU load now", NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

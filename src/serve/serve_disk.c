@@ -13,7 +13,7 @@
 #include "serve/serve_internal.h"
 
 #define BLOCK (1024 * 1024)
-#define MIB (1024.0 * 1024.0)
+#define MIB   (1024.0 * 1024.0)
 
 static char block[BLOCK];
 
@@ -71,11 +71,12 @@ static void disk_write(serve_request_t *r)
 	if (size_param(r, &bytes) < 0 || serve_param_int(r, "fsync", 0, 0, 1, &sync) < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/surge-write-%d-%llx.tmp", serve_state.cfg->data_dir,
-		 (int)getpid(), (unsigned long long)serve_random(r->worker));
+	         (int)getpid(), (unsigned long long)serve_random(r->worker));
 	t0 = clock_now_ns();
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		serve_reply_error(r, 507, "cannot create a file in --data-dir: %s", strerror(errno));
+		serve_reply_error(r, 507, "cannot create a file in --data-dir: %s",
+		                  strerror(errno));
 		return;
 	}
 	rc = write_all(fd, bytes);
@@ -85,7 +86,7 @@ static void disk_write(serve_request_t *r)
 	unlink(path);
 	if (rc < 0) {
 		serve_reply_error(r, 507, "writing %llu bytes to --data-dir failed: %s",
-				  (unsigned long long)bytes, strerror(errno));
+		                  (unsigned long long)bytes, strerror(errno));
 		return;
 	}
 	reply_io(r, "written_bytes", bytes, clock_now_ns() - t0);
@@ -124,13 +125,13 @@ static void disk_read(serve_request_t *r)
 	fd = scratch_file(bytes);
 	if (fd < 0) {
 		serve_reply_error(r, 507, "cannot prepare the read file in --data-dir: %s",
-				  strerror(errno));
+		                  strerror(errno));
 		return;
 	}
 	t0 = clock_now_ns();
 	while (done < bytes) {
 		ssize_t n = pread(fd, sink, bytes - done < BLOCK ? (size_t)(bytes - done) : BLOCK,
-				  (off_t)done);
+		                  (off_t)done);
 		if (n <= 0)
 			break;
 		done += (uint64_t)n;
@@ -140,17 +141,18 @@ static void disk_read(serve_request_t *r)
 }
 
 static const serve_param_doc_t write_params[] = {
-	{"size_mb", "number", "10", "MiB to write (the file is removed afterwards)"},
-	{"fsync", "integer", "0", "1: fsync before closing, so the time includes the disk"},
-	{NULL, NULL, NULL, NULL},
+    {"size_mb", "number", "10", "MiB to write (the file is removed afterwards)"},
+    {"fsync", "integer", "0", "1: fsync before closing, so the time includes the disk"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t read_params[] = {
-	{"size_mb", "number", "10", "MiB to read sequentially from a scratch file"},
-	{NULL, NULL, NULL, NULL},
+    {"size_mb", "number", "10", "MiB to read sequentially from a scratch file"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_disk_routes[] = {
-	{"GET", "/api/disk-write", "/api/disk-write", disk_write, 0, "write to --data-dir", write_params},
-	{"GET", "/api/disk-read", "/api/disk-read", disk_read, 0, "read from --data-dir", read_params},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/disk-write", "/api/disk-write", disk_write, 0, "write to --data-dir",
+     write_params},
+    {"GET", "/api/disk-read", "/api/disk-read", disk_read, 0, "read from --data-dir", read_params},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

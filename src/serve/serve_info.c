@@ -63,7 +63,9 @@ static void ready(serve_request_t *r)
 	serve_reply_json(r, ok ? 200 : 503, &w);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "status");
-	jsonw_string(&w, ok ? "ready" : atomic_load(&serve_state.draining) ? "draining" : "not ready");
+	jsonw_string(&w, ok                                   ? "ready"
+	                 : atomic_load(&serve_state.draining) ? "draining"
+	                                                      : "not ready");
 	jsonw_object_end(&w);
 }
 
@@ -96,18 +98,21 @@ static void metrics(serve_request_t *r)
 }
 
 static const serve_param_doc_t ready_params[] = {
-	{"state", "string", NULL, "on: answer /ready with 200; off: with 503"},
-	{NULL, NULL, NULL, NULL},
+    {"state", "string", NULL, "on: answer /ready with 200; off: with 503"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_info_routes[] = {
-	{"GET", "/health", "/health", health, ROUTE_PROBE, "liveness: 200 while the process runs", NULL},
-	{"GET", "/healthz", "/healthz", health, ROUTE_PROBE, "liveness (Kubernetes name)", NULL},
-	{"GET", "/livez", "/livez", health, ROUTE_PROBE, "liveness (Kubernetes name)", NULL},
-	{"GET", "/ready", "/ready", ready, ROUTE_PROBE, "readiness: 503 while starting, draining or switched off", NULL},
-	{"GET", "/readyz", "/readyz", ready, ROUTE_PROBE, "readiness (Kubernetes name)", NULL},
-	{"GET", "/metrics", "/metrics", metrics, ROUTE_PROBE, "Prometheus metrics", NULL},
-	{"GET", "/", "/", info, 0, "service information and the list of endpoints", NULL},
-	{"POST", "/admin/ready", "/admin/ready", admin_ready, ROUTE_ADMIN, "switch readiness on or off", ready_params},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/health", "/health", health, ROUTE_PROBE, "liveness: 200 while the process runs",
+     NULL},
+    {"GET", "/healthz", "/healthz", health, ROUTE_PROBE, "liveness (Kubernetes name)", NULL},
+    {"GET", "/livez", "/livez", health, ROUTE_PROBE, "liveness (Kubernetes name)", NULL},
+    {"GET", "/ready", "/ready", ready, ROUTE_PROBE,
+     "readiness: 503 while starting, draining or switched off", NULL},
+    {"GET", "/readyz", "/readyz", ready, ROUTE_PROBE, "readiness (Kubernetes name)", NULL},
+    {"GET", "/metrics", "/metrics", metrics, ROUTE_PROBE, "Prometheus metrics", NULL},
+    {"GET", "/", "/", info, 0, "service information and the list of endpoints", NULL},
+    {"POST", "/admin/ready", "/admin/ready", admin_ready, ROUTE_ADMIN, "switch readiness on or off",
+     ready_params},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

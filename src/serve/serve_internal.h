@@ -24,22 +24,23 @@ enum serve_route_flags {
 	ROUTE_ADMIN = 2,     /* needs the admin token when one is set */
 	ROUTE_DANGEROUS = 4, /* off with --no-chaos */
 	ROUTE_BODY_SINK = 8, /* the body is counted and discarded, never buffered */
-	ROUTE_PREFIX = 16,   /* path is a prefix; the rest is r->path_tail (e.g. /api/status/{code}) */
+	ROUTE_PREFIX =
+	    16, /* path is a prefix; the rest is r->path_tail (e.g. /api/status/{code}) */
 };
 
 typedef void (*serve_handler_fn)(serve_request_t *r);
 
 typedef struct serve_param_doc {
 	const char *name;
-	const char *type;        /* "seconds", "integer", "number", "string", "boolean" */
-	const char *def;         /* default, as text */
+	const char *type; /* "seconds", "integer", "number", "string", "boolean" */
+	const char *def;  /* default, as text */
 	const char *description;
 } serve_param_doc_t;
 
 typedef struct serve_route {
-	const char *method;      /* NULL: any method */
+	const char *method; /* NULL: any method */
 	const char *path;
-	const char *name;        /* the low-cardinality route label for metrics and logs */
+	const char *name; /* the low-cardinality route label for metrics and logs */
 	serve_handler_fn fn;
 	uint32_t flags;
 	const char *summary;
@@ -49,7 +50,7 @@ typedef struct serve_route {
 /* The route for a method and path (and its index in the table), or NULL; then *path_known
  * says whether the path exists with other methods (405) or not at all (404). */
 const serve_route_t *serve_route_find(const char *method, size_t mlen, const char *path,
-				      size_t plen, bool *path_known, int *index);
+                                      size_t plen, bool *path_known, int *index);
 int serve_route_count(void);
 /* "GET, HEAD, POST": the methods a known path accepts, for the Allow header of a 405. */
 void serve_route_allowed(const char *path, size_t plen, char *out, size_t len);
@@ -63,11 +64,12 @@ extern const serve_route_t serve_memory_routes[];
 extern const serve_route_t serve_network_routes[];
 extern const serve_route_t serve_disk_routes[];
 extern const serve_route_t serve_chaos_routes[];
-extern const serve_route_t serve_downstream_routes[];  /* /api/call-downstream, ... */
-extern const serve_route_t serve_downstream_role_routes[]; /* /slow, /random, ... (and /downstream/...) */
-extern const serve_route_t serve_database_routes[];    /* /api/tasks, /api/db-pool-exhaust, ... */
-extern const serve_route_t serve_users_routes[];       /* /api/users with the read-through cache */
-extern const serve_route_t serve_openapi_routes[];     /* /openapi.json, /apidocs */
+extern const serve_route_t serve_downstream_routes[]; /* /api/call-downstream, ... */
+extern const serve_route_t
+    serve_downstream_role_routes[];                 /* /slow, /random, ... (and /downstream/...) */
+extern const serve_route_t serve_database_routes[]; /* /api/tasks, /api/db-pool-exhaust, ... */
+extern const serve_route_t serve_users_routes[];    /* /api/users with the read-through cache */
+extern const serve_route_t serve_openapi_routes[];  /* /openapi.json, /apidocs */
 
 /* ---- a request being handled ---- */
 
@@ -77,11 +79,11 @@ struct serve_request {
 	serve_conn_t *conn;
 	serve_worker_t *worker;
 	const serve_route_t *route;
-	int route_index;         /* the route's position in the table, -1 when unmatched */
+	int route_index; /* the route's position in the table, -1 when unmatched */
 	http_request_t head;
-	const char *body;        /* the whole body (NULL for sink routes) */
+	const char *body; /* the whole body (NULL for sink routes) */
 	uint64_t body_len;
-	http_slice_t path_tail;  /* for ROUTE_PREFIX routes */
+	http_slice_t path_tail; /* for ROUTE_PREFIX routes */
 	uint64_t start_ns;
 	uint64_t trace_hi, trace_lo, span; /* W3C trace context */
 	bool trace_sampled;
@@ -89,40 +91,40 @@ struct serve_request {
 	/* the response */
 	int status;
 	const char *content_type;
-	buf_t body_out;          /* bounded by the size cap */
-	buf_t headers_out;       /* extra header lines, "Name: value\r\n" */
-	uint64_t fill_bytes;     /* filler appended after body_out (?size=, /api/bytes) */
-	uint64_t delay_ns;       /* how long to hold the response back (on a loop timer) */
-	bool close_after;        /* send Connection: close */
+	buf_t body_out;      /* bounded by the size cap */
+	buf_t headers_out;   /* extra header lines, "Name: value\r\n" */
+	uint64_t fill_bytes; /* filler appended after body_out (?size=, /api/bytes) */
+	uint64_t delay_ns;   /* how long to hold the response back (on a loop timer) */
+	bool close_after;    /* send Connection: close */
 	bool replied;
-	bool deferred;           /* the handler returned without answering: serve_resume() will */
+	bool deferred; /* the handler returned without answering: serve_resume() will */
 	struct {
 		const char *name;
 		double ms;
 	} timing[SERVE_TIMING_MAX];
 	int timing_count;
-	uint64_t drip_ns;        /* spread fill_bytes evenly over this long (/api/drip) */
+	uint64_t drip_ns; /* spread fill_bytes evenly over this long (/api/drip) */
 	enum serve_fault {
 		FAULT_NONE,
-		FAULT_RESET,     /* close with RST instead of answering */
-		FAULT_CLOSE,     /* close without answering */
-		FAULT_HANG,      /* never answer; close after the delay cap */
-		FAULT_EXIT,      /* exit the process after the response (POST /admin/crash) */
+		FAULT_RESET, /* close with RST instead of answering */
+		FAULT_CLOSE, /* close without answering */
+		FAULT_HANG,  /* never answer; close after the delay cap */
+		FAULT_EXIT,  /* exit the process after the response (POST /admin/crash) */
 	} fault;
 	/* common parameters applied around every handler */
-	int status_override;     /* 0 = none */
-	uint64_t size_override;  /* UINT64_MAX = none */
+	int status_override;    /* 0 = none */
+	uint64_t size_override; /* UINT64_MAX = none */
 };
 
 /* Query parameters. Each returns 0, 1 when absent (out = default), or -1 after replying 400
  * naming the parameter — the handler must then return at once. Over the cap: clamped, and
  * the response says so (X-Surge-Capped). */
 int serve_param_seconds(serve_request_t *r, const char *name, uint64_t def_ns, uint64_t cap_ns,
-			uint64_t *out_ns);
+                        uint64_t *out_ns);
 int serve_param_int(serve_request_t *r, const char *name, int64_t def, int64_t min, int64_t max,
-		    int64_t *out);
-int serve_param_number(serve_request_t *r, const char *name, double def, double min,
-		       double max, double *out);
+                    int64_t *out);
+int serve_param_number(serve_request_t *r, const char *name, double def, double min, double max,
+                       double *out);
 /* A raw (percent-decoded) value copied into out; 1 when absent. */
 int serve_param_string(serve_request_t *r, const char *name, char *out, size_t len);
 /* Reports that a cap was hit: header X-Surge-Capped and the caps metric. */
@@ -131,11 +133,11 @@ void serve_capped(serve_request_t *r, const char *what);
 /* Replies. The response goes out when the handler returns (after r->delay_ns, if set). */
 json_writer_t *serve_reply_json(serve_request_t *r, int status, json_writer_t *w);
 void serve_reply_text(serve_request_t *r, int status, const char *type, const char *text,
-		      size_t len);
+                      size_t len);
 void serve_reply_error(serve_request_t *r, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void serve_add_header(serve_request_t *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void serve_timing(serve_request_t *r, const char *name, double ms);
 
 /* Asynchronous handlers. A handler that waits for something (a downstream call, a database
@@ -151,8 +153,8 @@ int serve_post(serve_worker_t *w, void (*fn)(void *arg), void *arg);
 
 /* ---- workers and connections ---- */
 
-#define SERVE_METHODS 8 /* GET HEAD POST PUT DELETE PATCH OPTIONS other */
-#define SERVE_BUCKETS 15 /* OTel's default http.server.request.duration boundaries (+Inf) */
+#define SERVE_METHODS    8  /* GET HEAD POST PUT DELETE PATCH OPTIONS other */
+#define SERVE_BUCKETS    15 /* OTel's default http.server.request.duration boundaries (+Inf) */
 #define SERVE_SERIES_MAX 1024
 
 typedef _Atomic uint64_t stat_t;
@@ -161,7 +163,7 @@ typedef _Atomic uint64_t stat_t;
 static inline void stat_add(stat_t *s, uint64_t n)
 {
 	atomic_store_explicit(s, atomic_load_explicit(s, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 }
 
 static inline uint64_t stat_get(stat_t *s)
@@ -170,7 +172,7 @@ static inline uint64_t stat_get(stat_t *s)
 }
 
 typedef struct serve_series {
-	_Atomic bool used;       /* published after the key fields */
+	_Atomic bool used; /* published after the key fields */
 	uint16_t route;
 	uint8_t method;
 	uint16_t status;
@@ -184,12 +186,12 @@ enum serve_conn_gauge { CONN_GAUGE_READING, CONN_GAUGE_ACTIVE, CONN_GAUGE_IDLE, 
 typedef struct serve_worker_stats {
 	serve_series_t series[SERVE_SERIES_MAX];
 	stat_t series_overflow;
-	stat_t in_flight;        /* gauge: incremented and decremented by the owner */
+	stat_t in_flight; /* gauge: incremented and decremented by the owner */
 	stat_t conns[CONN_GAUGES];
 	stat_t accepted;
-	stat_t rejected;         /* over --max-connections */
-	stat_t bad_requests;     /* 4xx from the parser and limits */
-	stat_t timeouts;         /* header or idle timeouts */
+	stat_t rejected;     /* over --max-connections */
+	stat_t bad_requests; /* 4xx from the parser and limits */
+	stat_t timeouts;     /* header or idle timeouts */
 	stat_t bytes_in;
 	stat_t bytes_out;
 } serve_worker_stats_t;
@@ -200,20 +202,20 @@ struct serve_worker {
 	loop_t *loop;
 	int listen_fd;
 	loop_io_t listen_io;
-	serve_conn_t *conns;     /* intrusive list of open connections */
+	serve_conn_t *conns; /* intrusive list of open connections */
 	uint32_t conn_count;
 	bool draining;
 	serve_worker_stats_t stats;
-	char date[40];           /* "Date: ...\r\n", refreshed once a second */
-	uint64_t rng;            /* xorshift state for distributions, chaos and ids */
+	char date[40]; /* "Date: ...\r\n", refreshed once a second */
+	uint64_t rng;  /* xorshift state for distributions, chaos and ids */
 	loop_timer_t clock_tick;
-	buf_t log;               /* access-log lines waiting for the next flush */
+	buf_t log; /* access-log lines waiting for the next flush */
 	/* serve_post: callbacks from other threads, run on this loop (a bounded ring) */
 	pthread_mutex_t mail_lock;
 	struct serve_mail {
 		void (*fn)(void *arg);
 		void *arg;
-	} *mail;
+	} * mail;
 	uint32_t mail_head, mail_len, mail_cap;
 };
 
@@ -222,7 +224,7 @@ typedef struct serve_state {
 	const serve_config_t *cfg;
 	serve_worker_t *workers;
 	uint32_t worker_count;
-	_Atomic bool ready;      /* /ready: off while starting, draining, or set by admin */
+	_Atomic bool ready; /* /ready: off while starting, draining, or set by admin */
 	_Atomic bool draining;
 	_Atomic uint32_t open_conns;
 	uint64_t start_wall_ns;
@@ -265,10 +267,9 @@ void serve_cache_stop(void);
 void serve_cache_metrics(buf_t *out);
 
 /* serve_log.c */
-void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns,
-		      uint64_t bytes);
+void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns, uint64_t bytes);
 void serve_log_event(enum serve_log_level level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void serve_log_flush(serve_worker_t *w);
 
 /* serve_request.c */

@@ -31,7 +31,8 @@ static void random_delay(serve_request_t *r)
 {
 	uint64_t lo, hi, delay;
 
-	if (serve_param_seconds(r, "min", 100 * NS_PER_MS, serve_state.cfg->max_delay_ns, &lo) < 0 ||
+	if (serve_param_seconds(r, "min", 100 * NS_PER_MS, serve_state.cfg->max_delay_ns, &lo) <
+	        0 ||
 	    serve_param_seconds(r, "max", 2 * NS_PER_S, serve_state.cfg->max_delay_ns, &hi) < 0)
 		return;
 	if (lo > hi) {
@@ -69,7 +70,8 @@ static void parallel_io(serve_request_t *r)
 	json_writer_t w;
 
 	if (serve_param_int(r, "count", 5, 1, 1000, &count) < 0 ||
-	    serve_param_seconds(r, "delay", 100 * NS_PER_MS, serve_state.cfg->max_delay_ns, &delay) < 0)
+	    serve_param_seconds(r, "delay", 100 * NS_PER_MS, serve_state.cfg->max_delay_ns,
+	                        &delay) < 0)
 		return;
 	serve_reply_json(r, 200, &w);
 	jsonw_object_begin(&w);
@@ -92,28 +94,33 @@ static void parallel_io(serve_request_t *r)
 }
 
 static const serve_param_doc_t slow_params[] = {
-	{"delay", "seconds", "1", "how long the response takes (250ms, 2s, or plain seconds)"},
-	{NULL, NULL, NULL, NULL},
+    {"delay", "seconds", "1", "how long the response takes (250ms, 2s, or plain seconds)"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t random_params[] = {
-	{"min", "seconds", "0.1", "shortest delay"},
-	{"max", "seconds", "2", "longest delay"},
-	{NULL, NULL, NULL, NULL},
+    {"min", "seconds", "0.1", "shortest delay"},
+    {"max", "seconds", "2", "longest delay"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t blocking_params[] = {
-	{"duration", "seconds", "1", "how long the worker thread sleeps, blocking its other connections"},
-	{NULL, NULL, NULL, NULL},
+    {"duration", "seconds", "1",
+     "how long the worker thread sleeps, blocking its other connections"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t parallel_params[] = {
-	{"count", "integer", "5", "parallel operations (1-1000)"},
-	{"delay", "seconds", "0.1", "typical duration of one operation (each is 0.5x-1.5x)"},
-	{NULL, NULL, NULL, NULL},
+    {"count", "integer", "5", "parallel operations (1-1000)"},
+    {"delay", "seconds", "0.1", "typical duration of one operation (each is 0.5x-1.5x)"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_io_routes[] = {
-	{"GET", "/api/slow", "/api/slow", slow, 0, "respond after a delay (held on a loop timer)", slow_params},
-	{"GET", "/api/random-delay", "/api/random-delay", random_delay, 0, "respond after a random delay", random_params},
-	{"GET", "/api/blocking", "/api/blocking", blocking, ROUTE_DANGEROUS, "block the worker thread", blocking_params},
-	{"GET", "/api/parallel-io", "/api/parallel-io", parallel_io, 0, "fan out parallel waits", parallel_params},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/slow", "/api/slow", slow, 0, "respond after a delay (held on a loop timer)",
+     slow_params},
+    {"GET", "/api/random-delay", "/api/random-delay", random_delay, 0,
+     "respond after a random delay", random_params},
+    {"GET", "/api/blocking", "/api/blocking", blocking, ROUTE_DANGEROUS, "block the worker thread",
+     blocking_params},
+    {"GET", "/api/parallel-io", "/api/parallel-io", parallel_io, 0, "fan out parallel waits",
+     parallel_params},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

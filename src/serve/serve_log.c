@@ -35,8 +35,7 @@ void serve_log_flush(serve_worker_t *w)
 	buf_reset(&w->log);
 }
 
-void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns,
-		      uint64_t bytes)
+void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns, uint64_t bytes)
 {
 	char now[40], id[40];
 	json_writer_t j;
@@ -66,7 +65,7 @@ void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_
 	jsonw_key(&j, "bytes");
 	jsonw_uint(&j, bytes);
 	snprintf(id, sizeof(id), "%016llx%016llx", (unsigned long long)r->trace_hi,
-		 (unsigned long long)r->trace_lo);
+	         (unsigned long long)r->trace_lo);
 	jsonw_key(&j, "trace_id");
 	jsonw_string(&j, id);
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)r->span);

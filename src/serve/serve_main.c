@@ -17,7 +17,7 @@
 #include "core/clock.h"
 #include "serve/serve_internal.h"
 
-#define ACCEPT_BUDGET 64
+#define ACCEPT_BUDGET  64
 #define LISTEN_BACKLOG 4096
 
 serve_state_t serve_state;
@@ -56,8 +56,9 @@ void serve_config_defaults(serve_config_t *cfg)
 
 static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char port[8];
 	int fd = -1, one = 1, rc;
@@ -66,7 +67,7 @@ static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 	rc = getaddrinfo(cfg->host, port, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot resolve listen address '%s': %s", cfg->host,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -74,9 +75,10 @@ static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	}
-	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->host, cfg->port,
-			 strerror(errno));
+		         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -84,7 +86,6 @@ static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 	freeaddrinfo(res);
 	return fd;
 }
-
 
 /* Accepts up to budget connections; false when the listener had no more waiting. */
 static bool accept_some(serve_worker_t *w, loop_io_t *io, int budget)
@@ -97,10 +98,13 @@ static bool accept_some(serve_worker_t *w, loop_io_t *io, int budget)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-				/* out of descriptors: pause instead of spinning on a ready listener */
+				/* out of descriptors: pause instead of spinning on a ready listener
+				 */
 				loop_io_update(loop, io, 0);
-				loop_timer_start(loop, &w->clock_tick, loop_now(loop) + 100 * NS_PER_MS);
-				serve_log_event(SERVE_LOG_WARN, "accept_paused", "%s", strerror(errno));
+				loop_timer_start(loop, &w->clock_tick,
+				                 loop_now(loop) + 100 * NS_PER_MS);
+				serve_log_event(SERVE_LOG_WARN, "accept_paused", "%s",
+				                strerror(errno));
 			}
 			return false;
 		}
@@ -177,8 +181,8 @@ static void *worker_main(void *arg)
 	refresh_date(w);
 	loop_timer_start(w->loop, &w->clock_tick, loop_now(w->loop) + NS_PER_S);
 	if (loop_io_start(w->loop, &w->listen_io, w->listen_fd, LOOP_READ, on_accept, w) < 0)
-		serve_log_event(SERVE_LOG_ERROR, "worker_failed", "worker %d cannot watch its listener",
-				w->id);
+		serve_log_event(SERVE_LOG_ERROR, "worker_failed",
+		                "worker %d cannot watch its listener", w->id);
 	else
 		loop_run(w->loop);
 	serve_conn_close_all(w); /* after a drain timeout: whatever is left goes */
@@ -216,7 +220,7 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 	}
 	for (uint32_t i = 0; i < cfg->workers; i++)
 		if (pthread_create(&serve_state.workers[i].tid, NULL, worker_main,
-				   &serve_state.workers[i]) != 0) {
+		                   &serve_state.workers[i]) != 0) {
 			snprintf(err, errlen, "cannot start worker thread %u", i);
 			return -1;
 		}
@@ -248,7 +252,7 @@ static void drain(const serve_config_t *cfg)
 		if (pthread_timedjoin_np(serve_state.workers[i].tid, NULL, &deadline) == 0)
 			continue;
 		serve_log_event(SERVE_LOG_WARN, "drain_timeout",
-				"requests still in flight after --drain-timeout; closing them");
+		                "requests still in flight after --drain-timeout; closing them");
 		atomic_store(&force_stop, true);
 		wake_all();
 		pthread_join(serve_state.workers[i].tid, NULL);
@@ -297,12 +301,12 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	}
 	atomic_store(&serve_state.ready, true);
 	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s:%u/ with %u workers", cfg->host,
-			cfg->port, cfg->workers);
+	                cfg->port, cfg->workers);
 	do
 		sig = sigwaitinfo(&signals, NULL);
 	while (sig < 0 && errno == EINTR);
 	serve_log_event(SERVE_LOG_INFO, "draining", "signal %d: readiness off, finishing requests",
-			sig);
+	                sig);
 	drain(cfg);
 	serve_families_stop();
 	serve_log_event(SERVE_LOG_INFO, "stopped", "all requests finished");

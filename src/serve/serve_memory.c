@@ -71,12 +71,13 @@ static int size_param(serve_request_t *r, uint64_t def_mb, uint64_t *bytes)
 static void reply_cap(serve_request_t *r, uint64_t bytes)
 {
 	serve_capped(r, "memory");
-	serve_reply_error(r, 507,
-			  "memory cap reached (--memory-cap %llu MiB): %llu MiB leaked, %llu MiB in "
-			  "spikes, %llu MiB asked",
-			  (unsigned long long)(serve_state.cfg->memory_cap_bytes / MIB),
-			  (unsigned long long)(mem.leaked / MIB), (unsigned long long)(mem.spiking / MIB),
-			  (unsigned long long)(bytes / MIB));
+	serve_reply_error(
+	    r, 507,
+	    "memory cap reached (--memory-cap %llu MiB): %llu MiB leaked, %llu MiB in "
+	    "spikes, %llu MiB asked",
+	    (unsigned long long)(serve_state.cfg->memory_cap_bytes / MIB),
+	    (unsigned long long)(mem.leaked / MIB), (unsigned long long)(mem.spiking / MIB),
+	    (unsigned long long)(bytes / MIB));
 }
 
 static void reply_memory(serve_request_t *r, int status, uint64_t asked)
@@ -115,7 +116,7 @@ static void leak(serve_request_t *r)
 	if (!c) {
 		unreserve(bytes, true);
 		serve_reply_error(r, 507, "the system refused %llu bytes: %s",
-				  (unsigned long long)bytes, strerror(errno));
+		                  (unsigned long long)bytes, strerror(errno));
 		return;
 	}
 	c->size = bytes + sizeof(chunk_t);
@@ -160,7 +161,8 @@ static void spike(serve_request_t *r)
 	if (!s || !(s->p = map_touched(bytes))) {
 		free(s);
 		unreserve(bytes, false);
-		serve_reply_error(r, 507, "the system refused %llu bytes", (unsigned long long)bytes);
+		serve_reply_error(r, 507, "the system refused %llu bytes",
+		                  (unsigned long long)bytes);
 		return;
 	}
 	s->bytes = bytes;
@@ -215,14 +217,15 @@ static void status(serve_request_t *r)
 void serve_memory_metrics(buf_t *out)
 {
 	pthread_mutex_lock(&mem.lock);
-	buf_printf(out, "# HELP surge_leaked_bytes Memory leaked on purpose (/api/memory-leak).\n"
-			"# TYPE surge_leaked_bytes gauge\nsurge_leaked_bytes %llu\n"
-			"# HELP surge_memory_spike_bytes Memory held by spikes in progress.\n"
-			"# TYPE surge_memory_spike_bytes gauge\nsurge_memory_spike_bytes %llu\n"
-			"# HELP surge_memory_cap_bytes The --memory-cap.\n"
-			"# TYPE surge_memory_cap_bytes gauge\nsurge_memory_cap_bytes %llu\n",
-		   (unsigned long long)mem.leaked, (unsigned long long)mem.spiking,
-		   (unsigned long long)serve_state.cfg->memory_cap_bytes);
+	buf_printf(out,
+	           "# HELP surge_leaked_bytes Memory leaked on purpose (/api/memory-leak).\n"
+	           "# TYPE surge_leaked_bytes gauge\nsurge_leaked_bytes %llu\n"
+	           "# HELP surge_memory_spike_bytes Memory held by spikes in progress.\n"
+	           "# TYPE surge_memory_spike_bytes gauge\nsurge_memory_spike_bytes %llu\n"
+	           "# HELP surge_memory_cap_bytes The --memory-cap.\n"
+	           "# TYPE surge_memory_cap_bytes gauge\nsurge_memory_cap_bytes %llu\n",
+	           (unsigned long long)mem.leaked, (unsigned long long)mem.spiking,
+	           (unsigned long long)serve_state.cfg->memory_cap_bytes);
 	pthread_mutex_unlock(&mem.lock);
 }
 
@@ -232,19 +235,21 @@ void serve_memory_stop(void)
 }
 
 static const serve_param_doc_t leak_params[] = {
-	{"size_mb", "number", "10", "MiB to allocate, touch and keep until /api/clear-memory"},
-	{NULL, NULL, NULL, NULL},
+    {"size_mb", "number", "10", "MiB to allocate, touch and keep until /api/clear-memory"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t spike_params[] = {
-	{"size_mb", "number", "50", "MiB to allocate and touch"},
-	{"duration", "seconds", "0", "how long to hold it before giving it back (the response waits)"},
-	{NULL, NULL, NULL, NULL},
+    {"size_mb", "number", "50", "MiB to allocate and touch"},
+    {"duration", "seconds", "0", "how long to hold it before giving it back (the response waits)"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_memory_routes[] = {
-	{"GET", "/api/memory-leak", "/api/memory-leak", leak, ROUTE_DANGEROUS, "leak memory on purpose", leak_params},
-	{"GET", "/api/memory-spike", "/api/memory-spike", spike, ROUTE_DANGEROUS, "allocate memory for a while", spike_params},
-	{"POST", "/api/clear-memory", "/api/clear-memory", clear, 0, "free every leak", NULL},
-	{"GET", "/api/memory", "/api/memory", status, 0, "leaked and spiking memory now", NULL},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/memory-leak", "/api/memory-leak", leak, ROUTE_DANGEROUS, "leak memory on purpose",
+     leak_params},
+    {"GET", "/api/memory-spike", "/api/memory-spike", spike, ROUTE_DANGEROUS,
+     "allocate memory for a while", spike_params},
+    {"POST", "/api/clear-memory", "/api/clear-memory", clear, 0, "free every leak", NULL},
+    {"GET", "/api/memory", "/api/memory", status, 0, "leaked and spiking memory now", NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

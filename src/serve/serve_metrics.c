@@ -14,12 +14,11 @@
 
 /* OTel's advice for http.server.request.duration, in seconds; the last bucket is +Inf. */
 static const double bucket_le[SERVE_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
-						   0.5,	  0.75, 1,     2.5,  5,	    7.5, 10};
+                                                    0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 /* Prometheus's default buckets are a subset: the podinfo-style histogram reuses the counts. */
 static const bool legacy_bucket[SERVE_BUCKETS - 1] = {1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1};
-static const char *const method_names[SERVE_METHODS] = {"GET",	  "HEAD",    "POST",
-							"PUT",	  "DELETE",  "PATCH",
-							"OPTIONS", "_OTHER"};
+static const char *const method_names[SERVE_METHODS] = {"GET",    "HEAD",  "POST",    "PUT",
+                                                        "DELETE", "PATCH", "OPTIONS", "_OTHER"};
 
 static int method_index(http_slice_t m)
 {
@@ -110,24 +109,25 @@ static const char *route_label(uint16_t route)
 }
 
 static void histogram(buf_t *out, const char *name, const char *labels_fmt, const merged_t *m,
-		      size_t n, bool legacy)
+                      size_t n, bool legacy)
 {
 	for (size_t i = 0; i < n; i++) {
 		char labels[256];
 		uint64_t cum = 0;
 
 		snprintf(labels, sizeof(labels), labels_fmt, route_label(m[i].route),
-			 method_names[m[i].method], m[i].status);
+		         method_names[m[i].method], m[i].status);
 		for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
 			cum += m[i].buckets[b];
 			if (!legacy || legacy_bucket[b])
 				buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
-					   bucket_le[b], (unsigned long long)cum);
+				           bucket_le[b], (unsigned long long)cum);
 		}
 		buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
-			   (unsigned long long)m[i].count);
+		           (unsigned long long)m[i].count);
 		buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, m[i].sum_ns / 1e9);
-		buf_printf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)m[i].count);
+		buf_printf(out, "%s_count{%s} %llu\n", name, labels,
+		           (unsigned long long)m[i].count);
 	}
 }
 
@@ -141,20 +141,22 @@ static void request_metrics(buf_t *out)
 		return;
 	n = merge_series(m, cap);
 	buf_append_str(out, "# HELP http_server_request_duration_seconds Duration of HTTP server "
-			    "requests.\n# TYPE http_server_request_duration_seconds histogram\n");
+	                    "requests.\n# TYPE http_server_request_duration_seconds histogram\n");
 	histogram(out, "http_server_request_duration_seconds",
-		  "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\"", m,
-		  n, false);
-	buf_append_str(out, "# HELP http_request_duration_seconds Duration of HTTP requests "
-			    "(podinfo/Flagger form).\n# TYPE http_request_duration_seconds histogram\n");
-	histogram(out, "http_request_duration_seconds", "path=\"%s\",method=\"%s\",status=\"%u\"", m,
-		  n, true);
+	          "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\"",
+	          m, n, false);
+	buf_append_str(out,
+	               "# HELP http_request_duration_seconds Duration of HTTP requests "
+	               "(podinfo/Flagger form).\n# TYPE http_request_duration_seconds histogram\n");
+	histogram(out, "http_request_duration_seconds", "path=\"%s\",method=\"%s\",status=\"%u\"",
+	          m, n, true);
 	buf_append_str(out, "# HELP http_requests_total Requests served (podinfo/Flagger form).\n"
-			    "# TYPE http_requests_total counter\n");
+	                    "# TYPE http_requests_total counter\n");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(out, "http_requests_total{path=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-			   route_label(m[i].route), method_names[m[i].method], m[i].status,
-			   (unsigned long long)m[i].count);
+		buf_printf(out,
+		           "http_requests_total{path=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+		           route_label(m[i].route), method_names[m[i].method], m[i].status,
+		           (unsigned long long)m[i].count);
 	free(m);
 }
 
@@ -181,11 +183,11 @@ static void connection_metrics(buf_t *out)
 	metric(out, "http_server_active_requests", "gauge", "Requests being handled.",
 	       (double)(int64_t)SUM(in_flight));
 	buf_append_str(out, "# HELP surge_connections Open client connections by state.\n"
-			    "# TYPE surge_connections gauge\n");
+	                    "# TYPE surge_connections gauge\n");
 	for (int s = 0; s < CONN_GAUGES; s++)
 		buf_printf(out, "surge_connections{state=\"%s\"} %lld\n", states[s],
-			   (long long)sum_workers(offsetof(serve_worker_stats_t, conns) +
-						  (size_t)s * sizeof(stat_t)));
+		           (long long)sum_workers(offsetof(serve_worker_stats_t, conns) +
+		                                  (size_t)s * sizeof(stat_t)));
 	metric(out, "surge_connections_accepted_total", "counter", "Connections accepted.",
 	       (double)SUM(accepted));
 	metric(out, "surge_connections_rejected_total", "counter",
@@ -266,8 +268,9 @@ static void process_metrics(buf_t *out)
 	stat[n] = '\0';
 	p = strrchr(stat, ')'); /* the command name may hold spaces and parentheses */
 	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
-			      "%*d %*u %lu %ld",
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+		       "%*d %*u %lu %ld",
 		       &utime, &stime, &vsize, &rss);
 	metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.",
 	       (double)(utime + stime) / (double)ticks);
@@ -290,8 +293,9 @@ int serve_metrics_render(buf_t *out)
 	serve_family_metrics(out);
 	process_metrics(out);
 	cgroup_metrics(out);
-	buf_printf(out, "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
-			"surge_build_info{version=\"%s\"} 1\n",
-		   surge_version);
+	buf_printf(out,
+	           "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
+	           "surge_build_info{version=\"%s\"} 1\n",
+	           surge_version);
 	return 0;
 }

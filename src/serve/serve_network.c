@@ -38,7 +38,8 @@ static void drip(serve_request_t *r)
 	uint64_t size, duration;
 
 	if (size_param(r, &size) < 0 ||
-	    serve_param_seconds(r, "duration", 2 * NS_PER_S, serve_state.cfg->max_delay_ns, &duration) < 0)
+	    serve_param_seconds(r, "duration", 2 * NS_PER_S, serve_state.cfg->max_delay_ns,
+	                        &duration) < 0)
 		return;
 	serve_reply_text(r, 200, "application/octet-stream", "", 0);
 	r->fill_bytes = size;
@@ -63,18 +64,19 @@ static void upload(serve_request_t *r)
 }
 
 static const serve_param_doc_t bytes_params[] = {
-	{"size", "string", "1024", "response body size: 512, 64k, 10MiB (capped by --max-size)"},
-	{NULL, NULL, NULL, NULL},
+    {"size", "string", "1024", "response body size: 512, 64k, 10MiB (capped by --max-size)"},
+    {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t drip_params[] = {
-	{"size", "string", "1024", "response body size"},
-	{"duration", "seconds", "2", "how long the body takes to arrive, in even pieces"},
-	{NULL, NULL, NULL, NULL},
+    {"size", "string", "1024", "response body size"},
+    {"duration", "seconds", "2", "how long the body takes to arrive, in even pieces"},
+    {NULL, NULL, NULL, NULL},
 };
 
 const serve_route_t serve_network_routes[] = {
-	{"GET", "/api/bytes", "/api/bytes", bytes, 0, "a response of exactly size bytes", bytes_params},
-	{"GET", "/api/drip", "/api/drip", drip, 0, "a response dripped over a duration", drip_params},
-	{"POST", "/api/upload", "/api/upload", upload, ROUTE_BODY_SINK, "count and discard the request body", NULL},
-	{NULL, NULL, NULL, NULL, 0, NULL, NULL},
+    {"GET", "/api/bytes", "/api/bytes", bytes, 0, "a response of exactly size bytes", bytes_params},
+    {"GET", "/api/drip", "/api/drip", drip, 0, "a response dripped over a duration", drip_params},
+    {"POST", "/api/upload", "/api/upload", upload, ROUTE_BODY_SINK,
+     "count and discard the request body", NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

@@ -67,9 +67,10 @@ static int query_find(const char *q, size_t qlen, const char *name, char *out, s
 		const char *stop = amp ? amp : end;
 
 		if ((size_t)(stop - q) > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=')
-			return percent_decode(q + nlen + 1, (size_t)(stop - q - nlen - 1), out, cap) < 0
-				       ? -1
-				       : 0;
+			return percent_decode(q + nlen + 1, (size_t)(stop - q - nlen - 1), out,
+			                      cap) < 0
+			           ? -1
+			           : 0;
 		if ((size_t)(stop - q) == nlen && memcmp(q, name, nlen) == 0) {
 			out[0] = '\0';
 			return 0;
@@ -86,8 +87,9 @@ static int param_raw(serve_request_t *r, const char *name, char *out, size_t cap
 	int rc = query_find(r->head.query.p, r->head.query.len, name, out, cap);
 
 	if (rc < 0) {
-		serve_reply_error(r, 400, "parameter '%s': malformed percent-encoding or longer than %d bytes",
-				  name, PARAM_MAX - 1);
+		serve_reply_error(
+		    r, 400, "parameter '%s': malformed percent-encoding or longer than %d bytes",
+		    name, PARAM_MAX - 1);
 		return -1;
 	}
 	return rc;
@@ -99,7 +101,7 @@ int serve_param_string(serve_request_t *r, const char *name, char *out, size_t l
 }
 
 int serve_param_seconds(serve_request_t *r, const char *name, uint64_t def_ns, uint64_t cap_ns,
-			uint64_t *out_ns)
+                        uint64_t *out_ns)
 {
 	char v[PARAM_MAX], err[160];
 	int rc = param_raw(r, name, v, sizeof(v));
@@ -108,7 +110,8 @@ int serve_param_seconds(serve_request_t *r, const char *name, uint64_t def_ns, u
 	if (rc != 0)
 		return rc;
 	if (units_parse_duration(v, NS_PER_S, out_ns, err, sizeof(err)) < 0) {
-		serve_reply_error(r, 400, "parameter '%s': %s (a bare number is seconds)", name, err);
+		serve_reply_error(r, 400, "parameter '%s': %s (a bare number is seconds)", name,
+		                  err);
 		return -1;
 	}
 	if (*out_ns > cap_ns) {
@@ -119,7 +122,7 @@ int serve_param_seconds(serve_request_t *r, const char *name, uint64_t def_ns, u
 }
 
 int serve_param_number(serve_request_t *r, const char *name, double def, double min, double max,
-		       double *out)
+                       double *out)
 {
 	char v[PARAM_MAX], *end;
 	int rc = param_raw(r, name, v, sizeof(v));
@@ -130,8 +133,8 @@ int serve_param_number(serve_request_t *r, const char *name, double def, double 
 		return rc;
 	d = strtod(v, &end);
 	if (!v[0] || *end || d != d || d < min || d > max) {
-		serve_reply_error(r, 400, "parameter '%s': '%s' is not a number from %g to %g", name, v,
-				  min, max);
+		serve_reply_error(r, 400, "parameter '%s': '%s' is not a number from %g to %g",
+		                  name, v, min, max);
 		return -1;
 	}
 	*out = d;
@@ -139,7 +142,7 @@ int serve_param_number(serve_request_t *r, const char *name, double def, double 
 }
 
 int serve_param_int(serve_request_t *r, const char *name, int64_t def, int64_t min, int64_t max,
-		    int64_t *out)
+                    int64_t *out)
 {
 	char v[PARAM_MAX], *end;
 	int rc = param_raw(r, name, v, sizeof(v));
@@ -151,8 +154,9 @@ int serve_param_int(serve_request_t *r, const char *name, int64_t def, int64_t m
 	errno = 0;
 	n = strtoll(v, &end, 10);
 	if (!v[0] || *end || errno || n < min || n > max) {
-		serve_reply_error(r, 400, "parameter '%s': '%s' is not a whole number from %lld to %lld",
-				  name, v, (long long)min, (long long)max);
+		serve_reply_error(r, 400,
+		                  "parameter '%s': '%s' is not a whole number from %lld to %lld",
+		                  name, v, (long long)min, (long long)max);
 		return -1;
 	}
 	*out = n;
@@ -183,7 +187,7 @@ json_writer_t *serve_reply_json(serve_request_t *r, int status, json_writer_t *w
 }
 
 void serve_reply_text(serve_request_t *r, int status, const char *type, const char *text,
-		      size_t len)
+                      size_t len)
 {
 	reply_begin(r, status, type);
 	buf_append(&r->body_out, text, len);
@@ -311,7 +315,7 @@ static bool route_takes(const serve_route_t *route, const char *name)
 
 /* Samples one common parameter from the query or the defaults; -1 after a 400. */
 static int common_param(serve_request_t *r, const char *name, dist_unit_t unit, bool *set,
-			double *value)
+                        double *value)
 {
 	char v[PARAM_MAX], err[200];
 	const char *cfg_defaults = serve_state.cfg->default_params;
@@ -324,8 +328,8 @@ static int common_param(serve_request_t *r, const char *name, dist_unit_t unit, 
 	rc = param_raw(r, name, v, sizeof(v));
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && (!cfg_defaults || query_find(cfg_defaults, strlen(cfg_defaults), name, v,
-						    sizeof(v)) != 0))
+	if (rc == 1 && (!cfg_defaults ||
+	                query_find(cfg_defaults, strlen(cfg_defaults), name, v, sizeof(v)) != 0))
 		return 0;
 	if (dist_parse(v, strlen(v), unit, &d, err, sizeof(err)) < 0) {
 		serve_reply_error(r, 400, "parameter '%s': %s", name, err);
@@ -355,8 +359,8 @@ static int common_params(serve_request_t *r)
 	if (common_param(r, "status", DIST_INTEGER, &set, &v) < 0)
 		return -1;
 	if (set && (v < 200 || v > 599)) {
-		serve_reply_error(r, 400, "parameter 'status': %g is not a final status code (200-599)",
-				  v);
+		serve_reply_error(r, 400,
+		                  "parameter 'status': %g is not a final status code (200-599)", v);
 		return -1;
 	}
 	r->status_override = set ? (int)v : 0;
@@ -406,7 +410,7 @@ static void add_server_timing(serve_request_t *r)
 	for (int i = 0; i < r->timing_count; i++) {
 		uint64_t us = r->timing[i].ms > 0 ? (uint64_t)(r->timing[i].ms * 1000 + 0.5) : 0;
 		char frac[4] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
-				(char)('0' + us % 10), 0};
+		                (char)('0' + us % 10), 0};
 
 		if (i)
 			buf_append_str(h, ", ");
@@ -448,13 +452,13 @@ static bool admit(serve_request_t *r)
 		char allow[128];
 
 		serve_route_find(r->head.method.p, r->head.method.len, r->head.path.p,
-				 r->head.path.len, &path_known, &ignored);
+		                 r->head.path.len, &path_known, &ignored);
 		if (path_known) {
 			serve_route_allowed(r->head.path.p, r->head.path.len, allow, sizeof(allow));
 			serve_add_header(r, "Allow: %s", allow);
 		}
-		serve_reply_error(r, path_known ? 405 : 404, path_known ? "method not allowed"
-									 : "no such endpoint");
+		serve_reply_error(r, path_known ? 405 : 404,
+		                  path_known ? "method not allowed" : "no such endpoint");
 		return false;
 	}
 	if ((route->flags & ROUTE_ADMIN) && !admin_allowed(r)) {

@@ -10,16 +10,15 @@
 #define HASH_SLOTS 512 /* a power of two, at least twice ROUTES_MAX */
 
 static const serve_route_t *const families[] = {
-	serve_info_routes,	 serve_cpu_routes,	 serve_io_routes,
-	serve_memory_routes,	 serve_network_routes,	 serve_disk_routes,
-	serve_chaos_routes,	 serve_downstream_routes, serve_database_routes,
-	serve_users_routes,	 serve_openapi_routes,
+    serve_info_routes,     serve_cpu_routes,   serve_io_routes,      serve_memory_routes,
+    serve_network_routes,  serve_disk_routes,  serve_chaos_routes,   serve_downstream_routes,
+    serve_database_routes, serve_users_routes, serve_openapi_routes,
 };
 /* --role downstream: only the downstream API at the root, beside probes, metrics and docs */
 static const serve_route_t *const downstream_role_families[] = {
-	serve_info_routes,
-	serve_downstream_role_routes,
-	serve_openapi_routes,
+    serve_info_routes,
+    serve_downstream_role_routes,
+    serve_openapi_routes,
 };
 
 static const serve_route_t *routes[ROUTES_MAX];
@@ -42,7 +41,7 @@ static void build(void)
 	bool role_downstream = cfg && cfg->role && strcmp(cfg->role, "downstream") == 0;
 	const serve_route_t *const *tables = role_downstream ? downstream_role_families : families;
 	size_t table_count = role_downstream ? sizeof(downstream_role_families) / sizeof(tables[0])
-					     : sizeof(families) / sizeof(tables[0]);
+	                                     : sizeof(families) / sizeof(tables[0]);
 
 	for (size_t f = 0; f < table_count; f++) {
 		for (const serve_route_t *r = tables[f]; r->fn && route_count < ROUTES_MAX; r++) {
@@ -65,17 +64,17 @@ static bool method_matches(const serve_route_t *r, const char *m, size_t mlen)
 }
 
 /* The index of the first route from `first` on that matches; -1 when none. */
-static int scan_same_path(int first, const char *m, size_t mlen,
-					   const char *path, size_t plen, bool prefix)
+static int scan_same_path(int first, const char *m, size_t mlen, const char *path, size_t plen,
+                          bool prefix)
 {
 	for (int i = first; i < route_count; i++) {
 		const serve_route_t *r = routes[i];
 		size_t rlen = strlen(r->path);
 
 		if (prefix ? !(r->flags & ROUTE_PREFIX) || plen <= rlen ||
-				     memcmp(r->path, path, rlen) != 0
-			   : (r->flags & ROUTE_PREFIX) || rlen != plen ||
-				     memcmp(r->path, path, plen) != 0)
+		                 memcmp(r->path, path, rlen) != 0
+		           : (r->flags & ROUTE_PREFIX) || rlen != plen ||
+		                 memcmp(r->path, path, plen) != 0)
 			continue;
 		if (method_matches(r, m, mlen))
 			return i;
@@ -88,7 +87,7 @@ static bool path_matches(const serve_route_t *r, const char *path, size_t plen)
 	size_t rlen = strlen(r->path);
 
 	return (r->flags & ROUTE_PREFIX) ? plen > rlen && memcmp(r->path, path, rlen) == 0
-					 : rlen == plen && memcmp(r->path, path, plen) == 0;
+	                                 : rlen == plen && memcmp(r->path, path, plen) == 0;
 }
 
 static bool path_exists(const char *path, size_t plen)
@@ -112,14 +111,14 @@ void serve_route_allowed(const char *path, size_t plen, char *out, size_t len)
 			    !method_matches(routes[i], methods[m], strlen(methods[m])))
 				continue;
 			used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s",
-						 used ? ", " : "", methods[m]);
+			                         used ? ", " : "", methods[m]);
 			break;
 		}
 	}
 }
 
 const serve_route_t *serve_route_find(const char *method, size_t mlen, const char *path,
-				      size_t plen, bool *path_known, int *index)
+                                      size_t plen, bool *path_known, int *index)
 {
 	int found = -1;
 	uint32_t i;

@@ -10,7 +10,7 @@
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define TEST(name)                                                                                 \
 	static void test_##name(void);                                                             \
@@ -31,7 +31,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 		long long a_ = (long long)(a), b_ = (long long)(b);                                \
 		if (a_ != b_)                                                                      \
 			test_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_,   \
-				  #b, b_);                                                         \
+			          #b, b_);                                                         \
 	} while (0)
 
 #define CHECK_STR(a, b)                                                                            \
@@ -39,7 +39,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 		const char *a_ = (a), *b_ = (b);                                                   \
 		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                             \
 			test_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #a,         \
-				  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                         \
+			          a_ ? a_ : "(null)", b_ ? b_ : "(null)");                         \
 	} while (0)
 
 #define CHECK_NEAR(a, b, tol)                                                                      \
@@ -47,7 +47,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 		double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol);                     \
 		if (!(a_ >= b_ - t_ && a_ <= b_ + t_))                                             \
 			test_fail(__FILE__, __LINE__, "%s == %g, expected %g ± %g", #a, a_, b_,    \
-				  t_);                                                             \
+			          t_);                                                             \
 	} while (0)
 
 #endif

@@ -33,7 +33,7 @@ TEST(json_compact_document)
 	jsonw_object_end(&w);
 	CHECK_INT(w.err, 0);
 	CHECK_STR(b.data, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":[-3,18446744073709551615,1.5,2,"
-			  "null,0,true,null],\"empty\":{}}");
+	                  "null,0,true,null],\"empty\":{}}");
 	buf_free(&b);
 }
 

@@ -30,7 +30,7 @@ TEST(loop_timers_fire_in_deadline_order)
 		loop_timer_init(&t[i], record_timer, (void *)(intptr_t)order[i]);
 		loop_timer_start(loop, &t[i], now + (uint64_t)order[i] * NS_PER_MS);
 	}
-	loop_timer_stop(loop, &t[3]);                     /* 2 ms: cancelled */
+	loop_timer_stop(loop, &t[3]);                         /* 2 ms: cancelled */
 	loop_timer_start(loop, &t[4], now + 500 * NS_PER_US); /* 6 ms moved to 0.5 ms */
 	CHECK(!loop_timer_pending(&t[3]));
 	CHECK_INT(loop_run(loop), 0);

@@ -374,7 +374,8 @@ TEST(schedule_profiles_help)
 			CHECK(strstr(out.data, p->thresholds[j]) != NULL);
 	}
 	if (out.data) {
-		CHECK(strstr(out.data, "--stages, --users/--spawn-rate and -R replace its") != NULL);
+		CHECK(strstr(out.data, "--stages, --users/--spawn-rate and -R replace its") !=
+		      NULL);
 		CHECK(strstr(out.data, "ramp 0 → 10 users over 5s, then hold 10 users for 55s"));
 		CHECK(
 		    strstr(out.data, "1 user for 10s, then 50 users for 1m, then 1 user for 30s"));

@@ -12,10 +12,16 @@ TEST(units_durations)
 		const char *in;
 		uint64_t ns;
 	} ok[] = {
-		{"250ms", 250 * NS_PER_MS}, {"30s", 30 * NS_PER_S}, {"5m", 300 * NS_PER_S},
-		{"1h", 3600 * NS_PER_S},    {"1.5s", 1500 * NS_PER_MS}, {"100us", 100 * NS_PER_US},
-		{"10ns", 10},		    {"2", 2 * NS_PER_S},	{"0.25", 250 * NS_PER_MS},
-		{"0s", 0},
+	    {"250ms", 250 * NS_PER_MS},
+	    {"30s", 30 * NS_PER_S},
+	    {"5m", 300 * NS_PER_S},
+	    {"1h", 3600 * NS_PER_S},
+	    {"1.5s", 1500 * NS_PER_MS},
+	    {"100us", 100 * NS_PER_US},
+	    {"10ns", 10},
+	    {"2", 2 * NS_PER_S},
+	    {"0.25", 250 * NS_PER_MS},
+	    {"0s", 0},
 	};
 	char err[128];
 	uint64_t v;
@@ -30,8 +36,8 @@ TEST(units_durations)
 
 TEST(units_duration_rejects)
 {
-	static const char *const bad[] = {"", "ten", "-1s", "1x", "1 s", "s", "inf", "nan",
-					  "0x10s", "1e30h", "+3s", " 3s", "3s "};
+	static const char *const bad[] = {"",    "ten",   "-1s",   "1x",  "1 s", "s",  "inf",
+	                                  "nan", "0x10s", "1e30h", "+3s", " 3s", "3s "};
 	char err[128];
 	uint64_t v;
 
@@ -76,9 +82,8 @@ TEST(units_rates_sizes_counts)
 	CHECK_INT(units_parse_count("101", 1, 100, &v, err, sizeof(err)), -EINVAL);
 	CHECK_INT(units_parse_count("4x", 1, 100, &v, err, sizeof(err)), -EINVAL);
 	CHECK_INT(units_parse_count("-4", 0, 100, &v, err, sizeof(err)), -EINVAL);
-	CHECK_INT(units_parse_count("99999999999999999999999", 0, UINT64_MAX, &v, err,
-				    sizeof(err)),
-		  -EINVAL);
+	CHECK_INT(units_parse_count("99999999999999999999999", 0, UINT64_MAX, &v, err, sizeof(err)),
+	          -EINVAL);
 }
 
 TEST(units_formatting)
@@ -122,9 +127,20 @@ TEST(url_parse_forms)
 TEST(url_parse_rejects)
 {
 	static const char *const bad[] = {
-		"", "localhost:80", "ftp://x/", "http://", "http:///path", "http://h:0/",
-		"http://h:65536/", "http://h:12a/", "http://user@h/", "http://[::1/", "http://h/a b",
-		"http://h:/", "http://[::1]x/", "http://h\x01/",
+	    "",
+	    "localhost:80",
+	    "ftp://x/",
+	    "http://",
+	    "http:///path",
+	    "http://h:0/",
+	    "http://h:65536/",
+	    "http://h:12a/",
+	    "http://user@h/",
+	    "http://[::1/",
+	    "http://h/a b",
+	    "http://h:/",
+	    "http://[::1]x/",
+	    "http://h\x01/",
 	};
 	char err[128];
 	url_t u;
