@@ -19,9 +19,6 @@
 #define DS_DEFAULT_TIMEOUT_NS (5 * NS_PER_S)
 #define DS_TRAP_NS            (60 * NS_PER_S)
 
-static const double bucket_le[SERVE_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
-                                                    0.5,   0.75, 1,     2.5,  5,     7.5, 10};
-
 /* One status code (key > 0) or error kind (key = -kind) of downstream calls. */
 typedef struct ds_series {
 	_Atomic bool used; /* published after key */
@@ -105,7 +102,6 @@ static void record_call(serve_worker_t *w, const http_client_result_t *res)
 {
 	ds_worker_t *d = &ds_workers[w->id];
 	int16_t key = res->error ? (int16_t)-res->error : (int16_t)res->status;
-	double s = res->duration_ns / 1e9;
 
 	for (int probe = 0; probe < DS_SERIES_MAX; probe++) {
 		ds_series_t *x =
@@ -117,12 +113,7 @@ static void record_call(serve_worker_t *w, const http_client_result_t *res)
 		} else if (x->key != key) {
 			continue;
 		}
-		stat_add(&x->count, 1);
-		stat_add(&x->sum_ns, res->duration_ns);
-		int b = 0;
-		while (b < SERVE_BUCKETS - 1 && s > bucket_le[b])
-			b++;
-		stat_add(&x->buckets[b], 1);
+		serve_duration_record(&x->count, &x->sum_ns, x->buckets, res->duration_ns);
 		return;
 	}
 	stat_add(&d->overflow, 1);
@@ -163,9 +154,7 @@ static size_t merge(ds_merged_t *out, size_t cap)
 
 static void histogram_series(buf_t *out, const ds_merged_t *m)
 {
-	const char *name = "http_client_request_duration_seconds";
 	char labels[URL_HOST_MAX + 128];
-	uint64_t cum = 0;
 
 	if (m->key > 0)
 		snprintf(labels, sizeof(labels),
@@ -175,15 +164,8 @@ static void histogram_series(buf_t *out, const ds_merged_t *m)
 		    labels, sizeof(labels),
 		    "server_address=\"%s\",http_response_status_code=\"error\",error_type=\"%s\"",
 		    ds_peer, http_client_error_name((enum http_client_error) - m->key));
-	for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
-		cum += m->buckets[b];
-		buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, bucket_le[b],
-		           (unsigned long long)cum);
-	}
-	buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
-	           (unsigned long long)m->count);
-	buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, m->sum_ns / 1e9);
-	buf_printf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)m->count);
+	serve_duration_render(out, "http_client_request_duration_seconds", labels, m->buckets,
+	                      m->count, m->sum_ns, false);
 }
 
 void serve_downstream_metrics(buf_t *out)

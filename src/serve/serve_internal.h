@@ -244,6 +244,12 @@ void serve_conn_close_all(serve_worker_t *w);  /* the worker stops: every connec
 /* serve_metrics.c */
 void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns);
 int serve_metrics_render(buf_t *out);
+/* The request-duration histogram (OTel's boundaries) every serve series shares: record one
+ * duration into a series' stats; render one series' _bucket/_sum/_count lines (legacy: only
+ * Prometheus's default boundaries, for the podinfo form). */
+void serve_duration_record(stat_t *count, stat_t *sum_ns, stat_t *buckets, uint64_t ns);
+void serve_duration_render(buf_t *out, const char *name, const char *labels,
+                           const uint64_t *buckets, uint64_t count, uint64_t sum_ns, bool legacy);
 int serve_count_open_fds(void);
 /* Each endpoint family's own gauges and counters (leaked bytes, background load, ...). */
 void serve_family_metrics(buf_t *out);

@@ -34,7 +34,6 @@ void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t 
 	uint8_t method = (uint8_t)method_index(r->head.method);
 	uint16_t status = (uint16_t)r->status;
 	uint32_t h = ((uint32_t)route * 31 + method) * 1009 + status;
-	double s = dur_ns / 1e9;
 
 	for (int probe = 0; probe < SERVE_SERIES_MAX; probe++) {
 		serve_series_t *x = &w->stats.series[(h + (uint32_t)probe) % SERVE_SERIES_MAX];
@@ -47,15 +46,39 @@ void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t 
 		} else if (x->route != route || x->method != method || x->status != status) {
 			continue;
 		}
-		stat_add(&x->count, 1);
-		stat_add(&x->sum_ns, dur_ns);
-		int b = 0;
-		while (b < SERVE_BUCKETS - 1 && s > bucket_le[b])
-			b++;
-		stat_add(&x->buckets[b], 1);
+		serve_duration_record(&x->count, &x->sum_ns, x->buckets, dur_ns);
 		return;
 	}
 	stat_add(&w->stats.series_overflow, 1);
+}
+
+void serve_duration_record(stat_t *count, stat_t *sum_ns, stat_t *buckets, uint64_t ns)
+{
+	double s = ns / 1e9;
+	int b = 0;
+
+	while (b < SERVE_BUCKETS - 1 && s > bucket_le[b])
+		b++;
+	stat_add(count, 1);
+	stat_add(sum_ns, ns);
+	stat_add(&buckets[b], 1);
+}
+
+void serve_duration_render(buf_t *out, const char *name, const char *labels,
+                           const uint64_t *buckets, uint64_t count, uint64_t sum_ns, bool legacy)
+{
+	uint64_t cum = 0;
+
+	for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
+		cum += buckets[b];
+		if (!legacy || legacy_bucket[b])
+			buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+			           bucket_le[b], (unsigned long long)cum);
+	}
+	buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+	           (unsigned long long)count);
+	buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, sum_ns / 1e9);
+	buf_printf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)count);
 }
 
 /* ---- scrape ---- */
@@ -113,21 +136,11 @@ static void histogram(buf_t *out, const char *name, const char *labels_fmt, cons
 {
 	for (size_t i = 0; i < n; i++) {
 		char labels[256];
-		uint64_t cum = 0;
 
 		snprintf(labels, sizeof(labels), labels_fmt, route_label(m[i].route),
 		         method_names[m[i].method], m[i].status);
-		for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
-			cum += m[i].buckets[b];
-			if (!legacy || legacy_bucket[b])
-				buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
-				           bucket_le[b], (unsigned long long)cum);
-		}
-		buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
-		           (unsigned long long)m[i].count);
-		buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, m[i].sum_ns / 1e9);
-		buf_printf(out, "%s_count{%s} %llu\n", name, labels,
-		           (unsigned long long)m[i].count);
+		serve_duration_render(out, name, labels, m[i].buckets, m[i].count, m[i].sum_ns,
+		                      legacy);
 	}
 }
 
