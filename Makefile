@@ -4,7 +4,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := openssl zlib jansson sqlite3 libpq hiredis
+PKGS     := openssl zlib jansson sqlite3 libpq hiredis luajit
 OPT      ?= -O2
 SANITIZE ?=
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
@@ -17,13 +17,14 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-paramet
 LDFLAGS += -pthread $(SANITIZE)
 LDLIBS  += $(PKG_LIBS) -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/serve/*.c src/report/*.c src/cli/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/serve/*.c src/scrape/*.c src/report/*.c \
+	      src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c
+FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c src/scrape/prom.c
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -49,13 +50,30 @@ $(BUILD)/gen/version_string.h: FORCE
 $(BUILD)/src/core/version.o: $(BUILD)/gen/version_string.h
 FORCE:
 
-# Web assets (Swagger UI for /apidocs) come from the npm registry at build time, pinned by
-# web/package-lock.json, and are compiled into the binary: nothing vendored, no network at
+# The scenario prelude is Lua, kept readable in src/scenario/prelude.lua and compiled in as a
+# C string.
+$(BUILD)/gen/scenario_prelude.h: src/scenario/prelude.lua
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from src/scenario/prelude.lua: do not edit */'; \
+	   echo 'static const char scenario_prelude[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/src/scenario/scenario_vm.o: $(BUILD)/gen/scenario_prelude.h
+
+# Web assets come from the npm registry at build time, pinned by web/package-lock.json —
+# Swagger UI for /apidocs, uPlot for the HTML report — and are compiled into the binary with
+# the report's own template, script and style (web/report/): nothing vendored, no network at
 # run time. npm runs again only when the lock file changes; without npm the build stops.
+# Each group is `--group NAME DIR FILE...`; code finds a file with web_asset_find(NAME, FILE).
 WEB_DIR    := build/web
-WEB_PKG    := $(WEB_DIR)/node_modules/swagger-ui-dist
-WEB_FILES  := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png favicon-16x16.png \
+WEB_MODS   := $(WEB_DIR)/node_modules
+WEB_SWAGGER := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png favicon-16x16.png \
 	      LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt
+WEB_UPLOT  := dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE
+WEB_REPORT := report.html report.js report.css
+WEB_GROUPS := --group swagger-ui-dist $(WEB_MODS)/swagger-ui-dist $(WEB_SWAGGER) \
+	      --group uplot $(WEB_MODS)/uplot $(WEB_UPLOT) \
+	      --group report web/report $(WEB_REPORT)
 $(WEB_DIR)/.installed: web/package.json web/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is needed to fetch web assets (run scripts/deps.sh)" >&2; exit 1; }
 	@mkdir -p $(WEB_DIR)
@@ -63,9 +81,10 @@ $(WEB_DIR)/.installed: web/package.json web/package-lock.json
 	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
 		|| { echo "error: npm could not fetch the web assets in web/package-lock.json" >&2; exit 1; }
 	@touch $@
-$(BUILD)/gen/web_assets.c: $(WEB_DIR)/.installed scripts/embed_assets.sh Makefile
+$(BUILD)/gen/web_assets.c: $(WEB_DIR)/.installed scripts/embed_assets.sh Makefile \
+			   $(addprefix web/report/,$(WEB_REPORT))
 	@mkdir -p $(dir $@)
-	scripts/embed_assets.sh $@ $(WEB_PKG) $(WEB_FILES)
+	scripts/embed_assets.sh $@ $(WEB_GROUPS)
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 

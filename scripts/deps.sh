@@ -6,7 +6,7 @@ set -euo pipefail
 
 # build: compiler, pkg-config and the libraries linked into build/surge
 build_pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev libsqlite3-dev libpq-dev
-	libhiredis-dev)
+	libhiredis-dev libluajit2-5.1-dev)
 # tests: fixture servers, fuzzing, a browser for web pages, the scripts that drive them
 test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time prometheus
 	postgresql redis-server chromium python3-locust)

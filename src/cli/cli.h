@@ -18,6 +18,9 @@ enum cli_exit {
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_capacity(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+int cli_merge(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_help(int argc, char **argv);
 /* The help text of a topic ("run", "exit-codes", ...), or NULL. */
 const char *cli_help_text(const char *topic);

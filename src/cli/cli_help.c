@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_outputs.h"
 #include "gen/profiles.h"
 
 static const char help_main[] =
@@ -14,10 +15,13 @@ static const char help_main[] =
     "commands:\n"
     "  run URL            run a load test against URL (closed model, or open with -R)\n"
     "  capacity URL       find the highest rate that meets an SLO (--slo 'p95<200ms')\n"
+    "  report RESULT      render a saved result: markdown, HTML, CSV, JUnit, HDR log\n"
+    "  compare BASE NEW   per-metric deltas of two results; exit 1 on a regression\n"
+    "  merge A B ... -o F merge the results of one run's shards exactly\n"
     "  serve              start the load-test target (endpoints that cost what you ask)\n"
     "  version            print the version\n"
-    "  help [TOPIC]       this text, or a topic: run, serve, capacity, profiles, exit-codes,\n"
-    "                     units\n"
+    "  help [TOPIC]       this text, or a topic: run, report, compare, merge, serve,\n"
+    "                     capacity, profiles, exit-codes, units\n"
     "\n"
     "Every command takes --help. Docs: docs/ in the source tree.\n";
 
@@ -58,6 +62,16 @@ static const char help_run[] =
     "      --target-rps N     its throughput target (default none; the asked rate in the\n"
     "                         open model)\n"
     "\n"
+    "recommendations and cost (printed as 'advice'; in the result's target,\n"
+    "recommendations and cost sections):\n"
+    "      --scrape URL       read the target's Prometheus metrics (http://.../metrics) once\n"
+    "                         a second during the run: process CPU and memory, cgroup limits,\n"
+    "                         in-flight requests, DB pool waits; the advice then says how many\n"
+    "                         replicas the load needs: ceil(replicas x CPU utilisation / 0.7)\n"
+    "      --replicas N       how many replicas of the target share the load (default 1)\n"
+    "      --cost-per-hour USD   the price of one replica per hour: adds the cost per million\n"
+    "                         requests, (USD x replicas) / (req/s x 3600) x 1e6\n"
+    "\n"
     "requests and run:\n"
     "  -t, --threads N        worker threads, each with its own event loop\n"
     "                         (default: the number of CPUs, at most N connections)\n"
@@ -71,9 +85,11 @@ static const char help_run[] =
     "      --timeout D        per connect and per request (default 10s); a request that\n"
     "                         takes longer counts as read_timeout and its connection is closed\n"
     "  -k, --insecure         https: do not verify the server's certificate\n"
-    "      --json FILE        write the result document (JSON) to FILE (- for stdout)\n"
     "  -q, --quiet            print nothing but errors\n"
     "  -h, --help             this text\n"
+    "\n"
+    "outputs (each rendered from the result document, as 'surge report' does):\n"
+    CLI_OUTPUTS_HELP
     "\n"
     "Latency: closed model, from the first byte written to the last byte of the response;\n"
     "open model, from the intended send time (the summary also shows the service time).\n"
@@ -89,7 +105,9 @@ static const char help_run[] =
     "  surge run -c 100 -t 2 --json result.json https://service.example/api\n"
     "  surge run -R 500 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' URL\n"
     "  surge run --model open --stages '1m:100,5m:100,1m:0' URL\n"
-    "  surge run --profile spike URL\n";
+    "  surge run --profile spike URL\n"
+    "  surge run -c 50 -d 1m --scrape http://HOST:8080/metrics --replicas 3 \\\n"
+    "            --cost-per-hour 0.10 http://HOST:8080/api/users\n";
 
 static const char help_capacity[] =
     "usage: surge capacity [options] URL\n"
@@ -116,6 +134,33 @@ static const char help_capacity[] =
     "even the start rate fails, 2 on bad usage, 3 when the target cannot be reached, 4 when\n"
     "the generator saturated (the answer is then the highest rate that passed before).\n";
 
+static const char help_report[] =
+    "usage: surge report RESULT.json [outputs]\n"
+    "\n"
+    "Renders a result document written by 'surge run --json' into any of the outputs surge\n"
+    "run writes, with the same renderers: a saved result gives the same files the run gave.\n"
+    "With no output option it prints a markdown summary on stdout. RESULT.json may be - for\n"
+    "stdin.\n"
+    "\n"
+    "outputs:\n"
+    CLI_OUTPUTS_HELP
+    "  -h, --help             this text\n"
+    "\n"
+    "CSV: Locust's columns (Type, Name, Request Count, ... 50%, 66%, ... 100%), one row per\n"
+    "endpoint and an Aggregated row; the history has one Aggregated row per second. Times in\n"
+    "ms; percentiles as whole ms like Locust's, from the document's histograms.\n"
+    "HDR log: HdrHistogram's interval-log format 1.3; values in microseconds, Interval_Max\n"
+    "in milliseconds (HistogramLogProcessor -outputValueUnitRatio 1000).\n"
+    "\n"
+    "Exit status: 0 when every output was written; 2 when RESULT.json cannot be read, is not\n"
+    "JSON (FILE:LINE:COL says where), is not a surge result, or an output cannot be written.\n"
+    "\n"
+    "examples:\n"
+    "  surge report result.json\n"
+    "  surge report result.json --csv out/run --junit junit.xml --hdr-log run.hlog\n"
+    "  surge report result.json --html report.html\n"
+    "  surge report result.json --markdown - >> \"$GITHUB_STEP_SUMMARY\"\n";
+
 static const char help_serve[] =
     "usage: surge serve [options]\n"
     "\n"
@@ -131,6 +176,67 @@ static const char help_serve[] =
     "and the port from $PORT; flags win over the environment.\n"
     "\n"
     "options:\n";
+
+static const char help_compare[] =
+    "usage: surge compare [options] BASE.json NEW.json\n"
+    "\n"
+    "Compares a new run with a baseline (result documents written by --json): for the whole\n"
+    "run and each endpoint (by method and name) a row per metric — rps, error rate, p50,\n"
+    "p90, p95, p99, max, mean — with the absolute and relative change (▲ up, ▼ down) and a\n"
+    "verdict. Endpoints found in only one run are listed as added or removed.\n"
+    "\n"
+    "A regression (exit 1), in the whole run or any endpoint:\n"
+    "  p95 or p99   slower by more than the tolerance and by more than --min-delta\n"
+    "  error rate   up by more than the tolerance and by more than --min-error-delta\n"
+    "  rps          down by more than the tolerance\n"
+    "p50, p90, max and mean are shown, not judged.\n"
+    "\n"
+    "options:\n"
+    "      --tolerance P      relative change that counts, e.g. 10% or 0.1 (default 10%)\n"
+    "      --min-delta D      latency changes smaller than D never count (default 1ms), so\n"
+    "                         0.05ms -> 0.06ms on a microsecond service is not flagged\n"
+    "      --min-error-delta P  error-rate rises smaller than P (percentage points) never\n"
+    "                         count (default 0.1%)\n"
+    "      --markdown FILE    the table in markdown, for CI job summaries (- for stdout)\n"
+    "      --html FILE        a small self-contained HTML page of the table\n"
+    "      --json FILE        the rows and verdicts as JSON (- for stdout)\n"
+    "  -q, --quiet            no table on the terminal\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Exit 0 without a regression, 1 with one, 2 when a file cannot be read or is not a surge\n"
+    "result. A run compared with itself exits 0.\n"
+    "\n"
+    "examples:\n"
+    "  surge compare baseline.json result.json\n"
+    "  surge compare --tolerance 5% --markdown \"$GITHUB_STEP_SUMMARY\" base.json new.json\n";
+
+static const char help_merge[] =
+    "usage: surge merge [options] A.json B.json ... -o ALL.json\n"
+    "\n"
+    "Merges the result documents of one run's shards (several `surge run` processes or\n"
+    "pods, each with its share of the load) into the result of the whole, exactly:\n"
+    "counters summed (requests, errors, bytes, status codes, errors by kind, endpoints,\n"
+    "checks, custom counters); latency histograms decoded and added, and every percentile\n"
+    "read from the union (never averaged); rps over the span from the earliest start to the\n"
+    "latest end; timelines aligned by wall-clock second (started_at + t); generator CPU\n"
+    "summed, memory the largest, saturated when any shard was. Thresholds and the assessment\n"
+    "are judged again on the whole, so the merged verdict is the whole run's.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE      the merged result document (the same as --json FILE)\n"
+    CLI_OUTPUTS_HELP
+    "  -q, --quiet            no summary on the terminal\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "The documents must come from one run: config.url, method and scenario must agree\n"
+    "(exit 2 naming the file that differs, as for a file that cannot be read). The exit code\n"
+    "is the one `surge run` gives for the whole: 1 when a threshold fails, 3 when nothing\n"
+    "came back, 4 when a generator saturated. The merged document records \"merged_from\"\n"
+    "(the files) and \"shards\".\n"
+    "\n"
+    "examples:\n"
+    "  surge merge shard-*.json -o all.json\n"
+    "  surge merge a.json b.json c.json -o all.json --html all.html --junit junit.xml\n";
 
 static const char help_exit_codes[] =
     "surge exit codes\n"
@@ -155,8 +261,9 @@ const char *cli_help_text(const char *topic)
 		const char *name;
 		const char *text;
 	} topics[] = {
-	    {"run", help_run},           {"serve", help_serve},
+	    {"run", help_run},           {"report", help_report},     {"serve", help_serve},
 	    {"capacity", help_capacity}, {"exit-codes", help_exit_codes},
+	    {"compare", help_compare},   {"merge", help_merge},
 	    {"units", help_units},
 	};
 
@@ -183,8 +290,8 @@ int cli_help(int argc, char **argv)
 	text = cli_help_text(argc > 1 ? argv[1] : NULL);
 	if (!text) {
 		fprintf(stderr,
-		        "surge help: no topic '%s' (topics: run, serve, capacity, profiles, "
-		        "exit-codes, units)\n",
+		        "surge help: no topic '%s' (topics: run, report, compare, merge, serve, "
+		        "capacity, profiles, exit-codes, units)\n",
 		        argv[1]);
 		return EXIT_USAGE;
 	}

@@ -13,6 +13,8 @@
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/units.h"
+#include "scenario/scenario.h"
+#include "report/result_doc.h"
 
 #define BODY_MAX (64u * 1024 * 1024)
 
@@ -32,6 +34,7 @@ enum {
 	OPT_TARGET_P95,
 	OPT_TARGET_ERRORS,
 	OPT_TARGET_RPS,
+	OPT_HOST,
 };
 
 static const struct option long_options[] = {
@@ -51,12 +54,16 @@ static const struct option long_options[] = {
     {"target-p95", required_argument, NULL, OPT_TARGET_P95},
     {"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
     {"target-rps", required_argument, NULL, OPT_TARGET_RPS},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"scrape", required_argument, NULL, CLI_OPT_SCRAPE},
+    {"cost-per-hour", required_argument, NULL, CLI_OPT_COST_PER_HOUR},
+    {"replicas", required_argument, NULL, CLI_OPT_REPLICAS},
     {"method", required_argument, NULL, 'm'},
     {"header", required_argument, NULL, 'H'},
     {"body", required_argument, NULL, OPT_BODY},
     {"body-file", required_argument, NULL, OPT_BODY_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"json", required_argument, NULL, OPT_JSON},
+    CLI_OUTPUTS_LONG_OPTIONS,
     {"insecure", no_argument, NULL, 'k'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -163,6 +170,9 @@ static int parse_shape_option(run_options_t *o, int opt, const char *arg)
 	case OPT_TARGET_ERRORS:
 		rc = number_option("target-error-rate", arg, 0, 1, &o->targets.max_error_rate);
 		break;
+	case CLI_OPT_SCRAPE:
+	case CLI_OPT_COST_PER_HOUR:
+	case CLI_OPT_REPLICAS: rc = cli_scrape_option(o, opt, arg); break;
 	case OPT_TARGET_RPS:
 		rc = number_option("target-rps", arg, 0, 1e9, &o->targets.min_rps);
 		o->target_rps_given = true;
@@ -205,6 +215,7 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		break;
 	case OPT_BODY_FILE: rc = body_file_option(o, arg); break;
 	case OPT_TIMEOUT: rc = duration_option("timeout", arg, &cfg->timeout_ns); break;
+	case OPT_HOST: o->host = arg; break;
 	case OPT_JSON: o->json_path = arg; break;
 	case 'k': cfg->insecure = true; break;
 	case 'q': o->quiet = true; break;
@@ -224,12 +235,11 @@ void cli_run_defaults(run_options_t *o)
 	assess_defaults(&o->targets);
 }
 
-static int parse_args(run_options_t *o, int argc, char **argv)
+/* The command line's options; -1 after --help, 0, or an exit code. */
+static int apply_args(run_options_t *o, int argc, char **argv)
 {
-	char err[200];
 	int opt, rc;
 
-	cli_run_defaults(o);
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
@@ -240,14 +250,93 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		if (opt == '?' || opt == ':')
 			return cli_usage_error("run", "unknown option or missing value: '%s'",
 			                       argv[optind - 1]);
+		if (cli_outputs_option(&o->outputs, opt, optarg))
+			continue;
 		if ((rc = cli_run_option(o, opt, optarg)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* A scenario's `options = {...}`, applied as if given first on the command line. */
+static int apply_scenario_options(run_options_t *o)
+{
+	const scenario_option_t *opts;
+	size_t n = scenario_options(o->scenario, &opts);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct option *lo = long_options;
+		int rc;
+
+		while (lo->name && strcmp(lo->name, opts[i].name) != 0)
+			lo++;
+		if (!lo->name || (rc = cli_run_option(o, lo->val, opts[i].value)) != 0) {
+			fprintf(stderr, "surge run: in %s: options.%s = '%s' is not valid\n",
+			        scenario_path(o->scenario), opts[i].name, opts[i].value);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static bool is_scenario(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return n > 4 && strcmp(arg + n - 4, ".lua") == 0;
+}
+
+/* SCENARIO.lua: its options first, then the command line again over them. */
+static int load_scenario(run_options_t *o, const char *path, int argc, char **argv)
+{
+	char err[1024];
+	scenario_t *s = scenario_load(path, err, sizeof(err));
+	int rc;
+
+	if (!s) {
+		fprintf(stderr, "surge run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	free(o->body_owned); /* start again from the defaults: the file's options come first */
+	memset(o, 0, sizeof(*o));
+	o->scenario = s;
+	cli_run_defaults(o);
+	if ((rc = apply_scenario_options(o)) != 0 || (rc = apply_args(o, argc, argv)) != 0)
+		return rc;
+	if (!o->host)
+		return cli_usage_error("run",
+		                       "%s: no host: set options.host in the file or give "
+		                       "--host URL",
+		                       path);
+	o->cfg.url_text = o->host;
+	o->cfg.driver = scenario_driver(o->scenario);
+	o->cfg.scenario_path = path;
+	return 0;
+}
+
+static int parse_args(run_options_t *o, int argc, char **argv)
+{
+	char err[200];
+	int rc;
+
+	cli_run_defaults(o);
+	if ((rc = apply_args(o, argc, argv)) != 0)
+		return rc;
+	if ((rc = cli_outputs_check(&o->outputs, "run")) != 0)
+		return rc;
 	if (optind == argc)
-		return cli_usage_error("run", "missing URL");
+		return cli_usage_error("run", "missing URL or SCENARIO.lua");
 	if (optind != argc - 1)
-		return cli_usage_error("run", "expected one URL, got '%s' too", argv[argc - 1]);
-	o->cfg.url_text = argv[optind];
+		return cli_usage_error("run", "expected one URL or scenario, got '%s' too",
+		                       argv[argc - 1]);
+	if (is_scenario(argv[optind])) {
+		if ((rc = load_scenario(o, argv[optind], argc, argv)) != 0)
+			return rc;
+	} else if (o->host) {
+		return cli_usage_error("run", "--host is for scenarios; give the URL itself");
+	} else {
+		o->cfg.url_text = argv[optind];
+	}
 	if (url_parse(o->cfg.url_text, &o->cfg.url, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "URL '%s': %s", o->cfg.url_text, err);
 	if (o->cfg.has_body && !o->method_given)
@@ -334,21 +423,31 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 	gen_run_t *run;
 	sigset_t signals;
 	char err[256];
-	bool aborted;
+	bool aborted, scrape_failed;
+	scrape_t *scraper;
 
 	/* every thread inherits the blocked mask; only supervise() takes the signals */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
+		return EXIT_USAGE;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	if (!run) {
+		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: %s\n", err);
 		return EXIT_USAGE;
 	}
 	aborted = supervise(run, o, &signals, progress);
 	if (gen_finish(run, result) < 0) {
+		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: out of memory collecting the result\n");
+		return EXIT_USAGE;
+	}
+	if (result->driver_error[0]) {
+		fprintf(stderr, "surge run: %s\n", result->driver_error);
+		gen_result_free(result);
 		return EXIT_USAGE;
 	}
 	if (aborted)
@@ -360,6 +459,9 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 	a->targets = o->targets;
 	a->aborted = aborted;
 	a->profile = o->profile ? o->profile->name : NULL;
+	a->target = cli_scrape_end(scraper, result);
+	a->cost.per_hour_usd = o->cost_per_hour;
+	a->cost.replicas = o->replicas;
 	report_analyze(&o->cfg, result, a);
 	return 0;
 }
@@ -383,23 +485,29 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
 
 static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
 {
+	char err[256];
+	json_t *doc;
 	buf_t out;
 	int rc = 0;
 
 	buf_init(&out, 1u << 30);
-	/* with --json -, stdout carries the document and the summary moves to stderr */
+	/* with an output on stdout (--json -), the summary moves to stderr */
 	if (!o->quiet && report_text(&o->cfg, r, a, &out) == 0)
-		fwrite(out.data, 1, out.len,
-		       o->json_path && strcmp(o->json_path, "-") == 0 ? stderr : stdout);
+		fwrite(out.data, 1, out.len, cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
 	fflush(stdout);
-	if (o->json_path) {
+	if (cli_outputs_any(&o->outputs)) {
+		/* every output is rendered from the document, as `surge report` renders one */
 		buf_reset(&out);
 		rc = report_json(&o->cfg, r, a, &out);
-		if (rc == 0)
-			rc = cli_write_file(o->json_path, out.data, out.len);
-		if (rc < 0)
-			fprintf(stderr, "surge run: cannot write %s: %s\n", o->json_path,
-			        strerror(-rc));
+		doc = rc ? NULL : result_doc_parse("result", out.data, out.len, err, sizeof(err));
+		if (!doc) {
+			fprintf(stderr, "surge run: cannot build the result document: %s\n",
+			        rc ? strerror(-rc) : err);
+			rc = -1;
+		} else if (cli_outputs_write_text(&o->outputs, doc, out.data, out.len, "run")) {
+			rc = -1;
+		}
+		json_decref(doc);
 	}
 	buf_free(&out);
 	return rc;
@@ -409,8 +517,12 @@ static void announce(const run_options_t *o)
 {
 	const gen_config_t *c = &o->cfg;
 
-	fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", c->method, c->url_text,
-	        c->connections, c->threads);
+	if (c->scenario_path)
+		fprintf(stderr, "surge run %s against %s: %u users on %u threads, ",
+		        c->scenario_path, c->url_text, c->connections, c->threads);
+	else
+		fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", c->method,
+		        c->url_text, c->connections, c->threads);
 	if (c->open_model && c->stages_text)
 		fprintf(stderr, "open model, rate stages %s", c->stages_text);
 	else if (c->open_model)
@@ -434,6 +546,7 @@ int cli_run(int argc, char **argv)
 	rc = parse_args(&o, argc, argv);
 	if (rc != 0) {
 		free(o.body_owned);
+		scenario_free(o.scenario);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.quiet)
@@ -443,7 +556,9 @@ int cli_run(int argc, char **argv)
 		rc = write_outputs(&o, &result, &analysis) < 0 ? EXIT_USAGE
 		                                               : cli_exit_code(&result, &analysis);
 		gen_result_free(&result);
+		report_target_free(analysis.target);
 	}
 	free(o.body_owned);
+	scenario_free(o.scenario);
 	return rc;
 }

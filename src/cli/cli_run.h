@@ -6,13 +6,18 @@
 
 #include <stdbool.h>
 
+#include "cli/cli_outputs.h"
 #include "gen/gen.h"
 #include "gen/profiles.h"
 #include "report/report.h"
+#include "scrape/scrape.h"
 
 typedef struct run_options {
 	gen_config_t cfg;
-	const char *json_path;
+	const char *host;          /* --host: a scenario's target */
+	struct scenario *scenario; /* surge run SCENARIO.lua, or NULL */
+	const char *json_path;     /* surge capacity's --json; surge run's outputs are below */
+	cli_outputs_t outputs;
 	bool method_given;
 	bool connections_given;
 	bool quiet;
@@ -32,6 +37,11 @@ typedef struct run_options {
 	bool abort_on_fail;
 	assess_targets_t targets;
 	bool target_rps_given;
+
+	/* --scrape, --cost-per-hour, --replicas (cli_scrape.c) */
+	const char *scrape_url;
+	double cost_per_hour; /* USD per replica and hour; 0: not given */
+	uint32_t replicas;    /* 0: not given (one) */
 } run_options_t;
 
 /* cli_shape.c: profile, model, rate, stages, users → cfg; 0 or EXIT_USAGE (message printed). */
@@ -42,6 +52,14 @@ int cli_threshold_option(run_options_t *o, const char *cmd, const char *text);
  * --body --body-file --timeout -k -q --json, and the shape options). */
 void cli_run_defaults(run_options_t *o);
 int cli_run_option(run_options_t *o, int opt, const char *arg);
+
+/* cli_scrape.c: --scrape URL, --cost-per-hour USD, --replicas N (ids for cli_run.c's table);
+ * the scraper around one run, its samples condensed for the report. begin returns NULL when
+ * not asked, or with *failed set (message printed) when the URL is unusable. */
+enum { CLI_OPT_SCRAPE = 400, CLI_OPT_COST_PER_HOUR, CLI_OPT_REPLICAS };
+int cli_scrape_option(run_options_t *o, int opt, const char *arg);
+scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed);
+report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r);
 
 /* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
  * not start (message printed). */

@@ -20,6 +20,12 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "capacity") == 0)
 		return cli_capacity(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cli_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "compare") == 0)
+		return cli_compare(argc - 1, argv + 1);
+	if (strcmp(cmd, "merge") == 0)
+		return cli_merge(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cli_serve(argc - 1, argv + 1);
 	fprintf(stderr, "surge: unknown command '%s' (see 'surge help')\n", cmd);

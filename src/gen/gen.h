@@ -14,6 +14,9 @@
 #define GEN_MAX_THREADS     256
 #define GEN_MAX_CONNECTIONS 1000000
 #define GEN_STATUS_MAX      1000 /* status codes 0..999 are counted one by one */
+#define GEN_MAX_ENDPOINTS   256  /* request names per run; more share the last, "(other)" */
+#define GEN_MAX_TALLIES     256  /* checks, custom metrics and script error messages */
+#define GEN_NAME_MAX        200
 
 /* How a request failed, when it failed before a complete response arrived. */
 enum gen_error_kind {
@@ -29,6 +32,23 @@ enum gen_error_kind {
 };
 
 const char *gen_error_kind_name(enum gen_error_kind kind);
+
+typedef struct gen_thread gen_thread_t;
+typedef struct gen_conn gen_conn_t;
+
+/* What drives the users when it is not one fixed request (a scenario): per thread state made
+ * on the thread itself, and the decision of what a user does next (gen_internal.h lists what
+ * it may call: send a request, sleep, finish an iteration). */
+typedef struct gen_driver {
+	void *ctx;
+	/* the thread's own state (a Lua VM); NULL with err set stops the thread's users */
+	void *(*thread_start)(void *ctx, gen_thread_t *t, char *err, size_t errlen);
+	void (*thread_stop)(void *state);
+	/* the connection's user should act: its request ended, its sleep is over, or it began */
+	void (*next)(gen_conn_t *c);
+	/* the user leaves (ramp-down, stop): free what it holds */
+	void (*release)(gen_conn_t *c);
+} gen_driver_t;
 
 /* What was asked. Strings point into the caller's memory, which outlives the run. */
 typedef struct gen_config {
@@ -56,6 +76,8 @@ typedef struct gen_config {
 	uint32_t max_queue;      /* open model: arrivals waiting for a connection, then dropped */
 	double rate;             /* open model with a constant rate: the rate asked (for reports) */
 	const char *stages_text; /* the stages as given (for reports), or NULL */
+	const gen_driver_t *driver; /* NULL: every request is the one above */
+	const char *scenario_path;  /* for reports, with a driver */
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
@@ -68,6 +90,9 @@ typedef struct gen_counters {
 	uint64_t dropped; /* open model: arrivals dropped because the queue was full */
 	uint64_t status[GEN_STATUS_MAX];
 	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT];
+	uint64_t
+	    checks_failed; /* scenario checks that failed (their response counts as an error) */
+	uint64_t script_errors; /* scenario iterations ended by a Lua error */
 } gen_counters_t;
 
 void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src);
@@ -83,7 +108,43 @@ typedef struct gen_point {
 	uint64_t late, dropped;
 	uint64_t bytes_in;
 	int64_t p50_us, p95_us, p99_us;
+	char *hist; /* the second's latency histogram, base64 (owned by the result), or NULL */
 } gen_point_t;
+
+/* Statistics by request name (method and name), like Locust's rows and k6's name tag. */
+typedef struct gen_endpoint {
+	char method[16];
+	char name[GEN_NAME_MAX];
+	gen_counters_t counters;
+	hist_t *latency; /* µs */
+} gen_endpoint_t;
+
+/* Named figures a scenario keeps: checks, custom counters and trends, script errors. */
+enum gen_tally_kind { GEN_TALLY_CHECK, GEN_TALLY_COUNTER, GEN_TALLY_TREND, GEN_TALLY_SCRIPT_ERROR };
+
+typedef struct gen_tally {
+	enum gen_tally_kind kind;
+	char name[GEN_NAME_MAX]; /* a script error's message, for that kind */
+	uint64_t passes, fails;  /* check: passes and fails; script error: fails = occurrences */
+	double value;            /* counter: the sum */
+	hist_t *hist;            /* trend: values in thousandths (3 decimals), 0 .. 3.6e6 */
+} gen_tally_t;
+
+/* A set of both, per thread and merged for the run. */
+typedef struct gen_named {
+	gen_endpoint_t *endpoints[GEN_MAX_ENDPOINTS];
+	uint32_t endpoint_count;
+	gen_tally_t *tallies[GEN_MAX_TALLIES];
+	uint32_t tally_count;
+} gen_named_t;
+
+/* The endpoint's index (added when new; the last slot when full), or -ENOMEM. */
+int gen_named_endpoint(gen_named_t *n, const char *method, const char *name);
+/* The tally (added when new; NULL when full or out of memory). */
+gen_tally_t *gen_named_tally(gen_named_t *n, enum gen_tally_kind kind, const char *name);
+/* dst += src by name; 0 or -ENOMEM. */
+int gen_named_merge(gen_named_t *dst, const gen_named_t *src);
+void gen_named_free(gen_named_t *n);
 
 typedef struct gen_run gen_run_t;
 
@@ -104,6 +165,7 @@ typedef struct gen_result {
 	uint64_t duration_ns;
 	bool interrupted; /* ended by gen_stop */
 	gen_counters_t counters;
+	gen_named_t named;     /* by endpoint, and the scenario's checks and metrics */
 	hist_t *latency;       /* µs: from the intended send time (open model) or the send */
 	hist_t *service;       /* µs: from the actual send to the complete response */
 	hist_t *sched_lag;     /* µs: how late the generator's own timer sent what was due */
@@ -116,6 +178,7 @@ typedef struct gen_result {
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;
+	char driver_error[512]; /* why the driver (scenario) could not start; "" when it did */
 } gen_result_t;
 
 /* Waits for the threads, merges their statistics into *out and frees the run. */

@@ -2,6 +2,7 @@
  * request, parse the response, record it, and go again on the same connection when allowed.
  * Steady state costs one write and one read per request: no epoll_ctl, no allocation. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,53 @@ void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
 	c->fd = -1;
 	loop_timer_init(&c->timer, conn_on_timer, c);
 	http_response_parser_init(&c->parser, strcmp(t->run->cfg.method, "HEAD") == 0);
+	c->request = &t->run->request;
+	c->timeout_ns = t->run->cfg.timeout_ns;
+}
+
+/* ---- a driven user's response: captured while it arrives, handed over, then let go ---- */
+
+static void capture_body(void *ctx, const char *data, size_t len)
+{
+	gen_conn_t *c = ctx;
+
+	buf_append(c->body, data, len); /* past GEN_CAPTURE_BODY the body is cut short */
+}
+
+static int capture_begin(gen_conn_t *c)
+{
+	if (!c->body) {
+		if (!(c->body = malloc(sizeof(*c->body))))
+			return -ENOMEM;
+		buf_init(c->body, GEN_CAPTURE_BODY);
+	}
+	if (!c->headers) {
+		c->headers = malloc(sizeof(*c->headers) + GEN_CAPTURE_HEADERS);
+		if (!c->headers)
+			return -ENOMEM;
+		c->headers->data = (char *)(c->headers + 1);
+		c->headers->cap = GEN_CAPTURE_HEADERS;
+	}
+	buf_reset(c->body);
+	c->headers->len = 0;
+	c->parser.on_body = capture_body;
+	c->parser.ctx = c;
+	c->parser.store = c->headers;
+	return 0;
+}
+
+/* A user that waits holds no buffers: 10,000 thinking users cost kilobytes. */
+static void capture_end(gen_conn_t *c)
+{
+	if (c->body) {
+		buf_free(c->body);
+		free(c->body);
+		c->body = NULL;
+	}
+	free(c->headers);
+	c->headers = NULL;
+	c->parser.on_body = NULL;
+	c->parser.store = NULL;
 }
 
 void gen_conn_close(gen_conn_t *c)
@@ -48,9 +96,14 @@ static void arm_timeout(gen_conn_t *c)
 static void record_error(gen_conn_t *c, enum gen_error_kind kind)
 {
 	gen_counters_t *k = &c->thread->interval_counters;
+	gen_counters_t *e = &c->thread->named.endpoints[c->endpoint]->counters;
 
 	k->errors++;
 	k->errors_by_kind[kind]++;
+	e->errors++;
+	e->errors_by_kind[kind]++;
+	c->failed = true;
+	c->error = kind;
 }
 
 static void fail(gen_conn_t *c, enum gen_error_kind kind)
@@ -85,7 +138,7 @@ static enum gen_error_kind io_error_kind(const gen_conn_t *c, ssize_t rc)
 static void conn_write(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
-	const buf_t *req = &t->run->request;
+	const buf_t *req = c->request;
 
 	while (c->written < req->len) {
 		ssize_t n = c->tls
@@ -104,6 +157,7 @@ static void conn_write(gen_conn_t *c)
 		}
 	}
 	t->interval_counters.bytes_out += req->len;
+	t->named.endpoints[c->endpoint]->counters.bytes_out += req->len;
 	c->state = CONN_READING;
 	loop_io_update(t->loop, &c->io, LOOP_READ);
 }
@@ -114,9 +168,15 @@ static void conn_send(gen_conn_t *c)
 	c->received = 0;
 	http_response_parser_reset(&c->parser);
 	c->sent_ns = clock_now_ns();
-	if (!c->thread->run->cfg.open_model)
+	if (!c->due_pending)
 		c->intended_ns = c->sent_ns; /* closed model: due when the previous one ended */
-	c->deadline_ns = c->sent_ns + c->thread->run->cfg.timeout_ns;
+	c->due_pending = false;
+	c->failed = false;
+	if (c->user && capture_begin(c) < 0) {
+		fail(c, GEN_ERR_PROTOCOL); /* out of memory: nowhere to put the response */
+		return;
+	}
+	c->deadline_ns = c->sent_ns + c->timeout_ns;
 	arm_timeout(c);
 	c->state = CONN_WRITING;
 	conn_write(c);
@@ -126,16 +186,37 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 {
 	gen_thread_t *t = c->thread;
 	gen_counters_t *k = &t->interval_counters;
+	gen_endpoint_t *e = t->named.endpoints[c->endpoint];
 	int status = c->parser.status;
+	int64_t latency = (int64_t)((now_ns - c->intended_ns) / NS_PER_US);
+	bool error = status < 200 || status >= 400;
 
 	/* the latency users feel counts from when the request was due, not when it left */
-	hist_record(t->interval, (int64_t)((now_ns - c->intended_ns) / NS_PER_US));
+	hist_record(t->interval, latency);
+	hist_record(e->latency, latency);
 	hist_record(t->service, (int64_t)((now_ns - c->sent_ns) / NS_PER_US));
 	k->requests++;
 	k->bytes_in += c->received;
 	k->status[status < GEN_STATUS_MAX ? status : 0]++;
-	if (status < 200 || status >= 400)
+	k->errors += error;
+	e->counters.requests++;
+	e->counters.bytes_in += c->received;
+	e->counters.status[status < GEN_STATUS_MAX ? status : 0]++;
+	e->counters.errors += error;
+}
+
+void gen_conn_mark_failed(gen_conn_t *c)
+{
+	gen_counters_t *k = &c->thread->interval_counters;
+	gen_counters_t *e = &c->thread->named.endpoints[c->endpoint]->counters;
+	int status = c->parser.status;
+
+	k->checks_failed++;
+	e->checks_failed++;
+	if (c->failed || (status >= 200 && status < 400)) { /* not counted as an error yet */
 		k->errors++;
+		e->errors++;
+	}
 }
 
 /* A response is complete: record it, then reuse the connection or reconnect. */
@@ -310,6 +391,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 		break;
 	case CONN_IDLE:
 	case CONN_FREE:
+	case CONN_SLEEPING:
 	case CONN_PARKED: conn_read(c); break; /* EOF or stray bytes on a kept-alive connection */
 	case CONN_DONE: break;
 	}
@@ -337,6 +419,14 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *timer)
 		            ? GEN_ERR_CONNECT_TIMEOUT
 		            : GEN_ERR_READ_TIMEOUT);
 		break;
+	case CONN_SLEEPING:
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, timer, c->deadline_ns);
+			break;
+		}
+		c->state = CONN_IDLE;
+		c->thread->run->cfg.driver->next(c);
+		break;
 	case CONN_FREE:
 	case CONN_PARKED:
 	case CONN_DONE: break;
@@ -358,6 +448,7 @@ static void conn_done(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
+	capture_end(c);
 	gen_conn_close(c);
 	loop_timer_stop(t->loop, &c->timer);
 	c->state = CONN_DONE;
@@ -372,6 +463,8 @@ static void conn_next(gen_conn_t *c)
 
 	if (t->stopping) {
 		conn_done(c);
+	} else if (t->run->cfg.driver) {
+		t->run->cfg.driver->next(c); /* the user decides */
 	} else if (t->run->cfg.open_model) {
 		gen_open_conn_free(c); /* the pacer decides when it sends again */
 	} else if (c->retire) {
@@ -389,7 +482,10 @@ static void conn_next(gen_conn_t *c)
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
 {
 	c->intended_ns = intended_ns;
-	if (c->fd >= 0)
+	c->due_pending = true;
+	if (c->thread->run->cfg.driver)
+		c->thread->run->cfg.driver->next(c); /* an arrival starts one iteration */
+	else if (c->fd >= 0)
 		conn_send(c);
 	else
 		conn_connect(c);
@@ -398,4 +494,66 @@ void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
 void gen_conn_begin(gen_conn_t *c)
 {
 	conn_next(c);
+}
+
+/* ---- what a driver does with its user's connection ---- */
+
+void gen_conn_request(gen_conn_t *c, const buf_t *req, uint32_t endpoint, bool head,
+                      uint64_t timeout_ns)
+{
+	gen_thread_t *t = c->thread;
+
+	if (!gen_take_request(t)) {
+		gen_conn_finish(c);
+		return;
+	}
+	c->request = req;
+	c->endpoint = endpoint;
+	c->parser.head_request = head;
+	c->timeout_ns = timeout_ns ? timeout_ns : t->run->cfg.timeout_ns;
+	c->state = CONN_IDLE;
+	if (c->fd >= 0)
+		conn_send(c);
+	else
+		conn_connect(c);
+}
+
+void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns)
+{
+	gen_thread_t *t = c->thread;
+
+	capture_end(c);
+	c->state = CONN_SLEEPING;
+	c->deadline_ns = until_ns;
+	loop_timer_stop(t->loop, &c->timer);
+	loop_timer_start(t->loop, &c->timer, until_ns);
+}
+
+bool gen_conn_iteration_done(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	capture_end(c);
+	c->state = CONN_IDLE;
+	if (t->stopping) {
+		conn_done(c);
+		return false;
+	}
+	if (t->run->cfg.open_model) {
+		gen_open_conn_free(c);
+		return false;
+	}
+	if (c->retire) {
+		c->retire = false;
+		t->run->cfg.driver->release(c);
+		gen_ramp_conn_idle(c);
+		return false;
+	}
+	return true;
+}
+
+void gen_conn_finish(gen_conn_t *c)
+{
+	c->thread->run->cfg.driver->release(c);
+	conn_done(c);
 }

@@ -28,12 +28,14 @@ enum conn_state {
 	CONN_HANDSHAKE, /* TLS */
 	CONN_WRITING,   /* request partly written */
 	CONN_READING,   /* request written, response not complete */
+	CONN_SLEEPING,  /* a scenario user thinking: the timer wakes it */
 	CONN_DONE,      /* this connection sends no more requests */
 };
 
-typedef struct gen_thread gen_thread_t;
+#define GEN_CAPTURE_HEADERS (16 * 1024)        /* a scenario's response headers, at most */
+#define GEN_CAPTURE_BODY    (16 * 1024 * 1024) /* a scenario's response body, at most */
 
-typedef struct gen_conn {
+struct gen_conn {
 	gen_thread_t *thread;
 	loop_io_t io;
 	loop_timer_t timer;   /* connect/request timeout (lazy) and reconnect back-off */
@@ -48,7 +50,18 @@ typedef struct gen_conn {
 	bool retire;          /* closed model ramping down: park after this request */
 	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
-} gen_conn_t;
+	const buf_t *request; /* what this connection sends: the run's, or its user's */
+	uint32_t endpoint;    /* the statistics the request counts in */
+
+	/* a driven user (scenario): its state, and the last request's outcome */
+	void *user;
+	bool due_pending; /* the next send is an open-model arrival: keep intended_ns */
+	bool failed;      /* the last request ended without a response */
+	enum gen_error_kind error;
+	uint64_t timeout_ns; /* this request's timeout */
+	buf_t *body;         /* the response body, while the request is on (then the user's) */
+	http_header_store_t *headers;
+};
 
 struct gen_thread {
 	gen_run_t *run;
@@ -75,7 +88,9 @@ struct gen_thread {
 	uint32_t users_target;
 	uint32_t users_active;
 
-	char *read_buffer; /* GEN_READ_BUFFER bytes, shared by this thread's connections */
+	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
+	void *driver_state; /* the driver's per-thread state (a Lua VM) */
+	gen_named_t named;  /* by endpoint, and a scenario's checks and metrics */
 	gen_counters_t counters;
 	hist_t *latency;   /* the whole run */
 	hist_t *interval;  /* the current second */
@@ -122,6 +137,7 @@ struct gen_run {
 	size_t points_cap;
 	gen_counters_t so_far; /* every finished second, for live thresholds */
 	hist_t *so_far_latency;
+	char driver_error[512]; /* why the driver could not start on some thread */
 };
 
 /* gen_conn.c */
@@ -132,6 +148,21 @@ void gen_conn_close(gen_conn_t *c);
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns);
 /* Counts a request that could not be sent for lack of budget. */
 bool gen_take_request(gen_thread_t *t);
+
+/* What a driver (gen_driver_t.next) may do with its user's connection: exactly one of these.
+ * gen_conn_request sends req (kept alive by the caller until the response) counting it under
+ * endpoint; the driver's next() runs again with the outcome (c->failed, c->error, c->parser,
+ * c->headers, c->body). gen_conn_sleep wakes the user at until_ns. gen_conn_iteration_done
+ * says the user finished a unit of work: false when the engine took the connection back
+ * (open model: free for the next arrival; ramping down; stopping), true when the user goes
+ * on. gen_conn_finish: this user sends nothing more in this run. */
+void gen_conn_request(gen_conn_t *c, const buf_t *req, uint32_t endpoint, bool head,
+                      uint64_t timeout_ns);
+void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns);
+bool gen_conn_iteration_done(gen_conn_t *c);
+void gen_conn_finish(gen_conn_t *c);
+/* The response just finished counts as an error after all (a failed check). */
+void gen_conn_mark_failed(gen_conn_t *c);
 
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);

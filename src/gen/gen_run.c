@@ -96,6 +96,23 @@ static void on_wake(loop_t *loop, void *ctx)
 		gen_thread_stop(t);
 }
 
+/* The driver's per-thread state; a thread whose driver cannot start stops its users and
+ * says why once for the run. */
+static bool start_driver(gen_thread_t *t)
+{
+	gen_run_t *run = t->run;
+	char err[512];
+
+	t->driver_state = run->cfg.driver->thread_start(run->cfg.driver->ctx, t, err, sizeof(err));
+	if (t->driver_state)
+		return true;
+	pthread_mutex_lock(&run->timeline_lock);
+	if (!run->driver_error[0])
+		snprintf(run->driver_error, sizeof(run->driver_error), "%s", err);
+	pthread_mutex_unlock(&run->timeline_lock);
+	return false;
+}
+
 static void *thread_main(void *arg)
 {
 	gen_thread_t *t = arg;
@@ -111,7 +128,9 @@ static void *thread_main(void *arg)
 		loop_timer_start(t->loop, &t->deadline, run->start_ns + run->cfg.duration_ns);
 	for (uint32_t i = 0; i < t->conn_count; i++)
 		gen_conn_init(&t->conns[i], t);
-	if (atomic_load(&run->stop_requested))
+	if (run->cfg.driver && !start_driver(t))
+		gen_thread_stop(t);
+	else if (atomic_load(&run->stop_requested))
 		gen_thread_stop(t);
 	else if (run->cfg.open_model)
 		gen_open_start(t);
@@ -124,6 +143,9 @@ static void *thread_main(void *arg)
 	if (!t->end_ns)
 		loop_run(t->loop);
 	flush_interval(t, true);
+	if (t->driver_state)
+		run->cfg.driver->thread_stop(t->driver_state);
+	t->driver_state = NULL;
 	t->cpu_ns = clock_thread_cpu_ns();
 	atomic_fetch_sub(&run->threads_running, 1);
 	return NULL;
@@ -184,6 +206,10 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	hist_reset(t->interval);
 	hist_reset(t->service);
 	hist_reset(t->sched_lag);
+	/* one fixed request is one endpoint; a driver names its own */
+	if (!run->cfg.driver &&
+	    gen_named_endpoint(&t->named, run->cfg.method, run->cfg.url.target) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -203,11 +229,14 @@ static void free_run(gen_run_t *run)
 		free(t->sched_lag);
 		free(t->free_conns);
 		free(t->queue);
+		gen_named_free(&t->named);
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		free(run->slots[i].hist);
 	free(run->so_far_latency);
 	free(run->threads);
+	for (size_t i = 0; i < run->points_len; i++)
+		free(run->points[i].hist);
 	free(run->points);
 	buf_free(&run->request);
 	tls_context_free(run->tls);
@@ -383,6 +412,11 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		gen_thread_t *t = &run->threads[i];
 
 		gen_counters_add(&out->counters, &t->counters);
+		if (gen_named_merge(&out->named, &t->named) < 0) {
+			free_run(run);
+			gen_result_free(out);
+			return -ENOMEM;
+		}
 		hist_merge(out->latency, t->latency);
 		hist_merge(out->service, t->service);
 		hist_merge(out->sched_lag, t->sched_lag);
@@ -396,15 +430,20 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	out->timeline = run->points;
 	out->timeline_len = run->points_len;
 	run->points = NULL;
+	run->points_len = 0;
 	out->cpu_s = process_cpu_s(&out->max_rss_bytes);
 	out->threads = run->thread_count;
 	out->connections = run->cfg.connections;
+	memcpy(out->driver_error, run->driver_error, sizeof(out->driver_error));
 	free_run(run);
 	return 0;
 }
 
 void gen_result_free(gen_result_t *r)
 {
+	for (size_t i = 0; r->timeline && i < r->timeline_len; i++)
+		free(r->timeline[i].hist);
+	gen_named_free(&r->named);
 	free(r->service);
 	free(r->sched_lag);
 	free(r->thread_cpu);

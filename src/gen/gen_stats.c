@@ -1,6 +1,11 @@
-/* gen_stats: the counters every thread keeps, their merge, and the names of error kinds
- * as they appear in summaries and result documents. */
+/* gen_stats: the counters every thread keeps, their merge, the names of error kinds as they
+ * appear in summaries and result documents, and statistics kept by name (endpoints, a
+ * scenario's checks and metrics). */
 #include "gen/gen.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const error_kind_names[GEN_ERR_KIND_COUNT] = {
     [GEN_ERR_CONNECT_REFUSED] = "connect_refused",
@@ -30,4 +35,118 @@ void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)
 		dst->status[i] += src->status[i];
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
 		dst->errors_by_kind[i] += src->errors_by_kind[i];
+	dst->checks_failed += src->checks_failed;
+	dst->script_errors += src->script_errors;
+}
+
+/* ---- statistics by name ---- */
+
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static gen_endpoint_t *endpoint_new(const char *method, const char *name)
+{
+	gen_endpoint_t *e = calloc(1, sizeof(*e));
+
+	if (!e || !(e->latency = malloc(sizeof(hist_t)))) {
+		free(e);
+		return NULL;
+	}
+	hist_reset(e->latency);
+	copy_name(e->method, sizeof(e->method), method);
+	copy_name(e->name, sizeof(e->name), name);
+	return e;
+}
+
+int gen_named_endpoint(gen_named_t *n, const char *method, const char *name)
+{
+	gen_endpoint_t *e;
+
+	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		e = n->endpoints[i];
+		if (strncmp(e->name, name, sizeof(e->name) - 1) == 0 &&
+		    strncmp(e->method, method, sizeof(e->method) - 1) == 0)
+			return (int)i;
+	}
+	if (n->endpoint_count == GEN_MAX_ENDPOINTS - 1) {
+		/* the last slot collects every further name, so memory stays bounded */
+		method = "*";
+		name = "(other)";
+	} else if (n->endpoint_count == GEN_MAX_ENDPOINTS) {
+		return GEN_MAX_ENDPOINTS - 1;
+	}
+	if (!(e = endpoint_new(method, name)))
+		return -ENOMEM;
+	n->endpoints[n->endpoint_count] = e;
+	return (int)n->endpoint_count++;
+}
+
+gen_tally_t *gen_named_tally(gen_named_t *n, enum gen_tally_kind kind, const char *name)
+{
+	gen_tally_t *t;
+
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		t = n->tallies[i];
+		if (t->kind == kind && strncmp(t->name, name, sizeof(t->name) - 1) == 0)
+			return t;
+	}
+	if (n->tally_count == GEN_MAX_TALLIES || !(t = calloc(1, sizeof(*t))))
+		return NULL;
+	t->kind = kind;
+	copy_name(t->name, sizeof(t->name), name);
+	if (kind == GEN_TALLY_TREND) {
+		if (!(t->hist = malloc(sizeof(hist_t)))) {
+			free(t);
+			return NULL;
+		}
+		hist_reset(t->hist);
+	}
+	n->tallies[n->tally_count++] = t;
+	return t;
+}
+
+int gen_named_merge(gen_named_t *dst, const gen_named_t *src)
+{
+	for (uint32_t i = 0; i < src->endpoint_count; i++) {
+		const gen_endpoint_t *e = src->endpoints[i];
+		int k = gen_named_endpoint(dst, e->method, e->name);
+
+		if (k < 0)
+			return -ENOMEM;
+		gen_counters_add(&dst->endpoints[k]->counters, &e->counters);
+		hist_merge(dst->endpoints[k]->latency, e->latency);
+	}
+	for (uint32_t i = 0; i < src->tally_count; i++) {
+		const gen_tally_t *s = src->tallies[i];
+		gen_tally_t *d = gen_named_tally(dst, s->kind, s->name);
+
+		if (!d)
+			return -ENOMEM;
+		d->passes += s->passes;
+		d->fails += s->fails;
+		d->value += s->value;
+		if (s->hist)
+			hist_merge(d->hist, s->hist);
+	}
+	return 0;
+}
+
+void gen_named_free(gen_named_t *n)
+{
+	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		free(n->endpoints[i]->latency);
+		free(n->endpoints[i]);
+	}
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		free(n->tallies[i]->hist);
+		free(n->tallies[i]);
+	}
+	memset(n, 0, sizeof(*n));
 }

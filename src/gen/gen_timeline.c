@@ -43,6 +43,16 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	p->p50_us = hist_percentile(slot->hist, 50);
 	p->p95_us = hist_percentile(slot->hist, 95);
 	p->p99_us = hist_percentile(slot->hist, 99);
+	p->hist = NULL;
+	if (slot->hist->total) {
+		buf_t b;
+
+		/* kept encoded: a week of seconds stays small, and shards merge second by second */
+		buf_init(&b, 1u << 20);
+		if (hist_encode_base64(slot->hist, &b) == 0)
+			p->hist = buf_steal(&b, NULL);
+		buf_free(&b);
+	}
 }
 
 /* Threads that will never report second `index` (they finished earlier). */
@@ -124,6 +134,8 @@ size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size
 		if (n > max)
 			n = max;
 		memcpy(out, run->points + from, n * sizeof(*out));
+		for (size_t i = 0; i < n; i++)
+			out[i].hist = NULL; /* the run owns them */
 	}
 	pthread_mutex_unlock(&run->timeline_lock);
 	return n;

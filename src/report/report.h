@@ -5,6 +5,8 @@
 
 #include "core/buf.h"
 #include "gen/gen.h"
+#include "report/recommend.h"
+#include "report/report_target.h"
 #include "report/thresholds.h"
 
 /* Figures every renderer derives the same way from a result. */
@@ -19,6 +21,8 @@ typedef struct report_totals {
 } report_totals_t;
 
 void report_totals(const gen_result_t *r, report_totals_t *out);
+/* The same figures for one set of counters (an endpoint's) over duration_s. */
+void report_counter_totals(const gen_counters_t *c, double duration_s, report_totals_t *out);
 
 /* What the run is judged by, and the verdicts: thresholds, the assessment, self-check. */
 typedef struct report_analysis {
@@ -31,10 +35,18 @@ typedef struct report_analysis {
 	assess_targets_t targets;
 	assessment_t assessment;
 	const char *profile; /* NULL when none */
+	/* the target's side (report_target.c): cli sets target, cost.per_hour_usd and
+	 * cost.replicas; report_analyze fills the recommendations and the rest of the cost */
+	report_target_t *target; /* --scrape: owned, report_target_free; NULL without */
+	report_cost_t cost;
+	recommendation_t recommendations[RECOMMEND_MAX];
+	int recommendation_count;
 } report_analysis_t;
 
 /* Checks every threshold against the result (the whole run, or its endpoint) and assesses. */
 void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
+/* The seeds' recommendations and the cost, from the run and a->target (report_target.c). */
+void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
 /* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
 bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
                     threshold_figures_t *f);

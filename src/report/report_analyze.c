@@ -44,4 +44,5 @@ void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analy
 	/* no response, no latency: NAN makes the latency verdict fail instead of "excellent" */
 	assess_run(&a->targets, r->latency->total ? hist_percentile(r->latency, 95) / 1e3 : NAN,
 	           t.rps, t.error_rate, a->thresholds_ok, &a->assessment);
+	report_recommend(cfg, r, a);
 }

@@ -13,6 +13,10 @@ static void write_config(json_writer_t *w, const gen_config_t *cfg)
 	jsonw_object_begin(w);
 	jsonw_key(w, "url");
 	jsonw_string(w, cfg->url_text);
+	if (cfg->scenario_path) {
+		jsonw_key(w, "scenario");
+		jsonw_string(w, cfg->scenario_path);
+	}
 	jsonw_key(w, "method");
 	jsonw_string(w, cfg->method);
 	jsonw_key(w, "model");
@@ -125,31 +129,129 @@ static void write_codes(json_writer_t *w, const gen_counters_t *c)
 		jsonw_key(w, gen_error_kind_name(i));
 		jsonw_uint(w, c->errors_by_kind[i]);
 	}
+	jsonw_key(w, "check_failed");
+	jsonw_uint(w, c->checks_failed);
+	jsonw_key(w, "script_error");
+	jsonw_uint(w, c->script_errors);
 	jsonw_object_end(w);
 }
 
-static void write_endpoints(json_writer_t *w, const gen_config_t *cfg, const gen_result_t *r,
-                            const report_totals_t *t)
+static void write_endpoints(json_writer_t *w, const gen_result_t *r)
 {
 	jsonw_key(w, "endpoints");
 	jsonw_array_begin(w);
-	jsonw_object_begin(w);
-	jsonw_key(w, "name");
-	jsonw_string(w, cfg->url.target);
-	jsonw_key(w, "method");
-	jsonw_string(w, cfg->method);
-	jsonw_key(w, "requests");
-	jsonw_uint(w, t->requests);
-	jsonw_key(w, "errors");
-	jsonw_uint(w, t->errors);
-	jsonw_key(w, "rps");
-	jsonw_double(w, t->rps, 3);
-	write_latency(w, r->latency);
-	jsonw_object_end(w);
+	for (uint32_t i = 0; i < r->named.endpoint_count; i++) {
+		const gen_endpoint_t *e = r->named.endpoints[i];
+		report_totals_t t;
+
+		report_counter_totals(&e->counters, (double)r->duration_ns / NS_PER_S, &t);
+		jsonw_object_begin(w);
+		jsonw_key(w, "name");
+		jsonw_string(w, e->name);
+		jsonw_key(w, "method");
+		jsonw_string(w, e->method);
+		jsonw_key(w, "requests");
+		jsonw_uint(w, t.requests);
+		jsonw_key(w, "errors");
+		jsonw_uint(w, t.errors);
+		jsonw_key(w, "error_rate");
+		jsonw_double(w, t.error_rate, 6);
+		jsonw_key(w, "rps");
+		jsonw_double(w, t.rps, 3);
+		jsonw_key(w, "bytes_in");
+		jsonw_uint(w, e->counters.bytes_in);
+		jsonw_key(w, "bytes_out");
+		jsonw_uint(w, e->counters.bytes_out);
+		write_latency(w, e->latency);
+		write_codes(w, &e->counters);
+		jsonw_object_end(w);
+	}
 	jsonw_array_end(w);
 }
 
-static void write_timeline(json_writer_t *w, const gen_result_t *r)
+/* A scenario's checks, custom counters and trends, and the errors its code raised. */
+static void write_scenario_figures(json_writer_t *w, const gen_result_t *r)
+{
+	const gen_named_t *n = &r->named;
+
+	jsonw_key(w, "checks");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		if (n->tallies[i]->kind != GEN_TALLY_CHECK)
+			continue;
+		jsonw_object_begin(w);
+		jsonw_key(w, "name");
+		jsonw_string(w, n->tallies[i]->name);
+		jsonw_key(w, "passes");
+		jsonw_uint(w, n->tallies[i]->passes);
+		jsonw_key(w, "fails");
+		jsonw_uint(w, n->tallies[i]->fails);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_key(w, "script_errors");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		if (n->tallies[i]->kind != GEN_TALLY_SCRIPT_ERROR)
+			continue;
+		jsonw_object_begin(w);
+		jsonw_key(w, "message");
+		jsonw_string(w, n->tallies[i]->name);
+		jsonw_key(w, "count");
+		jsonw_uint(w, n->tallies[i]->fails);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_key(w, "metrics");
+	jsonw_object_begin(w);
+	jsonw_key(w, "counters");
+	jsonw_object_begin(w);
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		if (n->tallies[i]->kind != GEN_TALLY_COUNTER)
+			continue;
+		jsonw_key(w, n->tallies[i]->name);
+		jsonw_double(w, n->tallies[i]->value, 6);
+	}
+	jsonw_object_end(w);
+	jsonw_key(w, "trends");
+	jsonw_object_begin(w);
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		const hist_t *h = n->tallies[i]->hist;
+		buf_t enc;
+
+		if (n->tallies[i]->kind != GEN_TALLY_TREND)
+			continue;
+		jsonw_key(w, n->tallies[i]->name);
+		jsonw_object_begin(w);
+		jsonw_key(w, "count");
+		jsonw_uint(w, h->total);
+		jsonw_key(w, "min");
+		jsonw_double(w, h->total ? h->min / 1e3 : 0, 3);
+		jsonw_key(w, "mean");
+		jsonw_double(w, hist_mean(h) / 1e3, 3);
+		jsonw_key(w, "p50");
+		jsonw_double(w, hist_percentile(h, 50) / 1e3, 3);
+		jsonw_key(w, "p90");
+		jsonw_double(w, hist_percentile(h, 90) / 1e3, 3);
+		jsonw_key(w, "p95");
+		jsonw_double(w, hist_percentile(h, 95) / 1e3, 3);
+		jsonw_key(w, "p99");
+		jsonw_double(w, hist_percentile(h, 99) / 1e3, 3);
+		jsonw_key(w, "max");
+		jsonw_double(w, h->max / 1e3, 3);
+		buf_init(&enc, 16 * 1024 * 1024);
+		if (hist_encode_base64(h, &enc) == 0) {
+			jsonw_key(w, "histogram");
+			jsonw_string_n(w, enc.data, enc.len);
+		}
+		buf_free(&enc);
+		jsonw_object_end(w);
+	}
+	jsonw_object_end(w);
+	jsonw_object_end(w);
+}
+
+static void write_timeline(json_writer_t *w, const gen_result_t *r, const report_analysis_t *a)
 {
 	jsonw_key(w, "timeline");
 	jsonw_array_begin(w);
@@ -181,6 +283,11 @@ static void write_timeline(json_writer_t *w, const gen_result_t *r)
 		jsonw_double(w, p->p95_us / 1e3, 3);
 		jsonw_key(w, "p99_ms");
 		jsonw_double(w, p->p99_us / 1e3, 3);
+		if (p->hist) {
+			jsonw_key(w, "hist");
+			jsonw_string(w, p->hist);
+		}
+		report_json_timeline_target(w, a, i);
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);
@@ -274,12 +381,24 @@ static int write_histograms(json_writer_t *w, const gen_result_t *r)
 	buf_t enc;
 	int rc;
 
+	char key[GEN_NAME_MAX + 20];
+
 	buf_init(&enc, 16 * 1024 * 1024);
 	rc = hist_encode_base64(r->latency, &enc);
 	jsonw_key(w, "histograms");
 	jsonw_object_begin(w);
 	jsonw_key(w, "all");
 	jsonw_string_n(w, rc == 0 ? enc.data : "", rc == 0 ? enc.len : 0);
+	/* one per endpoint, keyed "METHOD name" as merge and reports look them up */
+	for (uint32_t i = 0; rc == 0 && i < r->named.endpoint_count; i++) {
+		const gen_endpoint_t *e = r->named.endpoints[i];
+
+		buf_reset(&enc);
+		rc = hist_encode_base64(e->latency, &enc);
+		snprintf(key, sizeof(key), "%s %s", e->method, e->name);
+		jsonw_key(w, key);
+		jsonw_string_n(w, rc == 0 ? enc.data : "", rc == 0 ? enc.len : 0);
+	}
 	jsonw_object_end(w);
 	buf_free(&enc);
 	return rc;
@@ -312,10 +431,12 @@ int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	write_latency(&w, r->latency);
 	write_latency_as(&w, "service_ms", r->service);
 	write_codes(&w, &r->counters);
-	write_endpoints(&w, cfg, r, &t);
-	write_timeline(&w, r);
+	write_endpoints(&w, r);
+	write_scenario_figures(&w, r);
+	write_timeline(&w, r, a);
 	write_thresholds(&w, a);
 	write_assessment(&w, a);
+	report_json_advice(&w, a);
 	write_generator(&w, r);
 	rc = write_histograms(&w, r);
 	jsonw_object_end(&w);

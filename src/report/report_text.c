@@ -166,6 +166,7 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	buf_append_str(out, "\n");
 	put_thresholds(out, a);
 	put_assessment(out, a, r);
+	report_text_advice(out, a);
 	return buf_printf(out,
 	                  "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
 	                  "%.1f MiB, busiest thread %.0f%% CPU\n",

@@ -306,6 +306,9 @@ int serve_metrics_render(buf_t *out)
 	serve_family_metrics(out);
 	process_metrics(out);
 	cgroup_metrics(out);
+	metric(out, "surge_workers", "gauge",
+	       "Worker threads (--workers), one event loop each: the most cores requests can use.",
+	       (double)serve_state.worker_count);
 	buf_printf(out,
 	           "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
 	           "surge_build_info{version=\"%s\"} 1\n",

@@ -8,8 +8,8 @@
 #include <strings.h>
 
 #include "core/version.h"
+#include "core/web_assets.h"
 #include "serve/serve_internal.h"
-#include "serve/web_assets.h"
 
 #define DOC_MAX      (4u << 20)
 #define TEMPLATE_MAX 512
@@ -564,6 +564,7 @@ static void reply_static(serve_request_t *r, const char *type, const void *data,
 
 static void apidocs(serve_request_t *r)
 {
+	const char *v = web_asset_version("swagger-ui-dist");
 	char page[2048];
 	int len = snprintf(
 	    page, sizeof(page),
@@ -589,7 +590,7 @@ static void apidocs(serve_request_t *r)
 	    "</script>\n"
 	    "</body>\n"
 	    "</html>\n",
-	    web_assets_version, web_assets_version, web_assets_version, web_assets_version);
+	    v, v, v, v);
 
 	/* the page names the asset versions: it must be fetched again after an upgrade */
 	reply_static(r, "text/html; charset=utf-8", page, (size_t)len, "no-cache");
@@ -597,7 +598,7 @@ static void apidocs(serve_request_t *r)
 
 static void apidocs_asset(serve_request_t *r)
 {
-	const web_asset_t *a = web_asset_find(r->path_tail.p, r->path_tail.len);
+	const web_asset_t *a = web_asset_find("swagger-ui-dist", r->path_tail.p, r->path_tail.len);
 
 	if (!a) {
 		serve_reply_error(r, 404, "no such file under /apidocs/");

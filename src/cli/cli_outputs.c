@@ -1,0 +1,166 @@
+/* cli_outputs: --json --html --csv --junit --markdown --hdr-log for every command that ends
+ * in a result document. One table says, per option, which files it writes and which renderer
+ * fills each; every file is rendered from the jansson tree and written atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_outputs.h"
+#include "core/buf.h"
+#include "report/report_html.h"
+#include "report/report_outputs.h"
+
+#define OUTPUT_MAX   (1u << 30) /* the largest rendered file */
+#define FILES_MAX    3          /* --csv writes three */
+#define PATH_MAX_LEN 4096
+
+typedef int (*render_fn)(const json_t *doc, buf_t *out, char *err, size_t errlen);
+
+/* --json re-serialised: jansson keeps the document's key order; 15 digits give back every
+ * figure surge wrote (it writes at most 6 decimals) without binary noise. */
+static int render_json(const json_t *doc, buf_t *out, char *err, size_t errlen)
+{
+	char *text =
+	    json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+	int rc;
+
+	if (!text) {
+		snprintf(err, errlen, "JSON: out of memory");
+		return -ENOMEM;
+	}
+	rc = buf_append_str(out, text);
+	rc = rc ? rc : buf_append_char(out, '\n');
+	free(text);
+	if (rc)
+		snprintf(err, errlen, "JSON: %s", strerror(-rc));
+	return rc;
+}
+
+static const struct output {
+	const char *option;
+	bool stdout_ok; /* "-" means stdout */
+	struct {
+		const char *suffix; /* appended to the option's argument */
+		render_fn render;
+	} files[FILES_MAX];
+} outputs[CLI_OUTPUT_COUNT] = {
+    [CLI_OUTPUT_JSON] = {"json", true, {{"", render_json}}},
+    [CLI_OUTPUT_HTML] = {"html", true, {{"", report_html}}},
+    [CLI_OUTPUT_CSV] = {"csv",
+                        false,
+                        {{"_stats.csv", report_csv_stats},
+                         {"_stats_history.csv", report_csv_history},
+                         {"_failures.csv", report_csv_failures}}},
+    [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", report_junit}}},
+    [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", report_markdown}}},
+    [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", report_hdrlog}}},
+};
+
+bool cli_outputs_option(cli_outputs_t *o, int opt, const char *arg)
+{
+	int kind = opt - CLI_OPT_OUTPUT_FIRST;
+
+	if (kind < 0 || kind >= CLI_OUTPUT_COUNT || !outputs[kind].option)
+		return false;
+	o->paths[kind] = arg;
+	return true;
+}
+
+int cli_outputs_check(const cli_outputs_t *o, const char *cmd)
+{
+	const char *on_stdout = NULL;
+
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++) {
+		if (!o->paths[k] || strcmp(o->paths[k], "-") != 0)
+			continue;
+		if (!outputs[k].stdout_ok)
+			return cli_usage_error(cmd, "--%s needs a file name prefix, not -",
+			                       outputs[k].option);
+		if (on_stdout)
+			return cli_usage_error(
+			    cmd, "--%s - and --%s -: only one output can go to stdout", on_stdout,
+			    outputs[k].option);
+		on_stdout = outputs[k].option;
+	}
+	return 0;
+}
+
+bool cli_outputs_any(const cli_outputs_t *o)
+{
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++)
+		if (o->paths[k])
+			return true;
+	return false;
+}
+
+bool cli_outputs_to_stdout(const cli_outputs_t *o)
+{
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++)
+		if (o->paths[k] && strcmp(o->paths[k], "-") == 0)
+			return true;
+	return false;
+}
+
+/* Renders one file and writes it; 0, or -1 after printing why. */
+static int write_one(const char *cmd, const char *path, const json_t *doc, render_fn render,
+                     const char *text, size_t len, buf_t *scratch)
+{
+	char err[256] = "";
+	int rc;
+
+	if (!text) {
+		buf_reset(scratch);
+		if (render(doc, scratch, err, sizeof(err)) < 0) {
+			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, path, err);
+			return -1;
+		}
+		text = scratch->data ? scratch->data : "";
+		len = scratch->len;
+	}
+	rc = cli_write_file(path, text, len);
+	if (rc < 0) {
+		fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, path, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
+                           const char *cmd)
+{
+	buf_t scratch;
+	char path[PATH_MAX_LEN];
+	int failed = 0;
+
+	buf_init(&scratch, OUTPUT_MAX);
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++) {
+		const struct output *out = &outputs[k];
+
+		if (!o->paths[k] || !out->option)
+			continue;
+		for (int f = 0; f < FILES_MAX && out->files[f].render; f++) {
+			bool verbatim = k == CLI_OUTPUT_JSON && text;
+
+			if (snprintf(path, sizeof(path), "%s%s", o->paths[k],
+			             out->files[f].suffix) >= (int)sizeof(path)) {
+				fprintf(stderr, "surge %s: --%s %s: name too long\n", cmd,
+				        out->option, o->paths[k]);
+				failed = 1;
+				continue;
+			}
+			if (write_one(cmd, path, doc, out->files[f].render, verbatim ? text : NULL,
+			              len, &scratch) < 0)
+				failed = 1;
+		}
+	}
+	buf_free(&scratch);
+	fflush(stdout);
+	return failed ? EXIT_USAGE : 0;
+}
+
+int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd)
+{
+	return cli_outputs_write_text(o, doc, NULL, 0, cmd);
+}

@@ -1,0 +1,74 @@
+/* cli_scrape: `surge run --scrape URL --cost-per-hour USD --replicas N` — the options, the
+ * scraper started before the load and stopped after it, its samples handed to the report
+ * as the target's figures. An unreachable /metrics is a warning: the load test goes on. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "cli/cli_run.h"
+#include "core/units.h"
+
+int cli_scrape_option(run_options_t *o, int opt, const char *arg)
+{
+	char err[200], *end;
+	uint64_t n;
+
+	switch (opt) {
+	case CLI_OPT_SCRAPE:
+		if (scrape_check_url(arg, err, sizeof(err)) < 0)
+			return cli_usage_error("run", "--scrape '%s': %s", arg, err);
+		o->scrape_url = arg;
+		return 0;
+	case CLI_OPT_COST_PER_HOUR:
+		o->cost_per_hour = strtod(arg[0] == '$' ? arg + 1 : arg, &end);
+		if (end == arg || *end || !(o->cost_per_hour > 0 && o->cost_per_hour <= 1e9))
+			return cli_usage_error(
+			    "run",
+			    "--cost-per-hour: '%s' is not a price in USD above 0 "
+			    "(per replica and hour, e.g. 0.10)",
+			    arg);
+		return 0;
+	case CLI_OPT_REPLICAS:
+		if (units_parse_count(arg, 1, 1000000, &n, err, sizeof(err)) < 0)
+			return cli_usage_error("run", "--replicas: %s", err);
+		o->replicas = (uint32_t)n;
+		return 0;
+	default: return EXIT_USAGE;
+	}
+}
+
+scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed)
+{
+	char warning[256];
+	scrape_t *s;
+
+	*failed = false;
+	if (!o->scrape_url)
+		return NULL;
+	s = scrape_start(o->scrape_url, warning, sizeof(warning));
+	if (!s) {
+		fprintf(stderr, "surge run: --scrape %s: %s\n", o->scrape_url, warning);
+		*failed = true;
+	} else if (warning[0] && !o->quiet) {
+		fprintf(stderr,
+		        "surge run: warning: --scrape %s: %s; the run goes on, and the scraper "
+		        "keeps trying every second\n",
+		        o->scrape_url, warning);
+	}
+	return s;
+}
+
+report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r)
+{
+	scrape_series_t series;
+	report_target_t *t;
+
+	if (!s)
+		return NULL;
+	scrape_stop(s, &series);
+	t = r ? report_target_new(&series, r) : NULL;
+	if (r && !t)
+		fprintf(stderr, "surge run: out of memory condensing the scraped figures\n");
+	scrape_series_free(&series);
+	return t;
+}

@@ -1,0 +1,638 @@
+/* report_compare: the deltas between a baseline and a new run, judged, and their renderers.
+ * Figures come from the documents as written (totals, latency_ms, endpoints[]); nothing is
+ * recomputed, so a compare reads the same numbers the runs printed. */
+#include "report/report_compare.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "report/result_doc.h"
+
+static const struct {
+	const char *name;  /* in JSON and markdown */
+	const char *label; /* in the terminal table */
+	const char *key;   /* in latency_ms; NULL for rps and error_rate */
+	bool judged;
+} metrics[CMP_METRIC_COUNT] = {
+    [CMP_RPS] = {"rps", "rps", NULL, true},
+    [CMP_ERROR_RATE] = {"error_rate", "error rate", NULL, true},
+    [CMP_P50] = {"p50", "p50", "p50", false},
+    [CMP_P90] = {"p90", "p90", "p90", false},
+    [CMP_P95] = {"p95", "p95", "p95", true},
+    [CMP_P99] = {"p99", "p99", "p99", true},
+    [CMP_MAX] = {"max", "max", "max", false},
+    [CMP_MEAN] = {"mean", "mean", "mean", false},
+};
+
+void compare_defaults(compare_options_t *o)
+{
+	o->tolerance = 0.10;
+	o->min_delta_ms = 1.0;
+	o->min_error_rate = 0.001;
+}
+
+const char *compare_metric_name(compare_metric_t m)
+{
+	return (unsigned)m < CMP_METRIC_COUNT ? metrics[m].name : "?";
+}
+
+bool compare_metric_judged(compare_metric_t m)
+{
+	return (unsigned)m < CMP_METRIC_COUNT && metrics[m].judged;
+}
+
+const char *compare_verdict_name(compare_verdict_t v)
+{
+	switch (v) {
+	case CMP_REGRESSION: return "REGRESSION";
+	case CMP_IMPROVED: return "improved";
+	default: return "ok";
+	}
+}
+
+/* ---- figures and verdicts ---- */
+
+/* The figures of a scope: the whole run (totals + latency_ms) or one endpoint. */
+static void scope_figures(const json_t *scope, const json_t *totals, double *v,
+                          unsigned long long *requests)
+{
+	const json_t *counts = totals ? totals : scope;
+	const json_t *lat = result_doc_object(scope, "latency_ms");
+	uint64_t n = result_doc_count(counts, "requests", 0);
+	uint64_t errors = result_doc_count(counts, "errors", 0);
+
+	*requests = n;
+	v[CMP_RPS] = result_doc_number(counts, "rps", 0);
+	v[CMP_ERROR_RATE] =
+	    result_doc_number(counts, "error_rate", n ? (double)errors / (double)n : 0);
+	for (int m = CMP_P50; m < CMP_METRIC_COUNT; m++)
+		v[m] = result_doc_number(lat, metrics[m].key, 0);
+}
+
+/* Worse and better by more than the tolerance and, for latency and error rate, the floor. */
+static compare_verdict_t judge(const compare_options_t *o, compare_metric_t m, double base,
+                               double next)
+{
+	double delta = next - base, tol = o->tolerance * fabs(base);
+
+	switch (m) {
+	case CMP_RPS:
+		if (!(base > 0))
+			return CMP_OK;
+		return delta < -tol ? CMP_REGRESSION : delta > tol ? CMP_IMPROVED : CMP_OK;
+	case CMP_ERROR_RATE:
+		if (delta > o->min_error_rate && delta > tol)
+			return CMP_REGRESSION;
+		if (-delta > o->min_error_rate && -delta > tol)
+			return CMP_IMPROVED;
+		return CMP_OK;
+	case CMP_P95:
+	case CMP_P99:
+		if (delta > o->min_delta_ms && delta > tol)
+			return CMP_REGRESSION;
+		if (-delta > o->min_delta_ms && -delta > tol)
+			return CMP_IMPROVED;
+		return CMP_OK;
+	default: return CMP_OK;
+	}
+}
+
+static void fill_rows(const compare_options_t *o, compare_scope_t *s, const double *base,
+                      const double *next)
+{
+	s->regressions = 0;
+	for (int m = 0; m < CMP_METRIC_COUNT; m++) {
+		compare_row_t *r = &s->rows[m];
+
+		r->metric = (compare_metric_t)m;
+		r->base = base ? base[m] : NAN;
+		r->next = next ? next[m] : NAN;
+		r->delta = r->next - r->base;
+		r->relative = base && base[m] != 0 ? r->delta / fabs(base[m]) : NAN;
+		r->verdict = base && next ? judge(o, r->metric, r->base, r->next) : CMP_OK;
+		s->regressions += r->verdict == CMP_REGRESSION;
+	}
+}
+
+static const json_t *endpoint_by_key(const json_t *doc, const char *key)
+{
+	const json_t *ep;
+	char k[256];
+	size_t i;
+
+	json_array_foreach(result_doc_array(doc, "endpoints"), i, ep)
+	{
+		result_doc_endpoint_key(ep, k, sizeof(k));
+		if (strcmp(k, key) == 0)
+			return ep;
+	}
+	return NULL;
+}
+
+/* Adds the scope of one endpoint (present in base, next or both). */
+static void add_endpoint(compare_result_t *r, const json_t *base_ep, const json_t *next_ep)
+{
+	compare_scope_t *s = &r->scopes[r->scope_count++];
+	double b[CMP_METRIC_COUNT], n[CMP_METRIC_COUNT];
+
+	memset(s, 0, sizeof(*s));
+	result_doc_endpoint_key(base_ep ? base_ep : next_ep, s->name, sizeof(s->name));
+	s->presence = !base_ep ? CMP_ADDED : !next_ep ? CMP_REMOVED : CMP_BOTH;
+	if (base_ep)
+		scope_figures(base_ep, NULL, b, &s->base_requests);
+	if (next_ep)
+		scope_figures(next_ep, NULL, n, &s->next_requests);
+	fill_rows(&r->options, s, base_ep ? b : NULL, next_ep ? n : NULL);
+	r->regressions += s->regressions;
+}
+
+static void copy_string(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+int report_compare(const json_t *base, const json_t *next, const char *base_name,
+                   const char *next_name, const compare_options_t *o, compare_result_t *out)
+{
+	const json_t *eps_b = result_doc_array(base, "endpoints");
+	const json_t *eps_n = result_doc_array(next, "endpoints"), *ep;
+	double b[CMP_METRIC_COUNT], n[CMP_METRIC_COUNT];
+	char key[256];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->options = *o;
+	copy_string(out->base_name, sizeof(out->base_name), base_name);
+	copy_string(out->next_name, sizeof(out->next_name), next_name);
+	copy_string(out->base_started, sizeof(out->base_started),
+	            result_doc_string(base, "started_at", ""));
+	copy_string(out->next_started, sizeof(out->next_started),
+	            result_doc_string(next, "started_at", ""));
+	copy_string(out->base_url, sizeof(out->base_url),
+	            result_doc_string(result_doc_object(base, "config"), "url", ""));
+	copy_string(out->next_url, sizeof(out->next_url),
+	            result_doc_string(result_doc_object(next, "config"), "url", ""));
+	out->scopes =
+	    calloc(1 + json_array_size(eps_b) + json_array_size(eps_n), sizeof(compare_scope_t));
+	if (!out->scopes)
+		return -ENOMEM;
+
+	compare_scope_t *all = &out->scopes[out->scope_count++];
+	copy_string(all->name, sizeof(all->name), "all");
+	scope_figures(base, result_doc_object(base, "totals"), b, &all->base_requests);
+	scope_figures(next, result_doc_object(next, "totals"), n, &all->next_requests);
+	fill_rows(o, all, b, n);
+	out->regressions = all->regressions;
+
+	json_array_foreach(eps_b, i, ep)
+	{
+		result_doc_endpoint_key(ep, key, sizeof(key));
+		if (endpoint_by_key(base, key) == ep) /* the first of duplicates only */
+			add_endpoint(out, ep, endpoint_by_key(next, key));
+	}
+	json_array_foreach(eps_n, i, ep)
+	{
+		result_doc_endpoint_key(ep, key, sizeof(key));
+		if (!endpoint_by_key(base, key) && endpoint_by_key(next, key) == ep)
+			add_endpoint(out, NULL, ep);
+	}
+	return 0;
+}
+
+void compare_result_free(compare_result_t *r)
+{
+	free(r->scopes);
+	r->scopes = NULL;
+	r->scope_count = 0;
+}
+
+/* ---- formatting shared by the renderers ---- */
+
+/* A latency in ms with precision that suits its size: 0.105 ms, 12.3 ms, 1.52 s. */
+static void format_ms(char *out, size_t len, double ms, bool sign)
+{
+	const char *plus = sign && ms >= 0 ? "+" : "";
+	double a = fabs(ms);
+
+	if (isnan(ms))
+		snprintf(out, len, "-");
+	else if (a >= 1000)
+		snprintf(out, len, "%s%.2f s", plus, ms / 1000);
+	else if (a >= 100)
+		snprintf(out, len, "%s%.1f ms", plus, ms);
+	else if (a >= 1)
+		snprintf(out, len, "%s%.2f ms", plus, ms);
+	else
+		snprintf(out, len, "%s%.3f ms", plus, ms);
+}
+
+static void format_value(char *out, size_t len, compare_metric_t m, double v, bool sign)
+{
+	if (isnan(v))
+		snprintf(out, len, "-");
+	else if (m == CMP_RPS)
+		snprintf(out, len, sign ? "%+.1f/s" : "%.1f/s", v);
+	else if (m == CMP_ERROR_RATE)
+		snprintf(out, len, sign ? "%+.2f pp" : "%.2f%%", v * 100);
+	else
+		format_ms(out, len, v, sign);
+}
+
+static void format_relative(char *out, size_t len, const compare_row_t *r)
+{
+	if (isnan(r->relative))
+		snprintf(out, len, r->delta == 0 || isnan(r->delta) ? "-" : "new");
+	else
+		snprintf(out, len, "%+.1f%%", r->relative * 100);
+}
+
+static const char *arrow(const compare_row_t *r)
+{
+	return r->delta > 0 ? "▲" : r->delta < 0 ? "▼" : " ";
+}
+
+static void format_tolerance(const compare_options_t *o, char *out, size_t len)
+{
+	char floor[32];
+
+	format_ms(floor, sizeof(floor), o->min_delta_ms, false);
+	snprintf(out, len,
+	         "p95/p99 slower by more than %g%% and %s, error rate up by more than %g%% and "
+	         "%g pp, rps down by more than %g%%",
+	         o->tolerance * 100, floor, o->tolerance * 100, o->min_error_rate * 100,
+	         o->tolerance * 100);
+}
+
+/* Renderer output with a sticky error: the first failed append is what a renderer returns. */
+typedef struct out {
+	buf_t *b;
+	int err;
+} out_t;
+
+static void outf(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outf(out_t *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->err)
+		return;
+	va_start(ap, fmt);
+	o->err = buf_vprintf(o->b, fmt, ap);
+	va_end(ap);
+}
+
+static void outs(out_t *o, const char *s)
+{
+	if (!o->err)
+		o->err = buf_append_str(o->b, s);
+}
+
+static void outc(out_t *o, char c)
+{
+	if (!o->err)
+		o->err = buf_append_char(o->b, c);
+}
+
+/* ---- terminal ---- */
+
+static void text_row(out_t *out, const compare_row_t *r, bool color)
+{
+	char base[32], next[32], delta[32], rel[16];
+	const char *on = "", *off = "";
+
+	format_value(base, sizeof(base), r->metric, r->base, false);
+	format_value(next, sizeof(next), r->metric, r->next, false);
+	format_value(delta, sizeof(delta), r->metric, r->delta, true);
+	format_relative(rel, sizeof(rel), r);
+	if (color && r->verdict == CMP_REGRESSION)
+		on = "\033[1;31m", off = "\033[0m";
+	else if (color && r->verdict == CMP_IMPROVED)
+		on = "\033[32m", off = "\033[0m";
+	outf(out, "  %-11s %13s %13s %13s %s %9s  %s%s%s\n", metrics[r->metric].label, base, next,
+	     delta, arrow(r), rel, on, compare_verdict_name(r->verdict), off);
+}
+
+/* "added: only in the new run (156 requests, 78.0/s, p95 50.14 ms)" for a one-sided scope. */
+static void format_one_side(char *out, size_t len, const compare_scope_t *s)
+{
+	const compare_row_t *rows = s->rows;
+	bool added = s->presence == CMP_ADDED;
+	char rps[32], p95[32];
+
+	format_value(rps, sizeof(rps), CMP_RPS, added ? rows[CMP_RPS].next : rows[CMP_RPS].base,
+	             false);
+	format_ms(p95, sizeof(p95), added ? rows[CMP_P95].next : rows[CMP_P95].base, false);
+	snprintf(out, len, "%s: only in the %s run (%llu requests, %s, p95 %s)",
+	         added ? "added" : "removed", added ? "new" : "baseline",
+	         added ? s->next_requests : s->base_requests, rps, p95);
+}
+
+static void text_one_side(out_t *out, const compare_scope_t *s)
+{
+	char what[160];
+
+	format_one_side(what, sizeof(what), s);
+	outf(out, "%s  %s\n", s->name, what);
+}
+
+int compare_render_text(const compare_result_t *r, bool color, buf_t *b)
+{
+	out_t o = {b, 0}, *out = &o;
+	char tol[256];
+
+	format_tolerance(&r->options, tol, sizeof(tol));
+	outf(out, "surge compare\n  base  %s  %s  %s\n  new   %s  %s  %s\n", r->base_name,
+	     r->base_started, r->base_url, r->next_name, r->next_started, r->next_url);
+	outf(out, "  regression: %s\n\n", tol);
+	outf(out, "  %-11s %13s %13s %13s %11s  %s\n", "", "base", "new", "change", "relative",
+	     "verdict");
+	for (size_t i = 0; i < r->scope_count; i++) {
+		const compare_scope_t *s = &r->scopes[i];
+
+		if (i > 0)
+			outc(out, '\n');
+		if (s->presence != CMP_BOTH) {
+			text_one_side(out, s);
+			continue;
+		}
+		outf(out, "%s  (%llu -> %llu requests)\n", s->name, s->base_requests,
+		     s->next_requests);
+		for (int m = 0; m < CMP_METRIC_COUNT; m++)
+			text_row(out, &s->rows[m], color);
+	}
+	outf(out, "\n");
+	if (r->regressions == 0) {
+		outf(out, "%sok%s: no regression\n", color ? "\033[32m" : "",
+		     color ? "\033[0m" : "");
+		return o.err;
+	}
+	outf(out, "%sREGRESSION%s: %d metric%s worse beyond the tolerance:\n",
+	     color ? "\033[1;31m" : "", color ? "\033[0m" : "", r->regressions,
+	     r->regressions == 1 ? "" : "s");
+	for (size_t i = 0; i < r->scope_count; i++) {
+		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
+			const compare_row_t *row = &r->scopes[i].rows[m];
+			char base[32], next[32], rel[16];
+
+			if (row->verdict != CMP_REGRESSION)
+				continue;
+			format_value(base, sizeof(base), row->metric, row->base, false);
+			format_value(next, sizeof(next), row->metric, row->next, false);
+			format_relative(rel, sizeof(rel), row);
+			outf(out, "  %s %s: %s -> %s (%s)\n", r->scopes[i].name, metrics[m].label,
+			     base, next, rel);
+		}
+	}
+	return o.err;
+}
+
+/* ---- markdown ---- */
+
+/* Text for a table cell: '|' escaped, newlines dropped. */
+static void md_cell(out_t *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			outs(out, "\\|");
+		else if (*s != '\n' && *s != '\r')
+			outc(out, *s);
+	}
+}
+
+int compare_render_markdown(const compare_result_t *r, buf_t *b)
+{
+	out_t o = {b, 0}, *out = &o;
+	char tol[256];
+
+	format_tolerance(&r->options, tol, sizeof(tol));
+	if (r->regressions)
+		outf(out, "### surge compare: **REGRESSION** (%d)\n\n", r->regressions);
+	else
+		outf(out, "### surge compare: ok, no regression\n\n");
+	outf(out, "| | file | started | URL |\n|---|---|---|---|\n| base | `");
+	md_cell(out, r->base_name);
+	outf(out, "` | %s | ", r->base_started);
+	md_cell(out, r->base_url);
+	outf(out, " |\n| new | `");
+	md_cell(out, r->next_name);
+	outf(out, "` | %s | ", r->next_started);
+	md_cell(out, r->next_url);
+	outf(out, " |\n\nA regression: %s.\n\n", tol);
+	outf(out, "| scope | metric | base | new | change | relative | verdict |\n"
+	          "|---|---|---:|---:|---:|---:|---|\n");
+	for (size_t i = 0; i < r->scope_count; i++) {
+		const compare_scope_t *s = &r->scopes[i];
+
+		if (s->presence != CMP_BOTH) {
+			char what[160];
+
+			format_one_side(what, sizeof(what), s);
+			outs(out, "| ");
+			md_cell(out, s->name);
+			outf(out, " | | | | | | %s |\n", what);
+			continue;
+		}
+		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
+			const compare_row_t *row = &s->rows[m];
+			char base[32], next[32], delta[32], rel[16];
+
+			format_value(base, sizeof(base), row->metric, row->base, false);
+			format_value(next, sizeof(next), row->metric, row->next, false);
+			format_value(delta, sizeof(delta), row->metric, row->delta, true);
+			format_relative(rel, sizeof(rel), row);
+			outs(out, "| ");
+			if (m == 0)
+				md_cell(out, s->name);
+			outf(out, " | %s | %s | %s | %s | %s %s | %s%s%s |\n", metrics[m].label,
+			     base, next, delta, arrow(row), rel,
+			     row->verdict == CMP_REGRESSION ? "**" : "",
+			     compare_verdict_name(row->verdict),
+			     row->verdict == CMP_REGRESSION ? "**" : "");
+		}
+	}
+	outc(out, '\n');
+	return o.err;
+}
+
+/* ---- HTML ---- */
+
+static void html_text(out_t *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': outs(out, "&lt;"); break;
+		case '>': outs(out, "&gt;"); break;
+		case '&': outs(out, "&amp;"); break;
+		case '"': outs(out, "&quot;"); break;
+		default: outc(out, *s);
+		}
+	}
+}
+
+static const char html_head[] =
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>surge compare</title>\n<style>\n"
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;"
+    "max-width:1000px;padding:0 1em;color:#1d2330;background:#fafbfc}\n"
+    "h1{font-size:1.4em;margin:0 0 .3em}\n"
+    ".verdict{display:inline-block;padding:.2em .7em;border-radius:4px;font-weight:600;"
+    "color:#fff}\n.verdict.bad{background:#c62828}.verdict.good{background:#2e7d32}\n"
+    "table{border-collapse:collapse;width:100%;margin:1em 0;background:#fff;"
+    "box-shadow:0 1px 2px rgba(0,0,0,.08)}\n"
+    "th,td{padding:.35em .7em;border-bottom:1px solid #e6e8eb;text-align:right;"
+    "white-space:nowrap}\nth{background:#f0f2f5;font-weight:600}\n"
+    "td.l,th.l{text-align:left}\ntr.scope td{background:#f6f7f9;font-weight:600;"
+    "text-align:left}\n"
+    "tr.regression td{background:#fdecea}tr.regression td.v{color:#c62828;font-weight:700}\n"
+    "tr.improved td.v{color:#2e7d32}.up{color:#8a5a00}.down{color:#1f5fa8}\n"
+    ".muted{color:#6b7280}\ncode{background:#eef0f3;padding:0 .3em;border-radius:3px}\n"
+    "</style></head><body>\n";
+
+static void html_row(out_t *out, const compare_row_t *row)
+{
+	char base[32], next[32], delta[32], rel[16];
+	const char *cls = row->verdict == CMP_REGRESSION ? "regression"
+	                  : row->verdict == CMP_IMPROVED ? "improved"
+	                                                 : "";
+
+	format_value(base, sizeof(base), row->metric, row->base, false);
+	format_value(next, sizeof(next), row->metric, row->next, false);
+	format_value(delta, sizeof(delta), row->metric, row->delta, true);
+	format_relative(rel, sizeof(rel), row);
+	outf(out,
+	     "<tr class=\"%s\"><td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
+	     "<td><span class=\"%s\">%s</span> %s</td><td class=\"l v\">%s</td></tr>\n",
+	     cls, metrics[row->metric].label,
+	     metrics[row->metric].judged ? "" : " <span class=\"muted\">(not judged)</span>", base,
+	     next, delta, row->delta > 0 ? "up" : "down", arrow(row), rel,
+	     compare_verdict_name(row->verdict));
+}
+
+int compare_render_html(const compare_result_t *r, buf_t *b)
+{
+	out_t o = {b, 0}, *out = &o;
+	char tol[256];
+
+	format_tolerance(&r->options, tol, sizeof(tol));
+	outs(out, html_head);
+	outf(out, "<h1>surge compare <span class=\"verdict %s\">%s</span></h1>\n",
+	     r->regressions ? "bad" : "good", r->regressions ? "REGRESSION" : "no regression");
+	outs(out, "<table><tr><th class=\"l\"></th><th class=\"l\">file</th>"
+	          "<th class=\"l\">started</th><th class=\"l\">URL</th></tr>\n"
+	          "<tr><td class=\"l\">base</td><td class=\"l\"><code>");
+	html_text(out, r->base_name);
+	outs(out, "</code></td><td class=\"l\">");
+	html_text(out, r->base_started);
+	outs(out, "</td><td class=\"l\">");
+	html_text(out, r->base_url);
+	outs(out, "</td></tr>\n<tr><td class=\"l\">new</td><td class=\"l\"><code>");
+	html_text(out, r->next_name);
+	outs(out, "</code></td><td class=\"l\">");
+	html_text(out, r->next_started);
+	outs(out, "</td><td class=\"l\">");
+	html_text(out, r->next_url);
+	outs(out, "</td></tr></table>\n<p class=\"muted\">A regression: ");
+	html_text(out, tol);
+	outs(out, ".</p>\n<table>\n<tr><th class=\"l\">metric</th><th>base</th>"
+	          "<th>new</th><th>change</th><th>relative</th>"
+	          "<th class=\"l\">verdict</th></tr>\n");
+	for (size_t i = 0; i < r->scope_count; i++) {
+		const compare_scope_t *s = &r->scopes[i];
+
+		outs(out, "<tr class=\"scope\"><td colspan=\"6\">");
+		html_text(out, s->name);
+		if (s->presence == CMP_BOTH)
+			outf(out, " <span class=\"muted\">%llu → %llu requests</span>",
+			     s->base_requests, s->next_requests);
+		else {
+			char what[160];
+
+			format_one_side(what, sizeof(what), s);
+			outs(out, " <span class=\"muted\">");
+			html_text(out, what);
+			outs(out, "</span>");
+		}
+		outs(out, "</td></tr>\n");
+		for (int m = 0; s->presence == CMP_BOTH && m < CMP_METRIC_COUNT; m++)
+			html_row(out, &s->rows[m]);
+	}
+	outf(out,
+	     "</table>\n<p class=\"muted\">surge compare · %d regression%s</p>\n"
+	     "</body></html>\n",
+	     r->regressions, r->regressions == 1 ? "" : "s");
+	return o.err;
+}
+
+/* ---- JSON ---- */
+
+int compare_render_json(const compare_result_t *r, buf_t *out)
+{
+	json_writer_t w;
+
+	jsonw_init(&w, out, true);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "verdict");
+	jsonw_string(&w, r->regressions ? "REGRESSION" : "ok");
+	jsonw_key(&w, "regressions");
+	jsonw_int(&w, r->regressions);
+	jsonw_key(&w, "base");
+	jsonw_string(&w, r->base_name);
+	jsonw_key(&w, "new");
+	jsonw_string(&w, r->next_name);
+	jsonw_key(&w, "tolerance");
+	jsonw_double(&w, r->options.tolerance, 6);
+	jsonw_key(&w, "min_delta_ms");
+	jsonw_double(&w, r->options.min_delta_ms, 6);
+	jsonw_key(&w, "min_error_rate");
+	jsonw_double(&w, r->options.min_error_rate, 6);
+	jsonw_key(&w, "scopes");
+	jsonw_array_begin(&w);
+	for (size_t i = 0; i < r->scope_count; i++) {
+		const compare_scope_t *s = &r->scopes[i];
+
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "scope");
+		jsonw_string(&w, s->name);
+		jsonw_key(&w, "presence");
+		jsonw_string(&w, s->presence == CMP_ADDED     ? "added"
+		                 : s->presence == CMP_REMOVED ? "removed"
+		                                              : "both");
+		jsonw_key(&w, "regressions");
+		jsonw_int(&w, s->regressions);
+		jsonw_key(&w, "rows");
+		jsonw_array_begin(&w);
+		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
+			const compare_row_t *row = &s->rows[m];
+
+			jsonw_object_begin(&w);
+			jsonw_key(&w, "metric");
+			jsonw_string(&w, metrics[m].name);
+			jsonw_key(&w, "base");
+			jsonw_double(&w, row->base, 6);
+			jsonw_key(&w, "new");
+			jsonw_double(&w, row->next, 6);
+			jsonw_key(&w, "delta");
+			jsonw_double(&w, row->delta, 6);
+			jsonw_key(&w, "relative");
+			jsonw_double(&w, row->relative, 6);
+			jsonw_key(&w, "judged");
+			jsonw_bool(&w, metrics[m].judged);
+			jsonw_key(&w, "verdict");
+			jsonw_string(&w, compare_verdict_name(row->verdict));
+			jsonw_object_end(&w);
+		}
+		jsonw_array_end(&w);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	if (!w.err)
+		w.err = buf_append_char(out, '\n');
+	return w.err;
+}

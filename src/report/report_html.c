@@ -1,0 +1,360 @@
+/* report_html: fills the embedded template (web/report/report.html) with uPlot, the report's
+ * script and style, the result document and the latency percentile curves computed here from
+ * its histograms. Every inlined piece is checked or escaped so nothing can end its element. */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/hist.h"
+#include "core/json.h"
+#include "core/web_assets.h"
+#include "report/report_html.h"
+#include "report/result_doc.h"
+
+#define CURVE_MAX_SERIES 16  /* histograms drawn: "all" and the first endpoints */
+#define CURVE_MAX_POINTS 512 /* ~5 per halving of the tail: 200 for 10^12 values */
+#define CURVE_TICKS_HALF 5   /* HdrHistogram's percentileTicksPerHalfDistance */
+#define DERIVED_MAX      (1u << 20)
+
+typedef struct html {
+	buf_t *out;
+	char *err;
+	size_t errlen;
+	int rc; /* first error, sticky */
+} html_t;
+
+static void fail(html_t *h, int rc, const char *fmt, const char *what)
+{
+	if (h->rc)
+		return;
+	h->rc = rc;
+	snprintf(h->err, h->errlen, fmt, what);
+}
+
+static void append(html_t *h, const void *data, size_t len)
+{
+	if (!h->rc && buf_append(h->out, data, len) < 0)
+		fail(h, -ENOBUFS, "html report: %s", "the report does not fit its buffer");
+}
+
+/* Text in an element or an attribute: the five characters HTML gives meaning to. */
+static void append_text(html_t *h, const char *s)
+{
+	for (; *s && !h->rc; s++) {
+		const char *esc = NULL;
+		switch (*s) {
+		case '&': esc = "&amp;"; break;
+		case '<': esc = "&lt;"; break;
+		case '>': esc = "&gt;"; break;
+		case '"': esc = "&quot;"; break;
+		case '\'': esc = "&#39;"; break;
+		}
+		if (esc)
+			append(h, esc, strlen(esc));
+		else
+			append(h, s, 1);
+	}
+}
+
+/* JSON inside <script type="application/json">: '<' only occurs inside strings, where
+ * \u003c means the same character, so no "</script" or "<!--" can appear in the element. */
+static int append_json_chunk(const char *data, size_t len, void *ctx)
+{
+	html_t *h = ctx;
+	size_t start = 0;
+
+	for (size_t i = 0; i < len && !h->rc; i++) {
+		if (data[i] != '<')
+			continue;
+		append(h, data + start, i - start);
+		append(h, "\\u003c", 6);
+		start = i + 1;
+	}
+	append(h, data + start, len - start);
+	return h->rc ? -1 : 0;
+}
+
+static bool contains_nocase(const unsigned char *data, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp((const char *)data + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* An embedded file inlined as is; it must not be able to close the element it sits in. */
+static void append_asset(html_t *h, const char *group, const char *path, const char *closer)
+{
+	const web_asset_t *a = web_asset_find(group, path, strlen(path));
+
+	if (!a) {
+		fail(h, -ENOENT, "html report: %s is not embedded in this build", path);
+		return;
+	}
+	if (contains_nocase(a->data, a->len, closer)) {
+		fail(h, -EINVAL, "html report: %s cannot be inlined (it contains its closing tag)",
+		     path);
+		return;
+	}
+	append(h, a->data, a->len);
+}
+
+/* The document as embedded: per-second histograms (timeline[].hist) are dropped, since the
+ * page does not use them and they can be most of a long run's bytes. Shallow copies share
+ * every other value with doc. A new reference, or NULL (out of memory). */
+static json_t *embedded_doc(const json_t *doc)
+{
+	json_t *src = (json_t *)doc; /* jansson's API is not const; nothing here modifies doc */
+	json_t *timeline = json_object_get(src, "timeline");
+	json_t *copy, *points, *point;
+	size_t i;
+
+	if (!json_is_array(timeline))
+		return json_incref(src);
+	copy = json_copy(src);
+	points = json_array();
+	if (!copy || !points)
+		goto fail;
+	json_array_foreach(timeline, i, point)
+	{
+		json_t *p = json_is_object(point) ? json_copy(point) : json_incref(point);
+
+		if (!p)
+			goto fail;
+		if (json_is_object(p))
+			json_object_del(p, "hist");
+		if (json_array_append_new(points, p) < 0)
+			goto fail;
+	}
+	if (json_object_set_new(copy, "timeline", points) < 0) {
+		points = NULL; /* set_new took it */
+		goto fail;
+	}
+	return copy;
+fail:
+	json_decref(points);
+	json_decref(copy);
+	return NULL;
+}
+
+static void append_doc(html_t *h, const json_t *doc)
+{
+	json_t *embedded = embedded_doc(doc);
+
+	if (!embedded) {
+		fail(h, -ENOMEM, "html report: %s", "out of memory");
+		return;
+	}
+	if (json_dump_callback(embedded, append_json_chunk, h,
+	                       JSON_COMPACT | JSON_REAL_PRECISION(15)) < 0)
+		fail(h, -ENOMEM, "html report: %s", "cannot serialise the result document");
+	json_decref(embedded);
+}
+
+/* The percentiles of the curve, HdrHistogram's way: 5 points per halving of what is left
+ * (0, 10, ..., 50, 55, ..., 75, 77.5, ...), up to the data's resolution 1 - 1/total, where
+ * the last point carries the maximum. On a 1/(1-p) log axis the points are evenly spread. */
+static int curve_percentiles(uint64_t total, double *p, int max)
+{
+	double last = total > 1 ? 100.0 * (1.0 - 1.0 / (double)total) : 0.0;
+	double pct = 0.0;
+	int n = 0;
+
+	while (n < max - 1 && pct < last) {
+		double half = pow(2.0, floor(log2(100.0 / (100.0 - pct))) + 1.0);
+
+		p[n++] = pct;
+		pct += 100.0 / (CURVE_TICKS_HALF * half);
+	}
+	p[n++] = last;
+	return n;
+}
+
+/* The names of the histograms to draw ("all" first) and the largest count among them. */
+static int curve_series(const json_t *doc, hist_t *hist, const char **names, uint64_t *total)
+{
+	json_t *hists = json_object_get((json_t *)doc, "histograms");
+	const char *key;
+	json_t *value;
+	int n = 0;
+
+	*total = 0;
+	if (result_doc_histogram(doc, "all", hist) == 0 && hist->total > 0) {
+		names[n++] = "all";
+		*total = hist->total;
+	}
+	if (!json_is_object(hists))
+		return n;
+	json_object_foreach(hists, key, value)
+	{
+		if (n == CURVE_MAX_SERIES)
+			break;
+		if (strcmp(key, "all") == 0 || result_doc_histogram(doc, key, hist) != 0 ||
+		    hist->total == 0)
+			continue;
+		names[n++] = key;
+		if (hist->total > *total)
+			*total = hist->total;
+	}
+	return n;
+}
+
+/* {"latency_curve": {"percentiles": [...], "series": [{"name", "count", "ms": [...]}]}}, or
+ * "latency_curve": null when the document has no usable histogram. */
+static int write_derived(const json_t *doc, buf_t *out)
+{
+	double pct[CURVE_MAX_POINTS];
+	const char *names[CURVE_MAX_SERIES];
+	json_writer_t w;
+	uint64_t total;
+	hist_t *hist = malloc(sizeof(*hist));
+	int series, points;
+
+	if (!hist)
+		return -ENOMEM;
+	jsonw_init(&w, out, false);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "latency_curve");
+	series = curve_series(doc, hist, names, &total);
+	if (series == 0) {
+		jsonw_null(&w);
+		goto done;
+	}
+	points = curve_percentiles(total, pct, CURVE_MAX_POINTS);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "percentiles");
+	jsonw_array_begin(&w);
+	for (int i = 0; i < points; i++)
+		jsonw_double(&w, pct[i], 9);
+	jsonw_array_end(&w);
+	jsonw_key(&w, "series");
+	jsonw_array_begin(&w);
+	for (int s = 0; s < series; s++) {
+		if (result_doc_histogram(doc, names[s], hist) != 0)
+			continue; /* decoded a moment ago: cannot happen short of memory */
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "name");
+		jsonw_string(&w, names[s]);
+		jsonw_key(&w, "count");
+		jsonw_uint(&w, hist->total);
+		jsonw_key(&w, "ms");
+		jsonw_array_begin(&w);
+		for (int i = 0; i < points; i++) {
+			double p = i == points - 1 ? 100.0 : pct[i];
+
+			jsonw_double(&w, (double)hist_percentile(hist, p) / 1000.0, 3);
+		}
+		jsonw_array_end(&w);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+done:
+	jsonw_object_end(&w);
+	free(hist);
+	return w.err;
+}
+
+static void append_derived(html_t *h, const json_t *doc)
+{
+	buf_t derived;
+	int rc;
+
+	buf_init(&derived, DERIVED_MAX);
+	rc = write_derived(doc, &derived);
+	if (rc < 0)
+		fail(h, rc, "html report: %s", "cannot compute the latency curve");
+	else
+		append_json_chunk(derived.data, derived.len, h);
+	buf_free(&derived);
+}
+
+static const char *verdict_of(const json_t *doc)
+{
+	return result_doc_string(result_doc_object(doc, "assessment"), "verdict", "no verdict");
+}
+
+/* "PASS · GET http://host/path · surge report" */
+static void append_title(html_t *h, const json_t *doc)
+{
+	const json_t *config = result_doc_object(doc, "config");
+	const char *target = result_doc_string(config, "url", NULL);
+
+	if (!target)
+		target = result_doc_string(config, "scenario", "load test");
+	append_text(h, verdict_of(doc));
+	append(h, " \xc2\xb7 ", 4);
+	if (result_doc_string(config, "method", NULL) && result_doc_string(config, "url", NULL)) {
+		append_text(h, result_doc_string(config, "method", ""));
+		append(h, " ", 1);
+	}
+	append_text(h, target);
+	append_text(h, " \xc2\xb7 surge report");
+}
+
+static void fill_marker(html_t *h, const json_t *doc, const char *name, size_t len)
+{
+#define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
+	if (IS("title"))
+		append_title(h, doc);
+	else if (IS("verdict"))
+		append_text(h, verdict_of(doc));
+	else if (IS("generator")) {
+		append_text(h, "surge ");
+		append_text(h, result_doc_string(doc, "version", ""));
+	} else if (IS("data"))
+		append_doc(h, doc);
+	else if (IS("derived"))
+		append_derived(h, doc);
+	else if (IS("uplot_license"))
+		append_asset(h, "uplot", "LICENSE", "*/");
+	else if (IS("uplot_js"))
+		append_asset(h, "uplot", "dist/uPlot.iife.min.js", "</script");
+	else if (IS("uplot_css"))
+		append_asset(h, "uplot", "dist/uPlot.min.css", "</style");
+	else if (IS("report_js"))
+		append_asset(h, "report", "report.js", "</script");
+	else if (IS("report_css"))
+		append_asset(h, "report", "report.css", "</style");
+	else
+		fail(h, -EINVAL, "html report: unknown marker in the template (%s)", "{{...}}");
+#undef IS
+}
+
+int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen)
+{
+	const web_asset_t *tpl = web_asset_find("report", "report.html", strlen("report.html"));
+	html_t h = {.out = out, .err = err, .errlen = errlen};
+	const char *p, *end;
+
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "html report: the result document is not a JSON object");
+		return -EINVAL;
+	}
+	if (!tpl) {
+		snprintf(err, errlen, "html report: the template is not embedded in this build");
+		return -ENOENT;
+	}
+	p = (const char *)tpl->data;
+	end = p + tpl->len;
+	while (p < end && !h.rc) {
+		const char *open = memmem(p, (size_t)(end - p), "{{", 2);
+		const char *close =
+		    open ? memmem(open + 2, (size_t)(end - open - 2), "}}", 2) : NULL;
+
+		if (!open || !close) {
+			append(&h, p, (size_t)(end - p));
+			break;
+		}
+		append(&h, p, (size_t)(open - p));
+		fill_marker(&h, doc, open + 2, (size_t)(close - open - 2));
+		p = close + 2;
+	}
+	return h.rc;
+}

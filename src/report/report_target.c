@@ -1,0 +1,475 @@
+/* report_target: the scraped samples turned into the run's figures. Samples arrive about once
+ * a second on the scraper's own cadence; CPU is a counter, so it is interpolated onto the
+ * timeline's interval ends (cores = Δcpu / Δt), gauges take the nearest sample. Also the
+ * glue that feeds the recommendation rules, and the renderers of target, advice and cost. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "report/report.h"
+#include "scrape/scrape.h"
+
+#define MAX_GAP_S    3.5 /* samples further apart leave the seconds between them unknown */
+#define EDGE_SLACK_S 0.05
+#define MIB          (1024.0 * 1024.0)
+
+/* Cumulative process CPU against seconds since the run's start, resets skipped. */
+typedef struct cpu_curve {
+	double *x, *cum;
+	size_t n;
+} cpu_curve_t;
+
+static int build_curve(const scrape_series_t *s, uint64_t start_wall_ns, cpu_curve_t *c)
+{
+	double prev = NAN;
+
+	c->n = 0;
+	c->x = malloc((s->count ? s->count : 1) * sizeof(double));
+	c->cum = malloc((s->count ? s->count : 1) * sizeof(double));
+	if (!c->x || !c->cum)
+		return -1;
+	for (size_t k = 0; k < s->count; k++) {
+		const scrape_sample_t *x = &s->samples[k];
+
+		if (isnan(x->cpu_seconds))
+			continue;
+		c->x[c->n] = ((double)x->wall_ns - (double)start_wall_ns) / NS_PER_S;
+		/* a counter that went down means the target restarted: count from its new value */
+		c->cum[c->n] =
+		    c->n ? c->cum[c->n - 1] +
+		               (x->cpu_seconds >= prev ? x->cpu_seconds - prev : x->cpu_seconds)
+		         : 0;
+		prev = x->cpu_seconds;
+		c->n++;
+	}
+	return 0;
+}
+
+/* The cumulative CPU at x seconds, linear between the samples around it; false outside the
+ * samples, or (with strict) between two samples too far apart to say. */
+static bool cum_at(const cpu_curve_t *c, double x, bool strict, double *out)
+{
+	size_t lo = 0, hi;
+
+	if (c->n < 2 || x < c->x[0] - EDGE_SLACK_S || x > c->x[c->n - 1] + EDGE_SLACK_S)
+		return false;
+	if (x <= c->x[0])
+		return *out = c->cum[0], true;
+	if (x >= c->x[c->n - 1])
+		return *out = c->cum[c->n - 1], true;
+	hi = c->n - 1;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->x[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (strict && c->x[hi] - c->x[lo] > MAX_GAP_S)
+		return false;
+	if (c->x[hi] <= c->x[lo])
+		return *out = c->cum[hi], true;
+	*out = c->cum[lo] + (c->cum[hi] - c->cum[lo]) * (x - c->x[lo]) / (c->x[hi] - c->x[lo]);
+	return true;
+}
+
+static void cpu_figures(report_target_t *t, const cpu_curve_t *c, const gen_result_t *r)
+{
+	double duration = (double)r->duration_ns / NS_PER_S, a, b, ca, cb;
+
+	t->cpu_cores_avg = t->cpu_cores_max = NAN;
+	for (size_t i = 0; i < r->timeline_len; i++) {
+		const gen_point_t *p = &r->timeline[i];
+
+		if (p->length_s > 0.05 && cum_at(c, p->t - p->length_s, true, &ca) &&
+		    cum_at(c, p->t, true, &cb)) {
+			t->timeline_cpu_cores[i] = (cb - ca) / p->length_s;
+			/* a short last interval is too coarse for the 10 ms ticks of the counter */
+			if (p->length_s >= 0.5 && !(t->timeline_cpu_cores[i] <= t->cpu_cores_max))
+				t->cpu_cores_max = t->timeline_cpu_cores[i];
+		}
+	}
+	if (c->n < 2)
+		return;
+	a = c->x[0] > 0 ? c->x[0] : 0;
+	b = c->x[c->n - 1] < duration ? c->x[c->n - 1] : duration;
+	if (b - a >= 0.5 && cum_at(c, a, false, &ca) && cum_at(c, b, false, &cb))
+		t->cpu_cores_avg = (cb - ca) / (b - a);
+	if (isnan(t->cpu_cores_max))
+		t->cpu_cores_max = t->cpu_cores_avg;
+}
+
+/* The gauges: maxima over the run, limits as last reported, counters as increases. */
+static void gauge_figures(report_target_t *t, const scrape_series_t *s)
+{
+	double first_timeouts = NAN, first_sum = NAN, first_count = NAN, sum = NAN, count = NAN;
+
+	for (size_t k = 0; k < s->count; k++) {
+		const scrape_sample_t *x = &s->samples[k];
+
+		if (!(x->rss_bytes <= t->rss_bytes_max))
+			t->rss_bytes_max = isnan(x->rss_bytes) ? t->rss_bytes_max : x->rss_bytes;
+		if (!(x->in_flight <= t->in_flight_max))
+			t->in_flight_max = isnan(x->in_flight) ? t->in_flight_max : x->in_flight;
+		if (!(x->pool_pending <= t->pool_waits))
+			t->pool_waits = isnan(x->pool_pending) ? t->pool_waits : x->pool_pending;
+		if (!isnan(x->cpu_limit_cores))
+			t->cpu_limit_cores = x->cpu_limit_cores;
+		if (!isnan(x->memory_limit_bytes))
+			t->memory_limit_bytes = x->memory_limit_bytes;
+		if (!isnan(x->workers))
+			t->workers = x->workers;
+		if (!isnan(x->pool_timeouts)) {
+			if (isnan(first_timeouts))
+				first_timeouts = x->pool_timeouts;
+			t->pool_timeouts = x->pool_timeouts - first_timeouts;
+		}
+		if (!isnan(x->pool_wait_sum_s) && !isnan(x->pool_wait_count)) {
+			if (isnan(first_sum))
+				first_sum = x->pool_wait_sum_s, first_count = x->pool_wait_count;
+			sum = x->pool_wait_sum_s - first_sum;
+			count = x->pool_wait_count - first_count;
+		}
+	}
+	if (!isnan(count))
+		t->pool_wait_ms_mean = count > 0 ? sum / count * 1e3 : 0;
+	if (t->pool_timeouts < 0)
+		t->pool_timeouts = 0;
+}
+
+/* Capacity is the tightest known bound: the cgroup limit, the target's worker threads (unless
+ * the process used more than them: then they do not bound it) and the host's cores. */
+static void capacity(report_target_t *t)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	t->host_cores = cpus > 0 ? (double)cpus : NAN;
+	t->cpu_capacity_cores = t->host_cores;
+	t->cpu_basis = "host_cores";
+	if (t->workers > 0 && !(t->cpu_cores_avg > t->workers * 1.1) &&
+	    !(t->workers >= t->cpu_capacity_cores)) {
+		t->cpu_capacity_cores = t->workers;
+		t->cpu_basis = "workers";
+	}
+	if (t->cpu_limit_cores > 0 && !(t->cpu_limit_cores > t->cpu_capacity_cores)) {
+		t->cpu_capacity_cores = t->cpu_limit_cores;
+		t->cpu_basis = "cgroup_limit";
+	}
+	t->cpu_utilisation = t->cpu_cores_avg / t->cpu_capacity_cores;
+	t->memory_utilisation = t->rss_bytes_max / t->memory_limit_bytes;
+}
+
+/* The gauge sample nearest to x seconds, within a second and a half (a busy target answers
+ * its scrapes late). */
+static double rss_near(const scrape_series_t *s, uint64_t start_wall_ns, double x)
+{
+	double best = NAN, best_d = 1.5;
+
+	for (size_t k = 0; k < s->count; k++) {
+		double at = ((double)s->samples[k].wall_ns - (double)start_wall_ns) / NS_PER_S;
+		double d = fabs(at - x);
+
+		if (d <= best_d && !isnan(s->samples[k].rss_bytes)) {
+			best = s->samples[k].rss_bytes;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+report_target_t *report_target_new(const scrape_series_t *s, const gen_result_t *r)
+{
+	report_target_t *t = calloc(1, sizeof(*t));
+	cpu_curve_t c = {0};
+	size_t n = r->timeline_len ? r->timeline_len : 1;
+
+	if (!t)
+		return NULL;
+	t->timeline_cpu_cores = malloc(n * sizeof(double));
+	t->timeline_rss_bytes = malloc(n * sizeof(double));
+	if (!t->timeline_cpu_cores || !t->timeline_rss_bytes ||
+	    build_curve(s, r->started_wall_ns, &c) < 0) {
+		free(c.x);
+		free(c.cum);
+		report_target_free(t);
+		return NULL;
+	}
+	snprintf(t->url, sizeof(t->url), "%s", s->url);
+	snprintf(t->last_error, sizeof(t->last_error), "%s", s->last_error);
+	t->samples = s->count;
+	t->scrape_errors = s->errors;
+	t->bad_lines = s->bad_lines;
+	t->timeline_len = r->timeline_len;
+	t->cpu_limit_cores = t->workers = t->memory_limit_bytes = NAN;
+	t->rss_bytes_max = t->in_flight_max = t->pool_waits = NAN;
+	t->pool_timeouts = t->pool_wait_ms_mean = NAN;
+	for (size_t i = 0; i < r->timeline_len; i++) {
+		t->timeline_cpu_cores[i] = NAN;
+		t->timeline_rss_bytes[i] = rss_near(s, r->started_wall_ns, r->timeline[i].t);
+	}
+	cpu_figures(t, &c, r);
+	gauge_figures(t, s);
+	capacity(t);
+	free(c.x);
+	free(c.cum);
+	return t;
+}
+
+void report_target_free(report_target_t *t)
+{
+	if (!t)
+		return;
+	free(t->timeline_cpu_cores);
+	free(t->timeline_rss_bytes);
+	free(t);
+}
+
+/* ---- the recommendations' figures from a run ---- */
+
+/* Open model: the rate asked, averaged over the run's seconds (stages ramp it). */
+static double asked_rate(const gen_config_t *cfg, const gen_result_t *r)
+{
+	double asked = 0, seconds = 0;
+
+	if (!cfg->open_model)
+		return 0;
+	for (size_t i = 0; i < r->timeline_len; i++) {
+		asked += r->timeline[i].target * r->timeline[i].length_s;
+		seconds += r->timeline[i].length_s;
+	}
+	return seconds > 0 ? asked / seconds : cfg->rate;
+}
+
+void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a)
+{
+	const report_target_t *t = a->target;
+	recommend_input_t in;
+	report_totals_t tot;
+
+	report_totals(r, &tot);
+	recommend_input_init(&in);
+	in.p95_ms = a->assessment.p95_ms;
+	in.target_p95_ms = a->targets.p95_ms;
+	in.error_rate = tot.error_rate;
+	in.max_error_rate = a->targets.max_error_rate;
+	in.requests = tot.requests;
+	in.rps = tot.rps;
+	in.asked_rps = asked_rate(cfg, r);
+	in.min_rps = a->targets.min_rps;
+	in.throughput_ok = a->assessment.throughput_ok;
+	in.dropped = r->counters.dropped;
+	in.late = r->counters.late;
+	in.connections = cfg->connections;
+	in.generator_saturated = r->saturated;
+	in.replicas = a->cost.replicas ? a->cost.replicas : 1;
+	in.cost_per_hour = a->cost.per_hour_usd;
+	if (t) {
+		in.scraped = true;
+		in.scrape_error = t->samples ? NULL : t->last_error;
+		in.cpu_cores_avg = t->cpu_cores_avg;
+		in.cpu_cores_max = t->cpu_cores_max;
+		in.cpu_capacity_cores = t->cpu_capacity_cores;
+		in.cpu_basis = t->cpu_basis;
+		in.cpu_utilisation = t->cpu_utilisation;
+		in.rss_bytes_max = t->rss_bytes_max;
+		in.memory_limit_bytes = t->memory_limit_bytes;
+		in.memory_utilisation = t->memory_utilisation;
+		in.in_flight_max = t->in_flight_max;
+		in.pool_waits = t->pool_waits;
+		in.pool_timeouts = t->pool_timeouts;
+		in.pool_wait_ms_mean = t->pool_wait_ms_mean;
+	}
+	a->recommendation_count = recommend_compute(&in, a->recommendations, RECOMMEND_MAX);
+	recommend_cost(&a->cost, tot.rps);
+}
+
+/* ---- JSON ---- */
+
+static void json_number(json_writer_t *w, const char *key, double v, int digits)
+{
+	jsonw_key(w, key);
+	jsonw_double(w, v, digits);
+}
+
+static void json_target(json_writer_t *w, const report_target_t *t)
+{
+	jsonw_key(w, "target");
+	jsonw_object_begin(w);
+	jsonw_key(w, "url");
+	jsonw_string(w, t->url);
+	jsonw_key(w, "samples");
+	jsonw_uint(w, t->samples);
+	jsonw_key(w, "scrape_errors");
+	jsonw_uint(w, t->scrape_errors);
+	if (t->last_error[0]) {
+		jsonw_key(w, "last_error");
+		jsonw_string(w, t->last_error);
+	}
+	jsonw_key(w, "bad_lines");
+	jsonw_uint(w, t->bad_lines);
+	json_number(w, "cpu_cores_avg", t->cpu_cores_avg, 3);
+	json_number(w, "cpu_cores_max", t->cpu_cores_max, 3);
+	json_number(w, "cpu_limit_cores", t->cpu_limit_cores, 3);
+	json_number(w, "workers", t->workers, 0);
+	json_number(w, "host_cores", t->host_cores, 0);
+	json_number(w, "cpu_capacity_cores", t->cpu_capacity_cores, 3);
+	jsonw_key(w, "cpu_basis");
+	jsonw_string(w, t->cpu_basis);
+	json_number(w, "cpu_utilisation", t->cpu_utilisation, 4);
+	json_number(w, "rss_bytes_max", t->rss_bytes_max, 0);
+	json_number(w, "memory_limit_bytes", t->memory_limit_bytes, 0);
+	json_number(w, "memory_utilisation", t->memory_utilisation, 4);
+	json_number(w, "in_flight_max", t->in_flight_max, 0);
+	json_number(w, "pool_waits", t->pool_waits, 0);
+	json_number(w, "pool_timeouts", t->pool_timeouts, 0);
+	json_number(w, "pool_wait_ms_mean", t->pool_wait_ms_mean, 3);
+	jsonw_object_end(w);
+}
+
+static void json_recommendations(json_writer_t *w, const report_analysis_t *a)
+{
+	jsonw_key(w, "recommendations");
+	jsonw_array_begin(w);
+	for (int i = 0; i < a->recommendation_count; i++) {
+		const recommendation_t *r = &a->recommendations[i];
+
+		jsonw_object_begin(w);
+		jsonw_key(w, "severity");
+		jsonw_string(w, recommend_severity_name(r->severity));
+		jsonw_key(w, "kind");
+		jsonw_string(w, r->kind);
+		jsonw_key(w, "title");
+		jsonw_string(w, r->title);
+		jsonw_key(w, "detail");
+		jsonw_string(w, r->detail);
+		jsonw_key(w, "figures");
+		jsonw_object_begin(w);
+		for (int f = 0; f < r->figure_count; f++)
+			json_number(w, r->figures[f].name, r->figures[f].value, 6);
+		jsonw_object_end(w);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static void json_cost(json_writer_t *w, const report_cost_t *c)
+{
+	jsonw_key(w, "cost");
+	jsonw_object_begin(w);
+	json_number(w, "per_hour_usd", c->per_hour_usd, 6);
+	jsonw_key(w, "replicas");
+	jsonw_uint(w, c->replicas);
+	json_number(w, "requests_per_s", c->requests_per_s, 3);
+	json_number(w, "total_per_hour_usd", c->total_per_hour_usd, 6);
+	json_number(w, "per_million_requests_usd", c->per_million_requests_usd, 6);
+	jsonw_object_end(w);
+}
+
+void report_json_advice(json_writer_t *w, const report_analysis_t *a)
+{
+	if (a->target)
+		json_target(w, a->target);
+	json_recommendations(w, a);
+	if (a->cost.per_hour_usd > 0)
+		json_cost(w, &a->cost);
+}
+
+void report_json_timeline_target(json_writer_t *w, const report_analysis_t *a, size_t i)
+{
+	const report_target_t *t = a->target;
+
+	if (!t || i >= t->timeline_len)
+		return;
+	if (!isnan(t->timeline_cpu_cores[i]))
+		json_number(w, "target_cpu_cores", t->timeline_cpu_cores[i], 3);
+	if (!isnan(t->timeline_rss_bytes[i]))
+		json_number(w, "target_rss_bytes", t->timeline_rss_bytes[i], 0);
+}
+
+/* ---- the terminal summary ---- */
+
+/* text wrapped at `width` columns, every line after the first indented by `indent` */
+static void put_wrapped(buf_t *out, const char *text, int indent, int width)
+{
+	const char *p = text;
+
+	while (*p) {
+		int n = (int)strlen(p), cut = n;
+
+		if (n > width) {
+			for (cut = width; cut > 0 && p[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = width;
+		}
+		buf_printf(out, "%.*s\n", cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			buf_printf(out, "%*s", indent, "");
+	}
+}
+
+static void put_target(buf_t *out, const report_target_t *t)
+{
+	buf_printf(out, "\n  %-10s %s: %zu samples", "target", t->url, t->samples);
+	if (t->scrape_errors)
+		buf_printf(out, ", %llu failed (%s)", (unsigned long long)t->scrape_errors,
+		           t->last_error);
+	buf_append_str(out, "\n");
+	if (!t->samples)
+		return;
+	if (!isnan(t->cpu_cores_avg))
+		buf_printf(out, "  %-10s CPU %.2f cores avg, %.2f max: %.0f%% of %.2f cores (%s)\n",
+		           "", t->cpu_cores_avg, t->cpu_cores_max, t->cpu_utilisation * 100,
+		           t->cpu_capacity_cores, t->cpu_basis);
+	if (!isnan(t->rss_bytes_max)) {
+		buf_printf(out, "  %-10s RSS max %.1f MiB", "", t->rss_bytes_max / MIB);
+		if (!isnan(t->memory_limit_bytes))
+			buf_printf(out, ": %.0f%% of a %.1f MiB limit", t->memory_utilisation * 100,
+			           t->memory_limit_bytes / MIB);
+		buf_append_str(out, "\n");
+	}
+	if (!isnan(t->in_flight_max) || !isnan(t->pool_waits)) {
+		buf_printf(out, "  %-10s", "");
+		if (!isnan(t->in_flight_max))
+			buf_printf(out, " in flight max %.0f", t->in_flight_max);
+		if (!isnan(t->pool_waits))
+			buf_printf(out, "%s DB pool: up to %.0f waiting, %.0f timeouts",
+			           isnan(t->in_flight_max) ? "" : ",", t->pool_waits,
+			           isnan(t->pool_timeouts) ? 0 : t->pool_timeouts);
+		buf_append_str(out, "\n");
+	}
+}
+
+void report_text_advice(buf_t *out, const report_analysis_t *a)
+{
+	static const char *const labels[] = {"CRITICAL", "WARNING", "info"};
+	const report_cost_t *c = &a->cost;
+
+	if (a->target)
+		put_target(out, a->target);
+	for (int i = 0; i < a->recommendation_count; i++) {
+		const recommendation_t *r = &a->recommendations[i];
+
+		buf_printf(out, "%s  %-10s %-8s %s\n", i ? "" : "\n", i ? "" : "advice",
+		           labels[r->severity], r->title);
+		buf_printf(out, "%22s", "");
+		put_wrapped(out, r->detail, 22, 76);
+	}
+	if (c->per_hour_usd > 0) {
+		buf_printf(out, "\n  %-10s $%.4g/h × %u replica%s at %.1f req/s: ", "cost",
+		           c->per_hour_usd, c->replicas, c->replicas == 1 ? "" : "s",
+		           c->requests_per_s);
+		if (isnan(c->per_million_requests_usd))
+			buf_append_str(out, "no requests served, no cost per request\n");
+		else
+			buf_printf(out, "$%.4g per million requests\n",
+			           c->per_million_requests_usd);
+	}
+}

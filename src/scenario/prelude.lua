@@ -1,0 +1,445 @@
+-- prelude: the Lua half of surge scenarios, run in every VM before the scenario file.
+-- It defines the API a scenario sees (surge.*, constant/between/pacing, task, u:get ...) and
+-- the loop every user runs. The C half (scenario_api.c) is reached through _surge_c; the
+-- engine talks to a user only through coroutine.yield: ("request", req) answered with the
+-- response, ("sleep", seconds), and ("done") at the end of each iteration.
+local C = _surge_c
+_surge_c = nil
+local yield = coroutine.yield
+local traceback = debug.traceback
+local random = math.random
+local floor = math.floor
+local type, pairs, ipairs, next, setmetatable, rawset = type, pairs, ipairs, next, setmetatable, rawset
+local concat, sort = table.concat, table.sort
+
+surge = { null = C.null }
+
+-- ---- think time ----
+
+function constant(seconds)
+	return { kind = "constant", a = seconds }
+end
+
+function between(lo, hi)
+	return { kind = "between", a = lo, b = hi }
+end
+
+-- pacing: each iteration starts `seconds` after the previous one began (k6's
+-- constant-arrival feel for one user; Locust's constant_pacing)
+function pacing(seconds)
+	return { kind = "pacing", a = seconds }
+end
+
+-- task(weight, fn) or task(fn): a weighted task for `tasks = { ... }`
+function task(weight, fn)
+	if type(weight) == "function" then
+		weight, fn = 1, weight
+	end
+	return { weight = weight, run = fn }
+end
+
+surge.constant, surge.between, surge.pacing, surge.task = constant, between, pacing, task
+
+-- ---- data ----
+
+function surge.uuid()
+	return C.uuid()
+end
+
+-- surge.random(n): 1..n; surge.random(lo, hi): lo..hi (integers); surge.random(): [0, 1)
+function surge.random(lo, hi)
+	if lo == nil then
+		return random()
+	end
+	return random(lo, hi)
+end
+
+function surge.pick(list)
+	return list[random(#list)]
+end
+
+-- surge.csv(path): rows of a CSV file with a header line, loaded once and shared by every
+-- user on every thread. feeder:next() cycles through the rows (shared position),
+-- feeder:random() picks one, feeder:row(i) reads one, #feeder counts them.
+function surge.csv(path)
+	return C.csv(path)
+end
+
+surge.json = { encode = C.json_encode, decode = C.json_decode }
+
+-- ---- custom metrics ----
+
+local Counter = {}
+Counter.__index = Counter
+function Counter:add(n)
+	C.counter(self.name, n or 1)
+end
+
+local Trend = {}
+Trend.__index = Trend
+function Trend:add(v)
+	C.trend(self.name, v)
+end
+
+function surge.counter(name)
+	return setmetatable({ name = name }, Counter)
+end
+
+function surge.trend(name)
+	return setmetatable({ name = name }, Trend)
+end
+
+-- ---- requests and responses ----
+
+local Response = {}
+local response_methods = {}
+
+function response_methods:json()
+	local j = rawget(self, "_json")
+	if j == nil then
+		j = C.json_decode(self.body)
+		rawset(self, "_json", j)
+	end
+	return j
+end
+
+-- headers are parsed on first use, names lowercased
+Response.__index = function(r, key)
+	if key == "headers" then
+		local h = {}
+		for name, value in r._raw:gmatch("([^%z]*)%z([^%z]*)%z") do
+			local k = name:lower()
+			h[k] = h[k] and (h[k] .. ", " .. value) or value
+		end
+		rawset(r, "headers", h)
+		return h
+	end
+	return response_methods[key]
+end
+
+local function urlencode_query(q)
+	local keys = {}
+	for k in pairs(q) do
+		keys[#keys + 1] = tostring(k)
+	end
+	sort(keys)
+	local parts = {}
+	for i, k in ipairs(keys) do
+		local v = q[k]
+		if v == nil then
+			v = q[tonumber(k)]
+		end
+		parts[i] = C.urlencode(k) .. "=" .. C.urlencode(tostring(v))
+	end
+	return concat(parts, "&")
+end
+
+-- Requests whose bytes never change are serialized once: u:get(path) and u:get(path,
+-- {name = ...}) come from this cache (bounded), so a static task costs what `surge run URL`
+-- costs. Anything with headers, query, json or body is built per call.
+local cache, cached = {}, 0
+local CACHE_MAX = 10000
+
+local function static_only(opts)
+	for k in pairs(opts) do
+		if k ~= "name" and k ~= "timeout" then
+			return false
+		end
+	end
+	return true
+end
+
+local function prepare(method, path, opts)
+	if type(path) ~= "string" then
+		error("request path must be a string, got " .. type(path), 3)
+	end
+	if opts == nil or static_only(opts) then
+		local name = opts and opts.name or path
+		local timeout = opts and opts.timeout or 0
+		local key = method .. " " .. path .. "\0" .. name .. "\0" .. timeout
+		local req = cache[key]
+		if not req then
+			req = C.prepare(method, path, name, nil, nil, nil, timeout)
+			if cached < CACHE_MAX then
+				cache[key] = req
+				cached = cached + 1
+			end
+		end
+		return req
+	end
+	if type(opts) ~= "table" then
+		error("request options must be a table, got " .. type(opts), 3)
+	end
+	local target = path
+	if opts.query ~= nil then
+		target = target .. (path:find("?", 1, true) and "&" or "?") .. urlencode_query(opts.query)
+	end
+	local body, ctype = opts.body, nil
+	if opts.json ~= nil then
+		body, ctype = C.json_encode(opts.json), "application/json"
+	elseif body ~= nil and type(body) ~= "string" then
+		error("body must be a string (use json = ... for tables)", 3)
+	end
+	return C.prepare(method, target, opts.name or path, opts.headers, body, ctype, opts.timeout or 0)
+end
+
+-- surge.request(method, path, opts): a request prepared once, sent with u:send(req)
+function surge.request(method, path, opts)
+	return prepare(method, path, opts)
+end
+
+local User = {}
+User.__index = User
+
+function User:send(req)
+	local status, body, raw, err, ms = yield("request", req)
+	return setmetatable({
+		status = status,
+		body = body,
+		_raw = raw,
+		error = err,
+		time_ms = ms,
+		ok = err == nil and status >= 200 and status < 400,
+	}, Response)
+end
+
+function User:request(method, path, opts)
+	return self:send(prepare(method, path, opts))
+end
+
+function User:get(path, opts) return self:send(prepare("GET", path, opts)) end
+function User:post(path, opts) return self:send(prepare("POST", path, opts)) end
+function User:put(path, opts) return self:send(prepare("PUT", path, opts)) end
+function User:patch(path, opts) return self:send(prepare("PATCH", path, opts)) end
+function User:delete(path, opts) return self:send(prepare("DELETE", path, opts)) end
+function User:head(path, opts) return self:send(prepare("HEAD", path, opts)) end
+
+-- u:check(cond, name): counted by name; a failed check marks the last response failed
+function User:check(cond, name)
+	C.check(cond and true or false, name or "check")
+	return cond
+end
+
+function User:sleep(seconds)
+	if type(seconds) ~= "number" or seconds < 0 then
+		error("sleep needs a number of seconds >= 0", 2)
+	end
+	yield("sleep", seconds)
+end
+
+-- ---- user classes ----
+
+local classes -- sorted by name: { name, weight, wait, tasks = {{weight, run, name}}, flow, total }
+
+local function class_error(cname, msg)
+	error("user class '" .. cname .. "': " .. msg, 0)
+end
+
+local function wait_spec(cname, w)
+	if w == nil then
+		return nil
+	end
+	if type(w) == "number" then
+		return constant(w)
+	end
+	if type(w) ~= "table" or (w.kind ~= "constant" and w.kind ~= "between" and w.kind ~= "pacing") then
+		class_error(cname, "wait must be a number, constant(s), between(a, b) or pacing(s)")
+	end
+	return w
+end
+
+local function task_list(cname, tasks)
+	local list, total = {}, 0
+	local function add(t, tname)
+		local item
+		if type(t) == "function" then
+			item = { weight = 1, run = t, name = tname }
+		elseif type(t) == "table" and type(t.run or t[1]) == "function" then
+			item = { weight = t.weight or 1, run = t.run or t[1], name = t.name or tname }
+		else
+			class_error(cname, "task " .. tostring(tname or (#list + 1)) .. " is not a function or task(weight, fn)")
+		end
+		if type(item.weight) ~= "number" or item.weight <= 0 then
+			class_error(cname, "task weights must be positive numbers")
+		end
+		total = total + item.weight
+		list[#list + 1] = item
+	end
+	for _, t in ipairs(tasks) do
+		add(t)
+	end
+	local named = {}
+	for k in pairs(tasks) do
+		if type(k) == "string" then
+			named[#named + 1] = k
+		end
+	end
+	sort(named)
+	for _, k in ipairs(named) do
+		add(tasks[k], k)
+	end
+	return list, total
+end
+
+local function make_class(cname, def)
+	if type(def) ~= "table" then
+		class_error(cname, "must be a table")
+	end
+	local c = {
+		name = cname,
+		weight = def.weight or 1,
+		wait = wait_spec(cname, def.wait),
+		on_start = def.on_start,
+		on_stop = def.on_stop,
+	}
+	if type(c.weight) ~= "number" or c.weight <= 0 then
+		class_error(cname, "weight must be a positive number")
+	end
+	if def.flow ~= nil then
+		if type(def.flow) ~= "table" or #def.flow == 0 then
+			class_error(cname, "flow must be a list of functions")
+		end
+		for i, f in ipairs(def.flow) do
+			if type(f) ~= "function" then
+				class_error(cname, "flow step " .. i .. " is not a function")
+			end
+		end
+		c.flow = def.flow
+	elseif def.tasks ~= nil then
+		if type(def.tasks) ~= "table" then
+			class_error(cname, "tasks must be a table")
+		end
+		c.tasks, c.total = task_list(cname, def.tasks)
+	end
+	if not c.flow and (not c.tasks or #c.tasks == 0) then
+		class_error(cname, "no tasks (give tasks = { ... } or flow = { ... })")
+	end
+	return c
+end
+
+-- Called by C once the scenario file has run: the classes it declares, checked.
+function _surge_classes()
+	if classes then
+		return #classes
+	end
+	classes = {}
+	if users ~= nil then
+		if type(users) ~= "table" then
+			error("users must be a table of user classes", 0)
+		end
+		local names = {}
+		for k in pairs(users) do
+			names[#names + 1] = k
+		end
+		sort(names, function(a, b) return tostring(a) < tostring(b) end)
+		for _, k in ipairs(names) do
+			classes[#classes + 1] = make_class(tostring(k), users[k])
+		end
+	elseif tasks ~= nil or flow ~= nil then
+		classes[1] = make_class("user", { tasks = tasks, flow = flow, wait = wait, on_start = on_start, on_stop = on_stop })
+	end
+	if #classes == 0 then
+		error("no user classes: define users = { Name = { tasks = {...} } } or tasks = { ... }", 0)
+	end
+	return #classes
+end
+
+-- Users are given classes by smooth weighted round-robin over their global number, so any
+-- number of users splits by the weights (rounded to whole numbers) as evenly as it can, the
+-- same way every run.
+local cycle
+
+local function class_for(id)
+	if not cycle then
+		cycle = {}
+		local weights, current, total = {}, {}, 0
+		for i, c in ipairs(classes) do
+			weights[i] = math.max(1, floor(c.weight + 0.5))
+			current[i] = 0
+			total = total + weights[i]
+		end
+		for n = 1, math.min(total, 100000) do
+			local pick = 1
+			for i = 1, #classes do
+				current[i] = current[i] + weights[i]
+				if current[i] > current[pick] then
+					pick = i
+				end
+			end
+			current[pick] = current[pick] - total
+			cycle[n] = classes[pick]
+		end
+	end
+	return cycle[id % #cycle + 1]
+end
+
+local function pick_task(c)
+	if #c.tasks == 1 then
+		return c.tasks[1].run
+	end
+	local x = random() * c.total
+	for _, t in ipairs(c.tasks) do
+		x = x - t.weight
+		if x < 0 then
+			return t.run
+		end
+	end
+	return c.tasks[#c.tasks].run
+end
+
+local function run_safely(fn, u)
+	local ok, err = xpcall(fn, traceback, u)
+	if not ok then
+		C.script_error(err)
+	end
+	return ok
+end
+
+local function think(u, w, started)
+	if not w then
+		return
+	end
+	local s
+	if w.kind == "constant" then
+		s = w.a
+	elseif w.kind == "between" then
+		s = w.a + random() * (w.b - w.a)
+	else
+		s = w.a - (C.now() - started)
+	end
+	if s > 0 then
+		yield("sleep", s)
+	end
+end
+
+-- The life of one user: on_start, then iterations until the engine says leave, then on_stop.
+-- In the open model an arrival starts each iteration and there is no think time.
+function _surge_user(id, open_model)
+	local c = class_for(id)
+	local u = setmetatable({ id = id, class = c.name, iteration = 0 }, User)
+	if c.on_start then
+		run_safely(c.on_start, u)
+	end
+	while true do
+		local started = C.now()
+		u.iteration = u.iteration + 1
+		if c.flow then
+			for _, step in ipairs(c.flow) do
+				if not run_safely(step, u) then
+					break
+				end
+			end
+		else
+			run_safely(pick_task(c), u)
+		end
+		if not open_model then
+			think(u, c.wait, started)
+		end
+		if yield("done") == "leave" then
+			break
+		end
+	end
+	if c.on_stop then
+		run_safely(c.on_stop, u)
+	end
+end

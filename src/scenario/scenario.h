@@ -1,0 +1,36 @@
+/* scenario: load tests written in Lua (LuaJIT). A scenario file declares user classes with
+ * weights, tasks (weighted, or a sequential flow), think time, on_start/on_stop and options;
+ * every user is a coroutine on its generator thread's event loop, and an HTTP call yields
+ * until its response arrives, so code reads like synchronous calls while thousands of users
+ * cost kilobytes each. This module is a gen_driver_t: the engine asks it what a user does
+ * next. The API is in docs/scenarios.md; the Lua half lives in prelude.lua. */
+#ifndef SURGE_SCENARIO_H
+#define SURGE_SCENARIO_H
+
+#include <stddef.h>
+
+#include "gen/gen.h"
+
+#define SCENARIO_MAX_OPTIONS 64
+
+typedef struct scenario scenario_t;
+
+/* One of the file's `options = {...}`, as a long option of `surge run` and its value. */
+typedef struct scenario_option {
+	const char *name;  /* "users", "duration", "threshold", "host", ... */
+	const char *value; /* as text, the way the command line would give it */
+} scenario_option_t;
+
+/* Loads and checks a scenario file: it compiles, its top level runs, it declares at least
+ * one user class with at least one task. NULL with "FILE:LINE: message" in err otherwise. */
+scenario_t *scenario_load(const char *path, char *err, size_t errlen);
+void scenario_free(scenario_t *s);
+
+/* The file's options; the command line overrides them (cli_run applies these first). */
+size_t scenario_options(const scenario_t *s, const scenario_option_t **out);
+const char *scenario_path(const scenario_t *s);
+
+/* The engine's driver for this scenario; valid while s lives. */
+const gen_driver_t *scenario_driver(scenario_t *s);
+
+#endif

@@ -1,0 +1,471 @@
+/* scenario_api: the C functions behind the Lua API (the prelude wraps them): serializing a
+ * request once into bytes the engine sends as they are, checks, custom counters and trends,
+ * script errors, JSON (jansson), URL encoding, UUIDs and a monotonic clock. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/url.h"
+#include "scenario/scenario_internal.h"
+
+#define REQUEST_META   "surge.request"
+#define REQUEST_MAX    (64u * 1024 * 1024)
+#define JSON_DEPTH_MAX 64
+#define NAME_FALLBACK  "(unnamed)"
+
+static scenario_vm_t *vm_of(lua_State *L)
+{
+	return scenario_vm_of(L);
+}
+
+/* ---- requests ---- */
+
+scenario_request_t *scenario_request_get(lua_State *L, int index)
+{
+	scenario_request_t *r = lua_touserdata(L, index);
+
+	if (!r || !lua_getmetatable(L, index))
+		return NULL;
+	luaL_getmetatable(L, REQUEST_META);
+	if (!lua_rawequal(L, -1, -2))
+		r = NULL;
+	lua_pop(L, 2);
+	return r;
+}
+
+static int request_gc(lua_State *L)
+{
+	scenario_request_t *r = scenario_request_get(L, 1);
+
+	if (r)
+		buf_free(&r->bytes);
+	return 0;
+}
+
+/* Header table → "Name: value" lines in out (strings owned by the Lua stack, kept there). */
+static int collect_headers(lua_State *L, int index, const char **out, int max, bool *has_ctype)
+{
+	int n = 0;
+
+	if (lua_isnoneornil(L, index))
+		return 0;
+	luaL_checktype(L, index, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, index)) {
+		const char *name, *value;
+
+		if (lua_type(L, -2) != LUA_TSTRING || !(value = lua_tostring(L, -1)))
+			return luaL_error(L, "headers: names and values must be strings");
+		name = lua_tostring(L, -2);
+		if (n == max)
+			return luaL_error(L, "headers: at most %d", max);
+		if (strcasecmp(name, "content-type") == 0)
+			*has_ctype = true;
+		lua_pushfstring(L, "%s: %s", name, value);
+		out[n++] = lua_tostring(L, -1);
+		lua_insert(L, -3); /* keep the line below the key/value pair */
+		lua_pop(L, 1);
+	}
+	return n;
+}
+
+/* C.prepare(method, path_or_url, name, headers, body, content_type, timeout_s) */
+static int api_prepare(lua_State *L)
+{
+	scenario_vm_t *vm = vm_of(L);
+	const char *method = luaL_checkstring(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	const char *name = luaL_optstring(L, 3, path);
+	size_t body_len = 0;
+	const char *body = lua_isnoneornil(L, 5) ? NULL : luaL_checklstring(L, 5, &body_len);
+	const char *ctype = luaL_optstring(L, 6, NULL);
+	double timeout = luaL_optnumber(L, 7, 0);
+	const char *headers[GEN_MAX_HEADERS + 1];
+	bool has_ctype = false;
+	int count = collect_headers(L, 4, headers, GEN_MAX_HEADERS, &has_ctype);
+	const url_t *base = vm->thread ? &vm->thread->run->cfg.url : NULL;
+	url_t url;
+	char err[200];
+	scenario_request_t *r;
+	int rc;
+
+	if (ctype && !has_ctype) {
+		lua_pushfstring(L, "Content-Type: %s", ctype);
+		headers[count++] = lua_tostring(L, -1);
+	}
+	if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0) {
+		if (url_parse(path, &url, err, sizeof(err)) < 0)
+			return luaL_error(L, "URL '%s': %s", path, err);
+		if (base && (strcmp(url.host, base->host) != 0 || url.port != base->port ||
+		             url.tls != base->tls))
+			return luaL_error(
+			    L,
+			    "'%s' is not on the run's host (one host per run: give it "
+			    "with options.host or --host)",
+			    path);
+		path = url.target;
+	} else if (path[0] != '/') {
+		return luaL_error(L, "path '%s' must start with '/' or be a full URL", path);
+	}
+	r = lua_newuserdata(L, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->bytes, REQUEST_MAX);
+	luaL_getmetatable(L, REQUEST_META);
+	lua_setmetatable(L, -2);
+	{
+		http_request_spec_t spec = {
+		    .method = method,
+		    .host = base ? base->host : "localhost",
+		    .port = base ? base->port : 80,
+		    .tls = base ? base->tls : false,
+		    .target = path,
+		    .headers = headers,
+		    .header_count = (size_t)count,
+		    .body = body,
+		    .body_len = body_len,
+		    .has_body = body != NULL,
+		};
+
+		rc = http_request_build(&spec, &r->bytes);
+	}
+	if (rc < 0)
+		return luaL_error(L, "%s %s: %s", method, path,
+		                  rc == -ENOBUFS ? "request larger than 64 MiB"
+		                                 : "invalid request (method, path or headers)");
+	r->head = strcmp(method, "HEAD") == 0;
+	r->timeout_ns = timeout > 0 ? (uint64_t)(fmin(timeout, 86400) * NS_PER_S) : 0;
+	if (vm->thread) {
+		int e =
+		    gen_named_endpoint(&vm->thread->named, method, name[0] ? name : NAME_FALLBACK);
+
+		if (e < 0)
+			return luaL_error(L, "out of memory");
+		r->endpoint = (uint32_t)e;
+	}
+	return 1; /* the userdata, on top of the header lines */
+}
+
+/* ---- checks, metrics, errors ---- */
+
+static int api_check(lua_State *L)
+{
+	scenario_vm_t *vm = vm_of(L);
+	bool ok = lua_toboolean(L, 1);
+	const char *name = luaL_optstring(L, 2, "check");
+	gen_conn_t *c = vm->current;
+	gen_tally_t *t;
+
+	if (!vm->thread)
+		return 0;
+	t = gen_named_tally(&vm->thread->named, GEN_TALLY_CHECK, name);
+	if (t) {
+		t->passes += ok;
+		t->fails += !ok;
+	}
+	if (ok)
+		return 0;
+	if (c && c->user && ((scenario_user_t *)c->user)->sent)
+		gen_conn_mark_failed(c);
+	else
+		vm->thread->interval_counters.checks_failed++;
+	return 0;
+}
+
+static int api_counter(lua_State *L)
+{
+	scenario_vm_t *vm = vm_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	double n = luaL_optnumber(L, 2, 1);
+	gen_tally_t *t;
+
+	if (vm->thread && (t = gen_named_tally(&vm->thread->named, GEN_TALLY_COUNTER, name)))
+		t->value += n;
+	return 0;
+}
+
+static int api_trend(lua_State *L)
+{
+	scenario_vm_t *vm = vm_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	double v = luaL_checknumber(L, 2);
+	gen_tally_t *t;
+
+	if (vm->thread && (t = gen_named_tally(&vm->thread->named, GEN_TALLY_TREND, name)))
+		hist_record(t->hist, isfinite(v) ? (int64_t)llround(v * 1000) : 0);
+	return 0;
+}
+
+/* "FILE:LINE: message" — when the message itself names no place in the scenario file, the
+ * innermost frame of the file in the traceback does. */
+void scenario_count_error(scenario_vm_t *vm, const char *message)
+{
+	char line[GEN_NAME_MAX], where[160] = "";
+	size_t n = strcspn(message, "\n");
+	const char *path = vm->s->path;
+	const char *frame = strstr(message, "\n\t");
+	gen_tally_t *t;
+
+	if (!vm->thread)
+		return;
+	while (frame && strncmp(frame + 2, path, strlen(path)) != 0)
+		frame = strstr(frame + 2, "\n\t");
+	if (frame && !memmem(message, n, path, strlen(path))) {
+		size_t len = strspn(frame + 2 + strlen(path), ":0123456789");
+
+		snprintf(where, sizeof(where), "%.*s: ", (int)(strlen(path) + len - 1), frame + 2);
+	}
+	snprintf(line, sizeof(line), "%s%.*s", where, (int)n, message);
+	vm->thread->interval_counters.script_errors++;
+	if ((t = gen_named_tally(&vm->thread->named, GEN_TALLY_SCRIPT_ERROR, line)) ||
+	    (t = gen_named_tally(&vm->thread->named, GEN_TALLY_SCRIPT_ERROR, "(other errors)")))
+		t->fails++;
+}
+
+static int api_script_error(lua_State *L)
+{
+	scenario_count_error(vm_of(L), luaL_checkstring(L, 1));
+	return 0;
+}
+
+/* ---- small utilities ---- */
+
+static int api_now(lua_State *L)
+{
+	lua_pushnumber(L, (double)clock_now_ns() / NS_PER_S);
+	return 1;
+}
+
+static uint64_t next_random(scenario_vm_t *vm)
+{
+	uint64_t s1 = vm->rng[0];
+	const uint64_t s0 = vm->rng[1];
+
+	vm->rng[0] = s0;
+	s1 ^= s1 << 23;
+	vm->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return vm->rng[1] + s0;
+}
+
+static int api_uuid(lua_State *L)
+{
+	scenario_vm_t *vm = vm_of(L);
+	uint64_t a = next_random(vm), b = next_random(vm);
+	char out[40];
+
+	a = (a & ~0xf000ULL) | 0x4000ULL;                        /* version 4 */
+	b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; /* variant 10 */
+	snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
+	         (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xffff, (unsigned)(b >> 48),
+	         (unsigned long long)(b & 0xffffffffffffULL));
+	lua_pushstring(L, out);
+	return 1;
+}
+
+static int api_urlencode(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+			luaL_addchar(&b, (char)ch);
+		} else {
+			char hex[4];
+
+			snprintf(hex, sizeof(hex), "%%%02X", ch);
+			luaL_addstring(&b, hex);
+		}
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* ---- JSON (jansson) ---- */
+
+static json_t *to_json(lua_State *L, int index, int depth);
+
+static bool is_array(lua_State *L, int index, size_t *n)
+{
+	size_t count = 0;
+
+	*n = lua_objlen(L, index);
+	if (*n == 0)
+		return false;
+	lua_pushnil(L);
+	while (lua_next(L, index)) {
+		lua_pop(L, 1);
+		count++;
+	}
+	return count == *n;
+}
+
+static json_t *table_to_json(lua_State *L, int index, int depth)
+{
+	size_t n;
+	json_t *out;
+
+	if (is_array(L, index, &n)) {
+		out = json_array();
+		for (size_t i = 1; out && i <= n; i++) {
+			lua_rawgeti(L, index, (int)i);
+			json_array_append_new(out, to_json(L, lua_gettop(L), depth + 1));
+			lua_pop(L, 1);
+		}
+		return out;
+	}
+	out = json_object();
+	lua_pushnil(L);
+	while (out && lua_next(L, index)) {
+		char key[64];
+		const char *k;
+
+		if (lua_type(L, -2) == LUA_TSTRING) {
+			k = lua_tostring(L, -2);
+		} else if (lua_type(L, -2) == LUA_TNUMBER) {
+			snprintf(key, sizeof(key), "%.15g", lua_tonumber(L, -2));
+			k = key;
+		} else {
+			json_decref(out);
+			luaL_error(L, "json: table keys must be strings or numbers");
+			return NULL;
+		}
+		json_object_set_new(out, k, to_json(L, lua_gettop(L), depth + 1));
+		lua_pop(L, 1);
+	}
+	return out;
+}
+
+static json_t *to_json(lua_State *L, int index, int depth)
+{
+	if (depth > JSON_DEPTH_MAX)
+		luaL_error(L, "json: nested deeper than %d (a cycle?)", JSON_DEPTH_MAX);
+	switch (lua_type(L, index)) {
+	case LUA_TNIL: return json_null();
+	case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, index));
+	case LUA_TNUMBER: {
+		double d = lua_tonumber(L, index);
+
+		if (!isfinite(d))
+			luaL_error(L, "json: %f has no JSON form", d);
+		if (d == floor(d) && fabs(d) < 9007199254740992.0)
+			return json_integer((json_int_t)d);
+		return json_real(d);
+	}
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, index, &len);
+
+		return json_stringn_nocheck(s, len);
+	}
+	case LUA_TTABLE: luaL_checkstack(L, 4, "json"); return table_to_json(L, index, depth);
+	case LUA_TLIGHTUSERDATA:
+		if (!lua_touserdata(L, index))
+			return json_null(); /* surge.null */
+		                            /* fallthrough */
+	default: luaL_error(L, "json: cannot encode a %s", luaL_typename(L, index)); return NULL;
+	}
+}
+
+static int api_json_encode(lua_State *L)
+{
+	json_t *j;
+	char *text;
+
+	luaL_checkany(L, 1);
+	j = to_json(L, 1, 0);
+	text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (!text)
+		return luaL_error(L, "json: out of memory");
+	lua_pushstring(L, text);
+	free(text);
+	return 1;
+}
+
+static void push_json(lua_State *L, json_t *j, int depth)
+{
+	luaL_checkstack(L, 4, "json");
+	if (depth > JSON_DEPTH_MAX * 4) {
+		lua_pushnil(L);
+		return;
+	}
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *v;
+
+		lua_createtable(L, 0, (int)json_object_size(j));
+		json_object_foreach(j, k, v)
+		{
+			push_json(L, v, depth + 1);
+			lua_setfield(L, -2, k);
+		}
+		break;
+	}
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(j), 0);
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			push_json(L, json_array_get(j, i), depth + 1);
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+		break;
+	case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); break;
+	case JSON_INTEGER: lua_pushnumber(L, (double)json_integer_value(j)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(j)); break;
+	case JSON_TRUE: lua_pushboolean(L, 1); break;
+	case JSON_FALSE: lua_pushboolean(L, 0); break;
+	case JSON_NULL: lua_pushlightuserdata(L, NULL); break;
+	}
+}
+
+static int api_json_decode(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	json_error_t e;
+	json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+
+	if (!j)
+		return luaL_error(L, "json: %s (line %d, column %d)", e.text, e.line, e.column);
+	push_json(L, j, 0);
+	json_decref(j);
+	return 1;
+}
+
+void scenario_api_open(lua_State *L, scenario_vm_t *vm)
+{
+	static const luaL_Reg fns[] = {
+	    {"prepare", api_prepare},
+	    {"check", api_check},
+	    {"counter", api_counter},
+	    {"trend", api_trend},
+	    {"script_error", api_script_error},
+	    {"now", api_now},
+	    {"uuid", api_uuid},
+	    {"urlencode", api_urlencode},
+	    {"json_encode", api_json_encode},
+	    {"json_decode", api_json_decode},
+	    {"csv", scenario_csv_open},
+	    {NULL, NULL},
+	};
+
+	(void)vm;
+	luaL_newmetatable(L, REQUEST_META);
+	lua_pushcfunction(L, request_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	lua_newtable(L);
+	luaL_register(L, NULL, fns);
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
+	lua_setglobal(L, "_surge_c");
+}

@@ -1,0 +1,89 @@
+/* scenario_internal: what the scenario module's files share — the loaded scenario, a
+ * thread's VM, and a user — split as scenario_load.c (file, options), scenario_vm.c (VMs,
+ * coroutines, the engine's driver), scenario_api.c (the C functions Lua calls) and
+ * scenario_data.c (CSV feeders shared by every thread). */
+#ifndef SURGE_SCENARIO_INTERNAL_H
+#define SURGE_SCENARIO_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gen/gen_internal.h"
+#include "scenario/scenario.h"
+
+#define SCENARIO_FILE_MAX      (16u * 1024 * 1024)
+#define SCENARIO_CSV_MAX       (256u * 1024 * 1024) /* bytes of one data file */
+#define SCENARIO_CSV_FILES     64
+#define SCENARIO_INSTR_LIMIT   20000000 /* VM instructions between two yields: a runaway */
+#define SCENARIO_HOOK_INTERVAL 10000
+
+typedef struct scenario_csv {
+	char *path;
+	char **cells; /* rows × cols, row 0 is the header */
+	uint32_t rows, cols;
+	_Atomic uint64_t cursor; /* next() position, shared by every user */
+} scenario_csv_t;
+
+struct scenario {
+	char *path;
+	char *dir; /* the file's directory: data paths are relative to it */
+	char *source;
+	size_t source_len;
+	scenario_option_t options[SCENARIO_MAX_OPTIONS];
+	size_t option_count;
+	char *option_text[SCENARIO_MAX_OPTIONS * 2]; /* owned names and values */
+	gen_driver_t driver;
+
+	pthread_mutex_t csv_lock;
+	scenario_csv_t *csv[SCENARIO_CSV_FILES];
+	uint32_t csv_count;
+};
+
+/* A generator thread's VM. */
+typedef struct scenario_vm {
+	scenario_t *s;
+	gen_thread_t *thread; /* NULL while loading for checks */
+	lua_State *L;
+	int user_fn;           /* registry ref of _surge_user */
+	gen_conn_t *current;   /* the user being resumed (checks and errors are counted for it) */
+	uint64_t instructions; /* since the current resume began */
+	uint64_t rng[2];       /* xorshift128+ for uuids */
+} scenario_vm_t;
+
+/* One user: its coroutine, kept in the registry while it lives. */
+typedef struct scenario_user {
+	lua_State *co;
+	int ref;
+	bool leaving;  /* told to leave: on_stop is running */
+	bool awaiting; /* a request is out: the next resume gets its response */
+	bool sent;     /* has sent a request: a failed check can mark its response */
+} scenario_user_t;
+
+/* scenario_vm.c: a VM with the API, the prelude and the scenario file run; NULL with a
+ * "FILE:LINE: message" in err. */
+scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_t errlen);
+void scenario_vm_close(scenario_vm_t *vm);
+scenario_vm_t *scenario_vm_of(lua_State *L);
+
+/* scenario_api.c: registers _surge_c (the C functions the prelude uses). */
+void scenario_api_open(lua_State *L, scenario_vm_t *vm);
+/* The request a prepared-request userdata holds. */
+typedef struct scenario_request {
+	buf_t bytes;
+	uint32_t endpoint;
+	bool head;
+	uint64_t timeout_ns;
+} scenario_request_t;
+/* The prepared request at index, or NULL when it is something else. */
+scenario_request_t *scenario_request_get(lua_State *L, int index);
+/* Counts a Lua error that ended an iteration (by message, bounded). */
+void scenario_count_error(scenario_vm_t *vm, const char *message);
+
+/* scenario_data.c: the CSV feeder API (surge.csv), files loaded once per scenario. */
+int scenario_csv_open(lua_State *L);
+void scenario_csv_free_all(scenario_t *s);
+
+#endif

@@ -1,0 +1,218 @@
+/* Tests for report/report_compare: an identical run passes, an injected p95 regression and an
+ * error-rate rise are flagged, microsecond noise under the absolute floor is not, endpoints
+ * found in one run only are listed, and every renderer says what the verdict is. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/buf.h"
+#include "report/report_compare.h"
+#include "test.h"
+
+/* A result document with figures given directly: the whole run and one endpoint "GET /api"
+ * share them; a second endpoint name (or NULL) is added with fixed figures. */
+static json_t *doc(double rps, uint64_t requests, uint64_t errors, double p95, double p99,
+                   const char *other)
+{
+	json_t *lat = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "min", 0.01, "mean", p95 / 2,
+	                        "p50", p95 / 3, "p90", p95 * 0.9, "p95", p95, "p99", p99, "p99_9",
+	                        p99 * 1.1, "max", p99 * 2);
+	json_t *d = json_pack(
+	    "{s:s,s:s,s:{s:s},s:{s:I,s:I,s:f,s:f},s:O,s:[{s:s,s:s,s:I,s:I,s:f,s:O}]}", "tool",
+	    "surge", "started_at", "2026-11-24T01:00:00.000Z", "config", "url", "http://x/api",
+	    "totals", "requests", (json_int_t)requests, "errors", (json_int_t)errors, "error_rate",
+	    requests ? (double)errors / (double)requests : 0.0, "rps", rps, "latency_ms", lat,
+	    "endpoints", "name", "/api", "method", "GET", "requests", (json_int_t)requests,
+	    "errors", (json_int_t)errors, "rps", rps, "latency_ms", lat);
+
+	if (other)
+		json_array_append_new(json_object_get(d, "endpoints"),
+		                      json_pack("{s:s,s:s,s:I,s:I,s:f,s:O}", "name", other,
+		                                "method", "GET", "requests", (json_int_t)10,
+		                                "errors", (json_int_t)0, "rps", 1.0, "latency_ms",
+		                                lat));
+	json_decref(lat);
+	if (!d)
+		test_fail(__FILE__, __LINE__, "json_pack failed");
+	return d;
+}
+
+static int compare_docs(json_t *base, json_t *next, compare_result_t *r)
+{
+	compare_options_t o;
+	int rc;
+
+	compare_defaults(&o);
+	rc = report_compare(base, next, "base.json", "new.json", &o, r);
+	CHECK_INT(rc, 0);
+	json_decref(base);
+	json_decref(next);
+	return r->regressions;
+}
+
+static compare_verdict_t verdict_of(const compare_result_t *r, size_t scope, compare_metric_t m)
+{
+	return r->scopes[scope].rows[m].verdict;
+}
+
+TEST(compare_identical_runs_pass)
+{
+	compare_result_t r;
+
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 5, 12, 40, "/x"), doc(1000, 10000, 5, 12, 40, "/x"), &r),
+	    0);
+	CHECK_INT(r.scope_count, 3);
+	CHECK_STR(r.scopes[0].name, "all");
+	CHECK_STR(r.scopes[1].name, "GET /api");
+	for (size_t s = 0; s < r.scope_count; s++) {
+		CHECK_INT(r.scopes[s].presence, CMP_BOTH);
+		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
+			CHECK_INT(r.scopes[s].rows[m].verdict, CMP_OK);
+			CHECK_NEAR(r.scopes[s].rows[m].delta, 0, 0);
+		}
+	}
+	compare_result_free(&r);
+}
+
+TEST(compare_flags_a_p95_regression)
+{
+	compare_result_t r;
+
+	/* p95 12 ms -> 20 ms: +67 %, +8 ms; p99 unchanged */
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 5, 12, 40, NULL), doc(1000, 10000, 5, 20, 40, NULL), &r),
+	    2); /* the whole run and its endpoint */
+	CHECK_INT(verdict_of(&r, 0, CMP_P95), CMP_REGRESSION);
+	CHECK_INT(verdict_of(&r, 1, CMP_P95), CMP_REGRESSION);
+	CHECK_INT(verdict_of(&r, 0, CMP_P99), CMP_OK);
+	CHECK_INT(verdict_of(&r, 0, CMP_P50), CMP_OK); /* shown, not judged */
+	CHECK_NEAR(r.scopes[0].rows[CMP_P95].delta, 8, 1e-9);
+	CHECK_NEAR(r.scopes[0].rows[CMP_P95].relative, 8.0 / 12, 1e-9);
+	compare_result_free(&r);
+
+	/* within the tolerance: 12 -> 13 ms is +8 % */
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 5, 12, 40, NULL), doc(1000, 10000, 5, 13, 43, NULL), &r),
+	    0);
+	compare_result_free(&r);
+	/* better: flagged as improved, not a regression */
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 5, 20, 40, NULL), doc(1000, 10000, 5, 12, 20, NULL), &r),
+	    0);
+	CHECK_INT(verdict_of(&r, 0, CMP_P95), CMP_IMPROVED);
+	compare_result_free(&r);
+}
+
+TEST(compare_ignores_microsecond_noise_under_the_floor)
+{
+	compare_result_t r;
+	compare_options_t o;
+
+	/* 0.05 ms -> 0.06 ms is +20 % but 10 µs: not a regression with the 1 ms floor */
+	CHECK_INT(compare_docs(doc(1000, 10000, 0, 0.05, 0.08, NULL),
+	                       doc(1000, 10000, 0, 0.06, 0.1, NULL), &r),
+	          0);
+	compare_result_free(&r);
+	/* ... but it is with --min-delta 0 */
+	compare_defaults(&o);
+	o.min_delta_ms = 0;
+	json_t *a = doc(1000, 10000, 0, 0.05, 0.08, NULL),
+	       *b = doc(1000, 10000, 0, 0.06, 0.1, NULL);
+	CHECK_INT(report_compare(a, b, "a", "b", &o, &r), 0);
+	CHECK_INT(r.regressions, 4);
+	compare_result_free(&r);
+	json_decref(a);
+	json_decref(b);
+}
+
+TEST(compare_flags_an_error_rate_rise)
+{
+	compare_result_t r;
+
+	/* 0 -> 5 % */
+	CHECK_INT(compare_docs(doc(1000, 10000, 0, 12, 40, NULL),
+	                       doc(1000, 10000, 500, 12, 40, NULL), &r),
+	          2);
+	CHECK_INT(verdict_of(&r, 0, CMP_ERROR_RATE), CMP_REGRESSION);
+	CHECK_NEAR(r.scopes[0].rows[CMP_ERROR_RATE].delta, 0.05, 1e-12);
+	compare_result_free(&r);
+	/* 0 -> 0.05 %: under the 0.1 percentage-point floor */
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 0, 12, 40, NULL), doc(1000, 10000, 5, 12, 40, NULL), &r),
+	    0);
+	compare_result_free(&r);
+	/* 2 % -> 2.1 %: over the floor, under the 10 % tolerance */
+	CHECK_INT(compare_docs(doc(1000, 10000, 200, 12, 40, NULL),
+	                       doc(1000, 10000, 210, 12, 40, NULL), &r),
+	          0);
+	compare_result_free(&r);
+}
+
+TEST(compare_flags_a_throughput_drop)
+{
+	compare_result_t r;
+
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 0, 12, 40, NULL), doc(850, 8500, 0, 12, 40, NULL), &r),
+	    2);
+	CHECK_INT(verdict_of(&r, 0, CMP_RPS), CMP_REGRESSION);
+	compare_result_free(&r);
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 0, 12, 40, NULL), doc(950, 9500, 0, 12, 40, NULL), &r),
+	    0);
+	compare_result_free(&r);
+}
+
+TEST(compare_lists_added_and_removed_endpoints)
+{
+	compare_result_t r;
+
+	CHECK_INT(compare_docs(doc(1000, 10000, 0, 12, 40, "/old"),
+	                       doc(1000, 10000, 0, 12, 40, "/new"), &r),
+	          0);
+	CHECK_INT(r.scope_count, 4);
+	CHECK_STR(r.scopes[2].name, "GET /old");
+	CHECK_INT(r.scopes[2].presence, CMP_REMOVED);
+	CHECK_STR(r.scopes[3].name, "GET /new");
+	CHECK_INT(r.scopes[3].presence, CMP_ADDED);
+	compare_result_free(&r);
+}
+
+TEST(compare_renderers_say_the_verdict)
+{
+	compare_result_t r;
+	buf_t out;
+	json_error_t jerr;
+	json_t *parsed;
+
+	compare_docs(doc(1000, 10000, 0, 12, 40, "/x<y>|z"), doc(1000, 10000, 0, 30, 40, NULL), &r);
+	buf_init(&out, 1 << 20);
+	CHECK_INT(compare_render_text(&r, false, &out), 0);
+	CHECK(strstr(out.data, "REGRESSION") && strstr(out.data, "▲"));
+	CHECK(strstr(out.data, "GET /x<y>|z  removed"));
+	buf_reset(&out);
+	CHECK_INT(compare_render_markdown(&r, &out), 0);
+	CHECK(strstr(out.data, "**REGRESSION**") && strstr(out.data, "| GET /x<y>\\|z |"));
+	buf_reset(&out);
+	CHECK_INT(compare_render_html(&r, &out), 0);
+	CHECK(strstr(out.data, "<!doctype html>") && strstr(out.data, "</html>"));
+	CHECK(strstr(out.data, "GET /x&lt;y&gt;|z") && strstr(out.data, "class=\"regression\""));
+	CHECK(!strstr(out.data, "<script"));
+	buf_reset(&out);
+	CHECK_INT(compare_render_json(&r, &out), 0);
+	parsed = json_loadb(out.data, out.len, 0, &jerr);
+	CHECK(parsed != NULL);
+	CHECK_STR(json_string_value(json_object_get(parsed, "verdict")), "REGRESSION");
+	CHECK_INT(json_integer_value(json_object_get(parsed, "regressions")), 2);
+	json_decref(parsed);
+	buf_free(&out);
+	compare_result_free(&r);
+
+	compare_docs(doc(1000, 10000, 0, 12, 40, NULL), doc(1000, 10000, 0, 12, 40, NULL), &r);
+	buf_init(&out, 1 << 20);
+	CHECK_INT(compare_render_text(&r, false, &out), 0);
+	CHECK(strstr(out.data, "ok: no regression") && !strstr(out.data, "REGRESSION"));
+	buf_free(&out);
+	compare_result_free(&r);
+}
