@@ -117,6 +117,7 @@ bench: deps all
 	bench/gen-vs-peers.sh
 	bench/serve-vs-nginx.sh
 	bench/loop-vs-libuv.sh
+	bench/scenario-vs-url.sh
 
 demo: deps all
 	@scripts/demo.sh

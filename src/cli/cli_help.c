@@ -210,6 +210,7 @@ static const char help_compare[] =
     "  surge compare baseline.json result.json\n"
     "  surge compare --tolerance 5% --markdown \"$GITHUB_STEP_SUMMARY\" base.json new.json\n";
 
+/* clang-format off */
 static const char help_merge[] =
     "usage: surge merge [options] A.json B.json ... -o ALL.json\n"
     "\n"
@@ -220,7 +221,8 @@ static const char help_merge[] =
     "read from the union (never averaged); rps over the span from the earliest start to the\n"
     "latest end; timelines aligned by wall-clock second (started_at + t); generator CPU\n"
     "summed, memory the largest, saturated when any shard was. Thresholds and the assessment\n"
-    "are judged again on the whole, so the merged verdict is the whole run's.\n"
+    "are judged again on the whole, so the merged verdict is the whole run's;\n"
+    "recommendations and cost are computed again from the whole's figures.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      the merged result document (the same as --json FILE)\n"
@@ -237,6 +239,7 @@ static const char help_merge[] =
     "examples:\n"
     "  surge merge shard-*.json -o all.json\n"
     "  surge merge a.json b.json c.json -o all.json --html all.html --junit junit.xml\n";
+/* clang-format on */
 
 static const char help_exit_codes[] =
     "surge exit codes\n"
@@ -261,10 +264,9 @@ const char *cli_help_text(const char *topic)
 		const char *name;
 		const char *text;
 	} topics[] = {
-	    {"run", help_run},           {"report", help_report},     {"serve", help_serve},
-	    {"capacity", help_capacity}, {"exit-codes", help_exit_codes},
-	    {"compare", help_compare},   {"merge", help_merge},
-	    {"units", help_units},
+	    {"run", help_run},           {"report", help_report},         {"serve", help_serve},
+	    {"capacity", help_capacity}, {"exit-codes", help_exit_codes}, {"compare", help_compare},
+	    {"merge", help_merge},       {"units", help_units},
 	};
 
 	if (!topic)

@@ -60,6 +60,11 @@ static int parse_args(merge_args_t *a, int argc, char **argv)
 		                                "(surge merge A.json B.json ... -o ALL.json)");
 	if (a->files > MERGE_MAX_FILES)
 		return cli_usage_error("merge", "at most %d files", MERGE_MAX_FILES);
+	/* one shard twice would count its requests twice */
+	for (int i = a->first; i < argc; i++)
+		for (int j = a->first; j < i; j++)
+			if (strcmp(argv[i], argv[j]) == 0)
+				return cli_usage_error("merge", "%s is given twice", argv[i]);
 	return 0;
 }
 

@@ -89,7 +89,8 @@ void gen_conn_close(gen_conn_t *c)
  * moved the deadline forward meanwhile, so a request costs no heap operation. */
 static void arm_timeout(gen_conn_t *c)
 {
-	if (!loop_timer_pending(&c->timer))
+	/* ...unless this deadline is sooner than the pending one (a shorter per-request timeout) */
+	if (!loop_timer_pending(&c->timer) || c->timer.when_ns > c->deadline_ns)
 		loop_timer_start(c->thread->loop, &c->timer, c->deadline_ns);
 }
 

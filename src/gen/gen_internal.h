@@ -167,7 +167,7 @@ void gen_conn_mark_failed(gen_conn_t *c);
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);
 void gen_thread_stop(gen_thread_t *t);
-/* which of the thread's share of a total: thread i of n gets total*(i+1)/n - total*i/n */
+/* the thread's share of a total: round(total)/n, the first round(total)%n threads one more */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
 
 /* gen_open.c: the open model's pacer, queue and free connections */

@@ -46,7 +46,9 @@ static uint32_t users_retiring(const gen_thread_t *t)
 static void on_ramp(loop_t *loop, loop_timer_t *timer)
 {
 	gen_thread_t *t = timer->ctx;
-	uint64_t elapsed = loop_now(loop) - t->run->start_ns;
+	uint64_t now = clock_now_ns();
+	/* the loop's cached time may predate the run's start: never let that wrap */
+	uint64_t elapsed = now > t->run->start_ns ? now - t->run->start_ns : 0;
 	uint32_t staying;
 
 	if (t->stopping)
@@ -57,7 +59,7 @@ static void on_ramp(loop_t *loop, loop_timer_t *timer)
 		users_join(t, t->users_target - staying);
 	else if (staying > t->users_target)
 		users_leave(t, staying - t->users_target);
-	loop_timer_start(loop, timer, loop_now(loop) + RAMP_TICK_NS);
+	loop_timer_start(loop, timer, now + RAMP_TICK_NS);
 }
 
 void gen_ramp_conn_idle(gen_conn_t *c)

@@ -55,11 +55,12 @@ void gen_thread_maybe_finish(gen_thread_t *t)
 
 uint32_t gen_thread_share(const gen_thread_t *t, double total)
 {
-	double n = t->run->thread_count;
-	uint64_t upto = (uint64_t)(total * (t->id + 1) / n + 0.5);
-	uint64_t before = (uint64_t)(total * t->id / n + 0.5);
+	uint64_t n = t->run->thread_count;
+	uint64_t all = (uint64_t)(total + 0.5);
 
-	return (uint32_t)(upto - before);
+	/* the first threads take the remainder: every thread's share only grows as total does,
+	 * so a ramp-down never makes one thread start users again */
+	return (uint32_t)(all / n + ((uint64_t)t->id < all % n));
 }
 
 /* Stops sending: requests in flight are abandoned (not errors), connections closed. */

@@ -51,6 +51,7 @@ const char *compare_verdict_name(compare_verdict_t v)
 	switch (v) {
 	case CMP_REGRESSION: return "REGRESSION";
 	case CMP_IMPROVED: return "improved";
+	case CMP_UNMEASURED: return "n/a";
 	default: return "ok";
 	}
 }
@@ -70,8 +71,11 @@ static void scope_figures(const json_t *scope, const json_t *totals, double *v,
 	v[CMP_RPS] = result_doc_number(counts, "rps", 0);
 	v[CMP_ERROR_RATE] =
 	    result_doc_number(counts, "error_rate", n ? (double)errors / (double)n : 0);
+	/* every latency is at least 1 µs: a max of 0 means not one response was measured */
 	for (int m = CMP_P50; m < CMP_METRIC_COUNT; m++)
-		v[m] = result_doc_number(lat, metrics[m].key, 0);
+		v[m] = result_doc_number(lat, "max", 0) > 0
+		           ? result_doc_number(lat, metrics[m].key, 0)
+		           : NAN;
 }
 
 /* Worse and better by more than the tolerance and, for latency and error rate, the floor. */
@@ -114,7 +118,12 @@ static void fill_rows(const compare_options_t *o, compare_scope_t *s, const doub
 		r->next = next ? next[m] : NAN;
 		r->delta = r->next - r->base;
 		r->relative = base && base[m] != 0 ? r->delta / fabs(base[m]) : NAN;
-		r->verdict = base && next ? judge(o, r->metric, r->base, r->next) : CMP_OK;
+		if (!base || !next)
+			r->verdict = CMP_OK; /* an endpoint in one run only: listed, not judged */
+		else if (isnan(r->base) || isnan(r->next))
+			r->verdict = CMP_UNMEASURED;
+		else
+			r->verdict = judge(o, r->metric, r->base, r->next);
 		s->regressions += r->verdict == CMP_REGRESSION;
 	}
 }

@@ -37,11 +37,13 @@ typedef enum compare_verdict {
 	CMP_OK,         /* within the tolerance, or a metric that is shown but not judged */
 	CMP_REGRESSION, /* worse beyond the tolerance (and the floor) */
 	CMP_IMPROVED,   /* better beyond the tolerance (and the floor) */
+	CMP_UNMEASURED, /* a run measured no latency here (no response): nothing to judge */
 } compare_verdict_t;
 
 typedef struct compare_row {
 	compare_metric_t metric;
-	double base, next; /* rps in 1/s, error rate as a fraction, latencies in ms */
+	double base, next; /* rps in 1/s, error rate as a fraction, latencies in ms; NAN when
+	                      the run has no such figure (no response, or not in that run) */
 	double delta;      /* next - base */
 	double relative;   /* delta / base; NAN when base is 0 */
 	compare_verdict_t verdict;
@@ -77,9 +79,10 @@ int report_compare(const json_t *base, const json_t *next, const char *base_name
                    const char *next_name, const compare_options_t *o, compare_result_t *out);
 void compare_result_free(compare_result_t *r);
 
-const char *compare_metric_name(compare_metric_t m);   /* "rps", "error_rate", "p95", ... */
-bool compare_metric_judged(compare_metric_t m);        /* rps, error_rate, p95, p99 */
-const char *compare_verdict_name(compare_verdict_t v); /* "ok", "REGRESSION", "improved" */
+const char *compare_metric_name(compare_metric_t m); /* "rps", "error_rate", "p95", ... */
+bool compare_metric_judged(compare_metric_t m);      /* rps, error_rate, p95, p99 */
+/* "ok", "REGRESSION", "improved", "n/a" */
+const char *compare_verdict_name(compare_verdict_t v);
 
 /* Renderers: each appends to out and returns 0 or -ENOBUFS/-ENOMEM. color: ANSI colours for
  * a terminal. */

@@ -140,14 +140,83 @@ static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_res
 		           r->thread_cpu_max * 100, hist_percentile(r->sched_lag, 99) / 1e3);
 }
 
+/* Per request name, like Locust's table: only when there is more than the one request. */
+static void put_endpoints(buf_t *out, const gen_config_t *cfg, const gen_result_t *r,
+                          double duration_s)
+{
+	const gen_named_t *n = &r->named;
+
+	if (n->endpoint_count < 2 && !cfg->scenario_path)
+		return;
+	buf_printf(out, "  %-34s %10s %8s %10s %9s %9s %9s\n", "endpoint", "requests", "errors",
+	           "req/s", "p50", "p95", "p99");
+	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		const gen_endpoint_t *e = n->endpoints[i];
+		report_totals_t t;
+		char label[48], p50[16], p95[16], p99[16];
+
+		report_counter_totals(&e->counters, duration_s, &t);
+		snprintf(label, sizeof(label), "%.7s %.38s", e->method, e->name);
+		units_format_duration_us((double)hist_percentile(e->latency, 50), p50, sizeof(p50));
+		units_format_duration_us((double)hist_percentile(e->latency, 95), p95, sizeof(p95));
+		units_format_duration_us((double)hist_percentile(e->latency, 99), p99, sizeof(p99));
+		buf_printf(out, "  %-34.34s %10llu %8llu %10.1f %9s %9s %9s\n", label,
+		           (unsigned long long)t.requests, (unsigned long long)t.errors, t.rps, p50,
+		           p95, p99);
+	}
+	buf_append_str(out, "\n");
+}
+
+/* A scenario's checks, the errors its code raised, and its own metrics. */
+static void put_scenario_figures(buf_t *out, const gen_result_t *r)
+{
+	const gen_named_t *n = &r->named;
+	bool any = false;
+
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		const gen_tally_t *t = n->tallies[i];
+		uint64_t all = t->passes + t->fails;
+
+		switch (t->kind) {
+		case GEN_TALLY_CHECK:
+			buf_printf(out, "  %-10s %s %-40s %llu of %llu passed (%.2f%%)\n",
+			           any ? "" : "checks", t->fails ? "FAIL" : "ok  ", t->name,
+			           (unsigned long long)t->passes, (unsigned long long)all,
+			           all ? 100.0 * t->passes / all : 0);
+			any = true;
+			break;
+		case GEN_TALLY_COUNTER:
+			buf_printf(out, "  %-10s %s = %g\n", "counter", t->name, t->value);
+			break;
+		case GEN_TALLY_TREND:
+			buf_printf(out, "  %-10s %s: n=%llu mean %.3f p50 %.3f p95 %.3f max %.3f\n",
+			           "trend", t->name, (unsigned long long)t->hist->total,
+			           hist_mean(t->hist) / 1e3, hist_percentile(t->hist, 50) / 1e3,
+			           hist_percentile(t->hist, 95) / 1e3, t->hist->max / 1e3);
+			break;
+		case GEN_TALLY_SCRIPT_ERROR:
+			buf_printf(out, "  %-10s %llu× %s\n", "script err",
+			           (unsigned long long)t->fails, t->name);
+			break;
+		}
+	}
+	if (n->tally_count)
+		buf_append_str(out, "\n");
+}
+
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
                 buf_t *out)
 {
 	report_totals_t t;
 
 	report_totals(r, &t);
-	buf_printf(out, "\nsurge run %s %s — %.2fs, %u threads, %u connections, ", cfg->method,
-	           cfg->url_text, t.duration_s, r->threads, r->connections);
+	if (cfg->scenario_path)
+		buf_printf(out, "\nsurge run %s against %s — %.2fs, %u threads, %u users, ",
+		           cfg->scenario_path, cfg->url_text, t.duration_s, r->threads,
+		           r->connections);
+	else
+		buf_printf(out, "\nsurge run %s %s — %.2fs, %u threads, %u connections, ",
+		           cfg->method, cfg->url_text, t.duration_s, r->threads, r->connections);
 	put_model(out, cfg);
 	buf_printf(out, "%s\n\n", r->interrupted ? " (interrupted)" : "");
 	put_counts(out, r, &t);
@@ -164,6 +233,8 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 		put_latency(out, "", r->latency);
 	}
 	buf_append_str(out, "\n");
+	put_endpoints(out, cfg, r, t.duration_s);
+	put_scenario_figures(out, r);
 	put_thresholds(out, a);
 	put_assessment(out, a, r);
 	report_text_advice(out, a);

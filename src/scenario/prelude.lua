@@ -67,6 +67,9 @@ end
 
 surge.json = { encode = C.json_encode, decode = C.json_decode }
 
+-- seconds on a monotonic clock (for durations inside a task)
+surge.now = C.now
+
 -- ---- custom metrics ----
 
 local Counter = {}

@@ -145,7 +145,7 @@ static scenario_csv_t *csv_get(scenario_t *s, const char *name, char *err, size_
 	if (csv_parse(c, text, n, err, errlen) < 0) {
 		char why[256];
 
-		snprintf(why, sizeof(why), "%s", err);
+		snprintf(why, sizeof(why), "%.250s", err);
 		snprintf(err, errlen, "%.200s: %.250s", path, why);
 		goto fail;
 	}

@@ -216,3 +216,18 @@ TEST(compare_renderers_say_the_verdict)
 	buf_free(&out);
 	compare_result_free(&r);
 }
+
+TEST(compare_does_not_judge_latency_that_was_not_measured)
+{
+	compare_result_t r;
+
+	/* every request failed: no latency at all (max 0), which is not "faster" */
+	CHECK_INT(
+	    compare_docs(doc(1000, 10000, 0, 12, 40, NULL), doc(800, 8000, 8000, 0, 0, NULL), &r),
+	    4); /* error rate and rps, in the whole run and its endpoint */
+	CHECK_INT(verdict_of(&r, 0, CMP_P95), CMP_UNMEASURED);
+	CHECK_INT(verdict_of(&r, 0, CMP_ERROR_RATE), CMP_REGRESSION);
+	CHECK(isnan(r.scopes[0].rows[CMP_P95].next));
+	CHECK_STR(compare_verdict_name(CMP_UNMEASURED), "n/a");
+	compare_result_free(&r);
+}

@@ -225,6 +225,9 @@ TEST(merge_counts_and_histograms_equal_the_whole)
 
 	build_three(s);
 	for (int i = 0; i < SHARDS; i++) {
+		json_object_set_new(s[i].doc, "cost",
+		                    json_pack("{s:f,s:i,s:f}", "per_hour_usd", 2.0, "replicas", 3,
+		                              "per_million_requests_usd", 99.0));
 		hist_merge(all, s[i].all);
 		for (int e = 0; e < 2; e++)
 			hist_merge(ep[e], s[i].ep[e]);
@@ -280,7 +283,14 @@ TEST(merge_counts_and_histograms_equal_the_whole)
 	CHECK_INT(result_doc_count(m, "shards", 0), 3);
 	CHECK_STR(json_string_value(json_array_get(result_doc_array(m, "merged_from"), 2)),
 	          "c.json");
-	CHECK(result_doc_get(m, "recommendations") == NULL);
+	/* advice for the whole, not one shard's: recomputed, the cost at the whole's rate */
+	const json_t *recs = result_doc_array(m, "recommendations");
+	CHECK(json_array_size(recs) >= 1);
+	CHECK(strcmp(result_doc_string(json_array_get(recs, 0), "title", "scale out"),
+	             "scale out") != 0);
+	CHECK_NEAR(result_doc_path_number(m, "cost.requests_per_s", 0), requests / 4.0, 1e-3);
+	CHECK_NEAR(result_doc_path_number(m, "cost.per_million_requests_usd", 0),
+	           2.0 * 3 / (requests / 4.0 * 3600) * 1e6, 1e-5);
 	CHECK_INT(result_doc_path_number(m, "config.connections", 0), 15);
 	json_decref(m);
 out:
@@ -494,6 +504,37 @@ TEST(merge_reads_older_documents)
 	json_decref(m);
 out:
 	free(all);
+	for (int i = 0; i < 2; i++)
+		shard_free(&s[i]);
+}
+
+/* A second in which a shard had no response carries no "hist": it adds nothing, and the
+ * merged second keeps exact percentiles. */
+TEST(merge_timeline_second_without_responses)
+{
+	shard_t s[2];
+	char err[256] = "";
+	json_t *m, *p;
+
+	shard_build(&s[0], "2026-11-24T01:00:00.000Z", 1, 4000, 0, "http://x/");
+	shard_build(&s[1], "2026-11-24T01:00:00.000Z", 2, 4000, 0, "http://x/");
+	p = json_array_get(json_object_get(s[1].doc, "timeline"), 1);
+	json_object_del(p, "hist");
+	json_object_set_new(p, "requests", json_integer(0));
+	json_object_set_new(p, "p50_ms", json_real(0));
+	json_object_set_new(p, "p95_ms", json_real(0));
+	json_object_set_new(p, "p99_ms", json_real(0));
+	m = merge_shards(s, 2, err, sizeof(err));
+	CHECK(m != NULL);
+	if (m) {
+		const json_t *q = json_array_get(result_doc_array(m, "timeline"), 1);
+
+		CHECK_NEAR(result_doc_number(q, "p99_ms", 0),
+		           ms3(hist_percentile(s[0].points[1], 99)), 1e-9);
+		CHECK(json_is_string(result_doc_get(q, "hist")));
+		CHECK_INT(result_doc_count(q, "requests", 0), 1000);
+	}
+	json_decref(m);
 	for (int i = 0; i < 2; i++)
 		shard_free(&s[i]);
 }

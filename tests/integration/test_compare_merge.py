@@ -1,0 +1,255 @@
+"""`surge merge` and `surge compare` on real runs against `surge serve`: three concurrent
+shards merge into exactly the sum of their counts, with the p99 of the union of their
+histograms (decoded here, independently of surge's C decoder); a threshold the whole fails
+fails the merge; a run compared with itself passes and a slow run compared with a fast one
+is a regression."""
+
+import base64
+import json
+import math
+import os
+import subprocess
+import tempfile
+import zlib
+
+from harness import SURGE, Serve, main, surge
+
+
+def decode_counts(text):
+    """HdrHistogram V2 compressed (base64): {bucket index: count}. Cookie, length, zlib
+    payload whose 40-byte header precedes ZigZag LEB128 counts (negative = a run of zeros)."""
+    raw = base64.b64decode(text)
+    assert int.from_bytes(raw[0:4], "big") == 0x1C849314
+    length = int.from_bytes(raw[4:8], "big")
+    payload = zlib.decompress(raw[8:8 + length])
+    assert int.from_bytes(payload[0:4], "big") == 0x1C849313
+    assert int.from_bytes(payload[16:24], "big") == 1  # lowest: 1 µs, our layout
+    end = 40 + int.from_bytes(payload[4:8], "big")
+    counts, pos, index = {}, 40, 0
+    while pos < end:
+        shift = value = 0
+        while True:
+            b = payload[pos]
+            pos += 1
+            if shift == 56:  # the ninth byte carries 8 bits
+                value |= b << 56
+                break
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        value = (value >> 1) ^ -(value & 1)
+        if value < 0:
+            index += -value
+        else:
+            if value:
+                counts[index] = counts.get(index, 0) + value
+            index += 1
+    return counts
+
+
+def highest_equivalent(index):
+    """The top of bucket index in the (1 µs, 3 digits) layout: 1024 sub-buckets per half."""
+    bucket = (index >> 10) - 1
+    sub = (index & 1023) + 1024
+    if bucket < 0:
+        sub -= 1024
+        bucket = 0
+    return (sub << bucket) + (1 << bucket) - 1
+
+
+def percentile_us(counts, p, exact_max_us):
+    """HdrHistogram's value at percentile p, capped at the exact max as surge reports it."""
+    total = sum(counts.values())
+    rank = max(1, math.ceil(math.nextafter(p, 0) / 100 * total))
+    seen = 0
+    for index in sorted(counts):
+        seen += counts[index]
+        if seen >= rank:
+            return min(highest_equivalent(index), exact_max_us)
+    raise AssertionError("counts sum below the rank")
+
+
+def union(*texts):
+    out = {}
+    for t in texts:
+        for i, c in decode_counts(t).items():
+            out[i] = out.get(i, 0) + c
+    return out
+
+
+def run_shards(d, urls, extra=()):
+    """Starts one `surge run` per URL at once (the shards of one run); returns their
+    documents and exit codes."""
+    procs, paths = [], []
+    for i, url in enumerate(urls):
+        path = os.path.join(d, f"shard{i}.json")
+        paths.append(path)
+        procs.append(subprocess.Popen([SURGE, "run", "-q", "-t", "1", "-d", "2s", *extra,
+                                       "--json", path, url],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    codes = []
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        codes.append(p.returncode)
+        assert p.returncode in (0, 1), f"shard exited {p.returncode}: {err}"
+    docs = []
+    for path in paths:
+        with open(path) as f:
+            docs.append(json.load(f))
+    return paths, docs, codes
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_merge_of_concurrent_shards_is_exact():
+    with Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
+        paths, shards, _ = run_shards(d, [srv.url("/health")] * 3, ["-c", "4"])
+        out = os.path.join(d, "all.json")
+        p = surge("merge", *paths, "-o", out, check_rc=0)
+        merged = load(out)
+        # the same shards in another order: the same figures
+        out2 = os.path.join(d, "all2.json")
+        surge("merge", paths[2], paths[0], paths[1], "--json", out2, "-q", check_rc=0)
+        merged2 = load(out2)
+
+    assert "surge merge: 3 shards" in p.stdout, p.stdout
+    t = merged["totals"]
+    for key in ("requests", "responses", "errors", "bytes_in", "bytes_out"):
+        assert t[key] == sum(s["totals"][key] for s in shards), (key, t, [s["totals"] for s in shards])
+    assert t["requests"] > 300, t
+    codes = {}
+    for s in shards:
+        for code, n in s["status_codes"].items():
+            codes[code] = codes.get(code, 0) + n
+    assert merged["status_codes"] == codes, (merged["status_codes"], codes)
+    assert [e["requests"] for e in merged["endpoints"]] == [t["requests"]], merged["endpoints"]
+    assert sum(pt["requests"] for pt in merged["timeline"]) == t["requests"]
+    assert merged["shards"] == 3 and merged["merged_from"] == paths
+    assert merged["generator"]["threads"] == 3
+
+    # the span: earliest start to latest end; rps over it
+    assert 1.9 <= merged["duration_s"] <= 3.5, merged["duration_s"]
+    assert abs(t["rps"] - t["requests"] / merged["duration_s"]) <= 0.01 * t["rps"]
+
+    # histograms: the union, bucket by bucket; percentiles read from it
+    u = union(*(s["histograms"]["all"] for s in shards))
+    assert decode_counts(merged["histograms"]["all"]) == u
+    assert sum(u.values()) == t["responses"]
+    exact_max = round(max(s["latency_ms"]["max"] for s in shards) * 1000)
+    lat = merged["latency_ms"]
+    assert lat["max"] == max(s["latency_ms"]["max"] for s in shards)
+    assert lat["min"] == min(s["latency_ms"]["min"] for s in shards)
+    for key, pct in (("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9)):
+        want = percentile_us(u, pct, exact_max) / 1000
+        assert abs(lat[key] - want) < 1e-9, (key, lat[key], want)
+    mean = sum(s["latency_ms"]["mean"] * s["totals"]["responses"] for s in shards) / t["responses"]
+    assert abs(lat["mean"] - mean) < 0.002, (lat["mean"], mean)
+    # per endpoint and per second too, when the shards wrote them
+    key = "GET /health"
+    if all(key in s["histograms"] for s in shards):
+        assert decode_counts(merged["histograms"][key]) == union(
+            *(s["histograms"][key] for s in shards))
+
+    for k in ("totals", "latency_ms", "histograms", "timeline", "status_codes", "thresholds"):
+        assert merged[k] == merged2[k], k
+
+
+def test_merged_run_fails_a_threshold_every_shard_held():
+    """rps<150: each shard runs at 100/s and holds it; the whole runs at 300/s."""
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        paths, shards, codes = run_shards(d, [srv.url("/health")] * 3,
+                                          ["-R", "100", "-c", "4", "--threshold", "rps<150",
+                                           "--threshold", "p99<1s"])
+        out = os.path.join(d, "all.json")
+        p = surge("merge", *paths, "-o", out, check_rc=1)
+        merged = load(out)
+    assert codes == [0, 0, 0], codes
+    assert all(s["thresholds"][0]["ok"] for s in shards)
+    th = {x["expr"]: x for x in merged["thresholds"]}
+    assert not th["rps<150"]["ok"] and th["rps<150"]["value"] > 200, th
+    assert th["p99<1s"]["ok"], th
+    assert merged["assessment"]["verdict"] == "FAIL", merged["assessment"]
+    assert "FAILED" in p.stdout, p.stdout
+
+
+def test_compare_a_run_with_itself_passes():
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        paths, _, _ = run_shards(d, [srv.url("/health")], ["-c", "2"])
+        md = os.path.join(d, "cmp.md")
+        p = surge("compare", paths[0], paths[0], "--markdown", md, check_rc=0)
+        with open(md) as f:
+            text = f.read()
+    assert "ok: no regression" in p.stdout and "REGRESSION" not in p.stdout, p.stdout
+    assert "GET /health" in p.stdout and "p95" in p.stdout
+    assert "no regression" in text and "| all | rps |" in text, text
+
+
+def test_compare_slow_against_fast_is_a_regression():
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        fast, _, _ = run_shards(d, [srv.url("/health")], ["-c", "2"])
+        os.rename(fast[0], os.path.join(d, "fast.json"))
+        slow, _, _ = run_shards(d, [srv.url("/api/slow?delay=0.05")], ["-c", "2"])
+        base = os.path.join(d, "fast.json")
+        html, js = os.path.join(d, "cmp.html"), os.path.join(d, "cmp.json")
+        p = surge("compare", base, slow[0], "--html", html, "--json", js, check_rc=1)
+        with open(html) as f:
+            page = f.read()
+        result = load(js)
+        # a regression is within the tolerance when it is asked to be: 100000% is not
+        surge("compare", "--tolerance", "1000000%", "-q", base, slow[0], check_rc=0)
+    assert "REGRESSION" in p.stdout, p.stdout
+    assert "added" in p.stdout and "removed" in p.stdout, p.stdout
+    assert page.startswith("<!doctype html>") and "REGRESSION" in page and "<script" not in page
+    assert result["verdict"] == "REGRESSION" and result["regressions"] >= 2, result
+    rows = {r["metric"]: r for r in result["scopes"][0]["rows"]}
+    assert rows["p95"]["verdict"] == "REGRESSION" and rows["p95"]["new"] >= 50, rows["p95"]
+
+
+def test_bad_input_exits_2_naming_the_file():
+    with tempfile.TemporaryDirectory() as d:
+        a = os.path.join(d, "a.json")
+        b = os.path.join(d, "b.json")
+        missing = os.path.join(d, "missing.json")
+        with open(a, "w") as f:
+            json.dump({"tool": "surge", "config": {"url": "http://x/"},
+                       "histograms": {"all": ""}}, f)
+        with open(b, "w") as f:
+            json.dump({"tool": "surge", "config": {"url": "http://y/"},
+                       "histograms": {"all": ""}}, f)
+        not_surge = os.path.join(d, "other.json")
+        with open(not_surge, "w") as f:
+            f.write('{"hello": 1}')
+        broken = os.path.join(d, "broken.json")
+        with open(broken, "w") as f:
+            f.write('{"tool": "surge",\n "x": }')
+
+        p = surge("merge", a, missing, "-o", os.path.join(d, "o.json"), check_rc=2)
+        assert "missing.json" in p.stderr, p.stderr
+        p = surge("merge", a, b, "-o", os.path.join(d, "o.json"), check_rc=2)
+        assert "b.json" in p.stderr and "config.url" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "o.json"))
+        p = surge("compare", a, not_surge, check_rc=2)
+        assert "other.json" in p.stderr and "not a surge result" in p.stderr, p.stderr
+        p = surge("compare", broken, a, check_rc=2)
+        assert "broken.json:2" in p.stderr, p.stderr
+        p = surge("compare", a, check_rc=2)
+        assert "BASE.json NEW.json" in p.stderr, p.stderr
+        p = surge("compare", "--tolerance", "lots", a, a, check_rc=2)
+        assert "--tolerance" in p.stderr, p.stderr
+        surge("merge", check_rc=2)
+        p = surge("help", "merge", check_rc=0)
+        assert "-o, --output" in p.stdout and "--html" in p.stdout
+        p = surge("compare", "--help", check_rc=0)
+        assert "--min-delta" in p.stdout
+
+
+if __name__ == "__main__":
+    main([test_merge_of_concurrent_shards_is_exact,
+          test_merged_run_fails_a_threshold_every_shard_held,
+          test_compare_a_run_with_itself_passes,
+          test_compare_slow_against_fast_is_a_regression,
+          test_bad_input_exits_2_naming_the_file])

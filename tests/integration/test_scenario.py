@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Lua scenarios against real processes: every API call against `surge serve`, the exact
+bytes of scripted requests against a raw server, correlation, task and class weights, think
+time, errors that do not stop a run, broken files, the open model, ramp-down with on_stop,
+options overridden by the command line, and the memory of 10,000 idle users."""
+import os
+import sys
+import tempfile
+import textwrap
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import RawServer, Serve, main, read_request, run_json, surge  # noqa: E402
+
+
+def scenario(text, name="scenario.lua", extra=None):
+    """Writes a scenario (and extra files) into a fresh directory; returns its path."""
+    d = tempfile.mkdtemp(prefix="surge-scenario-")
+    for fname, content in (extra or {}).items():
+        with open(os.path.join(d, fname), "w") as f:
+            f.write(content)
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text))
+    return path
+
+
+def checks(doc):
+    return {c["name"]: (c["passes"], c["fails"]) for c in doc["checks"]}
+
+
+def endpoint(doc, method, name):
+    for e in doc["endpoints"]:
+        if e["method"] == method and e["name"] == name:
+            return e
+    raise AssertionError(f"no endpoint {method} {name} in {[e['name'] for e in doc['endpoints']]}")
+
+
+API = """
+options = { users = 2, duration = "2s" }
+local people = surge.csv("people.csv")
+local hits = surge.counter("hits")
+local sizes = surge.trend("body_bytes")
+
+flow = {
+  function(u)
+    local who = people:next()
+    local r = u:post("/api/users", { json = { name = who.name, email = who.email }, name = "create" })
+    u:check(r.status == 201, "create 201")
+    u.id = r:json().id
+    u:check(type(u.id) == "number", "create returns an id")
+  end,
+  function(u)
+    -- correlation: the id from the last response is in this request
+    local r = u:get("/api/users/" .. u.id, { name = "read" })
+    u:check(r.status == 200 and r:json().id == u.id, "read back by id")
+    u:check(r.headers["x-cache"] == "MISS" or r.headers["x-cache"] == "HIT", "x-cache header")
+    u:check(r.headers["content-type"]:find("json") ~= nil, "lowercased headers")
+  end,
+  function(u)
+    local r = u:put("/api/users/" .. u.id, { json = { name = "renamed" }, name = "update" })
+    u:check(r.status == 200, "update 200")
+    r = u:request("GET", "/api/users/" .. u.id, { name = "read" })
+    u:check(r:json().name == "renamed", "update seen")
+  end,
+  function(u)
+    local r = u:delete("/api/users/" .. u.id, { name = "delete" })
+    u:check(r.ok, "delete ok")
+    r = u:get("/api/users/" .. u.id, { name = "read gone" })
+    u:check(r.status == 404 and not r.ok, "gone after delete")
+  end,
+  function(u)
+    local r = u:get("/api/bytes", { query = { size = 300 } })
+    u:check(#r.body == 300, "query size")
+    sizes:add(#r.body)
+    hits:add(2)
+    r = u:head("/health")
+    u:check(r.status == 200 and r.body == "", "head has no body")
+    r = u:get("/api/slow?delay=2", { timeout = 0.2, name = "slow" })
+    u:check(r.status == 0 and r.error == "read_timeout", "per-request timeout")
+    local id = surge.uuid()
+    u:check(#id == 36 and id:sub(15, 15) == "4", "uuid v4")
+    local j = surge.json.decode(surge.json.encode({ a = { 1, 2, 3 }, b = "x" }))
+    u:check(j.a[3] == 3 and j.b == "x", "json round trip")
+    local n = surge.random(5, 7)
+    u:check(n >= 5 and n <= 7 and surge.pick({ "p" }) == "p", "random picks")
+    u:sleep(0.01)
+  end,
+}
+"""
+
+
+def test_every_api_call_against_surge_serve():
+    path = scenario(API, extra={"people.csv": 'name,email\n"Ada, L",ada@example.com\nBob,bob@example.com\n'})
+    with Serve() as s:
+        _, doc = run_json("--host", s.url(""), path, timeout=60)
+    c = checks(doc)
+    assert doc["script_errors"] == [], doc["script_errors"]
+    for name, (passes, fails) in c.items():
+        assert fails == 0 and passes > 0, (name, passes, fails, c)
+    assert len(c) == 15, c
+    for method, name in (("POST", "create"), ("GET", "read"), ("PUT", "update"),
+                         ("DELETE", "delete"), ("GET", "/api/bytes"),
+                         ("HEAD", "/health"), ("GET", "slow")):
+        assert endpoint(doc, method, name)["requests"] > 0
+    assert endpoint(doc, "GET", "slow")["errors"] == endpoint(doc, "GET", "slow")["requests"]
+    assert doc["metrics"]["counters"]["hits"] > 0
+    assert doc["metrics"]["trends"]["body_bytes"]["p50"] == 300
+    assert doc["config"]["scenario"] == path
+
+
+def test_request_bytes_are_what_the_script_asked():
+    def handler(server, conn):
+        while read_request(server, conn) is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Token: t0k3n\r\n\r\nok")
+
+    path = scenario("""
+        flow = {
+          function(u)
+            local r = u:get("/a", { headers = { ["X-One"] = "1" }, query = { q = "a b&c", n = 2 } })
+            u.token = r.headers["x-token"]
+          end,
+          function(u) u:post("/b", { json = { k = "v" }, headers = { Authorization = "Bearer " .. u.token } }) end,
+          function(u) u:put("/c", { body = "raw", headers = { ["Content-Type"] = "text/plain" } }) end,
+          function(u) u:patch("/d", { body = "" }) end,
+          function(u) u:delete("/e") end,
+        }
+    """)
+    with RawServer(handler) as srv:
+        surge("run", "-q", "-t", "1", "-c", "1", "-n", "5", "--host", srv.url(""), path,
+              check_rc=0)
+        heads = [h for h, _ in srv.requests]
+        bodies = [b for _, b in srv.requests]
+    assert heads[0].startswith("GET /a?n=2&q=a%20b%26c HTTP/1.1"), heads[0]
+    assert "X-One: 1" in heads[0]
+    assert heads[1].startswith("POST /b HTTP/1.1") and "Authorization: Bearer t0k3n" in heads[1]
+    assert "Content-Type: application/json" in heads[1] and bodies[1] == b'{"k":"v"}'
+    assert heads[2].startswith("PUT /c") and bodies[2] == b"raw" and "Content-Type: text/plain" in heads[2]
+    assert heads[2].count("Content-Type") == 1
+    assert heads[3].startswith("PATCH /d") and "Content-Length: 0" in heads[3]
+    assert heads[4].startswith("DELETE /e HTTP/1.1")
+
+
+def test_task_and_class_weights():
+    path = scenario("""
+        options = { users = 8 }
+        local started = surge.counter("started")
+        users = {
+          Light = { weight = 1, on_start = function(u) surge.counter("class " .. u.class):add() end,
+                    tasks = { function(u) u:get("/health", { name = "light" }) end } },
+          Heavy = { weight = 3, on_start = function(u) surge.counter("class " .. u.class):add() end,
+                    tasks = { task(1, function(u) u:get("/health", { name = "a" }) end),
+                              task(3, function(u) u:get("/health", { name = "b" }) end) } },
+        }
+    """)
+    with Serve() as s:
+        _, doc = run_json("-d", "2s", "-c", "8", "--host", s.url(""), path)
+    counters = doc["metrics"]["counters"]
+    assert counters == {"class Light": 2, "class Heavy": 6}, counters
+    a, b = endpoint(doc, "GET", "a")["requests"], endpoint(doc, "GET", "b")["requests"]
+    assert a + b > 2000, (a, b)
+    share = b / (a + b)
+    assert abs(share - 0.75) < 0.03, share  # ~20 standard deviations at this count
+
+
+def test_think_time_is_respected():
+    path = scenario("""
+        users = {
+          Constant = { wait = constant(0.2), tasks = { function(u) u:get("/health", { name = "constant" }) end } },
+          Between = { wait = between(0.1, 0.3), tasks = { function(u) u:get("/health", { name = "between" }) end } },
+          Paced = { wait = pacing(0.25), tasks = { function(u) u:get("/api/slow?delay=0.1", { name = "paced" }) end } },
+          Sleeper = { tasks = { function(u) u:get("/health", { name = "sleeper" }); u:sleep(0.2) end } },
+        }
+    """)
+    with Serve() as s:
+        _, doc = run_json("-d", "2s", "-c", "4", "--host", s.url(""), path)
+    for name, most in (("constant", 11), ("between", 11), ("paced", 9), ("sleeper", 11)):
+        n = endpoint(doc, "GET", name)["requests"]
+        # one user, 2 s: at most one iteration per wait (plus the first); never a flood
+        assert 3 <= n <= most, (name, n)
+
+
+def test_script_errors_and_runaway_loops_do_not_stop_the_run():
+    path = scenario("""
+        options = { users = 2 }
+        tasks = {
+          task(5, function(u) u:get("/health") end),
+          task(1, function(u) local x = nil; return x.field end),
+          task(1, function(u) while true do end end),
+        }
+    """, name="faulty.lua")
+    with Serve() as s:
+        p, doc = run_json("-d", "3s", "--host", s.url(""), path, timeout=60)
+    messages = {e["message"]: e["count"] for e in doc["script_errors"]}
+    nil_index = [m for m in messages if "faulty.lua:5:" in m and "nil value" in m]
+    runaway = [m for m in messages if "faulty.lua:6:" in m and "runaway" in m]
+    assert nil_index and runaway, messages
+    assert doc["errors_by_kind"]["script_error"] == sum(messages.values())
+    assert endpoint(doc, "GET", "/health")["requests"] > 10
+    assert "script err" in p.stdout
+
+
+def test_broken_files_exit_2_with_file_and_line():
+    cases = [
+        ("tasks = { function(u) u:get('/') end\n", "syntax.lua:2:"),
+        ("local x = nil\nprint(x.y)\ntasks = {}\n", "toplevel.lua:2:"),
+        ("options = { bogus = 1 }\ntasks = { function(u) end }\n", "options.bogus: unknown option"),
+        ("options = { users = 'many' }\ntasks = { function(u) end }\n", "options.users"),
+        ("x = 1\n", "no user classes"),
+        ("users = { A = { weight = -1, tasks = { function(u) end } } }\n", "user class 'A': weight"),
+        ("tasks = { 42 }\n", "is not a function"),
+    ]
+    for i, (text, expect) in enumerate(cases):
+        name = expect.split(":")[0] if expect.endswith(":") else f"case{i}.lua"
+        path = scenario(text, name=name if name.endswith(".lua") else f"case{i}.lua")
+        p = surge("run", "--host", "http://127.0.0.1:9", path, check_rc=2)
+        assert expect in p.stderr, (text, p.stderr)
+        assert "Traceback" not in p.stderr and "core dumped" not in p.stderr
+    p = surge("run", scenario("tasks = { function(u) end }\n"), check_rc=2)
+    assert "no host" in p.stderr, p.stderr
+    p = surge("run", "/nonexistent/x.lua", check_rc=2)
+    assert "/nonexistent/x.lua" in p.stderr
+
+
+def test_open_model_runs_one_iteration_per_arrival():
+    path = scenario("""
+        options = { rate = 50, duration = "2s" }
+        flow = { function(u) u:get("/health", { name = "first" }) end,
+                 function(u) u:get("/health", { name = "second" }) end }
+        wait = constant(10) -- no think time in the open model: arrivals pace it
+    """)
+    with Serve() as s:
+        _, doc = run_json("--host", s.url(""), path)
+    first, second = endpoint(doc, "GET", "first")["requests"], endpoint(doc, "GET", "second")["requests"]
+    assert 95 <= first <= 100 and abs(first - second) <= 2, (first, second)
+    assert doc["config"]["model"] == "open"
+
+
+def test_ramp_down_runs_on_stop_and_command_line_overrides_options():
+    path = scenario("""
+        options = { duration = "30s", stages = "1s:4,1s:0,1s:0" }
+        wait = constant(0.05)
+        on_start = function(u) surge.counter("started"):add() end
+        on_stop = function(u) u:get("/health", { name = "goodbye" }); surge.counter("stopped"):add() end
+        tasks = { function(u) u:get("/health") end }
+    """)
+    with Serve() as s:
+        _, doc = run_json("--host", s.url(""), path, timeout=60)
+        counters = doc["metrics"]["counters"]
+        assert counters.get("started") == 4 and counters.get("stopped") == 4, counters
+        assert endpoint(doc, "GET", "goodbye")["requests"] == 4
+        # -d on the command line beats options.duration; stages from the file still apply
+        _, doc = run_json("-d", "1s", "--stages", "1s:2", "--host", s.url(""), path)
+        assert doc["duration_s"] < 5, doc["duration_s"]
+        assert doc["metrics"]["counters"]["started"] == 2
+
+
+def test_ten_thousand_idle_users_cost_kilobytes_each():
+    path = scenario("""
+        wait = constant(3600)
+        tasks = { function(u) u:get("/health") end }
+    """)
+    rss = {}
+    with Serve() as s:
+        for n in (100, 10000):
+            _, doc = run_json("-q", "-t", "1", "-c", str(n), "-d", "4s", "--host", s.url(""), path,
+                              timeout=120)
+            assert doc["totals"]["requests"] >= n * 0.99, doc["totals"]
+            rss[n] = doc["generator"]["max_rss_bytes"]
+    per_user = (rss[10000] - rss[100]) / 9900
+    print(f"    idle user: {per_user / 1024:.2f} KiB ({rss[100]} -> {rss[10000]} bytes)")
+    assert per_user <= 10 * 1024, per_user
+
+
+if __name__ == "__main__":
+    main([
+        test_every_api_call_against_surge_serve,
+        test_request_bytes_are_what_the_script_asked,
+        test_task_and_class_weights,
+        test_think_time_is_respected,
+        test_script_errors_and_runaway_loops_do_not_stop_the_run,
+        test_broken_files_exit_2_with_file_and_line,
+        test_open_model_runs_one_iteration_per_arrival,
+        test_ramp_down_runs_on_stop_and_command_line_overrides_options,
+        test_ten_thousand_idle_users_cost_kilobytes_each,
+    ])
