@@ -14,6 +14,7 @@ static const char help_main[] =
     "\n"
     "commands:\n"
     "  run URL            run a load test against URL (closed model, or open with -R)\n"
+    "  run SCENARIO.lua   run a Lua scenario: user classes, tasks, checks (docs/scenarios.md)\n"
     "  capacity URL       find the highest rate that meets an SLO (--slo 'p95<200ms')\n"
     "  report RESULT      render a saved result: markdown, HTML, CSV, JUnit, HDR log\n"
     "  compare BASE NEW   per-metric deltas of two results; exit 1 on a regression\n"
@@ -27,6 +28,7 @@ static const char help_main[] =
 
 static const char help_run[] =
     "usage: surge run [options] URL\n"
+    "       surge run [options] [--host URL] SCENARIO.lua\n"
     "\n"
     "Sends requests to URL over keep-alive connections and prints a summary: requests, rate,\n"
     "transfer, latency percentiles, status codes, errors by kind, thresholds and the\n"
@@ -36,6 +38,11 @@ static const char help_run[] =
     "response is complete. Open model (-R, or --model open with --stages): requests arrive\n"
     "at the asked rate whatever the target does; latency counts from each request's intended\n"
     "send time, so a stalled server shows in the percentiles (no coordinated omission).\n"
+    "\n"
+    "A scenario (a .lua file; docs/scenarios.md) declares user classes with weighted tasks or\n"
+    "flows, think time, checks and data; each user is a coroutine on the event loop. Its\n"
+    "options = {...} apply first and the command line overrides them; --host URL gives its\n"
+    "target when the file does not. Options go before the URL or file.\n"
     "\n"
     "load shape:\n"
     "  -c, --connections N    closed: users; open: most requests in flight (default 10; 100\n"
@@ -88,8 +95,7 @@ static const char help_run[] =
     "  -q, --quiet            print nothing but errors\n"
     "  -h, --help             this text\n"
     "\n"
-    "outputs (each rendered from the result document, as 'surge report' does):\n"
-    CLI_OUTPUTS_HELP
+    "outputs (each rendered from the result document, as 'surge report' does):\n" CLI_OUTPUTS_HELP
     "\n"
     "Latency: closed model, from the first byte written to the last byte of the response;\n"
     "open model, from the intended send time (the summary also shows the service time).\n"
@@ -106,6 +112,7 @@ static const char help_run[] =
     "  surge run -R 500 -d 1m --threshold 'p99<250ms' --threshold 'error_rate<1%' URL\n"
     "  surge run --model open --stages '1m:100,5m:100,1m:0' URL\n"
     "  surge run --profile spike URL\n"
+    "  surge run --host http://127.0.0.1:8080 -d 1m --users 100 scenarios/seed001.lua\n"
     "  surge run -c 50 -d 1m --scrape http://HOST:8080/metrics --replicas 3 \\\n"
     "            --cost-per-hour 0.10 http://HOST:8080/api/users\n";
 
@@ -142,9 +149,7 @@ static const char help_report[] =
     "With no output option it prints a markdown summary on stdout. RESULT.json may be - for\n"
     "stdin.\n"
     "\n"
-    "outputs:\n"
-    CLI_OUTPUTS_HELP
-    "  -h, --help             this text\n"
+    "outputs:\n" CLI_OUTPUTS_HELP "  -h, --help             this text\n"
     "\n"
     "CSV: Locust's columns (Type, Name, Request Count, ... 50%, 66%, ... 100%), one row per\n"
     "endpoint and an Aggregated row; the history has one Aggregated row per second. Times in\n"

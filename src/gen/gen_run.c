@@ -86,7 +86,12 @@ void gen_thread_stop(gen_thread_t *t)
 
 static void on_deadline(loop_t *loop, loop_timer_t *timer)
 {
-	gen_thread_stop(timer->ctx);
+	gen_thread_t *t = timer->ctx;
+
+	/* a second that ends with the run is a whole second whichever timer the heap gave first */
+	if (loop_timer_pending(&t->tick) && t->tick.when_ns <= timer->when_ns)
+		on_tick(loop, &t->tick);
+	gen_thread_stop(t);
 }
 
 static void on_wake(loop_t *loop, void *ctx)

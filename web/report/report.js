@@ -233,9 +233,11 @@
     const v = str(assess.verdict, "");
     const kind = tone(v);
     const why = v === "FAIL" ? failWhy() : v === "PASS" ? "every check held" : "no assessment in this document";
-    const target = cfg.url
+    const target = cfg.scenario
+      ? [h("span", { class: "method" }, "LUA"), h("span", { class: "url" }, cfg.scenario + (cfg.url ? " → " + cfg.url : ""))]
+      : cfg.url
       ? [cfg.method ? h("span", { class: "method" }, cfg.method) : null, h("span", { class: "url" }, cfg.url)]
-      : cfg.scenario ? ["scenario ", h("span", { class: "url" }, cfg.scenario)] : "load test";
+      : "load test";
     const meta = [
       ["started", fmtDate(doc.started_at)],
       ["duration", fmtDuration(duration)],
