@@ -9,8 +9,9 @@
 --
 -- The server says how long each request waited for a connection (Server-Timing db-wait),
 -- recorded here as the trend db_wait_ms. At the defaults the pool always has room; raise
--- the users (surge run --users 40 ...) and the waits grow until the pool runs out and 503s
--- appear: the failure the seeds' pool-exhaustion tests look for.
+-- the users (surge run --users 40 ...) and the waits grow; let the server wait less
+-- (surge serve --db-timeout 100ms) and the pool runs out: 503s, the failure the seeds'
+-- pool-exhaustion tests look for.
 --
 -- Run:  surge serve --listen 127.0.0.1:8080 &
 --       surge run scenarios/db-pool.lua                  (4 users, 15 s)
@@ -75,7 +76,8 @@ users = {
 			end),
 			-- real work in the database: a recursive CTE joined with itself
 			expensive = task(1, function(u)
-				local r = u:get("/api/expensive-query?iterations=300", { name = "/api/expensive-query" })
+				local r = u:get("/api/expensive-query?iterations=300",
+					{ name = "/api/expensive-query" })
 				record_wait(r)
 				u:check(r.status == 200 and r:json().iterations == 300, "query ran")
 			end),

@@ -52,8 +52,10 @@ tasks = {
 		end
 	end),
 	cascade = task(2, function(u)
-		local r = u:get("/api/cascade-failure",
-			{ query = { sequential = 3, parallel = 3, failure_rate = failure_rate }, name = "/api/cascade-failure" })
+		local r = u:get("/api/cascade-failure", {
+			query = { sequential = 3, parallel = 3, failure_rate = failure_rate },
+			name = "/api/cascade-failure",
+		})
 		if u:check(r.status == 200, "cascade ok") then
 			u:check(#r:json().calls == 6 and all_ok(r:json().calls), "six calls answered")
 		else

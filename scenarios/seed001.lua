@@ -55,6 +55,7 @@ users = {
 		on_start = function(u)
 			u.user_id = create_user(u, "scaling")
 		end,
+		-- on a ramp-down (stages going down); at the end of a run users stop where they are
 		on_stop = function(u)
 			if u.user_id then
 				u:delete("/api/users/" .. u.user_id, { name = "/api/users/{id} [delete]" })
@@ -75,7 +76,8 @@ users = {
 				u:check(r.status == 200 and r:json().name == "renamed " .. u.id, "user updated")
 				-- the update invalidated the cache: this read must see the new name
 				r = read_user(u, id)
-				u:check(r:json().name == "renamed " .. u.id, "no stale read after update")
+				u:check(r.status == 200 and r:json().name == "renamed " .. u.id,
+					"no stale read after update")
 				r = u:delete("/api/users/" .. id, { name = "/api/users/{id} [delete]" })
 				u:check(r.status == 200, "user deleted")
 			end),
@@ -111,7 +113,7 @@ users = {
 				end
 			end),
 			newest = task(2, function(u)
-				local r = u:get("/api/users", { query = { limit = 10 }, name = "/api/users?limit=" })
+				local r = u:get("/api/users?limit=10", { name = "/api/users?limit=" })
 				u:check(r.status == 200 and r:json().count <= 10, "list read")
 			end),
 			health = task(1, function(u)
@@ -138,7 +140,10 @@ users = {
 				for i, user in ipairs(r:json().users) do
 					ids[i] = user.id
 				end
-				r = u:get("/api/users", { query = { ids = table.concat(ids, ",") }, name = "/api/users?ids=" })
+				r = u:get("/api/users", {
+					query = { ids = table.concat(ids, ",") },
+					name = "/api/users?ids=",
+				})
 				u:check(r.status == 200 and r:json().count == #ids, "bulk read back")
 				for _, id in ipairs(ids) do
 					u:delete("/api/users/" .. id, { name = "/api/users/{id} [delete]" })

@@ -33,7 +33,8 @@ users = {
 				u:check(r.status == 200, "prediction made")
 			end),
 			batch = task(30, function(u)
-				local r = u:get("/api/cpu", { query = { ms = surge.random(3, 8) * PREDICTION_MS }, name = "batch predict" })
+				local ms = surge.random(3, 8) * PREDICTION_MS
+				local r = u:get("/api/cpu", { query = { ms = ms }, name = "batch predict" })
 				u:check(r.status == 200, "batch made")
 			end),
 			health = task(10, function(u)

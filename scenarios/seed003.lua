@@ -11,7 +11,7 @@
 --
 -- Run:  surge serve --listen 127.0.0.1:8080 &
 --       surge run scenarios/seed003.lua                        (10 users over 5 s, 20 s)
---       surge run --users 500 --spawn-rate 1.7 -d 10m --target-rps 400 scenarios/seed003.lua
+--       surge run --users 500 --spawn-rate 1.7 -d 10m scenarios/seed003.lua
 --                                                   (the seed's plan: 500 users over 300 s)
 -- The other two classes of the seed are seed003-spike.lua and seed003-stress.lua.
 
@@ -31,12 +31,14 @@ users = {
 		tasks = {
 			predict = task(70, function(u)
 				local r = u:get("/api/cpu?ms=" .. PREDICTION_MS, { name = "predict" })
-				u:check(r.status == 200 and r:json().cpu_ms >= PREDICTION_MS * 0.9, "prediction made")
+				u:check(r.status == 200 and r:json().cpu_ms >= PREDICTION_MS * 0.9,
+					"prediction made")
 			end),
 			batch = task(30, function(u)
 				local n = surge.random(3, 8)
-				local r = u:get("/api/cpu", { query = { ms = n * PREDICTION_MS }, name = "batch predict" })
-				u:check(r.status == 200 and r:json().cpu_ms >= n * PREDICTION_MS * 0.9, "batch made")
+				local ms = n * PREDICTION_MS
+				local r = u:get("/api/cpu", { query = { ms = ms }, name = "batch predict" })
+				u:check(r.status == 200 and r:json().cpu_ms >= ms * 0.9, "batch made")
 				surge.trend("batch_size"):add(n)
 			end),
 			health = task(10, function(u)

@@ -214,7 +214,7 @@ void gen_conn_mark_failed(gen_conn_t *c)
 
 	k->checks_failed++;
 	e->checks_failed++;
-	if (c->failed || (status >= 200 && status < 400)) { /* not counted as an error yet */
+	if (!c->failed && status >= 200 && status < 400) { /* not counted as an error yet */
 		k->errors++;
 		e->errors++;
 	}

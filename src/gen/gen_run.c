@@ -384,6 +384,9 @@ static void self_check(gen_run_t *run, gen_result_t *out)
 		double busy = wall ? (double)t->cpu_ns / (double)wall : 0;
 
 		busy = busy > 1 ? 1 : busy;
+		if (wall < NS_PER_S / 2)
+			busy =
+			    0; /* a few requests: start-up costs, not a verdict on the generator */
 		if (out->thread_cpu)
 			out->thread_cpu[i] = busy;
 		if (busy > out->thread_cpu_max)

@@ -12,14 +12,27 @@ bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *
 {
 	report_totals_t t;
 
-	/* one URL, one endpoint: its name is the request target, as in the result's endpoints */
-	if (endpoint && *endpoint && strcmp(endpoint, cfg->url.target) != 0)
+	(void)cfg;
+	f->duration_s = (double)r->duration_ns / 1e9;
+	if (endpoint && *endpoint) {
+		/* by name, as in the result's endpoints (the first method seen with that name) */
+		for (uint32_t i = 0; i < r->named.endpoint_count; i++) {
+			const gen_endpoint_t *e = r->named.endpoints[i];
+
+			if (strcmp(e->name, endpoint) != 0)
+				continue;
+			report_counter_totals(&e->counters, f->duration_s, &t);
+			f->latency = e->latency;
+			f->requests = t.requests;
+			f->errors = t.errors;
+			return true;
+		}
 		return false;
+	}
 	report_totals(r, &t);
 	f->latency = r->latency;
 	f->requests = t.requests;
 	f->errors = t.errors;
-	f->duration_s = t.duration_s;
 	return true;
 }
 

@@ -7,6 +7,23 @@ local C = _surge_c
 _surge_c = nil
 local yield = coroutine.yield
 local traceback = debug.traceback
+local raw_xpcall, raw_pcall = xpcall, pcall
+
+-- A runaway loop stays a runaway inside the script's own pcall: these re-raise it.
+local function rethrow(ok, ...)
+	if not ok and C.runaway() then
+		error((...), 0)
+	end
+	return ok, ...
+end
+
+function pcall(f, ...)
+	return rethrow(raw_pcall(f, ...))
+end
+
+function xpcall(f, handler)
+	return rethrow(raw_xpcall(f, handler))
+end
 local random = math.random
 local floor = math.floor
 local type, pairs, ipairs, next, setmetatable, rawset = type, pairs, ipairs, next, setmetatable, rawset
@@ -50,6 +67,8 @@ end
 function surge.random(lo, hi)
 	if lo == nil then
 		return random()
+	elseif hi == nil then
+		return random(lo)
 	end
 	return random(lo, hi)
 end
@@ -391,7 +410,7 @@ local function pick_task(c)
 end
 
 local function run_safely(fn, u)
-	local ok, err = xpcall(fn, traceback, u)
+	local ok, err = raw_xpcall(fn, traceback, u)
 	if not ok then
 		C.script_error(err)
 	end

@@ -233,6 +233,13 @@ static int api_script_error(lua_State *L)
 
 /* ---- small utilities ---- */
 
+/* true while the current resume has run past the instruction limit */
+static int api_runaway(lua_State *L)
+{
+	lua_pushboolean(L, vm_of(L)->instructions > SCENARIO_INSTR_LIMIT);
+	return 1;
+}
+
 static int api_now(lua_State *L)
 {
 	lua_pushnumber(L, (double)clock_now_ns() / NS_PER_S);
@@ -432,7 +439,8 @@ static int api_json_decode(lua_State *L)
 	size_t len;
 	const char *s = luaL_checklstring(L, 1, &len);
 	json_error_t e;
-	json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	json_t *j =
+	    json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
 
 	if (!j)
 		return luaL_error(L, "json: %s (line %d, column %d)", e.text, e.line, e.column);
@@ -450,6 +458,7 @@ void scenario_api_open(lua_State *L, scenario_vm_t *vm)
 	    {"trend", api_trend},
 	    {"script_error", api_script_error},
 	    {"now", api_now},
+	    {"runaway", api_runaway},
 	    {"uuid", api_uuid},
 	    {"urlencode", api_urlencode},
 	    {"json_encode", api_json_encode},

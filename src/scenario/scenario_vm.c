@@ -25,8 +25,9 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	if (!vm)
 		return;
 	vm->instructions += SCENARIO_HOOK_INTERVAL;
+	/* not reset after raising: a script's own pcall cannot swallow it, the next hook raises
+	 * again until the error leaves the user's code (or ends the user) */
 	if (vm->instructions > SCENARIO_INSTR_LIMIT) {
-		vm->instructions = 0;
 		luaL_error(L, "runaway: over %d Lua instructions without a request or a sleep",
 		           SCENARIO_INSTR_LIMIT);
 	}

@@ -189,7 +189,9 @@ def test_script_errors_and_runaway_loops_do_not_stop_the_run():
         }
     """, name="faulty.lua")
     with Serve() as s:
-        p, doc = run_json("-d", "3s", "--host", s.url(""), path, timeout=60)
+        p, doc = run_json("-d", "3s", "--host", s.url(""), path, timeout=60, check_rc=None)
+    # a runaway burns the generator's CPU until stopped: exit 4 says so honestly
+    assert p.returncode in (0, 4), (p.returncode, p.stderr)
     messages = {e["message"]: e["count"] for e in doc["script_errors"]}
     nil_index = [m for m in messages if "faulty.lua:5:" in m and "nil value" in m]
     runaway = [m for m in messages if "faulty.lua:6:" in m and "runaway" in m]
