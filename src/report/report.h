@@ -48,8 +48,7 @@ void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analy
 /* The seeds' recommendations and the cost, from the run and a->target (report_target.c). */
 void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
 /* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
-bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
-                    threshold_figures_t *f);
+bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f);
 
 /* The wrk-like summary printed at the end of a run. */
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,

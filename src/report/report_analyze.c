@@ -7,12 +7,10 @@
 #include "core/clock.h"
 #include "report/report.h"
 
-bool report_figures(const gen_config_t *cfg, const gen_result_t *r, const char *endpoint,
-                    threshold_figures_t *f)
+bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f)
 {
 	report_totals_t t;
 
-	(void)cfg;
 	f->duration_s = (double)r->duration_ns / 1e9;
 	if (endpoint && *endpoint) {
 		/* by name, as in the result's endpoints (the first method seen with that name) */
@@ -45,7 +43,7 @@ void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analy
 	for (int i = 0; i < a->threshold_count; i++) {
 		const threshold_t *th = &a->thresholds[i];
 
-		if (!report_figures(cfg, r, th->endpoint, &f)) {
+		if (!report_figures(r, th->endpoint, &f)) {
 			a->values[i] = NAN; /* an endpoint that never ran fails its thresholds */
 			a->passed[i] = false;
 		} else {

@@ -17,11 +17,6 @@
 #define JSON_DEPTH_MAX 64
 #define NAME_FALLBACK  "(unnamed)"
 
-static scenario_vm_t *vm_of(lua_State *L)
-{
-	return scenario_vm_of(L);
-}
-
 /* ---- requests ---- */
 
 scenario_request_t *scenario_request_get(lua_State *L, int index)
@@ -76,7 +71,7 @@ static int collect_headers(lua_State *L, int index, const char **out, int max, b
 /* C.prepare(method, path_or_url, name, headers, body, content_type, timeout_s) */
 static int api_prepare(lua_State *L)
 {
-	scenario_vm_t *vm = vm_of(L);
+	scenario_vm_t *vm = scenario_vm_of(L);
 	const char *method = luaL_checkstring(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	const char *name = luaL_optstring(L, 3, path);
@@ -153,7 +148,7 @@ static int api_prepare(lua_State *L)
 
 static int api_check(lua_State *L)
 {
-	scenario_vm_t *vm = vm_of(L);
+	scenario_vm_t *vm = scenario_vm_of(L);
 	bool ok = lua_toboolean(L, 1);
 	const char *name = luaL_optstring(L, 2, "check");
 	gen_conn_t *c = vm->current;
@@ -177,7 +172,7 @@ static int api_check(lua_State *L)
 
 static int api_counter(lua_State *L)
 {
-	scenario_vm_t *vm = vm_of(L);
+	scenario_vm_t *vm = scenario_vm_of(L);
 	const char *name = luaL_checkstring(L, 1);
 	double n = luaL_optnumber(L, 2, 1);
 	gen_tally_t *t;
@@ -189,7 +184,7 @@ static int api_counter(lua_State *L)
 
 static int api_trend(lua_State *L)
 {
-	scenario_vm_t *vm = vm_of(L);
+	scenario_vm_t *vm = scenario_vm_of(L);
 	const char *name = luaL_checkstring(L, 1);
 	double v = luaL_checknumber(L, 2);
 	gen_tally_t *t;
@@ -227,7 +222,7 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 
 static int api_script_error(lua_State *L)
 {
-	scenario_count_error(vm_of(L), luaL_checkstring(L, 1));
+	scenario_count_error(scenario_vm_of(L), luaL_checkstring(L, 1));
 	return 0;
 }
 
@@ -236,7 +231,7 @@ static int api_script_error(lua_State *L)
 /* true while the current resume has run past the instruction limit */
 static int api_runaway(lua_State *L)
 {
-	lua_pushboolean(L, vm_of(L)->instructions > SCENARIO_INSTR_LIMIT);
+	lua_pushboolean(L, scenario_vm_of(L)->instructions > SCENARIO_INSTR_LIMIT);
 	return 1;
 }
 
@@ -259,7 +254,7 @@ static uint64_t next_random(scenario_vm_t *vm)
 
 static int api_uuid(lua_State *L)
 {
-	scenario_vm_t *vm = vm_of(L);
+	scenario_vm_t *vm = scenario_vm_of(L);
 	uint64_t a = next_random(vm), b = next_random(vm);
 	char out[40];
 
@@ -449,7 +444,7 @@ static int api_json_decode(lua_State *L)
 	return 1;
 }
 
-void scenario_api_open(lua_State *L, scenario_vm_t *vm)
+void scenario_api_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 	    {"prepare", api_prepare},
@@ -467,7 +462,6 @@ void scenario_api_open(lua_State *L, scenario_vm_t *vm)
 	    {NULL, NULL},
 	};
 
-	(void)vm;
 	luaL_newmetatable(L, REQUEST_META);
 	lua_pushcfunction(L, request_gc);
 	lua_setfield(L, -2, "__gc");

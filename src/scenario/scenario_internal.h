@@ -32,9 +32,8 @@ struct scenario {
 	char *dir; /* the file's directory: data paths are relative to it */
 	char *source;
 	size_t source_len;
-	scenario_option_t options[SCENARIO_MAX_OPTIONS];
+	scenario_option_t options[SCENARIO_MAX_OPTIONS]; /* values owned (names are static) */
 	size_t option_count;
-	char *option_text[SCENARIO_MAX_OPTIONS * 2]; /* owned names and values */
 	gen_driver_t driver;
 
 	pthread_mutex_t csv_lock;
@@ -69,7 +68,7 @@ void scenario_vm_close(scenario_vm_t *vm);
 scenario_vm_t *scenario_vm_of(lua_State *L);
 
 /* scenario_api.c: registers _surge_c (the C functions the prelude uses). */
-void scenario_api_open(lua_State *L, scenario_vm_t *vm);
+void scenario_api_open(lua_State *L);
 /* The request a prepared-request userdata holds. */
 typedef struct scenario_request {
 	buf_t bytes;

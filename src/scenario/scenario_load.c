@@ -41,7 +41,6 @@ static int add_option(scenario_t *s, const char *name, const char *value, char *
 	}
 	if (!(v = strdup(value)))
 		return -ENOMEM;
-	s->option_text[s->option_count] = v;
 	s->options[s->option_count].name = name;
 	s->options[s->option_count].value = v;
 	s->option_count++;
@@ -246,7 +245,7 @@ void scenario_free(scenario_t *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->option_count; i++)
-		free(s->option_text[i]);
+		free((char *)s->options[i].value);
 	scenario_csv_free_all(s);
 	pthread_mutex_destroy(&s->csv_lock);
 	free(s->path);

@@ -111,7 +111,7 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 	luaL_openlibs(L);
 	lua_pushlightuserdata(L, vm);
 	lua_setfield(L, LUA_REGISTRYINDEX, "surge.vm");
-	scenario_api_open(L, vm);
+	scenario_api_open(L);
 	seed(vm);
 	/* compiled traces never call hooks, so a runaway loop could only be stopped in the
 	 * interpreter: scenarios are glue between requests, where the interpreter is plenty */
