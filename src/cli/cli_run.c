@@ -35,6 +35,7 @@ enum {
 	OPT_TARGET_ERRORS,
 	OPT_TARGET_RPS,
 	OPT_HOST,
+	OPT_GRACEFUL_STOP,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +56,7 @@ static const struct option long_options[] = {
     {"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
     {"target-rps", required_argument, NULL, OPT_TARGET_RPS},
     {"host", required_argument, NULL, OPT_HOST},
+    {"graceful-stop", required_argument, NULL, OPT_GRACEFUL_STOP},
     {"scrape", required_argument, NULL, CLI_OPT_SCRAPE},
     {"cost-per-hour", required_argument, NULL, CLI_OPT_COST_PER_HOUR},
     {"replicas", required_argument, NULL, CLI_OPT_REPLICAS},
@@ -216,6 +218,10 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 	case OPT_BODY_FILE: rc = body_file_option(o, arg); break;
 	case OPT_TIMEOUT: rc = duration_option("timeout", arg, &cfg->timeout_ns); break;
 	case OPT_HOST: o->host = arg; break;
+	case OPT_GRACEFUL_STOP:
+		rc = duration_option("graceful-stop", arg, &cfg->stop_grace_ns);
+		o->graceful_stop_given = true;
+		break;
 	case OPT_JSON: o->json_path = arg; break;
 	case 'k': cfg->insecure = true; break;
 	case 'q': o->quiet = true; break;
@@ -258,8 +264,30 @@ static int apply_args(run_options_t *o, int argc, char **argv)
 	return 0;
 }
 
+/* Options of a file that the command line replaces as a group: a load shape given on the
+ * command line (any of -c --users --stages --rate --profile) replaces the file's whole
+ * shape, the file's duration too when the new shape has a length of its own (--stages,
+ * --profile), and --threshold replaces the file's thresholds, instead of mixing with them. */
+typedef struct replaced {
+	bool shape, duration, thresholds;
+} replaced_t;
+
+static bool is_replaced(const char *name, replaced_t r)
+{
+	static const char *const shape[] = {"connections", "users",   "spawn-rate", "stages",
+	                                    "rate",        "profile", "model"};
+
+	if ((r.thresholds && strcmp(name, "threshold") == 0) ||
+	    (r.duration && strcmp(name, "duration") == 0))
+		return true;
+	for (size_t i = 0; r.shape && i < sizeof(shape) / sizeof(shape[0]); i++)
+		if (strcmp(name, shape[i]) == 0)
+			return true;
+	return false;
+}
+
 /* A scenario's `options = {...}`, applied as if given first on the command line. */
-static int apply_scenario_options(run_options_t *o)
+static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 {
 	const scenario_option_t *opts;
 	size_t n = scenario_options(o->scenario, &opts);
@@ -268,6 +296,8 @@ static int apply_scenario_options(run_options_t *o)
 		const struct option *lo = long_options;
 		int rc;
 
+		if (is_replaced(opts[i].name, replaced))
+			continue;
 		while (lo->name && strcmp(lo->name, opts[i].name) != 0)
 			lo++;
 		if (!lo->name || (rc = cli_run_option(o, lo->val, opts[i].value)) != 0) {
@@ -291,6 +321,12 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 {
 	char err[1024];
 	scenario_t *s = scenario_load(path, err, sizeof(err));
+	replaced_t replaced = {
+	    .shape =
+	        o->connections_given || o->users || o->stages_text || o->rate_text || o->profile,
+	    .duration = o->stages_text || o->profile,
+	    .thresholds = o->threshold_count > 0,
+	};
 	int rc;
 
 	if (!s) {
@@ -301,7 +337,9 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	memset(o, 0, sizeof(*o));
 	o->scenario = s;
 	cli_run_defaults(o);
-	if ((rc = apply_scenario_options(o)) != 0 || (rc = apply_args(o, argc, argv)) != 0)
+	o->cfg.stop_grace_ns = SCENARIO_GRACEFUL_STOP_NS;
+	if ((rc = apply_scenario_options(o, replaced)) != 0 ||
+	    (rc = apply_args(o, argc, argv)) != 0)
 		return rc;
 	if (!o->host)
 		return cli_usage_error("run",
@@ -334,6 +372,9 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 			return rc;
 	} else if (o->host) {
 		return cli_usage_error("run", "--host is for scenarios; give the URL itself");
+	} else if (o->graceful_stop_given) {
+		return cli_usage_error("run", "--graceful-stop is for scenarios: a URL's requests "
+		                              "in flight at the end are abandoned");
 	} else {
 		o->cfg.url_text = argv[optind];
 	}
@@ -392,12 +433,18 @@ static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *si
 	size_t seen = 0;
 	uint64_t errors = 0;
 	bool aborted = false;
+	int stop_asked = 0;
 	gen_point_t p[16];
 	size_t n;
 
 	while (!gen_finished(run)) {
 		int sig = sigtimedwait(signals, NULL, &tick);
 
+		if ((sig == SIGINT || sig == SIGTERM) && !stop_asked++ && o->cfg.stop_grace_ns)
+			fprintf(stderr,
+			        "\nsurge run: stopping — users are leaving (on_stop) for up "
+			        "to %.3gs; again to stop now\n",
+			        (double)o->cfg.stop_grace_ns / NS_PER_S);
 		if (sig == SIGINT || sig == SIGTERM)
 			gen_stop(run);
 		while ((n = gen_timeline_snapshot(run, seen, p, 16)) > 0) {

@@ -20,6 +20,7 @@ typedef struct run_options {
 	cli_outputs_t outputs;
 	bool method_given;
 	bool connections_given;
+	bool graceful_stop_given;
 	bool quiet;
 	char *body_owned;
 

@@ -78,6 +78,10 @@ typedef struct gen_config {
 	const char *stages_text; /* the stages as given (for reports), or NULL */
 	const gen_driver_t *driver; /* NULL: every request is the one above */
 	const char *scenario_path;  /* for reports, with a driver */
+	/* with a driver, when the run ends (time up, schedule over, first stop): users finish
+	 * the request they have out and leave (their on_stop runs) for at most this long; 0:
+	 * everything in flight is abandoned at once, as without a driver */
+	uint64_t stop_grace_ns;
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */

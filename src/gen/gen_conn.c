@@ -540,6 +540,10 @@ bool gen_conn_iteration_done(gen_conn_t *c)
 		conn_done(c);
 		return false;
 	}
+	if (t->ending) {
+		gen_conn_finish(c); /* the user has left */
+		return false;
+	}
 	if (t->run->cfg.open_model) {
 		gen_open_conn_free(c);
 		return false;

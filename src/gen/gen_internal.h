@@ -73,7 +73,9 @@ struct gen_thread {
 	uint32_t open_conns;
 	uint64_t requests_left; /* UINT64_MAX when there is no limit */
 	uint32_t done_conns;    /* connections that will send no more requests */
-	bool stopping;
+	bool stopping;          /* stopped: nothing more is sent, nothing more is measured */
+	bool ending;            /* the run is over, driven users are leaving (stop grace) */
+	loop_timer_t grace;     /* ending: when the users that have not left are stopped */
 
 	/* open model: the pacer sends each arrival at its intended time on a free connection */
 	loop_timer_t pacer;
@@ -128,6 +130,7 @@ struct gen_run {
 	gen_thread_t *threads;
 	uint32_t thread_count;
 	atomic_bool stop_requested;
+	atomic_uint stops_asked; /* gen_stop calls: the first ends gracefully, the second at once */
 	atomic_uint threads_running;
 
 	pthread_mutex_t timeline_lock; /* guards everything below */
@@ -167,6 +170,9 @@ void gen_conn_mark_failed(gen_conn_t *c);
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);
 void gen_thread_stop(gen_thread_t *t);
+/* The run is over for this thread: with a driver and a stop grace its users leave first
+ * (gen_thread_stop when the last has left or the grace is up), else gen_thread_stop. */
+void gen_thread_end(gen_thread_t *t);
 /* the thread's share of a total: round(total)/n, the first round(total)%n threads one more */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
 

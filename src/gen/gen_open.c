@@ -65,7 +65,7 @@ static void on_pacer(loop_t *loop, loop_timer_t *timer)
 	if (t->next_due_ns != UINT64_MAX)
 		loop_timer_start(loop, timer, t->next_due_ns);
 	else if (all_quiet(t))
-		gen_thread_stop(t);
+		gen_thread_end(t);
 }
 
 void gen_open_conn_free(gen_conn_t *c)
@@ -83,7 +83,7 @@ void gen_open_conn_free(gen_conn_t *c)
 	c->state = CONN_FREE;
 	t->free_conns[t->free_count++] = c;
 	if (all_quiet(t))
-		gen_thread_stop(t); /* the schedule is over and nothing is in flight */
+		gen_thread_end(t); /* the schedule is over and nothing is in flight */
 }
 
 void gen_open_start(gen_thread_t *t)

@@ -71,6 +71,7 @@ void gen_thread_stop(gen_thread_t *t)
 	t->stopping = true;
 	t->end_ns = clock_now_ns();
 	t->users_at_end = t->open_conns;
+	loop_timer_stop(t->loop, &t->grace);
 	for (uint32_t i = 0; i < t->conn_count; i++) {
 		gen_conn_t *c = &t->conns[i];
 
@@ -84,6 +85,45 @@ void gen_thread_stop(gen_thread_t *t)
 	gen_thread_maybe_finish(t);
 }
 
+static void on_grace_over(loop_t *loop, loop_timer_t *timer)
+{
+	gen_thread_stop(timer->ctx);
+}
+
+/* Nothing new starts now; driven users get the grace to take their last response and
+ * leave (on_stop), then whoever is left is stopped. What they do in the grace is measured
+ * like the rest: the run (and its last second) lasts until the last user has left. */
+void gen_thread_end(gen_thread_t *t)
+{
+	gen_run_t *run = t->run;
+
+	if (t->stopping || t->ending)
+		return;
+	if (!run->cfg.driver || !run->cfg.stop_grace_ns || !t->driver_state) {
+		gen_thread_stop(t);
+		return;
+	}
+	t->ending = true;
+	loop_timer_stop(t->loop, &t->ramp);
+	loop_timer_stop(t->loop, &t->pacer);
+	t->queue_len = 0; /* arrivals waiting for a connection will not be sent */
+	loop_timer_start(t->loop, &t->grace, clock_now_ns() + run->cfg.stop_grace_ns);
+	for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++) {
+		gen_conn_t *c = &t->conns[i];
+
+		if (c->state == CONN_SLEEPING || (c->state == CONN_FREE && c->user)) {
+			loop_timer_stop(t->loop, &c->timer);
+			c->state = CONN_IDLE;
+			run->cfg.driver->next(c); /* wakes to leave */
+		} else if (c->state == CONN_PARKED || c->state == CONN_FREE) {
+			gen_conn_close(c); /* never a user, or gone already */
+			c->state = CONN_DONE;
+			t->done_conns++;
+		}
+	}
+	gen_thread_maybe_finish(t);
+}
+
 static void on_deadline(loop_t *loop, loop_timer_t *timer)
 {
 	gen_thread_t *t = timer->ctx;
@@ -91,15 +131,19 @@ static void on_deadline(loop_t *loop, loop_timer_t *timer)
 	/* a second that ends with the run is a whole second whichever timer the heap gave first */
 	if (loop_timer_pending(&t->tick) && t->tick.when_ns <= timer->when_ns)
 		on_tick(loop, &t->tick);
-	gen_thread_stop(t);
+	gen_thread_end(t);
 }
 
 static void on_wake(loop_t *loop, void *ctx)
 {
 	gen_thread_t *t = ctx;
 
-	if (atomic_load(&t->run->stop_requested))
-		gen_thread_stop(t);
+	if (!atomic_load(&t->run->stop_requested))
+		return;
+	if (atomic_load(&t->run->stops_asked) > 1)
+		gen_thread_stop(t); /* asked twice: no more grace */
+	else
+		gen_thread_end(t);
 }
 
 /* The driver's per-thread state; a thread whose driver cannot start stops its users and
@@ -130,6 +174,7 @@ static void *thread_main(void *arg)
 	loop_timer_init(&t->tick, on_tick, t);
 	loop_timer_start(t->loop, &t->tick, run->start_ns + NS_PER_S);
 	loop_timer_init(&t->deadline, on_deadline, t);
+	loop_timer_init(&t->grace, on_grace_over, t);
 	if (run->cfg.duration_ns)
 		loop_timer_start(t->loop, &t->deadline, run->start_ns + run->cfg.duration_ns);
 	for (uint32_t i = 0; i < t->conn_count; i++)
@@ -354,6 +399,7 @@ void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, dou
 
 void gen_stop(gen_run_t *run)
 {
+	atomic_fetch_add(&run->stops_asked, 1);
 	atomic_store(&run->stop_requested, true);
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		loop_wake(run->threads[i].loop);

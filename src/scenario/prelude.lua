@@ -9,9 +9,13 @@ local yield = coroutine.yield
 local traceback = debug.traceback
 local raw_xpcall, raw_pcall = xpcall, pcall
 
--- A runaway loop stays a runaway inside the script's own pcall: these re-raise it.
+-- Raised in a user's code when the run has ended, to take it straight to on_stop.
+local STOP = setmetatable({}, { __tostring = function() return "the run ended" end })
+
+-- A runaway loop, or the end of the run, stays what it is inside the script's own pcall:
+-- these re-raise it.
 local function rethrow(ok, ...)
-	if not ok and C.runaway() then
+	if not ok and ((...) == STOP or C.runaway()) then
 		error((...), 0)
 	end
 	return ok, ...
@@ -22,7 +26,21 @@ function pcall(f, ...)
 end
 
 function xpcall(f, handler)
-	return rethrow(raw_xpcall(f, handler))
+	return rethrow(raw_xpcall(f, function(e)
+		if e == STOP then
+			return e
+		end
+		return handler(e)
+	end))
+end
+
+local leaving = setmetatable({}, { __mode = "k" }) -- users whose on_stop runs
+
+-- After a response or a sleep: a user still in its iteration when the run ended leaves.
+local function interrupt(u)
+	if not leaving[u] and C.stopping() then
+		error(STOP, 0)
+	end
 end
 local random = math.random
 local floor = math.floor
@@ -215,6 +233,7 @@ User.__index = User
 
 function User:send(req)
 	local status, body, raw, err, ms = yield("request", req)
+	interrupt(self)
 	return setmetatable({
 		status = status,
 		body = body,
@@ -247,6 +266,7 @@ function User:sleep(seconds)
 		error("sleep needs a number of seconds >= 0", 2)
 	end
 	yield("sleep", seconds)
+	interrupt(self)
 end
 
 -- ---- user classes ----
@@ -411,7 +431,7 @@ end
 
 local function run_safely(fn, u)
 	local ok, err = raw_xpcall(fn, traceback, u)
-	if not ok then
+	if not ok and err ~= STOP then
 		C.script_error(err)
 	end
 	return ok
@@ -434,15 +454,17 @@ local function think(u, w, started)
 	end
 end
 
--- The life of one user: on_start, then iterations until the engine says leave, then on_stop.
--- In the open model an arrival starts each iteration and there is no think time.
+-- The life of one user: on_start, then iterations until the engine says leave (ramping
+-- down) or the run ends, then on_stop. In the open model an arrival starts each iteration
+-- and there is no think time. When the run ends, a user's current iteration stops at its
+-- next response or sleep (the think time too) and on_stop runs.
 function _surge_user(id, open_model)
 	local c = class_for(id)
 	local u = setmetatable({ id = id, class = c.name, iteration = 0 }, User)
 	if c.on_start then
 		run_safely(c.on_start, u)
 	end
-	while true do
+	while not C.stopping() do
 		local started = C.now()
 		u.iteration = u.iteration + 1
 		if c.flow then
@@ -454,13 +476,14 @@ function _surge_user(id, open_model)
 		else
 			run_safely(pick_task(c), u)
 		end
-		if not open_model then
+		if not open_model and not C.stopping() then
 			think(u, c.wait, started)
 		end
-		if yield("done") == "leave" then
+		if C.stopping() or yield("done") == "leave" then
 			break
 		end
 	end
+	leaving[u] = true
 	if c.on_stop then
 		run_safely(c.on_stop, u)
 	end

@@ -12,6 +12,8 @@
 #include "gen/gen.h"
 
 #define SCENARIO_MAX_OPTIONS 64
+/* how long users get to leave (on_stop) once the run is over, unless --graceful-stop says */
+#define SCENARIO_GRACEFUL_STOP_NS (5 * NS_PER_S)
 
 typedef struct scenario scenario_t;
 

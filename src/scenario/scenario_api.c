@@ -235,6 +235,15 @@ static int api_runaway(lua_State *L)
 	return 1;
 }
 
+/* true once the run is over and users are leaving (gen_thread_end) */
+static int api_stopping(lua_State *L)
+{
+	scenario_vm_t *vm = scenario_vm_of(L);
+
+	lua_pushboolean(L, vm->thread && vm->thread->ending);
+	return 1;
+}
+
 static int api_now(lua_State *L)
 {
 	lua_pushnumber(L, (double)clock_now_ns() / NS_PER_S);
@@ -454,6 +463,7 @@ void scenario_api_open(lua_State *L)
 	    {"script_error", api_script_error},
 	    {"now", api_now},
 	    {"runaway", api_runaway},
+	    {"stopping", api_stopping},
 	    {"uuid", api_uuid},
 	    {"urlencode", api_urlencode},
 	    {"json_encode", api_json_encode},

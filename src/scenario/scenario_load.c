@@ -28,6 +28,7 @@ static const struct {
     {"max_queue", "max-queue"},
     {"requests", "requests"},
     {"connections", "connections"},
+    {"graceful_stop", "graceful-stop"},
 };
 
 static int add_option(scenario_t *s, const char *name, const char *value, char *err, size_t errlen)
@@ -174,7 +175,7 @@ static int read_options(scenario_t *s, lua_State *L, char *err, size_t errlen)
 			    err, errlen,
 			    "%s: options.%s: unknown option (known: host users spawn_rate stages "
 			    "rate profile duration thresholds threads timeout model max_queue "
-			    "requests connections)",
+			    "requests connections graceful_stop)",
 			    s->path, key);
 			rc = -EINVAL;
 		} else {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Lua scenarios against real processes: every API call against `surge serve`, the exact
 bytes of scripted requests against a raw server, correlation, task and class weights, think
-time, errors that do not stop a run, broken files, the open model, ramp-down with on_stop,
-options overridden by the command line, and the memory of 10,000 idle users."""
+time, errors that do not stop a run, broken files, the open model, on_stop on ramp-down and
+at the end of the run (the graceful stop), options overridden by the command line, and the
+memory of 10,000 idle users."""
 import os
 import sys
 import tempfile
@@ -256,6 +257,67 @@ def test_ramp_down_runs_on_stop_and_command_line_overrides_options():
         assert doc["metrics"]["counters"]["started"] == 2
 
 
+def test_the_end_of_the_run_runs_on_stop():
+    path = scenario("""
+        options = { users = 3, duration = "2s" }
+        wait = constant(30) -- thinking when the run ends: woken to leave
+        on_start = function(u) u:post("/api/users", { json = { name = "x" }, name = "login" }) end
+        on_stop = function(u)
+          u:get("/health", { name = "logout" })
+          surge.counter("stopped"):add()
+        end
+        tasks = { function(u) u:get("/health", { name = "work" }) end }
+    """)
+    busy = scenario("""
+        options = { users = 3, duration = "2s" }
+        on_stop = function(u) u:get("/health", { name = "logout" }) end
+        tasks = { function(u) u:get("/api/slow?delay=0.8", { name = "work" }) end }
+    """)
+    with Serve() as s:
+        p, doc = run_json("--host", s.url(""), path)
+        assert endpoint(doc, "GET", "logout")["requests"] == 3, doc["endpoints"]
+        assert doc["metrics"]["counters"]["stopped"] == 3
+        assert endpoint(doc, "GET", "work")["requests"] == 3
+        assert doc["duration_s"] < 4 and p.elapsed < 10, (doc["duration_s"], p.elapsed)
+        # a request out when the run ends is answered and counted, then the user leaves
+        _, doc = run_json("--host", s.url(""), busy)
+        work = endpoint(doc, "GET", "work")
+        assert work["errors"] == 0 and work["requests"] >= 6, work
+        assert endpoint(doc, "GET", "logout")["requests"] == 3
+        assert 2.2 <= doc["duration_s"] < 3.5, doc["duration_s"]
+        # no grace: what is out is abandoned at once and on_stop does not run
+        _, doc = run_json("--graceful-stop", "0", "--host", s.url(""), busy)
+        assert "logout" not in [e["name"] for e in doc["endpoints"]], doc["endpoints"]
+        assert doc["duration_s"] < 2.3, doc["duration_s"]
+        # a grace shorter than on_stop: the user is stopped when it is up
+        slow_stop = scenario("""
+            options = { users = 2, duration = "1s", graceful_stop = "300ms" }
+            on_stop = function(u) u:sleep(30) end
+            tasks = { function(u) u:get("/health"); u:sleep(0.1) end }
+        """)
+        p, doc = run_json("--host", s.url(""), slow_stop)
+        assert doc["duration_s"] < 1.8 and p.elapsed < 10, (doc["duration_s"], p.elapsed)
+    p = surge("run", "--graceful-stop", "1s", "http://127.0.0.1:9/", check_rc=2)
+    assert "--graceful-stop is for scenarios" in p.stderr, p.stderr
+
+
+def test_a_command_line_shape_replaces_the_files():
+    path = scenario("""
+        options = { users = 40, spawn_rate = 2, duration = "30s", thresholds = { "p95<1us" } }
+        tasks = { function(u) u:get("/health"); u:sleep(0.05) end }
+    """)
+    with Serve() as s:
+        p, doc = run_json("-c", "2", "-d", "1s", "--threshold", "error_rate<0.5", "--host",
+                          s.url(""), path)
+        assert max(pt["users"] for pt in doc["timeline"]) == 2, doc["timeline"]
+        assert [t["expr"] for t in doc["thresholds"]] == ["error_rate<0.5"], doc["thresholds"]
+        # --stages brings its own length: the file's duration goes with its shape
+        _, doc = run_json("--stages", "1s:3", "--host", s.url(""), path, check_rc=None)
+        assert doc["duration_s"] < 3 and max(pt["users"] for pt in doc["timeline"]) == 3
+        _, doc = run_json("-R", "20", "-d", "1s", "--host", s.url(""), path, check_rc=None)
+        assert doc["config"]["model"] == "open" and 18 <= doc["totals"]["requests"] <= 20, doc["totals"]
+
+
 def test_ten_thousand_idle_users_cost_kilobytes_each():
     path = scenario("""
         wait = constant(3600)
@@ -283,5 +345,7 @@ if __name__ == "__main__":
         test_broken_files_exit_2_with_file_and_line,
         test_open_model_runs_one_iteration_per_arrival,
         test_ramp_down_runs_on_stop_and_command_line_overrides_options,
+        test_the_end_of_the_run_runs_on_stop,
+        test_a_command_line_shape_replaces_the_files,
         test_ten_thousand_idle_users_cost_kilobytes_each,
     ])
