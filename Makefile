@@ -100,7 +100,7 @@ test: deps all $(BUILD)/unit-tests
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	@SURGE_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
 
 # libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.

@@ -32,22 +32,17 @@ flow = {
 			headers = { ["X-Request-Id"] = surge.uuid() }, -- one id per request, for the logs
 			name = "/api/users [sign up]",
 		})
-		if u:check(r.status == 201, "signed up") then
-			u.user_id, u.email = r:json().id, person.email
-			surge.counter("plan " .. person.plan):add() -- how many sign-ups per plan
+		if not u:check(r.status == 201, "signed up") then
+			u:end_iteration() -- nobody to read, rename or remove
 		end
+		u.user_id, u.email = r:json().id, person.email
+		surge.counter("plan " .. person.plan):add() -- how many sign-ups per plan
 	end,
 	function(u)
-		if not u.user_id then
-			return
-		end
 		local r = u:get("/api/users/" .. u.user_id, { name = "/api/users/{id}" })
 		u:check(r.status == 200 and r:json().email == u.email, "read back their e-mail")
 	end,
 	function(u)
-		if not u.user_id then
-			return
-		end
 		local other = people:random()
 		local r = u:put("/api/users/" .. u.user_id, {
 			json = { name = other.name .. " " .. surge.random(1, 99) },
@@ -56,11 +51,7 @@ flow = {
 		u:check(r.status == 200, "renamed")
 	end,
 	function(u)
-		if not u.user_id then
-			return
-		end
 		local r = u:delete("/api/users/" .. u.user_id, { name = "/api/users/{id} [remove]" })
 		u:check(r.status == 200, "removed")
-		u.user_id = nil
 	end,
 }

@@ -55,7 +55,7 @@ users = {
 		on_start = function(u)
 			u.user_id = create_user(u, "scaling")
 		end,
-		-- on a ramp-down (stages going down); at the end of a run users stop where they are
+		-- when the user leaves: on a ramp-down, or at the end of the run (the graceful stop)
 		on_stop = function(u)
 			if u.user_id then
 				u:delete("/api/users/" .. u.user_id, { name = "/api/users/{id} [delete]" })

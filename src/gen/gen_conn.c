@@ -183,6 +183,14 @@ static void conn_send(gen_conn_t *c)
 	conn_write(c);
 }
 
+bool gen_status_ok(const gen_request_t *expect, int status)
+{
+	if (!expect || !expect->expect_given)
+		return status >= 200 && status < 400;
+	return status >= 0 && status < GEN_STATUS_MAX &&
+	       (expect->expect[status / 64] >> (status % 64) & 1);
+}
+
 static void record_response(gen_conn_t *c, uint64_t now_ns)
 {
 	gen_thread_t *t = c->thread;
@@ -190,7 +198,7 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 	gen_endpoint_t *e = t->named.endpoints[c->endpoint];
 	int status = c->parser.status;
 	int64_t latency = (int64_t)((now_ns - c->intended_ns) / NS_PER_US);
-	bool error = status < 200 || status >= 400;
+	bool error = !gen_status_ok(c->expect, status);
 
 	/* the latency users feel counts from when the request was due, not when it left */
 	hist_record(t->interval, latency);
@@ -214,7 +222,7 @@ void gen_conn_mark_failed(gen_conn_t *c)
 
 	k->checks_failed++;
 	e->checks_failed++;
-	if (!c->failed && status >= 200 && status < 400) { /* not counted as an error yet */
+	if (!c->failed && gen_status_ok(c->expect, status)) { /* not counted as an error yet */
 		k->errors++;
 		e->errors++;
 	}
@@ -445,7 +453,7 @@ bool gen_take_request(gen_thread_t *t)
 }
 
 /* This connection sends no more requests in this run. */
-static void conn_done(gen_conn_t *c)
+void gen_conn_done(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
@@ -463,7 +471,7 @@ static void conn_next(gen_conn_t *c)
 	gen_thread_t *t = c->thread;
 
 	if (t->stopping) {
-		conn_done(c);
+		gen_conn_done(c);
 	} else if (t->run->cfg.driver) {
 		t->run->cfg.driver->next(c); /* the user decides */
 	} else if (t->run->cfg.open_model) {
@@ -472,7 +480,7 @@ static void conn_next(gen_conn_t *c)
 		c->retire = false;
 		gen_ramp_conn_idle(c); /* ramping down: one user fewer */
 	} else if (!gen_take_request(t)) {
-		conn_done(c);
+		gen_conn_done(c);
 	} else if (c->fd >= 0) {
 		conn_send(c);
 	} else {
@@ -499,8 +507,7 @@ void gen_conn_begin(gen_conn_t *c)
 
 /* ---- what a driver does with its user's connection ---- */
 
-void gen_conn_request(gen_conn_t *c, const buf_t *req, uint32_t endpoint, bool head,
-                      uint64_t timeout_ns)
+void gen_conn_request(gen_conn_t *c, const gen_request_t *req)
 {
 	gen_thread_t *t = c->thread;
 
@@ -508,10 +515,11 @@ void gen_conn_request(gen_conn_t *c, const buf_t *req, uint32_t endpoint, bool h
 		gen_conn_finish(c);
 		return;
 	}
-	c->request = req;
-	c->endpoint = endpoint;
-	c->parser.head_request = head;
-	c->timeout_ns = timeout_ns ? timeout_ns : t->run->cfg.timeout_ns;
+	c->request = &req->bytes;
+	c->endpoint = req->endpoint;
+	c->expect = req;
+	c->parser.head_request = req->head;
+	c->timeout_ns = req->timeout_ns ? req->timeout_ns : t->run->cfg.timeout_ns;
 	c->state = CONN_IDLE;
 	if (c->fd >= 0)
 		conn_send(c);
@@ -537,7 +545,7 @@ bool gen_conn_iteration_done(gen_conn_t *c)
 	capture_end(c);
 	c->state = CONN_IDLE;
 	if (t->stopping) {
-		conn_done(c);
+		gen_conn_done(c);
 		return false;
 	}
 	if (t->ending) {
@@ -560,5 +568,5 @@ bool gen_conn_iteration_done(gen_conn_t *c)
 void gen_conn_finish(gen_conn_t *c)
 {
 	c->thread->run->cfg.driver->release(c);
-	conn_done(c);
+	gen_conn_done(c);
 }

@@ -20,6 +20,8 @@
 #define GEN_SATURATED_CPU   0.95            /* a thread busier than this has no slack left */
 #define GEN_LAG_BOUND_US    25000 /* pacer lateness p99 beyond this: the schedule was not kept */
 
+typedef struct gen_request gen_request_t; /* a driver's request (below) */
+
 enum conn_state {
 	CONN_IDLE,   /* not connected (initial, after close, or waiting to retry) */
 	CONN_FREE,   /* open model: connected (or not yet), waiting for an arrival */
@@ -50,8 +52,9 @@ struct gen_conn {
 	bool retire;          /* closed model ramping down: park after this request */
 	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
-	const buf_t *request; /* what this connection sends: the run's, or its user's */
-	uint32_t endpoint;    /* the statistics the request counts in */
+	const buf_t *request;        /* what this connection sends: the run's, or its user's */
+	uint32_t endpoint;           /* the statistics the request counts in */
+	const gen_request_t *expect; /* a driven request's successes; NULL: 200-399 */
 
 	/* a driven user (scenario): its state, and the last request's outcome */
 	void *user;
@@ -147,20 +150,34 @@ struct gen_run {
 void gen_conn_init(gen_conn_t *c, gen_thread_t *t);
 void gen_conn_begin(gen_conn_t *c);
 void gen_conn_close(gen_conn_t *c);
+/* c sends no more requests in this run: what it holds is let go, a request out abandoned. */
+void gen_conn_done(gen_conn_t *c);
 /* Sends one request now on c (connecting first when needed), due at intended_ns. */
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns);
 /* Counts a request that could not be sent for lack of budget. */
 bool gen_take_request(gen_thread_t *t);
 
+/* A driver's request: its bytes, where its statistics go, and which answers succeed. */
+struct gen_request {
+	buf_t bytes;
+	uint32_t endpoint;
+	bool head;           /* HEAD: the response has no body */
+	uint64_t timeout_ns; /* 0: the run's */
+	bool expect_given;   /* else 200-399 succeed, like every plain request */
+	uint64_t expect[(GEN_STATUS_MAX + 63) / 64]; /* bit s: status s succeeds */
+};
+
+/* Whether status counts as a success under expect (NULL: 200-399). */
+bool gen_status_ok(const gen_request_t *expect, int status);
+
 /* What a driver (gen_driver_t.next) may do with its user's connection: exactly one of these.
  * gen_conn_request sends req (kept alive by the caller until the response) counting it under
- * endpoint; the driver's next() runs again with the outcome (c->failed, c->error, c->parser,
+ * its endpoint; the driver's next() runs again with the outcome (c->failed, c->error, c->parser,
  * c->headers, c->body). gen_conn_sleep wakes the user at until_ns. gen_conn_iteration_done
  * says the user finished a unit of work: false when the engine took the connection back
  * (open model: free for the next arrival; ramping down; stopping), true when the user goes
  * on. gen_conn_finish: this user sends nothing more in this run. */
-void gen_conn_request(gen_conn_t *c, const buf_t *req, uint32_t endpoint, bool head,
-                      uint64_t timeout_ns);
+void gen_conn_request(gen_conn_t *c, const gen_request_t *req);
 void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns);
 bool gen_conn_iteration_done(gen_conn_t *c);
 void gen_conn_finish(gen_conn_t *c);

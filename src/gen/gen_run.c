@@ -72,16 +72,9 @@ void gen_thread_stop(gen_thread_t *t)
 	t->end_ns = clock_now_ns();
 	t->users_at_end = t->open_conns;
 	loop_timer_stop(t->loop, &t->grace);
-	for (uint32_t i = 0; i < t->conn_count; i++) {
-		gen_conn_t *c = &t->conns[i];
-
-		if (c->state == CONN_DONE)
-			continue;
-		gen_conn_close(c);
-		loop_timer_stop(t->loop, &c->timer);
-		c->state = CONN_DONE;
-		t->done_conns++;
-	}
+	for (uint32_t i = 0; i < t->conn_count; i++)
+		if (t->conns[i].state != CONN_DONE)
+			gen_conn_done(&t->conns[i]);
 	gen_thread_maybe_finish(t);
 }
 
@@ -116,9 +109,7 @@ void gen_thread_end(gen_thread_t *t)
 			c->state = CONN_IDLE;
 			run->cfg.driver->next(c); /* wakes to leave */
 		} else if (c->state == CONN_PARKED || c->state == CONN_FREE) {
-			gen_conn_close(c); /* never a user, or gone already */
-			c->state = CONN_DONE;
-			t->done_conns++;
+			gen_conn_done(c); /* never a user, or gone already */
 		}
 	}
 	gen_thread_maybe_finish(t);

@@ -9,13 +9,18 @@ local yield = coroutine.yield
 local traceback = debug.traceback
 local raw_xpcall, raw_pcall = xpcall, pcall
 
--- Raised in a user's code when the run has ended, to take it straight to on_stop.
+-- Raised in a user's code, never errors: the run has ended (straight to on_stop), or the
+-- user ended its iteration (u:end_iteration()).
 local STOP = setmetatable({}, { __tostring = function() return "the run ended" end })
+local END_ITERATION = setmetatable({}, { __tostring = function() return "iteration ended" end })
+local function signal(e)
+	return e == STOP or e == END_ITERATION
+end
 
--- A runaway loop, or the end of the run, stays what it is inside the script's own pcall:
--- these re-raise it.
+-- A runaway loop or a signal stays what it is inside the script's own pcall: these
+-- re-raise it.
 local function rethrow(ok, ...)
-	if not ok and ((...) == STOP or C.runaway()) then
+	if not ok and (signal((...)) or C.runaway()) then
 		error((...), 0)
 	end
 	return ok, ...
@@ -27,7 +32,7 @@ end
 
 function xpcall(f, handler)
 	return rethrow(raw_xpcall(f, function(e)
-		if e == STOP then
+		if signal(e) then
 			return e
 		end
 		return handler(e)
@@ -176,9 +181,12 @@ end
 
 -- Requests whose bytes never change are serialized once: u:get(path) and u:get(path,
 -- {name = ...}) come from this cache (bounded), so a static task costs what `surge run URL`
--- costs. Anything with headers, query, json or body is built per call.
+-- costs. Anything with headers, query, json, body or expect is built per call.
 local cache, cached = {}, 0
 local CACHE_MAX = 10000
+
+local REQUEST_OPTIONS = { headers = true, query = true, json = true, body = true, name = true,
+	timeout = true, expect = true }
 
 local function static_only(opts)
 	for k in pairs(opts) do
@@ -210,6 +218,12 @@ local function prepare(method, path, opts)
 	if type(opts) ~= "table" then
 		error("request options must be a table, got " .. type(opts), 3)
 	end
+	for k in pairs(opts) do
+		if not REQUEST_OPTIONS[k] then
+			error("unknown request option '" .. tostring(k)
+				.. "' (known: headers, query, json, body, name, timeout, expect)", 3)
+		end
+	end
 	local target = path
 	if opts.query ~= nil then
 		target = target .. (path:find("?", 1, true) and "&" or "?") .. urlencode_query(opts.query)
@@ -220,7 +234,8 @@ local function prepare(method, path, opts)
 	elseif body ~= nil and type(body) ~= "string" then
 		error("body must be a string (use json = ... for tables)", 3)
 	end
-	return C.prepare(method, target, opts.name or path, opts.headers, body, ctype, opts.timeout or 0)
+	return C.prepare(method, target, opts.name or path, opts.headers, body, ctype, opts.timeout or 0,
+		opts.expect)
 end
 
 -- surge.request(method, path, opts): a request prepared once, sent with u:send(req)
@@ -232,7 +247,7 @@ local User = {}
 User.__index = User
 
 function User:send(req)
-	local status, body, raw, err, ms = yield("request", req)
+	local status, body, raw, err, ms, ok = yield("request", req)
 	interrupt(self)
 	return setmetatable({
 		status = status,
@@ -240,7 +255,7 @@ function User:send(req)
 		_raw = raw,
 		error = err,
 		time_ms = ms,
-		ok = err == nil and status >= 200 and status < 400,
+		ok = ok,
 	}, Response)
 end
 
@@ -259,6 +274,12 @@ function User:head(path, opts) return self:send(prepare("HEAD", path, opts)) end
 function User:check(cond, name)
 	C.check(cond and true or false, name or "check")
 	return cond
+end
+
+-- u:end_iteration(): the rest of this iteration (the flow's next steps) does not run; the
+-- think time does, then the next iteration
+function User:end_iteration()
+	error(END_ITERATION, 0)
 end
 
 function User:sleep(seconds)
@@ -431,7 +452,7 @@ end
 
 local function run_safely(fn, u)
 	local ok, err = raw_xpcall(fn, traceback, u)
-	if not ok and err ~= STOP then
+	if not ok and not signal(err) then
 		C.script_error(err)
 	end
 	return ok

@@ -19,9 +19,9 @@
 
 /* ---- requests ---- */
 
-scenario_request_t *scenario_request_get(lua_State *L, int index)
+gen_request_t *scenario_request_get(lua_State *L, int index)
 {
-	scenario_request_t *r = lua_touserdata(L, index);
+	gen_request_t *r = lua_touserdata(L, index);
 
 	if (!r || !lua_getmetatable(L, index))
 		return NULL;
@@ -34,7 +34,7 @@ scenario_request_t *scenario_request_get(lua_State *L, int index)
 
 static int request_gc(lua_State *L)
 {
-	scenario_request_t *r = scenario_request_get(L, 1);
+	gen_request_t *r = scenario_request_get(L, 1);
 
 	if (r)
 		buf_free(&r->bytes);
@@ -69,6 +69,34 @@ static int collect_headers(lua_State *L, int index, const char **out, int max, b
 }
 
 /* C.prepare(method, path_or_url, name, headers, body, content_type, timeout_s) */
+static int expect_status(gen_request_t *r, lua_Number v)
+{
+	if (!(v >= 100 && v <= 599) || v != (int)v)
+		return -1;
+	r->expect[(int)v / 64] |= 1ULL << ((int)v % 64);
+	return 0;
+}
+
+/* expect = 404 or { 200, 404 }: the statuses that count as success instead of 200-399. */
+static int expect_statuses(lua_State *L, int index, gen_request_t *r)
+{
+	r->expect_given = true;
+	if (lua_type(L, index) == LUA_TNUMBER)
+		return expect_status(r, lua_tonumber(L, index));
+	if (!lua_istable(L, index) || lua_objlen(L, index) == 0)
+		return -1;
+	for (int i = 1; i <= (int)lua_objlen(L, index); i++) {
+		int rc;
+
+		lua_rawgeti(L, index, i);
+		rc = lua_type(L, -1) == LUA_TNUMBER ? expect_status(r, lua_tonumber(L, -1)) : -1;
+		lua_pop(L, 1);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int api_prepare(lua_State *L)
 {
 	scenario_vm_t *vm = scenario_vm_of(L);
@@ -79,15 +107,18 @@ static int api_prepare(lua_State *L)
 	const char *body = lua_isnoneornil(L, 5) ? NULL : luaL_checklstring(L, 5, &body_len);
 	const char *ctype = luaL_optstring(L, 6, NULL);
 	double timeout = luaL_optnumber(L, 7, 0);
+	int expect = 8; /* a status, a list of statuses, or nil */
 	const char *headers[GEN_MAX_HEADERS + 1];
 	bool has_ctype = false;
-	int count = collect_headers(L, 4, headers, GEN_MAX_HEADERS, &has_ctype);
+	int count;
 	const url_t *base = vm->thread ? &vm->thread->run->cfg.url : NULL;
 	url_t url;
 	char err[200];
-	scenario_request_t *r;
+	gen_request_t *r;
 	int rc;
 
+	lua_settop(L, expect); /* what is pushed from here on stays above the arguments */
+	count = collect_headers(L, 4, headers, GEN_MAX_HEADERS, &has_ctype);
 	if (ctype && !has_ctype) {
 		lua_pushfstring(L, "Content-Type: %s", ctype);
 		headers[count++] = lua_tostring(L, -1);
@@ -131,6 +162,8 @@ static int api_prepare(lua_State *L)
 		return luaL_error(L, "%s %s: %s", method, path,
 		                  rc == -ENOBUFS ? "request larger than 64 MiB"
 		                                 : "invalid request (method, path or headers)");
+	if (!lua_isnoneornil(L, expect) && expect_statuses(L, expect, r) < 0)
+		return luaL_error(L, "expect: a status from 100 to 599, or a list of them");
 	r->head = strcmp(method, "HEAD") == 0;
 	r->timeout_ns = timeout > 0 ? (uint64_t)(fmin(timeout, 86400) * NS_PER_S) : 0;
 	if (vm->thread) {
@@ -212,6 +245,15 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 		size_t len = strspn(frame + 2 + strlen(path), ":0123456789");
 
 		snprintf(where, sizeof(where), "%.*s: ", (int)(strlen(path) + len - 1), frame + 2);
+		/* the API's own line says nothing to the script's author: the script's line does */
+		if (strncmp(message, "prelude:", 8) == 0) {
+			size_t digits = strspn(message + 8, "0123456789");
+
+			if (digits && strncmp(message + 8 + digits, ": ", 2) == 0) {
+				message += 10 + digits;
+				n -= 10 + digits;
+			}
+		}
 	}
 	snprintf(line, sizeof(line), "%s%.*s", where, (int)n, message);
 	vm->thread->interval_counters.script_errors++;

@@ -14,11 +14,12 @@
 #include "gen/gen_internal.h"
 #include "scenario/scenario.h"
 
-#define SCENARIO_FILE_MAX      (16u * 1024 * 1024)
-#define SCENARIO_CSV_MAX       (256u * 1024 * 1024) /* bytes of one data file */
-#define SCENARIO_CSV_FILES     64
-#define SCENARIO_INSTR_LIMIT   20000000 /* VM instructions between two yields: a runaway */
-#define SCENARIO_HOOK_INTERVAL 10000
+#define SCENARIO_FILE_MAX         (16u * 1024 * 1024)
+#define SCENARIO_CSV_MAX          (256u * 1024 * 1024) /* bytes of one data file */
+#define SCENARIO_CSV_FILES        64
+#define SCENARIO_INSTR_LIMIT      20000000 /* VM instructions between two yields: a runaway */
+#define SCENARIO_HOOK_INTERVAL    10000
+#define SCENARIO_QUIET_ITERATIONS 64 /* in a row without I/O, then the event loop has a turn */
 
 typedef struct scenario_csv {
 	char *path;
@@ -69,15 +70,9 @@ scenario_vm_t *scenario_vm_of(lua_State *L);
 
 /* scenario_api.c: registers _surge_c (the C functions the prelude uses). */
 void scenario_api_open(lua_State *L);
-/* The request a prepared-request userdata holds. */
-typedef struct scenario_request {
-	buf_t bytes;
-	uint32_t endpoint;
-	bool head;
-	uint64_t timeout_ns;
-} scenario_request_t;
-/* The prepared request at index, or NULL when it is something else. */
-scenario_request_t *scenario_request_get(lua_State *L, int index);
+/* The prepared request (a userdata holding a gen_request_t) at index, or NULL when it is
+ * something else. */
+gen_request_t *scenario_request_get(lua_State *L, int index);
 /* Counts a Lua error that ended an iteration (by message, bounded). */
 void scenario_count_error(scenario_vm_t *vm, const char *message);
 

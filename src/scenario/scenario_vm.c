@@ -191,7 +191,8 @@ static void driver_release(gen_conn_t *c)
 	c->user = NULL;
 }
 
-/* The outcome of the user's request, as User:send receives it. */
+/* The outcome of the user's request, as User:send receives it: status, body, headers, error
+ * kind, milliseconds, and whether it succeeded (by its expect, else 200-399). */
 static int push_response(lua_State *co, gen_conn_t *c)
 {
 	bool answered = !c->failed || c->parser.headers_done;
@@ -210,14 +211,15 @@ static int push_response(lua_State *co, gen_conn_t *c)
 	else
 		lua_pushnil(co);
 	lua_pushnumber(co, (double)(clock_now_ns() - c->sent_ns) / NS_PER_MS);
-	return 5;
+	lua_pushboolean(co, !c->failed && gen_status_ok(c->expect, c->parser.status));
+	return 6;
 }
 
 static void driver_next(gen_conn_t *c)
 {
 	scenario_vm_t *vm = c->thread->driver_state;
 	scenario_user_t *u = c->user;
-	int nargs = 0;
+	int nargs = 0, quiet = 0;
 
 	if (!u) {
 		if (!(u = user_new(vm, c))) {
@@ -252,7 +254,7 @@ static void driver_next(gen_conn_t *c)
 		}
 		what = lua_tostring(u->co, 1);
 		if (what && strcmp(what, "request") == 0) {
-			scenario_request_t *req = scenario_request_get(u->co, 2);
+			gen_request_t *req = scenario_request_get(u->co, 2);
 
 			if (!req) {
 				scenario_count_error(vm,
@@ -265,7 +267,7 @@ static void driver_next(gen_conn_t *c)
 			           0); /* the request stays referenced by User:send's frame */
 			u->awaiting = true;
 			u->sent = true;
-			gen_conn_request(c, &req->bytes, req->endpoint, req->head, req->timeout_ns);
+			gen_conn_request(c, req);
 			return;
 		}
 		if (what && strcmp(what, "sleep") == 0) {
@@ -285,6 +287,13 @@ static void driver_next(gen_conn_t *c)
 		}
 		if (!gen_conn_iteration_done(c))
 			return; /* the engine has the connection: an arrival resumes the user */
+		/* iterations without a request or a sleep (a task that fails at once, or does
+		 * nothing) would never give the event loop back, and the run could not end:
+		 * after a few in a row, a sleep of no time does */
+		if (++quiet == SCENARIO_QUIET_ITERATIONS) {
+			gen_conn_sleep(c, clock_now_ns());
+			return;
+		}
 	}
 }
 

@@ -20,6 +20,8 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SURGE = os.path.join(ROOT, os.environ.get("SURGE_BIN", "build/surge"))
+# `make asan`: the sanitizers' redzones and shadow memory make every allocation bigger
+SANITIZED = bool(os.environ.get("SURGE_SANITIZED"))
 IN_CI = os.environ.get("CI", "") == "true"
 
 
