@@ -107,7 +107,16 @@ function surge.csv(path)
 	return C.csv(path)
 end
 
-surge.json = { encode = C.json_encode, decode = C.json_decode }
+-- surge.json.array(t): t (or a new table) encodes as a JSON array even when empty; decoded
+-- JSON arrays carry the same mark, so [] round-trips
+local JSON_ARRAY = C.json_array_meta
+surge.json = {
+	encode = C.json_encode,
+	decode = C.json_decode,
+	array = function(t)
+		return setmetatable(t or {}, JSON_ARRAY)
+	end,
+}
 
 -- seconds on a monotonic clock (for durations inside a task)
 surge.now = C.now

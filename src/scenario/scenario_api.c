@@ -344,13 +344,25 @@ static int api_urlencode(lua_State *L)
 
 /* ---- JSON (jansson) ---- */
 
-static json_t *to_json(lua_State *L, int index, int depth);
+#define JSON_ARRAY_META "surge.json_array" /* marks a table as an array, even when empty */
+
+/* Lua → JSON without raising: an error is written to err and NULL returned, so nothing built
+ * so far is lost to a longjmp. */
+static json_t *to_json(lua_State *L, int index, int depth, char *err, size_t errlen);
 
 static bool is_array(lua_State *L, int index, size_t *n)
 {
 	size_t count = 0;
+	bool marked = false;
 
 	*n = lua_objlen(L, index);
+	if (lua_getmetatable(L, index)) {
+		luaL_getmetatable(L, JSON_ARRAY_META);
+		marked = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	if (marked)
+		return true; /* surge.json.array(t), or decoded from a JSON array */
 	if (*n == 0)
 		return false;
 	lua_pushnil(L);
@@ -361,7 +373,7 @@ static bool is_array(lua_State *L, int index, size_t *n)
 	return count == *n;
 }
 
-static json_t *table_to_json(lua_State *L, int index, int depth)
+static json_t *table_to_json(lua_State *L, int index, int depth, char *err, size_t errlen)
 {
 	size_t n;
 	json_t *out;
@@ -369,9 +381,15 @@ static json_t *table_to_json(lua_State *L, int index, int depth)
 	if (is_array(L, index, &n)) {
 		out = json_array();
 		for (size_t i = 1; out && i <= n; i++) {
+			json_t *v;
+
 			lua_rawgeti(L, index, (int)i);
-			json_array_append_new(out, to_json(L, lua_gettop(L), depth + 1));
+			v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
 			lua_pop(L, 1);
+			if (!v || json_array_append_new(out, v) < 0) {
+				json_decref(out);
+				return NULL;
+			}
 		}
 		return out;
 	}
@@ -380,6 +398,7 @@ static json_t *table_to_json(lua_State *L, int index, int depth)
 	while (out && lua_next(L, index)) {
 		char key[64];
 		const char *k;
+		json_t *v = NULL;
 
 		if (lua_type(L, -2) == LUA_TSTRING) {
 			k = lua_tostring(L, -2);
@@ -387,28 +406,40 @@ static json_t *table_to_json(lua_State *L, int index, int depth)
 			snprintf(key, sizeof(key), "%.15g", lua_tonumber(L, -2));
 			k = key;
 		} else {
+			k = NULL;
+			snprintf(err, errlen, "json: table keys must be strings or numbers");
+		}
+		if (k && (v = to_json(L, lua_gettop(L), depth + 1, err, errlen)) &&
+		    json_object_set_new(out, k, v) < 0) {
+			snprintf(err, errlen, "json: cannot add key '%.40s'", k);
+			v = NULL; /* freed by jansson */
+		}
+		lua_pop(L, 1);
+		if (!v) {
+			lua_pop(L, 1); /* the key lua_next left */
 			json_decref(out);
-			luaL_error(L, "json: table keys must be strings or numbers");
 			return NULL;
 		}
-		json_object_set_new(out, k, to_json(L, lua_gettop(L), depth + 1));
-		lua_pop(L, 1);
 	}
 	return out;
 }
 
-static json_t *to_json(lua_State *L, int index, int depth)
+static json_t *to_json(lua_State *L, int index, int depth, char *err, size_t errlen)
 {
-	if (depth > JSON_DEPTH_MAX)
-		luaL_error(L, "json: nested deeper than %d (a cycle?)", JSON_DEPTH_MAX);
+	if (depth > JSON_DEPTH_MAX) {
+		snprintf(err, errlen, "json: nested deeper than %d (a cycle?)", JSON_DEPTH_MAX);
+		return NULL;
+	}
 	switch (lua_type(L, index)) {
 	case LUA_TNIL: return json_null();
 	case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, index));
 	case LUA_TNUMBER: {
 		double d = lua_tonumber(L, index);
 
-		if (!isfinite(d))
-			luaL_error(L, "json: %f has no JSON form", d);
+		if (!isfinite(d)) {
+			snprintf(err, errlen, "json: %f has no JSON form", d);
+			return NULL;
+		}
 		if (d == floor(d) && fabs(d) < 9007199254740992.0)
 			return json_integer((json_int_t)d);
 		return json_real(d);
@@ -419,26 +450,35 @@ static json_t *to_json(lua_State *L, int index, int depth)
 
 		return json_stringn_nocheck(s, len);
 	}
-	case LUA_TTABLE: luaL_checkstack(L, 4, "json"); return table_to_json(L, index, depth);
+	case LUA_TTABLE:
+		if (!lua_checkstack(L, 4)) {
+			snprintf(err, errlen, "json: nested too deep");
+			return NULL;
+		}
+		return table_to_json(L, index, depth, err, errlen);
 	case LUA_TLIGHTUSERDATA:
 		if (!lua_touserdata(L, index))
 			return json_null(); /* surge.null */
 		                            /* fallthrough */
-	default: luaL_error(L, "json: cannot encode a %s", luaL_typename(L, index)); return NULL;
+	default:
+		snprintf(err, errlen, "json: cannot encode a %s", luaL_typename(L, index));
+		return NULL;
 	}
 }
 
 static int api_json_encode(lua_State *L)
 {
+	char err[160] = "json: out of memory";
 	json_t *j;
 	char *text;
 
 	luaL_checkany(L, 1);
-	j = to_json(L, 1, 0);
+	lua_settop(L, 1);
+	j = to_json(L, 1, 0, err, sizeof(err));
 	text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(j);
 	if (!text)
-		return luaL_error(L, "json: out of memory");
+		return luaL_error(L, "%s", err);
 	lua_pushstring(L, text);
 	free(text);
 	return 1;
@@ -466,6 +506,8 @@ static void push_json(lua_State *L, json_t *j, int depth)
 	}
 	case JSON_ARRAY:
 		lua_createtable(L, (int)json_array_size(j), 0);
+		luaL_getmetatable(L, JSON_ARRAY_META); /* re-encodes as an array, even empty */
+		lua_setmetatable(L, -2);
 		for (size_t i = 0; i < json_array_size(j); i++) {
 			push_json(L, json_array_get(j, i), depth + 1);
 			lua_rawseti(L, -2, (int)i + 1);
@@ -514,6 +556,8 @@ void scenario_api_open(lua_State *L)
 	    {NULL, NULL},
 	};
 
+	luaL_newmetatable(L, JSON_ARRAY_META);
+	lua_pop(L, 1);
 	luaL_newmetatable(L, REQUEST_META);
 	lua_pushcfunction(L, request_gc);
 	lua_setfield(L, -2, "__gc");
@@ -522,5 +566,7 @@ void scenario_api_open(lua_State *L)
 	luaL_register(L, NULL, fns);
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
+	luaL_getmetatable(L, JSON_ARRAY_META);
+	lua_setfield(L, -2, "json_array_meta");
 	lua_setglobal(L, "_surge_c");
 }
