@@ -15,8 +15,7 @@ struct unit {
 	double factor;
 };
 
-/* Reads a finite non-negative decimal number and points *rest past it. */
-static int parse_number(const char *s, double *out, const char **rest)
+int units_parse_number(const char *s, double *out, const char **rest)
 {
 	char *end;
 	double v;
@@ -57,7 +56,8 @@ int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_
 	const char *rest;
 	double v, factor = (double)default_unit_ns, ns;
 
-	if (parse_number(s, &v, &rest) < 0 || (*rest && find_unit(units, rest, &factor) < 0)) {
+	if (units_parse_number(s, &v, &rest) < 0 ||
+	    (*rest && find_unit(units, rest, &factor) < 0)) {
 		snprintf(err, errlen, "'%s' is not a duration (examples: 250ms, 30s, 5m, 1h)",
 		         s ? s : "");
 		return -EINVAL;
@@ -79,7 +79,7 @@ int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
 	const char *rest;
 	double v, factor;
 
-	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
+	if (units_parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e9) {
 		snprintf(err, errlen, "'%s' is not a rate (examples: 500, 500/s, 30000/m)",
 		         s ? s : "");
@@ -102,7 +102,7 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 	const char *rest;
 	double v, factor;
 
-	if (parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
+	if (units_parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e18) {
 		snprintf(err, errlen, "'%s' is not a size (examples: 512, 64k, 10MiB, 1GB)",
 		         s ? s : "");

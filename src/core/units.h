@@ -13,6 +13,9 @@ int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_
 int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen);
 /* "1024", "64k", "10KiB", "1.5MB", "2G" → bytes (k/K/KiB = 1024, KB = 1000, likewise M and G). */
 int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errlen);
+/* A finite non-negative plain decimal ("2", "0.5", "1e3": no sign, space, inf, nan or hex);
+ * *rest points past it. 0, or -EINVAL. */
+int units_parse_number(const char *s, double *out, const char **rest);
 /* A non-negative integer within [min, max]. */
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen);

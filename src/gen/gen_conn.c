@@ -104,6 +104,7 @@ static void record_error(gen_conn_t *c, enum gen_error_kind kind)
 	e->errors++;
 	e->errors_by_kind[kind]++;
 	c->failed = true;
+	c->counted_error = true;
 	c->error = kind;
 }
 
@@ -173,6 +174,7 @@ static void conn_send(gen_conn_t *c)
 		c->intended_ns = c->sent_ns; /* closed model: due when the previous one ended */
 	c->due_pending = false;
 	c->failed = false;
+	c->counted_error = false;
 	if (c->user && capture_begin(c) < 0) {
 		fail(c, GEN_ERR_PROTOCOL); /* out of memory: nowhere to put the response */
 		return;
@@ -183,7 +185,8 @@ static void conn_send(gen_conn_t *c)
 	conn_write(c);
 }
 
-bool gen_status_ok(const gen_request_t *expect, int status)
+/* Whether status counts as a success under expect (NULL: 200-399). */
+static bool status_ok(const gen_request_t *expect, int status)
 {
 	if (!expect || !expect->expect_given)
 		return status >= 200 && status < 400;
@@ -198,7 +201,7 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 	gen_endpoint_t *e = t->named.endpoints[c->endpoint];
 	int status = c->parser.status;
 	int64_t latency = (int64_t)((now_ns - c->intended_ns) / NS_PER_US);
-	bool error = !gen_status_ok(c->expect, status);
+	bool error = !status_ok(c->expect, status);
 
 	/* the latency users feel counts from when the request was due, not when it left */
 	hist_record(t->interval, latency);
@@ -212,19 +215,20 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 	e->counters.bytes_in += c->received;
 	e->counters.status[status < GEN_STATUS_MAX ? status : 0]++;
 	e->counters.errors += error;
+	c->counted_error = error;
 }
 
 void gen_conn_mark_failed(gen_conn_t *c)
 {
 	gen_counters_t *k = &c->thread->interval_counters;
 	gen_counters_t *e = &c->thread->named.endpoints[c->endpoint]->counters;
-	int status = c->parser.status;
 
 	k->checks_failed++;
 	e->checks_failed++;
-	if (!c->failed && gen_status_ok(c->expect, status)) { /* not counted as an error yet */
+	if (!c->counted_error) { /* a request is one error however many checks fail */
 		k->errors++;
 		e->errors++;
+		c->counted_error = true;
 	}
 }
 

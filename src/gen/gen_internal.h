@@ -52,14 +52,16 @@ struct gen_conn {
 	bool retire;          /* closed model ramping down: park after this request */
 	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
-	const buf_t *request;        /* what this connection sends: the run's, or its user's */
-	uint32_t endpoint;           /* the statistics the request counts in */
-	const gen_request_t *expect; /* a driven request's successes; NULL: 200-399 */
+	const buf_t *request; /* what this connection sends: the run's, or its user's */
+	uint32_t endpoint;    /* the statistics the request counts in */
+	const gen_request_t
+	    *expect; /* a driven request's successes, while it is out; NULL: 200-399 */
 
 	/* a driven user (scenario): its state, and the last request's outcome */
 	void *user;
-	bool due_pending; /* the next send is an open-model arrival: keep intended_ns */
-	bool failed;      /* the last request ended without a response */
+	bool due_pending;   /* the next send is an open-model arrival: keep intended_ns */
+	bool failed;        /* the last request ended without a response */
+	bool counted_error; /* the last request already counts as an error of its endpoint */
 	enum gen_error_kind error;
 	uint64_t timeout_ns; /* this request's timeout */
 	buf_t *body;         /* the response body, while the request is on (then the user's) */
@@ -166,9 +168,6 @@ struct gen_request {
 	bool expect_given;   /* else 200-399 succeed, like every plain request */
 	uint64_t expect[(GEN_STATUS_MAX + 63) / 64]; /* bit s: status s succeeds */
 };
-
-/* Whether status counts as a success under expect (NULL: 200-399). */
-bool gen_status_ok(const gen_request_t *expect, int status);
 
 /* What a driver (gen_driver_t.next) may do with its user's connection: exactly one of these.
  * gen_conn_request sends req (kept alive by the caller until the response) counting it under

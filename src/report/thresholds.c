@@ -68,34 +68,13 @@ static const char *parse_operator(const char *s, threshold_op_t *op)
 	return NULL;
 }
 
-/* A finite non-negative decimal, as core/units reads one: strtod alone would also take
- * "inf", "nan", hex, a sign and leading spaces, none of which is a limit anyone means. */
-static int parse_plain_number(const char *s, double *out, const char **rest)
-{
-	char *end;
-	double v;
-
-	if (!((*s >= '0' && *s <= '9') || *s == '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
-		return -EINVAL;
-	for (const char *p = s; p < end; p++)
-		if (!strchr("0123456789.eE+-", *p))
-			return -EINVAL;
-	*out = v;
-	*rest = end;
-	return 0;
-}
-
 /* "1%" and "0.01" both mean one request in a hundred; anything outside 0..100 % is a typo. */
 static int parse_error_rate(const char *s, double *out)
 {
 	const char *rest;
 	double v;
 
-	if (parse_plain_number(s, &v, &rest) < 0)
+	if (units_parse_number(s, &v, &rest) < 0)
 		return -EINVAL;
 	if (rest[0] == '%' && rest[1] == '\0' && v <= 100) {
 		*out = v / 100.0;
@@ -128,7 +107,7 @@ static int parse_limit(threshold_metric_t m, const char *s, double *limit, const
 		return parse_error_rate(s, limit);
 	}
 	*kind = "a request rate (a non-negative number per second)";
-	if (parse_plain_number(s, limit, &rest) < 0 || *rest)
+	if (units_parse_number(s, limit, &rest) < 0 || *rest)
 		return -EINVAL;
 	return 0;
 }

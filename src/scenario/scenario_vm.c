@@ -211,7 +211,7 @@ static int push_response(lua_State *co, gen_conn_t *c)
 	else
 		lua_pushnil(co);
 	lua_pushnumber(co, (double)(clock_now_ns() - c->sent_ns) / NS_PER_MS);
-	lua_pushboolean(co, !c->failed && gen_status_ok(c->expect, c->parser.status));
+	lua_pushboolean(co, !c->counted_error);
 	return 6;
 }
 
