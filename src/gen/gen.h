@@ -113,7 +113,46 @@ typedef struct gen_point {
 	uint64_t bytes_in;
 	int64_t p50_us, p95_us, p99_us;
 	char *hist; /* the second's latency histogram, base64 (owned by the result), or NULL */
+	/* the generator's own figures that second, for its self-check */
+	double busiest_cpu;  /* the busiest thread's CPU time over the second's wall time, 0..1 */
+	uint64_t due;        /* open model: arrivals due in this second */
+	uint64_t pacer_late; /* of those, dispatched more than GEN_LAG_BOUND_US after their time */
 } gen_point_t;
+
+/* The self-check. A second is a bad one for the generator when a thread had no idle CPU left
+ * (>= GEN_SATURATED_CPU of it) or when more than GEN_LATE_SHARE of the arrivals its pacer sent
+ * went out over GEN_LAG_BOUND_US late (then that second's upper percentiles are the
+ * generator's). One bad second is a stall; the run is saturated when bad seconds of one kind
+ * are sustained: GEN_SATURATED_SECONDS in a row (every second of a shorter run), or at least
+ * that many making up GEN_SATURATED_SHARE of the run's seconds. */
+#define GEN_SATURATED_CPU     0.95
+#define GEN_LAG_BOUND_US      25000
+#define GEN_LATE_SHARE        0.10
+#define GEN_SATURATED_SECONDS 3
+#define GEN_SATURATED_SHARE   0.25
+#define GEN_SECOND_MIN_S      0.5 /* a last sliver shorter than this is not a second of its own */
+
+enum gen_saturation_criterion {
+	GEN_SAT_NONE,
+	GEN_SAT_THREAD_CPU,   /* a thread had no idle CPU left */
+	GEN_SAT_SCHEDULE_LAG, /* the pacer sent arrivals late */
+};
+
+/* Which criterion fired (the first, thread CPU before lag, when both did) and its figures. */
+typedef struct gen_saturation {
+	enum gen_saturation_criterion criterion;
+	uint32_t seconds;       /* bad seconds of that kind */
+	uint32_t consecutive;   /* the longest run of them */
+	uint32_t whole_seconds; /* the run's seconds (a last sliver under GEN_SECOND_MIN_S not
+	                           counted) */
+	double first_s;         /* when the first bad second began, seconds since the start */
+	double worst; /* the worst second: the busiest thread's CPU share, or the late share */
+} gen_saturation_t;
+
+const char *gen_saturation_name(enum gen_saturation_criterion criterion);
+/* The decision over the run's seconds. Pure, so it is tested with made-up seconds; true when
+ * saturated (out says why), false with out->criterion GEN_SAT_NONE. */
+bool gen_saturation_decide(const gen_point_t *points, size_t n, gen_saturation_t *out);
 
 /* Statistics by request name (method and name), like Locust's rows and k6's name tag. */
 typedef struct gen_endpoint {
@@ -176,6 +215,7 @@ typedef struct gen_result {
 	double thread_cpu_max; /* the busiest thread's CPU time over its wall time, 0..1 */
 	double *thread_cpu;    /* each thread's CPU time over its wall time (threads entries) */
 	bool saturated;        /* the numbers describe the generator more than the target */
+	gen_saturation_t saturation; /* why, when saturated */
 	gen_point_t *timeline;
 	size_t timeline_len;
 	double cpu_s; /* user + system time of the generator process during the run */

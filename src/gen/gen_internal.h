@@ -17,10 +17,14 @@
 #define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
 #define GEN_TIMELINE_RING   8 /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
-#define GEN_SATURATED_CPU   0.95            /* a thread busier than this has no slack left */
-#define GEN_LAG_BOUND_US    25000 /* pacer lateness p99 beyond this: the schedule was not kept */
 
 typedef struct gen_request gen_request_t; /* a driver's request (below) */
+
+/* The open model's arrivals due in one second, and how many of them the pacer dispatched
+ * more than GEN_LAG_BOUND_US after their time (sent, queued or dropped alike). */
+typedef struct gen_due_second {
+	uint32_t arrivals, late;
+} gen_due_second_t;
 
 enum conn_state {
 	CONN_IDLE,   /* not connected (initial, after close, or waiting to retry) */
@@ -105,6 +109,13 @@ struct gen_thread {
 	hist_t *sched_lag; /* the whole run: pacer lateness */
 	gen_counters_t interval_counters;
 	uint64_t interval_index; /* which second the interval belongs to */
+	/* the self-check's figures: CPU second by second, and the pacer's lateness by the second
+	 * the arrivals were due in (a starved thread dispatches a whole stretch of them at once,
+	 * long after those seconds' intervals were flushed) */
+	double interval_cpu;                /* this thread's CPU share in the second just ended */
+	uint64_t cpu_mark_ns, wall_mark_ns; /* thread CPU time and clock at the last flush */
+	gen_due_second_t *due;              /* [second]: open model, this thread's arrivals */
+	size_t due_len, due_cap;
 	loop_timer_t tick;
 	loop_timer_t deadline;
 	uint64_t cpu_ns;
@@ -122,6 +133,7 @@ typedef struct timeline_slot {
 	uint32_t users;
 	gen_counters_t counters;
 	hist_t *hist;
+	double busiest_cpu;
 } timeline_slot_t;
 
 struct gen_run {

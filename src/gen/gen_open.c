@@ -4,6 +4,7 @@
  * and beyond that it is dropped (counted): latency is measured from the intended time, so a
  * stalled server shows in the percentiles instead of slowing the sending down. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "gen/gen_internal.h"
@@ -27,12 +28,41 @@ static bool all_quiet(const gen_thread_t *t)
 	return t->next_due_ns == UINT64_MAX && t->queue_len == 0 && t->free_count == t->conn_count;
 }
 
+/* For the self-check: the arrival due at `intended` was dispatched at `now`, counted in the
+ * second it was due in. The table grows with the run (8 bytes a second, GEN_TIMELINE_MAX at
+ * most); without memory for it the arrival goes uncounted, never the run stopped. */
+static void count_due(gen_thread_t *t, uint64_t intended, uint64_t now)
+{
+	uint64_t second = (intended - t->run->start_ns) / NS_PER_S;
+
+	if (second >= GEN_TIMELINE_MAX)
+		return;
+	if (second >= t->due_cap) {
+		size_t cap = t->due_cap ? t->due_cap * 2 : 64;
+		gen_due_second_t *due;
+
+		while (cap <= second)
+			cap *= 2;
+		due = realloc(t->due, cap * sizeof(*due));
+		if (!due)
+			return;
+		memset(due + t->due_cap, 0, (cap - t->due_cap) * sizeof(*due));
+		t->due = due;
+		t->due_cap = cap;
+	}
+	if (second >= t->due_len)
+		t->due_len = second + 1;
+	t->due[second].arrivals++;
+	t->due[second].late += now - intended > (uint64_t)GEN_LAG_BOUND_US * NS_PER_US;
+}
+
 static void dispatch(gen_thread_t *t, uint64_t intended, uint64_t now)
 {
 	if (!gen_take_request(t)) {
 		t->next_due_ns = UINT64_MAX; /* -n reached: no more arrivals */
 		return;
 	}
+	count_due(t, intended, now);
 	if (t->free_count) {
 		gen_conn_t *c = t->free_conns[--t->free_count];
 

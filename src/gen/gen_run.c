@@ -1,6 +1,7 @@
 /* gen_run: a run's lifecycle — set-up shared by all threads (address, TLS context, the
  * serialized request), the worker threads and their timers, stopping, and the final merge. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 /* Folds the finished interval into the thread's totals and the run's timeline. */
 static void flush_interval(gen_thread_t *t, bool last)
 {
+	uint64_t now = clock_now_ns(), cpu = clock_thread_cpu_ns();
 	double length_s = 1.0;
 
 	if (last) {
@@ -26,6 +28,14 @@ static void flush_interval(gen_thread_t *t, bool last)
 		if (length_s < 0)
 			length_s = 0;
 	}
+	/* measured over the real wall time since the last flush: a tick may fire late */
+	t->interval_cpu = now > t->wall_mark_ns
+	                      ? (double)(cpu - t->cpu_mark_ns) / (double)(now - t->wall_mark_ns)
+	                      : 0;
+	if (t->interval_cpu > 1)
+		t->interval_cpu = 1;
+	t->cpu_mark_ns = cpu;
+	t->wall_mark_ns = now;
 	hist_merge(t->latency, t->interval);
 	gen_counters_add(&t->counters, &t->interval_counters);
 	gen_timeline_add(t, length_s, last);
@@ -161,6 +171,8 @@ static void *thread_main(void *arg)
 
 	/* the kernel's default 50 µs timer slack would show up as lateness in every arrival */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	t->cpu_mark_ns = clock_thread_cpu_ns();
+	t->wall_mark_ns = run->start_ns;
 	loop_on_wake(t->loop, on_wake, t);
 	loop_timer_init(&t->tick, on_tick, t);
 	loop_timer_start(t->loop, &t->tick, run->start_ns + NS_PER_S);
@@ -271,6 +283,7 @@ static void free_run(gen_run_t *run)
 		free(t->sched_lag);
 		free(t->free_conns);
 		free(t->queue);
+		free(t->due);
 		gen_named_free(&t->named);
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
@@ -411,9 +424,9 @@ static double process_cpu_s(uint64_t *max_rss)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
-/* The generator's own verdict on itself: a thread that had no idle time, or a pacer that
- * could not keep its schedule, means the figures describe the generator. */
-static void self_check(gen_run_t *run, gen_result_t *out)
+/* Each thread's CPU over the whole run, for the result; the verdict itself is decided second
+ * by second (gen_selfcheck.c), so that one stall does not condemn a run. */
+static void thread_cpu_figures(gen_run_t *run, gen_result_t *out)
 {
 	for (uint32_t i = 0; i < run->thread_count; i++) {
 		gen_thread_t *t = &run->threads[i];
@@ -422,16 +435,33 @@ static void self_check(gen_run_t *run, gen_result_t *out)
 
 		busy = busy > 1 ? 1 : busy;
 		if (wall < NS_PER_S / 2)
-			busy =
-			    0; /* a few requests: start-up costs, not a verdict on the generator */
+			busy = 0; /* a few requests: start-up costs, not a figure about the run */
 		if (out->thread_cpu)
 			out->thread_cpu[i] = busy;
 		if (busy > out->thread_cpu_max)
 			out->thread_cpu_max = busy;
 	}
-	out->saturated =
-	    out->thread_cpu_max >= GEN_SATURATED_CPU ||
-	    (out->sched_lag->total && hist_percentile(out->sched_lag, 99) > GEN_LAG_BOUND_US);
+}
+
+/* Adds every thread's arrivals to the timeline point of the second they were due in (the
+ * points are in order of their seconds; one may be missing: nothing happened in it). */
+static void add_due_seconds(gen_run_t *run, gen_point_t *points, size_t n)
+{
+	for (uint32_t i = 0; i < run->thread_count; i++) {
+		const gen_thread_t *t = &run->threads[i];
+		size_t k = 0;
+
+		for (size_t s = 0; s < t->due_len; s++) {
+			while (k < n && llround(points[k].t - points[k].length_s) < (long long)s)
+				k++;
+			if (k == n)
+				break;
+			if (llround(points[k].t - points[k].length_s) != (long long)s)
+				continue;
+			points[k].due += t->due[s].arrivals;
+			points[k].pacer_late += t->due[s].late;
+		}
+	}
 }
 
 int gen_finish(gen_run_t *run, gen_result_t *out)
@@ -469,14 +499,16 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		if (t->end_ns > end)
 			end = t->end_ns;
 	}
-	self_check(run, out);
+	thread_cpu_figures(run, out);
 	out->started_wall_ns = run->start_wall_ns;
 	out->duration_ns = end - run->start_ns;
 	out->interrupted = atomic_load(&run->stop_requested);
+	add_due_seconds(run, run->points, run->points_len);
 	out->timeline = run->points;
 	out->timeline_len = run->points_len;
 	run->points = NULL;
 	run->points_len = 0;
+	out->saturated = gen_saturation_decide(out->timeline, out->timeline_len, &out->saturation);
 	out->cpu_s = process_cpu_s(&out->max_rss_bytes);
 	out->threads = run->thread_count;
 	out->connections = run->cfg.connections;

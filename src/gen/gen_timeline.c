@@ -44,6 +44,8 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	p->p95_us = hist_percentile(slot->hist, 95);
 	p->p99_us = hist_percentile(slot->hist, 99);
 	p->hist = NULL;
+	p->busiest_cpu = slot->busiest_cpu;
+	p->due = p->pacer_late = 0; /* gen_finish adds them, by the second they were due in */
 	if (slot->hist->total) {
 		buf_t b;
 
@@ -106,6 +108,8 @@ void gen_timeline_add(gen_thread_t *t, double length_s, bool last)
 	gen_counters_add(&slot->counters, &t->interval_counters);
 	hist_merge(slot->hist, t->interval);
 	slot->users += t->stopping ? t->users_at_end : t->open_conns;
+	if (t->interval_cpu > slot->busiest_cpu)
+		slot->busiest_cpu = t->interval_cpu;
 	if (length_s > slot->length_s)
 		slot->length_s = length_s;
 	slot->reported++;

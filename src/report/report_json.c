@@ -293,6 +293,39 @@ static void write_timeline(json_writer_t *w, const gen_result_t *r, const report
 	jsonw_array_end(w);
 }
 
+/* Why the self-check said saturated, with the figures it decided on; null when it did not. */
+static void write_saturation(json_writer_t *w, const gen_result_t *r)
+{
+	const gen_saturation_t *s = &r->saturation;
+	bool cpu = s->criterion == GEN_SAT_THREAD_CPU;
+
+	jsonw_key(w, "saturation");
+	if (!r->saturated) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	jsonw_key(w, "criterion");
+	jsonw_string(w, gen_saturation_name(s->criterion));
+	jsonw_key(w, "seconds");
+	jsonw_uint(w, s->seconds);
+	jsonw_key(w, "consecutive_s");
+	jsonw_uint(w, s->consecutive);
+	jsonw_key(w, "run_seconds");
+	jsonw_uint(w, s->whole_seconds);
+	jsonw_key(w, "first_s");
+	jsonw_double(w, s->first_s, 3);
+	jsonw_key(w, "worst");
+	jsonw_double(w, s->worst, 3);
+	jsonw_key(w, "bound");
+	jsonw_double(w, cpu ? GEN_SATURATED_CPU : GEN_LATE_SHARE, 3);
+	if (!cpu) {
+		jsonw_key(w, "lag_bound_ms");
+		jsonw_double(w, GEN_LAG_BOUND_US / 1e3, 3);
+	}
+	jsonw_object_end(w);
+}
+
 static void write_generator(json_writer_t *w, const gen_result_t *r)
 {
 	jsonw_key(w, "generator");
@@ -318,6 +351,7 @@ static void write_generator(json_writer_t *w, const gen_result_t *r)
 	jsonw_int(w, r->sched_lag->max);
 	jsonw_key(w, "saturated");
 	jsonw_bool(w, r->saturated);
+	write_saturation(w, r);
 	jsonw_object_end(w);
 }
 

@@ -137,14 +137,20 @@ static void verdict_case(suite_t *s, const json_t *doc)
 static void generator_case(suite_t *s, const json_t *doc)
 {
 	const json_t *g = result_doc_object(doc, "generator");
+	const json_t *why = result_doc_object(g, "saturation");
+	char message[256];
 
 	if (!g)
 		return;
+	snprintf(
+	    message, sizeof(message),
+	    "the generator was the bottleneck (%s in %llu of %llu s): its numbers describe the "
+	    "generator",
+	    result_doc_string(why, "criterion", "self-check"),
+	    (unsigned long long)result_doc_count(why, "seconds", 0),
+	    (unsigned long long)result_doc_count(why, "run_seconds", 0));
 	testcase(s, "surge.generator", "not saturated",
-	         result_doc_bool(g, "saturated", false)
-	             ? "the generator was the bottleneck: its numbers describe the generator"
-	             : NULL,
-	         "generator", NULL);
+	         result_doc_bool(g, "saturated", false) ? message : NULL, "generator", NULL);
 }
 
 int report_junit(const json_t *doc, buf_t *out, char *err, size_t errlen)

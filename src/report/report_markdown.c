@@ -183,13 +183,22 @@ static void put_figures(md_t *m, const json_t *doc)
 		    result_doc_string(a, "latency", "?"), result_doc_string(a, "throughput", "?"),
 		    result_doc_string(a, "error_rate", "?"),
 		    result_doc_string(a, "thresholds", "?"));
-	if (g)
-		put(m, "| generator | %.2f CPU s, %s threads%s |\n",
-		    result_doc_number(g, "cpu_s", 0),
-		    count_text(result_doc_count(g, "threads", 0), n1, 32),
-		    result_doc_bool(g, "saturated", false)
-		        ? ", **saturated: the numbers describe the generator**"
-		        : "");
+	if (g) {
+		const json_t *why = result_doc_object(g, "saturation");
+
+		put(m, "| generator | %.2f CPU s, %s threads", result_doc_number(g, "cpu_s", 0),
+		    count_text(result_doc_count(g, "threads", 0), n1, 32));
+		if (result_doc_bool(g, "saturated", false) && why)
+			put(m,
+			    ", **saturated (%s in %s of %s s): the numbers describe the "
+			    "generator**",
+			    result_doc_string(why, "criterion", "?"),
+			    count_text(result_doc_count(why, "seconds", 0), n1, 32),
+			    count_text(result_doc_count(why, "run_seconds", 0), n2, 32));
+		else if (result_doc_bool(g, "saturated", false))
+			put(m, ", **saturated: the numbers describe the generator**");
+		put(m, " |\n");
+	}
 	put(m, "\n");
 }
 

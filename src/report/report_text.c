@@ -120,6 +120,30 @@ static void put_thresholds(buf_t *out, const report_analysis_t *a)
 	}
 }
 
+/* The self-check's verdict with the criterion that fired and its figures. */
+static void put_saturation(buf_t *out, const gen_result_t *r)
+{
+	const gen_saturation_t *s = &r->saturation;
+
+	buf_printf(
+	    out,
+	    "\n  WARNING    the generator was the bottleneck in %u of the run's %u seconds (%u "
+	    "in a row, from %.0fs):\n             ",
+	    s->seconds, s->whole_seconds, s->consecutive, s->first_s);
+	if (s->criterion == GEN_SAT_THREAD_CPU)
+		buf_printf(out, "a thread had no idle CPU left (>= %.0f%%, %.0f%% at worst).\n",
+		           GEN_SATURATED_CPU * 100, s->worst * 100);
+	else
+		buf_printf(
+		    out,
+		    "its pacer sent over %.0f%% of the arrivals more than %.0fms late (%.0f%% "
+		    "at worst; lag p99 %.2fms).\n",
+		    GEN_LATE_SHARE * 100, GEN_LAG_BOUND_US / 1e3, s->worst * 100,
+		    hist_percentile(r->sched_lag, 99) / 1e3);
+	buf_append_str(out, "             These numbers describe surge more than the target: add "
+	                    "threads (-t) or machines.\n");
+}
+
 static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_result_t *r)
 {
 	const assessment_t *s = &a->assessment;
@@ -133,11 +157,7 @@ static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_res
 	                       : "",
 	    a->aborted ? " (run aborted early)" : "");
 	if (r->saturated)
-		buf_printf(out,
-		           "\n  WARNING    the generator was the bottleneck (busiest thread %.0f%% "
-		           "CPU, schedule lag p99 %.2fms): these numbers describe surge more than "
-		           "the target; add threads (-t) or machines\n",
-		           r->thread_cpu_max * 100, hist_percentile(r->sched_lag, 99) / 1e3);
+		put_saturation(out, r);
 }
 
 /* Per request name, like Locust's table: only when there is more than the one request. */

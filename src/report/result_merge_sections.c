@@ -287,10 +287,11 @@ int merge_metrics(merge_t *m, hist_t *sum)
 }
 
 /* generator: CPU and threads add up, memory and lag are each process's own (the largest),
- * and the whole is saturated when any shard was. */
+ * and the whole is saturated when any shard was (its self-check's reason is the first
+ * saturated shard's, with that shard's index). */
 void merge_generator(merge_t *m)
 {
-	json_t *g = json_object_get(m->out, "generator"), *thread_cpu = json_array();
+	json_t *g = json_object_get(m->out, "generator"), *thread_cpu = json_array(), *why = NULL;
 	double cpu = 0, thread_max = 0, rss = 0, lag_p99 = 0, lag_max = 0;
 	uint64_t threads = 0, connections = 0;
 	bool saturated = false;
@@ -310,7 +311,14 @@ void merge_generator(merge_t *m)
 		thread_max = fmax(thread_max, result_doc_number(s, "thread_cpu_max", 0));
 		lag_p99 = fmax(lag_p99, result_doc_number(s, "sched_lag_p99_us", 0));
 		lag_max = fmax(lag_max, result_doc_number(s, "sched_lag_max_us", 0));
-		saturated |= result_doc_bool(s, "saturated", false);
+		if (result_doc_bool(s, "saturated", false) && !saturated) {
+			saturated = true;
+			why = result_doc_object(s, "saturation")
+			          ? json_deep_copy(result_doc_object(s, "saturation"))
+			          : NULL;
+			if (why)
+				json_object_set_new(why, "shard", json_integer((json_int_t)i));
+		}
 		json_array_foreach(result_doc_array(s, "thread_cpu"), k, v)
 		{
 			json_array_append(thread_cpu, (json_t *)v);
@@ -326,6 +334,7 @@ void merge_generator(merge_t *m)
 	          merge_count((uint64_t)lag_p99)); /* an upper bound: the worst shard */
 	merge_put(g, "sched_lag_max_us", merge_count((uint64_t)lag_max));
 	merge_put(g, "saturated", json_boolean(saturated));
+	merge_put(g, "saturation", why ? why : json_null());
 }
 
 /* ---- advice ---- */

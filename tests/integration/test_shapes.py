@@ -542,8 +542,41 @@ def test_generator_that_cannot_keep_its_schedule_exits_4():
     gen = doc["generator"]
     assert gen["saturated"] is True, gen
     assert gen["sched_lag_p99_us"] > 25000, gen
+    # which criterion fired, with its figures: the pacer late in every second of the schedule
+    why = gen["saturation"]
+    assert why["criterion"] == "schedule_lag", why
+    assert why["seconds"] == why["run_seconds"] == 2 and why["consecutive_s"] == 2, why
+    assert why["worst"] > 0.1 and why["bound"] == 0.1 and why["lag_bound_ms"] == 25, why
     assert p.returncode == 4, (p.returncode, p.stderr)
     assert "WARNING" in p.stdout and "bottleneck" in p.stdout, p.stdout
+    assert "2 of the run's 2 seconds" in p.stdout and "25ms late" in p.stdout, p.stdout
+
+
+def test_one_stall_of_the_generator_is_not_saturation():
+    """The generator is frozen (SIGSTOP) for 300 ms in the middle of a 5 s run at 200/s: the
+    arrivals of that stretch go out late (the lag's p99 shows it), but one stall is not a
+    generator that cannot keep up: not saturated, exit 0."""
+    with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        proc = start_run(["-R", "200", "-d", "5s", "-c", "50", ngx.url()], path)
+        try:
+            time.sleep(2.2)
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGCONT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        with open(path) as f:
+            doc = json.load(f)
+    gen = doc["generator"]
+    assert gen["sched_lag_max_us"] > 200000, gen  # the stall happened, and was measured
+    assert gen["sched_lag_p99_us"] > 25000, gen   # (what the old whole-run p99 rule condemned)
+    assert gen["saturated"] is False and gen["saturation"] is None, gen
+    assert proc.returncode == 0, (proc.returncode, out, err)
+    assert "bottleneck" not in out, out
 
 
 # ---- surge capacity ----

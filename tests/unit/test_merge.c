@@ -326,6 +326,39 @@ TEST(merge_in_any_order_gives_the_same_figures)
 		shard_free(&s[i]);
 }
 
+/* The whole is saturated when a shard was, and says why with that shard's reason. */
+TEST(merge_keeps_the_saturated_shards_reason)
+{
+	shard_t s[SHARDS];
+	char err[256] = "";
+	json_t *m, *g;
+
+	build_three(s);
+	m = merge_shards(s, SHARDS, err, sizeof(err));
+	CHECK(m && result_doc_path(m, "generator.saturation") &&
+	      json_is_null(result_doc_path(m, "generator.saturation")));
+	json_decref(m);
+	g = json_object_get(s[1].doc, "generator");
+	json_object_set_new(g, "saturated", json_true());
+	json_object_set_new(g, "saturation",
+	                    json_pack("{s:s,s:i,s:i,s:i,s:f,s:f,s:f}", "criterion", "thread_cpu",
+	                              "seconds", 3, "consecutive_s", 3, "run_seconds", 4, "first_s",
+	                              1.0, "worst", 0.99, "bound", 0.95));
+	m = merge_shards(s, SHARDS, err, sizeof(err));
+	CHECK(m != NULL);
+	if (m) {
+		CHECK(json_is_true(result_doc_path(m, "generator.saturated")));
+		CHECK_STR(
+		    result_doc_string(result_doc_path(m, "generator.saturation"), "criterion", ""),
+		    "thread_cpu");
+		CHECK_INT(result_doc_path_number(m, "generator.saturation.seconds", 0), 3);
+		CHECK_INT(result_doc_path_number(m, "generator.saturation.shard", -1), 1);
+	}
+	json_decref(m);
+	for (int i = 0; i < SHARDS; i++)
+		shard_free(&s[i]);
+}
+
 TEST(merge_aligns_timelines_by_wall_clock)
 {
 	shard_t s[SHARDS];
