@@ -15,8 +15,10 @@
 #include "core/json.h"
 #include "core/units.h"
 
-#define MAX_STEPS  40
-#define RATE_SLACK 0.95 /* a step must deliver 95 % of the asked rate */
+#define MAX_STEPS     40
+#define RATE_SLACK    0.95  /* a step must deliver 95 % of the asked rate */
+#define PRECISION_MIN 0.001 /* 0.1 %: finer than any step's own noise, and 9 halvings away */
+#define STEP_MAX_S    3600  /* a search of MAX_STEPS steps then lasts at most ~2 days */
 
 enum {
 	OPT_SLO = 300,
@@ -65,29 +67,29 @@ typedef struct search {
 	step_t steps[MAX_STEPS];
 	int count;
 	double answer;
+	double fail;            /* the lowest rate that failed; 0 when none did */
+	const char *stopped_by; /* why the search ended: see stop_reason() in write_json */
+	FILE *out;              /* the steps and the answer: stderr when --json is stdout */
 } search_t;
 
 static int rate_arg(const char *name, const char *arg, double *out)
 {
-	char err[160] = "";
+	char err[300] = "";
 
-	if (units_parse_rate(arg, out, err, sizeof(err)) < 0 || *out <= 0)
-		return cli_usage_error("capacity", "--%s: %s", name,
-		                       *out <= 0 ? "must be above 0" : err);
+	if (units_parse_rate(arg, out, err, sizeof(err)) < 0)
+		return cli_usage_error("capacity", "--%s: %s", name, err);
+	if (*out <= 0)
+		return cli_usage_error("capacity", "--%s: must be above 0", name);
 	return 0;
 }
 
+/* A share of the requests (--max-error) or of the rate (--precision): at most 100 %. */
 static int fraction_arg(const char *name, const char *arg, double *out)
 {
-	char *end;
-	double v = strtod(arg, &end);
+	char err[300] = "";
 
-	if (*end == '%')
-		v /= 100, end++;
-	if (end == arg || *end || !(v >= 0 && v <= 1))
-		return cli_usage_error(
-		    "capacity", "--%s '%s': expected a percentage like 1%% or 0.01", name, arg);
-	*out = v;
+	if (units_parse_percent(arg, 1, out, err, sizeof(err)) < 0)
+		return cli_usage_error("capacity", "--%s: %s", name, err);
 	return 0;
 }
 
@@ -103,13 +105,26 @@ static int capacity_option(search_t *s, int opt, const char *arg)
 	case OPT_MAX_ERROR: return fraction_arg("max-error", arg, &s->max_error);
 	case OPT_START: return rate_arg("start", arg, &s->start);
 	case OPT_MAX_RATE: return rate_arg("max-rate", arg, &s->max_rate);
-	case OPT_PRECISION: return fraction_arg("precision", arg, &s->precision);
+	case OPT_PRECISION:
+		if (fraction_arg("precision", arg, &s->precision) != 0)
+			return EXIT_USAGE;
+		/* 0 would bisect for ever (until MAX_STEPS steps of --step each) */
+		if (s->precision < PRECISION_MIN)
+			return cli_usage_error(
+			    "capacity",
+			    "--precision: '%s' is less than 0.1%% (the search stops "
+			    "when its bounds are this close)",
+			    arg);
+		return 0;
 	case OPT_STEP:
-		if (units_parse_duration(arg, NS_PER_S, &s->step_ns, err, sizeof(err)) < 0 ||
-		    s->step_ns < NS_PER_S)
-			return cli_usage_error("capacity", "--step: %s",
-			                       s->step_ns < NS_PER_S && !err[0] ? "at least 1s"
-			                                                        : err);
+		if (units_parse_duration(arg, NS_PER_S, &s->step_ns, err, sizeof(err)) < 0)
+			return cli_usage_error("capacity", "--step: %s", err);
+		if (s->step_ns < NS_PER_S || s->step_ns > STEP_MAX_S * NS_PER_S)
+			return cli_usage_error(
+			    "capacity",
+			    "--step: '%s' is not from 1s to 1h (a search runs up "
+			    "to %d steps)",
+			    arg, MAX_STEPS);
 		return 0;
 	default: return cli_run_option(&s->run, opt, arg);
 	}
@@ -141,6 +156,11 @@ static int parse_args(search_t *s, int argc, char **argv)
 	}
 	if (!s->slo.expr[0])
 		return cli_usage_error("capacity", "--slo is required, e.g. --slo 'p95<200ms'");
+	if (s->start > s->max_rate)
+		return cli_usage_error("capacity",
+		                       "--start %.10g/s is above --max-rate %.10g/s: the search "
+		                       "starts at --start and never goes above --max-rate",
+		                       s->start, s->max_rate);
 	if (optind != argc - 1)
 		return cli_usage_error("capacity", "%s",
 		                       optind == argc ? "missing URL" : "expected one URL");
@@ -186,23 +206,34 @@ static int run_step(search_t *s, double rate, step_t *st)
 
 static void print_step(const search_t *s, const step_t *st)
 {
+	char value[32];
+
 	if (s->run.quiet)
 		return;
-	printf("  step %2d  rate %10.1f/s  achieved %10.1f/s  %s %-10.2f  errors %6.2f%%  %s\n",
-	       s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric),
-	       st->slo_value, st->error_rate * 100,
-	       st->saturated ? "GENERATOR SATURATED"
-	       : st->passed  ? "pass"
-	                     : "FAIL");
-	fflush(stdout);
+	/* a step without a response has no latency: "-", never nan */
+	if (isnan(st->slo_value))
+		snprintf(value, sizeof(value), "-");
+	else
+		snprintf(value, sizeof(value), "%.2f", st->slo_value);
+	fprintf(s->out,
+	        "  step %2d  rate %10.1f/s  achieved %10.1f/s  %s %-10s  errors %6.2f%%  %s\n",
+	        s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric), value,
+	        st->error_rate * 100,
+	        st->saturated ? "GENERATOR SATURATED"
+	        : st->passed  ? "pass"
+	                      : "FAIL");
+	fflush(s->out);
 }
 
-/* Doubling, then bisection; returns an exit code. */
+/* Doubling, then bisection; returns an exit code, and says in s->stopped_by why it ended:
+ * "precision" (the bounds met), "max_rate" (it passed there: the answer is a lower bound),
+ * "start_failed", "steps" (MAX_STEPS ran out first), "saturated", "unreachable", "error". */
 static int search(search_t *s)
 {
 	double rate = s->start, pass = 0, fail = 0;
 	struct timespec pause = {.tv_sec = 1, .tv_nsec = 0};
 
+	s->stopped_by = "steps";
 	while (s->count < MAX_STEPS) {
 		step_t *st = &s->steps[s->count];
 		int rc = run_step(s, rate, st);
@@ -214,29 +245,42 @@ static int search(search_t *s)
 			        s->run.cfg.url_text, rate);
 		if (rc != 0) {
 			s->answer = pass;
+			s->fail = fail;
+			s->stopped_by = rc == EXIT_UNREACHABLE ? "unreachable" : "error";
 			return rc;
 		}
 		s->count++;
 		print_step(s, st);
 		if (st->saturated) {
-			s->answer =
-			    pass; /* what passed before the generator gave out still holds */
+			/* what passed before the generator gave out still holds */
+			s->answer = pass;
+			s->fail = fail;
+			s->stopped_by = "saturated";
 			return EXIT_GENERATOR;
 		}
 		if (st->passed)
 			pass = rate;
 		else
 			fail = rate;
-		if (fail && pass && (fail - pass) / fail <= s->precision)
+		if (fail && pass && (fail - pass) / fail <= s->precision) {
+			s->stopped_by = "precision";
 			break;
-		if (fail && !pass && rate <= s->start)
-			return EXIT_THRESHOLDS; /* even the start rate fails */
+		}
+		if (fail && !pass && rate <= s->start) {
+			s->stopped_by = "start_failed";
+			break; /* even the start rate fails */
+		}
+		if (!fail && pass >= s->max_rate) {
+			s->stopped_by = "max_rate";
+			break;
+		}
 		rate = fail ? (pass + fail) / 2 : fmin(rate * 2, s->max_rate);
-		if (!fail && pass >= s->max_rate)
-			break;
-		nanosleep(&pause, NULL); /* let the target drain what the last step queued */
+		if (s->count < MAX_STEPS)
+			nanosleep(&pause,
+			          NULL); /* let the target drain what the last step queued */
 	}
 	s->answer = pass;
+	s->fail = fail;
 	return pass > 0 ? EXIT_OK : EXIT_THRESHOLDS;
 }
 
@@ -257,6 +301,13 @@ static int write_json(const search_t *s, int code)
 	jsonw_double(&w, s->max_error, 6);
 	jsonw_key(&w, "capacity_rps");
 	jsonw_double(&w, s->answer, 3);
+	jsonw_key(&w, "lowest_failed_rps");
+	if (s->fail > 0)
+		jsonw_double(&w, s->fail, 3);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "stopped_by");
+	jsonw_string(&w, s->stopped_by);
 	jsonw_key(&w, "exit_code");
 	jsonw_int(&w, code);
 	jsonw_key(&w, "steps");
@@ -287,6 +338,27 @@ static int write_json(const search_t *s, int code)
 	return rc;
 }
 
+/* The closing line: the answer, and what bounds it. */
+static void print_answer(const search_t *s)
+{
+	if (s->run.quiet)
+		return;
+	if (s->answer <= 0)
+		fprintf(s->out, "capacity: none found\n");
+	else if (strcmp(s->stopped_by, "max_rate") == 0)
+		fprintf(
+		    s->out,
+		    "capacity: at least %.1f requests/s (--max-rate; no step failed up to it)\n",
+		    s->answer);
+	else
+		fprintf(s->out, "capacity: %.1f requests/s\n", s->answer);
+	if (strcmp(s->stopped_by, "steps") == 0 && s->fail > 0)
+		fprintf(stderr,
+		        "surge capacity: stopped after %d steps with %.1f/s passing and %.1f/s "
+		        "failing, before they were within --precision\n",
+		        MAX_STEPS, s->answer, s->fail);
+}
+
 int cli_capacity(int argc, char **argv)
 {
 	search_t *s = calloc(1, sizeof(*s));
@@ -300,17 +372,23 @@ int cli_capacity(int argc, char **argv)
 		free(s);
 		return rc < 0 ? EXIT_OK : rc;
 	}
+	/* with the JSON on stdout, the steps and the answer go to stderr */
+	s->out = s->run.json_path && strcmp(s->run.json_path, "-") == 0 ? stderr : stdout;
 	if (!s->run.quiet)
-		printf("surge capacity %s: the highest rate with %s and errors <= %.2f%%\n",
-		       s->run.cfg.url_text, s->slo.expr, s->max_error * 100);
+		fprintf(s->out,
+		        "surge capacity %s: the highest rate with %s and errors <= %.2f%%\n",
+		        s->run.cfg.url_text, s->slo.expr, s->max_error * 100);
 	rc = search(s);
-	if (!s->run.quiet && s->answer > 0)
-		printf("capacity: %.1f requests/s\n", s->answer);
-	else if (!s->run.quiet)
-		printf("capacity: none found\n");
-	if (s->run.json_path && write_json(s, rc) < 0) {
-		fprintf(stderr, "surge capacity: cannot write %s\n", s->run.json_path);
-		rc = EXIT_USAGE;
+	if (rc != EXIT_USAGE)
+		print_answer(s);
+	if (rc != EXIT_USAGE && s->run.json_path) {
+		int wrc = write_json(s, rc);
+
+		if (wrc < 0) {
+			fprintf(stderr, "surge capacity: cannot write %s: %s\n", s->run.json_path,
+			        strerror(-wrc));
+			rc = EXIT_USAGE;
+		}
 	}
 	free(s->run.body_owned);
 	free(s);

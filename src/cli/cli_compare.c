@@ -35,18 +35,14 @@ typedef struct compare_args {
 	bool quiet;
 } compare_args_t;
 
-/* "10%" or "0.1" → 0.1; a fraction of at least 0 (a tolerance may pass 100 %). */
-static int percent_arg(const char *name, const char *arg, double *out)
+/* --tolerance is a relative change (a p95 that doubles is +100 %), so it may pass 100 %;
+ * --min-error-delta is a share of all requests, so it may not. */
+static int percent_arg(const char *name, const char *arg, double max, double *out)
 {
-	char *end;
-	double v = strtod(arg, &end);
+	char err[300] = "";
 
-	if (end != arg && *end == '%')
-		v /= 100, end++;
-	if (end == arg || *end || !(v >= 0) || !isfinite(v))
-		return cli_usage_error(
-		    "compare", "--%s '%s': expected a percentage like 10%% or 0.1", name, arg);
-	*out = v;
+	if (units_parse_percent(arg, max, out, err, sizeof(err)) < 0)
+		return cli_usage_error("compare", "--%s: %s", name, err);
 	return 0;
 }
 
@@ -56,8 +52,9 @@ static int compare_option(compare_args_t *a, int opt, const char *arg)
 	uint64_t ns;
 
 	switch (opt) {
-	case OPT_TOLERANCE: return percent_arg("tolerance", arg, &a->options.tolerance);
-	case OPT_MIN_ERROR: return percent_arg("min-error-delta", arg, &a->options.min_error_rate);
+	case OPT_TOLERANCE: return percent_arg("tolerance", arg, INFINITY, &a->options.tolerance);
+	case OPT_MIN_ERROR:
+		return percent_arg("min-error-delta", arg, 1, &a->options.min_error_rate);
 	case OPT_MIN_DELTA:
 		if (units_parse_duration(arg, NS_PER_MS, &ns, err, sizeof(err)) < 0)
 			return cli_usage_error("compare", "--min-delta: %s", err);
@@ -139,8 +136,13 @@ int cli_compare(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	base = result_doc_load(a.base, err, sizeof(err));
-	if (base)
+	if (base && result_doc_require(base, a.base, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0)
 		next = result_doc_load(a.next, err, sizeof(err));
+	if (next &&
+	    result_doc_require(next, a.next, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) < 0) {
+		json_decref(next);
+		next = NULL;
+	}
 	if (!base || !next) {
 		fprintf(stderr, "surge compare: %s\n", err);
 		json_decref(base);
@@ -151,6 +153,12 @@ int cli_compare(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/* a warning, not an error: comparing a new target with an old one can be the point */
+	if (r.mismatch[0])
+		fprintf(stderr,
+		        "surge compare: warning: the runs measured different things (%s): the "
+		        "deltas compare different targets\n",
+		        r.mismatch);
 	if (!a.quiet) {
 		bool to_stdout = (a.markdown && strcmp(a.markdown, "-") == 0) ||
 		                 (a.html && strcmp(a.html, "-") == 0) ||

@@ -159,6 +159,12 @@ int cli_merge(int argc, char **argv)
 	rc = EXIT_USAGE;
 	for (; loaded < a.files; loaded++) {
 		docs[loaded] = result_doc_load(names[loaded], err, sizeof(err));
+		if (docs[loaded] &&
+		    result_doc_require(docs[loaded], names[loaded], RESULT_DOC_FOR_MERGE, err,
+		                       sizeof(err)) < 0) {
+			json_decref(docs[loaded]);
+			docs[loaded] = NULL;
+		}
 		if (!docs[loaded]) {
 			fprintf(stderr, "surge merge: %s\n", err);
 			goto out;

@@ -35,6 +35,27 @@ int units_parse_number(const char *s, double *out, const char **rest)
 	return 0;
 }
 
+int units_parse_percent(const char *s, double max, double *out, char *err, size_t errlen)
+{
+	const char *rest;
+	double v;
+
+	if (units_parse_number(s, &v, &rest) < 0 || (*rest && strcmp(rest, "%") != 0)) {
+		snprintf(err, errlen, "'%.200s%s' is not a percentage (examples: 10%%, 0.1)",
+		         s ? s : "", s && strlen(s) > 200 ? "…" : "");
+		return -EINVAL;
+	}
+	if (*rest == '%')
+		v /= 100;
+	if (v > max) {
+		snprintf(err, errlen, "'%.200s%s' is more than %g%%", s, strlen(s) > 200 ? "…" : "",
+		         max * 100);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static int find_unit(const struct unit *units, const char *suffix, double *factor)
 {
 	for (; units->suffix; units++) {

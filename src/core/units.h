@@ -16,6 +16,9 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 /* A finite non-negative plain decimal ("2", "0.5", "1e3": no sign, space, inf, nan or hex);
  * *rest points past it. 0, or -EINVAL. */
 int units_parse_number(const char *s, double *out, const char **rest);
+/* "10%" or the fraction "0.1" → 0.1, at most max (1 for a share of a whole, INFINITY for a
+ * relative change that may pass 100 %). 0, or -EINVAL with a message in err. */
+int units_parse_percent(const char *s, double max, double *out, char *err, size_t errlen);
 /* A non-negative integer within [min, max]. */
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen);

@@ -165,6 +165,33 @@ static void copy_string(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* What the two runs were of: the target, method, scenario and load model. A difference is
+ * listed in out ("config.url 'http://a/' vs 'http://b/'", values cut at 200 characters);
+ * a key neither document has is no difference. */
+static void find_mismatch(const json_t *base, const json_t *next, char *out, size_t len)
+{
+	static const char *const keys[] = {"url", "method", "scenario", "model"};
+	const json_t *cb = result_doc_object(base, "config");
+	const json_t *cn = result_doc_object(next, "config");
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *a = result_doc_string(cb, keys[k], "");
+		const char *b = result_doc_string(cn, keys[k], "");
+		int n;
+
+		if (strcmp(a, b) == 0)
+			continue;
+		n = snprintf(out + used, len - used, "%sconfig.%s '%.200s%s' vs '%.200s%s'",
+		             used ? ", " : "", keys[k], a, strlen(a) > 200 ? "…" : "", b,
+		             strlen(b) > 200 ? "…" : "");
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
 int report_compare(const json_t *base, const json_t *next, const char *base_name,
                    const char *next_name, const compare_options_t *o, compare_result_t *out)
 {
@@ -186,6 +213,7 @@ int report_compare(const json_t *base, const json_t *next, const char *base_name
 	            result_doc_string(result_doc_object(base, "config"), "url", ""));
 	copy_string(out->next_url, sizeof(out->next_url),
 	            result_doc_string(result_doc_object(next, "config"), "url", ""));
+	find_mismatch(base, next, out->mismatch, sizeof(out->mismatch));
 	out->scopes =
 	    calloc(1 + json_array_size(eps_b) + json_array_size(eps_n), sizeof(compare_scope_t));
 	if (!out->scopes)
@@ -431,7 +459,13 @@ int compare_render_markdown(const compare_result_t *r, buf_t *b)
 	md_cell(out, r->next_name);
 	outf(out, "` | %s | ", r->next_started);
 	md_cell(out, r->next_url);
-	outf(out, " |\n\nA regression: %s.\n\n", tol);
+	outf(out, " |\n\n");
+	if (r->mismatch[0]) {
+		outs(out, "**Warning:** the runs measured different things (");
+		md_cell(out, r->mismatch);
+		outs(out, "): the deltas compare different targets.\n\n");
+	}
+	outf(out, "A regression: %s.\n\n", tol);
 	outf(out, "| scope | metric | base | new | change | relative | verdict |\n"
 	          "|---|---|---:|---:|---:|---:|---|\n");
 	for (size_t i = 0; i < r->scope_count; i++) {
@@ -500,7 +534,8 @@ static const char html_head[] =
     "text-align:left}\n"
     "tr.regression td{background:#fdecea}tr.regression td.v{color:#c62828;font-weight:700}\n"
     "tr.improved td.v{color:#2e7d32}.up{color:#8a5a00}.down{color:#1f5fa8}\n"
-    ".muted{color:#6b7280}\ncode{background:#eef0f3;padding:0 .3em;border-radius:3px}\n"
+    ".muted{color:#6b7280}\n.warn{color:#8a5a00}\ncode{background:#eef0f3;padding:0 "
+    ".3em;border-radius:3px}\n"
     "</style></head><body>\n";
 
 static void html_row(out_t *out, const compare_row_t *row)
@@ -546,7 +581,13 @@ int compare_render_html(const compare_result_t *r, buf_t *b)
 	html_text(out, r->next_started);
 	outs(out, "</td><td class=\"l\">");
 	html_text(out, r->next_url);
-	outs(out, "</td></tr></table>\n<p class=\"muted\">A regression: ");
+	outs(out, "</td></tr></table>\n");
+	if (r->mismatch[0]) {
+		outs(out, "<p class=\"warn\"><b>Warning:</b> the runs measured different things (");
+		html_text(out, r->mismatch);
+		outs(out, "): the deltas compare different targets.</p>\n");
+	}
+	outs(out, "<p class=\"muted\">A regression: ");
 	html_text(out, tol);
 	outs(out, ".</p>\n<table>\n<tr><th class=\"l\">metric</th><th>base</th>"
 	          "<th>new</th><th>change</th><th>relative</th>"
@@ -594,6 +635,11 @@ int compare_render_json(const compare_result_t *r, buf_t *out)
 	jsonw_string(&w, r->base_name);
 	jsonw_key(&w, "new");
 	jsonw_string(&w, r->next_name);
+	jsonw_key(&w, "mismatch");
+	if (r->mismatch[0])
+		jsonw_string(&w, r->mismatch);
+	else
+		jsonw_null(&w);
 	jsonw_key(&w, "tolerance");
 	jsonw_double(&w, r->options.tolerance, 6);
 	jsonw_key(&w, "min_delta_ms");

@@ -69,6 +69,9 @@ typedef struct compare_result {
 	char base_name[256], next_name[256]; /* the files, for the headings */
 	char base_started[64], next_started[64];
 	char base_url[512], next_url[512];
+	/* "" when both runs measured the same thing; else what differs, e.g. "config.url
+	 * 'http://a/' vs 'http://b/'": the deltas then compare different targets */
+	char mismatch[1024];
 	compare_scope_t *scopes; /* [0] is the whole run; then endpoints, baseline order first */
 	size_t scope_count;
 	int regressions; /* over every scope */

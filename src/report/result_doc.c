@@ -1,6 +1,7 @@
 /* result_doc: loading a saved result document and the typed lookups its renderers share.
- * The file is read whole (bounded by RESULT_DOC_MAX) and parsed by jansson; every lookup
- * falls back to a default, so one renderer serves documents with or without optional keys. */
+ * The file is read whole (bounded by RESULT_DOC_MAX), checked to be UTF-8 text, parsed by
+ * jansson and its contents checked (result_doc_check.c); every lookup falls back to a
+ * default, so one renderer serves documents with or without optional keys. */
 #include "report/result_doc.h"
 
 #include <errno.h>
@@ -100,11 +101,89 @@ fail:
 	return NULL;
 }
 
+/* The length of the UTF-8 sequence at p (at most n bytes), 0 when it is not valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : 2;
+	uint32_t cp;
+
+	if (p[0] < 0xC2 || p[0] > 0xF4 || n < len)
+		return 0;
+	cp = p[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+/* What makes text no JSON document at all, said plainly before the parser would say it in
+ * its terms ("'[' or '{' expected near end of file"); 0 when it is UTF-8 text. */
+static int check_text(const char *name, const unsigned char *p, size_t len, char *err,
+                      size_t errlen)
+{
+	size_t i = 0;
+
+	if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
+		snprintf(err, errlen,
+		         "%s: starts with a UTF-8 byte-order mark (EF BB BF): save it as UTF-8 "
+		         "without one",
+		         name);
+		return -EINVAL;
+	}
+	if (len >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) {
+		snprintf(
+		    err, errlen,
+		    "%s: starts with a UTF-16 byte-order mark: a result document is UTF-8 text",
+		    name);
+		return -EINVAL;
+	}
+	if (len >= 2 && p[0] == 0x1F && p[1] == 0x8B) {
+		snprintf(err, errlen, "%s: not a text file (gzip-compressed: gunzip it first)",
+		         name);
+		return -EINVAL;
+	}
+	while (i < len) {
+		size_t n = 1;
+
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+			snprintf(err, errlen, "%s: not a text file (byte 0x%02X at offset %zu)",
+			         name, p[i], i);
+			return -EINVAL;
+		}
+		if (p[i] >= 0x80 && (n = utf8_sequence(p + i, len - i)) == 0) {
+			snprintf(
+			    err, errlen,
+			    "%s: not UTF-8 text (byte 0x%02X at offset %zu): a result document "
+			    "is UTF-8",
+			    name, p[i], i);
+			return -EINVAL;
+		}
+		i += n;
+	}
+	for (i = 0; i < len && strchr(" \t\n\r", p[i]); i++)
+		;
+	if (i == len) {
+		snprintf(err, errlen, "%s: empty: no JSON document in it", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 json_t *result_doc_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *doc = json_loadb(text, len, 0, &jerr);
+	json_t *doc;
 
+	if (check_text(name, (const unsigned char *)text, len, err, errlen) < 0)
+		return NULL;
+	/* a key twice would be read as whichever came last: refuse the ambiguity */
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
 		return NULL;
@@ -112,6 +191,10 @@ json_t *result_doc_parse(const char *name, const char *text, size_t len, char *e
 	if (!json_is_object(doc) || strcmp(result_doc_string(doc, "tool", ""), "surge") != 0) {
 		snprintf(err, errlen, "%s: not a surge result document (no \"tool\": \"surge\")",
 		         name);
+		json_decref(doc);
+		return NULL;
+	}
+	if (result_doc_check(doc, name, err, errlen) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -248,32 +331,51 @@ int result_doc_histogram(const json_t *doc, const char *key, hist_t *h)
 bool result_doc_started_at(const json_t *doc, double *epoch_s)
 {
 	const char *s = result_doc_string(doc, "started_at", NULL);
+
+	return s && result_doc_parse_time(s, epoch_s);
+}
+
+/* Whether s matches pattern, where '9' stands for any digit and other characters for
+ * themselves. */
+static bool matches(const char *s, const char *pattern)
+{
+	for (; *pattern; s++, pattern++)
+		if (*pattern == '9' ? !(*s >= '0' && *s <= '9') : *s != *pattern)
+			return false;
+	return true;
+}
+
+bool result_doc_parse_time(const char *s, double *epoch_s)
+{
 	struct tm tm;
 	double frac = 0;
-	int used = 0, off_h = 0, off_m = 0;
+	int off_h = 0, off_m = 0;
 	time_t t;
 
-	if (!s)
-		return false;
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+	if (!matches(s, "9999-99-99T99:99:99") && !matches(s, "9999-99-99t99:99:99"))
 		return false;
-	s += used;
+	sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	       &tm.tm_min, &tm.tm_sec);
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+	s += 19;
 	if (*s == '.') {
 		double scale = 0.1;
 
 		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
 			frac += (*s - '0') * scale;
 	}
-	if (*s == '+' || *s == '-') {
+	if ((*s == '+' || *s == '-') && matches(s + 1, "99:99") && s[6] == '\0') {
 		int sign = *s == '-' ? -1 : 1;
 
-		if (sscanf(s + 1, "%2d:%2d", &off_h, &off_m) != 2)
+		sscanf(s + 1, "%2d:%2d", &off_h, &off_m);
+		if (off_h > 23 || off_m > 59)
 			return false;
 		off_h *= sign;
 		off_m *= sign;
-	} else if (*s != 'Z' && *s != 'z') {
+	} else if (!((*s == 'Z' || *s == 'z') && s[1] == '\0')) {
 		return false;
 	}
 	tm.tm_year -= 1900;

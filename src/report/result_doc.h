@@ -1,7 +1,9 @@
 /* result_doc: a result document (SPEC §2.6) read back as a jansson tree — loading it from a
  * file with clear errors, and the small typed lookups every renderer of a saved result shares
- * (CSV, JUnit, markdown, HDR log, HTML, compare, merge). Lookups never fail: a missing or
- * mistyped key gives the caller's default, so documents from older or newer surges render. */
+ * (CSV, JUnit, markdown, HDR log, HTML, compare, merge). Loading checks every known key's
+ * type and range (result_doc_check), so a mistyped value is refused with its file and key;
+ * lookups never fail after that: a missing key gives the caller's default, so sparse
+ * documents from older surges render. */
 #ifndef SURGE_RESULT_DOC_H
 #define SURGE_RESULT_DOC_H
 
@@ -16,11 +18,31 @@
 #define RESULT_DOC_MAX (256u * 1024 * 1024)
 
 /* Reads and checks a result document. NULL with err set to one line naming the file:
- * "FILE: No such file or directory", "FILE:LINE:COL: <parser error>",
- * "FILE: not a surge result document (no "tool": "surge")". The caller json_decref()s. */
+ * "FILE: No such file or directory", "FILE: empty", "FILE: not a text file (...)",
+ * "FILE: starts with a UTF-8 byte-order mark ...", "FILE:LINE:COL: <parser error>",
+ * "FILE: not a surge result document (no "tool": "surge")", or result_doc_check's
+ * "FILE: KEY: expected ..., got ...". The caller json_decref()s. */
 json_t *result_doc_load(const char *path, char *err, size_t errlen);
 /* The same checks on a document already in memory; name is used in messages. */
 json_t *result_doc_parse(const char *name, const char *text, size_t len, char *err, size_t errlen);
+
+/* The contents check result_doc_parse applies (result_doc_check.c): every known key, where
+ * present, has its type and range (counts are non-negative integers, latencies and durations
+ * non-negative numbers, rates fractions 0..1, times RFC 3339, histograms decode); unknown
+ * keys pass. 0, or -EINVAL with "NAME: totals.requests: expected a non-negative integer, got
+ * \"many\"" in err (values echoed cut at 200 characters). */
+int result_doc_check(const json_t *doc, const char *name, char *err, size_t errlen);
+
+/* What a document is read for: a report renders what a sparse document has; compare and
+ * merge need the figures they judge or sum. */
+typedef enum result_doc_use {
+	RESULT_DOC_FOR_REPORT,
+	RESULT_DOC_FOR_COMPARE, /* totals (requests, errors, rps) and latency_ms */
+	RESULT_DOC_FOR_MERGE,   /* duration_s and totals (requests, responses, errors) */
+} result_doc_use_t;
+/* 0, or -EINVAL with "NAME: totals: missing (surge compare needs it)". */
+int result_doc_require(const json_t *doc, const char *name, result_doc_use_t use, char *err,
+                       size_t errlen);
 
 /* Member lookups on an object (obj may be NULL or not an object: the default is returned).
  * Numbers accept JSON integers and reals; counts clamp negatives to 0. */
@@ -58,6 +80,8 @@ void result_doc_threshold_value(const char *expr, const json_t *value, char *out
 /* started_at (RFC 3339, UTC "Z" or an offset) as seconds since the epoch; false when the
  * document has none or it does not parse. */
 bool result_doc_started_at(const json_t *doc, double *epoch_s);
+/* The same for one RFC 3339 text. */
+bool result_doc_parse_time(const char *s, double *epoch_s);
 
 /* The start of timeline point i, seconds from the run's start: the previous point's "t"
  * (0 for the first), since "t" is the end of the interval. */

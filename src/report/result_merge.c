@@ -44,6 +44,37 @@ static int check_same_run(merge_t *m)
 	return 0;
 }
 
+/* The same shard given twice (under two names, or a copy) would count its requests twice.
+ * Two shards are the same when what identifies a run's measurement is equal: its start,
+ * duration, totals, latency histogram and generator figures (CPU time, memory, threads) —
+ * two processes never measure all of these alike. */
+static int check_distinct(merge_t *m)
+{
+	static const char *const keys[] = {"started_at", "duration_s", "totals", "histograms",
+	                                   "generator"};
+
+	for (size_t i = 1; i < m->n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			bool same = true;
+
+			for (size_t k = 0; same && k < sizeof(keys) / sizeof(keys[0]); k++) {
+				const json_t *a = json_object_get(m->docs[i], keys[k]);
+				const json_t *b = json_object_get(m->docs[j], keys[k]);
+
+				same = (!a && !b) || (a && b && json_equal(a, b));
+			}
+			if (same)
+				return merge_fail(
+				    m, -EINVAL,
+				    "%s and %s are the same shard (same start, duration, "
+				    "totals and histograms): merging it twice would count "
+				    "its requests twice",
+				    m->names[j], m->names[i]);
+		}
+	}
+	return 0;
+}
+
 /* Start offsets and the whole's duration. Without a parseable started_at in every shard the
  * shards are taken to have started together. */
 static void compute_span(merge_t *m)
@@ -513,7 +544,7 @@ static int merge_all(merge_t *m, latency_merge_t *run, latency_merge_t *lm)
 	bool thresholds_ok;
 	int rc;
 
-	if ((rc = check_same_run(m)) < 0)
+	if ((rc = check_same_run(m)) < 0 || (rc = check_distinct(m)) < 0)
 		return rc;
 	compute_span(m);
 	merge_config(m);

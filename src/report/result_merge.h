@@ -12,8 +12,9 @@
 /* Merges n >= 1 documents (result_doc_load's) named names[i] (their files: used in messages
  * and recorded in "merged_from"). Returns a new document the caller json_decref()s, or NULL
  * with one line in err naming the file at fault: documents of different runs (config.url,
- * method or scenario differ), a malformed histogram, a threshold that no longer parses, or
- * out of memory. The inputs are not changed. */
+ * method or scenario differ), the same shard twice (equal start, duration, totals,
+ * histograms and generator figures: both files named), a malformed histogram, a threshold
+ * that no longer parses, or out of memory. The inputs are not changed. */
 json_t *result_merge(json_t *const *docs, const char *const *names, size_t n, char *err,
                      size_t errlen);
 

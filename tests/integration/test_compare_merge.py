@@ -216,12 +216,13 @@ def test_bad_input_exits_2_naming_the_file():
         a = os.path.join(d, "a.json")
         b = os.path.join(d, "b.json")
         missing = os.path.join(d, "missing.json")
+        totals = {"requests": 0, "responses": 0, "errors": 0, "rps": 0}
         with open(a, "w") as f:
-            json.dump({"tool": "surge", "config": {"url": "http://x/"},
-                       "histograms": {"all": ""}}, f)
+            json.dump({"tool": "surge", "config": {"url": "http://x/"}, "duration_s": 1,
+                       "totals": totals, "latency_ms": {}}, f)
         with open(b, "w") as f:
-            json.dump({"tool": "surge", "config": {"url": "http://y/"},
-                       "histograms": {"all": ""}}, f)
+            json.dump({"tool": "surge", "config": {"url": "http://y/"}, "duration_s": 1,
+                       "totals": totals, "latency_ms": {}}, f)
         not_surge = os.path.join(d, "other.json")
         with open(not_surge, "w") as f:
             f.write('{"hello": 1}')
@@ -249,9 +250,133 @@ def test_bad_input_exits_2_naming_the_file():
         assert "--min-delta" in p.stdout
 
 
+def one_run(d, srv, name, path="/health"):
+    """A short real run's document (a bounded count of requests: quick on a busy host). The
+    tests below are about reading documents, so a generator the self-check flagged (exit 4)
+    still wrote one."""
+    out = os.path.join(d, name)
+    p = surge("run", "-q", "-n", "200", "-c", "2", "-t", "1", "--json", out, srv.url(path),
+              timeout=60)
+    assert p.returncode in (0, 4), (p.returncode, p.stderr)
+    return out
+
+
+def write_variant(d, name, doc, change):
+    doc = json.loads(json.dumps(doc))
+    change(doc)
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def test_malformed_documents_exit_2_naming_file_and_key():
+    """A mistyped or out-of-range value is never read as zero: report, compare and merge all
+    refuse it with the file and the key (issue 14 §5.13)."""
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        good = one_run(d, srv, "good.json")
+        doc = load(good)
+        many = write_variant(d, "many.json", doc,
+                             lambda x: x["totals"].__setitem__("requests", "many"))
+        no_totals = write_variant(d, "nototals.json", doc, lambda x: x.pop("totals"))
+        neg_p95 = write_variant(d, "negp95.json", doc,
+                                lambda x: x["latency_ms"].__setitem__("p95", -5))
+        neg_dur = write_variant(d, "negdur.json", doc, lambda x: x.__setitem__("duration_s", -3))
+        ep_p99 = write_variant(d, "ep.json", doc,
+                               lambda x: x["endpoints"][0]["latency_ms"].__setitem__("p99", "1"))
+        out = os.path.join(d, "out.json")
+
+        want = f'{many}: totals.requests: expected a non-negative integer, got "many"'
+        for args in (("report", many), ("compare", good, many), ("compare", many, good),
+                     ("merge", good, many, "-o", out)):
+            p = surge(*args, check_rc=2)
+            assert want in p.stderr and "PASS" not in p.stdout, (args, p.stdout, p.stderr)
+        assert not os.path.exists(out)
+
+        p = surge("compare", good, no_totals, check_rc=2)
+        assert f"{no_totals}: totals: missing (surge compare needs it)" in p.stderr, p.stderr
+        p = surge("merge", good, no_totals, "-o", out, check_rc=2)
+        assert f"{no_totals}: totals: missing (surge merge needs it)" in p.stderr, p.stderr
+        assert not os.path.exists(out)
+
+        for path, key in ((neg_p95, "latency_ms.p95"), (neg_dur, "duration_s"),
+                          (ep_p99, "endpoints[0].latency_ms.p99")):
+            for args in (("report", path), ("compare", good, path), ("merge", good, path)):
+                p = surge(*args, check_rc=2)
+                assert f"{path}: {key}: expected a non-negative number" in p.stderr, \
+                    (args, p.stderr)
+
+        # the good document itself reads, and merged alone it is itself
+        surge("report", good, check_rc=0)
+        surge("merge", good, "-o", out, "-q", check_rc=0)
+
+
+def test_report_says_byte_order_mark_and_not_a_text_file():
+    with tempfile.TemporaryDirectory() as d:
+        bom = os.path.join(d, "bom.json")
+        with open(bom, "wb") as f:
+            f.write(b'\xef\xbb\xbf{"tool": "surge"}')
+        binary = os.path.join(d, "bin.json")
+        with open(binary, "wb") as f:
+            f.write(bytes(range(256)))
+        empty = os.path.join(d, "empty.json")
+        open(empty, "w").close()
+        p = surge("report", bom, check_rc=2)
+        assert f"{bom}: starts with a UTF-8 byte-order mark" in p.stderr, p.stderr
+        p = surge("report", binary, check_rc=2)
+        assert f"{binary}: not a text file" in p.stderr, p.stderr
+        assert "end of file" not in p.stderr, p.stderr
+        p = surge("compare", empty, empty, check_rc=2)
+        assert f"{empty}: empty" in p.stderr, p.stderr
+
+
+def test_merge_refuses_the_same_shard_twice():
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        good = one_run(d, srv, "good.json")
+        copy = os.path.join(d, "copy.json")
+        with open(good, "rb") as src, open(copy, "wb") as dst:
+            dst.write(src.read())
+        other = one_run(d, srv, "other.json")
+        out = os.path.join(d, "out.json")
+        p = surge("merge", good, copy, "-o", out, check_rc=2)
+        assert f"{good} and {copy} are the same shard" in p.stderr, p.stderr
+        assert not os.path.exists(out)
+        # re-serialised (key order, spacing) it is still the same shard
+        with open(copy, "w") as f:
+            json.dump(load(good), f, indent=1, sort_keys=True)
+        p = surge("merge", other, good, copy, "-o", out, check_rc=2)
+        assert f"{good} and {copy} are the same shard" in p.stderr, p.stderr
+        # two different shards of the same URL merge
+        surge("merge", good, other, "-o", out, "-q", check_rc=0)
+        assert load(out)["totals"]["requests"] == 400
+
+
+def test_compare_percentages_and_different_targets():
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        a = one_run(d, srv, "a.json")
+        b = one_run(d, srv, "b.json", "/api/slow?delay=0.001")
+        # a share of requests cannot pass 100 %; a relative tolerance can
+        p = surge("compare", "--min-error-delta", "200%", a, a, check_rc=2)
+        assert "--min-error-delta" in p.stderr and "more than 100%" in p.stderr, p.stderr
+        surge("compare", "--min-error-delta", "100%", "-q", a, a, check_rc=0)
+        surge("compare", "--tolerance", "250%", "-q", a, a, check_rc=0)
+        p = surge("compare", "--tolerance", "-5%", a, a, check_rc=2)
+        assert "not a percentage" in p.stderr, p.stderr
+        # the same target: no warning; another URL: a warning on stderr, the table still
+        p = surge("compare", a, a, check_rc=0)
+        assert "warning" not in p.stderr, p.stderr
+        p = surge("compare", "--tolerance", "1000000%", a, b, check_rc=0)
+        assert "warning: the runs measured different things (config.url" in p.stderr, p.stderr
+        assert "/api/slow" in p.stderr and "ok: no regression" in p.stdout, (p.stdout, p.stderr)
+
+
 if __name__ == "__main__":
     main([test_merge_of_concurrent_shards_is_exact,
           test_merged_run_fails_a_threshold_every_shard_held,
           test_compare_a_run_with_itself_passes,
           test_compare_slow_against_fast_is_a_regression,
-          test_bad_input_exits_2_naming_the_file])
+          test_bad_input_exits_2_naming_the_file,
+          test_malformed_documents_exit_2_naming_file_and_key,
+          test_report_says_byte_order_mark_and_not_a_text_file,
+          test_merge_refuses_the_same_shard_twice,
+          test_compare_percentages_and_different_targets])

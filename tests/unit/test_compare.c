@@ -231,3 +231,28 @@ TEST(compare_does_not_judge_latency_that_was_not_measured)
 	CHECK_STR(compare_verdict_name(CMP_UNMEASURED), "n/a");
 	compare_result_free(&r);
 }
+
+TEST(compare_notes_runs_of_different_targets)
+{
+	compare_result_t r;
+	json_t *base = doc(1000, 10000, 0, 12, 40, NULL), *next = doc(1000, 10000, 0, 12, 40, NULL);
+	buf_t out;
+
+	compare_docs(json_incref(base), json_incref(next), &r);
+	CHECK_STR(r.mismatch, "");
+	compare_result_free(&r);
+
+	json_object_set_new(json_object_get(next, "config"), "url", json_string("http://y/api"));
+	json_object_set_new(json_object_get(next, "config"), "scenario", json_string("s.lua"));
+	compare_docs(base, next, &r);
+	CHECK_STR(r.mismatch, "config.url 'http://x/api' vs 'http://y/api', config.scenario '' vs "
+	                      "'s.lua'");
+	buf_init(&out, 1 << 20);
+	CHECK_INT(compare_render_markdown(&r, &out), 0);
+	CHECK(strstr(out.data, "**Warning:** the runs measured different things (config.url"));
+	buf_reset(&out);
+	CHECK_INT(compare_render_json(&r, &out), 0);
+	CHECK(strstr(out.data, "\"mismatch\": \"config.url 'http://x/api'"));
+	buf_free(&out);
+	compare_result_free(&r);
+}

@@ -490,6 +490,38 @@ TEST(merge_rejects_other_runs_and_bad_histograms)
 		shard_free(&s[i]);
 }
 
+/* The same shard under two names (a copy) would double its counts; two shards that started
+ * in the same millisecond are still two (the other tests merge such shards). */
+TEST(merge_refuses_the_same_shard_twice)
+{
+	shard_t s[2];
+	json_t *docs[3], *m;
+	char err[256] = "";
+	const char *const three[] = {"a.json", "b.json", "copy.json"};
+
+	shard_build(&s[0], "2026-11-24T01:00:00.000Z", 1, 100, 0, "http://x/");
+	shard_build(&s[1], "2026-11-24T01:00:00.000Z", 2, 100, 0, "http://x/");
+	docs[0] = s[0].doc;
+	docs[1] = s[1].doc;
+	docs[2] = json_deep_copy(s[0].doc);
+	m = result_merge(docs, three, 3, err, sizeof(err));
+	CHECK(m == NULL);
+	CHECK_STR(err, "a.json and copy.json are the same shard (same start, duration, totals and "
+	               "histograms): merging it twice would count its requests twice");
+	json_decref(m);
+	/* a copy whose unrelated keys differ (a note, another version) is still the same shard */
+	json_object_set_new(docs[2], "version", json_string("other"));
+	m = result_merge(docs, three, 3, err, sizeof(err));
+	CHECK(m == NULL && strstr(err, "a.json and copy.json"));
+	json_decref(m);
+	json_decref(docs[2]);
+	m = result_merge(docs, three, 2, err, sizeof(err));
+	CHECK(m != NULL);
+	json_decref(m);
+	for (int i = 0; i < 2; i++)
+		shard_free(&s[i]);
+}
+
 /* Documents from before per-endpoint and per-second histograms: one endpoint lends "all",
  * and per-second percentiles become upper bounds. */
 TEST(merge_reads_older_documents)
