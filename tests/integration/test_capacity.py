@@ -1,0 +1,51 @@
+"""`surge capacity`'s options that would make the search endless or its answer meaningless
+are refused before any step runs (exit 2 naming the option); percentages read as in
+`surge compare`. The search itself is tested against a server of known capacity in
+test_shapes.py."""
+
+import json
+
+from harness import main, surge
+
+URL = "http://127.0.0.1:1/"  # never reached: every case below stops at the options
+
+
+def test_endless_or_meaningless_searches_are_usage_errors():
+    cases = [
+        # --precision 0 bisected until the step limit: 40 steps of --step each
+        (["--precision", "0"], "--precision", "0.1%"),
+        (["--precision", "0.00001"], "--precision", "0.1%"),
+        (["--precision", "150%"], "--precision", "more than 100%"),
+        # --start above --max-rate ran the start rate and reported it as the capacity
+        (["--start", "100", "--max-rate", "10"], "--start 100/s is above --max-rate 10/s", ""),
+        (["--step", "2h"], "--step", "1s to 1h"),
+        (["--step", "0"], "--step", "1s to 1h"),
+        (["--max-error", "150%"], "--max-error", "more than 100%"),
+        (["--max-error", "-1%"], "--max-error", "not a percentage"),
+        (["--max-error", "lots"], "--max-error", "not a percentage"),
+        (["--start", "0"], "--start", "above 0"),
+    ]
+    for args, needle, detail in cases:
+        p = surge("capacity", "--slo", "p95<1s", *args, URL, timeout=10)
+        assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
+        assert needle in p.stderr and detail in p.stderr, (args, p.stderr)
+        assert "step  1" not in p.stdout, (args, p.stdout)
+    # the bounds themselves are accepted: --start equal to --max-rate is one step
+    p = surge("capacity", "--slo", "p95<1s", "--precision", "0.1%", "--start", "10",
+              "--max-rate", "10", "--step", "1s", "--max-error", "100%", URL, timeout=20)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+
+
+def test_json_on_stdout_keeps_the_steps_off_it():
+    """--json - writes the document to stdout; the human lines go to stderr."""
+    p = surge("capacity", "--slo", "p95<1s", "--step", "1s", "--json", "-", URL, timeout=20)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+    doc = json.loads(p.stdout)
+    assert doc["capacity_rps"] == 0 and doc["stopped_by"] == "unreachable", doc
+    assert doc["lowest_failed_rps"] is None and doc["exit_code"] == 3, doc
+    assert "surge capacity http://127.0.0.1:1/" in p.stderr, p.stderr
+
+
+if __name__ == "__main__":
+    main([test_endless_or_meaningless_searches_are_usage_errors,
+          test_json_on_stdout_keeps_the_steps_off_it])
