@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
@@ -29,6 +30,17 @@ typedef struct merge_args {
 	int files; /* argv[first..first+files) */
 	int first;
 } merge_args_t;
+
+/* Whether two paths name one existing file (a link or another spelling included). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return strcmp(a, "-") != 0;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
 
 /* 0, -1 after --help, or EXIT_USAGE. */
 static int parse_args(merge_args_t *a, int argc, char **argv)
@@ -65,6 +77,14 @@ static int parse_args(merge_args_t *a, int argc, char **argv)
 		for (int j = a->first; j < i; j++)
 			if (strcmp(argv[i], argv[j]) == 0)
 				return cli_usage_error("merge", "%s is given twice", argv[i]);
+	/* an output over a shard would replace the shard with the whole */
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++)
+		for (int i = a->first; a->outputs.paths[k] && i < argc; i++)
+			if (same_file(a->outputs.paths[k], argv[i]))
+				return cli_usage_error("merge",
+				                       "the output %s is the shard %s: it would be "
+				                       "replaced by the merged result",
+				                       a->outputs.paths[k], argv[i]);
 	return 0;
 }
 

@@ -72,6 +72,24 @@ static int check_distinct(merge_t *m)
 				    m->names[j], m->names[i]);
 		}
 	}
+	/* a merged document given with one of its own shards (`surge merge shard-*.json -o
+	 * shard-all.json`, run twice): its merged_from names the other file */
+	for (size_t i = 0; i < m->n; i++) {
+		const json_t *from = result_doc_array(m->docs[i], "merged_from"), *v;
+		size_t k;
+
+		json_array_foreach(from, k, v)
+		{
+			for (size_t j = 0; j < m->n; j++)
+				if (j != i && json_is_string(v) &&
+				    strcmp(json_string_value(v), m->names[j]) == 0)
+					return merge_fail(
+					    m, -EINVAL,
+					    "%s was merged from %s, which is given too: "
+					    "its requests would count twice",
+					    m->names[i], m->names[j]);
+		}
+	}
 	return 0;
 }
 

@@ -349,6 +349,14 @@ def test_merge_refuses_the_same_shard_twice():
         # two different shards of the same URL merge
         surge("merge", good, other, "-o", out, "-q", check_rc=0)
         assert load(out)["totals"]["requests"] == 400
+        # the merged document given again with its shards (a glob that catches the output)
+        p = surge("merge", good, other, out, "-o", os.path.join(d, "again.json"), check_rc=2)
+        assert f"{out} was merged from {good}, which is given too" in p.stderr, p.stderr
+        # an output over a shard would replace it: refused, the shard untouched
+        before = load(good)
+        p = surge("merge", good, other, "-o", os.path.join(d, ".", "good.json"), check_rc=2)
+        assert "is the shard" in p.stderr and good in p.stderr, p.stderr
+        assert load(good) == before
 
 
 def test_compare_percentages_and_different_targets():

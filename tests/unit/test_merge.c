@@ -517,7 +517,13 @@ TEST(merge_refuses_the_same_shard_twice)
 	json_decref(docs[2]);
 	m = result_merge(docs, three, 2, err, sizeof(err));
 	CHECK(m != NULL);
-	json_decref(m);
+	/* the whole given again with one of its shards */
+	docs[2] = m;
+	m = result_merge(docs, three, 3, err, sizeof(err));
+	CHECK(m == NULL);
+	CHECK_STR(err, "copy.json was merged from a.json, which is given too: its requests would "
+	               "count twice");
+	json_decref(docs[2]);
 	for (int i = 0; i < 2; i++)
 		shard_free(&s[i]);
 }
