@@ -13,6 +13,7 @@ enum cli_exit {
 	EXIT_USAGE = 2,       /* bad usage or configuration */
 	EXIT_UNREACHABLE = 3, /* the run could not reach the target */
 	EXIT_GENERATOR = 4,   /* the generator itself was the bottleneck */
+	EXIT_NOTHING = 5,     /* nothing was measured: no request ended during the run */
 };
 
 int cli_run(int argc, char **argv);
@@ -30,8 +31,13 @@ void cli_serve_options_help(FILE *out);
 
 /* Prints "surge <cmd>: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Writes data to path atomically (a temporary file renamed into place); 0 or -errno. */
+/* Writes data to path atomically (a temporary file renamed into place); 0 or -errno. A
+ * symlink is written through to its target; a file we may not write is -EACCES, never
+ * replaced; an existing file keeps its mode. "-", pipes and devices are written in place. */
 int cli_write_file(const char *path, const void *data, size_t len);
+/* Whether cli_write_file(path) would be allowed, checked without writing anything (before a
+ * run, so a typo in an output name never costs the run): 0 or -errno (-ENOENT also for ""). */
+int cli_check_writable(const char *path);
 /* Reads a whole file of at most max bytes; NULL with errno set (EFBIG when larger). */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 

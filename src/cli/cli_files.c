@@ -2,7 +2,9 @@
  * renamed, so a reader (or a Ctrl-C) never sees half a document. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +41,15 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* "-", /dev/stdout, a pipe or a terminal: written in place, there is nothing to rename. */
+/* "-", /dev/stdout, a pipe or a terminal: written in place, there is nothing to rename
+ * (O_TRUNC does nothing to those; it empties a regular file written in place). */
 static int write_special(const char *path, const void *data, size_t len)
 {
 	int fd, rc;
 
 	if (strcmp(path, "-") == 0)
 		return write_all(STDOUT_FILENO, data, len);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, data, len);
@@ -54,19 +57,92 @@ static int write_special(const char *path, const void *data, size_t len)
 	return rc;
 }
 
-int cli_write_file(const char *path, const void *data, size_t len)
+/* The file a write to path lands in: path itself, or where the symlinks it names lead (a
+ * result written over a symlink goes to its target, as the shell's > does, instead of
+ * replacing the link with a regular file). A link to nothing yet leads to the file it would
+ * create. 0, or -errno (-ELOOP, -ENAMETOOLONG). */
+static int resolve_target(const char *path, char *out, size_t len)
 {
-	char tmp[4096];
+	char link[4096], real[PATH_MAX];
+
+	if (realpath(path, real)) /* it exists: every link resolved */
+		return snprintf(out, len, "%s", real) >= (int)len ? -ENAMETOOLONG : 0;
+	if (errno != ENOENT)
+		return -errno;
+	if (snprintf(out, len, "%s", path) >= (int)len)
+		return -ENAMETOOLONG;
+	for (int hops = 0; hops < 40; hops++) {
+		ssize_t n = readlink(out, link, sizeof(link) - 1);
+		const char *slash;
+		size_t dir_len;
+
+		if (n < 0)
+			return errno == EINVAL || errno == ENOENT ? 0 : -errno; /* not a link */
+		link[n] = '\0';
+		slash = strrchr(out, '/');
+		/* a relative target is relative to the link's directory */
+		dir_len = link[0] == '/' || !slash ? 0 : (size_t)(slash - out + 1);
+		if (snprintf(out + dir_len, len - dir_len, "%s", link) >= (int)(len - dir_len))
+			return -ENAMETOOLONG;
+	}
+	return -ELOOP;
+}
+
+/* The directory of file (".", "/" or its path up to the last slash) into out. */
+static void parent_dir(const char *file, char *out, size_t len)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (!slash)
+		snprintf(out, len, ".");
+	else if (slash == file)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(slash - file), file);
+}
+
+int cli_check_writable(const char *path)
+{
+	char target[4096], dir[4096];
 	struct stat st;
+	int rc;
+
+	if (!path || !*path)
+		return -ENOENT;
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		/* the file's own permissions decide, as they do for the shell's > */
+		return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 ? -errno : 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if ((rc = resolve_target(path, target, sizeof(target))) < 0)
+		return rc;
+	parent_dir(target, dir, sizeof(dir));
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0 ? -errno : 0;
+}
+
+/* Writes a new copy of target beside it and renames it into place. An existing file keeps
+ * its mode and (when we may) its owner; -EACCES when the directory takes no new file. */
+static int write_renamed(const char *target, const struct stat *old, const void *data, size_t len)
+{
+	char tmp[4096 + 32];
 	int fd, e;
 
-	if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
-		return write_special(path, data, len);
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", target, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, old ? old->st_mode & 07777 : 0644);
 	if (fd < 0)
 		return -errno;
+	if (old) {
+		if (fchown(fd, old->st_uid, old->st_gid) < 0) {
+			/* not ours to give away: the copy stays ours, as an edit would leave it */
+		}
+		fchmod(fd, old->st_mode & 07777); /* the umask does not apply to an old file */
+	}
 	if ((e = write_all(fd, data, len)) < 0) {
 		errno = -e;
 		goto fail;
@@ -77,7 +153,7 @@ int cli_write_file(const char *path, const void *data, size_t len)
 		fd = -1;
 		goto fail;
 	}
-	if (rename(tmp, path) < 0) {
+	if (rename(tmp, target) < 0) {
 		fd = -1;
 		goto fail;
 	}
@@ -88,6 +164,29 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -e;
+}
+
+int cli_write_file(const char *path, const void *data, size_t len)
+{
+	char target[4096];
+	struct stat st;
+	bool exists;
+	int rc;
+
+	if (!*path)
+		return -ENOENT;
+	exists = stat(path, &st) == 0;
+	if (strcmp(path, "-") == 0 || (exists && !S_ISREG(st.st_mode)))
+		return write_special(path, data, len);
+	/* a file we may not write is not replaced behind its owner's back by the rename */
+	if (exists && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0)
+		return -errno;
+	if ((rc = resolve_target(path, target, sizeof(target))) < 0)
+		return rc;
+	rc = write_renamed(target, exists ? &st : NULL, data, len);
+	if (rc == -EACCES && exists) /* a writable file in a directory we may not add to */
+		rc = write_special(target, data, len);
+	return rc;
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len)

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
 #include "core/buf.h"
+#include "core/echo.h"
 #include "report/report_html.h"
 #include "report/report_outputs.h"
 
@@ -68,11 +69,46 @@ bool cli_outputs_option(cli_outputs_t *o, int opt, const char *arg)
 	return true;
 }
 
+int cli_output_writable(const char *path, const char *option, const char *cmd)
+{
+	int rc = cli_check_writable(path);
+
+	if (rc == 0)
+		return 0;
+	if (!*path)
+		return cli_usage_error(cmd, "--%s '': an empty file name", option);
+	return cli_usage_error(cmd, "--%s %s: cannot write: %s", option, ECHO(path),
+	                       rc == -ENOENT ? "no such directory" : strerror(-rc));
+}
+
+/* Each file an output writes can be written: checked before the work that fills them. */
+static int check_files(const struct output *out, const char *prefix, const char *cmd)
+{
+	char path[PATH_MAX_LEN];
+
+	if (strcmp(prefix, "-") == 0)
+		return 0;
+	for (int f = 0; f < FILES_MAX && out->files[f].render; f++) {
+		if (snprintf(path, sizeof(path), "%s%s", prefix, out->files[f].suffix) >=
+		    (int)sizeof(path))
+			return cli_usage_error(cmd, "--%s %s: name too long", out->option,
+			                       ECHO(prefix));
+		if (!*prefix && f == 0)
+			return cli_usage_error(cmd, "--%s '': an empty %s", out->option,
+			                       out->files[0].suffix[0] ? "prefix" : "file name");
+		if (cli_output_writable(path, out->option, cmd) != 0)
+			return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cli_outputs_check(const cli_outputs_t *o, const char *cmd)
 {
 	const char *on_stdout = NULL;
 
 	for (int k = 0; k < CLI_OUTPUT_COUNT; k++) {
+		if (o->paths[k] && outputs[k].option && check_files(&outputs[k], o->paths[k], cmd))
+			return EXIT_USAGE;
 		if (!o->paths[k] || strcmp(o->paths[k], "-") != 0)
 			continue;
 		if (!outputs[k].stdout_ok)
@@ -113,7 +149,7 @@ static int write_one(const char *cmd, const char *path, const json_t *doc, rende
 	if (!text) {
 		buf_reset(scratch);
 		if (render(doc, scratch, err, sizeof(err)) < 0) {
-			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, path, err);
+			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path), err);
 			return -1;
 		}
 		text = scratch->data ? scratch->data : "";
@@ -121,7 +157,8 @@ static int write_one(const char *cmd, const char *path, const json_t *doc, rende
 	}
 	rc = cli_write_file(path, text, len);
 	if (rc < 0) {
-		fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, path, strerror(-rc));
+		fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path),
+		        rc == -ENOENT ? "no such directory" : strerror(-rc));
 		return -1;
 	}
 	return 0;
@@ -146,7 +183,7 @@ int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char
 			if (snprintf(path, sizeof(path), "%s%s", o->paths[k],
 			             out->files[f].suffix) >= (int)sizeof(path)) {
 				fprintf(stderr, "surge %s: --%s %s: name too long\n", cmd,
-				        out->option, o->paths[k]);
+				        out->option, ECHO(o->paths[k]));
 				failed = 1;
 				continue;
 			}

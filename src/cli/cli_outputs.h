@@ -61,8 +61,12 @@ typedef struct cli_outputs {
 /* Records opt when it is one of CLI_OUTPUTS_LONG_OPTIONS; false when it is not (the caller
  * handles it). The last of a repeated option wins. */
 bool cli_outputs_option(cli_outputs_t *o, int opt, const char *arg);
-/* After parsing: 0, or EXIT_USAGE with a message ("--csv -", two outputs on stdout). */
+/* After parsing: 0, or EXIT_USAGE with a message ("--csv -", two outputs on stdout, a file
+ * that cannot be written: checked before the work, so a typo never costs a run). */
 int cli_outputs_check(const cli_outputs_t *o, const char *cmd);
+/* Whether the output file path of --option can be written: 0, or EXIT_USAGE after printing
+ * "surge CMD: --option PATH: cannot write: why". */
+int cli_output_writable(const char *path, const char *option, const char *cmd);
 /* Whether any output was asked; whether one of them goes to stdout (then a command's own
  * terminal summary belongs on stderr). */
 bool cli_outputs_any(const cli_outputs_t *o);

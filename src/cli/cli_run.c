@@ -7,16 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
 #include "core/clock.h"
+#include "core/echo.h"
+#include "core/http.h"
 #include "core/units.h"
 #include "scenario/scenario.h"
 #include "report/result_doc.h"
 
-#define BODY_MAX (64u * 1024 * 1024)
+#define BODY_MAX     (64u * 1024 * 1024)
+#define REQUESTS_MAX 1000000000000ULL /* -n: a million a second for eleven days */
 
 enum {
 	OPT_BODY = 256,
@@ -72,10 +76,66 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* What each option's value is called in `surge help run`, for "--json needs FILE". */
+static const struct {
+	int opt;
+	const char *value;
+} value_names[] = {
+    {'c', "N"},
+    {'t', "N"},
+    {'d', "DURATION"},
+    {'n', "N"},
+    {'R', "RATE"},
+    {'m', "METHOD"},
+    {'H', "'NAME: VALUE'"},
+    {OPT_STAGES, "STAGES"},
+    {OPT_MODEL, "open|closed"},
+    {OPT_USERS, "N"},
+    {OPT_SPAWN_RATE, "RATE"},
+    {OPT_MAX_QUEUE, "N"},
+    {OPT_PROFILE, "PROFILE"},
+    {OPT_THRESHOLD, "EXPR"},
+    {OPT_TARGET_P95, "DURATION"},
+    {OPT_TARGET_ERRORS, "PERCENT"},
+    {OPT_TARGET_RPS, "N"},
+    {OPT_HOST, "URL"},
+    {OPT_GRACEFUL_STOP, "DURATION"},
+    {CLI_OPT_SCRAPE, "URL"},
+    {CLI_OPT_COST_PER_HOUR, "USD"},
+    {CLI_OPT_REPLICAS, "N"},
+    {OPT_BODY, "TEXT"},
+    {OPT_BODY_FILE, "FILE"},
+    {OPT_TIMEOUT, "DURATION"},
+    {CLI_OPT_CSV, "PREFIX"},
+};
+
+/* "--json" or "-c": how the user may have written option opt. */
+static void option_spelling(int opt, char *out, size_t len)
+{
+	for (const struct option *lo = long_options; lo->name; lo++) {
+		if (lo->val == opt) {
+			if (opt < 128)
+				snprintf(out, len, "-%c/--%s", opt, lo->name);
+			else
+				snprintf(out, len, "--%s", lo->name);
+			return;
+		}
+	}
+	snprintf(out, len, "-%c", opt > 32 && opt < 127 ? opt : '?');
+}
+
+static const char *value_name(int opt)
+{
+	for (size_t i = 0; i < sizeof(value_names) / sizeof(value_names[0]); i++)
+		if (value_names[i].opt == opt)
+			return value_names[i].value;
+	return opt >= CLI_OPT_OUTPUT_FIRST ? "FILE" : "a value";
+}
+
 static int count_option(const char *name, const char *arg, uint64_t min, uint64_t max,
                         uint64_t *out)
 {
-	char err[160];
+	char err[ECHO_SIZE + 100];
 
 	if (units_parse_count(arg, min, max, out, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "--%s: %s", name, err);
@@ -84,37 +144,90 @@ static int count_option(const char *name, const char *arg, uint64_t min, uint64_
 
 static int duration_option(const char *name, const char *arg, uint64_t *out)
 {
-	char err[160];
+	char err[ECHO_SIZE + 100];
 
 	if (units_parse_duration(arg, NS_PER_S, out, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "--%s: %s", name, err);
 	return 0;
 }
 
+/* A length that must be above 0: --duration and --timeout (0 would mean "no run" or "every
+ * request times out at once", never what was meant). */
+static int positive_duration_option(const char *name, const char *arg, const char *instead,
+                                    uint64_t *out)
+{
+	int rc = duration_option(name, arg, out);
+
+	if (rc == 0 && *out == 0)
+		return cli_usage_error("run", "--%s '%s': must be above 0%s", name, ECHO(arg),
+		                       instead);
+	return rc;
+}
+
 static int number_option(const char *name, const char *arg, double min, double max, double *out)
 {
-	char *end;
+	char *end, lo[32], hi[32];
 	double v = strtod(arg, &end);
 	bool percent = *end == '%';
 
 	if (percent)
 		v /= 100, end++;
-	if (end == arg || *end || !(v >= min && v <= max))
-		return cli_usage_error("run", "--%s: '%s' is not a number from %g to %g", name, arg,
-		                       min, max);
+	if (end == arg || *end || !(v >= min && v <= max)) {
+		units_format_number(min, lo, sizeof(lo));
+		units_format_number(max, hi, sizeof(hi));
+		return cli_usage_error("run", "--%s: '%s' is not a number from %s to %s", name,
+		                       ECHO(arg), lo, hi);
+	}
 	*out = v;
 	return 0;
 }
 
+static bool header_is(const char *header, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(header, name, n) == 0 && header[n] == ':';
+}
+
+/* -H 'Name: value', checked now rather than when the first request is built: a bad header
+ * is a usage error named before the run starts. The body's framing is surge's: it sends
+ * Content-Length for --body/--body-file, so a Content-Length or Transfer-Encoding of the
+ * user's would contradict the bytes on the wire. */
 static int header_option(run_options_t *o, const char *arg)
 {
-	const char *colon = strchr(arg, ':');
+	char err[200];
 
-	if (!colon || colon == arg)
-		return cli_usage_error("run", "--header '%s': expected 'Name: value'", arg);
+	if (http_header_check(arg, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "--header '%s': %s", ECHO(arg), err);
+	if (header_is(arg, "Content-Length") || header_is(arg, "Transfer-Encoding"))
+		return cli_usage_error(
+		    "run",
+		    "--header '%s': surge frames the body itself (Content-Length "
+		    "from --body or --body-file); leave this header out",
+		    ECHO(arg));
 	if (o->cfg.header_count == GEN_MAX_HEADERS)
 		return cli_usage_error("run", "--header: at most %d headers", GEN_MAX_HEADERS);
 	o->cfg.headers[o->cfg.header_count++] = arg;
+	return 0;
+}
+
+static int method_option(run_options_t *o, const char *arg)
+{
+	char err[200];
+
+	if (http_method_check(arg, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "--method '%s': %s", ECHO(arg), err);
+	o->cfg.method = arg;
+	o->method_given = true;
+	return 0;
+}
+
+/* --body and --body-file both give the body; the second would silently replace the first. */
+static int body_conflict(const run_options_t *o, int opt)
+{
+	if ((opt == OPT_BODY && o->body_file_given) || (opt == OPT_BODY_FILE && o->body_given))
+		return cli_usage_error("run", "--body and --body-file both give the request body: "
+		                              "give one");
 	return 0;
 }
 
@@ -125,11 +238,12 @@ static int body_file_option(run_options_t *o, const char *path)
 	free(o->body_owned);
 	o->body_owned = cli_read_file(path, BODY_MAX, &len);
 	if (!o->body_owned)
-		return cli_usage_error("run", "--body-file %s: %s", path,
+		return cli_usage_error("run", "--body-file %s: %s", ECHO(path),
 		                       errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
 	o->cfg.body = o->body_owned;
 	o->cfg.body_len = len;
 	o->cfg.has_body = true;
+	o->body_file_given = true;
 	return 0;
 }
 
@@ -140,7 +254,7 @@ static int profile_option(run_options_t *o, const char *name)
 		return cli_usage_error("run",
 		                       "--profile '%s': no such profile (see 'surge help "
 		                       "profiles')",
-		                       name);
+		                       ECHO(name));
 	return 0;
 }
 
@@ -161,6 +275,7 @@ static int parse_shape_option(run_options_t *o, int opt, const char *arg)
 	case OPT_MAX_QUEUE:
 		rc = count_option("max-queue", arg, 0, 10000000, &v);
 		o->cfg.max_queue = (uint32_t)v;
+		o->max_queue_given = true;
 		break;
 	case OPT_PROFILE: rc = profile_option(o, arg); break;
 	case OPT_THRESHOLD: rc = cli_threshold_option(o, "run", arg); break;
@@ -201,28 +316,38 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		cfg->threads = (uint32_t)v;
 		break;
 	case 'd':
-		rc = duration_option("duration", arg, &cfg->duration_ns);
+		rc = positive_duration_option("duration", arg,
+		                              " (to run until -n requests, leave -d out)",
+		                              &cfg->duration_ns);
 		o->duration_given = true;
 		break;
-	case 'n': rc = count_option("requests", arg, 1, UINT64_MAX / 2, &cfg->requests); break;
-	case 'm':
-		cfg->method = arg;
-		o->method_given = true;
-		break;
+	case 'n': rc = count_option("requests", arg, 1, REQUESTS_MAX, &cfg->requests); break;
+	case 'm': rc = method_option(o, arg); break;
 	case 'H': rc = header_option(o, arg); break;
 	case OPT_BODY:
+		if ((rc = body_conflict(o, opt)) != 0)
+			break;
 		cfg->body = arg;
 		cfg->body_len = strlen(arg);
 		cfg->has_body = true;
+		o->body_given = true;
 		break;
-	case OPT_BODY_FILE: rc = body_file_option(o, arg); break;
-	case OPT_TIMEOUT: rc = duration_option("timeout", arg, &cfg->timeout_ns); break;
+	case OPT_BODY_FILE:
+		if ((rc = body_conflict(o, opt)) == 0)
+			rc = body_file_option(o, arg);
+		break;
+	case OPT_TIMEOUT:
+		rc = positive_duration_option("timeout", arg, "", &cfg->timeout_ns);
+		break;
 	case OPT_HOST: o->host = arg; break;
 	case OPT_GRACEFUL_STOP:
 		rc = duration_option("graceful-stop", arg, &cfg->stop_grace_ns);
 		o->graceful_stop_given = true;
 		break;
-	case OPT_JSON: o->json_path = arg; break;
+	case OPT_JSON:
+		if ((rc = cli_output_writable(arg, "json", "run")) == 0)
+			o->json_path = arg;
+		break;
 	case 'k': cfg->insecure = true; break;
 	case 'q': o->quiet = true; break;
 	default: return parse_shape_option(o, opt, arg);
@@ -241,21 +366,39 @@ void cli_run_defaults(run_options_t *o)
 	assess_defaults(&o->targets);
 }
 
-/* The command line's options; -1 after --help, 0, or an exit code. */
+/* What getopt could not take: an option it does not know, or one whose value is missing
+ * (`surge run URL --json`). */
+static int bad_option(int result, char **argv)
+{
+	char name[64];
+	const char *arg = argv[optind - 1];
+
+	if (result == ':') {
+		option_spelling(optopt, name, sizeof(name));
+		return cli_usage_error("run", "%s needs %s", name, value_name(optopt));
+	}
+	if (optopt && optopt < 128 && !(arg[0] == '-' && arg[1] == '-'))
+		return cli_usage_error("run", "unknown option '-%c'", optopt);
+	return cli_usage_error("run", "unknown option '%s'", ECHO(arg));
+}
+
+/* The command line's options, before or after the URL as GNU getopt allows; -1 after
+ * --help, 0, or an exit code. "-c=1" is read as "-c 1" (as --connections=1 is). */
 static int apply_args(run_options_t *o, int argc, char **argv)
 {
 	int opt, rc;
 
 	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
+	optind = 0; /* 0, not 1: glibc starts afresh, so a second pass (a scenario) works */
+	while ((opt = getopt_long(argc, argv, ":c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(cli_help_text("run"), stdout);
 			return -1;
 		}
 		if (opt == '?' || opt == ':')
-			return cli_usage_error("run", "unknown option or missing value: '%s'",
-			                       argv[optind - 1]);
+			return bad_option(opt, argv);
+		if (optarg && opt < 128 && optarg[0] == '=' && optarg == argv[optind - 1] + 2)
+			optarg++;
 		if (cli_outputs_option(&o->outputs, opt, optarg))
 			continue;
 		if ((rc = cli_run_option(o, opt, optarg)) != 0)
@@ -302,7 +445,7 @@ static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 			lo++;
 		if (!lo->name || (rc = cli_run_option(o, lo->val, opts[i].value)) != 0) {
 			fprintf(stderr, "surge run: in %s: options.%s = '%s' is not valid\n",
-			        scenario_path(o->scenario), opts[i].name, opts[i].value);
+			        scenario_path(o->scenario), opts[i].name, ECHO(opts[i].value));
 			return EXIT_USAGE;
 		}
 	}
@@ -366,7 +509,7 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		return cli_usage_error("run", "missing URL or SCENARIO.lua");
 	if (optind != argc - 1)
 		return cli_usage_error("run", "expected one URL or scenario, got '%s' too",
-		                       argv[argc - 1]);
+		                       ECHO(argv[optind + 1]));
 	if (is_scenario(argv[optind])) {
 		if ((rc = load_scenario(o, argv[optind], argc, argv)) != 0)
 			return rc;
@@ -379,9 +522,12 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		o->cfg.url_text = argv[optind];
 	}
 	if (url_parse(o->cfg.url_text, &o->cfg.url, err, sizeof(err)) < 0)
-		return cli_usage_error("run", "URL '%s': %s", o->cfg.url_text, err);
+		return cli_usage_error("run", "URL '%s': %s", ECHO(o->cfg.url_text), err);
 	if (o->cfg.has_body && !o->method_given)
 		o->cfg.method = "POST";
+	if (o->cfg.insecure && !o->cfg.url.tls)
+		fprintf(stderr, "surge run: warning: -k/--insecure does nothing for an http:// URL "
+		                "(it skips certificate checks of https://)\n");
 	return cli_shape_resolve(o, "run");
 }
 
@@ -513,21 +659,88 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 	return 0;
 }
 
-int cli_exit_code(const gen_result_t *r, const report_analysis_t *a)
-{
-	const uint64_t *k = r->counters.errors_by_kind;
+/* ---- the exit code: the one rule (surge help exit-codes, docs/run.md) ---- */
 
-	/* not one response, and nothing came back: connect or TLS failed, or it never answered */
-	if (r->counters.requests == 0 && k[GEN_ERR_CONNECT_REFUSED] + k[GEN_ERR_CONNECT_TIMEOUT] +
-	                                         k[GEN_ERR_CONNECT] + k[GEN_ERR_TLS] +
-	                                         k[GEN_ERR_READ_TIMEOUT] >
-	                                     0)
+/* "connect_refused 4, protocol_error 10": the kinds that occurred, for a message. */
+static void kinds_text(const uint64_t *kinds, bool resource, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < GEN_ERR_KIND_COUNT && used < len; i++) {
+		char n[32];
+
+		if (!kinds[i] || (i == GEN_ERR_RESOURCE) != resource)
+			continue;
+		units_format_count(kinds[i], n, sizeof(n));
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s", used ? ", " : "",
+		                         gen_error_kind_name(i), n);
+	}
+}
+
+int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len)
+{
+	uint64_t failed = 0, resource = o->errors_by_kind[GEN_ERR_RESOURCE];
+	char kinds[256], n[32], scripts[128] = "";
+
+	why[0] = '\0';
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		failed += i == GEN_ERR_RESOURCE ? 0 : o->errors_by_kind[i];
+	if (o->responses == 0 && failed) {
+		kinds_text(o->errors_by_kind, false, kinds, sizeof(kinds));
+		snprintf(why, len,
+		         "not one valid response from the target: every request failed (%s)",
+		         kinds);
 		return EXIT_UNREACHABLE;
-	if (!a->thresholds_ok)
-		return EXIT_THRESHOLDS;
-	if (r->saturated)
+	}
+	units_format_count(resource, n, sizeof(n));
+	if (o->responses == 0 && resource) {
+		snprintf(why, len,
+		         "not one request could be sent: the generator ran out of memory, file "
+		         "descriptors or local ports (resource_error %s)",
+		         n);
 		return EXIT_GENERATOR;
+	}
+	if (o->responses == 0) {
+		if (o->script_errors)
+			snprintf(
+			    scripts, sizeof(scripts),
+			    "; %llu scenario iterations ended by a script error before a request "
+			    "ended",
+			    (unsigned long long)o->script_errors);
+		snprintf(why, len,
+		         "nothing was measured: not one request ended during the run (no user "
+		         "started, or every request was still out at the end)%s",
+		         scripts);
+		return EXIT_NOTHING;
+	}
+	if (!o->thresholds_ok)
+		return EXIT_THRESHOLDS;
+	if (o->saturated)
+		return EXIT_GENERATOR;
+	if (resource) {
+		snprintf(
+		    why, len,
+		    "the generator ran out of memory, file descriptors or local ports: %s "
+		    "requests were never sent (resource_error), so the target saw less load than "
+		    "asked",
+		    n);
+		return EXIT_GENERATOR;
+	}
 	return EXIT_OK;
+}
+
+int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, size_t len)
+{
+	cli_outcome_t o = {
+	    .responses = r->counters.requests,
+	    .script_errors = r->counters.script_errors,
+	    .thresholds_ok = a->thresholds_ok,
+	    .saturated = r->saturated,
+	};
+
+	memcpy(o.errors_by_kind, r->counters.errors_by_kind, sizeof(o.errors_by_kind));
+	return cli_outcome_exit(&o, why, len);
 }
 
 static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
@@ -600,8 +813,13 @@ int cli_run(int argc, char **argv)
 		announce(&o);
 	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &result, &analysis);
 	if (rc == 0) {
-		rc = write_outputs(&o, &result, &analysis) < 0 ? EXIT_USAGE
-		                                               : cli_exit_code(&result, &analysis);
+		char why[512];
+
+		rc = cli_exit_code(&result, &analysis, why, sizeof(why));
+		if (write_outputs(&o, &result, &analysis) < 0)
+			rc = EXIT_USAGE;
+		else if (why[0])
+			fprintf(stderr, "surge run: %s (exit %d)\n", why, rc);
 		gen_result_free(&result);
 		report_target_free(analysis.target);
 	}

@@ -19,6 +19,8 @@ typedef struct run_options {
 	const char *json_path;     /* surge capacity's --json; surge run's outputs are below */
 	cli_outputs_t outputs;
 	bool method_given;
+	bool body_given, body_file_given;
+	bool max_queue_given;
 	bool connections_given;
 	bool graceful_stop_given;
 	bool quiet;
@@ -65,7 +67,23 @@ report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r);
 /* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
  * not start (message printed). */
 int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a);
-/* The exit code a finished run deserves (surge help exit-codes). */
-int cli_exit_code(const gen_result_t *r, const report_analysis_t *a);
+/* What decides a finished run's exit code: the one rule of `surge help exit-codes`, for a
+ * URL, a scenario (whose every iteration may fail before a request ends) and any other
+ * command that judges a run from these figures. */
+typedef struct cli_outcome {
+	uint64_t responses;                          /* complete responses, any status */
+	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT]; /* requests that failed without one */
+	uint64_t script_errors;                      /* scenario iterations ended by a Lua error */
+	bool thresholds_ok;
+	bool saturated; /* the self-check's verdict */
+} cli_outcome_t;
+
+/* The exit code, in precedence: 3 not one valid response (the target failed every
+ * request), 4 not one request could be sent (resource_error only), 5 nothing was measured
+ * (no request ended), 1 a threshold failed, 4 the generator saturated or ran out of
+ * resources, 0. For 3, 5 and a resource 4, why says so in a line (else it is ""). */
+int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len);
+/* The same for a finished run. */
+int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_run.h"
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/units.h"
 
 #define MAX_USERS 1000000.0
@@ -78,12 +79,17 @@ static int resolve_open(run_options_t *o, const char *cmd)
 	cfg->open_model = true;
 	if (!o->connections_given)
 		cfg->connections = 100;
-	if (!cfg->max_queue)
+	if (!o->max_queue_given)
 		cfg->max_queue = 1000;
 	if (o->stages_text) {
 		if (schedule_parse(o->stages_text, 0, MAX_RATE, &cfg->schedule, err, sizeof(err)) <
 		    0)
 			return cli_usage_error(cmd, "--stages: %s", err);
+		if (schedule_peak(&cfg->schedule) <= 0)
+			return cli_usage_error(cmd,
+			                       "--stages '%s': the rate is 0 throughout: not one "
+			                       "request would be sent",
+			                       ECHO(o->stages_text));
 		cfg->stages_text = o->stages_text;
 		if (!cfg->duration_ns)
 			cfg->duration_ns = schedule_duration(&cfg->schedule);
@@ -113,6 +119,12 @@ static int resolve_closed(run_options_t *o, const char *cmd, char *buf, size_t l
 		if (schedule_parse(o->stages_text, 0, MAX_USERS, &cfg->schedule, err, sizeof(err)) <
 		    0)
 			return cli_usage_error(cmd, "--stages: %s", err);
+		if (schedule_peak(&cfg->schedule) <= 0)
+			return cli_usage_error(
+			    cmd,
+			    "--stages '%s': every target is 0: no user would ever "
+			    "start",
+			    ECHO(o->stages_text));
 		cfg->has_schedule = true;
 		cfg->stages_text = o->stages_text;
 		/* a connection per user at the peak; -c can only lower it */
@@ -124,6 +136,29 @@ static int resolve_closed(run_options_t *o, const char *cmd, char *buf, size_t l
 	}
 	if (!cfg->duration_ns && !cfg->requests)
 		cfg->duration_ns = 10 * NS_PER_S;
+	if (o->max_queue_given)
+		fprintf(stderr,
+		        "surge %s: warning: --max-queue is for the open model (-R, or --model "
+		        "open): the closed model has no queue, it is ignored\n",
+		        cmd);
+	return 0;
+}
+
+/* Two options that each set the same part of the load's shape: one would silently lose.
+ * Only what the user gave counts (a profile's stages yield to any of them). */
+static int shape_conflicts(const run_options_t *o, const char *cmd)
+{
+	bool open = o->rate_text || (o->model_text && strcmp(o->model_text, "open") == 0);
+
+	if (o->rate_text && o->stages_text)
+		return cli_usage_error(cmd, "-R/--rate and --stages both set the load: give one "
+		                            "(--model open --stages ramps the rate)");
+	if (o->users && o->connections_given)
+		return cli_usage_error(cmd, "--users and -c/--connections both set the number of "
+		                            "users: give one");
+	if (!open && o->stages_text && o->connections_given)
+		return cli_usage_error(cmd, "--stages and -c/--connections both set the number of "
+		                            "users: give one (the stages' targets are users)");
 	return 0;
 }
 
@@ -132,7 +167,7 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 	static char users_stages[128];
 	bool open;
 
-	if (apply_profile(o, cmd) != 0)
+	if (shape_conflicts(o, cmd) != 0 || apply_profile(o, cmd) != 0)
 		return EXIT_USAGE;
 	if (o->model_text && strcmp(o->model_text, "open") != 0 &&
 	    strcmp(o->model_text, "closed") != 0)

@@ -111,6 +111,10 @@ typedef struct http_request_spec {
 } http_request_spec_t;
 
 int http_request_build(const http_request_spec_t *spec, buf_t *out);
+/* What http_request_build accepts as a method and as one "Name: value" header: 0, or -EINVAL
+ * with the fault in err ("the name has a space (...)"; err may be NULL). */
+int http_method_check(const char *method, char *err, size_t errlen);
+int http_header_check(const char *header, char *err, size_t errlen);
 
 /* ---- server side ---- */
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/clock.h"
+#include "core/echo.h"
 
 struct unit {
 	const char *suffix;
@@ -80,12 +81,12 @@ int units_parse_duration(const char *s, uint64_t default_unit_ns, uint64_t *out_
 	if (units_parse_number(s, &v, &rest) < 0 ||
 	    (*rest && find_unit(units, rest, &factor) < 0)) {
 		snprintf(err, errlen, "'%s' is not a duration (examples: 250ms, 30s, 5m, 1h)",
-		         s ? s : "");
+		         ECHO(s));
 		return -EINVAL;
 	}
 	ns = v * factor;
-	if (ns > 1e18) {
-		snprintf(err, errlen, "duration '%s' is too long", s);
+	if (ns > 1e4 * 86400 * 1e9) {
+		snprintf(err, errlen, "duration '%s' is too long (at most 10,000 days)", ECHO(s));
 		return -EINVAL;
 	}
 	*out_ns = (uint64_t)llround(ns);
@@ -103,7 +104,7 @@ int units_parse_rate(const char *s, double *out_per_s, char *err, size_t errlen)
 	if (units_parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e9) {
 		snprintf(err, errlen, "'%s' is not a rate (examples: 500, 500/s, 30000/m)",
-		         s ? s : "");
+		         ECHO(s));
 		return -EINVAL;
 	}
 	*out_per_s = v * factor;
@@ -126,7 +127,7 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 	if (units_parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0 ||
 	    v * factor > 1e18) {
 		snprintf(err, errlen, "'%s' is not a size (examples: 512, 64k, 10MiB, 1GB)",
-		         s ? s : "");
+		         ECHO(s));
 		return -EINVAL;
 	}
 	*out_bytes = (uint64_t)llround(v * factor);
@@ -136,7 +137,7 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen)
 {
-	char *end;
+	char *end, lo[32], hi[32];
 	unsigned long long v;
 
 	if (!s || *s < '0' || *s > '9')
@@ -148,8 +149,9 @@ int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, 
 	*out = v;
 	return 0;
 fail:
-	snprintf(err, errlen, "'%s' is not a whole number from %llu to %llu", s ? s : "",
-	         (unsigned long long)min, (unsigned long long)max);
+	units_format_count(min, lo, sizeof(lo));
+	units_format_count(max, hi, sizeof(hi));
+	snprintf(err, errlen, "'%s' is not a whole number from %s to %s", ECHO(s), lo, hi);
 	return -EINVAL;
 }
 
@@ -173,4 +175,42 @@ void units_format_bytes(double bytes, char *out, size_t len)
 		i++;
 	}
 	snprintf(out, len, "%.2f%s", bytes, names[i]);
+}
+
+/* ---- numbers in messages: what a person reads, never 1e+06 ---- */
+
+void units_format_count(uint64_t v, char *out, size_t len)
+{
+	char digits[24];
+	size_t n = (size_t)snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v),
+	       used = 0;
+
+	for (size_t i = 0; i < n && used + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			out[used++] = ',';
+		out[used++] = digits[i];
+	}
+	if (len)
+		out[used < len ? used : len - 1] = '\0';
+}
+
+void units_format_number(double v, char *out, size_t len)
+{
+	double whole = floor(fabs(v)), frac = fabs(v) - whole;
+	char digits[32], tail[16] = "";
+
+	if (!isfinite(v) || fabs(v) >= 1e19) {
+		snprintf(out, len, "%s", isnan(v) ? "none" : v < 0 ? "-∞" : "∞");
+		return;
+	}
+	/* up to three decimals, without trailing zeros: 0.001, 2.5, 1,000,000 */
+	snprintf(tail, sizeof(tail), "%.3f", frac);
+	if (strcmp(tail, "1.000") == 0)
+		whole += 1, tail[0] = '\0';
+	else if (strcmp(tail, "0.000") == 0)
+		tail[0] = '\0';
+	for (size_t n = strlen(tail); n > 0 && tail[n - 1] == '0'; n--)
+		tail[n - 1] = '\0';
+	units_format_count((uint64_t)whole, digits, sizeof(digits));
+	snprintf(out, len, "%s%s%s", v < 0 ? "-" : "", digits, tail[0] ? tail + 1 : "");
 }

@@ -27,5 +27,10 @@ int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, 
 void units_format_duration_us(double us, char *out, size_t len);
 /* "1.21GB", "345.00KB" with binary multiples, as wrk prints transfer. */
 void units_format_bytes(double bytes, char *out, size_t len);
+/* For messages: "1,000,000,000" (digits grouped by three). */
+void units_format_count(uint64_t v, char *out, size_t len);
+/* For messages: "0.001", "2.5", "1,000,000" (at most three decimals, none trailing; NAN is
+ * "none"), never 1e+06. */
+void units_format_number(double v, char *out, size_t len);
 
 #endif

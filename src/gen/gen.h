@@ -22,16 +22,22 @@
 enum gen_error_kind {
 	GEN_ERR_CONNECT_REFUSED,
 	GEN_ERR_CONNECT_TIMEOUT,
-	GEN_ERR_CONNECT, /* unreachable, no route, out of ports, ... */
+	GEN_ERR_CONNECT, /* unreachable, no route, ... */
 	GEN_ERR_READ_TIMEOUT,
 	GEN_ERR_RESET,
 	GEN_ERR_CLOSED_EARLY,
 	GEN_ERR_PROTOCOL,
 	GEN_ERR_TLS,
+	/* the generator's own machine ran out of memory, file descriptors or local ports: the
+	 * target did nothing wrong (and may never have seen the request) */
+	GEN_ERR_RESOURCE,
 	GEN_ERR_KIND_COUNT
 };
 
 const char *gen_error_kind_name(enum gen_error_kind kind);
+/* The kind of a failure with errno err (positive or negative): GEN_ERR_RESOURCE when the
+ * generator's machine ran out of something, else `otherwise`. */
+enum gen_error_kind gen_error_kind_of(int err, enum gen_error_kind otherwise);
 
 typedef struct gen_thread gen_thread_t;
 typedef struct gen_conn gen_conn_t;

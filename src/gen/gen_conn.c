@@ -134,7 +134,7 @@ static enum gen_error_kind io_error_kind(const gen_conn_t *c, ssize_t rc)
 		return GEN_ERR_READ_TIMEOUT;
 	if (c->tls && rc == -EPROTO)
 		return GEN_ERR_TLS;
-	return GEN_ERR_RESET;
+	return gen_error_kind_of((int)rc, GEN_ERR_RESET);
 }
 
 static void conn_write(gen_conn_t *c)
@@ -176,7 +176,7 @@ static void conn_send(gen_conn_t *c)
 	c->failed = false;
 	c->counted_error = false;
 	if (c->user && capture_begin(c) < 0) {
-		fail(c, GEN_ERR_PROTOCOL); /* out of memory: nowhere to put the response */
+		fail(c, GEN_ERR_RESOURCE); /* out of memory: nowhere to put the response */
 		return;
 	}
 	c->deadline_ns = c->sent_ns + c->timeout_ns;
@@ -358,19 +358,21 @@ static void conn_connected(gen_conn_t *c)
 static void conn_connect(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
-	int fd = net_connect(&t->run->addr);
+	int fd = net_connect(&t->run->addr), rc;
 
 	c->state = CONN_CONNECTING;
 	if (fd < 0) {
-		fail(c, fd == -ECONNREFUSED ? GEN_ERR_CONNECT_REFUSED : GEN_ERR_CONNECT);
+		fail(c, fd == -ECONNREFUSED ? GEN_ERR_CONNECT_REFUSED
+		                            : gen_error_kind_of(fd, GEN_ERR_CONNECT));
 		return;
 	}
 	c->fd = fd;
 	t->open_conns++;
 	c->deadline_ns = loop_now(t->loop) + t->run->cfg.timeout_ns;
 	arm_timeout(c);
-	if (loop_io_start(t->loop, &c->io, fd, LOOP_WRITE, conn_on_io, c) < 0)
-		fail(c, GEN_ERR_CONNECT);
+	/* epoll_ctl fails only for want of memory or watches: the target is not involved */
+	if ((rc = loop_io_start(t->loop, &c->io, fd, LOOP_WRITE, conn_on_io, c)) < 0)
+		fail(c, gen_error_kind_of(rc, GEN_ERR_CONNECT));
 }
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
@@ -386,7 +388,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 		else if (rc == -ETIMEDOUT)
 			fail(c, GEN_ERR_CONNECT_TIMEOUT);
 		else if (rc < 0)
-			fail(c, GEN_ERR_CONNECT);
+			fail(c, gen_error_kind_of(rc, GEN_ERR_CONNECT));
 		else
 			conn_connected(c);
 		break;

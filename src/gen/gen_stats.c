@@ -16,11 +16,25 @@ static const char *const error_kind_names[GEN_ERR_KIND_COUNT] = {
     [GEN_ERR_CLOSED_EARLY] = "closed_early",
     [GEN_ERR_PROTOCOL] = "protocol_error",
     [GEN_ERR_TLS] = "tls_error",
+    [GEN_ERR_RESOURCE] = "resource_error",
 };
 
 const char *gen_error_kind_name(enum gen_error_kind kind)
 {
 	return kind < GEN_ERR_KIND_COUNT ? error_kind_names[kind] : "unknown";
+}
+
+enum gen_error_kind gen_error_kind_of(int err, enum gen_error_kind otherwise)
+{
+	switch (err < 0 ? -err : err) {
+	case ENOMEM:  /* malloc, or the kernel's socket memory */
+	case ENOBUFS: /* likewise, for a socket's buffers */
+	case EMFILE:  /* this process's file descriptors (ulimit -n) */
+	case ENFILE:  /* the whole system's */
+	case ENOSPC:  /* epoll's watches (fs.epoll.max_user_watches) */
+	case EADDRNOTAVAIL: /* no local port left to connect from */ return GEN_ERR_RESOURCE;
+	default: return otherwise;
+	}
 }
 
 void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)

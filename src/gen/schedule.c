@@ -96,8 +96,11 @@ static int parse_stage(struct stage_text *t, double max_target, schedule_stage_t
 	if (units_parse_duration(duration, NS_PER_S, &st->duration_ns, detail, sizeof(detail)) < 0)
 		goto fail;
 	if (parse_target(target, max_target, &st->target) < 0) {
-		snprintf(detail, sizeof(detail), "target '%s' is not a number from 0 to %g", target,
-		         max_target);
+		char max[32];
+
+		units_format_number(max_target, max, sizeof(max));
+		snprintf(detail, sizeof(detail), "target '%s' is not a number from 0 to %s", target,
+		         max);
 		goto fail;
 	}
 	return 0;

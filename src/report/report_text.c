@@ -1,5 +1,6 @@
 /* report_text: the terminal summary at the end of `surge run` — the figures a wrk user
  * looks for, in the same order, plus status codes and classified errors. */
+#include <math.h>
 #include <stdio.h>
 
 #include "core/units.h"
@@ -147,15 +148,18 @@ static void put_saturation(buf_t *out, const gen_result_t *r)
 static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_result_t *r)
 {
 	const assessment_t *s = &a->assessment;
+	char p95[32] = "none: nothing measured";
 
-	buf_printf(
-	    out, "  %-10s %s — latency %s (p95 %.2fms, %s), error rate %s, throughput %s%s%s\n",
-	    "assessment", s->pass ? "PASS" : "FAIL", s->latency_class, s->p95_ms,
-	    s->latency_ok ? "ok" : "over target", s->errors_ok ? "ok" : "over target",
-	    s->throughput_ok ? "ok" : "under target",
-	    a->threshold_count ? (s->thresholds_ok ? ", thresholds ok" : ", thresholds FAILED")
-	                       : "",
-	    a->aborted ? " (run aborted early)" : "");
+	if (!isnan(s->p95_ms))
+		snprintf(p95, sizeof(p95), "%.2fms", s->p95_ms);
+	buf_printf(out, "  %-10s %s — latency %s (p95 %s, %s), error rate %s, throughput %s%s%s\n",
+	           "assessment", s->pass ? "PASS" : "FAIL", s->latency_class, p95,
+	           s->latency_ok ? "ok" : "over target", s->errors_ok ? "ok" : "over target",
+	           s->throughput_ok ? "ok" : "under target",
+	           a->threshold_count
+	               ? (s->thresholds_ok ? ", thresholds ok" : ", thresholds FAILED")
+	               : "",
+	           a->aborted ? " (run aborted early)" : "");
 	if (r->saturated)
 		put_saturation(out, r);
 }

@@ -202,6 +202,78 @@ def test_report_bad_inputs_exit_2_with_a_clear_message():
         assert "cannot write" in p.stderr and "dir.xml" in p.stderr, p.stderr
 
 
+OUTPUT_OPTIONS = ("--json", "--html", "--csv", "--junit", "--markdown", "--hdr-log")
+
+
+def test_every_output_is_checked_before_the_load():
+    """An output that cannot be written is found before the run starts — an empty name, a
+    missing directory, a directory, a file without write permission — for every output
+    option: exit 2 naming the option and why, at once, with nothing sent."""
+    with tempfile.TemporaryDirectory() as d:
+        cases = [("", "an empty"), (os.path.join(d, "no", "such", "x"), "no such directory"),
+                 (d, "Is a directory")]
+        for option in OUTPUT_OPTIONS:
+            for path, why in cases:
+                if option == "--csv" and path == d:
+                    path, why = os.path.join(d, "no", "x"), "no such directory"
+                p = surge("run", "-d", "30s", option, path, "http://127.0.0.1:1/", timeout=20)
+                assert p.returncode == 2, (option, path, p.returncode, p.stderr)
+                assert option in p.stderr and why in p.stderr, (option, path, p.stderr)
+                assert "connections on" not in p.stderr and p.elapsed < 10, (option, p.stderr)
+        # surge report checks its outputs the same way, before rendering
+        p = surge("report", os.path.join(d, "r.json"), "--junit", "", timeout=20)
+        assert p.returncode == 2 and "--junit ''" in p.stderr, p.stderr
+
+
+def as_nobody():
+    """preexec_fn: the child runs as nobody, so file permissions apply (root ignores them)."""
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+def test_outputs_respect_permissions_and_write_through_symlinks():
+    """A read-only result file is not replaced behind its owner's back through the rename:
+    "Permission denied", exit 2, before the run, the file unchanged — for every output
+    option. A symlink is written through to its target and stays a symlink; an existing
+    file keeps its mode."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o777)
+        for option in OUTPUT_OPTIONS:
+            name = os.path.join(d, "ro" + option.strip("-"))
+            files = [name + s for s in CSV_FILES] if option == "--csv" else [name]
+            for f in files:
+                with open(f, "w") as out:
+                    out.write("keep me\n")
+                os.chmod(f, 0o444)
+            p = subprocess.run([SURGE, "run", "-n", "5", option, name, srv.url("/")],
+                               capture_output=True, text=True, timeout=30, preexec_fn=as_nobody)
+            assert p.returncode == 2, (option, p.returncode, p.stderr)
+            assert "Permission denied" in p.stderr and option in p.stderr, (option, p.stderr)
+            assert "connections on" not in p.stderr, p.stderr
+            for f in files:
+                assert read(f) == "keep me\n" and os.stat(f).st_mode & 0o777 == 0o444, f
+
+        # a symlink: the result lands in its target; the link stays a link
+        target = os.path.join(d, "real.json")
+        link = os.path.join(d, "link.json")
+        with open(target, "w") as out:
+            out.write("old\n")
+        os.chmod(target, 0o666)
+        os.symlink("real.json", link)  # relative: resolved from the link's directory
+        dangling = os.path.join(d, "dangling.md")
+        os.symlink(os.path.join(d, "created.md"), dangling)
+        p = subprocess.run([SURGE, "run", "-n", "5", "--json", link, "--markdown", dangling,
+                            srv.url("/")], capture_output=True, text=True, timeout=30,
+                           preexec_fn=as_nobody)
+        assert p.returncode == 0, p.stderr
+        assert os.path.islink(link) and os.readlink(link) == "real.json"
+        assert json.loads(read(target))["totals"]["requests"] == 5
+        assert os.stat(target).st_mode & 0o777 == 0o666, oct(os.stat(target).st_mode)
+        assert os.path.islink(dangling) and read(os.path.join(d, "created.md")).startswith("##")
+
+
 def test_report_renders_a_minimal_document():
     """Keys may be added, never renamed: an old, sparse document still renders."""
     with tempfile.TemporaryDirectory() as d:
@@ -220,6 +292,8 @@ def test_report_renders_a_minimal_document():
 
 if __name__ == "__main__":
     main([test_run_outputs_and_report_reproduce_them,
+          test_every_output_is_checked_before_the_load,
+          test_outputs_respect_permissions_and_write_through_symlinks,
           test_run_json_to_stdout_moves_summary_to_stderr,
           test_report_bad_inputs_exit_2_with_a_clear_message,
           test_report_renders_a_minimal_document])

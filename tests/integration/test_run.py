@@ -3,6 +3,7 @@ misbehave on purpose. Proves the counts, the result document, the error classes,
 nothing outlives --duration plus --timeout."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -114,7 +115,7 @@ def reset_handler(server, conn):
 
 def test_reset_is_classified():
     with RawServer(reset_handler) as srv:
-        p, doc = run_json("-c", "2", "-d", "1s", srv.url())
+        p, doc = run_json("-c", "2", "-d", "1s", srv.url(), check_rc=3)
     assert doc["errors_by_kind"]["reset"] > 0, doc["errors_by_kind"]
     assert doc["totals"]["errors"] == doc["totals"]["requests"]
     assert p.elapsed < 5
@@ -126,7 +127,7 @@ def test_close_mid_body_is_closed_early():
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..")
 
     with RawServer(handler) as srv:
-        _, doc = run_json("-c", "2", "-n", "20", srv.url())
+        _, doc = run_json("-c", "2", "-n", "20", srv.url(), check_rc=3)
     assert doc["errors_by_kind"]["closed_early"] == 20, doc["errors_by_kind"]
 
 
@@ -142,14 +143,67 @@ def test_stalled_server_times_out_and_run_ends_on_time():
     assert p.elapsed < 4, p.elapsed
 
 
-def test_garbage_is_a_protocol_error():
+def test_garbage_is_a_protocol_error_and_only_garbage_exits_3():
+    """A target that answers nothing but garbage never gave one valid response: exit 3, as
+    for a target that cannot be reached, with a line saying so. One valid response among
+    the garbage is a run that measured something: exit 0, the errors reported."""
     def handler(server, conn):
         if read_request(server, conn):
             conn.sendall(b"SMTP ready\r\n\r\n")
 
     with RawServer(handler) as srv:
-        _, doc = run_json("-c", "2", "-n", "10", srv.url())
+        p, doc = run_json("-c", "2", "-n", "10", srv.url(), check_rc=3)
     assert doc["errors_by_kind"]["protocol_error"] == 10, doc["errors_by_kind"]
+    assert doc["totals"]["responses"] == 0, doc["totals"]
+    assert "not one valid response from the target" in p.stderr, p.stderr
+    assert "protocol_error 10" in p.stderr, p.stderr
+
+    answered = []
+
+    def mostly_garbage(server, conn):
+        while read_request(server, conn):
+            with server.lock:
+                first = not answered
+                answered.append(1)
+            conn.sendall(OK_RESPONSE if first else b"SMTP ready\r\n\r\n")
+            if not first:
+                return
+
+    with RawServer(mostly_garbage) as srv:
+        _, doc = run_json("-c", "1", "-n", "5", srv.url(), check_rc=0)
+    assert doc["totals"]["responses"] == 1 and doc["errors_by_kind"]["protocol_error"] == 4, doc
+
+
+def test_resource_errors_are_their_own_kind():
+    """Descriptors the generator cannot get are its own shortage, not the target's fault:
+    `resource_error`, never connect_error or protocol_error. surge runs here with a hard
+    limit of 300 descriptors, 200 of them already taken (inherited), and 100 connections:
+    some connect, the others find no descriptor. The run says the generator ran short
+    (exit 4), and the connections that got one still measured the target."""
+    import resource
+    held = [os.open("/dev/null", os.O_RDONLY) for _ in range(200)]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+
+    try:
+        with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            p = subprocess.run([SURGE, "run", "-c", "100", "-t", "1", "-d", "1s", "--json", path,
+                                ngx.url()], capture_output=True, text=True, timeout=30,
+                               preexec_fn=limit, pass_fds=held)
+            with open(path) as f:
+                doc = json.load(f)
+    finally:
+        for fd in held:
+            os.close(fd)
+    kinds = doc["errors_by_kind"]
+    assert kinds["resource_error"] > 0, kinds
+    assert kinds["connect_error"] == 0 and kinds["protocol_error"] == 0, kinds
+    assert doc["totals"]["responses"] > 0, doc["totals"]
+    assert p.returncode == 4, (p.returncode, p.stderr)
+    assert "resource_error" in p.stdout and "ran out of" in p.stderr, (p.stdout, p.stderr)
+    assert "resource_error" in surge("help", "run", check_rc=0).stdout
 
 
 def test_server_dying_mid_run():
@@ -202,6 +256,7 @@ def test_usage_errors_exit_2_with_a_message():
         (["run", "ftp://127.0.0.1/"], "http://"),
         (["run", "http://127.0.0.1:99999/"], "port"),
         (["run", "-H", "NoColon", "http://127.0.0.1:1/"], "--header"),
+        (["run", "-x", "http://127.0.0.1:1/"], "unknown option '-x'"),
         (["run", "--body-file", "/nonexistent", "http://127.0.0.1:1/"], "/nonexistent"),
         (["run", "-H", "Bad Name: x", "http://127.0.0.1:1/"], "header"),
         (["nosuch"], "unknown command"),
@@ -210,6 +265,184 @@ def test_usage_errors_exit_2_with_a_message():
         p = surge(*args, timeout=10)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert needle in p.stderr, (args, p.stderr)
+
+
+def no_banner(p):
+    """The run never started: its banner ("N connections on M threads") was not printed."""
+    return "connections on" not in p.stderr and "users on" not in p.stderr
+
+
+def test_bad_headers_and_methods_are_usage_errors_before_the_run():
+    """Each is rejected while parsing, naming the value and what is wrong with it."""
+    url = "http://127.0.0.1:1/"
+    cases = [
+        (["-H", "X-A: b\r\nX-Evil: 1"], ["X-A: b\\r\\nX-Evil: 1", "line break"]),
+        (["-H", "X-A: b\nX-Evil: 1"], ["line break"]),
+        (["-H", "X-A: b\x01"], ["control character (0x01)"]),
+        (["-H", "Bad Name: v"], ["'Bad Name: v'", "the name has a space"]),
+        (["-H", ": v"], ["the name is empty"]),
+        (["-m", "GE T"], ["--method 'GE T'", "the method has a space"]),
+        (["-m", ""], ["--method ''", "the method is empty"]),
+        (["-m", "GET\r\n"], ["control character"]),
+        # framing is surge's: a length of the user's would not match the body on the wire
+        (["-H", "Content-Length: 999", "--body", "x"], ["'Content-Length: 999'",
+                                                        "surge frames the body itself"]),
+        (["-H", "transfer-encoding: chunked", "--body", "x"], ["'transfer-encoding: chunked'",
+                                                               "frames the body"]),
+    ]
+    for args, needles in cases:
+        p = surge("run", "-n", "1", *args, url, timeout=10)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert no_banner(p), (args, p.stderr)
+        for needle in needles:
+            assert needle in p.stderr, (args, needle, p.stderr)
+        assert len(p.stderr.splitlines()) == 2, p.stderr  # the error and "(see ...)"
+
+
+def test_framing_headers_never_reach_the_target():
+    def handler(server, conn):
+        while read_request(server, conn):
+            conn.sendall(OK_RESPONSE)
+
+    with RawServer(handler) as srv:
+        surge("run", "-n", "3", "-H", "Content-Length: 999", "--body", "x", srv.url(),
+              check_rc=2)
+        _, doc = run_json("-n", "3", "-H", "Content-Type: text/plain", "--body", "x", srv.url())
+    assert len(srv.requests) == 3 and doc["status_codes"] == {"200": 3}, srv.requests
+    head, body = srv.requests[0]
+    assert head.lower().count("content-length") == 1 and body == b"x", srv.requests[0]
+
+
+def test_zero_timeout_and_duration_are_rejected():
+    for args, needle in [(["--timeout", "0"], "--timeout '0': must be above 0"),
+                         (["--timeout", "0ms"], "--timeout '0ms': must be above 0"),
+                         (["-d", "0"], "--duration '0': must be above 0"),
+                         (["-d", "0s", "-n", "5"], "leave -d out")]:
+        p = surge("run", *args, "http://127.0.0.1:1/", timeout=10)
+        assert p.returncode == 2 and needle in p.stderr, (args, p.returncode, p.stderr)
+        assert no_banner(p), p.stderr
+
+
+def test_echoed_values_are_cut():
+    """A 100,000-character URL (or header, or option value) is echoed as 200 characters
+    and "…": the message stays one line a person can read."""
+    long_url = "http://" + "a" * 100000 + "/"
+    for args in (["run", long_url], ["run", "-H", "X" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "-c", "9" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "-d", "x" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "--profile", "p" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "http://127.0.0.1:1/", "y" * 100000]):
+        p = surge(*args, timeout=10)
+        assert p.returncode == 2, (args[:2], p.returncode)
+        first = p.stderr.splitlines()[0]
+        assert "…" in first and len(first) < 400, (args[1][:20], len(first), first[:300])
+
+
+def test_conflicting_options_are_usage_errors():
+    url = "http://127.0.0.1:1/"
+    cases = [
+        (["-R", "10", "--stages", "1s:5"], ["-R/--rate", "--stages", "give one"]),
+        (["--users", "2", "--spawn-rate", "2", "-c", "3"], ["--users", "-c/--connections"]),
+        (["--users", "2", "-c", "3"], ["--users", "-c/--connections"]),
+        (["--stages", "1s:5", "-c", "3"], ["--stages", "-c/--connections"]),
+        (["--body", "x", "--body-file", "/etc/hostname"], ["--body", "--body-file",
+                                                           "give one"]),
+        (["--body-file", "/etc/hostname", "--body", "x"], ["--body", "--body-file"]),
+    ]
+    for args, needles in cases:
+        p = surge("run", *args, url, timeout=10)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert no_banner(p) and all(n in p.stderr for n in needles), (args, p.stderr)
+
+
+def test_missing_values_are_named():
+    url = "http://127.0.0.1:1/"
+    for args, needle in [([url, "--json"], "--json needs FILE"),
+                         ([url, "--csv"], "--csv needs PREFIX"),
+                         ([url, "-c"], "-c/--connections needs N"),
+                         ([url, "--timeout"], "--timeout needs DURATION"),
+                         ([url, "-H"], "-H/--header needs 'NAME: VALUE'")]:
+        p = surge("run", *args, timeout=10)
+        assert p.returncode == 2 and needle in p.stderr, (args, p.stderr)
+
+
+def test_options_after_the_url_and_attached_values():
+    """GNU getopt: options may follow the URL (`surge run URL -c 10`); `-c=2` is read as
+    `-c 2`, as `--connections=2` is."""
+    with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        surge("run", ngx.url(), "-c", "3", "-t", "1", "-n", "30", "--json", path, "-q",
+              check_rc=0)
+        with open(path) as f:
+            doc = json.load(f)
+        assert doc["config"]["connections"] == 3 and doc["totals"]["requests"] == 30, doc["config"]
+        surge("run", "-c=2", "-t=1", "-n=20", ngx.url(), "--json=" + path, "-q", check_rc=0)
+        with open(path) as f:
+            doc = json.load(f)
+        assert doc["config"]["connections"] == 2 and doc["totals"]["requests"] == 20, doc["config"]
+    p = surge("run", "http://127.0.0.1:1/", "http://127.0.0.1:2/", timeout=10, check_rc=2)
+    assert "got 'http://127.0.0.1:2/' too" in p.stderr, p.stderr
+
+
+def test_limits_in_messages_read_as_numbers():
+    url = "http://127.0.0.1:1/"
+    for args, needle in [(["-c", "0"], "from 1 to 1,000,000"),
+                         (["-n", "0"], "from 1 to 1,000,000,000,000"),
+                         (["--users", "2", "--spawn-rate", "0"], "from 0.001 to 1,000,000"),
+                         (["--target-rps", "-1"], "from 0 to 1,000,000,000"),
+                         (["--model", "open", "--stages", "1s:99999999"], "from 0 to 10,000,000"),
+                         (["-d", "99999999h"], "at most 10,000 days")]:
+        p = surge("run", *args, url, timeout=10)
+        assert p.returncode == 2 and needle in p.stderr, (args, p.stderr)
+        assert not re.search(r"\de[+-]?\d", p.stderr), p.stderr
+
+
+def test_ignored_options_warn():
+    """--max-queue means nothing in the closed model, -k nothing for http://: said, not
+    silently dropped."""
+    def handler(server, conn):
+        while read_request(server, conn):
+            conn.sendall(OK_RESPONSE)
+
+    # the exit code is not what is tested (a busy host may make the self-check answer 4)
+    with RawServer(handler) as srv:
+        p, _ = run_json("-n", "2", "--max-queue", "5", srv.url(), check_rc=None)
+        assert "warning: --max-queue is for the open model" in p.stderr, p.stderr
+        p, _ = run_json("-n", "2", "-k", srv.url(), check_rc=None)
+        assert "warning: -k/--insecure does nothing for an http:// URL" in p.stderr, p.stderr
+        p, _ = run_json("-n", "2", "-R", "50", "--max-queue", "5", srv.url(), check_rc=None)
+        assert "warning" not in p.stderr, p.stderr
+
+
+def test_nothing_measured_is_never_a_pass():
+    """Stages in which no user ever starts are a usage error; a run in which not one
+    request ended (here: every request is still out when -d ends) exits 5 with a line
+    saying so, and no figure anywhere reads "nan"."""
+    for stages in ("0s:0", "1s:0", "1s:0,2s:0"):
+        p = surge("run", "--stages", stages, "http://127.0.0.1:1/", timeout=10)
+        assert p.returncode == 2 and "no user would ever start" in p.stderr, (stages, p.stderr)
+        assert no_banner(p), p.stderr
+    p = surge("run", "--model", "open", "--stages", "1s:0", "http://127.0.0.1:1/", timeout=10)
+    assert p.returncode == 2 and "not one request would be sent" in p.stderr, p.stderr
+
+    def stall(server, conn):
+        read_request(server, conn)
+        server.stopping.wait(30)
+
+    with RawServer(stall) as srv, tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r")
+        p = surge("run", "-c", "2", "-d", "300ms", "--timeout", "20s", "--json", out + ".json",
+                  "--markdown", out + ".md", "--junit", out + ".xml", "--csv", out,
+                  "--html", out + ".html", "--hdr-log", out + ".hlog",
+                  "--threshold", "p95<1s", srv.url(), timeout=30)
+        assert p.returncode == 5, (p.returncode, p.stdout, p.stderr)
+        assert "nothing was measured" in p.stderr, p.stderr
+        assert "nan" not in p.stdout.lower(), p.stdout
+        for name in os.listdir(d):
+            if not name.endswith(".html"):  # the page's script has isNaN
+                text = open(os.path.join(d, name)).read().lower()
+                assert not re.search(r"\bnan\b", text), (name, text[:500])
+    assert "5  nothing was measured" in surge("help", "exit-codes", check_rc=0).stdout
 
 
 def test_help_documents_every_option():
