@@ -445,7 +445,8 @@ static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 			lo++;
 		if (!lo->name || (rc = cli_run_option(o, lo->val, opts[i].value)) != 0) {
 			fprintf(stderr, "surge run: in %s: options.%s = '%s' is not valid\n",
-			        scenario_path(o->scenario), opts[i].name, ECHO(opts[i].value));
+			        ECHO(scenario_path(o->scenario)), ECHO(opts[i].name),
+			        ECHO(opts[i].value));
 			return EXIT_USAGE;
 		}
 	}
@@ -488,7 +489,7 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 		return cli_usage_error("run",
 		                       "%s: no host: set options.host in the file or give "
 		                       "--host URL",
-		                       path);
+		                       ECHO(path));
 	o->cfg.url_text = o->host;
 	o->cfg.driver = scenario_driver(o->scenario);
 	o->cfg.scenario_path = path;
@@ -586,11 +587,16 @@ static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *si
 	while (!gen_finished(run)) {
 		int sig = sigtimedwait(signals, NULL, &tick);
 
-		if ((sig == SIGINT || sig == SIGTERM) && !stop_asked++ && o->cfg.stop_grace_ns)
+		if ((sig == SIGINT || sig == SIGTERM) && !stop_asked++ && o->cfg.stop_grace_ns) {
+			char grace[32];
+
+			units_format_number((double)o->cfg.stop_grace_ns / NS_PER_S, grace,
+			                    sizeof(grace));
 			fprintf(stderr,
 			        "\nsurge run: stopping — users are leaving (on_stop) for up "
-			        "to %.3gs; again to stop now\n",
-			        (double)o->cfg.stop_grace_ns / NS_PER_S);
+			        "to %ss; again to stop now\n",
+			        grace);
+		}
 		if (sig == SIGINT || sig == SIGTERM)
 			gen_stop(run);
 		while ((n = gen_timeline_snapshot(run, seen, p, 16)) > 0) {
@@ -779,10 +785,10 @@ static void announce(const run_options_t *o)
 
 	if (c->scenario_path)
 		fprintf(stderr, "surge run %s against %s: %u users on %u threads, ",
-		        c->scenario_path, c->url_text, c->connections, c->threads);
+		        ECHO(c->scenario_path), ECHO(c->url_text), c->connections, c->threads);
 	else
-		fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", c->method,
-		        c->url_text, c->connections, c->threads);
+		fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", ECHO(c->method),
+		        ECHO(c->url_text), c->connections, c->threads);
 	if (c->open_model && c->stages_text)
 		fprintf(stderr, "open model, rate stages %s", c->stages_text);
 	else if (c->open_model)

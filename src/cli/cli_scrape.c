@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
+#include "core/echo.h"
 #include "core/units.h"
 
 int cli_scrape_option(run_options_t *o, int opt, const char *arg)
@@ -16,7 +17,7 @@ int cli_scrape_option(run_options_t *o, int opt, const char *arg)
 	switch (opt) {
 	case CLI_OPT_SCRAPE:
 		if (scrape_check_url(arg, err, sizeof(err)) < 0)
-			return cli_usage_error("run", "--scrape '%s': %s", arg, err);
+			return cli_usage_error("run", "--scrape '%s': %s", ECHO(arg), err);
 		o->scrape_url = arg;
 		return 0;
 	case CLI_OPT_COST_PER_HOUR:
@@ -26,7 +27,7 @@ int cli_scrape_option(run_options_t *o, int opt, const char *arg)
 			    "run",
 			    "--cost-per-hour: '%s' is not a price in USD above 0 "
 			    "(per replica and hour, e.g. 0.10)",
-			    arg);
+			    ECHO(arg));
 		return 0;
 	case CLI_OPT_REPLICAS:
 		if (units_parse_count(arg, 1, 1000000, &n, err, sizeof(err)) < 0)
@@ -47,13 +48,13 @@ scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed)
 		return NULL;
 	s = scrape_start(o->scrape_url, warning, sizeof(warning));
 	if (!s) {
-		fprintf(stderr, "surge run: --scrape %s: %s\n", o->scrape_url, warning);
+		fprintf(stderr, "surge run: --scrape %s: %s\n", ECHO(o->scrape_url), warning);
 		*failed = true;
 	} else if (warning[0] && !o->quiet) {
 		fprintf(stderr,
 		        "surge run: warning: --scrape %s: %s; the run goes on, and the scraper "
 		        "keeps trying every second\n",
-		        o->scrape_url, warning);
+		        ECHO(o->scrape_url), warning);
 	}
 	return s;
 }

@@ -171,7 +171,8 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 		return EXIT_USAGE;
 	if (o->model_text && strcmp(o->model_text, "open") != 0 &&
 	    strcmp(o->model_text, "closed") != 0)
-		return cli_usage_error(cmd, "--model '%s': expected open or closed", o->model_text);
+		return cli_usage_error(cmd, "--model '%s': expected open or closed",
+		                       ECHO(o->model_text));
 	open = o->rate_text || (o->model_text && strcmp(o->model_text, "open") == 0);
 	if (open && o->model_text && strcmp(o->model_text, "closed") == 0)
 		return cli_usage_error(cmd, "--rate asks for the open model, --model says closed");

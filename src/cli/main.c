@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/version.h"
+#include "core/echo.h"
 #include "cli/cli.h"
 
 int main(int argc, char **argv)
@@ -28,6 +29,6 @@ int main(int argc, char **argv)
 		return cli_merge(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cli_serve(argc - 1, argv + 1);
-	fprintf(stderr, "surge: unknown command '%s' (see 'surge help')\n", cmd);
+	fprintf(stderr, "surge: unknown command '%s' (see 'surge help')\n", ECHO(cmd));
 	return EXIT_USAGE;
 }

@@ -42,15 +42,16 @@ int units_parse_percent(const char *s, double max, double *out, char *err, size_
 	double v;
 
 	if (units_parse_number(s, &v, &rest) < 0 || (*rest && strcmp(rest, "%") != 0)) {
-		snprintf(err, errlen, "'%.200s%s' is not a percentage (examples: 10%%, 0.1)",
-		         s ? s : "", s && strlen(s) > 200 ? "…" : "");
+		snprintf(err, errlen, "'%s' is not a percentage (examples: 10%%, 0.1)", ECHO(s));
 		return -EINVAL;
 	}
 	if (*rest == '%')
 		v /= 100;
 	if (v > max) {
-		snprintf(err, errlen, "'%.200s%s' is more than %g%%", s, strlen(s) > 200 ? "…" : "",
-		         max * 100);
+		char limit[32];
+
+		units_format_number(max * 100, limit, sizeof(limit));
+		snprintf(err, errlen, "'%s' is more than %s%%", ECHO(s), limit);
 		return -EINVAL;
 	}
 	*out = v;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/units.h"
+
 static int parse_scheme(const char **s, url_t *u)
 {
 	if (strncasecmp(*s, "http://", 7) == 0) {
@@ -49,8 +51,14 @@ static int parse_authority(const char *start, const char *end, url_t *u, char *e
 		colon = memchr(start, ':', end - start);
 		host_end = colon ? colon : end;
 	}
-	if (host_end == host || (size_t)(host_end - host) >= sizeof(u->host))
-		goto bad_host;
+	if (host_end == host) {
+		snprintf(err, len, "no host in URL");
+		return -EINVAL;
+	}
+	if ((size_t)(host_end - host) >= sizeof(u->host)) {
+		snprintf(err, len, "host in URL is longer than %d characters", URL_HOST_MAX - 1);
+		return -EINVAL;
+	}
 	for (const char *p = host; p < host_end; p++)
 		if (*p <= ' ' || strchr("/?#\\%\"<>^`{|}", *p))
 			goto bad_host;
@@ -93,7 +101,10 @@ int url_parse(const char *s, url_t *u, char *err, size_t errlen)
 	frag = strchr(auth_end, '#');
 	target_len = frag ? (size_t)(frag - auth_end) : strlen(auth_end);
 	if (target_len + 2 > sizeof(u->target)) {
-		snprintf(err, errlen, "URL path is longer than %d bytes", URL_TARGET_MAX - 2);
+		char max[32];
+
+		units_format_count(URL_TARGET_MAX - 2, max, sizeof(max));
+		snprintf(err, errlen, "URL path is longer than %s bytes", max);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < target_len; i++) {

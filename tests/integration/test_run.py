@@ -331,11 +331,16 @@ def test_echoed_values_are_cut():
                  ["run", "-c", "9" * 100000, "http://127.0.0.1:1/"],
                  ["run", "-d", "x" * 100000, "http://127.0.0.1:1/"],
                  ["run", "--profile", "p" * 100000, "http://127.0.0.1:1/"],
-                 ["run", "http://127.0.0.1:1/", "y" * 100000]):
+                 ["run", "http://127.0.0.1:1/", "y" * 100000],
+                 ["run", "--model", "m" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "--cost-per-hour", "9" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "--scrape", "s" * 100000, "http://127.0.0.1:1/"],
+                 ["run", "--json", "/nonexistent/" + "j" * 100000, "http://127.0.0.1:1/"],
+                 ["c" * 100000]):
         p = surge(*args, timeout=10)
         assert p.returncode == 2, (args[:2], p.returncode)
         first = p.stderr.splitlines()[0]
-        assert "…" in first and len(first) < 400, (args[1][:20], len(first), first[:300])
+        assert "…" in first and len(first) < 400, (args[:2], len(first), first[:300])
 
 
 def test_conflicting_options_are_usage_errors():

@@ -151,3 +151,21 @@ TEST(url_parse_rejects)
 		CHECK(err[0] != '\0');
 	}
 }
+
+TEST(url_parse_names_the_fault)
+{
+	static char long_host[400], long_path[9000];
+	char err[128];
+	url_t u;
+
+	CHECK_INT(url_parse("http:///x", &u, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "no host in URL");
+	memcpy(long_host, "http://", 7);
+	memset(long_host + 7, 'a', 300);
+	CHECK_INT(url_parse(long_host, &u, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "host in URL is longer than 255 characters");
+	memcpy(long_path, "http://h/", 9);
+	memset(long_path + 9, 'a', sizeof(long_path) - 10);
+	CHECK_INT(url_parse(long_path, &u, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "URL path is longer than 8,190 bytes");
+}
