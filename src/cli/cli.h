@@ -3,6 +3,7 @@
 #ifndef SURGE_CLI_H
 #define SURGE_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -40,5 +41,8 @@ int cli_write_file(const char *path, const void *data, size_t len);
 int cli_check_writable(const char *path);
 /* Reads a whole file of at most max bytes; NULL with errno set (EFBIG when larger). */
 char *cli_read_file(const char *path, size_t max, size_t *len);
+/* Whether an output path names an input file (the same spelling, a link or another path to
+ * it): writing it would replace the input. "-" is never a file. */
+bool cli_same_file(const char *output, const char *input);
 
 #endif

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/cli_run.h"
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/json.h"
 #include "core/units.h"
 
@@ -56,7 +57,8 @@ static const struct option long_options[] = {
 
 typedef struct step {
 	double rate, achieved, slo_value, error_rate;
-	bool passed, saturated;
+	uint64_t resource_errors; /* requests the generator could not send (no memory, fds) */
+	bool passed, saturated;   /* saturated: the self-check, or resource errors */
 } step_t;
 
 typedef struct search {
@@ -68,7 +70,8 @@ typedef struct search {
 	int count;
 	double answer;
 	double fail;            /* the lowest rate that failed; 0 when none did */
-	const char *stopped_by; /* why the search ended: see stop_reason() in write_json */
+	const char *stopped_by; /* why the search ended: see search() */
+	char why[512];          /* a step that measured nothing: what happened (cli_exit_code) */
 	FILE *out;              /* the steps and the answer: stderr when --json is stdout */
 } search_t;
 
@@ -166,13 +169,14 @@ static int parse_args(search_t *s, int argc, char **argv)
 		                       optind == argc ? "missing URL" : "expected one URL");
 	s->run.cfg.url_text = argv[optind];
 	if (url_parse(s->run.cfg.url_text, &s->run.cfg.url, err, sizeof(err)) < 0)
-		return cli_usage_error("capacity", "URL '%s': %s", s->run.cfg.url_text, err);
+		return cli_usage_error("capacity", "URL '%s': %s", ECHO(s->run.cfg.url_text), err);
 	if (s->run.cfg.has_body && !s->run.method_given)
 		s->run.cfg.method = "POST";
 	return 0;
 }
 
-/* One open-model step at `rate`; 0, or an exit code when the run could not happen. */
+/* One open-model step at `rate`; 0, or an exit code when the run could not happen or measured
+ * nothing to judge (then s->why says what happened, as `surge run` says it). */
 static int run_step(search_t *s, double rate, step_t *st)
 {
 	run_options_t o = s->run;
@@ -196,10 +200,14 @@ static int run_step(search_t *s, double rate, step_t *st)
 	st->achieved = t.rps;
 	st->slo_value = a.values[0];
 	st->error_rate = t.error_rate;
-	st->saturated = r.saturated;
+	st->resource_errors = r.counters.errors_by_kind[GEN_ERR_RESOURCE];
+	/* requests the generator could not send lower the rate the target saw: like a
+	 * saturated generator, the step measured surge */
+	st->saturated = r.saturated || st->resource_errors > 0;
 	st->passed = a.passed[0] && t.error_rate <= s->max_error && t.rps >= rate * RATE_SLACK &&
-	             !r.saturated;
-	rc = r.counters.requests == 0 ? EXIT_UNREACHABLE : 0;
+	             !st->saturated;
+	/* not one response: 3 every request failed, 4 none could be sent, 5 none ended */
+	rc = r.counters.requests == 0 ? cli_exit_code(&r, &a, s->why, sizeof(s->why)) : 0;
 	gen_result_free(&r);
 	return rc;
 }
@@ -219,15 +227,18 @@ static void print_step(const search_t *s, const step_t *st)
 	        "  step %2d  rate %10.1f/s  achieved %10.1f/s  %s %-10s  errors %6.2f%%  %s\n",
 	        s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric), value,
 	        st->error_rate * 100,
-	        st->saturated ? "GENERATOR SATURATED"
-	        : st->passed  ? "pass"
-	                      : "FAIL");
+	        st->resource_errors ? "GENERATOR OUT OF RESOURCES"
+	        : st->saturated     ? "GENERATOR SATURATED"
+	        : st->passed        ? "pass"
+	                            : "FAIL");
 	fflush(s->out);
 }
 
 /* Doubling, then bisection; returns an exit code, and says in s->stopped_by why it ended:
  * "precision" (the bounds met), "max_rate" (it passed there: the answer is a lower bound),
- * "start_failed", "steps" (MAX_STEPS ran out first), "saturated", "unreachable", "error". */
+ * "start_failed", "steps" (MAX_STEPS ran out first), "saturated" (the self-check or resource
+ * errors), "unreachable" (not one valid response), "resource_error" (not one request could
+ * be sent), "nothing_measured" (not one request ended), "error". */
 static int search(search_t *s)
 {
 	double rate = s->start, pass = 0, fail = 0;
@@ -238,15 +249,15 @@ static int search(search_t *s)
 		step_t *st = &s->steps[s->count];
 		int rc = run_step(s, rate, st);
 
-		if (rc == EXIT_UNREACHABLE)
-			fprintf(stderr,
-			        "surge capacity: no response from %s at %.1f/s: the target "
-			        "cannot be reached (see surge run for the errors by kind)\n",
-			        s->run.cfg.url_text, rate);
+		if (rc != 0 && s->why[0])
+			fprintf(stderr, "surge capacity: the step at %.1f/s: %s\n", rate, s->why);
 		if (rc != 0) {
 			s->answer = pass;
 			s->fail = fail;
-			s->stopped_by = rc == EXIT_UNREACHABLE ? "unreachable" : "error";
+			s->stopped_by = rc == EXIT_UNREACHABLE ? "unreachable"
+			                : rc == EXIT_GENERATOR ? "resource_error"
+			                : rc == EXIT_NOTHING   ? "nothing_measured"
+			                                       : "error";
 			return rc;
 		}
 		s->count++;
@@ -328,6 +339,8 @@ static int write_json(const search_t *s, int code)
 		jsonw_bool(&w, st->passed);
 		jsonw_key(&w, "saturated");
 		jsonw_bool(&w, st->saturated);
+		jsonw_key(&w, "resource_errors");
+		jsonw_uint(&w, st->resource_errors);
 		jsonw_object_end(&w);
 	}
 	jsonw_array_end(&w);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_outputs.h"
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/units.h"
 #include "report/report_compare.h"
 #include "report/result_doc.h"
@@ -95,6 +97,20 @@ static int parse_args(compare_args_t *a, int argc, char **argv)
 	outputs_to_stdout += a->json && strcmp(a->json, "-") == 0;
 	if (outputs_to_stdout > 1)
 		return cli_usage_error("compare", "only one output can go to stdout (-)");
+	for (int k = 0; k < 3; k++) {
+		const char *out = k == 0 ? a->markdown : k == 1 ? a->html : a->json;
+		const char *option = k == 0 ? "markdown" : k == 1 ? "html" : "json";
+
+		if (!out)
+			continue;
+		if (cli_same_file(out, a->base) || cli_same_file(out, a->next))
+			return cli_usage_error("compare",
+			                       "--%s %s is one of the compared files: it "
+			                       "would be replaced",
+			                       option, ECHO(out));
+		if ((rc = cli_output_writable(out, option, "compare")) != 0)
+			return rc;
+	}
 	return 0;
 }
 

@@ -232,3 +232,15 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 	*len = used;
 	return data;
 }
+
+bool cli_same_file(const char *output, const char *input)
+{
+	struct stat so, si;
+
+	if (strcmp(output, "-") == 0 || strcmp(input, "-") == 0)
+		return false;
+	if (strcmp(output, input) == 0)
+		return true;
+	return stat(output, &so) == 0 && stat(input, &si) == 0 && so.st_dev == si.st_dev &&
+	       so.st_ino == si.st_ino;
+}

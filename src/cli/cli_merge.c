@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
+#include "cli/cli_run.h"
 #include "report/result_doc.h"
 #include "report/result_merge.h"
 
@@ -30,17 +30,6 @@ typedef struct merge_args {
 	int files; /* argv[first..first+files) */
 	int first;
 } merge_args_t;
-
-/* Whether two paths name one existing file (a link or another spelling included). */
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (strcmp(a, b) == 0)
-		return strcmp(a, "-") != 0;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
 
 /* 0, -1 after --help, or EXIT_USAGE. */
 static int parse_args(merge_args_t *a, int argc, char **argv)
@@ -80,7 +69,7 @@ static int parse_args(merge_args_t *a, int argc, char **argv)
 	/* an output over a shard would replace the shard with the whole */
 	for (int k = 0; k < CLI_OUTPUT_COUNT; k++)
 		for (int i = a->first; a->outputs.paths[k] && i < argc; i++)
-			if (same_file(a->outputs.paths[k], argv[i]))
+			if (cli_same_file(a->outputs.paths[k], argv[i]))
 				return cli_usage_error("merge",
 				                       "the output %s is the shard %s: it would be "
 				                       "replaced by the merged result",
@@ -88,28 +77,27 @@ static int parse_args(merge_args_t *a, int argc, char **argv)
 	return 0;
 }
 
-/* The exit code `surge run` gives: 3 when nothing came back, 1 when a threshold failed, 4
- * when a generator saturated. */
-static int merged_exit_code(const json_t *doc)
+/* The exit code `surge run` would give for the whole, by its one rule (cli_outcome_exit)
+ * over the merged figures; why says what happened for 3, 5 and a resource 4. */
+static int merged_exit_code(const json_t *doc, char *why, size_t len)
 {
-	static const char *const unreachable[] = {"connect_refused", "connect_timeout",
-	                                          "connect_error", "tls_error", "read_timeout"};
 	const json_t *kinds = result_doc_object(doc, "errors_by_kind"), *t;
-	uint64_t failures = 0;
+	cli_outcome_t o = {
+	    .responses = result_doc_count(result_doc_object(doc, "totals"), "responses", 0),
+	    .script_errors = result_doc_count(kinds, "script_error", 0),
+	    .thresholds_ok = true,
+	    .saturated = result_doc_bool(result_doc_object(doc, "generator"), "saturated", false),
+	};
 	size_t i;
 
-	for (i = 0; i < sizeof(unreachable) / sizeof(unreachable[0]); i++)
-		failures += result_doc_count(kinds, unreachable[i], 0);
-	if (result_doc_count(result_doc_object(doc, "totals"), "responses", 1) == 0 && failures)
-		return EXIT_UNREACHABLE;
+	for (i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		o.errors_by_kind[i] =
+		    result_doc_count(kinds, gen_error_kind_name((enum gen_error_kind)i), 0);
 	json_array_foreach(result_doc_array(doc, "thresholds"), i, t)
 	{
-		if (!result_doc_bool(t, "ok", false))
-			return EXIT_THRESHOLDS;
+		o.thresholds_ok &= result_doc_bool(t, "ok", false);
 	}
-	if (result_doc_bool(result_doc_object(doc, "generator"), "saturated", false))
-		return EXIT_GENERATOR;
-	return EXIT_OK;
+	return cli_outcome_exit(&o, why, len);
 }
 
 static void print_latency(FILE *f, const char *label, const json_t *lat)
@@ -198,8 +186,13 @@ int cli_merge(int argc, char **argv)
 	if (!a.quiet)
 		print_summary(cli_outputs_to_stdout(&a.outputs) ? stderr : stdout, merged, a.files);
 	rc = cli_outputs_write(&a.outputs, merged, "merge");
-	if (rc == 0)
-		rc = merged_exit_code(merged);
+	if (rc == 0) {
+		char why[512];
+
+		rc = merged_exit_code(merged, why, sizeof(why));
+		if (why[0])
+			fprintf(stderr, "surge merge: the whole run: %s\n", why);
+	}
 out:
 	for (int i = 0; i < loaded; i++)
 		json_decref(docs[i]);

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
+#include "core/echo.h"
 #include "report/result_doc.h"
 
 static const struct option long_options[] = {
@@ -39,7 +40,12 @@ int cli_report(int argc, char **argv)
 		return cli_usage_error("report", "missing RESULT.json");
 	if (optind != argc - 1)
 		return cli_usage_error("report", "expected one result file, got '%s' too",
-		                       argv[optind + 1]);
+		                       ECHO(argv[optind + 1]));
+	for (int k = 0; k < CLI_OUTPUT_COUNT; k++)
+		if (outputs.paths[k] && cli_same_file(outputs.paths[k], argv[optind]))
+			return cli_usage_error(
+			    "report", "the output %s is the result file: it would be replaced",
+			    ECHO(outputs.paths[k]));
 	doc = result_doc_load(argv[optind], err, sizeof(err));
 	if (!doc) {
 		fprintf(stderr, "surge report: %s\n", err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/echo.h"
 #include "core/json.h"
 #include "report/result_doc.h"
 
@@ -183,9 +184,8 @@ static void find_mismatch(const json_t *base, const json_t *next, char *out, siz
 
 		if (strcmp(a, b) == 0)
 			continue;
-		n = snprintf(out + used, len - used, "%sconfig.%s '%.200s%s' vs '%.200s%s'",
-		             used ? ", " : "", keys[k], a, strlen(a) > 200 ? "…" : "", b,
-		             strlen(b) > 200 ? "…" : "");
+		n = snprintf(out + used, len - used, "%sconfig.%s '%s' vs '%s'", used ? ", " : "",
+		             keys[k], ECHO(a), ECHO(b));
 		if (n < 0 || (size_t)n >= len - used)
 			break;
 		used += (size_t)n;

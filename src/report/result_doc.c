@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/echo.h"
+
 /* Reads all of fd, at most max bytes; NULL with errno (EFBIG when larger). */
 static char *read_all(int fd, size_t max, size_t *len)
 {
@@ -67,7 +69,8 @@ static char *read_all(int fd, size_t max, size_t *len)
 json_t *result_doc_load(const char *path, char *err, size_t errlen)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
-	const char *name = is_stdin ? "stdin" : path;
+	char shown[ECHO_SIZE];
+	const char *name = is_stdin ? "stdin" : echo_value(path, shown, sizeof(shown));
 	struct stat st;
 	size_t len = 0;
 	char *text;

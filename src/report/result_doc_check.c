@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/echo.h"
+
 #define VALUE_ECHO_MAX 200 /* characters of a bad value echoed in a message */
 #define PATH_MAX_LEN   300
 
@@ -466,8 +468,8 @@ int result_doc_require(const json_t *doc, const char *name, result_doc_use_t use
 		return 0; /* a sparse document renders what it has, and says what it lacks */
 	for (size_t i = 0; needs[i]; i++) {
 		if (!result_doc_path(doc, needs[i])) {
-			snprintf(err, errlen, "%s: %s: missing (surge %s needs it)", name, needs[i],
-			         command);
+			snprintf(err, errlen, "%s: %s: missing (surge %s needs it)", ECHO(name),
+			         needs[i], command);
 			return -EINVAL;
 		}
 	}

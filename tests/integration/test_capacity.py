@@ -44,6 +44,9 @@ def test_json_on_stdout_keeps_the_steps_off_it():
     assert doc["capacity_rps"] == 0 and doc["stopped_by"] == "unreachable", doc
     assert doc["lowest_failed_rps"] is None and doc["exit_code"] == 3, doc
     assert "surge capacity http://127.0.0.1:1/" in p.stderr, p.stderr
+    # why the step measured nothing, as `surge run` says it
+    assert "the step at 50.0/s: not one valid response from the target" in p.stderr, p.stderr
+    assert "connect_refused" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":

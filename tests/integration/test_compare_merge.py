@@ -378,6 +378,47 @@ def test_compare_percentages_and_different_targets():
         assert "/api/slow" in p.stderr and "ok: no regression" in p.stdout, (p.stdout, p.stderr)
 
 
+def test_outputs_never_replace_the_inputs():
+    """An output named like an input (another spelling, or a link) would replace the result
+    it was made from: refused before anything is written."""
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        a = one_run(d, srv, "a.json")
+        b = one_run(d, srv, "b.json")
+        link = os.path.join(d, "link.json")
+        os.symlink(a, link)
+        before = load(a)
+        p = surge("report", a, "--html", os.path.join(d, ".", "a.json"), check_rc=2)
+        assert "is the result file" in p.stderr, p.stderr
+        p = surge("report", a, "--markdown", link, check_rc=2)
+        assert "is the result file" in p.stderr, p.stderr
+        p = surge("compare", a, b, "--json", b, check_rc=2)
+        assert "--json" in p.stderr and "is one of the compared files" in p.stderr, p.stderr
+        p = surge("compare", a, b, "--markdown", link, check_rc=2)
+        assert "is one of the compared files" in p.stderr, p.stderr
+        p = surge("merge", a, b, "-o", link, check_rc=2)
+        assert "is the shard" in p.stderr, p.stderr
+        assert load(a) == before
+        # and an output that cannot be written is said before the work, naming the option
+        p = surge("compare", a, b, "--html", os.path.join(d, "no", "such", "x.html"),
+                  check_rc=2)
+        assert "--html" in p.stderr and "cannot write" in p.stderr, p.stderr
+
+
+def test_merge_exit_code_is_the_whole_runs():
+    """Shards of a run whose target refused every connection merge into a whole that `surge
+    run` would have ended with exit 3, and merge says why."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i in range(2):
+            path = os.path.join(d, f"dead{i}.json")
+            surge("run", "-q", "-d", "1s", "-c", "1", "--json", path, "http://127.0.0.1:1/",
+                  check_rc=3, timeout=30)
+            paths.append(path)
+        p = surge("merge", *paths, "-o", os.path.join(d, "all.json"), "-q", check_rc=3)
+        assert "the whole run: not one valid response" in p.stderr, p.stderr
+        assert "connect_refused" in p.stderr, p.stderr
+
+
 if __name__ == "__main__":
     main([test_merge_of_concurrent_shards_is_exact,
           test_merged_run_fails_a_threshold_every_shard_held,
@@ -387,4 +428,6 @@ if __name__ == "__main__":
           test_malformed_documents_exit_2_naming_file_and_key,
           test_report_says_byte_order_mark_and_not_a_text_file,
           test_merge_refuses_the_same_shard_twice,
-          test_compare_percentages_and_different_targets])
+          test_compare_percentages_and_different_targets,
+          test_outputs_never_replace_the_inputs,
+          test_merge_exit_code_is_the_whole_runs])
