@@ -124,8 +124,8 @@ static const field_t point_f[] = {{"t", K_NUMBER, NULL},
                                   {"p95_ms", K_NUMBER_NULL, NULL},
                                   {"p99_ms", K_NUMBER_NULL, NULL},
                                   {"hist", K_HISTOGRAM, NULL},
-                                  {"target_cpu_cores", K_NUMBER_NULL, NULL},
-                                  {"target_rss_bytes", K_NUMBER_NULL, NULL},
+                                  {"target_cpu_cores", K_SIGNED_NULL, NULL},
+                                  {"target_rss_bytes", K_SIGNED_NULL, NULL},
                                   END};
 static const field_t timeline_f[] = {{"", K_OBJECT, point_f}};
 
@@ -161,26 +161,28 @@ static const field_t recommendation_f[] = {{"severity", K_STRING, NULL}, {"kind"
                                            {"figures", K_MAP, signed_f}, END};
 static const field_t recommendations_f[] = {{"", K_OBJECT, recommendation_f}};
 
+/* Scraped figures are the target's own (a counter that went back when it restarted can
+ * make a difference negative): any number or null, so a run is never lost to them. */
 static const field_t target_f[] = {{"url", K_STRING, NULL},
                                    {"samples", K_COUNT, NULL},
                                    {"scrape_errors", K_COUNT, NULL},
                                    {"last_error", K_STRING, NULL},
                                    {"bad_lines", K_COUNT, NULL},
-                                   {"cpu_cores_avg", K_NUMBER_NULL, NULL},
-                                   {"cpu_cores_max", K_NUMBER_NULL, NULL},
-                                   {"cpu_limit_cores", K_NUMBER_NULL, NULL},
-                                   {"workers", K_NUMBER_NULL, NULL},
-                                   {"host_cores", K_NUMBER_NULL, NULL},
-                                   {"cpu_capacity_cores", K_NUMBER_NULL, NULL},
+                                   {"cpu_cores_avg", K_SIGNED_NULL, NULL},
+                                   {"cpu_cores_max", K_SIGNED_NULL, NULL},
+                                   {"cpu_limit_cores", K_SIGNED_NULL, NULL},
+                                   {"workers", K_SIGNED_NULL, NULL},
+                                   {"host_cores", K_SIGNED_NULL, NULL},
+                                   {"cpu_capacity_cores", K_SIGNED_NULL, NULL},
                                    {"cpu_basis", K_STRING, NULL},
-                                   {"cpu_utilisation", K_NUMBER_NULL, NULL},
-                                   {"rss_bytes_max", K_NUMBER_NULL, NULL},
-                                   {"memory_limit_bytes", K_NUMBER_NULL, NULL},
-                                   {"memory_utilisation", K_NUMBER_NULL, NULL},
-                                   {"in_flight_max", K_NUMBER_NULL, NULL},
-                                   {"pool_waits", K_NUMBER_NULL, NULL},
-                                   {"pool_timeouts", K_NUMBER_NULL, NULL},
-                                   {"pool_wait_ms_mean", K_NUMBER_NULL, NULL},
+                                   {"cpu_utilisation", K_SIGNED_NULL, NULL},
+                                   {"rss_bytes_max", K_SIGNED_NULL, NULL},
+                                   {"memory_limit_bytes", K_SIGNED_NULL, NULL},
+                                   {"memory_utilisation", K_SIGNED_NULL, NULL},
+                                   {"in_flight_max", K_SIGNED_NULL, NULL},
+                                   {"pool_waits", K_SIGNED_NULL, NULL},
+                                   {"pool_timeouts", K_SIGNED_NULL, NULL},
+                                   {"pool_wait_ms_mean", K_SIGNED_NULL, NULL},
                                    END};
 
 static const field_t cost_f[] = {{"per_hour_usd", K_NUMBER_NULL, NULL},
