@@ -145,7 +145,7 @@ int cli_compare(int argc, char **argv)
 	compare_args_t a;
 	compare_result_t r;
 	json_t *base = NULL, *next = NULL;
-	char err[512];
+	char err[2048];
 	int rc;
 
 	rc = parse_args(&a, argc, argv);

@@ -152,7 +152,7 @@ int cli_merge(int argc, char **argv)
 	merge_args_t a;
 	json_t **docs = NULL, *merged = NULL;
 	const char **names;
-	char err[1024];
+	char err[2048];
 	int rc, loaded = 0;
 
 	rc = parse_args(&a, argc, argv);

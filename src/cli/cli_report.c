@@ -19,7 +19,7 @@ static const struct option long_options[] = {
 int cli_report(int argc, char **argv)
 {
 	cli_outputs_t outputs = {0};
-	char err[512];
+	char err[2048];
 	json_t *doc;
 	int opt, rc;
 

@@ -14,8 +14,8 @@
 
 #include "core/echo.h"
 
-#define VALUE_ECHO_MAX 200 /* characters of a bad value echoed in a message */
-#define PATH_MAX_LEN   300
+#define VALUE_ECHO_MAX 200  /* characters of a bad value echoed in a message */
+#define PATH_MAX_LEN   1200 /* a few keys, each echoed at most ECHO_SIZE */
 
 typedef enum kind {
 	K_COUNT,       /* a non-negative integer */
@@ -306,8 +306,7 @@ static size_t path_push_key(check_t *c, const char *key)
 	if (plain)
 		n = snprintf(c->path + len, room, "%s%s", len ? "." : "", key);
 	else
-		n = snprintf(c->path + len, room, "[\"%.100s%s\"]", key,
-		             strlen(key) > 100 ? "…" : "");
+		n = snprintf(c->path + len, room, "[\"%s\"]", ECHO(key)); /* one line, cut */
 	if (n < 0 || (size_t)n >= room)
 		snprintf(c->path + sizeof(c->path) - 8, 8, "…");
 	return len;
