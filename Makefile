@@ -7,10 +7,23 @@ CC       ?= cc
 PKGS     := openssl zlib jansson sqlite3 libpq hiredis luajit
 OPT      ?= -O2
 SANITIZE ?=
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
+# a make started by make builds in parallel unless the user chose -j
+SUBMAKE   = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# Goals that need no compiler flags: `demo` and `test` install the packages first and then run
+# make again, so the flags below are read only after the packages exist.
+NO_BUILD_GOALS := deps demo test asan tsan fresh-check bench clean help format
+BUILD_GOALS    := $(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all))
+ifneq ($(BUILD_GOALS),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
+MISSING := $(or $(shell scripts/deps.sh --missing build),pkg-config does not find all of: $(PKGS))
+$(error $(MISSING). Install them with `scripts/deps.sh` (as root or with sudo), or run `make demo` / `make test`, which do)
+endif
+endif
+PKG_CFLAGS := $(if $(BUILD_GOALS),$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS   := $(if $(BUILD_GOALS),$(shell pkg-config --libs $(PKGS)))
 
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -D_GNU_SOURCE -pthread -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
@@ -28,7 +41,7 @@ FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c src/scrape/p
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit asan fuzz bench demo deps format clean help FORCE
+.PHONY: all test unit asan tsan fuzz bench demo deps fresh-check format clean help FORCE
 
 all: $(BUILD)/surge
 
@@ -95,13 +108,22 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # The whole suite: unit tests, integration tests against real processes, a short fuzz run.
-test: deps all $(BUILD)/unit-tests
+# deps.sh runs first and make starts again, so the build sees what deps.sh just installed.
+test: deps
+	@$(SUBMAKE) all $(BUILD)/unit-tests
 	@BUILD=$(BUILD) tests/run
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	@SURGE_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
+
+# ThreadSanitizer: the multi-threaded parts (serve --workers N, run -t N, scenarios on several
+# threads) under tests/tsan, which fails on any race report.
+tsan: deps
+	@$(SUBMAKE) BUILD=build/tsan OPT=-O1 SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" \
+		build/tsan/surge build/tsan/unit-tests
+	@BUILD=build/tsan tests/tsan
 
 # libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(BUILD)/gen/version_string.h
@@ -112,15 +134,21 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(BUILD)/gen/version_string.h
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run
 
-bench: deps all
+bench: deps
 	@scripts/deps.sh --bench
+	@$(SUBMAKE) all
 	bench/gen-vs-peers.sh
 	bench/serve-vs-nginx.sh
 	bench/loop-vs-libuv.sh
 	bench/scenario-vs-url.sh
 
-demo: deps all
+demo: deps
+	@$(SUBMAKE) all
 	@scripts/demo.sh
+
+# The README's two commands from a clean clone of HEAD in a minimal Debian 12 root.
+fresh-check:
+	@scripts/fresh-machine.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -132,6 +160,8 @@ help:
 	@echo "make          build build/surge"
 	@echo "make test     install missing packages, build, run the whole test suite"
 	@echo "make asan     the same suite under ASan+UBSan (build/asan)"
+	@echo "make tsan     the multi-threaded tests under ThreadSanitizer (build/tsan)"
+	@echo "make fresh-check  README's two commands in a fresh Debian 12 root (debootstrap)"
 	@echo "make fuzz     libFuzzer drivers, FUZZ_SECONDS each (default 60)"
 	@echo "make bench    surge vs wrk/hey/h2load/ab on an nginx fixture (bench/)"
 	@echo "make demo     start a target on loopback, run a short load test, write results"

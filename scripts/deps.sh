@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages surge needs to build, test and benchmark.
 # Idempotent: installs only what is missing; `make demo`, `make test` and .ci/run call it.
-# Usage: scripts/deps.sh [--bench]
+# Usage: scripts/deps.sh [--bench | --fresh]   install build + test packages (+ the group)
+#        scripts/deps.sh --missing build         print what the build lacks, exit 1 if anything
 set -euo pipefail
 
 # build: compiler, pkg-config and the libraries linked into build/surge
@@ -12,22 +13,44 @@ test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time pr
 	postgresql redis-server chromium python3-locust)
 # bench: the peers surge is compared with, and libuv for the loop comparison
 bench_pkgs=(wrk hey nghttp2-client apache2-utils libuv1-dev util-linux bc)
+# fresh: what scripts/fresh-machine.sh needs to build a Debian root
+fresh_pkgs=(debootstrap git)
+
+# The packages of the given names that are not installed, one per line; web assets are
+# fetched with npm at build time, and any working node/npm will do.
+missing_of() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+	done
+	command -v npm >/dev/null || printf '%s\n' nodejs npm
+}
+
+if [ "${1:-}" = "--missing" ]; then
+	mapfile -t missing < <(missing_of "${build_pkgs[@]}")
+	[ ${#missing[@]} -eq 0 ] && exit 0
+	echo "missing packages: ${missing[*]}"
+	exit 1
+fi
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
-[ "${1:-}" = "--bench" ] && want+=("${bench_pkgs[@]}")
-[ "${SURGE_DEPS_ALL:-}" = "1" ] && want+=("${bench_pkgs[@]}")
+case "${1:-}" in
+--bench) want+=("${bench_pkgs[@]}") ;;
+--fresh) want+=("${fresh_pkgs[@]}") ;;
+"") ;;
+*) echo "usage: scripts/deps.sh [--bench | --fresh | --missing build]" >&2; exit 2 ;;
+esac
+[ "${SURGE_DEPS_ALL:-}" = "1" ] && want+=("${bench_pkgs[@]}" "${fresh_pkgs[@]}")
 
-missing=()
-for p in "${want[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# web assets are fetched with npm at build time; any working node/npm will do
-command -v npm >/dev/null || missing+=(nodejs npm)
+mapfile -t missing < <(missing_of "${want[@]}" | sort -u)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2
 SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: not root and no sudo: as root, run apt-get install ${missing[*]}" >&2; exit 1; }
+	SUDO=sudo
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
