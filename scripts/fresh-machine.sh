@@ -4,6 +4,8 @@
 # (and sudo, for the normal-user run), gets a clean clone of HEAD; the commands of the
 # README's "Quick start" block are read from the README itself and run inside it, so the
 # README cannot drift from what is checked. Prints each step with its time; ends PASS or FAIL.
+# The commands run with CI=true, so a test fixture that deps.sh failed to install is a
+# failure, not a skip.
 #
 # Usage: scripts/fresh-machine.sh [--demo-only] [--user]
 #   --demo-only  run only the README's `make demo` line (CI runs the whole check only when
@@ -110,6 +112,17 @@ mount_in "$ROOT/tmp" -t tmpfs -o size=8g tmpfs
 mount_in "$ROOT/var/cache/apt/archives" --bind "$CACHE/debs"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 echo "fresh" >"$ROOT/etc/hostname"
+# The network this machine is on: its local CA certificates (an egress proxy's, say) and proxy
+# settings, as any machine on this network has them; nothing of the project's.
+NET_ENV=()
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+	cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+	chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || fail "update-ca-certificates"
+	NET_ENV+=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+fi
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+	[ -n "${!v:-}" ] && NET_ENV+=("$v=${!v}")
+done
 
 # 3. A clean clone of this commit, owned by who runs the commands.
 if [ $AS_USER = 1 ]; then
@@ -135,7 +148,7 @@ for cmd in "${COMMANDS[@]}"; do
 	say "running: $cmd (log: ${log#"$REPO"/})"
 	start=$(date +%s)
 	timeout 3600 chroot "$ROOT" "${RUN_AS[@]}" env -i HOME=$HOME_IN LANG=C.UTF-8 TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${CI:+CI=$CI} \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI=true "${NET_ENV[@]}" \
 		bash -c "cd ~/surge && $cmd" >"$log" 2>&1
 	rc=$?
 	tail -3 "$log" | sed 's/^/        /'
