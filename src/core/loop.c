@@ -38,24 +38,28 @@ static void on_wake_event(loop_t *loop, loop_io_t *io, uint32_t events)
 		loop->wake_fn(loop, loop->wake_ctx);
 }
 
+/* Each resource is taken and checked in turn; the one tail releases whatever was taken, so no
+ * failure (out of memory, out of descriptors) leaves an eventfd or epoll fd behind. */
 loop_t *loop_new(void)
 {
 	loop_t *loop = calloc(1, sizeof(*loop));
-	int fd;
+	int fd = -1;
 
 	if (!loop)
 		return NULL;
 	loop->backend = loop_backend_new();
+	if (!loop->backend)
+		goto fail;
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!loop->backend || fd < 0)
+	if (fd < 0)
 		goto fail;
-	if (loop_io_start(loop, &loop->wake_io, fd, LOOP_READ, on_wake_event, NULL) < 0) {
-		close(fd);
+	if (loop_io_start(loop, &loop->wake_io, fd, LOOP_READ, on_wake_event, NULL) < 0)
 		goto fail;
-	}
 	loop->now_ns = clock_now_ns();
 	return loop;
 fail:
+	if (fd >= 0)
+		close(fd);
 	loop_backend_free(loop->backend);
 	free(loop);
 	return NULL;

@@ -17,6 +17,10 @@
 #define OUT_MAX         (256u << 20)
 #define FILL_CHUNK      65536
 
+/* The interim response to "Expect: 100-continue" (RFC 9110 15.2.1). */
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+#define CONTINUE_LEN (sizeof(continue_line) - 1)
+
 enum conn_state {
 	SC_IDLE,    /* keep-alive, waiting for the first byte of a request */
 	SC_HEAD,    /* reading the request head */
@@ -41,6 +45,9 @@ struct serve_conn {
 	uint64_t body_want; /* Content-Length still to come (sink: to discard) */
 	uint64_t body_len;  /* body bytes kept after the head */
 	http_chunked_decoder_t chunked;
+	/* bytes of continue_line still to write: the socket may take none or part of it at
+	 * once; the rest goes when it is writable, and always before the final response */
+	size_t continue_left;
 
 	buf_t out;
 	size_t out_pos;
@@ -57,6 +64,8 @@ struct serve_conn {
 /* What a step left the connection in. */
 enum step { STEP_GONE = -1, STEP_BUSY = 0, STEP_NEXT = 1 };
 
+/* The bytes of ?size= and /api/bytes bodies: filled once before the workers start, then only
+ * read (by every worker at once). */
 static char filler[FILL_CHUNK];
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
@@ -132,6 +141,11 @@ static void conn_close(serve_conn_t *c)
 		loop_stop(w->loop);
 }
 
+void serve_conn_init(void)
+{
+	memset(filler, 'x', sizeof(filler));
+}
+
 void serve_conn_accept(serve_worker_t *w, int fd)
 {
 	const serve_config_t *cfg = serve_state.cfg;
@@ -144,8 +158,6 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 		close(fd);
 		return;
 	}
-	if (!filler[0])
-		memset(filler, 'x', sizeof(filler));
 	c->w = w;
 	c->fd = fd;
 	c->in_max = cfg->max_header_bytes;
@@ -204,6 +216,12 @@ static void serialize(serve_conn_t *c)
 		r->close_after =
 		    true; /* answered during a drain: tell the client to go elsewhere */
 	buf_reset(&c->out);
+	/* an interim response begun must be finished first; one never begun is dropped: a
+	 * final status may replace it (RFC 9110 10.1.1) */
+	if (c->continue_left && c->continue_left < CONTINUE_LEN)
+		buf_append(&c->out, continue_line + CONTINUE_LEN - c->continue_left,
+		           c->continue_left);
+	c->continue_left = 0;
 	buf_append_str(&c->out, "HTTP/1.1 ");
 	buf_append_uint(&c->out, (uint64_t)r->status);
 	buf_append_char(&c->out, ' ');
@@ -504,8 +522,27 @@ static int start_body(serve_conn_t *c)
 	    c->head_len +
 	    (r->route && (r->route->flags & ROUTE_BODY_SINK) ? 65536 : cfg->max_body_bytes + 65536);
 	if (r->head.expect_continue && (c->body_want || r->head.chunked))
-		net_write(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		c->continue_left = CONTINUE_LEN; /* sent by the caller, see send_continue() */
 	return 0;
+}
+
+/* Writes what the socket takes of the interim response; the rest is written when it becomes
+ * writable (the body is read meanwhile), or ahead of the final response. STEP_GONE when the
+ * connection failed. */
+static enum step send_continue(serve_conn_t *c)
+{
+	ssize_t rc =
+	    net_write(c->fd, continue_line + CONTINUE_LEN - c->continue_left, c->continue_left);
+
+	if (rc == NET_WANT_WRITE) {
+		rc = 0;
+	} else if (rc < 0) {
+		conn_close(c);
+		return STEP_GONE;
+	}
+	c->continue_left -= (size_t)rc;
+	loop_io_update(c->w->loop, &c->io, c->continue_left ? LOOP_READ | LOOP_WRITE : LOOP_READ);
+	return STEP_NEXT;
 }
 
 /* Consumes body bytes in in[head_len + body_len .. in_len); true when the body is complete. */
@@ -584,6 +621,8 @@ static void conn_process(serve_conn_t *c)
 				reply_refused(c, 413, body_limit_message());
 				return;
 			}
+			if (c->continue_left && send_continue(c) == STEP_GONE)
+				return;
 		}
 		rc = take_body(c);
 		if (rc < 0) {
@@ -633,6 +672,10 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 		if (events & LOOP_HUP)
 			conn_close(c);
 		return;
+	}
+	if (c->continue_left && (events & LOOP_WRITE)) {
+		if (send_continue(c) == STEP_GONE || !(events & LOOP_READ))
+			return;
 	}
 	conn_read(c);
 }

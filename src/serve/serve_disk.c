@@ -116,12 +116,18 @@ static int scratch_file(uint64_t bytes)
 
 static void disk_read(serve_request_t *r)
 {
-	static char sink[BLOCK];
 	uint64_t bytes, done = 0, t0;
+	char *sink;
 	int fd;
 
 	if (size_param(r, &bytes) < 0)
 		return;
+	/* the kernel writes into it: one per worker, as workers read at the same time */
+	if (!r->worker->disk_buf && !(r->worker->disk_buf = malloc(BLOCK))) {
+		serve_reply_error(r, 507, "out of memory for the read buffer");
+		return;
+	}
+	sink = r->worker->disk_buf;
 	fd = scratch_file(bytes);
 	if (fd < 0) {
 		serve_reply_error(r, 507, "cannot prepare the read file in --data-dir: %s",

@@ -194,6 +194,7 @@ typedef struct serve_worker_stats {
 	stat_t timeouts;     /* header or idle timeouts */
 	stat_t bytes_in;
 	stat_t bytes_out;
+	stat_t caps_hit; /* a request asked for more than a cap allows */
 } serve_worker_stats_t;
 
 struct serve_worker {
@@ -209,7 +210,8 @@ struct serve_worker {
 	char date[40]; /* "Date: ...\r\n", refreshed once a second */
 	uint64_t rng;  /* xorshift state for distributions, chaos and ids */
 	loop_timer_t clock_tick;
-	buf_t log; /* access-log lines waiting for the next flush */
+	buf_t log;      /* access-log lines waiting for the next flush */
+	char *disk_buf; /* serve_disk's read buffer, made on first use (pread writes it) */
 	/* serve_post: callbacks from other threads, run on this loop (a bounded ring) */
 	pthread_mutex_t mail_lock;
 	struct serve_mail {
@@ -228,13 +230,14 @@ typedef struct serve_state {
 	_Atomic bool draining;
 	_Atomic uint32_t open_conns;
 	uint64_t start_wall_ns;
-	stat_t caps_hit;
 	pthread_mutex_t log_lock;
 } serve_state_t;
 
 extern serve_state_t serve_state;
 
 /* serve_conn.c */
+/* Prepares what every connection shares read-only (the response filler); before any worker. */
+void serve_conn_init(void);
 void serve_conn_accept(serve_worker_t *w, int fd);
 /* Runs what other threads posted to this worker (from its wake-up). */
 void serve_mail_run(serve_worker_t *w);

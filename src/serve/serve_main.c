@@ -270,6 +270,7 @@ static void cleanup(void)
 			loop_free(w->loop);
 		buf_free(&w->log);
 		free(w->mail);
+		free(w->disk_buf);
 	}
 	free(serve_state.workers);
 	serve_state.workers = NULL;
@@ -290,6 +291,7 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	serve_conn_init();
 	if (serve_families_start(cfg, err, errlen) < 0 || start_workers(cfg, err, errlen) < 0) {
 		atomic_store(&force_stop, true);
 		wake_all();

@@ -217,7 +217,7 @@ static void connection_metrics(buf_t *out)
 	       (double)SUM(bytes_out));
 	metric(out, "surge_caps_hit_total", "counter",
 	       "Requests that asked for more than a cap allows (delay, size, cpu, memory).",
-	       (double)stat_get(&serve_state.caps_hit));
+	       (double)SUM(caps_hit));
 	metric(out, "surge_metrics_series_overflow_total", "counter",
 	       "Requests not counted by route because the series table was full.",
 	       (double)SUM(series_overflow));

@@ -166,7 +166,7 @@ int serve_param_int(serve_request_t *r, const char *name, int64_t def, int64_t m
 void serve_capped(serve_request_t *r, const char *what)
 {
 	serve_add_header(r, "X-Surge-Capped: %s", what);
-	stat_add(&serve_state.caps_hit, 1);
+	stat_add(&r->worker->stats.caps_hit, 1); /* per worker: one writer each */
 }
 
 /* ---- replies ---- */

@@ -296,7 +296,9 @@ class Serve:
     """`surge serve` started for real on a free loopback port; stopped (SIGTERM) on exit.
     Its stdout (JSON logs) is kept in self.log_path for tests that read it."""
 
-    def __init__(self, *args, env=None, workers=1):
+    def __init__(self, *args, env=None, workers=None):
+        # SURGE_SERVE_WORKERS: the default worker count, e.g. 4 for a ThreadSanitizer run
+        workers = workers or int(os.environ.get("SURGE_SERVE_WORKERS", "1"))
         self.port = free_port()
         self.args = ["serve", "--listen", f"127.0.0.1:{self.port}", "--workers", str(workers),
                      *args]

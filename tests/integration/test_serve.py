@@ -21,6 +21,9 @@ import time
 from harness import Serve, free_port, main, need, proc_stat, run_json, surge
 
 MIB = 1024 * 1024
+# `make tsan` (SURGE_SANITIZED=thread): ThreadSanitizer backs every page the server touches
+# with shadow pages of its own, so RSS is no measure of what an endpoint allocated
+TSAN = os.environ.get("SURGE_SANITIZED") == "thread"
 TRACE_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -225,7 +228,7 @@ def clean_env(**extra):
 # ---- info and probes ----
 
 def test_info_lists_every_endpoint():
-    with Serve() as srv:
+    with Serve(workers=1) as srv:
         doc, hdrs = jreq(srv, "/")
         assert hdrs["content-type"].startswith("application/json"), hdrs
         assert hdrs["server"] == "surge", hdrs
@@ -701,38 +704,43 @@ def test_memory_leak_grows_rss_and_clear_gives_it_back():
         assert "alloc" in server_timing(hdrs), hdrs
         _, rss1 = proc_stat(srv.proc.pid)
         grown = (rss1 - rss0) / MIB
-        assert 64 * 0.95 <= grown <= 64 * 1.05, f"RSS grew {grown:.1f} MiB for a 64 MiB leak"
+        assert TSAN or 64 * 0.95 <= grown <= 64 * 1.05, \
+            f"RSS grew {grown:.1f} MiB for a 64 MiB leak"
         assert jreq(srv, "/api/memory")[0]["leaked_bytes"] == 64 * MIB
         assert metric(scrape(srv), "surge_leaked_bytes") == 64 * MIB
         doc, _ = jreq(srv, "/api/clear-memory", "POST")
         assert doc["freed_bytes"] == 64 * MIB, doc
         _, rss2 = proc_stat(srv.proc.pid)
         left = (rss2 - rss0) / MIB
-        assert left <= 64 * 0.05, f"{left:.1f} MiB of the 64 MiB leak still resident after clear"
+        assert TSAN or left <= 64 * 0.05, \
+            f"{left:.1f} MiB of the 64 MiB leak still resident after clear"
         assert jreq(srv, "/api/memory")[0]["leaked_bytes"] == 0
 
 
 def test_memory_spike_and_cap():
-    with Serve("--memory-cap", "100MiB") as srv:
+    with Serve("--memory-cap", "100MiB", workers=1) as srv:
         jreq(srv, "/api/memory")
         _, rss0 = proc_stat(srv.proc.pid)
         seen = {}
 
         def watch():
+            # the one worker answers the scrape only once the spike's pages are touched (the
+            # hold after is a timer): RSS is read then, however busy the machine is
             time.sleep(0.5)
-            seen["rss"] = proc_stat(srv.proc.pid)[1]
             seen["metric"] = metric(scrape(srv), "surge_memory_spike_bytes")
+            seen["rss"] = proc_stat(srv.proc.pid)[1]
 
         (status, hdrs, body, secs), _ = in_threads(
             [lambda: req(srv, "/api/memory-spike?size_mb=50&duration=1.2"), watch])
         assert status == 200 and secs >= 1.1, (status, secs, body)
         assert json.loads(body)["allocated_bytes"] == 50 * MIB, body
-        assert 45 <= (seen["rss"] - rss0) / MIB <= 55, f"RSS during a 50 MiB spike: " \
+        assert TSAN or 45 <= (seen["rss"] - rss0) / MIB <= 55, f"RSS during a 50 MiB spike: " \
             f"+{(seen['rss'] - rss0) / MIB:.1f} MiB"
         assert seen["metric"] == 50 * MIB, seen
         time.sleep(0.2)
         _, rss1 = proc_stat(srv.proc.pid)
-        assert (rss1 - rss0) / MIB < 5, f"{(rss1 - rss0) / MIB:.1f} MiB still resident after spike"
+        assert TSAN or (rss1 - rss0) / MIB < 5, \
+            f"{(rss1 - rss0) / MIB:.1f} MiB still resident after spike"
         # the cap counts leaks and spikes together
         jreq(srv, "/api/memory-leak?size_mb=80")
         for path in ["/api/memory-leak?size_mb=30", "/api/memory-spike?size_mb=30"]:

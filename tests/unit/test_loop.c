@@ -1,6 +1,12 @@
 /* Tests for core/loop: timer order, re-arming and cancelling, I/O dispatch, stopping a
  * handle from another handle's callback, and the cross-thread wake-up. */
+#include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,4 +113,110 @@ TEST(loop_wake_from_another_thread)
 	pthread_join(tid, NULL);
 	CHECK_INT(woken, 1);
 	loop_free(loop);
+}
+
+/* ---- loop_new under resource exhaustion ---- */
+
+/* Open descriptors below 1024, counted without allocating (the heap may be exhausted). */
+static int count_open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/* In a child: with the address space capped and the heap used up except for one free block of
+ * hole bytes, or with only spare_fds descriptors left, loop_new either works or fails without
+ * leaving a descriptor open. Exit 0: it worked; 1: it failed and leaked; 2: it failed cleanly. */
+static int loop_new_in_child(size_t hole, int spare_fds)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int before = count_open_fds();
+		loop_t *loop;
+
+		if (hole) {
+			static const size_t sizes[] = {1 << 16, 4096, 1024, 256, 64, 16};
+			struct rlimit as;
+			void **holes = NULL, **chain = NULL, **p;
+			long pages = 0;
+			FILE *f = fopen("/proc/self/statm", "r");
+
+			if (!f || fscanf(f, "%ld", &pages) != 1)
+				_exit(3);
+			fclose(f);
+			/* the heap grows by brk only, never gives memory back, and by 8 MiB at most
+			 */
+			mallopt(M_MMAP_MAX, 0);
+			mallopt(M_TRIM_THRESHOLD, -1);
+			as.rlim_cur = as.rlim_max =
+			    (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (8u << 20);
+			if (setrlimit(RLIMIT_AS, &as) < 0)
+				_exit(3);
+			/* use up the heap: blocks of the hole's size, then smaller and smaller ones
+			 */
+			for (int n = 0; n < 1 << 20 && (p = malloc(hole)); n++) {
+				*p = holes;
+				holes = p;
+			}
+			for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+				for (int n = 0; n < 1 << 20 && (p = malloc(sizes[i])); n++) {
+					*p = chain;
+					chain = p;
+				}
+			free(holes); /* the one hole: room for some of loop_new's allocations */
+		} else {
+			struct rlimit nofile = {.rlim_cur = (rlim_t)(before + spare_fds),
+			                        .rlim_max = (rlim_t)(before + spare_fds)};
+
+			/* descriptors 0..before-1 are the open ones only if none is missing below
+			 */
+			if (count_open_fds() != before || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+				_exit(3);
+		}
+		loop = loop_new();
+		if (loop)
+			_exit(0);
+		_exit(count_open_fds() == before ? 2 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(loop_new_failure_leaks_no_descriptor)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* the sanitizers own the heap and need far more address space than the cap allows */
+	return;
+#else
+	int clean_failures = 0;
+
+	for (size_t hole = 1024; hole <= 16384; hole += 512) {
+		int rc = loop_new_in_child(hole, 0);
+
+		if (rc != 0 && rc != 2)
+			test_fail(__FILE__, __LINE__, "%zu-byte hole: %s", hole,
+			          rc == 1 ? "loop_new failed and leaked a descriptor"
+			                  : "the child could not run");
+		clean_failures += rc == 2;
+	}
+	for (int spare = 0; spare <= 2; spare++) {
+		int rc = loop_new_in_child(0, spare);
+
+		if (rc != 0 && rc != 2)
+			test_fail(__FILE__, __LINE__, "%d spare descriptors: %s", spare,
+			          rc == 1 ? "loop_new failed and leaked a descriptor"
+			                  : "the child could not run");
+		clean_failures += rc == 2;
+	}
+	CHECK(clean_failures > 0); /* the failure paths were taken */
+#endif
 }

@@ -1,0 +1,163 @@
+/* Tests for serve/serve_conn: one connection of the target driven on a real socket pair by a
+ * worker loop run here, turn by turn, so the socket's state (a full send buffer) is exact. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "serve/serve_internal.h"
+#include "test.h"
+
+typedef struct fixture {
+	serve_config_t cfg;
+	serve_worker_t *w;
+	int client; /* the test's end */
+	int server; /* the worker's end (it owns and closes it) */
+} fixture_t;
+
+static void stop_loop(loop_t *loop, loop_timer_t *t)
+{
+	loop_stop(loop);
+}
+
+/* Runs the worker's loop for a few turns: each polls without waiting, dispatches what is
+ * ready and stops, so nothing here depends on time. */
+static void turns(fixture_t *f, int n)
+{
+	loop_timer_t stop;
+
+	for (int i = 0; i < n; i++) {
+		loop_timer_init(&stop, stop_loop, NULL);
+		loop_timer_start(f->w->loop, &stop, 0);
+		loop_run(f->w->loop);
+	}
+}
+
+/* A worker with one connection whose server end is a socket pair's; 0 or -1. */
+static int fixture_start(fixture_t *f)
+{
+	int sv[2];
+
+	memset(f, 0, sizeof(*f));
+	serve_config_defaults(&f->cfg);
+	f->cfg.access_log = false;
+	serve_state.cfg = &f->cfg;
+	serve_conn_init();
+	f->w = calloc(1, sizeof(*f->w));
+	if (!f->w || !(f->w->loop = loop_new()))
+		return -1;
+	f->w->rng = 0x12345678;
+	snprintf(f->w->date, sizeof(f->w->date), "Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n");
+	buf_init(&f->w->log, 65536);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	f->client = sv[1];
+	f->server = sv[0];
+	serve_conn_accept(f->w, sv[0]);
+	return 0;
+}
+
+static void fixture_stop(fixture_t *f)
+{
+	if (f->w) {
+		serve_conn_close_all(f->w);
+		loop_free(f->w->loop);
+		buf_free(&f->w->log);
+		free(f->w);
+	}
+	if (f->client > 0)
+		close(f->client);
+	serve_state.cfg = NULL;
+}
+
+/* Fills the server end's send buffer (the client does not read): returns the bytes queued. */
+static size_t fill_send_buffer(int fd)
+{
+	static const char junk[512] = {0};
+	int small = 1;
+	size_t queued = 0;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	for (int i = 0; i < 100000 && (n = write(fd, junk, sizeof(junk))) > 0; i++)
+		queued += (size_t)n;
+	return queued;
+}
+
+/* Reads what is there (bounded), appending to out; returns the bytes read. */
+static size_t read_available(int fd, char *out, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < cap && (n = read(fd, out + got, cap - got)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+TEST(serve_conn_continue_waits_for_a_full_socket)
+{
+	static const char head[] = "POST /api/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	                           "Expect: 100-continue\r\n\r\n";
+	static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	fixture_t f;
+	char in[65536];
+	size_t junk, got;
+
+	if (fixture_start(&f) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	/* the server's socket can take nothing more when the interim response is due */
+	junk = fill_send_buffer(f.server);
+	CHECK(junk > 0);
+	CHECK_INT(write(f.client, head, sizeof(head) - 1), (long long)(sizeof(head) - 1));
+	turns(&f, 3);
+	/* the client reads what was queued before: now the interim response must come */
+	for (size_t left = junk; left > 0;) {
+		size_t n = read_available(f.client, in, left < sizeof(in) ? left : sizeof(in));
+
+		if (!n)
+			break;
+		left -= n;
+	}
+	turns(&f, 3);
+	got = read_available(f.client, in, sizeof(in) - 1);
+	in[got] = '\0';
+	CHECK_STR(in, interim);
+	/* a client that waited for it sends the body and gets the final response */
+	CHECK_INT(write(f.client, "hello", 5), 5);
+	turns(&f, 3);
+	got = read_available(f.client, in, sizeof(in) - 1);
+	in[got] = '\0';
+	CHECK(strncmp(in, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	CHECK(strstr(in, "\"received_bytes\":5") != NULL);
+	fixture_stop(&f);
+}
+
+TEST(serve_conn_continue_then_final_response_on_a_free_socket)
+{
+	static const char head[] = "POST /api/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	                           "Expect: 100-continue\r\n\r\n";
+	fixture_t f;
+	char in[65536];
+	size_t got;
+
+	if (fixture_start(&f) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	CHECK_INT(write(f.client, head, sizeof(head) - 1), (long long)(sizeof(head) - 1));
+	turns(&f, 2);
+	got = read_available(f.client, in, sizeof(in) - 1);
+	in[got] = '\0';
+	CHECK_STR(in, "HTTP/1.1 100 Continue\r\n\r\n");
+	CHECK_INT(write(f.client, "hello", 5), 5);
+	turns(&f, 2);
+	got = read_available(f.client, in, sizeof(in) - 1);
+	in[got] = '\0';
+	CHECK(strncmp(in, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	fixture_stop(&f);
+}
