@@ -477,7 +477,30 @@ void serve_resume(serve_request_t *r)
 		conn_process(c);
 }
 
-/* Grows the input buffer towards in_max; false when it is full. */
+static void rebase_slice(http_slice_t *s, const char *from, char *to)
+{
+	if (s->p)
+		s->p = to + (s->p - from);
+}
+
+/* Points the parsed head's slices at the same bytes in the input's new buffer. */
+static void rebase_head(http_request_t *h, const char *from, char *to)
+{
+	rebase_slice(&h->method, from, to);
+	rebase_slice(&h->target, from, to);
+	rebase_slice(&h->path, from, to);
+	rebase_slice(&h->query, from, to);
+	for (uint16_t i = 0; i < h->header_count; i++) {
+		rebase_slice(&h->header_names[i], from, to);
+		rebase_slice(&h->header_values[i], from, to);
+	}
+}
+
+/* Grows the input buffer towards in_max; false when it is full. While a request is active its
+ * parsed head points into the buffer (a body is being read after it), so a move takes the
+ * head's slices along: without that they would point into freed memory, which the next
+ * allocation reuses (the Host header then "vanished" once the heap had free blocks to hand
+ * out, e.g. after clients dropped their connections). */
 static bool in_reserve(serve_conn_t *c)
 {
 	size_t cap;
@@ -490,9 +513,14 @@ static bool in_reserve(serve_conn_t *c)
 	cap = c->in_cap ? c->in_cap * 2 : IN_INITIAL;
 	if (cap > c->in_max)
 		cap = c->in_max;
-	p = realloc(c->in, cap);
+	p = malloc(cap);
 	if (!p)
 		return false;
+	if (c->in_len)
+		memcpy(p, c->in, c->in_len);
+	if (c->active && c->in)
+		rebase_head(&c->req.head, c->in, p);
+	free(c->in);
 	c->in = p;
 	c->in_cap = cap;
 	return true;
