@@ -32,7 +32,7 @@ static void put_latency(buf_t *out, const char *label, const hist_t *h)
 	char cell[32];
 
 	buf_printf(out, "  %-10s", label);
-	units_format_duration_us(h->total ? (double)h->min : 0, cell, sizeof(cell));
+	units_format_duration_us((double)h->min, cell, sizeof(cell));
 	buf_printf(out, " %9s", cell);
 	units_format_duration_us(hist_mean(h), cell, sizeof(cell));
 	buf_printf(out, " %9s", cell);
@@ -246,14 +246,17 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	put_counts(out, r, &t);
 	put_status_and_errors(out, &r->counters);
 	buf_append_str(out, "\n");
-	put_latency_header(out);
-	if (cfg->open_model) {
+	if (!r->latency->total) { /* a row of zeros would read as a very fast target */
+		buf_printf(out, "  %-10s none: not one response was measured\n", "latency");
+	} else if (cfg->open_model) {
 		/* what users felt, from the intended send time; and what the server took */
+		put_latency_header(out);
 		put_latency(out, "corrected", r->latency);
 		put_latency(out, "service", r->service);
 		buf_append_str(out, "  (corrected = from the intended send time, so waiting for a "
 		                    "stalled server counts; service = from the actual send)\n");
 	} else {
+		put_latency_header(out);
 		put_latency(out, "", r->latency);
 	}
 	buf_append_str(out, "\n");

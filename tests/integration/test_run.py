@@ -106,6 +106,8 @@ def test_refused_connections_exit_3_on_time():
     assert doc["totals"]["responses"] == 0
     assert p.elapsed < 5, p.elapsed
     assert "connect_refused" in p.stdout
+    # no row of zero latencies, which would read as a very fast target
+    assert "not one response was measured" in p.stdout and "0.00us" not in p.stdout, p.stdout
 
 
 def reset_handler(server, conn):
