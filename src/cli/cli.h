@@ -32,6 +32,11 @@ void cli_serve_options_help(FILE *out);
 
 /* Prints "surge <cmd>: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* While a file's settings are applied (a scenario's options), usage errors are the file's,
+ * not the command line's: one line, "surge run: FILE: options.rate: must be above 0" — each
+ * --NAME in the message that key_of knows is written as prefix + its key. NULL: back to the
+ * command line. */
+void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(const char *name));
 /* Writes data to path atomically (a temporary file renamed into place); 0 or -errno. A
  * symlink is written through to its target; a file we may not write is -EACCES, never
  * replaced; an existing file keeps its mode. "-", pipes and devices are written in place. */

@@ -12,11 +12,63 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/echo.h"
+
+static struct {
+	const char *file, *prefix;
+	const char *(*key_of)(const char *name);
+} usage_file;
+
+void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(const char *name))
+{
+	usage_file.file = file;
+	usage_file.prefix = prefix;
+	usage_file.key_of = key_of;
+}
+
+/* msg with each --NAME (or -X/--NAME, one flag written two ways) that the file has a key for
+ * written as that key. */
+static void write_file_keys(FILE *out, const char *msg)
+{
+	const char *dash;
+
+	while ((dash = strstr(msg, "--"))) {
+		size_t n = strspn(dash + 2, "abcdefghijklmnopqrstuvwxyz-");
+		const char *key = NULL, *from = dash;
+		char name[64];
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, dash + 2, n);
+			name[n] = '\0';
+			key = usage_file.key_of(name);
+		}
+		if (key && dash - msg >= 3 && dash[-1] == '/' && dash[-3] == '-')
+			from = dash - 3;
+		fwrite(msg, 1, (size_t)(from - msg), out);
+		if (key)
+			fprintf(out, "%s%s", usage_file.prefix, key);
+		else
+			fwrite(dash, 1, 2 + n, out);
+		msg = dash + 2 + n;
+	}
+	fputs(msg, out);
+}
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (usage_file.file) {
+		char msg[1024];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "surge %s: %s: ", cmd, ECHO(usage_file.file));
+		write_file_keys(stderr, msg);
+		fputc('\n', stderr);
+		return EXIT_USAGE;
+	}
 	fprintf(stderr, "surge %s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -40,6 +40,7 @@ enum {
 	OPT_TARGET_RPS,
 	OPT_HOST,
 	OPT_GRACEFUL_STOP,
+	OPT_SCRIPT_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -61,6 +62,7 @@ static const struct option long_options[] = {
     {"target-rps", required_argument, NULL, OPT_TARGET_RPS},
     {"host", required_argument, NULL, OPT_HOST},
     {"graceful-stop", required_argument, NULL, OPT_GRACEFUL_STOP},
+    {"script-memory", required_argument, NULL, OPT_SCRIPT_MEMORY},
     {"scrape", required_argument, NULL, CLI_OPT_SCRAPE},
     {"cost-per-hour", required_argument, NULL, CLI_OPT_COST_PER_HOUR},
     {"replicas", required_argument, NULL, CLI_OPT_REPLICAS},
@@ -247,6 +249,19 @@ static int body_file_option(run_options_t *o, const char *path)
 	return 0;
 }
 
+static int script_memory_option(run_options_t *o, const char *arg)
+{
+	char err[160];
+
+	if (units_parse_size(arg, &o->script_memory, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "--script-memory: %s", err);
+	if (o->script_memory < SCENARIO_HEAP_MIN || o->script_memory > SCENARIO_HEAP_MAX)
+		return cli_usage_error("run",
+		                       "--script-memory: '%s' is not from %llu MiB to %llu GiB",
+		                       arg, SCENARIO_HEAP_MIN >> 20, SCENARIO_HEAP_MAX >> 30);
+	return 0;
+}
+
 static int profile_option(run_options_t *o, const char *name)
 {
 	o->profile = profile_find(name);
@@ -344,6 +359,7 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		rc = duration_option("graceful-stop", arg, &cfg->stop_grace_ns);
 		o->graceful_stop_given = true;
 		break;
+	case OPT_SCRIPT_MEMORY: rc = script_memory_option(o, arg); break;
 	case OPT_JSON:
 		if ((rc = cli_output_writable(arg, "json", "run")) == 0)
 			o->json_path = arg;
@@ -429,28 +445,36 @@ static bool is_replaced(const char *name, replaced_t r)
 	return false;
 }
 
-/* A scenario's `options = {...}`, applied as if given first on the command line. */
+/* A scenario's `options = {...}`, applied as if given first on the command line. What is
+ * wrong with them is the file's: its messages name the file and its keys. The file's shape
+ * is resolved once on its own (a copy), so a bad rate or a contradiction within the file is
+ * the file's too; what the command line then adds is checked as the command line's. */
 static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 {
 	const scenario_option_t *opts;
 	size_t n = scenario_options(o->scenario, &opts);
+	run_options_t trial;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	cli_usage_file(scenario_path(o->scenario), "options.", scenario_option_key);
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct option *lo = long_options;
-		int rc;
 
 		if (is_replaced(opts[i].name, replaced))
 			continue;
 		while (lo->name && strcmp(lo->name, opts[i].name) != 0)
 			lo++;
-		if (!lo->name || (rc = cli_run_option(o, lo->val, opts[i].value)) != 0) {
-			fprintf(stderr, "surge run: in %s: options.%s = '%s' is not valid\n",
-			        ECHO(scenario_path(o->scenario)), ECHO(opts[i].name),
-			        ECHO(opts[i].value));
-			return EXIT_USAGE;
-		}
+		rc = lo->name
+		         ? cli_run_option(o, lo->val, opts[i].value)
+		         : cli_usage_error("run", "--%s: not an option of surge run", opts[i].name);
 	}
-	return 0;
+	if (rc == 0) {
+		trial = *o;
+		trial.max_queue_given = false; /* its warning is the real resolve's to give */
+		rc = cli_shape_resolve(&trial, "run");
+	}
+	cli_usage_file(NULL, NULL, NULL);
+	return rc;
 }
 
 static bool is_scenario(const char *arg)
@@ -491,6 +515,8 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 		                       "--host URL",
 		                       ECHO(path));
 	o->cfg.url_text = o->host;
+	if (o->script_memory)
+		scenario_set_heap_limit(o->scenario, o->script_memory);
 	o->cfg.driver = scenario_driver(o->scenario);
 	o->cfg.scenario_path = path;
 	return 0;
@@ -519,6 +545,8 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	} else if (o->graceful_stop_given) {
 		return cli_usage_error("run", "--graceful-stop is for scenarios: a URL's requests "
 		                              "in flight at the end are abandoned");
+	} else if (o->script_memory) {
+		return cli_usage_error("run", "--script-memory is for scenarios (the Lua heap)");
 	} else {
 		o->cfg.url_text = argv[optind];
 	}

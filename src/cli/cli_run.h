@@ -23,6 +23,7 @@ typedef struct run_options {
 	bool max_queue_given;
 	bool connections_given;
 	bool graceful_stop_given;
+	uint64_t script_memory; /* --script-memory: bytes of Lua heap per VM; 0: the default */
 	bool quiet;
 	char *body_owned;
 

@@ -12,6 +12,10 @@
 #include "gen/gen.h"
 
 #define SCENARIO_MAX_OPTIONS 64
+/* the Lua heap each VM (one per generator thread) may hold, unless --script-memory says */
+#define SCENARIO_HEAP_DEFAULT (512ULL * 1024 * 1024)
+#define SCENARIO_HEAP_MIN     (4ULL * 1024 * 1024) /* the libraries and the API take ~1 MiB */
+#define SCENARIO_HEAP_MAX     (1ULL << 40)
 /* how long users get to leave (on_stop) once the run is over, unless --graceful-stop says */
 #define SCENARIO_GRACEFUL_STOP_NS (5 * NS_PER_S)
 
@@ -19,7 +23,8 @@ typedef struct scenario scenario_t;
 
 /* One of the file's `options = {...}`, as a long option of `surge run` and its value. */
 typedef struct scenario_option {
-	const char *name;  /* "users", "duration", "threshold", "host", ... */
+	const char *key;   /* as the file spells it: "spawn_rate", "thresholds", ... */
+	const char *name;  /* the option: "spawn-rate", "threshold", ... */
 	const char *value; /* as text, the way the command line would give it */
 } scenario_option_t;
 
@@ -30,7 +35,12 @@ void scenario_free(scenario_t *s);
 
 /* The file's options; the command line overrides them (cli_run applies these first). */
 size_t scenario_options(const scenario_t *s, const scenario_option_t **out);
+/* The file's key of a `surge run` option ("spawn-rate" → "spawn_rate"), or NULL. */
+const char *scenario_option_key(const char *option);
 const char *scenario_path(const scenario_t *s);
+/* The Lua heap each of the run's VMs may hold (SCENARIO_HEAP_MIN..MAX; the file's top level
+ * is checked at load under SCENARIO_HEAP_DEFAULT). */
+void scenario_set_heap_limit(scenario_t *s, size_t bytes);
 
 /* The engine's driver for this scenario; valid while s lives. */
 const gen_driver_t *scenario_driver(scenario_t *s);

@@ -262,27 +262,67 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 		t->fails++;
 }
 
+/* C.script_error(err, what, fn): an error a user's function ended with, absorbed. A heap
+ * over its limit has no line of its own: the message names the function (what) and where
+ * it is defined. */
 static int api_script_error(lua_State *L)
 {
-	scenario_count_error(scenario_vm_of(L), luaL_checkstring(L, 1));
+	scenario_vm_t *vm = scenario_vm_of(L);
+	char line[GEN_NAME_MAX];
+
+	if (vm->heap_breached) {
+		char heap[160];
+		lua_Debug ar = {0};
+		const char *file = vm->s->path;
+
+		if (lua_isfunction(L, 3)) {
+			lua_pushvalue(L, 3);
+			if (lua_getinfo(L, ">S", &ar) && ar.source && ar.source[0] == '@')
+				file = ar.source + 1;
+		}
+		scenario_heap_message(vm, heap, sizeof(heap));
+		snprintf(line, sizeof(line), "%s:%d: %s: %s", file, ar.linedefined,
+		         luaL_optstring(L, 2, "a user"), heap);
+		scenario_count_error(vm, line);
+	} else if (lua_type(L, 1) == LUA_TSTRING) {
+		scenario_count_error(vm, lua_tostring(L, 1));
+	} else {
+		snprintf(line, sizeof(line), "(error object is a %s value)", luaL_typename(L, 1));
+		scenario_count_error(vm, line);
+	}
+	scenario_vm_absorb(vm);
 	return 0;
 }
 
 /* ---- small utilities ---- */
 
-/* true while the current resume has run past the instruction limit */
+/* true while the current resume has run past the instruction limit, or an allocation past
+ * the heap's limit was refused: the error must leave the script's code */
 static int api_runaway(lua_State *L)
-{
-	lua_pushboolean(L, scenario_vm_of(L)->instructions > SCENARIO_INSTR_LIMIT);
-	return 1;
-}
-
-/* true once the run is over and users are leaving (gen_thread_end) */
-static int api_stopping(lua_State *L)
 {
 	scenario_vm_t *vm = scenario_vm_of(L);
 
-	lua_pushboolean(L, vm->thread && vm->thread->ending);
+	lua_pushboolean(L, vm->instructions > SCENARIO_INSTR_LIMIT || vm->heap_breached);
+	return 1;
+}
+
+/* true once the run is over: users leave (scenario_vm_run_over) */
+static int api_stopping(lua_State *L)
+{
+	lua_pushboolean(L, scenario_vm_run_over(scenario_vm_of(L)));
+	return 1;
+}
+
+/* C.leave(): the user is leaving (no more orders to leave); false when there is no time
+ * left for its on_stop (no grace, or stopped twice) */
+static int api_leave(lua_State *L)
+{
+	scenario_vm_t *vm = scenario_vm_of(L);
+	scenario_user_t *u = vm->current ? vm->current->user : NULL;
+
+	if (u)
+		u->leaving = true;
+	lua_pushboolean(L, scenario_vm_order(vm) != SCENARIO_HALT);
 	return 1;
 }
 
@@ -548,6 +588,7 @@ void scenario_api_open(lua_State *L)
 	    {"now", api_now},
 	    {"runaway", api_runaway},
 	    {"stopping", api_stopping},
+	    {"leave", api_leave},
 	    {"uuid", api_uuid},
 	    {"urlencode", api_urlencode},
 	    {"json_encode", api_json_encode},

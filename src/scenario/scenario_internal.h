@@ -14,10 +14,12 @@
 #include "gen/gen_internal.h"
 #include "scenario/scenario.h"
 
-#define SCENARIO_FILE_MAX         (16u * 1024 * 1024)
-#define SCENARIO_CSV_MAX          (256u * 1024 * 1024) /* bytes of one data file */
-#define SCENARIO_CSV_FILES        64
-#define SCENARIO_INSTR_LIMIT      20000000 /* VM instructions between two yields: a runaway */
+#define SCENARIO_FILE_MAX    (16u * 1024 * 1024)
+#define SCENARIO_CSV_MAX     (256u * 1024 * 1024) /* bytes of one data file */
+#define SCENARIO_CSV_FILES   64
+#define SCENARIO_INSTR_LIMIT 20000000 /* VM instructions between two yields: a runaway */
+/* instructions between two looks at the clock and the stop flags: at most tens of
+ * microseconds of interpreted code, more only when C library calls (string.rep, ...) fill it */
 #define SCENARIO_HOOK_INTERVAL    10000
 #define SCENARIO_QUIET_ITERATIONS 64 /* in a row without I/O, then the event loop has a turn */
 
@@ -37,9 +39,20 @@ struct scenario {
 	size_t option_count;
 	gen_driver_t driver;
 
+	size_t heap_limit; /* bytes of Lua heap per VM (--script-memory) */
+
 	pthread_mutex_t csv_lock;
 	scenario_csv_t *csv[SCENARIO_CSV_FILES];
 	uint32_t csv_count;
+};
+
+/* What the code running in a VM must do now (scenario_vm_order), checked by the instruction
+ * hook and by the prelude between a user's steps. */
+enum scenario_order {
+	SCENARIO_GO,
+	SCENARIO_LEAVE,   /* the run is over: the user's iteration ends, its on_stop runs */
+	SCENARIO_HALT,    /* stop now: the grace is up, or the stop was asked twice */
+	SCENARIO_RUNAWAY, /* too many instructions without a request or a sleep */
 };
 
 /* A generator thread's VM. */
@@ -49,15 +62,25 @@ typedef struct scenario_vm {
 	lua_State *L;
 	int user_fn;           /* registry ref of _surge_user */
 	gen_conn_t *current;   /* the user being resumed (checks and errors are counted for it) */
-	uint64_t instructions; /* since the current resume began */
+	uint64_t instructions; /* since the current resume began (or the last absorbed runaway) */
+	uint64_t over_ns;      /* when this thread first saw the run over; 0 while it is not */
 	uint64_t rng[2];       /* xorshift128+ for uuids */
+
+	/* The heap: LuaJIT's own allocator, wrapped to count and to refuse growth past the
+	 * limit while the scenario's code runs (outside it, C pushing a response must not
+	 * fail: that would be an error with no handler to catch it). */
+	lua_Alloc base_alloc;
+	void *base_ud;
+	size_t heap_bytes;
+	bool heap_enforced;
+	bool heap_breached; /* an allocation was refused since the last scenario_vm_absorb */
 } scenario_vm_t;
 
 /* One user: its coroutine, kept in the registry while it lives. */
 typedef struct scenario_user {
 	lua_State *co;
 	int ref;
-	bool leaving;  /* told to leave: on_stop is running */
+	bool leaving;  /* told to leave (ramp-down), or leaving: on_stop is running */
 	bool awaiting; /* a request is out: the next resume gets its response */
 	bool sent;     /* has sent a request: a failed check can mark its response */
 } scenario_user_t;
@@ -67,6 +90,16 @@ typedef struct scenario_user {
 scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_t errlen);
 void scenario_vm_close(scenario_vm_t *vm);
 scenario_vm_t *scenario_vm_of(lua_State *L);
+/* What the running code must do now (enum scenario_order). */
+enum scenario_order scenario_vm_order(scenario_vm_t *vm);
+/* True once the run is over for this thread: its time is up (even before the event loop's
+ * timer has fired), a stop was asked, or the thread is ending. */
+bool scenario_vm_run_over(scenario_vm_t *vm);
+/* A script error was absorbed (counted, the user goes on): a fresh instruction budget, and
+ * after a refused allocation, a full collection so the next task starts with room. */
+void scenario_vm_absorb(scenario_vm_t *vm);
+/* "the Lua heap reached its limit of 512 MiB (--script-memory)" */
+void scenario_heap_message(const scenario_vm_t *vm, char *out, size_t len);
 
 /* scenario_api.c: registers _surge_c (the C functions the prelude uses). */
 void scenario_api_open(lua_State *L);

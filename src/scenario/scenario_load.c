@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "scenario/scenario_internal.h"
 
@@ -29,9 +30,11 @@ static const struct {
     {"requests", "requests"},
     {"connections", "connections"},
     {"graceful_stop", "graceful-stop"},
+    {"script_memory", "script-memory"},
 };
 
-static int add_option(scenario_t *s, const char *name, const char *value, char *err, size_t errlen)
+static int add_option(scenario_t *s, const char *key, const char *name, const char *value,
+                      char *err, size_t errlen)
 {
 	char *v;
 
@@ -42,6 +45,7 @@ static int add_option(scenario_t *s, const char *name, const char *value, char *
 	}
 	if (!(v = strdup(value)))
 		return -ENOMEM;
+	s->options[s->option_count].key = key;
 	s->options[s->option_count].name = name;
 	s->options[s->option_count].value = v;
 	s->option_count++;
@@ -127,7 +131,7 @@ static int read_option(scenario_t *s, lua_State *L, const char *key, const char 
 			lua_pop(L, 1);
 			if (rc < 0)
 				goto bad;
-			if ((rc = add_option(s, name, text, err, errlen)) < 0)
+			if ((rc = add_option(s, "thresholds", name, text, err, errlen)) < 0)
 				return rc;
 		}
 		return 0;
@@ -138,7 +142,7 @@ static int read_option(scenario_t *s, lua_State *L, const char *key, const char 
 		rc = option_text(L, text, sizeof(text));
 	if (rc < 0)
 		goto bad;
-	return add_option(s, name, text, err, errlen);
+	return add_option(s, key, name, text, err, errlen);
 bad:
 	snprintf(err, errlen, "%s: options.%s: %s", s->path, key,
 	         strcmp(key, "thresholds") == 0 ? "expected a list of strings like 'p95<200ms'"
@@ -179,7 +183,8 @@ static int read_options(scenario_t *s, lua_State *L, char *err, size_t errlen)
 			    s->path, key);
 			rc = -EINVAL;
 		} else {
-			rc = read_option(s, L, key, option_names[i].option, err, errlen);
+			rc = read_option(s, L, option_names[i].key, option_names[i].option, err,
+			                 errlen);
 		}
 		lua_pop(L, 1);
 	}
@@ -200,6 +205,8 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
 {
 	scenario_t *s = calloc(1, sizeof(*s));
 	scenario_vm_t *vm;
+	struct stat st;
+	int read_error;
 	FILE *f;
 	size_t n;
 
@@ -215,12 +222,24 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	s->heap_limit = SCENARIO_HEAP_DEFAULT;
 	if (!(f = fopen(path, "rb"))) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* a directory opens, then reads as an error (or nothing), not as an empty scenario */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: is a directory, not a scenario file", path);
+		goto fail;
+	}
 	n = fread(s->source, 1, SCENARIO_FILE_MAX + 1, f);
+	read_error = ferror(f) ? errno : 0;
 	fclose(f);
+	if (read_error) {
+		snprintf(err, errlen, "%s: %s", path, strerror(read_error));
+		goto fail;
+	}
 	if (n > SCENARIO_FILE_MAX) {
 		snprintf(err, errlen, "%s: larger than %u bytes", path, SCENARIO_FILE_MAX);
 		goto fail;
@@ -264,4 +283,17 @@ size_t scenario_options(const scenario_t *s, const scenario_option_t **out)
 const char *scenario_path(const scenario_t *s)
 {
 	return s->path;
+}
+
+const char *scenario_option_key(const char *option)
+{
+	for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++)
+		if (strcmp(option_names[i].option, option) == 0)
+			return option_names[i].key;
+	return NULL;
+}
+
+void scenario_set_heap_limit(scenario_t *s, size_t bytes)
+{
+	s->heap_limit = bytes;
 }

@@ -1,8 +1,12 @@
 /* scenario_vm: one LuaJIT VM per generator thread, one coroutine per user, and the engine's
  * driver: when a user's response arrives (or its sleep ends, or an arrival is due) the
  * engine calls next(), which resumes the coroutine until it yields what it wants done —
- * a request, a sleep, or the end of an iteration. An instruction-count hook ends any resume
- * that runs too long without yielding (a runaway loop) with an error the iteration absorbs. */
+ * a request, a sleep, or the end of an iteration. Code that does not yield cannot be waited
+ * for, so an instruction-count hook looks at the clock and the stop flags every few
+ * thousand instructions (as haproxy's hlua.c does): the run's end makes the user leave its
+ * iteration, a grace that is up or a second Ctrl-C stops it, and a resume that runs too long
+ * is a runaway, an error the iteration absorbs. The VM's heap has a limit (--script-memory):
+ * an allocation past it fails like any out-of-memory error, reported naming the task. */
 #include <errno.h>
 #include <luajit.h>
 #include <lualib.h>
@@ -15,22 +19,158 @@
 #include "scenario/scenario_internal.h"
 #include "scenario_prelude.h"
 
+#define STOP_KEY "surge.stop" /* registry: the errors that end a user's code, not errors */
+#define HALT_KEY "surge.halt"
+
 static __thread scenario_vm_t *running_vm; /* the VM whose code runs now, for the hook */
+
+bool scenario_vm_run_over(scenario_vm_t *vm)
+{
+	gen_thread_t *t = vm->thread;
+	gen_run_t *run;
+	uint64_t now;
+
+	if (vm->over_ns)
+		return true;
+	if (!t)
+		return false;
+	run = t->run;
+	now = clock_now_ns();
+	if (run->cfg.duration_ns && now >= run->start_ns + run->cfg.duration_ns)
+		vm->over_ns = run->start_ns + run->cfg.duration_ns;
+	else if (t->ending || t->stopping || atomic_load(&run->stop_requested))
+		vm->over_ns = now;
+	return vm->over_ns != 0;
+}
+
+enum scenario_order scenario_vm_order(scenario_vm_t *vm)
+{
+	gen_thread_t *t = vm->thread;
+	scenario_user_t *u = vm->current ? vm->current->user : NULL;
+
+	if (t && (t->stopping || atomic_load(&t->run->stops_asked) > 1))
+		return SCENARIO_HALT;
+	if (t && scenario_vm_run_over(vm)) {
+		/* code outside a user (a thread's copy of the file's top level) has no on_stop */
+		if (!u || (u->leaving && clock_now_ns() >= vm->over_ns + t->run->cfg.stop_grace_ns))
+			return SCENARIO_HALT;
+		if (!u->leaving)
+			return SCENARIO_LEAVE;
+	}
+	return vm->instructions > SCENARIO_INSTR_LIMIT ? SCENARIO_RUNAWAY : SCENARIO_GO;
+}
+
+/* True when a function of the scenario (not the prelude's, not C) is on L's stack: an order
+ * is raised there, where it unwinds the script's code, never between the prelude's steps
+ * (which reach a yield or a check of their own within a few instructions). */
+static bool in_scenario_code(lua_State *L)
+{
+	lua_Debug ar;
+
+	for (int level = 0; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "S", &ar))
+			break;
+		if (ar.what[0] != 'C' && strcmp(ar.source, "=prelude") != 0)
+			return true;
+	}
+	return false;
+}
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
 	scenario_vm_t *vm = running_vm;
+	enum scenario_order order;
 
 	(void)ar;
 	if (!vm)
 		return;
 	vm->instructions += SCENARIO_HOOK_INTERVAL;
-	/* not reset after raising: a script's own pcall cannot swallow it, the next hook raises
-	 * again until the error leaves the user's code (or ends the user) */
-	if (vm->instructions > SCENARIO_INSTR_LIMIT) {
+	order = scenario_vm_order(vm);
+	/* an order is not reset by raising it: a script's own pcall cannot swallow it, the
+	 * next hook raises it again until it leaves the user's code */
+	if (order == SCENARIO_GO || !in_scenario_code(L))
+		return;
+	if (order == SCENARIO_RUNAWAY)
 		luaL_error(L, "runaway: over %d Lua instructions without a request or a sleep",
 		           SCENARIO_INSTR_LIMIT);
+	lua_getfield(L, LUA_REGISTRYINDEX, order == SCENARIO_HALT ? HALT_KEY : STOP_KEY);
+	lua_error(L);
+}
+
+/* True when the error object at index is one of the orders (not a script error). */
+static bool is_order(lua_State *L, int index)
+{
+	bool order;
+
+	if (!lua_istable(L, index))
+		return false;
+	lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
+	lua_getfield(L, LUA_REGISTRYINDEX, HALT_KEY);
+	order = lua_rawequal(L, index < 0 ? index - 2 : index, -2) ||
+	        lua_rawequal(L, index < 0 ? index - 2 : index, -1);
+	lua_pop(L, 2);
+	return order;
+}
+
+/* ---- the heap ---- */
+
+static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	scenario_vm_t *vm = ud;
+	size_t old = ptr ? osize : 0;
+	void *p;
+
+	/* only growth can be refused: Lua assumes shrinking and freeing never fail */
+	if (nsize > old && vm->heap_enforced && vm->heap_bytes - old + nsize > vm->s->heap_limit) {
+		vm->heap_breached = true;
+		return NULL;
 	}
+	p = vm->base_alloc(vm->base_ud, ptr, osize, nsize);
+	if (p || nsize == 0)
+		vm->heap_bytes = vm->heap_bytes - old + nsize;
+	return p;
+}
+
+/* LuaJIT's own allocator (luaL_newstate's: lua_newstate with another one is refused by
+ * builds without GC64), counted from what the state holds already. */
+static void heap_wrap(scenario_vm_t *vm)
+{
+	lua_State *L = vm->L;
+
+	vm->base_alloc = lua_getallocf(L, &vm->base_ud);
+	vm->heap_bytes =
+	    (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+	lua_setallocf(L, heap_alloc, vm);
+}
+
+void scenario_heap_message(const scenario_vm_t *vm, char *out, size_t len)
+{
+	size_t mib = vm->s->heap_limit >> 20;
+
+	snprintf(out, len, "the Lua heap reached its limit of %zu %s (--script-memory)",
+	         mib ? mib : vm->s->heap_limit >> 10, mib ? "MiB" : "KiB");
+}
+
+void scenario_vm_absorb(scenario_vm_t *vm)
+{
+	vm->instructions = 0;
+	if (vm->heap_breached) {
+		vm->heap_breached = false;
+		lua_gc(vm->L, LUA_GCCOLLECT, 0);
+	}
+}
+
+/* Runs L (or a coroutine of it) with the hook and the heap limit on; returns what f did. */
+static int guarded_resume(scenario_vm_t *vm, lua_State *co, int nargs)
+{
+	int rc;
+
+	running_vm = vm;
+	vm->heap_enforced = true;
+	rc = lua_resume(co, nargs);
+	vm->heap_enforced = false;
+	running_vm = NULL;
+	return rc;
 }
 
 /* Keeps the first line of an error and where in the scenario file it happened. */
@@ -59,14 +199,21 @@ static int run_chunk(scenario_vm_t *vm, int nargs, char *err, size_t errlen)
 	lua_insert(L, base);
 	running_vm = vm;
 	vm->instructions = 0;
+	vm->heap_enforced = true;
 	rc = lua_pcall(L, nargs, 1, base);
+	vm->heap_enforced = false;
 	running_vm = NULL;
 	lua_remove(L, base);
 	if (rc != 0) {
 		char line[1024];
 
-		first_line(line, sizeof(line), lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-		scenario_count_error(vm, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		if (vm->heap_breached)
+			scenario_heap_message(vm, line, sizeof(line));
+		else if (is_order(L, -1))
+			snprintf(line, sizeof(line), "the run was stopped while the file loaded");
+		else
+			first_line(line, sizeof(line),
+			           lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		if (strstr(line, vm->s->path))
 			snprintf(err, errlen, "%s", line);
 		else
@@ -108,10 +255,22 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 	}
 	vm->s = s;
 	vm->thread = t;
+	heap_wrap(vm);
 	luaL_openlibs(L);
 	lua_pushlightuserdata(L, vm);
 	lua_setfield(L, LUA_REGISTRYINDEX, "surge.vm");
 	scenario_api_open(L);
+	/* the orders the hook raises, known to the prelude (its pcall lets them through) */
+	lua_getglobal(L, "_surge_c");
+	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, STOP_KEY);
+	lua_setfield(L, -2, "stop_order");
+	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, HALT_KEY);
+	lua_setfield(L, -2, "halt_order");
+	lua_pop(L, 1);
 	seed(vm);
 	/* compiled traces never call hooks, so a runaway loop could only be stopped in the
 	 * interpreter: scenarios are glue between requests, where the interpreter is plenty */
@@ -145,6 +304,8 @@ void scenario_vm_close(scenario_vm_t *vm)
 {
 	if (!vm)
 		return;
+	/* LuaJIT frees its whole arena at once only when it sees its own allocator */
+	lua_setallocf(vm->L, vm->base_alloc, vm->base_ud);
 	lua_close(vm->L);
 	free(vm);
 }
@@ -215,6 +376,26 @@ static int push_response(lua_State *co, gen_conn_t *c)
 	return 6;
 }
 
+/* A user's code ended with an error that reached the coroutine's top (outside its tasks, or
+ * an order): counted unless it was an order; then the user is gone. */
+static void user_died(scenario_vm_t *vm, scenario_user_t *u)
+{
+	char line[200];
+
+	if (is_order(u->co, -1)) {
+		vm->heap_breached = false;
+		return;
+	}
+	if (vm->heap_breached) {
+		scenario_heap_message(vm, line, sizeof(line));
+		scenario_count_error(vm, line);
+	} else {
+		scenario_count_error(vm,
+		                     lua_tostring(u->co, -1) ? lua_tostring(u->co, -1) : "error");
+	}
+	scenario_vm_absorb(vm);
+}
+
 static void driver_next(gen_conn_t *c)
 {
 	scenario_vm_t *vm = c->thread->driver_state;
@@ -235,18 +416,14 @@ static void driver_next(gen_conn_t *c)
 		const char *what;
 		int rc;
 
-		running_vm = vm;
 		vm->current = c;
 		vm->instructions = 0;
-		rc = lua_resume(u->co, nargs);
+		rc = guarded_resume(vm, u->co, nargs);
 		vm->current = NULL;
-		running_vm = NULL;
 		nargs = 0;
 		if (rc != LUA_YIELD) {
 			if (rc != 0)
-				scenario_count_error(vm, lua_tostring(u->co, -1)
-				                             ? lua_tostring(u->co, -1)
-				                             : "error");
+				user_died(vm, u);
 			/* the user's life ended: after on_stop when leaving, else by an error */
 			if (!c->retire || gen_conn_iteration_done(c))
 				gen_conn_finish(c);

@@ -4,13 +4,19 @@ bytes of scripted requests against a raw server, correlation, task and class wei
 time, expected statuses and ending an iteration early, errors that do not stop a run, broken
 files, the open model, on_stop on ramp-down and at the end of the run (the graceful stop),
 options overridden by the command line, and the memory of 10,000 idle users."""
+import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SANITIZED, RawServer, Serve, main, read_request, run_json, surge  # noqa: E402
+from harness import (SANITIZED, SURGE, RawServer, Serve, main, read_request, run_json,  # noqa: E402
+                     surge)
 
 
 def scenario(text, name="scenario.lua", extra=None):
@@ -307,9 +313,10 @@ def test_expected_statuses_and_ending_an_iteration_early():
         assert doc["totals"]["errors"] == strict["requests"], doc["totals"]
         _, doc = run_json("--host", s.url(""), bad, check_rc=None)
     messages = " ".join(e["message"] for e in doc["script_errors"])
-    assert "bad_opts.lua:5: expect: a status from 100 to 599" in messages, messages
+    assert "bad_opts.lua:5: u:get: expect: a status from 100 to 599" in messages, messages
     assert "prelude" not in messages, messages
-    assert "bad_opts.lua:6: unknown request option 'expects'" in messages, messages
+    assert "bad_opts.lua:6: u:get: unknown request option 'expects' (did you mean 'expect'?)" \
+        in messages, messages
 
 
 JSON = r"""
@@ -429,6 +436,217 @@ def test_ten_thousand_idle_users_cost_kilobytes_each():
     assert per_user <= (24 if SANITIZED else 10) * 1024, per_user
 
 
+class Started:
+    """`surge run ... --json F` in the background, once its banner is out (its signals are
+    handled from then on): signal it, then finish() for (exit code, seconds since the first
+    signal, result document)."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="surge-started-")
+        self.path = os.path.join(self.dir, "result.json")
+        self.proc = subprocess.Popen([SURGE, "run", "--json", self.path, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        banner = []
+        reader = threading.Thread(target=lambda: banner.append(self.proc.stderr.readline()))
+        reader.start()
+        reader.join(timeout=20)
+        assert banner and "surge run" in banner[0], banner
+        time.sleep(0.5)  # the run's threads are started: the signals are the supervisor's
+        self.signalled = None
+
+    def signal(self, sig):
+        if self.signalled is None:
+            self.signalled = time.monotonic()
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout=30):
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError(f"surge run still running {timeout}s after the signal")
+        took = time.monotonic() - self.signalled
+        with open(self.path) as f:
+            doc = json.load(f)
+        return self.proc.returncode, took, doc
+
+
+RUNAWAY = "while true do local s = string.rep('x', 100000) end"
+
+
+def test_a_runaway_task_stops_with_the_duration_and_the_signals():
+    # the task never yields, and its C calls fill the time between instructions
+    busy = scenario(f"""
+        options = {{ users = 2, duration = "500ms" }}
+        tasks = {{ function(u) {RUNAWAY} end }}
+    """)
+    spin = scenario("""
+        options = { users = 1 }
+        tasks = { function(u) while true do end end }
+    """)
+    with Serve() as s:
+        p, doc = run_json("--host", s.url(""), busy, timeout=20, check_rc=None)
+        assert p.elapsed < 10 and doc["duration_s"] < 1.5, (p.elapsed, doc["duration_s"])
+        p, doc = run_json("-d", "300ms", "--host", s.url(""), spin, timeout=20, check_rc=None)
+        assert doc["duration_s"] < 1.2, doc["duration_s"]
+        # a signal ends it: the user leaves its task, and its on_stop (another runaway) gets
+        # the grace, then is stopped
+        leaving = scenario(f"""
+            options = {{ users = 2, duration = "60s", graceful_stop = "1s" }}
+            on_stop = function(u) {RUNAWAY} end
+            tasks = {{ function(u) {RUNAWAY} end }}
+        """)
+        run = Started("--host", s.url(""), leaving)
+        run.signal(signal.SIGTERM)
+        rc, took, doc = run.finish()
+        assert rc != -signal.SIGTERM and took < 8, (rc, took)
+        assert doc["interrupted"] is True and doc["duration_s"] < 10, doc["duration_s"]
+        # a second Ctrl-C does not wait for the grace
+        run = Started("--graceful-stop", "60s", "--host", s.url(""), leaving)
+        run.signal(signal.SIGINT)
+        time.sleep(0.3)
+        run.signal(signal.SIGINT)
+        rc, took, doc = run.finish()
+        assert took < 8, took
+    # the runaway is what the user did wrong, not a script error of every stop
+    assert all("runaway" in e["message"] or "the run" not in e["message"]
+               for e in doc["script_errors"]), doc["script_errors"]
+
+
+def test_the_lua_heap_is_bounded():
+    grow = scenario("""
+        options = { users = 1, duration = "2s", script_memory = "16MiB" }
+        tasks = { grow = function(u)
+          hoard = hoard or {} -- a global: what it holds outlives the task
+          while true do hoard[#hoard + 1] = string.rep("x", 100000) .. #hoard end
+        end }
+    """, name="grow.lua")
+    churn = scenario("""
+        options = { users = 1, duration = "1s" }
+        tasks = { function(u)
+          for i = 1, 300 do local s = string.rep("x", 100000) .. i end -- garbage, 30 MB
+          u:get("/health")
+        end }
+    """)
+    with Serve() as s:
+        p, doc = run_json("-t", "1", "--host", s.url(""), grow, timeout=30, check_rc=None)
+        messages = [e["message"] for e in doc["script_errors"]]
+        assert any(m.endswith("grow.lua:3: task 'grow' of user class 'user': the Lua heap reached "
+                              "its limit of 16 MiB (--script-memory)") for m in messages), messages
+        assert doc["duration_s"] < 4, doc["duration_s"]
+        # the process: ~15 MB of its own, 16 MiB of Lua, and room for a sanitizer's shadow
+        assert doc["generator"]["max_rss_bytes"] < (200 if SANITIZED else 64) * 2**20, \
+            doc["generator"]["max_rss_bytes"]
+        # the command line wins; garbage the collector keeps up with is not a breach
+        _, doc = run_json("-t", "1", "--script-memory", "8MiB", "--host", s.url(""), churn)
+        assert doc["script_errors"] == [] and doc["totals"]["requests"] > 0, doc["script_errors"]
+        # growing without bound does not hold a signal off either
+        run = Started("-d", "60s", "--host", s.url(""), grow)
+        run.signal(signal.SIGTERM)
+        _, took, doc = run.finish()
+        assert took < 8 and doc["interrupted"] is True, took
+    p = surge("run", "--script-memory", "1k", "--host", "http://127.0.0.1:9", grow, check_rc=2)
+    assert "--script-memory: '1k' is not from 4 MiB" in p.stderr, p.stderr
+    p = surge("run", "--script-memory", "64MiB", "http://127.0.0.1:9/", check_rc=2)
+    assert "--script-memory is for scenarios" in p.stderr, p.stderr
+
+
+def usage_error(text, name="f.lua"):
+    """The stderr of `surge run` on a scenario it refuses (exit 2), the file's directory cut."""
+    path = scenario(text, name=name)
+    p = surge("run", "--host", "http://127.0.0.1:9", path, check_rc=2)
+    assert "Traceback" not in p.stderr and "core dumped" not in p.stderr
+    return p.stderr.strip().replace(os.path.dirname(path) + "/", "")
+
+
+def test_misspelt_keys_and_contradictions_in_classes_are_errors():
+    task = "tasks = { function(u) u:get('/') end }"
+    cases = [
+        (f"users = {{ Shop = {{ wiat = 5, {task} }} }}",
+         "f.lua: user class 'Shop': unknown key 'wiat' (did you mean 'wait'?)"),
+        (f"users = {{ Shop = {{ on_strat = function(u) end, {task} }} }}",
+         "f.lua: user class 'Shop': unknown key 'on_strat' (did you mean 'on_start'?)"),
+        (f"users = {{ Shop = {{ {task}, flow = {{ function(u) end }} }} }}",
+         "f.lua: user class 'Shop': both tasks and flow"),
+        (f"users = {{ Shop = {{ {task} }} }}\n{task}\n",
+         "f.lua: both users and a file-level tasks"),
+        (f"users = {{ Shop = {{ {task} }} }}\nwait = 1\n", "f.lua: both users and a file-level wait"),
+        (f"{task}\nflow = {{ function(u) end }}\n", "f.lua: user class 'user': both tasks and flow"),
+        # the one-class form: the key is a global of the file
+        (f"wiat = 5\n{task}\n", "f.lua: global 'wiat' is not a scenario key: did you mean 'wait'?"),
+        (f"on_strat = function(u) end\n{task}\n", "did you mean 'on_start'?"),
+        ("tasks = { { wieght = 5, run = function(u) end } }\n",
+         "f.lua: user class 'user': task 1: unknown key 'wieght' (did you mean 'weight'?)"),
+    ]
+    for text, expect in cases:
+        line = usage_error(text)
+        assert expect in line and "\n" not in line, (text, line)
+    # a helper of the file's own, far from any key, is its business
+    path = scenario(f"local function wait_for(u) end\nhelper = 1\n{task}\n")
+    with Serve() as s:
+        run_json("-d", "300ms", "-c", "1", "--host", s.url(""), path)
+
+
+def test_bad_option_values_are_one_line_naming_the_file_and_key():
+    task = "tasks = { function(u) u:get('/') end }"
+    cases = [
+        ("rate = 0", "surge run: f.lua: options.rate: must be above 0"),
+        ("users = 'many'", "surge run: f.lua: options.users: 'many' is not a whole number"),
+        ("duration = 'soon'", "surge run: f.lua: options.duration: 'soon' is not a duration"),
+        ("stages = '1s:x'", "surge run: f.lua: options.stages: stage 1"),
+        ("thresholds = { 'p95<' }", "surge run: f.lua: options.thresholds: threshold 'p95<'"),
+        ("spawn_rate = 2", "surge run: f.lua: options.spawn_rate needs options.users"),
+        ("users = 2, rate = 5", "surge run: f.lua: options.users is for the closed model"),
+        ("script_memory = '1k'", "surge run: f.lua: options.script_memory: '1k' is not from"),
+    ]
+    for option, expect in cases:
+        line = usage_error(f"options = {{ {option} }}\n{task}\n")
+        assert line.startswith(expect) and "\n" not in line and "--" not in line, (option, line)
+    # the command line's own mistakes are still the command line's
+    path = scenario(f"options = {{ rate = 5 }}\n{task}\n")
+    p = surge("run", "-R", "0", "--host", "http://127.0.0.1:9", path, check_rc=2)
+    assert p.stderr.startswith("surge run: --rate: must be above 0"), p.stderr
+
+
+def test_bad_arguments_to_the_api_name_the_call_and_line():
+    for text, expect in (
+        ("wait = between(3, 1)\n", "f.lua:1: between(3, 1): the lower bound is above the upper one"),
+        ("wait = between(-1, -1)\n", "f.lua:1: between(-1, -1): seconds must be a number >= 0"),
+        ("wait = constant(-2)\n", "f.lua:1: constant(-2): seconds must be a number >= 0"),
+        ("wait = pacing('1s')\n", "f.lua:1: pacing(1s): seconds must be a number >= 0"),
+    ):
+        line = usage_error(text + "tasks = { function(u) u:get('/') end }\n")
+        assert expect in line, (text, line)
+    path = scenario("""
+        options = { users = 1, duration = "500ms" }
+        wait = constant(0.01)
+        tasks = {
+          function(u) u:get("/health", { timeout = -1 }) end,
+          function(u) u:post("/health", { timeout = "2s" }) end,
+          function(u) u:request("GET", "/health", { timeout = 0 }) end,
+          function(u) u:get("/health", { tiemout = 1 }) end,
+          function(u) u:get("/health", { timeout = 1, name = "fine" }) end,
+        }
+    """, name="api.lua")
+    with Serve() as s:
+        _, doc = run_json("--host", s.url(""), path, check_rc=None)
+    messages = " ".join(e["message"] for e in doc["script_errors"])
+    for expect in ("api.lua:5: u:get: timeout must be a number of seconds above 0, got -1",
+                   "api.lua:6: u:post: timeout must be a number of seconds above 0, got 2s",
+                   "api.lua:7: u:request: timeout must be a number of seconds above 0, got 0",
+                   "api.lua:8: u:get: unknown request option 'tiemout' (did you mean 'timeout'?)"):
+        assert expect in messages, (expect, messages)
+    assert endpoint(doc, "GET", "fine")["requests"] > 0
+
+
+def test_a_directory_is_not_a_scenario():
+    d = os.path.join(tempfile.mkdtemp(prefix="surge-scenario-"), "d.lua")
+    os.mkdir(d)
+    p = surge("run", "--host", "http://127.0.0.1:9", d, check_rc=2)
+    assert p.stderr.strip() == f"surge run: {d}: is a directory, not a scenario file", p.stderr
+
+
 if __name__ == "__main__":
     main([
         test_every_api_call_against_surge_serve,
@@ -444,4 +662,10 @@ if __name__ == "__main__":
         test_the_end_of_the_run_runs_on_stop,
         test_a_command_line_shape_replaces_the_files,
         test_ten_thousand_idle_users_cost_kilobytes_each,
+        test_a_runaway_task_stops_with_the_duration_and_the_signals,
+        test_the_lua_heap_is_bounded,
+        test_misspelt_keys_and_contradictions_in_classes_are_errors,
+        test_bad_option_values_are_one_line_naming_the_file_and_key,
+        test_bad_arguments_to_the_api_name_the_call_and_line,
+        test_a_directory_is_not_a_scenario,
     ])
