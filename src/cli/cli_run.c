@@ -257,8 +257,8 @@ static int script_memory_option(run_options_t *o, const char *arg)
 		return cli_usage_error("run", "--script-memory: %s", err);
 	if (o->script_memory < SCENARIO_HEAP_MIN || o->script_memory > SCENARIO_HEAP_MAX)
 		return cli_usage_error("run",
-		                       "--script-memory: '%s' is not from %llu MiB to %llu GiB",
-		                       arg, SCENARIO_HEAP_MIN >> 20, SCENARIO_HEAP_MAX >> 30);
+		                       "--script-memory: '%s' is not from %llu MiB to %llu TiB",
+		                       ECHO(arg), SCENARIO_HEAP_MIN >> 20, SCENARIO_HEAP_MAX >> 40);
 	return 0;
 }
 

@@ -640,6 +640,25 @@ def test_bad_arguments_to_the_api_name_the_call_and_line():
     assert endpoint(doc, "GET", "fine")["requests"] > 0
 
 
+def test_a_scenario_that_measured_nothing_is_not_a_pass():
+    with Serve() as s:
+        for options in ('users = 2, duration = "500ms"', 'rate = 20, duration = "500ms"'):
+            path = scenario(f"""
+                options = {{ {options} }}
+                tasks = {{ function(u) error("boom") end }}
+            """)
+            p, doc = run_json("--host", s.url(""), path, check_rc=5)
+            assert doc["totals"]["requests"] == 0 and doc["script_errors"], doc["totals"]
+            assert "nan" not in p.stdout + p.stderr, p.stdout
+            assert "nothing was measured" in p.stderr and "script error" in p.stderr, p.stderr
+        # stopped by the end of the run before its first request: nothing measured either
+        path = scenario(f"""
+            options = {{ users = 1, duration = "300ms" }}
+            tasks = {{ function(u) {RUNAWAY} u:get("/health") end }}
+        """)
+        run_json("--host", s.url(""), path, check_rc=5)
+
+
 def test_a_directory_is_not_a_scenario():
     d = os.path.join(tempfile.mkdtemp(prefix="surge-scenario-"), "d.lua")
     os.mkdir(d)
@@ -667,5 +686,6 @@ if __name__ == "__main__":
         test_misspelt_keys_and_contradictions_in_classes_are_errors,
         test_bad_option_values_are_one_line_naming_the_file_and_key,
         test_bad_arguments_to_the_api_name_the_call_and_line,
+        test_a_scenario_that_measured_nothing_is_not_a_pass,
         test_a_directory_is_not_a_scenario,
     ])
