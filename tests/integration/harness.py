@@ -279,14 +279,15 @@ def main(tests):
         if wanted and not any(w in name for w in wanted):
             continue
         module = os.path.splitext(os.path.basename(sys.modules[fn.__module__].__file__))[0]
+        start = time.monotonic()
         try:
             fn()
-            print(f"PASS {module}/{name}", flush=True)
+            print(f"PASS {module}/{name} ({time.monotonic() - start:.1f}s)", flush=True)
         except Skip as e:
             print(f"SKIP {module}/{name}: {e}", flush=True)
         except Exception:
             failed += 1
-            print(f"FAIL {module}/{name}", flush=True)
+            print(f"FAIL {module}/{name} ({time.monotonic() - start:.1f}s)", flush=True)
             for line in traceback.format_exc().rstrip().splitlines():
                 print(f"    {line}", flush=True)
     sys.exit(1 if failed else 0)
