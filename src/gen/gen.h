@@ -129,8 +129,9 @@ typedef struct gen_point {
  * (>= GEN_SATURATED_CPU of it) or when more than GEN_LATE_SHARE of the arrivals its pacer sent
  * went out over GEN_LAG_BOUND_US late (then that second's upper percentiles are the
  * generator's). One bad second is a stall; the run is saturated when bad seconds of one kind
- * are sustained: GEN_SATURATED_SECONDS in a row (every second of a shorter run), or at least
- * that many making up GEN_SATURATED_SHARE of the run's seconds. */
+ * are sustained: GEN_SATURATED_SECONDS in a row, or at least that many making up
+ * GEN_SATURATED_SHARE of the run's seconds. A run shorter than that is judged on every second
+ * it has for CPU, never for lateness (one stall of the host can cover all of it). */
 #define GEN_SATURATED_CPU     0.95
 #define GEN_LAG_BOUND_US      25000
 #define GEN_LATE_SHARE        0.10

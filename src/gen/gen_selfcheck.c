@@ -61,7 +61,12 @@ static bool decide_one(const gen_point_t *points, size_t n, enum gen_saturation_
 		if (figure > worst)
 			worst = figure;
 	}
-	need = whole < GEN_SATURATED_SECONDS ? whole : GEN_SATURATED_SECONDS;
+	/* a busy thread is busy the whole second, so a run shorter than the window is judged on
+	 * every second it has; but one stall of the host can make every second of a short run
+	 * late (a 1.1 s stall covers two), so lateness always needs the whole window */
+	need = GEN_SATURATED_SECONDS;
+	if (criterion == GEN_SAT_THREAD_CPU && whole < need)
+		need = whole;
 	if (bad == 0 || (longest < need && (bad < need || bad < GEN_SATURATED_SHARE * whole)))
 		return false;
 	*out = (gen_saturation_t){

@@ -251,7 +251,8 @@ static void write_scenario_figures(json_writer_t *w, const gen_result_t *r)
 	jsonw_object_end(w);
 }
 
-static void write_timeline(json_writer_t *w, const gen_result_t *r, const report_analysis_t *a)
+static void write_timeline(json_writer_t *w, const gen_config_t *cfg, const gen_result_t *r,
+                           const report_analysis_t *a)
 {
 	jsonw_key(w, "timeline");
 	jsonw_array_begin(w);
@@ -283,6 +284,15 @@ static void write_timeline(json_writer_t *w, const gen_result_t *r, const report
 		jsonw_double(w, p->p95_us / 1e3, 3);
 		jsonw_key(w, "p99_ms");
 		jsonw_double(w, p->p99_us / 1e3, 3);
+		/* the self-check's figures for the second (docs/run.md, Self-check) */
+		jsonw_key(w, "generator_cpu");
+		jsonw_double(w, p->busiest_cpu, 3);
+		if (cfg->open_model) {
+			jsonw_key(w, "due");
+			jsonw_uint(w, p->due);
+			jsonw_key(w, "due_late");
+			jsonw_uint(w, p->pacer_late);
+		}
 		if (p->hist) {
 			jsonw_key(w, "hist");
 			jsonw_string(w, p->hist);
@@ -467,7 +477,7 @@ int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	write_codes(&w, &r->counters);
 	write_endpoints(&w, r);
 	write_scenario_figures(&w, r);
-	write_timeline(&w, r, a);
+	write_timeline(&w, cfg, r, a);
 	write_thresholds(&w, a);
 	write_assessment(&w, a);
 	report_json_advice(&w, a);

@@ -141,8 +141,18 @@ static void put_saturation(buf_t *out, const gen_result_t *r)
 		    "at worst; lag p99 %.2fms).\n",
 		    GEN_LATE_SHARE * 100, GEN_LAG_BOUND_US / 1e3, s->worst * 100,
 		    hist_percentile(r->sched_lag, 99) / 1e3);
-	buf_append_str(out, "             These numbers describe surge more than the target: add "
-	                    "threads (-t) or machines.\n");
+	if (s->criterion == GEN_SAT_SCHEDULE_LAG && r->thread_cpu_max < 0.5)
+		/* late with idle threads: the host's other processes had the CPUs, not its work */
+		buf_printf(
+		    out,
+		    "             Its busiest thread used %.0f%% of a CPU: other processes on "
+		    "this host delayed it.\n             These numbers describe the host more "
+		    "than the target: run where the generator has CPUs of its own.\n",
+		    r->thread_cpu_max * 100);
+	else
+		buf_append_str(out,
+		               "             These numbers describe surge more than the target: "
+		               "add threads (-t) or machines.\n");
 }
 
 static void put_assessment(buf_t *out, const report_analysis_t *a, const gen_result_t *r)

@@ -37,11 +37,13 @@ static long *timeline_slots(merge_t *m, size_t i, size_t *len, long *last)
 /* One merged second from the points of the shards that ran during it (points[i] or NULL). */
 static int merge_point(merge_t *m, const json_t **points, long slot, hist_t *sum, json_t **out)
 {
-	static const char *const summed[] = {"users",   "requests", "errors",   "late",
-	                                     "dropped", "bytes_in", "bytes_out"};
+	static const char *const summed[] = {"users",     "requests", "errors",
+	                                     "late",      "dropped",  "bytes_in",
+	                                     "bytes_out", "due",      "due_late"};
 	static const char *const pkeys[] = {"p50_ms", "p95_ms", "p99_ms"};
 	static const double pvalues[] = {50, 95, 99};
 	double start = (double)slot, end = start + 1, target = 0, upper[3] = {0, 0, 0};
+	double generator_cpu = 0;
 	bool hists = true;
 	json_t *p = NULL;
 	int rc;
@@ -54,6 +56,8 @@ static int merge_point(merge_t *m, const json_t **points, long slot, hist_t *sum
 			p = json_deep_copy(
 			    points[i]); /* keeps what is not summed (scraped figures) */
 		target += result_doc_number(points[i], "target", 0);
+		generator_cpu =
+		    fmax(generator_cpu, result_doc_number(points[i], "generator_cpu", 0));
 		for (size_t k = 0; k < 3; k++)
 			upper[k] = fmax(upper[k], result_doc_number(points[i], pkeys[k], 0));
 		rc = merge_decode(m, i, result_doc_get(points[i], "hist"), "timeline[].hist");
@@ -85,6 +89,8 @@ static int merge_point(merge_t *m, const json_t **points, long slot, hist_t *sum
 			merge_put(p, summed[k], merge_count(n));
 	}
 	merge_put(p, "target", merge_real(target, 3));
+	if (result_doc_get(p, "generator_cpu")) /* each shard's own generator: the busiest */
+		merge_put(p, "generator_cpu", merge_real(generator_cpu, 3));
 	merge_put(p, "rps",
 	          merge_real(merge_per_second(result_doc_count(p, "requests", 0), end - start), 3));
 	json_object_del(p, "hist");

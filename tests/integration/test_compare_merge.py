@@ -81,8 +81,10 @@ def union(*texts):
 def run_shards(d, urls, extra=()):
     """Starts one `surge run` per URL at once (the shards of one run); returns their
     documents and exit codes. Callers give a rate (-R): a closed loop against a local server
-    would drive the generator to a full core, and its self-check would rightly say so (exit 4),
-    which is not what these tests are about."""
+    would drive the generator to a full core. On a busy host a shard's pacer may still be
+    late for whole seconds, and its self-check rightly says so (exit 4, with
+    generator.saturated): that is no failure of what these tests check (merge and compare
+    of the documents), so it is accepted when the document says it."""
     procs, paths = [], []
     for i, url in enumerate(urls):
         path = os.path.join(d, f"shard{i}.json")
@@ -90,15 +92,20 @@ def run_shards(d, urls, extra=()):
         procs.append(subprocess.Popen([SURGE, "run", "-q", "-t", "1", "-d", "2s", *extra,
                                        "--json", path, url],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    codes = []
+    codes, errs = [], []
     for p in procs:
         _, err = p.communicate(timeout=60)
         codes.append(p.returncode)
-        assert p.returncode in (0, 1), f"shard exited {p.returncode}: {err}"
+        errs.append(err)
     docs = []
-    for path in paths:
+    for path, code, err in zip(paths, codes, errs):
         with open(path) as f:
             docs.append(json.load(f))
+        saturated = docs[-1]["generator"]["saturated"]
+        assert code in (0, 1) or (code == 4 and saturated), f"shard exited {code}: {err}"
+        if code == 4:
+            print(f"    note: a shard's generator was late on this busy host: "
+                  f"{docs[-1]['generator']['saturation']}", flush=True)
     return paths, docs, codes
 
 
@@ -109,13 +116,14 @@ def load(path):
 
 def test_merge_of_concurrent_shards_is_exact():
     with Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
-        paths, shards, _ = run_shards(d, [srv.url("/health")] * 3, ["-R", "300", "-c", "4"])
+        paths, shards, codes = run_shards(d, [srv.url("/health")] * 3, ["-R", "300", "-c", "4"])
         out = os.path.join(d, "all.json")
-        p = surge("merge", *paths, "-o", out, check_rc=0)
+        rc = 4 if 4 in codes else 0  # the whole is saturated when a shard was
+        p = surge("merge", *paths, "-o", out, check_rc=rc)
         merged = load(out)
         # the same shards in another order: the same figures
         out2 = os.path.join(d, "all2.json")
-        surge("merge", paths[2], paths[0], paths[1], "--json", out2, "-q", check_rc=0)
+        surge("merge", paths[2], paths[0], paths[1], "--json", out2, "-q", check_rc=rc)
         merged2 = load(out2)
 
     assert "surge merge: 3 shards" in p.stdout, p.stdout
@@ -169,7 +177,7 @@ def test_merged_run_fails_a_threshold_every_shard_held():
         out = os.path.join(d, "all.json")
         p = surge("merge", *paths, "-o", out, check_rc=1)
         merged = load(out)
-    assert codes == [0, 0, 0], codes
+    assert all(c in (0, 4) for c in codes), codes  # no shard failed a threshold (exit 1)
     assert all(s["thresholds"][0]["ok"] for s in shards)
     th = {x["expr"]: x for x in merged["thresholds"]}
     assert not th["rps<150"]["ok"] and th["rps<150"]["value"] > 200, th

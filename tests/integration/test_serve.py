@@ -592,9 +592,24 @@ def test_cpu_cost_measured_from_outside():
         assert 0.95 <= spent <= 1.05, f"20 x /api/cpu?ms=50 cost {spent:.3f} CPU-s, not 1.0 ± 5 %"
 
 
+def runnable_s(pid):
+    """Seconds pid's threads have run plus waited to run (/proc/PID/task/*/schedstat): the CPU
+    they asked for, whether a busy host gave it to them or not."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ran_ns, waited_ns = f.read().split()[:2]
+            total += int(ran_ns) + int(waited_ns)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
 def test_background_cpu_load():
     with Serve() as srv:
         cpu0, _ = proc_stat(srv.proc.pid)
+        asked0 = runnable_s(srv.proc.pid)
         t0 = time.monotonic()
         doc, _ = jreq(srv, "/api/load/cpu?cores=1&percent=50&seconds=2", "POST", expect=202)
         assert doc["active"] is True and doc["cores"] == 1 and doc["percent"] == 50, doc
@@ -609,12 +624,15 @@ def test_background_cpu_load():
             time.sleep(0.1)
         assert worst < 1.0, f"/health took {worst:.2f}s during the background load"
         assert jreq(srv, "/api/load/cpu")[0]["active"] is True
+        asked = runnable_s(srv.proc.pid) - asked0  # while the load's thread still exists
         time.sleep(max(0, 2.4 - (time.monotonic() - t0)))
         cpu1, _ = proc_stat(srv.proc.pid)
         assert jreq(srv, "/api/load/cpu")[0]["active"] is False
         spent = cpu1 - cpu0
-        assert 0.75 <= spent <= 1.3, \
-            f"cores=1 percent=50 seconds=2 cost {spent:.2f} CPU-s, not ≈1"
+        # ≈1 CPU-s when the host has it to give; on a busy host the load got less, but asked for
+        # it: it was running or waiting to run for at least the 0.9 s of its first 1.8 s
+        assert spent <= 1.3 and (spent >= 0.75 or asked >= 0.7), \
+            f"cores=1 percent=50 seconds=2 cost {spent:.2f} CPU-s, not ≈1 (asked {asked:.2f})"
         # DELETE stops a load at once
         jreq(srv, "/api/load/cpu?cores=1&percent=100&seconds=60", "POST", expect=202)
         time.sleep(0.3)
@@ -674,20 +692,23 @@ def test_slow_does_not_block_but_blocking_does():
         in_threads([slow, health])
         assert done["health"] < done["slow"], "/health waited for /api/slow on one worker"
 
-        # /api/blocking sleeps in the worker thread: a concurrent /health waits for it
+        # /api/blocking sleeps in the worker thread: a concurrent /health waits for it. (Sent
+        # 0.5 s after it, /health is answered after it, however late a busy host let either
+        # request reach the worker within that margin.)
         def blocking():
-            return req(srv, "/api/blocking?duration=1")
+            return req(srv, "/api/blocking?duration=1.5") + (time.monotonic(),)
 
         def health_waits():
-            time.sleep(0.3)
-            return req(srv, "/health")
+            time.sleep(0.5)
+            return req(srv, "/health") + (time.monotonic(),)
 
-        (b_status, b_hdrs, b_body, b_secs), (h_status, _, _, h_secs) = \
+        (b_status, b_hdrs, b_body, b_secs, b_done), (h_status, _, _, h_secs, h_done) = \
             in_threads([blocking, health_waits])
-        assert b_status == 200 and json.loads(b_body)["blocked_s"] >= 1, b_body
-        assert server_timing(b_hdrs).get("blocked", 0) >= 1000, b_hdrs
-        assert h_status == 200 and h_secs >= 0.5, \
-            f"/health took {h_secs:.2f}s: /api/blocking did not block the only worker"
+        assert b_status == 200 and json.loads(b_body)["blocked_s"] >= 1.5, b_body
+        assert server_timing(b_hdrs).get("blocked", 0) >= 1500, b_hdrs
+        assert h_status == 200 and h_done > b_done - 0.1, \
+            f"/health took {h_secs:.2f}s, answered {b_done - h_done:.2f}s before /api/blocking: " \
+            "it did not block the only worker"
 
 
 # ---- memory ----

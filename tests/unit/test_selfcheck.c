@@ -89,7 +89,7 @@ TEST(selfcheck_busy_for_a_quarter_of_the_run_saturates)
 	}
 }
 
-TEST(selfcheck_a_short_run_needs_every_second)
+TEST(selfcheck_a_short_run_is_busy_when_every_second_is)
 {
 	gen_point_t p[MAX_SECONDS];
 	double both[2] = {0.99, 0.98}, one[2] = {0.99, 0.5}, single[1] = {0.99};
@@ -112,6 +112,23 @@ TEST(selfcheck_a_short_run_needs_every_second)
 	p[0].length_s = p[0].t = 0.3;
 	CHECK(!gen_saturation_decide(p, n, &s));
 	CHECK(!gen_saturation_decide(p, 0, &s));
+}
+
+TEST(selfcheck_a_short_run_is_never_late_enough)
+{
+	gen_point_t p[MAX_SECONDS];
+	/* a host that stalled 1.1 s in a 2 s run: both seconds mostly late, one stall all the
+	 * same; three late seconds are the least that says more */
+	uint64_t two[2] = {700, 680}, three[3] = {700, 680, 300};
+	gen_saturation_t s;
+	size_t n;
+
+	n = make_seconds(p, 2, NULL, two, 1000, 0.01);
+	CHECK(!gen_saturation_decide(p, n, &s));
+	n = make_seconds(p, 3, NULL, three, 1000, 0.01);
+	CHECK(gen_saturation_decide(p, n, &s));
+	CHECK_INT(s.criterion, GEN_SAT_SCHEDULE_LAG);
+	CHECK_INT(s.whole_seconds, 3);
 }
 
 TEST(selfcheck_late_arrivals_for_seconds_in_a_row_saturate)
@@ -172,17 +189,17 @@ TEST(selfcheck_a_busy_thread_is_named_before_the_lateness_it_causes)
 TEST(selfcheck_seconds_with_nothing_due_neither_count_nor_break_a_run)
 {
 	gen_point_t p[MAX_SECONDS];
-	/* a starved generator: both seconds of the schedule late, then a long stop with nothing
+	/* a starved generator: every second of the schedule late, then a long stop with nothing
 	 * due; and a pause in a rate schedule between late seconds */
-	uint64_t late[3] = {950, 990, 0};
+	uint64_t late[4] = {950, 990, 990, 0};
 	gen_saturation_t s;
-	size_t n = make_seconds(p, 3, NULL, late, 1000, 0);
+	size_t n = make_seconds(p, 4, NULL, late, 1000, 0);
 
-	p[2].due = 0;
+	p[3].due = 0;
 	CHECK(gen_saturation_decide(p, n, &s));
 	CHECK_INT(s.criterion, GEN_SAT_SCHEDULE_LAG);
-	CHECK_INT(s.whole_seconds, 2);
-	CHECK_INT(s.consecutive, 2);
+	CHECK_INT(s.whole_seconds, 3);
+	CHECK_INT(s.consecutive, 3);
 	{
 		uint64_t paused[5] = {500, 500, 0, 500, 0};
 

@@ -272,6 +272,10 @@
       list.push(h("div", { class: "alert " + kind + (big ? " big" : "") }, h("div", { class: "icon" }, icon), h("div", null, h("b", null, title), text)));
     if (gen.saturated === true) {
       const why = [];
+      const sat = isObj(gen.saturation) ? gen.saturation : null;
+      if (sat && num(sat.seconds) != null)
+        why.push((sat.criterion === "thread_cpu" ? "a thread without idle CPU" : "the pacer late for over " + fmtPct(num(sat.bound)) + " of the arrivals") +
+          " in " + fmtInt(sat.seconds) + " of " + fmtInt(sat.run_seconds) + " seconds");
       if (num(gen.thread_cpu_max) != null) why.push("busiest thread at " + fmtPct(gen.thread_cpu_max) + " CPU");
       if (num(gen.sched_lag_p99_us) != null && gen.sched_lag_p99_us > 0) why.push("scheduling lag p99 " + fmtMs(gen.sched_lag_p99_us / 1000));
       alert("warn", "!", "The load generator was saturated",
@@ -539,7 +543,9 @@
     }));
 
     /* figures a newer surge adds per second (the target's CPU, memory, ...): one chart each */
-    const known = new Set(["t", "users", "target", "requests", "rps", "errors", "late", "dropped", "bytes_in", "bytes_out", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "hist", "responses"]);
+    /* (the generator's own per-second figures are its self-check's, summed up in the alert) */
+    const known = new Set(["t", "users", "target", "requests", "rps", "errors", "late", "dropped", "bytes_in", "bytes_out", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "hist", "responses",
+      "generator_cpu", "due", "due_late"]);
     const extra = [];
     for (const p of timeline) for (const k of Object.keys(p)) if (!known.has(k) && typeof p[k] === "number" && extra.indexOf(k) < 0) extra.push(k);
     extra.slice(0, 8).forEach((k, i) => {
