@@ -35,6 +35,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def refused_url(path="/"):
+    """A loopback URL nothing listens on: a port just bound and freed. (Not a fixed port such
+    as 1: on a shared host someone may be listening there.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
 def wait_port(port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import zlib
 
-from harness import SURGE, Serve, main, surge
+from harness import SURGE, Serve, main, refused_url, surge
 
 
 def decode_counts(text):
@@ -416,10 +416,10 @@ def test_merge_exit_code_is_the_whole_runs():
     """Shards of a run whose target refused every connection merge into a whole that `surge
     run` would have ended with exit 3, and merge says why."""
     with tempfile.TemporaryDirectory() as d:
-        paths = []
+        paths, url = [], refused_url()
         for i in range(2):
             path = os.path.join(d, f"dead{i}.json")
-            surge("run", "-q", "-d", "1s", "-c", "1", "--json", path, "http://127.0.0.1:1/",
+            surge("run", "-q", "-d", "1s", "-c", "1", "--json", path, url,
                   check_rc=3, timeout=30)
             paths.append(path)
         p = surge("merge", *paths, "-o", os.path.join(d, "all.json"), "-q", check_rc=3)

@@ -9,11 +9,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 
-from harness import ROOT, Serve, main, need, surge
+from harness import ROOT, Serve, main, need, refused_url, surge
 
 ARTIFACTS = os.path.join(ROOT, os.environ.get("BUILD", "build"), "test-artifacts")
 
@@ -143,13 +142,8 @@ def test_reports_of_runs_that_measured_little_render():
     bare document: each renders without an error and says what is missing."""
     with tempfile.TemporaryDirectory() as d:
         dead = os.path.join(d, "dead.json")
-        # a port just freed: every request is refused (exit 3: target unreachable). (Not a
-        # fixed port such as 1: on a shared host someone may be listening there.)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        surge("run", "-q", "-d", "1s", "-c", "2", "--json", dead, f"http://127.0.0.1:{port}/",
-              check_rc=3)
+        # nothing listens there: every request is refused (exit 3: target unreachable)
+        surge("run", "-q", "-d", "1s", "-c", "2", "--json", dead, refused_url(), check_rc=3)
         with open(dead) as f:
             doc = json.load(f)
         old = dict(doc)
