@@ -41,7 +41,7 @@ FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c src/scrape/p
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit asan tsan fuzz bench demo deps fresh-check format clean help FORCE
+.PHONY: all test unit asan tsan fuzz bench demo deps fresh-check format clean help FORCE image
 
 all: $(BUILD)/surge
 
@@ -150,6 +150,18 @@ demo: deps
 fresh-check:
 	@scripts/fresh-machine.sh
 
+# The container image (deploy/Containerfile) built by buildah without a daemon, into a
+# storage root under build/ (vfs driver), and written as the OCI archive $(BUILD)/surge-image.tar
+# for `minikube image load`, `kind load image-archive` or `docker load`. IMAGE names it;
+# IMAGE_SOURCE and IMAGE_LICENSES fill its OCI labels.
+IMAGE          ?= surge:$(VERSION)
+IMAGE_SOURCE   ?= $(shell git remote get-url origin 2>/dev/null)
+IMAGE_LICENSES ?= NOASSERTION
+BUILDAH_STORAGE ?= --root $(CURDIR)/$(BUILD)/containers/storage --runroot $(CURDIR)/$(BUILD)/containers/run --storage-driver vfs
+image: $(BUILD)/surge
+	@VERSION=$(VERSION) SOURCE="$(IMAGE_SOURCE)" LICENSES="$(IMAGE_LICENSES)" \
+		BUILDAH_STORAGE="$(BUILDAH_STORAGE)" deploy/image/build.sh $(BUILD)/surge $(IMAGE) $(BUILD)/surge-image.tar
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -165,5 +177,6 @@ help:
 	@echo "make fuzz     libFuzzer drivers, FUZZ_SECONDS each (default 60)"
 	@echo "make bench    surge vs wrk/hey/h2load/ab on an nginx fixture (bench/)"
 	@echo "make demo     start a target on loopback, run a short load test, write results"
+	@echo "make image    the container image with buildah (deploy/Containerfile), build/surge-image.tar"
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/cli/main.d
