@@ -4,7 +4,7 @@
 -- downstream that fails 30 % of its calls feed the error panels.
 options = {
 	users = 6,
-	duration = "6s",
+	duration = "4s",
 }
 
 wait = between(0.01, 0.05)
