@@ -193,12 +193,11 @@ static int loop_new_in_child(size_t hole, int spare_fds)
 
 TEST(loop_new_failure_leaks_no_descriptor)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	/* the sanitizers own the heap and need far more address space than the cap allows */
-	return;
-#else
 	int clean_failures = 0;
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* the sanitizers own the heap and need far more address space than the cap allows: under
+	 * them only the descriptor half runs */
 	for (size_t hole = 1024; hole <= 16384; hole += 512) {
 		int rc = loop_new_in_child(hole, 0);
 
@@ -208,6 +207,7 @@ TEST(loop_new_failure_leaks_no_descriptor)
 			                  : "the child could not run");
 		clean_failures += rc == 2;
 	}
+#endif
 	for (int spare = 0; spare <= 2; spare++) {
 		int rc = loop_new_in_child(0, spare);
 
@@ -217,6 +217,8 @@ TEST(loop_new_failure_leaks_no_descriptor)
 			                  : "the child could not run");
 		clean_failures += rc == 2;
 	}
+#if !defined(__SANITIZE_THREAD__)  /* its runtime keeps descriptors the cap does not see */
 	CHECK(clean_failures > 0); /* the failure paths were taken */
 #endif
+	(void)clean_failures;
 }
