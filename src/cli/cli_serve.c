@@ -1,15 +1,19 @@
 /* cli_serve: `surge serve` — one table of options, each also read from SURGE_<NAME> (and the
- * seeds' PORT), so a container is configured the Kubernetes way; flags win over the
- * environment, the environment over the defaults. */
+ * seeds' PORT, DATABASE_URL, REDIS_URL, DOWNSTREAM_SERVICE_URL), so a container is configured
+ * the Kubernetes way. Flags win over the environment, SURGE_<NAME> over the seeds' names, and
+ * those over the defaults; a value that is overridden is never read, so a bad one cannot
+ * stop the start. Every error is one line naming what the user typed: the flag, or the
+ * environment variable. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/units.h"
 #include "serve/serve.h"
 
@@ -23,85 +27,212 @@ enum opt_type {
 	OPT_NOFLAG,
 	OPT_STRING,
 	OPT_LEVEL,
-	OPT_ONOFF
+	OPT_BOOL
 };
 
 typedef struct serve_option {
 	const char *name;
 	enum opt_type type;
 	size_t offset;
+	uint64_t min, max; /* counts: the range; durations: min only (0 = none) */
 	const char *help;
 } serve_option_t;
 
 #define OFF(field) offsetof(serve_config_t, field)
 
 static const serve_option_t options[] = {
-    {"listen", OPT_ADDR, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080)"},
-    {"port", OPT_PORT, 0, "port only (also $PORT)"},
-    {"workers", OPT_COUNT, OFF(workers), "worker threads, each with its own loop (default: CPUs)"},
-    {"max-connections", OPT_COUNT, OFF(max_connections),
+    {"listen", OPT_ADDR, 0, 0, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080; :PORT = all)"},
+    {"port", OPT_PORT, 0, 0, 0, "port only (also $PORT)"},
+    {"workers", OPT_COUNT, OFF(workers), 1, SERVE_WORKERS_MAX,
+     "worker threads, each with its own loop (default: CPUs; at most 1024)"},
+    {"max-connections", OPT_COUNT, OFF(max_connections), 1, 10000000,
      "open connections at most (default 10000)"},
-    {"max-header-bytes", OPT_SIZE, OFF(max_header_bytes),
+    {"max-header-bytes", OPT_SIZE, OFF(max_header_bytes), 0, 0,
      "request line + headers (default 16k; over: 431)"},
-    {"max-body", OPT_SIZE, OFF(max_body_bytes), "request body (default 10MiB; over: 413)"},
-    {"header-timeout", OPT_DURATION, OFF(header_timeout_ns),
+    {"max-body", OPT_SIZE, OFF(max_body_bytes), 0, 0, "request body (default 10MiB; over: 413)"},
+    {"header-timeout", OPT_DURATION, OFF(header_timeout_ns), 1, 0,
      "time to send a request head (default 10s; then 408)"},
-    {"idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), "keep-alive idle time (default 60s)"},
-    {"drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), "graceful shutdown limit (default 30s)"},
-    {"max-delay", OPT_DURATION, OFF(max_delay_ns), "cap on any requested delay (default 300s)"},
-    {"max-size", OPT_SIZE, OFF(max_size_bytes),
+    {"idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), 1, 0,
+     "keep-alive idle time, above 0 (default 60s)"},
+    {"drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), 0, 0,
+     "graceful shutdown limit (default 30s)"},
+    {"max-delay", OPT_DURATION, OFF(max_delay_ns), 0, 0,
+     "cap on any requested delay (default 300s)"},
+    {"max-size", OPT_SIZE, OFF(max_size_bytes), 0, 0,
      "cap on any requested response size (default 100MiB)"},
-    {"max-cpu", OPT_DURATION, OFF(max_cpu_ns), "cap on CPU time per request (default 10s)"},
-    {"memory-cap", OPT_SIZE, OFF(memory_cap_bytes),
+    {"max-cpu", OPT_DURATION, OFF(max_cpu_ns), 0, 0, "cap on CPU time per request (default 10s)"},
+    {"memory-cap", OPT_SIZE, OFF(memory_cap_bytes), 0, 0,
      "leaked + spiking memory at most (default 1GiB; over: 507)"},
-    {"max-load-cores", OPT_COUNT, OFF(max_load_cores),
+    {"max-load-cores", OPT_COUNT, OFF(max_load_cores), 1, 10000000,
      "background load threads at most (default: CPUs)"},
-    {"no-chaos", OPT_NOFLAG, OFF(chaos),
+    {"no-chaos", OPT_NOFLAG, OFF(chaos), 0, 0,
      "switch off leaks, blocking, load, chaos and crash endpoints"},
-    {"allow-crash", OPT_FLAG, OFF(allow_crash), "let POST /admin/crash exit the process"},
-    {"admin-token", OPT_STRING, OFF(admin_token), "bearer token required by /admin/... endpoints"},
-    {"data-dir", OPT_STRING, OFF(data_dir), "directory for the disk endpoints (default /tmp)"},
-    {"default-params", OPT_STRING, OFF(default_params),
+    {"allow-crash", OPT_FLAG, OFF(allow_crash), 0, 0, "let POST /admin/crash exit the process"},
+    {"admin-token", OPT_STRING, OFF(admin_token), 0, 0,
+     "bearer token required by /admin/... endpoints"},
+    {"data-dir", OPT_STRING, OFF(data_dir), 0, 0,
+     "directory for the disk endpoints (default /tmp)"},
+    {"default-params", OPT_STRING, OFF(default_params), 0, 0,
      "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"},
-    {"log-level", OPT_LEVEL, OFF(log_level), "debug, info, warn or error (default info)"},
-    {"access-log", OPT_ONOFF, OFF(access_log), "on or off: one JSON line per request (default on)"},
-    {"role", OPT_STRING, OFF(role), "default, or downstream: serve only the downstream API"},
-    {"downstream-url", OPT_STRING, OFF(downstream_url),
+    {"log-level", OPT_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"},
+    {"access-log", OPT_BOOL, OFF(access_log), 0, 0,
+     "on or off: one JSON line per request (default on)"},
+    {"role", OPT_STRING, OFF(role), 0, 0, "default, or downstream: serve only the downstream API"},
+    {"downstream-url", OPT_STRING, OFF(downstream_url), 0, 0,
      "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"},
-    {"database-url", OPT_STRING, OFF(database_url),
+    {"database-url", OPT_STRING, OFF(database_url), 0, 0,
      "postgresql://... (also $DATABASE_URL; default: SQLite)"},
-    {"sqlite", OPT_STRING, OFF(sqlite_path),
+    {"sqlite", OPT_STRING, OFF(sqlite_path), 0, 0,
      "SQLite file or :memory: (default <data-dir>/surge.db)"},
-    {"db-pool", OPT_COUNT, OFF(db_pool), "database connections (default 10)"},
-    {"db-timeout", OPT_DURATION, OFF(db_timeout_ns),
+    {"db-pool", OPT_COUNT, OFF(db_pool), 1, 10000000, "database connections (default 10)"},
+    {"db-timeout", OPT_DURATION, OFF(db_timeout_ns), 0, 0,
      "wait for a free connection at most (default 5s; then 503)"},
-    {"redis-url", OPT_STRING, OFF(redis_url),
+    {"redis-url", OPT_STRING, OFF(redis_url), 0, 0,
      "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
-    {"cache-size", OPT_COUNT, OFF(cache_entries), "in-process cache entries (default 10000)"},
-    {NULL, 0, 0, NULL},
+    {"cache-size", OPT_COUNT, OFF(cache_entries), 1, 10000000,
+     "in-process cache entries (default 10000)"},
 };
 
+#define OPTION_COUNT ((int)(sizeof(options) / sizeof(options[0])))
+#define NAME_MAX_LEN 48
+
+/* The environment's other names for options (the seeds' variables): read below SURGE_<NAME>. */
+static const struct {
+	const char *env, *option;
+} seeds[] = {
+    {"PORT", "port"},
+    {"DOWNSTREAM_SERVICE_URL", "downstream-url"},
+    {"DATABASE_URL", "database-url"},
+    {"REDIS_URL", "redis-url"},
+};
+
+/* Where each option's value comes from: its name as the user gave it ("--workers",
+ * "$SURGE_WORKERS"), and the value; an empty name means the default. */
+typedef struct given {
+	char name[OPTION_COUNT][NAME_MAX_LEN];
+	const char *value[OPTION_COUNT];
+} given_t;
+
+/* "surge serve: MSG (see 'surge help serve')" on one line: control characters in what was
+ * formatted (a value, a driver's message) become spaces. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void one_line(char *s)
+{
+	char *o = s;
+	bool space = false;
+
+	for (char *p = s; *p; p++) {
+		bool blank = (unsigned char)*p < 0x20 || *p == 0x7f || *p == ' ';
+
+		if (blank && (space || o == s))
+			continue;
+		*o++ = blank ? ' ' : *p;
+		space = blank;
+	}
+	while (o > s && o[-1] == ' ')
+		o--;
+	*o = '\0';
+}
+
+static int usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(msg);
+	fprintf(stderr, "surge serve: %s (see 'surge help serve')\n", msg);
+	return EXIT_USAGE;
+}
+
+static int option_index(const char *name, size_t len)
+{
+	for (int i = 0; i < OPTION_COUNT; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* "ADDR:PORT", "[IPv6]:PORT" or ":PORT" (every address). */
 static int parse_addr(serve_config_t *cfg, const char *v, char *err, size_t len)
 {
-	const char *colon = strrchr(v, ':');
-	size_t hlen = colon ? (size_t)(colon - v) : strlen(v);
+	const char *host = v, *colon;
+	size_t hlen;
 	uint64_t port;
 
-	if (v[0] == '[' && hlen >= 2 && v[hlen - 1] == ']')
-		v++, hlen -= 2;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		colon = close && close[1] == ':' ? close + 1 : NULL;
+		host = v + 1;
+		hlen = close ? (size_t)(close - host) : 0;
+	} else {
+		colon = strrchr(v, ':');
+		hlen = colon ? (size_t)(colon - v) : 0;
+		if (colon && memchr(v, ':', hlen)) {
+			snprintf(err, len,
+			         "'%s': an IPv6 address goes in brackets, e.g. [::1]:8080",
+			         ECHO(v));
+			return -1;
+		}
+	}
+	if (!colon) {
+		snprintf(err, len,
+		         "'%s': expected ADDR:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or :8080",
+		         ECHO(v));
+		return -1;
+	}
 	if (hlen >= sizeof(cfg->host)) {
-		snprintf(err, len, "address too long");
+		snprintf(err, len, "'%s': the address is longer than %zu characters", ECHO(v),
+		         sizeof(cfg->host) - 1);
+		return -1;
+	}
+	if (units_parse_count(colon + 1, 1, 65535, &port, err, len) < 0) {
+		snprintf(err, len, "'%s': expected ADDR:PORT with a port from 1 to 65535", ECHO(v));
 		return -1;
 	}
 	if (hlen) {
-		memcpy(cfg->host, v, hlen);
+		memcpy(cfg->host, host, hlen);
 		cfg->host[hlen] = '\0';
+	} else {
+		snprintf(cfg->host, sizeof(cfg->host), "0.0.0.0");
 	}
-	if (colon) {
-		if (units_parse_count(colon + 1, 0, 65535, &port, err, len) < 0)
-			return -1;
-		cfg->port = (uint16_t)port;
+	cfg->port = (uint16_t)port;
+	return 0;
+}
+
+static int set_duration(const serve_option_t *o, void *field, const char *v, char *err, size_t len)
+{
+	uint64_t ns;
+
+	if (units_parse_duration(v, NS_PER_S, &ns, err, len) < 0)
+		return -1;
+	if (ns < o->min) {
+		snprintf(err, len, "'%s': must be above 0", ECHO(v));
+		return -1;
 	}
+	*(uint64_t *)field = ns;
+	return 0;
+}
+
+static int set_size(const serve_option_t *o, void *field, const char *v, char *err, size_t len)
+{
+	uint64_t n;
+
+	if (units_parse_size(v, &n, err, len) < 0)
+		return -1;
+	if (o->offset != OFF(max_header_bytes)) {
+		*(uint64_t *)field = n;
+		return 0;
+	}
+	if (n < 256 || n > 1048576) {
+		snprintf(err, len, "'%s': must be from 256 bytes to 1 MiB", ECHO(v));
+		return -1;
+	}
+	*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
 
@@ -110,35 +241,29 @@ static int set_option(serve_config_t *cfg, const serve_option_t *o, const char *
 {
 	void *field = (char *)cfg + o->offset;
 	uint64_t n;
+	bool b;
 
 	switch (o->type) {
 	case OPT_ADDR: return parse_addr(cfg, v, err, len);
 	case OPT_PORT:
-		if (units_parse_count(v, 0, 65535, &n, err, len) < 0)
+		if (units_parse_count(v, 1, 65535, &n, err, len) < 0)
 			return -1;
 		cfg->port = (uint16_t)n;
 		return 0;
 	case OPT_COUNT:
-		if (units_parse_count(v, 1, 10000000, &n, err, len) < 0)
+		if (units_parse_count(v, o->min, o->max, &n, err, len) < 0)
 			return -1;
 		*(uint32_t *)field = (uint32_t)n;
 		return 0;
-	case OPT_DURATION: return units_parse_duration(v, NS_PER_S, field, err, len);
-	case OPT_SIZE:
-		if (units_parse_size(v, &n, err, len) < 0)
+	case OPT_DURATION: return set_duration(o, field, v, err, len);
+	case OPT_SIZE: return set_size(o, field, v, err, len);
+	case OPT_FLAG:
+	case OPT_NOFLAG:
+		/* a flag's value comes from the environment only (SURGE_NO_CHAOS=true) */
+		if (units_parse_bool(v, &b, err, len) < 0)
 			return -1;
-		if (o->offset == OFF(max_header_bytes)) {
-			if (n < 256 || n > 1048576) {
-				snprintf(err, len, "must be from 256 bytes to 1MiB");
-				return -1;
-			}
-			*(uint32_t *)field = (uint32_t)n;
-		} else {
-			*(uint64_t *)field = n;
-		}
+		*(bool *)field = o->type == OPT_FLAG ? b : !b;
 		return 0;
-	case OPT_FLAG: *(bool *)field = true; return 0;
-	case OPT_NOFLAG: *(bool *)field = false; return 0;
 	case OPT_STRING: *(const char **)field = v; return 0;
 	case OPT_LEVEL: {
 		static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -147,16 +272,10 @@ static int set_option(serve_config_t *cfg, const serve_option_t *o, const char *
 				*(enum serve_log_level *)field = (enum serve_log_level)i;
 				return 0;
 			}
-		snprintf(err, len, "'%s' is not one of debug, info, warn, error", v);
+		snprintf(err, len, "'%s' is not one of debug, info, warn, error", ECHO(v));
 		return -1;
 	}
-	case OPT_ONOFF:
-		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-			snprintf(err, len, "'%s' is not on or off", v);
-			return -1;
-		}
-		*(bool *)field = strcmp(v, "on") == 0;
-		return 0;
+	case OPT_BOOL: return units_parse_bool(v, (bool *)field, err, len);
 	}
 	return -1;
 }
@@ -166,83 +285,119 @@ static bool takes_value(const serve_option_t *o)
 	return o->type != OPT_FLAG && o->type != OPT_NOFLAG;
 }
 
-static const serve_option_t *find_option(const char *arg, const char **value)
+/* Records what the command line gives, without applying it: the environment is read first
+ * for what the command line leaves alone, then the command line is applied over it. */
+static int read_arguments(given_t *flags, int argc, char **argv)
 {
-	const char *eq = strchr(arg, '=');
-	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-
-	*value = eq ? eq + 1 : NULL;
-	for (const serve_option_t *o = options; o->name; o++)
-		if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0)
-			return o;
-	return NULL;
-}
-
-/* SURGE_<NAME>: upper case, '-' as '_'. Flags read "1", "true" or "on" as set. */
-static int read_environment(serve_config_t *cfg)
-{
-	char name[64], err[200];
-	const char *v;
-
-	static const struct {
-		const char *env, *option;
-	} seeds[] = {
-	    {"PORT", "port"},
-	    {"DOWNSTREAM_SERVICE_URL", "downstream-url"},
-	    {"DATABASE_URL", "database-url"},
-	    {"REDIS_URL", "redis-url"},
-	};
-
-	/* the seeds' names first, so SURGE_<NAME> (read next) wins over them */
-	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		const char *ignored;
-		const serve_option_t *o = find_option(seeds[i].option, &ignored);
-
-		if ((v = getenv(seeds[i].env)) && *v && set_option(cfg, o, v, err, sizeof(err)) < 0)
-			return cli_usage_error("serve", "$%s: %s", seeds[i].env, err);
-	}
-	for (const serve_option_t *o = options; o->name; o++) {
-		size_t i = 0;
-
-		i += (size_t)snprintf(name, sizeof(name), "SURGE_");
-		for (const char *p = o->name; *p && i + 1 < sizeof(name); p++)
-			name[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-		name[i] = '\0';
-		if (!(v = getenv(name)) || !*v)
-			continue;
-		if (!takes_value(o) && strcmp(v, "1") && strcasecmp(v, "true") &&
-		    strcasecmp(v, "on"))
-			continue;
-		if (set_option(cfg, o, v, err, sizeof(err)) < 0)
-			return cli_usage_error("serve", "$%s: %s", name, err);
-	}
-	return 0;
-}
-
-static int read_arguments(serve_config_t *cfg, int argc, char **argv)
-{
-	char err[200];
-
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *value;
-		const serve_option_t *o;
+		const char *arg = argv[i], *eq, *value;
+		int o;
 
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			fputs(cli_help_text("serve"), stdout);
 			cli_serve_options_help(stdout);
 			return -1;
 		}
-		if (strncmp(arg, "--", 2) != 0 || !(o = find_option(arg + 2, &value)))
-			return cli_usage_error("serve", "unknown option '%s'", arg);
-		if (takes_value(o) && !value) {
+		eq = strchr(arg, '=');
+		o = strncmp(arg, "--", 2) == 0
+		        ? option_index(arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2))
+		        : -1;
+		if (o < 0)
+			return usage_error("unknown option '%s'", ECHO(arg));
+		value = eq ? eq + 1 : NULL;
+		if (takes_value(&options[o]) && !value) {
 			if (i + 1 == argc)
-				return cli_usage_error("serve", "--%s needs a value", o->name);
+				return usage_error("--%s needs a value", options[o].name);
 			value = argv[++i];
-		} else if (!takes_value(o) && value) {
-			return cli_usage_error("serve", "--%s takes no value", o->name);
+		} else if (!takes_value(&options[o]) && value) {
+			return usage_error("--%s takes no value", options[o].name);
+		} else if (!value) {
+			value = "true";
 		}
-		if (set_option(cfg, o, value, err, sizeof(err)) < 0)
-			return cli_usage_error("serve", "--%s: %s", o->name, err);
+		snprintf(flags->name[o], NAME_MAX_LEN, "--%s", options[o].name);
+		flags->value[o] = value;
+	}
+	return 0;
+}
+
+static const char *env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* SURGE_<NAME>: upper case, '-' as '_'. */
+static void env_name(const serve_option_t *o, char *out, size_t len)
+{
+	size_t i = (size_t)snprintf(out, len, "SURGE_");
+
+	for (const char *p = o->name; *p && i + 1 < len; p++)
+		out[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	out[i] = '\0';
+}
+
+/* What the environment gives for the options the command line leaves alone: SURGE_<NAME>,
+ * else the seeds' name. --listen (and SURGE_LISTEN) carry the port, so they hide PORT. */
+static void read_environment(const given_t *flags, given_t *env)
+{
+	int listen = option_index("listen", 6), port = option_index("port", 4);
+
+	for (int o = 0; o < OPTION_COUNT; o++) {
+		char name[NAME_MAX_LEN - 1]; /* room for the '$' */
+
+		env_name(&options[o], name, sizeof(name));
+		if (flags->value[o] || !(env->value[o] = env_value(name)))
+			continue;
+		snprintf(env->name[o], NAME_MAX_LEN, "$%s", name);
+	}
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		int o = option_index(seeds[i].option, strlen(seeds[i].option));
+
+		if (flags->value[o] || env->value[o] ||
+		    (o == port && (flags->value[listen] || env->value[listen])))
+			continue;
+		if ((env->value[o] = env_value(seeds[i].env)))
+			snprintf(env->name[o], NAME_MAX_LEN, "$%s", seeds[i].env);
+	}
+}
+
+static int apply(serve_config_t *cfg, const given_t *g)
+{
+	char err[ECHO_SIZE + 200];
+
+	/* in table order: --listen before --port, so a port given alone overrides it */
+	for (int o = 0; o < OPTION_COUNT; o++)
+		if (g->value[o] && set_option(cfg, &options[o], g->value[o], err, sizeof(err)) < 0)
+			return usage_error("%s: %s", g->name[o], err);
+	return 0;
+}
+
+/* The name the user gave an option by, for messages checked after parsing. */
+static const char *name_of(const given_t *flags, const given_t *env, const char *option)
+{
+	int o = option_index(option, strlen(option));
+
+	if (flags->value[o])
+		return flags->name[o];
+	return env->value[o] ? env->name[o] : NULL;
+}
+
+/* What can be judged without starting anything. */
+static int check(const serve_config_t *cfg, const given_t *flags, const given_t *env)
+{
+	char err[ECHO_SIZE + 200];
+	const char *name;
+
+	if (strcmp(cfg->role, "default") != 0 && strcmp(cfg->role, "downstream") != 0) {
+		name = name_of(flags, env, "role");
+		return usage_error("%s '%s': expected default or downstream",
+		                   name ? name : "--role", ECHO(cfg->role));
+	}
+	if (cfg->default_params &&
+	    serve_default_params_check(cfg->default_params, err, sizeof(err)) < 0) {
+		name = name_of(flags, env, "default-params");
+		return usage_error("%s: %s", name ? name : "--default-params", err);
 	}
 	return 0;
 }
@@ -250,7 +405,8 @@ static int read_arguments(serve_config_t *cfg, int argc, char **argv)
 /* The option list for `surge serve --help`, generated from the table. */
 void cli_serve_options_help(FILE *out)
 {
-	for (const serve_option_t *o = options; o->name; o++) {
+	for (int i = 0; i < OPTION_COUNT; i++) {
+		const serve_option_t *o = &options[i];
 		char flag[48];
 
 		snprintf(flag, sizeof(flag), "--%s%s", o->name, takes_value(o) ? " V" : "");
@@ -260,17 +416,27 @@ void cli_serve_options_help(FILE *out)
 
 int cli_serve(int argc, char **argv)
 {
+	static given_t flags, env;
 	serve_config_t cfg;
-	char err[300];
+	char err[1024];
 	int rc;
 
+	memset(&flags, 0, sizeof(flags));
+	memset(&env, 0, sizeof(env));
 	serve_config_defaults(&cfg);
-	if ((rc = read_environment(&cfg)) != 0 || (rc = read_arguments(&cfg, argc, argv)) != 0)
+	if ((rc = read_arguments(&flags, argc, argv)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	if (strcmp(cfg.role, "default") != 0 && strcmp(cfg.role, "downstream") != 0)
-		return cli_usage_error("serve", "--role '%s': expected default or downstream",
-		                       cfg.role);
+	read_environment(&flags, &env);
+	if ((rc = apply(&cfg, &env)) != 0 || (rc = apply(&cfg, &flags)) != 0 ||
+	    (rc = check(&cfg, &flags, &env)) != 0)
+		return rc;
+	cfg.data_dir_from = name_of(&flags, &env, "data-dir");
+	cfg.database_url_from = name_of(&flags, &env, "database-url");
+	cfg.redis_url_from = name_of(&flags, &env, "redis-url");
+	cfg.downstream_url_from = name_of(&flags, &env, "downstream-url");
+	cfg.workers_from = name_of(&flags, &env, "workers");
 	if (serve_run(&cfg, err, sizeof(err)) < 0) {
+		one_line(err);
 		fprintf(stderr, "surge serve: %s\n", err);
 		return EXIT_USAGE;
 	}

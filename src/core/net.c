@@ -1,4 +1,5 @@
-/* net: TCP socket set-up and plain reads and writes for the event-loop users. */
+/* net: TCP socket set-up and plain reads and writes for the event-loop users, and the
+ * listening sockets of a port as the kernel lists them (for a server that must own its port). */
 #include "core/net.h"
 
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,4 +97,84 @@ ssize_t net_write(int fd, const void *buf, size_t len)
 	if (n >= 0)
 		return n;
 	return errno == EAGAIN || errno == EWOULDBLOCK ? NET_WANT_WRITE : -errno;
+}
+
+/* ---- listeners, as the kernel lists them ---- */
+
+/* One /proc/net/tcp{,6} file: hex address, port, state (0A = LISTEN) and inode per line. */
+static int scan_listeners(const char *path, int family, uint16_t port, net_listener_t *out, int max,
+                          int found)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? found : -errno; /* no IPv6 in this kernel: none there */
+	if (!fgets(line, sizeof(line), f)) {             /* the header */
+		fclose(f);
+		return found;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char hex[33];
+		unsigned int lport, state;
+		unsigned long inode;
+		net_listener_t l = {.family = family};
+		size_t words = family == AF_INET ? 1 : 4;
+
+		if (sscanf(line,
+		           " %*u: %32[0-9A-Fa-f]:%X %*[0-9A-Fa-f]:%*X %X %*X:%*X %*X:%*X %*X "
+		           "%*u %*u %lu",
+		           hex, &lport, &state, &inode) != 4 ||
+		    state != 0x0A || lport != port || strlen(hex) != words * 8)
+			continue;
+		/* each 32-bit word is printed as the u32 the address bytes make in memory */
+		for (size_t w = 0; w < words; w++) {
+			char word[9];
+			uint32_t v;
+
+			memcpy(word, hex + w * 8, 8);
+			word[8] = '\0';
+			v = (uint32_t)strtoul(word, NULL, 16);
+			memcpy(l.addr + w * 4, &v, 4);
+		}
+		l.inode = inode;
+		if (found < max)
+			out[found] = l;
+		found++;
+	}
+	fclose(f);
+	return found;
+}
+
+int net_listeners_on_port(uint16_t port, net_listener_t *out, int max)
+{
+	int n = scan_listeners("/proc/net/tcp", AF_INET, port, out, max, 0);
+
+	return n < 0 ? n : scan_listeners("/proc/net/tcp6", AF_INET6, port, out, max, n);
+}
+
+static int is_wildcard(const net_listener_t *l)
+{
+	static const unsigned char zero[16];
+
+	return memcmp(l->addr, zero, l->family == AF_INET ? 4 : 16) == 0;
+}
+
+int net_listeners_overlap(const net_listener_t *a, const net_listener_t *b)
+{
+	if (a->family == b->family)
+		return is_wildcard(a) || is_wildcard(b) ||
+		       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+	/* IPv4 and IPv6: only a dual-stack [::] listener takes the other's connections */
+	return is_wildcard(a->family == AF_INET6 ? a : b);
+}
+
+void net_listener_of(const struct sockaddr *sa, net_listener_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = sa->sa_family;
+	if (sa->sa_family == AF_INET6)
+		memcpy(out->addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	else
+		memcpy(out->addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
 }

@@ -29,6 +29,22 @@ int net_connect(const net_addr_t *addr);
 /* After the socket turned writable: 0 when connected, else -errno of the failure. */
 int net_connect_result(int fd);
 
+/* A TCP socket listening in this network namespace, as /proc/net/tcp{,6} shows it. */
+typedef struct net_listener {
+	unsigned long inode;    /* the socket's inode: fstat(fd).st_ino of its owner's descriptor */
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network byte order; the first 4 bytes for AF_INET */
+} net_listener_t;
+
+/* The TCP sockets listening on port, on any address, up to max of them into out. Returns how
+ * many there are (possibly more than max), or -errno when /proc/net/tcp cannot be read. */
+int net_listeners_on_port(uint16_t port, net_listener_t *out, int max);
+/* Whether a listener on a and one on b (same port) take some of the same connections: the
+ * same address, or a wildcard (0.0.0.0, and :: which takes IPv4 too) covering the other. */
+int net_listeners_overlap(const net_listener_t *a, const net_listener_t *b);
+/* The form of a bound address (a sockaddr_in or sockaddr_in6) net_listeners_on_port uses. */
+void net_listener_of(const struct sockaddr *sa, net_listener_t *out);
+
 /* >0 bytes, 0 at end of stream, NET_WANT_READ, or -errno. */
 ssize_t net_read(int fd, void *buf, size_t len);
 /* >0 bytes, NET_WANT_WRITE, or -errno. */

@@ -156,6 +156,21 @@ fail:
 	return -EINVAL;
 }
 
+int units_parse_bool(const char *s, bool *out, char *err, size_t errlen)
+{
+	static const char *const yes[] = {"true", "1", "yes", "on"};
+	static const char *const no[] = {"false", "0", "no", "off"};
+
+	for (size_t i = 0; s && i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*out = strcasecmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'%s' is not a boolean (true/false, 1/0, yes/no, on/off)", ECHO(s));
+	return -EINVAL;
+}
+
 void units_format_duration_us(double us, char *out, size_t len)
 {
 	if (us >= 1e6)

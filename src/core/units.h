@@ -3,6 +3,7 @@
 #ifndef SURGE_UNITS_H
 #define SURGE_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,9 @@ int units_parse_number(const char *s, double *out, const char **rest);
 /* "10%" or the fraction "0.1" → 0.1, at most max (1 for a share of a whole, INFINITY for a
  * relative change that may pass 100 %). 0, or -EINVAL with a message in err. */
 int units_parse_percent(const char *s, double max, double *out, char *err, size_t errlen);
+/* true/false, 1/0, yes/no, on/off in any case: the one reading of a boolean everywhere
+ * (environment variables, flag values, query parameters); anything else is an error. */
+int units_parse_bool(const char *s, bool *out, char *err, size_t errlen);
 /* A non-negative integer within [min, max]. */
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen);

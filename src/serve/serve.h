@@ -5,9 +5,14 @@
 #define SURGE_SERVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum serve_log_level { SERVE_LOG_DEBUG, SERVE_LOG_INFO, SERVE_LOG_WARN, SERVE_LOG_ERROR };
+
+/* Worker threads at most: each costs a thread, three descriptors (listener, epoll, eventfd)
+ * and a 1 MiB mailbox, and more than a core's worth per worker only adds switching. */
+#define SERVE_WORKERS_MAX 1024
 
 typedef struct serve_config {
 	char host[256]; /* listen address */
@@ -42,9 +47,23 @@ typedef struct serve_config {
 	uint64_t db_timeout_ns;     /* how long a request waits for a free connection (then 503) */
 	const char *redis_url;      /* REDIS_URL: redis://host:port/db; NULL = in-process LRU */
 	uint32_t cache_entries;     /* in-process cache size */
+
+	/* How the user gave the options judged only at start-up, for its messages: the flag
+	 * ("--database-url") or the environment variable ("$DATABASE_URL"); NULL = the flag. */
+	const char *data_dir_from, *database_url_from, *redis_url_from, *downstream_url_from;
+	const char *workers_from;
 } serve_config_t;
 
+/* The name to quote for an option in a message: how it was given, or its flag. */
+static inline const char *serve_option_from(const char *from, const char *flag)
+{
+	return from ? from : flag;
+}
+
 void serve_config_defaults(serve_config_t *cfg);
+/* Checks --default-params ("delay=10ms:50&status=503:1"): only the common parameters, each a
+ * valid distribution in its range. 0, or -1 with a message in err. */
+int serve_default_params_check(const char *params, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT, drains, and returns 0; or returns -1 with a message in err when
  * it cannot start (the address is taken, ...). */
 int serve_run(const serve_config_t *cfg, char *err, size_t errlen);

@@ -343,18 +343,6 @@ static int user_parse(json_t *doc, bool need_all, user_fields_t *f, char *msg, s
 	return 0;
 }
 
-/* The body as a JSON document; NULL after a 400. */
-static json_t *body_json(serve_request_t *r)
-{
-	json_error_t jerr;
-	json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
-
-	if (!doc)
-		serve_reply_error(r, 400, "body: not JSON (line %d, column %d: %s)", jerr.line,
-		                  jerr.column, jerr.text);
-	return doc;
-}
-
 static users_req_t *users_new(serve_request_t *r, enum users_kind kind)
 {
 	users_req_t *u = calloc(1, sizeof(*u));
@@ -402,7 +390,7 @@ static void users_by_id(serve_request_t *r)
 	if (!u || users_id(r, u) < 0)
 		goto fail;
 	if (kind == USERS_UPDATE) {
-		if (!(doc = body_json(r)))
+		if (!(doc = serve_body_json(r, SERVE_JSON_OBJECT)))
 			goto fail;
 		if (user_parse(doc, false, &f, msg, sizeof(msg)) < 0) {
 			serve_reply_error(r, 400, "%s", msg);
@@ -425,7 +413,7 @@ fail:
 
 static void users_create(serve_request_t *r)
 {
-	json_t *doc = body_json(r);
+	json_t *doc = serve_body_json(r, SERVE_JSON_OBJECT);
 	user_fields_t f = {0};
 	users_req_t *u;
 	char msg[256];
@@ -490,7 +478,7 @@ static void bulk_create_run(serve_job_t *job, void *conn)
 
 static void users_bulk_create(serve_request_t *r)
 {
-	json_t *doc = body_json(r), *v;
+	json_t *doc = serve_body_json(r, SERVE_JSON_ARRAY), *v;
 	bulk_t *b = NULL;
 	serve_job_t *job;
 	size_t i;
@@ -498,8 +486,9 @@ static void users_bulk_create(serve_request_t *r)
 
 	if (!doc)
 		return;
-	if (!json_is_array(doc) || json_array_size(doc) < 1 || json_array_size(doc) > BULK_MAX) {
-		serve_reply_error(r, 400, "body: expected a JSON array of 1 to %d users", BULK_MAX);
+	if (json_array_size(doc) < 1 || json_array_size(doc) > BULK_MAX) {
+		serve_reply_error(r, 400, "body: expected a JSON array of 1 to %d users, got %zu",
+		                  BULK_MAX, json_array_size(doc));
 		goto out;
 	}
 	b = calloc(1, sizeof(*b) + json_array_size(doc) * sizeof(user_fields_t));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/echo.h"
 #include "serve/serve_db.h"
 
 #define TTL_SECONDS "300" /* entries expire even if an invalidation was lost */
@@ -64,8 +65,9 @@ void *serve_cache_redis_connect(void *url, char *err, size_t errlen)
 	redisContext *c;
 
 	if (parse_url(url, host, sizeof(host), &port, pass, sizeof(pass), &dbnum) < 0) {
-		snprintf(err, errlen, "--redis-url %.64s: expected redis://host:port/db",
-		         (const char *)url);
+		snprintf(err, errlen, "%s '%s': expected redis://[:password@]host:port/db",
+		         serve_option_from(serve_state.cfg->redis_url_from, "--redis-url"),
+		         ECHO((const char *)url));
 		return NULL;
 	}
 	c = redisConnectWithTimeout(host, port, tv);

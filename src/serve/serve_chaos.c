@@ -236,15 +236,10 @@ static int apply_settings(serve_request_t *r, json_t *doc)
 
 static void chaos_post(serve_request_t *r)
 {
-	json_error_t jerr;
-	json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+	json_t *doc = serve_body_json(r, SERVE_JSON_OBJECT);
 
-	if (!doc || !json_is_object(doc)) {
-		serve_reply_error(r, 400, "body: expected a JSON object (line %d, column %d: %s)",
-		                  jerr.line, jerr.column, doc ? "not an object" : jerr.text);
-		json_decref(doc);
+	if (!doc)
 		return;
-	}
 	if (apply_settings(r, doc) == 0) {
 		serve_log_event(SERVE_LOG_WARN, "chaos", "settings changed: %.*s", (int)r->body_len,
 		                r->body);

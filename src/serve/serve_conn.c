@@ -396,6 +396,28 @@ static void request_begin(serve_conn_t *c)
 	stat_add(&c->w->stats.in_flight, 1);
 }
 
+/* What the head parser refused, in words: which limit, or which feature is not supported. */
+static const char *parse_refusal(const serve_conn_t *c, const http_request_limits_t *limits,
+                                 int status, char *buf, size_t len)
+{
+	switch (status) {
+	case 414:
+		snprintf(buf, len, "request line longer than %u bytes", limits->max_request_line);
+		return buf;
+	case 431:
+		if (c->req.head.header_count >= limits->max_headers)
+			snprintf(buf, len, "more than %u header lines", limits->max_headers);
+		else
+			snprintf(buf, len, "request head larger than %u bytes (--max-header-bytes)",
+			         limits->max_header_bytes);
+		return buf;
+	case 417: return "Expect: only 100-continue is supported";
+	case 501: return "Transfer-Encoding: only chunked is supported";
+	case 505: return "HTTP version not supported: HTTP/1.0 and HTTP/1.1 only";
+	default: return "malformed request";
+	}
+}
+
 /* Answers a request the parser or a limit refused, and closes after it. */
 static enum step reply_refused(serve_conn_t *c, int status, const char *why)
 {
@@ -638,9 +660,12 @@ static void conn_process(serve_conn_t *c)
 			if (rc == HTTP_AGAIN)
 				return;
 			if (rc == HTTP_ERROR) {
-				reply_refused(
-				    c, c->req.head.error_status ? c->req.head.error_status : 400,
-				    "malformed request");
+				int status =
+				    c->req.head.error_status ? c->req.head.error_status : 400;
+				char why[128];
+
+				reply_refused(c, status,
+				              parse_refusal(c, &limits, status, why, sizeof(why)));
 				return;
 			}
 			request_begin(c);
@@ -672,7 +697,9 @@ static void conn_read(serve_conn_t *c)
 
 	if (!in_reserve(c)) {
 		/* the head did not fit: the parser says which limit; otherwise 431 */
-		reply_refused(c, c->state == SC_BODY ? 413 : 431, "request head too large");
+		reply_refused(c, c->state == SC_BODY ? 413 : 431,
+		              c->state == SC_BODY ? body_limit_message()
+		                                  : "request head larger than --max-header-bytes");
 		return;
 	}
 	n = net_read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/echo.h"
 #include "serve/serve_db.h"
 
 #define TASK_COLUMNS "id, title, description, status, priority, created_at"
@@ -42,8 +43,8 @@ static int db_choose(const serve_config_t *cfg, char *err, size_t errlen)
 		db.backend = &serve_db_sqlite;
 		snprintf(db.target, sizeof(db.target), "%s", url + 9);
 	} else if (url && *url) {
-		snprintf(err, errlen,
-		         "--database-url %.64s: expected postgresql://... or sqlite:///path", url);
+		snprintf(err, errlen, "%s '%s': expected postgresql://... or sqlite:///path",
+		         serve_option_from(cfg->database_url_from, "--database-url"), ECHO(url));
 		return -1;
 	} else {
 		db.backend = &serve_db_sqlite;
@@ -249,16 +250,11 @@ static void submit(serve_request_t *r, serve_job_t *job, void *ctx,
 
 static void tasks_create(serve_request_t *r)
 {
-	json_error_t jerr;
-	json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+	json_t *doc = serve_body_json(r, SERVE_JSON_OBJECT);
 	task_args_t *a;
 
-	if (!doc || !json_is_object(doc)) {
-		serve_reply_error(r, 400, "body: expected a JSON object (line %d, column %d: %s)",
-		                  jerr.line, jerr.column, doc ? "not an object" : jerr.text);
-		json_decref(doc);
+	if (!doc)
 		return;
-	}
 	a = calloc(1, sizeof(*a));
 	if (a && task_parse(r, doc, a) < 0) {
 		free(a);

@@ -1,6 +1,8 @@
 /* serve_disk: disk I/O under --data-dir — writes (optionally fsynced, then removed) and
  * sequential reads of a scratch file. The I/O is synchronous in the worker thread, as a
- * service doing blocking file I/O would be. */
+ * service doing blocking file I/O would be. Nothing is left behind: a failed write or a
+ * scratch file that could not grow (a full disk) is removed or cut back at once, and the
+ * scratch file (one per process) is removed at exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,6 +40,8 @@ static int write_all(int fd, uint64_t bytes)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = ENOSPC;
 		if (n <= 0)
 			return -1;
 		bytes -= (uint64_t)n;
@@ -66,7 +70,7 @@ static void disk_write(serve_request_t *r)
 	char path[4096];
 	int64_t sync;
 	uint64_t bytes, t0;
-	int fd, rc;
+	int fd, rc, e;
 
 	if (size_param(r, &bytes) < 0 || serve_param_int(r, "fsync", 0, 0, 1, &sync) < 0)
 		return;
@@ -82,36 +86,61 @@ static void disk_write(serve_request_t *r)
 	rc = write_all(fd, bytes);
 	if (rc == 0 && sync)
 		rc = fsync(fd);
+	e = errno;
 	close(fd);
-	unlink(path);
+	unlink(path); /* written or not, the file goes */
 	if (rc < 0) {
 		serve_reply_error(r, 507, "writing %llu bytes to --data-dir failed: %s",
-		                  (unsigned long long)bytes, strerror(errno));
+		                  (unsigned long long)bytes, strerror(e));
 		return;
 	}
 	reply_io(r, "written_bytes", bytes, clock_now_ns() - t0);
 }
 
-/* The scratch file for reads, grown to the largest size asked so far. */
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void scratch_path(char *path, size_t len)
+{
+	snprintf(path, len, "%s/surge-read-%d.dat", serve_state.cfg->data_dir, (int)getpid());
+}
+
+/* The scratch file for reads, grown to the largest size asked so far. When it cannot grow,
+ * what was added is cut off again (and a file made just now removed): a full disk is
+ * answered 507, not left fuller. */
 static int scratch_file(uint64_t bytes)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	char path[4096];
 	struct stat st;
-	int fd;
+	int fd, e;
 
-	snprintf(path, sizeof(path), "%s/surge-read.dat", serve_state.cfg->data_dir);
-	pthread_mutex_lock(&lock);
+	scratch_path(path, sizeof(path));
+	pthread_mutex_lock(&scratch_lock);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < bytes) {
 		lseek(fd, 0, SEEK_END);
 		if (write_all(fd, bytes - (uint64_t)st.st_size) < 0) {
+			e = errno;
+			if (st.st_size == 0)
+				unlink(path);
+			else if (ftruncate(fd, st.st_size) < 0)
+				unlink(path); /* cannot cut it back: the next read makes it anew */
 			close(fd);
 			fd = -1;
+			errno = e;
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&scratch_lock);
 	return fd;
+}
+
+void serve_disk_stop(void)
+{
+	char path[4096];
+
+	if (!serve_state.cfg)
+		return;
+	scratch_path(path, sizeof(path));
+	unlink(path);
 }
 
 static void disk_read(serve_request_t *r)

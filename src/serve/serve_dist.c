@@ -283,33 +283,25 @@ static int parse_weight(struct cursor *c, double *out)
 	return 0;
 }
 
-/* Gives unweighted choices equal shares of what the explicit weights leave below 100, then
- * scales everything down if the total is over 100. */
-static void share_weights(dist_t *d, const bool *weighted)
+/* Gives unweighted choices equal shares of what the explicit weights (at most 100 in all)
+ * leave below 100. */
+static void share_weights(dist_t *d, const bool *weighted, double sum)
 {
-	double sum = 0, left, total;
+	double left = sum < 100 ? 100 - sum : 0;
 	int unweighted = 0;
 
-	for (int i = 0; i < d->count; i++) {
-		if (weighted[i])
-			sum += d->weights[i];
-		else
-			unweighted++;
-	}
-	left = sum < 100 ? 100 - sum : 0;
+	for (int i = 0; i < d->count; i++)
+		unweighted += !weighted[i];
 	for (int i = 0; i < d->count; i++)
 		if (!weighted[i])
 			d->weights[i] = left / unweighted;
-	total = sum + (unweighted ? left : 0);
-	if (total > 100)
-		for (int i = 0; i < d->count; i++)
-			d->weights[i] *= 100 / total;
 }
 
 /* "v", or "v[:w],v[:w],..." — one unweighted choice alone is a constant. */
 static int parse_list(struct cursor *c, dist_t *d)
 {
 	bool weighted[DIST_MAX_CHOICES] = {false};
+	double sum = 0;
 	int i;
 
 	for (;;) {
@@ -320,9 +312,16 @@ static int parse_list(struct cursor *c, dist_t *d)
 			return -EINVAL;
 		weighted[i] = peek(c) == ':';
 		if (weighted[i]) {
-			c->pos++;
+			size_t at = ++c->pos;
+
 			if (parse_weight(c, &d->weights[i]) < 0)
 				return -EINVAL;
+			sum += d->weights[i];
+			/* weights are shares of all requests: past 100 % they cannot all be had */
+			if (sum > 100 + 1e-9)
+				return fail(
+				    c, at,
+				    "the weights add up to %g%%, more than 100%% of requests", sum);
 		}
 		if (peek(c) < 0)
 			break;
@@ -332,7 +331,7 @@ static int parse_list(struct cursor *c, dist_t *d)
 		c->pos++;
 	}
 	d->kind = d->count == 1 && !weighted[0] ? DIST_CONSTANT : DIST_WEIGHTED;
-	share_weights(d, weighted);
+	share_weights(d, weighted, sum);
 	return 0;
 }
 

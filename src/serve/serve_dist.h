@@ -21,8 +21,8 @@ typedef enum dist_unit {
 typedef enum dist_kind {
 	DIST_CONSTANT,  /* "100ms" */
 	DIST_WEIGHTED,  /* "10ms:50,100ms:10" — weights are percentages of requests; what is
-	                 * left below 100 keeps the endpoint's own value; a sum over 100 is
-	                 * normalized. A choice without ":w" shares the remainder equally. */
+	                 * left below 100 keeps the endpoint's own value; a sum over 100 is an
+	                 * error. A choice without ":w" shares the remainder equally. */
 	DIST_UNIFORM,   /* "uniform(10ms,50ms)" */
 	DIST_NORMAL,    /* "normal(100ms,20ms)" — mean, standard deviation; clamped at 0 */
 	DIST_LOGNORMAL, /* "lognormal(20ms,250ms)" — median and p99 */

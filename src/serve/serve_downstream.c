@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/http_client.h"
+#include "core/echo.h"
 #include "serve/serve_internal.h"
 
 #define DS_SERIES_MAX         64  /* distinct status codes and error kinds per worker */
@@ -51,13 +52,15 @@ static int base_url(const serve_config_t *cfg, char *err, size_t errlen)
 
 	if (cfg->downstream_url) {
 		if (url_parse(cfg->downstream_url, &ds_base, msg, sizeof(msg)) < 0) {
-			snprintf(err, errlen, "--downstream-url %s: %s", cfg->downstream_url, msg);
+			snprintf(err, errlen, "%s '%s': %s",
+			         serve_option_from(cfg->downstream_url_from, "--downstream-url"),
+			         ECHO(cfg->downstream_url), msg);
 			return -1;
 		}
 		if (ds_base.tls) {
-			snprintf(err, errlen,
-			         "--downstream-url %s: https is not supported, use http://",
-			         cfg->downstream_url);
+			snprintf(err, errlen, "%s '%s': https is not supported, use http://",
+			         serve_option_from(cfg->downstream_url_from, "--downstream-url"),
+			         ECHO(cfg->downstream_url));
 			return -1;
 		}
 	} else {

@@ -6,15 +6,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/echo.h"
 #include "serve/serve_internal.h"
 
 void serve_cpu_stop(void);
 void serve_memory_stop(void);
+void serve_disk_stop(void);
 
 int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen)
 {
 	if (access(cfg->data_dir, W_OK | X_OK) != 0) {
-		snprintf(err, errlen, "--data-dir %s: %s", cfg->data_dir, strerror(errno));
+		snprintf(err, errlen, "%s %s: %s",
+		         serve_option_from(cfg->data_dir_from, "--data-dir"), ECHO(cfg->data_dir),
+		         strerror(errno));
 		return -1;
 	}
 	if (serve_downstream_start(cfg, err, errlen) < 0)
@@ -35,6 +39,7 @@ void serve_families_stop(void)
 {
 	serve_cpu_stop();
 	serve_memory_stop();
+	serve_disk_stop();
 	serve_cache_stop();
 	serve_database_stop();
 	serve_downstream_stop();

@@ -4,6 +4,7 @@
 
 #include "core/version.h"
 #include "core/clock.h"
+#include "core/units.h"
 #include "serve/serve_internal.h"
 
 static void info(serve_request_t *r)
@@ -71,20 +72,25 @@ static void ready(serve_request_t *r)
 
 static void admin_ready(serve_request_t *r)
 {
-	char state[8];
+	char state[64], err[300];
 	int rc = serve_param_string(r, "state", state, sizeof(state));
+	bool on;
 
 	if (rc < 0)
 		return;
-	if (rc == 1 || (strcmp(state, "on") != 0 && strcmp(state, "off") != 0)) {
-		serve_reply_error(r, 400, "parameter 'state': expected on or off");
+	if (rc == 1) {
+		serve_reply_error(r, 400, "parameter 'state': missing (on or off)");
+		return;
+	}
+	if (units_parse_bool(state, &on, err, sizeof(err)) < 0) {
+		serve_reply_error(r, 400, "parameter 'state': %s", err);
 		return;
 	}
 	if (atomic_load(&serve_state.draining)) {
 		serve_reply_error(r, 409, "draining: readiness stays off");
 		return;
 	}
-	atomic_store(&serve_state.ready, strcmp(state, "on") == 0);
+	atomic_store(&serve_state.ready, on);
 	ready(r);
 }
 
@@ -98,7 +104,8 @@ static void metrics(serve_request_t *r)
 }
 
 static const serve_param_doc_t ready_params[] = {
-    {"state", "string", NULL, "on: answer /ready with 200; off: with 503"},
+    {"state", "string", NULL,
+     "on: answer /ready with 200; off: with 503 (any boolean: true/false, 1/0, yes/no)"},
     {NULL, NULL, NULL, NULL},
 };
 

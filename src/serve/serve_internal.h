@@ -130,6 +130,13 @@ int serve_param_string(serve_request_t *r, const char *name, char *out, size_t l
 /* Reports that a cap was hit: header X-Surge-Capped and the caps metric. */
 void serve_capped(serve_request_t *r, const char *what);
 
+/* The request body as a JSON document of the kind wanted, or NULL after a 400 that says what
+ * is wrong: where the syntax breaks, or what came instead ("expected a JSON object, got an
+ * array"). The caller owns the document (json_decref). */
+typedef struct json_t json_t;
+enum serve_json_want { SERVE_JSON_ANY, SERVE_JSON_OBJECT, SERVE_JSON_ARRAY };
+json_t *serve_body_json(serve_request_t *r, enum serve_json_want want);
+
 /* Replies. The response goes out when the handler returns (after r->delay_ns, if set). */
 json_writer_t *serve_reply_json(serve_request_t *r, int status, json_writer_t *w);
 void serve_reply_text(serve_request_t *r, int status, const char *type, const char *text,

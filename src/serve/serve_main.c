@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/echo.h"
+#include "core/net.h"
 #include "serve/serve_internal.h"
 
 #define ACCEPT_BUDGET  64
@@ -54,19 +58,26 @@ void serve_config_defaults(serve_config_t *cfg)
 
 /* ---- listening ---- */
 
-static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
+/* "127.0.0.1:8080", "[::1]:8080" */
+static void format_listen(const serve_config_t *cfg, char *out, size_t len)
+{
+	snprintf(out, len, strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
+}
+
+/* One worker's listener; *bound says where (for the check that the port is ours alone). */
+static int open_listener(const serve_config_t *cfg, net_listener_t *bound, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
-	char port[8];
+	char port[8], where[300];
 	int fd = -1, one = 1, rc;
 
 	snprintf(port, sizeof(port), "%u", cfg->port);
 	rc = getaddrinfo(cfg->host, port, &hints, &res);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve listen address '%s': %s", cfg->host,
+		snprintf(err, errlen, "cannot resolve listen address '%s': %s", ECHO(cfg->host),
 		         gai_strerror(rc));
 		return -1;
 	}
@@ -77,14 +88,58 @@ static int open_listener(const serve_config_t *cfg, char *err, size_t errlen)
 	}
 	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
 	    listen(fd, LISTEN_BACKLOG) < 0) {
-		snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->host, cfg->port,
-		         strerror(errno));
+		int e = errno;
+
+		format_listen(cfg, where, sizeof(where));
+		snprintf(err, errlen, "cannot listen on %s: %s", where,
+		         e == EADDRINUSE ? "address already in use" : strerror(e));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+	} else {
+		net_listener_of(res->ai_addr, bound);
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+/* SO_REUSEPORT lets this process's workers share the port, and would as well let them join
+ * another process's listeners on it (the kernel then splits connections between the two):
+ * after binding, any listener on an overlapping address that is not ours means the address
+ * is taken. */
+static int check_port_is_ours(const serve_config_t *cfg, const net_listener_t *bound, char *err,
+                              size_t errlen)
+{
+	int max = (int)serve_state.worker_count + 64, n;
+	net_listener_t *seen = calloc((size_t)max, sizeof(*seen));
+	char where[300];
+
+	if (!seen) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = net_listeners_on_port(cfg->port, seen, max);
+	for (int i = 0; i < n && i < max; i++) {
+		bool ours = false;
+
+		for (uint32_t w = 0; w < serve_state.worker_count && !ours; w++) {
+			struct stat st;
+
+			ours = fstat(serve_state.workers[w].listen_fd, &st) == 0 &&
+			       (unsigned long)st.st_ino == seen[i].inode;
+		}
+		if (!ours && net_listeners_overlap(&seen[i], bound)) {
+			free(seen);
+			format_listen(cfg, where, sizeof(where));
+			snprintf(err, errlen,
+			         "cannot listen on %s: address already in use (another process "
+			         "listens there with SO_REUSEPORT)",
+			         where);
+			return -1;
+		}
+	}
+	free(seen);
+	return 0; /* n < 0: no /proc to look at; the kernel's check at bind is what there is */
 }
 
 /* Accepts up to budget connections; false when the listener had no more waiting. */
@@ -192,8 +247,36 @@ static void *worker_main(void *arg)
 
 /* ---- start and stop ---- */
 
+/* Each worker holds three descriptors (listener, epoll, eventfd) besides its connections:
+ * the soft limit is raised towards the hard one when it is short, else the start fails
+ * saying so (rather than "Too many open files" from somewhere inside). */
+static int check_descriptors(const serve_config_t *cfg, char *err, size_t errlen)
+{
+	uint64_t need = (uint64_t)cfg->workers * 3 + 64;
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY ||
+	    lim.rlim_cur >= need)
+		return 0;
+	if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= need) {
+		lim.rlim_cur = (rlim_t)need;
+		if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+			return 0;
+	}
+	snprintf(err, errlen,
+	         "%s %u needs about %llu file descriptors, more than the limit of %llu "
+	         "(ulimit -n)",
+	         serve_option_from(cfg->workers_from, "--workers"), cfg->workers,
+	         (unsigned long long)need, (unsigned long long)lim.rlim_max);
+	return -1;
+}
+
 static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 {
+	net_listener_t bound = {0};
+
+	if (check_descriptors(cfg, err, errlen) < 0)
+		return -1;
 	serve_state.workers = calloc(cfg->workers, sizeof(serve_worker_t));
 	if (!serve_state.workers) {
 		snprintf(err, errlen, "out of memory");
@@ -213,11 +296,16 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 			return -1;
 		}
 		w->loop = loop_new();
-		w->listen_fd = open_listener(cfg, err, errlen);
+		w->listen_fd = open_listener(cfg, &bound, err, errlen);
 		serve_state.worker_count = i + 1; /* counted now, so cleanup() frees what it got */
+		if (!w->loop && w->listen_fd >= 0)
+			snprintf(err, errlen, "cannot create worker %u's event loop: %s", i,
+			         strerror(errno));
 		if (!w->loop || w->listen_fd < 0)
 			return -1;
 	}
+	if (check_port_is_ours(cfg, &bound, err, errlen) < 0)
+		return -1;
 	for (uint32_t i = 0; i < cfg->workers; i++)
 		if (pthread_create(&serve_state.workers[i].tid, NULL, worker_main,
 		                   &serve_state.workers[i]) != 0) {
@@ -230,7 +318,8 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 static void wake_all(void)
 {
 	for (uint32_t i = 0; i < serve_state.worker_count; i++)
-		loop_wake(serve_state.workers[i].loop);
+		if (serve_state.workers[i].loop) /* NULL: a start that failed at this worker */
+			loop_wake(serve_state.workers[i].loop);
 }
 
 /* Waits for the workers to finish their in-flight requests, then stops the stragglers. */
@@ -280,6 +369,7 @@ static void cleanup(void)
 int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 {
 	sigset_t signals;
+	char where[300];
 	int sig;
 
 	memset(&serve_state, 0, sizeof(serve_state));
@@ -292,18 +382,22 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	serve_conn_init();
-	if (serve_families_start(cfg, err, errlen) < 0 || start_workers(cfg, err, errlen) < 0) {
+	if (serve_families_start(cfg, err, errlen) < 0)
+		return -1;
+	if (start_workers(cfg, err, errlen) < 0) {
 		atomic_store(&force_stop, true);
 		wake_all();
 		for (uint32_t i = 0; i < serve_state.worker_count; i++)
 			if (serve_state.workers[i].tid)
 				pthread_join(serve_state.workers[i].tid, NULL);
+		serve_families_stop();
 		cleanup();
 		return -1;
 	}
 	atomic_store(&serve_state.ready, true);
-	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s:%u/ with %u workers", cfg->host,
-	                cfg->port, cfg->workers);
+	format_listen(cfg, where, sizeof(where));
+	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s/ with %u workers", where,
+	                cfg->workers);
 	do
 		sig = sigwaitinfo(&signals, NULL);
 	while (sig < 0 && errno == EINTR);

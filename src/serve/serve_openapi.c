@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/units.h"
 #include "core/version.h"
 #include "core/web_assets.h"
 #include "serve/serve_internal.h"
@@ -95,9 +96,13 @@ static void write_default(json_writer_t *w, const char *type, const char *def)
 			jsonw_double(w, v, 6);
 		}
 	} else if (strcmp(type, "boolean") == 0) {
-		jsonw_key(w, "default");
-		jsonw_bool(w, strcmp(def, "1") == 0 || strcmp(def, "true") == 0 ||
-		                  strcmp(def, "on") == 0);
+		char err[300];
+		bool v;
+
+		if (units_parse_bool(def, &v, err, sizeof(err)) == 0) {
+			jsonw_key(w, "default");
+			jsonw_bool(w, v);
+		}
 	} else {
 		jsonw_key(w, "default");
 		jsonw_string(w, def);

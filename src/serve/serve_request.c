@@ -3,6 +3,7 @@
  * distributions), chaos, the handler, and the Server-Timing header that reports the cost. */
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,48 @@ void serve_capped(serve_request_t *r, const char *what)
 {
 	serve_add_header(r, "X-Surge-Capped: %s", what);
 	stat_add(&r->worker->stats.caps_hit, 1); /* per worker: one writer each */
+}
+
+/* ---- request bodies ---- */
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+json_t *serve_body_json(serve_request_t *r, enum serve_json_want want)
+{
+	static const char *const wanted[] = {"JSON", "a JSON object", "a JSON array"};
+	json_error_t jerr;
+	json_t *doc;
+
+	if (!r->body_len) {
+		serve_reply_error(r, 400, "body: empty; expected %s", wanted[want]);
+		return NULL;
+	}
+	doc = json_loadb(r->body ? r->body : "", r->body_len, JSON_DECODE_ANY, &jerr);
+	if (!doc) {
+		serve_reply_error(r, 400, "body: not JSON: %s (line %d, column %d)", jerr.text,
+		                  jerr.line, jerr.column);
+		return NULL;
+	}
+	if ((want == SERVE_JSON_OBJECT && !json_is_object(doc)) ||
+	    (want == SERVE_JSON_ARRAY && !json_is_array(doc))) {
+		serve_reply_error(r, 400, "body: expected %s, got %s", wanted[want],
+		                  json_kind(doc));
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* ---- replies ---- */
@@ -336,6 +379,85 @@ static int common_param(serve_request_t *r, const char *name, dist_unit_t unit, 
 		return -1;
 	}
 	*set = dist_sample(&d, &r->worker->rng, value);
+	return 0;
+}
+
+/* The common parameters, and what a bare number of each means. */
+static const struct common_param_unit {
+	const char *name;
+	dist_unit_t unit;
+} common_units[] = {
+    {"delay", DIST_SECONDS},
+    {"status", DIST_INTEGER},
+    {"size", DIST_BYTES},
+    {"cpu_ms", DIST_MILLISECONDS},
+};
+
+/* A status distribution whose every outcome is a final status code (200-599); -1 and err. */
+static int check_status_dist(const dist_t *d, char *err, size_t errlen)
+{
+	double lo = d->a, hi = d->b;
+
+	switch (d->kind) {
+	case DIST_CONSTANT:
+	case DIST_WEIGHTED:
+		for (int i = 0; i < d->count; i++)
+			if (d->values[i] < 200 || d->values[i] > 599) {
+				snprintf(err, errlen,
+				         "status: %g is not a final status code (200-599)",
+				         d->values[i]);
+				return -1;
+			}
+		return 0;
+	case DIST_UNIFORM:
+		if (lo >= 200 && hi <= 599)
+			return 0;
+		snprintf(err, errlen, "status: uniform(%g,%g) leaves 200-599", lo, hi);
+		return -1;
+	default:
+		snprintf(err, errlen,
+		         "status: a normal or lognormal status code leaves 200-599; give "
+		         "a code or a weighted list (status=503:5)");
+		return -1;
+	}
+}
+
+int serve_default_params_check(const char *params, char *err, size_t errlen)
+{
+	const char *p = params, *end = params + strlen(params);
+
+	for (; p < end; p++) {
+		const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		size_t nlen = (size_t)((eq ? eq : stop) - p), i;
+		char v[PARAM_MAX], msg[200];
+		dist_t d;
+
+		if (stop == p)
+			continue; /* "a&&b": an empty element, as in any query string */
+		for (i = 0; i < sizeof(common_units) / sizeof(common_units[0]); i++)
+			if (strlen(common_units[i].name) == nlen &&
+			    memcmp(common_units[i].name, p, nlen) == 0)
+				break;
+		if (i == sizeof(common_units) / sizeof(common_units[0])) {
+			snprintf(err, errlen, "'%.*s' is not one of delay, status, size, cpu_ms",
+			         (int)(nlen < 64 ? nlen : 64), p);
+			return -1;
+		}
+		if (!eq || percent_decode(eq + 1, (size_t)(stop - eq - 1), v, sizeof(v)) < 0) {
+			snprintf(err, errlen, "%s: %s", common_units[i].name,
+			         eq ? "malformed percent-encoding or longer than 1023 bytes"
+			            : "needs a value (name=VALUE)");
+			return -1;
+		}
+		if (dist_parse(v, strlen(v), common_units[i].unit, &d, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "%s: %s", common_units[i].name, msg);
+			return -1;
+		}
+		if (common_units[i].unit == DIST_INTEGER && check_status_dist(&d, err, errlen) < 0)
+			return -1;
+		p = stop;
+	}
 	return 0;
 }
 

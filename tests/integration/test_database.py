@@ -185,7 +185,8 @@ def test_postgres_redis():
 
 
 def test_bad_database_url_fails_start():
-    p = subprocess.run([__import__("harness").SURGE, "serve", "--listen", "127.0.0.1:0",
+    port = __import__("harness").free_port()
+    p = subprocess.run([__import__("harness").SURGE, "serve", "--listen", f"127.0.0.1:{port}",
                         "--database-url", "mysql://x"], capture_output=True, text=True,
                        timeout=30)
     assert p.returncode != 0 and "database-url" in (p.stderr + p.stdout), p

@@ -861,7 +861,8 @@ def test_disk_write_and_read():
                 os.listdir(data_dir)
             doc, hdrs = jreq(srv, "/api/disk-read?size_mb=2")
             assert doc["read_bytes"] == 2 * MIB and "disk" in server_timing(hdrs), doc
-            assert os.path.getsize(os.path.join(data_dir, "surge-read.dat")) >= 2 * MIB
+            assert os.path.getsize(os.path.join(data_dir, f"surge-read-{srv.proc.pid}.dat")) \
+                >= 2 * MIB
             doc, _ = jreq(srv, "/api/disk-write?fsync=2", expect=400)
             assert "fsync" in doc["error"], doc
     finally:
@@ -1050,10 +1051,10 @@ def test_no_chaos_switches_dangerous_endpoints_off():
 # ---- configuration ----
 
 def test_environment_configuration():
-    srv = Serve(env=clean_env(SURGE_WORKERS="3", SURGE_LISTEN="127.0.0.1",
-                              SURGE_MAX_BODY="1k", SURGE_NO_CHAOS="1"))
+    srv = Serve(env=clean_env(SURGE_WORKERS="3", SURGE_MAX_BODY="1k", SURGE_NO_CHAOS="1"))
     srv.args = ["serve"]
-    srv.env["PORT"] = str(srv.port)
+    srv.env["SURGE_LISTEN"] = f"127.0.0.1:{srv.port}"
+    srv.env["PORT"] = "not a port: SURGE_LISTEN carries the port, so this is never read"
     with srv:
         doc, _ = jreq(srv, "/")
         assert doc["workers"] == 3 and doc["chaos"] is False, doc
@@ -1066,6 +1067,12 @@ def test_environment_configuration():
         assert jreq(srv, "/")[0]["workers"] == 2
     with Serve("--max-body", "4k", env=clean_env(SURGE_MAX_BODY="1k")) as srv:
         assert req(srv, "/admin/ready?state=on", "POST", body=b"x" * 2000)[0] == 200
+    # the seeds' PORT, when nothing else gives the port (every address: 0.0.0.0)
+    srv = Serve(env=clean_env())
+    srv.args = ["serve", "--workers", "1"]
+    srv.env["PORT"] = str(srv.port)
+    with srv:
+        assert jreq(srv, "/")[0]["workers"] == 1
 
 
 def test_bad_option_values_exit_2():
@@ -1087,10 +1094,10 @@ def test_bad_option_values_exit_2():
         (["--data-dir", "/nonexistent/surge-dir"], {}, "--data-dir"),
         ([], {"SURGE_WORKERS": "abc"}, "SURGE_WORKERS"),
         ([], {"SURGE_MAX_DELAY": "never"}, "SURGE_MAX_DELAY"),
-        ([], {"PORT": "http"}, "PORT"),
+        (["--port", "http"], {}, "--port"),
     ]
     for args, env, needle in cases:
-        a = args if "--listen" in args else listen + args
+        a = args if "--listen" in args or "--port" in args else listen + args
         p = surge("serve", *a, timeout=10, env=clean_env(**env))
         assert p.returncode == 2, (args, env, p.returncode, p.stderr)
         assert needle in p.stderr, (args, env, p.stderr)

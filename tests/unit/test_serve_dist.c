@@ -123,11 +123,12 @@ TEST(dist_weighted_shares)
 	CHECK_NEAR(d.weights[0], 50, 1e-9);
 	CHECK_NEAR(d.weights[1], 50, 1e-9);
 
-	/* a sum over 100 is normalized; unweighted choices then get nothing */
-	CHECK_INT(parse_ok("1:80,2:40,3", DIST_INTEGER, &d), 0);
-	CHECK_NEAR(d.weights[0], 200.0 / 3, 1e-9);
-	CHECK_NEAR(d.weights[1], 100.0 / 3, 1e-9);
+	/* exactly 100 leaves unweighted choices nothing */
+	CHECK_INT(parse_ok("1:60,2:40,3", DIST_INTEGER, &d), 0);
+	CHECK_NEAR(d.weights[0], 60, 1e-9);
+	CHECK_NEAR(d.weights[1], 40, 1e-9);
 	CHECK_NEAR(d.weights[2], 0, 0);
+	CHECK_INT(parse_ok("1:33.3,2:33.3,3:33.4", DIST_INTEGER, &d), 0);
 
 	/* one choice with a weight is a list, not a constant */
 	CHECK_INT(parse_ok("64k:25", DIST_BYTES, &d), 0);
@@ -245,6 +246,10 @@ TEST(dist_rejects)
 	    {"1e300h", DIST_SECONDS, 0},
 	    {"1e999", DIST_SECONDS, 0},
 	    {"1:1e19", DIST_INTEGER, 2},
+	    {"10ms:50,20ms:60", DIST_SECONDS, 13},
+	    {"503:150", DIST_INTEGER, 4},
+	    {"1:80,2:40,3", DIST_INTEGER, 7},
+	    {"1:100,2:0.001", DIST_INTEGER, 8},
 	    {"32000000y", DIST_SECONDS, 8},
 	    {"uniform(1h,2e18ns)", DIST_SECONDS, 11},
 	    {"1000000000000000001", DIST_INTEGER, 0},
@@ -282,6 +287,8 @@ TEST(dist_reject_messages)
 	CHECK_STR(err, "at offset 10: uniform(a,b) needs a <= b");
 	CHECK_INT(parse("-1", DIST_SECONDS, &d, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "at offset 0: negative numbers are not allowed");
+	CHECK_INT(parse("10ms:50,20ms:60", DIST_SECONDS, &d, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "at offset 13: the weights add up to 110%, more than 100% of requests");
 	CHECK_INT(parse("", DIST_SECONDS, &d, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "at offset 0: empty value");
 	CHECK_INT(
@@ -350,7 +357,7 @@ TEST(dist_weighted_statistics)
 /* Weights that sum to 100 (give or take rounding) must never leave a request alone. */
 TEST(dist_weighted_full_and_empty)
 {
-	static const char *const full[] = {"1:33.3,2:33.3,3:33.4", "1,2,3", "1:90,2:90", "1:100"};
+	static const char *const full[] = {"1:33.3,2:33.3,3:33.4", "1,2,3", "1:50,2:50", "1:100"};
 	dist_t d;
 	uint64_t rng = SEED;
 	int misses = 0;

@@ -169,3 +169,30 @@ TEST(url_parse_names_the_fault)
 	CHECK_INT(url_parse(long_path, &u, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "URL path is longer than 8,190 bytes");
 }
+
+TEST(units_booleans)
+{
+	static const char *const yes[] = {"true", "TRUE", "True", "1", "yes", "YES", "on", "On"};
+	static const char *const no[] = {"false", "False", "0", "no", "NO", "off", "OFF"};
+	static const char *const bad[] = {"",  "maybe",   "2",   "-1",  "y",  "n",
+	                                  "t", "enabled", " on", "on ", "10", "truee"};
+	char err[300];
+	bool b;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		b = false;
+		CHECK_INT(units_parse_bool(yes[i], &b, err, sizeof(err)), 0);
+		CHECK(b);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		b = true;
+		CHECK_INT(units_parse_bool(no[i], &b, err, sizeof(err)), 0);
+		CHECK(!b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(units_parse_bool(bad[i], &b, err, sizeof(err)), -EINVAL);
+		CHECK(strstr(err, "is not a boolean") != NULL);
+	}
+	CHECK_INT(units_parse_bool("maybe", &b, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "'maybe' is not a boolean (true/false, 1/0, yes/no, on/off)");
+}
