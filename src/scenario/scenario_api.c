@@ -262,30 +262,39 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 		t->fails++;
 }
 
-/* C.script_error(err, what, fn): an error a user's function ended with, absorbed. A heap
- * over its limit has no line of its own: the message names the function (what) and where
- * it is defined. */
+/* C.script_error(err, what, fn): an error a user's function ended with, absorbed. After the
+ * heap went past its limit the message names the function (what): "FILE:LINE: task 'x' of
+ * user class 'y': the Lua heap reached ...", the line where the hook raised it, or (an
+ * allocation refused) where the function is defined. */
 static int api_script_error(lua_State *L)
 {
 	scenario_vm_t *vm = scenario_vm_of(L);
-	char line[GEN_NAME_MAX];
+	const char *err = lua_tostring(L, 1);
+	char line[GEN_NAME_MAX], heap[160];
 
 	if (vm->heap_breached) {
-		char heap[160];
+		const char *what = luaL_optstring(L, 2, "a user");
+		const char *at = err ? strstr(err, "the Lua heap reached") : NULL;
 		lua_Debug ar = {0};
-		const char *file = vm->s->path;
 
-		if (lua_isfunction(L, 3)) {
-			lua_pushvalue(L, 3);
-			if (lua_getinfo(L, ">S", &ar) && ar.source && ar.source[0] == '@')
-				file = ar.source + 1;
-		}
 		scenario_heap_message(vm, heap, sizeof(heap));
-		snprintf(line, sizeof(line), "%s:%d: %s: %s", file, ar.linedefined,
-		         luaL_optstring(L, 2, "a user"), heap);
+		if (at && at - err >= 2 && strncmp(at - 2, ": ", 2) == 0) {
+			snprintf(line, sizeof(line), "%.*s: %s: %s", (int)(at - 2 - err), err, what,
+			         heap);
+		} else {
+			const char *file = vm->s->path;
+
+			if (lua_isfunction(L, 3)) {
+				lua_pushvalue(L, 3);
+				if (lua_getinfo(L, ">S", &ar) && ar.source && ar.source[0] == '@')
+					file = ar.source + 1;
+			}
+			snprintf(line, sizeof(line), "%s:%d: %s: %s", file, ar.linedefined, what,
+			         heap);
+		}
 		scenario_count_error(vm, line);
-	} else if (lua_type(L, 1) == LUA_TSTRING) {
-		scenario_count_error(vm, lua_tostring(L, 1));
+	} else if (err && lua_type(L, 1) == LUA_TSTRING) {
+		scenario_count_error(vm, err);
 	} else {
 		snprintf(line, sizeof(line), "(error object is a %s value)", luaL_typename(L, 1));
 		scenario_count_error(vm, line);
@@ -385,6 +394,7 @@ static int api_urlencode(lua_State *L)
 /* ---- JSON (jansson) ---- */
 
 #define JSON_ARRAY_META "surge.json_array" /* marks a table as an array, even when empty */
+#define JSON_BOX_META   "surge.json_box"
 
 /* Lua → JSON without raising: an error is written to err and NULL returned, so nothing built
  * so far is lost to a longjmp. */
@@ -506,21 +516,55 @@ static json_t *to_json(lua_State *L, int index, int depth, char *err, size_t err
 	}
 }
 
+/* What jansson holds while Lua code may raise (growing the stack or a string past the heap's
+ * limit raises): kept in a userdata whose __gc frees it, so a longjmp leaks nothing. */
+typedef struct json_box {
+	json_t *json;
+	char *text;
+} json_box_t;
+
+static void json_box_empty(json_box_t *box)
+{
+	json_decref(box->json);
+	free(box->text);
+	box->json = NULL;
+	box->text = NULL;
+}
+
+static int json_box_gc(lua_State *L)
+{
+	json_box_empty(lua_touserdata(L, 1));
+	return 0;
+}
+
+/* A new empty box on the stack (created before anything is allocated outside Lua). */
+static json_box_t *json_box(lua_State *L)
+{
+	json_box_t *box = lua_newuserdata(L, sizeof(*box));
+
+	box->json = NULL;
+	box->text = NULL;
+	luaL_getmetatable(L, JSON_BOX_META);
+	lua_setmetatable(L, -2);
+	return box;
+}
+
 static int api_json_encode(lua_State *L)
 {
 	char err[160] = "json: out of memory";
-	json_t *j;
-	char *text;
+	json_box_t *box;
 
 	luaL_checkany(L, 1);
 	lua_settop(L, 1);
-	j = to_json(L, 1, 0, err, sizeof(err));
-	text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	if (!text)
+	box = json_box(L);
+	box->json = to_json(L, 1, 0, err, sizeof(err));
+	box->text = box->json ? json_dumps(box->json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (!box->text) {
+		json_box_empty(box);
 		return luaL_error(L, "%s", err);
-	lua_pushstring(L, text);
-	free(text);
+	}
+	lua_pushstring(L, box->text);
+	json_box_empty(box);
 	return 1;
 }
 
@@ -566,14 +610,15 @@ static int api_json_decode(lua_State *L)
 {
 	size_t len;
 	const char *s = luaL_checklstring(L, 1, &len);
+	json_box_t *box = json_box(L);
 	json_error_t e;
-	json_t *j =
-	    json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
 
-	if (!j)
+	box->json =
+	    json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
+	if (!box->json)
 		return luaL_error(L, "json: %s (line %d, column %d)", e.text, e.line, e.column);
-	push_json(L, j, 0);
-	json_decref(j);
+	push_json(L, box->json, 0);
+	json_box_empty(box);
 	return 1;
 }
 
@@ -598,6 +643,10 @@ void scenario_api_open(lua_State *L)
 	};
 
 	luaL_newmetatable(L, JSON_ARRAY_META);
+	lua_pop(L, 1);
+	luaL_newmetatable(L, JSON_BOX_META);
+	lua_pushcfunction(L, json_box_gc);
+	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, REQUEST_META);
 	lua_pushcfunction(L, request_gc);

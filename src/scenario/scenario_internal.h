@@ -52,6 +52,7 @@ enum scenario_order {
 	SCENARIO_GO,
 	SCENARIO_LEAVE,   /* the run is over: the user's iteration ends, its on_stop runs */
 	SCENARIO_HALT,    /* stop now: the grace is up, or the stop was asked twice */
+	SCENARIO_HEAP,    /* the heap went past its limit: an error the iteration absorbs */
 	SCENARIO_RUNAWAY, /* too many instructions without a request or a sleep */
 };
 
@@ -66,14 +67,18 @@ typedef struct scenario_vm {
 	uint64_t over_ns;      /* when this thread first saw the run over; 0 while it is not */
 	uint64_t rng[2];       /* xorshift128+ for uuids */
 
-	/* The heap: LuaJIT's own allocator, wrapped to count and to refuse growth past the
-	 * limit while the scenario's code runs (outside it, C pushing a response must not
-	 * fail: that would be an error with no handler to catch it). */
+	int hook_every; /* instructions between two calls of the hook */
+
+	/* The heap: LuaJIT's own allocator, wrapped to count, and to make the hook raise an
+	 * error once the heap passes its limit while the scenario's code runs (outside it, C
+	 * pushing a response is not stopped: its size has limits of its own). */
 	lua_Alloc base_alloc;
 	void *base_ud;
 	size_t heap_bytes;
 	bool heap_enforced;
-	bool heap_breached; /* an allocation was refused since the last scenario_vm_absorb */
+	bool heap_over;     /* went past the limit: the hook looks again after a collection */
+	bool heap_breached; /* stayed past it, or an allocation was refused: an error is due or on
+	                     * its way, reported naming the task; until scenario_vm_absorb */
 } scenario_vm_t;
 
 /* One user: its coroutine, kept in the registry while it lives. */

@@ -6,7 +6,8 @@
  * thousand instructions (as haproxy's hlua.c does): the run's end makes the user leave its
  * iteration, a grace that is up or a second Ctrl-C stops it, and a resume that runs too long
  * is a runaway, an error the iteration absorbs. The VM's heap has a limit (--script-memory):
- * an allocation past it fails like any out-of-memory error, reported naming the task. */
+ * past it, and still past it after a full collection, the hook raises an error the
+ * iteration absorbs, reported naming the task. */
 #include <errno.h>
 #include <luajit.h>
 #include <lualib.h>
@@ -57,44 +58,86 @@ enum scenario_order scenario_vm_order(scenario_vm_t *vm)
 		if (!u->leaving)
 			return SCENARIO_LEAVE;
 	}
+	if (vm->heap_breached)
+		return SCENARIO_HEAP;
 	return vm->instructions > SCENARIO_INSTR_LIMIT ? SCENARIO_RUNAWAY : SCENARIO_GO;
 }
 
-/* True when a function of the scenario (not the prelude's, not C) is on L's stack: an order
- * is raised there, where it unwinds the script's code, never between the prelude's steps
- * (which reach a yield or a check of their own within a few instructions). */
-static bool in_scenario_code(lua_State *L)
+/* True when a function of the scenario (not the prelude's, not C) is on L's stack, and where
+ * the innermost one is ("FILE:LINE"): an order is raised there, where it unwinds the
+ * script's code, never between the prelude's steps (which reach a yield or a check of their
+ * own within a few instructions). */
+static bool in_scenario_code(lua_State *L, char *where, size_t len)
 {
 	lua_Debug ar;
 
 	for (int level = 0; lua_getstack(L, level, &ar); level++) {
-		if (!lua_getinfo(L, "S", &ar))
+		if (!lua_getinfo(L, "Sl", &ar))
 			break;
-		if (ar.what[0] != 'C' && strcmp(ar.source, "=prelude") != 0)
+		if (ar.what[0] != 'C' && strcmp(ar.source, "=prelude") != 0) {
+			snprintf(where, len, "%s:%d",
+			         ar.source[0] == '@' ? ar.source + 1 : ar.short_src,
+			         ar.currentline);
 			return true;
+		}
 	}
 	return false;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* The hook every `every` instructions: SCENARIO_HOOK_INTERVAL, or 1 right after the heap went
+ * past its limit. Safe from inside the allocator: it only sets counters, as a signal handler
+ * may (the standalone interpreter's Ctrl-C does the same). */
+static void hook_every(scenario_vm_t *vm, int every)
+{
+	vm->hook_every = every;
+	lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, every);
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
 	scenario_vm_t *vm = running_vm;
 	enum scenario_order order;
+	char heap[160], where[512];
 
 	(void)ar;
 	if (!vm)
 		return;
-	vm->instructions += SCENARIO_HOOK_INTERVAL;
+	vm->instructions += (uint64_t)vm->hook_every;
+	if (vm->heap_over) {
+		/* garbage the collector had not reached yet is no breach */
+		vm->heap_over = false;
+		lua_gc(L, LUA_GCCOLLECT, 0);
+		if (vm->heap_bytes > vm->s->heap_limit)
+			vm->heap_breached = true; /* raised as soon as the scenario's code runs */
+		else
+			hook_every(vm, SCENARIO_HOOK_INTERVAL);
+	}
 	order = scenario_vm_order(vm);
 	/* an order is not reset by raising it: a script's own pcall cannot swallow it, the
 	 * next hook raises it again until it leaves the user's code */
-	if (order == SCENARIO_GO || !in_scenario_code(L))
+	if (order == SCENARIO_GO || !in_scenario_code(L, where, sizeof(where)))
 		return;
-	if (order == SCENARIO_RUNAWAY)
-		luaL_error(L, "runaway: over %d Lua instructions without a request or a sleep",
-		           SCENARIO_INSTR_LIMIT);
-	lua_getfield(L, LUA_REGISTRYINDEX, order == SCENARIO_HALT ? HALT_KEY : STOP_KEY);
-	lua_error(L);
+	switch (order) {
+	case SCENARIO_RUNAWAY:
+		/* not luaL_error: its place would be the hooked function's caller */
+		lua_pushfstring(
+		    L, "%s: runaway: over %d Lua instructions without a request or a sleep", where,
+		    SCENARIO_INSTR_LIMIT);
+		lua_error(L);
+		break;
+	case SCENARIO_HEAP:
+		if (vm->hook_every != SCENARIO_HOOK_INTERVAL)
+			hook_every(vm, SCENARIO_HOOK_INTERVAL);
+		scenario_heap_message(vm, heap, sizeof(heap));
+		lua_pushfstring(L, "%s: %s", where, heap);
+		lua_error(L);
+		break;
+	default:
+		lua_getfield(L, LUA_REGISTRYINDEX, order == SCENARIO_HALT ? HALT_KEY : STOP_KEY);
+		lua_error(L);
+	}
 }
 
 /* True when the error object at index is one of the orders (not a script error). */
@@ -114,16 +157,27 @@ static bool is_order(lua_State *L, int index)
 
 /* ---- the heap ---- */
 
+/* Past the limit, the allocation still succeeds and the hook raises the error at the next
+ * instruction, an ordinary error: an allocation refused deep inside LuaJIT while a hook is
+ * set can leave its stack unwindable (Debian's libluajit2 2.1-20230119 crashes in its
+ * unwinder, e.g. filling a table of tables). Only one allocation that alone would take the
+ * heap past half the limit again (string.rep(s, 1e9)) is refused, as a failed malloc is. */
 static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	scenario_vm_t *vm = ud;
-	size_t old = ptr ? osize : 0;
+	size_t old = ptr ? osize : 0, limit = vm->s->heap_limit;
 	void *p;
 
 	/* only growth can be refused: Lua assumes shrinking and freeing never fail */
-	if (nsize > old && vm->heap_enforced && vm->heap_bytes - old + nsize > vm->s->heap_limit) {
-		vm->heap_breached = true;
-		return NULL;
+	if (nsize > old && vm->heap_enforced && vm->heap_bytes - old + nsize > limit) {
+		if (vm->heap_bytes - old + nsize > limit + limit / 2) {
+			vm->heap_breached = true;
+			return NULL;
+		}
+		if (!vm->heap_over && !vm->heap_breached) {
+			vm->heap_over = true;
+			hook_every(vm, 1);
+		}
 	}
 	p = vm->base_alloc(vm->base_ud, ptr, osize, nsize);
 	if (p || nsize == 0)
@@ -155,7 +209,10 @@ void scenario_vm_absorb(scenario_vm_t *vm)
 {
 	vm->instructions = 0;
 	if (vm->heap_breached) {
-		vm->heap_breached = false;
+		vm->heap_breached = vm->heap_over = false;
+		if (vm->hook_every != SCENARIO_HOOK_INTERVAL)
+			hook_every(vm, SCENARIO_HOOK_INTERVAL);
+		/* what the failed code held is garbage now: the next task starts with room */
 		lua_gc(vm->L, LUA_GCCOLLECT, 0);
 	}
 }
@@ -275,7 +332,7 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 	/* compiled traces never call hooks, so a runaway loop could only be stopped in the
 	 * interpreter: scenarios are glue between requests, where the interpreter is plenty */
 	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, SCENARIO_HOOK_INTERVAL);
+	hook_every(vm, SCENARIO_HOOK_INTERVAL);
 	if (luaL_loadbuffer(L, scenario_prelude, sizeof(scenario_prelude) - 1, "=prelude") != 0 ||
 	    run_chunk(vm, 0, err, errlen) < 0)
 		goto fail;
