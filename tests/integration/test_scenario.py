@@ -647,14 +647,14 @@ def test_bad_arguments_to_the_api_name_the_call_and_line():
         line = usage_error(text + "tasks = { function(u) u:get('/') end }\n")
         assert expect in line, (text, line)
     path = scenario("""
-        options = { users = 1, duration = "500ms" }
+        options = { users = 1, duration = "1s" }
         wait = constant(0.01)
         tasks = {
           function(u) u:get("/health", { timeout = -1 }) end,
           function(u) u:post("/health", { timeout = "2s" }) end,
           function(u) u:request("GET", "/health", { timeout = 0 }) end,
           function(u) u:get("/health", { tiemout = 1 }) end,
-          function(u) u:get("/health", { timeout = 1, name = "fine" }) end,
+          task(4, function(u) u:get("/health", { timeout = 1, name = "fine" }) end),
         }
     """, name="api.lua")
     with Serve() as s:
