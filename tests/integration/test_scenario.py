@@ -262,7 +262,8 @@ def test_open_model_runs_one_iteration_per_arrival():
 
 def test_ramp_down_runs_on_stop_and_command_line_overrides_options():
     path = scenario("""
-        options = { duration = "30s", stages = "1s:4,1s:0,1s:0" }
+        -- the peak is held a second: on a loaded host the ramp's tick may come late
+        options = { duration = "6s", stages = "1s:4,1s:4,1s:0,1s:0" }
         wait = constant(0.05)
         on_start = function(u) surge.counter("started"):add() end
         on_stop = function(u) u:get("/health", { name = "goodbye" }); surge.counter("stopped"):add() end
@@ -275,7 +276,7 @@ def test_ramp_down_runs_on_stop_and_command_line_overrides_options():
         assert endpoint(doc, "GET", "goodbye")["requests"] == 4
         # -d on the command line beats options.duration; stages from the file still apply
         _, doc = run_json("-d", "1s", "--stages", "1s:2", "--host", s.url(""), path)
-        assert doc["duration_s"] < 5, doc["duration_s"]
+        assert doc["duration_s"] < 3, doc["duration_s"]
         assert doc["metrics"]["counters"]["started"] == 2
 
 
