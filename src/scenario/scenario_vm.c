@@ -264,8 +264,10 @@ static int run_chunk(scenario_vm_t *vm, int nargs, char *err, size_t errlen)
 	if (rc != 0) {
 		char line[1024];
 
-		if (vm->heap_breached)
-			scenario_heap_message(vm, line, sizeof(line));
+		if (vm->heap_breached &&
+		    !(lua_tostring(L, -1) && strstr(lua_tostring(L, -1), "the Lua heap reached")))
+			scenario_heap_message(vm, line,
+			                      sizeof(line)); /* refused: no line of its own */
 		else if (is_order(L, -1))
 			snprintf(line, sizeof(line), "the run was stopped while the file loaded");
 		else
