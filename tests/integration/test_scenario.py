@@ -560,7 +560,10 @@ def test_the_lua_heap_is_bounded():
         assert doc["generator"]["max_rss_bytes"] < (200 if SANITIZED else 64) * 2**20, \
             doc["generator"]["max_rss_bytes"]
         # the command line wins; garbage the collector keeps up with is not a breach
-        _, doc = run_json("-t", "1", "--script-memory", "8MiB", "--host", s.url(""), churn)
+        # (the task is all CPU by design: exit 4, the generator had no slack, is honest)
+        p, doc = run_json("-t", "1", "--script-memory", "8MiB", "--host", s.url(""), churn,
+                          check_rc=None)
+        assert p.returncode in (0, 4), (p.returncode, p.stderr)
         assert doc["script_errors"] == [] and doc["totals"]["requests"] > 0, doc["script_errors"]
         # growing without bound does not hold a signal off either
         run = Started("-d", "60s", "--host", s.url(""), grow)
