@@ -347,7 +347,8 @@ static void read_environment(const given_t *flags, given_t *env)
 		char name[NAME_MAX_LEN - 1]; /* room for the '$' */
 
 		env_name(&options[o], name, sizeof(name));
-		if (flags->value[o] || !(env->value[o] = env_value(name)))
+		if (flags->value[o] || (o == port && flags->value[listen]) ||
+		    !(env->value[o] = env_value(name)))
 			continue;
 		snprintf(env->name[o], NAME_MAX_LEN, "$%s", name);
 	}

@@ -306,6 +306,9 @@ static int start_workers(const serve_config_t *cfg, char *err, size_t errlen)
 	}
 	if (check_port_is_ours(cfg, &bound, err, errlen) < 0)
 		return -1;
+	/* ready before any worker runs: only workers answer /ready, and a POST /admin/ready
+	 * answered by one must not be overwritten by the start finishing after it */
+	atomic_store(&serve_state.ready, true);
 	for (uint32_t i = 0; i < cfg->workers; i++)
 		if (pthread_create(&serve_state.workers[i].tid, NULL, worker_main,
 		                   &serve_state.workers[i]) != 0) {
@@ -394,7 +397,6 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 		cleanup();
 		return -1;
 	}
-	atomic_store(&serve_state.ready, true);
 	format_listen(cfg, where, sizeof(where));
 	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s/ with %u workers", where,
 	                cfg->workers);

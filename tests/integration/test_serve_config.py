@@ -150,7 +150,8 @@ def test_environment_errors_name_the_variable_and_flags_win():
                        needle="$" + name, absent=flag)
         assert "garbage" in line or "/nonexistent" in line or "abc" in line, line
     # the flag wins: what the environment says for it is never read
-    with Serve(env=clean_env(PORT="abc", SURGE_LISTEN="nowhere", SURGE_WORKERS="many"),
+    with Serve(env=clean_env(PORT="abc", SURGE_PORT="abc", SURGE_LISTEN="nowhere",
+                             SURGE_WORKERS="many"),
                workers=1) as srv:
         assert get(srv, "/health")[0] == 200
     with Serve("--database-url", "sqlite:///:memory:",

@@ -173,12 +173,15 @@ static int loop_new_in_child(size_t hole, int spare_fds)
 				}
 			free(holes); /* the one hole: room for some of loop_new's allocations */
 		} else {
-			struct rlimit nofile = {.rlim_cur = (rlim_t)(before + spare_fds),
-			                        .rlim_max = (rlim_t)(before + spare_fds)};
+			/* every descriptor below the lowest free one is open, and those above it
+			 * (inherited ones) do not count: spare_fds new ones can be had */
+			int lowest = 0;
+			struct rlimit nofile;
 
-			/* descriptors 0..before-1 are the open ones only if none is missing below
-			 */
-			if (count_open_fds() != before || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+			while (lowest < 1024 && fcntl(lowest, F_GETFD) >= 0)
+				lowest++;
+			nofile.rlim_cur = nofile.rlim_max = (rlim_t)(lowest + spare_fds);
+			if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
 				_exit(3);
 		}
 		loop = loop_new();
