@@ -37,11 +37,18 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB := $(sort $(wildcard src/core/*.c)) src/serve/serve_dist.c src/scrape/prom.c
+# The parsers and what they need, compiled once with the fuzzer's instrumentation into an
+# archive: each driver links only the objects it uses (no web assets, no serve).
+FUZZ_LIB := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/report/*.c \
+	      src/scrape/*.c)) src/serve/serve_dist.c
+FUZZ_LIB := $(filter-out src/report/report_html.c,$(FUZZ_LIB))
+FUZZ_OBJ := $(FUZZ_LIB:%.c=$(BUILD)/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -pthread -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) \
+	       -fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit asan tsan fuzz bench demo deps fresh-check format clean help FORCE image
+.PHONY: all test unit asan tsan fuzz fuzz-long bench demo deps fresh-check format clean help FORCE image
 
 all: $(BUILD)/surge
 
@@ -125,14 +132,27 @@ tsan: deps
 		build/tsan/surge build/tsan/unit-tests
 	@BUILD=build/tsan tests/tsan
 
-# libFuzzer drivers (clang): each runs FUZZ_SECONDS on its seed corpus.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(BUILD)/gen/version_string.h
+# libFuzzer drivers (clang): each runs FUZZ_SECONDS on a copy of its seed corpus
+# (tests/fuzz/run); `make test` shares FUZZ_TEST_BUDGET seconds among them (tests/run), or
+# gives each FUZZ_TEST_SECONDS.
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/gen/version_string.h $(BUILD)/gen/scenario_prelude.h
 	@mkdir -p $(dir $@)
-	clang -std=c11 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-I$(BUILD)/gen -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm -pthread
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(BUILD)/fuzz/libsurge-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libsurge-fuzz.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror \
+		-fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(BUILD)/fuzz/libsurge-fuzz.a $(PKG_LIBS) -lm
 
 fuzz: $(FUZZ_BIN)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUDGET=$(FUZZ_BUDGET) BUILD=$(BUILD) tests/fuzz/run
+
+# An hour per driver, one after the other: the long run before a release.
+fuzz-long: $(FUZZ_BIN)
+	@FUZZ_SECONDS=3600 BUILD=$(BUILD) tests/fuzz/run
 
 bench: deps
 	@scripts/deps.sh --bench
@@ -175,8 +195,10 @@ help:
 	@echo "make tsan     the multi-threaded tests under ThreadSanitizer (build/tsan)"
 	@echo "make fresh-check  README's two commands in a fresh Debian 12 root (debootstrap)"
 	@echo "make fuzz     libFuzzer drivers, FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz-long  the same drivers for an hour each"
 	@echo "make bench    surge vs wrk/hey/h2load/ab on an nginx fixture (bench/)"
 	@echo "make demo     start a target on loopback, run a short load test, write results"
 	@echo "make image    the container image with buildah (deploy/Containerfile), build/surge-image.tar"
 
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(FUZZ_OBJ:.o=.d) \
+	 $(FUZZ_BIN:=.d)

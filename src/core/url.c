@@ -59,8 +59,11 @@ static int parse_authority(const char *start, const char *end, url_t *u, char *e
 		snprintf(err, len, "host in URL is longer than %d characters", URL_HOST_MAX - 1);
 		return -EINVAL;
 	}
+	/* an IPv6 literal is hex digits, colons and dots; a name never has brackets, which
+	 * would make the URL written back from it mean something else */
 	for (const char *p = host; p < host_end; p++)
-		if (*p <= ' ' || strchr("/?#\\%\"<>^`{|}", *p))
+		if (*p <= ' ' || strchr("/?#\\%\"<>^`{|}[]", *p) ||
+		    (host != start && !strchr("0123456789abcdefABCDEF:.", *p)))
 			goto bad_host;
 	memcpy(u->host, host, host_end - host);
 	u->host[host_end - host] = '\0';

@@ -232,17 +232,19 @@ void gen_conn_mark_failed(gen_conn_t *c)
 	}
 }
 
-/* A response is complete: record it, then reuse the connection or reconnect. */
+/* A response is complete: record it, then reuse the connection or reconnect. Bytes after it
+ * that nobody asked for (a second answer, a body longer than its Content-Length) mean the
+ * connection's framing can no longer be trusted, nor this response: the request is one
+ * protocol error, not a response as well (it is counted once). */
 static void conn_complete(gen_conn_t *c, bool trailing_bytes)
 {
-	record_response(c, clock_now_ns());
 	if (trailing_bytes) {
-		/* bytes nobody asked for: the connection's framing can no longer be trusted */
-		record_error(c, GEN_ERR_PROTOCOL);
-		gen_conn_close(c);
-	} else if (!c->parser.keep_alive) {
-		gen_conn_close(c);
+		fail(c, GEN_ERR_PROTOCOL);
+		return;
 	}
+	record_response(c, clock_now_ns());
+	if (!c->parser.keep_alive)
+		gen_conn_close(c);
 	c->state = CONN_IDLE;
 	conn_next(c);
 }

@@ -414,12 +414,28 @@ bool gen_finished(gen_run_t *run)
 	return atomic_load(&run->threads_running) == 0;
 }
 
+/* The peak RSS of this process image. ru_maxrss survives execve: started by a 300 MB
+ * harness, surge would report 300 MB. VmHWM belongs to the address space, new at exec. */
+static uint64_t peak_rss_bytes(const struct rusage *ru)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long kib = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (kib ? kib : (unsigned long long)ru->ru_maxrss) * 1024;
+}
+
 static double process_cpu_s(uint64_t *max_rss)
 {
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	*max_rss = (uint64_t)ru.ru_maxrss * 1024;
+	*max_rss = peak_rss_bytes(&ru);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	       ru.ru_stime.tv_usec / 1e6;
 }

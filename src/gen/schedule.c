@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/units.h"
 
 #define SCHEDULE_MAX_NS (30ULL * 24 * 3600 * NS_PER_S) /* 30 days: longer is a typo */
@@ -99,13 +100,13 @@ static int parse_stage(struct stage_text *t, double max_target, schedule_stage_t
 		char max[32];
 
 		units_format_number(max_target, max, sizeof(max));
-		snprintf(detail, sizeof(detail), "target '%s' is not a number from 0 to %s", target,
-		         max);
+		snprintf(detail, sizeof(detail), "target '%s' is not a number from 0 to %s",
+		         ECHO(target), max);
 		goto fail;
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "stage %d ('%s'): %s", t->number, trim(t->text), detail);
+	snprintf(err, errlen, "stage %d ('%s'): %s", t->number, ECHO(trim(t->text)), detail);
 	return -EINVAL;
 }
 
@@ -149,7 +150,7 @@ int schedule_parse(const char *text, double start, double max_target, schedule_t
 		if (st->duration_ns > SCHEDULE_MAX_NS - total) {
 			snprintf(err, errlen,
 			         "stage %d ('%s'): the stages last over 30 days in all", t.number,
-			         trim(t.text));
+			         ECHO(trim(t.text)));
 			return -EINVAL;
 		}
 		total += st->duration_ns;

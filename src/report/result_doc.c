@@ -188,7 +188,9 @@ json_t *result_doc_parse(const char *name, const char *text, size_t len, char *e
 	/* a key twice would be read as whichever came last: refuse the ambiguity */
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
-		snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+		/* jansson quotes the text near the fault, which may hold any byte */
+		snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column,
+		         ECHO(jerr.text));
 		return NULL;
 	}
 	if (!json_is_object(doc) || strcmp(result_doc_string(doc, "tool", ""), "surge") != 0) {

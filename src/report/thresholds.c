@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/units.h"
 
 #define ENDPOINT_PREFIX "name:"
@@ -112,6 +113,17 @@ static int parse_limit(threshold_metric_t m, const char *s, double *limit, const
 	return 0;
 }
 
+/* s[0..n) in printable form, for a message: a tab around the operator shows as \t. */
+static const char *echo_part(const char *s, size_t n, char *buf, size_t len)
+{
+	char part[sizeof(((threshold_t *)0)->expr)];
+
+	snprintf(part, sizeof(part), "%.*s", (int)(n < sizeof(part) ? n : sizeof(part) - 1), s);
+	return echo_value(part, buf, len);
+}
+
+#define SHOWN(s, n) echo_part((s), (n), (char[ECHO_SIZE]){0}, ECHO_SIZE)
+
 /* METRIC OP VALUE, with blanks allowed only around OP; text is the whole input, quoted in
  * every message so the user sees which of several thresholds is wrong. */
 static int parse_condition(const char *text, const char *cond, threshold_t *t, char *err,
@@ -123,29 +135,31 @@ static int parse_condition(const char *text, const char *cond, threshold_t *t, c
 
 	if (len == 0) {
 		snprintf(err, errlen, "threshold '%s': missing metric before '%s' (known: %s)",
-		         text, cond, KNOWN_METRICS);
+		         ECHO(text), ECHO(cond), KNOWN_METRICS);
 		return -EINVAL;
 	}
 	if (metric < 0) {
-		snprintf(err, errlen, "threshold '%s': unknown metric '%.*s' (known: %s)", text,
-		         (int)len, cond, KNOWN_METRICS);
+		snprintf(err, errlen, "threshold '%s': unknown metric '%s' (known: %s)", ECHO(text),
+		         SHOWN(cond, len), KNOWN_METRICS);
 		return -EINVAL;
 	}
 	op_text = skip_blanks(cond + len);
 	value = parse_operator(op_text, &t->op);
 	if (!value) {
-		snprintf(err, errlen, "threshold '%s': expected < <= > or >= after '%.*s'%s%s%s",
-		         text, (int)len, cond, *op_text ? ", got '" : "", op_text,
+		snprintf(err, errlen, "threshold '%s': expected < <= > or >= after '%s'%s%s%s",
+		         ECHO(text), SHOWN(cond, len), *op_text ? ", got '" : "", ECHO(op_text),
 		         *op_text ? "'" : "");
 		return -EINVAL;
 	}
 	value = skip_blanks(value);
 	if (!*value) {
-		snprintf(err, errlen, "threshold '%s': missing value after '%s'", text, op_text);
+		snprintf(err, errlen, "threshold '%s': missing value after '%s'", ECHO(text),
+		         ECHO(op_text));
 		return -EINVAL;
 	}
 	if (parse_limit((threshold_metric_t)metric, value, &t->limit, &kind) < 0) {
-		snprintf(err, errlen, "threshold '%s': '%s' is not %s", text, op_text, kind);
+		snprintf(err, errlen, "threshold '%s': '%s' is not %s", ECHO(text), ECHO(op_text),
+		         kind);
 		return -EINVAL;
 	}
 	t->metric = (threshold_metric_t)metric;
@@ -162,12 +176,12 @@ static int parse_endpoint(const char *text, threshold_t *t, char *err, size_t er
 
 	if (!colon) {
 		snprintf(err, errlen, "threshold '%s': expected name:ENDPOINT:METRIC OP VALUE",
-		         text);
+		         ECHO(text));
 		return -EINVAL;
 	}
 	len = (size_t)(colon - name);
 	if (len == 0 || len >= sizeof(t->endpoint)) {
-		snprintf(err, errlen, "threshold '%s': endpoint name %s", text,
+		snprintf(err, errlen, "threshold '%s': endpoint name %s", ECHO(text),
 		         len ? "longer than 127 characters" : "is empty");
 		return -EINVAL;
 	}
@@ -187,9 +201,18 @@ int threshold_parse(const char *text, threshold_t *t, char *err, size_t errlen)
 		snprintf(err, errlen, "empty threshold (expected METRIC OP VALUE, e.g. p95<200ms)");
 		return -EINVAL;
 	}
+	/* a line break or an escape has no place in a threshold (a tab is a blank) */
+	for (size_t i = 0; i < len; i++) {
+		if (((unsigned char)text[i] < 0x20 && text[i] != '\t') || text[i] == 0x7f) {
+			snprintf(err, errlen,
+			         "threshold '%s': a control character (0x%02x) at offset %zu",
+			         ECHO(text), (unsigned char)text[i], i);
+			return -EINVAL;
+		}
+	}
 	if (len >= sizeof(parsed.expr)) {
-		snprintf(err, errlen, "threshold '%.40s...': longer than %zu characters", text,
-		         sizeof(parsed.expr) - 1);
+		snprintf(err, errlen, "threshold '%s...': longer than %zu characters",
+		         SHOWN(text, 40), sizeof(parsed.expr) - 1);
 		return -EINVAL;
 	}
 	memcpy(parsed.expr, text, len + 1);

@@ -49,7 +49,8 @@ typedef struct threshold_figures {
  * Latency VALUE: a duration ("200ms", "1.5s", "250us"; a bare number is milliseconds);
  * error_rate: "1%" or a fraction "0.01"; rps: a number. ENDPOINT may itself contain ':'
  * (the last ':' before a valid METRIC OP VALUE ends it). 0, or -EINVAL with a message saying
- * what is wrong ("threshold 'p96<200ms': unknown metric 'p96' (known: p50 ... rps)"). */
+ * what is wrong ("threshold 'p96<200ms': unknown metric 'p96' (known: p50 ... rps)"); a control
+ * character (but a tab) is refused, and the text is quoted escaped (core/echo). */
 int threshold_parse(const char *text, threshold_t *t, char *err, size_t errlen);
 /* The measured value in the threshold's unit, and whether it passes. With no requests every
  * threshold fails with value NAN: a run that sent nothing proves nothing. */

@@ -17,19 +17,21 @@ typedef struct feeder {
 	scenario_csv_t *csv;
 } feeder_t;
 
-/* Splits text into cells; 0, or -EINVAL with the line of the problem. */
-static int csv_parse(scenario_csv_t *c, char *text, size_t len, char *err, size_t errlen)
+/* Splits text into cells in place; 0, or -EINVAL with the line of the problem. */
+int scenario_csv_parse(scenario_csv_t *c, char *text, size_t len, char *err, size_t errlen)
 {
 	size_t cap = 0, count = 0, line = 1;
 	uint32_t col = 0;
 	char **cells = NULL;
 	size_t i = 0;
+	bool field_due = false; /* a ',' was the last byte: one more (empty) field ends the line */
 
 	c->cols = 0;
-	while (i < len) {
+	while (i < len || field_due) {
 		char *out = text + i, *start = out;
-		bool quoted = text[i] == '"';
+		bool quoted = i < len && text[i] == '"';
 
+		field_due = false;
 		if (quoted)
 			i++;
 		for (; i < len; i++) {
@@ -79,8 +81,10 @@ static int csv_parse(scenario_csv_t *c, char *text, size_t len, char *err, size_
 			if (sep == '\r' && i + 1 < len && text[i + 1] == '\n')
 				i++;
 			i++;
-			if (sep == ',')
+			if (sep == ',') {
+				field_due = true;
 				continue;
+			}
 		}
 		/* end of a line */
 		if (c->cols == 0) {
@@ -142,7 +146,7 @@ static scenario_csv_t *csv_get(scenario_t *s, const char *name, char *err, size_
 		goto fail;
 	}
 	text[n] = '\0';
-	if (csv_parse(c, text, n, err, errlen) < 0) {
+	if (scenario_csv_parse(c, text, n, err, errlen) < 0) {
 		char why[256];
 
 		snprintf(why, sizeof(why), "%.250s", err);

@@ -116,6 +116,10 @@ void scenario_count_error(scenario_vm_t *vm, const char *message);
 
 /* scenario_data.c: the CSV feeder API (surge.csv), files loaded once per scenario. */
 int scenario_csv_open(lua_State *L);
+/* Splits text[0..len) into c's rows and columns in place (text needs len + 1 bytes: cells are
+ * NUL-terminated over the separators); on success the cells point into text, which c->cells[0]
+ * then owns. 0, -ENOMEM, or -EINVAL with "line N: ..." in err. Pure: no I/O. */
+int scenario_csv_parse(scenario_csv_t *c, char *text, size_t len, char *err, size_t errlen);
 void scenario_csv_free_all(scenario_t *s);
 
 #endif

@@ -1,0 +1,153 @@
+/* libFuzzer driver for result documents read back (result_doc_parse and result_doc_check, the
+ * input of `surge report`, `surge compare` and `surge merge`) and for what reads them: the
+ * renderers, the comparison and the merge. Beyond "no crash": an accepted document passes the
+ * check again once written out and read back, compared with itself it shows no regression and
+ * no mismatch, and a merge of it is itself a document the checker accepts. A rejection names
+ * the document, on one line. */
+#include "report/report_compare.h"
+#include "report/report_outputs.h"
+#include "report/result_doc.h"
+#include "report/result_merge.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+
+#define NAME "fuzz.json"
+
+static void check_rejection(const char *err, size_t errlen)
+{
+	fuzz_check_message(err, errlen);
+	if (strncmp(err, NAME, strlen(NAME)) != 0)
+		abort();
+}
+
+/* Written out and read back, the document is still one (and the same one). */
+static void check_round_trip(const json_t *doc)
+{
+	char err[1024];
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_t *again;
+
+	if (!text)
+		return; /* out of memory */
+	again = result_doc_parse(NAME, text, strlen(text), err, sizeof(err));
+	if (!again || !json_equal(again, doc))
+		abort();
+	json_decref(again);
+	free(text);
+}
+
+static void check_renderers(const json_t *doc)
+{
+	int (*const render[])(const json_t *, buf_t *, char *, size_t) = {
+	    report_csv_stats, report_csv_history, report_csv_failures,
+	    report_junit,     report_markdown,    report_hdrlog,
+	};
+	char err[512];
+	buf_t out;
+
+	buf_init(&out, 64u << 20);
+	for (size_t i = 0; i < sizeof(render) / sizeof(render[0]); i++) {
+		buf_reset(&out);
+		err[0] = '\0';
+		if (render[i](doc, &out, err, sizeof(err)) < 0)
+			fuzz_check_message(err, sizeof(err));
+	}
+	buf_free(&out);
+}
+
+/* A document against itself: every delta 0, nothing to judge as worse or better. */
+static void check_self_compare(const json_t *doc)
+{
+	compare_options_t o;
+	compare_result_t r;
+	buf_t out;
+
+	compare_defaults(&o);
+	if (report_compare(doc, doc, "a.json", "b.json", &o, &r) < 0)
+		return; /* out of memory */
+	if (r.regressions != 0 || r.mismatch[0] || r.scope_count < 1)
+		abort();
+	for (size_t i = 0; i < r.scope_count; i++) {
+		if (r.scopes[i].presence != CMP_BOTH || r.scopes[i].regressions != 0)
+			abort();
+		for (int m = 0; m < CMP_METRIC_COUNT; m++)
+			if (r.scopes[i].rows[m].verdict == CMP_REGRESSION ||
+			    r.scopes[i].rows[m].verdict == CMP_IMPROVED)
+				abort();
+	}
+	buf_init(&out, 64u << 20);
+	compare_render_text(&r, false, &out);
+	buf_reset(&out);
+	compare_render_markdown(&r, &out);
+	buf_reset(&out);
+	compare_render_html(&r, &out);
+	buf_reset(&out);
+	compare_render_json(&r, &out);
+	buf_free(&out);
+	compare_result_free(&r);
+}
+
+/* One shard merged is a whole run's document: the checker accepts it. */
+static void check_merge(json_t *doc)
+{
+	const char *names[] = {NAME};
+	char err[1024];
+	json_t *merged;
+
+	if (result_doc_require(doc, NAME, RESULT_DOC_FOR_MERGE, err, sizeof(err)) < 0) {
+		check_rejection(err, sizeof(err));
+		return;
+	}
+	err[0] = '\0';
+	merged = result_merge(&doc, names, 1, err, sizeof(err));
+	if (!merged) {
+		fuzz_check_message(err, sizeof(err));
+		return;
+	}
+	if (result_doc_check(merged, "merged", err, sizeof(err)) < 0) {
+		fprintf(stderr, "merge of an accepted document is refused: %s\n", err);
+		abort();
+	}
+	json_decref(merged);
+}
+
+static void check_histograms(const json_t *doc)
+{
+	static hist_t h; /* ~190 KB */
+	const json_t *hists = result_doc_object(doc, "histograms"), *v;
+	const char *key;
+
+	json_object_foreach((json_t *)hists, key,
+	                    v) if (result_doc_histogram(doc, key, &h) == -EINVAL)
+	    abort(); /* the check decoded every histogram already */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[1024];
+	json_t *doc;
+
+	err[0] = '\0';
+	doc = result_doc_parse(NAME, (const char *)data, size, err, sizeof(err));
+	if (!doc) {
+		check_rejection(err, sizeof(err));
+		return 0;
+	}
+	if (result_doc_check(doc, NAME, err, sizeof(err)) < 0)
+		abort();
+	check_round_trip(doc);
+	check_histograms(doc);
+	check_renderers(doc);
+	if (result_doc_require(doc, NAME, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0)
+		check_self_compare(doc);
+	else
+		check_rejection(err, sizeof(err));
+	check_merge(doc);
+	json_decref(doc);
+	return 0;
+}

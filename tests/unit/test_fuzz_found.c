@@ -1,0 +1,121 @@
+/* What the fuzz drivers (tests/fuzz/) found, one test per finding, each named after the
+ * driver and the corpus file that holds the input (tests/fuzz/corpus/DRIVER/found-*). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/url.h"
+#include "gen/schedule.h"
+#include "report/result_doc.h"
+#include "report/thresholds.h"
+#include "scenario/scenario_internal.h"
+#include "test.h"
+
+/* A message is one line of printable text: a quoted value has its controls escaped. */
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* fuzz_thresholds found-newline: a line break in a threshold broke its message in two. */
+TEST(fuzz_found_threshold_message_escapes_controls)
+{
+	threshold_t t;
+	char err[256];
+
+	CHECK(threshold_parse("\n", &t, err, sizeof(err)) < 0);
+	CHECK(!has_control(err));
+	CHECK(strstr(err, "'\\n'") && strstr(err, "control character (0x0a)"));
+	CHECK(threshold_parse("p95<200ms\x1b[2J", &t, err, sizeof(err)) < 0);
+	CHECK(!has_control(err) && strstr(err, "\\x1b"));
+}
+
+/* fuzz_stages found-control ("\x11" after the option byte): a stage's text was quoted raw
+ * in its message. */
+TEST(fuzz_found_stage_message_escapes_controls)
+{
+	static schedule_t s;
+	char err[256];
+
+	CHECK(schedule_parse("\n\x11", 0, 100, &s, err, sizeof(err)) < 0);
+	CHECK(!has_control(err));
+	CHECK(schedule_parse("30\ts:10", 0, 100, &s, err, sizeof(err)) < 0);
+	CHECK(!has_control(err) && strstr(err, "30\\ts"));
+	CHECK(schedule_parse("30s:1\x7f", 0, 100, &s, err, sizeof(err)) < 0);
+	CHECK(!has_control(err) && strstr(err, "\\x7f"));
+}
+
+/* fuzz_result_doc found-del: jansson's message quotes the text near the fault raw. */
+TEST(fuzz_found_result_doc_parser_message_escapes_controls)
+{
+	static const char text[] = "\x7f\xef\x9a\x9a\xef\x9a\x9a\n\n";
+	char err[512];
+	json_t *doc = result_doc_parse("r.json", text, sizeof(text) - 1, err, sizeof(err));
+
+	CHECK(doc == NULL);
+	CHECK(!has_control(err));
+	CHECK(strncmp(err, "r.json:1:1: ", 12) == 0 && strstr(err, "\\x7f"));
+}
+
+/* fuzz_url found-bracket: a ']' in a host name, or a non-hex byte in an IPv6 literal, was
+ * accepted, and the URL written back from the parts meant another host. */
+TEST(fuzz_found_url_brackets_only_around_ipv6)
+{
+	static url_t u;
+	char err[256];
+
+	CHECK(url_parse("http://uhtttp&&p]t/~", &u, err, sizeof(err)) < 0);
+	CHECK_STR(err, "invalid host in URL");
+	CHECK(url_parse("http://a[b/", &u, err, sizeof(err)) < 0);
+	CHECK(url_parse("http://[[a]/", &u, err, sizeof(err)) < 0);
+	CHECK(url_parse("http://[fe80::g]/", &u, err, sizeof(err)) < 0);
+	CHECK(url_parse("http://[2001:DB8::1]:8080/x", &u, err, sizeof(err)) == 0);
+	CHECK_STR(u.host, "2001:DB8::1");
+	CHECK_INT(u.port, 8080);
+	CHECK(url_parse("http://[::ffff:127.0.0.1]/", &u, err, sizeof(err)) == 0);
+	CHECK_STR(u.host, "::ffff:127.0.0.1");
+}
+
+static int csv(const char *in, scenario_csv_t *c, char *err, size_t errlen)
+{
+	size_t len = strlen(in);
+	char *text = malloc(len + 1);
+	int rc;
+
+	memcpy(text, in, len + 1);
+	memset(c, 0, sizeof(*c));
+	rc = scenario_csv_parse(c, text, len, err, errlen);
+	if (rc < 0)
+		free(text);
+	return rc;
+}
+
+static void csv_free(scenario_csv_t *c)
+{
+	free(c->cells[0]);
+	free(c->cells);
+}
+
+/* fuzz_csv found-trailing-comma: a ',' as the file's last byte lost the empty field after it
+ * and the line's column count was never checked — the last row silently dropped, or a line
+ * of the wrong width accepted. */
+TEST(fuzz_found_csv_trailing_comma_is_a_field)
+{
+	scenario_csv_t c;
+	char err[256];
+
+	CHECK(csv("a,b\n1,2\n3,", &c, err, sizeof(err)) == 0);
+	CHECK_INT(c.rows, 3);
+	CHECK_STR(c.cells[4], "3");
+	CHECK_STR(c.cells[5], "");
+	csv_free(&c);
+	CHECK(csv("\n\n,", &c, err, sizeof(err)) == -EINVAL);
+	CHECK_STR(err, "line 3: 2 fields, the header has 1");
+	CHECK(csv("a,b\n1,2\n3,4,", &c, err, sizeof(err)) == -EINVAL);
+	CHECK_STR(err, "line 3: 3 fields, the header has 2");
+	CHECK(csv("a,b\n1,2\n", &c, err, sizeof(err)) == 0);
+	CHECK_INT(c.rows, 2);
+	csv_free(&c);
+}
