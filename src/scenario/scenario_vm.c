@@ -340,7 +340,14 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 		goto fail;
 	lua_pop(L, 1);
 	snprintf(chunk, sizeof(chunk), "@%s", s->path);
-	if (luaL_loadbuffer(L, s->source, s->source_len, chunk) != 0) {
+	/* source only: LuaJIT does not verify bytecode, so a broken or hostile compiled chunk
+	 * could corrupt memory instead of failing with a line */
+	if (s->source_len && s->source[0] == '\033') {
+		snprintf(err, errlen, "%s: compiled Lua (bytecode): surge runs Lua source only",
+		         s->path);
+		goto fail;
+	}
+	if (luaL_loadbufferx(L, s->source, s->source_len, chunk, "t") != 0) {
 		first_line(err, errlen, lua_tostring(L, -1));
 		goto fail;
 	}

@@ -1,7 +1,9 @@
 /* What the fuzz drivers (tests/fuzz/) found, one test per finding, each named after the
  * driver and the corpus file that holds the input (tests/fuzz/corpus/DRIVER/found-*). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/url.h"
 #include "gen/schedule.h"
@@ -118,4 +120,29 @@ TEST(fuzz_found_csv_trailing_comma_is_a_field)
 	CHECK(csv("a,b\n1,2\n", &c, err, sizeof(err)) == 0);
 	CHECK_INT(c.rows, 2);
 	csv_free(&c);
+}
+
+/* Found writing fuzz_scenario: a file that starts with LuaJIT's bytecode signature was loaded
+ * as bytecode, which LuaJIT does not verify (a crafted one corrupts memory). */
+TEST(fuzz_found_scenario_bytecode_refused)
+{
+	static const char bytecode[] = "\033LJ\002\012\000\377\377\377\377\017";
+	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[512];
+	scenario_t *s;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/compiled.lua", dir);
+	f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fwrite(bytecode, 1, sizeof(bytecode) - 1, f);
+	fclose(f);
+	s = scenario_load(path, err, sizeof(err));
+	CHECK(s == NULL);
+	scenario_free(s);
+	CHECK(strstr(err, path) == err && strstr(err, "compiled Lua (bytecode)"));
+	unlink(path);
+	rmdir(dir);
 }

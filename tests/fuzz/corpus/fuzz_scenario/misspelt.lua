@@ -1,0 +1,2 @@
+wiat = 1
+tasks = { function(u) end }
