@@ -202,7 +202,8 @@ def test_compare_slow_against_fast_is_a_regression():
     with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
         fast, _, _ = run_shards(d, [srv.url("/health")], ["-R", "200", "-c", "2"])
         os.rename(fast[0], os.path.join(d, "fast.json"))
-        slow, _, _ = run_shards(d, [srv.url("/api/slow?delay=0.05")], ["-R", "20", "-c", "4"])
+        # 500 ms a request: slower than a busy host can make /health look
+        slow, _, _ = run_shards(d, [srv.url("/api/slow?delay=0.5")], ["-R", "20", "-c", "16"])
         base = os.path.join(d, "fast.json")
         html, js = os.path.join(d, "cmp.html"), os.path.join(d, "cmp.json")
         p = surge("compare", base, slow[0], "--html", html, "--json", js, check_rc=1)

@@ -650,8 +650,10 @@ def test_bad_arguments_to_the_api_name_the_call_and_line():
     ):
         line = usage_error(text + "tasks = { function(u) u:get('/') end }\n")
         assert expect in line, (text, line)
+    # each iteration picks one task at random: enough users and time that every task is
+    # picked even on a busy host (one user for 500 ms ran a dozen iterations there)
     path = scenario("""
-        options = { users = 1, duration = "1s" }
+        options = { users = 4, duration = "2s" }
         wait = constant(0.01)
         tasks = {
           function(u) u:get("/health", { timeout = -1 }) end,

@@ -1,31 +1,24 @@
-"""Load shapes and verdicts of `surge run`, and `surge capacity`, against real servers on
-loopback: the open model's rate and its latency from the intended send time (checked against a
-ground truth this test computes while it freezes a real server with SIGSTOP), late and dropped
-arrivals, user and rate stages, profiles, thresholds and --abort-on-fail, the assessment, the
-generator's self-check (exit 4), the exit codes, and the capacity search on a server whose
-capacity is known. Every wait has a bound; tolerances are for a noisy 2-core machine."""
+"""Load shapes of `surge run`, and `surge capacity`, against real servers on loopback: the
+open model's rate and its latency from the intended send time (checked against a ground truth
+this test computes while it freezes a real server with SIGSTOP), late and dropped arrivals,
+user and rate stages, profiles, the generator's self-check (exit 4), and the capacity search
+on a server whose capacity is known. Every wait has a bound. What is timed to the second is
+checked for the seconds the generator says it kept (timeline[].due_late): on a busy host the
+checks narrow instead of failing; tests/run runs this file with nothing else of the suite
+beside it, so that on a quiet host they check everything. (Verdicts that need no timing:
+test_verdicts.py.)"""
 
 import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 
-from harness import (SURGE, Nginx, RawServer, Serve, Skip, main, read_request, run_json,
+from harness import (SURGE, Nginx, RawServer, Serve, main, read_request, refused_url, run_json,
                      surge)
-
-def refused_url(path="/"):
-    """A loopback URL nothing listens on."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}{path}"
-
 
 def full_points(doc):
     """Timeline points that cover a whole second (the last one is usually a sliver)."""
@@ -100,9 +93,12 @@ def test_rate_accuracy_at_several_rates():
             # whatever the host did, what the generator vouches for holds: the rate over the run,
             # and each second it ran on time
             assert sum(pt["due"] for pt in doc["timeline"]) == asked - 1, doc["timeline"]
-            assert asked * 0.99 <= t["requests"], (rate, t)
-            assert abs(t["requests"] / doc["duration_s"] - rate) / rate < 0.01, (rate, t, doc["duration_s"])
-            assert abs(t["rps"] - rate) / rate < 0.01, (rate, t)
+            assert asked * 0.99 <= t["requests"], (rate, t)  # the rate over the asked time
+            # the run ends when its last arrival is answered (due 1/rate before the end), or a
+            # little later on a busy host that fires its last timer late; rps is over the time
+            # it really ran
+            assert secs - 1.5 / rate <= doc["duration_s"] < secs + 0.5, (rate, doc["duration_s"])
+            assert abs(t["rps"] - t["requests"] / doc["duration_s"]) < 0.001 * rate, (rate, t)
             assert t["dropped"] == 0, (rate, t)
             on_time = on_time_seconds(doc)
             for pt in pts:
@@ -360,120 +356,7 @@ def test_profile_breakpoint_stops_at_the_first_failure():
     assert "aborted" in p.stdout, p.stdout
 
 
-# ---- thresholds ----
-
-def test_thresholds_pass_and_fail_with_exit_codes():
-    ok = ["p95<1s", "p99.9<2s", "mean<500ms", "max<5s", "min>=0ms", "p50<=1s",
-          "error_rate<1%", "error_rate<=0.01", "rps>10", "name:/health:p95<1s"]
-    failing = ["p95<1us", "rps>10000000", "name:/nope:p95<1s", "max>1h"]
-    with Serve() as srv:
-        args = [a for e in ok for a in ("--threshold", e)]
-        p, doc = run_json("-c", "2", "-d", "1s", *args, srv.url("/health"), check_rc=0)
-        th = thresholds_by_expr(doc)
-        assert list(th) == ok, doc["thresholds"]
-        assert all(t["ok"] is True for t in th.values()), doc["thresholds"]
-        assert 0 < th["p95<1s"]["value"] < 1000, th
-        assert th["p95<1s"]["value"] == doc["latency_ms"]["p95"], (th, doc["latency_ms"])
-        assert th["error_rate<1%"]["value"] == 0, th
-        assert abs(th["rps>10"]["value"] - doc["totals"]["rps"]) / doc["totals"]["rps"] < 0.01, th
-        assert doc["assessment"]["thresholds"] == "PASS", doc["assessment"]
-        for e in ok:
-            assert e in p.stdout, (e, p.stdout)
-        assert "thresholds ok" in p.stdout, p.stdout
-
-        args = [a for e in ok[:2] + failing for a in ("--threshold", e)]
-        p, doc = run_json("-c", "2", "-d", "1s", *args, srv.url("/health"), check_rc=1)
-        th = thresholds_by_expr(doc)
-        assert [th[e]["ok"] for e in ok[:2]] == [True, True], th
-        assert [th[e]["ok"] for e in failing] == [False] * len(failing), th
-        assert th["name:/nope:p95<1s"]["value"] is None, th  # never ran: nothing measured
-        assert doc["assessment"]["verdict"] == "FAIL" and doc["assessment"]["thresholds"] == "FAIL"
-        for e in failing:
-            assert any(e in line and "FAIL" in line for line in p.stdout.splitlines()), (e, p.stdout)
-        assert "thresholds FAILED" in p.stdout, p.stdout
-
-        # error_rate with % against a path that answers 404
-        p, doc = run_json("-c", "2", "-n", "20", "--threshold", "error_rate<50%",
-                          srv.url("/nonexistent"), check_rc=1)
-        assert doc["status_codes"] == {"404": 20}, doc["status_codes"]
-        assert doc["thresholds"] == [{"expr": "error_rate<50%", "value": 1, "ok": False}], doc["thresholds"]
-        assert "error_rate<50%" in p.stdout and "100.00%" in p.stdout, p.stdout
-
-
-def test_bad_thresholds_exit_2_naming_the_problem():
-    url = "http://127.0.0.1:1/"
-    cases = [
-        ("p96<1ms", ["p96", "unknown metric"]),
-        ("p95<fast", ["fast", "duration"]),
-        ("error_rate<200%", ["200%", "error rate"]),
-        ("name::p95<1ms", ["endpoint", "empty"]),
-        ("", ["empty threshold"]),
-        ("p95", ["p95", "<"]),
-        ("p95<", ["missing value"]),
-        ("rps>abc", ["abc", "rate"]),
-        ("p95=1ms", ["=1ms"]),
-    ]
-    for expr, needles in cases:
-        p = surge("run", "--threshold", expr, "-n", "1", url, timeout=10)
-        assert p.returncode == 2, (expr, p.returncode, p.stdout, p.stderr)
-        assert "--threshold" in p.stderr, (expr, p.stderr)
-        for n in needles:
-            assert n in p.stderr, (expr, n, p.stderr)
-        assert len(p.stderr.strip().splitlines()) <= 3, (expr, p.stderr)
-        assert p.elapsed < 2, (expr, p.elapsed)  # rejected before anything was sent
-
-
-def test_abort_on_fail_stops_soon_after_the_failure():
-    with Serve() as srv:
-        p, doc = run_json("-c", "4", "-d", "20s", "--threshold", "p95<1ms", "--abort-on-fail",
-                          srv.url("/api/slow?delay=50ms"), check_rc=1, timeout=30)
-        assert p.elapsed < 4, p.elapsed
-        assert doc["duration_s"] < 3, doc["duration_s"]
-        assert doc["assessment"]["aborted"] is True, doc["assessment"]
-        th = doc["thresholds"][0]
-        assert th["ok"] is False and 45 <= th["value"] < 500, th
-        assert "aborted" in p.stdout, p.stdout
-        # a threshold that holds lets the run last its whole duration
-        p, doc = run_json("-c", "2", "-d", "2s", "--threshold", "p95<1s", "--abort-on-fail",
-                          srv.url("/api/slow?delay=10ms"), check_rc=0, timeout=30)
-        assert doc["assessment"]["aborted"] is False, doc["assessment"]
-        assert 1.9 <= doc["duration_s"] <= 2.6, doc["duration_s"]
-
-
-# ---- the assessment ----
-
-def latency_band(p95_ms):
-    """The seeds' bands (thresholds.c), written here again on purpose."""
-    return "excellent" if p95_ms < 50 else "good" if p95_ms < 100 else \
-        "acceptable" if p95_ms < 200 else "poor"
-
-
-def test_assessment_latency_classes():
-    """Servers answering in 30, 70, 150 and 250 ms land in each band on an idle host. On a busy
-    one the measured p95 can move a band up: the class is always the band of the p95 that was
-    measured, and the verdict follows the 200 ms target."""
-    with Serve() as srv:
-        for delay in ["30ms", "70ms", "150ms", "250ms"]:
-            # no thresholds: the assessment reports, the exit code stays 0
-            p, doc = run_json("-c", "2", "-d", "1s", srv.url(f"/api/slow?delay={delay}"),
-                              check_rc=0, timeout=20)
-            a = doc["assessment"]
-            assert a["p95_ms"] >= int(delay[:-2]), (delay, a)  # the server did wait
-            cls = latency_band(a["p95_ms"])
-            verdict = "PASS" if a["p95_ms"] < 200 else "FAIL"
-            assert a["latency_class"] == cls and a["verdict"] == verdict, (delay, a)
-            assert a["latency"] == ("PASS" if verdict == "PASS" else "FAIL"), (delay, a)
-            assert a["error_rate"] == "PASS" and a["throughput"] == "PASS", (delay, a)
-            assert a["p95_ms"] == doc["latency_ms"]["p95"], (delay, a, doc["latency_ms"])
-            assert a["targets"]["p95_ms"] == 200, a
-            assert f"assessment {verdict}" in p.stdout and f"latency {cls}" in p.stdout, p.stdout
-        # the latency target is the user's to set; the class stays the seeds' band
-        p, doc = run_json("-c", "2", "-d", "1s", "--target-p95", "5s",
-                          srv.url("/api/slow?delay=250ms"), check_rc=0, timeout=20)
-    a = doc["assessment"]
-    assert a["latency_class"] == "poor" and a["latency"] == "PASS" and a["verdict"] == "PASS", a
-    assert a["targets"]["p95_ms"] == 5000, a
-
+# ---- the assessment in the open model ----
 
 def test_assessment_of_a_rate_not_delivered_fails_throughput():
     """In the open model the asked rate is the throughput target: a server that can only do
@@ -486,57 +369,6 @@ def test_assessment_of_a_rate_not_delivered_fails_throughput():
     assert a["targets"]["min_rps"] >= 390, a
     assert a["throughput"] == "FAIL" and a["verdict"] == "FAIL", a
     assert "throughput under target" in p.stdout, p.stdout
-
-
-def test_assessment_without_responses_is_not_excellent():
-    """Nothing measured proves nothing: a run without a single response must not be rated
-    'excellent' with its latency 'ok' (thresholds.c says a missing p95 lands in 'poor')."""
-    p, doc = run_json("-c", "2", "-d", "500ms", refused_url(), check_rc=3, timeout=10)
-    a = doc["assessment"]
-    assert doc["totals"]["responses"] == 0
-    assert a["verdict"] == "FAIL", a
-    assert a["latency_class"] == "poor", a
-    assert a["latency"] == "FAIL", a
-
-
-# ---- exit codes ----
-
-def test_exit_codes_are_documented_and_unreachable_wins():
-    text = surge("help", "exit-codes", check_rc=0).stdout
-    for code in ("0", "1", "2", "3", "4"):
-        assert any(line.strip().startswith(code + " ") for line in text.splitlines()), text
-    url = refused_url()
-    # thresholds that would fail, and a profile's: still "could not reach the target"
-    p, doc = run_json("-c", "2", "-d", "500ms", "--threshold", "p95<1ms", url, check_rc=3)
-    assert doc["thresholds"][0]["ok"] is False, doc["thresholds"]
-    p, doc = run_json("--profile", "basic", "-d", "1s", url, check_rc=3, timeout=10)
-    p, doc = run_json("-R", "100", "-d", "1s", "--threshold", "error_rate<1%", url, check_rc=3,
-                      timeout=10)
-    assert doc["errors_by_kind"]["connect_refused"] > 0, doc["errors_by_kind"]
-
-
-def test_shape_usage_errors_exit_2():
-    url = "http://127.0.0.1:1/"
-    cases = [
-        (["--stages", "2s"], "--stages"),
-        (["--stages", "2s:x"], "stage 1"),
-        (["--stages", "1s:5,,1s:0"], "stage 2"),
-        (["--model", "sideways", "--stages", "1s:5"], "--model"),
-        (["--model", "open"], "rate"),
-        (["-R", "100", "--model", "closed"], "--model"),
-        (["-R", "0"], "--rate"),
-        (["-R", "fast"], "--rate"),
-        (["-R", "100", "--users", "5"], "--users"),
-        (["--spawn-rate", "2"], "--spawn-rate"),
-        (["--users", "5", "--stages", "1s:5"], "--users"),
-        (["--profile", "nosuch"], "nosuch"),
-        (["--max-queue", "lots", "-R", "10"], "--max-queue"),
-        (["--target-p95", "soon"], "--target-p95"),
-    ]
-    for args, needle in cases:
-        p = surge("run", *args, url, timeout=10)
-        assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
-        assert needle in p.stderr, (args, needle, p.stderr)
 
 
 # ---- the generator's self-check ----
