@@ -1549,6 +1549,11 @@ def test_sigterm_drains_in_flight_requests():
             time.sleep(0.05)
         probe = connect(srv)  # a request head in progress: not idle, so it stays open
         probe.sendall(b"GET /ready HTTP/1.1\r\nHost: t\r\n")
+        # ... once the server has read it (on a busy host a worker may not have yet: the
+        # connection would still look idle to the drain); the scrape's own is the other one
+        while metric(scrape(srv), "surge_connections", state="reading") < 2:
+            assert time.monotonic() < deadline + 5, "the probe's head was never read"
+            time.sleep(0.05)
         t0 = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
         time.sleep(0.4)

@@ -470,12 +470,13 @@ def freeze_repeatedly(pid, stop_s=0.15, run_s=0.05, limit_s=60):
 def test_capacity_finds_a_known_capacity():
     """A target whose capacity is known whatever else the host runs: each request waits 50 ms
     on a timer in surge serve (it costs no CPU) and the search keeps at most 10 connections
-    open, so at most 10 / 50 ms = 200/s are served; above that arrivals queue for a
-    connection and their latency from the intended time grows step by step. The test measures
-    that ceiling itself (10 users back to back, closed model), then asks `surge capacity`: the
-    answer is never above 200/s (a step must deliver 95 % of its rate) and near the measured
-    ceiling. (A CPU-bound target's capacity is what the host's other processes leave it: not a
-    known figure on a busy machine.)"""
+    open, so at most 10 / 50 ms = 200/s are served; above that a step cannot deliver 95 % of
+    its rate. The SLO (p95 < 1 s) is far above the latency a busy host adds in a stall, so a
+    step fails for what the target cannot serve, not for a hiccup; 3 s steps keep the requests
+    a step's end cuts off (in flight: 10 of them) a small part of it. The test measures the
+    ceiling itself (10 users back to back, closed model), then asks `surge capacity`: the
+    answer is never above 200/s and near the measured ceiling. (A CPU-bound target's capacity
+    is what the host's other processes leave it: not a known figure on a busy machine.)"""
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
         url = srv.url("/api/slow?delay=50ms")
         path = os.path.join(d, "ceiling.json")
@@ -486,8 +487,8 @@ def test_capacity_finds_a_known_capacity():
         assert 100 < ceiling <= 200, ceiling  # 10 connections, 50 ms each: 200/s at most
         path = os.path.join(d, "capacity.json")
         t0 = time.monotonic()
-        p = surge("capacity", "--json", path, "--slo", "p95<150ms", "--step", "2s", "-c", "10",
-                  "-t", "1", url, timeout=120)
+        p = surge("capacity", "--json", path, "--slo", "p95<1s", "--step", "3s", "-c", "10",
+                  "-t", "1", "--start", "100", "--precision", "10%", url, timeout=150)
         elapsed = time.monotonic() - t0
         with open(path) as f:
             doc = json.load(f)
@@ -495,17 +496,17 @@ def test_capacity_finds_a_known_capacity():
     cap = doc["capacity_rps"]
     assert 0.75 * ceiling <= cap <= 200 * 1.06, (cap, ceiling, p.stdout)
     steps = doc["steps"]
-    assert doc["slo"] == "p95<150ms" and doc["exit_code"] == 0, doc
-    assert steps[0]["rate"] == 50 and steps[0]["passed"] is True, steps
+    assert doc["slo"] == "p95<1s" and doc["exit_code"] == 0, doc
+    assert steps[0]["rate"] == 100 and steps[0]["passed"] is True, steps
     assert cap == max(s["rate"] for s in steps if s["passed"]), steps
     assert any(not s["passed"] and s["rate"] > cap for s in steps), steps
-    assert all(s["saturated"] is False for s in steps), steps  # 2 s steps: never for lateness
+    assert all(s["saturated"] is False for s in steps), steps
     for s in steps:
         assert set(s) >= {"rate", "achieved_rps", "slo_value", "error_rate", "passed"}, s
         if s["passed"]:
-            assert s["slo_value"] < 150 and s["achieved_rps"] >= s["rate"] * 0.95, s
+            assert s["slo_value"] < 1000 and s["achieved_rps"] >= s["rate"] * 0.95, s
         else:
-            assert s["slo_value"] >= 150 or s["achieved_rps"] < s["rate"] * 0.95, s
+            assert s["slo_value"] >= 1000 or s["achieved_rps"] < s["rate"] * 0.95, s
     assert f"capacity: {cap:.1f} requests/s" in p.stdout, p.stdout
     assert elapsed < 90, elapsed
 
