@@ -8,6 +8,7 @@
 #include "core/url.h"
 #include "gen/schedule.h"
 #include "report/result_doc.h"
+#include "report/result_merge.h"
 #include "report/thresholds.h"
 #include "scenario/scenario_internal.h"
 #include "test.h"
@@ -145,4 +146,48 @@ TEST(fuzz_found_scenario_bytecode_refused)
 	CHECK(strstr(err, path) == err && strstr(err, "compiled Lua (bytecode)"));
 	unlink(path);
 	rmdir(dir);
+}
+
+/* fuzz_result_doc found-errors-over-requests.json: a document whose errors outnumber its
+ * requests loads (each figure is valid on its own), and its merge had an error rate above 1,
+ * which the checker then refused in surge's own output. */
+TEST(fuzz_found_merge_error_rate_stays_a_fraction)
+{
+	static const char text[] =
+	    "{\"tool\": \"surge\", \"duration_s\": 2, \"started_at\": \"2026-01-01T00:00:00Z\","
+	    " \"totals\": {\"requests\": 98, \"responses\": 99, \"errors\": 99, \"error_rate\": 1},"
+	    " \"endpoints\": [{\"name\": \"/\", \"method\": \"GET\", \"requests\": 3,"
+	    " \"errors\": 5, \"error_rate\": 1}]}";
+	const char *names[] = {"a.json"};
+	char err[512];
+	json_t *doc = result_doc_parse("a.json", text, sizeof(text) - 1, err, sizeof(err));
+	json_t *merged;
+
+	static hist_t h;
+	buf_t b64;
+
+	CHECK(doc != NULL);
+	if (!doc)
+		return;
+	/* a histogram of the 99 responses, which the merge adds up */
+	hist_reset(&h);
+	hist_record_n(&h, 1000, 99);
+	buf_init(&b64, 1 << 20);
+	CHECK(hist_encode_base64(&h, &b64) == 0);
+	json_object_set_new(doc, "histograms", json_pack("{s:s%}", "all", b64.data, b64.len));
+	buf_free(&b64);
+	merged = result_merge(&doc, names, 1, err, sizeof(err));
+	if (!merged)
+		printf("    %s\n", err);
+	CHECK(merged != NULL);
+	if (merged) {
+		CHECK(result_doc_check(merged, "merged", err, sizeof(err)) == 0);
+		CHECK_NEAR(result_doc_path_number(merged, "totals.error_rate", -1), 1, 0);
+		CHECK_NEAR(
+		    result_doc_number(json_array_get(result_doc_array(merged, "endpoints"), 0),
+		                      "error_rate", -1),
+		    1, 0);
+		json_decref(merged);
+	}
+	json_decref(doc);
 }
