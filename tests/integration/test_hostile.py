@@ -328,7 +328,7 @@ def check_scenario(o, kind, bad):
     assert o.doc["errors_by_kind"].get("script_error", 0) == 0, o.doc["errors_by_kind"]
     # Healthy users keep going; a Hostile user gets its next request through on a new
     # connection after every kind of failure
-    for name, least in (("/ok", 10), ("/ok-after", 1)):
+    for name, least in (("/ok", 5), ("/ok-after", 1)):
         e = o.endpoint(name)
         assert e["requests"] >= least and e["errors"] == 0, (name, e["requests"], e["errors"],
                                                              e["errors_by_kind"])
