@@ -27,7 +27,9 @@ enum opt_type {
 	OPT_NOFLAG,
 	OPT_STRING,
 	OPT_LEVEL,
-	OPT_BOOL
+	OPT_BOOL,
+	OPT_CPU_QUANTITY,
+	OPT_MEMORY_QUANTITY
 };
 
 typedef struct serve_option {
@@ -91,6 +93,12 @@ static const serve_option_t options[] = {
      "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
     {"cache-size", OPT_COUNT, OFF(cache_entries), 1, 10000000,
      "in-process cache entries (default 10000)"},
+    {"instance-name", OPT_STRING, OFF(instance_name), 0, 0,
+     "name on X-Served-By and in metrics (also $POD_NAME; default: the host name)"},
+    {"cpu-limit", OPT_CPU_QUANTITY, OFF(cpu_limit_millicores), 0, 0,
+     "run in a cgroup of its own with this CPU limit (200m, 0.5, 2)"},
+    {"memory-limit", OPT_MEMORY_QUANTITY, OFF(memory_limit_bytes), 0, 0,
+     "... and this memory limit (128Mi, 1Gi; an OOM kill restarts serve)"},
 };
 
 #define OPTION_COUNT ((int)(sizeof(options) / sizeof(options[0])))
@@ -104,6 +112,7 @@ static const struct {
     {"DOWNSTREAM_SERVICE_URL", "downstream-url"},
     {"DATABASE_URL", "database-url"},
     {"REDIS_URL", "redis-url"},
+    {"POD_NAME", "instance-name"},
 };
 
 /* Where each option's value comes from: its name as the user gave it ("--workers",
@@ -276,6 +285,9 @@ static int set_option(serve_config_t *cfg, const serve_option_t *o, const char *
 		return -1;
 	}
 	case OPT_BOOL: return units_parse_bool(v, (bool *)field, err, len);
+	case OPT_CPU_QUANTITY: return units_parse_cpu_quantity(v, (uint64_t *)field, err, len);
+	case OPT_MEMORY_QUANTITY:
+		return units_parse_memory_quantity(v, (uint64_t *)field, err, len);
 	}
 	return -1;
 }
@@ -384,6 +396,26 @@ static const char *name_of(const given_t *flags, const given_t *env, const char 
 	return env->value[o] ? env->name[o] : NULL;
 }
 
+/* An instance name goes into a response header and a label: printable ASCII, at most a
+ * DNS name's 253 characters. */
+static int instance_name_check(const char *v, char *err, size_t len)
+{
+	size_t n = strlen(v);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e) {
+			snprintf(err, len,
+			         "'%s': only printable ASCII (a character 0x%02x at offset %zu)",
+			         ECHO(v), (unsigned char)v[i], i);
+			return -1;
+		}
+	if (n > 253) {
+		snprintf(err, len, "'%s': longer than 253 characters", ECHO(v));
+		return -1;
+	}
+	return 0;
+}
+
 /* What can be judged without starting anything. */
 static int check(const serve_config_t *cfg, const given_t *flags, const given_t *env)
 {
@@ -394,6 +426,10 @@ static int check(const serve_config_t *cfg, const given_t *flags, const given_t 
 		name = name_of(flags, env, "role");
 		return usage_error("%s '%s': expected default or downstream",
 		                   name ? name : "--role", ECHO(cfg->role));
+	}
+	if (cfg->instance_name && instance_name_check(cfg->instance_name, err, sizeof(err)) < 0) {
+		name = name_of(flags, env, "instance-name");
+		return usage_error("%s: %s", name ? name : "--instance-name", err);
 	}
 	if (cfg->default_params &&
 	    serve_default_params_check(cfg->default_params, err, sizeof(err)) < 0) {
@@ -436,6 +472,20 @@ int cli_serve(int argc, char **argv)
 	cfg.redis_url_from = name_of(&flags, &env, "redis-url");
 	cfg.downstream_url_from = name_of(&flags, &env, "downstream-url");
 	cfg.workers_from = name_of(&flags, &env, "workers");
+	cfg.cpu_limit_from = name_of(&flags, &env, "cpu-limit");
+	cfg.memory_limit_from = name_of(&flags, &env, "memory-limit");
+	if (cfg.cpu_limit_millicores || cfg.memory_limit_bytes) {
+		int code;
+
+		rc = serve_limits_run(&cfg, &code, err, sizeof(err));
+		if (rc < 0) {
+			one_line(err);
+			fprintf(stderr, "surge serve: %s\n", err);
+			return EXIT_USAGE;
+		}
+		if (rc > 0)
+			return code; /* the supervisor: its child served and is gone */
+	}
 	if (serve_run(&cfg, err, sizeof(err)) < 0) {
 		one_line(err);
 		fprintf(stderr, "surge serve: %s\n", err);

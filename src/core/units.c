@@ -135,6 +135,61 @@ int units_parse_size(const char *s, uint64_t *out_bytes, char *err, size_t errle
 	return 0;
 }
 
+int units_parse_cpu_quantity(const char *s, uint64_t *out_millicores, char *err, size_t errlen)
+{
+	const char *rest;
+	double v;
+
+	if (units_parse_number(s, &v, &rest) < 0 || (*rest && strcmp(rest, "m") != 0)) {
+		snprintf(err, errlen, "'%s' is not a CPU quantity (examples: 200m, 0.5, 2)",
+		         ECHO(s));
+		return -EINVAL;
+	}
+	if (!*rest)
+		v *= 1000;
+	if (v < 10 || v > 1e6) {
+		snprintf(err, errlen, "'%s' is outside 10m..1000 (cores)", ECHO(s));
+		return -EINVAL;
+	}
+	*out_millicores = (uint64_t)llround(v);
+	return 0;
+}
+
+int units_parse_memory_quantity(const char *s, uint64_t *out_bytes, char *err, size_t errlen)
+{
+	static const struct unit units[] = {
+	    {"", 1},
+	    {"k", 1e3},
+	    {"M", 1e6},
+	    {"G", 1e9},
+	    {"T", 1e12},
+	    {"P", 1e15},
+	    {"E", 1e18},
+	    {"Ki", 1024.0},
+	    {"Mi", 1048576},
+	    {"Gi", 1073741824},
+	    {"Ti", 1099511627776.0},
+	    {"Pi", 1125899906842624.0},
+	    {"Ei", 1152921504606846976.0},
+	    {NULL, 0},
+	};
+	const char *rest;
+	double v, factor;
+
+	if (units_parse_number(s, &v, &rest) < 0 || find_unit(units, rest, &factor) < 0) {
+		snprintf(err, errlen, "'%s' is not a memory quantity (examples: 128Mi, 1Gi, 500M)",
+		         ECHO(s));
+		return -EINVAL;
+	}
+	v *= factor;
+	if (v < 1048576 || v > 1152921504606846976.0) {
+		snprintf(err, errlen, "'%s' is outside 1Mi..1Ei", ECHO(s));
+		return -EINVAL;
+	}
+	*out_bytes = (uint64_t)llround(v);
+	return 0;
+}
+
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen)
 {

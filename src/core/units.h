@@ -23,6 +23,12 @@ int units_parse_percent(const char *s, double max, double *out, char *err, size_
 /* true/false, 1/0, yes/no, on/off in any case: the one reading of a boolean everywhere
  * (environment variables, flag values, query parameters); anything else is an error. */
 int units_parse_bool(const char *s, bool *out, char *err, size_t errlen);
+/* Kubernetes quantities, as a container's resources.limits takes them. CPU: "200m", "0.5",
+ * "2" → millicores, from 10m (the kernel's smallest CFS quota, 1 ms per 100 ms period) to
+ * 1,000,000m. Memory: "128Mi", "1Gi", "500M", "1e9", "268435456" → bytes (Ki Mi Gi Ti Pi Ei
+ * are powers of 1024, k M G T P E of 1000), from 1Mi to 1Ei. */
+int units_parse_cpu_quantity(const char *s, uint64_t *out_millicores, char *err, size_t errlen);
+int units_parse_memory_quantity(const char *s, uint64_t *out_bytes, char *err, size_t errlen);
 /* A non-negative integer within [min, max]. */
 int units_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
                       size_t errlen);

@@ -24,6 +24,8 @@ void recommend_input_init(recommend_input_t *in)
 	in->cpu_utilisation = NAN;
 	in->rss_bytes_max = in->memory_limit_bytes = in->memory_utilisation = NAN;
 	in->in_flight_max = in->pool_waits = in->pool_timeouts = in->pool_wait_ms_mean = NAN;
+	in->cpu_limit_cores = in->cpu_periods = in->cpu_throttled_periods = NAN;
+	in->cpu_throttled_share = in->cpu_throttled_s = in->oom_kills = NAN;
 }
 
 uint32_t recommend_replicas(uint32_t replicas, double utilisation)
@@ -178,6 +180,13 @@ static void say_bottleneck(recommendation_t *r, const recommend_input_t *in)
 	} else if (!isnan(in->cpu_utilisation)) {
 		say(r, "CPU at only %.0f %% — not the bottleneck; ", in->cpu_utilisation * 100);
 	}
+	if (in->cpu_throttled_share > RECOMMEND_THROTTLED) {
+		say(r,
+		    "CPU throttled by its cgroup limit in %.0f %% of periods — the limit, not the "
+		    "load, holds requests back; ",
+		    in->cpu_throttled_share * 100);
+		any = true;
+	}
 	if (in->pool_waits > 0 || in->pool_timeouts > 0) {
 		say(r,
 		    "requests waited for a database connection (up to %.0f waiting, %.0f timed "
@@ -272,6 +281,60 @@ static void rule_memory(advice_t *a, const recommend_input_t *in)
 	figure(r, "rss_bytes_max", in->rss_bytes_max);
 	figure(r, "memory_limit_bytes", in->memory_limit_bytes);
 	figure(r, "memory_utilisation", in->memory_utilisation);
+}
+
+/* A CPU limit bites per 100 ms period, not on average: a target at 40 % of its limit can
+ * still be held back in most periods, and every request then waits for the next one. */
+static void rule_throttling(advice_t *a, const recommend_input_t *in)
+{
+	recommendation_t *r;
+
+	if (!(in->cpu_throttled_share > RECOMMEND_THROTTLED))
+		return;
+	r = add(a, REC_WARNING, "cpu_throttling",
+	        "CPU throttled in %.0f %% of periods: the CPU limit holds requests back",
+	        in->cpu_throttled_share * 100);
+	if (!r)
+		return;
+	say(r,
+	    "The target's cgroup used up its CPU quota in %.0f of %.0f scheduler periods (%.0f "
+	    "%%, alarm above %.0f %%) and its threads waited %.2f s in all for the next period",
+	    in->cpu_throttled_periods, in->cpu_periods, in->cpu_throttled_share * 100,
+	    RECOMMEND_THROTTLED * 100, in->cpu_throttled_s);
+	if (in->cpu_limit_cores > 0)
+		say(r, " (limit %.2f cores)", in->cpu_limit_cores);
+	say(r,
+	    ". A throttled request waits up to the rest of a 100 ms period, whatever the average "
+	    "use: raise the CPU limit (or remove it and keep the request), or spread the load "
+	    "over more replicas; worker threads beyond the limit's cores only add throttling.");
+	figure(r, "cpu_throttled_share", in->cpu_throttled_share);
+	figure(r, "cpu_throttled_periods", in->cpu_throttled_periods);
+	figure(r, "cpu_periods", in->cpu_periods);
+	figure(r, "cpu_throttled_s", in->cpu_throttled_s);
+	figure(r, "cpu_limit_cores", in->cpu_limit_cores);
+}
+
+static void rule_oom(advice_t *a, const recommend_input_t *in)
+{
+	recommendation_t *r;
+
+	if (!(in->oom_kills > 0))
+		return;
+	r = add(a, REC_CRITICAL, "oom_kill", "OOM-killed %.0f time%s during the run", in->oom_kills,
+	        in->oom_kills == 1 ? "" : "s");
+	if (!r)
+		return;
+	say(r, "The target's cgroup counted %.0f OOM kill%s: a process touched more memory than ",
+	    in->oom_kills, in->oom_kills == 1 ? "" : "s");
+	if (in->memory_limit_bytes > 0)
+		say(r, "the %.1f MiB limit", in->memory_limit_bytes / MIB);
+	else
+		say(r, "its limit");
+	say(r, " and the kernel killed it, with the requests it held. Raise the limit, keep what "
+	       "requests may hold below it (surge serve's --memory-cap answers 507 instead), or "
+	       "look for a leak.");
+	figure(r, "oom_kills", in->oom_kills);
+	figure(r, "memory_limit_bytes", in->memory_limit_bytes);
 }
 
 static void rule_latency(advice_t *a, const recommend_input_t *in)
@@ -422,6 +485,8 @@ int recommend_compute(const recommend_input_t *in, recommendation_t *out, int ma
 	rule_errors(&a, in);
 	rule_cpu(&a, in);
 	rule_memory(&a, in);
+	rule_oom(&a, in);
+	rule_throttling(&a, in);
 	rule_latency(&a, in);
 	rule_throughput(&a, in);
 	rule_scale_in(&a, in);

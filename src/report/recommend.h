@@ -1,6 +1,7 @@
 /* recommend: the seeds' scaling rules (high latency → scale out, CPU > 80 % → scale now,
  * memory > 85 % → OOM risk, error rate over target → fix before scaling, low throughput →
- * find the bottleneck, and an idle target → scale in), computed from measured figures, each
+ * find the bottleneck, and an idle target → scale in), the target's own cgroup (CPU
+ * throttling → the limit holds requests back, OOM kills), computed from measured figures, each
  * advice stating the figures it used; and the cost per million requests. Pure: figures in,
  * advice out — report_recommend (report.h) gathers the figures from a run. */
 #ifndef SURGE_RECOMMEND_H
@@ -10,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECOMMEND_MAX         8
+#define RECOMMEND_MAX         10
 #define RECOMMEND_FIGURES_MAX 12
 #define RECOMMEND_UTILISATION 0.7  /* what replicas are sized for: 30 % headroom */
 #define RECOMMEND_CPU_HIGH    0.8  /* above: scale now */
 #define RECOMMEND_CPU_IDLE    0.2  /* below, with good latency: over-provisioned */
 #define RECOMMEND_MEMORY_HIGH 0.85 /* above: risk of OOM */
+#define RECOMMEND_THROTTLED   0.1  /* above this share of CFS periods: the CPU limit bites */
 
 typedef enum recommend_severity { REC_CRITICAL, REC_WARNING, REC_INFO } recommend_severity_t;
 
@@ -58,6 +60,10 @@ typedef struct recommend_input {
 	double rss_bytes_max, memory_limit_bytes, memory_utilisation;
 	double in_flight_max;
 	double pool_waits, pool_timeouts, pool_wait_ms_mean;
+	/* the target's cgroup over the run: increases of its counters */
+	double cpu_limit_cores;
+	double cpu_periods, cpu_throttled_periods, cpu_throttled_share, cpu_throttled_s;
+	double oom_kills;
 } recommend_input_t;
 
 /* A zeroed input with every target figure NAN and one replica. */

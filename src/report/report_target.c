@@ -3,6 +3,7 @@
  * timeline's interval ends (cores = Δcpu / Δt), gauges take the nearest sample. Also the
  * glue that feeds the recommendation rules, and the renderers of target, advice and cost. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,36 @@ static void gauge_figures(report_target_t *t, const scrape_series_t *s)
 		t->pool_timeouts = 0;
 }
 
+/* What a counter of the samples grew by during the run; a counter that went back counts from
+ * its new value (the cgroup was made anew). NAN when no sample had it. */
+static double increase(const scrape_series_t *s, size_t field)
+{
+	double total = NAN, prev = NAN;
+
+	for (size_t k = 0; k < s->count; k++) {
+		double v = *(const double *)((const char *)&s->samples[k] + field);
+
+		if (isnan(v))
+			continue;
+		if (isnan(total))
+			total = 0;
+		else
+			total += v >= prev ? v - prev : v;
+		prev = v;
+	}
+	return total;
+}
+
+static void cgroup_figures(report_target_t *t, const scrape_series_t *s)
+{
+	t->cpu_periods = increase(s, offsetof(scrape_sample_t, cpu_periods));
+	t->cpu_throttled_periods = increase(s, offsetof(scrape_sample_t, cpu_throttled_periods));
+	t->cpu_throttled_s = increase(s, offsetof(scrape_sample_t, cpu_throttled_s));
+	t->cpu_throttled_share =
+	    t->cpu_periods > 0 ? t->cpu_throttled_periods / t->cpu_periods : NAN;
+	t->oom_kills = increase(s, offsetof(scrape_sample_t, oom_kills));
+}
+
 /* Capacity is the tightest known bound: the cgroup limit, the target's worker threads (unless
  * the process used more than them: then they do not bound it) and the host's cores. */
 static void capacity(report_target_t *t)
@@ -213,6 +244,7 @@ report_target_t *report_target_new(const scrape_series_t *s, const gen_result_t 
 	}
 	cpu_figures(t, &c, r);
 	gauge_figures(t, s);
+	cgroup_figures(t, s);
 	capacity(t);
 	free(c.x);
 	free(c.cum);
@@ -282,6 +314,12 @@ void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_ana
 		in.pool_waits = t->pool_waits;
 		in.pool_timeouts = t->pool_timeouts;
 		in.pool_wait_ms_mean = t->pool_wait_ms_mean;
+		in.cpu_limit_cores = t->cpu_limit_cores;
+		in.cpu_throttled_share = t->cpu_throttled_share;
+		in.cpu_throttled_periods = t->cpu_throttled_periods;
+		in.cpu_periods = t->cpu_periods;
+		in.cpu_throttled_s = t->cpu_throttled_s;
+		in.oom_kills = t->oom_kills;
 	}
 	a->recommendation_count = recommend_compute(&in, a->recommendations, RECOMMEND_MAX);
 	recommend_cost(&a->cost, tot.rps);
@@ -327,6 +365,11 @@ static void json_target(json_writer_t *w, const report_target_t *t)
 	json_number(w, "pool_waits", t->pool_waits, 0);
 	json_number(w, "pool_timeouts", t->pool_timeouts, 0);
 	json_number(w, "pool_wait_ms_mean", t->pool_wait_ms_mean, 3);
+	json_number(w, "cpu_periods", t->cpu_periods, 0);
+	json_number(w, "cpu_throttled_periods", t->cpu_throttled_periods, 0);
+	json_number(w, "cpu_throttled_share", t->cpu_throttled_share, 4);
+	json_number(w, "cpu_throttled_s", t->cpu_throttled_s, 3);
+	json_number(w, "oom_kills", t->oom_kills, 0);
 	jsonw_object_end(w);
 }
 
@@ -435,6 +478,15 @@ static void put_target(buf_t *out, const report_target_t *t)
 			           t->memory_limit_bytes / MIB);
 		buf_append_str(out, "\n");
 	}
+	if (t->cpu_throttled_periods > 0)
+		buf_printf(
+		    out,
+		    "  %-10s CPU throttled in %.0f of %.0f periods (%.0f%%), %.2f s held back\n",
+		    "", t->cpu_throttled_periods, t->cpu_periods, t->cpu_throttled_share * 100,
+		    t->cpu_throttled_s);
+	if (t->oom_kills > 0)
+		buf_printf(out, "  %-10s OOM-killed %.0f time%s in its cgroup\n", "", t->oom_kills,
+		           t->oom_kills == 1 ? "" : "s");
 	if (!isnan(t->in_flight_max) || !isnan(t->pool_waits)) {
 		buf_printf(out, "  %-10s", "");
 		if (!isnan(t->in_flight_max))

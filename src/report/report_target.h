@@ -41,6 +41,11 @@ typedef struct report_target {
 	double pool_timeouts; /* waits that timed out during the run */
 	double pool_wait_ms_mean;
 
+	/* the target's cgroup during the run: increases of its counters (NAN: not exported) */
+	double cpu_periods, cpu_throttled_periods, cpu_throttled_s;
+	double cpu_throttled_share; /* throttled periods / periods; NAN with no period */
+	double oom_kills;
+
 	/* one entry per point of the run's timeline; NAN where no sample covers it */
 	size_t timeline_len;
 	double *timeline_cpu_cores;

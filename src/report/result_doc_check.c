@@ -183,6 +183,11 @@ static const field_t target_f[] = {{"url", K_STRING, NULL},
                                    {"pool_waits", K_SIGNED_NULL, NULL},
                                    {"pool_timeouts", K_SIGNED_NULL, NULL},
                                    {"pool_wait_ms_mean", K_SIGNED_NULL, NULL},
+                                   {"cpu_periods", K_SIGNED_NULL, NULL},
+                                   {"cpu_throttled_periods", K_SIGNED_NULL, NULL},
+                                   {"cpu_throttled_share", K_SIGNED_NULL, NULL},
+                                   {"cpu_throttled_s", K_SIGNED_NULL, NULL},
+                                   {"oom_kills", K_SIGNED_NULL, NULL},
                                    END};
 
 static const field_t cost_f[] = {{"per_hour_usd", K_NUMBER_NULL, NULL},

@@ -49,6 +49,10 @@ static const struct known_metric {
     {"hikaricp_connections_timeout_total", offsetof(scrape_sample_t, pool_timeouts)},
     {"db_client_connection_wait_time_seconds_sum", offsetof(scrape_sample_t, pool_wait_sum_s)},
     {"db_client_connection_wait_time_seconds_count", offsetof(scrape_sample_t, pool_wait_count)},
+    {"surge_cgroup_cpu_periods_total", offsetof(scrape_sample_t, cpu_periods)},
+    {"surge_cgroup_cpu_throttled_periods_total", offsetof(scrape_sample_t, cpu_throttled_periods)},
+    {"surge_cgroup_cpu_throttled_seconds_total", offsetof(scrape_sample_t, cpu_throttled_s)},
+    {"surge_cgroup_memory_oom_kills_total", offsetof(scrape_sample_t, oom_kills)},
 };
 
 #define KNOWN_COUNT (sizeof(known) / sizeof(known[0]))

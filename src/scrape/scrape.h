@@ -1,7 +1,8 @@
 /* scrape: `surge run --scrape URL` — a thread that reads the target's Prometheus /metrics
  * once a second while the load runs and keeps the figures that say how hard the target
- * worked: process CPU and memory, its CPU and memory limits, in-flight requests, DB pool
- * waits. The rest of the exposition is parsed (scrape/prom.h) and ignored. */
+ * worked: process CPU and memory, its CPU and memory limits, CPU throttling and OOM kills
+ * in its cgroup, in-flight requests, DB pool waits. The rest of the exposition is parsed
+ * (scrape/prom.h) and ignored. */
 #ifndef SURGE_SCRAPE_H
 #define SURGE_SCRAPE_H
 
@@ -32,6 +33,10 @@ typedef struct scrape_sample {
 	double pool_timeouts;      /* db_client_connection_timeouts_total, ... */
 	double pool_wait_sum_s;    /* db_client_connection_wait_time_seconds_sum */
 	double pool_wait_count;    /* db_client_connection_wait_time_seconds_count */
+	double cpu_periods;        /* surge_cgroup_cpu_periods_total */
+	double cpu_throttled_periods; /* surge_cgroup_cpu_throttled_periods_total */
+	double cpu_throttled_s;       /* surge_cgroup_cpu_throttled_seconds_total */
+	double oom_kills;             /* surge_cgroup_memory_oom_kills_total */
 } scrape_sample_t;
 
 /* Everything a scraper collected; owned by the caller after scrape_stop (scrape_series_free). */

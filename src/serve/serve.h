@@ -48,10 +48,17 @@ typedef struct serve_config {
 	const char *redis_url;      /* REDIS_URL: redis://host:port/db; NULL = in-process LRU */
 	uint32_t cache_entries;     /* in-process cache size */
 
+	/* a cgroup of its own with these limits (0: none); see serve_limits_run */
+	uint64_t cpu_limit_millicores;
+	uint64_t memory_limit_bytes;
+	/* the name on X-Served-By and surge_instance_info; NULL: $POD_NAME, else the host name */
+	const char *instance_name;
+
 	/* How the user gave the options judged only at start-up, for its messages: the flag
 	 * ("--database-url") or the environment variable ("$DATABASE_URL"); NULL = the flag. */
 	const char *data_dir_from, *database_url_from, *redis_url_from, *downstream_url_from;
 	const char *workers_from;
+	const char *cpu_limit_from, *memory_limit_from;
 } serve_config_t;
 
 /* The name to quote for an option in a message: how it was given, or its flag. */
@@ -67,5 +74,13 @@ int serve_default_params_check(const char *params, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT, drains, and returns 0; or returns -1 with a message in err when
  * it cannot start (the address is taken, ...). */
 int serve_run(const serve_config_t *cfg, char *err, size_t errlen);
+/* With --cpu-limit or --memory-limit: makes a cgroup with those limits, then runs serve in a
+ * child process inside it while this process supervises — forwarding SIGTERM/SIGINT/SIGHUP,
+ * starting the child again when the OOM killer killed it (as a pod's container restarts, so
+ * the kill shows in the new child's metrics), and removing the cgroup when the child is gone.
+ * Returns 0 in the child, which then calls serve_run; 1 in the supervisor once the child is
+ * gone, with *exit_code to exit with; -1 with a message when the cgroup cannot be made or
+ * joined (nothing is left behind). */
+int serve_limits_run(const serve_config_t *cfg, int *exit_code, char *err, size_t errlen);
 
 #endif

@@ -227,6 +227,7 @@ static void serialize(serve_conn_t *c)
 	buf_append_char(&c->out, ' ');
 	buf_append_str(&c->out, http_reason(r->status));
 	buf_append_str(&c->out, "\r\nServer: surge\r\n");
+	buf_append_str(&c->out, serve_state.served_by);
 	buf_append_str(&c->out, c->w->date);
 	if (body_allowed) {
 		buf_append_str(&c->out, "Content-Type: ");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/cgroup.h"
 #include "core/http.h"
 #include "core/json.h"
 #include "core/loop.h"
@@ -238,6 +239,12 @@ typedef struct serve_state {
 	_Atomic uint32_t open_conns;
 	uint64_t start_wall_ns;
 	pthread_mutex_t log_lock;
+	cgroup_place_t cgroup; /* the process's own cgroup, found at start-up */
+	/* who this process is (X-Served-By, surge_instance_info, logs): --instance-name, else
+	 * $POD_NAME, else the host name; and where it runs, from the downward API ("" unknown) */
+	char instance[256];
+	char pod_namespace[256], node_name[256];
+	char served_by[300]; /* "X-Served-By: NAME\r\n", on every response */
 } serve_state_t;
 
 extern serve_state_t serve_state;
@@ -261,6 +268,8 @@ void serve_duration_record(stat_t *count, stat_t *sum_ns, stat_t *buckets, uint6
 void serve_duration_render(buf_t *out, const char *name, const char *labels,
                            const uint64_t *buckets, uint64_t count, uint64_t sum_ns, bool legacy);
 int serve_count_open_fds(void);
+/* Appends a Prometheus label value, escaped. */
+void serve_label_value(buf_t *out, const char *v);
 /* Each endpoint family's own gauges and counters (leaked bytes, background load, ...). */
 void serve_family_metrics(buf_t *out);
 void serve_cpu_metrics(buf_t *out);

@@ -104,6 +104,19 @@ void serve_log_event(enum serve_log_level level, const char *event, const char *
 	jsonw_string(&j, event);
 	jsonw_key(&j, "detail");
 	jsonw_string(&j, msg);
+	/* which instance said it (a supervisor's lines, before serve runs, have none yet) */
+	if (serve_state.instance[0]) {
+		jsonw_key(&j, "instance");
+		jsonw_string(&j, serve_state.instance);
+	}
+	if (serve_state.pod_namespace[0]) {
+		jsonw_key(&j, "namespace");
+		jsonw_string(&j, serve_state.pod_namespace);
+	}
+	if (serve_state.node_name[0]) {
+		jsonw_key(&j, "node");
+		jsonw_string(&j, serve_state.node_name);
+	}
 	jsonw_object_end(&j);
 	buf_append_char(&line, '\n');
 	if (!j.err)

@@ -369,6 +369,35 @@ static void cleanup(void)
 	serve_state.worker_count = 0;
 }
 
+/* An identity from the environment, for a header, a label and a log line: cut to fit, control
+ * characters and non-ASCII bytes as '?'. */
+static void identity(char *out, size_t cap, const char *from)
+{
+	size_t i = 0;
+
+	for (; from && from[i] && i + 1 < cap; i++)
+		out[i] =
+		    (unsigned char)from[i] < 0x20 || (unsigned char)from[i] > 0x7e ? '?' : from[i];
+	out[i] = '\0';
+}
+
+/* Who this process is: --instance-name (or $SURGE_INSTANCE_NAME, $POD_NAME), else the host
+ * name; and where it runs, from the downward API variables the manifests set. */
+static void name_instance(const serve_config_t *cfg)
+{
+	char host[256] = "";
+
+	if (!cfg->instance_name && gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "surge");
+	identity(serve_state.instance, sizeof(serve_state.instance),
+	         cfg->instance_name ? cfg->instance_name : host);
+	identity(serve_state.pod_namespace, sizeof(serve_state.pod_namespace),
+	         getenv("POD_NAMESPACE"));
+	identity(serve_state.node_name, sizeof(serve_state.node_name), getenv("NODE_NAME"));
+	snprintf(serve_state.served_by, sizeof(serve_state.served_by), "X-Served-By: %s\r\n",
+	         serve_state.instance);
+}
+
 int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 {
 	sigset_t signals;
@@ -379,6 +408,8 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	serve_state.cfg = cfg;
 	serve_state.start_wall_ns = clock_wall_ns();
 	pthread_mutex_init(&serve_state.log_lock, NULL);
+	cgroup_place_self(&serve_state.cgroup); /* none found: no cgroup metrics */
+	name_instance(cfg);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);

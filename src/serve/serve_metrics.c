@@ -2,6 +2,7 @@
  * written by their worker without locks, summed across workers at scrape time into the
  * Prometheus text format — OTel's http_server_request_duration_seconds, the podinfo/Flagger
  * http_requests_total and http_request_duration_seconds, connections, process and cgroup. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,47 +224,70 @@ static void connection_metrics(buf_t *out)
 	       (double)SUM(series_overflow));
 }
 
-/* Reads one number from a file ("max" → -1); -2 when the file is absent. */
-static double read_number(const char *path, int field)
+/* A Prometheus label value: backslash, double quote and line feed escaped. */
+void serve_label_value(buf_t *out, const char *v)
 {
-	char text[128], *p = text;
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return -2;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	for (int i = 0; i < field && p; i++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			buf_append_str(out, "\\n");
+		else
+			buf_append(out, v, 1);
 	}
-	if (!p || strncmp(p, "max", 3) == 0)
-		return -1;
-	return strtod(p, NULL);
 }
 
+static void metric_if(buf_t *out, const char *name, const char *type, const char *help, double v)
+{
+	if (!isnan(v))
+		metric(out, name, type, help, v);
+}
+
+/* The process's own cgroup (found at start-up): what it may use and what it used. Counters
+ * are there whenever the kernel keeps them (0 until something happens), limits only when
+ * there is one. */
 static void cgroup_metrics(buf_t *out)
 {
-	double quota = read_number("/sys/fs/cgroup/cpu.max", 0);
-	double period = read_number("/sys/fs/cgroup/cpu.max", 1);
-	double mem = read_number("/sys/fs/cgroup/memory.max", 0);
+	const cgroup_place_t *p = &serve_state.cgroup;
+	cgroup_stats_t s;
 
-	if (quota == -2) { /* cgroup v1 */
-		quota = read_number("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", 0);
-		period = read_number("/sys/fs/cgroup/cpu/cpu.cfs_period_us", 0);
-		mem = read_number("/sys/fs/cgroup/memory/memory.limit_in_bytes", 0);
-		if (mem > 1e18)
-			mem = -1; /* v1 writes a huge number for "no limit" */
-	}
-	if (quota > 0 && period > 0)
-		metric(out, "surge_cgroup_cpu_limit_cores", "gauge",
-		       "CPU limit of the container's cgroup, in cores.", quota / period);
-	if (mem > 0)
-		metric(out, "surge_cgroup_memory_limit_bytes", "gauge",
-		       "Memory limit of the container's cgroup.", mem);
+	if (!p->cpu_version && !p->memory_version)
+		return;
+	cgroup_read(p, &s);
+	buf_printf(out,
+	           "# HELP surge_cgroup_info The cgroup this process reads its limits from.\n"
+	           "# TYPE surge_cgroup_info gauge\n"
+	           "surge_cgroup_info{cpu_version=\"%d\",memory_version=\"%d\",cpu_cgroup=\"",
+	           p->cpu_version, p->memory_version);
+	serve_label_value(out, p->cpu_path);
+	buf_append_str(out, "\",memory_cgroup=\"");
+	serve_label_value(out, p->memory_path);
+	buf_append_str(out, "\"} 1\n");
+	metric_if(out, "surge_cgroup_cpu_limit_cores", "gauge",
+	          "CPU limit of the process's cgroup (CFS quota / period), in cores.",
+	          s.cpu_limit_cores);
+	metric_if(out, "surge_cgroup_cpu_usage_seconds_total", "counter",
+	          "CPU time used by every process in the cgroup.", s.cpu_usage_s);
+	metric_if(out, "surge_cgroup_cpu_periods_total", "counter",
+	          "CFS enforcement periods (100 ms) in which the cgroup ran.", s.cpu_periods);
+	metric_if(out, "surge_cgroup_cpu_throttled_periods_total", "counter",
+	          "Periods in which the cgroup used up its quota and was throttled.",
+	          s.cpu_throttled_periods);
+	metric_if(out, "surge_cgroup_cpu_throttled_seconds_total", "counter",
+	          "Time the cgroup's threads were held back by the CPU limit.", s.cpu_throttled_s);
+	metric_if(out, "surge_cgroup_memory_limit_bytes", "gauge",
+	          "Memory limit of the process's cgroup.", s.memory_limit_bytes);
+	metric_if(out, "surge_cgroup_memory_usage_bytes", "gauge",
+	          "Memory charged to the cgroup (page cache included).", s.memory_usage_bytes);
+	metric_if(out, "surge_cgroup_memory_working_set_bytes", "gauge",
+	          "Usage minus inactive file pages: what the OOM killer weighs (as cAdvisor's "
+	          "container_memory_working_set_bytes).",
+	          s.memory_working_set_bytes);
+	metric_if(out, "surge_cgroup_memory_oom_events_total", "counter",
+	          "Times the cgroup hit its limit with nothing left to reclaim (cgroup v2).",
+	          s.memory_oom_events);
+	metric_if(out, "surge_cgroup_memory_oom_kills_total", "counter",
+	          "Processes of the cgroup the OOM killer killed.", s.memory_oom_kills);
 }
 
 static void process_metrics(buf_t *out)
@@ -313,5 +337,15 @@ int serve_metrics_render(buf_t *out)
 	           "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
 	           "surge_build_info{version=\"%s\"} 1\n",
 	           surge_version);
+	buf_append_str(out,
+	               "# HELP surge_instance_info Which instance this is: its X-Served-By name "
+	               "and, in Kubernetes, its pod's namespace and node.\n"
+	               "# TYPE surge_instance_info gauge\nsurge_instance_info{instance_name=\"");
+	serve_label_value(out, serve_state.instance);
+	buf_append_str(out, "\",pod_namespace=\"");
+	serve_label_value(out, serve_state.pod_namespace);
+	buf_append_str(out, "\",node_name=\"");
+	serve_label_value(out, serve_state.node_name);
+	buf_append_str(out, "\"} 1\n");
 	return 0;
 }

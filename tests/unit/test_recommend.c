@@ -305,3 +305,41 @@ TEST(recommend_cost_per_million)
 	recommend_cost(&c, 0);
 	CHECK(isnan(c.per_million_requests_usd));
 }
+
+/* A target held back by its CPU limit in 60 % of periods while at only 45 % of that limit on
+ * average: the throttling rule names it (with its figures) even though no CPU rule fires. */
+TEST(recommend_cpu_throttling_and_oom_kills)
+{
+	recommend_input_t in;
+	const recommendation_t *r;
+	int n;
+
+	base(&in);
+	scraped(&in, 0.09, 0.2);
+	in.cpu_basis = "cgroup_limit";
+	in.cpu_limit_cores = 0.2;
+	in.cpu_periods = 100;
+	in.cpu_throttled_periods = 60;
+	in.cpu_throttled_share = 0.6;
+	in.cpu_throttled_s = 4.2;
+	n = recommend_compute(&in, recs, RECOMMEND_MAX);
+	r = find(n, "cpu_throttling");
+	CHECK(r != NULL);
+	CHECK(r && strstr(r->title, "throttled in 60 %") != NULL);
+	CHECK(r && strstr(r->detail, "60 of 100 scheduler periods") != NULL);
+	CHECK(r && strstr(r->detail, "4.20 s") != NULL);
+	CHECK_NEAR(fig(r, "cpu_throttled_share"), 0.6, 1e-9);
+	CHECK(find(n, "healthy") == NULL);
+	/* under the alarm: no advice about it */
+	in.cpu_throttled_share = 0.05;
+	in.cpu_throttled_periods = 5;
+	n = recommend_compute(&in, recs, RECOMMEND_MAX);
+	CHECK(find(n, "cpu_throttling") == NULL);
+	/* an OOM kill is critical, and first */
+	in.oom_kills = 1;
+	in.memory_limit_bytes = 128 * 1048576.0;
+	n = recommend_compute(&in, recs, RECOMMEND_MAX);
+	r = find(n, "oom_kill");
+	CHECK(r != NULL && r == &recs[0] && r->severity == REC_CRITICAL);
+	CHECK(r && strstr(r->detail, "128.0 MiB limit") != NULL);
+}
