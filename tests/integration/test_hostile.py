@@ -12,7 +12,9 @@ generator threads against the same server — `Healthy` users only ask /ok, `Hos
 /ok-after). /ok and /ok-after must have every request answered, no error. The cases whose
 server misbehaves before it can know the path (TLS, an answer before the request) run as
 plain `surge run URL` instead; there, healthy connections share the run where the server
-allows it (every other connection), and the run must still end on time.
+allows it (every other connection), and the run must still end on time. An endless body is
+tried both ways: a scenario keeps up to 16 MiB of a body per request for its checks, a plain
+run none.
 
 The cases run a few at a time (they mostly wait), so the file takes about half a minute."""
 
@@ -430,6 +432,14 @@ def case_plain_silence_behind_https():
         return plain_run(srv, "-k")
 
 
+def case_endless_body_plain():
+    def handler(server, conn):
+        if read_request(server, conn):
+            chunk_2_63_streamed(server, conn)
+    with RawServer(handler) as srv:
+        return plain_run(srv)
+
+
 def only_kind(o, kind):
     got = {k: v for k, v in o.doc["errors_by_kind"].items() if v and k in KINDS}
     assert set(got) == {kind}, f"expected only {kind}, got {got}"
@@ -445,7 +455,8 @@ def start_all():
     for name, bad, _ in SCENARIO_CASES:
         _started[name] = _pool.submit(run_scenario, bad)
     for fn in (case_early_answer, case_tls_bad_certificate, case_tls_handshake_reset,
-               case_plain_http_behind_https, case_plain_silence_behind_https):
+               case_plain_http_behind_https, case_plain_silence_behind_https,
+               case_endless_body_plain):
         _started[fn.__name__] = _pool.submit(fn)
 
 
@@ -500,6 +511,14 @@ def test_silent_server_behind_https_is_connect_timeout():
     only_kind(o, "connect_timeout")
 
 
+def test_endless_body_keeps_nothing_without_a_scenario():
+    """`surge run URL` reads a body only to count it: four connections each fed a chunk of
+    2^63 bytes at ~30 MB/s time out with memory at surge's usual footprint."""
+    o = outcome("case_endless_body_plain")
+    check_common(o, DURATION_S + TIMEOUT_S + MARGIN_S)
+    only_kind(o, "read_timeout")
+
+
 def test_no_request_counted_twice():
     """A response with bytes after it is one request that failed, not a response plus an
     error: surge's request count matches the requests the server saw."""
@@ -543,6 +562,7 @@ TESTS = [scenario_test(name, bad, kind) for name, bad, kind in SCENARIO_CASES] +
     test_tls_handshake_reset_is_tls_error_and_other_connections_work,
     test_plain_http_behind_https_is_tls_error,
     test_silent_server_behind_https_is_connect_timeout,
+    test_endless_body_keeps_nothing_without_a_scenario,
     test_no_request_counted_twice,
     test_max_rss_is_surges_own,
     test_error_kinds_are_documented,
