@@ -207,15 +207,23 @@ static int feeder_next(lua_State *L)
 	return push_row(L, c, 1 + n % (c->rows - 1));
 }
 
+/* A row from math.random, so that math.randomseed makes it repeatable. A script may replace
+ * math.random: what it gives back is checked like row(i)'s argument, never used blindly. */
 static int feeder_random(lua_State *L)
 {
 	scenario_csv_t *c = check_feeder(L);
+	lua_Number i;
 
 	lua_getglobal(L, "math");
 	lua_getfield(L, -1, "random");
 	lua_pushnumber(L, c->rows - 1);
 	lua_call(L, 1, 1);
-	return push_row(L, c, (uint64_t)lua_tonumber(L, -1));
+	i = lua_tonumber(L, -1);
+	if (!(i >= 1 && i < (lua_Number)c->rows))
+		return luaL_error(L,
+		                  "%s: random(): math.random(%u) gave %f, not a row from 1 to %u",
+		                  c->path, c->rows - 1, i, c->rows - 1);
+	return push_row(L, c, (uint64_t)i);
 }
 
 static int feeder_row(lua_State *L)

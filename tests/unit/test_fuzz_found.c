@@ -191,3 +191,40 @@ TEST(fuzz_found_merge_error_rate_stays_a_fraction)
 	}
 	json_decref(doc);
 }
+
+/* Found writing fuzz_csv: people:random() used whatever math.random returned as a row index;
+ * a script that replaced math.random read far past the rows (a crash). */
+TEST(fuzz_found_feeder_random_checks_math_random)
+{
+	char dir[] = "/tmp/surge-unit-XXXXXX", csv_path[64], lua_path[64], err[512];
+	scenario_t *s;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(csv_path, sizeof(csv_path), "%s/d.csv", dir);
+	snprintf(lua_path, sizeof(lua_path), "%s/s.lua", dir);
+	f = fopen(csv_path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("a,b\n1,2\n3,4\n", f);
+	fclose(f);
+	f = fopen(lua_path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("local people = surge.csv('d.csv')\n"
+	      "assert(people:random().a)\n"
+	      "math.random = function() return 100000 end\n"
+	      "local row = people:random()\n"
+	      "tasks = { function(u) end }\n",
+	      f);
+	fclose(f);
+	s = scenario_load(lua_path, err, sizeof(err));
+	CHECK(s == NULL);
+	scenario_free(s);
+	CHECK(strstr(err, "s.lua:4:") && strstr(err, "random(): math.random(2) gave 100000"));
+	unlink(csv_path);
+	unlink(lua_path);
+	rmdir(dir);
+}
