@@ -6,7 +6,8 @@
  *
  * The fuzzer writes Lua, so the VM runs it with what could touch this machine taken away
  * (processes, files written or removed, native code through ffi, bytecode): a line prepended
- * to the file, on the file's first line so that line numbers stay the user's. */
+ * to the file, on the file's first line so that line numbers stay the user's. A data file,
+ * d.csv, lies beside it for surge.csv. */
 #include "scenario/scenario.h"
 
 #include <stdio.h>
@@ -30,7 +31,7 @@ static const char sandbox[] =
     "loadstring = function(c, ...) if src(c) then return lds(c, ...) end return n, 'no' end "
     "end ";
 
-static char dir[64], path[96];
+static char dir[64], path[96], csv_path[96];
 
 static void check_rejection(const char *err, size_t errlen)
 {
@@ -58,6 +59,7 @@ static void check_scenario(scenario_t *s)
 static void remove_dir(void)
 {
 	unlink(path);
+	unlink(csv_path);
 	rmdir(dir);
 }
 
@@ -73,6 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!mkdtemp(dir))
 			abort();
 		snprintf(path, sizeof(path), "%s/fuzz.lua", dir);
+		/* a data file beside it, for surge.csv("d.csv") and its feeder */
+		snprintf(csv_path, sizeof(csv_path), "%s/d.csv", dir);
+		if (!(f = fopen(csv_path, "wb")))
+			abort();
+		fputs("name,email\nada,ada@example.com\n\"b, \"\"o\"\"\",b@x\n", f);
+		fclose(f);
 		atexit(remove_dir);
 	}
 	if (!(f = fopen(path, "wb")))
