@@ -170,7 +170,7 @@ def test_apidocs_assets_are_embedded():
         assert status == 200 and len(body) > 100000, (status, len(body))
 
 
-def chromium(browser, profile, *args, timeout=60):
+def chromium(browser, profile, *args, timeout=180):  # a start takes a minute on a busy host
     """Headless Chromium with no network beyond loopback: every other host fails to resolve."""
     return subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

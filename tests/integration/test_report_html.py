@@ -17,7 +17,7 @@ from harness import ROOT, Serve, main, need, refused_url, surge
 ARTIFACTS = os.path.join(ROOT, os.environ.get("BUILD", "build"), "test-artifacts")
 
 
-def chromium(browser, profile, *args, size="1280,2400", timeout=90):
+def chromium(browser, profile, *args, size="1280,2400", timeout=180):
     """Headless Chromium with no network at all: every host name fails to resolve and any
     proxy is refused, so a report that needed the network would show it."""
     return subprocess.run(

@@ -627,8 +627,12 @@ def test_background_cpu_load():
         assert jreq(srv, "/api/load/cpu")[0]["active"] is True
         asked = runnable_s(srv.proc.pid) - asked0  # while the load's thread still exists
         time.sleep(max(0, 2.4 - (time.monotonic() - t0)))
+        # over at its 2 s; on a busy host its last 50 ms of CPU may take a while longer to get
+        end = time.monotonic() + 3
+        while jreq(srv, "/api/load/cpu")[0]["active"]:
+            assert time.monotonic() < end, "a 2 s load still ran 5 s after it began"
+            time.sleep(0.1)
         cpu1, _ = proc_stat(srv.proc.pid)
-        assert jreq(srv, "/api/load/cpu")[0]["active"] is False
         spent = cpu1 - cpu0
         # ≈1 CPU-s when the host has it to give; on a busy host the load got less, but asked for
         # it: it was running or waiting to run for at least the 0.9 s of its first 1.8 s
@@ -747,10 +751,16 @@ def test_memory_spike_and_cap():
 
         def watch():
             # the one worker answers the scrape only once the spike's pages are touched (the
-            # hold after is a timer): RSS is read then, however busy the machine is
-            time.sleep(0.5)
-            seen["metric"] = metric(scrape(srv), "surge_memory_spike_bytes")
-            seen["rss"] = proc_stat(srv.proc.pid)[1]
+            # hold after is a timer): RSS is read then, however busy the machine is; and again
+            # until the spike is seen (a busy host may deliver its request after the scrape)
+            deadline = time.monotonic() + 5
+            time.sleep(0.3)
+            while True:
+                seen["metric"] = metric(scrape(srv), "surge_memory_spike_bytes")
+                seen["rss"] = proc_stat(srv.proc.pid)[1]
+                if seen["metric"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
 
         (status, hdrs, body, secs), _ = in_threads(
             [lambda: req(srv, "/api/memory-spike?size_mb=50&duration=1.2"), watch])
