@@ -9,6 +9,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import json
 
@@ -211,7 +212,14 @@ def test_resource_errors_are_their_own_kind():
 def test_server_dying_mid_run():
     with Nginx() as ngx:
         proc = subprocess.Popen([SURGE, "run", "-c", "4", "-d", "3s", "--timeout", "1s", "--json",
-                                 "-", "-q", ngx.url()], stdout=subprocess.PIPE, text=True)
+                                 "-", ngx.url()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        # a second after the run began (its banner: a busy host may take a while to start it)
+        banner = []
+        reader = threading.Thread(target=lambda: banner.append(proc.stderr.readline()))
+        reader.start()
+        reader.join(10)
+        assert banner and banner[0].startswith("surge run"), banner
         time.sleep(1)
         ngx.stop()
         out, _ = proc.communicate(timeout=10)

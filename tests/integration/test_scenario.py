@@ -429,8 +429,11 @@ def test_ten_thousand_idle_users_cost_kilobytes_each():
     with Serve() as s:
         # every user makes its one request first: 10,000 of them take seconds on a busy host
         for n, secs in ((100, "4s"), (10000, "10s")):
-            _, doc = run_json("-q", "-t", "1", "-c", str(n), "-d", secs, "--host", s.url(""), path,
-                              timeout=120)
+            p, doc = run_json("-q", "-t", "1", "-c", str(n), "-d", secs, "--host", s.url(""), path,
+                              timeout=120, check_rc=None)
+            # starting 10,000 users can keep the one thread busy for seconds: exit 4 is honest
+            assert p.returncode == 0 or (p.returncode == 4 and doc["generator"]["saturated"]), \
+                (p.returncode, p.stderr)
             assert doc["totals"]["requests"] >= n * 0.99, doc["totals"]
             rss[n] = doc["generator"]["max_rss_bytes"]
     per_user = (rss[10000] - rss[100]) / 9900

@@ -1408,7 +1408,9 @@ def test_slow_5000_concurrent_on_one_worker():
         assert doc["totals"]["errors"] == 0, doc["totals"]
         lat = doc["latency_ms"]
         assert lat["min"] >= 995, lat
-        assert doc["duration_s"] < 6, f"5000 concurrent 1s delays took {doc['duration_s']}s"
+        # one after another they would take 5000 s, a pool of 100 threads 50 s; about 2 s on a
+        # quiet host, but a busy one takes seconds just to open and accept 5000 connections
+        assert doc["duration_s"] < 30, f"5000 concurrent 1s delays took {doc['duration_s']}s"
         assert metric(scrape(srv), "http_requests_total", path="/api/slow", status=200) == 5000
         assert srv.proc.poll() is None
 
