@@ -135,7 +135,9 @@ tsan: deps
 # libFuzzer drivers (clang): each runs FUZZ_SECONDS on a copy of its seed corpus
 # (tests/fuzz/run); `make test` shares FUZZ_TEST_BUDGET seconds among them (tests/run), or
 # gives each FUZZ_TEST_SECONDS.
-$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/gen/version_string.h $(BUILD)/gen/scenario_prelude.h
+# (the generated headers are order-only: -MMD records which objects include them, so a new
+# version string recompiles version.o, not the whole archive)
+$(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/version_string.h $(BUILD)/gen/scenario_prelude.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 $(BUILD)/fuzz/libsurge-fuzz.a: $(FUZZ_OBJ)

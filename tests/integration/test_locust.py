@@ -1,5 +1,5 @@
 """Locust (Debian python3-locust), an independent client, drives the seeds' user classes and
-endpoint families against `surge serve` for 20 seconds (every endpoint below is reached many
+endpoint families against `surge serve` for 30 seconds (every endpoint below is reached many
 times over): no failures but the asked-for ones."""
 
 import csv
@@ -18,7 +18,7 @@ def test_locust_seed_classes_see_no_failures():
             tempfile.TemporaryDirectory() as d:
         prefix = os.path.join(d, "run")
         p = subprocess.run([locust, "-f", os.path.join(HERE, "locustfile_seeds.py"),
-                            "--headless", "-u", "20", "-r", "10", "-t", "20s",
+                            "--headless", "-u", "20", "-r", "10", "-t", "30s",
                             "--host", srv.url("").rstrip("/"), "--csv", prefix,
                             "--only-summary", "--stop-timeout", "5"],
                            capture_output=True, text=True, timeout=150)
@@ -27,7 +27,7 @@ def test_locust_seed_classes_see_no_failures():
         with open(prefix + "_failures.csv") as f:
             failures = list(csv.DictReader(f))
     total = next(r for r in stats if r["Name"] == "Aggregated")
-    assert int(total["Request Count"]) > 300, total
+    assert int(total["Request Count"]) > 150, total  # ~1,500 on a quiet host
     assert not failures, failures[:10]
     assert int(total["Failure Count"]) == 0, total
     assert p.returncode == 0, p.stderr[-2000:]
