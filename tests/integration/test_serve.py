@@ -617,15 +617,17 @@ def test_background_cpu_load():
         assert 1.5 < doc["remaining_s"] <= 2, doc
         text = scrape(srv)
         assert metric(text, "surge_background_load_cores") == 1, text
-        worst = 0.0
+        worst = asked = 0.0
         while time.monotonic() - t0 < 1.8:  # the worker keeps answering while the load runs
             status, _, _, secs = req(srv, "/health", timeout=5)
             assert status == 200
             worst = max(worst, secs)
+            # the CPU asked so far, read while the load's thread exists (it goes at the end)
+            asked = max(asked, runnable_s(srv.proc.pid) - asked0)
             time.sleep(0.1)
         assert worst < 1.0, f"/health took {worst:.2f}s during the background load"
-        assert jreq(srv, "/api/load/cpu")[0]["active"] is True
-        asked = runnable_s(srv.proc.pid) - asked0  # while the load's thread still exists
+        if time.monotonic() - t0 < 1.9:  # (slow answers on a busy host can outlast the load)
+            assert jreq(srv, "/api/load/cpu")[0]["active"] is True
         time.sleep(max(0, 2.4 - (time.monotonic() - t0)))
         # over at its 2 s; on a busy host its last 50 ms of CPU may take a while longer to get
         end = time.monotonic() + 3
@@ -753,7 +755,8 @@ def test_memory_spike_and_cap():
 
         def spike():
             try:
-                return req(srv, "/api/memory-spike?size_mb=50&duration=1.2")
+                # held 3 s: a scrape on a busy host can take a second to come back
+                return req(srv, "/api/memory-spike?size_mb=50&duration=3")
             finally:
                 spiked.set()
 
@@ -770,7 +773,7 @@ def test_memory_spike_and_cap():
                 time.sleep(0.05)
 
         (status, hdrs, body, secs), _ = in_threads([spike, watch])
-        assert status == 200 and secs >= 1.1, (status, secs, body)
+        assert status == 200 and secs >= 2.9, (status, secs, body)
         assert json.loads(body)["allocated_bytes"] == 50 * MIB, body
         assert RSS_INEXACT or 45 <= (seen["rss"] - rss0) / MIB <= 55, f"RSS during a 50 MiB spike: " \
             f"+{(seen['rss'] - rss0) / MIB:.1f} MiB"
