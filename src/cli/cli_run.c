@@ -1,8 +1,10 @@
 /* cli_run: `surge run` — options into a run, the run supervised (a live progress line,
  * Ctrl-C, thresholds checked every second with --abort-on-fail), then the summary, the
  * result file and the exit code. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ enum {
 	OPT_HOST,
 	OPT_GRACEFUL_STOP,
 	OPT_SCRIPT_MEMORY,
+	OPT_GROUP_BY_HEADER,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +66,7 @@ static const struct option long_options[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"graceful-stop", required_argument, NULL, OPT_GRACEFUL_STOP},
     {"script-memory", required_argument, NULL, OPT_SCRIPT_MEMORY},
+    {"group-by-header", required_argument, NULL, OPT_GROUP_BY_HEADER},
     {"scrape", required_argument, NULL, CLI_OPT_SCRAPE},
     {"cost-per-hour", required_argument, NULL, CLI_OPT_COST_PER_HOUR},
     {"replicas", required_argument, NULL, CLI_OPT_REPLICAS},
@@ -102,6 +106,7 @@ static const struct {
     {OPT_TARGET_RPS, "N"},
     {OPT_HOST, "URL"},
     {OPT_GRACEFUL_STOP, "DURATION"},
+    {OPT_GROUP_BY_HEADER, "NAME"},
     {CLI_OPT_SCRAPE, "URL"},
     {CLI_OPT_COST_PER_HOUR, "USD"},
     {CLI_OPT_REPLICAS, "N"},
@@ -262,6 +267,25 @@ static int script_memory_option(run_options_t *o, const char *arg)
 	return 0;
 }
 
+/* --group-by-header NAME: a header name (RFC 9110 token characters) short enough to capture. */
+static int group_by_option(run_options_t *o, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i]))
+			return cli_usage_error(
+			    "run",
+			    "--group-by-header '%s': not a header name (letters, "
+			    "digits and !#$%%&'*+-.^_`|~)",
+			    ECHO(name));
+	if (n == 0 || n > HTTP_CAPTURE_NAME_MAX)
+		return cli_usage_error("run", "--group-by-header '%s': %s", ECHO(name),
+		                       n ? "longer than 64 characters" : "empty");
+	o->cfg.group_header = name;
+	return 0;
+}
+
 static int profile_option(run_options_t *o, const char *name)
 {
 	o->profile = profile_find(name);
@@ -360,6 +384,7 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		o->graceful_stop_given = true;
 		break;
 	case OPT_SCRIPT_MEMORY: rc = script_memory_option(o, arg); break;
+	case OPT_GROUP_BY_HEADER: rc = group_by_option(o, arg); break;
 	case OPT_JSON:
 		if ((rc = cli_output_writable(arg, "json", "run")) == 0)
 			o->json_path = arg;
@@ -590,10 +615,12 @@ static bool thresholds_fail_now(gen_run_t *run, const run_options_t *o, hist_t *
 	f.requests = so_far.requests + transport;
 	f.errors = so_far.errors;
 	f.duration_s = elapsed;
+	f.balance = NAN;
 	if (!f.requests)
 		return false; /* nothing measured yet: nothing to judge */
+	/* the spread is merged from the threads at the end only: judged then, not live */
 	for (int i = 0; i < o->threshold_count; i++)
-		if (!o->thresholds[i].endpoint[0] &&
+		if (!o->thresholds[i].endpoint[0] && o->thresholds[i].metric != TH_BALANCE &&
 		    !threshold_check(&o->thresholds[i], &f, &value))
 			return true;
 	return false;

@@ -169,6 +169,12 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 
 	if (shape_conflicts(o, cmd) != 0 || apply_profile(o, cmd) != 0)
 		return EXIT_USAGE;
+	for (int i = 0; i < o->threshold_count; i++)
+		if (o->thresholds[i].metric == TH_BALANCE && !o->cfg.group_header)
+			return cli_usage_error(cmd,
+			                       "--threshold '%s' needs --group-by-header NAME (the "
+			                       "response header whose values it compares)",
+			                       ECHO(o->thresholds[i].expr));
 	if (o->model_text && strcmp(o->model_text, "open") != 0 &&
 	    strcmp(o->model_text, "closed") != 0)
 		return cli_usage_error(cmd, "--model '%s': expected open or closed",

@@ -49,6 +49,21 @@ typedef struct http_header_store {
 
 typedef void (*http_body_fn)(void *ctx, const char *data, size_t len);
 
+/* Optional: the value of one named response header, kept as it is parsed (surge run
+ * --group-by-header). The caller sets name (lower case, at most HTTP_CAPTURE_NAME_MAX
+ * characters) and name_len; the parser fills the rest for each message: the first such
+ * header's value, OWS trimmed, cut at HTTP_CAPTURE_MAX bytes (truncated says so). */
+#define HTTP_CAPTURE_NAME_MAX 64
+#define HTTP_CAPTURE_MAX      128
+typedef struct http_header_capture {
+	const char *name;
+	uint8_t name_len;
+	bool found;
+	bool truncated;
+	uint8_t len;
+	char value[HTTP_CAPTURE_MAX];
+} http_header_capture_t;
+
 /* Incremental response parser. Feed it any split of the bytes; it keeps only a few dozen bytes
  * of state (the interesting header values), so a connection costs little while it waits. */
 typedef struct http_response_parser {
@@ -57,7 +72,8 @@ typedef struct http_response_parser {
 	bool head_request;    /* the request was HEAD: no body whatever the headers say */
 	http_body_fn on_body; /* optional: body bytes (de-chunked) as they arrive */
 	void *ctx;
-	http_header_store_t *store; /* optional */
+	http_header_store_t *store;     /* optional */
+	http_header_capture_t *capture; /* optional */
 
 	/* results, valid once the header block is parsed (and all of them at HTTP_DONE) */
 	int status;            /* 100..999 */
@@ -77,6 +93,7 @@ typedef struct http_response_parser {
 	uint8_t value_len;
 	uint8_t flags;
 	uint8_t kind;       /* which interesting header the current line is */
+	uint8_t capture_at; /* bytes of the current name matching capture->name; 0xff: none */
 	uint16_t line_len;  /* bytes of the current chunk-size line, to bound extensions */
 	uint64_t remaining; /* body or chunk bytes still to come */
 	char name[24];      /* the current header name, when short enough to matter */

@@ -38,8 +38,9 @@ enum parse_state {
 	S_ERROR
 };
 
-/* The headers that decide framing and reuse; every other header is only validated (and stored). */
-enum header_kind { K_NONE, K_CONTENT_LENGTH, K_TRANSFER_ENCODING, K_CONNECTION };
+/* The headers that decide framing and reuse, and the one the caller asked to capture; every
+ * other header is only validated (and stored). */
+enum header_kind { K_NONE, K_CONTENT_LENGTH, K_TRANSFER_ENCODING, K_CONNECTION, K_CAPTURE };
 
 enum parse_flags {
 	F_CL_SEEN = 0x01,    /* a Content-Length header was seen; its value is in content_length */
@@ -105,6 +106,16 @@ SETTING_BEFORE_STATUS(head_request);
 SETTING_BEFORE_STATUS(on_body);
 SETTING_BEFORE_STATUS(ctx);
 SETTING_BEFORE_STATUS(store);
+SETTING_BEFORE_STATUS(capture);
+
+static void capture_reset(http_response_parser_t *p)
+{
+	if (p->capture) {
+		p->capture->found = false;
+		p->capture->truncated = false;
+		p->capture->len = 0;
+	}
+}
 
 void http_response_parser_reset(http_response_parser_t *p)
 {
@@ -114,6 +125,7 @@ void http_response_parser_reset(http_response_parser_t *p)
 	p->content_length = -1;
 	if (p->store)
 		p->store->len = 0;
+	capture_reset(p);
 }
 
 static int fail(http_response_parser_t *p, enum http_error e)
@@ -231,6 +243,61 @@ static int store_terminate(http_response_parser_t *p)
 	return HTTP_AGAIN;
 }
 
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* A run of name bytes against the captured header's name (which is lower case): capture_at
+ * counts the bytes that matched so far, 0xff once the name differs or runs longer. */
+static void capture_name_bytes(http_response_parser_t *p, const char *s, size_t n)
+{
+	const http_header_capture_t *c = p->capture;
+
+	if (p->capture_at == 0xff)
+		return;
+	if (n > (size_t)(c->name_len - p->capture_at)) {
+		p->capture_at = 0xff;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)s[i]) != (unsigned char)c->name[p->capture_at + i]) {
+			p->capture_at = 0xff;
+			return;
+		}
+	p->capture_at += (uint8_t)n;
+}
+
+/* Only the first header of the captured name counts: later ones are ordinary headers. */
+static bool capture_wanted(const http_response_parser_t *p, size_t matched)
+{
+	return p->capture && !p->capture->found && matched == p->capture->name_len;
+}
+
+static void capture_value_bytes(http_response_parser_t *p, const char *s, size_t n)
+{
+	http_header_capture_t *c = p->capture;
+	size_t room = HTTP_CAPTURE_MAX - c->len;
+
+	if (n > room) {
+		n = room;
+		c->truncated = true;
+	}
+	memcpy(c->value + c->len, s, n);
+	c->len += (uint8_t)n;
+}
+
+static void capture_end(http_response_parser_t *p)
+{
+	http_header_capture_t *c = p->capture;
+
+	/* trailing OWS is the line's; in a value cut short it is the value's own */
+	while (!c->truncated && c->len &&
+	       (c->value[c->len - 1] == ' ' || c->value[c->len - 1] == '\t'))
+		c->len--;
+	c->found = true;
+}
+
 static enum header_kind classify(const char *name, size_t len)
 {
 	switch (len) {
@@ -253,6 +320,8 @@ static int take_name(http_response_parser_t *p, const char *s, size_t n)
 	} else {
 		p->name_len = sizeof(p->name) + 1;
 	}
+	if (p->capture)
+		capture_name_bytes(p, s, n);
 	store_copy(p, s, fit);
 	return fit < n ? fail(p, HTTP_ERR_HEADER_TOO_LARGE) : HTTP_AGAIN;
 }
@@ -326,18 +395,26 @@ static int token_list_bytes(http_response_parser_t *p, const char *s, size_t n)
 	return HTTP_AGAIN;
 }
 
-/* A run of valid value bytes: interpreted first (up to what the store can take), then stored. */
+/* What an interesting header's value bytes mean: a length, a capture, or list tokens. */
+static int interpret_value(http_response_parser_t *p, const char *s, size_t n)
+{
+	if (p->kind == K_CONTENT_LENGTH)
+		return content_length_bytes(p, s, n);
+	if (p->kind == K_CAPTURE) {
+		capture_value_bytes(p, s, n);
+		return HTTP_AGAIN;
+	}
+	return token_list_bytes(p, s, n);
+}
+
+/* A run of valid value bytes: interpreted first (up to what the store can take), then stored.
+ * Most headers are of no interest: they cost one test here. */
 static int take_value(http_response_parser_t *p, const char *s, size_t n)
 {
 	size_t fit = store_room(p, n);
-	int rc = HTTP_AGAIN;
 
-	if (p->kind == K_CONTENT_LENGTH)
-		rc = content_length_bytes(p, s, fit);
-	else if (p->kind != K_NONE)
-		rc = token_list_bytes(p, s, fit);
-	if (rc != HTTP_AGAIN)
-		return rc;
+	if (p->kind != K_NONE && interpret_value(p, s, fit) != HTTP_AGAIN)
+		return HTTP_ERROR;
 	store_copy(p, s, fit);
 	return fit < n ? fail(p, HTTP_ERR_HEADER_TOO_LARGE) : HTTP_AGAIN;
 }
@@ -351,7 +428,8 @@ static void start_value(http_response_parser_t *p, enum header_kind kind)
 	p->state = S_VALUE_START;
 }
 
-static int end_header_line(http_response_parser_t *p)
+/* The end of an interesting header's line: its value is complete. */
+static int end_interesting(http_response_parser_t *p)
 {
 	if (p->kind == K_CONTENT_LENGTH) {
 		if (!p->value_len)
@@ -360,9 +438,19 @@ static int end_header_line(http_response_parser_t *p)
 			return fail(p, HTTP_ERR_CONTENT_LENGTH);
 		p->content_length = (int64_t)p->remaining;
 		p->flags |= F_CL_SEEN;
-	} else if (p->kind != K_NONE && end_token(p) != HTTP_AGAIN) {
-		return HTTP_ERROR;
+		return HTTP_AGAIN;
 	}
+	if (p->kind == K_CAPTURE) {
+		capture_end(p);
+		return HTTP_AGAIN;
+	}
+	return end_token(p);
+}
+
+static int end_header_line(http_response_parser_t *p)
+{
+	if (p->kind != K_NONE && end_interesting(p) != HTTP_AGAIN)
+		return HTTP_ERROR;
 	if (p->store) {
 		/* trailing OWS was copied as it arrived; the name's NUL stops this loop at worst */
 		while (p->store->data[p->store->len - 1] == ' ' ||
@@ -383,6 +471,7 @@ static const char *whole_header_line(http_response_parser_t *p, const char *s, c
                                      int *rc)
 {
 	const char *colon = scan_token(s, end), *value, *eol;
+	enum header_kind kind;
 	size_t fit;
 
 	if (colon == end || *colon != ':')
@@ -392,7 +481,14 @@ static const char *whole_header_line(http_response_parser_t *p, const char *s, c
 	eol = scan_field(value, end);
 	if (eol == end || (*eol == '\r' ? eol + 1 == end || eol[1] != '\n' : *eol != '\n'))
 		return NULL;
-	start_value(p, classify(s, (size_t)(colon - s)));
+	kind = classify(s, (size_t)(colon - s));
+	if (kind == K_NONE && p->capture) {
+		p->capture_at = 0;
+		capture_name_bytes(p, s, (size_t)(colon - s));
+		if (capture_wanted(p, p->capture_at))
+			kind = K_CAPTURE;
+	}
+	start_value(p, kind);
 	fit = store_room(p, (size_t)(colon - s));
 	store_copy(p, s, fit);
 	if (fit < (size_t)(colon - s))
@@ -415,6 +511,7 @@ static void start_next_status(http_response_parser_t *p)
 	p->remaining = 0;
 	if (p->store)
 		p->store->len = 0;
+	capture_reset(p);
 	p->state = S_VERSION;
 }
 
@@ -486,6 +583,7 @@ static bool status_fast(http_response_parser_t *p, const char *s)
 static int parse_head(http_response_parser_t *p, const char **posp, const char *end)
 {
 	const char *pos = *posp, *q;
+	enum header_kind kind;
 	int rc = HTTP_AGAIN;
 
 	while (pos < end && rc == HTTP_AGAIN) {
@@ -579,6 +677,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				pos = q;
 			} else {
 				p->name_len = 0;
+				p->capture_at = 0;
 				p->kind = K_NONE;
 				p->state = S_NAME;
 			}
@@ -594,7 +693,10 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				break;
 			}
 			pos++;
-			start_value(p, classify(p->name, p->name_len));
+			kind = classify(p->name, p->name_len);
+			start_value(p, kind == K_NONE && capture_wanted(p, p->capture_at)
+			                   ? K_CAPTURE
+			                   : kind);
 			rc = store_terminate(p);
 			break;
 		case S_VALUE_START:

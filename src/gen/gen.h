@@ -88,6 +88,8 @@ typedef struct gen_config {
 	 * the request they have out and leave (their on_stop runs) for at most this long; 0:
 	 * everything in flight is abandoned at once, as without a driver */
 	uint64_t stop_grace_ns;
+	/* --group-by-header: count responses by this header's value (gen_groups.h); NULL: no */
+	const char *group_header;
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
@@ -229,7 +231,8 @@ typedef struct gen_result {
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;
-	char driver_error[512]; /* why the driver (scenario) could not start; "" when it did */
+	char driver_error[512];    /* why the driver (scenario) could not start; "" when it did */
+	struct gen_groups *groups; /* --group-by-header: responses by its value; else NULL */
 } gen_result_t;
 
 /* Waits for the threads, merges their statistics into *out and frees the run. */

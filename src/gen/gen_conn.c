@@ -25,6 +25,11 @@ void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
 	http_response_parser_init(&c->parser, strcmp(t->run->cfg.method, "HEAD") == 0);
 	c->request = &t->run->request;
 	c->timeout_ns = t->run->cfg.timeout_ns;
+	if (t->captures) {
+		c->parser.capture = &t->captures[c - t->conns];
+		c->parser.capture->name = t->run->group_name;
+		c->parser.capture->name_len = (uint8_t)strlen(t->run->group_name);
+	}
 }
 
 /* ---- a driven user's response: captured while it arrives, handed over, then let go ---- */
@@ -216,6 +221,8 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 	e->counters.status[status < GEN_STATUS_MAX ? status : 0]++;
 	e->counters.errors += error;
 	c->counted_error = error;
+	if (c->parser.capture)
+		gen_groups_record(t->groups, c->parser.capture, latency, error);
 }
 
 void gen_conn_mark_failed(gen_conn_t *c)

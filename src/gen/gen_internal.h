@@ -12,6 +12,7 @@
 #include "core/net.h"
 #include "core/tls.h"
 #include "gen/gen.h"
+#include "gen/gen_groups.h"
 
 #define GEN_READ_BUFFER     (64 * 1024)
 #define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
@@ -102,6 +103,9 @@ struct gen_thread {
 	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	void *driver_state; /* the driver's per-thread state (a Lua VM) */
 	gen_named_t named;  /* by endpoint, and a scenario's checks and metrics */
+	/* --group-by-header: the responses by value, and each connection's captured header */
+	gen_groups_t *groups;
+	http_header_capture_t *captures;
 	gen_counters_t counters;
 	hist_t *latency;   /* the whole run */
 	hist_t *interval;  /* the current second */
@@ -141,6 +145,7 @@ struct gen_run {
 	net_addr_t addr;
 	tls_context_t *tls;
 	buf_t request; /* the serialized request, built once, read by all threads */
+	char group_name[HTTP_CAPTURE_NAME_MAX + 1]; /* --group-by-header, lower case */
 	uint64_t start_ns;
 	uint64_t start_wall_ns;
 	uint64_t end_ns;

@@ -1,5 +1,6 @@
 /* gen_run: a run's lifecycle — set-up shared by all threads (address, TLS context, the
  * serialized request), the worker threads and their timers, stopping, and the final merge. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -249,6 +250,12 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval ||
 	    !t->service || !t->sched_lag)
 		return -ENOMEM;
+	if (run->cfg.group_header) {
+		t->groups = calloc(1, sizeof(*t->groups));
+		t->captures = calloc(conns, sizeof(*t->captures));
+		if (!t->groups || !t->captures)
+			return -ENOMEM;
+	}
 	if (run->cfg.open_model) {
 		t->queue_cap = gen_thread_share(t, run->cfg.max_queue);
 		t->free_conns = calloc(conns, sizeof(*t->free_conns));
@@ -285,6 +292,10 @@ static void free_run(gen_run_t *run)
 		free(t->queue);
 		free(t->due);
 		gen_named_free(&t->named);
+		if (t->groups)
+			gen_groups_free(t->groups);
+		free(t->groups);
+		free(t->captures);
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		free(run->slots[i].hist);
@@ -368,6 +379,9 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 	}
 	run->cfg = *cfg;
 	pthread_mutex_init(&run->timeline_lock, NULL);
+	for (size_t i = 0;
+	     cfg->group_header && cfg->group_header[i] && i < sizeof(run->group_name) - 1; i++)
+		run->group_name[i] = (char)tolower((unsigned char)cfg->group_header[i]);
 	signal(SIGPIPE, SIG_IGN); /* a peer that resets must not kill the process */
 	if (init_run(run, err, errlen) < 0) {
 		free_run(run);
@@ -500,11 +514,17 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	hist_reset(out->latency);
 	hist_reset(out->service);
 	hist_reset(out->sched_lag);
+	if (run->cfg.group_header && !(out->groups = calloc(1, sizeof(*out->groups)))) {
+		free_run(run);
+		gen_result_free(out);
+		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < run->thread_count; i++) {
 		gen_thread_t *t = &run->threads[i];
 
 		gen_counters_add(&out->counters, &t->counters);
-		if (gen_named_merge(&out->named, &t->named) < 0) {
+		if (gen_named_merge(&out->named, &t->named) < 0 ||
+		    (t->groups && gen_groups_merge(out->groups, t->groups) < 0)) {
 			free_run(run);
 			gen_result_free(out);
 			return -ENOMEM;
@@ -538,6 +558,9 @@ void gen_result_free(gen_result_t *r)
 	for (size_t i = 0; r->timeline && i < r->timeline_len; i++)
 		free(r->timeline[i].hist);
 	gen_named_free(&r->named);
+	if (r->groups)
+		gen_groups_free(r->groups);
+	free(r->groups);
 	free(r->service);
 	free(r->sched_lag);
 	free(r->thread_cpu);

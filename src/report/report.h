@@ -50,6 +50,11 @@ void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_ana
 /* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
 bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f);
 
+/* report_groups.c: --group-by-header's section, when the run has one: "group_by" in the
+ * result document, and a table with the spread in the summary. */
+void report_groups_json(json_writer_t *w, const gen_config_t *cfg, const gen_result_t *r);
+void report_groups_text(buf_t *out, const gen_config_t *cfg, const gen_result_t *r);
+
 /* The wrk-like summary printed at the end of a run. */
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
                 buf_t *out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "gen/gen_groups.h"
 #include "report/report.h"
 
 bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f)
@@ -12,6 +13,7 @@ bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figur
 	report_totals_t t;
 
 	f->duration_s = (double)r->duration_ns / 1e9;
+	f->balance = r->groups ? gen_groups_spread(r->groups) : NAN;
 	if (endpoint && *endpoint) {
 		/* by name, as in the result's endpoints (the first method seen with that name) */
 		for (uint32_t i = 0; i < r->named.endpoint_count; i++) {

@@ -476,6 +476,7 @@ int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	write_latency_as(&w, "service_ms", r->service);
 	write_codes(&w, &r->counters);
 	write_endpoints(&w, r);
+	report_groups_json(&w, cfg, r);
 	write_scenario_figures(&w, r);
 	write_timeline(&w, cfg, r, a);
 	write_thresholds(&w, a);

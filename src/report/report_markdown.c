@@ -233,6 +233,49 @@ static void put_endpoints(md_t *m, const json_t *doc)
 	put(m, "\n");
 }
 
+/* --group-by-header: responses per value (per instance) and the spread. */
+static void put_group_by(md_t *m, const json_t *doc)
+{
+	const json_t *g = result_doc_object(doc, "group_by");
+	const json_t *values = result_doc_array(g, "values"), *v;
+	size_t i;
+
+	if (!g)
+		return;
+	put(m, "### Load balance by `");
+	put_code(m, result_doc_string(g, "header", ""));
+	put(m, "`\n\n| value | requests | share | errors | p50 | p95 | p99 |\n"
+	       "|---|--:|--:|--:|--:|--:|--:|\n");
+	json_array_foreach(values, i, v)
+	{
+		const json_t *l = result_doc_object(v, "latency_ms");
+		char n1[32], n2[32], d[3][24];
+
+		put(m, "| `");
+		put_code(m, result_doc_string(v, "value", ""));
+		put(m, "` | %s | %.1f%% | %s | %s | %s | %s |\n",
+		    count_text(result_doc_count(v, "requests", 0), n1, 32),
+		    result_doc_number(v, "share", 0) * 100,
+		    count_text(result_doc_count(v, "errors", 0), n2, 32),
+		    ms_text(result_doc_number(l, "p50", 0), d[0], 24),
+		    ms_text(result_doc_number(l, "p95", 0), d[1], 24),
+		    ms_text(result_doc_number(l, "p99", 0), d[2], 24));
+	}
+	if (json_is_number(result_doc_get(g, "spread")))
+		put(m, "\nSpread %.3f: the largest share over the mean share (1 = even).",
+		    result_doc_number(g, "spread", 0));
+	else
+		put(m, "\nNo response carried the header.");
+	if (result_doc_count(g, "missing", 0) || result_doc_count(g, "overflow", 0))
+		put(m,
+		    " Not counted: %llu without the header, %llu with a value beyond the first "
+		    "%llu.",
+		    (unsigned long long)result_doc_count(g, "missing", 0),
+		    (unsigned long long)result_doc_count(g, "overflow", 0),
+		    (unsigned long long)result_doc_count(g, "values_max", 64));
+	put(m, "\n\n");
+}
+
 /* A {name: count} object as a table, zero counts left out; nothing when all are zero. */
 static void put_counts(md_t *m, const json_t *counts, const char *title, const char *column,
                        uint64_t total)
@@ -373,6 +416,7 @@ int report_markdown(const json_t *doc, buf_t *out, char *err, size_t errlen)
 	put_title(&m, doc);
 	put_figures(&m, doc);
 	put_endpoints(&m, doc);
+	put_group_by(&m, doc);
 	put_counts(&m, result_doc_object(doc, "status_codes"), "Status codes", "status",
 	           result_doc_count(t, "responses", result_doc_count(t, "requests", 0)));
 	put_counts(&m, result_doc_object(doc, "errors_by_kind"), "Errors", "kind",

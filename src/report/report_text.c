@@ -116,6 +116,8 @@ static void put_thresholds(buf_t *out, const report_analysis_t *a)
 			buf_printf(out, "%.2f%%\n", v * 100);
 		else if (th->metric == TH_RPS)
 			buf_printf(out, "%.1f/s\n", v);
+		else if (th->metric == TH_BALANCE)
+			buf_printf(out, "%.3f (largest share / mean share)\n", v);
 		else
 			buf_printf(out, "%.2fms\n", v);
 	}
@@ -271,6 +273,7 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	}
 	buf_append_str(out, "\n");
 	put_endpoints(out, cfg, r, t.duration_s);
+	report_groups_text(out, cfg, r);
 	put_scenario_figures(out, r);
 	put_thresholds(out, a);
 	put_assessment(out, a, r);

@@ -313,6 +313,8 @@ void result_doc_threshold_value(const char *expr, const json_t *value, char *out
 		snprintf(out, len, "%.4g%%", v * 100);
 	else if (strncmp(metric, "rps", 3) == 0)
 		snprintf(out, len, "%.1f/s", v);
+	else if (strncmp(metric, "balance", 7) == 0)
+		snprintf(out, len, "%.3f", v);
 	else
 		snprintf(out, len, "%.3f ms", v);
 }

@@ -475,11 +475,13 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 		json_array_foreach(result_doc_array(m->docs[i], "thresholds"), k, th)
 		{
 			const char *expr = result_doc_string(th, "expr", "");
-			threshold_figures_t f = {.latency = run->hist,
-			                         .requests =
-			                             result_doc_count(totals, "requests", 0),
-			                         .errors = result_doc_count(totals, "errors", 0),
-			                         .duration_s = m->duration_s};
+			threshold_figures_t f = {
+			    .latency = run->hist,
+			    .requests = result_doc_count(totals, "requests", 0),
+			    .errors = result_doc_count(totals, "errors", 0),
+			    .duration_s = m->duration_s,
+			    .balance = result_doc_number(result_doc_object(m->out, "group_by"),
+			                                 "spread", NAN)};
 			bool seen = false, found = true, passed;
 			threshold_t t;
 			double value;
@@ -575,7 +577,8 @@ static int merge_all(merge_t *m, latency_merge_t *run, latency_merge_t *lm)
 	json_object_set_new(m->out, "histograms", json_object());
 	if ((rc = merge_run_latency(m, run, lm)) < 0 || (rc = merge_endpoints(m, lm)) < 0 ||
 	    (rc = merge_other_histograms(m, lm->hist)) < 0 ||
-	    (rc = merge_timeline(m, lm->hist)) < 0 || (rc = merge_metrics(m, lm->hist)) < 0)
+	    (rc = merge_timeline(m, lm->hist)) < 0 || (rc = merge_metrics(m, lm->hist)) < 0 ||
+	    (rc = merge_group_by(m, lm->hist)) < 0)
 		return rc;
 	merge_checks(m);
 	merge_generator(m);

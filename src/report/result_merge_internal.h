@@ -72,6 +72,8 @@ int merge_timeline(merge_t *m, hist_t *sum);
 void merge_checks(merge_t *m);
 int merge_metrics(merge_t *m, hist_t *sum);
 void merge_generator(merge_t *m);
+/* --group-by-header's "group_by" of the whole (result_merge_groups.c). */
+int merge_group_by(merge_t *m, hist_t *sum);
 /* Recommendations and cost from the whole's figures (and the target's scraped figures, from
  * the first shard that has them): what one shard advised does not describe the whole. */
 void merge_advice(merge_t *m, const assess_targets_t *targets, const assessment_t *a);

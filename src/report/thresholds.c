@@ -13,12 +13,12 @@
 #include "core/units.h"
 
 #define ENDPOINT_PREFIX "name:"
-#define KNOWN_METRICS   "p50 p90 p95 p99 p99.9 max mean min error_rate rps"
+#define KNOWN_METRICS   "p50 p90 p95 p99 p99.9 max mean min error_rate rps balance"
 #define US_PER_MS       1000.0
 
 /* In threshold_metric_t order, so the enum indexes the table. */
 static const char *const metric_names[] = {
-    "p50", "p90", "p95", "p99", "p99.9", "max", "mean", "min", "error_rate", "rps",
+    "p50", "p90", "p95", "p99", "p99.9", "max", "mean", "min", "error_rate", "rps", "balance",
 };
 static const double metric_percentiles[] = {50, 90, 95, 99, 99.9};
 
@@ -31,7 +31,7 @@ const char *threshold_metric_name(threshold_metric_t m)
 
 static bool is_latency(threshold_metric_t m)
 {
-	return m != TH_ERROR_RATE && m != TH_RPS;
+	return m != TH_ERROR_RATE && m != TH_RPS && m != TH_BALANCE;
 }
 
 static int metric_lookup(const char *s, size_t len)
@@ -106,6 +106,12 @@ static int parse_limit(threshold_metric_t m, const char *s, double *limit, const
 	if (m == TH_ERROR_RATE) {
 		*kind = "an error rate (examples: 1%, 0.5%, or a fraction from 0 to 1)";
 		return parse_error_rate(s, limit);
+	}
+	if (m == TH_BALANCE) {
+		*kind = "a spread (a number, 1 = perfectly even; e.g. balance<1.2)";
+		if (units_parse_number(s, limit, &rest) < 0 || *rest)
+			return -EINVAL;
+		return 0;
 	}
 	*kind = "a request rate (a non-negative number per second)";
 	if (units_parse_number(s, limit, &rest) < 0 || *rest)
@@ -220,6 +226,13 @@ int threshold_parse(const char *text, threshold_t *t, char *err, size_t errlen)
 		rc = parse_endpoint(text, &parsed, err, errlen);
 	else
 		rc = parse_condition(text, text, &parsed, err, errlen);
+	if (rc == 0 && parsed.metric == TH_BALANCE && parsed.endpoint[0]) {
+		snprintf(err, errlen,
+		         "threshold '%s': balance is the whole run's spread, not an endpoint's "
+		         "(drop the name: part)",
+		         ECHO(text));
+		rc = -EINVAL;
+	}
 	if (rc == 0)
 		*t = parsed;
 	return rc;
@@ -233,6 +246,8 @@ static double measure(threshold_metric_t m, const threshold_figures_t *f)
 
 	if (m == TH_ERROR_RATE)
 		return (double)f->errors / (double)f->requests;
+	if (m == TH_BALANCE)
+		return f->balance;
 	if (m == TH_RPS)
 		return f->duration_s > 0 && isfinite(f->duration_s)
 		           ? (double)f->requests / f->duration_s
@@ -263,7 +278,7 @@ bool threshold_check(const threshold_t *t, const threshold_figures_t *f, double 
 	double v = NAN;
 
 	/* a run that sent nothing proves nothing, whichever way the operator points */
-	if (f && f->requests > 0 && (unsigned)t->metric <= TH_RPS)
+	if (f && f->requests > 0 && (unsigned)t->metric <= TH_BALANCE)
 		v = measure(t->metric, f);
 	if (value)
 		*value = v;

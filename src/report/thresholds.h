@@ -24,6 +24,7 @@ typedef enum threshold_metric {
 	TH_MIN,
 	TH_ERROR_RATE, /* a fraction 0..1 ("1%" parses as 0.01) */
 	TH_RPS,
+	TH_BALANCE, /* --group-by-header's spread: largest share / mean share, 1 = even */
 } threshold_metric_t;
 
 typedef enum threshold_op { TH_LT, TH_LE, TH_GT, TH_GE } threshold_op_t;
@@ -42,15 +43,18 @@ typedef struct threshold_figures {
 	uint64_t requests;
 	uint64_t errors;
 	double duration_s;
+	double balance; /* the whole run's spread over --group-by-header's values; NAN: none */
 } threshold_figures_t;
 
 /* Grammar: [name:ENDPOINT:]METRIC OP VALUE, no spaces needed (spaces around OP allowed).
- * METRIC: p50 p90 p95 p99 p99.9 max mean min error_rate rps; OP: < <= > >=.
+ * METRIC: p50 p90 p95 p99 p99.9 max mean min error_rate rps balance; OP: < <= > >=.
  * Latency VALUE: a duration ("200ms", "1.5s", "250us"; a bare number is milliseconds);
- * error_rate: "1%" or a fraction "0.01"; rps: a number. ENDPOINT may itself contain ':'
- * (the last ':' before a valid METRIC OP VALUE ends it). 0, or -EINVAL with a message saying
- * what is wrong ("threshold 'p96<200ms': unknown metric 'p96' (known: p50 ... rps)"); a control
- * character (but a tab) is refused, and the text is quoted escaped (core/echo). */
+ * error_rate: "1%" or a fraction "0.01"; rps and balance: a number (balance is the whole run's:
+ * "name:" is refused for it, and it needs --group-by-header, which the caller checks). ENDPOINT may
+ * itself contain ':' (the last ':' before a valid METRIC OP VALUE ends it). 0, or -EINVAL with a
+ * message saying what is wrong ("threshold 'p96<200ms': unknown metric 'p96' (known: p50 ...
+ * rps)"); a control character (but a tab) is refused, and the text is quoted escaped (core/echo).
+ */
 int threshold_parse(const char *text, threshold_t *t, char *err, size_t errlen);
 /* The measured value in the threshold's unit, and whether it passes. With no requests every
  * threshold fails with value NAN: a run that sent nothing proves nothing. */

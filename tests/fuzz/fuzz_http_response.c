@@ -13,7 +13,8 @@ enum option_bits {
 	OPT_HEAD = 0x01,         /* the request was HEAD */
 	OPT_STORE = 0x02,        /* copy headers into a small store */
 	OPT_SMALL_LIMITS = 0x04, /* 200 header bytes, 4 header lines */
-	OPT_EOF = 0x08           /* the peer closes after the last byte */
+	OPT_EOF = 0x08,          /* the peer closes after the last byte */
+	OPT_CAPTURE = 0x10       /* capture X-Served-By's value (--group-by-header) */
 };
 
 struct message {
@@ -29,6 +30,9 @@ struct message {
 	size_t end;
 	size_t store_len;
 	char store[256];
+	bool captured, truncated;
+	uint8_t capture_len;
+	char capture[HTTP_CAPTURE_MAX];
 };
 
 struct run {
@@ -58,6 +62,9 @@ static void check_message(const http_response_parser_t *p, const struct run *r, 
 	if (p->body_bytes != r->message_body)
 		abort();
 	if (p->store && (p->store->len > p->store->cap))
+		abort();
+	if (p->capture && (p->capture->len > HTTP_CAPTURE_MAX ||
+	                   (p->capture->truncated && p->capture->len != HTTP_CAPTURE_MAX)))
 		abort();
 	if (rc != HTTP_DONE)
 		return;
@@ -91,11 +98,17 @@ static void record(struct run *r, const http_response_parser_t *p, int rc, size_
 		m->store_len = p->store->len;
 		memcpy(m->store, p->store->data, p->store->len);
 	}
+	if (p->capture && rc != HTTP_ERROR) {
+		m->captured = p->capture->found;
+		m->truncated = p->capture->truncated;
+		m->capture_len = p->capture->len;
+		memcpy(m->capture, p->capture->value, p->capture->len);
+	}
 	r->message_body = 0;
 }
 
 static void init_parser(http_response_parser_t *p, uint8_t options, http_header_store_t *store,
-                        struct run *r)
+                        http_header_capture_t *capture, struct run *r)
 {
 	http_response_parser_init(p, options & OPT_HEAD);
 	if (options & OPT_SMALL_LIMITS) {
@@ -104,6 +117,8 @@ static void init_parser(http_response_parser_t *p, uint8_t options, http_header_
 	}
 	if (options & OPT_STORE)
 		p->store = store;
+	if (options & OPT_CAPTURE)
+		p->capture = capture;
 	p->on_body = on_body;
 	p->ctx = r;
 }
@@ -115,12 +130,13 @@ static void drive(const char *in, size_t len, size_t cut1, size_t cut2, size_t s
 {
 	static char store_data[256];
 	http_header_store_t store = {.data = store_data, .cap = sizeof(store_data)};
+	http_header_capture_t capture = {.name = "x-served-by", .name_len = 11};
 	http_response_parser_t p;
 	size_t off = 0, used;
 	int rc = HTTP_AGAIN;
 
 	memset(r, 0, sizeof(*r));
-	init_parser(&p, options, &store, r);
+	init_parser(&p, options, &store, &capture, r);
 	while (off < len && r->count < MAX_MESSAGES) {
 		size_t stop = step ? off + step : off < cut1 ? cut1 : off < cut2 ? cut2 : len;
 
@@ -158,7 +174,9 @@ static bool same_message(const struct message *x, const struct message *y)
 	if (x->rc == HTTP_ERROR)
 		return true;
 	return x->header_bytes == y->header_bytes && x->store_len == y->store_len &&
-	       memcmp(x->store, y->store, x->store_len) == 0;
+	       memcmp(x->store, y->store, x->store_len) == 0 && x->captured == y->captured &&
+	       x->truncated == y->truncated && x->capture_len == y->capture_len &&
+	       memcmp(x->capture, y->capture, x->capture_len) == 0;
 }
 
 static void compare(const struct run *a, const struct run *b)

@@ -17,12 +17,13 @@ static const char *const op_text[] = {"<", "<=", ">", ">="};
 
 static bool is_latency(threshold_metric_t m)
 {
-	return m != TH_ERROR_RATE && m != TH_RPS;
+	return m != TH_ERROR_RATE && m != TH_RPS && m != TH_BALANCE;
 }
 
 static void check_parsed(const threshold_t *t, const char *text)
 {
-	if (strcmp(t->expr, text) != 0 || (unsigned)t->metric > TH_RPS || (unsigned)t->op > TH_GE)
+	if (strcmp(t->expr, text) != 0 || (unsigned)t->metric > TH_BALANCE ||
+	    (unsigned)t->op > TH_GE)
 		abort();
 	if (!(t->limit >= 0) || !isfinite(t->limit))
 		abort();
@@ -30,6 +31,8 @@ static void check_parsed(const threshold_t *t, const char *text)
 		abort();
 	if (strncmp(text, "name:", 5) == 0 ? t->endpoint[0] == '\0' : t->endpoint[0] != '\0')
 		abort();
+	if (t->metric == TH_BALANCE && t->endpoint[0])
+		abort(); /* the whole run's figure only */
 }
 
 /* [name:ENDPOINT:]METRIC OP LIMIT with the limit in its base unit, all digits shown. */
@@ -70,6 +73,7 @@ static void check_verdict(const threshold_t *t, uint64_t h)
 	if (f.errors > f.requests)
 		f.errors = f.requests;
 	f.duration_s = h >> 33 & 1 ? NAN : (double)(h >> 34 & 0xf);
+	f.balance = h >> 38 & 1 ? NAN : 1 + (double)(h >> 39 & 0xf) / 8;
 	pass = threshold_check(t, &f, &value);
 	if (f.requests == 0 && (pass || !isnan(value)))
 		abort(); /* nothing sent proves nothing */

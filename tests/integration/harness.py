@@ -67,13 +67,15 @@ def need(binary):
 
 
 class Nginx:
-    """nginx in a temporary prefix: `return 200` on /, a larger body on /big, TLS optional."""
+    """nginx in a temporary prefix: `return 200` on /, a larger body on /big, TLS optional.
+    extra goes into the server block, http_extra into the http block (an upstream)."""
 
-    def __init__(self, tls=False, extra=""):
+    def __init__(self, tls=False, extra="", http_extra=""):
         self.dir = tempfile.mkdtemp(prefix="surge-nginx-")
         self.port = free_port()
         self.tls = tls
         self.extra = extra
+        self.http_extra = http_extra
         self.proc = None
 
     def __enter__(self):
@@ -103,6 +105,7 @@ http {{
     client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
     keepalive_requests 1000000;
+    {self.http_extra}
     server {{
         listen {listen};
         {tls_conf}

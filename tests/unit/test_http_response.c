@@ -25,6 +25,9 @@ struct message {
 	size_t end; /* offset in the whole input just past this message (DONE only) */
 	size_t store_len;
 	char store[512];
+	bool captured, capture_truncated; /* with options.capture */
+	size_t capture_len;
+	char capture[HTTP_CAPTURE_MAX];
 };
 
 struct outcome {
@@ -40,6 +43,7 @@ struct options {
 	uint32_t max_header_bytes; /* 0: the default */
 	uint16_t max_headers;      /* 0: the default */
 	size_t store_cap;          /* 0: no store */
+	const char *capture;       /* a header to capture (lower case), or NULL */
 };
 
 static void collect_body(void *ctx, const char *data, size_t len)
@@ -73,6 +77,12 @@ static void record(struct outcome *o, const http_response_parser_t *p, int rc, s
 		m->store_len = p->store->len;
 		memcpy(m->store, p->store->data, p->store->len);
 	}
+	if (p->capture) {
+		m->captured = p->capture->found;
+		m->capture_truncated = p->capture->truncated;
+		m->capture_len = p->capture->len;
+		memcpy(m->capture, p->capture->value, p->capture->len);
+	}
 }
 
 /* Feeds in[0..len) as a first piece of `first` bytes, then pieces of `step` bytes (0: the rest
@@ -82,6 +92,7 @@ static void feed(const char *in, size_t len, size_t first, size_t step, const st
 {
 	http_response_parser_t p;
 	http_header_store_t store = {0};
+	http_header_capture_t capture = {0};
 	char store_data[512];
 	size_t off = 0;
 	int rc = HTTP_AGAIN;
@@ -97,6 +108,11 @@ static void feed(const char *in, size_t len, size_t first, size_t step, const st
 		store.cap =
 		    opt->store_cap < sizeof(store_data) ? opt->store_cap : sizeof(store_data);
 		p.store = &store;
+	}
+	if (opt->capture) {
+		capture.name = opt->capture;
+		capture.name_len = (uint8_t)strlen(opt->capture);
+		p.capture = &capture;
 	}
 	p.on_body = collect_body;
 	p.ctx = o;
@@ -138,7 +154,9 @@ static bool same_message(const struct message *a, const struct message *b)
 	if (a->rc == HTTP_ERROR)
 		return true;
 	return a->header_bytes == b->header_bytes && a->store_len == b->store_len &&
-	       memcmp(a->store, b->store, a->store_len) == 0;
+	       memcmp(a->store, b->store, a->store_len) == 0 && a->captured == b->captured &&
+	       a->capture_truncated == b->capture_truncated && a->capture_len == b->capture_len &&
+	       memcmp(a->capture, b->capture, a->capture_len) == 0;
 }
 
 static bool same_outcome(const struct outcome *a, const struct outcome *b)
@@ -547,6 +565,80 @@ TEST(http_response_store)
 	              (struct options){.store_cap = 13});
 	CHECK_INT(m->rc, HTTP_AGAIN); /* exactly fits "Server\0nginx\0"; waits for the body */
 	CHECK_INT(m->store_len, 13);
+}
+
+#define CHECK_CAPTURE(m, literal)                                                                  \
+	CHECK((m)->captured && (m)->capture_len == sizeof(literal) - 1 &&                          \
+	      memcmp((m)->capture, literal, sizeof(literal) - 1) == 0)
+
+/* --group-by-header: one header's value kept as it is parsed, whatever the split (parse()
+ * checks every one), the name in any case, the first occurrence only, OWS trimmed, long
+ * names and values handled, trailers and interim responses not counted. */
+TEST(http_response_capture)
+{
+	struct options o = {.eof = true, .store_cap = 512, .capture = "x-served-by"};
+	const struct message *m;
+	char big[1024], value[201];
+
+	m = parse_opt("HTTP/1.1 200 OK\r\nServer: surge\r\nx-SERVED-by:  pod-a \t\r\n"
+	              "X-Served-By: pod-b\r\nContent-Length: 2\r\n\r\nok",
+	              o);
+	CHECK_INT(m->rc, HTTP_DONE);
+	CHECK_CAPTURE(m, "pod-a");
+	CHECK(!m->capture_truncated);
+	/* the store still has every header; an empty value is found, and empty */
+	CHECK_STORE(m, "Server\0surge\0x-SERVED-by\0pod-a\0X-Served-By\0pod-b\0Content-Length\0"
+	               "2\0");
+	m = parse_opt("HTTP/1.1 200 OK\r\nX-Served-By:\r\nContent-Length: 0\r\n\r\n", o);
+	CHECK(m->captured && m->capture_len == 0);
+	/* absent; a longer or shorter name is another header */
+	m = parse_opt("HTTP/1.1 200 OK\r\nX-Served-By-Proxy: a\r\nX-Served-B: b\r\n"
+	              "Content-Length: 0\r\n\r\n",
+	              o);
+	CHECK_INT(m->rc, HTTP_DONE);
+	CHECK(!m->captured && m->capture_len == 0);
+	/* a name longer than the parser's own name buffer (24), and a value cut at the maximum */
+	o.capture = "x-a-header-name-longer-than-the-parsers-own-buffer";
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	snprintf(big, sizeof(big),
+	         "HTTP/1.1 200 OK\r\nX-A-Header-Name-Longer-Than-The-Parsers-Own-Buffer: %s\r\n"
+	         "Content-Length: 0\r\n\r\n",
+	         value);
+	o.store_cap = 0;
+	m = parse_opt(big, o);
+	CHECK_INT(m->rc, HTTP_DONE);
+	CHECK(m->captured && m->capture_truncated && m->capture_len == HTTP_CAPTURE_MAX);
+	/* a blank where the value is cut is the value's, not trailing OWS (fuzz_http_response) */
+	value[HTTP_CAPTURE_MAX - 1] = ' ';
+	snprintf(big, sizeof(big),
+	         "HTTP/1.1 200 OK\r\nX-A-Header-Name-Longer-Than-The-Parsers-Own-Buffer: %s\r\n"
+	         "Content-Length: 0\r\n\r\n",
+	         value);
+	m = parse_opt(big, o);
+	CHECK(m->captured && m->capture_truncated && m->capture_len == HTTP_CAPTURE_MAX);
+	/* trailers do not count; an interim response's header does not either */
+	o.capture = "x-served-by";
+	m = parse_opt("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+	              "X-Served-By: trailer\r\n\r\n",
+	              o);
+	CHECK_INT(m->rc, HTTP_DONE);
+	CHECK(!m->captured);
+	m = parse_opt("HTTP/1.1 103 Early Hints\r\nX-Served-By: early\r\n\r\n"
+	              "HTTP/1.1 200 OK\r\nX-Served-By: final\r\nContent-Length: 0\r\n\r\n",
+	              o);
+	CHECK_CAPTURE(m, "final");
+	m = parse_opt("HTTP/1.1 103 Early Hints\r\nX-Served-By: early\r\n\r\n"
+	              "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	              o);
+	CHECK(!m->captured);
+	/* the next message starts without the last one's value */
+	m = parse_opt("HTTP/1.1 200 OK\r\nX-Served-By: one\r\nContent-Length: 0\r\n\r\n"
+	              "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	              o);
+	CHECK_INT(result.count, 2);
+	CHECK_CAPTURE(&result.msg[0], "one");
+	CHECK(!result.msg[1].captured && result.msg[1].capture_len == 0);
 }
 
 TEST(http_response_on_body_dechunked)

@@ -38,6 +38,7 @@ TEST(threshold_parse_every_metric)
 	    {"min<1", TH_MIN, "min"},
 	    {"error_rate<1%", TH_ERROR_RATE, "error_rate"},
 	    {"rps>1", TH_RPS, "rps"},
+	    {"balance<1.2", TH_BALANCE, "balance"},
 	};
 
 	for (size_t i = 0; i < COUNT(cases); i++) {
@@ -155,7 +156,7 @@ TEST(threshold_parse_rejects)
 		const char *in, *says;
 	} cases[] = {
 	    {"p96<200ms", "unknown metric 'p96' (known: p50 p90 p95 p99 p99.9 max mean min "
-	                  "error_rate rps)"},
+	                  "error_rate rps balance)"},
 	    {"P95<200ms", "unknown metric 'P95'"},
 	    {"p99.99<1s", "unknown metric 'p99.99'"},
 	    {"<200ms", "missing metric before '<200ms'"},
@@ -451,4 +452,26 @@ TEST(assess_verdicts)
 	assess_run(NULL, 150, 1, 0.01, true, &a); /* NULL targets: the defaults */
 	CHECK(a.pass);
 	CHECK_STR(a.latency_class, "acceptable");
+}
+
+/* balance: --group-by-header's spread, a plain number, the whole run's only; its value comes
+ * from the figures (NAN without grouped responses fails it, as nothing measured does). */
+TEST(threshold_balance)
+{
+	threshold_t t = parse_ok("balance < 1.2");
+	threshold_figures_t f = {.requests = 100, .duration_s = 1, .balance = 1.05};
+	char err[256];
+	double v;
+
+	CHECK_NEAR(t.limit, 1.2, 1e-12);
+	CHECK(threshold_check(&t, &f, &v));
+	CHECK_NEAR(v, 1.05, 1e-12);
+	f.balance = 1.5;
+	CHECK(!threshold_check(&t, &f, &v));
+	f.balance = NAN;
+	CHECK(!threshold_check(&t, &f, &v) && isnan(v));
+	CHECK_INT(threshold_parse("balance<even", &t, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "is not a spread") != NULL);
+	CHECK_INT(threshold_parse("name:/api:balance<1.2", &t, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "balance is the whole run's spread") != NULL);
 }

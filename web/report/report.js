@@ -732,6 +732,35 @@
 
   /* ---------- the page ---------- */
 
+  /* --group-by-header: responses per value of one header (X-Served-By: per instance behind
+   * a load balancer), with each one's share and the spread (largest share / mean share). */
+  function groupBy() {
+    const g = obj(doc.group_by);
+    const list = arr(g.values).filter(isObj);
+    const header = str(g.header, "header");
+    if (!list.length) return card(null, null, empty("No response carried " + header + "."));
+    const most = Math.max.apply(null, list.map((v) => num(v.share) || 0));
+    const cols = [
+      { label: header, cls: "name" }, { label: "requests", num: true }, { label: "share" }, { label: "errors", num: true, bad: (v) => v !== "0" && v !== "—" },
+      { label: "rps", num: true }, { label: "p50", num: true }, { label: "p95", num: true }, { label: "p99", num: true }, { label: "max", num: true },
+    ];
+    const rows = list.map((v) => {
+      const l = obj(v.latency_ms);
+      const share = num(v.share);
+      const errs = num(v.errors);
+      return [str(v.value, "(empty)"), fmtInt(v.requests),
+        h("div", { class: "share" }, shareBar(most > 0 ? (share || 0) / most : 0, share === most && list.length > 1 ? "c4" : "c3"), share == null ? "—" : fmtPct(share)),
+        errs == null ? "—" : errs === 0 ? "0" : fmtInt(errs) + " (" + fmtPct(v.error_rate) + ")",
+        fmtRate(v.rps), fmtMs(l.p50), fmtMs(l.p95), fmtMs(l.p99), fmtMs(l.max)];
+    });
+    const spread = num(g.spread);
+    const notes = ["Spread " + (spread == null ? "—" : fmtNum(spread)) + ": the largest share over the mean share of " + list.length + " value" + (list.length === 1 ? "" : "s") + " (1 = perfectly even)."];
+    if (num(g.missing) > 0) notes.push(fmtInt(g.missing) + " responses had no " + header + ".");
+    if (num(g.overflow) > 0) notes.push(fmtInt(g.overflow) + " responses had a value beyond the first " + fmtInt(g.values_max) + " kept.");
+    if (num(g.truncated) > 0) notes.push(fmtInt(g.truncated) + " values were cut short.");
+    return card(null, null, table(cols, rows), h("p", { class: "note" }, notes.join(" ")));
+  }
+
   function render() {
     document.title = document.title || "surge report";
     report.append(header());
@@ -752,6 +781,7 @@
     }
     report.append(section("Latency", h("div", { class: "grid-dist" }, distCard ? distCard.card : card("Latency distribution", null, empty("Nothing was measured.")), latencyTable())));
     report.append(section("Endpoints", endpoints()));
+    if (isObj(doc.group_by)) report.append(section("Load balance", groupBy()));
     report.append(section("Responses", h("div", { class: "grid-2" }, statusCodes(), errorKinds())));
     const c = checks();
     const m = metrics();
