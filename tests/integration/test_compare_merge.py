@@ -173,7 +173,7 @@ def test_merged_run_fails_a_threshold_every_shard_held():
     with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
         paths, shards, codes = run_shards(d, [srv.url("/health")] * 3,
                                           ["-R", "100", "-c", "4", "--threshold", "rps<150",
-                                           "--threshold", "p99<1s"])
+                                           "--threshold", "p99<10s"])
         out = os.path.join(d, "all.json")
         p = surge("merge", *paths, "-o", out, check_rc=1)
         merged = load(out)
@@ -181,7 +181,7 @@ def test_merged_run_fails_a_threshold_every_shard_held():
     assert all(s["thresholds"][0]["ok"] for s in shards)
     th = {x["expr"]: x for x in merged["thresholds"]}
     assert not th["rps<150"]["ok"] and th["rps<150"]["value"] > 200, th
-    assert th["p99<1s"]["ok"], th
+    assert th["p99<10s"]["ok"], th  # (10 s: a very busy host made /health's p99 over 1 s)
     assert merged["assessment"]["verdict"] == "FAIL", merged["assessment"]
     assert "FAILED" in p.stdout, p.stdout
 

@@ -89,7 +89,7 @@ def test_rate_accuracy_at_several_rates():
             ok_or_noisy(p, doc)
             if gen["saturated"]:
                 continue  # the generator says these figures describe it: nothing to check
-            comfortable.append(gen)
+            comfortable.append((gen, not any(pt["due_late"] for pt in doc["timeline"])))
             # whatever the host did, what the generator vouches for holds: the rate over the run,
             # and each second it ran on time
             assert sum(pt["due"] for pt in doc["timeline"]) == asked - 1, doc["timeline"]
@@ -104,11 +104,14 @@ def test_rate_accuracy_at_several_rates():
             for pt in pts:
                 if round(pt["t"]) in on_time:
                     assert abs(pt["rps"] - rate) <= max(2, rate * 0.05), (rate, pt)
-    # a comfortable run reports so: no saturation, a pacer within the self-check's bound and
-    # threads with idle time. (A run on a busy host may be stalled by its neighbours for
-    # seconds on end and rightly say so: exit 4.)
+    # a comfortable run reports so: no saturation, threads with idle time, and when no second
+    # had late arrivals, a lag p99 within the bound. (A run on a busy host may be stalled by
+    # its neighbours for seconds on end and rightly say so: exit 4.)
     assert comfortable, "every run at 100..5000/s reported a saturated generator"
-    assert any(g["sched_lag_p99_us"] < 25000 and g["thread_cpu_max"] < 0.5 for g in comfortable), comfortable
+    assert all(g["thread_cpu_max"] < 0.5 for g, _ in comfortable), comfortable
+    for g, on_time in comfortable:
+        if on_time:
+            assert g["sched_lag_p99_us"] <= 25000, g
 
 
 def test_requests_with_rate_stop_after_exactly_n():
@@ -433,7 +436,16 @@ def test_one_stall_of_the_generator_is_not_saturation():
     gen = doc["generator"]
     assert gen["sched_lag_max_us"] > 200000, gen  # the stall happened, and was measured
     assert gen["sched_lag_p99_us"] > 25000, gen   # (what the old whole-run p99 rule condemned)
-    assert gen["saturated"] is False and gen["saturation"] is None, gen
+    # the seconds with over a tenth of their arrivals sent 25 ms late: the stall's one or two
+    bad = [pt["t"] for pt in doc["timeline"] if pt["due"] and pt["due_late"] / pt["due"] > 0.1]
+    assert bad, doc["timeline"]
+    if gen["saturated"]:
+        # a busy host made seconds of its own late beside the stall: the verdict rests on them
+        assert len(bad) >= 3 and proc.returncode == 4, (bad, gen)
+        print(f"    note: this host delayed the generator in seconds {bad}: {gen['saturation']}",
+              flush=True)
+        return
+    assert gen["saturation"] is None and len(bad) <= 2, (bad, gen)
     assert proc.returncode == 0, (proc.returncode, out, err)
     assert "bottleneck" not in out, out
 
@@ -472,8 +484,9 @@ def test_capacity_finds_a_known_capacity():
     on a timer in surge serve (it costs no CPU) and the search keeps at most 10 connections
     open, so at most 10 / 50 ms = 200/s are served; above that a step cannot deliver 95 % of
     its rate. The SLO (p95 < 1 s) is far above the latency a busy host adds in a stall, so a
-    step fails for what the target cannot serve, not for a hiccup; 3 s steps keep the requests
-    a step's end cuts off (in flight: 10 of them) a small part of it. The test measures the
+    step fails for what the target cannot serve, not for a hiccup (the requests a 2 s step's
+    end cuts off, 10 in flight, are 2.5 % of it; and the generator's self-check, which needs 3
+    late seconds, cannot end the search on a busy host's stalls). The test measures the
     ceiling itself (10 users back to back, closed model), then asks `surge capacity`: the
     answer is never above 200/s and near the measured ceiling. (A CPU-bound target's capacity
     is what the host's other processes leave it: not a known figure on a busy machine.)"""
@@ -487,7 +500,7 @@ def test_capacity_finds_a_known_capacity():
         assert 100 < ceiling <= 200, ceiling  # 10 connections, 50 ms each: 200/s at most
         path = os.path.join(d, "capacity.json")
         t0 = time.monotonic()
-        p = surge("capacity", "--json", path, "--slo", "p95<1s", "--step", "3s", "-c", "10",
+        p = surge("capacity", "--json", path, "--slo", "p95<1s", "--step", "2s", "-c", "10",
                   "-t", "1", "--start", "100", "--precision", "10%", url, timeout=150)
         elapsed = time.monotonic() - t0
         with open(path) as f:
