@@ -285,6 +285,9 @@ def test_manifest_config_and_commands_run_for_real():
             assert p.returncode in (0, 4), f"surge {' '.join(args)}: {p.returncode}\n{p.stderr[-2000:]}"
             doc = json.loads(p.stdout)  # --json=- : the result document is the Job's log
             assert doc["totals"]["requests"] > 0 and doc["totals"]["errors"] == 0, doc["totals"]
+            # the responses per pod: here the one target, named by its POD_NAME (downward API)
+            pod = env_of(c, objs)["POD_NAME"]
+            assert [v["value"] for v in doc["group_by"]["values"]] == [pod], doc["group_by"]
 
 
 def test_minikube_script_dry_run():
