@@ -236,6 +236,8 @@ void gen_conn_mark_failed(gen_conn_t *c)
 		k->errors++;
 		e->errors++;
 		c->counted_error = true;
+		if (c->parser.capture)
+			gen_groups_error(c->thread->groups, c->parser.capture);
 	}
 }
 

@@ -73,6 +73,20 @@ void gen_groups_record(gen_groups_t *g, const http_header_capture_t *c, int64_t 
 	hist_record(x->latency, latency_us);
 }
 
+void gen_groups_error(gen_groups_t *g, const http_header_capture_t *c)
+{
+	char value[HTTP_CAPTURE_MAX + 1];
+
+	if (!c->found)
+		return;
+	clean(c, value);
+	for (uint32_t i = 0; i < g->count; i++)
+		if (strcmp(g->groups[i]->value, value) == 0) {
+			g->groups[i]->errors++;
+			return;
+		}
+}
+
 int gen_groups_merge(gen_groups_t *dst, const gen_groups_t *src)
 {
 	dst->missing += src->missing;

@@ -20,7 +20,8 @@
 typedef struct gen_group {
 	char value[HTTP_CAPTURE_MAX + 1]; /* as received; bytes outside printable ASCII as '?' */
 	uint64_t responses;
-	uint64_t errors; /* responses that count as errors (outside 2xx/3xx, or a scenario's) */
+	uint64_t errors; /* responses that count as errors (outside 2xx/3xx, a scenario's expect or
+	                    a failed check) */
 	hist_t *latency; /* µs, as the run's */
 } gen_group_t;
 
@@ -37,6 +38,8 @@ typedef struct gen_groups {
 /* One response, with what its parser captured. */
 void gen_groups_record(gen_groups_t *g, const http_header_capture_t *c, int64_t latency_us,
                        bool error);
+/* The response just recorded counts as an error after all (a scenario's failed check). */
+void gen_groups_error(gen_groups_t *g, const http_header_capture_t *c);
 /* dst += src by value; 0 or -ENOMEM. */
 int gen_groups_merge(gen_groups_t *dst, const gen_groups_t *src);
 void gen_groups_free(gen_groups_t *g);

@@ -206,6 +206,35 @@ def test_distinct_values_are_bounded_and_missing_headers_counted():
         assert "no response carried X-Nope" in p.stdout, p.stdout
 
 
+CHECKS = """
+options = { users = 2, duration = "1s" }
+tasks = { t = task(1, function(u)
+	local r = u:get("/api/slow?delay=1ms", { name = "/api/slow" })
+	u:check(r.status == 200 and false, "never holds")
+end) }
+"""
+
+
+def test_scenario_checks_count_as_errors_per_value():
+    """A scenario's failed check makes its response an error: of its endpoint, and of its
+    header's value too."""
+    with Serve("--instance-name", "pod-a", "--access-log", "off") as a, \
+            tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "checks.lua")
+        with open(script, "w") as f:
+            f.write(CHECKS)
+        path = os.path.join(d, "r.json")
+        p = surge("run", script, "--host", a.url("").rstrip("/"), "--group-by-header",
+                  "X-Served-By", "--json", path, timeout=60)
+        assert p.returncode in (0, 1, 4), (p.returncode, p.stderr[-1000:])
+        with open(path) as f:
+            doc = json.load(f)
+    v = by_value(doc)["pod-a"]
+    # every check fails, but a user stopped by the end of the run may not have run its last
+    assert v["requests"] > 0 and v["errors"] == doc["totals"]["errors"] >= v["requests"] - 2, \
+        (v, doc["totals"])
+
+
 def test_group_by_options_are_checked():
     p = surge("run", "--group-by-header", "X Served", "http://127.0.0.1:1/", timeout=10)
     assert p.returncode == 2 and "--group-by-header 'X Served': not a header name" in p.stderr, \
@@ -226,4 +255,5 @@ if __name__ == "__main__":
     main([test_round_robin_then_least_conn_with_a_slow_instance,
           test_merged_shards_add_up_per_instance,
           test_distinct_values_are_bounded_and_missing_headers_counted,
+          test_scenario_checks_count_as_errors_per_value,
           test_group_by_options_are_checked])

@@ -37,6 +37,15 @@ TEST(groups_spread_and_counts)
 	/* 50 of 100 over 3 values: 0.5 / (1/3) */
 	CHECK_NEAR(gen_groups_spread(&g), 1.5, 1e-12);
 	CHECK_INT(g.groups[1]->errors, 3);
+	{ /* a failed check makes a recorded response of pod-c an error; a missing header nothing */
+		http_header_capture_t c = {.found = true, .len = 5};
+		http_header_capture_t none = {0};
+
+		memcpy(c.value, "pod-c", 5);
+		gen_groups_error(&g, &c);
+		gen_groups_error(&g, &none);
+		CHECK_INT(g.groups[2]->errors, 1);
+	}
 	CHECK_INT(g.groups[1]->latency->total, 30);
 	gen_groups_free(&g);
 }
