@@ -415,8 +415,10 @@ def test_a_command_line_shape_replaces_the_files():
         assert max(pt["users"] for pt in doc["timeline"]) == 2, doc["timeline"]
         assert [t["expr"] for t in doc["thresholds"]] == ["error_rate<0.5"], doc["thresholds"]
         # --stages brings its own length: the file's duration goes with its shape
-        _, doc = run_json("--stages", "1s:3", "--host", s.url(""), path, check_rc=None)
-        assert doc["duration_s"] < 3 and max(pt["users"] for pt in doc["timeline"]) == 3
+        # (3 users held a second: the ramp's last tick may come late on a busy host)
+        _, doc = run_json("--stages", "1s:3,1s:3", "--host", s.url(""), path, check_rc=None)
+        assert doc["duration_s"] < 4, doc["duration_s"]
+        assert max(pt["users"] for pt in doc["timeline"]) == 3, doc["timeline"]
         _, doc = run_json("-R", "20", "-d", "1s", "--host", s.url(""), path, check_rc=None)
         assert doc["config"]["model"] == "open" and 18 <= doc["totals"]["requests"] <= 20, doc["totals"]
 
