@@ -104,6 +104,9 @@ fi
 say "base packages: $(chroot "$ROOT" dpkg-query -W -f='${binary:Package}\n' | wc -l) installed"
 
 # 2. A machine's mounts; the .deb and npm downloads are shared caches, nothing else is.
+# The root is a mount point of its own, as / is on any machine (buildah remounts / and
+# fails with "remount /, flags: 0x44000: invalid argument" in a root that is a plain folder).
+mount_in "$ROOT" --bind "$ROOT"
 mount_in "$ROOT/proc" -t proc proc
 mount_in "$ROOT/sys" --rbind /sys
 mount_in "$ROOT/dev" --rbind /dev
@@ -156,6 +159,8 @@ for cmd in "${COMMANDS[@]}"; do
 		say "ok: $cmd ($(($(date +%s) - start))s)"
 	else
 		say "failed: $cmd exited $rc after $(($(date +%s) - start))s"
+		# name what failed, with its own lines, so a CI log alone is enough to start from
+		grep -E -A12 '^FAIL ' "$log" | head -80 | sed 's/^/        /'
 		status=FAIL
 		break
 	fi

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -240,6 +241,10 @@ def test_outputs_respect_permissions_and_write_through_symlinks():
     file keeps its mode."""
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o777)
+        # nobody runs its own copy: the checkout may sit where only its owner can enter (~root)
+        binary = os.path.join(d, "surge")
+        shutil.copy(SURGE, binary)
+        os.chmod(binary, 0o755)
         for option in OUTPUT_OPTIONS:
             name = os.path.join(d, "ro" + option.strip("-"))
             files = [name + s for s in CSV_FILES] if option == "--csv" else [name]
@@ -247,7 +252,7 @@ def test_outputs_respect_permissions_and_write_through_symlinks():
                 with open(f, "w") as out:
                     out.write("keep me\n")
                 os.chmod(f, 0o444)
-            p = subprocess.run([SURGE, "run", "-n", "5", option, name, srv.url("/")],
+            p = subprocess.run([binary, "run", "-n", "5", option, name, srv.url("/")],
                                capture_output=True, text=True, timeout=30, preexec_fn=as_nobody)
             assert p.returncode == 2, (option, p.returncode, p.stderr)
             assert "Permission denied" in p.stderr and option in p.stderr, (option, p.stderr)
@@ -264,7 +269,7 @@ def test_outputs_respect_permissions_and_write_through_symlinks():
         os.symlink("real.json", link)  # relative: resolved from the link's directory
         dangling = os.path.join(d, "dangling.md")
         os.symlink(os.path.join(d, "created.md"), dangling)
-        p = subprocess.run([SURGE, "run", "-n", "5", "--json", link, "--markdown", dangling,
+        p = subprocess.run([binary, "run", "-n", "5", "--json", link, "--markdown", dangling,
                             srv.url("/")], capture_output=True, text=True, timeout=30,
                            preexec_fn=as_nobody)
         assert p.returncode == 0, p.stderr
