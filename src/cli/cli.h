@@ -37,6 +37,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * --NAME in the message that key_of knows is written as prefix + its key. NULL: back to the
  * command line. */
 void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(const char *name));
+/* While set, each --NAME in a usage error for which spelling(NAME) gives a text is written as
+ * that text: "$SURGE_RATE: ..." for a value the environment gave (cli_options.h). NULL: off. */
+void cli_usage_names(const char *(*spelling)(const char *name));
 /* Writes data to path atomically (a temporary file renamed into place); 0 or -errno. A
  * symlink is written through to its target; a file we may not write is -EACCES, never
  * replaced; an existing file keeps its mode. "-", pipes and devices are written in place. */

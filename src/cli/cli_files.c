@@ -19,6 +19,13 @@ static struct {
 	const char *(*key_of)(const char *name);
 } usage_file;
 
+static const char *(*usage_spelling)(const char *name);
+
+void cli_usage_names(const char *(*spelling)(const char *name))
+{
+	usage_spelling = spelling;
+}
+
 void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(const char *name))
 {
 	usage_file.file = file;
@@ -27,8 +34,9 @@ void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(
 }
 
 /* msg with each --NAME (or -X/--NAME, one flag written two ways) that the file has a key for
- * written as that key. */
-static void write_file_keys(FILE *out, const char *msg)
+ * written as that key (prefix + key), or, without a file, that spelling() names otherwise. */
+static void write_names(FILE *out, const char *msg, const char *prefix,
+                        const char *(*spelling)(const char *name))
 {
 	const char *dash;
 
@@ -40,13 +48,13 @@ static void write_file_keys(FILE *out, const char *msg)
 		if (n && n < sizeof(name)) {
 			memcpy(name, dash + 2, n);
 			name[n] = '\0';
-			key = usage_file.key_of(name);
+			key = spelling(name);
 		}
 		if (key && dash - msg >= 3 && dash[-1] == '/' && dash[-3] == '-')
 			from = dash - 3;
 		fwrite(msg, 1, (size_t)(from - msg), out);
 		if (key)
-			fprintf(out, "%s%s", usage_file.prefix, key);
+			fprintf(out, "%s%s", prefix, key);
 		else
 			fwrite(dash, 1, 2 + n, out);
 		msg = dash + 2 + n;
@@ -65,13 +73,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		fprintf(stderr, "surge %s: %s: ", cmd, ECHO(usage_file.file));
-		write_file_keys(stderr, msg);
+		write_names(stderr, msg, usage_file.prefix, usage_file.key_of);
 		fputc('\n', stderr);
 		return EXIT_USAGE;
 	}
 	fprintf(stderr, "surge %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (usage_spelling) {
+		char msg[1024];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		write_names(stderr, msg, "", usage_spelling);
+	} else {
+		vfprintf(stderr, fmt, ap);
+	}
 	va_end(ap);
 	fprintf(stderr, "\n(see 'surge help %s')\n", cmd);
 	return EXIT_USAGE;

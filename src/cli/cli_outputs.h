@@ -42,6 +42,15 @@ enum {
 		"hdr-log", required_argument, NULL, CLI_OPT_HDR_LOG                                \
 	}
 
+/* The same as rows of a command's cli_option_t table (cli_options.h). */
+#define CLI_OUTPUTS_OPTIONS                                                                        \
+	{"json", CLI_OPT_JSON, "FILE", NULL, 0}, {"html", CLI_OPT_HTML, "FILE", NULL, 0},          \
+	    {"csv", CLI_OPT_CSV, "PREFIX", NULL, 0}, {"junit", CLI_OPT_JUNIT, "FILE", NULL, 0},    \
+	    {"markdown", CLI_OPT_MARKDOWN, "FILE", NULL, 0},                                       \
+	{                                                                                          \
+		"hdr-log", CLI_OPT_HDR_LOG, "FILE", NULL, 0                                        \
+	}
+
 /* The same options as text for a command's help (laid out like `surge help run`). */
 #define CLI_OUTPUTS_HELP                                                                           \
 	"      --json FILE        the result document (JSON; - for stdout)\n"                      \

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_options.h"
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/echo.h"
@@ -46,97 +47,82 @@ enum {
 	OPT_GROUP_BY_HEADER,
 };
 
-static const struct option long_options[] = {
-    {"connections", required_argument, NULL, 'c'},
-    {"threads", required_argument, NULL, 't'},
-    {"duration", required_argument, NULL, 'd'},
-    {"requests", required_argument, NULL, 'n'},
-    {"rate", required_argument, NULL, 'R'},
-    {"stages", required_argument, NULL, OPT_STAGES},
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"users", required_argument, NULL, OPT_USERS},
-    {"spawn-rate", required_argument, NULL, OPT_SPAWN_RATE},
-    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
-    {"profile", required_argument, NULL, OPT_PROFILE},
-    {"threshold", required_argument, NULL, OPT_THRESHOLD},
-    {"abort-on-fail", no_argument, NULL, OPT_ABORT},
-    {"target-p95", required_argument, NULL, OPT_TARGET_P95},
-    {"target-error-rate", required_argument, NULL, OPT_TARGET_ERRORS},
-    {"target-rps", required_argument, NULL, OPT_TARGET_RPS},
-    {"host", required_argument, NULL, OPT_HOST},
-    {"graceful-stop", required_argument, NULL, OPT_GRACEFUL_STOP},
-    {"script-memory", required_argument, NULL, OPT_SCRIPT_MEMORY},
-    {"group-by-header", required_argument, NULL, OPT_GROUP_BY_HEADER},
-    {"scrape", required_argument, NULL, CLI_OPT_SCRAPE},
-    {"cost-per-hour", required_argument, NULL, CLI_OPT_COST_PER_HOUR},
-    {"replicas", required_argument, NULL, CLI_OPT_REPLICAS},
-    {"method", required_argument, NULL, 'm'},
-    {"header", required_argument, NULL, 'H'},
-    {"body", required_argument, NULL, OPT_BODY},
-    {"body-file", required_argument, NULL, OPT_BODY_FILE},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    CLI_OUTPUTS_LONG_OPTIONS,
-    {"insecure", no_argument, NULL, 'k'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+/* The options of `surge run`: each is --NAME on the command line and SURGE_<NAME> in the
+ * environment (cli_options.h); key is what cli_run_option switches on. */
+static const cli_option_t run_table[] = {
+    {"connections", 'c', "N", NULL, 0},
+    {"threads", 't', "N", NULL, 0},
+    {"duration", 'd', "DURATION", NULL, 0},
+    {"requests", 'n', "N", NULL, 0},
+    {"rate", 'R', "RATE", NULL, 0},
+    {"stages", OPT_STAGES, "STAGES", NULL, 0},
+    {"model", OPT_MODEL, "open|closed", NULL, 0},
+    {"users", OPT_USERS, "N", NULL, 0},
+    {"spawn-rate", OPT_SPAWN_RATE, "RATE", NULL, 0},
+    {"max-queue", OPT_MAX_QUEUE, "N", NULL, 0},
+    {"profile", OPT_PROFILE, "PROFILE", NULL, 0},
+    {"threshold", OPT_THRESHOLD, "EXPR", NULL, 0},
+    {"abort-on-fail", OPT_ABORT, NULL, NULL, 0},
+    {"target-p95", OPT_TARGET_P95, "DURATION", NULL, 0},
+    {"target-error-rate", OPT_TARGET_ERRORS, "PERCENT", NULL, 0},
+    {"target-rps", OPT_TARGET_RPS, "N", NULL, 0},
+    {"host", OPT_HOST, "URL", NULL, 0},
+    {"graceful-stop", OPT_GRACEFUL_STOP, "DURATION", NULL, 0},
+    {"script-memory", OPT_SCRIPT_MEMORY, "SIZE", NULL, 0},
+    {"group-by-header", OPT_GROUP_BY_HEADER, "NAME", NULL, 0},
+    {"scrape", CLI_OPT_SCRAPE, "URL", NULL, 0},
+    {"cost-per-hour", CLI_OPT_COST_PER_HOUR, "USD", NULL, 0},
+    {"replicas", CLI_OPT_REPLICAS, "N", NULL, 0},
+    {"method", 'm', "METHOD", NULL, 0},
+    {"header", 'H', "'NAME: VALUE'", NULL, 0},
+    {"body", OPT_BODY, "TEXT", NULL, 0},
+    {"body-file", OPT_BODY_FILE, "FILE", NULL, 0},
+    {"timeout", OPT_TIMEOUT, "DURATION", NULL, 0},
+    CLI_OUTPUTS_OPTIONS,
+    {"insecure", 'k', NULL, NULL, 0},
+    {"quiet", 'q', NULL, NULL, 0},
+    {"help", 'h', NULL, NULL, CLI_OPTION_NO_ENV},
 };
 
-/* What each option's value is called in `surge help run`, for "--json needs FILE". */
-static const struct {
-	int opt;
-	const char *value;
-} value_names[] = {
-    {'c', "N"},
-    {'t', "N"},
-    {'d', "DURATION"},
-    {'n', "N"},
-    {'R', "RATE"},
-    {'m', "METHOD"},
-    {'H', "'NAME: VALUE'"},
-    {OPT_STAGES, "STAGES"},
-    {OPT_MODEL, "open|closed"},
-    {OPT_USERS, "N"},
-    {OPT_SPAWN_RATE, "RATE"},
-    {OPT_MAX_QUEUE, "N"},
-    {OPT_PROFILE, "PROFILE"},
-    {OPT_THRESHOLD, "EXPR"},
-    {OPT_TARGET_P95, "DURATION"},
-    {OPT_TARGET_ERRORS, "PERCENT"},
-    {OPT_TARGET_RPS, "N"},
-    {OPT_HOST, "URL"},
-    {OPT_GRACEFUL_STOP, "DURATION"},
-    {OPT_GROUP_BY_HEADER, "NAME"},
-    {CLI_OPT_SCRAPE, "URL"},
-    {CLI_OPT_COST_PER_HOUR, "USD"},
-    {CLI_OPT_REPLICAS, "N"},
-    {OPT_BODY, "TEXT"},
-    {OPT_BODY_FILE, "FILE"},
-    {OPT_TIMEOUT, "DURATION"},
-    {CLI_OPT_CSV, "PREFIX"},
-};
+#define TABLE CLI_TABLE(run_table)
+_Static_assert(sizeof(run_table) / sizeof(run_table[0]) <= CLI_OPTIONS_MAX,
+               "run's options fit a cli_given_t");
 
-/* "--json" or "-c": how the user may have written option opt. */
+/* What the command line gave and what the environment gives for the rest: flags win, and a
+ * variable whose option a flag replaces is never read (see read_environment). */
+static struct {
+	cli_given_t flags, env;
+} given;
+
+/* "--json" or "-c/--connections": how the user may have written option opt. */
 static void option_spelling(int opt, char *out, size_t len)
 {
-	for (const struct option *lo = long_options; lo->name; lo++) {
-		if (lo->val == opt) {
-			if (opt < 128)
-				snprintf(out, len, "-%c/--%s", opt, lo->name);
-			else
-				snprintf(out, len, "--%s", lo->name);
-			return;
-		}
-	}
-	snprintf(out, len, "-%c", opt > 32 && opt < 127 ? opt : '?');
+	int i = cli_option_by_key(TABLE, opt);
+
+	if (i >= 0 && opt < 128)
+		snprintf(out, len, "-%c/--%s", opt, run_table[i].name);
+	else if (i >= 0)
+		snprintf(out, len, "--%s", run_table[i].name);
+	else
+		snprintf(out, len, "-%c", opt > 32 && opt < 127 ? opt : '?');
 }
 
 static const char *value_name(int opt)
 {
-	for (size_t i = 0; i < sizeof(value_names) / sizeof(value_names[0]); i++)
-		if (value_names[i].opt == opt)
-			return value_names[i].value;
-	return opt >= CLI_OPT_OUTPUT_FIRST ? "FILE" : "a value";
+	int i = cli_option_by_key(TABLE, opt);
+
+	return i >= 0 && run_table[i].value ? run_table[i].value : "a value";
+}
+
+/* For usage errors: an option the environment gave is named by its variable, "$SURGE_RATE",
+ * where the message says "--rate". */
+static const char *given_spelling(const char *name)
+{
+	int i = cli_option_find(TABLE, name, strlen(name));
+
+	if (i < 0 || given.flags.value[i] || !given.env.value[i])
+		return NULL;
+	return given.env.from[i];
 }
 
 static int count_option(const char *name, const char *arg, uint64_t min, uint64_t max,
@@ -423,15 +409,29 @@ static int bad_option(int result, char **argv)
 	return cli_usage_error("run", "unknown option '%s'", ECHO(arg));
 }
 
+/* One option's value, from wherever it came. */
+static int apply_option(run_options_t *o, int opt, const char *arg)
+{
+	if (cli_outputs_option(&o->outputs, opt, arg))
+		return 0;
+	return cli_run_option(o, opt, arg);
+}
+
 /* The command line's options, before or after the URL as GNU getopt allows; -1 after
- * --help, 0, or an exit code. "-c=1" is read as "-c 1" (as --connections=1 is). */
+ * --help, 0, or an exit code. "-c=1" is read as "-c 1" (as --connections=1 is). Each is
+ * recorded in given.flags, so the environment does not give it again. */
 static int apply_args(run_options_t *o, int argc, char **argv)
 {
-	int opt, rc;
+	static cli_getopt_t getopt_table;
+	char from[CLI_OPTION_FROM_MAX];
+	int opt, rc, i;
 
+	if (!getopt_table.shorts[0])
+		cli_options_getopt(TABLE, &getopt_table);
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc starts afresh, so a second pass (a scenario) works */
-	while ((opt = getopt_long(argc, argv, ":c:t:d:n:R:m:H:kqh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, getopt_table.shorts, getopt_table.longs, NULL)) !=
+	       -1) {
 		if (opt == 'h') {
 			fputs(cli_help_text("run"), stdout);
 			return -1;
@@ -440,9 +440,11 @@ static int apply_args(run_options_t *o, int argc, char **argv)
 			return bad_option(opt, argv);
 		if (optarg && opt < 128 && optarg[0] == '=' && optarg == argv[optind - 1] + 2)
 			optarg++;
-		if (cli_outputs_option(&o->outputs, opt, optarg))
-			continue;
-		if ((rc = cli_run_option(o, opt, optarg)) != 0)
+		if ((i = cli_option_by_key(TABLE, opt)) >= 0) {
+			snprintf(from, sizeof(from), "--%s", run_table[i].name);
+			cli_given_set(&given.flags, i, from, optarg ? optarg : "true");
+		}
+		if ((rc = apply_option(o, opt, optarg)) != 0)
 			return rc;
 	}
 	return 0;
@@ -455,6 +457,18 @@ static int apply_args(run_options_t *o, int argc, char **argv)
 typedef struct replaced {
 	bool shape, duration, thresholds;
 } replaced_t;
+
+/* What options given on a layer above (the command line, or it and the environment)
+ * replace below it. */
+static replaced_t replaced_by(const run_options_t *o)
+{
+	return (replaced_t){
+	    .shape =
+	        o->connections_given || o->users || o->stages_text || o->rate_text || o->profile,
+	    .duration = o->stages_text || o->profile,
+	    .thresholds = o->threshold_count > 0,
+	};
+}
 
 static bool is_replaced(const char *name, replaced_t r)
 {
@@ -483,14 +497,12 @@ static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 
 	cli_usage_file(scenario_path(o->scenario), "options.", scenario_option_key);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct option *lo = long_options;
+		int k = cli_option_find(TABLE, opts[i].name, strlen(opts[i].name));
 
 		if (is_replaced(opts[i].name, replaced))
 			continue;
-		while (lo->name && strcmp(lo->name, opts[i].name) != 0)
-			lo++;
-		rc = lo->name
-		         ? cli_run_option(o, lo->val, opts[i].value)
+		rc = k >= 0
+		         ? cli_run_option(o, run_table[k].key, opts[i].value)
 		         : cli_usage_error("run", "--%s: not an option of surge run", opts[i].name);
 	}
 	if (rc == 0) {
@@ -502,6 +514,47 @@ static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 	return rc;
 }
 
+/* SURGE_<NAME> for each option the command line leaves alone, read once the command line
+ * has been applied to o: a load shape or --threshold given as flags replaces the
+ * environment's as a group (as it replaces a scenario file's), so those variables are not
+ * read at all. */
+static void read_environment(const run_options_t *o)
+{
+	replaced_t replaced = replaced_by(o);
+
+	memset(&given.env, 0, sizeof(given.env));
+	cli_options_read_env(TABLE, &given.flags, &given.env);
+	for (int i = 0; i < TABLE.count; i++)
+		if (given.env.value[i] && is_replaced(run_table[i].name, replaced))
+			given.env.value[i] = NULL;
+}
+
+/* The environment's values (read_environment), as if given on the command line. A switch
+ * takes a boolean: SURGE_QUIET=1 is -q, SURGE_QUIET=0 is nothing. */
+static int apply_environment(run_options_t *o)
+{
+	char err[ECHO_SIZE + 100];
+	int rc;
+
+	for (int i = 0; i < TABLE.count; i++) {
+		const char *v = given.env.value[i];
+		bool on;
+
+		if (!v)
+			continue;
+		if (!run_table[i].value) {
+			if (units_parse_bool(v, &on, err, sizeof(err)) < 0)
+				return cli_usage_error("run", "%s: %s", given.env.from[i], err);
+			if (!on)
+				continue;
+			v = NULL;
+		}
+		if ((rc = apply_option(o, run_table[i].key, v)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static bool is_scenario(const char *arg)
 {
 	size_t n = strlen(arg);
@@ -509,17 +562,13 @@ static bool is_scenario(const char *arg)
 	return n > 4 && strcmp(arg + n - 4, ".lua") == 0;
 }
 
-/* SCENARIO.lua: its options first, then the command line again over them. */
+/* SCENARIO.lua: its options first, then the environment and the command line again over
+ * them. */
 static int load_scenario(run_options_t *o, const char *path, int argc, char **argv)
 {
 	char err[1024];
 	scenario_t *s = scenario_load(path, err, sizeof(err));
-	replaced_t replaced = {
-	    .shape =
-	        o->connections_given || o->users || o->stages_text || o->rate_text || o->profile,
-	    .duration = o->stages_text || o->profile,
-	    .thresholds = o->threshold_count > 0,
-	};
+	replaced_t replaced = replaced_by(o);
 	int rc;
 
 	if (!s) {
@@ -531,7 +580,7 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	o->scenario = s;
 	cli_run_defaults(o);
 	o->cfg.stop_grace_ns = SCENARIO_GRACEFUL_STOP_NS;
-	if ((rc = apply_scenario_options(o, replaced)) != 0 ||
+	if ((rc = apply_scenario_options(o, replaced)) != 0 || (rc = apply_environment(o)) != 0 ||
 	    (rc = apply_args(o, argc, argv)) != 0)
 		return rc;
 	if (!o->host)
@@ -553,7 +602,11 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	int rc;
 
 	cli_run_defaults(o);
+	memset(&given, 0, sizeof(given));
 	if ((rc = apply_args(o, argc, argv)) != 0)
+		return rc;
+	read_environment(o);
+	if ((rc = apply_environment(o)) != 0)
 		return rc;
 	if ((rc = cli_outputs_check(&o->outputs, "run")) != 0)
 		return rc;
@@ -864,10 +917,12 @@ int cli_run(int argc, char **argv)
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	cli_usage_names(given_spelling);
 	rc = parse_args(&o, argc, argv);
 	if (rc != 0) {
 		free(o.body_owned);
 		scenario_free(o.scenario);
+		cli_usage_names(NULL);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (!o.quiet)
@@ -886,5 +941,6 @@ int cli_run(int argc, char **argv)
 	}
 	free(o.body_owned);
 	scenario_free(o.scenario);
+	cli_usage_names(NULL);
 	return rc;
 }

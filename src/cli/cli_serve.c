@@ -4,7 +4,6 @@
  * those over the defaults; a value that is overridden is never read, so a bad one cannot
  * stop the start. Every error is one line naming what the user typed: the flag, or the
  * environment variable. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_options.h"
 #include "core/clock.h"
 #include "core/echo.h"
 #include "core/units.h"
@@ -32,77 +32,85 @@ enum opt_type {
 	OPT_MEMORY_QUANTITY
 };
 
+/* A row of the table: the shared part (name, SURGE_<NAME>, help), then how it sets its field. */
 typedef struct serve_option {
-	const char *name;
+	cli_option_t cli;
 	enum opt_type type;
 	size_t offset;
 	uint64_t min, max; /* counts: the range; durations: min only (0 = none) */
-	const char *help;
 } serve_option_t;
 
 #define OFF(field) offsetof(serve_config_t, field)
+#define ROW(name, type, offset, min, max, help)                                                    \
+	{                                                                                          \
+		{name, 0, (type) == OPT_FLAG || (type) == OPT_NOFLAG ? NULL : "V", help, 0}, type, \
+		    offset, min, max                                                               \
+	}
 
 static const serve_option_t options[] = {
-    {"listen", OPT_ADDR, 0, 0, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080; :PORT = all)"},
-    {"port", OPT_PORT, 0, 0, 0, "port only (also $PORT)"},
-    {"workers", OPT_COUNT, OFF(workers), 1, SERVE_WORKERS_MAX,
-     "worker threads, each with its own loop (default: CPUs; at most 1024)"},
-    {"max-connections", OPT_COUNT, OFF(max_connections), 1, 10000000,
-     "open connections at most (default 10000)"},
-    {"max-header-bytes", OPT_SIZE, OFF(max_header_bytes), 0, 0,
-     "request line + headers (default 16k; over: 431)"},
-    {"max-body", OPT_SIZE, OFF(max_body_bytes), 0, 0, "request body (default 10MiB; over: 413)"},
-    {"header-timeout", OPT_DURATION, OFF(header_timeout_ns), 1, 0,
-     "time to send a request head (default 10s; then 408)"},
-    {"idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), 1, 0,
-     "keep-alive idle time, above 0 (default 60s)"},
-    {"drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), 0, 0,
-     "graceful shutdown limit (default 30s)"},
-    {"max-delay", OPT_DURATION, OFF(max_delay_ns), 0, 0,
-     "cap on any requested delay (default 300s)"},
-    {"max-size", OPT_SIZE, OFF(max_size_bytes), 0, 0,
-     "cap on any requested response size (default 100MiB)"},
-    {"max-cpu", OPT_DURATION, OFF(max_cpu_ns), 0, 0, "cap on CPU time per request (default 10s)"},
-    {"memory-cap", OPT_SIZE, OFF(memory_cap_bytes), 0, 0,
-     "leaked + spiking memory at most (default 1GiB; over: 507)"},
-    {"max-load-cores", OPT_COUNT, OFF(max_load_cores), 1, 10000000,
-     "background load threads at most (default: CPUs)"},
-    {"no-chaos", OPT_NOFLAG, OFF(chaos), 0, 0,
-     "switch off leaks, blocking, load, chaos and crash endpoints"},
-    {"allow-crash", OPT_FLAG, OFF(allow_crash), 0, 0, "let POST /admin/crash exit the process"},
-    {"admin-token", OPT_STRING, OFF(admin_token), 0, 0,
-     "bearer token required by /admin/... endpoints"},
-    {"data-dir", OPT_STRING, OFF(data_dir), 0, 0,
-     "directory for the disk endpoints (default /tmp)"},
-    {"default-params", OPT_STRING, OFF(default_params), 0, 0,
-     "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"},
-    {"log-level", OPT_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"},
-    {"access-log", OPT_BOOL, OFF(access_log), 0, 0,
-     "on or off: one JSON line per request (default on)"},
-    {"role", OPT_STRING, OFF(role), 0, 0, "default, or downstream: serve only the downstream API"},
-    {"downstream-url", OPT_STRING, OFF(downstream_url), 0, 0,
-     "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"},
-    {"database-url", OPT_STRING, OFF(database_url), 0, 0,
-     "postgresql://... (also $DATABASE_URL; default: SQLite)"},
-    {"sqlite", OPT_STRING, OFF(sqlite_path), 0, 0,
-     "SQLite file or :memory: (default <data-dir>/surge.db)"},
-    {"db-pool", OPT_COUNT, OFF(db_pool), 1, 10000000, "database connections (default 10)"},
-    {"db-timeout", OPT_DURATION, OFF(db_timeout_ns), 0, 0,
-     "wait for a free connection at most (default 5s; then 503)"},
-    {"redis-url", OPT_STRING, OFF(redis_url), 0, 0,
-     "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"},
-    {"cache-size", OPT_COUNT, OFF(cache_entries), 1, 10000000,
-     "in-process cache entries (default 10000)"},
-    {"instance-name", OPT_STRING, OFF(instance_name), 0, 0,
-     "name on X-Served-By and in metrics (also $POD_NAME; default: the host name)"},
-    {"cpu-limit", OPT_CPU_QUANTITY, OFF(cpu_limit_millicores), 0, 0,
-     "run in a cgroup of its own with this CPU limit (200m, 0.5, 2)"},
-    {"memory-limit", OPT_MEMORY_QUANTITY, OFF(memory_limit_bytes), 0, 0,
-     "... and this memory limit (128Mi, 1Gi; an OOM kill restarts serve)"},
+    ROW("listen", OPT_ADDR, 0, 0, 0, "ADDR:PORT to listen on (default 0.0.0.0:8080; :PORT = all)"),
+    ROW("port", OPT_PORT, 0, 0, 0, "port only (also $PORT)"),
+    ROW("workers", OPT_COUNT, OFF(workers), 1, SERVE_WORKERS_MAX,
+        "worker threads, each with its own loop (default: CPUs; at most 1024)"),
+    ROW("max-connections", OPT_COUNT, OFF(max_connections), 1, 10000000,
+        "open connections at most (default 10000)"),
+    ROW("max-header-bytes", OPT_SIZE, OFF(max_header_bytes), 0, 0,
+        "request line + headers (default 16k; over: 431)"),
+    ROW("max-body", OPT_SIZE, OFF(max_body_bytes), 0, 0, "request body (default 10MiB; over: 413)"),
+    ROW("header-timeout", OPT_DURATION, OFF(header_timeout_ns), 1, 0,
+        "time to send a request head (default 10s; then 408)"),
+    ROW("idle-timeout", OPT_DURATION, OFF(idle_timeout_ns), 1, 0,
+        "keep-alive idle time, above 0 (default 60s)"),
+    ROW("drain-timeout", OPT_DURATION, OFF(drain_timeout_ns), 0, 0,
+        "graceful shutdown limit (default 30s)"),
+    ROW("max-delay", OPT_DURATION, OFF(max_delay_ns), 0, 0,
+        "cap on any requested delay (default 300s)"),
+    ROW("max-size", OPT_SIZE, OFF(max_size_bytes), 0, 0,
+        "cap on any requested response size (default 100MiB)"),
+    ROW("max-cpu", OPT_DURATION, OFF(max_cpu_ns), 0, 0,
+        "cap on CPU time per request (default 10s)"),
+    ROW("memory-cap", OPT_SIZE, OFF(memory_cap_bytes), 0, 0,
+        "leaked + spiking memory at most (default 1GiB; over: 507)"),
+    ROW("max-load-cores", OPT_COUNT, OFF(max_load_cores), 1, 10000000,
+        "background load threads at most (default: CPUs)"),
+    ROW("no-chaos", OPT_NOFLAG, OFF(chaos), 0, 0,
+        "switch off leaks, blocking, load, chaos and crash endpoints"),
+    ROW("allow-crash", OPT_FLAG, OFF(allow_crash), 0, 0, "let POST /admin/crash exit the process"),
+    ROW("admin-token", OPT_STRING, OFF(admin_token), 0, 0,
+        "bearer token required by /admin/... endpoints"),
+    ROW("data-dir", OPT_STRING, OFF(data_dir), 0, 0,
+        "directory for the disk endpoints (default /tmp)"),
+    ROW("default-params", OPT_STRING, OFF(default_params), 0, 0,
+        "parameters for bare requests, e.g. 'delay=10ms:50,100ms:10'"),
+    ROW("log-level", OPT_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"),
+    ROW("access-log", OPT_BOOL, OFF(access_log), 0, 0,
+        "on or off: one JSON line per request (default on)"),
+    ROW("role", OPT_STRING, OFF(role), 0, 0,
+        "default, or downstream: serve only the downstream API"),
+    ROW("downstream-url", OPT_STRING, OFF(downstream_url), 0, 0,
+        "the downstream service (also $DOWNSTREAM_SERVICE_URL; default: this process)"),
+    ROW("database-url", OPT_STRING, OFF(database_url), 0, 0,
+        "postgresql://... (also $DATABASE_URL; default: SQLite)"),
+    ROW("sqlite", OPT_STRING, OFF(sqlite_path), 0, 0,
+        "SQLite file or :memory: (default <data-dir>/surge.db)"),
+    ROW("db-pool", OPT_COUNT, OFF(db_pool), 1, 10000000, "database connections (default 10)"),
+    ROW("db-timeout", OPT_DURATION, OFF(db_timeout_ns), 0, 0,
+        "wait for a free connection at most (default 5s; then 503)"),
+    ROW("redis-url", OPT_STRING, OFF(redis_url), 0, 0,
+        "redis://host:port/db (also $REDIS_URL; default: in-process LRU)"),
+    ROW("cache-size", OPT_COUNT, OFF(cache_entries), 1, 10000000,
+        "in-process cache entries (default 10000)"),
+    ROW("instance-name", OPT_STRING, OFF(instance_name), 0, 0,
+        "name on X-Served-By and in metrics (also $POD_NAME; default: the host name)"),
+    ROW("cpu-limit", OPT_CPU_QUANTITY, OFF(cpu_limit_millicores), 0, 0,
+        "run in a cgroup of its own with this CPU limit (200m, 0.5, 2)"),
+    ROW("memory-limit", OPT_MEMORY_QUANTITY, OFF(memory_limit_bytes), 0, 0,
+        "... and this memory limit (128Mi, 1Gi; an OOM kill restarts serve)"),
 };
 
 #define OPTION_COUNT ((int)(sizeof(options) / sizeof(options[0])))
-#define NAME_MAX_LEN 48
+#define TABLE        CLI_TABLE(options)
+_Static_assert(OPTION_COUNT <= CLI_OPTIONS_MAX, "serve's options fit a cli_given_t");
 
 /* The environment's other names for options (the seeds' variables): read below SURGE_<NAME>. */
 static const struct {
@@ -114,13 +122,6 @@ static const struct {
     {"REDIS_URL", "redis-url"},
     {"POD_NAME", "instance-name"},
 };
-
-/* Where each option's value comes from: its name as the user gave it ("--workers",
- * "$SURGE_WORKERS"), and the value; an empty name means the default. */
-typedef struct given {
-	char name[OPTION_COUNT][NAME_MAX_LEN];
-	const char *value[OPTION_COUNT];
-} given_t;
 
 /* "surge serve: MSG (see 'surge help serve')" on one line: control characters in what was
  * formatted (a value, a driver's message) become spaces. */
@@ -159,10 +160,7 @@ static int usage_error(const char *fmt, ...)
 
 static int option_index(const char *name, size_t len)
 {
-	for (int i = 0; i < OPTION_COUNT; i++)
-		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
-			return i;
-	return -1;
+	return cli_option_find(TABLE, name, len);
 }
 
 /* "ADDR:PORT", "[IPv6]:PORT" or ":PORT" (every address). */
@@ -294,15 +292,16 @@ static int set_option(serve_config_t *cfg, const serve_option_t *o, const char *
 
 static bool takes_value(const serve_option_t *o)
 {
-	return o->type != OPT_FLAG && o->type != OPT_NOFLAG;
+	return o->cli.value != NULL;
 }
 
 /* Records what the command line gives, without applying it: the environment is read first
  * for what the command line leaves alone, then the command line is applied over it. */
-static int read_arguments(given_t *flags, int argc, char **argv)
+static int read_arguments(cli_given_t *flags, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *eq, *value;
+		char from[CLI_OPTION_FROM_MAX];
 		int o;
 
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -319,81 +318,54 @@ static int read_arguments(given_t *flags, int argc, char **argv)
 		value = eq ? eq + 1 : NULL;
 		if (takes_value(&options[o]) && !value) {
 			if (i + 1 == argc)
-				return usage_error("--%s needs a value", options[o].name);
+				return usage_error("--%s needs a value", options[o].cli.name);
 			value = argv[++i];
 		} else if (!takes_value(&options[o]) && value) {
-			return usage_error("--%s takes no value", options[o].name);
+			return usage_error("--%s takes no value", options[o].cli.name);
 		} else if (!value) {
 			value = "true";
 		}
-		snprintf(flags->name[o], NAME_MAX_LEN, "--%s", options[o].name);
-		flags->value[o] = value;
+		snprintf(from, sizeof(from), "--%s", options[o].cli.name);
+		cli_given_set(flags, o, from, value);
 	}
 	return 0;
 }
 
-static const char *env_value(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
-/* SURGE_<NAME>: upper case, '-' as '_'. */
-static void env_name(const serve_option_t *o, char *out, size_t len)
-{
-	size_t i = (size_t)snprintf(out, len, "SURGE_");
-
-	for (const char *p = o->name; *p && i + 1 < len; p++)
-		out[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-	out[i] = '\0';
-}
-
 /* What the environment gives for the options the command line leaves alone: SURGE_<NAME>,
  * else the seeds' name. --listen (and SURGE_LISTEN) carry the port, so they hide PORT. */
-static void read_environment(const given_t *flags, given_t *env)
+static void read_environment(const cli_given_t *flags, cli_given_t *env)
 {
 	int listen = option_index("listen", 6), port = option_index("port", 4);
 
-	for (int o = 0; o < OPTION_COUNT; o++) {
-		char name[NAME_MAX_LEN - 1]; /* room for the '$' */
-
-		env_name(&options[o], name, sizeof(name));
-		if (flags->value[o] || (o == port && flags->value[listen]) ||
-		    !(env->value[o] = env_value(name)))
-			continue;
-		snprintf(env->name[o], NAME_MAX_LEN, "$%s", name);
-	}
+	cli_options_read_env(TABLE, flags, env);
+	if (flags->value[listen])
+		env->value[port] = NULL;
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		int o = option_index(seeds[i].option, strlen(seeds[i].option));
 
 		if (flags->value[o] || env->value[o] ||
 		    (o == port && (flags->value[listen] || env->value[listen])))
 			continue;
-		if ((env->value[o] = env_value(seeds[i].env)))
-			snprintf(env->name[o], NAME_MAX_LEN, "$%s", seeds[i].env);
+		if ((env->value[o] = cli_env_value(seeds[i].env)))
+			snprintf(env->from[o], CLI_OPTION_FROM_MAX, "$%s", seeds[i].env);
 	}
 }
 
-static int apply(serve_config_t *cfg, const given_t *g)
+static int apply(serve_config_t *cfg, const cli_given_t *g)
 {
 	char err[ECHO_SIZE + 200];
 
 	/* in table order: --listen before --port, so a port given alone overrides it */
 	for (int o = 0; o < OPTION_COUNT; o++)
 		if (g->value[o] && set_option(cfg, &options[o], g->value[o], err, sizeof(err)) < 0)
-			return usage_error("%s: %s", g->name[o], err);
+			return usage_error("%s: %s", g->from[o], err);
 	return 0;
 }
 
 /* The name the user gave an option by, for messages checked after parsing. */
-static const char *name_of(const given_t *flags, const given_t *env, const char *option)
+static const char *name_of(const cli_given_t *flags, const cli_given_t *env, const char *option)
 {
-	int o = option_index(option, strlen(option));
-
-	if (flags->value[o])
-		return flags->name[o];
-	return env->value[o] ? env->name[o] : NULL;
+	return cli_given_name(TABLE, flags, env, option);
 }
 
 /* An instance name goes into a response header and a label: printable ASCII, at most a
@@ -417,7 +389,7 @@ static int instance_name_check(const char *v, char *err, size_t len)
 }
 
 /* What can be judged without starting anything. */
-static int check(const serve_config_t *cfg, const given_t *flags, const given_t *env)
+static int check(const serve_config_t *cfg, const cli_given_t *flags, const cli_given_t *env)
 {
 	char err[ECHO_SIZE + 200];
 	const char *name;
@@ -442,18 +414,12 @@ static int check(const serve_config_t *cfg, const given_t *flags, const given_t 
 /* The option list for `surge serve --help`, generated from the table. */
 void cli_serve_options_help(FILE *out)
 {
-	for (int i = 0; i < OPTION_COUNT; i++) {
-		const serve_option_t *o = &options[i];
-		char flag[48];
-
-		snprintf(flag, sizeof(flag), "--%s%s", o->name, takes_value(o) ? " V" : "");
-		fprintf(out, "  %-22s %s\n", flag, o->help);
-	}
+	cli_options_help(TABLE, out);
 }
 
 int cli_serve(int argc, char **argv)
 {
-	static given_t flags, env;
+	static cli_given_t flags, env;
 	serve_config_t cfg;
 	char err[1024];
 	int rc;

@@ -460,6 +460,90 @@ def test_nothing_measured_is_never_a_pass():
     assert "5  nothing was measured" in surge("help", "exit-codes", check_rc=0).stdout
 
 
+def run_env(**variables):
+    """The environment of a `surge run` given only these SURGE_* variables (none inherited)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURGE_")}
+    env.update(variables)
+    return env
+
+
+def test_environment_drives_the_run_and_flags_win():
+    """SURGE_<NAME> is --NAME, as for surge serve: a generator pod is configured like a target
+    pod. A flag wins over its variable, whose value is then never read."""
+    with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        surge("run", "-q", ngx.url(), timeout=60, check_rc=0,
+              env=run_env(SURGE_CONNECTIONS="3", SURGE_THREADS="1", SURGE_REQUESTS="300",
+                          SURGE_JSON=path, SURGE_HEADER="X-From: env"))
+        doc = json.load(open(path))
+        assert doc["totals"]["requests"] == 300, doc["totals"]
+        assert doc["config"]["connections"] == 3 and doc["config"]["threads"] == 1, doc["config"]
+        assert doc["config"]["headers"] == ["X-From: env"], doc["config"]
+        # the flags win; the bad SURGE_CONNECTIONS is never read
+        os.unlink(path)
+        surge("run", "-q", "-c", "2", "-n", "50", ngx.url(), timeout=60, check_rc=0,
+              env=run_env(SURGE_CONNECTIONS="many", SURGE_REQUESTS="300", SURGE_JSON=path))
+        doc = json.load(open(path))
+        assert doc["totals"]["requests"] == 50, doc["totals"]
+        assert doc["config"]["connections"] == 2, doc["config"]
+        # a load shape on the command line replaces the environment's whole shape (as it
+        # replaces a scenario file's): -c makes SURGE_RATE go unread, the run stays closed
+        surge("run", "-q", "-c", "2", "-n", "20", ngx.url(), timeout=60, check_rc=0,
+              env=run_env(SURGE_RATE="ten", SURGE_JSON=path))
+        assert json.load(open(path))["config"]["model"] == "closed"
+        # a switch takes a boolean: SURGE_QUIET=1 is -q (no summary), 0 is nothing
+        p = surge("run", "-n", "5", "-c", "1", ngx.url(), timeout=60, check_rc=0,
+                  env=run_env(SURGE_QUIET="1"))
+        assert p.stdout == "" and no_banner(p), (p.stdout, p.stderr)
+        p = surge("run", "-n", "5", "-c", "1", ngx.url(), timeout=60, check_rc=0,
+                  env=run_env(SURGE_QUIET="off"))
+        assert "requests" in p.stdout, p.stdout
+
+
+def test_bad_environment_values_name_the_variable():
+    """A bad value from the environment is a usage error naming the variable, never a flag the
+    user did not type, before the run starts (exit 2)."""
+    url = "http://127.0.0.1:1/"
+    cases = [
+        ({"SURGE_CONNECTIONS": "0"}, "$SURGE_CONNECTIONS: '0' is not a whole number"),
+        ({"SURGE_DURATION": "ten"}, "$SURGE_DURATION"),
+        ({"SURGE_RATE": "fast"}, "$SURGE_RATE"),
+        ({"SURGE_QUIET": "maybe"}, "$SURGE_QUIET: 'maybe' is not a boolean"),
+        ({"SURGE_HEADER": "NoColon"}, "$SURGE_HEADER 'NoColon'"),
+        ({"SURGE_HOST": "http://127.0.0.1:1/"}, "$SURGE_HOST is for scenarios"),
+        ({"SURGE_JSON": "/nonexistent/dir/r.json"}, "$SURGE_JSON"),
+        # two variables that contradict each other are both named
+        ({"SURGE_USERS": "3", "SURGE_RATE": "10"}, "$SURGE_USERS"),
+    ]
+    for variables, needle in cases:
+        p = surge("run", "-n", "1", url, timeout=10, env=run_env(**variables))
+        assert p.returncode == 2, (variables, p.returncode, p.stderr)
+        assert needle in p.stderr and no_banner(p), (variables, p.stderr)
+        assert "--" + next(iter(variables))[6:].lower() not in p.stderr, (variables, p.stderr)
+    # the same value as a flag still names the flag
+    p = surge("run", "-c", "0", url, timeout=10, env=run_env(SURGE_CONNECTIONS="0"))
+    assert p.returncode == 2 and "--connections" in p.stderr, p.stderr
+    assert "$SURGE_CONNECTIONS" not in p.stderr, p.stderr
+
+
+def test_environment_sits_between_a_scenario_file_and_the_command_line():
+    """flags > SURGE_* > the file's options > defaults, as k6 orders them."""
+    with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "s.lua")
+        with open(script, "w") as f:
+            f.write('options = { host = "%s", users = 1, duration = "30s" }\n'
+                    'tasks = { home = task(1, function(u) u:get("/") end) }\n'
+                    % ngx.url().rstrip("/"))
+        path = os.path.join(d, "r.json")
+        surge("run", "-q", "--json", path, script, timeout=60, check_rc=0,
+              env=run_env(SURGE_DURATION="1s", SURGE_USERS="2", SURGE_REQUESTS="40"))
+        doc = json.load(open(path))
+        assert doc["config"]["connections"] == 2 and doc["totals"]["requests"] == 40, doc["config"]
+        surge("run", "-q", "--json", path, "-n", "10", script, timeout=60, check_rc=0,
+              env=run_env(SURGE_DURATION="1s", SURGE_REQUESTS="40"))
+        assert json.load(open(path))["totals"]["requests"] == 10
+
+
 def test_help_documents_every_option():
     p = surge("run", "--help", check_rc=0)
     for opt in ["--connections", "--threads", "--duration", "--requests", "--method", "--header",
