@@ -186,13 +186,23 @@ void serve_conn_close_all(serve_worker_t *w)
 		conn_close(w->conns);
 }
 
+/* A request that reached the socket but not yet the worker: closing over unread bytes makes
+ * the kernel answer with a reset, so the client loses a request it sent before the drain. */
+static bool request_waiting(const serve_conn_t *c)
+{
+	char byte;
+
+	return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void serve_conn_close_idle(serve_worker_t *w)
 {
 	serve_conn_t *c = w->conns, *next;
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->state == SC_IDLE && c->in_len == 0)
+		/* one with a request waiting is answered first, with Connection: close */
+		if (c->state == SC_IDLE && c->in_len == 0 && !request_waiting(c))
 			conn_close(c);
 	}
 }

@@ -7,8 +7,8 @@ cgroup rules; --cost-per-hour is checked to the cent."""
 import os
 import time
 
-from harness import IN_CI, RawServer, Serve, Skip, free_port, main, proc_stat, read_request, \
-    run_json, surge
+from harness import IN_CI, RawServer, Serve, Skip, favoured, free_port, main, proc_stat, \
+    read_request, run_json, surge
 
 
 def outside_cores(pid, fn):
@@ -34,13 +34,14 @@ def check_cost(doc, per_hour, replicas):
 
 def test_cpu_bound_target_is_told_to_scale_out():
     # 4 users keep the one worker busy all the time (each request is 20 ms of its CPU) while
-    # the scrape's own request waits behind at most 3 of them, not 15
-    with Serve() as srv:
+    # the scrape's own request waits behind at most 3 of them, not 15. Target and generator
+    # run above the host's other work (as root), so a busy host still gives them their CPU.
+    with favoured() as favour, Serve() as srv:
         (p, doc), cores = outside_cores(srv.proc.pid, lambda: run_json(
             "-c", "4", "-t", "1", "-d", "6s", "--scrape", srv.url("/metrics"),
             "--cost-per-hour", "0.10", srv.url("/api/cpu?ms=20"), timeout=60))
     t = doc["target"]
-    if cores < 0.75 and not IN_CI:
+    if cores < 0.75 and not favour and not IN_CI:
         raise Skip(f"the host is too busy: the one-worker target got only {cores:.2f} cores")
     assert t["url"] == srv.url("/metrics") and t["samples"] >= 3, t
     assert t["scrape_errors"] == 0 and t["bad_lines"] == 0, t

@@ -1623,6 +1623,35 @@ def test_drain_closes_keep_alive_connections_after_their_response():
         assert rc == 0 and took < 8, f"exit {rc} {took:.1f}s after SIGTERM (drain-timeout 20s)"
 
 
+def test_drain_answers_a_request_sent_before_it_but_not_yet_read():
+    """A request already on the socket when SIGTERM comes is answered, not reset by closing
+    over its unread bytes. The one worker is kept busy burning CPU while the client connects
+    and sends and SIGTERM arrives, so the drain begins with the request unread (before the
+    fix: ConnectionResetError every time)."""
+    with Serve("--drain-timeout", "20s", workers=1) as srv:
+        busy = connect(srv, timeout=60)
+        try:
+            cpu0 = proc_stat(srv.proc.pid)[0]
+            busy.sendall(get("/api/cpu?ms=1500"))
+            deadline = time.monotonic() + 20
+            while proc_stat(srv.proc.pid)[0] - cpu0 < 0.1 and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the worker is inside the burn
+            s = connect(srv, timeout=60)
+            s.sendall(get("/health"))
+            srv.proc.send_signal(signal.SIGTERM)
+            try:
+                r = Reader(s)
+                status, hdrs, _ = r.response()
+                assert status == 200 and hdrs.get("connection") == "close", (status, hdrs)
+                assert r.at_eof(timeout=10), "the connection stayed open after its response"
+            finally:
+                s.close()
+            assert Reader(busy).response()[0] == 200
+        finally:
+            busy.close()
+        assert srv.proc.wait(timeout=30) == 0
+
+
 def test_sigint_also_drains_and_exits_0():
     with Serve() as srv:
         assert req(srv, "/health")[0] == 200
