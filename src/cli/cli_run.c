@@ -73,6 +73,8 @@ static const cli_option_t run_table[] = {
     {"scrape", CLI_OPT_SCRAPE, "URL", NULL, 0},
     {"cost-per-hour", CLI_OPT_COST_PER_HOUR, "USD", NULL, 0},
     {"replicas", CLI_OPT_REPLICAS, "N", NULL, 0},
+    {"shard", CLI_OPT_SHARD, "I/N", NULL, 0},
+    {"start-at", CLI_OPT_START_AT, "TIME", NULL, 0},
     {"method", 'm', "METHOD", NULL, 0},
     {"header", 'H', "'NAME: VALUE'", NULL, 0},
     {"body", OPT_BODY, "TEXT", NULL, 0},
@@ -315,6 +317,8 @@ static int parse_shape_option(run_options_t *o, int opt, const char *arg)
 	case CLI_OPT_SCRAPE:
 	case CLI_OPT_COST_PER_HOUR:
 	case CLI_OPT_REPLICAS: rc = cli_scrape_option(o, opt, arg); break;
+	case CLI_OPT_SHARD:
+	case CLI_OPT_START_AT: rc = cli_shard_option(o, opt, arg); break;
 	case OPT_TARGET_RPS:
 		rc = number_option("target-rps", arg, 0, 1e9, &o->targets.min_rps);
 		o->target_rps_given = true;
@@ -890,13 +894,14 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 static void announce(const run_options_t *o)
 {
 	const gen_config_t *c = &o->cfg;
+	uint32_t conns = (uint32_t)deal_share(c->connections, c->shard); /* a shard's own */
 
 	if (c->scenario_path)
 		fprintf(stderr, "surge run %s against %s: %u users on %u threads, ",
-		        ECHO(c->scenario_path), ECHO(c->url_text), c->connections, c->threads);
+		        ECHO(c->scenario_path), ECHO(c->url_text), conns, c->threads);
 	else
 		fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", ECHO(c->method),
-		        ECHO(c->url_text), c->connections, c->threads);
+		        ECHO(c->url_text), conns, c->threads);
 	if (c->open_model && c->stages_text)
 		fprintf(stderr, "open model, rate stages %s", c->stages_text);
 	else if (c->open_model)
@@ -905,8 +910,16 @@ static void announce(const run_options_t *o)
 		fprintf(stderr, "closed model, user stages %s", c->stages_text);
 	else
 		fprintf(stderr, "closed model");
-	fprintf(stderr, "%s%s\n", o->profile ? ", profile " : "",
-	        o->profile ? o->profile->name : "");
+	fprintf(stderr, "%s%s", o->profile ? ", profile " : "", o->profile ? o->profile->name : "");
+	if (!deal_is_whole(c->shard))
+		fprintf(stderr, ", shard %u/%u", c->shard.index + 1, c->shard.count);
+	if (c->start_wall_ns) {
+		char at[40];
+
+		clock_format_rfc3339(c->start_wall_ns, at, sizeof(at));
+		fprintf(stderr, ", starting at %s", at);
+	}
+	fputc('\n', stderr);
 }
 
 int cli_run(int argc, char **argv)

@@ -65,6 +65,13 @@ int cli_scrape_option(run_options_t *o, int opt, const char *arg);
 scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed);
 report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r);
 
+/* cli_shard.c: --shard I/N and --start-at TIME (ids for cli_run.c's table) into cfg, and
+ * the check, once the shape is resolved, that the shard has users and requests of its own.
+ * 0 or EXIT_USAGE (message printed). */
+enum { CLI_OPT_SHARD = 420, CLI_OPT_START_AT };
+int cli_shard_option(run_options_t *o, int opt, const char *arg);
+int cli_shard_check(const run_options_t *o, const char *cmd);
+
 /* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
  * not start (message printed). */
 int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a);

@@ -193,10 +193,11 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 	if (open ? resolve_open(o, cmd)
 	         : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
 		return EXIT_USAGE;
-	if (o->cfg.threads > o->cfg.connections)
-		o->cfg.threads = o->cfg.connections;
+	/* no more threads than connections: a shard's own, its part of the test's */
+	if (o->cfg.threads > deal_share(o->cfg.connections, o->cfg.shard))
+		o->cfg.threads = (uint32_t)deal_share(o->cfg.connections, o->cfg.shard);
+	/* the open model must deliver what it asked: a shard, its part */
 	if (!o->target_rps_given && o->cfg.open_model && !o->cfg.stages_text)
-		o->targets.min_rps =
-		    o->cfg.rate * 0.99; /* the open model must deliver what it asked */
-	return 0;
+		o->targets.min_rps = deal_value(o->cfg.rate, o->cfg.shard) * 0.99;
+	return cli_shard_check(o, cmd);
 }

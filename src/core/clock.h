@@ -2,6 +2,7 @@
 #ifndef SURGE_CLOCK_H
 #define SURGE_CLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -24,5 +25,8 @@ uint64_t clock_wall_ns(void);
 uint64_t clock_thread_cpu_ns(void);
 /* "2026-11-24T01:02:03.456Z" into out (at least 32 bytes). */
 void clock_format_rfc3339(uint64_t wall_ns, char *out, size_t len);
+/* "2026-11-24T01:02:03.456Z" or "...+01:00" (fraction optional) into seconds since the
+ * epoch; false when s is not such a time. */
+bool clock_parse_rfc3339(const char *s, double *epoch_s);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/hist.h"
 #include "core/url.h"
+#include "gen/deal.h"
 #include "gen/schedule.h"
 
 #define GEN_MAX_HEADERS     64
@@ -90,6 +91,14 @@ typedef struct gen_config {
 	uint64_t stop_grace_ns;
 	/* --group-by-header: count responses by this header's value (gen_groups.h); NULL: no */
 	const char *group_header;
+
+	/* The figures above describe the whole test; this process runs one part of it
+	 * (--shard), dealt as deal.h says: connections, users, -n and the queue by share, the
+	 * open model's arrivals round robin. {0, 0} or {0, 1}: the whole. */
+	deal_part_t shard;
+	/* --start-at: when the run's first second begins, wall clock (ns since the epoch), so
+	 * that the shards' seconds line up; 0: at once. The threads are ready before it. */
+	uint64_t start_wall_ns;
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */

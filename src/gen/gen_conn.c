@@ -587,3 +587,11 @@ void gen_conn_finish(gen_conn_t *c)
 	c->thread->run->cfg.driver->release(c);
 	gen_conn_done(c);
 }
+
+uint64_t gen_conn_user_number(const gen_conn_t *c)
+{
+	const gen_thread_t *t = c->thread;
+
+	/* the thread's connections are its shard's users dealt to it, the shard's the test's */
+	return deal_nth2((uint64_t)(c - t->conns) + 1, t->part, t->run->cfg.shard) - 1;
+}

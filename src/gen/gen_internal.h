@@ -76,6 +76,7 @@ struct gen_conn {
 struct gen_thread {
 	gen_run_t *run;
 	int id;
+	deal_part_t part; /* {id, threads}: this thread's part of its shard */
 	pthread_t tid;
 	loop_t *loop;
 	gen_conn_t *conns;
@@ -122,6 +123,8 @@ struct gen_thread {
 	size_t due_len, due_cap;
 	loop_timer_t tick;
 	loop_timer_t deadline;
+	loop_timer_t start; /* --start-at: when the load begins */
+	bool started;       /* the load has begun (users or arrivals started) */
 	uint64_t cpu_ns;
 	uint64_t end_ns;
 	uint32_t users_at_end; /* open connections when the thread stopped (closing them after) */
@@ -199,6 +202,9 @@ bool gen_conn_iteration_done(gen_conn_t *c);
 void gen_conn_finish(gen_conn_t *c);
 /* The response just finished counts as an error after all (a failed check). */
 void gen_conn_mark_failed(gen_conn_t *c);
+/* The user's number in the whole test, from 0: numbers interleave over threads and shards
+ * the way connections are dealt (deal.h), so no two users of a test share one. */
+uint64_t gen_conn_user_number(const gen_conn_t *c);
 
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);
@@ -206,7 +212,8 @@ void gen_thread_stop(gen_thread_t *t);
 /* The run is over for this thread: with a driver and a stop grace its users leave first
  * (gen_thread_stop when the last has left or the grace is up), else gen_thread_stop. */
 void gen_thread_end(gen_thread_t *t);
-/* the thread's share of a total: round(total)/n, the first round(total)%n threads one more */
+/* the thread's share of a whole test's total (users, queue places): round(total) dealt to
+ * the shard, then to its threads (deal.h) */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
 
 /* gen_open.c: the open model's pacer, queue and free connections */

@@ -1,8 +1,8 @@
 /* gen_open: the open model. Each thread owns a share of the arrivals of the rate schedule
- * (every n-th, so threads interleave exactly); a pacer timer sends each one at its intended
- * time on a free connection. With none free it waits in a bounded queue (counted as late)
- * and beyond that it is dropped (counted): latency is measured from the intended time, so a
- * stalled server shows in the percentiles instead of slowing the sending down. */
+ * (every n-th of its shard's, which are every N-th of the test's: deal.h); a pacer timer sends each
+ * one at its intended time on a free connection. With none free it waits in a bounded queue
+ * (counted as late) and beyond that it is dropped (counted): latency is measured from the intended
+ * time, so a stalled server shows in the percentiles instead of slowing the sending down. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +15,8 @@
 static uint64_t due_time(const gen_thread_t *t, uint64_t n)
 {
 	const gen_run_t *run = t->run;
-	uint64_t k = (n - 1) * run->thread_count + (uint64_t)t->id + 1;
+	/* the whole test's arrivals dealt to the shards, the shard's to its threads */
+	uint64_t k = deal_nth2(n, t->part, run->cfg.shard);
 	uint64_t at = schedule_arrival_time(&run->cfg.schedule, k);
 
 	if (at == UINT64_MAX || (run->cfg.duration_ns && at >= run->cfg.duration_ns))

@@ -25,6 +25,9 @@ static void flush_interval(gen_thread_t *t, bool last)
 
 	if (last) {
 		uint64_t end = t->end_ns ? t->end_ns : clock_now_ns();
+
+		end =
+		    end > t->run->start_ns ? end : t->run->start_ns; /* stopped before --start-at */
 		length_s = (double)(end - t->run->start_ns) / NS_PER_S - (double)t->interval_index;
 		if (length_s < 0)
 			length_s = 0;
@@ -66,12 +69,10 @@ void gen_thread_maybe_finish(gen_thread_t *t)
 
 uint32_t gen_thread_share(const gen_thread_t *t, double total)
 {
-	uint64_t n = t->run->thread_count;
-	uint64_t all = (uint64_t)(total + 0.5);
-
-	/* the first threads take the remainder: every thread's share only grows as total does,
-	 * so a ramp-down never makes one thread start users again */
-	return (uint32_t)(all / n + ((uint64_t)t->id < all % n));
+	/* rounded once for the whole test, then dealt to the shard and to its threads (deal.h):
+	 * the parts add up to the whole exactly, and only grow as it does */
+	return (uint32_t)deal_share(deal_share((uint64_t)(total + 0.5), t->run->cfg.shard),
+	                            t->part);
 }
 
 /* Stops sending: requests in flight are abandoned (not errors), connections closed. */
@@ -83,6 +84,7 @@ void gen_thread_stop(gen_thread_t *t)
 	t->end_ns = clock_now_ns();
 	t->users_at_end = t->open_conns;
 	loop_timer_stop(t->loop, &t->grace);
+	loop_timer_stop(t->loop, &t->start);
 	for (uint32_t i = 0; i < t->conn_count; i++)
 		if (t->conns[i].state != CONN_DONE)
 			gen_conn_done(&t->conns[i]);
@@ -103,7 +105,7 @@ void gen_thread_end(gen_thread_t *t)
 
 	if (t->stopping || t->ending)
 		return;
-	if (!run->cfg.driver || !run->cfg.stop_grace_ns || !t->driver_state) {
+	if (!run->cfg.driver || !run->cfg.stop_grace_ns || !t->driver_state || !t->started) {
 		gen_thread_stop(t);
 		return;
 	}
@@ -165,6 +167,27 @@ static bool start_driver(gen_thread_t *t)
 	return false;
 }
 
+/* The load begins: the model's users or arrivals start. */
+static void start_load(gen_thread_t *t)
+{
+	gen_run_t *run = t->run;
+
+	t->started = true;
+	if (run->cfg.open_model)
+		gen_open_start(t);
+	else if (run->cfg.has_schedule)
+		gen_ramp_start(t);
+	else
+		for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
+			gen_conn_begin(&t->conns[i]);
+	gen_thread_maybe_finish(t);
+}
+
+static void on_start(loop_t *loop, loop_timer_t *timer)
+{
+	start_load(timer->ctx);
+}
+
 static void *thread_main(void *arg)
 {
 	gen_thread_t *t = arg;
@@ -179,6 +202,7 @@ static void *thread_main(void *arg)
 	loop_timer_start(t->loop, &t->tick, run->start_ns + NS_PER_S);
 	loop_timer_init(&t->deadline, on_deadline, t);
 	loop_timer_init(&t->grace, on_grace_over, t);
+	loop_timer_init(&t->start, on_start, t);
 	if (run->cfg.duration_ns)
 		loop_timer_start(t->loop, &t->deadline, run->start_ns + run->cfg.duration_ns);
 	for (uint32_t i = 0; i < t->conn_count; i++)
@@ -187,14 +211,10 @@ static void *thread_main(void *arg)
 		gen_thread_stop(t);
 	else if (atomic_load(&run->stop_requested))
 		gen_thread_stop(t);
-	else if (run->cfg.open_model)
-		gen_open_start(t);
-	else if (run->cfg.has_schedule)
-		gen_ramp_start(t);
+	else if (run->start_ns > clock_now_ns())
+		loop_timer_start(t->loop, &t->start, run->start_ns); /* --start-at */
 	else
-		for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
-			gen_conn_begin(&t->conns[i]);
-	gen_thread_maybe_finish(t);
+		start_load(t);
 	if (!t->end_ns)
 		loop_run(t->loop);
 	flush_interval(t, true);
@@ -238,6 +258,7 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 {
 	t->run = run;
 	t->id = id;
+	t->part = (deal_part_t){(uint32_t)id, run->thread_count};
 	t->conn_count = conns;
 	t->requests_left = requests;
 	t->loop = loop_new();
@@ -332,9 +353,22 @@ static int ensure_fd_limit(uint32_t connections, char *err, size_t errlen)
 static int init_run(gen_run_t *run, char *err, size_t errlen)
 {
 	const gen_config_t *cfg = &run->cfg;
-	uint32_t threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
+	/* this shard's part of the test, which its threads deal again */
+	uint32_t conns = (uint32_t)deal_share(cfg->connections, cfg->shard);
+	uint64_t requests = deal_share(cfg->requests, cfg->shard);
+	uint32_t threads = cfg->threads < conns ? cfg->threads : conns;
 
-	if (ensure_fd_limit(cfg->connections, err, errlen) < 0)
+	if (conns == 0) {
+		snprintf(err, errlen, "shard %u/%u has no connection of the %u",
+		         cfg->shard.index + 1, cfg->shard.count, cfg->connections);
+		return -EINVAL;
+	}
+	if (cfg->requests && requests == 0) {
+		snprintf(err, errlen, "shard %u/%u has no request of the %llu",
+		         cfg->shard.index + 1, cfg->shard.count, (unsigned long long)cfg->requests);
+		return -EINVAL;
+	}
+	if (ensure_fd_limit(conns, err, errlen) < 0)
 		return -EMFILE;
 	if (net_resolve(cfg->url.host, cfg->url.port, &run->addr, err, errlen) < 0)
 		return -EINVAL;
@@ -347,12 +381,11 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		goto nomem;
 	run->thread_count = threads;
 	for (uint32_t i = 0; i < threads; i++) {
-		uint32_t conns = cfg->connections / threads + (i < cfg->connections % threads);
-		uint64_t reqs = UINT64_MAX;
+		deal_part_t part = {i, threads};
+		uint64_t reqs = cfg->requests ? deal_share(requests, part) : UINT64_MAX;
 
-		if (cfg->requests)
-			reqs = cfg->requests / threads + (i < cfg->requests % threads);
-		if (init_thread(run, &run->threads[i], (int)i, conns, reqs) < 0)
+		if (init_thread(run, &run->threads[i], (int)i, (uint32_t)deal_share(conns, part),
+		                reqs) < 0)
 			goto nomem;
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
@@ -363,7 +396,7 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 	hist_reset(run->so_far_latency);
 	return 0;
 nomem:
-	snprintf(err, errlen, "out of memory setting up %u connections", cfg->connections);
+	snprintf(err, errlen, "out of memory setting up %u connections", conns);
 	return -ENOMEM;
 }
 
@@ -389,6 +422,11 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 	}
 	run->start_wall_ns = clock_wall_ns();
 	run->start_ns = clock_now_ns();
+	if (cfg->start_wall_ns > run->start_wall_ns) {
+		/* --start-at: the same instant on the monotonic clock every time is measured by */
+		run->start_ns += cfg->start_wall_ns - run->start_wall_ns;
+		run->start_wall_ns = cfg->start_wall_ns;
+	}
 	atomic_store(&run->threads_running, run->thread_count);
 	for (uint32_t i = 0; i < run->thread_count; i++) {
 		if (pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]) !=
@@ -460,7 +498,7 @@ static void thread_cpu_figures(gen_run_t *run, gen_result_t *out)
 {
 	for (uint32_t i = 0; i < run->thread_count; i++) {
 		gen_thread_t *t = &run->threads[i];
-		uint64_t wall = (t->end_ns ? t->end_ns : run->start_ns) - run->start_ns;
+		uint64_t wall = t->end_ns > run->start_ns ? t->end_ns - run->start_ns : 0;
 		double busy = wall ? (double)t->cpu_ns / (double)wall : 0;
 
 		busy = busy > 1 ? 1 : busy;
@@ -547,7 +585,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	out->saturated = gen_saturation_decide(out->timeline, out->timeline_len, &out->saturation);
 	out->cpu_s = process_cpu_s(&out->max_rss_bytes);
 	out->threads = run->thread_count;
-	out->connections = run->cfg.connections;
+	out->connections = (uint32_t)deal_share(run->cfg.connections, run->cfg.shard);
 	memcpy(out->driver_error, run->driver_error, sizeof(out->driver_error));
 	free_run(run);
 	return 0;

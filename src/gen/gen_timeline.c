@@ -36,9 +36,20 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	p->errors = slot->counters.errors;
 	p->late = slot->counters.late;
 	p->dropped = slot->counters.dropped;
-	p->target = run->cfg.open_model || run->cfg.has_schedule
-	                ? schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S))
-	                : run->cfg.connections;
+	/* this shard's part of what the test asks (the users rounded, as they are dealt) */
+	if (run->cfg.open_model)
+		p->target =
+		    deal_value(schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S)),
+		               run->cfg.shard);
+	else if (run->cfg.has_schedule && !deal_is_whole(run->cfg.shard))
+		p->target = (double)deal_share(
+		    (uint64_t)(schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S)) +
+		               0.5),
+		    run->cfg.shard);
+	else if (run->cfg.has_schedule)
+		p->target = schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S));
+	else
+		p->target = (double)deal_share(run->cfg.connections, run->cfg.shard);
 	p->bytes_in = slot->counters.bytes_in;
 	p->p50_us = hist_percentile(slot->hist, 50);
 	p->p95_us = hist_percentile(slot->hist, 95);

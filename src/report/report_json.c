@@ -21,9 +21,11 @@ static void write_config(json_writer_t *w, const gen_config_t *cfg)
 	jsonw_string(w, cfg->method);
 	jsonw_key(w, "model");
 	jsonw_string(w, cfg->open_model ? "open" : "closed");
+	/* a shard's figures are its part of the test's, which `surge merge` adds up again */
 	if (cfg->open_model && !cfg->stages_text) {
 		jsonw_key(w, "rate");
-		jsonw_double(w, cfg->rate, 3);
+		jsonw_double(w, deal_value(cfg->rate, cfg->shard),
+		             deal_is_whole(cfg->shard) ? 3 : 6);
 	}
 	if (cfg->stages_text) {
 		jsonw_key(w, "stages");
@@ -31,16 +33,25 @@ static void write_config(json_writer_t *w, const gen_config_t *cfg)
 	}
 	if (cfg->open_model) {
 		jsonw_key(w, "max_queue");
-		jsonw_uint(w, cfg->max_queue);
+		jsonw_uint(w, deal_share(cfg->max_queue, cfg->shard));
+	}
+	if (!deal_is_whole(cfg->shard)) {
+		jsonw_key(w, "shard");
+		jsonw_object_begin(w);
+		jsonw_key(w, "index");
+		jsonw_uint(w, cfg->shard.index + 1);
+		jsonw_key(w, "count");
+		jsonw_uint(w, cfg->shard.count);
+		jsonw_object_end(w);
 	}
 	jsonw_key(w, "connections");
-	jsonw_uint(w, cfg->connections);
+	jsonw_uint(w, deal_share(cfg->connections, cfg->shard));
 	jsonw_key(w, "threads");
 	jsonw_uint(w, cfg->threads);
 	jsonw_key(w, "duration_s");
 	jsonw_double(w, (double)cfg->duration_ns / NS_PER_S, 3);
 	jsonw_key(w, "requests");
-	jsonw_uint(w, cfg->requests);
+	jsonw_uint(w, deal_share(cfg->requests, cfg->shard));
 	jsonw_key(w, "timeout_s");
 	jsonw_double(w, (double)cfg->timeout_ns / NS_PER_S, 3);
 	jsonw_key(w, "headers");

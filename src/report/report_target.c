@@ -295,7 +295,7 @@ void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_ana
 	in.throughput_ok = a->assessment.throughput_ok;
 	in.dropped = r->counters.dropped;
 	in.late = r->counters.late;
-	in.connections = cfg->connections;
+	in.connections = r->connections; /* this process's (a shard's part) */
 	in.generator_saturated = r->saturated;
 	in.replicas = a->cost.replicas ? a->cost.replicas : 1;
 	in.cost_per_hour = a->cost.per_hour_usd;

@@ -100,6 +100,8 @@ static void put_model(buf_t *out, const gen_config_t *cfg)
 		buf_printf(out, "open model, rate %s", cfg->stages_text);
 	else
 		buf_printf(out, "open model at %.1f/s", cfg->rate);
+	if (!deal_is_whole(cfg->shard))
+		buf_printf(out, ", shard %u/%u", cfg->shard.index + 1, cfg->shard.count);
 }
 
 static void put_thresholds(buf_t *out, const report_analysis_t *a)

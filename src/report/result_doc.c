@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/echo.h"
 
 /* Reads all of fd, at most max bytes; NULL with errno (EFBIG when larger). */
@@ -342,56 +343,9 @@ bool result_doc_started_at(const json_t *doc, double *epoch_s)
 	return s && result_doc_parse_time(s, epoch_s);
 }
 
-/* Whether s matches pattern, where '9' stands for any digit and other characters for
- * themselves. */
-static bool matches(const char *s, const char *pattern)
-{
-	for (; *pattern; s++, pattern++)
-		if (*pattern == '9' ? !(*s >= '0' && *s <= '9') : *s != *pattern)
-			return false;
-	return true;
-}
-
 bool result_doc_parse_time(const char *s, double *epoch_s)
 {
-	struct tm tm;
-	double frac = 0;
-	int off_h = 0, off_m = 0;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!matches(s, "9999-99-99T99:99:99") && !matches(s, "9999-99-99t99:99:99"))
-		return false;
-	sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-	       &tm.tm_min, &tm.tm_sec);
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return false;
-	s += 19;
-	if (*s == '.') {
-		double scale = 0.1;
-
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	}
-	if ((*s == '+' || *s == '-') && matches(s + 1, "99:99") && s[6] == '\0') {
-		int sign = *s == '-' ? -1 : 1;
-
-		sscanf(s + 1, "%2d:%2d", &off_h, &off_m);
-		if (off_h > 23 || off_m > 59)
-			return false;
-		off_h *= sign;
-		off_m *= sign;
-	} else if (!((*s == 'Z' || *s == 'z') && s[1] == '\0')) {
-		return false;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*epoch_s = (double)t + frac - off_h * 3600.0 - off_m * 60.0;
-	return true;
+	return clock_parse_rfc3339(s, epoch_s);
 }
 
 double result_doc_point_start(const json_t *timeline, size_t i)

@@ -44,6 +44,61 @@ static int check_same_run(merge_t *m)
 	return 0;
 }
 
+/* "2/3" for a document's config.shard, or "" for a whole run's (no --shard). */
+static void shard_text(const json_t *doc, char *out, size_t len)
+{
+	const json_t *shard = result_doc_object(result_doc_object(doc, "config"), "shard");
+
+	out[0] = '\0';
+	if (shard)
+		snprintf(out, len, "%llu/%llu",
+		         (unsigned long long)result_doc_count(shard, "index", 0),
+		         (unsigned long long)result_doc_count(shard, "count", 0));
+}
+
+/* Shards of one test (--shard I/N) are its distinct parts: each of N once, never mixed with
+ * whole runs or with the parts of a split into another number. */
+static int check_shards(merge_t *m)
+{
+	char a[48], b[48];
+
+	for (size_t i = 0; i < m->n; i++) {
+		const json_t *shard =
+		    result_doc_object(result_doc_object(m->docs[i], "config"), "shard");
+		uint64_t index = result_doc_count(shard, "index", 0);
+		uint64_t count = result_doc_count(shard, "count", 0);
+
+		shard_text(m->docs[i], a, sizeof(a));
+		if (shard && !(index >= 1 && index <= count))
+			return merge_fail(
+			    m, -EINVAL,
+			    "%s: config.shard %s: expected an index from 1 to the count",
+			    m->names[i], a);
+		for (size_t j = 0; j < i; j++) {
+			shard_text(m->docs[j], b, sizeof(b));
+			if (!a[0] != !b[0])
+				return merge_fail(
+				    m, -EINVAL,
+				    "%s is %s%s, %s is %s%s (--shard): not parts of one "
+				    "test",
+				    m->names[j], b[0] ? "shard " : "a whole run", b, m->names[i],
+				    a[0] ? "shard " : "a whole run", a);
+			if (a[0] && strcmp(strchr(a, '/'), strchr(b, '/')) != 0)
+				return merge_fail(
+				    m, -EINVAL,
+				    "%s is shard %s, %s is shard %s: not parts of one test",
+				    m->names[j], b, m->names[i], a);
+			if (a[0] && strcmp(a, b) == 0)
+				return merge_fail(
+				    m, -EINVAL,
+				    "%s and %s are both shard %s: merging it twice would "
+				    "count its requests twice",
+				    m->names[j], m->names[i], a);
+		}
+	}
+	return 0;
+}
+
 /* The same shard given twice (under two names, or a copy) would count its requests twice.
  * Two shards are the same when what identifies a run's measurement is equal: its start,
  * duration, totals, latency histogram and generator figures (CPU time, memory, threads) —
@@ -569,7 +624,8 @@ static int merge_all(merge_t *m, latency_merge_t *run, latency_merge_t *lm)
 	bool thresholds_ok;
 	int rc;
 
-	if ((rc = check_same_run(m)) < 0 || (rc = check_distinct(m)) < 0)
+	if ((rc = check_same_run(m)) < 0 || (rc = check_shards(m)) < 0 ||
+	    (rc = check_distinct(m)) < 0)
 		return rc;
 	compute_span(m);
 	merge_config(m);

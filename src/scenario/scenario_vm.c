@@ -392,15 +392,13 @@ static scenario_user_t *user_new(scenario_vm_t *vm, gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 	scenario_user_t *u = calloc(1, sizeof(*u));
-	uint32_t index = (uint32_t)(c - t->conns);
 
 	if (!u)
 		return NULL;
 	u->co = lua_newthread(vm->L);
 	u->ref = luaL_ref(vm->L, LUA_REGISTRYINDEX);
 	lua_rawgeti(u->co, LUA_REGISTRYINDEX, vm->user_fn);
-	/* users are numbered across threads the way connections interleave */
-	lua_pushnumber(u->co, (double)index * t->run->thread_count + (uint32_t)t->id);
+	lua_pushnumber(u->co, (double)gen_conn_user_number(c));
 	lua_pushboolean(u->co, t->run->cfg.open_model);
 	c->user = u;
 	return u;
