@@ -11,6 +11,7 @@
 
 #include "core/version.h"
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
 /* OTel's advice for http.server.request.duration, in seconds; the last bucket is +Inf. */
@@ -68,18 +69,8 @@ void serve_duration_record(stat_t *count, stat_t *sum_ns, stat_t *buckets, uint6
 void serve_duration_render(buf_t *out, const char *name, const char *labels,
                            const uint64_t *buckets, uint64_t count, uint64_t sum_ns, bool legacy)
 {
-	uint64_t cum = 0;
-
-	for (int b = 0; b < SERVE_BUCKETS - 1; b++) {
-		cum += buckets[b];
-		if (!legacy || legacy_bucket[b])
-			buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
-			           bucket_le[b], (unsigned long long)cum);
-	}
-	buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
-	           (unsigned long long)count);
-	buf_printf(out, "%s_sum{%s} %.9f\n", name, labels, sum_ns / 1e9);
-	buf_printf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)count);
+	prom_histogram(out, name, labels, bucket_le, legacy ? legacy_bucket : NULL,
+	               SERVE_BUCKETS - 1, buckets, count, sum_ns / 1e9);
 }
 
 /* ---- scrape ---- */
@@ -154,18 +145,17 @@ static void request_metrics(buf_t *out)
 	if (!m)
 		return;
 	n = merge_series(m, cap);
-	buf_append_str(out, "# HELP http_server_request_duration_seconds Duration of HTTP server "
-	                    "requests.\n# TYPE http_server_request_duration_seconds histogram\n");
+	prom_family(out, "http_server_request_duration_seconds", "histogram",
+	            "Duration of HTTP server requests.");
 	histogram(out, "http_server_request_duration_seconds",
 	          "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\"",
 	          m, n, false);
-	buf_append_str(out,
-	               "# HELP http_request_duration_seconds Duration of HTTP requests "
-	               "(podinfo/Flagger form).\n# TYPE http_request_duration_seconds histogram\n");
+	prom_family(out, "http_request_duration_seconds", "histogram",
+	            "Duration of HTTP requests (podinfo/Flagger form).");
 	histogram(out, "http_request_duration_seconds", "path=\"%s\",method=\"%s\",status=\"%u\"",
 	          m, n, true);
-	buf_append_str(out, "# HELP http_requests_total Requests served (podinfo/Flagger form).\n"
-	                    "# TYPE http_requests_total counter\n");
+	prom_family(out, "http_requests_total", "counter",
+	            "Requests served (podinfo/Flagger form).");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(out,
 		           "http_requests_total{path=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
@@ -185,62 +175,43 @@ static uint64_t sum_workers(size_t offset)
 
 #define SUM(field) sum_workers(offsetof(serve_worker_stats_t, field))
 
-static void metric(buf_t *out, const char *name, const char *type, const char *help, double v)
-{
-	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
-
 static void connection_metrics(buf_t *out)
 {
 	static const char *const states[CONN_GAUGES] = {"reading", "active", "idle"};
 
-	metric(out, "http_server_active_requests", "gauge", "Requests being handled.",
-	       (double)(int64_t)SUM(in_flight));
-	buf_append_str(out, "# HELP surge_connections Open client connections by state.\n"
-	                    "# TYPE surge_connections gauge\n");
+	prom_metric(out, "http_server_active_requests", "gauge", "Requests being handled.",
+	            (double)(int64_t)SUM(in_flight));
+	prom_family(out, "surge_connections", "gauge", "Open client connections by state.");
 	for (int s = 0; s < CONN_GAUGES; s++)
 		buf_printf(out, "surge_connections{state=\"%s\"} %lld\n", states[s],
 		           (long long)sum_workers(offsetof(serve_worker_stats_t, conns) +
 		                                  (size_t)s * sizeof(stat_t)));
-	metric(out, "surge_connections_accepted_total", "counter", "Connections accepted.",
-	       (double)SUM(accepted));
-	metric(out, "surge_connections_rejected_total", "counter",
-	       "Connections closed at once because --max-connections were open.",
-	       (double)SUM(rejected));
-	metric(out, "surge_bad_requests_total", "counter",
-	       "Requests refused by the parser or a limit (400, 408, 413, 414, 431, ...).",
-	       (double)SUM(bad_requests));
-	metric(out, "surge_timeouts_total", "counter", "Header, body or idle timeouts.",
-	       (double)SUM(timeouts));
-	metric(out, "surge_received_bytes_total", "counter", "Request bytes read.",
-	       (double)SUM(bytes_in));
-	metric(out, "surge_sent_bytes_total", "counter", "Response bytes written.",
-	       (double)SUM(bytes_out));
-	metric(out, "surge_caps_hit_total", "counter",
-	       "Requests that asked for more than a cap allows (delay, size, cpu, memory).",
-	       (double)SUM(caps_hit));
-	metric(out, "surge_metrics_series_overflow_total", "counter",
-	       "Requests not counted by route because the series table was full.",
-	       (double)SUM(series_overflow));
-}
-
-/* A Prometheus label value: backslash, double quote and line feed escaped. */
-void serve_label_value(buf_t *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			buf_printf(out, "\\%c", *v);
-		else if (*v == '\n')
-			buf_append_str(out, "\\n");
-		else
-			buf_append(out, v, 1);
-	}
+	prom_metric(out, "surge_connections_accepted_total", "counter", "Connections accepted.",
+	            (double)SUM(accepted));
+	prom_metric(out, "surge_connections_rejected_total", "counter",
+	            "Connections closed at once because --max-connections were open.",
+	            (double)SUM(rejected));
+	prom_metric(out, "surge_bad_requests_total", "counter",
+	            "Requests refused by the parser or a limit (400, 408, 413, 414, 431, ...).",
+	            (double)SUM(bad_requests));
+	prom_metric(out, "surge_timeouts_total", "counter", "Header, body or idle timeouts.",
+	            (double)SUM(timeouts));
+	prom_metric(out, "surge_received_bytes_total", "counter", "Request bytes read.",
+	            (double)SUM(bytes_in));
+	prom_metric(out, "surge_sent_bytes_total", "counter", "Response bytes written.",
+	            (double)SUM(bytes_out));
+	prom_metric(out, "surge_caps_hit_total", "counter",
+	            "Requests that asked for more than a cap allows (delay, size, cpu, memory).",
+	            (double)SUM(caps_hit));
+	prom_metric(out, "surge_metrics_series_overflow_total", "counter",
+	            "Requests not counted by route because the series table was full.",
+	            (double)SUM(series_overflow));
 }
 
 static void metric_if(buf_t *out, const char *name, const char *type, const char *help, double v)
 {
 	if (!isnan(v))
-		metric(out, name, type, help, v);
+		prom_metric(out, name, type, help, v);
 }
 
 /* The process's own cgroup (found at start-up): what it may use and what it used. Counters
@@ -259,9 +230,9 @@ static void cgroup_metrics(buf_t *out)
 	           "# TYPE surge_cgroup_info gauge\n"
 	           "surge_cgroup_info{cpu_version=\"%d\",memory_version=\"%d\",cpu_cgroup=\"",
 	           p->cpu_version, p->memory_version);
-	serve_label_value(out, p->cpu_path);
+	prom_label_value(out, p->cpu_path);
 	buf_append_str(out, "\",memory_cgroup=\"");
-	serve_label_value(out, p->memory_path);
+	prom_label_value(out, p->memory_path);
 	buf_append_str(out, "\"} 1\n");
 	metric_if(out, "surge_cgroup_cpu_limit_cores", "gauge",
 	          "CPU limit of the process's cgroup (CFS quota / period), in cores.",
@@ -309,18 +280,19 @@ static void process_metrics(buf_t *out)
 		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
 		       "%*d %*u %lu %ld",
 		       &utime, &stime, &vsize, &rss);
-	metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.",
-	       (double)(utime + stime) / (double)ticks);
-	metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size.",
-	       (double)rss * (double)page);
-	metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size.", (double)vsize);
-	metric(out, "process_start_time_seconds", "gauge", "Start time since the Unix epoch.",
-	       serve_state.start_wall_ns / 1e9);
+	prom_metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.",
+	            (double)(utime + stime) / (double)ticks);
+	prom_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size.",
+	            (double)rss * (double)page);
+	prom_metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size.",
+	            (double)vsize);
+	prom_metric(out, "process_start_time_seconds", "gauge", "Start time since the Unix epoch.",
+	            serve_state.start_wall_ns / 1e9);
 	getrlimit(RLIMIT_NOFILE, &rl);
-	metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
-	       (double)rl.rlim_cur);
-	metric(out, "process_open_fds", "gauge", "Open file descriptors.",
-	       (double)serve_count_open_fds());
+	prom_metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+	            (double)rl.rlim_cur);
+	prom_metric(out, "process_open_fds", "gauge", "Open file descriptors.",
+	            (double)serve_count_open_fds());
 }
 
 int serve_metrics_render(buf_t *out)
@@ -330,22 +302,23 @@ int serve_metrics_render(buf_t *out)
 	serve_family_metrics(out);
 	process_metrics(out);
 	cgroup_metrics(out);
-	metric(out, "surge_workers", "gauge",
-	       "Worker threads (--workers), one event loop each: the most cores requests can use.",
-	       (double)serve_state.worker_count);
-	buf_printf(out,
-	           "# HELP surge_build_info Build information.\n# TYPE surge_build_info gauge\n"
-	           "surge_build_info{version=\"%s\"} 1\n",
-	           surge_version);
-	buf_append_str(out,
-	               "# HELP surge_instance_info Which instance this is: its X-Served-By name "
-	               "and, in Kubernetes, its pod's namespace and node.\n"
-	               "# TYPE surge_instance_info gauge\nsurge_instance_info{instance_name=\"");
-	serve_label_value(out, serve_state.instance);
+	prom_metric(
+	    out, "surge_workers", "gauge",
+	    "Worker threads (--workers), one event loop each: the most cores requests can use.",
+	    (double)serve_state.worker_count);
+	prom_family(out, "surge_build_info", "gauge", "Build information.");
+	buf_append_str(out, "surge_build_info{version=\"");
+	prom_label_value(out, surge_version);
+	buf_append_str(out, "\"} 1\n");
+	prom_family(out, "surge_instance_info", "gauge",
+	            "Which instance this is: its X-Served-By name and, in Kubernetes, its pod's "
+	            "namespace and node.");
+	buf_append_str(out, "surge_instance_info{instance_name=\"");
+	prom_label_value(out, serve_state.instance);
 	buf_append_str(out, "\",pod_namespace=\"");
-	serve_label_value(out, serve_state.pod_namespace);
+	prom_label_value(out, serve_state.pod_namespace);
 	buf_append_str(out, "\",node_name=\"");
-	serve_label_value(out, serve_state.node_name);
+	prom_label_value(out, serve_state.node_name);
 	buf_append_str(out, "\"} 1\n");
 	return 0;
 }
