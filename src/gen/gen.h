@@ -44,8 +44,8 @@ typedef struct gen_thread gen_thread_t;
 typedef struct gen_conn gen_conn_t;
 
 /* What drives the users when it is not one fixed request (a scenario): per thread state made
- * on the thread itself, and the decision of what a user does next (gen_internal.h lists what
- * it may call: send a request, sleep, finish an iteration). */
+ * on the thread itself, and the decision of what a user does next (gen_driver.h is all it
+ * may call and see: send a request, sleep, finish an iteration, count checks and metrics). */
 typedef struct gen_driver {
 	void *ctx;
 	/* the thread's own state (a Lua VM); NULL with err set stops the thread's users */
@@ -53,7 +53,8 @@ typedef struct gen_driver {
 	void (*thread_stop)(void *state);
 	/* the connection's user should act: its request ended, its sleep is over, or it began */
 	void (*next)(gen_conn_t *c);
-	/* the user leaves (ramp-down, stop): free what it holds */
+	/* the user leaves (ramp-down, stop, or the thread's end, before thread_stop): free what
+	 * it holds */
 	void (*release)(gen_conn_t *c);
 } gen_driver_t;
 

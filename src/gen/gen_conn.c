@@ -1,5 +1,6 @@
-/* gen_conn: one client connection of the closed model — connect, (TLS), write the prebuilt
- * request, parse the response, record it, and go again on the same connection when allowed.
+/* gen_conn: one client connection — connect, (TLS), write the request (the run's prebuilt
+ * one, or its driver's), parse the response, record it, then hand the connection to the
+ * driver or the load model's ops (gen_internal.h), which say whether it goes again.
  * Steady state costs one write and one read per request: no epoll_ctl, no allocation. */
 #include <errno.h>
 #include <stdlib.h>
@@ -487,22 +488,22 @@ static void conn_next(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
-	if (t->stopping) {
+	if (t->stopping)
 		gen_conn_done(c);
-	} else if (t->run->cfg.driver) {
+	else if (t->run->cfg.driver)
 		t->run->cfg.driver->next(c); /* the user decides */
-	} else if (t->run->cfg.open_model) {
-		gen_open_conn_free(c); /* the pacer decides when it sends again */
-	} else if (c->retire) {
-		c->retire = false;
-		gen_ramp_conn_idle(c); /* ramping down: one user fewer */
-	} else if (!gen_take_request(t)) {
+	else
+		t->model->request_over(c); /* the model decides */
+}
+
+void gen_conn_next_request(gen_conn_t *c)
+{
+	if (!gen_take_request(c->thread))
 		gen_conn_done(c);
-	} else if (c->fd >= 0) {
+	else if (c->fd >= 0)
 		conn_send(c);
-	} else {
+	else
 		conn_connect(c);
-	}
 }
 
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
@@ -569,29 +570,11 @@ bool gen_conn_iteration_done(gen_conn_t *c)
 		gen_conn_finish(c); /* the user has left */
 		return false;
 	}
-	if (t->run->cfg.open_model) {
-		gen_open_conn_free(c);
-		return false;
-	}
-	if (c->retire) {
-		c->retire = false;
-		t->run->cfg.driver->release(c);
-		gen_ramp_conn_idle(c);
-		return false;
-	}
-	return true;
+	return !t->model->take_back(c);
 }
 
 void gen_conn_finish(gen_conn_t *c)
 {
 	c->thread->run->cfg.driver->release(c);
 	gen_conn_done(c);
-}
-
-uint64_t gen_conn_user_number(const gen_conn_t *c)
-{
-	const gen_thread_t *t = c->thread;
-
-	/* the thread's connections are its shard's users dealt to it, the shard's the test's */
-	return deal_nth2((uint64_t)(c - t->conns) + 1, t->part, t->run->cfg.shard) - 1;
 }

@@ -1,5 +1,9 @@
 /* gen_internal: the engine's private types — the run, its worker threads, their connections —
- * shared by gen_run.c (lifecycle), gen_conn.c (connections) and gen_timeline.c. */
+ * and the functions the engine's files call of each other: gen_run.c (lifecycle, threads),
+ * gen_conn.c (connections), the load models gen_constant.c, gen_ramp.c and gen_open.c (an ops
+ * table each, below), gen_timeline.c (the per-second timeline) and gen_driver.c (the driver
+ * API's side in the engine). Nothing outside src/gen/ includes it: a driver (scenario/) sees
+ * gen_driver.h only. */
 #ifndef SURGE_GEN_INTERNAL_H
 #define SURGE_GEN_INTERNAL_H
 
@@ -12,14 +16,13 @@
 #include "core/net.h"
 #include "core/tls.h"
 #include "gen/gen.h"
+#include "gen/gen_driver.h"
 #include "gen/gen_groups.h"
 
 #define GEN_READ_BUFFER     (64 * 1024)
 #define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
 #define GEN_TIMELINE_RING   8 /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
-
-typedef struct gen_request gen_request_t; /* a driver's request (below) */
 
 /* The open model's arrivals due in one second, and how many of them the pacer dispatched
  * more than GEN_LAG_BOUND_US after their time (sent, queued or dropped alike). */
@@ -73,8 +76,11 @@ struct gen_conn {
 	http_header_store_t *headers;
 };
 
+typedef struct gen_model gen_model_t;
+
 struct gen_thread {
 	gen_run_t *run;
+	const gen_model_t *model; /* the run's load model (below) */
 	int id;
 	deal_part_t part; /* {id, threads}: this thread's part of its shard */
 	pthread_t tid;
@@ -168,9 +174,40 @@ struct gen_run {
 	char driver_error[512]; /* why the driver could not start on some thread */
 };
 
+/* A load model: how a thread's connections get their work. gen_run.c picks one for the run
+ * and drives it through this table; gen_conn.c hands a connection back to it when a request
+ * or a driven user's iteration is over. A model calls down into connections (gen_conn_*) and
+ * up only to say its thread's load is over (gen_thread_end, gen_thread_stop): no model
+ * calls another, and neither gen_run.c nor gen_conn.c calls a model but through here. */
+struct gen_model {
+	const char *name;
+	/* the model's per-thread memory, at set-up (0 or -ENOMEM); freed by teardown, which
+	 * also takes a thread whose setup failed half-way */
+	int (*setup)(gen_thread_t *t);
+	void (*teardown)(gen_thread_t *t);
+	/* the load begins */
+	void (*start)(gen_thread_t *t);
+	/* c's request ended (answered or failed), without a driver: what c does next */
+	void (*request_over)(gen_conn_t *c);
+	/* a driven user ended an iteration: true when the model took c back (it waits for an
+	 * arrival, or its user left), false when the user goes on */
+	bool (*take_back)(gen_conn_t *c);
+	/* the run is over: nothing new starts (timers stopped, queued arrivals not sent) */
+	void (*end)(gen_thread_t *t);
+};
+
+extern const gen_model_t gen_model_constant; /* gen_constant.c: closed, a fixed user count */
+extern const gen_model_t gen_model_ramp;     /* gen_ramp.c: closed, users following stages */
+extern const gen_model_t gen_model_open;     /* gen_open.c: arrivals at a rate */
+
 /* gen_conn.c */
 void gen_conn_init(gen_conn_t *c, gen_thread_t *t);
+/* c acts for the first time: a plain connection takes its first request (the closed model's
+ * step below), a driven user is started by the driver. */
 void gen_conn_begin(gen_conn_t *c);
+/* The closed model's step: take a request from the budget and send it (connecting first
+ * when needed), or be done when the budget or the run is over. */
+void gen_conn_next_request(gen_conn_t *c);
 void gen_conn_close(gen_conn_t *c);
 /* c sends no more requests in this run: what it holds is let go, a request out abandoned. */
 void gen_conn_done(gen_conn_t *c);
@@ -179,32 +216,8 @@ void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns);
 /* Counts a request that could not be sent for lack of budget. */
 bool gen_take_request(gen_thread_t *t);
 
-/* A driver's request: its bytes, where its statistics go, and which answers succeed. */
-struct gen_request {
-	buf_t bytes;
-	uint32_t endpoint;
-	bool head;           /* HEAD: the response has no body */
-	uint64_t timeout_ns; /* 0: the run's */
-	bool expect_given;   /* else 200-399 succeed, like every plain request */
-	uint64_t expect[(GEN_STATUS_MAX + 63) / 64]; /* bit s: status s succeeds */
-};
-
-/* What a driver (gen_driver_t.next) may do with its user's connection: exactly one of these.
- * gen_conn_request sends req (kept alive by the caller until the response) counting it under
- * its endpoint; the driver's next() runs again with the outcome (c->failed, c->error, c->parser,
- * c->headers, c->body). gen_conn_sleep wakes the user at until_ns. gen_conn_iteration_done
- * says the user finished a unit of work: false when the engine took the connection back
- * (open model: free for the next arrival; ramping down; stopping), true when the user goes
- * on. gen_conn_finish: this user sends nothing more in this run. */
-void gen_conn_request(gen_conn_t *c, const gen_request_t *req);
-void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns);
-bool gen_conn_iteration_done(gen_conn_t *c);
-void gen_conn_finish(gen_conn_t *c);
 /* The response just finished counts as an error after all (a failed check). */
 void gen_conn_mark_failed(gen_conn_t *c);
-/* The user's number in the whole test, from 0: numbers interleave over threads and shards
- * the way connections are dealt (deal.h), so no two users of a test share one. */
-uint64_t gen_conn_user_number(const gen_conn_t *c);
 
 /* gen_run.c */
 void gen_thread_maybe_finish(gen_thread_t *t);
@@ -216,12 +229,6 @@ void gen_thread_end(gen_thread_t *t);
  * the shard, then to its threads (deal.h) */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
 
-/* gen_open.c: the open model's pacer, queue and free connections */
-void gen_open_start(gen_thread_t *t);
-void gen_open_conn_free(gen_conn_t *c);
-/* gen_ramp.c: the closed model's users following a schedule */
-void gen_ramp_start(gen_thread_t *t);
-void gen_ramp_conn_idle(gen_conn_t *c);
 /* gen_timeline.c */
 void gen_timeline_add(gen_thread_t *t, double length_s, bool last);
 void gen_timeline_close(gen_run_t *run);

@@ -3,6 +3,7 @@
  * one at its intended time on a free connection. With none free it waits in a bounded queue
  * (counted as late) and beyond that it is dropped (counted): latency is measured from the intended
  * time, so a stalled server shows in the percentiles instead of slowing the sending down. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,8 @@ static void on_pacer(loop_t *loop, loop_timer_t *timer)
 		gen_thread_end(t);
 }
 
-void gen_open_conn_free(gen_conn_t *c)
+/* A connection is free again: the next waiting arrival, or the free stack. */
+static void conn_free(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
@@ -117,7 +119,7 @@ void gen_open_conn_free(gen_conn_t *c)
 		gen_thread_end(t); /* the schedule is over and nothing is in flight */
 }
 
-void gen_open_start(gen_thread_t *t)
+static void open_start(gen_thread_t *t)
 {
 	/* connections open lazily, on their first arrival: connecting is part of its latency */
 	for (uint32_t i = 0; i < t->conn_count; i++) {
@@ -132,3 +134,44 @@ void gen_open_start(gen_thread_t *t)
 	else
 		gen_thread_stop(t);
 }
+
+static int open_setup(gen_thread_t *t)
+{
+	t->queue_cap = gen_thread_share(t, t->run->cfg.max_queue);
+	t->free_conns = calloc(t->conn_count, sizeof(*t->free_conns));
+	t->queue = calloc(t->queue_cap ? t->queue_cap : 1, sizeof(*t->queue));
+	return t->free_conns && t->queue ? 0 : -ENOMEM;
+}
+
+static void open_teardown(gen_thread_t *t)
+{
+	free(t->free_conns);
+	free(t->queue);
+	free(t->due);
+	t->free_conns = NULL;
+	t->queue = NULL;
+	t->due = NULL;
+}
+
+/* A driven user's iteration is over: its connection waits for the next arrival. */
+static bool open_take_back(gen_conn_t *c)
+{
+	conn_free(c);
+	return true;
+}
+
+static void open_end(gen_thread_t *t)
+{
+	loop_timer_stop(t->loop, &t->pacer);
+	t->queue_len = 0; /* arrivals waiting for a connection will not be sent */
+}
+
+const gen_model_t gen_model_open = {
+    .name = "open",
+    .setup = open_setup,
+    .teardown = open_teardown,
+    .start = open_start,
+    .request_over = conn_free, /* the pacer decides when it sends again */
+    .take_back = open_take_back,
+    .end = open_end,
+};

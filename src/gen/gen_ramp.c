@@ -62,7 +62,8 @@ static void on_ramp(loop_t *loop, loop_timer_t *timer)
 	loop_timer_start(loop, timer, now + RAMP_TICK_NS);
 }
 
-void gen_ramp_conn_idle(gen_conn_t *c)
+/* A user leaves: it is parked, one user fewer. */
+static void user_park(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 
@@ -72,7 +73,7 @@ void gen_ramp_conn_idle(gen_conn_t *c)
 	t->users_active--;
 }
 
-void gen_ramp_start(gen_thread_t *t)
+static void ramp_start(gen_thread_t *t)
 {
 	for (uint32_t i = 0; i < t->conn_count; i++)
 		t->conns[i].state = CONN_PARKED;
@@ -80,3 +81,48 @@ void gen_ramp_start(gen_thread_t *t)
 	loop_timer_init(&t->ramp, on_ramp, t);
 	on_ramp(t->loop, &t->ramp);
 }
+
+static int ramp_setup(gen_thread_t *t)
+{
+	return 0;
+}
+
+static void ramp_teardown(gen_thread_t *t)
+{
+}
+
+static void ramp_request_over(gen_conn_t *c)
+{
+	if (c->retire) {
+		c->retire = false;
+		user_park(c); /* ramping down: one user fewer */
+	} else {
+		gen_conn_next_request(c);
+	}
+}
+
+/* A driven user ending an iteration while ramping down leaves (its driver state freed). */
+static bool ramp_take_back(gen_conn_t *c)
+{
+	if (!c->retire)
+		return false;
+	c->retire = false;
+	c->thread->run->cfg.driver->release(c);
+	user_park(c);
+	return true;
+}
+
+static void ramp_end(gen_thread_t *t)
+{
+	loop_timer_stop(t->loop, &t->ramp);
+}
+
+const gen_model_t gen_model_ramp = {
+    .name = "ramp",
+    .setup = ramp_setup,
+    .teardown = ramp_teardown,
+    .start = ramp_start,
+    .request_over = ramp_request_over,
+    .take_back = ramp_take_back,
+    .end = ramp_end,
+};

@@ -110,9 +110,7 @@ void gen_thread_end(gen_thread_t *t)
 		return;
 	}
 	t->ending = true;
-	loop_timer_stop(t->loop, &t->ramp);
-	loop_timer_stop(t->loop, &t->pacer);
-	t->queue_len = 0; /* arrivals waiting for a connection will not be sent */
+	t->model->end(t);
 	loop_timer_start(t->loop, &t->grace, clock_now_ns() + run->cfg.stop_grace_ns);
 	for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++) {
 		gen_conn_t *c = &t->conns[i];
@@ -170,16 +168,8 @@ static bool start_driver(gen_thread_t *t)
 /* The load begins: the model's users or arrivals start. */
 static void start_load(gen_thread_t *t)
 {
-	gen_run_t *run = t->run;
-
 	t->started = true;
-	if (run->cfg.open_model)
-		gen_open_start(t);
-	else if (run->cfg.has_schedule)
-		gen_ramp_start(t);
-	else
-		for (uint32_t i = 0; i < t->conn_count && !t->stopping; i++)
-			gen_conn_begin(&t->conns[i]);
+	t->model->start(t);
 	gen_thread_maybe_finish(t);
 }
 
@@ -218,8 +208,12 @@ static void *thread_main(void *arg)
 	if (!t->end_ns)
 		loop_run(t->loop);
 	flush_interval(t, true);
-	if (t->driver_state)
+	if (t->driver_state) {
+		for (uint32_t i = 0; i < t->conn_count; i++)
+			if (t->conns[i].user)
+				run->cfg.driver->release(&t->conns[i]); /* users still there */
 		run->cfg.driver->thread_stop(t->driver_state);
+	}
 	t->driver_state = NULL;
 	t->cpu_ns = clock_thread_cpu_ns();
 	atomic_fetch_sub(&run->threads_running, 1);
@@ -257,6 +251,10 @@ static int build_request(gen_run_t *run, char *err, size_t errlen)
 static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, uint64_t requests)
 {
 	t->run = run;
+	/* the load model: what the connections do when a request ends, driven through its ops */
+	t->model = run->cfg.open_model     ? &gen_model_open
+	           : run->cfg.has_schedule ? &gen_model_ramp
+	                                   : &gen_model_constant;
 	t->id = id;
 	t->part = (deal_part_t){(uint32_t)id, run->thread_count};
 	t->conn_count = conns;
@@ -277,13 +275,8 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 		if (!t->groups || !t->captures)
 			return -ENOMEM;
 	}
-	if (run->cfg.open_model) {
-		t->queue_cap = gen_thread_share(t, run->cfg.max_queue);
-		t->free_conns = calloc(conns, sizeof(*t->free_conns));
-		t->queue = calloc(t->queue_cap ? t->queue_cap : 1, sizeof(*t->queue));
-		if (!t->free_conns || !t->queue)
-			return -ENOMEM;
-	}
+	if (t->model->setup(t) < 0)
+		return -ENOMEM;
 	hist_reset(t->latency);
 	hist_reset(t->interval);
 	hist_reset(t->service);
@@ -309,9 +302,8 @@ static void free_run(gen_run_t *run)
 		free(t->interval);
 		free(t->service);
 		free(t->sched_lag);
-		free(t->free_conns);
-		free(t->queue);
-		free(t->due);
+		if (t->model)
+			t->model->teardown(t);
 		gen_named_free(&t->named);
 		if (t->groups)
 			gen_groups_free(t->groups);

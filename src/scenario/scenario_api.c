@@ -111,7 +111,7 @@ static int api_prepare(lua_State *L)
 	const char *headers[GEN_MAX_HEADERS + 1];
 	bool has_ctype = false;
 	int count;
-	const url_t *base = vm->thread ? &vm->thread->run->cfg.url : NULL;
+	const url_t *base = vm->thread ? &gen_thread_config(vm->thread)->url : NULL;
 	url_t url;
 	char err[200];
 	gen_request_t *r;
@@ -167,8 +167,7 @@ static int api_prepare(lua_State *L)
 	r->head = strcmp(method, "HEAD") == 0;
 	r->timeout_ns = timeout > 0 ? (uint64_t)(fmin(timeout, 86400) * NS_PER_S) : 0;
 	if (vm->thread) {
-		int e =
-		    gen_named_endpoint(&vm->thread->named, method, name[0] ? name : NAME_FALLBACK);
+		int e = gen_driver_endpoint(vm->thread, method, name[0] ? name : NAME_FALLBACK);
 
 		if (e < 0)
 			return luaL_error(L, "out of memory");
@@ -185,21 +184,11 @@ static int api_check(lua_State *L)
 	bool ok = lua_toboolean(L, 1);
 	const char *name = luaL_optstring(L, 2, "check");
 	gen_conn_t *c = vm->current;
-	gen_tally_t *t;
+	scenario_user_t *u = c ? gen_conn_user(c) : NULL;
 
-	if (!vm->thread)
-		return 0;
-	t = gen_named_tally(&vm->thread->named, GEN_TALLY_CHECK, name);
-	if (t) {
-		t->passes += ok;
-		t->fails += !ok;
-	}
-	if (ok)
-		return 0;
-	if (c && c->user && ((scenario_user_t *)c->user)->sent)
-		gen_conn_mark_failed(c);
-	else
-		vm->thread->interval_counters.checks_failed++;
+	/* a failed check marks the user's last response, when it has sent one */
+	if (vm->thread)
+		gen_driver_check(vm->thread, u && u->sent ? c : NULL, name, ok);
 	return 0;
 }
 
@@ -208,10 +197,9 @@ static int api_counter(lua_State *L)
 	scenario_vm_t *vm = scenario_vm_of(L);
 	const char *name = luaL_checkstring(L, 1);
 	double n = luaL_optnumber(L, 2, 1);
-	gen_tally_t *t;
 
-	if (vm->thread && (t = gen_named_tally(&vm->thread->named, GEN_TALLY_COUNTER, name)))
-		t->value += n;
+	if (vm->thread)
+		gen_driver_counter(vm->thread, name, n);
 	return 0;
 }
 
@@ -220,10 +208,9 @@ static int api_trend(lua_State *L)
 	scenario_vm_t *vm = scenario_vm_of(L);
 	const char *name = luaL_checkstring(L, 1);
 	double v = luaL_checknumber(L, 2);
-	gen_tally_t *t;
 
-	if (vm->thread && (t = gen_named_tally(&vm->thread->named, GEN_TALLY_TREND, name)))
-		hist_record(t->hist, isfinite(v) ? (int64_t)llround(v * 1000) : 0);
+	if (vm->thread)
+		gen_driver_trend(vm->thread, name, v);
 	return 0;
 }
 
@@ -235,7 +222,6 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 	size_t n = strcspn(message, "\n");
 	const char *path = vm->s->path;
 	const char *frame = strstr(message, "\n\t");
-	gen_tally_t *t;
 
 	if (!vm->thread)
 		return;
@@ -256,10 +242,7 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 		}
 	}
 	snprintf(line, sizeof(line), "%s%.*s", where, (int)n, message);
-	vm->thread->interval_counters.script_errors++;
-	if ((t = gen_named_tally(&vm->thread->named, GEN_TALLY_SCRIPT_ERROR, line)) ||
-	    (t = gen_named_tally(&vm->thread->named, GEN_TALLY_SCRIPT_ERROR, "(other errors)")))
-		t->fails++;
+	gen_driver_script_error(vm->thread, line);
 }
 
 /* C.script_error(err, what, fn): an error a user's function ended with, absorbed. After the
@@ -327,7 +310,7 @@ static int api_stopping(lua_State *L)
 static int api_leave(lua_State *L)
 {
 	scenario_vm_t *vm = scenario_vm_of(L);
-	scenario_user_t *u = vm->current ? vm->current->user : NULL;
+	scenario_user_t *u = vm->current ? gen_conn_user(vm->current) : NULL;
 
 	if (u)
 		u->leaving = true;

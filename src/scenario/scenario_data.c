@@ -4,6 +4,7 @@
  * picks one, row(i) reads one, and # counts them. RFC 4180: quotes, doubled quotes, commas
  * and newlines inside quotes, CRLF; the first line names the columns. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

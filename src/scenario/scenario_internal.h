@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gen/gen_internal.h"
+#include "gen/gen_driver.h"
 #include "scenario/scenario.h"
 
 #define SCENARIO_FILE_MAX    (16u * 1024 * 1024)

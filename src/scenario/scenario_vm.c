@@ -28,18 +28,19 @@ static __thread scenario_vm_t *running_vm; /* the VM whose code runs now, for th
 bool scenario_vm_run_over(scenario_vm_t *vm)
 {
 	gen_thread_t *t = vm->thread;
-	gen_run_t *run;
-	uint64_t now;
+	const gen_config_t *cfg;
+	uint64_t now, end;
 
 	if (vm->over_ns)
 		return true;
 	if (!t)
 		return false;
-	run = t->run;
+	cfg = gen_thread_config(t);
+	end = gen_thread_start_ns(t) + cfg->duration_ns;
 	now = clock_now_ns();
-	if (run->cfg.duration_ns && now >= run->start_ns + run->cfg.duration_ns)
-		vm->over_ns = run->start_ns + run->cfg.duration_ns;
-	else if (t->ending || t->stopping || atomic_load(&run->stop_requested))
+	if (cfg->duration_ns && now >= end)
+		vm->over_ns = end;
+	else if (gen_thread_ending(t))
 		vm->over_ns = now;
 	return vm->over_ns != 0;
 }
@@ -47,13 +48,14 @@ bool scenario_vm_run_over(scenario_vm_t *vm)
 enum scenario_order scenario_vm_order(scenario_vm_t *vm)
 {
 	gen_thread_t *t = vm->thread;
-	scenario_user_t *u = vm->current ? vm->current->user : NULL;
+	scenario_user_t *u = vm->current ? gen_conn_user(vm->current) : NULL;
 
-	if (t && (t->stopping || atomic_load(&t->run->stops_asked) > 1))
+	if (t && gen_thread_halting(t))
 		return SCENARIO_HALT;
 	if (t && scenario_vm_run_over(vm)) {
 		/* code outside a user (a thread's copy of the file's top level) has no on_stop */
-		if (!u || (u->leaving && clock_now_ns() >= vm->over_ns + t->run->cfg.stop_grace_ns))
+		if (!u || (u->leaving &&
+		           clock_now_ns() >= vm->over_ns + gen_thread_config(t)->stop_grace_ns))
 			return SCENARIO_HALT;
 		if (!u->leaving)
 			return SCENARIO_LEAVE;
@@ -390,7 +392,6 @@ scenario_vm_t *scenario_vm_of(lua_State *L)
 
 static scenario_user_t *user_new(scenario_vm_t *vm, gen_conn_t *c)
 {
-	gen_thread_t *t = c->thread;
 	scenario_user_t *u = calloc(1, sizeof(*u));
 
 	if (!u)
@@ -399,44 +400,45 @@ static scenario_user_t *user_new(scenario_vm_t *vm, gen_conn_t *c)
 	u->ref = luaL_ref(vm->L, LUA_REGISTRYINDEX);
 	lua_rawgeti(u->co, LUA_REGISTRYINDEX, vm->user_fn);
 	lua_pushnumber(u->co, (double)gen_conn_user_number(c));
-	lua_pushboolean(u->co, t->run->cfg.open_model);
-	c->user = u;
+	lua_pushboolean(u->co, gen_thread_config(vm->thread)->open_model);
+	gen_conn_set_user(c, u);
 	return u;
 }
 
 static void driver_release(gen_conn_t *c)
 {
-	scenario_vm_t *vm = c->thread->driver_state;
-	scenario_user_t *u = c->user;
+	scenario_vm_t *vm = gen_thread_driver_state(gen_conn_thread(c));
+	scenario_user_t *u = gen_conn_user(c);
 
 	if (!u)
 		return;
 	luaL_unref(vm->L, LUA_REGISTRYINDEX, u->ref);
 	free(u);
-	c->user = NULL;
+	gen_conn_set_user(c, NULL);
 }
 
 /* The outcome of the user's request, as User:send receives it: status, body, headers, error
  * kind, milliseconds, and whether it succeeded (by its expect, else 200-399). */
-static int push_response(lua_State *co, gen_conn_t *c)
+static int push_response(lua_State *co, const gen_conn_t *c)
 {
-	bool answered = !c->failed || c->parser.headers_done;
+	gen_outcome_t o;
 
-	lua_pushinteger(co, answered ? c->parser.status : 0);
-	if (c->body)
-		lua_pushlstring(co, c->body->data ? c->body->data : "", c->body->len);
+	gen_conn_outcome(c, &o);
+	lua_pushinteger(co, o.answered ? o.status : 0);
+	if (o.body)
+		lua_pushlstring(co, o.body->data ? o.body->data : "", o.body->len);
 	else
 		lua_pushliteral(co, "");
-	if (c->headers && answered)
-		lua_pushlstring(co, c->headers->data, c->headers->len);
+	if (o.headers && o.answered)
+		lua_pushlstring(co, o.headers->data, o.headers->len);
 	else
 		lua_pushliteral(co, "");
-	if (c->failed)
-		lua_pushstring(co, gen_error_kind_name(c->error));
+	if (o.failed)
+		lua_pushstring(co, gen_error_kind_name(o.error));
 	else
 		lua_pushnil(co);
-	lua_pushnumber(co, (double)(clock_now_ns() - c->sent_ns) / NS_PER_MS);
-	lua_pushboolean(co, !c->counted_error);
+	lua_pushnumber(co, (double)(clock_now_ns() - o.sent_ns) / NS_PER_MS);
+	lua_pushboolean(co, o.ok);
 	return 6;
 }
 
@@ -462,8 +464,8 @@ static void user_died(scenario_vm_t *vm, scenario_user_t *u)
 
 static void driver_next(gen_conn_t *c)
 {
-	scenario_vm_t *vm = c->thread->driver_state;
-	scenario_user_t *u = c->user;
+	scenario_vm_t *vm = gen_thread_driver_state(gen_conn_thread(c));
+	scenario_user_t *u = gen_conn_user(c);
 	int nargs = 0, quiet = 0;
 
 	if (!u) {
@@ -489,7 +491,7 @@ static void driver_next(gen_conn_t *c)
 			if (rc != 0)
 				user_died(vm, u);
 			/* the user's life ended: after on_stop when leaving, else by an error */
-			if (!c->retire || gen_conn_iteration_done(c))
+			if (!gen_conn_retiring(c) || gen_conn_iteration_done(c))
 				gen_conn_finish(c);
 			return;
 		}
@@ -520,7 +522,7 @@ static void driver_next(gen_conn_t *c)
 			return;
 		}
 		lua_settop(u->co, 0); /* "done": one iteration over */
-		if (c->retire && !u->leaving) {
+		if (gen_conn_retiring(c) && !u->leaving) {
 			u->leaving = true; /* ramping down: on_stop runs, then the user is parked */
 			lua_pushliteral(u->co, "leave");
 			nargs = 1;
@@ -543,16 +545,11 @@ static void *driver_thread_start(void *ctx, gen_thread_t *t, char *err, size_t e
 	return scenario_vm_open(ctx, t, err, errlen);
 }
 
+/* The engine has released every user still there (driver_release): their coroutines go
+ * with the VM. */
 static void driver_thread_stop(void *state)
 {
-	scenario_vm_t *vm = state;
-	gen_thread_t *t = vm->thread;
-
-	for (uint32_t i = 0; i < t->conn_count; i++) {
-		free(t->conns[i].user); /* their coroutines go with the VM */
-		t->conns[i].user = NULL;
-	}
-	scenario_vm_close(vm);
+	scenario_vm_close(state);
 }
 
 const gen_driver_t *scenario_driver(scenario_t *s)
