@@ -1,7 +1,6 @@
 /* cli_run: `surge run` — options into a run, the run supervised (a live progress line,
  * Ctrl-C, thresholds checked every second with --abort-on-fail), then the summary, the
  * result file and the exit code. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -18,6 +17,7 @@
 #include "core/clock.h"
 #include "core/echo.h"
 #include "core/http.h"
+#include "core/http_syntax.h"
 #include "core/units.h"
 #include "scenario/scenario.h"
 #include "report/result_doc.h"
@@ -261,7 +261,7 @@ static int group_by_option(run_options_t *o, const char *name)
 	size_t n = strlen(name);
 
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i]))
+		if (!http_token_chars[(unsigned char)name[i]])
 			return cli_usage_error(
 			    "run",
 			    "--group-by-header '%s': not a header name (letters, "

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/http_syntax.h"
 
 enum http_status {
 	HTTP_DONE = 0,  /* one whole message was parsed; *consumed says how many bytes it used */
@@ -94,8 +95,8 @@ typedef struct http_response_parser {
 	uint8_t flags;
 	uint8_t kind;       /* which interesting header the current line is */
 	uint8_t capture_at; /* bytes of the current name matching capture->name; 0xff: none */
-	uint16_t line_len;  /* bytes of the current chunk-size line, to bound extensions */
 	uint64_t remaining; /* body or chunk bytes still to come */
+	http_chunk_t chunk; /* the chunked framing (core/http_syntax.h) */
 	char name[24];      /* the current header name, when short enough to matter */
 	char value[48];     /* the current header value, when its name matters */
 } http_response_parser_t;
@@ -182,9 +183,9 @@ const char *http_reason(int status);
 /* Incremental de-chunking of a request body, in place: decoded bytes are moved to the front
  * of the region as they are found. A zeroed decoder is ready for a new body. */
 typedef struct http_chunked_decoder {
-	uint8_t state;
-	uint64_t remaining;  /* bytes left in the current chunk */
-	uint32_t line_bytes; /* bytes of the current size/trailer line, bounded */
+	http_chunk_t chunk; /* the framing (core/http_syntax.h), shared with the response parser */
+	uint8_t state;      /* framing, data, or where in the trailer section */
+	uint32_t trailer_bytes; /* bytes of the trailer section, bounded */
 } http_chunked_decoder_t;
 
 /* Decodes buf[0..len) in place. *consumed: input bytes used; *decoded: body bytes now at

@@ -8,15 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool is_token_char(unsigned char c)
-{
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-		return true;
-	if (c >= '0' && c <= '9')
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* Visible characters only: a space or control byte would end or split the request line. */
 static bool is_visible(const char *s)
 {
@@ -26,83 +17,6 @@ static bool is_visible(const char *s)
 		if ((unsigned char)*s <= ' ' || *s == 0x7f)
 			return false;
 	return true;
-}
-
-#define TOKEN_RULE "letters, digits and !#$%&'*+-.^_`|~ only"
-
-/* Names character c for a message: "a space", "a control character (0x0d)", "'@'". */
-static void describe_char(unsigned char c, char *out, size_t len)
-{
-	if (c == ' ')
-		snprintf(out, len, "a space");
-	else if (c < 0x20 || c == 0x7f)
-		snprintf(out, len, "a control character (0x%02x)", c);
-	else if (c >= 0x80)
-		snprintf(out, len, "a non-ASCII byte (0x%02x)", c);
-	else
-		snprintf(out, len, "'%c'", c);
-}
-
-/* 0 when s[0..n) is a token; else -EINVAL with what is wrong with it in err. */
-static int token_check(const char *what, const char *s, size_t n, char *err, size_t errlen)
-{
-	char c[48];
-
-	if (n == 0) {
-		snprintf(err, errlen, "the %s is empty", what);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!is_token_char((unsigned char)s[i])) {
-			describe_char((unsigned char)s[i], c, sizeof(c));
-			snprintf(err, errlen, "the %s has %s (%s)", what, c, TOKEN_RULE);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-int http_method_check(const char *method, char *err, size_t errlen)
-{
-	char scratch[1];
-
-	if (!err)
-		err = scratch, errlen = sizeof(scratch);
-	return token_check("method", method ? method : "", method ? strlen(method) : 0, err,
-	                   errlen);
-}
-
-/* "Name: value" with a token name; CR and LF would let one header smuggle in another, and
- * no other control character (but a tab) belongs in a value (RFC 9110 §5.5). */
-int http_header_check(const char *h, char *err, size_t errlen)
-{
-	const char *colon = h ? strchr(h, ':') : NULL;
-	char scratch[1], c[48];
-
-	if (!err)
-		err = scratch, errlen = sizeof(scratch);
-	if (!colon) {
-		snprintf(err, errlen, "expected 'Name: value'");
-		return -EINVAL;
-	}
-	if (token_check("name", h, (size_t)(colon - h), err, errlen) < 0)
-		return -EINVAL;
-	for (const char *p = colon + 1; *p; p++) {
-		unsigned char b = (unsigned char)*p;
-
-		if (b == '\r' || b == '\n') {
-			snprintf(err, errlen,
-			         "the value has a line break (CR or LF), which would start another "
-			         "header");
-			return -EINVAL;
-		}
-		if ((b < 0x20 && b != '\t') || b == 0x7f) {
-			describe_char(b, c, sizeof(c));
-			snprintf(err, errlen, "the value has %s", c);
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 static bool header_named(const char *h, const char *name)

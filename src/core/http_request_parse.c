@@ -1,6 +1,7 @@
 /* http_request_parse: the server half of the HTTP/1.1 codec — the request-head parser, header
  * lookup and the in-place chunked body decoder. Pure: no I/O, no allocation, no hidden state. */
 #include "core/http.h"
+#include "core/http_syntax.h"
 
 #include <string.h>
 
@@ -27,23 +28,8 @@
  * turns it into HTTP_AGAIN, or 431 when that end is max_header_bytes. Errors are HTTP statuses. */
 #define NEED_MORE 1
 
-/* A chunk-size line (size, extensions, line end) longer than this is malformed: extensions are
- * skipped, never stored, but a client must not keep the decoder scanning one line forever. */
-#define CHUNK_LINE_MAX 4096
-/* The whole trailer section, final empty line included. */
+/* The whole trailer section of a chunked body, final empty line included. */
 #define CHUNK_TRAILERS_MAX 8192
-
-/* tchar (RFC 9110 5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~". */
-static const uint8_t token_char[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
-};
 
 /* What the head's headers said about framing and reuse; judged once the head is complete, so a
  * syntax error later in the head still wins over these. */
@@ -63,26 +49,6 @@ struct scan {
 	const char *p;
 	const char *end;
 };
-
-static bool is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-
-/* Field values allow HTAB, visible ASCII and obs-text; every other control (and DEL) ends the
- * scan, normally at the CR or LF ending the line. */
-static bool is_field_char(unsigned char c)
-{
-	return c >= 0x20 ? c != 0x7f : c == '\t';
-}
-
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Compares bytes that passed token, target or field validation with a lowercase literal made of
  * letters, digits, '-', ':' and '/': OR-ing 0x20 folds case, and the only other bytes it maps
@@ -104,54 +70,10 @@ static http_slice_t slice(const char *from, const char *to)
 	return (http_slice_t){.p = from, .len = (size_t)(to - from)};
 }
 
-/* Four bytes per loop test: names and methods are short, so loop overhead is half the work. */
-static const char *scan_token(const char *s, const char *end)
-{
-	const unsigned char *u = (const unsigned char *)s, *e = (const unsigned char *)end;
-
-	while (e - u >= 4 && token_char[u[0]] && token_char[u[1]] && token_char[u[2]] &&
-	       token_char[u[3]])
-		u += 4;
-	while (u < e && token_char[*u])
-		u++;
-	return (const char *)u;
-}
-
 /* Request-target bytes are visible ASCII (0x21..0x7e): one subtraction and compare each. */
 static const char *scan_target(const char *s, const char *end)
 {
 	while (s < end && (unsigned char)(*s - 0x21) < 0x5e)
-		s++;
-	return s;
-}
-
-/* Returns the first byte in [s, end) that may not appear in a field value. Eight bytes at a time:
- * the mask flags bytes below 0x20 or equal to 0x7f; its lowest flag is always a real one (a
- * borrow only spreads upwards), so on little-endian machines it says where to look. */
-static const char *scan_field(const char *s, const char *end)
-{
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-
-	while (end - s >= 8) {
-		uint64_t w, del, mask;
-
-		memcpy(&w, s, 8);
-		del = w ^ (0x7f * ones);
-		mask = ((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs);
-		if (!mask) {
-			s += 8;
-			continue;
-		}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		s += __builtin_ctzll(mask) / 8;
-		if (*s != '\t')
-			return s;
-		s++; /* HTAB is flagged but allowed */
-#else
-		break;
-#endif
-	}
-	while (s < end && is_field_char((unsigned char)*s))
 		s++;
 	return s;
 }
@@ -195,7 +117,8 @@ static int line_overrun(const struct scan *s, const char *line_end)
 
 static int parse_version(const char *v, http_request_t *r)
 {
-	if (memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) || v[6] != '.' || !is_digit(v[7]))
+	if (memcmp(v, "HTTP/", 5) != 0 || !http_is_digit(v[5]) || v[6] != '.' ||
+	    !http_is_digit(v[7]))
 		return 400;
 	if (v[5] != '1')
 		return 505;
@@ -261,7 +184,7 @@ static int parse_request_line(struct scan *s, http_request_t *r, uint32_t max_li
 
 	if ((size_t)(s->end - p) > max_line)
 		line_end = p + max_line;
-	p = scan_token(p, line_end);
+	p = http_scan_token(p, line_end);
 	if (p == line_end)
 		return line_overrun(s, line_end);
 	if (*p != ' ' || p == s->p)
@@ -317,7 +240,7 @@ static int parse_content_length(const http_slice_t *v, http_request_t *r)
 	for (size_t i = 0; i < v->len; i++) {
 		int digit = (unsigned char)v->p[i] - '0';
 
-		if (!is_digit((unsigned char)v->p[i]) || n > (INT64_MAX - digit) / 10)
+		if (!http_is_digit((unsigned char)v->p[i]) || n > (INT64_MAX - digit) / 10)
 			return 400;
 		n = n * 10 + digit;
 	}
@@ -335,7 +258,7 @@ static int parse_transfer_encoding(const http_slice_t *v, struct head_flags *f)
 	bool any = false;
 
 	while (next_element(&p, end, &e)) {
-		size_t name_len = (size_t)(scan_token(e.p, e.p + e.len) - e.p);
+		size_t name_len = (size_t)(http_scan_token(e.p, e.p + e.len) - e.p);
 
 		if (name_len == 0)
 			return 400;
@@ -402,7 +325,7 @@ static int parse_header_line(struct scan *s, http_request_t *r, struct head_flag
 	http_slice_t name, v;
 	int st;
 
-	p = scan_token(s->p, s->end);
+	p = http_scan_token(s->p, s->end);
 	if (p == s->end)
 		return NEED_MORE;
 	if (*p != ':' || p == s->p)
@@ -412,7 +335,7 @@ static int parse_header_line(struct scan *s, http_request_t *r, struct head_flag
 	while (p < s->end && (*p == ' ' || *p == '\t'))
 		p++;
 	value = p;
-	p = scan_field(p, s->end);
+	p = http_scan_field(p, s->end);
 	value_end = p;
 	if ((st = end_of_line(&p, s->end)) != 0)
 		return st;
@@ -530,141 +453,77 @@ http_slice_t http_request_header(const http_request_t *r, const char *name)
 
 /* ---- chunked request bodies ---- */
 
-/* Framing follows RFC 9112 7.1, with bare LF accepted wherever CRLF is, as in the head. Sizes
- * above INT64_MAX, whitespace after a size not followed by an extension, and a missing line end
- * after chunk data are errors; trailers are checked (token name, colon, field value) and dropped.
- * The zero state is the start, so a zeroed decoder is ready. line_bytes counts the bytes of the
- * current size line, or of the whole trailer section. */
-enum chunk_state {
-	C_SIZE_FIRST, /* a hex digit must come first */
-	C_SIZE,       /* more digits, or what ends the size */
-	C_SIZE_BWS,   /* whitespace after the size: only an extension may follow (RFC 9112 7.1.1) */
-	C_EXT,        /* skipping extensions up to the line end */
-	C_SIZE_LF,
-	C_DATA,
-	C_DATA_END, /* the line end every chunk's data must be followed by */
-	C_DATA_LF,
-	C_TRAILER_START, /* a trailer line, or the empty line that ends the body */
-	C_TRAILER_NAME,
-	C_TRAILER_VALUE,
-	C_TRAILER_LF,
-	C_FINAL_LF,
-	C_DONE,
-	C_ERROR
+/* The framing is core/http_syntax.c's, the response parser's too; what is the request side's
+ * own is the in-place move and the trailer section: each trailer is checked (token name,
+ * colon, field value) and dropped, the section bounded by CHUNK_TRAILERS_MAX. The zero state
+ * is the start, so a zeroed decoder is ready. */
+enum decode_state {
+	D_FRAMING, /* size lines and the line ends after data: http_chunk_byte */
+	D_DATA,
+	D_TRAILER_START, /* a trailer line, or the empty line that ends the body */
+	D_TRAILER_NAME,
+	D_TRAILER_VALUE,
+	D_TRAILER_LF,
+	D_FINAL_LF,
+	D_DONE,
+	D_ERROR
 };
 
-static int chunk_fail(http_chunked_decoder_t *d)
+static int decode_fail(http_chunked_decoder_t *d)
 {
-	d->state = C_ERROR;
+	d->state = D_ERROR;
 	return HTTP_ERROR;
 }
 
-static void end_size_line(http_chunked_decoder_t *d)
+/* One byte of the trailer section. */
+static int trailer_step(http_chunked_decoder_t *d, unsigned char c)
 {
-	d->line_bytes = 0;
-	d->state = d->remaining ? C_DATA : C_TRAILER_START;
-}
-
-/* Bounds the size line and the trailer section before the byte is looked at. */
-static bool over_line_budget(http_chunked_decoder_t *d)
-{
-	if (d->state <= C_SIZE_LF)
-		return ++d->line_bytes > CHUNK_LINE_MAX;
-	if (d->state >= C_TRAILER_START && d->state <= C_FINAL_LF)
-		return ++d->line_bytes > CHUNK_TRAILERS_MAX;
-	return false;
-}
-
-/* One framing byte (everything but chunk data). */
-static int chunk_step(http_chunked_decoder_t *d, unsigned char c)
-{
-	int digit = hex_value(c);
-
-	if (over_line_budget(d))
-		return chunk_fail(d);
+	if (++d->trailer_bytes > CHUNK_TRAILERS_MAX)
+		return decode_fail(d);
 	switch (d->state) {
-	case C_SIZE_FIRST:
-		if (digit < 0)
-			return chunk_fail(d);
-		d->remaining = (uint64_t)digit;
-		d->state = C_SIZE;
-		return HTTP_AGAIN;
-	case C_SIZE:
-		if (digit >= 0) {
-			if (d->remaining >> 59)
-				return chunk_fail(d); /* a size past INT64_MAX */
-			d->remaining = d->remaining << 4 | (uint64_t)digit;
-		} else if (c == ' ' || c == '\t') {
-			d->state = C_SIZE_BWS;
-		} else if (c == ';') {
-			d->state = C_EXT;
-		} else if (c == '\r') {
-			d->state = C_SIZE_LF;
-		} else if (c == '\n') {
-			end_size_line(d);
-		} else {
-			return chunk_fail(d);
-		}
-		return HTTP_AGAIN;
-	case C_SIZE_BWS:
-		if (c == ';')
-			d->state = C_EXT;
-		else if (c != ' ' && c != '\t')
-			return chunk_fail(d);
-		return HTTP_AGAIN;
-	case C_EXT:
+	case D_TRAILER_START:
 		if (c == '\r')
-			d->state = C_SIZE_LF;
+			d->state = D_FINAL_LF;
 		else if (c == '\n')
-			end_size_line(d);
-		else if (!is_field_char(c))
-			return chunk_fail(d);
-		return HTTP_AGAIN;
-	case C_SIZE_LF:
-		if (c != '\n')
-			return chunk_fail(d);
-		end_size_line(d);
-		return HTTP_AGAIN;
-	case C_DATA_END:
-	case C_DATA_LF:
-		if (c == '\r' && d->state == C_DATA_END)
-			d->state = C_DATA_LF;
-		else if (c == '\n')
-			d->state = C_SIZE_FIRST;
+			d->state = D_DONE;
+		else if (http_token_chars[c])
+			d->state = D_TRAILER_NAME;
 		else
-			return chunk_fail(d);
-		return HTTP_AGAIN;
-	case C_TRAILER_START:
-		if (c == '\r')
-			d->state = C_FINAL_LF;
-		else if (c == '\n')
-			d->state = C_DONE;
-		else if (token_char[c])
-			d->state = C_TRAILER_NAME;
-		else
-			return chunk_fail(d);
-		return d->state == C_DONE ? HTTP_DONE : HTTP_AGAIN;
-	case C_TRAILER_NAME:
+			return decode_fail(d);
+		break;
+	case D_TRAILER_NAME:
 		if (c == ':')
-			d->state = C_TRAILER_VALUE;
-		else if (!token_char[c])
-			return chunk_fail(d);
-		return HTTP_AGAIN;
-	case C_TRAILER_VALUE:
+			d->state = D_TRAILER_VALUE;
+		else if (!http_token_chars[c])
+			return decode_fail(d);
+		break;
+	case D_TRAILER_VALUE:
 		if (c == '\r')
-			d->state = C_TRAILER_LF;
+			d->state = D_TRAILER_LF;
 		else if (c == '\n')
-			d->state = C_TRAILER_START;
-		else if (!is_field_char(c))
-			return chunk_fail(d);
-		return HTTP_AGAIN;
-	case C_TRAILER_LF:
-	case C_FINAL_LF:
+			d->state = D_TRAILER_START;
+		else if (!http_is_field_char(c))
+			return decode_fail(d);
+		break;
+	case D_TRAILER_LF:
+	case D_FINAL_LF:
 		if (c != '\n')
-			return chunk_fail(d);
-		d->state = d->state == C_FINAL_LF ? C_DONE : C_TRAILER_START;
-		return d->state == C_DONE ? HTTP_DONE : HTTP_AGAIN;
-	default: return chunk_fail(d);
+			return decode_fail(d);
+		d->state = d->state == D_FINAL_LF ? D_DONE : D_TRAILER_START;
+		break;
+	default: return decode_fail(d);
+	}
+	return d->state == D_DONE ? HTTP_DONE : HTTP_AGAIN;
+}
+
+/* One framing byte: a size line's, or the line end after data. */
+static int framing_step(http_chunked_decoder_t *d, unsigned char c)
+{
+	switch (http_chunk_byte(&d->chunk, c)) {
+	case HTTP_CHUNK_MORE: return HTTP_AGAIN;
+	case HTTP_CHUNK_DATA: d->state = D_DATA; return HTTP_AGAIN;
+	case HTTP_CHUNK_LAST: d->state = D_TRAILER_START; return HTTP_AGAIN;
+	default: return decode_fail(d);
 	}
 }
 
@@ -674,22 +533,28 @@ int http_chunked_decode(http_chunked_decoder_t *d, char *buf, size_t len, size_t
                         size_t *decoded)
 {
 	size_t in = 0, out = 0;
-	int rc = d->state == C_DONE ? HTTP_DONE : d->state == C_ERROR ? HTTP_ERROR : HTTP_AGAIN;
+	int rc = d->state == D_DONE ? HTTP_DONE : d->state == D_ERROR ? HTTP_ERROR : HTTP_AGAIN;
 
 	while (rc == HTTP_AGAIN && in < len) {
-		if (d->state == C_DATA) {
-			size_t n = len - in < d->remaining ? len - in : (size_t)d->remaining;
+		if (d->state == D_DATA) {
+			uint64_t left = d->chunk.remaining;
+			size_t n = len - in < left ? len - in : (size_t)left;
 
 			if (out != in)
 				memmove(buf + out, buf + in, n);
 			in += n;
 			out += n;
-			d->remaining -= n;
-			if (!d->remaining)
-				d->state = C_DATA_END;
+			d->chunk.remaining -= n;
+			if (!d->chunk.remaining) {
+				http_chunk_data_end(&d->chunk);
+				d->state = D_FRAMING;
+			}
 			continue;
 		}
-		rc = chunk_step(d, (unsigned char)buf[in++]);
+		if (d->state == D_FRAMING)
+			rc = framing_step(d, (unsigned char)buf[in++]);
+		else
+			rc = trailer_step(d, (unsigned char)buf[in++]);
 	}
 	*consumed = in;
 	*decoded = out;

@@ -1,13 +1,10 @@
 /* http_response_parse: the client half of the HTTP/1.1 codec — an incremental response parser.
  * A pure state machine over caller-owned bytes: any split of the input gives the same result. */
 #include "core/http.h"
+#include "core/http_syntax.h"
 
 #include <stddef.h>
 #include <string.h>
-
-/* A chunk-size line (size, extensions, CRLF) longer than this is HTTP_ERR_CHUNK: extensions are
- * skipped, never stored, but a peer must not keep us scanning one line forever. */
-#define CHUNK_LINE_MAX 4096
 
 /* Every state at or after S_BODY_LENGTH belongs to the body; the others are counted against
  * max_header_bytes. Trailers reuse the header states with F_TRAILERS set. */
@@ -27,13 +24,8 @@ enum parse_state {
 	S_HEAD_END_LF,
 	S_BODY_LENGTH,
 	S_BODY_CLOSE,
-	S_CHUNK_SIZE, /* name_len is 1 once a hex digit was seen */
-	S_CHUNK_WS,
-	S_CHUNK_EXT,
-	S_CHUNK_LF,
+	S_CHUNK_FRAMING, /* a chunk-size line, or the line end after data: p->chunk */
 	S_CHUNK_DATA,
-	S_CHUNK_DATA_END,
-	S_CHUNK_DATA_LF,
 	S_DONE,
 	S_ERROR
 };
@@ -51,19 +43,6 @@ enum parse_flags {
 	F_CLOSE = 0x20,      /* Connection: close */
 	F_KEEP_ALIVE = 0x40, /* Connection: keep-alive */
 	F_TRAILERS = 0x80    /* the header states are parsing the trailer section */
-};
-
-/* tchar (RFC 9110 5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~"; everything else ends a name. */
-static const uint8_t token_char[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 :;<=>? */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
-    /* 0x80..0xff: obs-text is not allowed in a name */
 };
 
 static const char *const error_names[HTTP_ERR_COUNT] = {
@@ -147,16 +126,6 @@ static int finish(http_response_parser_t *p)
 	return HTTP_DONE;
 }
 
-static bool is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-
-static bool is_field_char(unsigned char c)
-{
-	return c >= 0x20 ? c != 0x7f : c == '\t';
-}
-
 /* Compares a token with a lowercase literal of letters and '-': OR-ing 0x20 folds case, and the
  * only other byte it maps onto '-' is CR, which never reaches here. */
 static bool ascii_case_eq(const char *s, const char *lower, size_t n)
@@ -165,52 +134,6 @@ static bool ascii_case_eq(const char *s, const char *lower, size_t n)
 		if (((unsigned char)s[i] | 0x20) != (unsigned char)lower[i])
 			return false;
 	return true;
-}
-
-/* Four bytes per loop test: header names are short, so the loop overhead is half the work. */
-static const char *scan_token(const char *s, const char *end)
-{
-	const unsigned char *u = (const unsigned char *)s, *e = (const unsigned char *)end;
-
-	while (e - u >= 4 && token_char[u[0]] && token_char[u[1]] && token_char[u[2]] &&
-	       token_char[u[3]])
-		u += 4;
-	while (u < e && token_char[*u])
-		u++;
-	return (const char *)u;
-}
-
-/* Returns the first byte in [s, end) that may not appear in a field value or reason phrase
- * (a control other than HTAB, or DEL) — normally the CR ending the line. Eight bytes at a time:
- * the mask flags bytes below 0x20 or equal to 0x7f, and its lowest flag is always a real one
- * (a borrow only spreads upwards), so on little-endian machines it says where to stop; an
- * HTAB is flagged too and simply stepped over. */
-static const char *scan_field(const char *s, const char *end)
-{
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-
-	while (end - s >= 8) {
-		uint64_t w, del, mask;
-
-		memcpy(&w, s, 8);
-		del = w ^ (0x7f * ones);
-		mask = ((w - 0x20 * ones) & ~w & highs) | ((del - ones) & ~del & highs);
-		if (!mask) {
-			s += 8;
-			continue;
-		}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		s += __builtin_ctzll(mask) / 8;
-		if (*s != '\t')
-			return s;
-		s++;
-#else
-		break;
-#endif
-	}
-	while (s < end && is_field_char((unsigned char)*s))
-		s++;
-	return s;
 }
 
 /* Copies header bytes into the optional store, as many as fit; running out of room is reported
@@ -333,7 +256,7 @@ static int content_length_bytes(http_response_parser_t *p, const char *s, size_t
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (is_digit(c) && !(p->flags & F_CL_WS)) {
+		if (http_is_digit(c) && !(p->flags & F_CL_WS)) {
 			if (p->remaining > (uint64_t)(INT64_MAX - (c - '0')) / 10)
 				return fail(p, HTTP_ERR_CONTENT_LENGTH);
 			p->remaining = p->remaining * 10 + (c - '0');
@@ -470,7 +393,7 @@ static int end_header_line(http_response_parser_t *p)
 static const char *whole_header_line(http_response_parser_t *p, const char *s, const char *end,
                                      int *rc)
 {
-	const char *colon = scan_token(s, end), *value, *eol;
+	const char *colon = http_scan_token(s, end), *value, *eol;
 	enum header_kind kind;
 	size_t fit;
 
@@ -478,7 +401,7 @@ static const char *whole_header_line(http_response_parser_t *p, const char *s, c
 		return NULL;
 	for (value = colon + 1; value < end && (*value == ' ' || *value == '\t');)
 		value++;
-	eol = scan_field(value, end);
+	eol = http_scan_field(value, end);
 	if (eol == end || (*eol == '\r' ? eol + 1 == end || eol[1] != '\n' : *eol != '\n'))
 		return NULL;
 	kind = classify(s, (size_t)(colon - s));
@@ -515,12 +438,10 @@ static void start_next_status(http_response_parser_t *p)
 	p->state = S_VERSION;
 }
 
-static void start_chunk_line(http_response_parser_t *p)
+static void start_chunked_body(http_response_parser_t *p)
 {
-	p->remaining = 0;
-	p->name_len = 0;
-	p->line_len = 0;
-	p->state = S_CHUNK_SIZE;
+	memset(&p->chunk, 0, sizeof(p->chunk));
+	p->state = S_CHUNK_FRAMING;
 }
 
 /* The empty line ended the header block: decide how the body is delimited (RFC 9112 6.3). When
@@ -551,7 +472,7 @@ static int finish_head(http_response_parser_t *p)
 		p->content_length = -1;
 		if (p->flags & F_CHUNKED) {
 			p->chunked = true;
-			start_chunk_line(p);
+			start_chunked_body(p);
 			return HTTP_AGAIN;
 		}
 	} else if (p->flags & F_CL_SEEN) {
@@ -570,8 +491,8 @@ static int finish_head(http_response_parser_t *p)
  * else takes the byte-at-a-time path, which alone decides what is an error. */
 static bool status_fast(http_response_parser_t *p, const char *s)
 {
-	if (memcmp(s, "HTTP/1.", 7) != 0 || !is_digit(s[7]) || s[8] != ' ' || s[9] < '1' ||
-	    s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]) || s[12] != ' ')
+	if (memcmp(s, "HTTP/1.", 7) != 0 || !http_is_digit(s[7]) || s[8] != ' ' || s[9] < '1' ||
+	    s[9] > '9' || !http_is_digit(s[10]) || !http_is_digit(s[11]) || s[12] != ' ')
 		return false;
 	p->minor_version = s[7] - '0';
 	p->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
@@ -595,7 +516,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				pos += 13;
 				p->state = S_REASON;
 			} else if (c != (unsigned char)"HTTP/1."[p->name_len]) {
-				bool major = p->name_len == 5 && is_digit(c);
+				bool major = p->name_len == 5 && http_is_digit(c);
 				rc = fail(p, major ? HTTP_ERR_VERSION : HTTP_ERR_STATUS_LINE);
 			} else {
 				pos++;
@@ -604,7 +525,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 			}
 			break;
 		case S_MINOR: /* any HTTP/1.x is read as 1.1 (RFC 9110 2.5) */
-			if (!is_digit(c)) {
+			if (!http_is_digit(c)) {
 				rc = fail(p, HTTP_ERR_VERSION);
 				break;
 			}
@@ -622,7 +543,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 			p->state = S_CODE;
 			break;
 		case S_CODE:
-			if (!is_digit(c) || (p->name_len == 0 && c == '0')) {
+			if (!http_is_digit(c) || (p->name_len == 0 && c == '0')) {
 				rc = fail(p, HTTP_ERR_STATUS_LINE);
 				break;
 			}
@@ -643,7 +564,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				rc = fail(p, HTTP_ERR_STATUS_LINE);
 			break;
 		case S_REASON:
-			pos = scan_field(pos, end);
+			pos = http_scan_field(pos, end);
 			if (pos == end)
 				break;
 			c = (unsigned char)*pos++;
@@ -668,7 +589,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 			} else if (c == '\n') {
 				pos++;
 				rc = finish_head(p);
-			} else if (!token_char[c]) {
+			} else if (!http_token_chars[c]) {
 				/* this includes obs-fold: a line starting with SP or HTAB */
 				rc = fail_line(p);
 			} else if (p->header_count >= p->limits.max_headers) {
@@ -683,7 +604,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 			}
 			break;
 		case S_NAME:
-			q = scan_token(pos, end);
+			q = http_scan_token(pos, end);
 			rc = take_name(p, pos, (size_t)(q - pos));
 			pos = q;
 			if (rc != HTTP_AGAIN || pos == end)
@@ -706,7 +627,7 @@ static int parse_head(http_response_parser_t *p, const char **posp, const char *
 				p->state = S_VALUE;
 			break;
 		case S_VALUE:
-			q = scan_field(pos, end);
+			q = http_scan_field(pos, end);
 			rc = take_value(p, pos, (size_t)(q - pos));
 			pos = q;
 			if (rc != HTTP_AGAIN || pos == end)
@@ -759,108 +680,26 @@ static void emit_body(http_response_parser_t *p, const char *s, size_t n)
 	p->body_bytes += n;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The line after a chunk's data is complete: the next chunk-size line follows; after the size
- * line itself, either data or (size 0) the trailer section. */
-static void end_chunk_size_line(http_response_parser_t *p)
-{
-	if (p->remaining) {
-		p->state = S_CHUNK_DATA;
-		return;
-	}
-	p->flags |= F_TRAILERS;
-	p->state = S_LINE_START;
-}
-
-/* 1*HEXDIG, then BWS, ";" extensions or the line end. name_len says a digit was seen. */
-static int chunk_size_byte(http_response_parser_t *p, unsigned char c)
-{
-	int digit = hex_value(c);
-
-	if (digit >= 0) {
-		if (p->remaining >> 60)
-			return fail(p, HTTP_ERR_CHUNK); /* one more digit would overflow */
-		p->remaining = p->remaining << 4 | (uint64_t)digit;
-		p->name_len = 1;
-	} else if (!p->name_len) {
-		return fail(p, HTTP_ERR_CHUNK);
-	} else if (c == ';') {
-		p->state = S_CHUNK_EXT;
-	} else if (c == ' ' || c == '\t') {
-		p->state = S_CHUNK_WS;
-	} else if (c == '\r') {
-		p->state = S_CHUNK_LF;
-	} else if (c == '\n') {
-		end_chunk_size_line(p);
-	} else {
-		return fail(p, HTTP_ERR_CHUNK);
-	}
-	return HTTP_AGAIN;
-}
-
-/* Chunk-size lines and the CRLF after chunk data, a byte at a time: they are a few bytes each.
- * Returns as soon as data or trailers start so those take their fast paths. */
+/* Chunk-size lines and the line end after chunk data, a byte at a time through the codec's one
+ * chunked framing (core/http_syntax.c): they are a few bytes each. Returns as soon as data or
+ * trailers start so those take their fast paths; trailers reuse the header states. */
 static int parse_chunk_line(http_response_parser_t *p, const char **posp, const char *end)
 {
 	const char *pos = *posp;
 	int rc = HTTP_AGAIN;
 
-	while (pos < end && rc == HTTP_AGAIN && p->state != S_CHUNK_DATA &&
-	       p->state != S_LINE_START) {
-		unsigned char c = (unsigned char)*pos++;
-
-		/* the states before S_CHUNK_DATA are the chunk-size line's */
-		if (p->state < S_CHUNK_DATA && ++p->line_len > CHUNK_LINE_MAX) {
-			rc = fail(p, HTTP_ERR_CHUNK);
+	while (pos < end && rc == HTTP_AGAIN && p->state == S_CHUNK_FRAMING) {
+		switch (http_chunk_byte(&p->chunk, (unsigned char)*pos++)) {
+		case HTTP_CHUNK_MORE: break;
+		case HTTP_CHUNK_DATA:
+			p->remaining = p->chunk.remaining;
+			p->state = S_CHUNK_DATA;
 			break;
-		}
-		switch (p->state) {
-		case S_CHUNK_SIZE: rc = chunk_size_byte(p, c); break;
-		case S_CHUNK_WS:
-			if (c == ';')
-				p->state = S_CHUNK_EXT;
-			else if (c == '\r')
-				p->state = S_CHUNK_LF;
-			else if (c == '\n')
-				end_chunk_size_line(p);
-			else if (c != ' ' && c != '\t')
-				rc = fail(p, HTTP_ERR_CHUNK);
+		case HTTP_CHUNK_LAST:
+			p->flags |= F_TRAILERS;
+			p->state = S_LINE_START;
 			break;
-		case S_CHUNK_EXT:
-			if (c == '\r')
-				p->state = S_CHUNK_LF;
-			else if (c == '\n')
-				end_chunk_size_line(p);
-			else if (!is_field_char(c))
-				rc = fail(p, HTTP_ERR_CHUNK);
-			break;
-		case S_CHUNK_LF:
-			if (c == '\n')
-				end_chunk_size_line(p);
-			else
-				rc = fail(p, HTTP_ERR_CHUNK);
-			break;
-		case S_CHUNK_DATA_END:
-			if (c == '\r')
-				p->state = S_CHUNK_DATA_LF;
-			else if (c == '\n')
-				start_chunk_line(p);
-			else
-				rc = fail(p, HTTP_ERR_CHUNK);
-			break;
-		case S_CHUNK_DATA_LF:
-			if (c == '\n')
-				start_chunk_line(p);
-			else
-				rc = fail(p, HTTP_ERR_CHUNK);
-			break;
+		default: rc = fail(p, HTTP_ERR_CHUNK); break;
 		}
 	}
 	*posp = pos;
@@ -889,7 +728,8 @@ static int parse_body(http_response_parser_t *p, const char **posp, const char *
 			return HTTP_AGAIN;
 		if (p->state == S_BODY_LENGTH)
 			return finish(p);
-		p->state = S_CHUNK_DATA_END;
+		http_chunk_data_end(&p->chunk);
+		p->state = S_CHUNK_FRAMING;
 		return HTTP_AGAIN;
 	default: return parse_chunk_line(p, posp, end);
 	}

@@ -660,3 +660,46 @@ TEST(http_request_parse_chunked_hostile)
 	CHECK_INT(http_chunked_decode(&d, (char[]){"0\r\n\r\n"}, 5, &consumed, &decoded),
 	          HTTP_ERROR);
 }
+
+/* The response parser (what surge run reads) and the request decoder (what surge serve reads)
+ * share one chunked framing: each body below gets the same verdict from both — before, the
+ * response side took "5 \r\n" and sizes past INT64_MAX that the request side refused. */
+TEST(http_chunked_one_framing_for_both_sides)
+{
+	static const struct {
+		const char *body;
+		int rc;
+	} cases[] = {
+	    {"5\r\nhello\r\n0\r\n\r\n", HTTP_DONE},
+	    {"5\nhello\n0\n\n", HTTP_DONE},
+	    {"05 ;a=b\r\nhello\r\n0;x\r\n\r\n", HTTP_DONE},
+	    {"5\r\nhello\r\n0\r\nT: v\r\n\r\n", HTTP_DONE},
+	    {"5 \r\nhello\r\n0\r\n\r\n", HTTP_ERROR},
+	    {"5\t\r\nhello\r\n0\r\n\r\n", HTTP_ERROR},
+	    {"8000000000000000\r\n", HTTP_ERROR},
+	    {"10000000000000000\r\n", HTTP_ERROR},
+	    {" 5\r\nhello\r\n0\r\n\r\n", HTTP_ERROR},
+	    {"5\r\nhelloX\r\n0\r\n\r\n", HTTP_ERROR},
+	    {"5;\x01\r\nhello\r\n0\r\n\r\n", HTTP_ERROR},
+	    {"0\r\nbad trailer\r\n\r\n", HTTP_ERROR},
+	    {"0\r\n\rX", HTTP_ERROR},
+	    {"g\r\n", HTTP_ERROR},
+	};
+	static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *b = cases[i].body;
+		size_t n = strlen(b), body_len, used, consumed;
+		char body[64], response[256];
+		http_response_parser_t p;
+		int request_rc = decode(b, n, n, 0, body, &body_len, &used), response_rc;
+
+		snprintf(response, sizeof(response), "%s%s", head, b);
+		http_response_parser_init(&p, false);
+		response_rc = http_response_parse(&p, response, strlen(response), &consumed);
+		if (request_rc != cases[i].rc || response_rc != cases[i].rc)
+			test_fail(__FILE__, __LINE__,
+			          "\"%s\": request side %d, response side %d, expected %d", b,
+			          request_rc, response_rc, cases[i].rc);
+	}
+}
