@@ -346,7 +346,8 @@ static int write_json(const search_t *s, int code)
 	jsonw_array_end(&w);
 	jsonw_object_end(&w);
 	buf_append_char(&out, '\n');
-	rc = w.err ? w.err : cli_write_file(s->run.json_path, out.data, out.len);
+	rc = w.err ? w.err : buf_error(&out);
+	rc = rc ? rc : cli_write_file(s->run.json_path, out.data, out.len);
 	buf_free(&out);
 	return rc;
 }

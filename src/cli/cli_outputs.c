@@ -31,8 +31,9 @@ static int render_json(const json_t *doc, buf_t *out, char *err, size_t errlen)
 		snprintf(err, errlen, "JSON: out of memory");
 		return -ENOMEM;
 	}
-	rc = buf_append_str(out, text);
-	rc = rc ? rc : buf_append_char(out, '\n');
+	buf_append_str(out, text);
+	buf_append_char(out, '\n');
+	rc = buf_error(out);
 	free(text);
 	if (rc)
 		snprintf(err, errlen, "JSON: %s", strerror(-rc));

@@ -13,6 +13,7 @@ void buf_init(buf_t *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->err = 0;
 }
 
 void buf_free(buf_t *b)
@@ -23,9 +24,29 @@ void buf_free(buf_t *b)
 
 void buf_reset(buf_t *b)
 {
-	b->len = 0;
+	buf_truncate(b, 0);
+}
+
+void buf_truncate(buf_t *b, size_t len)
+{
+	if (len < b->len)
+		b->len = len;
 	if (b->data)
-		b->data[0] = '\0';
+		b->data[b->len] = '\0';
+	b->err = 0;
+}
+
+int buf_error(const buf_t *b)
+{
+	return b->err;
+}
+
+/* Remembers the first failure. */
+static int failed(buf_t *b, int rc)
+{
+	if (!b->err)
+		b->err = rc;
+	return rc;
 }
 
 int buf_reserve(buf_t *b, size_t extra)
@@ -53,10 +74,10 @@ int buf_reserve(buf_t *b, size_t extra)
 
 int buf_append(buf_t *b, const void *data, size_t len)
 {
-	int rc = buf_reserve(b, len);
+	int rc = b->err ? b->err : buf_reserve(b, len);
 
 	if (rc < 0)
-		return rc;
+		return failed(b, rc);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -80,16 +101,18 @@ int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	int n, rc;
 
+	if (b->err)
+		return b->err;
 	/* one pass when it fits (the usual case), a second only to grow */
 	va_copy(again, ap);
 	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, again);
 	va_end(again);
 	if (n < 0)
-		return -EINVAL;
+		return failed(b, -EINVAL);
 	if ((size_t)n < room) {
 		if ((size_t)n > b->max - b->len) {
 			b->data[b->len] = '\0';
-			return -ENOBUFS;
+			return failed(b, -ENOBUFS);
 		}
 		b->len += (size_t)n;
 		return 0;
@@ -98,7 +121,7 @@ int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 		b->data[b->len] = '\0';
 	rc = buf_reserve(b, (size_t)n);
 	if (rc < 0)
-		return rc;
+		return failed(b, rc);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;

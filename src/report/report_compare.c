@@ -305,39 +305,9 @@ static void format_tolerance(const compare_options_t *o, char *out, size_t len)
 	         o->tolerance * 100);
 }
 
-/* Renderer output with a sticky error: the first failed append is what a renderer returns. */
-typedef struct out {
-	buf_t *b;
-	int err;
-} out_t;
-
-static void outf(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void outf(out_t *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o->err)
-		return;
-	va_start(ap, fmt);
-	o->err = buf_vprintf(o->b, fmt, ap);
-	va_end(ap);
-}
-
-static void outs(out_t *o, const char *s)
-{
-	if (!o->err)
-		o->err = buf_append_str(o->b, s);
-}
-
-static void outc(out_t *o, char c)
-{
-	if (!o->err)
-		o->err = buf_append_char(o->b, c);
-}
-
 /* ---- terminal ---- */
 
-static void text_row(out_t *out, const compare_row_t *r, bool color)
+static void text_row(buf_t *out, const compare_row_t *r, bool color)
 {
 	char base[32], next[32], delta[32], rel[16];
 	const char *on = "", *off = "";
@@ -350,8 +320,8 @@ static void text_row(out_t *out, const compare_row_t *r, bool color)
 		on = "\033[1;31m", off = "\033[0m";
 	else if (color && r->verdict == CMP_IMPROVED)
 		on = "\033[32m", off = "\033[0m";
-	outf(out, "  %-11s %13s %13s %13s %s %9s  %s%s%s\n", metrics[r->metric].label, base, next,
-	     delta, arrow(r), rel, on, compare_verdict_name(r->verdict), off);
+	buf_printf(out, "  %-11s %13s %13s %13s %s %9s  %s%s%s\n", metrics[r->metric].label, base,
+	           next, delta, arrow(r), rel, on, compare_verdict_name(r->verdict), off);
 }
 
 /* "added: only in the new run (156 requests, 78.0/s, p95 50.14 ms)" for a one-sided scope. */
@@ -369,48 +339,48 @@ static void format_one_side(char *out, size_t len, const compare_scope_t *s)
 	         added ? s->next_requests : s->base_requests, rps, p95);
 }
 
-static void text_one_side(out_t *out, const compare_scope_t *s)
+static void text_one_side(buf_t *out, const compare_scope_t *s)
 {
 	char what[160];
 
 	format_one_side(what, sizeof(what), s);
-	outf(out, "%s  %s\n", s->name, what);
+	buf_printf(out, "%s  %s\n", s->name, what);
 }
 
 int compare_render_text(const compare_result_t *r, bool color, buf_t *b)
 {
-	out_t o = {b, 0}, *out = &o;
+	buf_t *out = b;
 	char tol[256];
 
 	format_tolerance(&r->options, tol, sizeof(tol));
-	outf(out, "surge compare\n  base  %s  %s  %s\n  new   %s  %s  %s\n", r->base_name,
-	     r->base_started, r->base_url, r->next_name, r->next_started, r->next_url);
-	outf(out, "  regression: %s\n\n", tol);
-	outf(out, "  %-11s %13s %13s %13s %11s  %s\n", "", "base", "new", "change", "relative",
-	     "verdict");
+	buf_printf(out, "surge compare\n  base  %s  %s  %s\n  new   %s  %s  %s\n", r->base_name,
+	           r->base_started, r->base_url, r->next_name, r->next_started, r->next_url);
+	buf_printf(out, "  regression: %s\n\n", tol);
+	buf_printf(out, "  %-11s %13s %13s %13s %11s  %s\n", "", "base", "new", "change",
+	           "relative", "verdict");
 	for (size_t i = 0; i < r->scope_count; i++) {
 		const compare_scope_t *s = &r->scopes[i];
 
 		if (i > 0)
-			outc(out, '\n');
+			buf_append_char(out, '\n');
 		if (s->presence != CMP_BOTH) {
 			text_one_side(out, s);
 			continue;
 		}
-		outf(out, "%s  (%llu -> %llu requests)\n", s->name, s->base_requests,
-		     s->next_requests);
+		buf_printf(out, "%s  (%llu -> %llu requests)\n", s->name, s->base_requests,
+		           s->next_requests);
 		for (int m = 0; m < CMP_METRIC_COUNT; m++)
 			text_row(out, &s->rows[m], color);
 	}
-	outf(out, "\n");
+	buf_printf(out, "\n");
 	if (r->regressions == 0) {
-		outf(out, "%sok%s: no regression\n", color ? "\033[32m" : "",
-		     color ? "\033[0m" : "");
-		return o.err;
+		buf_printf(out, "%sok%s: no regression\n", color ? "\033[32m" : "",
+		           color ? "\033[0m" : "");
+		return buf_error(b);
 	}
-	outf(out, "%sREGRESSION%s: %d metric%s worse beyond the tolerance:\n",
-	     color ? "\033[1;31m" : "", color ? "\033[0m" : "", r->regressions,
-	     r->regressions == 1 ? "" : "s");
+	buf_printf(out, "%sREGRESSION%s: %d metric%s worse beyond the tolerance:\n",
+	           color ? "\033[1;31m" : "", color ? "\033[0m" : "", r->regressions,
+	           r->regressions == 1 ? "" : "s");
 	for (size_t i = 0; i < r->scope_count; i++) {
 		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
 			const compare_row_t *row = &r->scopes[i].rows[m];
@@ -421,53 +391,53 @@ int compare_render_text(const compare_result_t *r, bool color, buf_t *b)
 			format_value(base, sizeof(base), row->metric, row->base, false);
 			format_value(next, sizeof(next), row->metric, row->next, false);
 			format_relative(rel, sizeof(rel), row);
-			outf(out, "  %s %s: %s -> %s (%s)\n", r->scopes[i].name, metrics[m].label,
-			     base, next, rel);
+			buf_printf(out, "  %s %s: %s -> %s (%s)\n", r->scopes[i].name,
+			           metrics[m].label, base, next, rel);
 		}
 	}
-	return o.err;
+	return buf_error(b);
 }
 
 /* ---- markdown ---- */
 
 /* Text for a table cell: '|' escaped, newlines dropped. */
-static void md_cell(out_t *out, const char *s)
+static void md_cell(buf_t *out, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '|')
-			outs(out, "\\|");
+			buf_append_str(out, "\\|");
 		else if (*s != '\n' && *s != '\r')
-			outc(out, *s);
+			buf_append_char(out, *s);
 	}
 }
 
 int compare_render_markdown(const compare_result_t *r, buf_t *b)
 {
-	out_t o = {b, 0}, *out = &o;
+	buf_t *out = b;
 	char tol[256];
 
 	format_tolerance(&r->options, tol, sizeof(tol));
 	if (r->regressions)
-		outf(out, "### surge compare: **REGRESSION** (%d)\n\n", r->regressions);
+		buf_printf(out, "### surge compare: **REGRESSION** (%d)\n\n", r->regressions);
 	else
-		outf(out, "### surge compare: ok, no regression\n\n");
-	outf(out, "| | file | started | URL |\n|---|---|---|---|\n| base | `");
+		buf_printf(out, "### surge compare: ok, no regression\n\n");
+	buf_printf(out, "| | file | started | URL |\n|---|---|---|---|\n| base | `");
 	md_cell(out, r->base_name);
-	outf(out, "` | %s | ", r->base_started);
+	buf_printf(out, "` | %s | ", r->base_started);
 	md_cell(out, r->base_url);
-	outf(out, " |\n| new | `");
+	buf_printf(out, " |\n| new | `");
 	md_cell(out, r->next_name);
-	outf(out, "` | %s | ", r->next_started);
+	buf_printf(out, "` | %s | ", r->next_started);
 	md_cell(out, r->next_url);
-	outf(out, " |\n\n");
+	buf_printf(out, " |\n\n");
 	if (r->mismatch[0]) {
-		outs(out, "**Warning:** the runs measured different things (");
+		buf_append_str(out, "**Warning:** the runs measured different things (");
 		md_cell(out, r->mismatch);
-		outs(out, "): the deltas compare different targets.\n\n");
+		buf_append_str(out, "): the deltas compare different targets.\n\n");
 	}
-	outf(out, "A regression: %s.\n\n", tol);
-	outf(out, "| scope | metric | base | new | change | relative | verdict |\n"
-	          "|---|---|---:|---:|---:|---:|---|\n");
+	buf_printf(out, "A regression: %s.\n\n", tol);
+	buf_printf(out, "| scope | metric | base | new | change | relative | verdict |\n"
+	                "|---|---|---:|---:|---:|---:|---|\n");
 	for (size_t i = 0; i < r->scope_count; i++) {
 		const compare_scope_t *s = &r->scopes[i];
 
@@ -475,9 +445,9 @@ int compare_render_markdown(const compare_result_t *r, buf_t *b)
 			char what[160];
 
 			format_one_side(what, sizeof(what), s);
-			outs(out, "| ");
+			buf_append_str(out, "| ");
 			md_cell(out, s->name);
-			outf(out, " | | | | | | %s |\n", what);
+			buf_printf(out, " | | | | | | %s |\n", what);
 			continue;
 		}
 		for (int m = 0; m < CMP_METRIC_COUNT; m++) {
@@ -488,31 +458,31 @@ int compare_render_markdown(const compare_result_t *r, buf_t *b)
 			format_value(next, sizeof(next), row->metric, row->next, false);
 			format_value(delta, sizeof(delta), row->metric, row->delta, true);
 			format_relative(rel, sizeof(rel), row);
-			outs(out, "| ");
+			buf_append_str(out, "| ");
 			if (m == 0)
 				md_cell(out, s->name);
-			outf(out, " | %s | %s | %s | %s | %s %s | %s%s%s |\n", metrics[m].label,
-			     base, next, delta, arrow(row), rel,
-			     row->verdict == CMP_REGRESSION ? "**" : "",
-			     compare_verdict_name(row->verdict),
-			     row->verdict == CMP_REGRESSION ? "**" : "");
+			buf_printf(out, " | %s | %s | %s | %s | %s %s | %s%s%s |\n",
+			           metrics[m].label, base, next, delta, arrow(row), rel,
+			           row->verdict == CMP_REGRESSION ? "**" : "",
+			           compare_verdict_name(row->verdict),
+			           row->verdict == CMP_REGRESSION ? "**" : "");
 		}
 	}
-	outc(out, '\n');
-	return o.err;
+	buf_append_char(out, '\n');
+	return buf_error(b);
 }
 
 /* ---- HTML ---- */
 
-static void html_text(out_t *out, const char *s)
+static void html_text(buf_t *out, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': outs(out, "&lt;"); break;
-		case '>': outs(out, "&gt;"); break;
-		case '&': outs(out, "&amp;"); break;
-		case '"': outs(out, "&quot;"); break;
-		default: outc(out, *s);
+		case '<': buf_append_str(out, "&lt;"); break;
+		case '>': buf_append_str(out, "&gt;"); break;
+		case '&': buf_append_str(out, "&amp;"); break;
+		case '"': buf_append_str(out, "&quot;"); break;
+		default: buf_append_char(out, *s);
 		}
 	}
 }
@@ -538,7 +508,7 @@ static const char html_head[] =
     ".3em;border-radius:3px}\n"
     "</style></head><body>\n";
 
-static void html_row(out_t *out, const compare_row_t *row)
+static void html_row(buf_t *out, const compare_row_t *row)
 {
 	char base[32], next[32], delta[32], rel[16];
 	const char *cls = row->verdict == CMP_REGRESSION ? "regression"
@@ -549,74 +519,76 @@ static void html_row(out_t *out, const compare_row_t *row)
 	format_value(next, sizeof(next), row->metric, row->next, false);
 	format_value(delta, sizeof(delta), row->metric, row->delta, true);
 	format_relative(rel, sizeof(rel), row);
-	outf(out,
-	     "<tr class=\"%s\"><td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
-	     "<td><span class=\"%s\">%s</span> %s</td><td class=\"l v\">%s</td></tr>\n",
-	     cls, metrics[row->metric].label,
-	     metrics[row->metric].judged ? "" : " <span class=\"muted\">(not judged)</span>", base,
-	     next, delta, row->delta > 0 ? "up" : "down", arrow(row), rel,
-	     compare_verdict_name(row->verdict));
+	buf_printf(out,
+	           "<tr class=\"%s\"><td class=\"l\">%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
+	           "<td><span class=\"%s\">%s</span> %s</td><td class=\"l v\">%s</td></tr>\n",
+	           cls, metrics[row->metric].label,
+	           metrics[row->metric].judged ? "" : " <span class=\"muted\">(not judged)</span>",
+	           base, next, delta, row->delta > 0 ? "up" : "down", arrow(row), rel,
+	           compare_verdict_name(row->verdict));
 }
 
 int compare_render_html(const compare_result_t *r, buf_t *b)
 {
-	out_t o = {b, 0}, *out = &o;
+	buf_t *out = b;
 	char tol[256];
 
 	format_tolerance(&r->options, tol, sizeof(tol));
-	outs(out, html_head);
-	outf(out, "<h1>surge compare <span class=\"verdict %s\">%s</span></h1>\n",
-	     r->regressions ? "bad" : "good", r->regressions ? "REGRESSION" : "no regression");
-	outs(out, "<table><tr><th class=\"l\"></th><th class=\"l\">file</th>"
-	          "<th class=\"l\">started</th><th class=\"l\">URL</th></tr>\n"
-	          "<tr><td class=\"l\">base</td><td class=\"l\"><code>");
+	buf_append_str(out, html_head);
+	buf_printf(out, "<h1>surge compare <span class=\"verdict %s\">%s</span></h1>\n",
+	           r->regressions ? "bad" : "good",
+	           r->regressions ? "REGRESSION" : "no regression");
+	buf_append_str(out, "<table><tr><th class=\"l\"></th><th class=\"l\">file</th>"
+	                    "<th class=\"l\">started</th><th class=\"l\">URL</th></tr>\n"
+	                    "<tr><td class=\"l\">base</td><td class=\"l\"><code>");
 	html_text(out, r->base_name);
-	outs(out, "</code></td><td class=\"l\">");
+	buf_append_str(out, "</code></td><td class=\"l\">");
 	html_text(out, r->base_started);
-	outs(out, "</td><td class=\"l\">");
+	buf_append_str(out, "</td><td class=\"l\">");
 	html_text(out, r->base_url);
-	outs(out, "</td></tr>\n<tr><td class=\"l\">new</td><td class=\"l\"><code>");
+	buf_append_str(out, "</td></tr>\n<tr><td class=\"l\">new</td><td class=\"l\"><code>");
 	html_text(out, r->next_name);
-	outs(out, "</code></td><td class=\"l\">");
+	buf_append_str(out, "</code></td><td class=\"l\">");
 	html_text(out, r->next_started);
-	outs(out, "</td><td class=\"l\">");
+	buf_append_str(out, "</td><td class=\"l\">");
 	html_text(out, r->next_url);
-	outs(out, "</td></tr></table>\n");
+	buf_append_str(out, "</td></tr></table>\n");
 	if (r->mismatch[0]) {
-		outs(out, "<p class=\"warn\"><b>Warning:</b> the runs measured different things (");
+		buf_append_str(
+		    out, "<p class=\"warn\"><b>Warning:</b> the runs measured different things (");
 		html_text(out, r->mismatch);
-		outs(out, "): the deltas compare different targets.</p>\n");
+		buf_append_str(out, "): the deltas compare different targets.</p>\n");
 	}
-	outs(out, "<p class=\"muted\">A regression: ");
+	buf_append_str(out, "<p class=\"muted\">A regression: ");
 	html_text(out, tol);
-	outs(out, ".</p>\n<table>\n<tr><th class=\"l\">metric</th><th>base</th>"
-	          "<th>new</th><th>change</th><th>relative</th>"
-	          "<th class=\"l\">verdict</th></tr>\n");
+	buf_append_str(out, ".</p>\n<table>\n<tr><th class=\"l\">metric</th><th>base</th>"
+	                    "<th>new</th><th>change</th><th>relative</th>"
+	                    "<th class=\"l\">verdict</th></tr>\n");
 	for (size_t i = 0; i < r->scope_count; i++) {
 		const compare_scope_t *s = &r->scopes[i];
 
-		outs(out, "<tr class=\"scope\"><td colspan=\"6\">");
+		buf_append_str(out, "<tr class=\"scope\"><td colspan=\"6\">");
 		html_text(out, s->name);
 		if (s->presence == CMP_BOTH)
-			outf(out, " <span class=\"muted\">%llu → %llu requests</span>",
-			     s->base_requests, s->next_requests);
+			buf_printf(out, " <span class=\"muted\">%llu → %llu requests</span>",
+			           s->base_requests, s->next_requests);
 		else {
 			char what[160];
 
 			format_one_side(what, sizeof(what), s);
-			outs(out, " <span class=\"muted\">");
+			buf_append_str(out, " <span class=\"muted\">");
 			html_text(out, what);
-			outs(out, "</span>");
+			buf_append_str(out, "</span>");
 		}
-		outs(out, "</td></tr>\n");
+		buf_append_str(out, "</td></tr>\n");
 		for (int m = 0; s->presence == CMP_BOTH && m < CMP_METRIC_COUNT; m++)
 			html_row(out, &s->rows[m]);
 	}
-	outf(out,
-	     "</table>\n<p class=\"muted\">surge compare · %d regression%s</p>\n"
-	     "</body></html>\n",
-	     r->regressions, r->regressions == 1 ? "" : "s");
-	return o.err;
+	buf_printf(out,
+	           "</table>\n<p class=\"muted\">surge compare · %d regression%s</p>\n"
+	           "</body></html>\n",
+	           r->regressions, r->regressions == 1 ? "" : "s");
+	return buf_error(b);
 }
 
 /* ---- JSON ---- */
@@ -687,7 +659,6 @@ int compare_render_json(const compare_result_t *r, buf_t *out)
 	}
 	jsonw_array_end(&w);
 	jsonw_object_end(&w);
-	if (!w.err)
-		w.err = buf_append_char(out, '\n');
-	return w.err;
+	buf_append_char(out, '\n');
+	return w.err ? w.err : buf_error(out);
 }

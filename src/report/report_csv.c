@@ -52,7 +52,6 @@ static const char *const failures_columns[] = {"Method", "Name", "Error", "Occur
 typedef struct row {
 	buf_t *out;
 	bool first;
-	int err;
 } row_t;
 
 static void row_begin(row_t *r, buf_t *out)
@@ -63,11 +62,10 @@ static void row_begin(row_t *r, buf_t *out)
 
 static void row_raw(row_t *r, const char *text)
 {
-	if (!r->first && !r->err)
-		r->err = buf_append_char(r->out, ',');
+	if (!r->first)
+		buf_append_char(r->out, ',');
 	r->first = false;
-	if (!r->err)
-		r->err = buf_append_str(r->out, text);
+	buf_append_str(r->out, text);
 }
 
 /* QUOTE_MINIMAL: quoted when it holds the delimiter, a quote or a line break. */
@@ -78,10 +76,13 @@ static void row_text(row_t *r, const char *s)
 		return;
 	}
 	row_raw(r, "\"");
-	for (; *s && !r->err; s++)
-		r->err = *s == '"' ? buf_append_str(r->out, "\"\"") : buf_append_char(r->out, *s);
-	if (!r->err)
-		r->err = buf_append_char(r->out, '"');
+	for (; *s && !buf_error(r->out); s++) {
+		if (*s == '"')
+			buf_append_str(r->out, "\"\"");
+		else
+			buf_append_char(r->out, *s);
+	}
+	buf_append_char(r->out, '"');
 }
 
 static void row_uint(row_t *r, uint64_t v)
@@ -147,9 +148,8 @@ static void row_ms_int(row_t *r, int64_t us)
 
 static int row_end(row_t *r)
 {
-	if (!r->err)
-		r->err = buf_append_str(r->out, "\r\n");
-	return r->err;
+	buf_append_str(r->out, "\r\n");
+	return buf_error(r->out);
 }
 
 static int header(buf_t *out, const char *const *cols, size_t n, bool with_percentiles,

@@ -34,7 +34,6 @@ static int put_header(buf_t *out, const json_t *doc)
 {
 	double start = 0;
 	char date[64] = "";
-	int rc;
 
 	if (result_doc_started_at(doc, &start)) {
 		time_t t = (time_t)start;
@@ -44,19 +43,16 @@ static int put_header(buf_t *out, const json_t *doc)
 		if (gmtime_r(&t, &tm))
 			strftime(date, sizeof(date), "%a %b %d %H:%M:%S UTC %Y", &tm);
 	}
-	rc = buf_printf(out, "#[Histogram log format version " FORMAT_VERSION "]\n");
-	rc = rc ? rc
-	        : buf_printf(out, "#[StartTime: %.3f (seconds since epoch), %s]\n", start, date);
-	rc = rc ? rc : buf_printf(out, "#[BaseTime: %.3f (seconds since epoch)]\n", start);
-	rc = rc ? rc
-	        : buf_printf(out,
-	                     "#[surge %s: latency in microseconds (1 us .. 1 h, 3 significant "
-	                     "digits); Interval_Max in milliseconds]\n",
-	                     result_doc_string(doc, "version", ""));
-	rc = rc ? rc
-	        : buf_append_str(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
-	                              "\"Interval_Compressed_Histogram\"\n");
-	return rc;
+	buf_printf(out, "#[Histogram log format version " FORMAT_VERSION "]\n");
+	buf_printf(out, "#[StartTime: %.3f (seconds since epoch), %s]\n", start, date);
+	buf_printf(out, "#[BaseTime: %.3f (seconds since epoch)]\n", start);
+	buf_printf(out,
+	           "#[surge %s: latency in microseconds (1 us .. 1 h, 3 significant digits); "
+	           "Interval_Max in milliseconds]\n",
+	           result_doc_string(doc, "version", ""));
+	buf_append_str(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
+	                    "\"Interval_Compressed_Histogram\"\n");
+	return buf_error(out);
 }
 
 /* One interval: the histogram text is written as the document has it (already the V2
@@ -67,9 +63,10 @@ static int put_interval(buf_t *out, double start, double length, const json_t *t
 
 	if (rc < 0)
 		return rc;
-	rc = buf_printf(out, "%.3f,%.3f,%.3f,", start, length, h->max / US_PER_MS);
-	rc = rc ? rc : buf_append(out, json_string_value(text), json_string_length(text));
-	return rc ? rc : buf_append_char(out, '\n');
+	buf_printf(out, "%.3f,%.3f,%.3f,", start, length, h->max / US_PER_MS);
+	buf_append(out, json_string_value(text), json_string_length(text));
+	buf_append_char(out, '\n');
+	return buf_error(out);
 }
 
 int report_hdrlog(const json_t *doc, buf_t *out, char *err, size_t errlen)

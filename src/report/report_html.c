@@ -24,7 +24,7 @@ typedef struct html {
 	buf_t *out;
 	char *err;
 	size_t errlen;
-	int rc; /* first error, sticky */
+	int rc; /* the first error other than the output's (which the buf remembers), sticky */
 } html_t;
 
 static void fail(html_t *h, int rc, const char *fmt, const char *what)
@@ -35,16 +35,21 @@ static void fail(html_t *h, int rc, const char *fmt, const char *what)
 	snprintf(h->err, h->errlen, fmt, what);
 }
 
+/* Whether to stop: an error of the report's, or a failed append. */
+static bool failed(const html_t *h)
+{
+	return h->rc || buf_error(h->out);
+}
+
 static void append(html_t *h, const void *data, size_t len)
 {
-	if (!h->rc && buf_append(h->out, data, len) < 0)
-		fail(h, -ENOBUFS, "html report: %s", "the report does not fit its buffer");
+	buf_append(h->out, data, len);
 }
 
 /* Text in an element or an attribute: the five characters HTML gives meaning to. */
 static void append_text(html_t *h, const char *s)
 {
-	for (; *s && !h->rc; s++) {
+	for (; *s && !failed(h); s++) {
 		const char *esc = NULL;
 		switch (*s) {
 		case '&': esc = "&amp;"; break;
@@ -67,7 +72,7 @@ static int append_json_chunk(const char *data, size_t len, void *ctx)
 	html_t *h = ctx;
 	size_t start = 0;
 
-	for (size_t i = 0; i < len && !h->rc; i++) {
+	for (size_t i = 0; i < len && !failed(h); i++) {
 		if (data[i] != '<')
 			continue;
 		append(h, data + start, i - start);
@@ -75,7 +80,7 @@ static int append_json_chunk(const char *data, size_t len, void *ctx)
 		start = i + 1;
 	}
 	append(h, data + start, len - start);
-	return h->rc ? -1 : 0;
+	return failed(h) ? -1 : 0;
 }
 
 static bool contains_nocase(const unsigned char *data, size_t len, const char *needle)
@@ -343,7 +348,7 @@ int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen)
 	}
 	p = (const char *)tpl->data;
 	end = p + tpl->len;
-	while (p < end && !h.rc) {
+	while (p < end && !failed(&h)) {
 		const char *open = memmem(p, (size_t)(end - p), "{{", 2);
 		const char *close =
 		    open ? memmem(open + 2, (size_t)(end - open - 2), "}}", 2) : NULL;
@@ -356,5 +361,9 @@ int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen)
 		fill_marker(&h, doc, open + 2, (size_t)(close - open - 2));
 		p = close + 2;
 	}
+	if (!h.rc && buf_error(out))
+		fail(&h, buf_error(out), "html report: %s",
+		     buf_error(out) == -ENOBUFS ? "the report does not fit its buffer"
+		                                : "out of memory");
 	return h.rc;
 }

@@ -10,34 +10,32 @@
 
 /* Text as XML character data or attribute value: the five entities escaped, and control
  * characters XML 1.0 cannot carry at all replaced by U+FFFD. */
-static int put_escaped(buf_t *out, const char *s)
+static void put_escaped(buf_t *out, const char *s)
 {
-	int rc = 0;
-
-	for (; *s && rc == 0; s++) {
+	for (; *s && !buf_error(out); s++) {
 		unsigned char c = (unsigned char)*s;
 
 		switch (c) {
-		case '&': rc = buf_append_str(out, "&amp;"); break;
-		case '<': rc = buf_append_str(out, "&lt;"); break;
-		case '>': rc = buf_append_str(out, "&gt;"); break;
-		case '"': rc = buf_append_str(out, "&quot;"); break;
-		case '\'': rc = buf_append_str(out, "&apos;"); break;
-		case '\t': rc = buf_append_str(out, "&#9;"); break;
-		case '\n': rc = buf_append_str(out, "&#10;"); break;
-		case '\r': rc = buf_append_str(out, "&#13;"); break;
+		case '&': buf_append_str(out, "&amp;"); break;
+		case '<': buf_append_str(out, "&lt;"); break;
+		case '>': buf_append_str(out, "&gt;"); break;
+		case '"': buf_append_str(out, "&quot;"); break;
+		case '\'': buf_append_str(out, "&apos;"); break;
+		case '\t': buf_append_str(out, "&#9;"); break;
+		case '\n': buf_append_str(out, "&#10;"); break;
+		case '\r': buf_append_str(out, "&#13;"); break;
 		default:
-			rc = c < 0x20 || c == 0x7f ? buf_append_str(out, "\xef\xbf\xbd")
-			                           : buf_append_char(out, (char)c);
+			if (c < 0x20 || c == 0x7f)
+				buf_append_str(out, "\xef\xbf\xbd");
+			else
+				buf_append_char(out, (char)c);
 		}
 	}
-	return rc;
 }
 
 typedef struct suite {
 	buf_t *cases; /* the testcases, written before the suite header knows its counts */
 	int tests, failures;
-	int err;
 } suite_t;
 
 /* One testcase; failure is NULL when it passed. */
@@ -45,26 +43,23 @@ static void testcase(suite_t *s, const char *classname, const char *name, const 
                      const char *type, const char *detail)
 {
 	buf_t *o = s->cases;
-	int rc;
 
 	s->tests++;
-	rc = buf_append_str(o, "    <testcase classname=\"");
-	rc = rc ? rc : put_escaped(o, classname);
-	rc = rc ? rc : buf_append_str(o, "\" name=\"");
-	rc = rc ? rc : put_escaped(o, name);
-	rc = rc ? rc : buf_append_str(o, "\" time=\"0\"");
+	buf_append_str(o, "    <testcase classname=\"");
+	put_escaped(o, classname);
+	buf_append_str(o, "\" name=\"");
+	put_escaped(o, name);
+	buf_append_str(o, "\" time=\"0\"");
 	if (!failure) {
-		rc = rc ? rc : buf_append_str(o, "/>\n");
+		buf_append_str(o, "/>\n");
 	} else {
 		s->failures++;
-		rc = rc ? rc : buf_append_str(o, ">\n      <failure message=\"");
-		rc = rc ? rc : put_escaped(o, failure);
-		rc = rc ? rc : buf_printf(o, "\" type=\"%s\">", type);
-		rc = rc ? rc : put_escaped(o, detail ? detail : failure);
-		rc = rc ? rc : buf_append_str(o, "</failure>\n    </testcase>\n");
+		buf_append_str(o, ">\n      <failure message=\"");
+		put_escaped(o, failure);
+		buf_printf(o, "\" type=\"%s\">", type);
+		put_escaped(o, detail ? detail : failure);
+		buf_append_str(o, "</failure>\n    </testcase>\n");
 	}
-	if (!s->err)
-		s->err = rc;
 }
 
 static void threshold_cases(suite_t *s, const json_t *doc)
@@ -166,26 +161,24 @@ int report_junit(const json_t *doc, buf_t *out, char *err, size_t errlen)
 	check_cases(&s, doc);
 	verdict_case(&s, doc);
 	generator_case(&s, doc);
-	rc = s.err;
-	rc = rc ? rc : buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	rc = rc ? rc
-	        : buf_printf(out, "<testsuites name=\"surge\" tests=\"%d\" failures=\"%d\">\n",
-	                     s.tests, s.failures);
-	rc =
-	    rc ? rc
-	       : buf_printf(out,
-	                    "  <testsuite name=\"surge\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
-	                    "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-	                    s.tests, s.failures, result_doc_number(doc, "duration_s", 0));
-	rc = rc ? rc : put_escaped(out, result_doc_string(doc, "started_at", ""));
-	rc = rc ? rc : buf_append_str(out, "\">\n    <properties>\n");
-	rc = rc ? rc : buf_append_str(out, "      <property name=\"url\" value=\"");
-	rc = rc ? rc : put_escaped(out, result_doc_string(config, "url", ""));
-	rc = rc ? rc : buf_append_str(out, "\"/>\n      <property name=\"version\" value=\"");
-	rc = rc ? rc : put_escaped(out, result_doc_string(doc, "version", ""));
-	rc = rc ? rc : buf_append_str(out, "\"/>\n    </properties>\n");
-	rc = rc || !cases.len ? rc : buf_append(out, cases.data, cases.len);
-	rc = rc ? rc : buf_append_str(out, "  </testsuite>\n</testsuites>\n");
+	buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	buf_printf(out, "<testsuites name=\"surge\" tests=\"%d\" failures=\"%d\">\n", s.tests,
+	           s.failures);
+	buf_printf(out,
+	           "  <testsuite name=\"surge\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
+	           "skipped=\"0\" time=\"%.3f\" timestamp=\"",
+	           s.tests, s.failures, result_doc_number(doc, "duration_s", 0));
+	put_escaped(out, result_doc_string(doc, "started_at", ""));
+	buf_append_str(out, "\">\n    <properties>\n");
+	buf_append_str(out, "      <property name=\"url\" value=\"");
+	put_escaped(out, result_doc_string(config, "url", ""));
+	buf_append_str(out, "\"/>\n      <property name=\"version\" value=\"");
+	put_escaped(out, result_doc_string(doc, "version", ""));
+	buf_append_str(out, "\"/>\n    </properties>\n");
+	buf_append(out, cases.data, cases.len);
+	buf_append_str(out, "  </testsuite>\n</testsuites>\n");
+	/* the cases' buffer failed first if it did: its error, else the output's */
+	rc = buf_error(&cases) ? buf_error(&cases) : buf_error(out);
 	buf_free(&cases);
 	if (rc)
 		snprintf(err, errlen, "JUnit XML: %s", strerror(-rc));

@@ -12,9 +12,9 @@
 #include "report/report_outputs.h"
 #include "report/result_doc.h"
 
+/* The output; its first failed append is remembered by the buf (sticky), checked at the end. */
 typedef struct md {
 	buf_t *out;
-	int err;
 } md_t;
 
 static void put(md_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -22,25 +22,23 @@ static void put(md_t *m, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (m->err)
-		return;
 	va_start(ap, fmt);
-	m->err = buf_vprintf(m->out, fmt, ap);
+	buf_vprintf(m->out, fmt, ap);
 	va_end(ap);
 }
 
 /* Text inside a table cell or a line: no pipe, no line break, no raw HTML. */
 static void put_text(md_t *m, const char *s)
 {
-	for (; *s && !m->err; s++) {
+	for (; *s && !buf_error(m->out); s++) {
 		switch (*s) {
-		case '|': m->err = buf_append_str(m->out, "\\|"); break;
-		case '<': m->err = buf_append_str(m->out, "&lt;"); break;
-		case '>': m->err = buf_append_str(m->out, "&gt;"); break;
-		case '&': m->err = buf_append_str(m->out, "&amp;"); break;
-		case '`': m->err = buf_append_str(m->out, "'"); break;
+		case '|': buf_append_str(m->out, "\\|"); break;
+		case '<': buf_append_str(m->out, "&lt;"); break;
+		case '>': buf_append_str(m->out, "&gt;"); break;
+		case '&': buf_append_str(m->out, "&amp;"); break;
+		case '`': buf_append_str(m->out, "'"); break;
 		default: /* line breaks and other control characters read as a space */
-			m->err = buf_append_char(m->out, (unsigned char)*s < 0x20 ? ' ' : *s);
+			buf_append_char(m->out, (unsigned char)*s < 0x20 ? ' ' : *s);
 		}
 	}
 }
@@ -49,12 +47,12 @@ static void put_text(md_t *m, const char *s)
  * the table cell or the line is replaced. */
 static void put_code(md_t *m, const char *s)
 {
-	for (; *s && !m->err; s++) {
+	for (; *s && !buf_error(m->out); s++) {
 		switch (*s) {
-		case '|': m->err = buf_append_str(m->out, "\\|"); break;
-		case '`': m->err = buf_append_char(m->out, '\''); break;
+		case '|': buf_append_str(m->out, "\\|"); break;
+		case '`': buf_append_char(m->out, '\''); break;
 		default: /* line breaks and other control characters read as a space */
-			m->err = buf_append_char(m->out, (unsigned char)*s < 0x20 ? ' ' : *s);
+			buf_append_char(m->out, (unsigned char)*s < 0x20 ? ' ' : *s);
 		}
 	}
 }
@@ -66,18 +64,10 @@ static const char *ms_text(double ms, char *out, size_t len)
 	return out;
 }
 
-/* 1234567 → "1,234,567" */
+/* 1234567 → "1,234,567" (units_format_count), as an expression. */
 static const char *count_text(uint64_t v, char *out, size_t len)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), o = 0;
-
-	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
+	units_format_count(v, out, len);
 	return out;
 }
 
@@ -425,7 +415,7 @@ int report_markdown(const json_t *doc, buf_t *out, char *err, size_t errlen)
 	put_checks(&m, doc);
 	put_metrics(&m, doc);
 	put_recommendations(&m, doc);
-	if (m.err)
-		snprintf(err, errlen, "markdown: %s", strerror(-m.err));
-	return m.err;
+	if (buf_error(out))
+		snprintf(err, errlen, "markdown: %s", strerror(-buf_error(out)));
+	return buf_error(out);
 }

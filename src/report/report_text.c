@@ -6,20 +6,6 @@
 #include "core/units.h"
 #include "report/report.h"
 
-/* 1234567 → "1,234,567" */
-static void group_digits(uint64_t v, char *out, size_t len)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), o = 0;
-
-	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
-}
-
 static void put_latency_header(buf_t *out)
 {
 	buf_printf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "latency", "min", "mean",
@@ -50,9 +36,9 @@ static void put_counts(buf_t *out, const gen_result_t *r, const report_totals_t 
 {
 	char num[32], in[32], out_b[32], rate[32];
 
-	group_digits(t->requests, num, sizeof(num));
+	units_format_count(t->requests, num, sizeof(num));
 	buf_printf(out, "  %-10s %s in %.2fs, %.1f/s", "requests", num, t->duration_s, t->rps);
-	group_digits(t->errors, num, sizeof(num));
+	units_format_count(t->errors, num, sizeof(num));
 	buf_printf(out, ", %s errors (%.2f%%)\n", num, t->error_rate * 100);
 	units_format_bytes((double)r->counters.bytes_in, in, sizeof(in));
 	units_format_bytes(t->duration_s > 0 ? r->counters.bytes_in / t->duration_s : 0, rate,
@@ -60,9 +46,9 @@ static void put_counts(buf_t *out, const gen_result_t *r, const report_totals_t 
 	units_format_bytes((double)r->counters.bytes_out, out_b, sizeof(out_b));
 	buf_printf(out, "  %-10s %s received (%s/s), %s sent\n", "transfer", in, rate, out_b);
 	if (r->counters.late || r->counters.dropped) {
-		group_digits(r->counters.late, num, sizeof(num));
+		units_format_count(r->counters.late, num, sizeof(num));
 		buf_printf(out, "  %-10s %s arrivals waited for a free connection", "late", num);
-		group_digits(r->counters.dropped, num, sizeof(num));
+		units_format_count(r->counters.dropped, num, sizeof(num));
 		buf_printf(out, ", %s dropped (queue full)\n", num);
 	}
 }
@@ -76,7 +62,7 @@ static void put_status_and_errors(buf_t *out, const gen_counters_t *c)
 	for (int i = 0; i < GEN_STATUS_MAX; i++) {
 		if (!c->status[i])
 			continue;
-		group_digits(c->status[i], num, sizeof(num));
+		units_format_count(c->status[i], num, sizeof(num));
 		buf_printf(out, "%s %d: %s", shown++ ? "," : "", i, num);
 	}
 	buf_printf(out, "%s\n", shown ? "" : " no responses");
@@ -85,7 +71,7 @@ static void put_status_and_errors(buf_t *out, const gen_counters_t *c)
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++) {
 		if (!c->errors_by_kind[i])
 			continue;
-		group_digits(c->errors_by_kind[i], num, sizeof(num));
+		units_format_count(c->errors_by_kind[i], num, sizeof(num));
 		buf_printf(out, "%s %s: %s", shown++ ? "," : "", gen_error_kind_name(i), num);
 	}
 	buf_printf(out, "%s\n", shown ? "" : " none (transport)");
@@ -280,9 +266,10 @@ int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_ana
 	put_thresholds(out, a);
 	put_assessment(out, a, r);
 	report_text_advice(out, a);
-	return buf_printf(out,
-	                  "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
-	                  "%.1f MiB, busiest thread %.0f%% CPU\n",
-	                  r->cpu_s, r->cpu_s > 0 ? t.requests / r->cpu_s : 0,
-	                  r->max_rss_bytes / 1048576.0, r->thread_cpu_max * 100);
+	buf_printf(out,
+	           "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
+	           "%.1f MiB, busiest thread %.0f%% CPU\n",
+	           r->cpu_s, r->cpu_s > 0 ? t.requests / r->cpu_s : 0, r->max_rss_bytes / 1048576.0,
+	           r->thread_cpu_max * 100);
+	return buf_error(out); /* any append that failed, not only the last */
 }

@@ -73,7 +73,8 @@ void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_
 	jsonw_string(&j, id);
 	jsonw_object_end(&j);
 	if (j.err || buf_append_char(&w->log, '\n') < 0) {
-		w->log.len = mark; /* the buffer is full: drop this line, keep whole lines */
+		buf_truncate(&w->log,
+		             mark); /* the buffer is full: drop this line, keep whole lines */
 		return;
 	}
 	if (w->log.len >= FLUSH_AT)

@@ -201,10 +201,17 @@ def chunk_2_64_overflows(server, conn):
                  b"10000000000000000\r\nx")
 
 
+def chunk_2_63_is_malformed(server, conn):
+    """One past the largest chunk size (2^63 - 1, as for request bodies: one framing for
+    both sides)."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"8000000000000000\r\nx")
+
+
 def chunk_2_63_streamed(server, conn):
-    """A chunk of 2^63 bytes, sent as fast as the client reads until the run gives up: the
-    response never ends, and what surge keeps of it must stay bounded."""
-    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000000000000000\r\n")
+    """A chunk of 2^63 - 1 bytes, sent as fast as the client reads until the run gives up:
+    the response never ends, and what surge keeps of it must stay bounded."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\n")
     block = b"x" * 65536
     deadline = time.monotonic() + DURATION_S + 2 * TIMEOUT_S
     while time.monotonic() < deadline and not server.stopping.is_set():
@@ -239,6 +246,7 @@ SCENARIO_CASES = [
      "read_timeout"),
     ("chunk_size_near_2_63_then_close", chunk_near_2_63_then_close, "closed_early"),
     ("chunk_size_2_64_overflows", chunk_2_64_overflows, "protocol_error"),
+    ("chunk_size_2_63_is_malformed", chunk_2_63_is_malformed, "protocol_error"),
     ("chunk_of_2_63_bytes_streamed", chunk_2_63_streamed, "read_timeout"),
 ]
 
@@ -522,7 +530,7 @@ def test_silent_server_behind_https_is_connect_timeout():
 
 def test_endless_body_keeps_nothing_without_a_scenario():
     """`surge run URL` reads a body only to count it: four connections each fed a chunk of
-    2^63 bytes at ~30 MB/s time out with memory at surge's usual footprint."""
+    2^63 - 1 bytes at ~30 MB/s time out with memory at surge's usual footprint."""
     o = outcome("case_endless_body_plain")
     check_common(o, DURATION_S + TIMEOUT_S + MARGIN_S)
     only_kind(o, "read_timeout")

@@ -77,11 +77,43 @@ TEST(buf_bounds)
 	CHECK_STR(b.data, "42-ab");
 	CHECK_INT(buf_printf(&b, "%s", "too long for it"), -ENOBUFS);
 	CHECK_STR(b.data, "42-ab");
+	buf_truncate(&b, b.len);                     /* the failure forgotten, the bytes kept */
 	CHECK_INT(buf_printf(&b, "%s", "12345"), 0); /* exactly up to the maximum */
 	CHECK_STR(b.data, "42-ab12345");
 	CHECK_INT(buf_printf(&b, "%s", "x"), -ENOBUFS);
 	CHECK_STR(b.data, "42-ab12345");
 	buf_free(&b);
+}
+
+/* The first failure is remembered: later appends are no-ops returning it, so what a renderer
+ * wrote is a prefix of what it meant to, never one with a hole where a piece did not fit. */
+TEST(buf_sticky_error)
+{
+	buf_t b;
+
+	buf_init(&b, 10);
+	CHECK_INT(buf_append_str(&b, "abc"), 0);
+	CHECK_INT(buf_error(&b), 0);
+	CHECK_INT(buf_append_str(&b, "far too long"), -ENOBUFS);
+	CHECK_INT(buf_error(&b), -ENOBUFS);
+	CHECK_INT(buf_append_str(&b, "de"), -ENOBUFS); /* it would fit, but comes after a hole */
+	CHECK_INT(buf_printf(&b, "%d", 1), -ENOBUFS);
+	CHECK_INT(buf_append_char(&b, 'f'), -ENOBUFS);
+	CHECK_INT(buf_append_uint(&b, 7), -ENOBUFS);
+	CHECK_STR(b.data, "abc");
+	CHECK_INT(buf_reserve(&b, 1), 0); /* reserve only asks: the room is there */
+	buf_truncate(&b, 2);
+	CHECK_INT(buf_error(&b), 0);
+	CHECK_STR(b.data, "ab");
+	CHECK_INT(buf_append_str(&b, "de"), 0);
+	CHECK_STR(b.data, "abde");
+	CHECK_INT(buf_printf(&b, "%s", "0123456789"), -ENOBUFS);
+	buf_reset(&b);
+	CHECK_INT(buf_error(&b), 0);
+	CHECK_INT(b.len, 0);
+	CHECK_INT(buf_append_str(&b, "ok"), 0);
+	buf_free(&b);
+	CHECK_INT(buf_error(&b), 0);
 }
 
 TEST(buf_append_uint_digits)

@@ -286,3 +286,38 @@ TEST(result_doc_histograms_and_time)
 	free(h);
 	json_decref(doc);
 }
+
+/* Every renderer into a buffer too small for it: an error, and what it wrote is a prefix of
+ * the whole rendering (the buf's sticky error: nothing after the first piece that did not
+ * fit), at every size below the whole. */
+TEST(report_outputs_too_small_fail_with_a_prefix)
+{
+	static const render_fn fns[] = {report_csv_stats, report_csv_history, report_csv_failures,
+	                                report_junit,     report_markdown,    report_hdrlog};
+	json_t *doc = sample_doc();
+
+	for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++) {
+		char *whole = render(fns[f], doc);
+		size_t len = strlen(whole);
+
+		for (size_t max = 0; max < len; max += 1 + max / 8) {
+			char err[256] = "";
+			buf_t out;
+			int rc;
+
+			buf_init(&out, max);
+			rc = fns[f](doc, &out, err, sizeof(err));
+			if (rc >= 0 || !err[0] || out.len > max ||
+			    (out.len && memcmp(out.data, whole, out.len) != 0))
+				test_fail(__FILE__, __LINE__,
+				          "renderer %zu at max %zu: rc %d, err '%s', %zu bytes%s",
+				          f, max, rc, err, out.len,
+				          out.len && memcmp(out.data, whole, out.len)
+				              ? " (not a prefix)"
+				              : "");
+			buf_free(&out);
+		}
+		free(whole);
+	}
+	json_decref(doc);
+}
