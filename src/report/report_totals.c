@@ -1,5 +1,7 @@
-/* report_totals: the derived figures (totals, rates) shared by every renderer, so the
- * summary, the JSON document and later reports can never disagree. */
+/* report_totals: the derived figures (totals, error rate, rate) of a finished run, computed
+ * once here for the terminal summary, the JSON document, the analysis and capacity's steps.
+ * Only for a gen_result_t: a merge recomputes them from the shards' documents
+ * (result_merge.c), a second path issue 15 folds into one result model. */
 #include "report/report.h"
 
 #include "core/clock.h"

@@ -4,8 +4,8 @@
  * counters summed, histograms decoded and added, latency figures read from the union,
  * timelines aligned by wall-clock second, thresholds and the assessment judged again.
  * This file holds the run's identity, totals, endpoints and verdicts; result_merge_figures.c
- * the exact merging of latency figures, result_merge_series.c the timeline, checks, custom
- * metrics and generator. */
+ * the exact merging of latency figures, result_merge_sections.c the timeline, checks, custom
+ * metrics, generator and advice, result_merge_groups.c the --group-by-header section. */
 #include "report/result_merge.h"
 
 #include <errno.h>

@@ -67,7 +67,7 @@ void merge_latency_settle(latency_merge_t *lm);
 /* The latency object ("latency_ms" keys) of the merged figures. */
 json_t *merge_latency_json(latency_merge_t *lm);
 
-/* The sections in result_merge_series.c, each over all shards into m->out; sum is scratch. */
+/* The sections in result_merge_sections.c, each over all shards into m->out; sum is scratch. */
 int merge_timeline(merge_t *m, hist_t *sum);
 void merge_checks(merge_t *m);
 int merge_metrics(merge_t *m, hist_t *sum);

@@ -1,5 +1,8 @@
 /* libFuzzer driver for the two chunked decoders: the response parser's (what `surge run` reads
- * from a target) and http_chunked_decode (what `surge serve` reads from a client). Two modes:
+ * from a target) and http_chunked_decode (what `surge serve` reads from a client). They share
+ * one framing (core/http_syntax.c) and differ in how they hand over data (streamed, or moved
+ * down in place) and read trailers (the response's header states, or the decoder's own), which
+ * is what this driver holds together. Two modes:
  * - raw: the input is a chunked body as a peer sent it, fed whole and split; each decoder gives
  *   the same verdict and bytes for every split, and when both accept it they agree on the
  *   body and on where it ends;
