@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* At most this many options in a command's table (serve has 33, run 43). */
+/* At most this many options in a command's table (a _Static_assert in each command checks). */
 #define CLI_OPTIONS_MAX 64
 /* "--max-header-bytes", "$SURGE_MAX_HEADER_BYTES": the longest name an option is given by. */
 #define CLI_OPTION_FROM_MAX 48
