@@ -320,6 +320,10 @@ class Serve:
         self.env = env
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="surge-serve-")
+        # its own --data-dir: the default (/tmp, so /tmp/surge.db) is shared by every serve on
+        # the machine, and tests running side by side would see each other's rows
+        if "--data-dir" not in args and "SURGE_DATA_DIR" not in (env or os.environ):
+            self.args += ["--data-dir", self.dir]
         self.log_path = os.path.join(self.dir, "stdout.log")
 
     def __enter__(self):

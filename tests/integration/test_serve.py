@@ -1241,14 +1241,17 @@ def test_client_that_stops_reading_is_dropped():
 
 
 def test_limits_on_connections_and_idle_time():
-    with Serve("--max-connections", "5", "--idle-timeout", "1s") as srv:
+    # --max-connections: 5 connections each answered once (so the server holds all 5, whatever
+    # a busy host delays), then a 6th is refused; the idle timeout is far away meanwhile
+    with Serve("--max-connections", "5", "--idle-timeout", "60s") as srv:
         time.sleep(0.3)  # the fixture's own port probe is closed by now
-        t_open = time.monotonic()
         held = [connect(srv) for _ in range(5)]
         try:
-            time.sleep(0.2)
+            for s in held:
+                s.sendall(get("/health"))
+                assert Reader(s).response()[0] == 200
             extra = connect(srv)
-            extra.settimeout(3)
+            extra.settimeout(10)
             try:
                 extra.sendall(get("/health"))
                 data = extra.recv(4096)
@@ -1257,17 +1260,30 @@ def test_limits_on_connections_and_idle_time():
             finally:
                 extra.close()
             assert data == b"", f"a 6th connection over --max-connections 5 was served: {data!r}"
-            # idle keep-alive connections are closed after --idle-timeout
-            for s in held:
-                assert Reader(s).at_eof(timeout=5), "idle connection still open after 5s"
-            took = time.monotonic() - t_open
-            assert 0.9 <= took < 5, f"idle connections closed after {took:.2f}s, not ≈1s"
         finally:
             for s in held:
                 s.close()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the server has seen the 5 go
+            try:
+                if req(srv, "/health")[0] == 200:
+                    break
+            except (ConnectionError, http.client.HTTPException):
+                time.sleep(0.1)
         assert req(srv, "/health")[0] == 200
         assert metric(scrape(srv), "surge_connections_rejected_total") >= 1
+    # --idle-timeout: idle keep-alive connections are closed after it, not before
+    with Serve("--idle-timeout", "1s") as srv:
+        t_open = time.monotonic()
+        held = [connect(srv) for _ in range(5)]
+        try:
+            for s in held:
+                assert Reader(s).at_eof(timeout=10), "idle connection still open after 10s"
+            took = time.monotonic() - t_open
+            assert 0.9 <= took < 10, f"idle connections closed after {took:.2f}s, not ≈1s"
+        finally:
+            for s in held:
+                s.close()
 
 
 def test_pipelined_requests_answered_in_order():
