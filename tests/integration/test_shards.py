@@ -79,7 +79,7 @@ def test_open_model_arrivals_dealt_exactly():
     run ends is abandoned, not a response, but it was an arrival all the same."""
     with Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
         url = srv.url("/health")
-        at = start_in(4)
+        at = start_in(6)  # every process has parsed its options by then, even on a busy host
         common = ["-R", "300", "-d", "3s", "-c", "20", "-t", "1", "--start-at", at, url]
         docs = run_all(d, [("one", common)] +
                        [(f"s{i}", ["--shard", f"{i}/3", *common]) for i in (1, 2, 3)])
