@@ -30,7 +30,7 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-paramet
 LDFLAGS += -pthread $(SANITIZE)
 LDLIBS  += $(PKG_LIBS) -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/serve/*.c src/scrape/*.c src/report/*.c \
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/serve/*.c src/scrape/*.c src/report/*.c src/result/*.c \
 	      src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
@@ -39,7 +39,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # The parsers and what they need, compiled once with the fuzzer's instrumentation into an
 # archive: each driver links only the objects it uses (no web assets, no serve).
-FUZZ_LIB := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/report/*.c \
+FUZZ_LIB := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/report/*.c src/result/*.c \
 	      src/scrape/*.c)) src/serve/serve_dist.c
 FUZZ_LIB := $(filter-out src/report/report_html.c,$(FUZZ_LIB))
 FUZZ_OBJ := $(FUZZ_LIB:%.c=$(BUILD)/fuzz/obj/%.o)

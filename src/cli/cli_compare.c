@@ -14,7 +14,7 @@
 #include "core/echo.h"
 #include "core/units.h"
 #include "report/report_compare.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 enum { OPT_TOLERANCE = 256, OPT_MIN_DELTA, OPT_MIN_ERROR, OPT_MARKDOWN, OPT_HTML, OPT_JSON };
 

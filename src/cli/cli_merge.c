@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
 #include "cli/cli_run.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "report/result_merge.h"
 
 #define MERGE_MAX_FILES 4096
@@ -178,7 +178,7 @@ int cli_merge(int argc, char **argv)
 			goto out;
 		}
 	}
-	merged = result_merge(docs, names, (size_t)a.files, err, sizeof(err));
+	merged = result_doc_merge(docs, names, (size_t)a.files, err, sizeof(err));
 	if (!merged) {
 		fprintf(stderr, "surge merge: %s\n", err);
 		goto out;

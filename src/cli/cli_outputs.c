@@ -1,6 +1,7 @@
 /* cli_outputs: --json --html --csv --junit --markdown --hdr-log for every command that ends
  * in a result document. One table says, per option, which files it writes and which renderer
- * fills each; every file is rendered from the jansson tree and written atomically. */
+ * fills each; every file is rendered from the jansson tree or, for renderers moved to it, the
+ * typed result, and written atomically. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@
 #include "core/echo.h"
 #include "report/report_html.h"
 #include "report/report_outputs.h"
+#include "result/result.h"
 
 #define OUTPUT_MAX   (1u << 30) /* the largest rendered file */
 #define FILES_MAX    3          /* --csv writes three */
 #define PATH_MAX_LEN 4096
 
 typedef int (*render_fn)(const json_t *doc, buf_t *out, char *err, size_t errlen);
+/* A renderer moved to the typed result already. */
+typedef int (*render_result_fn)(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 /* --json re-serialised: jansson keeps the document's key order; 15 digits give back every
  * figure surge wrote (it writes at most 6 decimals) without binary noise. */
@@ -45,7 +49,8 @@ static const struct output {
 	bool stdout_ok; /* "-" means stdout */
 	struct {
 		const char *suffix; /* appended to the option's argument */
-		render_fn render;
+		render_fn render;   /* one of the two */
+		render_result_fn render_result;
 	} files[FILES_MAX];
 } outputs[CLI_OUTPUT_COUNT] = {
     [CLI_OUTPUT_JSON] = {"json", true, {{"", render_json}}},
@@ -55,7 +60,7 @@ static const struct output {
                         {{"_stats.csv", report_csv_stats},
                          {"_stats_history.csv", report_csv_history},
                          {"_failures.csv", report_csv_failures}}},
-    [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", report_junit}}},
+    [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", NULL, report_junit}}},
     [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", report_markdown}}},
     [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", report_hdrlog}}},
 };
@@ -89,7 +94,7 @@ static int check_files(const struct output *out, const char *prefix, const char 
 
 	if (strcmp(prefix, "-") == 0)
 		return 0;
-	for (int f = 0; f < FILES_MAX && out->files[f].render; f++) {
+	for (int f = 0; f < FILES_MAX && out->files[f].suffix; f++) {
 		if (snprintf(path, sizeof(path), "%s%s", prefix, out->files[f].suffix) >=
 		    (int)sizeof(path))
 			return cli_usage_error(cmd, "--%s %s: name too long", out->option,
@@ -140,16 +145,55 @@ bool cli_outputs_to_stdout(const cli_outputs_t *o)
 	return false;
 }
 
+/* What a file is rendered from: the document and, read from it when first needed, the typed
+ * result (unless the caller has it: `surge run` built the document from one). */
+typedef struct source {
+	const json_t *doc;
+	const result_t *model;
+	result_t decoded;
+	bool tried;
+	char err[512];
+} source_t;
+
+static const result_t *model_of(source_t *src)
+{
+	char *text;
+	int rc;
+
+	if (src->model || src->tried)
+		return src->model;
+	src->tried = true;
+	text = json_dumps(src->doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	if (!text) {
+		snprintf(src->err, sizeof(src->err), "out of memory");
+		return NULL;
+	}
+	rc = result_decode("result", text, strlen(text), &src->decoded, src->err, sizeof(src->err));
+	free(text);
+	if (rc == 0)
+		src->model = &src->decoded;
+	return src->model;
+}
+
 /* Renders one file and writes it; 0, or -1 after printing why. */
-static int write_one(const char *cmd, const char *path, const json_t *doc, render_fn render,
-                     const char *text, size_t len, buf_t *scratch)
+static int write_one(const char *cmd, const char *path, source_t *src, const struct output *out,
+                     int f, const char *text, size_t len, buf_t *scratch)
 {
 	char err[256] = "";
 	int rc;
 
 	if (!text) {
+		const result_t *model = out->files[f].render_result ? model_of(src) : NULL;
+
 		buf_reset(scratch);
-		if (render(doc, scratch, err, sizeof(err)) < 0) {
+		if (out->files[f].render_result && !model) {
+			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path),
+			        src->err);
+			return -1;
+		}
+		rc = model ? out->files[f].render_result(model, scratch, err, sizeof(err))
+		           : out->files[f].render(src->doc, scratch, err, sizeof(err));
+		if (rc < 0) {
 			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path), err);
 			return -1;
 		}
@@ -165,9 +209,10 @@ static int write_one(const char *cmd, const char *path, const json_t *doc, rende
 	return 0;
 }
 
-int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
-                           const char *cmd)
+int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const result_t *model,
+                             const char *text, size_t len, const char *cmd)
 {
+	source_t src = {.doc = doc, .model = model};
 	buf_t scratch;
 	char path[PATH_MAX_LEN];
 	int failed = 0;
@@ -178,7 +223,7 @@ int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char
 
 		if (!o->paths[k] || !out->option)
 			continue;
-		for (int f = 0; f < FILES_MAX && out->files[f].render; f++) {
+		for (int f = 0; f < FILES_MAX && out->files[f].suffix; f++) {
 			bool verbatim = k == CLI_OUTPUT_JSON && text;
 
 			if (snprintf(path, sizeof(path), "%s%s", o->paths[k],
@@ -188,14 +233,22 @@ int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char
 				failed = 1;
 				continue;
 			}
-			if (write_one(cmd, path, doc, out->files[f].render, verbatim ? text : NULL,
-			              len, &scratch) < 0)
+			if (write_one(cmd, path, &src, out, f, verbatim ? text : NULL, len,
+			              &scratch) < 0)
 				failed = 1;
 		}
 	}
 	buf_free(&scratch);
+	if (src.model == &src.decoded)
+		result_free(&src.decoded);
 	fflush(stdout);
 	return failed ? EXIT_USAGE : 0;
+}
+
+int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
+                           const char *cmd)
+{
+	return cli_outputs_write_result(o, doc, NULL, text, len, cmd);
 }
 
 int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd)

@@ -89,5 +89,10 @@ int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd
  * verbatim instead of re-serialised from doc. */
 int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
                            const char *cmd);
+/* The same with the typed result the document was encoded from, for the renderers moved to
+ * it (without one, it is decoded from doc when a renderer needs it). */
+struct result;
+int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const struct result *model,
+                             const char *text, size_t len, const char *cmd);
 
 #endif

@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
 #include "core/echo.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 static const struct option long_options[] = {
     CLI_OUTPUTS_LONG_OPTIONS,

@@ -20,7 +20,8 @@
 #include "core/http_syntax.h"
 #include "core/units.h"
 #include "scenario/scenario.h"
-#include "report/result_doc.h"
+#include "report/result_from_gen.h"
+#include "result/result_doc.h"
 
 #define BODY_MAX     (64u * 1024 * 1024)
 #define REQUESTS_MAX 1000000000000ULL /* -n: a million a second for eleven days */
@@ -875,16 +876,23 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 	fflush(stdout);
 	if (cli_outputs_any(&o->outputs)) {
 		/* every output is rendered from the document, as `surge report` renders one */
+		result_t model;
+
 		buf_reset(&out);
-		rc = report_json(&o->cfg, r, a, &out);
+		rc = result_from_gen(&o->cfg, r, a, &model); /* empty, freeable, on failure */
+		if (rc == 0)
+			rc = result_encode(&model, &out);
+		/* the renderers not moved to the typed result yet read the document's tree */
 		doc = rc ? NULL : result_doc_parse("result", out.data, out.len, err, sizeof(err));
 		if (!doc) {
 			fprintf(stderr, "surge run: cannot build the result document: %s\n",
 			        rc ? strerror(-rc) : err);
 			rc = -1;
-		} else if (cli_outputs_write_text(&o->outputs, doc, out.data, out.len, "run")) {
+		} else if (cli_outputs_write_result(&o->outputs, doc, &model, out.data, out.len,
+		                                    "run")) {
 			rc = -1;
 		}
+		result_free(&model);
 		json_decref(doc);
 	}
 	buf_free(&out);

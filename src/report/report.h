@@ -1,5 +1,6 @@
-/* report: renders a run's result — the terminal summary and the JSON result document
- * (SPEC §2.6). Renderers write into a buf; only cli/ decides where the bytes go. */
+/* report: renders a run's result — the terminal summary (the JSON result document is
+ * result/result_encode.c's, from the model report/result_from_gen.c builds). Renderers write into a
+ * buf; only cli/ decides where the bytes go. */
 #ifndef SURGE_REPORT_H
 #define SURGE_REPORT_H
 
@@ -50,16 +51,12 @@ void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_ana
 /* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
 bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f);
 
-/* report_groups.c: --group-by-header's section, when the run has one: "group_by" in the
- * result document, and a table with the spread in the summary. */
-void report_groups_json(json_writer_t *w, const gen_config_t *cfg, const gen_result_t *r);
+/* report_groups.c: --group-by-header's table with the spread in the summary, when the run
+ * has one (the document's "group_by" is written by result/result_encode.c). */
 void report_groups_text(buf_t *out, const gen_config_t *cfg, const gen_result_t *r);
 
 /* The wrk-like summary printed at the end of a run. */
 int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-                buf_t *out);
-/* The result document; pretty-printed JSON. */
-int report_json(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
                 buf_t *out);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "core/echo.h"
 #include "core/json.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 static const struct {
 	const char *name;  /* in JSON and markdown */

@@ -10,7 +10,7 @@
 
 #include "core/http.h"
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 /* Locust's PERCENTILES_TO_REPORT and their column names. */
 static const struct {

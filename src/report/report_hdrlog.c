@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 #define FORMAT_VERSION "1.3"
 #define US_PER_MS      1000.0 /* the maxValueUnitRatio: our values are µs, the max is in ms */

@@ -13,7 +13,7 @@
 #include "core/json.h"
 #include "core/web_assets.h"
 #include "report/report_html.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 #define CURVE_MAX_SERIES 16  /* histograms drawn: "all" and the first endpoints */
 #define CURVE_MAX_POINTS 512 /* ~5 per halving of the tail: 200 for 10^12 values */

@@ -1,12 +1,16 @@
-/* report_junit: JUnit XML from a result document, so CI systems show a load test as tests:
+/* report_junit: JUnit XML from a result (the typed model, result/result.h), so CI systems
+ * show a load test as tests:
  * one testsuite "surge" with a testcase per threshold, per check and for the assessment's
  * verdict (and the generator's self-check), each failing with the measured value. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/version.h"
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 /* Text as XML character data or attribute value: the five entities escaped, and control
  * characters XML 1.0 cannot carry at all replaced by U+FFFD. */
@@ -62,118 +66,112 @@ static void testcase(suite_t *s, const char *classname, const char *name, const 
 	}
 }
 
-static void threshold_cases(suite_t *s, const json_t *doc)
+static void threshold_cases(suite_t *s, const result_t *r)
 {
-	const json_t *t;
-	size_t i;
-
-	json_array_foreach(result_doc_array(doc, "thresholds"), i, t)
-	{
-		const char *expr = result_doc_string(t, "expr", "?");
+	for (uint32_t i = 0; i < r->threshold_count; i++) {
+		const result_threshold_t *t = &r->thresholds[i];
 		char value[64], message[512];
 
-		result_doc_threshold_value(expr, result_doc_get(t, "value"), value, sizeof(value));
-		snprintf(message, sizeof(message), "%s: %s%s", expr,
-		         json_is_number(result_doc_get(t, "value")) ? "measured " : "", value);
-		testcase(s, "surge.thresholds", expr,
-		         result_doc_bool(t, "ok", false) ? NULL : message, "threshold", NULL);
+		result_threshold_text(t->expr, t->value, value, sizeof(value));
+		snprintf(message, sizeof(message), "%s: %s%s", t->expr,
+		         isnan(t->value) ? "" : "measured ", value);
+		testcase(s, "surge.thresholds", t->expr, t->ok ? NULL : message, "threshold", NULL);
 	}
 }
 
-static void check_cases(suite_t *s, const json_t *doc)
+static void check_cases(suite_t *s, const result_t *r)
 {
-	const json_t *c;
-	size_t i;
-
-	json_array_foreach(result_doc_array(doc, "checks"), i, c)
-	{
-		uint64_t passes = result_doc_count(c, "passes", 0),
-		         fails = result_doc_count(c, "fails", 0);
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		const result_tally_t *c = &r->tallies[i];
 		char message[256];
 
-		snprintf(message, sizeof(message), "%llu of %llu failed", (unsigned long long)fails,
-		         (unsigned long long)(passes + fails));
-		testcase(s, "surge.checks", result_doc_string(c, "name", "?"),
-		         fails ? message : NULL, "check", NULL);
+		if (c->kind != GEN_TALLY_CHECK)
+			continue;
+		snprintf(message, sizeof(message), "%llu of %llu failed",
+		         (unsigned long long)c->fails, (unsigned long long)(c->passes + c->fails));
+		testcase(s, "surge.checks", c->name, c->fails ? message : NULL, "check", NULL);
 	}
 }
 
 /* The verdict, naming what failed among latency, throughput, error rate and thresholds. */
-static void verdict_case(suite_t *s, const json_t *doc)
+static void verdict_case(suite_t *s, const result_t *r)
 {
-	static const char *const parts[] = {"latency", "throughput", "error_rate", "thresholds"};
-	const json_t *a = result_doc_object(doc, "assessment");
-	const json_t *totals = result_doc_object(doc, "totals");
+	const result_assessment_t *a = &r->assessment;
+	const struct {
+		const char *name;
+		bool ok;
+	} parts[] = {{"latency", a->latency_ok},
+	             {"throughput", a->throughput_ok},
+	             {"error_rate", a->errors_ok},
+	             {"thresholds", a->thresholds_ok}};
+	uint64_t requests = result_requests(&r->counters);
 	char message[512], detail[1024];
 	size_t n;
 
-	if (!a)
+	if (!a->present)
 		return;
-	n = (size_t)snprintf(message, sizeof(message), "%s", result_doc_string(a, "verdict", "?"));
+	n = (size_t)snprintf(message, sizeof(message), "%s", a->pass ? "PASS" : "FAIL");
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && n < sizeof(message); i++)
-		if (strcmp(result_doc_string(a, parts[i], "PASS"), "PASS") != 0)
+		if (!parts[i].ok)
 			n += (size_t)snprintf(message + n, sizeof(message) - n, ", %s failed",
-			                      parts[i]);
+			                      parts[i].name);
 	snprintf(detail, sizeof(detail),
 	         "%s\nlatency class %s, p95 %.3f ms (target %.3f ms)\nerror rate %.4g%% "
 	         "(target %.4g%%)\nthroughput %.1f/s (target %.1f/s)%s",
-	         message, result_doc_string(a, "latency_class", "?"),
-	         result_doc_number(a, "p95_ms", 0), result_doc_path_number(a, "targets.p95_ms", 0),
-	         result_doc_number(totals, "error_rate", 0) * 100,
-	         result_doc_path_number(a, "targets.max_error_rate", 0) * 100,
-	         result_doc_number(totals, "rps", 0),
-	         result_doc_path_number(a, "targets.min_rps", 0),
-	         result_doc_bool(a, "aborted", false) ? "\naborted: a threshold failed" : "");
-	testcase(s, "surge.assessment", "verdict",
-	         strcmp(result_doc_string(a, "verdict", ""), "PASS") == 0 ? NULL : message,
-	         "assessment", detail);
+	         message, a->latency_class[0] ? a->latency_class : "?", a->p95_ms, a->target_p95_ms,
+	         requests ? (double)r->counters.errors / requests * 100 : 0,
+	         a->target_max_error_rate * 100, r->duration_s > 0 ? requests / r->duration_s : 0,
+	         a->target_min_rps, a->aborted ? "\naborted: a threshold failed" : "");
+	testcase(s, "surge.assessment", "verdict", a->pass ? NULL : message, "assessment", detail);
 }
 
-static void generator_case(suite_t *s, const json_t *doc)
+static void generator_case(suite_t *s, const result_t *r)
 {
-	const json_t *g = result_doc_object(doc, "generator");
-	const json_t *why = result_doc_object(g, "saturation");
+	const result_generator_t *g = &r->generator;
 	char message[256];
 
-	if (!g)
+	if (!r->has_generator)
 		return;
 	snprintf(
 	    message, sizeof(message),
 	    "the generator was the bottleneck (%s in %llu of %llu s): its numbers describe the "
 	    "generator",
-	    result_doc_string(why, "criterion", "self-check"),
-	    (unsigned long long)result_doc_count(why, "seconds", 0),
-	    (unsigned long long)result_doc_count(why, "run_seconds", 0));
-	testcase(s, "surge.generator", "not saturated",
-	         result_doc_bool(g, "saturated", false) ? message : NULL, "generator", NULL);
+	    g->saturation.criterion != GEN_SAT_NONE ? gen_saturation_name(g->saturation.criterion)
+	                                            : "self-check",
+	    (unsigned long long)g->saturation.seconds,
+	    (unsigned long long)g->saturation.whole_seconds);
+	testcase(s, "surge.generator", "not saturated", g->saturated ? message : NULL, "generator",
+	         NULL);
 }
 
-int report_junit(const json_t *doc, buf_t *out, char *err, size_t errlen)
+int report_junit(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
-	const json_t *config = result_doc_object(doc, "config");
 	suite_t s = {0};
+	char started[40] = "";
 	buf_t cases;
 	int rc;
 
+	if (r->has_started_at)
+		clock_format_rfc3339(r->started_wall_ns, started, sizeof(started));
 	buf_init(&cases, out->max);
 	s.cases = &cases;
-	threshold_cases(&s, doc);
-	check_cases(&s, doc);
-	verdict_case(&s, doc);
-	generator_case(&s, doc);
+	threshold_cases(&s, r);
+	check_cases(&s, r);
+	verdict_case(&s, r);
+	generator_case(&s, r);
 	buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	buf_printf(out, "<testsuites name=\"surge\" tests=\"%d\" failures=\"%d\">\n", s.tests,
 	           s.failures);
 	buf_printf(out,
 	           "  <testsuite name=\"surge\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
 	           "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-	           s.tests, s.failures, result_doc_number(doc, "duration_s", 0));
-	put_escaped(out, result_doc_string(doc, "started_at", ""));
+	           s.tests, s.failures, r->duration_s);
+	put_escaped(out, started);
 	buf_append_str(out, "\">\n    <properties>\n");
 	buf_append_str(out, "      <property name=\"url\" value=\"");
-	put_escaped(out, result_doc_string(config, "url", ""));
+	put_escaped(out, r->config.url ? r->config.url : "");
 	buf_append_str(out, "\"/>\n      <property name=\"version\" value=\"");
-	put_escaped(out, result_doc_string(doc, "version", ""));
+	put_escaped(out, r->version ? r->version : surge_version);
 	buf_append_str(out, "\"/>\n    </properties>\n");
 	buf_append(out, cases.data, cases.len);
 	buf_append_str(out, "  </testsuite>\n</testsuites>\n");

@@ -10,7 +10,7 @@
 
 #include "core/units.h"
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 /* The output; its first failed append is remembered by the buf (sticky), checked at the end. */
 typedef struct md {

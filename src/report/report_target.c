@@ -1,7 +1,8 @@
 /* report_target: the scraped samples turned into the run's figures. Samples arrive about once
  * a second on the scraper's own cadence; CPU is a counter, so it is interpolated onto the
  * timeline's interval ends (cores = Δcpu / Δt), gauges take the nearest sample. Also the
- * glue that feeds the recommendation rules, and the renderers of target, advice and cost. */
+ * glue that feeds the recommendation rules, and the summary's target, advice and cost (the
+ * document's are result/result_encode.c's). */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -323,114 +324,6 @@ void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_ana
 	}
 	a->recommendation_count = recommend_compute(&in, a->recommendations, RECOMMEND_MAX);
 	recommend_cost(&a->cost, tot.rps);
-}
-
-/* ---- JSON ---- */
-
-static void json_number(json_writer_t *w, const char *key, double v, int digits)
-{
-	jsonw_key(w, key);
-	jsonw_double(w, v, digits);
-}
-
-static void json_target(json_writer_t *w, const report_target_t *t)
-{
-	jsonw_key(w, "target");
-	jsonw_object_begin(w);
-	jsonw_key(w, "url");
-	jsonw_string(w, t->url);
-	jsonw_key(w, "samples");
-	jsonw_uint(w, t->samples);
-	jsonw_key(w, "scrape_errors");
-	jsonw_uint(w, t->scrape_errors);
-	if (t->last_error[0]) {
-		jsonw_key(w, "last_error");
-		jsonw_string(w, t->last_error);
-	}
-	jsonw_key(w, "bad_lines");
-	jsonw_uint(w, t->bad_lines);
-	json_number(w, "cpu_cores_avg", t->cpu_cores_avg, 3);
-	json_number(w, "cpu_cores_max", t->cpu_cores_max, 3);
-	json_number(w, "cpu_limit_cores", t->cpu_limit_cores, 3);
-	json_number(w, "workers", t->workers, 0);
-	json_number(w, "host_cores", t->host_cores, 0);
-	json_number(w, "cpu_capacity_cores", t->cpu_capacity_cores, 3);
-	jsonw_key(w, "cpu_basis");
-	jsonw_string(w, t->cpu_basis);
-	json_number(w, "cpu_utilisation", t->cpu_utilisation, 4);
-	json_number(w, "rss_bytes_max", t->rss_bytes_max, 0);
-	json_number(w, "memory_limit_bytes", t->memory_limit_bytes, 0);
-	json_number(w, "memory_utilisation", t->memory_utilisation, 4);
-	json_number(w, "in_flight_max", t->in_flight_max, 0);
-	json_number(w, "pool_waits", t->pool_waits, 0);
-	json_number(w, "pool_timeouts", t->pool_timeouts, 0);
-	json_number(w, "pool_wait_ms_mean", t->pool_wait_ms_mean, 3);
-	json_number(w, "cpu_periods", t->cpu_periods, 0);
-	json_number(w, "cpu_throttled_periods", t->cpu_throttled_periods, 0);
-	json_number(w, "cpu_throttled_share", t->cpu_throttled_share, 4);
-	json_number(w, "cpu_throttled_s", t->cpu_throttled_s, 3);
-	json_number(w, "oom_kills", t->oom_kills, 0);
-	jsonw_object_end(w);
-}
-
-static void json_recommendations(json_writer_t *w, const report_analysis_t *a)
-{
-	jsonw_key(w, "recommendations");
-	jsonw_array_begin(w);
-	for (int i = 0; i < a->recommendation_count; i++) {
-		const recommendation_t *r = &a->recommendations[i];
-
-		jsonw_object_begin(w);
-		jsonw_key(w, "severity");
-		jsonw_string(w, recommend_severity_name(r->severity));
-		jsonw_key(w, "kind");
-		jsonw_string(w, r->kind);
-		jsonw_key(w, "title");
-		jsonw_string(w, r->title);
-		jsonw_key(w, "detail");
-		jsonw_string(w, r->detail);
-		jsonw_key(w, "figures");
-		jsonw_object_begin(w);
-		for (int f = 0; f < r->figure_count; f++)
-			json_number(w, r->figures[f].name, r->figures[f].value, 6);
-		jsonw_object_end(w);
-		jsonw_object_end(w);
-	}
-	jsonw_array_end(w);
-}
-
-static void json_cost(json_writer_t *w, const report_cost_t *c)
-{
-	jsonw_key(w, "cost");
-	jsonw_object_begin(w);
-	json_number(w, "per_hour_usd", c->per_hour_usd, 6);
-	jsonw_key(w, "replicas");
-	jsonw_uint(w, c->replicas);
-	json_number(w, "requests_per_s", c->requests_per_s, 3);
-	json_number(w, "total_per_hour_usd", c->total_per_hour_usd, 6);
-	json_number(w, "per_million_requests_usd", c->per_million_requests_usd, 6);
-	jsonw_object_end(w);
-}
-
-void report_json_advice(json_writer_t *w, const report_analysis_t *a)
-{
-	if (a->target)
-		json_target(w, a->target);
-	json_recommendations(w, a);
-	if (a->cost.per_hour_usd > 0)
-		json_cost(w, &a->cost);
-}
-
-void report_json_timeline_target(json_writer_t *w, const report_analysis_t *a, size_t i)
-{
-	const report_target_t *t = a->target;
-
-	if (!t || i >= t->timeline_len)
-		return;
-	if (!isnan(t->timeline_cpu_cores[i]))
-		json_number(w, "target_cpu_cores", t->timeline_cpu_cores[i], 3);
-	if (!isnan(t->timeline_rss_bytes[i]))
-		json_number(w, "target_rss_bytes", t->timeline_rss_bytes[i], 0);
 }
 
 /* ---- the terminal summary ---- */

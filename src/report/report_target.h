@@ -1,6 +1,7 @@
 /* report_target: what the target itself reported during the run (--scrape) condensed into
- * the figures the recommendations use, aligned with the run's timeline; and the renderers of
- * the target, recommendations and cost sections (JSON and the terminal summary). */
+ * the figures the recommendations use, aligned with the run's timeline; and the terminal
+ * summary's target, recommendations and cost (result_from_gen carries them into the
+ * document). */
 #ifndef SURGE_REPORT_TARGET_H
 #define SURGE_REPORT_TARGET_H
 
@@ -56,10 +57,6 @@ typedef struct report_target {
 report_target_t *report_target_new(const struct scrape_series *s, const struct gen_result *r);
 void report_target_free(report_target_t *t);
 
-/* JSON: "target" (with --scrape), "recommendations" and "cost" (with --cost-per-hour). */
-void report_json_advice(json_writer_t *w, const struct report_analysis *a);
-/* JSON: the target's figures inside timeline point i, when sampled. */
-void report_json_timeline_target(json_writer_t *w, const struct report_analysis *a, size_t i);
 /* The summary's target line, recommendations and cost. */
 void report_text_advice(buf_t *out, const struct report_analysis *a);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "report/result_merge_internal.h"
 #include "report/thresholds.h"
 
@@ -650,8 +650,8 @@ static int merge_all(merge_t *m, latency_merge_t *run, latency_merge_t *lm)
 	return 0;
 }
 
-json_t *result_merge(json_t *const *docs, const char *const *names, size_t n, char *err,
-                     size_t errlen)
+json_t *result_doc_merge(json_t *const *docs, const char *const *names, size_t n, char *err,
+                         size_t errlen)
 {
 	merge_t m = {.docs = docs, .names = names, .n = n, .err = err, .errlen = errlen};
 	latency_merge_t run, lm;

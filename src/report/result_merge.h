@@ -15,7 +15,7 @@
  * method or scenario differ), the same shard twice (equal start, duration, totals,
  * histograms and generator figures: both files named), a malformed histogram, a threshold
  * that no longer parses, or out of memory. The inputs are not changed. */
-json_t *result_merge(json_t *const *docs, const char *const *names, size_t n, char *err,
-                     size_t errlen);
+json_t *result_doc_merge(json_t *const *docs, const char *const *names, size_t n, char *err,
+                         size_t errlen);
 
 #endif

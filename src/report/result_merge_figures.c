@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 static const struct {
 	const char *key;

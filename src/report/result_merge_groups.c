@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 /* The merged entry for a value (added when new and there is room), or NULL. */
 static json_t *entry(json_t *values, const char *value, size_t max)

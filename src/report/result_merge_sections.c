@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "report/recommend.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 /* ---- timeline ---- */
 
@@ -201,8 +201,8 @@ void merge_checks(merge_t *m)
 }
 
 /* One trend over the shards: count summed, min/max/mean exact, percentiles from the union
- * of its histograms (µs of figures in ms, as report_json writes them) (or the largest shard figure,
- * flagged, without them). */
+ * of its histograms (µs of figures in ms, as result_encode writes them) (or the largest shard
+ * figure, flagged, without them). */
 static int merge_trend(merge_t *m, const char *name, json_t *out, hist_t *sum)
 {
 	static const char *const keys[] = {"p50", "p90", "p95", "p99"};

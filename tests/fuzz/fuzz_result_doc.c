@@ -6,8 +6,9 @@
  * the document, on one line. */
 #include "report/report_compare.h"
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
 #include "report/result_merge.h"
+#include "result/result.h"
+#include "result/result_doc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static void check_renderers(const json_t *doc)
 {
 	int (*const render[])(const json_t *, buf_t *, char *, size_t) = {
 	    report_csv_stats, report_csv_history, report_csv_failures,
-	    report_junit,     report_markdown,    report_hdrlog,
+	    report_markdown,  report_hdrlog,
 	};
 	char err[512];
 	buf_t out;
@@ -58,6 +59,38 @@ static void check_renderers(const json_t *doc)
 			fuzz_check_message(err, sizeof(err));
 	}
 	buf_free(&out);
+}
+
+/* An accepted document reads into the typed result, which renders, and whose encoding the
+ * checker accepts again. */
+static void check_model(const json_t *doc)
+{
+	char err[1024], *text = json_dumps(doc, JSON_COMPACT);
+	result_t r;
+	json_t *again;
+	buf_t out;
+
+	if (!text)
+		return; /* out of memory */
+	if (result_decode(NAME, text, strlen(text), &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "an accepted document does not decode: %s\n", err);
+		abort();
+	}
+	buf_init(&out, 64u << 20);
+	if (report_junit(&r, &out, err, sizeof(err)) < 0)
+		fuzz_check_message(err, sizeof(err));
+	buf_reset(&out);
+	if (result_encode(&r, &out) == 0) {
+		again = result_doc_parse("encoded", out.data, out.len, err, sizeof(err));
+		if (!again) {
+			fprintf(stderr, "the encoding of a decoded document is refused: %s\n", err);
+			abort();
+		}
+		json_decref(again);
+	}
+	buf_free(&out);
+	result_free(&r);
+	free(text);
 }
 
 /* A document against itself: every delta 0, nothing to judge as worse or better. */
@@ -104,7 +137,7 @@ static void check_merge(json_t *doc)
 		return;
 	}
 	err[0] = '\0';
-	merged = result_merge(&doc, names, 1, err, sizeof(err));
+	merged = result_doc_merge(&doc, names, 1, err, sizeof(err));
 	if (!merged) {
 		fuzz_check_message(err, sizeof(err));
 		return;
@@ -143,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_round_trip(doc);
 	check_histograms(doc);
 	check_renderers(doc);
+	check_model(doc);
 	if (result_doc_require(doc, NAME, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0)
 		check_self_compare(doc);
 	else

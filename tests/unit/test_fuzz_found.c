@@ -7,7 +7,7 @@
 
 #include "core/url.h"
 #include "gen/schedule.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "report/result_merge.h"
 #include "report/thresholds.h"
 #include "scenario/scenario_internal.h"
@@ -176,7 +176,7 @@ TEST(fuzz_found_merge_error_rate_stays_a_fraction)
 	CHECK(hist_encode_base64(&h, &b64) == 0);
 	json_object_set_new(doc, "histograms", json_pack("{s:s%}", "all", b64.data, b64.len));
 	buf_free(&b64);
-	merged = result_merge(&doc, names, 1, err, sizeof(err));
+	merged = result_doc_merge(&doc, names, 1, err, sizeof(err));
 	if (!merged)
 		printf("    %s\n", err);
 	CHECK(merged != NULL);

@@ -9,7 +9,7 @@
 
 #include "core/buf.h"
 #include "core/hist.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "report/result_merge.h"
 #include "test.h"
 
@@ -42,7 +42,7 @@ static double ms3(double us)
 	return round(us) / 1e3;
 }
 
-/* latency_ms as report_json writes it. */
+/* latency_ms as result_encode writes it. */
 static json_t *latency_json(const hist_t *h)
 {
 	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "min",
@@ -176,7 +176,7 @@ static json_t *merge_shards(shard_t *s, size_t n, char *err, size_t errlen)
 
 	for (size_t i = 0; i < n; i++)
 		docs[i] = s[i].doc;
-	return result_merge(docs, names, n, err, errlen);
+	return result_doc_merge(docs, names, n, err, errlen);
 }
 
 /* The counts of histograms[key] of doc equal those of want, bucket by bucket. */
@@ -310,7 +310,7 @@ TEST(merge_in_any_order_gives_the_same_figures)
 	build_three(s);
 	a = merge_shards(s, SHARDS, err, sizeof(err));
 	docs[0] = s[2].doc, docs[1] = s[0].doc, docs[2] = s[1].doc;
-	b = result_merge(docs, names, SHARDS, err, sizeof(err));
+	b = result_doc_merge(docs, names, SHARDS, err, sizeof(err));
 	CHECK(a && b);
 	if (a && b) {
 		static const char *const same[] = {"totals",     "latency_ms", "histograms",
@@ -504,22 +504,22 @@ TEST(merge_refuses_the_same_shard_twice)
 	docs[0] = s[0].doc;
 	docs[1] = s[1].doc;
 	docs[2] = json_deep_copy(s[0].doc);
-	m = result_merge(docs, three, 3, err, sizeof(err));
+	m = result_doc_merge(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL);
 	CHECK_STR(err, "a.json and copy.json are the same shard (same start, duration, totals and "
 	               "histograms): merging it twice would count its requests twice");
 	json_decref(m);
 	/* a copy whose unrelated keys differ (a note, another version) is still the same shard */
 	json_object_set_new(docs[2], "version", json_string("other"));
-	m = result_merge(docs, three, 3, err, sizeof(err));
+	m = result_doc_merge(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL && strstr(err, "a.json and copy.json"));
 	json_decref(m);
 	json_decref(docs[2]);
-	m = result_merge(docs, three, 2, err, sizeof(err));
+	m = result_doc_merge(docs, three, 2, err, sizeof(err));
 	CHECK(m != NULL);
 	/* the whole given again with one of its shards */
 	docs[2] = m;
-	m = result_merge(docs, three, 3, err, sizeof(err));
+	m = result_doc_merge(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL);
 	CHECK_STR(err, "copy.json was merged from a.json, which is given too: its requests would "
 	               "count twice");

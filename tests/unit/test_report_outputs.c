@@ -6,7 +6,7 @@
 
 #include "core/hist.h"
 #include "report/report_outputs.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "test.h"
 
 /* 50 × 1 ms, 30 × 2 ms, 20 × 10 ms (10.007 ms: the top of its bucket). */
@@ -153,10 +153,27 @@ TEST(report_csv_failures_without_endpoint_counts)
 	json_decref(doc);
 }
 
+/* A renderer of the typed result, given the document read into one. */
+static char *render_result(int (*fn)(const result_t *, buf_t *, char *, size_t), const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT), err[512] = "";
+	result_t r;
+	buf_t out;
+
+	buf_init(&out, 1 << 24);
+	CHECK_INT(result_decode("sample", text, strlen(text), &r, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	CHECK_INT(fn(&r, &out, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	result_free(&r);
+	free(text);
+	return buf_steal(&out, NULL);
+}
+
 TEST(report_junit_escapes_and_fails)
 {
 	json_t *doc = sample_doc();
-	char *xml = render(report_junit, doc);
+	char *xml = render_result(report_junit, doc);
 
 	CHECK(strstr(xml, "<testsuite name=\"surge\" tests=\"4\" failures=\"3\"") != NULL);
 	CHECK(strstr(xml, "<testcase classname=\"surge.thresholds\" name=\"p95&lt;5ms\" "
@@ -293,8 +310,31 @@ TEST(result_doc_histograms_and_time)
 TEST(report_outputs_too_small_fail_with_a_prefix)
 {
 	static const render_fn fns[] = {report_csv_stats, report_csv_history, report_csv_failures,
-	                                report_junit,     report_markdown,    report_hdrlog};
+	                                report_markdown, report_hdrlog};
 	json_t *doc = sample_doc();
+	char *text = json_dumps(doc, JSON_COMPACT), *junit, derr[512] = "";
+	result_t r;
+
+	/* JUnit renders the typed result */
+	CHECK_INT(result_decode("sample", text, strlen(text), &r, derr, sizeof(derr)), 0);
+	junit = render_result(report_junit, doc);
+	for (size_t max = 0; max < strlen(junit); max += 1 + max / 8) {
+		char err[256] = "";
+		buf_t out;
+		int rc;
+
+		buf_init(&out, max);
+		rc = report_junit(&r, &out, err, sizeof(err));
+		if (rc >= 0 || !err[0] || out.len > max ||
+		    (out.len && memcmp(out.data, junit, out.len) != 0))
+			test_fail(__FILE__, __LINE__,
+			          "junit at max %zu: rc %d, err '%s', %zu bytes", max, rc, err,
+			          out.len);
+		buf_free(&out);
+	}
+	free(junit);
+	free(text);
+	result_free(&r);
 
 	for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++) {
 		char *whole = render(fns[f], doc);

@@ -7,7 +7,7 @@
 
 #include "core/buf.h"
 #include "core/hist.h"
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 #include "test.h"
 
 /* Parses text as "a.json"; returns the error ("" when it loaded). */

@@ -76,6 +76,8 @@ int result_doc_histogram_value(const json_t *text, hist_t *h);
 /* A threshold's measured value in its expression's unit: "243.000 ms" (latencies),
  * "1.25%" (error_rate), "512.3/s" (rps), or "nothing measured" when value is not a number. */
 void result_doc_threshold_value(const char *expr, const json_t *value, char *out, size_t len);
+/* The same for a value (NAN: nothing measured). */
+void result_threshold_text(const char *expr, double value, char *out, size_t len);
 
 /* started_at (RFC 3339, UTC "Z" or an offset) as seconds since the epoch; false when the
  * document has none or it does not parse. */

@@ -4,7 +4,7 @@
  * ("a.json: totals.requests: expected a non-negative integer, got \"many\""), so no renderer,
  * compare or merge ever reads a mistyped value as a default. Unknown keys pass: newer surges
  * may add them (docs/result-format.md). */
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -209,6 +209,15 @@ static const field_t cost_f[] = {{"per_hour_usd", K_NUMBER_NULL, NULL},
                                  {"per_million_requests_usd", K_NUMBER_NULL, NULL},
                                  END};
 
+/* what a bound of the result model cost (result.h), present only when one was hit */
+static const field_t limits_f[] = {{"timeline_points_dropped", K_COUNT, NULL},
+                                   {"timeline_points_max", K_COUNT, NULL},
+                                   {"endpoint_deltas_over_max", K_COUNT, NULL},
+                                   {"endpoints_max", K_COUNT, NULL},
+                                   {"tally_deltas_over_max", K_COUNT, NULL},
+                                   {"tallies_max", K_COUNT, NULL},
+                                   END};
+
 static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"version", K_STRING, NULL},
                                      {"started_at", K_TIME, NULL},
@@ -235,6 +244,7 @@ static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"histograms", K_MAP, histogram_f},
                                      {"merged_from", K_ARRAY, string_f},
                                      {"shards", K_COUNT, NULL},
+                                     {"limits", K_OBJECT, limits_f},
                                      END};
 
 /* The keys each use cannot do without: a missing one would be read as zero. */

@@ -2,10 +2,11 @@
  * The file is read whole (bounded by RESULT_DOC_MAX), checked to be UTF-8 text, parsed by
  * jansson and its contents checked (result_doc_check.c); every lookup falls back to a
  * default, so one renderer serves documents with or without optional keys. */
-#include "report/result_doc.h"
+#include "result/result_doc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,17 +299,16 @@ void result_doc_endpoint_key(const json_t *endpoint, char *out, size_t outlen)
 	         result_doc_string(endpoint, "name", ""));
 }
 
-void result_doc_threshold_value(const char *expr, const json_t *value, char *out, size_t len)
+void result_threshold_text(const char *expr, double v, char *out, size_t len)
 {
 	size_t op = strcspn(expr, "<>=!");
 	const char *metric = expr;
-	double v = result_doc_value_number(value, 0);
 
 	/* "name:/api/users:p99<300ms": the metric follows the last colon before the operator */
 	for (size_t i = 0; i < op; i++)
 		if (expr[i] == ':')
 			metric = expr + i + 1;
-	if (!json_is_number(value))
+	if (isnan(v))
 		snprintf(out, len, "nothing measured");
 	else if (strncmp(metric, "error_rate", 10) == 0)
 		snprintf(out, len, "%.4g%%", v * 100);
@@ -318,6 +318,12 @@ void result_doc_threshold_value(const char *expr, const json_t *value, char *out
 		snprintf(out, len, "%.3f", v);
 	else
 		snprintf(out, len, "%.3f ms", v);
+}
+
+void result_doc_threshold_value(const char *expr, const json_t *value, char *out, size_t len)
+{
+	result_threshold_text(expr, json_is_number(value) ? json_number_value(value) : NAN, out,
+	                      len);
 }
 
 /* ---- histograms and time ---- */

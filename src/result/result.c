@@ -1,0 +1,421 @@
+/* result: the model's memory (every allocation counted), its named parts (endpoints,
+ * tallies, timeline points), and the only two ways figures are combined: result_add of a
+ * second's delta and result_merge of another result. */
+#include "result/result.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+/* A point's histogram stays open (sparse, still summing the threads' deltas of its second)
+ * until the stream is this many seconds past it; then it is encoded (sealed). */
+#define RESULT_OPEN_SECONDS 2
+
+/* ---- the heap, counted ---- */
+
+void *result_alloc(result_t *r, size_t size)
+{
+	void *p = size ? malloc(size) : NULL;
+
+	if (p && r)
+		r->bytes += size;
+	return p;
+}
+
+void *result_realloc(result_t *r, void *p, size_t old_size, size_t new_size)
+{
+	void *q = realloc(p, new_size);
+
+	if (q && r)
+		r->bytes += new_size - old_size;
+	return q;
+}
+
+void result_release(result_t *r, void *p, size_t size)
+{
+	if (!p)
+		return;
+	free(p);
+	if (r)
+		r->bytes -= size;
+}
+
+char *result_strdup(result_t *r, const char *s)
+{
+	size_t n;
+	char *d;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	d = result_alloc(r, n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+void result_strfree(result_t *r, char *s)
+{
+	if (s)
+		result_release(r, s, strlen(s) + 1);
+}
+
+size_t result_memory(const result_t *r)
+{
+	return r->bytes;
+}
+
+hist_t *result_scratch(result_t *r)
+{
+	if (!r->scratch)
+		r->scratch = result_alloc(r, sizeof(hist_t));
+	return r->scratch;
+}
+
+double result_round(double v, int digits)
+{
+	char text[400];
+
+	if (!isfinite(v))
+		return v;
+	snprintf(text, sizeof(text), "%.*f", digits, v);
+	return strtod(text, NULL);
+}
+
+uint64_t result_requests(const gen_counters_t *c)
+{
+	uint64_t n = c->requests;
+
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		n += c->errors_by_kind[i];
+	return n;
+}
+
+/* ---- life ---- */
+
+void result_init(result_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	result_hist_init(&r->latency);
+	result_hist_init(&r->service);
+	result_hist_init(&r->generator.sched_lag);
+	r->generator.saturation_shard = -1;
+	r->assessment.target_p95_ms = NAN;
+}
+
+static void point_free(result_t *r, result_point_t *p)
+{
+	if (p->hist)
+		result_release(r, p->hist, p->hist_len + 1);
+	p->hist = NULL;
+	p->hist_len = 0;
+	if (p->open) {
+		result_hist_free(r, p->open);
+		result_release(r, p->open, sizeof(*p->open));
+		p->open = NULL;
+	}
+}
+
+void result_free(result_t *r)
+{
+	result_config_t *c = &r->config;
+
+	result_strfree(r, r->version);
+	result_strfree(r, c->url);
+	result_strfree(r, c->scenario);
+	result_strfree(r, c->method);
+	result_strfree(r, c->stages);
+	for (uint32_t i = 0; i < c->header_count; i++)
+		result_strfree(r, c->headers[i]);
+	result_release(r, c->headers, c->header_count * sizeof(*c->headers));
+	result_hist_free(r, &r->latency);
+	result_hist_free(r, &r->service);
+	for (uint32_t i = 0; i < r->endpoint_count; i++)
+		result_hist_free(r, &r->endpoints[i].latency);
+	result_release(r, r->endpoints, r->endpoint_cap * sizeof(*r->endpoints));
+	for (uint32_t i = 0; i < r->tally_count; i++)
+		result_hist_free(r, &r->tallies[i].hist);
+	result_release(r, r->tallies, r->tally_cap * sizeof(*r->tallies));
+	for (size_t i = 0; i < r->point_count; i++)
+		point_free(r, &r->points[i]);
+	result_release(r, r->points, r->point_cap * sizeof(*r->points));
+	result_strfree(r, r->group_header);
+	for (uint32_t i = 0; i < r->group_count; i++)
+		result_hist_free(r, &r->groups[i].latency);
+	result_release(r, r->groups, r->group_count * sizeof(*r->groups));
+	for (uint32_t i = 0; i < r->threshold_count; i++)
+		result_strfree(r, r->thresholds[i].expr);
+	result_release(r, r->thresholds, r->threshold_count * sizeof(*r->thresholds));
+	result_strfree(r, r->assessment.profile);
+	for (uint32_t i = 0; i < r->recommendation_count; i++) {
+		result_strfree(r, r->recommendations[i].title);
+		result_strfree(r, r->recommendations[i].detail);
+	}
+	result_release(r, r->recommendations,
+	               r->recommendation_count * sizeof(*r->recommendations));
+	result_strfree(r, r->target.url);
+	result_strfree(r, r->target.last_error);
+	result_strfree(r, r->target.cpu_basis);
+	result_release(r, r->generator.thread_cpu,
+	               r->generator.thread_cpu_count * sizeof(*r->generator.thread_cpu));
+	result_hist_free(r, &r->generator.sched_lag);
+	for (uint32_t i = 0; i < r->merged_count; i++)
+		result_strfree(r, r->merged_from[i]);
+	result_release(r, r->merged_from, r->merged_count * sizeof(*r->merged_from));
+	result_release(r, r->scratch, sizeof(hist_t));
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- named parts ---- */
+
+result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *name)
+{
+	result_endpoint_t *e;
+
+	for (uint32_t i = 0; i < r->endpoint_count; i++)
+		if (strcmp(r->endpoints[i].name, name) == 0 &&
+		    strcmp(r->endpoints[i].method, method) == 0)
+			return &r->endpoints[i];
+	if (r->endpoint_count == RESULT_ENDPOINTS_MAX) {
+		r->dropped.endpoints++;
+		return &r->endpoints[r->endpoint_count - 1];
+	}
+	if (r->endpoint_count == r->endpoint_cap) {
+		uint32_t cap = r->endpoint_cap ? r->endpoint_cap * 2 : 8;
+
+		if (cap > RESULT_ENDPOINTS_MAX)
+			cap = RESULT_ENDPOINTS_MAX;
+		e = result_realloc(r, r->endpoints, r->endpoint_cap * sizeof(*e), cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		r->endpoints = e;
+		r->endpoint_cap = cap;
+	}
+	e = &r->endpoints[r->endpoint_count++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->method, sizeof(e->method), "%s", method);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	result_hist_init(&e->latency);
+	return e;
+}
+
+result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *name)
+{
+	result_tally_t *t;
+
+	for (uint32_t i = 0; i < r->tally_count; i++)
+		if (r->tallies[i].kind == kind && strcmp(r->tallies[i].name, name) == 0)
+			return &r->tallies[i];
+	if (r->tally_count == RESULT_TALLIES_MAX) {
+		r->dropped.tallies++;
+		return NULL;
+	}
+	if (r->tally_count == r->tally_cap) {
+		uint32_t cap = r->tally_cap ? r->tally_cap * 2 : 8;
+
+		if (cap > RESULT_TALLIES_MAX)
+			cap = RESULT_TALLIES_MAX;
+		t = result_realloc(r, r->tallies, r->tally_cap * sizeof(*t), cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		r->tallies = t;
+		r->tally_cap = cap;
+	}
+	t = &r->tallies[r->tally_count++];
+	memset(t, 0, sizeof(*t));
+	t->kind = kind;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	result_hist_init(&t->hist);
+	return t;
+}
+
+static void point_init(result_point_t *p, int64_t second)
+{
+	memset(p, 0, sizeof(*p));
+	p->second = second;
+	p->t = (double)second + 1;
+	p->length_s = 1;
+	p->target_cpu_cores = NAN;
+	p->target_rss_bytes = NAN;
+}
+
+result_point_t *result_point(result_t *r, int64_t second)
+{
+	if (second < 0 || second >= (int64_t)RESULT_POINTS_MAX) {
+		r->dropped.points++;
+		return NULL;
+	}
+	while ((size_t)second >= r->point_count) {
+		if (r->point_count == r->point_cap) {
+			size_t cap = r->point_cap ? r->point_cap * 2 : 64;
+			result_point_t *p;
+
+			if (cap > RESULT_POINTS_MAX)
+				cap = RESULT_POINTS_MAX;
+			p = result_realloc(r, r->points, r->point_cap * sizeof(*p),
+			                   cap * sizeof(*p));
+			if (!p) {
+				r->dropped.points++;
+				return NULL;
+			}
+			r->points = p;
+			r->point_cap = cap;
+		}
+		point_init(&r->points[r->point_count], (int64_t)r->point_count);
+		r->point_count++;
+	}
+	return &r->points[second];
+}
+
+/* ---- sealing: a point's open histogram encoded, and back ---- */
+
+static int seal_point(result_t *r, result_point_t *p)
+{
+	hist_t *d;
+	buf_t b;
+	int rc;
+
+	if (!p->open)
+		return 0;
+	if (!(d = result_scratch(r)))
+		return -ENOMEM;
+	result_hist_expand(p->open, d);
+	p->p50_us = hist_percentile(d, 50);
+	p->p95_us = hist_percentile(d, 95);
+	p->p99_us = hist_percentile(d, 99);
+	if (d->total) {
+		buf_init(&b, 16u << 20);
+		rc = hist_encode_base64(d, &b);
+		if (rc < 0) {
+			buf_free(&b);
+			return rc;
+		}
+		/* counted: the text moves into the point */
+		p->hist = result_alloc(r, b.len + 1);
+		if (!p->hist) {
+			buf_free(&b);
+			return -ENOMEM;
+		}
+		memcpy(p->hist, b.data, b.len + 1);
+		p->hist_len = b.len;
+		buf_free(&b);
+	}
+	result_hist_free(r, p->open);
+	result_release(r, p->open, sizeof(*p->open));
+	p->open = NULL;
+	return 0;
+}
+
+/* The point's histogram open for adding: decoded from its text when sealed. */
+static result_hist_t *open_point(result_t *r, result_point_t *p)
+{
+	hist_t *d;
+
+	if (p->open)
+		return p->open;
+	if (!(p->open = result_alloc(r, sizeof(*p->open))))
+		return NULL;
+	result_hist_init(p->open);
+	if (p->hist) {
+		if (!(d = result_scratch(r)) || hist_decode_base64(p->hist, p->hist_len, d) < 0 ||
+		    result_hist_set(r, p->open, d) < 0)
+			return NULL;
+		result_release(r, p->hist, p->hist_len + 1);
+		p->hist = NULL;
+		p->hist_len = 0;
+	}
+	if ((size_t)p->second < r->sealed_upto)
+		r->sealed_upto = (size_t)p->second;
+	return p->open;
+}
+
+int result_seal(result_t *r)
+{
+	for (size_t i = r->sealed_upto; i < r->point_count; i++) {
+		int rc = seal_point(r, &r->points[i]);
+
+		if (rc < 0)
+			return rc;
+	}
+	r->sealed_upto = r->point_count;
+	return 0;
+}
+
+/* ---- result_add ---- */
+
+static int add_tallies(result_t *r, const delta_tally_t *src, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		result_tally_t *t = result_tally(r, src[i].kind, src[i].name);
+
+		if (!t)
+			continue; /* counted in dropped.tallies, or no memory: see below */
+		t->passes += src[i].passes;
+		t->fails += src[i].fails;
+		t->value += src[i].value;
+		if (result_hist_add(r, &t->hist, &src[i].hist) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int result_add(result_t *r, const delta_t *d)
+{
+	result_point_t *p;
+	int rc = 0;
+
+	r->has_generator = true; /* the deltas are the generator's own figures */
+	gen_counters_add(&r->counters, &d->counters);
+	if (result_hist_add(r, &r->latency, &d->latency) < 0 ||
+	    result_hist_add(r, &r->service, &d->service) < 0 ||
+	    result_hist_add(r, &r->generator.sched_lag, &d->sched_lag) < 0)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; i < d->endpoint_count; i++) {
+		const delta_endpoint_t *de = &d->endpoints[i];
+		result_endpoint_t *e = result_endpoint(r, de->method, de->name);
+
+		if (!e) {
+			rc = -ENOMEM;
+			continue;
+		}
+		gen_counters_add(&e->counters, &de->counters);
+		if (result_hist_add(r, &e->latency, &de->latency) < 0)
+			rc = -ENOMEM;
+	}
+	if (add_tallies(r, d->tallies, d->tally_count) < 0)
+		rc = -ENOMEM;
+	p = result_point(r, d->second);
+	if (p) {
+		result_hist_t *open = open_point(r, p);
+
+		p->length_s = d->length_s;
+		p->t = (double)p->second + d->length_s;
+		p->users += d->users;
+		p->target = d->target;
+		p->requests += d->counters.requests;
+		p->errors += d->counters.errors;
+		p->late += d->counters.late;
+		p->dropped += d->counters.dropped;
+		p->bytes_in += d->counters.bytes_in;
+		p->due += d->due;
+		p->due_late += d->due_late;
+		if (d->busiest_cpu > p->busiest_cpu)
+			p->busiest_cpu = d->busiest_cpu;
+		if (!open || result_hist_add(r, open, &d->latency) < 0)
+			rc = -ENOMEM;
+	}
+	if ((double)d->second + d->length_s > r->duration_s)
+		r->duration_s = (double)d->second + d->length_s;
+	/* seal what the stream has moved past: its threads' deltas are in */
+	while (r->sealed_upto < r->point_count &&
+	       (int64_t)r->sealed_upto + RESULT_OPEN_SECONDS < d->second) {
+		if (seal_point(r, &r->points[r->sealed_upto]) < 0)
+			return -ENOMEM;
+		r->sealed_upto++;
+	}
+	return rc;
+}

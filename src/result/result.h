@@ -1,0 +1,295 @@
+/* result: one run's figures, typed — the model the result document (docs/result-format.md)
+ * is the text of. It is the sum of the run's per-second deltas (delta.h, result_add) and of
+ * other results (result_merge, shards aligned by wall-clock second); result_encode writes
+ * the document from it and result_decode reads one back (round trip exact: counts, and
+ * histograms bucket by bucket). Histograms are kept sparse (sorted bucket/count pairs) and
+ * a timeline point's histogram encoded (HdrHistogram V2 in base64, as the document holds
+ * it), so an hour of seconds costs megabytes, not the ~677 MB of dense per-second
+ * histograms. Every allocation is counted (result_memory), and every bound (points,
+ * endpoints, tallies) that is hit is counted in `dropped` and reported in the document. */
+#ifndef SURGE_RESULT_H
+#define SURGE_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/hist.h"
+#include "gen/gen.h"
+
+#define RESULT_POINTS_MAX          (7u * 24 * 3600) /* a week of seconds */
+#define RESULT_ENDPOINTS_MAX       GEN_MAX_ENDPOINTS
+#define RESULT_TALLIES_MAX         GEN_MAX_TALLIES
+#define RESULT_GROUPS_MAX          64 /* --group-by-header values kept (GEN_GROUPS_MAX) */
+#define RESULT_THRESHOLDS_MAX      64
+#define RESULT_RECOMMENDATIONS_MAX 16
+#define RESULT_FIGURES_MAX         16 /* figures of one recommendation */
+#define RESULT_MERGED_MAX          1024
+
+/* One non-empty bucket of surge's histogram layout (core/hist.h): its index and count. */
+typedef struct result_bucket {
+	uint32_t index;
+	uint64_t count;
+} result_bucket_t;
+
+/* A histogram kept sparse: only its non-empty buckets, in index order, and the exact moments
+ * hist_t keeps (min, max, sums) that buckets alone cannot give back. Values in µs. */
+typedef struct result_hist {
+	uint64_t total;
+	int64_t min; /* INT64_MAX when empty, as hist_t */
+	int64_t max;
+	double sum, sum_sq;
+	uint64_t clamped;
+	uint32_t len, cap;
+	result_bucket_t *buckets;
+	/* A decoded document's figures where it carried no histogram (service_ms has none):
+	 * min, mean, stdev, p50, p90, p95, p99, p99_9, max in ms, written back as read. */
+	bool read;
+	bool read_approximate; /* a merge's percentiles without histograms: upper bounds */
+	double read_ms[9];
+} result_hist_t;
+
+/* The section of one latency figure set ("latency_ms", "service_ms", an endpoint's, a group
+ * value's): its histogram. The document's percentiles, mean and stdev are computed from it
+ * when written. */
+
+typedef struct result_endpoint {
+	char method[16];
+	char name[GEN_NAME_MAX];
+	gen_counters_t counters;
+	result_hist_t latency;
+} result_endpoint_t;
+
+/* A scenario's named figure: a check, custom counter, trend or script error. */
+typedef struct result_tally {
+	enum gen_tally_kind kind;
+	char name[GEN_NAME_MAX]; /* a script error's message, for that kind */
+	uint64_t passes, fails;  /* check: both; script error: fails = occurrences */
+	double value;            /* counter: the sum */
+	result_hist_t hist;      /* trend: values in thousandths */
+} result_tally_t;
+
+/* One second of the timeline. `second` is whole seconds since started_at: the point covers
+ * [second, second + length_s); its absolute second is started_at + second, which is what
+ * merged timelines align on. */
+typedef struct result_point {
+	int64_t second;
+	double t;        /* the end of the interval, seconds since the start (the document's) */
+	double length_s; /* 1, the last may be shorter */
+	uint32_t users;
+	double target;
+	uint64_t requests, errors, late, dropped, bytes_in;
+	int64_t p50_us, p95_us, p99_us;
+	double busiest_cpu;      /* the self-check's figure for the second */
+	uint64_t due, due_late;  /* open model */
+	double target_cpu_cores; /* --scrape: NAN when no sample covers the second */
+	double target_rss_bytes; /* ditto */
+	char *hist;              /* the second's latency histogram, base64 V2, or NULL */
+	size_t hist_len;
+	result_hist_t *open; /* deltas still arriving: summed sparse, sealed into hist */
+	bool gap; /* a merge's second no shard reported: the document gives only its counts */
+} result_point_t;
+
+typedef struct result_group {
+	char value[129];
+	uint64_t responses, errors;
+	result_hist_t latency;
+} result_group_t;
+
+typedef struct result_threshold {
+	char *expr;
+	double value; /* NAN: nothing measured (null) */
+	bool ok;
+} result_threshold_t;
+
+typedef struct result_figure {
+	char name[48];
+	double value; /* NAN: unknown */
+} result_figure_t;
+
+typedef struct result_recommendation {
+	char severity[16]; /* critical, warning, info */
+	char kind[32];
+	char *title, *detail;
+	int figure_count;
+	result_figure_t figures[RESULT_FIGURES_MAX];
+} result_recommendation_t;
+
+/* --scrape: what the target said (NAN: not exported, null in the document). */
+typedef struct result_target {
+	char *url, *last_error, *cpu_basis;
+	uint64_t samples, scrape_errors, bad_lines;
+	double cpu_cores_avg, cpu_cores_max, cpu_limit_cores, workers, host_cores;
+	double cpu_capacity_cores, cpu_utilisation;
+	double rss_bytes_max, memory_limit_bytes, memory_utilisation;
+	double in_flight_max, pool_waits, pool_timeouts, pool_wait_ms_mean;
+	double cpu_periods, cpu_throttled_periods, cpu_throttled_share, cpu_throttled_s;
+	double oom_kills;
+} result_target_t;
+
+/* What was asked (the document's "config"). Strings are owned; NULL when absent. */
+typedef struct result_config {
+	char *url, *scenario, *method, *stages;
+	bool open_model;
+	bool has_rate;
+	double rate;
+	bool has_max_queue;
+	uint64_t max_queue;
+	/* --shard I/N: this document is part I (1-based) of N of one test, and rate,
+	 * max_queue, connections and requests are its part; shard_count 0: the whole test */
+	uint64_t shard_index, shard_count;
+	uint64_t connections, threads, requests, body_bytes;
+	double duration_s, timeout_s;
+	char **headers;
+	uint32_t header_count;
+	bool insecure;
+} result_config_t;
+
+/* The seeds' verdicts ("assessment"), as judged by report/. */
+typedef struct result_assessment {
+	bool present;
+	bool pass, latency_ok, throughput_ok, errors_ok, thresholds_ok, aborted;
+	char latency_class[32];
+	double p95_ms;
+	double target_p95_ms, target_max_error_rate, target_min_rps;
+	char *profile; /* NULL when none */
+} result_assessment_t;
+
+/* The generator's own figures and its self-check. */
+typedef struct result_generator {
+	double cpu_s;
+	uint64_t max_rss_bytes;
+	uint64_t threads, connections;
+	double thread_cpu_max;
+	double *thread_cpu;
+	uint32_t thread_cpu_count;
+	result_hist_t sched_lag;
+	/* sched_lag_p99_us/max_us as read from a document, which carries no histogram of it */
+	bool sched_lag_read;
+	int64_t sched_lag_p99_us, sched_lag_max_us;
+	bool saturated;
+	gen_saturation_t saturation;
+	int64_t saturation_shard; /* a merge: the index of the shard it came from; -1: none */
+} result_generator_t;
+
+/* What hitting a bound cost, so it is never silent. */
+typedef struct result_dropped {
+	uint64_t points;    /* seconds beyond RESULT_POINTS_MAX, or lost to memory */
+	uint64_t endpoints; /* deltas of endpoints beyond RESULT_ENDPOINTS_MAX (summed into the
+	                       last one, as the engine does) */
+	uint64_t tallies;   /* tallies beyond RESULT_TALLIES_MAX */
+} result_dropped_t;
+
+typedef struct result {
+	char *version; /* the surge that wrote a decoded document; NULL: this one */
+	/* what a sparse document (an older surge's, a hand-made one) left out */
+	bool has_started_at, has_generator;
+	uint64_t started_wall_ns;
+	double duration_s;
+	bool interrupted;
+	result_config_t config;
+
+	gen_counters_t counters; /* requests = responses; errors_by_kind: transport failures */
+	result_hist_t latency, service;
+
+	result_endpoint_t *endpoints;
+	uint32_t endpoint_count, endpoint_cap;
+	result_tally_t *tallies;
+	uint32_t tally_count, tally_cap;
+
+	result_point_t *points;
+	size_t point_count, point_cap;
+	size_t sealed_upto; /* points before this index hold no open histogram */
+
+	bool has_groups; /* --group-by-header */
+	char *group_header;
+	result_group_t *groups;
+	uint32_t group_count;
+	uint64_t group_missing, group_overflow, group_truncated, group_values_max;
+
+	result_threshold_t *thresholds;
+	uint32_t threshold_count;
+	result_assessment_t assessment;
+	result_recommendation_t *recommendations;
+	uint32_t recommendation_count;
+	bool has_target;
+	result_target_t target;
+	bool has_cost;
+	double cost_per_hour_usd, cost_requests_per_s, cost_total_per_hour_usd;
+	double cost_per_million_requests_usd;
+	uint64_t cost_replicas;
+
+	result_generator_t generator;
+
+	char **merged_from; /* the shards' names, for a merge */
+	uint32_t merged_count;
+	uint64_t shards; /* 0: not a merge */
+
+	result_dropped_t dropped;
+	size_t bytes;    /* heap held, result_memory */
+	hist_t *scratch; /* one dense histogram for sealing and reading (counted in bytes) */
+} result_t;
+
+#include "result/delta.h"
+
+void result_init(result_t *r);
+void result_free(result_t *r);
+/* The heap bytes the result holds, every allocation counted. */
+size_t result_memory(const result_t *r);
+
+/* r += d: counters, histograms, endpoints and tallies summed, and d's second added to the
+ * timeline (several deltas of one second, one per thread, sum into its point). 0, or
+ * -ENOMEM (r stays valid: what could not be kept is counted in r->dropped). */
+int result_add(result_t *r, const delta_t *d);
+/* into += from: what one process measured added to another's, timelines aligned by
+ * wall-clock second (from's point at started_at + s lands on into's point of that absolute
+ * second; the earlier start becomes the whole's). The verdict sections (thresholds,
+ * assessment, recommendations) are judged again on the sum by report/, not summed. */
+int result_merge(result_t *into, const result_t *from, const char *from_name);
+/* Encodes every point's open histogram (result_add leaves the last seconds open, since a
+ * thread's delta may still come). 0 or -ENOMEM. */
+int result_seal(result_t *r);
+
+/* The document of docs/result-format.md, pretty-printed, with its closing newline. */
+int result_encode(const result_t *r, buf_t *out);
+/* Reads a document (the checks and messages of result_doc_check); 0, or -EINVAL/-ENOMEM
+ * with one line naming `name` and the key in err. r is initialised here. */
+int result_decode(const char *name, const char *text, size_t len, result_t *r, char *err,
+                  size_t errlen);
+
+/* v as the document writes it with `digits` decimals (read back); non-finite v as it is. */
+double result_round(double v, int digits);
+/* Requests that ended: responses (c->requests) plus transport failures. */
+uint64_t result_requests(const gen_counters_t *c);
+
+/* ---- sparse histograms (result_hist.c) ---- */
+void result_hist_init(result_hist_t *h);
+/* h = the non-empty buckets of d (and its moments); counted in r's bytes. 0 or -ENOMEM. */
+int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d);
+/* dst += src, exactly. 0 or -ENOMEM. */
+int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src);
+/* d = h, dense (d is reset first). */
+void result_hist_expand(const result_hist_t *h, hist_t *d);
+void result_hist_free(result_t *r, result_hist_t *h);
+/* Whether a and b hold the same buckets, counts, total, min and max. */
+bool result_hist_equal(const result_hist_t *a, const result_hist_t *b);
+
+/* ---- the heap, counted (result.c) ---- */
+void *result_alloc(result_t *r, size_t size);
+void *result_realloc(result_t *r, void *p, size_t old_size, size_t new_size);
+void result_release(result_t *r, void *p, size_t size);
+char *result_strdup(result_t *r, const char *s);
+void result_strfree(result_t *r, char *s);
+
+/* The endpoint (method, name), added when new; the last slot when full (counted). NULL on
+ * no memory. */
+result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *name);
+result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *name);
+/* The point of `second`, added (with the empty seconds before it) when new; NULL when past
+ * RESULT_POINTS_MAX or out of memory (counted in dropped.points). */
+result_point_t *result_point(result_t *r, int64_t second);
+/* The dense scratch histogram (allocated on first use); NULL on no memory. */
+hist_t *result_scratch(result_t *r);
+
+#endif

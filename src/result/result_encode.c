@@ -1,0 +1,707 @@
+/* result_encode: the result document (docs/result-format.md, SPEC §2.6) written from a
+ * result_t — the stable contract other tools read: keys may be added, never renamed.
+ * Latencies in milliseconds, times in seconds. Every derived figure (rates, error rates,
+ * percentiles, mean, stdev, shares, spread) is computed here from the model's counts and
+ * histograms, with core/hist.c's functions, so a document and its decoded-then-encoded copy
+ * say the same. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/version.h"
+#include "result/result.h"
+
+typedef struct enc {
+	json_writer_t w;
+	const result_t *r;
+	hist_t *h;  /* scratch: one sparse histogram expanded at a time */
+	buf_t text; /* scratch: one histogram's base64 */
+	int rc;     /* first histogram encoding failure */
+} enc_t;
+
+static void key_number(json_writer_t *w, const char *key, double v, int digits)
+{
+	jsonw_key(w, key);
+	jsonw_double(w, v, digits);
+}
+
+static void key_count(json_writer_t *w, const char *key, uint64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_uint(w, v);
+}
+
+static void key_string(json_writer_t *w, const char *key, const char *s)
+{
+	jsonw_key(w, key);
+	jsonw_string(w, s);
+}
+
+static void key_verdict(json_writer_t *w, const char *key, bool ok)
+{
+	key_string(w, key, ok ? "PASS" : "FAIL");
+}
+
+/* The base64 text of h (expanded into e->h) in e->text; false when it could not be made. */
+static bool encode_hist(enc_t *e)
+{
+	int rc;
+
+	buf_reset(&e->text);
+	rc = hist_encode_base64(e->h, &e->text);
+	if (rc < 0 && !e->rc)
+		e->rc = rc;
+	return rc == 0;
+}
+
+static void write_latency(enc_t *e, const char *key, const result_hist_t *rh)
+{
+	static const struct {
+		const char *key;
+		double p;
+	} pcts[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p99_9", 99.9}};
+	json_writer_t *w = &e->w;
+	const hist_t *h = e->h;
+
+	static const char *const read_keys[9] = {"min", "mean", "stdev", "p50", "p90",
+	                                         "p95", "p99",  "p99_9", "max"};
+
+	result_hist_expand(rh, e->h);
+	jsonw_key(w, key);
+	jsonw_object_begin(w);
+	if (rh->read && rh->len == 0) { /* a decoded document's figures, no histogram */
+		for (size_t i = 0; i < 9; i++)
+			key_number(w, read_keys[i], rh->read_ms[i], 3);
+		if (rh->read_approximate) {
+			jsonw_key(w, "approximate");
+			jsonw_bool(w, true);
+		}
+		jsonw_object_end(w);
+		return;
+	}
+	key_number(w, "min", h->total ? h->min / 1e3 : 0, 3);
+	key_number(w, "mean", hist_mean(h) / 1e3, 3);
+	key_number(w, "stdev", hist_stdev(h) / 1e3, 3);
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		key_number(w, pcts[i].key, hist_percentile(h, pcts[i].p) / 1e3, 3);
+	key_number(w, "max", h->max / 1e3, 3);
+	jsonw_object_end(w);
+}
+
+static void write_config(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_config_t *c = &e->r->config;
+
+	jsonw_key(w, "config");
+	jsonw_object_begin(w);
+	key_string(w, "url", c->url ? c->url : "");
+	if (c->scenario)
+		key_string(w, "scenario", c->scenario);
+	key_string(w, "method", c->method ? c->method : "GET");
+	key_string(w, "model", c->open_model ? "open" : "closed");
+	/* a shard's figures are its part of the test's, which `surge merge` adds up again */
+	if (c->has_rate)
+		key_number(w, "rate", c->rate, c->shard_count ? 6 : 3);
+	if (c->stages)
+		key_string(w, "stages", c->stages);
+	if (c->has_max_queue)
+		key_count(w, "max_queue", c->max_queue);
+	if (c->shard_count) {
+		jsonw_key(w, "shard");
+		jsonw_object_begin(w);
+		key_count(w, "index", c->shard_index);
+		key_count(w, "count", c->shard_count);
+		jsonw_object_end(w);
+	}
+	key_count(w, "connections", c->connections);
+	key_count(w, "threads", c->threads);
+	key_number(w, "duration_s", c->duration_s, 3);
+	key_count(w, "requests", c->requests);
+	key_number(w, "timeout_s", c->timeout_s, 3);
+	jsonw_key(w, "headers");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < c->header_count; i++)
+		jsonw_string(w, c->headers[i]);
+	jsonw_array_end(w);
+	key_count(w, "body_bytes", c->body_bytes);
+	jsonw_key(w, "insecure");
+	jsonw_bool(w, c->insecure);
+	jsonw_object_end(w);
+}
+
+/* The counts every renderer derives alike: requests are responses plus transport failures. */
+static uint64_t requests_of(const gen_counters_t *c)
+{
+	return result_requests(c);
+}
+
+static double rate(uint64_t n, double duration_s)
+{
+	return duration_s > 0 ? (double)n / duration_s : 0;
+}
+
+/* A fraction, 0..1: a decoded document may count more errors than requests (surge never
+ * does), and the document's rates are fractions. */
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? (part < whole ? (double)part / (double)whole : 1) : 0;
+}
+
+static void write_totals(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const gen_counters_t *c = &e->r->counters;
+	uint64_t requests = requests_of(c);
+
+	jsonw_key(w, "totals");
+	jsonw_object_begin(w);
+	key_count(w, "requests", requests);
+	key_count(w, "responses", c->requests);
+	key_count(w, "errors", c->errors);
+	key_number(w, "error_rate", share(c->errors, requests), 6);
+	key_number(w, "rps", rate(requests, e->r->duration_s), 3);
+	key_count(w, "bytes_in", c->bytes_in);
+	key_count(w, "bytes_out", c->bytes_out);
+	key_count(w, "dropped", c->dropped);
+	key_count(w, "late", c->late);
+	jsonw_object_end(w);
+}
+
+static void write_codes(json_writer_t *w, const gen_counters_t *c)
+{
+	char code[16];
+
+	jsonw_key(w, "status_codes");
+	jsonw_object_begin(w);
+	for (int i = 0; i < GEN_STATUS_MAX; i++) {
+		if (!c->status[i])
+			continue;
+		snprintf(code, sizeof(code), "%d", i);
+		key_count(w, code, c->status[i]);
+	}
+	jsonw_object_end(w);
+	jsonw_key(w, "errors_by_kind");
+	jsonw_object_begin(w);
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		key_count(w, gen_error_kind_name(i), c->errors_by_kind[i]);
+	key_count(w, "check_failed", c->checks_failed);
+	key_count(w, "script_error", c->script_errors);
+	jsonw_object_end(w);
+}
+
+static void write_endpoints(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+
+	jsonw_key(w, "endpoints");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < e->r->endpoint_count; i++) {
+		const result_endpoint_t *ep = &e->r->endpoints[i];
+		uint64_t requests = requests_of(&ep->counters);
+
+		jsonw_object_begin(w);
+		key_string(w, "name", ep->name);
+		key_string(w, "method", ep->method);
+		key_count(w, "requests", requests);
+		key_count(w, "errors", ep->counters.errors);
+		key_number(w, "error_rate", share(ep->counters.errors, requests), 6);
+		key_number(w, "rps", rate(requests, e->r->duration_s), 3);
+		key_count(w, "bytes_in", ep->counters.bytes_in);
+		key_count(w, "bytes_out", ep->counters.bytes_out);
+		write_latency(e, "latency_ms", &ep->latency);
+		write_codes(w, &ep->counters);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	const result_group_t *const *x = a, *const *y = b;
+
+	return strcmp((*x)->value, (*y)->value);
+}
+
+/* --group-by-header's section: the values in name order (instances read best sorted). */
+static void write_groups(enc_t *e)
+{
+	const result_t *r = e->r;
+	json_writer_t *w = &e->w;
+	const result_group_t **s;
+	uint64_t grouped = 0, most = 0;
+
+	if (!r->has_groups)
+		return;
+	s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s));
+	if (!s) {
+		e->rc = e->rc ? e->rc : -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < r->group_count; i++) {
+		s[i] = &r->groups[i];
+		grouped += s[i]->responses;
+		most = s[i]->responses > most ? s[i]->responses : most;
+	}
+	qsort(s, r->group_count, sizeof(*s), by_value);
+	jsonw_key(w, "group_by");
+	jsonw_object_begin(w);
+	key_string(w, "header", r->group_header ? r->group_header : "");
+	jsonw_key(w, "values");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < r->group_count; i++) {
+		jsonw_object_begin(w);
+		key_string(w, "value", s[i]->value);
+		key_count(w, "requests", s[i]->responses);
+		key_count(w, "errors", s[i]->errors);
+		key_number(w, "error_rate", share(s[i]->errors, s[i]->responses), 6);
+		key_number(w, "share", share(s[i]->responses, grouped), 6);
+		key_number(w, "rps", rate(s[i]->responses, r->duration_s), 3);
+		write_latency(e, "latency_ms", &s[i]->latency);
+		if (encode_hist(e)) { /* the histogram write_latency expanded */
+			jsonw_key(w, "histogram");
+			jsonw_string_n(w, e->text.data, e->text.len);
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	key_count(w, "requests", grouped);
+	/* the largest share over the mean share: 1 = even */
+	key_number(w, "spread", grouped ? (double)most * r->group_count / (double)grouped : NAN, 4);
+	key_count(w, "missing", r->group_missing);
+	key_count(w, "overflow", r->group_overflow);
+	key_count(w, "values_max", r->group_values_max);
+	key_count(w, "truncated", r->group_truncated);
+	jsonw_object_end(w);
+	free(s);
+}
+
+static void write_trend(enc_t *e, const result_tally_t *t)
+{
+	json_writer_t *w = &e->w;
+	const hist_t *h = e->h;
+
+	result_hist_expand(&t->hist, e->h);
+	jsonw_key(w, t->name);
+	jsonw_object_begin(w);
+	key_count(w, "count", h->total);
+	key_number(w, "min", h->total ? h->min / 1e3 : 0, 3);
+	key_number(w, "mean", hist_mean(h) / 1e3, 3);
+	key_number(w, "p50", hist_percentile(h, 50) / 1e3, 3);
+	key_number(w, "p90", hist_percentile(h, 90) / 1e3, 3);
+	key_number(w, "p95", hist_percentile(h, 95) / 1e3, 3);
+	key_number(w, "p99", hist_percentile(h, 99) / 1e3, 3);
+	key_number(w, "max", h->max / 1e3, 3);
+	if (encode_hist(e)) {
+		jsonw_key(w, "histogram");
+		jsonw_string_n(w, e->text.data, e->text.len);
+	}
+	jsonw_object_end(w);
+}
+
+/* A scenario's checks, custom counters and trends, and the errors its code raised. */
+static void write_tallies(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_t *r = e->r;
+
+	jsonw_key(w, "checks");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		if (r->tallies[i].kind != GEN_TALLY_CHECK)
+			continue;
+		jsonw_object_begin(w);
+		key_string(w, "name", r->tallies[i].name);
+		key_count(w, "passes", r->tallies[i].passes);
+		key_count(w, "fails", r->tallies[i].fails);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_key(w, "script_errors");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		if (r->tallies[i].kind != GEN_TALLY_SCRIPT_ERROR)
+			continue;
+		jsonw_object_begin(w);
+		key_string(w, "message", r->tallies[i].name);
+		key_count(w, "count", r->tallies[i].fails);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_key(w, "metrics");
+	jsonw_object_begin(w);
+	jsonw_key(w, "counters");
+	jsonw_object_begin(w);
+	for (uint32_t i = 0; i < r->tally_count; i++)
+		if (r->tallies[i].kind == GEN_TALLY_COUNTER)
+			key_number(w, r->tallies[i].name, r->tallies[i].value, 6);
+	jsonw_object_end(w);
+	jsonw_key(w, "trends");
+	jsonw_object_begin(w);
+	for (uint32_t i = 0; i < r->tally_count; i++)
+		if (r->tallies[i].kind == GEN_TALLY_TREND)
+			write_trend(e, &r->tallies[i]);
+	jsonw_object_end(w);
+	jsonw_object_end(w);
+}
+
+/* A point's histogram text: kept encoded, or (still open) encoded now. */
+static void write_point_hist(enc_t *e, const result_point_t *p)
+{
+	if (p->hist) {
+		jsonw_key(&e->w, "hist");
+		jsonw_string_n(&e->w, p->hist, p->hist_len);
+		return;
+	}
+	if (!p->open || !p->open->total)
+		return;
+	result_hist_expand(p->open, e->h);
+	if (encode_hist(e)) {
+		jsonw_key(&e->w, "hist");
+		jsonw_string_n(&e->w, e->text.data, e->text.len);
+	}
+}
+
+static void write_timeline(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_t *r = e->r;
+
+	jsonw_key(w, "timeline");
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < r->point_count; i++) {
+		const result_point_t *p = &r->points[i];
+		int64_t p50 = p->p50_us, p95 = p->p95_us, p99 = p->p99_us;
+
+		if (p->open) { /* not sealed yet: its percentiles from its open histogram */
+			result_hist_expand(p->open, e->h);
+			p50 = hist_percentile(e->h, 50);
+			p95 = hist_percentile(e->h, 95);
+			p99 = hist_percentile(e->h, 99);
+		}
+		jsonw_object_begin(w);
+		if (p->gap) { /* merged: a second no shard reported */
+			key_number(w, "t", p->t, 3);
+			key_count(w, "users", p->users);
+			key_count(w, "requests", p->requests);
+			key_count(w, "errors", p->errors);
+			key_number(w, "target", p->target, 3);
+			key_number(w, "rps", 0, 3);
+			key_number(w, "p50_ms", 0, 3);
+			key_number(w, "p95_ms", 0, 3);
+			key_number(w, "p99_ms", 0, 3);
+			jsonw_object_end(w);
+			continue;
+		}
+		key_number(w, "t", p->t, 3);
+		key_count(w, "users", p->users);
+		key_number(w, "target", p->target, 3);
+		key_count(w, "requests", p->requests);
+		key_number(w, "rps", p->length_s > 0 ? p->requests / p->length_s : 0, 3);
+		key_count(w, "errors", p->errors);
+		key_count(w, "late", p->late);
+		key_count(w, "dropped", p->dropped);
+		key_count(w, "bytes_in", p->bytes_in);
+		key_number(w, "p50_ms", p50 / 1e3, 3);
+		key_number(w, "p95_ms", p95 / 1e3, 3);
+		key_number(w, "p99_ms", p99 / 1e3, 3);
+		/* the self-check's figures for the second (docs/run.md, Self-check) */
+		key_number(w, "generator_cpu", p->busiest_cpu, 3);
+		if (r->config.open_model) {
+			key_count(w, "due", p->due);
+			key_count(w, "due_late", p->due_late);
+		}
+		write_point_hist(e, p);
+		if (!isnan(p->target_cpu_cores))
+			key_number(w, "target_cpu_cores", p->target_cpu_cores, 3);
+		if (!isnan(p->target_rss_bytes))
+			key_number(w, "target_rss_bytes", p->target_rss_bytes, 0);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static void write_thresholds(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+
+	jsonw_key(w, "thresholds");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < e->r->threshold_count; i++) {
+		const result_threshold_t *t = &e->r->thresholds[i];
+
+		jsonw_object_begin(w);
+		key_string(w, "expr", t->expr);
+		key_number(w, "value", t->value, 6);
+		jsonw_key(w, "ok");
+		jsonw_bool(w, t->ok);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static void write_assessment(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_assessment_t *s = &e->r->assessment;
+
+	if (!s->present)
+		return;
+	jsonw_key(w, "assessment");
+	jsonw_object_begin(w);
+	key_verdict(w, "verdict", s->pass);
+	key_string(w, "latency_class", s->latency_class);
+	key_verdict(w, "latency", s->latency_ok);
+	key_verdict(w, "throughput", s->throughput_ok);
+	key_verdict(w, "error_rate", s->errors_ok);
+	key_verdict(w, "thresholds", s->thresholds_ok);
+	key_number(w, "p95_ms", s->p95_ms, 3);
+	jsonw_key(w, "targets");
+	jsonw_object_begin(w);
+	key_number(w, "p95_ms", s->target_p95_ms, 3);
+	key_number(w, "max_error_rate", s->target_max_error_rate, 6);
+	key_number(w, "min_rps", s->target_min_rps, 3);
+	jsonw_object_end(w);
+	if (s->profile)
+		key_string(w, "profile", s->profile);
+	jsonw_key(w, "aborted");
+	jsonw_bool(w, s->aborted);
+	jsonw_object_end(w);
+}
+
+static void write_target(json_writer_t *w, const result_target_t *t)
+{
+	jsonw_key(w, "target");
+	jsonw_object_begin(w);
+	key_string(w, "url", t->url ? t->url : "");
+	key_count(w, "samples", t->samples);
+	key_count(w, "scrape_errors", t->scrape_errors);
+	if (t->last_error && t->last_error[0])
+		key_string(w, "last_error", t->last_error);
+	key_count(w, "bad_lines", t->bad_lines);
+	key_number(w, "cpu_cores_avg", t->cpu_cores_avg, 3);
+	key_number(w, "cpu_cores_max", t->cpu_cores_max, 3);
+	key_number(w, "cpu_limit_cores", t->cpu_limit_cores, 3);
+	key_number(w, "workers", t->workers, 0);
+	key_number(w, "host_cores", t->host_cores, 0);
+	key_number(w, "cpu_capacity_cores", t->cpu_capacity_cores, 3);
+	key_string(w, "cpu_basis", t->cpu_basis ? t->cpu_basis : "");
+	key_number(w, "cpu_utilisation", t->cpu_utilisation, 4);
+	key_number(w, "rss_bytes_max", t->rss_bytes_max, 0);
+	key_number(w, "memory_limit_bytes", t->memory_limit_bytes, 0);
+	key_number(w, "memory_utilisation", t->memory_utilisation, 4);
+	key_number(w, "in_flight_max", t->in_flight_max, 0);
+	key_number(w, "pool_waits", t->pool_waits, 0);
+	key_number(w, "pool_timeouts", t->pool_timeouts, 0);
+	key_number(w, "pool_wait_ms_mean", t->pool_wait_ms_mean, 3);
+	key_number(w, "cpu_periods", t->cpu_periods, 0);
+	key_number(w, "cpu_throttled_periods", t->cpu_throttled_periods, 0);
+	key_number(w, "cpu_throttled_share", t->cpu_throttled_share, 4);
+	key_number(w, "cpu_throttled_s", t->cpu_throttled_s, 3);
+	key_number(w, "oom_kills", t->oom_kills, 0);
+	jsonw_object_end(w);
+}
+
+/* "target" (with --scrape), "recommendations" and "cost" (with --cost-per-hour). */
+static void write_advice(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_t *r = e->r;
+
+	if (r->has_target)
+		write_target(w, &r->target);
+	jsonw_key(w, "recommendations");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < r->recommendation_count; i++) {
+		const result_recommendation_t *c = &r->recommendations[i];
+
+		jsonw_object_begin(w);
+		key_string(w, "severity", c->severity);
+		key_string(w, "kind", c->kind);
+		key_string(w, "title", c->title ? c->title : "");
+		key_string(w, "detail", c->detail ? c->detail : "");
+		jsonw_key(w, "figures");
+		jsonw_object_begin(w);
+		for (int f = 0; f < c->figure_count; f++)
+			key_number(w, c->figures[f].name, c->figures[f].value, 6);
+		jsonw_object_end(w);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	if (r->has_cost) {
+		jsonw_key(w, "cost");
+		jsonw_object_begin(w);
+		key_number(w, "per_hour_usd", r->cost_per_hour_usd, 6);
+		key_count(w, "replicas", r->cost_replicas);
+		key_number(w, "requests_per_s", r->cost_requests_per_s, 3);
+		key_number(w, "total_per_hour_usd", r->cost_total_per_hour_usd, 6);
+		key_number(w, "per_million_requests_usd", r->cost_per_million_requests_usd, 6);
+		jsonw_object_end(w);
+	}
+}
+
+/* Why the self-check said saturated, with the figures it decided on; null when it did not. */
+static void write_saturation(json_writer_t *w, const result_generator_t *g)
+{
+	const gen_saturation_t *s = &g->saturation;
+	bool cpu = s->criterion == GEN_SAT_THREAD_CPU;
+
+	jsonw_key(w, "saturation");
+	if (!g->saturated) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_object_begin(w);
+	key_string(w, "criterion", gen_saturation_name(s->criterion));
+	key_count(w, "seconds", s->seconds);
+	key_count(w, "consecutive_s", s->consecutive);
+	key_count(w, "run_seconds", s->whole_seconds);
+	key_number(w, "first_s", s->first_s, 3);
+	key_number(w, "worst", s->worst, 3);
+	key_number(w, "bound", cpu ? GEN_SATURATED_CPU : GEN_LATE_SHARE, 3);
+	if (!cpu)
+		key_number(w, "lag_bound_ms", GEN_LAG_BOUND_US / 1e3, 3);
+	if (g->saturation_shard >= 0)
+		key_count(w, "shard", (uint64_t)g->saturation_shard);
+	jsonw_object_end(w);
+}
+
+static void write_generator(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_generator_t *g = &e->r->generator;
+	int64_t p99 = g->sched_lag_p99_us, max = g->sched_lag_max_us;
+
+	if (!g->sched_lag_read || g->sched_lag.total) {
+		result_hist_expand(&g->sched_lag, e->h);
+		p99 = hist_percentile(e->h, 99);
+		max = e->h->max;
+	}
+	jsonw_key(w, "generator");
+	jsonw_object_begin(w);
+	key_number(w, "cpu_s", g->cpu_s, 3);
+	key_count(w, "max_rss_bytes", g->max_rss_bytes);
+	key_count(w, "threads", g->threads);
+	key_count(w, "connections", g->connections);
+	key_number(w, "thread_cpu_max", g->thread_cpu_max, 3);
+	jsonw_key(w, "thread_cpu");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < g->thread_cpu_count; i++)
+		jsonw_double(w, g->thread_cpu[i], 3);
+	jsonw_array_end(w);
+	jsonw_key(w, "sched_lag_p99_us");
+	jsonw_int(w, p99);
+	jsonw_key(w, "sched_lag_max_us");
+	jsonw_int(w, max);
+	jsonw_key(w, "saturated");
+	jsonw_bool(w, g->saturated);
+	write_saturation(w, g);
+	jsonw_object_end(w);
+}
+
+static void write_histograms(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	char key[GEN_NAME_MAX + 20];
+
+	jsonw_key(w, "histograms");
+	jsonw_object_begin(w);
+	result_hist_expand(&e->r->latency, e->h);
+	jsonw_key(w, "all");
+	if (encode_hist(e))
+		jsonw_string_n(w, e->text.data, e->text.len);
+	else
+		jsonw_string(w, "");
+	/* one per endpoint, keyed "METHOD name" as merge and reports look them up */
+	for (uint32_t i = 0; i < e->r->endpoint_count; i++) {
+		const result_endpoint_t *ep = &e->r->endpoints[i];
+
+		result_hist_expand(&ep->latency, e->h);
+		snprintf(key, sizeof(key), "%s %s", ep->method, ep->name);
+		jsonw_key(w, key);
+		if (encode_hist(e))
+			jsonw_string_n(w, e->text.data, e->text.len);
+		else
+			jsonw_string(w, "");
+	}
+	jsonw_object_end(w);
+}
+
+/* What a bound cost the model, only when one was hit: never silent. */
+static void write_limits(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_dropped_t *d = &e->r->dropped;
+
+	if (!d->points && !d->endpoints && !d->tallies)
+		return;
+	jsonw_key(w, "limits");
+	jsonw_object_begin(w);
+	key_count(w, "timeline_points_dropped", d->points);
+	key_count(w, "timeline_points_max", RESULT_POINTS_MAX);
+	key_count(w, "endpoint_deltas_over_max", d->endpoints);
+	key_count(w, "endpoints_max", RESULT_ENDPOINTS_MAX);
+	key_count(w, "tally_deltas_over_max", d->tallies);
+	key_count(w, "tallies_max", RESULT_TALLIES_MAX);
+	jsonw_object_end(w);
+}
+
+static void write_merge(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+
+	if (!e->r->shards)
+		return;
+	jsonw_key(w, "merged_from");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < e->r->merged_count; i++)
+		jsonw_string(w, e->r->merged_from[i]);
+	jsonw_array_end(w);
+	key_count(w, "shards", e->r->shards);
+}
+
+int result_encode(const result_t *r, buf_t *out)
+{
+	enc_t e = {.r = r, .rc = 0};
+	json_writer_t *w = &e.w;
+	char started[40];
+
+	if (!(e.h = malloc(sizeof(hist_t))))
+		return -ENOMEM;
+	buf_init(&e.text, 16u * 1024 * 1024);
+	clock_format_rfc3339(r->started_wall_ns, started, sizeof(started));
+	jsonw_init(w, out, true);
+	jsonw_object_begin(w);
+	key_string(w, "tool", "surge");
+	key_string(w, "version", r->version ? r->version : surge_version);
+	key_string(w, "started_at", started);
+	key_number(w, "duration_s", r->duration_s, 3);
+	jsonw_key(w, "interrupted");
+	jsonw_bool(w, r->interrupted);
+	write_config(&e);
+	write_totals(&e);
+	write_latency(&e, "latency_ms", &r->latency);
+	write_latency(&e, "service_ms", &r->service);
+	write_codes(w, &r->counters);
+	write_endpoints(&e);
+	write_groups(&e);
+	write_tallies(&e);
+	write_timeline(&e);
+	write_thresholds(&e);
+	write_assessment(&e);
+	write_advice(&e);
+	write_generator(&e);
+	write_histograms(&e);
+	write_limits(&e);
+	write_merge(&e);
+	jsonw_object_end(w);
+	if (!w->err)
+		w->err = buf_append_char(out, '\n');
+	buf_free(&e.text);
+	free(e.h);
+	return w->err ? w->err : e.rc;
+}

@@ -1,0 +1,146 @@
+/* result_hist: the sparse histogram of the result model — a dense hist_t's non-empty buckets
+ * as (index, count) pairs in index order, with the moments hist_t keeps. Adding two is one
+ * merge of sorted lists; reading one (percentiles, encoding) expands it into a dense
+ * scratch hist_t, so every figure is computed by core/hist.c exactly as before. */
+#include <errno.h>
+#include <string.h>
+
+#include "result/result.h"
+
+void result_hist_init(result_hist_t *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->min = INT64_MAX;
+}
+
+void result_hist_free(result_t *r, result_hist_t *h)
+{
+	result_release(r, h->buckets, h->cap * sizeof(*h->buckets));
+	result_hist_init(h);
+}
+
+/* Room for n pairs (the contents kept). */
+static int reserve(result_t *r, result_hist_t *h, uint32_t n)
+{
+	result_bucket_t *b;
+
+	if (n <= h->cap)
+		return 0;
+	b = result_realloc(r, h->buckets, h->cap * sizeof(*b), n * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	h->buckets = b;
+	h->cap = n;
+	return 0;
+}
+
+static void copy_moments(result_hist_t *h, uint64_t total, int64_t min, int64_t max, double sum,
+                         double sum_sq, uint64_t clamped)
+{
+	h->total = total;
+	h->min = min;
+	h->max = max;
+	h->sum = sum;
+	h->sum_sq = sum_sq;
+	h->clamped = clamped;
+}
+
+int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < HIST_COUNTS_LEN; i++)
+		n += d->counts[i] != 0;
+	if (reserve(r, h, n) < 0)
+		return -ENOMEM;
+	h->len = 0;
+	for (int i = 0; i < HIST_COUNTS_LEN && h->len < n; i++)
+		if (d->counts[i])
+			h->buckets[h->len++] = (result_bucket_t){(uint32_t)i, d->counts[i]};
+	copy_moments(h, d->total, d->min, d->max, d->sum, d->sum_sq, d->clamped);
+	return 0;
+}
+
+void result_hist_expand(const result_hist_t *h, hist_t *d)
+{
+	hist_reset(d);
+	for (uint32_t i = 0; i < h->len; i++)
+		if (h->buckets[i].index < HIST_COUNTS_LEN)
+			d->counts[h->buckets[i].index] += h->buckets[i].count;
+	d->total = h->total;
+	d->min = h->min;
+	d->max = h->max;
+	d->sum = h->sum;
+	d->sum_sq = h->sum_sq;
+	d->clamped = h->clamped;
+}
+
+/* The pairs of the union of a and b, counted. */
+static uint32_t union_len(const result_hist_t *a, const result_hist_t *b)
+{
+	uint32_t i = 0, j = 0, n = 0;
+
+	while (i < a->len || j < b->len) {
+		if (j == b->len || (i < a->len && a->buckets[i].index < b->buckets[j].index))
+			i++;
+		else if (i == a->len || b->buckets[j].index < a->buckets[i].index)
+			j++;
+		else
+			i++, j++;
+		n++;
+	}
+	return n;
+}
+
+int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src)
+{
+	uint32_t n, i, j, k;
+	result_bucket_t *merged;
+
+	if (src->total == 0 && src->len == 0)
+		return 0;
+	n = union_len(dst, src);
+	if (n == dst->len) { /* every bucket of src is one of dst's: add in place */
+		for (i = 0, j = 0; j < src->len; i++)
+			if (dst->buckets[i].index == src->buckets[j].index)
+				dst->buckets[i].count += src->buckets[j++].count;
+	} else {
+		merged = result_alloc(r, n * sizeof(*merged));
+		if (!merged)
+			return -ENOMEM;
+		for (i = 0, j = 0, k = 0; k < n; k++) {
+			if (j == src->len ||
+			    (i < dst->len && dst->buckets[i].index < src->buckets[j].index))
+				merged[k] = dst->buckets[i++];
+			else if (i == dst->len || src->buckets[j].index < dst->buckets[i].index)
+				merged[k] = src->buckets[j++];
+			else {
+				merged[k] = dst->buckets[i++];
+				merged[k].count += src->buckets[j++].count;
+			}
+		}
+		result_release(r, dst->buckets, dst->cap * sizeof(*dst->buckets));
+		dst->buckets = merged;
+		dst->len = dst->cap = n;
+	}
+	dst->total += src->total;
+	dst->sum += src->sum;
+	dst->sum_sq += src->sum_sq;
+	dst->clamped += src->clamped;
+	if (src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	return 0;
+}
+
+bool result_hist_equal(const result_hist_t *a, const result_hist_t *b)
+{
+	if (a->len != b->len || a->total != b->total || a->min != b->min || a->max != b->max)
+		return false;
+	for (uint32_t i = 0; i < a->len; i++)
+		if (a->buckets[i].index != b->buckets[i].index ||
+		    a->buckets[i].count != b->buckets[i].count)
+			return false;
+	return true;
+}

@@ -1,0 +1,329 @@
+/* result_merge: one result added to another — shards of one run, or a run's pieces — as if
+ * one generator had measured both: counters summed, histograms added bucket by bucket,
+ * endpoints and tallies by name, timelines aligned by wall-clock second (the point that
+ * began at started_at + s lands in the whole's point of that absolute second), the
+ * generators' own figures combined. Merging into an empty result copies. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "result/result.h"
+
+static bool is_empty(const result_t *r)
+{
+	return r->started_wall_ns == 0 && r->shards == 0 && r->point_count == 0 &&
+	       r->counters.requests == 0 && r->endpoint_count == 0 && !r->config.url;
+}
+
+static int copy_strings(result_t *into, const result_t *from)
+{
+	result_config_t *c = &into->config;
+	const result_config_t *f = &from->config;
+
+	*c = *f;
+	c->url = result_strdup(into, f->url);
+	c->scenario = result_strdup(into, f->scenario);
+	c->method = result_strdup(into, f->method);
+	c->stages = result_strdup(into, f->stages);
+	c->headers = NULL;
+	c->header_count = 0;
+	if (f->header_count) {
+		c->headers = result_alloc(into, f->header_count * sizeof(*c->headers));
+		if (!c->headers)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < f->header_count; i++)
+			c->headers[c->header_count++] = result_strdup(into, f->headers[i]);
+	}
+	into->group_header = result_strdup(into, from->group_header);
+	if (from->has_target) {
+		into->has_target = true;
+		into->target = from->target;
+		into->target.url = result_strdup(into, from->target.url);
+		into->target.last_error = result_strdup(into, from->target.last_error);
+		into->target.cpu_basis = result_strdup(into, from->target.cpu_basis);
+	}
+	return 0;
+}
+
+/* Moves into's timeline `by` seconds later (from started earlier than into). */
+static int shift_points(result_t *into, int64_t by)
+{
+	size_t old = into->point_count;
+
+	if (by <= 0 || old == 0)
+		return 0;
+	if (!result_point(into, (int64_t)old - 1 + by))
+		return -ENOMEM;
+	memmove(&into->points[by], &into->points[0], old * sizeof(*into->points));
+	for (size_t i = 0; i < into->point_count; i++) {
+		result_point_t *p = &into->points[i];
+
+		if (i < (size_t)by) {
+			memset(p, 0, sizeof(*p));
+			p->gap = true;
+			p->second = (int64_t)i;
+			p->t = (double)i + 1;
+			p->length_s = 1;
+			p->target_cpu_cores = p->target_rss_bytes = NAN;
+		} else {
+			p->second = (int64_t)i;
+			p->t += (double)by;
+		}
+	}
+	into->sealed_upto = 0;
+	return 0;
+}
+
+static int add_point(result_t *into, result_point_t *p, const result_point_t *f, double offset_s)
+{
+	result_hist_t *open;
+	hist_t *d;
+
+	p->users += f->users;
+	p->target += f->target;
+	p->requests += f->requests;
+	p->errors += f->errors;
+	p->late += f->late;
+	p->dropped += f->dropped;
+	p->bytes_in += f->bytes_in;
+	p->due += f->due;
+	p->due_late += f->due_late;
+	p->busiest_cpu = fmax(p->busiest_cpu, f->busiest_cpu);
+	if (f->t + offset_s > p->t) {
+		p->t = f->t + offset_s;
+		p->length_s = p->t - (double)p->second;
+	}
+	if (!f->hist && !f->open)
+		return 0;
+	/* into's point opened (decoded when sealed), from's histogram added to it */
+	if (!p->open) {
+		if (!(p->open = result_alloc(into, sizeof(*p->open))))
+			return -ENOMEM;
+		result_hist_init(p->open);
+		if (p->hist) {
+			if (!(d = result_scratch(into)) ||
+			    hist_decode_base64(p->hist, p->hist_len, d) < 0 ||
+			    result_hist_set(into, p->open, d) < 0)
+				return -ENOMEM;
+			result_release(into, p->hist, p->hist_len + 1);
+			p->hist = NULL;
+			p->hist_len = 0;
+		}
+	}
+	open = p->open;
+	if (f->open)
+		return result_hist_add(into, open, f->open);
+	{
+		result_hist_t tmp;
+		int rc;
+
+		if (!(d = result_scratch(into)) || hist_decode_base64(f->hist, f->hist_len, d) < 0)
+			return -EINVAL;
+		result_hist_init(&tmp);
+		rc = result_hist_set(into, &tmp, d);
+		if (rc == 0)
+			rc = result_hist_add(into, open, &tmp);
+		result_hist_free(into, &tmp);
+		return rc;
+	}
+}
+
+static int merge_timeline(result_t *into, const result_t *from, double offset_s)
+{
+	for (size_t i = 0; i < from->point_count; i++) {
+		const result_point_t *f = &from->points[i];
+		int64_t s = llround(offset_s + (double)f->second);
+		size_t before = into->point_count;
+		result_point_t *p = result_point(into, s);
+		int rc;
+
+		if (!p)
+			continue; /* counted in dropped.points */
+		for (size_t k = before; k < into->point_count; k++)
+			into->points[k].gap = true; /* until a shard's second lands there */
+		p->gap = false;
+		if ((rc = add_point(into, p, f, offset_s)) < 0)
+			return rc;
+	}
+	into->sealed_upto = 0;
+	return result_seal(into);
+}
+
+static int merge_named(result_t *into, const result_t *from)
+{
+	for (uint32_t i = 0; i < from->endpoint_count; i++) {
+		const result_endpoint_t *f = &from->endpoints[i];
+		result_endpoint_t *e = result_endpoint(into, f->method, f->name);
+
+		if (!e || result_hist_add(into, &e->latency, &f->latency) < 0)
+			return -ENOMEM;
+		gen_counters_add(&e->counters, &f->counters);
+	}
+	for (uint32_t i = 0; i < from->tally_count; i++) {
+		const result_tally_t *f = &from->tallies[i];
+		result_tally_t *t = result_tally(into, f->kind, f->name);
+
+		if (!t)
+			continue; /* counted in dropped.tallies */
+		t->passes += f->passes;
+		t->fails += f->fails;
+		t->value += f->value;
+		if (result_hist_add(into, &t->hist, &f->hist) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int merge_groups(result_t *into, const result_t *from)
+{
+	if (!from->has_groups)
+		return 0;
+	into->has_groups = true;
+	into->group_missing += from->group_missing;
+	into->group_overflow += from->group_overflow;
+	into->group_truncated += from->group_truncated;
+	if (from->group_values_max > into->group_values_max)
+		into->group_values_max = from->group_values_max;
+	for (uint32_t i = 0; i < from->group_count; i++) {
+		const result_group_t *f = &from->groups[i];
+		result_group_t *g = NULL;
+
+		for (uint32_t k = 0; k < into->group_count && !g; k++)
+			if (strcmp(into->groups[k].value, f->value) == 0)
+				g = &into->groups[k];
+		if (!g && into->group_count == RESULT_GROUPS_MAX) {
+			into->group_overflow += f->responses;
+			continue;
+		}
+		if (!g) {
+			result_group_t *grown =
+			    result_realloc(into, into->groups, into->group_count * sizeof(*grown),
+			                   (into->group_count + 1) * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			into->groups = grown;
+			g = &into->groups[into->group_count++];
+			memset(g, 0, sizeof(*g));
+			memcpy(g->value, f->value, sizeof(g->value));
+			result_hist_init(&g->latency);
+		}
+		g->responses += f->responses;
+		g->errors += f->errors;
+		if (result_hist_add(into, &g->latency, &f->latency) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int merge_generator(result_t *into, const result_t *from, uint64_t shard)
+{
+	result_generator_t *g = &into->generator;
+	const result_generator_t *f = &from->generator;
+	double *cpu;
+
+	g->cpu_s += f->cpu_s;
+	if (f->max_rss_bytes > g->max_rss_bytes)
+		g->max_rss_bytes = f->max_rss_bytes;
+	g->threads += f->threads;
+	g->connections += f->connections;
+	g->thread_cpu_max = fmax(g->thread_cpu_max, f->thread_cpu_max);
+	if (f->thread_cpu_count) {
+		size_t old = g->thread_cpu_count * sizeof(*cpu);
+
+		cpu = result_realloc(into, g->thread_cpu, old,
+		                     old + f->thread_cpu_count * sizeof(*cpu));
+		if (!cpu)
+			return -ENOMEM;
+		memcpy(cpu + g->thread_cpu_count, f->thread_cpu,
+		       f->thread_cpu_count * sizeof(*cpu));
+		g->thread_cpu = cpu;
+		g->thread_cpu_count += f->thread_cpu_count;
+	}
+	if (result_hist_add(into, &g->sched_lag, &f->sched_lag) < 0)
+		return -ENOMEM;
+	if (f->sched_lag_read) { /* read figures: the worst shard's, as the doc merge does */
+		g->sched_lag_read = true;
+		if (f->sched_lag_p99_us > g->sched_lag_p99_us)
+			g->sched_lag_p99_us = f->sched_lag_p99_us;
+		if (f->sched_lag_max_us > g->sched_lag_max_us)
+			g->sched_lag_max_us = f->sched_lag_max_us;
+	}
+	if (f->saturated && !g->saturated) {
+		g->saturated = true;
+		g->saturation = f->saturation;
+		g->saturation_shard =
+		    f->saturation_shard >= 0 ? f->saturation_shard : (int64_t)shard;
+	}
+	return 0;
+}
+
+static int add_name(result_t *into, const char *name)
+{
+	char **names;
+
+	if (!name || into->merged_count == RESULT_MERGED_MAX)
+		return 0;
+	names = result_realloc(into, into->merged_from, into->merged_count * sizeof(*names),
+	                       (into->merged_count + 1) * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	into->merged_from = names;
+	if (!(names[into->merged_count] = result_strdup(into, name)))
+		return -ENOMEM;
+	into->merged_count++;
+	return 0;
+}
+
+int result_merge(result_t *into, const result_t *from, const char *from_name)
+{
+	bool first = is_empty(into);
+	uint64_t shard = into->shards;
+	double offset_s, end_s;
+	int rc;
+
+	if (first) {
+		if ((rc = copy_strings(into, from)) < 0)
+			return rc;
+		into->started_wall_ns = from->started_wall_ns;
+		into->generator.saturation_shard = -1;
+	} else {
+		into->config.connections += from->config.connections;
+		into->config.threads += from->config.threads;
+		into->config.requests += from->config.requests;
+		into->config.rate += from->config.rate;
+		into->config.max_queue += from->config.max_queue;
+	}
+	into->config.shard_index = into->config.shard_count = 0; /* the whole is no shard */
+	if (from->started_wall_ns < into->started_wall_ns) {
+		int64_t by = llround((double)(into->started_wall_ns - from->started_wall_ns) / 1e9);
+
+		if ((rc = shift_points(into, by)) < 0)
+			return rc;
+		into->duration_s += (double)(into->started_wall_ns - from->started_wall_ns) / 1e9;
+		into->started_wall_ns = from->started_wall_ns;
+	}
+	offset_s = ((double)from->started_wall_ns - (double)into->started_wall_ns) / 1e9;
+	end_s = offset_s + from->duration_s;
+	if (end_s > into->duration_s)
+		into->duration_s = end_s;
+	into->interrupted |= from->interrupted;
+	into->has_started_at |= from->has_started_at;
+	into->has_generator |= from->has_generator;
+	gen_counters_add(&into->counters, &from->counters);
+	if (result_hist_add(into, &into->latency, &from->latency) < 0 ||
+	    result_hist_add(into, &into->service, &from->service) < 0)
+		return -ENOMEM;
+	if ((rc = merge_named(into, from)) < 0 || (rc = merge_groups(into, from)) < 0 ||
+	    (rc = merge_generator(into, from, shard)) < 0 ||
+	    (rc = merge_timeline(into, from, offset_s)) < 0)
+		return rc;
+	into->dropped.points += from->dropped.points;
+	into->dropped.endpoints += from->dropped.endpoints;
+	into->dropped.tallies += from->dropped.tallies;
+	into->shards += from->shards ? from->shards : 1;
+	for (uint32_t i = 0; i < from->merged_count; i++)
+		if ((rc = add_name(into, from->merged_from[i])) < 0)
+			return rc;
+	return from->merged_count ? 0 : add_name(into, from_name);
+}
