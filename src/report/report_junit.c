@@ -93,6 +93,12 @@ static void check_cases(suite_t *s, const result_t *r)
 	}
 }
 
+/* A figure not measured (null in the document) reads 0 in the detail, never "nan". */
+static double or_zero(double v)
+{
+	return isfinite(v) ? v : 0;
+}
+
 /* The verdict, naming what failed among latency, throughput, error rate and thresholds. */
 static void verdict_case(suite_t *s, const result_t *r)
 {
@@ -118,10 +124,12 @@ static void verdict_case(suite_t *s, const result_t *r)
 	snprintf(detail, sizeof(detail),
 	         "%s\nlatency class %s, p95 %.3f ms (target %.3f ms)\nerror rate %.4g%% "
 	         "(target %.4g%%)\nthroughput %.1f/s (target %.1f/s)%s",
-	         message, a->latency_class[0] ? a->latency_class : "?", a->p95_ms, a->target_p95_ms,
+	         message, a->latency_class[0] ? a->latency_class : "?", or_zero(a->p95_ms),
+	         or_zero(a->target_p95_ms),
 	         requests ? (double)r->counters.errors / requests * 100 : 0,
-	         a->target_max_error_rate * 100, r->duration_s > 0 ? requests / r->duration_s : 0,
-	         a->target_min_rps, a->aborted ? "\naborted: a threshold failed" : "");
+	         or_zero(a->target_max_error_rate) * 100,
+	         r->duration_s > 0 ? requests / r->duration_s : 0, or_zero(a->target_min_rps),
+	         a->aborted ? "\naborted: a threshold failed" : "");
 	testcase(s, "surge.assessment", "verdict", a->pass ? NULL : message, "assessment", detail);
 }
 

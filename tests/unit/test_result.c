@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "report/report_outputs.h"
 #include "result/result.h"
 #include "result/result_doc.h"
 #include "test.h"
@@ -649,6 +650,26 @@ TEST(result_odd_accepted_documents_encode_to_accepted_ones)
 	if (!again)
 		printf("    %s\n", err);
 	json_decref(again);
+	buf_free(&out);
+	result_free(&r);
+}
+
+/* A run that measured nothing: its verdict's figures are not numbers, and JUnit says 0
+ * (test_run's test_nothing_measured_is_never_a_pass found "nan" in it). */
+TEST(result_junit_of_nothing_measured_has_no_nan)
+{
+	result_t r;
+	buf_t out;
+	char err[256] = "";
+
+	result_init(&r);
+	r.assessment.present = true;
+	r.assessment.p95_ms = NAN;
+	r.assessment.target_p95_ms = 200;
+	buf_init(&out, 1u << 20);
+	CHECK_INT(report_junit(&r, &out, err, sizeof(err)), 0);
+	CHECK(out.data && strstr(out.data, "nan") == NULL);
+	CHECK(out.data && strstr(out.data, "p95 0.000 ms (target 200.000 ms)") != NULL);
 	buf_free(&out);
 	result_free(&r);
 }
