@@ -1,6 +1,7 @@
 /* prom_write: the Prometheus text format written (see prom_write.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/prom_write.h"
 
@@ -24,6 +25,16 @@ void prom_family(buf_t *out, const char *name, const char *type, const char *hel
 	buf_printf(out, "\n# TYPE %s %s\n", name, type);
 }
 
+/* 15 significant digits when they give v back exactly (most values people write), else 17,
+ * which always do. */
+static int shortest_digits(double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.15g", v);
+	return strtod(text, NULL) == v ? 15 : 17;
+}
+
 void prom_value(buf_t *out, double v)
 {
 	if (isnan(v))
@@ -31,15 +42,23 @@ void prom_value(buf_t *out, double v)
 	else if (isinf(v))
 		buf_append_str(out, v > 0 ? "+Inf" : "-Inf");
 	else
-		buf_printf(out, "%.17g", v);
+		buf_printf(out, "%.*g", shortest_digits(v), v);
+}
+
+void prom_sample(buf_t *out, const char *name, const char *labels, double v)
+{
+	if (labels[0])
+		buf_printf(out, "%s{%s} ", name, labels);
+	else
+		buf_printf(out, "%s ", name);
+	prom_value(out, v);
+	buf_append_char(out, '\n');
 }
 
 void prom_metric(buf_t *out, const char *name, const char *type, const char *help, double v)
 {
 	prom_family(out, name, type, help);
-	buf_printf(out, "%s ", name);
-	prom_value(out, v);
-	buf_append_char(out, '\n');
+	prom_sample(out, name, "", v);
 }
 
 void prom_label_value(buf_t *out, const char *v)

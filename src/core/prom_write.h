@@ -13,8 +13,12 @@
 
 /* "# HELP name help\n# TYPE name type\n": help escaped (backslash, line feed). */
 void prom_family(buf_t *out, const char *name, const char *type, const char *help);
-/* A value as Prometheus reads it: "+Inf", "-Inf", "NaN", else the shortest exact %g. */
+/* A value as Prometheus reads it: "+Inf", "-Inf", "NaN", else the shortest of %.15g and
+ * %.17g that reads back as the same double (0.05, not 0.050000000000000003). */
 void prom_value(buf_t *out, double v);
+/* One sample: "name{labels} value" ("name value" when labels is ""); labels is
+ * "k=\"v\",..." with the values already escaped (prom_label_value). */
+void prom_sample(buf_t *out, const char *name, const char *labels, double v);
 /* One unlabelled family of one sample: its HELP and TYPE lines, then "name value". */
 void prom_metric(buf_t *out, const char *name, const char *type, const char *help, double v);
 /* A label value's characters, escaped: backslash, double quote and line feed. */

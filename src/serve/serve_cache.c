@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_db.h"
 
 #define USER_COLUMNS   "id, name, email, created_at, updated_at"
@@ -77,35 +78,27 @@ void serve_cache_stop(void)
 
 void serve_cache_metrics(buf_t *out)
 {
-	const char *b = cache.backend ? cache.backend->name : "lru";
+	char l[64];
 
-	buf_printf(
-	    out,
-	    "# HELP surge_cache_hits_total User reads answered by the cache.\n"
-	    "# TYPE surge_cache_hits_total counter\nsurge_cache_hits_total{cache_backend=\"%s\"} "
-	    "%llu\n"
-	    "# HELP surge_cache_misses_total User reads the cache could not answer.\n"
-	    "# TYPE surge_cache_misses_total "
-	    "counter\nsurge_cache_misses_total{cache_backend=\"%s\"} %llu\n"
-	    "# HELP surge_cache_errors_total Cache operations that failed (read as misses).\n"
-	    "# TYPE surge_cache_errors_total "
-	    "counter\nsurge_cache_errors_total{cache_backend=\"%s\"} %llu\n"
-	    "# HELP surge_cache_invalidations_total Entries dropped because a write changed them.\n"
-	    "# TYPE surge_cache_invalidations_total counter\n"
-	    "surge_cache_invalidations_total{cache_backend=\"%s\"} %llu\n",
-	    b, (unsigned long long)atomic_load(&cache.hits), b,
-	    (unsigned long long)atomic_load(&cache.misses), b,
-	    (unsigned long long)atomic_load(&cache.errors), b,
-	    (unsigned long long)atomic_load(&cache.invalidations));
-	if (!cache.redis)
-		buf_printf(
-		    out,
-		    "# HELP surge_cache_entries Entries in the in-process cache.\n"
-		    "# TYPE surge_cache_entries gauge\nsurge_cache_entries %u\n"
-		    "# HELP surge_cache_evictions_total Least recently used entries dropped.\n"
-		    "# TYPE surge_cache_evictions_total counter\nsurge_cache_evictions_total "
-		    "%llu\n",
-		    serve_cache_lru_size(), (unsigned long long)serve_cache_lru_evictions());
+	snprintf(l, sizeof(l), "cache_backend=\"%s\"", cache.backend ? cache.backend->name : "lru");
+	prom_family(out, "surge_cache_hits_total", "counter", "User reads answered by the cache.");
+	prom_sample(out, "surge_cache_hits_total", l, (double)atomic_load(&cache.hits));
+	prom_family(out, "surge_cache_misses_total", "counter",
+	            "User reads the cache could not answer.");
+	prom_sample(out, "surge_cache_misses_total", l, (double)atomic_load(&cache.misses));
+	prom_family(out, "surge_cache_errors_total", "counter",
+	            "Cache operations that failed (read as misses).");
+	prom_sample(out, "surge_cache_errors_total", l, (double)atomic_load(&cache.errors));
+	prom_family(out, "surge_cache_invalidations_total", "counter",
+	            "Entries dropped because a write changed them.");
+	prom_sample(out, "surge_cache_invalidations_total", l,
+	            (double)atomic_load(&cache.invalidations));
+	if (cache.redis)
+		return;
+	prom_metric(out, "surge_cache_entries", "gauge", "Entries in the in-process cache.",
+	            serve_cache_lru_size());
+	prom_metric(out, "surge_cache_evictions_total", "counter",
+	            "Least recently used entries dropped.", (double)serve_cache_lru_evictions());
 }
 
 /* ---- the steps: each ends in stage_done on the request's worker ---- */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
 #define PPM 1000000.0
@@ -278,20 +279,20 @@ static void crash(serve_request_t *r)
 
 void serve_chaos_metrics(buf_t *out)
 {
-	buf_printf(out,
-	           "# HELP surge_chaos_error_rate Injected error rate (0..1).\n"
-	           "# TYPE surge_chaos_error_rate gauge\nsurge_chaos_error_rate %g\n"
-	           "# HELP surge_chaos_latency_seconds Latency added to every request.\n"
-	           "# TYPE surge_chaos_latency_seconds gauge\nsurge_chaos_latency_seconds %g\n"
-	           "# HELP surge_chaos_sick 1 while the sick-replica mode is on.\n"
-	           "# TYPE surge_chaos_sick gauge\nsurge_chaos_sick %d\n"
-	           "# HELP surge_chaos_injected_total Faults injected, by kind.\n"
-	           "# TYPE surge_chaos_injected_total counter\n",
-	           atomic_load(&chaos.error_ppm) / PPM, atomic_load(&chaos.latency_ns) / 1e9,
-	           atomic_load(&chaos.sick) ? 1 : 0);
-	for (int i = 0; i < 5; i++)
-		buf_printf(out, "surge_chaos_injected_total{kind=\"%s\"} %llu\n", injected_names[i],
-		           (unsigned long long)stat_get(&chaos.injected[i]));
+	prom_metric(out, "surge_chaos_error_rate", "gauge", "Injected error rate (0..1).",
+	            atomic_load(&chaos.error_ppm) / PPM);
+	prom_metric(out, "surge_chaos_latency_seconds", "gauge", "Latency added to every request.",
+	            atomic_load(&chaos.latency_ns) / 1e9);
+	prom_metric(out, "surge_chaos_sick", "gauge", "1 while the sick-replica mode is on.",
+	            atomic_load(&chaos.sick) ? 1 : 0);
+	prom_family(out, "surge_chaos_injected_total", "counter", "Faults injected, by kind.");
+	for (int i = 0; i < 5; i++) {
+		char l[64];
+
+		snprintf(l, sizeof(l), "kind=\"%s\"", injected_names[i]);
+		prom_sample(out, "surge_chaos_injected_total", l,
+		            (double)stat_get(&chaos.injected[i]));
+	}
 }
 
 const serve_route_t serve_chaos_routes[] = {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
 #define LOAD_PERIOD_NS   (100 * NS_PER_MS) /* duty cycle period of the background load */
@@ -288,12 +289,10 @@ void serve_cpu_metrics(buf_t *out)
 
 	pthread_mutex_lock(&load.lock);
 	bool active = load.running > 0 && now < load.until_ns;
-	buf_printf(out,
-	           "# HELP surge_background_load_cores Cores running background CPU load.\n"
-	           "# TYPE surge_background_load_cores gauge\nsurge_background_load_cores %u\n"
-	           "# HELP surge_background_load_percent Duty cycle of each loaded core.\n"
-	           "# TYPE surge_background_load_percent gauge\nsurge_background_load_percent %g\n",
-	           active ? load.cores : 0, active ? load.percent : 0);
+	prom_metric(out, "surge_background_load_cores", "gauge",
+	            "Cores running background CPU load.", active ? load.cores : 0);
+	prom_metric(out, "surge_background_load_percent", "gauge",
+	            "Duty cycle of each loaded core.", active ? load.percent : 0);
 	pthread_mutex_unlock(&load.lock);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_db.h"
 
 #define POOL_QUEUE_MAX 10000 /* jobs waiting; beyond it 503 at once */
@@ -342,50 +343,42 @@ void serve_job_reply(serve_job_t *job)
 
 static void hist_render(buf_t *out, const char *name, const char *labels, pool_hist_t *h)
 {
-	uint64_t cum = 0;
+	uint64_t counts[HIST_BUCKETS], total = 0;
 
-	for (int i = 0; i < HIST_BUCKETS; i++) {
-		cum += atomic_load(&h->buckets[i]);
-		if (i < HIST_BUCKETS - 1)
-			buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
-			           hist_bounds[i], (unsigned long long)cum);
-		else
-			buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
-			           (unsigned long long)cum);
-	}
-	buf_printf(out, "%s_sum{%s} %.9f\n%s_count{%s} %llu\n", name, labels,
-	           atomic_load(&h->sum_ns) / 1e9, name, labels, (unsigned long long)cum);
+	for (int i = 0; i < HIST_BUCKETS; i++)
+		total += counts[i] = atomic_load(&h->buckets[i]);
+	prom_histogram(out, name, labels, hist_bounds, NULL, HIST_BUCKETS - 1, counts, total,
+	               atomic_load(&h->sum_ns) / 1e9);
 }
 
 static void pool_gauges(serve_pool_t *p, const char *l, buf_t *out)
 {
 	uint32_t used, queued;
+	char state[256];
 
 	pthread_mutex_lock(&p->lock);
 	used = p->used;
 	queued = p->queued;
 	pthread_mutex_unlock(&p->lock);
-	buf_printf(
-	    out,
-	    "# HELP db_client_connections_usage Database connections by state (OTel's "
-	    "db.client.connection.count; promtool forbids a _count gauge).\n"
-	    "# TYPE db_client_connections_usage gauge\n"
-	    "db_client_connections_usage{%s,db_client_connection_state=\"idle\"} %u\n"
-	    "db_client_connections_usage{%s,db_client_connection_state=\"used\"} %u\n"
-	    "# HELP db_client_connection_max The pool's size (--db-pool).\n"
-	    "# TYPE db_client_connection_max gauge\ndb_client_connection_max{%s} %u\n"
-	    "# HELP db_client_connection_pending_requests Requests waiting for a connection.\n"
-	    "# TYPE db_client_connection_pending_requests gauge\n"
-	    "db_client_connection_pending_requests{%s} %u\n"
-	    "# HELP db_client_connection_timeouts_total Waits that passed --db-timeout (503).\n"
-	    "# TYPE db_client_connection_timeouts_total counter\n"
-	    "db_client_connection_timeouts_total{%s} %llu\n"
-	    "# HELP surge_db_queue_rejected_total Jobs refused at once: the queue was full.\n"
-	    "# TYPE surge_db_queue_rejected_total counter\n"
-	    "surge_db_queue_rejected_total{%s} %llu\n",
-	    l, p->cfg.size - used, l, used, l, p->cfg.size, l, queued, l,
-	    (unsigned long long)atomic_load(&p->timeouts), l,
-	    (unsigned long long)atomic_load(&p->rejected));
+	snprintf(state, sizeof(state), "%s,db_client_connection_state=\"idle\"", l);
+	prom_family(out, "db_client_connections_usage", "gauge",
+	            "Database connections by state (OTel's db.client.connection.count; promtool "
+	            "forbids a _count gauge).");
+	prom_sample(out, "db_client_connections_usage", state, p->cfg.size - used);
+	snprintf(state, sizeof(state), "%s,db_client_connection_state=\"used\"", l);
+	prom_sample(out, "db_client_connections_usage", state, used);
+	prom_family(out, "db_client_connection_max", "gauge", "The pool's size (--db-pool).");
+	prom_sample(out, "db_client_connection_max", l, p->cfg.size);
+	prom_family(out, "db_client_connection_pending_requests", "gauge",
+	            "Requests waiting for a connection.");
+	prom_sample(out, "db_client_connection_pending_requests", l, queued);
+	prom_family(out, "db_client_connection_timeouts_total", "counter",
+	            "Waits that passed --db-timeout (503).");
+	prom_sample(out, "db_client_connection_timeouts_total", l,
+	            (double)atomic_load(&p->timeouts));
+	prom_family(out, "surge_db_queue_rejected_total", "counter",
+	            "Jobs refused at once: the queue was full.");
+	prom_sample(out, "surge_db_queue_rejected_total", l, (double)atomic_load(&p->rejected));
 }
 
 void serve_pool_metrics(serve_pool_t *p, const char *system, buf_t *out)
@@ -395,12 +388,11 @@ void serve_pool_metrics(serve_pool_t *p, const char *system, buf_t *out)
 	snprintf(labels, sizeof(labels),
 	         "db_system_name=\"%s\",db_client_connection_pool_name=\"surge\"", system);
 	pool_gauges(p, labels, out);
-	buf_printf(out, "# HELP db_client_connection_wait_time_seconds Time to get a connection.\n"
-	                "# TYPE db_client_connection_wait_time_seconds histogram\n");
+	prom_family(out, "db_client_connection_wait_time_seconds", "histogram",
+	            "Time to get a connection.");
 	hist_render(out, "db_client_connection_wait_time_seconds", labels, &p->wait);
-	buf_printf(out, "# HELP db_client_operation_duration_seconds Database operations, "
-	                "with the connection in hand.\n"
-	                "# TYPE db_client_operation_duration_seconds histogram\n");
+	prom_family(out, "db_client_operation_duration_seconds", "histogram",
+	            "Database operations, with the connection in hand.");
 	for (int i = 0; i < OP_COUNT; i++) {
 		if (i == OP_CACHE)
 			continue;

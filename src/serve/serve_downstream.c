@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/echo.h"
+#include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
 #define DS_SERIES_MAX         64  /* distinct status codes and error kinds per worker */
@@ -177,26 +178,18 @@ void serve_downstream_metrics(buf_t *out)
 	size_t n = ds_workers ? merge(m, DS_SERIES_MAX) : 0;
 	uint64_t in_flight = 0, overflow = 0;
 
-	buf_append_str(out, "# HELP http_client_request_duration_seconds Duration of calls to the "
-	                    "downstream service.\n"
-	                    "# TYPE http_client_request_duration_seconds histogram\n");
+	prom_family(out, "http_client_request_duration_seconds", "histogram",
+	            "Duration of calls to the downstream service.");
 	for (size_t i = 0; i < n; i++)
 		histogram_series(out, &m[i]);
 	for (uint32_t i = 0; ds_workers && i < ds_worker_count; i++) {
 		in_flight += stat_get(&ds_workers[i].in_flight);
 		overflow += stat_get(&ds_workers[i].overflow);
 	}
-	buf_printf(out,
-	           "# HELP surge_downstream_requests_in_flight Downstream calls waiting for an "
-	           "answer.\n# TYPE surge_downstream_requests_in_flight gauge\n"
-	           "surge_downstream_requests_in_flight %lld\n",
-	           (long long)in_flight);
-	buf_printf(out,
-	           "# HELP surge_downstream_series_overflow_total Downstream calls not "
-	           "recorded: too many distinct statuses.\n"
-	           "# TYPE surge_downstream_series_overflow_total counter\n"
-	           "surge_downstream_series_overflow_total %llu\n",
-	           (unsigned long long)overflow);
+	prom_metric(out, "surge_downstream_requests_in_flight", "gauge",
+	            "Downstream calls waiting for an answer.", (double)(int64_t)in_flight);
+	prom_metric(out, "surge_downstream_series_overflow_total", "counter",
+	            "Downstream calls not recorded: too many distinct statuses.", (double)overflow);
 }
 
 /* ---- calling the downstream ---- */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
 #define MIB (1024ULL * 1024)
@@ -217,15 +218,12 @@ static void status(serve_request_t *r)
 void serve_memory_metrics(buf_t *out)
 {
 	pthread_mutex_lock(&mem.lock);
-	buf_printf(out,
-	           "# HELP surge_leaked_bytes Memory leaked on purpose (/api/memory-leak).\n"
-	           "# TYPE surge_leaked_bytes gauge\nsurge_leaked_bytes %llu\n"
-	           "# HELP surge_memory_spike_bytes Memory held by spikes in progress.\n"
-	           "# TYPE surge_memory_spike_bytes gauge\nsurge_memory_spike_bytes %llu\n"
-	           "# HELP surge_memory_cap_bytes The --memory-cap.\n"
-	           "# TYPE surge_memory_cap_bytes gauge\nsurge_memory_cap_bytes %llu\n",
-	           (unsigned long long)mem.leaked, (unsigned long long)mem.spiking,
-	           (unsigned long long)serve_state.cfg->memory_cap_bytes);
+	prom_metric(out, "surge_leaked_bytes", "gauge",
+	            "Memory leaked on purpose (/api/memory-leak).", (double)mem.leaked);
+	prom_metric(out, "surge_memory_spike_bytes", "gauge", "Memory held by spikes in progress.",
+	            (double)mem.spiking);
+	prom_metric(out, "surge_memory_cap_bytes", "gauge", "The --memory-cap.",
+	            (double)serve_state.cfg->memory_cap_bytes);
 	pthread_mutex_unlock(&mem.lock);
 }
 

@@ -225,10 +225,9 @@ static void cgroup_metrics(buf_t *out)
 	if (!p->cpu_version && !p->memory_version)
 		return;
 	cgroup_read(p, &s);
-	buf_printf(out,
-	           "# HELP surge_cgroup_info The cgroup this process reads its limits from.\n"
-	           "# TYPE surge_cgroup_info gauge\n"
-	           "surge_cgroup_info{cpu_version=\"%d\",memory_version=\"%d\",cpu_cgroup=\"",
+	prom_family(out, "surge_cgroup_info", "gauge",
+	            "The cgroup this process reads its limits from.");
+	buf_printf(out, "surge_cgroup_info{cpu_version=\"%d\",memory_version=\"%d\",cpu_cgroup=\"",
 	           p->cpu_version, p->memory_version);
 	prom_label_value(out, p->cpu_path);
 	buf_append_str(out, "\",memory_cgroup=\"");

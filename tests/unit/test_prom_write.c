@@ -55,6 +55,11 @@ TEST(prom_write_metric_and_special_values)
 	CHECK(isinf(seen.last[2].value) && seen.last[2].value < 0);
 	CHECK(isnan(seen.last[3].value));
 	CHECK(seen.last[4].value == 0.1 + 0.2); /* %.17g: the double itself, not a rounding */
+	/* the shortest text that gives the double back: 0.05 as people write it */
+	buf_reset(&b);
+	prom_sample(&b, "f", "k=\"v\"", 50000 / 1e6);
+	prom_sample(&b, "g", "", 12345678901234.0);
+	CHECK_STR(b.data, "f{k=\"v\"} 0.05\ng 12345678901234\n");
 	buf_free(&b);
 }
 
