@@ -37,6 +37,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * --NAME in the message that key_of knows is written as prefix + its key. NULL: back to the
  * command line. */
 void cli_usage_file(const char *file, const char *prefix, const char *(*key_of)(const char *name));
+/* Prints "surge <cmd>: warning: message" to stderr, its names written as usage errors write
+ * them (cli_usage_names). */
+void cli_warning(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* While set, each --NAME in a usage error for which spelling(NAME) gives a text is written as
  * that text: "$SURGE_RATE: ..." for a value the environment gave (cli_options.h). NULL: off. */
 void cli_usage_names(const char *(*spelling)(const char *name));

@@ -92,6 +92,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+void cli_warning(const char *cmd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "surge %s: warning: ", cmd);
+	if (usage_spelling)
+		write_names(stderr, msg, "", usage_spelling);
+	else
+		fputs(msg, stderr);
+	fputc('\n', stderr);
+}
+
 /* Writes everything to fd; 0 or -errno. */
 static int write_all(int fd, const char *p, size_t len)
 {

@@ -638,8 +638,8 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	if (o->cfg.has_body && !o->method_given)
 		o->cfg.method = "POST";
 	if (o->cfg.insecure && !o->cfg.url.tls)
-		fprintf(stderr, "surge run: warning: -k/--insecure does nothing for an http:// URL "
-		                "(it skips certificate checks of https://)\n");
+		cli_warning("run", "-k/--insecure does nothing for an http:// URL (it skips "
+		                   "certificate checks of https://)");
 	return cli_shape_resolve(o, "run");
 }
 

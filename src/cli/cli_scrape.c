@@ -48,13 +48,13 @@ scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed)
 		return NULL;
 	s = scrape_start(o->scrape_url, warning, sizeof(warning));
 	if (!s) {
-		fprintf(stderr, "surge run: --scrape %s: %s\n", ECHO(o->scrape_url), warning);
+		cli_usage_error("run", "--scrape %s: %s", ECHO(o->scrape_url), warning);
 		*failed = true;
 	} else if (warning[0] && !o->quiet) {
-		fprintf(stderr,
-		        "surge run: warning: --scrape %s: %s; the run goes on, and the scraper "
-		        "keeps trying every second\n",
-		        ECHO(o->scrape_url), warning);
+		cli_warning("run",
+		            "--scrape %s: %s; the run goes on, and the scraper keeps trying every "
+		            "second",
+		            ECHO(o->scrape_url), warning);
 	}
 	return s;
 }

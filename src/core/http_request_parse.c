@@ -516,10 +516,11 @@ static int trailer_step(http_chunked_decoder_t *d, unsigned char c)
 	return d->state == D_DONE ? HTTP_DONE : HTTP_AGAIN;
 }
 
-/* One framing byte: a size line's, or the line end after data. */
-static int framing_step(http_chunked_decoder_t *d, unsigned char c)
+/* A run of framing bytes (size lines, the line end after data) from buf[0..len); *used says
+ * how many it took. */
+static int framing_run(http_chunked_decoder_t *d, const char *buf, size_t len, size_t *used)
 {
-	switch (http_chunk_byte(&d->chunk, c)) {
+	switch (http_chunk_scan(&d->chunk, buf, len, used)) {
 	case HTTP_CHUNK_MORE: return HTTP_AGAIN;
 	case HTTP_CHUNK_DATA: d->state = D_DATA; return HTTP_AGAIN;
 	case HTTP_CHUNK_LAST: d->state = D_TRAILER_START; return HTTP_AGAIN;
@@ -551,10 +552,14 @@ int http_chunked_decode(http_chunked_decoder_t *d, char *buf, size_t len, size_t
 			}
 			continue;
 		}
-		if (d->state == D_FRAMING)
-			rc = framing_step(d, (unsigned char)buf[in++]);
-		else
+		if (d->state == D_FRAMING) {
+			size_t used;
+
+			rc = framing_run(d, buf + in, len - in, &used);
+			in += used;
+		} else {
 			rc = trailer_step(d, (unsigned char)buf[in++]);
+		}
 	}
 	*consumed = in;
 	*decoded = out;

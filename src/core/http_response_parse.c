@@ -687,22 +687,21 @@ static int parse_chunk_line(http_response_parser_t *p, const char **posp, const 
 {
 	const char *pos = *posp;
 	int rc = HTTP_AGAIN;
+	size_t used;
 
-	while (pos < end && rc == HTTP_AGAIN && p->state == S_CHUNK_FRAMING) {
-		switch (http_chunk_byte(&p->chunk, (unsigned char)*pos++)) {
-		case HTTP_CHUNK_MORE: break;
-		case HTTP_CHUNK_DATA:
-			p->remaining = p->chunk.remaining;
-			p->state = S_CHUNK_DATA;
-			break;
-		case HTTP_CHUNK_LAST:
-			p->flags |= F_TRAILERS;
-			p->state = S_LINE_START;
-			break;
-		default: rc = fail(p, HTTP_ERR_CHUNK); break;
-		}
+	switch (http_chunk_scan(&p->chunk, pos, (size_t)(end - pos), &used)) {
+	case HTTP_CHUNK_MORE: break;
+	case HTTP_CHUNK_DATA:
+		p->remaining = p->chunk.remaining;
+		p->state = S_CHUNK_DATA;
+		break;
+	case HTTP_CHUNK_LAST:
+		p->flags |= F_TRAILERS;
+		p->state = S_LINE_START;
+		break;
+	default: rc = fail(p, HTTP_ERR_CHUNK); break;
 	}
-	*posp = pos;
+	*posp = pos + used;
 	return rc;
 }
 

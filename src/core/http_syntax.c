@@ -122,21 +122,21 @@ static enum http_chunk_event end_size_line(http_chunk_t *c)
 	return c->remaining ? HTTP_CHUNK_DATA : HTTP_CHUNK_LAST;
 }
 
-enum http_chunk_event http_chunk_byte(http_chunk_t *c, unsigned char b)
+static inline enum http_chunk_event chunk_byte(http_chunk_t *c, unsigned char b)
 {
-	int digit = http_hex_value(b);
+	int digit;
 
 	if (c->state <= C_SIZE_LF && ++c->line_bytes > HTTP_CHUNK_LINE_MAX)
 		return chunk_bad(c);
 	switch (c->state) {
 	case C_SIZE_FIRST:
-		if (digit < 0)
+		if ((digit = http_hex_value(b)) < 0)
 			return chunk_bad(c);
 		c->remaining = (uint64_t)digit;
 		c->state = C_SIZE;
 		return HTTP_CHUNK_MORE;
 	case C_SIZE:
-		if (digit >= 0) {
+		if ((digit = http_hex_value(b)) >= 0) {
 			if (c->remaining >> 59)
 				return chunk_bad(c); /* a size past INT64_MAX */
 			c->remaining = c->remaining << 4 | (uint64_t)digit;
@@ -181,6 +181,17 @@ enum http_chunk_event http_chunk_byte(http_chunk_t *c, unsigned char b)
 		return HTTP_CHUNK_MORE;
 	default: return chunk_bad(c); /* data, trailers and errors are not framing bytes */
 	}
+}
+
+enum http_chunk_event http_chunk_scan(http_chunk_t *c, const char *p, size_t len, size_t *used)
+{
+	enum http_chunk_event ev = HTTP_CHUNK_MORE;
+	size_t i = 0;
+
+	while (i < len && ev == HTTP_CHUNK_MORE)
+		ev = chunk_byte(c, (unsigned char)p[i++]);
+	*used = i;
+	return ev;
 }
 
 void http_chunk_data_end(http_chunk_t *c)

@@ -92,7 +92,7 @@ int http_token_check(const char *what, const char *s, size_t n, char *err, size_
  * are skipped, never stored, but a peer must not keep a decoder scanning one line forever. */
 #define HTTP_CHUNK_LINE_MAX 4096
 
-/* The framing around chunk data, a byte at a time: 1*HEXDIG (at most INT64_MAX), then
+/* The framing around chunk data: 1*HEXDIG (at most INT64_MAX), then
  * [ BWS ";" extensions ] and a line end (CRLF or a bare LF, as in the heads), the data (the
  * caller's), and the line end after it. A zeroed http_chunk_t expects a chunk-size line. */
 typedef struct http_chunk {
@@ -109,7 +109,11 @@ enum http_chunk_event {
 	HTTP_CHUNK_BAD,  /* malformed or over a bound; stays so */
 };
 
-enum http_chunk_event http_chunk_byte(http_chunk_t *c, unsigned char byte);
+/* Reads framing bytes from p[0..len) until something other than framing follows (DATA or
+ * LAST), it is malformed (BAD), or the bytes run out (MORE); *used says how many it took.
+ * A whole run of framing (the line end after one chunk's data and the next size line) is
+ * one call: the parsers' per-chunk cost. */
+enum http_chunk_event http_chunk_scan(http_chunk_t *c, const char *p, size_t len, size_t *used);
 /* The caller has taken the chunk's data: the line end after it comes next. */
 void http_chunk_data_end(http_chunk_t *c);
 

@@ -524,6 +524,9 @@ def test_bad_environment_values_name_the_variable():
     p = surge("run", "-c", "0", url, timeout=10, env=run_env(SURGE_CONNECTIONS="0"))
     assert p.returncode == 2 and "--connections" in p.stderr, p.stderr
     assert "$SURGE_CONNECTIONS" not in p.stderr, p.stderr
+    # a warning names the variable too
+    p = surge("run", "-q", "-n", "1", url, timeout=10, env=run_env(SURGE_INSECURE="yes"))
+    assert "warning: $SURGE_INSECURE does nothing for an http:// URL" in p.stderr, p.stderr
 
 
 def test_environment_sits_between_a_scenario_file_and_the_command_line():
