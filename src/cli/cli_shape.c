@@ -137,8 +137,9 @@ static int resolve_closed(run_options_t *o, const char *cmd, char *buf, size_t l
 	if (!cfg->duration_ns && !cfg->requests)
 		cfg->duration_ns = 10 * NS_PER_S;
 	if (o->max_queue_given)
-		cli_warning(cmd, "--max-queue is for the open model (-R, or --model open): the closed "
-		                 "model has no queue, it is ignored");
+		cli_warning(cmd,
+		            "--max-queue is for the open model (-R, or --model open): the closed "
+		            "model has no queue, it is ignored");
 	return 0;
 }
 
