@@ -62,7 +62,7 @@ static const struct output {
                          {"_failures.csv", report_csv_failures}}},
     [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", NULL, report_junit}}},
     [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", report_markdown}}},
-    [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", report_hdrlog}}},
+    [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", NULL, report_hdrlog}}},
 };
 
 bool cli_outputs_option(cli_outputs_t *o, int opt, const char *arg)

@@ -1,5 +1,5 @@
 /* report_hdrlog: an HdrHistogram interval log (HistogramLogWriter's format 1.3) from a result
- * document, for HdrHistogram's own tools (HistogramLogProcessor, HdrHistogramVisualizer):
+ * (the typed model), for HdrHistogram's own tools (HistogramLogProcessor, HdrHistogramVisualizer):
  * a header with StartTime and BaseTime, the legend, then one line per timeline second —
  * start (s from BaseTime), length (s), max (ms), the interval's histogram in base64. */
 #include <errno.h>
@@ -9,33 +9,28 @@
 #include <time.h>
 
 #include "report/report_outputs.h"
-#include "result/result_doc.h"
 
 #define FORMAT_VERSION "1.3"
 #define US_PER_MS      1000.0 /* the maxValueUnitRatio: our values are µs, the max is in ms */
 
 /* Whether every timeline point carries its own histogram (then the log has one line each). */
-static bool timeline_has_hists(const json_t *timeline)
+static bool timeline_has_hists(const result_t *r)
 {
-	const json_t *p;
-	size_t i;
-
-	if (!json_array_size(timeline))
+	if (!r->point_count)
 		return false;
-	json_array_foreach(timeline, i, p)
-	{
-		if (!json_is_string(result_doc_get(p, "hist")))
+	for (size_t i = 0; i < r->point_count; i++)
+		if (!r->points[i].hist && !(r->points[i].open && r->points[i].open->total))
 			return false;
-	}
 	return true;
 }
 
-static int put_header(buf_t *out, const json_t *doc)
+static void put_header(buf_t *out, const result_t *r)
 {
-	double start = 0;
+	/* to the millisecond, as the document's started_at (whose report must say the same) */
+	double start = r->has_started_at ? (double)(r->started_wall_ns / 1000000) / 1e3 : 0;
 	char date[64] = "";
 
-	if (result_doc_started_at(doc, &start)) {
+	if (r->has_started_at) {
 		time_t t = (time_t)start;
 		struct tm tm;
 
@@ -49,54 +44,64 @@ static int put_header(buf_t *out, const json_t *doc)
 	buf_printf(out,
 	           "#[surge %s: latency in microseconds (1 us .. 1 h, 3 significant digits); "
 	           "Interval_Max in milliseconds]\n",
-	           result_doc_string(doc, "version", ""));
+	           r->version ? r->version : "");
 	buf_append_str(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
 	                    "\"Interval_Compressed_Histogram\"\n");
-	return buf_error(out);
 }
 
-/* One interval: the histogram text is written as the document has it (already the V2
- * compressed base64 HdrHistogram logs carry), after decoding it for its max. */
-static int put_interval(buf_t *out, double start, double length, const json_t *text, hist_t *h)
+/* One interval from a sparse histogram: encoded (the V2 compressed base64 HdrHistogram logs
+ * carry), and decoded again for its max as a log reader sees it (its top bucket's). */
+static int put_interval(buf_t *out, double start, double length, const result_hist_t *sparse,
+                        const char *text, size_t len, hist_t *h, buf_t *scratch)
 {
-	int rc = result_doc_histogram_value(text, h);
+	int rc;
 
-	if (rc < 0)
+	if (!text) {
+		result_hist_expand(sparse, h);
+		buf_reset(scratch);
+		if ((rc = hist_encode_base64(h, scratch)) < 0)
+			return rc;
+		text = scratch->data;
+		len = scratch->len;
+	}
+	if ((rc = hist_decode_base64(text, len, h)) < 0)
 		return rc;
 	buf_printf(out, "%.3f,%.3f,%.3f,", start, length, h->max / US_PER_MS);
-	buf_append(out, json_string_value(text), json_string_length(text));
+	buf_append(out, text, len);
 	buf_append_char(out, '\n');
 	return buf_error(out);
 }
 
-int report_hdrlog(const json_t *doc, buf_t *out, char *err, size_t errlen)
+int report_hdrlog(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
-	const json_t *timeline = result_doc_array(doc, "timeline");
-	const json_t *all = result_doc_get(result_doc_object(doc, "histograms"), "all");
 	hist_t *h = malloc(sizeof(*h));
+	buf_t scratch;
 	int rc;
 
+	buf_init(&scratch, 16u << 20);
 	if (!h) {
 		rc = -ENOMEM;
 		goto done;
 	}
-	rc = put_header(out, doc);
-	if (rc == 0 && timeline_has_hists(timeline)) {
-		for (size_t i = 0; i < json_array_size(timeline) && rc == 0; i++) {
-			const json_t *p = json_array_get(timeline, i);
-			double start = result_doc_point_start(timeline, i);
+	put_header(out, r);
+	rc = buf_error(out);
+	if (rc == 0 && timeline_has_hists(r)) {
+		for (size_t i = 0; i < r->point_count && rc == 0; i++) {
+			const result_point_t *p = &r->points[i];
+			double start = i ? r->points[i - 1].t : 0;
 
-			rc = put_interval(out, start, result_doc_number(p, "t", start) - start,
-			                  result_doc_get(p, "hist"), h);
+			rc = put_interval(out, start, p->t - start, p->open, p->hist, p->hist_len,
+			                  h, &scratch);
 		}
-	} else if (rc == 0 && json_is_string(all)) {
-		/* no per-second histograms in this document: the whole run as one interval */
-		rc = put_interval(out, 0, result_doc_number(doc, "duration_s", 0), all, h);
+	} else if (rc == 0 && !r->latency.read) { /* a document without histograms.all: none */
+		/* no per-second histograms in this result: the whole run as one interval */
+		rc = put_interval(out, 0, r->duration_s, &r->latency, NULL, 0, h, &scratch);
 	}
 done:
 	free(h);
+	buf_free(&scratch);
 	if (rc == -EINVAL)
-		snprintf(err, errlen, "HDR log: malformed histogram in the document");
+		snprintf(err, errlen, "HDR log: malformed histogram in the result");
 	else if (rc)
 		snprintf(err, errlen, "HDR log: %s", strerror(-rc));
 	return rc;

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "core/version.h"
 #include "report/report_outputs.h"
 #include "result/result_doc.h"
 
@@ -99,7 +98,9 @@ static double or_zero(double v)
 	return isfinite(v) ? v : 0;
 }
 
-/* The verdict, naming what failed among latency, throughput, error rate and thresholds. */
+/* The verdict, naming what failed among latency, throughput, error rate and thresholds.
+ * Figures as the document shows them (result_round), so a run's report and the report of
+ * its saved document say the same. */
 static void verdict_case(suite_t *s, const result_t *r)
 {
 	const result_assessment_t *a = &r->assessment;
@@ -126,10 +127,10 @@ static void verdict_case(suite_t *s, const result_t *r)
 	         "(target %.4g%%)\nthroughput %.1f/s (target %.1f/s)%s",
 	         message, a->latency_class[0] ? a->latency_class : "?", or_zero(a->p95_ms),
 	         or_zero(a->target_p95_ms),
-	         requests ? (double)r->counters.errors / requests * 100 : 0,
+	         result_round(requests ? (double)r->counters.errors / requests : 0, 6) * 100,
 	         or_zero(a->target_max_error_rate) * 100,
-	         r->duration_s > 0 ? requests / r->duration_s : 0, or_zero(a->target_min_rps),
-	         a->aborted ? "\naborted: a threshold failed" : "");
+	         result_round(r->duration_s > 0 ? requests / r->duration_s : 0, 3),
+	         or_zero(a->target_min_rps), a->aborted ? "\naborted: a threshold failed" : "");
 	testcase(s, "surge.assessment", "verdict", a->pass ? NULL : message, "assessment", detail);
 }
 
@@ -173,13 +174,13 @@ int report_junit(const result_t *r, buf_t *out, char *err, size_t errlen)
 	buf_printf(out,
 	           "  <testsuite name=\"surge\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
 	           "skipped=\"0\" time=\"%.3f\" timestamp=\"",
-	           s.tests, s.failures, r->duration_s);
+	           s.tests, s.failures, result_round(r->duration_s, 3));
 	put_escaped(out, started);
 	buf_append_str(out, "\">\n    <properties>\n");
 	buf_append_str(out, "      <property name=\"url\" value=\"");
 	put_escaped(out, r->config.url ? r->config.url : "");
 	buf_append_str(out, "\"/>\n      <property name=\"version\" value=\"");
-	put_escaped(out, r->version ? r->version : surge_version);
+	put_escaped(out, r->version ? r->version : "");
 	buf_append_str(out, "\"/>\n    </properties>\n");
 	buf_append(out, cases.data, cases.len);
 	buf_append_str(out, "  </testsuite>\n</testsuites>\n");

@@ -28,6 +28,6 @@ int report_markdown(const json_t *doc, buf_t *out, char *err, size_t errlen);
 /* HdrHistogram interval log (format 1.3): one line per timeline second from its "hist", or
  * one line for the whole run from histograms.all when the timeline has none. Values in µs;
  * Interval_Max in ms (read with outputValueUnitRatio 1000). */
-int report_hdrlog(const json_t *doc, buf_t *out, char *err, size_t errlen);
+int report_hdrlog(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 #endif

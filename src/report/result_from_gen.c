@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/version.h"
 #include "gen/gen_groups.h"
 
 _Static_assert(RESULT_GROUPS_MAX == GEN_GROUPS_MAX, "the model keeps the engine's group values");
@@ -284,6 +285,8 @@ int result_from_gen(const gen_config_t *cfg, const gen_result_t *g, const report
 
 	result_init(r);
 	r->has_started_at = r->has_generator = true;
+	if (!(r->version = result_strdup(r, surge_version)))
+		return -ENOMEM;
 	r->started_wall_ns = g->started_wall_ns;
 	r->duration_s = (double)g->duration_ns / NS_PER_S;
 	r->interrupted = g->interrupted;

@@ -43,8 +43,9 @@ typedef struct result_hist {
 	uint64_t clamped;
 	uint32_t len, cap;
 	result_bucket_t *buckets;
-	/* A decoded document's figures where it carried no histogram (service_ms has none):
-	 * min, mean, stdev, p50, p90, p95, p99, p99_9, max in ms, written back as read. */
+	/* A decoded document had no histogram here (service_ms never has one): its figures —
+	 * min, mean, stdev, p50, p90, p95, p99, p99_9, max in ms, NAN where absent — are
+	 * written back as read. */
 	bool read;
 	bool read_approximate; /* a merge's percentiles without histograms: upper bounds */
 	double read_ms[9];
@@ -182,7 +183,7 @@ typedef struct result_dropped {
 } result_dropped_t;
 
 typedef struct result {
-	char *version; /* the surge that wrote a decoded document; NULL: this one */
+	char *version; /* the surge that measured it; NULL: unknown (encoded as this one) */
 	/* what a sparse document (an older surge's, a hand-made one) left out */
 	bool has_started_at, has_generator;
 	uint64_t started_wall_ns;

@@ -37,14 +37,11 @@ static int read_latency(result_t *r, result_hist_t *h, const json_t *text, const
 		return -ENOMEM;
 	result_hist_free(r, h); /* an endpoint listed twice: the last one's */
 	rc = result_doc_histogram_value(text, d);
-	if (rc == -ENOENT || (rc == 0 && d->total == 0)) {
-		if (json_is_object(stats)) {
-			h->read = true;
-			h->read_approximate = result_doc_bool(stats, "approximate", false);
-			for (int i = 0; i < 9; i++)
-				h->read_ms[read_slot[i]] =
-				    result_doc_number(stats, latency_keys[i], NAN);
-		}
+	if (rc == -ENOENT) { /* no histogram: the figures as the document gives them */
+		h->read = true;
+		h->read_approximate = result_doc_bool(stats, "approximate", false);
+		for (int i = 0; i < 9; i++)
+			h->read_ms[read_slot[i]] = result_doc_number(stats, latency_keys[i], NAN);
 		return 0;
 	}
 	if (rc < 0)
@@ -154,9 +151,17 @@ static void read_totals(result_t *r, const json_t *doc)
 		r->counters.requests = requests > failed ? requests - failed : 0;
 	}
 	r->duration_s = result_doc_number(doc, "duration_s", 0);
-	exact = rps > 0 ? (double)requests / rps : 0;
-	if (exact > 0 && fabs(exact - r->duration_s) < 0.0006)
-		r->duration_s = exact;
+	if (rps > 0 && requests > 0) {
+		/* a duration both figures round to: inside duration_s ± 0.0005 and inside the
+		 * durations that give rps ± 0.0005 (the run's own lies in both) */
+		double lo = fmax(r->duration_s - 0.0005, requests / (rps + 0.0005));
+		double hi = fmin(r->duration_s + 0.0005, requests / fmax(rps - 0.0005, 1e-9));
+
+		exact = (lo + hi) / 2;
+		if (lo < hi && result_round(exact, 3) == result_round(r->duration_s, 3) &&
+		    result_round(requests / exact, 3) == result_round(rps, 3))
+			r->duration_s = exact;
+	}
 }
 
 static int read_endpoints(result_t *r, const json_t *doc)

@@ -45,8 +45,10 @@ static void check_round_trip(const json_t *doc)
 static void check_renderers(const json_t *doc)
 {
 	int (*const render[])(const json_t *, buf_t *, char *, size_t) = {
-	    report_csv_stats, report_csv_history, report_csv_failures,
-	    report_markdown,  report_hdrlog,
+	    report_csv_stats,
+	    report_csv_history,
+	    report_csv_failures,
+	    report_markdown,
 	};
 	char err[512];
 	buf_t out;
@@ -78,6 +80,9 @@ static void check_model(const json_t *doc)
 	}
 	buf_init(&out, 64u << 20);
 	if (report_junit(&r, &out, err, sizeof(err)) < 0)
+		fuzz_check_message(err, sizeof(err));
+	buf_reset(&out);
+	if (report_hdrlog(&r, &out, err, sizeof(err)) < 0)
 		fuzz_check_message(err, sizeof(err));
 	buf_reset(&out);
 	if (result_encode(&r, &out) == 0) {

@@ -211,7 +211,7 @@ TEST(report_markdown_sections)
 TEST(report_hdrlog_lines)
 {
 	json_t *doc = sample_doc();
-	char *log = render(report_hdrlog, doc), *hist = sample_histogram(), line[4096];
+	char *log = render_result(report_hdrlog, doc), *hist = sample_histogram(), line[4096];
 
 	const char *head = "#[Histogram log format version 1.3]\n"
 	                   "#[StartTime: 1767323045.500 (seconds since epoch), Fri Jan 02 03:04:05 "
@@ -227,7 +227,7 @@ TEST(report_hdrlog_lines)
 
 	/* no per-second histograms: the whole run is one interval */
 	json_object_del(json_array_get(json_object_get(doc, "timeline"), 1), "hist");
-	log = render(report_hdrlog, doc);
+	log = render_result(report_hdrlog, doc);
 	snprintf(line, sizeof(line), "\"\n0.000,2.000,10.007,%s\n", hist);
 	CHECK(strstr(log, line) != NULL);
 	free(log);
@@ -310,29 +310,36 @@ TEST(result_doc_histograms_and_time)
 TEST(report_outputs_too_small_fail_with_a_prefix)
 {
 	static const render_fn fns[] = {report_csv_stats, report_csv_history, report_csv_failures,
-	                                report_markdown, report_hdrlog};
+	                                report_markdown};
 	json_t *doc = sample_doc();
-	char *text = json_dumps(doc, JSON_COMPACT), *junit, derr[512] = "";
+	char *text = json_dumps(doc, JSON_COMPACT), derr[512] = "";
 	result_t r;
 
-	/* JUnit renders the typed result */
-	CHECK_INT(result_decode("sample", text, strlen(text), &r, derr, sizeof(derr)), 0);
-	junit = render_result(report_junit, doc);
-	for (size_t max = 0; max < strlen(junit); max += 1 + max / 8) {
-		char err[256] = "";
-		buf_t out;
-		int rc;
+	/* JUnit and the HDR log render the typed result */
+	static int (*const typed[])(const result_t *, buf_t *, char *, size_t) = {report_junit,
+	                                                                          report_hdrlog};
 
-		buf_init(&out, max);
-		rc = report_junit(&r, &out, err, sizeof(err));
-		if (rc >= 0 || !err[0] || out.len > max ||
-		    (out.len && memcmp(out.data, junit, out.len) != 0))
-			test_fail(__FILE__, __LINE__,
-			          "junit at max %zu: rc %d, err '%s', %zu bytes", max, rc, err,
-			          out.len);
-		buf_free(&out);
+	CHECK_INT(result_decode("sample", text, strlen(text), &r, derr, sizeof(derr)), 0);
+	for (size_t f = 0; f < sizeof(typed) / sizeof(typed[0]); f++) {
+		char *whole = render_result(typed[f], doc);
+
+		for (size_t max = 0; max < strlen(whole); max += 1 + max / 8) {
+			char err[256] = "";
+			buf_t out;
+			int rc;
+
+			buf_init(&out, max);
+			rc = typed[f](&r, &out, err, sizeof(err));
+			if (rc >= 0 || !err[0] || out.len > max ||
+			    (out.len && memcmp(out.data, whole, out.len) != 0))
+				test_fail(
+				    __FILE__, __LINE__,
+				    "typed renderer %zu at max %zu: rc %d, err '%s', %zu bytes", f,
+				    max, rc, err, out.len);
+			buf_free(&out);
+		}
+		free(whole);
 	}
-	free(junit);
 	free(text);
 	result_free(&r);
 

@@ -673,3 +673,51 @@ TEST(result_junit_of_nothing_measured_has_no_nan)
 	buf_free(&out);
 	result_free(&r);
 }
+
+/* A run's JUnit and HDR log and those of its saved document say the same (test_outputs
+ * compares the bytes): with 60 requests in 4.0004999 s the document says 4 s and 14.998/s, and
+ * 60 / 14.998 = 4.00053 s would round to 4.001: the decoder picks a duration both round to. */
+TEST(result_decoded_duration_gives_the_documents_figures)
+{
+	result_t r, back;
+	buf_t a, b, ja, jb;
+	char err[512] = "";
+
+	result_init(&r);
+	r.has_started_at = r.has_generator = true;
+	r.started_wall_ns = 1700000000895600000ull; /* the document says .895 */
+	r.version = result_strdup(&r, "0.test");
+	r.duration_s = 4.0004999;
+	r.counters.requests = 60;
+	r.counters.status[200] = 60;
+	r.assessment.present = true;
+	r.assessment.target_p95_ms = 200;
+	buf_init(&a, 1u << 20);
+	buf_init(&b, 1u << 20);
+	buf_init(&ja, 1u << 20);
+	buf_init(&jb, 1u << 20);
+	CHECK_INT(result_encode(&r, &a), 0);
+	CHECK(strstr(a.data, "\"duration_s\": 4,") != NULL);
+	CHECK(strstr(a.data, "\"rps\": 14.998,") != NULL);
+	CHECK_INT(result_decode("d.json", a.data, a.len, &back, err, sizeof(err)), 0);
+	CHECK_INT(result_encode(&back, &b), 0);
+	CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	CHECK_INT(report_junit(&r, &ja, err, sizeof(err)), 0);
+	CHECK_INT(report_junit(&back, &jb, err, sizeof(err)), 0);
+	CHECK(ja.len == jb.len && memcmp(ja.data, jb.data, ja.len) == 0);
+	CHECK(strstr(ja.data, "time=\"4.000\"") != NULL);
+	CHECK(strstr(ja.data, "throughput 15.0/s") != NULL);
+	/* and the HDR log's start time */
+	buf_reset(&ja);
+	buf_reset(&jb);
+	CHECK_INT(report_hdrlog(&r, &ja, err, sizeof(err)), 0);
+	CHECK_INT(report_hdrlog(&back, &jb, err, sizeof(err)), 0);
+	CHECK(ja.len == jb.len && memcmp(ja.data, jb.data, ja.len) == 0);
+	CHECK(strstr(ja.data, "#[StartTime: 1700000000.895 ") != NULL);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&ja);
+	buf_free(&jb);
+	result_free(&back);
+	result_free(&r);
+}
