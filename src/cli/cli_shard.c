@@ -45,7 +45,9 @@ static int start_at_option(run_options_t *o, const char *arg)
 			return cli_usage_error("run", "--start-at: %s", err);
 		at = now + (ahead < START_AT_AHEAD_NS ? ahead : START_AT_AHEAD_NS + 1);
 	} else if (clock_parse_rfc3339(arg, &epoch_s) && epoch_s > 0 && epoch_s < 1e11) {
-		at = (uint64_t)llround(epoch_s * 1e9);
+		/* to the microsecond: a double's nanoseconds of today's epoch are noise, and
+		 * .123 must not come back as .122999999 (started_at, shown to the ms) */
+		at = (uint64_t)llround(epoch_s * 1e6) * NS_PER_US;
 	} else {
 		return cli_usage_error("run",
 		                       "--start-at '%s': expected a time as RFC 3339 "

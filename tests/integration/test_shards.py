@@ -152,6 +152,21 @@ def test_scenario_users_numbered_across_shards():
     assert ids == [["user-0", "user-2"], ["user-1", "user-3"]], ids
 
 
+def test_start_at_is_the_run_start():
+    """An absolute --start-at is started_at to the millisecond (.123 stays .123); a relative
+    one (+2s) starts the first second that far after the command began."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        url = srv.url("/health")
+        at = start_in(3).replace("Z", ".123Z")
+        began = datetime.datetime.now(datetime.timezone.utc)
+        docs = run_all(d, [("abs", ["-c", "1", "-n", "5", "--start-at", at, url]),
+                           ("rel", ["-c", "1", "-n", "5", "--start-at", "+2s", url])])
+    assert docs["abs"]["started_at"] == at, (docs["abs"]["started_at"], at)
+    rel = datetime.datetime.fromisoformat(docs["rel"]["started_at"].replace("Z", "+00:00"))
+    assert (rel - began).total_seconds() >= 1.9, (rel, began)
+    assert docs["rel"]["totals"]["requests"] == 5
+
+
 def test_bad_values_are_usage_errors():
     url = "http://127.0.0.1:9/"
     for value in ("0/3", "4/3", "1/0", "3", "a/b", "1/3x", "-1/3", "1/10001", ""):
@@ -187,4 +202,4 @@ def test_merge_refuses_a_shard_twice_or_mixed_splits():
 if __name__ == "__main__":
     main([test_requests_split_exactly, test_open_model_arrivals_dealt_exactly,
           test_closed_model_users_dealt, test_scenario_users_numbered_across_shards,
-          test_bad_values_are_usage_errors, test_merge_refuses_a_shard_twice_or_mixed_splits])
+          test_start_at_is_the_run_start, test_bad_values_are_usage_errors, test_merge_refuses_a_shard_twice_or_mixed_splits])
