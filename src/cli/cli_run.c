@@ -865,23 +865,26 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, 
 static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
 {
 	char err[256];
-	json_t *doc;
+	json_t *doc = NULL;
+	result_t model;
 	buf_t out;
-	int rc = 0;
+	int rc;
 
 	buf_init(&out, 1u << 30);
+	/* the summary and every output from one typed result of the run */
+	rc = result_from_gen(&o->cfg, r, a, &model); /* empty, freeable, on failure */
+	if (rc < 0) {
+		fprintf(stderr, "surge run: cannot build the result: %s\n", strerror(-rc));
+		buf_free(&out);
+		return -1;
+	}
 	/* with an output on stdout (--json -), the summary moves to stderr */
-	if (!o->quiet && report_text(&o->cfg, r, a, &out) == 0)
+	if (!o->quiet && report_text(&model, &out) == 0)
 		fwrite(out.data, 1, out.len, cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
 	fflush(stdout);
 	if (cli_outputs_any(&o->outputs)) {
-		/* every output is rendered from the document, as `surge report` renders one */
-		result_t model;
-
 		buf_reset(&out);
-		rc = result_from_gen(&o->cfg, r, a, &model); /* empty, freeable, on failure */
-		if (rc == 0)
-			rc = result_encode(&model, &out);
+		rc = result_encode(&model, &out);
 		/* the renderers not moved to the typed result yet read the document's tree */
 		doc = rc ? NULL : result_doc_parse("result", out.data, out.len, err, sizeof(err));
 		if (!doc) {
@@ -892,9 +895,9 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 		                                    "run")) {
 			rc = -1;
 		}
-		result_free(&model);
 		json_decref(doc);
 	}
+	result_free(&model);
 	buf_free(&out);
 	return rc;
 }

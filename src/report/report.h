@@ -9,6 +9,7 @@
 #include "report/recommend.h"
 #include "report/report_target.h"
 #include "report/thresholds.h"
+#include "result/result.h"
 
 /* Figures every renderer derives the same way from a result. */
 typedef struct report_totals {
@@ -53,10 +54,10 @@ bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figur
 
 /* report_groups.c: --group-by-header's table with the spread in the summary, when the run
  * has one (the document's "group_by" is written by result/result_encode.c). */
-void report_groups_text(buf_t *out, const gen_config_t *cfg, const gen_result_t *r);
+void report_groups_text(buf_t *out, const result_t *r, hist_t *scratch);
 
-/* The wrk-like summary printed at the end of a run. */
-int report_text(const gen_config_t *cfg, const gen_result_t *r, const report_analysis_t *a,
-                buf_t *out);
+/* The wrk-like summary printed at the end of a run, from the typed result (its verdicts,
+ * advice and scraped figures included). 0, or -ENOBUFS/-ENOMEM. */
+int report_text(const result_t *r, buf_t *out);
 
 #endif

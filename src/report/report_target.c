@@ -351,19 +351,20 @@ static void put_wrapped(buf_t *out, const char *text, int indent, int width)
 	}
 }
 
-static void put_target(buf_t *out, const report_target_t *t)
+static void put_target(buf_t *out, const result_target_t *t)
 {
-	buf_printf(out, "\n  %-10s %s: %zu samples", "target", t->url, t->samples);
+	buf_printf(out, "\n  %-10s %s: %llu samples", "target", t->url ? t->url : "",
+	           (unsigned long long)t->samples);
 	if (t->scrape_errors)
 		buf_printf(out, ", %llu failed (%s)", (unsigned long long)t->scrape_errors,
-		           t->last_error);
+		           t->last_error ? t->last_error : "");
 	buf_append_str(out, "\n");
 	if (!t->samples)
 		return;
 	if (!isnan(t->cpu_cores_avg))
 		buf_printf(out, "  %-10s CPU %.2f cores avg, %.2f max: %.0f%% of %.2f cores (%s)\n",
 		           "", t->cpu_cores_avg, t->cpu_cores_max, t->cpu_utilisation * 100,
-		           t->cpu_capacity_cores, t->cpu_basis);
+		           t->cpu_capacity_cores, t->cpu_basis ? t->cpu_basis : "");
 	if (!isnan(t->rss_bytes_max)) {
 		buf_printf(out, "  %-10s RSS max %.1f MiB", "", t->rss_bytes_max / MIB);
 		if (!isnan(t->memory_limit_bytes))
@@ -392,29 +393,30 @@ static void put_target(buf_t *out, const report_target_t *t)
 	}
 }
 
-void report_text_advice(buf_t *out, const report_analysis_t *a)
+void report_text_advice(buf_t *out, const result_t *r)
 {
-	static const char *const labels[] = {"CRITICAL", "WARNING", "info"};
-	const report_cost_t *c = &a->cost;
+	if (r->has_target)
+		put_target(out, &r->target);
+	for (uint32_t i = 0; i < r->recommendation_count; i++) {
+		const result_recommendation_t *c = &r->recommendations[i];
+		/* the severity as the summary shouts it: CRITICAL, WARNING, info */
+		const char *label = strcmp(c->severity, "critical") == 0  ? "CRITICAL"
+		                    : strcmp(c->severity, "warning") == 0 ? "WARNING"
+		                                                          : c->severity;
 
-	if (a->target)
-		put_target(out, a->target);
-	for (int i = 0; i < a->recommendation_count; i++) {
-		const recommendation_t *r = &a->recommendations[i];
-
-		buf_printf(out, "%s  %-10s %-8s %s\n", i ? "" : "\n", i ? "" : "advice",
-		           labels[r->severity], r->title);
+		buf_printf(out, "%s  %-10s %-8s %s\n", i ? "" : "\n", i ? "" : "advice", label,
+		           c->title ? c->title : "");
 		buf_printf(out, "%22s", "");
-		put_wrapped(out, r->detail, 22, 76);
+		put_wrapped(out, c->detail ? c->detail : "", 22, 76);
 	}
-	if (c->per_hour_usd > 0) {
-		buf_printf(out, "\n  %-10s $%.4g/h × %u replica%s at %.1f req/s: ", "cost",
-		           c->per_hour_usd, c->replicas, c->replicas == 1 ? "" : "s",
-		           c->requests_per_s);
-		if (isnan(c->per_million_requests_usd))
+	if (r->has_cost && r->cost_per_hour_usd > 0) {
+		buf_printf(out, "\n  %-10s $%.4g/h × %llu replica%s at %.1f req/s: ", "cost",
+		           r->cost_per_hour_usd, (unsigned long long)r->cost_replicas,
+		           r->cost_replicas == 1 ? "" : "s", r->cost_requests_per_s);
+		if (isnan(r->cost_per_million_requests_usd))
 			buf_append_str(out, "no requests served, no cost per request\n");
 		else
 			buf_printf(out, "$%.4g per million requests\n",
-			           c->per_million_requests_usd);
+			           r->cost_per_million_requests_usd);
 	}
 }

@@ -14,6 +14,7 @@
 
 struct gen_result;
 struct report_analysis;
+struct result;
 struct scrape_series;
 
 /* NAN marks a figure the target did not export (null in JSON). */
@@ -58,6 +59,6 @@ report_target_t *report_target_new(const struct scrape_series *s, const struct g
 void report_target_free(report_target_t *t);
 
 /* The summary's target line, recommendations and cost. */
-void report_text_advice(buf_t *out, const struct report_analysis *a);
+void report_text_advice(buf_t *out, const struct result *r);
 
 #endif

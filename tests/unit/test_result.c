@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "report/report.h"
 #include "report/report_outputs.h"
 #include "result/result.h"
 #include "result/result_doc.h"
@@ -730,4 +731,32 @@ TEST(result_decoded_duration_gives_the_documents_figures)
 	buf_free(&jb);
 	result_free(&back);
 	result_free(&r);
+}
+
+/* The terminal summary renders any result: here a saved document's (the scrape fixture, with
+ * --group-by-header, thresholds, a target and advice), as `surge merge` will print its own. */
+TEST(result_summary_of_a_decoded_document)
+{
+	char err[512] = "", *text;
+	size_t len;
+	result_t r;
+	buf_t out;
+
+	text = read_file(FIXTURES "open.json", &len);
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECK_INT(result_decode("open.json", text, len, &r, err, sizeof(err)), 0);
+	buf_init(&out, 1u << 20);
+	CHECK_INT(report_text(&r, &out), 0);
+	CHECK(strstr(out.data, "\nsurge run GET http://127.0.0.1:18431/api/items — ") != NULL);
+	CHECK(strstr(out.data, "s, 2 threads, 100 connections, open model at 200.0/s\n") != NULL);
+	CHECK(strstr(out.data, "  corrected ") != NULL);
+	CHECK(strstr(out.data, "  service   ") != NULL);
+	CHECK(strstr(out.data, "  thresholds ok   rps>10 ") != NULL);
+	CHECK(strstr(out.data, "  cost       $0.1/h") != NULL);
+	CHECK(strstr(out.data, "nan") == NULL);
+	buf_free(&out);
+	result_free(&r);
+	free(text);
 }
