@@ -403,20 +403,39 @@ def _favour_child(niceness):
     os.setpriority(os.PRIO_PROCESS, 0, niceness)
 
 
+def favour_preexec(niceness=-10):
+    """A preexec_fn that runs a child above the host's other work, or None when not root."""
+    if os.geteuid() != 0:
+        return None
+    return lambda: _favour_child(niceness)
+
+
+def favour_self(niceness=-10):
+    """The test process itself, and all it starts from now on, run favoured (root only): for
+    a file whose own servers (RawServer threads) and clients must all get CPU on time. It
+    leaves the terminal's session, so Ctrl-C no longer reaches it; it ends on its own bounds.
+    False when not root."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        _favour_child(niceness)
+    except PermissionError:  # already a session leader: raise what can be raised
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    return True
+
+
 @contextlib.contextmanager
 def favoured(niceness=-10):
     """Inside, every surge the harness starts (Serve, surge(), run_json()) runs above the
-    host's other work (root only): a test whose subjects must get their CPU gets it by
-    priority, not by an idle host. Yields False when not root (nothing changed)."""
+    host's other work (root only): a test whose subjects must get their CPU in a bounded
+    time gets it by priority, not by an idle host. Yields False when not root."""
     global _favour
-    if os.geteuid() != 0:
-        yield False
-        return
-    _favour = lambda: _favour_child(niceness)
+    before = _favour
+    _favour = favour_preexec(niceness)
     try:
-        yield True
+        yield _favour is not None
     finally:
-        _favour = None
+        _favour = before
 
 
 def need_pg_bin(name):

@@ -10,7 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SURGE, Serve, favoured, free_port, get_json, http, main, need  # noqa: E402
+from harness import (SURGE, Serve, favoured, free_port, get_json, http, main, need,  # noqa: E402
+                     run_json)
 
 
 def trace_ids(serve, route):
@@ -153,23 +154,23 @@ def test_killed_downstream_502_quickly():
     d = Serve("--role", "downstream")
     with d:
         url = d.url()
-    with Serve("--downstream-url", url) as s:  # d is stopped: connect refused
+    with favoured(), Serve("--downstream-url", url) as s:  # d is stopped: connect refused
         start = time.monotonic()
         status, _, body = http("GET", s.url("/api/call-downstream?delay=0"))
         took = time.monotonic() - start
         doc = json.loads(body)
-        assert status == 502 and took < 0.5, (status, took)
+        assert status == 502 and took < 2.0, (status, took)  # not the call's 5 s timeout
         assert doc["calls"][0]["error"] == "connect_refused" and doc["failed_call"] == "call", doc
         status, _, body = http("GET", s.url("/api/cascade-failure"))
         assert status == 502 and json.loads(body)["failed_call"] == "seq-1"
 
 
 def test_no_timeout_waits_as_long_as_downstream():
-    with Serve("--role", "downstream") as d, Serve("--downstream-url", d.url()) as s:
+    with favoured(), Serve("--role", "downstream") as d, Serve("--downstream-url", d.url()) as s:
         start = time.monotonic()
         doc, _ = get_json(s.url("/api/no-timeout?delay=1.5"))
         took = time.monotonic() - start
-        assert 1.45 <= took < 2.5, took
+        assert 1.45 <= took < 4, took
         assert doc["calls"][0]["status"] == 200
     # the hard cap (--max-delay + 30 s) still bounds it: a downstream capped at 0.2 s answers
     with Serve("--max-delay", "0.2") as s:
@@ -216,27 +217,22 @@ def test_metrics_and_promtool():
 
 
 def test_concurrent_calls_share_one_worker():
-    with Serve("--role", "downstream") as d, Serve("--downstream-url", d.url(), workers=1) as s:
-        def one(_):
-            return http("GET", s.url("/api/call-downstream?delay=0.5&timeout=5"), timeout=10)[0]
+    """200 calls of 0.5 s at once on one worker: all are out together (each waits ~0.5 s),
+    where one after another the last would wait 100 s. The client is surge run, 200
+    connections each sending one request; both sides run favoured."""
+    def check(url):
+        p, doc = run_json("-c", "200", "-n", "200", "-t", "1", "--timeout", "20s", url,
+                          timeout=90, check_rc=None)
+        assert doc["status_codes"] == {"200": 200}, (doc["status_codes"], doc["errors_by_kind"])
+        lat = doc["latency_ms"]
+        assert lat["min"] >= 490 and lat["max"] < 5000, lat
 
-        start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
-            statuses = list(pool.map(one, range(200)))
-        took = time.monotonic() - start
-        assert statuses.count(200) == 200, {x: statuses.count(x) for x in set(statuses)}
-        # one after another they would take 100 s, 20 at a time 5 s; a busy host adds to the
-        # 0.5 s the time its 200 client threads take to start
-        assert took < 5.0, f"200 concurrent 0.5 s calls took {took:.2f}s"
-        # the same on the process calling itself, one worker for both sides
-    with Serve(workers=1) as s:
-        start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
-            statuses = list(pool.map(
-                lambda _: http("GET", s.url("/api/call-downstream?delay=0.5"), timeout=10)[0],
-                range(200)))
-        took = time.monotonic() - start
-        assert statuses.count(200) == 200 and took < 5.0, (took, set(statuses))
+    with favoured(), Serve("--role", "downstream") as d, \
+            Serve("--downstream-url", d.url(), workers=1) as s:
+        check(s.url("/api/call-downstream?delay=0.5&timeout=5"))
+    # the same on the process calling itself, one worker for both sides
+    with favoured(), Serve(workers=1) as s:
+        check(s.url("/api/call-downstream?delay=0.5"))
 
 
 def test_drain_with_calls_out():

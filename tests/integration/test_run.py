@@ -236,6 +236,10 @@ def test_ctrl_c_writes_a_complete_result():
         proc = subprocess.Popen([SURGE, "run", "-c", "4", "-d", "30s", "--json", path,
                                  ngx.url()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
+        # 1.5 s after the run began (its banner), not after the process began: a busy host
+        # may take a second to start it
+        banner = proc.stderr.readline()
+        assert "connections on" in banner or "users" in banner, banner
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import Serve, free_port, main, need, proc_stat, run_json, surge
+from harness import Serve, favoured, free_port, main, need, proc_stat, run_json, surge
 
 MIB = 1024 * 1024
 # `make asan` and `make tsan` (SURGE_SANITIZED): the sanitizers back the pages the server
@@ -808,7 +808,8 @@ def test_bytes_sizes():
 
 
 def test_drip_spreads_the_body_over_the_duration():
-    with Serve() as srv:
+    # favoured: the drip's timers fire on time however busy the host is
+    with favoured(), Serve() as srv:
         s = connect(srv)
         try:
             t0 = time.monotonic()
@@ -1244,7 +1245,10 @@ def test_limits_on_connections_and_idle_time():
     # --max-connections: 5 connections each answered once (so the server holds all 5, whatever
     # a busy host delays), then a 6th is refused; the idle timeout is far away meanwhile
     with Serve("--max-connections", "5", "--idle-timeout", "60s") as srv:
-        time.sleep(0.3)  # the fixture's own port probe is closed by now
+        deadline = time.monotonic() + 20  # until the fixture's port probe is gone: the
+        while metric(scrape(srv), "surge_connections") > 1:  # scrape is the one left
+            assert time.monotonic() < deadline, "the port probe's connection never closed"
+            time.sleep(0.05)
         held = [connect(srv) for _ in range(5)]
         try:
             for s in held:
@@ -1644,11 +1648,12 @@ def test_drain_answers_a_request_sent_before_it_but_not_yet_read():
     over its unread bytes. The one worker is kept busy burning CPU while the client connects
     and sends and SIGTERM arrives, so the drain begins with the request unread (before the
     fix: ConnectionResetError every time)."""
-    with Serve("--drain-timeout", "20s", workers=1) as srv:
-        busy = connect(srv, timeout=60)
+    # favoured: the burn must end well inside the drain timeout however busy the host is
+    with favoured(), Serve("--drain-timeout", "60s", workers=1) as srv:
+        busy = connect(srv, timeout=90)
         try:
             cpu0 = proc_stat(srv.proc.pid)[0]
-            busy.sendall(get("/api/cpu?ms=1500"))
+            busy.sendall(get("/api/cpu?ms=1000"))
             deadline = time.monotonic() + 20
             while proc_stat(srv.proc.pid)[0] - cpu0 < 0.1 and time.monotonic() < deadline:
                 time.sleep(0.01)  # until the worker is inside the burn
