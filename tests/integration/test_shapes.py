@@ -17,8 +17,8 @@ import tempfile
 import threading
 import time
 
-from harness import (SURGE, Nginx, RawServer, Serve, favoured, main, read_request, refused_url,
-                     run_json, surge)
+from harness import (SURGE, Nginx, RawServer, Serve, favour_preexec, favoured, main,
+                     read_request, refused_url, run_json, surge)
 
 def full_points(doc):
     """Timeline points that cover a whole second (the last one is usually a sliver)."""
@@ -38,9 +38,11 @@ def percentile(sorted_values, p):
     return sorted_values[rank - 1]
 
 
-def start_run(args, json_path):
+def start_run(args, json_path, favour=False):
+    """surge run in the background; favour: above the host's other work (harness.favoured)."""
     return subprocess.Popen([SURGE, "run", "--json", json_path, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=favour_preexec() if favour else None)
 
 
 def on_time_seconds(doc):
@@ -220,11 +222,12 @@ def test_stalled_server_counts_late_and_dropped_and_ends_on_time():
 def test_frozen_server_late_then_dropped_then_recovers():
     """300/s for 3 s with 4 connections and a queue of 20; the server freezes for 1 s: 4
     requests in flight, 20 late, the rest of that second dropped; afterwards everything sent
-    is answered. Sent + dropped = every arrival."""
-    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+    is answered. Sent + dropped = every arrival. Server and generator run favoured: the
+    second the server is frozen must be the only one it does not answer on time."""
+    with favoured(), Serve() as srv, tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "r.json")
         proc = start_run(["-R", "300", "-d", "3s", "-c", "4", "--max-queue", "20",
-                          srv.url("/health")], path)
+                          srv.url("/health")], path, favour=True)
         try:
             time.sleep(1.0)
             os.kill(srv.proc.pid, signal.SIGSTOP)
