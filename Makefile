@@ -14,7 +14,8 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1
 
 # Goals that need no compiler flags: `demo` and `test` install the packages first and then run
 # make again, so the flags below are read only after the packages exist.
-NO_BUILD_GOALS := deps demo test asan tsan fresh-check bench clean help format
+NO_BUILD_GOALS := deps demo test asan tsan alloc-fail alloc-fail-long soak valgrind fresh-check bench \
+		  clean help format
 BUILD_GOALS    := $(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all))
 ifneq ($(BUILD_GOALS),)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
@@ -48,7 +49,7 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -pthread -Isrc -I$(BUILD)/gen $(PKG
 	       -fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit asan tsan fuzz fuzz-long bench demo deps fresh-check format clean help FORCE image
+.PHONY: all test unit asan tsan alloc-fail alloc-fail-long soak valgrind fuzz fuzz-long bench demo deps fresh-check format clean help FORCE image
 
 all: $(BUILD)/surge
 
@@ -124,6 +125,31 @@ test: deps
 asan:
 	@SURGE_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 		SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" SKIP_FUZZ=1 test
+
+# Allocation failures (tests/allocfail, docs/testing.md): surge linked with a malloc that fails
+# on command (SURGE_ALLOC_FAIL), built with `make asan`'s sanitizers and sharing its objects in
+# build/asan, so a leak or a bad access after a failure is seen too. The generator and the
+# server are driven through short runs with the Nth allocation failing, for N across the run.
+# ALLOC_FAIL_RUNS runs per case (default 40), ALLOC_FAIL_JOBS at a time (default 2).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+alloc-fail: deps
+	@$(SUBMAKE) BUILD=build/asan OPT=-O1 SANITIZE="$(ASAN_FLAGS)" build/asan/surge-allocfail
+	@$(SUBMAKE) build/surge
+	@SURGE_ALLOC_BIN=build/asan/surge-allocfail SURGE_BIN=build/surge tests/allocfail/run
+
+# The same sweep with many more runs per case (about an hour on 2 cores).
+alloc-fail-long: deps
+	@$(SUBMAKE) BUILD=build/asan OPT=-O1 SANITIZE="$(ASAN_FLAGS)" build/asan/surge-allocfail
+	@$(SUBMAKE) build/surge
+	@ALLOC_FAIL_RUNS=$${ALLOC_FAIL_RUNS:-600} SURGE_ALLOC_BIN=build/asan/surge-allocfail \
+		SURGE_BIN=build/surge tests/allocfail/run
+
+# The shim is compiled without the sanitizers: it is the allocator they sit under.
+$(BUILD)/allocfail/alloc_fail.o: tests/allocfail/alloc_fail.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fno-builtin -c -o $@ $<
+$(BUILD)/surge-allocfail: $(LIB_OBJ) $(BUILD)/src/cli/main.o $(BUILD)/allocfail/alloc_fail.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ThreadSanitizer: the multi-threaded parts (serve --workers N, run -t N, scenarios on several
 # threads) under tests/tsan, which fails on any race report.
