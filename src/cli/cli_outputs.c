@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
+#include "core/json_alloc.h"
 #include "core/buf.h"
 #include "core/echo.h"
 #include "report/report_html.h"
@@ -199,6 +200,13 @@ static int write_one(const char *cmd, const char *path, source_t *src, const str
 		}
 		text = scratch->data ? scratch->data : "";
 		len = scratch->len;
+	}
+	/* a jansson allocation refused in this thread (the document built, read or dumped):
+	 * jansson may have dropped a member or a byte instead of failing (core/json_alloc.h),
+	 * so nothing rendered from the document can be trusted */
+	if (json_alloc_failures() != 0) {
+		fprintf(stderr, "surge %s: cannot write %s: out of memory\n", cmd, ECHO(path));
+		return -1;
 	}
 	rc = cli_write_file(path, text, len);
 	if (rc < 0) {

@@ -16,6 +16,7 @@
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/json_alloc.h"
 #include "core/http.h"
 #include "core/http_syntax.h"
 #include "core/units.h"
@@ -862,8 +863,11 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, 
 	return cli_outcome_exit(&o, why, len);
 }
 
+/* Prints the summary and writes the outputs: 0, -ENOMEM when memory ran out (the generator's
+ * resource, exit 4: nothing is wrong with what was asked), -1 when an output failed. */
 static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
 {
+	unsigned long refused = json_alloc_failures();
 	char err[256];
 	json_t *doc = NULL;
 	result_t model;
@@ -876,11 +880,17 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 	if (rc < 0) {
 		fprintf(stderr, "surge run: cannot build the result: %s\n", strerror(-rc));
 		buf_free(&out);
-		return -1;
+		return rc == -ENOMEM ? rc : -1;
 	}
 	/* with an output on stdout (--json -), the summary moves to stderr */
-	if (!o->quiet && report_text(&model, &out) == 0)
-		fwrite(out.data, 1, out.len, cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
+	if (!o->quiet) {
+		rc = report_text(&model, &out);
+		if (rc == 0)
+			fwrite(out.data, 1, out.len,
+			       cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
+		else
+			fprintf(stderr, "surge run: cannot print the summary: %s\n", strerror(-rc));
+	}
 	fflush(stdout);
 	if (cli_outputs_any(&o->outputs)) {
 		buf_reset(&out);
@@ -890,16 +900,20 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 		if (!doc) {
 			fprintf(stderr, "surge run: cannot build the result document: %s\n",
 			        rc ? strerror(-rc) : err);
-			rc = -1;
+			/* the document is surge's own: only memory can fail it (or a bug) */
+			if (rc != -ENOMEM && json_alloc_failures() == refused)
+				rc = -1;
+			else
+				rc = -ENOMEM;
 		} else if (cli_outputs_write_result(&o->outputs, doc, &model, out.data, out.len,
 		                                    "run")) {
-			rc = -1;
+			rc = json_alloc_failures() != refused ? -ENOMEM : -1;
 		}
 		json_decref(doc);
 	}
 	result_free(&model);
 	buf_free(&out);
-	return rc;
+	return rc == -ENOMEM ? rc : rc ? -1 : 0;
 }
 
 static void announce(const run_options_t *o)
@@ -938,7 +952,7 @@ int cli_run(int argc, char **argv)
 	run_options_t o;
 	gen_result_t result;
 	report_analysis_t analysis;
-	int rc;
+	int rc, written;
 
 	memset(&o, 0, sizeof(o));
 	cli_usage_names(given_spelling);
@@ -956,9 +970,16 @@ int cli_run(int argc, char **argv)
 		char why[512];
 
 		rc = cli_exit_code(&result, &analysis, why, sizeof(why));
-		if (write_outputs(&o, &result, &analysis) < 0)
+		written = write_outputs(&o, &result, &analysis);
+		if (written == -ENOMEM) {
+			rc = EXIT_GENERATOR;
+			fprintf(stderr,
+			        "surge run: the generator ran out of memory writing its outputs "
+			        "(exit %d)\n",
+			        rc);
+		} else if (written < 0) {
 			rc = EXIT_USAGE;
-		else if (why[0])
+		} else if (why[0])
 			fprintf(stderr, "surge run: %s (exit %d)\n", why, rc);
 		gen_result_free(&result);
 		report_target_free(analysis.target);

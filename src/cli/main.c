@@ -4,12 +4,14 @@
 
 #include "core/version.h"
 #include "core/echo.h"
+#include "core/json_alloc.h"
 #include "cli/cli.h"
 
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	json_alloc_install();
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "-h") == 0)
 		return cli_help(cmd ? argc - 1 : 0, argv + 1);

@@ -350,6 +350,8 @@ static int inflate_raw(z_stream *zs, uint8_t **raw, size_t *raw_len)
 	zs->next_out = head;
 	zs->avail_out = sizeof(head);
 	rc = inflate(zs, Z_SYNC_FLUSH);
+	if (rc == Z_MEM_ERROR) /* its window, allocated at the first call: not the input's fault */
+		return -ENOMEM;
 	if ((rc != Z_OK && rc != Z_STREAM_END) || zs->avail_out != 0)
 		return -EINVAL;
 	payload = get_be32(head + 4);
@@ -362,6 +364,8 @@ static int inflate_raw(z_stream *zs, uint8_t **raw, size_t *raw_len)
 	zs->next_out = *raw + V2_HEADER_LEN;
 	zs->avail_out = payload + 1; /* one spare byte proves the stream holds no more */
 	rc = inflate(zs, Z_FINISH);
+	if (rc == Z_MEM_ERROR)
+		return -ENOMEM;
 	if (rc != Z_STREAM_END || zs->avail_out != 1 || zs->avail_in != 0)
 		return -EINVAL;
 	*raw_len = V2_HEADER_LEN + payload;

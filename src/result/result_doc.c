@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/json_alloc.h"
 
 /* Reads all of fd, at most max bytes; NULL with errno (EFBIG when larger). */
 static char *read_all(int fd, size_t max, size_t *len)
@@ -182,6 +183,7 @@ static int check_text(const char *name, const unsigned char *p, size_t len, char
 
 json_t *result_doc_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
+	unsigned long refused = json_alloc_failures();
 	json_error_t jerr;
 	json_t *doc;
 
@@ -189,6 +191,14 @@ json_t *result_doc_parse(const char *name, const char *text, size_t len, char *e
 		return NULL;
 	/* a key twice would be read as whichever came last: refuse the ambiguity */
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_alloc_failures() != refused) {
+		/* not the text's fault: jansson says "string expected" when its copy of a string
+		 * failed, or drops the byte it could not add and reads on (a document it returns
+		 * then is not what the file holds) */
+		json_decref(doc);
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
 	if (!doc) {
 		/* jansson quotes the text near the fault, which may hold any byte */
 		snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column,

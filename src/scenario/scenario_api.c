@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_alloc.h"
 #include "core/clock.h"
 #include "core/url.h"
 #include "scenario/scenario_internal.h"
@@ -594,10 +595,13 @@ static int api_json_decode(lua_State *L)
 	size_t len;
 	const char *s = luaL_checklstring(L, 1, &len);
 	json_box_t *box = json_box(L);
+	unsigned long refused = json_alloc_failures();
 	json_error_t e;
 
 	box->json =
 	    json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
+	if (json_alloc_failures() != refused) /* not the text's fault (core/json_alloc.h) */
+		return luaL_error(L, "json: out of memory");
 	if (!box->json)
 		return luaL_error(L, "json: %s (line %d, column %d)", e.text, e.line, e.column);
 	push_json(L, box->json, 0);

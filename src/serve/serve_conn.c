@@ -15,6 +15,7 @@
 #define IN_INITIAL      4096
 #define PIPELINE_BUDGET 16 /* requests handled per event before others get a turn */
 #define OUT_MAX         (256u << 20)
+#define OUT_KEEP        (16u << 10) /* what an idle connection may keep of a response */
 #define FILL_CHUNK      65536
 
 /* The interim response to "Expect: 100-continue" (RFC 9110 15.2.1). */
@@ -276,6 +277,13 @@ static void serialize(serve_conn_t *c)
 	}
 }
 
+/* Frees a buffer grown past OUT_KEEP by a response that is over; it grows again when needed. */
+static void shrink_idle(buf_t *b)
+{
+	if (b->cap > OUT_KEEP)
+		buf_free(b);
+}
+
 static enum step request_done(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
@@ -307,6 +315,14 @@ static enum step request_done(serve_conn_t *c)
 		free(c->in); /* a big body is over: an idle connection keeps little */
 		c->in = NULL;
 		c->in_cap = 0;
+	}
+	/* nor a big response: kept, a thousand keep-alive connections that each once fetched
+	 * /openapi.json or /metrics would hold the largest response of each, twice (the body
+	 * and the response) */
+	if (!c->in_len) {
+		shrink_idle(&c->out);
+		shrink_idle(&c->req.body_out);
+		shrink_idle(&c->req.headers_out);
 	}
 	c->requests++;
 	set_state(c, SC_IDLE);

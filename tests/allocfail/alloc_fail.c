@@ -12,9 +12,9 @@
  *   after:N        the Nth call and every one after it
  *   random:K:SEED  each call with probability 1/K (xorshift from SEED; with threads the
  *                  order of calls, so which fail, may differ from run to run)
- * unset or "count": none fail. Counting starts at main (see arm()). SURGE_ALLOC_FAIL_REPORT=FILE appends one line at exit:
- * "calls C failed F first_failed N" (N is 0 when none failed), which is how the test learns
- * how many calls a run makes, and whether the chosen one was reached. */
+ * unset or "count": none fail. Counting starts at main (see arm()). SURGE_ALLOC_FAIL_REPORT=FILE
+ * appends one line at exit: "calls C failed F first_failed N" (N is 0 when none failed), which is
+ * how the test learns how many calls a run makes, and whether the chosen one was reached. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@ static enum mode mode;
 static uint64_t mode_n, mode_k;
 static _Atomic uint64_t calls, failed, first_failed;
 static _Atomic uint64_t rng;
-static atomic_int ready; /* 0 not yet, 1 resolving, 2 ready */
+static atomic_int ready;  /* 0 not yet, 1 resolving, 2 ready */
 static atomic_bool armed; /* from main on: see arm() */
 
 static void *(*next_malloc)(size_t);
@@ -85,8 +85,9 @@ static void parse_mode(void)
 		if (mode_k == 0)
 			mode = MODE_NONE;
 	} else {
-		static const char msg[] = "alloc_fail: SURGE_ALLOC_FAIL is nth:N, after:N, random:K:SEED "
-		                          "or count\n";
+		static const char msg[] =
+		    "alloc_fail: SURGE_ALLOC_FAIL is nth:N, after:N, random:K:SEED "
+		    "or count\n";
 		(void)!write(2, msg, sizeof(msg) - 1);
 		_exit(125);
 	}
@@ -105,7 +106,6 @@ static void resolve(void)
 	next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
 	next_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
 	next_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	parse_mode();
 	atomic_store(&ready, 2);
 }
 
@@ -114,6 +114,8 @@ static void resolve(void)
  * surge's, and is neither counted nor failed. */
 __attribute__((constructor)) static void arm(void)
 {
+	/* not at the first call: under AddressSanitizer that comes before the environment */
+	parse_mode();
 	atomic_store(&armed, true);
 }
 
@@ -128,12 +130,8 @@ static bool fail_now(void)
 	n = atomic_fetch_add(&calls, 1) + 1;
 
 	switch (mode) {
-	case MODE_NTH:
-		fail = n == mode_n;
-		break;
-	case MODE_AFTER:
-		fail = n >= mode_n;
-		break;
+	case MODE_NTH: fail = n == mode_n; break;
+	case MODE_AFTER: fail = n >= mode_n; break;
 	case MODE_RANDOM: {
 		uint64_t x = atomic_load(&rng), y;
 
@@ -146,8 +144,7 @@ static bool fail_now(void)
 		fail = y % mode_k == 0;
 		break;
 	}
-	case MODE_NONE:
-		break;
+	case MODE_NONE: break;
 	}
 	if (fail) {
 		uint64_t zero = 0;
@@ -188,8 +185,8 @@ void *realloc(void *p, size_t n)
 		void *q = malloc(n);
 
 		if (q)
-			memcpy(q, p, n < room ? n : room); /* the block's size is not kept: copy what
-			                                      may be it */
+			memcpy(q, p, n < room ? n : room); /* the block's size is not kept: copy
+			                                      what may be it */
 		return q;
 	}
 	/* realloc(p, 0) frees: that never fails */
