@@ -748,15 +748,19 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 		return EXIT_USAGE;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	if (!run) {
+		/* out of memory or threads is the generator's resource (exit 4), not the user's */
+		bool resource = errno == ENOMEM || errno == EAGAIN;
+
 		cli_scrape_end(scraper, NULL);
-		fprintf(stderr, "surge run: %s\n", err);
-		return EXIT_USAGE;
+		fprintf(stderr, "surge run: %s%s\n", err,
+		        resource ? " (resource_error: the generator's machine, exit 4)" : "");
+		return resource ? EXIT_GENERATOR : EXIT_USAGE;
 	}
 	aborted = supervise(run, o, &signals, progress);
 	if (gen_finish(run, result) < 0) {
 		cli_scrape_end(scraper, NULL);
-		fprintf(stderr, "surge run: out of memory collecting the result\n");
-		return EXIT_USAGE;
+		fprintf(stderr, "surge run: out of memory collecting the result (exit 4)\n");
+		return EXIT_GENERATOR;
 	}
 	if (result->driver_error[0]) {
 		fprintf(stderr, "surge run: %s\n", result->driver_error);

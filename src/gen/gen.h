@@ -210,7 +210,9 @@ void gen_named_free(gen_named_t *n);
 
 typedef struct gen_run gen_run_t;
 
-/* Starts the threads and returns at once; NULL with a message when it cannot start. */
+/* Starts the threads and returns at once; NULL with a message when it cannot start, and
+ * errno ENOMEM or EAGAIN when the machine lacked memory or threads (the generator's own
+ * resources), another value when what was asked cannot work. */
 gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen);
 /* Thread-safe and idempotent: ends the run early; the result covers the time it ran. */
 void gen_stop(gen_run_t *run);

@@ -398,8 +398,11 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 {
 	gen_run_t *run = calloc(1, sizeof(*run));
 
+	int rc;
+
 	if (!run) {
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	run->cfg = *cfg;
@@ -408,8 +411,9 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 	     cfg->group_header && cfg->group_header[i] && i < sizeof(run->group_name) - 1; i++)
 		run->group_name[i] = (char)tolower((unsigned char)cfg->group_header[i]);
 	signal(SIGPIPE, SIG_IGN); /* a peer that resets must not kill the process */
-	if (init_run(run, err, errlen) < 0) {
+	if ((rc = init_run(run, err, errlen)) < 0) {
 		free_run(run);
+		errno = -rc;
 		return NULL;
 	}
 	run->start_wall_ns = clock_wall_ns();
@@ -421,15 +425,18 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 	}
 	atomic_store(&run->threads_running, run->thread_count);
 	for (uint32_t i = 0; i < run->thread_count; i++) {
-		if (pthread_create(&run->threads[i].tid, NULL, thread_main, &run->threads[i]) !=
-		    0) {
-			snprintf(err, errlen, "cannot start thread %u", i);
+		if ((rc = pthread_create(&run->threads[i].tid, NULL, thread_main,
+		                         &run->threads[i])) != 0) {
+			/* EAGAIN: no memory for its stack or no thread left */
+			snprintf(err, errlen, "cannot start thread %u: %s", i,
+			         rc == EAGAIN ? "out of memory or threads" : strerror(rc));
 			atomic_store(&run->stop_requested, true);
 			for (uint32_t j = 0; j < i; j++) {
 				loop_wake(run->threads[j].loop);
 				pthread_join(run->threads[j].tid, NULL);
 			}
 			free_run(run);
+			errno = rc;
 			return NULL;
 		}
 	}

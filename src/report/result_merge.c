@@ -399,8 +399,10 @@ static int merge_endpoints(merge_t *m, latency_merge_t *lm)
 				seen = find_endpoint(m->docs[j], key) != NULL;
 			if (seen)
 				continue;
-			out = json_deep_copy(ep);
-			json_array_append_new(merged, out);
+			if (!(out = merge_append(merged, json_deep_copy(ep)))) {
+				rc = merge_fail(m, -ENOMEM, "out of memory");
+				break;
+			}
 			merge_latency_init(lm, lm->hist);
 			rc = merge_endpoint_latency(m, key, lm, &requests, &errors);
 			if (rc < 0)

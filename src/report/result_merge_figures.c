@@ -50,14 +50,21 @@ void merge_put(json_t *obj, const char *key, json_t *value)
 		json_decref(value);
 }
 
-/* obj[key] as an object, created (or replaced when of another type) when missing. */
+json_t *merge_append(json_t *array, json_t *value)
+{
+	return json_array_append_new(array, value) == 0 ? value : NULL;
+}
+
+/* obj[key] as an object, created (or replaced when of another type) when missing; NULL when
+ * memory ran out (a value jansson could not set, it frees). */
 json_t *merge_object_at(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (!json_is_object(v)) {
 		v = json_object();
-		json_object_set_new(obj, key, v);
+		if (json_object_set_new(obj, key, v) < 0)
+			return NULL;
 	}
 	return v;
 }

@@ -29,8 +29,7 @@ static json_t *entry(json_t *values, const char *value, size_t max)
 	merge_put(e, "value", json_string(value));
 	merge_put(e, "requests", merge_count(0));
 	merge_put(e, "errors", merge_count(0));
-	json_array_append_new(values, e);
-	return e;
+	return merge_append(values, e); /* NULL when out of memory, as when full */
 }
 
 /* One value's latency over the shards that saw it. */

@@ -47,6 +47,9 @@ json_t *merge_real(double v, int digits);
 json_t *merge_count(uint64_t v);
 /* obj[key] = value (consumed), nothing when obj is not an object. */
 void merge_put(json_t *obj, const char *key, json_t *value);
+/* Appends value (consumed) to array; value, or NULL when it could not be appended (out of
+ * memory: jansson has freed it then, so the caller must not touch it). */
+json_t *merge_append(json_t *array, json_t *value);
 /* obj[key] as an object, created when missing. */
 json_t *merge_object_at(json_t *obj, const char *key);
 /* dst[k] += src[k] for every numeric member of src. */

@@ -178,7 +178,7 @@ static void merge_tallies(merge_t *m, const char *list, const char *by, const ch
 				into = json_deep_copy(c);
 				for (size_t f = 0; f < summed_count; f++)
 					merge_put(into, summed[f], merge_count(0));
-				json_array_append_new(merged, into);
+				into = merge_append(merged, into); /* NULL: out of memory */
 			}
 			for (size_t f = 0; f < summed_count; f++)
 				merge_put(into, summed[f],
