@@ -172,6 +172,7 @@ int merge_group_by(merge_t *m, hist_t *sum)
 	g = json_object();
 	merge_put(g, "header", json_string(result_doc_string(first, "header", "")));
 	merge_put(g, "values", values);
+	values = json_object_get(g, "values"); /* NULL when jansson could not set it (freed) */
 	settle(m, g, values);
 	for (size_t f = 0; f < 3; f++)
 		merge_put(g, summed[f], merge_count(totals[f]));

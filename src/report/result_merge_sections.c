@@ -264,8 +264,11 @@ int merge_metrics(merge_t *m, hist_t *sum)
 	bool any = false;
 	int rc = 0;
 
+	/* what merge_put could not set, jansson has freed: go on with what the object holds */
 	merge_put(metrics, "counters", counters);
 	merge_put(metrics, "trends", trends);
+	counters = json_object_get(metrics, "counters");
+	trends = json_object_get(metrics, "trends");
 	for (size_t i = 0; rc == 0 && i < m->n; i++) {
 		const json_t *mt = result_doc_object(m->docs[i], "metrics"), *t;
 		const char *name;
@@ -278,8 +281,12 @@ int merge_metrics(merge_t *m, hist_t *sum)
 
 			if (json_object_get(trends, name) || !json_is_object(t))
 				continue;
-			out = json_deep_copy(t);
-			merge_put(trends, name, out);
+			merge_put(trends, name, json_deep_copy(t));
+			if (!(out =
+			          json_object_get(trends, name))) { /* not set: jansson freed it */
+				rc = merge_fail(m, -ENOMEM, "out of memory");
+				break;
+			}
 			rc = merge_trend(m, name, out, sum);
 			if (rc < 0)
 				break;

@@ -609,3 +609,36 @@ TEST(merge_timeline_second_without_responses)
 	for (int i = 0; i < 2; i++)
 		shard_free(&s[i]);
 }
+
+/* jansson's Nth allocation fails, through jansson's own hook (json_set_alloc_funcs), for every
+ * N a merge makes. A merge may fail or lose what jansson could not add (surge merge then
+ * writes nothing: cli_outputs checks core/json_alloc), but never touches what jansson freed:
+ * merge_endpoints used an endpoint it had failed to append, which jansson frees (found by
+ * make alloc-fail; make asan reports such a use). */
+static unsigned long jansson_calls, jansson_fail_at;
+
+static void *failing_malloc(size_t n)
+{
+	return ++jansson_calls == jansson_fail_at ? NULL : malloc(n);
+}
+
+TEST(merge_survives_each_failed_jansson_allocation)
+{
+	shard_t s[SHARDS];
+	char err[256];
+	unsigned long total;
+
+	build_three(s);
+	jansson_calls = jansson_fail_at = 0;
+	json_set_alloc_funcs(failing_malloc, free);
+	json_decref(merge_shards(s, SHARDS, err, sizeof(err)));
+	total = jansson_calls;
+	CHECK(total > 100);
+	for (jansson_fail_at = 1; jansson_fail_at <= total; jansson_fail_at++) {
+		jansson_calls = 0;
+		json_decref(merge_shards(s, SHARDS, err, sizeof(err)));
+	}
+	json_set_alloc_funcs(malloc, free);
+	for (int i = 0; i < SHARDS; i++)
+		shard_free(&s[i]);
+}
