@@ -62,7 +62,7 @@ static const struct output {
                          {"_stats_history.csv", report_csv_history},
                          {"_failures.csv", report_csv_failures}}},
     [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", NULL, report_junit}}},
-    [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", report_markdown}}},
+    [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", NULL, report_markdown}}},
     [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", NULL, report_hdrlog}}},
 };
 

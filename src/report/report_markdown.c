@@ -1,13 +1,15 @@
-/* report_markdown: a markdown summary of a result document, sized for a GitHub job summary
+/* report_markdown: a markdown summary of a result (the typed model), sized for a GitHub job summary
  * or a pull-request comment: the verdict first, then the figures, endpoints, status codes,
  * errors, thresholds, checks, custom metrics and recommendations — each section only when
  * the document has something to say in it. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/units.h"
 #include "report/report_outputs.h"
 #include "result/result_doc.h"
@@ -78,343 +80,382 @@ static const char *mark(bool ok)
 
 /* ---- sections ---- */
 
-static void put_title(md_t *m, const json_t *doc)
+/* Figures as the document writes them (result_round), so the markdown of a run and of its
+ * saved document are the same bytes. */
+static double doc3(double v)
 {
-	const json_t *a = result_doc_object(doc, "assessment");
-	const json_t *c = result_doc_object(doc, "config");
-	const char *verdict = result_doc_string(a, "verdict", NULL);
-	const char *stages = result_doc_string(c, "stages", NULL);
-	const char *profile = result_doc_string(a, "profile", NULL);
+	return isfinite(v) ? result_round(v, 3) : 0;
+}
 
-	if (verdict)
-		put(m, "## surge: %s %s ", mark(strcmp(verdict, "PASS") == 0), verdict);
+/* The latency figures of a sparse histogram in ms, as the document gives them: min, mean,
+ * stdev, p50, p90, p95, p99, p99.9, max (a decoded document's own where it had no
+ * histogram). */
+static void latency_figures(const result_hist_t *rh, hist_t *h, double out[9])
+{
+	static const double pcts[] = {50, 90, 95, 99, 99.9};
+
+	if (rh->read && rh->len == 0) {
+		for (int i = 0; i < 9; i++)
+			out[i] = isfinite(rh->read_ms[i]) ? rh->read_ms[i] : 0;
+		return;
+	}
+	result_hist_expand(rh, h);
+	out[0] = doc3(h->total ? h->min / 1e3 : 0);
+	out[1] = doc3(hist_mean(h) / 1e3);
+	out[2] = doc3(hist_stdev(h) / 1e3);
+	for (int i = 0; i < 5; i++)
+		out[3 + i] = doc3(hist_percentile(h, pcts[i]) / 1e3);
+	out[8] = doc3(h->max / 1e3);
+}
+
+static double per_second(uint64_t n, double duration_s)
+{
+	return doc3(duration_s > 0 ? (double)n / duration_s : 0);
+}
+
+static void put_title(md_t *m, const result_t *r)
+{
+	const result_assessment_t *a = &r->assessment;
+	const result_config_t *c = &r->config;
+	char started[40] = "?";
+
+	if (a->present)
+		put(m, "## surge: %s %s ", mark(a->pass), a->pass ? "PASS" : "FAIL");
 	else
 		put(m, "## surge: result ");
 	put(m, "`");
-	put_code(m, result_doc_string(c, "method", "GET"));
+	put_code(m, c->method ? c->method : "GET");
 	put(m, " ");
-	put_code(m, result_doc_string(c, "url", "?"));
+	put_code(m, c->url ? c->url : "?");
 	put(m, "`\n\n");
-	put(m, "%s model, %.0f connections, %.1f s", result_doc_string(c, "model", "closed"),
-	    result_doc_number(c, "connections", 0), result_doc_number(doc, "duration_s", 0));
-	if (json_is_number(result_doc_get(c, "rate")) && !stages)
-		put(m, " at %.1f/s", result_doc_number(c, "rate", 0));
-	if (stages) {
+	put(m, "%s model, %.0f connections, %.1f s", c->open_model ? "open" : "closed",
+	    (double)c->connections, doc3(r->duration_s));
+	if (c->has_rate && !c->stages)
+		put(m, " at %.1f/s", result_round(c->rate, c->shard_count ? 6 : 3));
+	if (c->stages) {
 		put(m, ", stages `");
-		put_code(m, stages);
+		put_code(m, c->stages);
 		put(m, "`");
 	}
-	if (profile) {
+	if (a->profile) {
 		put(m, ", profile ");
-		put_text(m, profile);
+		put_text(m, a->profile);
 	}
-	put(m, " · started %s · surge %s", result_doc_string(doc, "started_at", "?"),
-	    result_doc_string(doc, "version", "?"));
-	if (result_doc_bool(doc, "interrupted", false))
+	if (r->has_started_at)
+		clock_format_rfc3339(r->started_wall_ns, started, sizeof(started));
+	put(m, " · started %s · surge %s", started, r->version ? r->version : "?");
+	if (r->interrupted)
 		put(m, " · **interrupted**");
-	if (result_doc_bool(a, "aborted", false))
+	if (a->present && a->aborted)
 		put(m, " · **aborted: a threshold failed**");
 	put(m, "\n\n");
 }
 
 /* The latency rows of the figures table. */
-static void put_latency_rows(md_t *m, const json_t *l)
+static void put_latency_rows(md_t *m, const double l[9])
 {
 	char d[4][24];
 
-	put(m, "| latency p50 / p90 / p95 / p99 | %s / %s / %s / %s |\n",
-	    ms_text(result_doc_number(l, "p50", 0), d[0], 24),
-	    ms_text(result_doc_number(l, "p90", 0), d[1], 24),
-	    ms_text(result_doc_number(l, "p95", 0), d[2], 24),
-	    ms_text(result_doc_number(l, "p99", 0), d[3], 24));
-	put(m, "| latency p99.9 / max | %s / %s |\n",
-	    ms_text(result_doc_number(l, "p99_9", 0), d[0], 24),
-	    ms_text(result_doc_number(l, "max", 0), d[1], 24));
-	put(m, "| latency min / mean / stdev | %s / %s / %s |\n",
-	    ms_text(result_doc_number(l, "min", 0), d[0], 24),
-	    ms_text(result_doc_number(l, "mean", 0), d[1], 24),
-	    ms_text(result_doc_number(l, "stdev", 0), d[2], 24));
+	put(m, "| latency p50 / p90 / p95 / p99 | %s / %s / %s / %s |\n", ms_text(l[3], d[0], 24),
+	    ms_text(l[4], d[1], 24), ms_text(l[5], d[2], 24), ms_text(l[6], d[3], 24));
+	put(m, "| latency p99.9 / max | %s / %s |\n", ms_text(l[7], d[0], 24),
+	    ms_text(l[8], d[1], 24));
+	put(m, "| latency min / mean / stdev | %s / %s / %s |\n", ms_text(l[0], d[0], 24),
+	    ms_text(l[1], d[1], 24), ms_text(l[2], d[2], 24));
 }
 
-static void put_figures(md_t *m, const json_t *doc)
+static void put_figures(md_t *m, const result_t *r, hist_t *h)
 {
-	const json_t *t = result_doc_object(doc, "totals");
-	const json_t *l = result_doc_object(doc, "latency_ms");
-	const json_t *a = result_doc_object(doc, "assessment");
-	const json_t *g = result_doc_object(doc, "generator");
+	const result_assessment_t *a = &r->assessment;
+	const result_generator_t *g = &r->generator;
+	const gen_counters_t *t = &r->counters;
+	uint64_t requests = result_requests(t);
+	double dur = doc3(r->duration_s), l[9];
 	char n1[32], n2[32], d[6][24];
-	double dur = result_doc_number(doc, "duration_s", 0);
 
 	put(m, "| figure | value |\n|---|---|\n");
-	put(m, "| requests | %s (%.1f/s) |\n",
-	    count_text(result_doc_count(t, "requests", 0), n1, 32), result_doc_number(t, "rps", 0));
-	put(m, "| errors | %s (%.2f %%) |\n", count_text(result_doc_count(t, "errors", 0), n2, 32),
-	    result_doc_number(t, "error_rate", 0) * 100);
-	if (result_doc_count(t, "responses", 1))
+	put(m, "| requests | %s (%.1f/s) |\n", count_text(requests, n1, 32),
+	    per_second(requests, r->duration_s));
+	put(m, "| errors | %s (%.2f %%) |\n", count_text(t->errors, n2, 32),
+	    result_round(requests ? (t->errors < requests ? (double)t->errors / requests : 1) : 0,
+	                 6) *
+	        100);
+	if (t->requests) {
+		latency_figures(&r->latency, h, l);
 		put_latency_rows(m, l);
-	else
+	} else {
 		put(m, "| latency | no responses |\n");
-	units_format_bytes(result_doc_number(t, "bytes_in", 0), d[0], 24);
-	units_format_bytes(dur > 0 ? result_doc_number(t, "bytes_in", 0) / dur : 0, d[1], 24);
-	units_format_bytes(result_doc_number(t, "bytes_out", 0), d[2], 24);
+	}
+	units_format_bytes((double)t->bytes_in, d[0], 24);
+	units_format_bytes(dur > 0 ? (double)t->bytes_in / dur : 0, d[1], 24);
+	units_format_bytes((double)t->bytes_out, d[2], 24);
 	put(m, "| transfer | %s received (%s/s), %s sent |\n", d[0], d[1], d[2]);
-	if (result_doc_count(t, "dropped", 0) || result_doc_count(t, "late", 0))
-		put(m, "| open model | %s late, %s dropped |\n",
-		    count_text(result_doc_count(t, "late", 0), n1, 32),
-		    count_text(result_doc_count(t, "dropped", 0), n2, 32));
-	if (a)
+	if (t->dropped || t->late)
+		put(m, "| open model | %s late, %s dropped |\n", count_text(t->late, n1, 32),
+		    count_text(t->dropped, n2, 32));
+	if (a->present) {
 		put(m, "| latency class | %s (p95 %s, target %s) |\n",
-		    result_doc_string(a, "latency_class", "?"),
-		    ms_text(result_doc_number(a, "p95_ms", 0), d[0], 24),
-		    ms_text(result_doc_path_number(a, "targets.p95_ms", 0), d[1], 24));
-	if (a)
+		    a->latency_class[0] ? a->latency_class : "?",
+		    ms_text(doc3(a->p95_ms), d[0], 24), ms_text(doc3(a->target_p95_ms), d[1], 24));
 		put(m,
 		    "| verdicts | latency %s · throughput %s · error rate %s · thresholds %s |\n",
-		    result_doc_string(a, "latency", "?"), result_doc_string(a, "throughput", "?"),
-		    result_doc_string(a, "error_rate", "?"),
-		    result_doc_string(a, "thresholds", "?"));
-	if (g) {
-		const json_t *why = result_doc_object(g, "saturation");
-
-		put(m, "| generator | %.2f CPU s, %s threads", result_doc_number(g, "cpu_s", 0),
-		    count_text(result_doc_count(g, "threads", 0), n1, 32));
-		if (result_doc_bool(g, "saturated", false) && why)
+		    a->latency_ok ? "PASS" : "FAIL", a->throughput_ok ? "PASS" : "FAIL",
+		    a->errors_ok ? "PASS" : "FAIL", a->thresholds_ok ? "PASS" : "FAIL");
+	}
+	if (r->has_generator) {
+		put(m, "| generator | %.2f CPU s, %s threads", doc3(g->cpu_s),
+		    count_text(g->threads, n1, 32));
+		if (g->saturated)
 			put(m,
 			    ", **saturated (%s in %s of %s s): the numbers describe the "
 			    "generator**",
-			    result_doc_string(why, "criterion", "?"),
-			    count_text(result_doc_count(why, "seconds", 0), n1, 32),
-			    count_text(result_doc_count(why, "run_seconds", 0), n2, 32));
-		else if (result_doc_bool(g, "saturated", false))
-			put(m, ", **saturated: the numbers describe the generator**");
+			    gen_saturation_name(g->saturation.criterion),
+			    count_text(g->saturation.seconds, n1, 32),
+			    count_text(g->saturation.whole_seconds, n2, 32));
 		put(m, " |\n");
 	}
 	put(m, "\n");
 }
 
-static void put_endpoints(md_t *m, const json_t *doc)
+static void put_endpoints(md_t *m, const result_t *r, hist_t *h)
 {
-	const json_t *eps = result_doc_array(doc, "endpoints");
-	const json_t *ep;
-	size_t i;
-
-	if (!json_array_size(eps))
+	if (!r->endpoint_count)
 		return;
 	put(m, "### Endpoints\n\n| endpoint | requests | errors | rps | p50 | p95 | p99 | max |\n"
 	       "|---|--:|--:|--:|--:|--:|--:|--:|\n");
-	json_array_foreach(eps, i, ep)
-	{
-		const json_t *l = result_doc_object(ep, "latency_ms");
+	for (uint32_t i = 0; i < r->endpoint_count; i++) {
+		const result_endpoint_t *ep = &r->endpoints[i];
+		uint64_t requests = result_requests(&ep->counters);
 		char n1[32], n2[32], d[4][24];
+		double l[9];
 
+		latency_figures(&ep->latency, h, l);
 		put(m, "| `");
-		put_code(m, result_doc_string(ep, "method", ""));
+		put_code(m, ep->method);
 		put(m, " ");
-		put_code(m, result_doc_string(ep, "name", ""));
-		put(m, "` | %s | %s | %.1f | %s | %s | %s | %s |\n",
-		    count_text(result_doc_count(ep, "requests", 0), n1, 32),
-		    count_text(result_doc_count(ep, "errors", 0), n2, 32),
-		    result_doc_number(ep, "rps", 0),
-		    ms_text(result_doc_number(l, "p50", 0), d[0], 24),
-		    ms_text(result_doc_number(l, "p95", 0), d[1], 24),
-		    ms_text(result_doc_number(l, "p99", 0), d[2], 24),
-		    ms_text(result_doc_number(l, "max", 0), d[3], 24));
+		put_code(m, ep->name);
+		put(m, "` | %s | %s | %.1f | %s | %s | %s | %s |\n", count_text(requests, n1, 32),
+		    count_text(ep->counters.errors, n2, 32), per_second(requests, r->duration_s),
+		    ms_text(l[3], d[0], 24), ms_text(l[5], d[1], 24), ms_text(l[6], d[2], 24),
+		    ms_text(l[8], d[3], 24));
 	}
 	put(m, "\n");
 }
 
-/* --group-by-header: responses per value (per instance) and the spread. */
-static void put_group_by(md_t *m, const json_t *doc)
+static int by_value(const void *a, const void *b)
 {
-	const json_t *g = result_doc_object(doc, "group_by");
-	const json_t *values = result_doc_array(g, "values"), *v;
-	size_t i;
+	const result_group_t *const *x = a, *const *y = b;
 
-	if (!g)
+	return strcmp((*x)->value, (*y)->value);
+}
+
+/* --group-by-header: responses per value (per instance, in name order) and the spread. */
+static void put_group_by(md_t *m, const result_t *r, hist_t *h)
+{
+	const result_group_t **s;
+	uint64_t grouped = 0, most = 0;
+
+	if (!r->has_groups || !(s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s))))
 		return;
+	for (uint32_t i = 0; i < r->group_count; i++) {
+		s[i] = &r->groups[i];
+		grouped += s[i]->responses;
+		most = s[i]->responses > most ? s[i]->responses : most;
+	}
+	qsort(s, r->group_count, sizeof(*s), by_value);
 	put(m, "### Load balance by `");
-	put_code(m, result_doc_string(g, "header", ""));
+	put_code(m, r->group_header ? r->group_header : "");
 	put(m, "`\n\n| value | requests | share | errors | p50 | p95 | p99 |\n"
 	       "|---|--:|--:|--:|--:|--:|--:|\n");
-	json_array_foreach(values, i, v)
-	{
-		const json_t *l = result_doc_object(v, "latency_ms");
+	for (uint32_t i = 0; i < r->group_count; i++) {
 		char n1[32], n2[32], d[3][24];
+		double l[9];
 
+		latency_figures(&s[i]->latency, h, l);
 		put(m, "| `");
-		put_code(m, result_doc_string(v, "value", ""));
+		put_code(m, s[i]->value);
 		put(m, "` | %s | %.1f%% | %s | %s | %s | %s |\n",
-		    count_text(result_doc_count(v, "requests", 0), n1, 32),
-		    result_doc_number(v, "share", 0) * 100,
-		    count_text(result_doc_count(v, "errors", 0), n2, 32),
-		    ms_text(result_doc_number(l, "p50", 0), d[0], 24),
-		    ms_text(result_doc_number(l, "p95", 0), d[1], 24),
-		    ms_text(result_doc_number(l, "p99", 0), d[2], 24));
+		    count_text(s[i]->responses, n1, 32),
+		    result_round(grouped ? (double)s[i]->responses / grouped : 0, 6) * 100,
+		    count_text(s[i]->errors, n2, 32), ms_text(l[3], d[0], 24),
+		    ms_text(l[5], d[1], 24), ms_text(l[6], d[2], 24));
 	}
-	if (json_is_number(result_doc_get(g, "spread")))
+	if (grouped)
 		put(m, "\nSpread %.3f: the largest share over the mean share (1 = even).",
-		    result_doc_number(g, "spread", 0));
+		    result_round((double)most * r->group_count / (double)grouped, 4));
 	else
 		put(m, "\nNo response carried the header.");
-	if (result_doc_count(g, "missing", 0) || result_doc_count(g, "overflow", 0))
+	if (r->group_missing || r->group_overflow)
 		put(m,
 		    " Not counted: %llu without the header, %llu with a value beyond the first "
 		    "%llu.",
-		    (unsigned long long)result_doc_count(g, "missing", 0),
-		    (unsigned long long)result_doc_count(g, "overflow", 0),
-		    (unsigned long long)result_doc_count(g, "values_max", 64));
+		    (unsigned long long)r->group_missing, (unsigned long long)r->group_overflow,
+		    (unsigned long long)r->group_values_max);
 	put(m, "\n\n");
+	free(s);
 }
 
-/* A {name: count} object as a table, zero counts left out; nothing when all are zero. */
-static void put_counts(md_t *m, const json_t *counts, const char *title, const char *column,
-                       uint64_t total)
+/* One row of a {name: count} table, the table's head before the first. */
+static void put_count_row(md_t *m, bool *any, const char *title, const char *column,
+                          const char *name, uint64_t c, uint64_t total)
 {
-	const char *key;
-	json_t *v;
-	bool any = false;
 	char n[32];
 
-	json_object_foreach((json_t *)counts, key, v)
-	{
-		uint64_t c = result_doc_value_count(v, 0);
+	if (!c)
+		return;
+	if (!*any)
+		put(m, "### %s\n\n| %s | count | share |\n|---|--:|--:|\n", title, column);
+	*any = true;
+	put(m, "| ");
+	put_text(m, name);
+	put(m, " | %s | %.2f %% |\n", count_text(c, n, sizeof(n)),
+	    total ? 100.0 * (double)c / (double)total : 0);
+}
 
-		if (!c)
-			continue;
-		if (!any)
-			put(m, "### %s\n\n| %s | count | share |\n|---|--:|--:|\n", title, column);
-		any = true;
-		put(m, "| ");
-		put_text(m, key);
-		put(m, " | %s | %.2f %% |\n", count_text(c, n, sizeof(n)),
-		    total ? 100.0 * (double)c / (double)total : 0);
+/* Status codes and error kinds, zero counts left out; nothing when all are zero. */
+static void put_counts(md_t *m, const result_t *r)
+{
+	const gen_counters_t *c = &r->counters;
+	char code[16];
+	bool any = false;
+
+	for (int i = 0; i < GEN_STATUS_MAX; i++) {
+		snprintf(code, sizeof(code), "%d", i);
+		put_count_row(m, &any, "Status codes", "status", code, c->status[i], c->requests);
 	}
+	if (any)
+		put(m, "\n");
+	any = false;
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		put_count_row(m, &any, "Errors", "kind", gen_error_kind_name(i),
+		              c->errors_by_kind[i], result_requests(c));
+	put_count_row(m, &any, "Errors", "kind", "check_failed", c->checks_failed,
+	              result_requests(c));
+	put_count_row(m, &any, "Errors", "kind", "script_error", c->script_errors,
+	              result_requests(c));
 	if (any)
 		put(m, "\n");
 }
 
-static void put_thresholds(md_t *m, const json_t *doc)
+static void put_thresholds(md_t *m, const result_t *r)
 {
-	const json_t *ts = result_doc_array(doc, "thresholds");
-	const json_t *t;
-	size_t i;
-
-	if (!json_array_size(ts))
+	if (!r->threshold_count)
 		return;
 	put(m, "### Thresholds\n\n| | threshold | measured |\n|---|---|--:|\n");
-	json_array_foreach(ts, i, t)
-	{
-		const char *expr = result_doc_string(t, "expr", "?");
+	for (uint32_t i = 0; i < r->threshold_count; i++) {
+		const result_threshold_t *t = &r->thresholds[i];
 		char value[64];
 
-		result_doc_threshold_value(expr, result_doc_get(t, "value"), value, sizeof(value));
-		put(m, "| %s | `", mark(result_doc_bool(t, "ok", false)));
-		put_code(m, expr);
+		result_threshold_text(t->expr, t->value, value, sizeof(value));
+		put(m, "| %s | `", mark(t->ok));
+		put_code(m, t->expr);
 		put(m, "` | %s |\n", value);
 	}
 	put(m, "\n");
 }
 
-static void put_checks(md_t *m, const json_t *doc)
+static void put_checks(md_t *m, const result_t *r)
 {
-	const json_t *cs = result_doc_array(doc, "checks");
-	const json_t *c;
-	size_t i;
+	bool any = false;
 
-	if (!json_array_size(cs))
-		return;
-	put(m, "### Checks\n\n| | check | passes | fails |\n|---|---|--:|--:|\n");
-	json_array_foreach(cs, i, c)
-	{
-		uint64_t fails = result_doc_count(c, "fails", 0);
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		const result_tally_t *c = &r->tallies[i];
 		char n1[32], n2[32];
 
-		put(m, "| %s | ", mark(fails == 0));
-		put_text(m, result_doc_string(c, "name", "?"));
-		put(m, " | %s | %s |\n", count_text(result_doc_count(c, "passes", 0), n1, 32),
-		    count_text(fails, n2, 32));
+		if (c->kind != GEN_TALLY_CHECK)
+			continue;
+		if (!any)
+			put(m, "### Checks\n\n| | check | passes | fails |\n|---|---|--:|--:|\n");
+		any = true;
+		put(m, "| %s | ", mark(c->fails == 0));
+		put_text(m, c->name);
+		put(m, " | %s | %s |\n", count_text(c->passes, n1, 32),
+		    count_text(c->fails, n2, 32));
 	}
-	put(m, "\n");
-}
-
-static void put_metrics(md_t *m, const json_t *doc)
-{
-	const json_t *metrics = result_doc_object(doc, "metrics");
-	const json_t *counters = result_doc_object(metrics, "counters");
-	const json_t *trends = result_doc_object(metrics, "trends");
-	const char *key;
-	json_t *v;
-
-	if (json_object_size(counters)) {
-		put(m, "### Counters\n\n| counter | value |\n|---|--:|\n");
-		json_object_foreach((json_t *)counters, key, v)
-		{
-			put(m, "| ");
-			put_text(m, key);
-			put(m, " | %.6g |\n", result_doc_value_number(v, 0));
-		}
+	if (any)
 		put(m, "\n");
-	}
-	if (!json_object_size(trends))
-		return;
-	put(m, "### Trends\n\n| trend | count | min | mean | p50 | p90 | p95 | p99 | max |\n"
-	       "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	json_object_foreach((json_t *)trends, key, v)
-	{
-		static const char *const cols[] = {"min", "mean", "p50", "p90",
-		                                   "p95", "p99",  "max"};
-
-		put(m, "| ");
-		put_text(m, key);
-		put(m, " | %llu", (unsigned long long)result_doc_count(v, "count", 0));
-		for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-			put(m, " | %.6g", result_doc_number(v, cols[i], 0));
-		put(m, " |\n");
-	}
-	put(m, "\n");
 }
 
-static void put_recommendations(md_t *m, const json_t *doc)
+static void put_metrics(md_t *m, const result_t *r, hist_t *h)
 {
-	const json_t *rs = result_doc_array(doc, "recommendations");
-	const json_t *r;
-	size_t i;
+	bool any = false;
 
-	if (!json_array_size(rs))
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		if (r->tallies[i].kind != GEN_TALLY_COUNTER)
+			continue;
+		if (!any)
+			put(m, "### Counters\n\n| counter | value |\n|---|--:|\n");
+		any = true;
+		put(m, "| ");
+		put_text(m, r->tallies[i].name);
+		put(m, " | %.6g |\n", result_round(r->tallies[i].value, 6));
+	}
+	if (any)
+		put(m, "\n");
+	any = false;
+	for (uint32_t i = 0; i < r->tally_count; i++) {
+		static const double pcts[] = {50, 90, 95, 99};
+
+		if (r->tallies[i].kind != GEN_TALLY_TREND)
+			continue;
+		if (!any)
+			put(m, "### Trends\n\n| trend | count | min | mean | p50 | p90 | p95 | p99 "
+			       "| max "
+			       "|\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+		any = true;
+		result_hist_expand(&r->tallies[i].hist, h);
+		put(m, "| ");
+		put_text(m, r->tallies[i].name);
+		put(m, " | %llu | %.6g | %.6g", (unsigned long long)h->total,
+		    doc3(h->total ? h->min / 1e3 : 0), doc3(hist_mean(h) / 1e3));
+		for (size_t k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++)
+			put(m, " | %.6g", doc3(hist_percentile(h, pcts[k]) / 1e3));
+		put(m, " | %.6g |\n", doc3(h->max / 1e3));
+	}
+	if (any)
+		put(m, "\n");
+}
+
+static void put_recommendations(md_t *m, const result_t *r)
+{
+	if (!r->recommendation_count)
 		return;
 	put(m, "### Recommendations\n\n");
-	json_array_foreach(rs, i, r)
-	{
+	for (uint32_t i = 0; i < r->recommendation_count; i++) {
+		const result_recommendation_t *c = &r->recommendations[i];
+
 		put(m, "- **");
-		put_text(m, result_doc_string(r, "severity", "info"));
+		put_text(m, c->severity[0] ? c->severity : "info");
 		put(m, "** ");
-		put_text(m, result_doc_string(r, "title", ""));
-		if (*result_doc_string(r, "detail", "")) {
+		put_text(m, c->title ? c->title : "");
+		if (c->detail && *c->detail) {
 			put(m, ": ");
-			put_text(m, result_doc_string(r, "detail", ""));
+			put_text(m, c->detail);
 		}
 		put(m, "\n");
 	}
 	put(m, "\n");
 }
 
-int report_markdown(const json_t *doc, buf_t *out, char *err, size_t errlen)
+int report_markdown(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
-	const json_t *t = result_doc_object(doc, "totals");
 	md_t m = {.out = out};
+	hist_t *h = malloc(sizeof(*h)); /* one histogram expanded at a time */
 
-	put_title(&m, doc);
-	put_figures(&m, doc);
-	put_endpoints(&m, doc);
-	put_group_by(&m, doc);
-	put_counts(&m, result_doc_object(doc, "status_codes"), "Status codes", "status",
-	           result_doc_count(t, "responses", result_doc_count(t, "requests", 0)));
-	put_counts(&m, result_doc_object(doc, "errors_by_kind"), "Errors", "kind",
-	           result_doc_count(t, "requests", 0));
-	put_thresholds(&m, doc);
-	put_checks(&m, doc);
-	put_metrics(&m, doc);
-	put_recommendations(&m, doc);
+	if (!h) {
+		snprintf(err, errlen, "markdown: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	put_title(&m, r);
+	put_figures(&m, r, h);
+	put_endpoints(&m, r, h);
+	put_group_by(&m, r, h);
+	put_counts(&m, r);
+	put_thresholds(&m, r);
+	put_checks(&m, r);
+	put_metrics(&m, r, h);
+	put_recommendations(&m, r);
+	free(h);
 	if (buf_error(out))
 		snprintf(err, errlen, "markdown: %s", strerror(-buf_error(out)));
 	return buf_error(out);

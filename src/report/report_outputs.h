@@ -23,7 +23,7 @@ int report_junit(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 /* A markdown summary (GitHub job summaries): verdict, figures, endpoints, codes, errors,
  * thresholds, checks, custom metrics and recommendations. */
-int report_markdown(const json_t *doc, buf_t *out, char *err, size_t errlen);
+int report_markdown(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 /* HdrHistogram interval log (format 1.3): one line per timeline second from its "hist", or
  * one line for the whole run from histograms.all when the timeline has none. Values in µs;

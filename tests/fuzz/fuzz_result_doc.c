@@ -85,6 +85,9 @@ static void check_model(const json_t *doc)
 	if (report_hdrlog(&r, &out, err, sizeof(err)) < 0)
 		fuzz_check_message(err, sizeof(err));
 	buf_reset(&out);
+	if (report_markdown(&r, &out, err, sizeof(err)) < 0)
+		fuzz_check_message(err, sizeof(err));
+	buf_reset(&out);
 	if (result_encode(&r, &out) == 0) {
 		again = result_doc_parse("encoded", out.data, out.len, err, sizeof(err));
 		if (!again) {
