@@ -137,11 +137,11 @@ alloc-fail: deps
 	@$(SUBMAKE) build/surge
 	@SURGE_ALLOC_BIN=build/asan/surge-allocfail SURGE_BIN=build/surge tests/allocfail/run
 
-# The same sweep with many more runs per case (about an hour on 2 cores).
+# The same sweep with ten times the runs, and every N of report, compare and merge (hours).
 alloc-fail-long: deps
 	@$(SUBMAKE) BUILD=build/asan OPT=-O1 SANITIZE="$(ASAN_FLAGS)" build/asan/surge-allocfail
 	@$(SUBMAKE) build/surge
-	@ALLOC_FAIL_RUNS=$${ALLOC_FAIL_RUNS:-600} SURGE_ALLOC_BIN=build/asan/surge-allocfail \
+	@ALLOC_FAIL_RUNS=$${ALLOC_FAIL_RUNS:-400} ALLOC_FAIL_DENSE=1 SURGE_ALLOC_BIN=build/asan/surge-allocfail \
 		SURGE_BIN=build/surge tests/allocfail/run
 
 # The shim is compiled without the sanitizers: it is the allocator they sit under.
@@ -150,6 +150,21 @@ $(BUILD)/allocfail/alloc_fail.o: tests/allocfail/alloc_fail.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fno-builtin -c -o $@ $<
 $(BUILD)/surge-allocfail: $(LIB_OBJ) $(BUILD)/src/cli/main.o $(BUILD)/allocfail/alloc_fail.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Long runs stay flat (tests/soak/run, docs/testing.md): surge serve under 1,000 scenario users
+# over every endpoint family plus an open-model rate stage for SOAK_MINUTES; RSS and open
+# descriptors of each process sampled every 10 s into build/soak/; PASS when none grows more
+# than 5 % after the warm-up and the server's descriptors return to their baseline.
+SOAK_MINUTES ?= 30
+soak: deps
+	@$(SUBMAKE) all
+	@SOAK_MINUTES=$(SOAK_MINUTES) tests/soak/run
+
+# Each command (serve, run, capacity, report, compare, merge) in a short test under valgrind's
+# memcheck (tests/valgrind/run): no error, nothing definitely lost; logs in build/valgrind/.
+valgrind: deps
+	@$(SUBMAKE) all
+	@tests/valgrind/run
 
 # ThreadSanitizer: the multi-threaded parts (serve --workers N, run -t N, scenarios on several
 # threads) under tests/tsan, which fails on any race report.
@@ -222,6 +237,9 @@ help:
 	@echo "make asan     the same suite under ASan+UBSan (build/asan)"
 	@echo "make tsan     the multi-threaded tests under ThreadSanitizer (build/tsan)"
 	@echo "make fresh-check  README's two commands in a fresh Debian 12 root (debootstrap)"
+	@echo "make alloc-fail  run, serve, report, compare, merge with their Nth allocation failing (ASan)"
+	@echo "make soak     serve under a mixed load for SOAK_MINUTES (default 30): RSS and fds stay flat"
+	@echo "make valgrind each command in a short test under valgrind memcheck"
 	@echo "make fuzz     libFuzzer drivers, FUZZ_SECONDS each (default 60)"
 	@echo "make fuzz-long  the same drivers for an hour each"
 	@echo "make bench    surge vs wrk/hey/h2load/ab on an nginx fixture (bench/)"

@@ -12,6 +12,7 @@ build_pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev libs
 test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time prometheus
 	postgresql redis-server chromium python3-locust)
 test_pkgs+=(buildah python3-yaml) # make image; the deploy/ tests (tests/integration/test_deploy_*.py)
+test_pkgs+=(valgrind) # make valgrind: each command under memcheck (tests/valgrind/run)
 # bench: the peers surge is compared with, and libuv for the loop comparison
 bench_pkgs=(wrk hey nghttp2-client apache2-utils libuv1-dev util-linux bc)
 # fresh: what scripts/fresh-machine.sh needs to build a Debian root
