@@ -121,7 +121,8 @@ http {{
             f.write(conf)
         self.proc = subprocess.Popen([nginx, "-p", d, "-c", os.path.join(d, "nginx.conf"),
                                       "-e", os.path.join(d, "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=_favour)
         wait_port(self.port)
         return self
 
@@ -426,9 +427,9 @@ def favour_self(niceness=-10):
 
 @contextlib.contextmanager
 def favoured(niceness=-10):
-    """Inside, every surge the harness starts (Serve, surge(), run_json()) runs above the
-    host's other work (root only): a test whose subjects must get their CPU in a bounded
-    time gets it by priority, not by an idle host. Yields False when not root."""
+    """Inside, every process the harness starts (Serve, Nginx, surge(), run_json()) runs
+    above the host's other work (root only): a test whose subjects must get their CPU in a
+    bounded time gets it by priority, not by an idle host. Yields False when not root."""
     global _favour
     before = _favour
     _favour = favour_preexec(niceness)

@@ -73,8 +73,10 @@ def thresholds_by_expr(doc):
 # ---- the open model: rate ----
 
 def test_rate_accuracy_at_several_rates():
+    # favoured, target and generator: at 5000/s a starved nginx queued and dropped arrivals
+    # the generator had sent on time (ASan build, load 13)
     comfortable = []
-    with Nginx() as ngx:
+    with favoured(), Nginx() as ngx:
         for rate, secs in [(100, 4), (1000, 3), (5000, 3)]:
             p, doc = run_json("-R", str(rate), "-d", f"{secs}s", ngx.url(), check_rc=None,
                               timeout=30)
