@@ -1,7 +1,7 @@
 /* cli_outputs: --json --html --csv --junit --markdown --hdr-log for every command that ends
  * in a result document. One table says, per option, which files it writes and which renderer
- * fills each; every file is rendered from the jansson tree or, for renderers moved to it, the
- * typed result, and written atomically. */
+ * fills each; every file but --json is rendered from the typed result (a command that read a
+ * document has it decoded once), and each is written atomically. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +20,9 @@
 #define FILES_MAX    3          /* --csv writes three */
 #define PATH_MAX_LEN 4096
 
+/* --json of a command that has only the document's tree (`surge report`, `surge merge`). */
 typedef int (*render_fn)(const json_t *doc, buf_t *out, char *err, size_t errlen);
-/* A renderer moved to the typed result already. */
+/* Every other renderer. */
 typedef int (*render_result_fn)(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 /* --json re-serialised: jansson keeps the document's key order; 15 digits give back every
@@ -29,9 +30,14 @@ typedef int (*render_result_fn)(const result_t *r, buf_t *out, char *err, size_t
 static int render_json(const json_t *doc, buf_t *out, char *err, size_t errlen)
 {
 	char *text =
-	    json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+	    doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+	        : NULL;
 	int rc;
 
+	if (!doc) {
+		snprintf(err, errlen, "JSON: no document");
+		return -EINVAL;
+	}
 	if (!text) {
 		snprintf(err, errlen, "JSON: out of memory");
 		return -ENOMEM;
@@ -55,12 +61,12 @@ static const struct output {
 	} files[FILES_MAX];
 } outputs[CLI_OUTPUT_COUNT] = {
     [CLI_OUTPUT_JSON] = {"json", true, {{"", render_json}}},
-    [CLI_OUTPUT_HTML] = {"html", true, {{"", report_html}}},
+    [CLI_OUTPUT_HTML] = {"html", true, {{"", NULL, report_html}}},
     [CLI_OUTPUT_CSV] = {"csv",
                         false,
-                        {{"_stats.csv", report_csv_stats},
-                         {"_stats_history.csv", report_csv_history},
-                         {"_failures.csv", report_csv_failures}}},
+                        {{"_stats.csv", NULL, report_csv_stats},
+                         {"_stats_history.csv", NULL, report_csv_history},
+                         {"_failures.csv", NULL, report_csv_failures}}},
     [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", NULL, report_junit}}},
     [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", NULL, report_markdown}}},
     [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", NULL, report_hdrlog}}},
@@ -161,7 +167,7 @@ static const result_t *model_of(source_t *src)
 	char *text;
 	int rc;
 
-	if (src->model || src->tried)
+	if (src->model || src->tried || !src->doc)
 		return src->model;
 	src->tried = true;
 	text = json_dumps(src->doc, JSON_COMPACT | JSON_REAL_PRECISION(17));

@@ -1,7 +1,8 @@
 /* cli_outputs: the output options every command that ends in a result shares (`surge run`,
  * `surge report`, `surge merge`): --json --html --csv --junit --markdown --hdr-log. One
- * table maps each to its renderer; every output is rendered from the result document
- * (a jansson tree), so a fresh run and a saved file give the same bytes. */
+ * table maps each to its renderer; every output is rendered from the typed result
+ * (result/result.h) with the figures its document writes, so a fresh run and its saved
+ * document give the same bytes. */
 #ifndef SURGE_CLI_OUTPUTS_H
 #define SURGE_CLI_OUTPUTS_H
 
@@ -89,8 +90,9 @@ int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd
  * verbatim instead of re-serialised from doc. */
 int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
                            const char *cmd);
-/* The same with the typed result the document was encoded from, for the renderers moved to
- * it (without one, it is decoded from doc when a renderer needs it). */
+/* The same with the typed result the document was encoded from (without one, it is decoded
+ * from doc once, when a renderer needs it). `surge run` passes no doc: its model, and its
+ * document's text for --json. */
 struct result;
 int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const struct result *model,
                              const char *text, size_t len, const char *cmd);

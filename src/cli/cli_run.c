@@ -22,7 +22,6 @@
 #include "core/units.h"
 #include "scenario/scenario.h"
 #include "report/result_from_gen.h"
-#include "result/result_doc.h"
 
 #define BODY_MAX     (64u * 1024 * 1024)
 #define REQUESTS_MAX 1000000000000ULL /* -n: a million a second for eleven days */
@@ -872,8 +871,6 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, 
 static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
 {
 	unsigned long refused = json_alloc_failures();
-	char err[256];
-	json_t *doc = NULL;
 	result_t model;
 	buf_t out;
 	int rc;
@@ -898,22 +895,16 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 	fflush(stdout);
 	if (cli_outputs_any(&o->outputs)) {
 		buf_reset(&out);
+		/* every output from the typed result; --json is its document as encoded */
 		rc = result_encode(&model, &out);
-		/* the renderers not moved to the typed result yet read the document's tree */
-		doc = rc ? NULL : result_doc_parse("result", out.data, out.len, err, sizeof(err));
-		if (!doc) {
+		if (rc) {
 			fprintf(stderr, "surge run: cannot build the result document: %s\n",
-			        rc ? strerror(-rc) : err);
-			/* the document is surge's own: only memory can fail it (or a bug) */
-			if (rc != -ENOMEM && json_alloc_failures() == refused)
-				rc = -1;
-			else
-				rc = -ENOMEM;
-		} else if (cli_outputs_write_result(&o->outputs, doc, &model, out.data, out.len,
+			        strerror(-rc));
+			rc = rc == -ENOMEM ? rc : -1;
+		} else if (cli_outputs_write_result(&o->outputs, NULL, &model, out.data, out.len,
 		                                    "run")) {
 			rc = json_alloc_failures() != refused ? -ENOMEM : -1;
 		}
-		json_decref(doc);
 	}
 	result_free(&model);
 	buf_free(&out);

@@ -1,7 +1,9 @@
-/* report_csv: Locust 2.x CSV files from a result document, so tools that read Locust's
- * `--csv` output read surge's: the same columns, the same row order (entries by name, then
- * "Aggregated"), Python's csv quoting and \r\n line ends, times in ms, percentiles as whole
- * ms like Locust's. Percentiles come from the document's histograms, never re-averaged. */
+/* report_csv: Locust 2.x CSV files from a result, so tools that read Locust's `--csv` output
+ * read surge's: the same columns, the same row order (entries by name, then "Aggregated"),
+ * Python's csv quoting and \r\n line ends, times in ms, percentiles as whole ms like
+ * Locust's. Every figure is the one the result document writes (its rounding, its
+ * histograms as they read back), so a run's CSV and its saved document's are the same bytes;
+ * percentiles come from the histograms, never re-averaged. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +12,7 @@
 
 #include "core/http.h"
 #include "report/report_outputs.h"
-#include "result/result_doc.h"
+#include "core/clock.h"
 
 /* Locust's PERCENTILES_TO_REPORT and their column names. */
 static const struct {
@@ -175,19 +177,55 @@ typedef struct entry {
 	uint64_t requests, failures;
 	double rps, fails_per_s;
 	double avg_content;
-	const json_t *latency; /* latency_ms object: mean, min, max, p50... */
-	hist_t *hist;          /* decoded; NULL when the document has none for this entry */
+	/* min, mean, stdev, p50, p90, p95, p99, p99.9, max in ms as the document writes them;
+	 * NAN where a document read without a histogram had none */
+	double ms[9];
+	hist_t *hist; /* NULL when the result has no histogram for this entry */
 } entry_t;
+
+enum { MS_MIN, MS_MEAN, MS_STDEV, MS_P50, MS_P90, MS_P95, MS_P99, MS_P99_9, MS_MAX };
+
+static double doc3(double v)
+{
+	return isfinite(v) ? result_round(v, 3) : v;
+}
+
+static double or0(double v)
+{
+	return isfinite(v) ? v : 0;
+}
+
+/* Whether h has buckets to rank: a document read without one has only its figures. */
+static bool has_hist(const result_hist_t *h)
+{
+	return !(h->read && h->len == 0);
+}
+
+static void latency_ms(const result_hist_t *rh, hist_t *scratch, double ms[9])
+{
+	static const double pcts[] = {50, 90, 95, 99, 99.9};
+
+	if (!has_hist(rh)) {
+		memcpy(ms, rh->read_ms, sizeof(rh->read_ms));
+		return;
+	}
+	result_hist_expand(rh, scratch);
+	ms[MS_MIN] = doc3(scratch->total ? scratch->min / 1e3 : 0);
+	ms[MS_MEAN] = doc3(hist_mean(scratch) / 1e3);
+	ms[MS_STDEV] = doc3(hist_stdev(scratch) / 1e3);
+	for (int i = 0; i < 5; i++)
+		ms[MS_P50 + i] = doc3(hist_percentile(scratch, pcts[i]) / 1e3);
+	ms[MS_MAX] = doc3(scratch->max / 1e3);
+}
 
 /* The median as Locust reports it: the 50th percentile, kept within [min, max]. */
 static void row_median(row_t *r, const entry_t *e)
 {
-	double min = result_doc_number(e->latency, "min", 0);
-	double max = result_doc_number(e->latency, "max", 0);
+	double min = or0(e->ms[MS_MIN]), max = or0(e->ms[MS_MAX]);
 	double median;
 
 	if (!e->hist) {
-		row_ms_int(r, (int64_t)(result_doc_number(e->latency, "p50", 0) * 1e3));
+		row_ms_int(r, (int64_t)(or0(e->ms[MS_P50]) * 1e3));
 		return;
 	}
 	median = nearbyint(hist_percentile(e->hist, 50) / 1e3);
@@ -204,12 +242,12 @@ static void row_percentiles(row_t *r, const entry_t *e, uint64_t requests)
 {
 	static const struct {
 		double p;
-		const char *key;
-	} known[] = {{50, "p50"}, {90, "p90"},     {95, "p95"},
-	             {99, "p99"}, {99.9, "p99_9"}, {100, "max"}};
+		int slot;
+	} known[] = {{50, MS_P50}, {90, MS_P90},     {95, MS_P95},
+	             {99, MS_P99}, {99.9, MS_P99_9}, {100, MS_MAX}};
 
 	for (size_t i = 0; i < PERCENTILE_COUNT; i++) {
-		const json_t *v = NULL;
+		double v = NAN;
 
 		/* no requests, or none answered: nothing to rank */
 		if (!requests || (e->hist && !e->hist->total)) {
@@ -222,9 +260,9 @@ static void row_percentiles(row_t *r, const entry_t *e, uint64_t requests)
 		}
 		for (size_t k = 0; k < COUNT(known); k++)
 			if (known[k].p == percentiles[i].p)
-				v = result_doc_get(e->latency, known[k].key);
-		if (json_is_number(v))
-			row_ms_int(r, (int64_t)(json_number_value(v) * 1e3));
+				v = e->ms[known[k].slot];
+		if (isfinite(v))
+			row_ms_int(r, (int64_t)(v * 1e3));
 		else
 			row_raw(r, "N/A");
 	}
@@ -240,9 +278,9 @@ static int stats_row(buf_t *out, const entry_t *e)
 	row_uint(&r, e->requests);
 	row_uint(&r, e->failures);
 	row_median(&r, e);
-	row_float(&r, result_doc_number(e->latency, "mean", 0));
-	row_float(&r, result_doc_number(e->latency, "min", 0));
-	row_float(&r, result_doc_number(e->latency, "max", 0));
+	row_float(&r, or0(e->ms[MS_MEAN]));
+	row_float(&r, or0(e->ms[MS_MIN]));
+	row_float(&r, or0(e->ms[MS_MAX]));
 	row_float(&r, e->avg_content);
 	row_float(&r, e->rps);
 	row_float(&r, e->fails_per_s);
@@ -250,103 +288,93 @@ static int stats_row(buf_t *out, const entry_t *e)
 	return row_end(&r);
 }
 
-/* Bytes per request: the endpoint's own bytes_in when the document has it; the totals' when
- * there is one endpoint only. Response bytes include headers (Locust counts the body). */
-static double content_size(const json_t *doc, const json_t *ep, uint64_t requests)
+/* The run's duration as the document writes it (the figures per second divide by it). */
+static double duration_of(const result_t *r)
 {
-	const json_t *totals = result_doc_object(doc, "totals");
-	const json_t *eps = result_doc_array(doc, "endpoints");
-	const json_t *bytes = result_doc_get(ep ? ep : totals, "bytes_in");
-
-	if (!bytes && ep && json_array_size(eps) == 1)
-		bytes = result_doc_get(totals, "bytes_in");
-	if (!requests || !json_is_number(bytes))
-		return 0;
-	return result_doc_value_number(bytes, 0) / (double)requests;
+	return result_round(r->duration_s, 3);
 }
 
-/* Fills e from an endpoint object, or from the document's totals when ep is NULL. The
- * histogram is decoded into h (or left out when the document has none). */
-static int entry_fill(const json_t *doc, const json_t *ep, hist_t *h, entry_t *e)
+/* Fills e from an endpoint, or from the run's totals when ep is NULL. Its histogram, as the
+ * document's reads back, goes into h; a document read without one has only its figures. */
+static int entry_fill(const result_t *r, const result_endpoint_t *ep, hist_t *h, entry_t *e)
 {
-	const json_t *totals = result_doc_object(doc, "totals");
-	const json_t *src = ep ? ep : totals;
-	double duration = result_doc_number(doc, "duration_s", 0);
-	char key[512];
-	int rc;
+	const gen_counters_t *c = ep ? &ep->counters : &r->counters;
+	const result_hist_t *lat = ep ? &ep->latency : &r->latency;
+	double duration = duration_of(r);
+	uint64_t bytes = c->bytes_in;
+	int rc = 0;
 
 	memset(e, 0, sizeof(*e));
-	e->method = ep ? result_doc_string(ep, "method", "") : "";
-	e->name = ep ? result_doc_string(ep, "name", "") : "Aggregated";
-	e->requests = result_doc_count(src, "requests", 0);
-	e->failures = result_doc_count(src, "errors", 0);
-	e->rps = result_doc_number(src, "rps", duration > 0 ? e->requests / duration : 0);
+	e->method = ep ? ep->method : "";
+	e->name = ep ? ep->name : "Aggregated";
+	e->requests = result_requests(c);
+	e->failures = c->errors;
+	e->rps = doc3(r->duration_s > 0 ? (double)e->requests / r->duration_s : 0);
 	e->fails_per_s = duration > 0 ? e->failures / duration : 0;
-	e->avg_content = content_size(doc, ep, e->requests);
-	e->latency =
-	    ep ? result_doc_object(ep, "latency_ms") : result_doc_object(doc, "latency_ms");
-	if (ep)
-		result_doc_endpoint_key(ep, key, sizeof(key));
-	rc = result_doc_histogram(doc, ep ? key : "all", h);
+	/* an older document may count bytes by run only: one endpoint owns them */
+	if (ep && !bytes && r->endpoint_count == 1)
+		bytes = r->counters.bytes_in;
+	e->avg_content = e->requests ? (double)bytes / (double)e->requests : 0;
+	latency_ms(lat, h, e->ms);
 	/* one endpoint is the whole run: the overall histogram is its own */
-	if (rc == -ENOENT && ep && json_array_size(result_doc_array(doc, "endpoints")) == 1)
-		rc = result_doc_histogram(doc, "all", h);
-	if (rc == 0)
-		e->hist = h;
-	return rc == -ENOENT ? 0 : rc;
+	if (ep && !has_hist(lat) && r->endpoint_count == 1)
+		lat = &r->latency;
+	if (has_hist(lat)) {
+		rc = result_hist_written(lat, h);
+		if (rc == 0)
+			e->hist = h;
+	}
+	return rc;
 }
 
 /* Locust sorts its entries by (name, method). */
 static int compare_endpoints(const void *a, const void *b)
 {
-	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-	int c = strcmp(result_doc_string(x, "name", ""), result_doc_string(y, "name", ""));
+	const result_endpoint_t *x = *(const result_endpoint_t *const *)a;
+	const result_endpoint_t *y = *(const result_endpoint_t *const *)b;
+	int c = strcmp(x->name, y->name);
 
-	return c ? c
-	         : strcmp(result_doc_string(x, "method", ""), result_doc_string(y, "method", ""));
+	return c ? c : strcmp(x->method, y->method);
 }
 
 /* The endpoints in Locust's order; the caller frees the array. */
-static const json_t **sorted_endpoints(const json_t *doc, size_t *n)
+static const result_endpoint_t **sorted_endpoints(const result_t *r)
 {
-	const json_t *eps = result_doc_array(doc, "endpoints");
-	const json_t **list;
+	const result_endpoint_t **list =
+	    calloc(r->endpoint_count ? r->endpoint_count : 1, sizeof(*list));
 
-	*n = json_array_size(eps);
-	list = calloc(*n ? *n : 1, sizeof(*list));
 	if (!list)
 		return NULL;
-	for (size_t i = 0; i < *n; i++)
-		list[i] = json_array_get(eps, i);
-	qsort(list, *n, sizeof(*list), compare_endpoints);
+	for (uint32_t i = 0; i < r->endpoint_count; i++)
+		list[i] = &r->endpoints[i];
+	qsort(list, r->endpoint_count, sizeof(*list), compare_endpoints);
 	return list;
 }
 
 static int fail(char *err, size_t errlen, int rc, const char *what)
 {
 	if (rc == -EINVAL)
-		snprintf(err, errlen, "%s: malformed histogram in the document", what);
+		snprintf(err, errlen, "%s: malformed histogram in the result", what);
 	else
 		snprintf(err, errlen, "%s: %s", what, strerror(-rc));
 	return rc;
 }
 
-int report_csv_stats(const json_t *doc, buf_t *out, char *err, size_t errlen)
+int report_csv_stats(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
 	hist_t *h = malloc(sizeof(*h));
-	const json_t **eps;
-	size_t n = 0;
+	const result_endpoint_t **eps = sorted_endpoints(r);
+	uint32_t n = r->endpoint_count;
 	entry_t e;
 	int rc;
 
-	eps = sorted_endpoints(doc, &n);
 	if (!h || !eps) {
 		rc = -ENOMEM;
 		goto done;
 	}
 	rc = header(out, stats_columns, COUNT(stats_columns), true, NULL, 0);
-	for (size_t i = 0; i <= n && rc == 0; i++) {
-		rc = entry_fill(doc, i < n ? eps[i] : NULL, h, &e);
+	for (uint32_t i = 0; i <= n && rc == 0; i++) {
+		rc = entry_fill(r, i < n ? eps[i] : NULL, h, &e);
 		if (rc == 0)
 			rc = stats_row(out, &e);
 	}
@@ -363,12 +391,12 @@ typedef struct history {
 	hist_t *cumulative; /* everything up to the end of the interval */
 	uint64_t requests, failures, bytes_in;
 	double start_epoch;
-	bool has_hists; /* every point so far carried its histogram */
+	bool has_hists;   /* every point so far carried its histogram */
+	double run_ms[9]; /* the whole run's latency figures */
 } history_t;
 
-static void history_totals(row_t *r, history_t *hs, const json_t *doc, bool last)
+static void history_totals(row_t *r, history_t *hs, bool last)
 {
-	const json_t *lat = result_doc_object(doc, "latency_ms");
 	const hist_t *c = hs->cumulative;
 
 	row_uint(r, hs->requests);
@@ -387,10 +415,10 @@ static void history_totals(row_t *r, history_t *hs, const json_t *doc, bool last
 		row_float(r, min);
 		row_float(r, max);
 	} else if (last) { /* the whole run: the document's own figures */
-		row_ms_int(r, (int64_t)(result_doc_number(lat, "p50", 0) * 1e3));
-		row_float(r, result_doc_number(lat, "mean", 0));
-		row_float(r, result_doc_number(lat, "min", 0));
-		row_float(r, result_doc_number(lat, "max", 0));
+		row_ms_int(r, (int64_t)(or0(hs->run_ms[MS_P50]) * 1e3));
+		row_float(r, or0(hs->run_ms[MS_MEAN]));
+		row_float(r, or0(hs->run_ms[MS_MIN]));
+		row_float(r, or0(hs->run_ms[MS_MAX]));
 	} else if (hs->has_hists) { /* nothing answered yet */
 		row_uint(r, 0);
 		row_float(r, 0);
@@ -403,22 +431,33 @@ static void history_totals(row_t *r, history_t *hs, const json_t *doc, bool last
 	row_float(r, hs->requests ? (double)hs->bytes_in / hs->requests : 0);
 }
 
-static int history_row(buf_t *out, const json_t *doc, const json_t *timeline, size_t i,
-                       history_t *hs)
+/* The point's histogram as the document holds it: 0, -ENOENT when it has none. */
+static int point_hist(const result_point_t *p, hist_t *h)
 {
-	const json_t *p = json_array_get(timeline, i);
-	double start = result_doc_point_start(timeline, i), end = result_doc_number(p, "t", 0);
+	if (p->open && p->open->total)
+		return result_hist_written(p->open, h);
+	if (p->hist)
+		return hist_decode_base64(p->hist, p->hist_len, h);
+	return -ENOENT;
+}
+
+static int history_row(buf_t *out, const result_t *res, size_t i, history_t *hs)
+{
+	const result_point_t *p = &res->points[i];
+	double start = i == 0 ? 0 : result_round(res->points[i - 1].t, 3);
+	double end = result_round(p->t, 3);
 	double length = end - start > 0 ? end - start : 1;
-	uint64_t errors = result_doc_count(p, "errors", 0);
+	/* the point's own percentiles, as the document writes them */
+	double rps = p->length_s > 0 ? result_round(p->requests / p->length_s, 3) : 0;
 	row_t r = {0};
-	entry_t e = {.latency = p};
+	entry_t e = {0};
 	char ts[64];
 	int rc;
 
-	hs->requests += result_doc_count(p, "requests", 0);
-	hs->failures += errors;
-	hs->bytes_in += result_doc_count(p, "bytes_in", 0);
-	rc = result_doc_histogram_value(result_doc_get(p, "hist"), hs->second);
+	hs->requests += p->requests;
+	hs->failures += p->errors;
+	hs->bytes_in += p->bytes_in;
+	rc = point_hist(p, hs->second);
 	if (rc == 0)
 		hist_merge(hs->cumulative, hs->second);
 	else if (rc == -ENOENT)
@@ -429,35 +468,50 @@ static int history_row(buf_t *out, const json_t *doc, const json_t *timeline, si
 	row_begin(&r, out);
 	snprintf(ts, sizeof(ts), "%lld", (long long)floor(hs->start_epoch + end));
 	row_raw(&r, ts);
-	row_uint(&r, result_doc_count(p, "users", 0));
+	row_uint(&r, p->users);
 	row_text(&r, "");
 	row_text(&r, "Aggregated");
 	/* Locust writes these with f"{x:2f}": six decimals */
-	snprintf(ts, sizeof(ts), "%f", result_doc_number(p, "rps", 0));
+	snprintf(ts, sizeof(ts), "%f", rps);
 	row_raw(&r, ts);
-	snprintf(ts, sizeof(ts), "%f", errors / length);
+	snprintf(ts, sizeof(ts), "%f", p->errors / length);
 	row_raw(&r, ts);
 	if (rc == 0) {
 		e.hist = hs->second;
 		row_percentiles(&r, &e, hs->requests);
 	} else { /* the point's own p50/p95/p99 */
-		for (size_t k = 0; k < PERCENTILE_COUNT; k++) {
-			char key[40];
+		double known[] = {result_round(p->p50_us / 1e3, 3),
+		                  result_round(p->p95_us / 1e3, 3),
+		                  result_round(p->p99_us / 1e3, 3)};
 
-			snprintf(key, sizeof(key), "p%g_ms", percentiles[k].p);
-			if (hs->requests && json_is_number(result_doc_get(p, key)))
-				row_ms_int(&r, (int64_t)(result_doc_number(p, key, 0) * 1e3));
+		for (size_t k = 0; k < PERCENTILE_COUNT; k++) {
+			double pc = percentiles[k].p;
+			int slot = pc == 50 ? 0 : pc == 95 ? 1 : pc == 99 ? 2 : -1;
+
+			if (hs->requests && slot >= 0)
+				row_ms_int(&r, (int64_t)(known[slot] * 1e3));
 			else
 				row_raw(&r, "N/A");
 		}
 	}
-	history_totals(&r, hs, doc, i + 1 == json_array_size(timeline));
+	history_totals(&r, hs, i + 1 == res->point_count);
 	return row_end(&r);
 }
 
-int report_csv_history(const json_t *doc, buf_t *out, char *err, size_t errlen)
+/* started_at as the document writes it (to the millisecond) and reads back. */
+static double start_epoch(const result_t *r)
 {
-	const json_t *timeline = result_doc_array(doc, "timeline");
+	char at[40];
+	double epoch = 0;
+
+	if (!r->has_started_at)
+		return 0;
+	clock_format_rfc3339(r->started_wall_ns, at, sizeof(at));
+	return clock_parse_rfc3339(at, &epoch) ? epoch : 0;
+}
+
+int report_csv_history(const result_t *r, buf_t *out, char *err, size_t errlen)
+{
 	history_t hs = {.has_hists = true};
 	int rc;
 
@@ -468,12 +522,12 @@ int report_csv_history(const json_t *doc, buf_t *out, char *err, size_t errlen)
 		goto done;
 	}
 	hist_reset(hs.cumulative);
-	if (!result_doc_started_at(doc, &hs.start_epoch))
-		hs.start_epoch = 0;
+	latency_ms(&r->latency, hs.second, hs.run_ms);
+	hs.start_epoch = start_epoch(r);
 	rc = header(out, history_columns, COUNT(history_columns), true, history_total_columns,
 	            COUNT(history_total_columns));
-	for (size_t i = 0; i < json_array_size(timeline) && rc == 0; i++)
-		rc = history_row(out, doc, timeline, i, &hs);
+	for (size_t i = 0; i < r->point_count && rc == 0; i++)
+		rc = history_row(out, r, i, &hs);
 done:
 	free(hs.second);
 	free(hs.cumulative);
@@ -497,62 +551,57 @@ static int failure_row(buf_t *out, const char *method, const char *name, const c
 	return row_end(&r);
 }
 
-/* One source's status codes (>= 400, by code) and transport errors (by kind). */
-static int failure_rows(buf_t *out, const char *method, const char *name, const json_t *codes,
-                        const json_t *kinds)
+/* One source's status codes (>= 400, by code) and transport errors (by kind), in the
+ * document's order. */
+static int failure_rows(buf_t *out, const char *method, const char *name, const gen_counters_t *c)
 {
-	const char *key;
-	json_t *v;
 	char error[128];
 	int rc = 0;
 
-	json_object_foreach((json_t *)codes, key, v)
-	{
-		int code = atoi(key);
-
-		if (code < 400 || rc)
-			continue;
+	for (int code = 400; code < GEN_STATUS_MAX && !rc; code++) {
 		snprintf(error, sizeof(error), "HTTP %d %s", code, http_reason(code));
-		rc = failure_row(out, method, name, error, result_doc_value_count(v, 0));
+		rc = failure_row(out, method, name, error, c->status[code]);
 	}
-	json_object_foreach((json_t *)kinds, key, v)
-	{
-		if (!rc)
-			rc = failure_row(out, method, name, key, result_doc_value_count(v, 0));
-	}
+	for (int k = 0; k < GEN_ERR_KIND_COUNT && !rc; k++)
+		rc = failure_row(out, method, name, gen_error_kind_name(k), c->errors_by_kind[k]);
+	if (!rc)
+		rc = failure_row(out, method, name, "check_failed", c->checks_failed);
+	if (!rc)
+		rc = failure_row(out, method, name, "script_error", c->script_errors);
 	return rc;
 }
 
-int report_csv_failures(const json_t *doc, buf_t *out, char *err, size_t errlen)
+static bool counts_failures(const gen_counters_t *c)
 {
-	const json_t *eps = result_doc_array(doc, "endpoints");
-	bool per_endpoint = false;
-	size_t i;
-	const json_t *ep;
+	for (int code = 400; code < GEN_STATUS_MAX; code++)
+		if (c->status[code])
+			return true;
+	for (int k = 0; k < GEN_ERR_KIND_COUNT; k++)
+		if (c->errors_by_kind[k])
+			return true;
+	return c->checks_failed || c->script_errors;
+}
+
+int report_csv_failures(const result_t *r, buf_t *out, char *err, size_t errlen)
+{
+	/* per endpoint when the endpoints count their failures (an older document may count
+	 * them by run only); nothing failed anywhere is per endpoint too: no rows either way */
+	bool per_endpoint = r->endpoint_count > 0 && !counts_failures(&r->counters);
 	int rc = header(out, failures_columns, COUNT(failures_columns), false, NULL, 0);
 
-	json_array_foreach(eps, i, ep)
-	{
-		if (result_doc_object(ep, "status_codes") ||
-		    result_doc_object(ep, "errors_by_kind"))
+	for (uint32_t i = 0; i < r->endpoint_count; i++)
+		if (counts_failures(&r->endpoints[i].counters))
 			per_endpoint = true;
-	}
 	if (per_endpoint) {
-		json_array_foreach(eps, i, ep)
-		{
-			if (!rc)
-				rc = failure_rows(out, result_doc_string(ep, "method", ""),
-				                  result_doc_string(ep, "name", ""),
-				                  result_doc_object(ep, "status_codes"),
-				                  result_doc_object(ep, "errors_by_kind"));
-		}
+		for (uint32_t i = 0; i < r->endpoint_count && !rc; i++)
+			rc = failure_rows(out, r->endpoints[i].method, r->endpoints[i].name,
+			                  &r->endpoints[i].counters);
 	} else if (!rc) {
-		/* the document counts by run only: one endpoint owns them, else the aggregate */
-		ep = json_array_size(eps) == 1 ? json_array_get(eps, 0) : NULL;
-		rc = failure_rows(out, ep ? result_doc_string(ep, "method", "") : "",
-		                  ep ? result_doc_string(ep, "name", "") : "Aggregated",
-		                  result_doc_object(doc, "status_codes"),
-		                  result_doc_object(doc, "errors_by_kind"));
+		/* the result counts by run only: one endpoint owns them, else the aggregate */
+		const result_endpoint_t *ep = r->endpoint_count == 1 ? &r->endpoints[0] : NULL;
+
+		rc = failure_rows(out, ep ? ep->method : "", ep ? ep->name : "Aggregated",
+		                  &r->counters);
 	}
 	return rc ? fail(err, errlen, rc, "failures CSV") : 0;
 }

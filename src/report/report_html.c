@@ -1,6 +1,7 @@
 /* report_html: fills the embedded template (web/report/report.html) with uPlot, the report's
- * script and style, the result document and the latency percentile curves computed here from
- * its histograms. Every inlined piece is checked or escaped so nothing can end its element. */
+ * script and style, the result document (encoded from the typed result) and the latency
+ * percentile curves computed here from its histograms. Every inlined piece is checked or escaped so
+ * nothing can end its element. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -11,9 +12,10 @@
 
 #include "core/hist.h"
 #include "core/json.h"
+#include "core/version.h"
 #include "core/web_assets.h"
 #include "report/report_html.h"
-#include "result/result_doc.h"
+#include "result/result.h"
 
 #define CURVE_MAX_SERIES 16  /* histograms drawn: "all" and the first endpoints */
 #define CURVE_MAX_POINTS 512 /* ~5 per halving of the tail: 200 for 10^12 values */
@@ -110,56 +112,21 @@ static void append_asset(html_t *h, const char *group, const char *path, const c
 	append(h, a->data, a->len);
 }
 
-/* The document as embedded: per-second histograms (timeline[].hist) are dropped, since the
- * page does not use them and they can be most of a long run's bytes. Shallow copies share
- * every other value with doc. A new reference, or NULL (out of memory). */
-static json_t *embedded_doc(const json_t *doc)
+/* The document as embedded: on one line, without the per-second histograms
+ * (timeline[].hist), since the page does not use them and they can be most of a long run's
+ * bytes. */
+static void append_doc(html_t *h, const result_t *r)
 {
-	json_t *src = (json_t *)doc; /* jansson's API is not const; nothing here modifies doc */
-	json_t *timeline = json_object_get(src, "timeline");
-	json_t *copy, *points, *point;
-	size_t i;
+	buf_t doc;
+	int rc;
 
-	if (!json_is_array(timeline))
-		return json_incref(src);
-	copy = json_copy(src);
-	points = json_array();
-	if (!copy || !points)
-		goto fail;
-	json_array_foreach(timeline, i, point)
-	{
-		json_t *p = json_is_object(point) ? json_copy(point) : json_incref(point);
-
-		if (!p)
-			goto fail;
-		if (json_is_object(p))
-			json_object_del(p, "hist");
-		if (json_array_append_new(points, p) < 0)
-			goto fail;
-	}
-	if (json_object_set_new(copy, "timeline", points) < 0) {
-		points = NULL; /* set_new took it */
-		goto fail;
-	}
-	return copy;
-fail:
-	json_decref(points);
-	json_decref(copy);
-	return NULL;
-}
-
-static void append_doc(html_t *h, const json_t *doc)
-{
-	json_t *embedded = embedded_doc(doc);
-
-	if (!embedded) {
-		fail(h, -ENOMEM, "html report: %s", "out of memory");
-		return;
-	}
-	if (json_dump_callback(embedded, append_json_chunk, h,
-	                       JSON_COMPACT | JSON_REAL_PRECISION(15)) < 0)
-		fail(h, -ENOMEM, "html report: %s", "cannot serialise the result document");
-	json_decref(embedded);
+	buf_init(&doc, 1u << 30);
+	rc = result_encode_compact(r, &doc);
+	if (rc < 0)
+		fail(h, rc, "html report: %s", "cannot serialise the result document");
+	else
+		append_json_chunk(doc.data ? doc.data : "", doc.len, h);
+	buf_free(&doc);
 }
 
 /* The percentiles of the curve, HdrHistogram's way: 5 points per halving of what is left
@@ -181,29 +148,40 @@ static int curve_percentiles(uint64_t total, double *p, int max)
 	return n;
 }
 
-/* The names of the histograms to draw ("all" first) and the largest count among them. */
-static int curve_series(const json_t *doc, hist_t *hist, const char **names, uint64_t *total)
+/* A curve to draw: a histogram of the result, named as the document's "histograms" keys. */
+typedef struct series {
+	char name[GEN_NAME_MAX + 20];
+	const result_hist_t *hist;
+} series_t;
+
+/* Whether rh has buckets (a document read without a histogram has only figures) holding a
+ * value, as its text in the document decodes into hist. */
+static bool drawable(const result_hist_t *rh, hist_t *hist)
 {
-	json_t *hists = json_object_get((json_t *)doc, "histograms");
-	const char *key;
-	json_t *value;
+	if (rh->read && rh->len == 0)
+		return false;
+	return result_hist_written(rh, hist) == 0 && hist->total > 0;
+}
+
+/* The histograms to draw ("all" first, then the endpoints in the document's order) and the
+ * largest count among them. */
+static int curve_series(const result_t *r, hist_t *hist, series_t *s, uint64_t *total)
+{
 	int n = 0;
 
 	*total = 0;
-	if (result_doc_histogram(doc, "all", hist) == 0 && hist->total > 0) {
-		names[n++] = "all";
+	if (drawable(&r->latency, hist)) {
+		snprintf(s[n].name, sizeof(s[n].name), "all");
+		s[n++].hist = &r->latency;
 		*total = hist->total;
 	}
-	if (!json_is_object(hists))
-		return n;
-	json_object_foreach(hists, key, value)
-	{
-		if (n == CURVE_MAX_SERIES)
-			break;
-		if (strcmp(key, "all") == 0 || result_doc_histogram(doc, key, hist) != 0 ||
-		    hist->total == 0)
+	for (uint32_t i = 0; i < r->endpoint_count && n < CURVE_MAX_SERIES; i++) {
+		const result_endpoint_t *ep = &r->endpoints[i];
+
+		if (!drawable(&ep->latency, hist))
 			continue;
-		names[n++] = key;
+		snprintf(s[n].name, sizeof(s[n].name), "%s %s", ep->method, ep->name);
+		s[n++].hist = &ep->latency;
 		if (hist->total > *total)
 			*total = hist->total;
 	}
@@ -211,22 +189,25 @@ static int curve_series(const json_t *doc, hist_t *hist, const char **names, uin
 }
 
 /* {"latency_curve": {"percentiles": [...], "series": [{"name", "count", "ms": [...]}]}}, or
- * "latency_curve": null when the document has no usable histogram. */
-static int write_derived(const json_t *doc, buf_t *out)
+ * "latency_curve": null when the result has no usable histogram. */
+static int write_derived(const result_t *r, buf_t *out)
 {
 	double pct[CURVE_MAX_POINTS];
-	const char *names[CURVE_MAX_SERIES];
+	series_t *s = calloc(CURVE_MAX_SERIES, sizeof(*s));
 	json_writer_t w;
 	uint64_t total;
 	hist_t *hist = malloc(sizeof(*hist));
 	int series, points;
 
-	if (!hist)
+	if (!hist || !s) {
+		free(hist);
+		free(s);
 		return -ENOMEM;
+	}
 	jsonw_init(&w, out, false);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "latency_curve");
-	series = curve_series(doc, hist, names, &total);
+	series = curve_series(r, hist, s, &total);
 	if (series == 0) {
 		jsonw_null(&w);
 		goto done;
@@ -240,12 +221,12 @@ static int write_derived(const json_t *doc, buf_t *out)
 	jsonw_array_end(&w);
 	jsonw_key(&w, "series");
 	jsonw_array_begin(&w);
-	for (int s = 0; s < series; s++) {
-		if (result_doc_histogram(doc, names[s], hist) != 0)
+	for (int k = 0; k < series; k++) {
+		if (result_hist_written(s[k].hist, hist) != 0)
 			continue; /* decoded a moment ago: cannot happen short of memory */
 		jsonw_object_begin(&w);
 		jsonw_key(&w, "name");
-		jsonw_string(&w, names[s]);
+		jsonw_string(&w, s[k].name);
 		jsonw_key(&w, "count");
 		jsonw_uint(&w, hist->total);
 		jsonw_key(&w, "ms");
@@ -263,16 +244,17 @@ static int write_derived(const json_t *doc, buf_t *out)
 done:
 	jsonw_object_end(&w);
 	free(hist);
+	free(s);
 	return w.err;
 }
 
-static void append_derived(html_t *h, const json_t *doc)
+static void append_derived(html_t *h, const result_t *r)
 {
 	buf_t derived;
 	int rc;
 
 	buf_init(&derived, DERIVED_MAX);
-	rc = write_derived(doc, &derived);
+	rc = write_derived(r, &derived);
 	if (rc < 0)
 		fail(h, rc, "html report: %s", "cannot compute the latency curve");
 	else
@@ -280,43 +262,40 @@ static void append_derived(html_t *h, const json_t *doc)
 	buf_free(&derived);
 }
 
-static const char *verdict_of(const json_t *doc)
+static const char *verdict_of(const result_t *r)
 {
-	return result_doc_string(result_doc_object(doc, "assessment"), "verdict", "no verdict");
+	if (!r->assessment.present)
+		return "no verdict";
+	return r->assessment.pass ? "PASS" : "FAIL";
 }
 
-/* "PASS · GET http://host/path · surge report" */
-static void append_title(html_t *h, const json_t *doc)
+/* "PASS · GET http://host/path · surge report", as the embedded document says */
+static void append_title(html_t *h, const result_t *r)
 {
-	const json_t *config = result_doc_object(doc, "config");
-	const char *target = result_doc_string(config, "url", NULL);
+	const result_config_t *c = &r->config;
 
-	if (!target)
-		target = result_doc_string(config, "scenario", "load test");
-	append_text(h, verdict_of(doc));
+	append_text(h, verdict_of(r));
 	append(h, " \xc2\xb7 ", 4);
-	if (result_doc_string(config, "method", NULL) && result_doc_string(config, "url", NULL)) {
-		append_text(h, result_doc_string(config, "method", ""));
-		append(h, " ", 1);
-	}
-	append_text(h, target);
+	append_text(h, c->method ? c->method : "GET");
+	append(h, " ", 1);
+	append_text(h, c->url ? c->url : "");
 	append_text(h, " \xc2\xb7 surge report");
 }
 
-static void fill_marker(html_t *h, const json_t *doc, const char *name, size_t len)
+static void fill_marker(html_t *h, const result_t *r, const char *name, size_t len)
 {
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
 	if (IS("title"))
-		append_title(h, doc);
+		append_title(h, r);
 	else if (IS("verdict"))
-		append_text(h, verdict_of(doc));
+		append_text(h, verdict_of(r));
 	else if (IS("generator")) {
 		append_text(h, "surge ");
-		append_text(h, result_doc_string(doc, "version", ""));
+		append_text(h, r->version ? r->version : surge_version);
 	} else if (IS("data"))
-		append_doc(h, doc);
+		append_doc(h, r);
 	else if (IS("derived"))
-		append_derived(h, doc);
+		append_derived(h, r);
 	else if (IS("uplot_license"))
 		append_asset(h, "uplot", "LICENSE", "*/");
 	else if (IS("uplot_js"))
@@ -332,16 +311,12 @@ static void fill_marker(html_t *h, const json_t *doc, const char *name, size_t l
 #undef IS
 }
 
-int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen)
+int report_html(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
 	const web_asset_t *tpl = web_asset_find("report", "report.html", strlen("report.html"));
 	html_t h = {.out = out, .err = err, .errlen = errlen};
 	const char *p, *end;
 
-	if (!json_is_object(doc)) {
-		snprintf(err, errlen, "html report: the result document is not a JSON object");
-		return -EINVAL;
-	}
 	if (!tpl) {
 		snprintf(err, errlen, "html report: the template is not embedded in this build");
 		return -ENOENT;
@@ -358,7 +333,7 @@ int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen)
 			break;
 		}
 		append(&h, p, (size_t)(open - p));
-		fill_marker(&h, doc, open + 2, (size_t)(close - open - 2));
+		fill_marker(&h, r, open + 2, (size_t)(close - open - 2));
 		p = close + 2;
 	}
 	if (!h.rc && buf_error(out))

@@ -4,15 +4,15 @@
 #ifndef SURGE_REPORT_HTML_H
 #define SURGE_REPORT_HTML_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "result/result.h"
 
-/* Appends the report of doc (a result document, any age: missing keys are shown as absent)
- * to out. 0, or a negative errno with a one-line reason in err: -ENOBUFS when out is full,
- * -EINVAL when doc is not an object, -ENOMEM. A malformed histogram is not an error: the
+/* Appends the report of r (a run's, or a saved document of any age read by result_decode) to
+ * out; the page embeds r's document. 0, or a negative errno with a one-line reason in err:
+ * -ENOBUFS when out is full, -ENOMEM. A histogram that cannot be drawn is not an error: the
  * page then plots the latency distribution from the document's percentiles. */
-int report_html(const json_t *doc, buf_t *out, char *err, size_t errlen);
+int report_html(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 #endif

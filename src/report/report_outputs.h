@@ -1,11 +1,10 @@
-/* report_outputs: renderers of a result into the formats other tools read — from the result
- * document (a jansson tree, see result_doc.h), or, moved already, from the typed result
- * (result/result.h). Each appends to out and returns 0, or a negative errno with a one-line
- * reason in err (-ENOBUFS when out is full, -EINVAL for a malformed histogram). */
+/* report_outputs: renderers of a result (result/result.h; result_decode reads a saved
+ * document into one) into the formats other tools read. Each appends to out and returns 0,
+ * or a negative errno with a one-line reason in err (-ENOBUFS when out is full, -EINVAL for
+ * a malformed histogram). */
 #ifndef SURGE_REPORT_OUTPUTS_H
 #define SURGE_REPORT_OUTPUTS_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -13,9 +12,9 @@
 
 /* Locust 2.x CSV (docs/report.md): PREFIX_stats.csv, PREFIX_stats_history.csv and
  * PREFIX_failures.csv, the same columns, quoting and row order Locust writes. */
-int report_csv_stats(const json_t *doc, buf_t *out, char *err, size_t errlen);
-int report_csv_history(const json_t *doc, buf_t *out, char *err, size_t errlen);
-int report_csv_failures(const json_t *doc, buf_t *out, char *err, size_t errlen);
+int report_csv_stats(const result_t *r, buf_t *out, char *err, size_t errlen);
+int report_csv_history(const result_t *r, buf_t *out, char *err, size_t errlen);
+int report_csv_failures(const result_t *r, buf_t *out, char *err, size_t errlen);
 
 /* JUnit XML: testsuite "surge", a testcase per threshold, per check and for the verdict.
  * Rendered from the typed result (result_decode reads a saved document into one). */

@@ -254,6 +254,9 @@ int result_seal(result_t *r);
 
 /* The document of docs/result-format.md, pretty-printed, with its closing newline. */
 int result_encode(const result_t *r, buf_t *out);
+/* The same document on one line without the timeline's per-second histograms (they can be
+ * most of a long run's bytes): what the HTML report embeds. No closing newline. */
+int result_encode_compact(const result_t *r, buf_t *out);
 /* Reads a document (the checks and messages of result_doc_check); 0, or -EINVAL/-ENOMEM
  * with one line naming `name` and the key in err. r is initialised here. */
 int result_decode(const char *name, const char *text, size_t len, result_t *r, char *err,
@@ -273,6 +276,11 @@ int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src);
 /* d = h, dense (d is reset first). */
 void result_hist_expand(const result_hist_t *h, hist_t *d);
 void result_hist_free(result_t *r, result_hist_t *h);
+/* d = h as the document's histogram reads back (hist_decode of the V2 text result_encode
+ * writes): the same buckets, min and max at their buckets' edges, sums from bucket middles.
+ * What a renderer of the saved document sees, so a run's own output is the same bytes.
+ * 0, -ENOMEM or -EINVAL. */
+int result_hist_written(const result_hist_t *h, hist_t *d);
 /* Whether a and b hold the same buckets, counts, total, min and max. */
 bool result_hist_equal(const result_hist_t *a, const result_hist_t *b);
 

@@ -322,6 +322,8 @@ static void write_tallies(enc_t *e)
 /* A point's histogram text: kept encoded, or (still open) encoded now. */
 static void write_point_hist(enc_t *e, const result_point_t *p)
 {
+	if (e->no_point_hists)
+		return;
 	if (p->hist) {
 		jsonw_key(&e->w, "hist");
 		jsonw_string_n(&e->w, p->hist, p->hist_len);
@@ -456,9 +458,9 @@ static void write_merge(enc_t *e)
 	key_count(w, "shards", e->r->shards);
 }
 
-int result_encode(const result_t *r, buf_t *out)
+static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 {
-	enc_t e = {.r = r, .rc = 0};
+	enc_t e = {.r = r, .rc = 0, .no_point_hists = !point_hists};
 	json_writer_t *w = &e.w;
 	char started[40];
 
@@ -466,7 +468,7 @@ int result_encode(const result_t *r, buf_t *out)
 		return -ENOMEM;
 	buf_init(&e.text, 16u * 1024 * 1024);
 	clock_format_rfc3339(r->started_wall_ns, started, sizeof(started));
-	jsonw_init(w, out, true);
+	jsonw_init(w, out, pretty);
 	jsonw_object_begin(w);
 	key_string(w, "tool", "surge");
 	key_string(w, "version", r->version ? r->version : surge_version);
@@ -491,9 +493,19 @@ int result_encode(const result_t *r, buf_t *out)
 	write_limits(&e);
 	write_merge(&e);
 	jsonw_object_end(w);
-	if (!w->err)
+	if (!w->err && pretty)
 		w->err = buf_append_char(out, '\n');
 	buf_free(&e.text);
 	free(e.h);
 	return w->err ? w->err : e.rc;
+}
+
+int result_encode(const result_t *r, buf_t *out)
+{
+	return encode(r, out, true, true);
+}
+
+int result_encode_compact(const result_t *r, buf_t *out)
+{
+	return encode(r, out, false, false);
 }

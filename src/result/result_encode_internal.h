@@ -11,9 +11,10 @@
 typedef struct enc {
 	json_writer_t w;
 	const result_t *r;
-	hist_t *h;  /* scratch: one sparse histogram expanded at a time */
-	buf_t text; /* scratch: one histogram's base64 */
-	int rc;     /* first histogram encoding failure */
+	hist_t *h;           /* scratch: one sparse histogram expanded at a time */
+	buf_t text;          /* scratch: one histogram's base64 */
+	int rc;              /* first histogram encoding failure */
+	bool no_point_hists; /* result_encode_compact: timeline[].hist left out */
 } enc_t;
 
 static inline void key_number(json_writer_t *w, const char *key, double v, int digits)

@@ -144,3 +144,17 @@ bool result_hist_equal(const result_hist_t *a, const result_hist_t *b)
 			return false;
 	return true;
 }
+
+int result_hist_written(const result_hist_t *h, hist_t *d)
+{
+	buf_t v2;
+	int rc;
+
+	result_hist_expand(h, d);
+	buf_init(&v2, 64u * 1024 * 1024);
+	rc = hist_encode(d, &v2);
+	if (rc == 0)
+		rc = hist_decode(v2.data, v2.len, d);
+	buf_free(&v2);
+	return rc;
+}
