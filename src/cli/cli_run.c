@@ -662,24 +662,26 @@ static void print_progress(const gen_point_t *last, uint64_t errors)
 static bool thresholds_fail_now(gen_run_t *run, const run_options_t *o, hist_t *scratch)
 {
 	gen_counters_t so_far;
-	threshold_figures_t f;
+	threshold_view_t v = {0};
 	double elapsed, value;
 	uint64_t transport = 0;
 
 	gen_progress(run, &so_far, scratch, &elapsed);
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
 		transport += so_far.errors_by_kind[i];
-	f.latency = scratch;
-	f.requests = so_far.requests + transport;
-	f.errors = so_far.errors;
-	f.duration_s = elapsed;
-	f.balance = NAN;
-	if (!f.requests)
+	v.run = (threshold_figures_t){.latency = scratch,
+	                              .requests = so_far.requests + transport,
+	                              .errors = so_far.errors,
+	                              .duration_s = elapsed,
+	                              .balance = NAN};
+	if (!v.run.requests)
 		return false; /* nothing measured yet: nothing to judge */
-	/* the spread is merged from the threads at the end only: judged then, not live */
+	/* judged as at the end (threshold_judge), on what the engine reports while it runs: the
+	 * whole run's figures. Its endpoints' and the spread are merged from the threads at the
+	 * end only, so endpoint and balance thresholds are judged then, not live. */
 	for (int i = 0; i < o->threshold_count; i++)
 		if (!o->thresholds[i].endpoint[0] && o->thresholds[i].metric != TH_BALANCE &&
-		    !threshold_check(&o->thresholds[i], &f, &value))
+		    !threshold_judge(&o->thresholds[i], &v, NULL, &value))
 			return true;
 	return false;
 }

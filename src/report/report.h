@@ -49,8 +49,8 @@ typedef struct report_analysis {
 void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
 /* The seeds' recommendations and the cost, from the run and a->target (report_target.c). */
 void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
-/* The figures of the whole run or of one endpoint by name; false for an unknown endpoint. */
-bool report_figures(const gen_result_t *r, const char *endpoint, threshold_figures_t *f);
+/* The run's figures as thresholds are judged on them (threshold_judge). */
+void report_threshold_view(const gen_result_t *r, threshold_view_t *v);
 
 /* report_groups.c: --group-by-header's table with the spread in the summary, when the run
  * has one (the document's "group_by" is written by result/result_encode.c). */

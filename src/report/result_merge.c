@@ -480,40 +480,40 @@ static int merge_other_histograms(merge_t *m, hist_t *sum)
 
 /* ---- verdicts ---- */
 
-/* The figures a threshold on endpoint name is checked against: every merged endpoint of
- * that name (any method). false when no shard ran it. */
-static int endpoint_figures(merge_t *m, const char *name, latency_merge_t *lm,
-                            threshold_figures_t *f, bool *found)
+/* The merged endpoints as thresholds see them (threshold_judge): each one's latencies
+ * merged from the shards' histograms. */
+typedef struct merge_view {
+	merge_t *m;
+	latency_merge_t *lm;
+	const json_t *endpoints;
+	int rc; /* the first failure to merge an endpoint's figures (memory) */
+} merge_view_t;
+
+static const char *merge_endpoint_name(const void *ctx, uint32_t i)
 {
-	const json_t *ep;
-	hist_t *union_hist = calloc(1, sizeof(hist_t));
-	size_t i;
-	int rc = 0;
+	const merge_view_t *v = ctx;
 
-	if (!union_hist)
-		return merge_fail(m, -ENOMEM, "out of memory");
-	hist_reset(union_hist);
-	*found = false;
-	f->requests = f->errors = 0;
-	json_array_foreach(json_object_get(m->out, "endpoints"), i, ep)
-	{
-		char key[MERGE_KEY_MAX];
+	return result_doc_string(json_array_get(v->endpoints, i), "name", "");
+}
 
-		if (strcmp(result_doc_string(ep, "name", ""), name) != 0)
-			continue;
-		*found = true;
-		result_doc_endpoint_key(ep, key, sizeof(key));
-		merge_latency_init(lm, lm->hist);
-		if ((rc = merge_endpoint_latency(m, key, lm, &f->requests, &f->errors)) < 0)
-			break;
-		merge_latency_settle(lm);
-		if (!lm->exact) /* a shard without its histogram: no exact figure, so it fails */
-			*found = false;
-		hist_merge(union_hist, lm->hist);
+static int merge_endpoint_add(const void *ctx, uint32_t i, hist_t *hist, uint64_t *requests,
+                              uint64_t *errors)
+{
+	merge_view_t *v = (merge_view_t *)ctx; /* merge_thresholds' own, passed as const */
+	char key[MERGE_KEY_MAX];
+	int rc;
+
+	result_doc_endpoint_key(json_array_get(v->endpoints, i), key, sizeof(key));
+	merge_latency_init(v->lm, v->lm->hist);
+	rc = merge_endpoint_latency(v->m, key, v->lm, requests, errors);
+	if (rc < 0) {
+		if (!v->rc)
+			v->rc = rc;
+		return rc;
 	}
-	memcpy(lm->hist, union_hist, sizeof(hist_t));
-	free(union_hist);
-	return rc;
+	merge_latency_settle(v->lm);
+	hist_merge(hist, v->lm->hist);
+	return v->lm->exact ? 0 : -1; /* a shard without its histogram: no exact figure */
 }
 
 /* Every threshold of any shard (once per expression), checked on the whole. */
@@ -521,8 +521,10 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 {
 	const json_t *totals = json_object_get(m->out, "totals");
 	json_t *merged = json_array();
+	merge_view_t mv = {.m = m, .lm = lm, .endpoints = json_object_get(m->out, "endpoints")};
+	hist_t *scratch = malloc(sizeof(*scratch));
 	char perr[256];
-	int rc = 0;
+	int rc = scratch ? 0 : merge_fail(m, -ENOMEM, "out of memory");
 
 	*ok = true;
 	for (size_t i = 0; rc == 0 && i < m->n; i++) {
@@ -532,6 +534,11 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 		json_array_foreach(result_doc_array(m->docs[i], "thresholds"), k, th)
 		{
 			const char *expr = result_doc_string(th, "expr", "");
+			threshold_view_t v = {.endpoint_count =
+			                          (uint32_t)json_array_size(mv.endpoints),
+			                      .ctx = &mv,
+			                      .endpoint_name = merge_endpoint_name,
+			                      .endpoint_add = merge_endpoint_add};
 			threshold_figures_t f = {
 			    .latency = run->hist,
 			    .requests = result_doc_count(totals, "requests", 0),
@@ -539,7 +546,7 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 			    .duration_s = m->duration_s,
 			    .balance = result_doc_number(result_doc_object(m->out, "group_by"),
 			                                 "spread", NAN)};
-			bool seen = false, found = true, passed;
+			bool seen = false, passed;
 			threshold_t t;
 			double value;
 			json_t *out;
@@ -555,15 +562,10 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 				    merge_fail(m, -EINVAL, "%s: thresholds: %s", m->names[i], perr);
 				break;
 			}
-			if (t.endpoint[0]) {
-				rc = endpoint_figures(m, t.endpoint, lm, &f, &found);
-				if (rc < 0)
-					break;
-				f.latency = lm->hist;
-			}
-			passed = found && threshold_check(&t, &f, &value);
-			if (!found)
-				value = NAN; /* an endpoint that never ran fails its thresholds */
+			v.run = f;
+			passed = threshold_judge(&t, &v, scratch, &value);
+			if ((rc = mv.rc) < 0)
+				break;
 			out = json_deep_copy(th);
 			merge_put(out, "value", merge_real(value, 6));
 			merge_put(out, "ok", json_boolean(passed));
@@ -572,6 +574,7 @@ static int merge_thresholds(merge_t *m, latency_merge_t *run, latency_merge_t *l
 		}
 	}
 	merge_put(m->out, "thresholds", merged);
+	free(scratch);
 	return rc;
 }
 

@@ -285,6 +285,36 @@ bool threshold_check(const threshold_t *t, const threshold_figures_t *f, double 
 	return !isnan(v) && compare(t->op, v, t->limit);
 }
 
+bool threshold_judge(const threshold_t *t, const threshold_view_t *v, hist_t *scratch,
+                     double *value)
+{
+	threshold_figures_t f = v->run;
+	bool found = false, exact = true;
+
+	if (!t->endpoint[0])
+		return threshold_check(t, &f, value);
+	if (!scratch) { /* no memory to sum them in: judged failed rather than passed */
+		if (value)
+			*value = NAN;
+		return false;
+	}
+	hist_reset(scratch);
+	f.latency = scratch;
+	f.requests = f.errors = 0;
+	for (uint32_t i = 0; i < v->endpoint_count; i++) {
+		if (strcmp(v->endpoint_name(v->ctx, i), t->endpoint) != 0)
+			continue;
+		found = true;
+		if (v->endpoint_add(v->ctx, i, scratch, &f.requests, &f.errors) < 0)
+			exact = false;
+	}
+	if (found && exact)
+		return threshold_check(t, &f, value);
+	if (value)
+		*value = NAN; /* an endpoint that never ran fails its thresholds */
+	return false;
+}
+
 void assess_defaults(assess_targets_t *t)
 {
 	t->p95_ms = 200;

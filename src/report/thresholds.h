@@ -61,6 +61,28 @@ int threshold_parse(const char *text, threshold_t *t, char *err, size_t errlen);
 bool threshold_check(const threshold_t *t, const threshold_figures_t *f, double *value);
 const char *threshold_metric_name(threshold_metric_t m);
 
+/* What thresholds are judged on, from any source (a run live, a finished run, a merge): the
+ * whole run's figures, and its endpoints (each one method × name) one at a time. */
+typedef struct threshold_view {
+	threshold_figures_t run;
+	uint32_t endpoint_count;
+	const void *ctx;
+	const char *(*endpoint_name)(const void *ctx, uint32_t i);
+	/* adds endpoint i's latencies into hist and its counts into *requests and *errors; < 0
+	 * when its figures are not exact (a merged shard without its histogram) */
+	int (*endpoint_add)(const void *ctx, uint32_t i, hist_t *hist, uint64_t *requests,
+	                    uint64_t *errors);
+} threshold_view_t;
+
+/* THE verdict of a threshold, the same live, for a run and for a merge. An endpoint
+ * threshold (`name:/x:p99<50ms`) judges every endpoint of that name together, whatever the
+ * method: GET /x and POST /x are one population (their requests, errors and latencies
+ * summed); no endpoint of that name, or one whose figures are not exact, fails with NAN.
+ * scratch holds the sum (NULL, out of memory: an endpoint threshold fails). Whether it passed;
+ * *value the measured figure (NAN: none). */
+bool threshold_judge(const threshold_t *t, const threshold_view_t *v, hist_t *scratch,
+                     double *value);
+
 /* Assessment targets (the seeds': p95 < 200 ms, error rate < 5 %; throughput optional). */
 typedef struct assess_targets {
 	double p95_ms;         /* latency verdict passes below this */

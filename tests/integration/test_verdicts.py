@@ -3,6 +3,10 @@
 usage errors of the load-shape options. Nothing here is timed to the second (the load shapes
 are in test_shapes.py), so it runs beside the rest of the suite."""
 
+import json
+import os
+import tempfile
+
 from harness import Serve, main, refused_url, run_json, surge
 
 
@@ -71,6 +75,38 @@ def test_bad_thresholds_exit_2_naming_the_problem():
             assert n in p.stderr, (expr, n, p.stderr)
         assert len(p.stderr.strip().splitlines()) <= 3, (expr, p.stderr)
         assert p.elapsed < 2, (expr, p.elapsed)  # rejected before anything was sent
+
+
+def test_endpoint_threshold_judges_every_method_of_the_name_alike():
+    """name:/x: is GET /x and POST /x together (threshold_judge), the same for the run and for
+    `surge merge` of it. Here GET /x is fast and POST /x slow: GET alone (the first method
+    seen, as a run judged it before) would pass p90<100ms; the two together fail it."""
+    expr = "name:/x:p90<100ms"
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        scenario = os.path.join(d, "x.lua")
+        with open(scenario, "w") as f:
+            f.write('options = { host = "%s", users = 2, duration = "2s" }\n'
+                    'tasks = { function(u)\n'
+                    '  u:get("/health", { name = "/x" })\n'
+                    '  u:post("/api/upload?delay=250ms", { name = "/x", body = "b" })\n'
+                    'end }\n' % srv.url("").rstrip("/"))
+        p, doc = run_json("--threshold", expr, scenario, check_rc=1, timeout=60)
+        eps = {(e["method"], e["name"]): e for e in doc["endpoints"]}
+        assert set(eps) == {("GET", "/x"), ("POST", "/x")}, list(eps)
+        assert eps[("GET", "/x")]["latency_ms"]["p90"] < 100, eps   # alone it would pass
+        assert eps[("POST", "/x")]["latency_ms"]["p50"] >= 250, eps
+        run = thresholds_by_expr(doc)[expr]
+        assert run["ok"] is False and run["value"] >= 250, run
+        assert doc["assessment"]["thresholds"] == "FAIL", doc["assessment"]
+
+        shard = os.path.join(d, "run.json")
+        with open(shard, "w") as f:
+            json.dump(doc, f)
+        merged_path = os.path.join(d, "merged.json")
+        surge("merge", shard, "-o", merged_path, timeout=30)
+        with open(merged_path) as f:
+            merged = thresholds_by_expr(json.load(f))[expr]
+        assert merged == run, (merged, run)
 
 
 def test_abort_on_fail_stops_soon_after_the_failure():

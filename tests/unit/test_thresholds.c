@@ -475,3 +475,72 @@ TEST(threshold_balance)
 	CHECK_INT(threshold_parse("name:/api:balance<1.2", &t, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "balance is the whole run's spread") != NULL);
 }
+
+/* Endpoints of a made-up run for threshold_judge: name, requests, errors, one latency each. */
+static const struct fake_endpoint {
+	const char *name;
+	uint64_t requests, errors;
+	int64_t latency_us;
+	bool exact;
+} fake_endpoints[] = {
+    {"/x", 90, 0, 1000, true},   /* GET /x: fast, first seen */
+    {"/x", 10, 5, 300000, true}, /* POST /x: slow and failing */
+    {"/y", 50, 0, 2000, true},
+    {"/z", 5, 0, 100, false}, /* a merged shard without its histogram */
+};
+
+static const char *fake_name(const void *ctx, uint32_t i)
+{
+	return ((const struct fake_endpoint *)ctx)[i].name;
+}
+
+static int fake_add(const void *ctx, uint32_t i, hist_t *h, uint64_t *requests, uint64_t *errors)
+{
+	const struct fake_endpoint *e = &((const struct fake_endpoint *)ctx)[i];
+
+	hist_record_n(h, e->latency_us, e->requests);
+	*requests += e->requests;
+	*errors += e->errors;
+	return e->exact ? 0 : -1;
+}
+
+/* name:/x: judges GET /x and POST /x together, whichever came first; an unknown name or one
+ * without exact figures fails with NAN; a run-wide threshold reads the run's figures. */
+TEST(threshold_judge_endpoint_is_every_method_of_the_name)
+{
+	hist_t *scratch = malloc(sizeof(*scratch)), *run = malloc(sizeof(*run));
+	threshold_view_t v = {.endpoint_count = COUNT(fake_endpoints),
+	                      .ctx = fake_endpoints,
+	                      .endpoint_name = fake_name,
+	                      .endpoint_add = fake_add};
+	threshold_t t;
+	double value;
+
+	hist_reset(run);
+	hist_record_n(run, 500, 10);
+	v.run = (threshold_figures_t){.latency = run, .requests = 10, .duration_s = 2};
+	t = parse_ok("name:/x:p95<100ms"); /* GET /x alone passes; with POST /x it fails */
+	CHECK(!threshold_judge(&t, &v, scratch, &value));
+	CHECK(value > 250 && value < 350);
+	t = parse_ok("name:/x:p50<100ms");
+	CHECK(threshold_judge(&t, &v, scratch, &value));
+	t = parse_ok("name:/x:error_rate<=5%");
+	CHECK(threshold_judge(&t, &v, scratch, &value));
+	CHECK_NEAR(value, 0.05, 1e-12);
+	t = parse_ok("name:/x:rps>=50");
+	CHECK(threshold_judge(&t, &v, scratch, &value));
+	CHECK_NEAR(value, 50, 1e-12);
+	t = parse_ok("name:/y:p95<100ms");
+	CHECK(threshold_judge(&t, &v, scratch, &value));
+	t = parse_ok("name:/nope:p95<100ms");
+	CHECK(!threshold_judge(&t, &v, scratch, &value) && isnan(value));
+	t = parse_ok("name:/z:p95<100ms");
+	CHECK(!threshold_judge(&t, &v, scratch, &value) && isnan(value));
+	t = parse_ok("name:/y:p95<100ms");
+	CHECK(!threshold_judge(&t, &v, NULL, &value) && isnan(value)); /* no memory to sum */
+	t = parse_ok("p95<1ms");
+	CHECK(threshold_judge(&t, &v, NULL, &value));
+	CHECK_NEAR(value, hist_percentile(run, 95) / 1e3, 1e-9);
+	free(scratch);
+	free(run);
+}
