@@ -10,6 +10,7 @@
 #include "serve/serve_internal.h"
 
 void serve_cpu_stop(void);
+int serve_cpu_start(char *err, size_t errlen);
 void serve_memory_stop(void);
 void serve_disk_stop(void);
 
@@ -21,15 +22,21 @@ int serve_families_start(const serve_config_t *cfg, char *err, size_t errlen)
 		         strerror(errno));
 		return -1;
 	}
-	if (serve_downstream_start(cfg, err, errlen) < 0)
+	if (serve_cpu_start(err, errlen) < 0)
 		return -1;
+	if (serve_downstream_start(cfg, err, errlen) < 0) {
+		serve_cpu_stop();
+		return -1;
+	}
 	if (serve_database_start(cfg, err, errlen) < 0) {
 		serve_downstream_stop();
+		serve_cpu_stop();
 		return -1;
 	}
 	if (serve_cache_start(cfg, err, errlen) < 0) {
 		serve_database_stop();
 		serve_downstream_stop();
+		serve_cpu_stop();
 		return -1;
 	}
 	return 0;
