@@ -193,7 +193,7 @@ static int run_step(search_t *s, double rate, step_t *st)
 	o.thresholds[0] = s->slo;
 	o.threshold_count = 1;
 	if ((rc = cli_shape_resolve(&o, "capacity")) != 0 ||
-	    (rc = cli_execute(&o, false, &r, &a)) != 0)
+	    (rc = cli_execute(&o, false, NULL, &r, &a)) != 0)
 		return rc;
 	report_totals(&r, &t);
 	st->rate = rate;

@@ -21,7 +21,7 @@
 #include "core/http_syntax.h"
 #include "core/units.h"
 #include "scenario/scenario.h"
-#include "report/result_from_gen.h"
+#include "report/result_finish.h"
 
 #define BODY_MAX     (64u * 1024 * 1024)
 #define REQUESTS_MAX 1000000000000ULL /* -n: a million a second for eleven days */
@@ -732,13 +732,25 @@ static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *si
 	return aborted;
 }
 
-int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a)
+/* The run's consumer: every thread's per-second delta summed into the result (a failure is
+ * counted there, in dropped.deltas_lost). */
+static void sum_second(void *ctx, const delta_t *d)
 {
+	(void)result_add(ctx, d);
+}
+
+int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t *result,
+                report_analysis_t *a)
+{
+	gen_consumer_t consumer = {.ctx = stream, .second = sum_second};
 	gen_run_t *run;
 	sigset_t signals;
 	char err[256];
 	bool aborted, scrape_failed;
 	scrape_t *scraper;
+
+	if (stream)
+		result_init(stream); /* freeable whatever happens below */
 
 	/* every thread inherits the blocked mask; only supervise() takes the signals */
 	sigemptyset(&signals);
@@ -747,7 +759,10 @@ int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_an
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
 		return EXIT_USAGE;
+	if (stream)
+		o->cfg.consumer = &consumer;
 	run = gen_start(&o->cfg, err, sizeof(err));
+	o->cfg.consumer = NULL; /* the run has its copy; `consumer` lives until gen_finish */
 	if (!run) {
 		/* out of memory or threads is the generator's resource (exit 4), not the user's */
 		bool resource = errno == ENOMEM || errno == EAGAIN;
@@ -868,18 +883,18 @@ int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, 
 	return cli_outcome_exit(&o, why, len);
 }
 
-/* Prints the summary and writes the outputs: 0, -ENOMEM when memory ran out (the generator's
- * resource, exit 4: nothing is wrong with what was asked), -1 when an output failed. */
-static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a)
+/* Prints the summary and writes the outputs from model, the sum of the run's stream completed
+ * here: 0, -ENOMEM when memory ran out (the generator's resource, exit 4: nothing is wrong
+ * with what was asked), -1 when an output failed. */
+static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a,
+                         result_t *model)
 {
 	unsigned long refused = json_alloc_failures();
-	result_t model;
 	buf_t out;
 	int rc;
 
 	buf_init(&out, 1u << 30);
-	/* the summary and every output from one typed result of the run */
-	rc = result_from_gen(&o->cfg, r, a, &model); /* empty, freeable, on failure */
+	rc = result_finish(&o->cfg, r, a, model);
 	if (rc < 0) {
 		fprintf(stderr, "surge run: cannot build the result: %s\n", strerror(-rc));
 		buf_free(&out);
@@ -887,7 +902,7 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 	}
 	/* with an output on stdout (--json -), the summary moves to stderr */
 	if (!o->quiet) {
-		rc = report_text(&model, &out);
+		rc = report_text(model, &out);
 		if (rc == 0)
 			fwrite(out.data, 1, out.len,
 			       cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
@@ -898,17 +913,16 @@ static int write_outputs(const run_options_t *o, const gen_result_t *r, const re
 	if (cli_outputs_any(&o->outputs)) {
 		buf_reset(&out);
 		/* every output from the typed result; --json is its document as encoded */
-		rc = result_encode(&model, &out);
+		rc = result_encode(model, &out);
 		if (rc) {
 			fprintf(stderr, "surge run: cannot build the result document: %s\n",
 			        strerror(-rc));
 			rc = rc == -ENOMEM ? rc : -1;
-		} else if (cli_outputs_write_result(&o->outputs, NULL, &model, out.data, out.len,
+		} else if (cli_outputs_write_result(&o->outputs, NULL, model, out.data, out.len,
 		                                    "run")) {
 			rc = json_alloc_failures() != refused ? -ENOMEM : -1;
 		}
 	}
-	result_free(&model);
 	buf_free(&out);
 	return rc == -ENOMEM ? rc : rc ? -1 : 0;
 }
@@ -949,9 +963,11 @@ int cli_run(int argc, char **argv)
 	run_options_t o;
 	gen_result_t result;
 	report_analysis_t analysis;
+	result_t model; /* the sum of the run's stream */
 	int rc, written;
 
 	memset(&o, 0, sizeof(o));
+	result_init(&model);
 	cli_usage_names(given_spelling);
 	rc = parse_args(&o, argc, argv);
 	if (rc != 0) {
@@ -962,12 +978,12 @@ int cli_run(int argc, char **argv)
 	}
 	if (!o.quiet)
 		announce(&o);
-	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &result, &analysis);
+	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &model, &result, &analysis);
 	if (rc == 0) {
 		char why[512];
 
 		rc = cli_exit_code(&result, &analysis, why, sizeof(why));
-		written = write_outputs(&o, &result, &analysis);
+		written = write_outputs(&o, &result, &analysis, &model);
 		if (written == -ENOMEM) {
 			rc = EXIT_GENERATOR;
 			fprintf(stderr,
@@ -981,6 +997,7 @@ int cli_run(int argc, char **argv)
 		gen_result_free(&result);
 		report_target_free(analysis.target);
 	}
+	result_free(&model);
 	free(o.body_owned);
 	scenario_free(o.scenario);
 	cli_usage_names(NULL);

@@ -10,6 +10,7 @@
 #include "gen/gen.h"
 #include "gen/profiles.h"
 #include "report/report.h"
+#include "result/result.h"
 #include "scrape/scrape.h"
 
 typedef struct run_options {
@@ -72,9 +73,11 @@ enum { CLI_OPT_SHARD = 420, CLI_OPT_START_AT };
 int cli_shard_option(run_options_t *o, int opt, const char *arg);
 int cli_shard_check(const run_options_t *o, const char *cmd);
 
-/* cli_run.c: one run, supervised; fills result and analysis. 0, or EXIT_USAGE when it could
- * not start (message printed). */
-int cli_execute(run_options_t *o, bool progress, gen_result_t *result, report_analysis_t *a);
+/* cli_run.c: one run, supervised; fills result and analysis, and stream (when not NULL) with
+ * the sum of its per-second deltas (initialised here, freeable after any outcome). 0, or EXIT_USAGE
+ * when it could not start (message printed). */
+int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t *result,
+                report_analysis_t *a);
 /* What decides a finished run's exit code: the one rule of `surge help exit-codes`, for a
  * URL, a scenario (whose every iteration may fail before a request ends) and any other
  * command that judges a run from these figures. */

@@ -42,6 +42,24 @@ enum gen_error_kind gen_error_kind_of(int err, enum gen_error_kind otherwise);
 
 typedef struct gen_thread gen_thread_t;
 typedef struct gen_conn gen_conn_t;
+struct delta;
+
+/* Who takes the run's stream: every generator thread hands over, once per wall-clock second,
+ * a delta (result/delta.h) of what it measured in that second — counters, status codes,
+ * error kinds, the latency, service-time and scheduling-lag histograms (sparse), the same per
+ * endpoint, the scenario's tallies, and the self-check's figures. `second` is called under
+ * the engine's timeline lock, so calls never overlap: it runs on a generator thread, off the
+ * request path, once per thread per second, and must return quickly. The delta and all it
+ * points to are the thread's and reused the next second: copy what you keep.
+ *
+ * Per thread rather than the threads' parts summed: summing in the engine would need a dense
+ * histogram (~188 KB) per endpoint per second still open, while a thread's delta is sparse
+ * and result_add already sums the deltas of one second into its point. Nothing is lost or
+ * double counted: the deltas of a run add up to its figures exactly. */
+typedef struct gen_consumer {
+	void *ctx;
+	void (*second)(void *ctx, const struct delta *d);
+} gen_consumer_t;
 
 /* What drives the users when it is not one fixed request (a scenario): per thread state made
  * on the thread itself, and the decision of what a user does next (gen_driver.h is all it
@@ -100,6 +118,8 @@ typedef struct gen_config {
 	/* --start-at: when the run's first second begins, wall clock (ns since the epoch), so
 	 * that the shards' seconds line up; 0: at once. The threads are ready before it. */
 	uint64_t start_wall_ns;
+	/* the stream of per-second deltas (above); NULL: nobody listens (none are built) */
+	const gen_consumer_t *consumer;
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
@@ -130,7 +150,6 @@ typedef struct gen_point {
 	uint64_t late, dropped;
 	uint64_t bytes_in;
 	int64_t p50_us, p95_us, p99_us;
-	char *hist; /* the second's latency histogram, base64 (owned by the result), or NULL */
 	/* the generator's own figures that second, for its self-check */
 	double busiest_cpu;  /* the busiest thread's CPU time over the second's wall time, 0..1 */
 	uint64_t due;        /* open model: arrivals due in this second */
@@ -206,6 +225,8 @@ int gen_named_endpoint(gen_named_t *n, const char *method, const char *name);
 gen_tally_t *gen_named_tally(gen_named_t *n, enum gen_tally_kind kind, const char *name);
 /* dst += src by name; 0 or -ENOMEM. */
 int gen_named_merge(gen_named_t *dst, const gen_named_t *src);
+/* Every figure back to zero, the names kept (a thread's second, once handed over). */
+void gen_named_clear(gen_named_t *n);
 void gen_named_free(gen_named_t *n);
 
 typedef struct gen_run gen_run_t;
@@ -237,8 +258,14 @@ typedef struct gen_result {
 	double *thread_cpu;    /* each thread's CPU time over its wall time (threads entries) */
 	bool saturated;        /* the numbers describe the generator more than the target */
 	gen_saturation_t saturation; /* why, when saturated */
+	/* the engine's own timeline: counters and percentiles per second for the self-check (the
+	 * document's timeline is the consumer's sum of the stream) */
 	gen_point_t *timeline;
 	size_t timeline_len;
+	uint64_t timeline_lost; /* seconds it could not keep (its cap, or no memory) */
+	/* seconds a thread's delta could not be built, or its run figures kept, for lack of
+	 * memory: the stream lost them (0 in any sane run; reported, never silent) */
+	uint64_t stream_failed;
 	double cpu_s; /* user + system time of the generator process during the run */
 	uint64_t max_rss_bytes;
 	uint32_t threads;

@@ -18,11 +18,29 @@
 #include "gen/gen.h"
 #include "gen/gen_driver.h"
 #include "gen/gen_groups.h"
+#include "result/result.h"
 
 #define GEN_READ_BUFFER     (64 * 1024)
 #define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
 #define GEN_TIMELINE_RING   8 /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
+
+/* A thread's delta buffers (gen_delta.c): the delta it hands over each second and the arrays
+ * it points to, reused second after second. Each histogram's pairs grow to the most non-empty
+ * buckets a second has had (HIST_COUNTS_LEN at most), the endpoint and tally arrays to the
+ * thread's names (GEN_MAX_ENDPOINTS, GEN_MAX_TALLIES): bounded, whatever the run's length. */
+typedef struct gen_thread_delta {
+	delta_t d;
+	delta_endpoint_t *endpoints;
+	uint32_t endpoint_cap;
+	delta_tally_t *tallies;
+	uint32_t tally_cap;
+	bool emit;         /* the second has something to hand over */
+	uint64_t failed;   /* seconds whose delta could not be built (no memory), counted */
+	uint64_t due_from; /* the oldest second whose due counts changed since handed over */
+	struct gen_due_second *due_sent; /* [second]: what of t->due was handed over */
+	size_t due_sent_cap;
+} gen_thread_delta_t;
 
 /* The open model's arrivals due in one second, and how many of them the pacer dispatched
  * more than GEN_LAG_BOUND_US after their time (sent, queued or dropped alike). */
@@ -109,23 +127,29 @@ struct gen_thread {
 
 	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	void *driver_state; /* the driver's per-thread state (a Lua VM) */
-	gen_named_t named;  /* by endpoint, and a scenario's checks and metrics */
+	/* by endpoint, and a scenario's checks and metrics: the current second (what the
+	 * requests and the driver write), and the run's earlier seconds (folded each second) */
+	gen_named_t named;
+	gen_named_t named_run;
 	/* --group-by-header: the responses by value, and each connection's captured header */
 	gen_groups_t *groups;
 	http_header_capture_t *captures;
 	gen_counters_t counters;
-	hist_t *latency;   /* the whole run */
-	hist_t *interval;  /* the current second */
-	hist_t *service;   /* the whole run: from the actual send */
-	hist_t *sched_lag; /* the whole run: pacer lateness */
+	hist_t *latency;                               /* the whole run */
+	hist_t *interval;                              /* the current second */
+	hist_t *service;                               /* the whole run: from the actual send */
+	hist_t *sched_lag;                             /* the whole run: pacer lateness */
+	hist_t *interval_service, *interval_sched_lag; /* the current second's */
 	gen_counters_t interval_counters;
-	uint64_t interval_index; /* which second the interval belongs to */
+	gen_thread_delta_t delta; /* the second handed to the consumer (gen_delta.c) */
+	uint64_t interval_index;  /* which second the interval belongs to */
 	/* the self-check's figures: CPU second by second, and the pacer's lateness by the second
 	 * the arrivals were due in (a starved thread dispatches a whole stretch of them at once,
 	 * long after those seconds' intervals were flushed) */
 	double interval_cpu;                /* this thread's CPU share in the second just ended */
 	uint64_t cpu_mark_ns, wall_mark_ns; /* thread CPU time and clock at the last flush */
 	gen_due_second_t *due;              /* [second]: open model, this thread's arrivals */
+	uint64_t due_dirty_from;            /* the oldest second counted in since the last delta */
 	size_t due_len, due_cap;
 	loop_timer_t tick;
 	loop_timer_t deadline;
@@ -169,6 +193,7 @@ struct gen_run {
 	gen_point_t *points;
 	size_t points_len;
 	size_t points_cap;
+	uint64_t points_lost;  /* seconds past GEN_TIMELINE_MAX or without memory */
 	gen_counters_t so_far; /* every finished second, for live thresholds */
 	hist_t *so_far_latency;
 	char driver_error[512]; /* why the driver could not start on some thread */
@@ -232,5 +257,19 @@ uint32_t gen_thread_share(const gen_thread_t *t, double total);
 /* gen_timeline.c */
 void gen_timeline_add(gen_thread_t *t, double length_s, bool last);
 void gen_timeline_close(gen_run_t *run);
+/* This shard's part of what the test asks at `t_s` seconds: users (closed) or rate (open). */
+double gen_timeline_target(const gen_run_t *run, double t_s);
+
+/* gen_delta.c */
+/* Builds the thread's delta of its current second (off the lock: the sparse histograms). */
+void gen_delta_build(gen_thread_t *t, double length_s);
+/* Hands the built delta to the consumer, and before it the due counts of earlier seconds
+ * that the pacer dispatched after they were handed over. Under the timeline lock. */
+void gen_delta_emit(gen_thread_t *t);
+/* Folds the second into the thread's run figures and clears it for the next. */
+void gen_delta_fold(gen_thread_t *t);
+void gen_delta_free(gen_thread_t *t);
+/* The heap the thread's delta buffers hold. */
+size_t gen_delta_bytes(const gen_thread_t *t);
 
 #endif

@@ -54,6 +54,8 @@ static void count_due(gen_thread_t *t, uint64_t intended, uint64_t now)
 	}
 	if (second >= t->due_len)
 		t->due_len = second + 1;
+	if (second < t->due_dirty_from)
+		t->due_dirty_from = second; /* an arrival of a second already handed over */
 	t->due[second].arrivals++;
 	t->due[second].late += now - intended > (uint64_t)GEN_LAG_BOUND_US * NS_PER_US;
 }
@@ -69,7 +71,7 @@ static void dispatch(gen_thread_t *t, uint64_t intended, uint64_t now)
 		gen_conn_t *c = t->free_conns[--t->free_count];
 
 		/* how late the generator itself was: the timer's wake-up and this batch */
-		hist_record(t->sched_lag, (int64_t)((now - intended) / NS_PER_US));
+		hist_record(t->interval_sched_lag, (int64_t)((now - intended) / NS_PER_US));
 		gen_conn_send_due(c, intended);
 	} else if (t->queue_len < t->queue_cap) {
 		t->queue[(t->queue_head + t->queue_len++) % t->queue_cap] = intended;

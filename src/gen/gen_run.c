@@ -17,7 +17,8 @@
 
 /* ---- per-thread ---- */
 
-/* Folds the finished interval into the thread's totals and the run's timeline. */
+/* The finished second: its delta built and handed over (with the timeline's part, under its
+ * lock), then folded into the thread's totals and cleared. */
 static void flush_interval(gen_thread_t *t, bool last)
 {
 	uint64_t now = clock_now_ns(), cpu = clock_thread_cpu_ns();
@@ -40,11 +41,9 @@ static void flush_interval(gen_thread_t *t, bool last)
 		t->interval_cpu = 1;
 	t->cpu_mark_ns = cpu;
 	t->wall_mark_ns = now;
-	hist_merge(t->latency, t->interval);
-	gen_counters_add(&t->counters, &t->interval_counters);
+	gen_delta_build(t, length_s);
 	gen_timeline_add(t, length_s, last);
-	hist_reset(t->interval);
-	memset(&t->interval_counters, 0, sizeof(t->interval_counters));
+	gen_delta_fold(t);
 }
 
 static void on_tick(loop_t *loop, loop_timer_t *timer)
@@ -266,8 +265,10 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	t->interval = calloc(1, sizeof(hist_t));
 	t->service = calloc(1, sizeof(hist_t));
 	t->sched_lag = calloc(1, sizeof(hist_t));
+	t->interval_service = calloc(1, sizeof(hist_t));
+	t->interval_sched_lag = calloc(1, sizeof(hist_t));
 	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval ||
-	    !t->service || !t->sched_lag)
+	    !t->service || !t->sched_lag || !t->interval_service || !t->interval_sched_lag)
 		return -ENOMEM;
 	if (run->cfg.group_header) {
 		t->groups = calloc(1, sizeof(*t->groups));
@@ -281,6 +282,8 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	hist_reset(t->interval);
 	hist_reset(t->service);
 	hist_reset(t->sched_lag);
+	hist_reset(t->interval_service);
+	hist_reset(t->interval_sched_lag);
 	/* one fixed request is one endpoint; a driver names its own */
 	if (!run->cfg.driver &&
 	    gen_named_endpoint(&t->named, run->cfg.method, run->cfg.url.target) < 0)
@@ -302,6 +305,10 @@ static void free_run(gen_run_t *run)
 		free(t->interval);
 		free(t->service);
 		free(t->sched_lag);
+		free(t->interval_service);
+		free(t->interval_sched_lag);
+		gen_delta_free(t);
+		gen_named_free(&t->named_run);
 		if (t->model)
 			t->model->teardown(t);
 		gen_named_free(&t->named);
@@ -314,8 +321,6 @@ static void free_run(gen_run_t *run)
 		free(run->slots[i].hist);
 	free(run->so_far_latency);
 	free(run->threads);
-	for (size_t i = 0; i < run->points_len; i++)
-		free(run->points[i].hist);
 	free(run->points);
 	buf_free(&run->request);
 	tls_context_free(run->tls);
@@ -560,7 +565,8 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		gen_thread_t *t = &run->threads[i];
 
 		gen_counters_add(&out->counters, &t->counters);
-		if (gen_named_merge(&out->named, &t->named) < 0 ||
+		out->stream_failed += t->delta.failed;
+		if (gen_named_merge(&out->named, &t->named_run) < 0 ||
 		    (t->groups && gen_groups_merge(out->groups, t->groups) < 0)) {
 			free_run(run);
 			gen_result_free(out);
@@ -579,6 +585,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	add_due_seconds(run, run->points, run->points_len);
 	out->timeline = run->points;
 	out->timeline_len = run->points_len;
+	out->timeline_lost = run->points_lost;
 	run->points = NULL;
 	run->points_len = 0;
 	out->saturated = gen_saturation_decide(out->timeline, out->timeline_len, &out->saturation);
@@ -592,8 +599,6 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 
 void gen_result_free(gen_result_t *r)
 {
-	for (size_t i = 0; r->timeline && i < r->timeline_len; i++)
-		free(r->timeline[i].hist);
 	gen_named_free(&r->named);
 	if (r->groups)
 		gen_groups_free(r->groups);

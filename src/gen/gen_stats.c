@@ -152,6 +152,23 @@ int gen_named_merge(gen_named_t *dst, const gen_named_t *src)
 	return 0;
 }
 
+void gen_named_clear(gen_named_t *n)
+{
+	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		memset(&n->endpoints[i]->counters, 0, sizeof(n->endpoints[i]->counters));
+		if (n->endpoints[i]->latency->total)
+			hist_reset(n->endpoints[i]->latency);
+	}
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		gen_tally_t *t = n->tallies[i];
+
+		t->passes = t->fails = 0;
+		t->value = 0;
+		if (t->hist && t->hist->total)
+			hist_reset(t->hist);
+	}
+}
+
 void gen_named_free(gen_named_t *n)
 {
 	for (uint32_t i = 0; i < n->endpoint_count; i++) {

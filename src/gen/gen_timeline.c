@@ -1,4 +1,6 @@
-/* gen_timeline: merges every thread's one-second intervals into the run's timeline.
+/* gen_timeline: merges every thread's one-second intervals into the engine's own timeline —
+ * counters and percentiles for the live line, the live thresholds (gen_progress) and the
+ * self-check — and hands each thread's delta to the run's consumer under the same lock.
  * Threads report each second under a lock (once a second each: no hot-path sharing); a
  * second becomes a timeline point when every thread still running has reported it. */
 #include <stdlib.h>
@@ -6,6 +8,22 @@
 
 #include "core/clock.h"
 #include "gen/gen_internal.h"
+
+double gen_timeline_target(const gen_run_t *run, double t_s)
+{
+	const gen_config_t *cfg = &run->cfg;
+	uint64_t at = (uint64_t)(t_s * NS_PER_S);
+
+	/* this shard's part of what the test asks (the users rounded, as they are dealt) */
+	if (cfg->open_model)
+		return deal_value(schedule_value_at(&cfg->schedule, at), cfg->shard);
+	if (cfg->has_schedule && !deal_is_whole(cfg->shard))
+		return (double)deal_share((uint64_t)(schedule_value_at(&cfg->schedule, at) + 0.5),
+		                          cfg->shard);
+	if (cfg->has_schedule)
+		return schedule_value_at(&cfg->schedule, at);
+	return (double)deal_share(cfg->connections, cfg->shard);
+}
 
 static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 {
@@ -20,11 +38,16 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 		size_t cap = run->points_cap ? run->points_cap * 2 : 64;
 		gen_point_t *points;
 
-		if (run->points_len >= GEN_TIMELINE_MAX)
+		/* the engine's own timeline (live line, self-check) stops growing: counted */
+		if (run->points_len >= GEN_TIMELINE_MAX) {
+			run->points_lost++;
 			return;
+		}
 		points = realloc(run->points, cap * sizeof(*points));
-		if (!points)
+		if (!points) {
+			run->points_lost++;
 			return;
+		}
 		run->points = points;
 		run->points_cap = cap;
 	}
@@ -36,36 +59,13 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	p->errors = slot->counters.errors;
 	p->late = slot->counters.late;
 	p->dropped = slot->counters.dropped;
-	/* this shard's part of what the test asks (the users rounded, as they are dealt) */
-	if (run->cfg.open_model)
-		p->target =
-		    deal_value(schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S)),
-		               run->cfg.shard);
-	else if (run->cfg.has_schedule && !deal_is_whole(run->cfg.shard))
-		p->target = (double)deal_share(
-		    (uint64_t)(schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S)) +
-		               0.5),
-		    run->cfg.shard);
-	else if (run->cfg.has_schedule)
-		p->target = schedule_value_at(&run->cfg.schedule, (uint64_t)(p->t * NS_PER_S));
-	else
-		p->target = (double)deal_share(run->cfg.connections, run->cfg.shard);
+	p->target = gen_timeline_target(run, p->t);
 	p->bytes_in = slot->counters.bytes_in;
 	p->p50_us = hist_percentile(slot->hist, 50);
 	p->p95_us = hist_percentile(slot->hist, 95);
 	p->p99_us = hist_percentile(slot->hist, 99);
-	p->hist = NULL;
 	p->busiest_cpu = slot->busiest_cpu;
 	p->due = p->pacer_late = 0; /* gen_finish adds them, by the second they were due in */
-	if (slot->hist->total) {
-		buf_t b;
-
-		/* kept encoded: a week of seconds stays small, and shards merge second by second */
-		buf_init(&b, 1u << 20);
-		if (hist_encode_base64(slot->hist, &b) == 0)
-			p->hist = buf_steal(&b, NULL);
-		buf_free(&b);
-	}
 }
 
 /* Threads that will never report second `index` (they finished earlier). */
@@ -124,6 +124,7 @@ void gen_timeline_add(gen_thread_t *t, double length_s, bool last)
 	if (length_s > slot->length_s)
 		slot->length_s = length_s;
 	slot->reported++;
+	gen_delta_emit(t); /* the consumer's calls never overlap: they are under this lock */
 	if (last) {
 		t->finished = true;
 		t->last_index = index;
@@ -149,8 +150,6 @@ size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size
 		if (n > max)
 			n = max;
 		memcpy(out, run->points + from, n * sizeof(*out));
-		for (size_t i = 0; i < n; i++)
-			out[i].hist = NULL; /* the run owns them */
 	}
 	pthread_mutex_unlock(&run->timeline_lock);
 	return n;

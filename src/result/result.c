@@ -413,9 +413,13 @@ int result_add(result_t *r, const delta_t *d)
 	/* seal what the stream has moved past: its threads' deltas are in */
 	while (r->sealed_upto < r->point_count &&
 	       (int64_t)r->sealed_upto + RESULT_OPEN_SECONDS < d->second) {
-		if (seal_point(r, &r->points[r->sealed_upto]) < 0)
+		if (seal_point(r, &r->points[r->sealed_upto]) < 0) {
+			r->dropped.deltas_lost++;
 			return -ENOMEM;
+		}
 		r->sealed_upto++;
 	}
+	if (rc < 0)
+		r->dropped.deltas_lost++;
 	return rc;
 }

@@ -176,10 +176,12 @@ typedef struct result_generator {
 
 /* What hitting a bound cost, so it is never silent. */
 typedef struct result_dropped {
-	uint64_t points;    /* seconds beyond RESULT_POINTS_MAX, or lost to memory */
-	uint64_t endpoints; /* deltas of endpoints beyond RESULT_ENDPOINTS_MAX (summed into the
-	                       last one, as the engine does) */
-	uint64_t tallies;   /* tallies beyond RESULT_TALLIES_MAX */
+	uint64_t points;      /* seconds beyond RESULT_POINTS_MAX, or lost to memory */
+	uint64_t endpoints;   /* deltas of endpoints beyond RESULT_ENDPOINTS_MAX (summed into the
+	                         last one, as the engine does) */
+	uint64_t tallies;     /* tallies beyond RESULT_TALLIES_MAX */
+	uint64_t deltas_lost; /* deltas (or parts) not kept for lack of memory: result_add's
+	                         failures, and seconds the engine could not build (stream_failed) */
 } result_dropped_t;
 
 typedef struct result {

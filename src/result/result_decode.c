@@ -506,6 +506,7 @@ static int read_merge(result_t *r, const json_t *doc)
 	r->dropped.points = result_doc_count(limits, "timeline_points_dropped", 0);
 	r->dropped.endpoints = result_doc_count(limits, "endpoint_deltas_over_max", 0);
 	r->dropped.tallies = result_doc_count(limits, "tally_deltas_over_max", 0);
+	r->dropped.deltas_lost = result_doc_count(limits, "deltas_lost", 0);
 	return 0;
 }
 

@@ -216,6 +216,7 @@ static const field_t limits_f[] = {{"timeline_points_dropped", K_COUNT, NULL},
                                    {"endpoints_max", K_COUNT, NULL},
                                    {"tally_deltas_over_max", K_COUNT, NULL},
                                    {"tallies_max", K_COUNT, NULL},
+                                   {"deltas_lost", K_COUNT, NULL},
                                    END};
 
 static const field_t document_f[] = {{"tool", K_STRING, NULL},

@@ -431,7 +431,7 @@ static void write_limits(enc_t *e)
 	json_writer_t *w = &e->w;
 	const result_dropped_t *d = &e->r->dropped;
 
-	if (!d->points && !d->endpoints && !d->tallies)
+	if (!d->points && !d->endpoints && !d->tallies && !d->deltas_lost)
 		return;
 	jsonw_key(w, "limits");
 	jsonw_object_begin(w);
@@ -441,6 +441,7 @@ static void write_limits(enc_t *e)
 	key_count(w, "endpoints_max", RESULT_ENDPOINTS_MAX);
 	key_count(w, "tally_deltas_over_max", d->tallies);
 	key_count(w, "tallies_max", RESULT_TALLIES_MAX);
+	key_count(w, "deltas_lost", d->deltas_lost);
 	jsonw_object_end(w);
 }
 

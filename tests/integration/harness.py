@@ -282,7 +282,7 @@ def decode_histogram(text):
     return {"sig_figs": int.from_bytes(payload[12:16], "big"),
             "lowest": int.from_bytes(payload[16:24], "big"),
             "highest": int.from_bytes(payload[24:32], "big"),
-            "total": sum(counts)}
+            "total": sum(counts), "counts": counts}
 
 
 def main(tests):

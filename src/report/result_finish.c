@@ -1,8 +1,10 @@
-/* result_from_gen: a finished run (the engine's gen_result_t and report/'s analysis of it)
- * converted into the typed result model, which the result document is then encoded from.
- * The one bridge between the engine's end-of-run result and result_t: when the engine hands
- * over per-second deltas (result_add), this file goes. */
-#include "report/result_from_gen.h"
+/* result_finish: completes the result `surge run` summed from the engine's stream (result_add
+ * of every per-second delta: totals, histograms, endpoints, tallies, timeline) with what the
+ * stream does not carry: the config asked, the run's start, end and interruption, the
+ * --group-by-header counts, report/'s verdicts and advice, the scraped target's figures and
+ * the generator's own (CPU, RSS, the self-check's decision). No figure of the stream is
+ * computed here. */
+#include "report/result_finish.h"
 
 #include <errno.h>
 #include <math.h>
@@ -55,67 +57,13 @@ static int convert_config(result_t *r, const gen_config_t *cfg)
 	return !c->url || !c->method ? -ENOMEM : 0;
 }
 
-static int convert_named(result_t *r, const gen_result_t *g)
+/* The scraped target's figures for each second of the timeline. */
+static void convert_target_timeline(result_t *r, const report_target_t *target)
 {
-	for (uint32_t i = 0; i < g->named.endpoint_count; i++) {
-		const gen_endpoint_t *ge = g->named.endpoints[i];
-		result_endpoint_t *e = result_endpoint(r, ge->method, ge->name);
-
-		if (!e || result_hist_set(r, &e->latency, ge->latency) < 0)
-			return -ENOMEM;
-		e->counters = ge->counters;
+	for (size_t i = 0; target && i < r->point_count && i < target->timeline_len; i++) {
+		r->points[i].target_cpu_cores = target->timeline_cpu_cores[i];
+		r->points[i].target_rss_bytes = target->timeline_rss_bytes[i];
 	}
-	for (uint32_t i = 0; i < g->named.tally_count; i++) {
-		const gen_tally_t *gt = g->named.tallies[i];
-		result_tally_t *t = result_tally(r, gt->kind, gt->name);
-
-		if (!t)
-			return -ENOMEM;
-		t->passes = gt->passes;
-		t->fails = gt->fails;
-		t->value = gt->value;
-		if (gt->hist && result_hist_set(r, &t->hist, gt->hist) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int convert_timeline(result_t *r, const gen_result_t *g, const report_target_t *target)
-{
-	for (size_t i = 0; i < g->timeline_len; i++) {
-		const gen_point_t *gp = &g->timeline[i];
-		result_point_t *p = result_point(r, (int64_t)i);
-
-		if (!p)
-			return -ENOMEM;
-		p->t = gp->t;
-		p->length_s = gp->length_s;
-		p->users = gp->users;
-		p->target = gp->target;
-		p->requests = gp->requests;
-		p->errors = gp->errors;
-		p->late = gp->late;
-		p->dropped = gp->dropped;
-		p->bytes_in = gp->bytes_in;
-		p->p50_us = gp->p50_us;
-		p->p95_us = gp->p95_us;
-		p->p99_us = gp->p99_us;
-		p->busiest_cpu = gp->busiest_cpu;
-		p->due = gp->due;
-		p->due_late = gp->pacer_late;
-		if (gp->hist) {
-			p->hist = result_strdup(r, gp->hist);
-			if (!p->hist)
-				return -ENOMEM;
-			p->hist_len = strlen(p->hist);
-		}
-		if (target && i < target->timeline_len) {
-			p->target_cpu_cores = target->timeline_cpu_cores[i];
-			p->target_rss_bytes = target->timeline_rss_bytes[i];
-		}
-	}
-	r->sealed_upto = r->point_count;
-	return 0;
 }
 
 static int convert_groups(result_t *r, const gen_config_t *cfg, const gen_groups_t *gg)
@@ -275,30 +223,25 @@ static int convert_generator(result_t *r, const gen_result_t *g)
 	o->saturated = g->saturated;
 	o->saturation = g->saturation;
 	o->saturation_shard = -1;
-	return result_hist_set(r, &o->sched_lag, g->sched_lag);
+	return 0;
 }
 
-int result_from_gen(const gen_config_t *cfg, const gen_result_t *g, const report_analysis_t *a,
-                    result_t *r)
+int result_finish(const gen_config_t *cfg, const gen_result_t *g, const report_analysis_t *a,
+                  result_t *r)
 {
 	int rc;
 
-	result_init(r);
 	r->has_started_at = r->has_generator = true;
 	if (!(r->version = result_strdup(r, surge_version)))
 		return -ENOMEM;
 	r->started_wall_ns = g->started_wall_ns;
 	r->duration_s = (double)g->duration_ns / NS_PER_S;
 	r->interrupted = g->interrupted;
-	r->counters = g->counters;
-	if ((rc = convert_config(r, cfg)) < 0 ||
-	    (rc = result_hist_set(r, &r->latency, g->latency)) < 0 ||
-	    (rc = result_hist_set(r, &r->service, g->service)) < 0 ||
-	    (rc = convert_named(r, g)) < 0 || (rc = convert_groups(r, cfg, g->groups)) < 0 ||
-	    (rc = convert_timeline(r, g, a->target)) < 0 || (rc = convert_verdicts(r, a)) < 0 ||
-	    (rc = convert_advice(r, a)) < 0 || (rc = convert_generator(r, g)) < 0) {
-		result_free(r);
+	r->dropped.deltas_lost += g->stream_failed;
+	if ((rc = result_seal(r)) < 0 || (rc = convert_config(r, cfg)) < 0 ||
+	    (rc = convert_groups(r, cfg, g->groups)) < 0 || (rc = convert_verdicts(r, a)) < 0 ||
+	    (rc = convert_advice(r, a)) < 0 || (rc = convert_generator(r, g)) < 0)
 		return rc;
-	}
+	convert_target_timeline(r, a->target);
 	return 0;
 }

@@ -1,0 +1,16 @@
+/* result_finish: the result `surge run` summed from the engine's stream, completed with what
+ * the stream does not carry; `surge run`'s result document is encoded from it. */
+#ifndef SURGE_RESULT_FINISH_H
+#define SURGE_RESULT_FINISH_H
+
+#include "gen/gen.h"
+#include "report/report.h"
+#include "result/result.h"
+
+/* r, the sum of the run's deltas, gets the run g's config (cfg), start and end, groups,
+ * generator figures, and a's verdicts, advice and scraped figures; its open seconds are
+ * sealed. 0, or -ENOMEM (r stays freeable). */
+int result_finish(const gen_config_t *cfg, const gen_result_t *g, const report_analysis_t *a,
+                  result_t *r);
+
+#endif

@@ -1,0 +1,189 @@
+/* Tests for the engine's stream (gen.h gen_consumer_t, gen/gen_delta.c): a real run against a
+ * tiny loopback server on its own thread, every per-second delta summed with result_add, and
+ * the sum compared with the engine's own end-of-run figures — counts exactly, histograms
+ * bucket by bucket — for the closed and the open model on several threads. */
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "gen/gen.h"
+#include "result/result.h"
+#include "test.h"
+
+#define SERVER_FDS 32
+
+static struct server {
+	int listen_fd;
+	int port;
+	atomic_bool stop;
+	pthread_t tid;
+} srv;
+
+/* One 200 per read: each connection has one request out at a time. Bounded by `stop`. */
+static void *serve(void *arg)
+{
+	static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+	struct pollfd fds[SERVER_FDS] = {{.fd = srv.listen_fd, .events = POLLIN}};
+	int n = 1;
+	char buf[4096];
+
+	while (!atomic_load(&srv.stop)) {
+		if (poll(fds, (nfds_t)n, 50) <= 0)
+			continue;
+		if (fds[0].revents & POLLIN) {
+			int fd = accept(srv.listen_fd, NULL, NULL);
+
+			if (fd >= 0 && n < SERVER_FDS)
+				fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+			else if (fd >= 0)
+				close(fd);
+		}
+		for (int i = 1; i < n; i++) {
+			ssize_t got;
+
+			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			got = read(fds[i].fd, buf, sizeof(buf));
+			if (got <= 0 || write(fds[i].fd, reply, sizeof(reply) - 1) < 0) {
+				close(fds[i].fd);
+				fds[i--] = fds[--n];
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i].fd);
+	return NULL;
+}
+
+static int server_start(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+
+	memset(&srv, 0, sizeof(srv));
+	srv.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (srv.listen_fd < 0 || bind(srv.listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(srv.listen_fd, 64) < 0 ||
+	    getsockname(srv.listen_fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	srv.port = ntohs(a.sin_port);
+	return pthread_create(&srv.tid, NULL, serve, NULL) == 0 ? 0 : -1;
+}
+
+static void server_stop(void)
+{
+	atomic_store(&srv.stop, true);
+	pthread_join(srv.tid, NULL);
+}
+
+typedef struct sum {
+	result_t r;
+	uint64_t deltas;
+} sum_t;
+
+static void add_second(void *ctx, const delta_t *d)
+{
+	sum_t *s = ctx;
+
+	s->deltas++;
+	CHECK_INT(result_add(&s->r, d), 0);
+}
+
+static bool same_hist(const result_hist_t *sparse, const hist_t *dense)
+{
+	result_hist_t h;
+	bool same;
+
+	result_hist_init(&h);
+	if (result_hist_set(NULL, &h, dense) < 0)
+		return false;
+	same = result_hist_equal(sparse, &h);
+	result_hist_free(NULL, &h);
+	return same;
+}
+
+/* Runs cfg with the stream summed; checks the sum against the engine's own figures. */
+static void run_and_compare(gen_config_t *cfg)
+{
+	sum_t sum = {.deltas = 0};
+	gen_consumer_t consumer = {.ctx = &sum, .second = add_second};
+	gen_result_t g;
+	gen_run_t *run;
+	char err[256] = "";
+	uint64_t timeline_requests = 0, due = 0;
+
+	result_init(&sum.r);
+	CHECK_INT(server_start(), 0);
+	snprintf(cfg->url.host, sizeof(cfg->url.host), "127.0.0.1");
+	cfg->url.port = srv.port;
+	snprintf(cfg->url.target, sizeof(cfg->url.target), "/x");
+	cfg->url_text = "http://127.0.0.1/x";
+	cfg->method = "GET";
+	cfg->timeout_ns = 10 * NS_PER_S;
+	cfg->consumer = &consumer;
+	run = gen_start(cfg, err, sizeof(err));
+	CHECK(run != NULL);
+	if (!run) {
+		server_stop();
+		return;
+	}
+	CHECK_INT(gen_finish(run, &g), 0);
+	server_stop();
+	CHECK(sum.deltas >= cfg->threads); /* a second of each thread at least */
+	CHECK(g.counters.requests > 0);
+	CHECK_INT(g.stream_failed, 0);
+	CHECK(memcmp(&sum.r.counters, &g.counters, sizeof(g.counters)) == 0);
+	CHECK(same_hist(&sum.r.latency, g.latency));
+	CHECK(same_hist(&sum.r.service, g.service));
+	CHECK(same_hist(&sum.r.generator.sched_lag, g.sched_lag));
+	CHECK_INT(sum.r.endpoint_count, g.named.endpoint_count);
+	for (uint32_t i = 0; i < g.named.endpoint_count && i < sum.r.endpoint_count; i++) {
+		const gen_endpoint_t *e = g.named.endpoints[i];
+		result_endpoint_t *s = result_endpoint(&sum.r, e->method, e->name);
+
+		CHECK(memcmp(&s->counters, &e->counters, sizeof(e->counters)) == 0);
+		CHECK(same_hist(&s->latency, e->latency));
+	}
+	/* the timeline's seconds add up to the run, and each is one of the engine's */
+	for (size_t i = 0; i < sum.r.point_count; i++) {
+		timeline_requests += sum.r.points[i].requests;
+		due += sum.r.points[i].due;
+	}
+	CHECK_INT(timeline_requests, g.counters.requests);
+	if (cfg->open_model) {
+		uint64_t engine_due = 0;
+
+		for (size_t i = 0; i < g.timeline_len; i++)
+			engine_due += g.timeline[i].due;
+		CHECK_INT(due, engine_due);
+		CHECK(due > 0);
+	}
+	CHECK_INT(sum.r.dropped.deltas_lost, 0);
+	gen_result_free(&g);
+	result_free(&sum.r);
+}
+
+TEST(stream_sums_to_the_run_closed_two_threads)
+{
+	gen_config_t cfg = {.connections = 4, .threads = 2, .requests = 2000};
+
+	run_and_compare(&cfg);
+}
+
+TEST(stream_sums_to_the_run_open_four_threads)
+{
+	/* 200/s for 1.5 s: two seconds of the stream, the last a half */
+	gen_config_t cfg = {.connections = 8,
+	                    .threads = 4,
+	                    .open_model = true,
+	                    .duration_ns = 1500 * NS_PER_MS,
+	                    .max_queue = 1000,
+	                    .rate = 200};
+
+	schedule_constant(&cfg.schedule, 200, cfg.duration_ns);
+	run_and_compare(&cfg);
+}
