@@ -266,7 +266,8 @@ typedef struct gen_result {
 	/* seconds a thread's delta could not be built, or its run figures kept, for lack of
 	 * memory: the stream lost them (0 in any sane run; reported, never silent) */
 	uint64_t stream_failed;
-	double cpu_s; /* user + system time of the generator process during the run */
+	size_t stream_bytes; /* the heap the threads' delta buffers held at the end (bounded) */
+	double cpu_s;        /* user + system time of the generator process during the run */
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;

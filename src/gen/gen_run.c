@@ -566,6 +566,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 
 		gen_counters_add(&out->counters, &t->counters);
 		out->stream_failed += t->delta.failed;
+		out->stream_bytes += gen_delta_bytes(t);
 		if (gen_named_merge(&out->named, &t->named_run) < 0 ||
 		    (t->groups && gen_groups_merge(out->groups, t->groups) < 0)) {
 			free_run(run);

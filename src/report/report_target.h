@@ -1,6 +1,6 @@
 /* report_target: what the target itself reported during the run (--scrape) condensed into
  * the figures the recommendations use, aligned with the run's timeline; and the terminal
- * summary's target, recommendations and cost (result_from_gen carries them into the
+ * summary's target, recommendations and cost (result_finish carries them into the
  * document). */
 #ifndef SURGE_REPORT_TARGET_H
 #define SURGE_REPORT_TARGET_H

@@ -6,11 +6,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/http.h"
 #include "gen/gen.h"
+#include "gen/gen_driver.h"
 #include "result/result.h"
 #include "test.h"
 
@@ -148,6 +152,26 @@ static void run_and_compare(gen_config_t *cfg)
 		CHECK(memcmp(&s->counters, &e->counters, sizeof(e->counters)) == 0);
 		CHECK(same_hist(&s->latency, e->latency));
 	}
+	CHECK_INT(sum.r.tally_count, g.named.tally_count);
+	for (uint32_t i = 0; i < g.named.tally_count && i < sum.r.tally_count; i++) {
+		const gen_tally_t *e = g.named.tallies[i];
+		result_tally_t *s = result_tally(&sum.r, e->kind, e->name);
+
+		CHECK(s != NULL);
+		if (!s)
+			continue;
+		CHECK_INT(s->passes, e->passes);
+		CHECK_INT(s->fails, e->fails);
+		CHECK(s->value == e->value);
+		if (e->hist)
+			CHECK(same_hist(&s->hist, e->hist));
+	}
+	/* the engine's delta buffers stay small: what each thread reuses second after second */
+	CHECK(g.stream_bytes < (size_t)(4u << 20));
+	if (getenv("SURGE_TEST_VERBOSE"))
+		fprintf(stderr, "  %u endpoints, %u threads: delta buffers %zu bytes, result %zu\n",
+		        g.named.endpoint_count, cfg->threads, g.stream_bytes,
+		        result_memory(&sum.r));
 	/* the timeline's seconds add up to the run, and each is one of the engine's */
 	for (size_t i = 0; i < sum.r.point_count; i++) {
 		timeline_requests += sum.r.points[i].requests;
@@ -185,5 +209,84 @@ TEST(stream_sums_to_the_run_open_four_threads)
 	                    .rate = 200};
 
 	schedule_constant(&cfg.schedule, 200, cfg.duration_ns);
+	run_and_compare(&cfg);
+}
+
+/* ---- a driver with 20 endpoints, a check and a trend on every response ---- */
+
+#define DRIVEN_ENDPOINTS 20
+
+typedef struct driven {
+	gen_request_t req[DRIVEN_ENDPOINTS];
+	uint64_t sent;
+} driven_t;
+
+static void *driven_start(void *ctx, gen_thread_t *t, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = gen_thread_config(t);
+	driven_t *d = calloc(1, sizeof(*d));
+
+	for (int i = 0; d && i < DRIVEN_ENDPOINTS; i++) {
+		char name[32], target[32];
+		http_request_spec_t spec = {.method = "GET",
+		                            .host = cfg->url.host,
+		                            .port = cfg->url.port,
+		                            .target = target};
+
+		snprintf(name, sizeof(name), "endpoint %d", i);
+		snprintf(target, sizeof(target), "/e%d", i);
+		buf_init(&d->req[i].bytes, 4096);
+		d->req[i].endpoint = (uint32_t)gen_driver_endpoint(t, "GET", name);
+		if (http_request_build(&spec, &d->req[i].bytes) < 0)
+			return NULL;
+	}
+	return d;
+}
+
+static void driven_stop(void *state)
+{
+	driven_t *d = state;
+
+	for (int i = 0; d && i < DRIVEN_ENDPOINTS; i++)
+		buf_free(&d->req[i].bytes);
+	free(d);
+}
+
+static void driven_next(gen_conn_t *c)
+{
+	gen_thread_t *t = gen_conn_thread(c);
+	driven_t *d = gen_thread_driver_state(t);
+	gen_outcome_t o;
+
+	if (gen_thread_ending(t)) {
+		gen_conn_finish(c);
+		return;
+	}
+	if (gen_conn_user(c)) {
+		gen_conn_outcome(c, &o);
+		gen_driver_check(t, c, "status 200", !o.failed && o.status == 200);
+		/* fails on every 7th response: failed checks count as the endpoint's errors */
+		gen_driver_check(t, c, "not every 7th", d->sent % 7 != 0);
+		gen_driver_trend(t, "sent", (double)(d->sent % 100));
+		gen_driver_counter(t, "responses", 1);
+	}
+	gen_conn_set_user(c, d);
+	gen_conn_request(c, &d->req[d->sent++ % DRIVEN_ENDPOINTS]);
+}
+
+static void driven_release(gen_conn_t *c)
+{
+	gen_conn_set_user(c, NULL);
+}
+
+TEST(stream_sums_to_the_run_twenty_endpoints_with_checks)
+{
+	gen_driver_t driver = {.thread_start = driven_start,
+	                       .thread_stop = driven_stop,
+	                       .next = driven_next,
+	                       .release = driven_release};
+	gen_config_t cfg = {
+	    .connections = 4, .threads = 2, .duration_ns = 1500 * NS_PER_MS, .driver = &driver};
+
 	run_and_compare(&cfg);
 }
