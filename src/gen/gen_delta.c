@@ -45,10 +45,12 @@ static int build_named(gen_thread_t *t, delta_t *d)
 	const gen_named_t *n = &t->named;
 	void *p;
 
-	if (!(p = grow(b->endpoints, &b->endpoint_cap, n->endpoint_count, sizeof(*b->endpoints),
+	if (n->endpoint_count &&
+	    !(p = grow(b->endpoints, &b->endpoint_cap, n->endpoint_count, sizeof(*b->endpoints),
 	               offsetof(delta_endpoint_t, latency))))
-		return n->endpoint_count ? -ENOMEM : 0;
-	b->endpoints = p;
+		return -ENOMEM;
+	if (n->endpoint_count)
+		b->endpoints = p;
 	for (uint32_t i = 0; i < n->endpoint_count; i++) {
 		delta_endpoint_t *e = &b->endpoints[i];
 		const gen_endpoint_t *g = n->endpoints[i];

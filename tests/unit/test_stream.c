@@ -290,3 +290,64 @@ TEST(stream_sums_to_the_run_twenty_endpoints_with_checks)
 
 	run_and_compare(&cfg);
 }
+
+/* A driver whose every iteration fails before a request: its script errors are tallies of a
+ * thread that has no endpoint at all, and the stream still carries them. */
+static void failing_next(gen_conn_t *c)
+{
+	gen_thread_t *t = gen_conn_thread(c);
+
+	if (gen_thread_ending(t) || gen_conn_user(c)) {
+		gen_conn_finish(c);
+		return;
+	}
+	gen_conn_set_user(c, c);
+	gen_driver_script_error(t, "boom");
+	gen_conn_finish(c);
+}
+
+static void *failing_start(void *ctx, gen_thread_t *t, char *err, size_t errlen)
+{
+	return t;
+}
+
+static void failing_stop(void *state)
+{
+}
+
+TEST(stream_carries_the_tallies_of_a_thread_without_endpoints)
+{
+	gen_driver_t driver = {.thread_start = failing_start,
+	                       .thread_stop = failing_stop,
+	                       .next = failing_next,
+	                       .release = driven_release};
+	gen_config_t cfg = {
+	    .connections = 2, .threads = 2, .duration_ns = 300 * NS_PER_MS, .driver = &driver};
+	sum_t sum = {.deltas = 0};
+	gen_consumer_t consumer = {.ctx = &sum, .second = add_second};
+	gen_result_t g;
+	gen_run_t *run;
+	char err[256] = "";
+	result_tally_t *boom;
+
+	result_init(&sum.r);
+	snprintf(cfg.url.host, sizeof(cfg.url.host), "127.0.0.1");
+	cfg.url.port = 9; /* never connected to: no request is sent */
+	snprintf(cfg.url.target, sizeof(cfg.url.target), "/");
+	cfg.url_text = "http://127.0.0.1:9/";
+	cfg.method = "GET";
+	cfg.timeout_ns = NS_PER_S;
+	cfg.consumer = &consumer;
+	run = gen_start(&cfg, err, sizeof(err));
+	CHECK(run != NULL);
+	if (!run)
+		return;
+	CHECK_INT(gen_finish(run, &g), 0);
+	CHECK_INT(g.named.endpoint_count, 0);
+	CHECK_INT(g.counters.script_errors, 2);
+	CHECK_INT(sum.r.counters.script_errors, 2);
+	boom = result_tally(&sum.r, GEN_TALLY_SCRIPT_ERROR, "boom");
+	CHECK(boom != NULL && boom->fails == 2);
+	gen_result_free(&g);
+	result_free(&sum.r);
+}
