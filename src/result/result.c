@@ -392,8 +392,10 @@ int result_add(result_t *r, const delta_t *d)
 	if (p) {
 		result_hist_t *open = open_point(r, p);
 
-		p->length_s = d->length_s;
-		p->t = (double)p->second + d->length_s;
+		/* the threads' last second ends when the last of them stops */
+		if (!p->deltas++ || d->length_s > p->length_s)
+			p->length_s = d->length_s;
+		p->t = (double)p->second + p->length_s;
 		p->users += d->users;
 		p->target = d->target;
 		p->requests += d->counters.requests;

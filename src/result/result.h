@@ -90,6 +90,7 @@ typedef struct result_point {
 	size_t hist_len;
 	result_hist_t *open; /* deltas still arriving: summed sparse, sealed into hist */
 	bool gap; /* a merge's second no shard reported: the document gives only its counts */
+	uint32_t deltas; /* result_add: the deltas summed into it (its length is their longest) */
 } result_point_t;
 
 typedef struct result_group {

@@ -172,6 +172,16 @@ static void run_and_compare(gen_config_t *cfg)
 		fprintf(stderr, "  %u endpoints, %u threads: delta buffers %zu bytes, result %zu\n",
 		        g.named.endpoint_count, cfg->threads, g.stream_bytes,
 		        result_memory(&sum.r));
+	/* second by second, the stream's timeline is the engine's own (merged apart, in slots) */
+	for (size_t i = 0; i < g.timeline_len && i < sum.r.point_count; i++) {
+		CHECK_INT(sum.r.points[i].requests, g.timeline[i].requests);
+		CHECK_INT(sum.r.points[i].errors, g.timeline[i].errors);
+		CHECK_INT(sum.r.points[i].users, g.timeline[i].users);
+		CHECK_NEAR(sum.r.points[i].t, g.timeline[i].t, 1e-9);
+		CHECK_INT(sum.r.points[i].due, g.timeline[i].due);
+		CHECK_INT(sum.r.points[i].due_late, g.timeline[i].pacer_late);
+	}
+	CHECK(sum.r.point_count >= g.timeline_len && sum.r.point_count <= g.timeline_len + 1);
 	/* the timeline's seconds add up to the run, and each is one of the engine's */
 	for (size_t i = 0; i < sum.r.point_count; i++) {
 		timeline_requests += sum.r.points[i].requests;
@@ -350,4 +360,27 @@ TEST(stream_carries_the_tallies_of_a_thread_without_endpoints)
 	CHECK(boom != NULL && boom->fails == 2);
 	gen_result_free(&g);
 	result_free(&sum.r);
+}
+
+/* The threads' parts of the run's last second: one stopped early (0.2 s) and handed its part
+ * after the one that ran the whole second (a thread's flush may be late): the second lasts
+ * until the last thread stopped, whatever order the parts came in. */
+TEST(stream_last_second_lasts_as_long_as_its_longest_part)
+{
+	result_t r;
+	delta_t whole = {.second = 1, .length_s = 1}, part = {.second = 1, .length_s = 0.2};
+
+	result_init(&r);
+	result_hist_init(&whole.latency);
+	result_hist_init(&whole.service);
+	result_hist_init(&whole.sched_lag);
+	result_hist_init(&part.latency);
+	result_hist_init(&part.service);
+	result_hist_init(&part.sched_lag);
+	CHECK_INT(result_add(&r, &whole), 0);
+	CHECK_INT(result_add(&r, &part), 0);
+	CHECK_INT(r.point_count, 2);
+	CHECK_NEAR(r.points[1].length_s, 1, 1e-12);
+	CHECK_NEAR(r.points[1].t, 2, 1e-12);
+	result_free(&r);
 }
