@@ -141,8 +141,7 @@ struct gen_thread {
 	hist_t *sched_lag;                             /* the whole run: pacer lateness */
 	hist_t *interval_service, *interval_sched_lag; /* the current second's */
 	gen_counters_t interval_counters;
-	gen_thread_delta_t delta; /* the second handed to the consumer (gen_delta.c) */
-	uint64_t interval_index;  /* which second the interval belongs to */
+	uint64_t interval_index; /* which second the interval belongs to */
 	/* the self-check's figures: CPU second by second, and the pacer's lateness by the second
 	 * the arrivals were due in (a starved thread dispatches a whole stretch of them at once,
 	 * long after those seconds' intervals were flushed) */
@@ -160,6 +159,9 @@ struct gen_thread {
 	uint32_t users_at_end; /* open connections when the thread stopped (closing them after) */
 	bool finished;         /* reported its last interval (under the timeline lock) */
 	uint64_t last_index;
+	/* the second handed to the consumer (gen_delta.c), once a second: last, away from what
+	 * the request path touches (it holds a delta's 8 KB of counters) */
+	gen_thread_delta_t delta;
 };
 
 typedef struct timeline_slot {
