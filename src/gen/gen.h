@@ -223,8 +223,6 @@ typedef struct gen_named {
 int gen_named_endpoint(gen_named_t *n, const char *method, const char *name);
 /* The tally (added when new; NULL when full or out of memory). */
 gen_tally_t *gen_named_tally(gen_named_t *n, enum gen_tally_kind kind, const char *name);
-/* dst += src by name; 0 or -ENOMEM. */
-int gen_named_merge(gen_named_t *dst, const gen_named_t *src);
 /* Every figure back to zero, the names kept (a thread's second, once handed over). */
 void gen_named_clear(gen_named_t *n);
 void gen_named_free(gen_named_t *n);

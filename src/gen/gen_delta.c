@@ -137,8 +137,7 @@ void gen_delta_build(gen_thread_t *t, double length_s)
 	double end_s = (double)t->interval_index + length_s;
 
 	b->emit = false;
-	if (!t->run->cfg.consumer)
-		return;
+	b->built = false;
 	d->second = (int64_t)t->interval_index;
 	d->length_s = length_s;
 	d->users = t->stopping ? t->users_at_end : t->open_conns;
@@ -151,6 +150,7 @@ void gen_delta_build(gen_thread_t *t, double length_s)
 		b->failed++; /* reported with the run's figures (gen_result_t.stream_failed) */
 		return;
 	}
+	b->built = true;
 	b->emit = length_s >= 0.001 || !delta_empty(d);
 }
 
@@ -179,8 +179,86 @@ void gen_delta_emit(gen_thread_t *t)
 			consumer->second(consumer->ctx, &late);
 	}
 	t->due_dirty_from = t->interval_index + 1;
-	if (b->emit)
+	if (b->built && b->emit)
 		consumer->second(consumer->ctx, &b->d);
+}
+
+/* The second's figures by name (the delta's sparse histograms, built whether or not anyone
+ * listens) added to the run's. */
+static int fold_named(gen_thread_t *t)
+{
+	gen_thread_delta_t *b = &t->delta;
+	const gen_named_t *n = &t->named;
+	void *p;
+	int rc = 0;
+
+	if (!b->built)
+		return -ENOMEM; /* the delta could not be built: its second is lost to the names */
+	if (n->endpoint_count &&
+	    !(p = grow(b->run_endpoints, &b->run_endpoint_cap, n->endpoint_count,
+	               sizeof(*b->run_endpoints), offsetof(delta_endpoint_t, latency))))
+		return -ENOMEM;
+	if (n->endpoint_count)
+		b->run_endpoints = p;
+	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		delta_endpoint_t *e = &b->run_endpoints[i];
+
+		memcpy(e->method, b->endpoints[i].method, sizeof(e->method));
+		memcpy(e->name, b->endpoints[i].name, sizeof(e->name));
+		gen_counters_add(&e->counters, &b->endpoints[i].counters);
+		if (result_hist_add(NULL, &e->latency, &b->endpoints[i].latency) < 0)
+			rc = -ENOMEM;
+	}
+	if (n->tally_count && !(p = grow(b->run_tallies, &b->run_tally_cap, n->tally_count,
+	                                 sizeof(*b->run_tallies), offsetof(delta_tally_t, hist))))
+		return -ENOMEM;
+	if (n->tally_count)
+		b->run_tallies = p;
+	for (uint32_t i = 0; i < n->tally_count; i++) {
+		delta_tally_t *x = &b->run_tallies[i];
+
+		x->kind = b->tallies[i].kind;
+		memcpy(x->name, b->tallies[i].name, sizeof(x->name));
+		x->passes += b->tallies[i].passes;
+		x->fails += b->tallies[i].fails;
+		x->value += b->tallies[i].value;
+		if (result_hist_add(NULL, &x->hist, &b->tallies[i].hist) < 0)
+			rc = -ENOMEM;
+	}
+	return rc;
+}
+
+int gen_delta_named_total(const gen_thread_t *t, gen_named_t *n, hist_t *scratch)
+{
+	const gen_thread_delta_t *b = &t->delta;
+
+	for (uint32_t i = 0; i < t->named.endpoint_count && i < b->run_endpoint_cap; i++) {
+		const delta_endpoint_t *e = &b->run_endpoints[i];
+		int k = gen_named_endpoint(n, e->method, e->name);
+
+		if (k < 0)
+			return -ENOMEM;
+		gen_counters_add(&n->endpoints[k]->counters, &e->counters);
+		if (e->latency.total) {
+			result_hist_expand(&e->latency, scratch);
+			hist_merge(n->endpoints[k]->latency, scratch);
+		}
+	}
+	for (uint32_t i = 0; i < t->named.tally_count && i < b->run_tally_cap; i++) {
+		const delta_tally_t *x = &b->run_tallies[i];
+		gen_tally_t *d = gen_named_tally(n, x->kind, x->name);
+
+		if (!d)
+			return -ENOMEM;
+		d->passes += x->passes;
+		d->fails += x->fails;
+		d->value += x->value;
+		if (d->hist && x->hist.total) {
+			result_hist_expand(&x->hist, scratch);
+			hist_merge(d->hist, scratch);
+		}
+	}
+	return 0;
 }
 
 void gen_delta_fold(gen_thread_t *t)
@@ -196,7 +274,7 @@ void gen_delta_fold(gen_thread_t *t)
 		hist_reset(t->interval_sched_lag);
 	}
 	/* a thread that cannot keep a name's run figures loses none of the stream's: counted */
-	if (gen_named_merge(&t->named_run, &t->named) < 0)
+	if (fold_named(t) < 0)
 		t->delta.failed++;
 	gen_named_clear(&t->named);
 	hist_reset(t->interval);
@@ -214,8 +292,14 @@ void gen_delta_free(gen_thread_t *t)
 		result_hist_free(NULL, &b->endpoints[i].latency);
 	for (uint32_t i = 0; i < b->tally_cap; i++)
 		result_hist_free(NULL, &b->tallies[i].hist);
+	for (uint32_t i = 0; i < b->run_endpoint_cap; i++)
+		result_hist_free(NULL, &b->run_endpoints[i].latency);
+	for (uint32_t i = 0; i < b->run_tally_cap; i++)
+		result_hist_free(NULL, &b->run_tallies[i].hist);
 	free(b->endpoints);
 	free(b->tallies);
+	free(b->run_endpoints);
+	free(b->run_tallies);
 	free(b->due_sent);
 	memset(b, 0, sizeof(*b));
 }
@@ -236,5 +320,11 @@ size_t gen_delta_bytes(const gen_thread_t *t)
 		n += pairs_bytes(&b->endpoints[i].latency);
 	for (uint32_t i = 0; i < b->tally_cap; i++)
 		n += pairs_bytes(&b->tallies[i].hist);
+	n += b->run_endpoint_cap * sizeof(*b->run_endpoints) +
+	     b->run_tally_cap * sizeof(*b->run_tallies);
+	for (uint32_t i = 0; i < b->run_endpoint_cap; i++)
+		n += pairs_bytes(&b->run_endpoints[i].latency);
+	for (uint32_t i = 0; i < b->run_tally_cap; i++)
+		n += pairs_bytes(&b->run_tallies[i].hist);
 	return n;
 }

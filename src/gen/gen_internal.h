@@ -35,7 +35,14 @@ typedef struct gen_thread_delta {
 	uint32_t endpoint_cap;
 	delta_tally_t *tallies;
 	uint32_t tally_cap;
-	bool emit;         /* the second has something to hand over */
+	/* the run so far by name, summed sparse second after second (index i is named's i: names
+	 * are only ever appended), so a name costs its pairs, not a second dense histogram */
+	delta_endpoint_t *run_endpoints;
+	uint32_t run_endpoint_cap;
+	delta_tally_t *run_tallies;
+	uint32_t run_tally_cap;
+	bool built;        /* the delta of the second just ended is complete (memory permitting) */
+	bool emit;         /* ...and has something to hand over */
 	uint64_t failed;   /* seconds whose delta could not be built (no memory), counted */
 	uint64_t due_from; /* the oldest second whose due counts changed since handed over */
 	struct gen_due_second *due_sent; /* [second]: what of t->due was handed over */
@@ -128,9 +135,8 @@ struct gen_thread {
 	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	void *driver_state; /* the driver's per-thread state (a Lua VM) */
 	/* by endpoint, and a scenario's checks and metrics: the current second (what the
-	 * requests and the driver write), and the run's earlier seconds (folded each second) */
+	 * requests and the driver write, dense); the run's earlier seconds are in delta.run_* */
 	gen_named_t named;
-	gen_named_t named_run;
 	/* --group-by-header: the responses by value, and each connection's captured header */
 	gen_groups_t *groups;
 	http_header_capture_t *captures;
@@ -270,6 +276,8 @@ void gen_delta_build(gen_thread_t *t, double length_s);
 void gen_delta_emit(gen_thread_t *t);
 /* Folds the second into the thread's run figures and clears it for the next. */
 void gen_delta_fold(gen_thread_t *t);
+/* Adds the thread's run figures by name into n (dense, for gen_result_t); 0 or -ENOMEM. */
+int gen_delta_named_total(const gen_thread_t *t, gen_named_t *n, hist_t *scratch);
 void gen_delta_free(gen_thread_t *t);
 /* The heap the thread's delta buffers hold. */
 size_t gen_delta_bytes(const gen_thread_t *t);

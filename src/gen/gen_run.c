@@ -308,7 +308,6 @@ static void free_run(gen_run_t *run)
 		free(t->interval_service);
 		free(t->interval_sched_lag);
 		gen_delta_free(t);
-		gen_named_free(&t->named_run);
 		if (t->model)
 			t->model->teardown(t);
 		gen_named_free(&t->named);
@@ -539,6 +538,7 @@ static void add_due_seconds(gen_run_t *run, gen_point_t *points, size_t n)
 int gen_finish(gen_run_t *run, gen_result_t *out)
 {
 	uint64_t end = run->start_ns;
+	hist_t *scratch = malloc(sizeof(hist_t)); /* a thread's sparse figures, expanded */
 
 	memset(out, 0, sizeof(*out));
 	out->latency = calloc(1, sizeof(hist_t));
@@ -548,7 +548,8 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		pthread_join(run->threads[i].tid, NULL);
 	gen_timeline_close(run);
-	if (!out->latency || !out->service || !out->sched_lag) {
+	if (!out->latency || !out->service || !out->sched_lag || !scratch) {
+		free(scratch);
 		free_run(run);
 		gen_result_free(out);
 		return -ENOMEM;
@@ -557,6 +558,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	hist_reset(out->service);
 	hist_reset(out->sched_lag);
 	if (run->cfg.group_header && !(out->groups = calloc(1, sizeof(*out->groups)))) {
+		free(scratch);
 		free_run(run);
 		gen_result_free(out);
 		return -ENOMEM;
@@ -567,8 +569,9 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		gen_counters_add(&out->counters, &t->counters);
 		out->stream_failed += t->delta.failed;
 		out->stream_bytes += gen_delta_bytes(t);
-		if (gen_named_merge(&out->named, &t->named_run) < 0 ||
+		if (gen_delta_named_total(t, &out->named, scratch) < 0 ||
 		    (t->groups && gen_groups_merge(out->groups, t->groups) < 0)) {
+			free(scratch);
 			free_run(run);
 			gen_result_free(out);
 			return -ENOMEM;
@@ -579,6 +582,7 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		if (t->end_ns > end)
 			end = t->end_ns;
 	}
+	free(scratch);
 	thread_cpu_figures(run, out);
 	out->started_wall_ns = run->start_wall_ns;
 	out->duration_ns = end - run->start_ns;

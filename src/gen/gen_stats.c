@@ -126,32 +126,6 @@ gen_tally_t *gen_named_tally(gen_named_t *n, enum gen_tally_kind kind, const cha
 	return t;
 }
 
-int gen_named_merge(gen_named_t *dst, const gen_named_t *src)
-{
-	for (uint32_t i = 0; i < src->endpoint_count; i++) {
-		const gen_endpoint_t *e = src->endpoints[i];
-		int k = gen_named_endpoint(dst, e->method, e->name);
-
-		if (k < 0)
-			return -ENOMEM;
-		gen_counters_add(&dst->endpoints[k]->counters, &e->counters);
-		hist_merge(dst->endpoints[k]->latency, e->latency);
-	}
-	for (uint32_t i = 0; i < src->tally_count; i++) {
-		const gen_tally_t *s = src->tallies[i];
-		gen_tally_t *d = gen_named_tally(dst, s->kind, s->name);
-
-		if (!d)
-			return -ENOMEM;
-		d->passes += s->passes;
-		d->fails += s->fails;
-		d->value += s->value;
-		if (s->hist)
-			hist_merge(d->hist, s->hist);
-	}
-	return 0;
-}
-
 void gen_named_clear(gen_named_t *n)
 {
 	for (uint32_t i = 0; i < n->endpoint_count; i++) {
