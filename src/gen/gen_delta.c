@@ -43,7 +43,7 @@ static int build_named(gen_thread_t *t, delta_t *d)
 {
 	gen_thread_delta_t *b = &t->delta;
 	const gen_named_t *n = &t->named;
-	void *p;
+	void *p = NULL;
 
 	if (n->endpoint_count &&
 	    !(p = grow(b->endpoints, &b->endpoint_cap, n->endpoint_count, sizeof(*b->endpoints),
@@ -189,7 +189,7 @@ static int fold_named(gen_thread_t *t)
 {
 	gen_thread_delta_t *b = &t->delta;
 	const gen_named_t *n = &t->named;
-	void *p;
+	void *p = NULL;
 	int rc = 0;
 
 	if (!b->built)
