@@ -766,8 +766,11 @@ def test_memory_spike_and_cap():
             # until the spike is seen (a busy host may deliver its request after the scrape)
             time.sleep(0.3)
             while not spiked.is_set():
-                seen["metric"] = metric(scrape(srv), "surge_memory_spike_bytes")
-                seen["rss"] = proc_stat(srv.proc.pid)[1]
+                # RSS as the same scrape saw it: a starved test thread may read /proc only
+                # after the spike's 3 s are over
+                text = scrape(srv)
+                seen["metric"] = metric(text, "surge_memory_spike_bytes")
+                seen["rss"] = metric(text, "process_resident_memory_bytes")
                 if seen["metric"]:
                     break
                 time.sleep(0.05)
