@@ -241,10 +241,14 @@ local function urlencode_query(q)
 end
 
 -- Requests whose bytes never change are serialized once: u:get(path) and u:get(path,
--- {name = ...}) come from this cache (bounded), so a static task costs what `surge run URL`
--- costs. Anything with headers, query, json, body or expect is built per call.
-local cache, cached = {}, 0
-local CACHE_MAX = 10000
+-- {name = ...}) come from this cache, so a static task costs what `surge run URL` costs.
+-- Anything with headers, query, json, body or expect is built per call. Two generations of
+-- CACHE_MAX: a request used again within a generation's lifetime stays, while paths used
+-- once (an id in the path: "/api/users/" .. id) leave with their generation. A single table
+-- of 10,000 kept the first 10,000 such paths for the whole run, each a userdata and a
+-- malloc'd request, and the long run grew until it was full (docs/testing.md, Long runs).
+local cache, old, cached = {}, {}, 0
+local CACHE_MAX = 256
 
 local REQUEST_OPTIONS = { headers = true, query = true, json = true, body = true, name = true,
 	timeout = true, expect = true }
@@ -299,11 +303,12 @@ local function prepare(call, method, path, opts)
 		local key = method .. " " .. path .. "\0" .. name .. "\0" .. timeout
 		local req = cache[key]
 		if not req then
-			req = C.prepare(method, path, name, nil, nil, nil, timeout)
-			if cached < CACHE_MAX then
-				cache[key] = req
-				cached = cached + 1
+			req = old[key] or C.prepare(method, path, name, nil, nil, nil, timeout)
+			if cached == CACHE_MAX then
+				old, cache, cached = cache, {}, 0
 			end
+			cache[key] = req
+			cached = cached + 1
 		end
 		return req
 	end
