@@ -1,6 +1,6 @@
 /* report: renders a run's result — the terminal summary (the JSON result document is
- * result/result_encode.c's, from the model surge run sums from the engine's stream, report/result_finish.c). Renderers write into a
- * buf; only cli/ decides where the bytes go. */
+ * result/result_encode.c's, from the model surge run sums from the engine's stream,
+ * report/result_finish.c). Renderers write into a buf; only cli/ decides where the bytes go. */
 #ifndef SURGE_REPORT_H
 #define SURGE_REPORT_H
 

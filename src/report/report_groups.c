@@ -11,29 +11,15 @@
 #include "core/units.h"
 #include "report/report.h"
 
-static int by_value(const void *a, const void *b)
-{
-	const result_group_t *const *x = a, *const *y = b;
-
-	return strcmp((*x)->value, (*y)->value);
-}
-
 void report_groups_text(buf_t *out, const result_t *r, hist_t *h)
 {
 	const char *header = r->group_header ? r->group_header : "";
 	const result_group_t **s;
-	uint64_t grouped = 0, most = 0;
+	uint64_t grouped, most;
 	double spread;
 
-	if (!r->has_groups || !(s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s))))
+	if (!r->has_groups || !(s = result_groups_sorted(r, &grouped, &most)))
 		return;
-	for (uint32_t i = 0; i < r->group_count; i++) {
-		s[i] = &r->groups[i];
-		grouped += s[i]->responses;
-		most = s[i]->responses > most ? s[i]->responses : most;
-	}
-	/* the values in name order (instances read best sorted: pod-a, pod-b, ...) */
-	qsort(s, r->group_count, sizeof(*s), by_value);
 	spread = grouped ? (double)most * r->group_count / (double)grouped : NAN;
 	buf_printf(out, "  %-28.28s %10s %7s %8s %10s %9s %9s %9s\n", header, "requests", "share",
 	           "errors", "req/s", "p50", "p95", "p99");

@@ -242,27 +242,14 @@ static void put_endpoints(md_t *m, const result_t *r, hist_t *h)
 	put(m, "\n");
 }
 
-static int by_value(const void *a, const void *b)
-{
-	const result_group_t *const *x = a, *const *y = b;
-
-	return strcmp((*x)->value, (*y)->value);
-}
-
 /* --group-by-header: responses per value (per instance, in name order) and the spread. */
 static void put_group_by(md_t *m, const result_t *r, hist_t *h)
 {
 	const result_group_t **s;
-	uint64_t grouped = 0, most = 0;
+	uint64_t grouped, most;
 
-	if (!r->has_groups || !(s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s))))
+	if (!r->has_groups || !(s = result_groups_sorted(r, &grouped, &most)))
 		return;
-	for (uint32_t i = 0; i < r->group_count; i++) {
-		s[i] = &r->groups[i];
-		grouped += s[i]->responses;
-		most = s[i]->responses > most ? s[i]->responses : most;
-	}
-	qsort(s, r->group_count, sizeof(*s), by_value);
 	put(m, "### Load balance by `");
 	put_code(m, r->group_header ? r->group_header : "");
 	put(m, "`\n\n| value | requests | share | errors | p50 | p95 | p99 |\n"

@@ -425,3 +425,26 @@ int result_add(result_t *r, const delta_t *d)
 		r->dropped.deltas_lost++;
 	return rc;
 }
+
+static int group_by_value(const void *a, const void *b)
+{
+	const result_group_t *const *x = a, *const *y = b;
+
+	return strcmp((*x)->value, (*y)->value);
+}
+
+const result_group_t **result_groups_sorted(const result_t *r, uint64_t *grouped, uint64_t *most)
+{
+	const result_group_t **s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s));
+
+	*grouped = *most = 0;
+	if (!s)
+		return NULL;
+	for (uint32_t i = 0; i < r->group_count; i++) {
+		s[i] = &r->groups[i];
+		*grouped += s[i]->responses;
+		*most = s[i]->responses > *most ? s[i]->responses : *most;
+	}
+	qsort(s, r->group_count, sizeof(*s), group_by_value);
+	return s;
+}

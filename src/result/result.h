@@ -296,6 +296,10 @@ void result_strfree(result_t *r, char *s);
 
 /* The endpoint (method, name), added when new; the last slot when full (counted). NULL on
  * no memory. */
+/* --group-by-header's values in name order (instances read best sorted: pod-a, pod-b, ...),
+ * their responses summed into *grouped and the largest in *most; the caller frees the array.
+ * NULL when out of memory. */
+const result_group_t **result_groups_sorted(const result_t *r, uint64_t *grouped, uint64_t *most);
 result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *name);
 result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *name);
 /* The point of `second`, added (with the empty seconds before it) when new; NULL when past

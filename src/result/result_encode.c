@@ -190,34 +190,21 @@ static void write_endpoints(enc_t *e)
 	jsonw_array_end(w);
 }
 
-static int by_value(const void *a, const void *b)
-{
-	const result_group_t *const *x = a, *const *y = b;
-
-	return strcmp((*x)->value, (*y)->value);
-}
-
 /* --group-by-header's section: the values in name order (instances read best sorted). */
 static void write_groups(enc_t *e)
 {
 	const result_t *r = e->r;
 	json_writer_t *w = &e->w;
 	const result_group_t **s;
-	uint64_t grouped = 0, most = 0;
+	uint64_t grouped, most;
 
 	if (!r->has_groups)
 		return;
-	s = malloc((r->group_count ? r->group_count : 1) * sizeof(*s));
+	s = result_groups_sorted(r, &grouped, &most);
 	if (!s) {
 		e->rc = e->rc ? e->rc : -ENOMEM;
 		return;
 	}
-	for (uint32_t i = 0; i < r->group_count; i++) {
-		s[i] = &r->groups[i];
-		grouped += s[i]->responses;
-		most = s[i]->responses > most ? s[i]->responses : most;
-	}
-	qsort(s, r->group_count, sizeof(*s), by_value);
 	jsonw_key(w, "group_by");
 	jsonw_object_begin(w);
 	key_string(w, "header", r->group_header ? r->group_header : "");
