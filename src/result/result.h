@@ -284,6 +284,9 @@ void result_hist_free(result_t *r, result_hist_t *h);
  * What a renderer of the saved document sees, so a run's own output is the same bytes.
  * 0, -ENOMEM or -EINVAL. */
 int result_hist_written(const result_hist_t *h, hist_t *d);
+/* The p-th percentile in µs, exactly hist_percentile of the expanded histogram (0 when
+ * empty), read from the pairs: no dense scratch. */
+int64_t result_hist_percentile(const result_hist_t *h, double p);
 /* Whether a and b hold the same buckets, counts, total, min and max. */
 bool result_hist_equal(const result_hist_t *a, const result_hist_t *b);
 

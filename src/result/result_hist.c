@@ -1,8 +1,10 @@
 /* result_hist: the sparse histogram of the result model — a dense hist_t's non-empty buckets
  * as (index, count) pairs in index order, with the moments hist_t keeps. Adding two is one
- * merge of sorted lists; reading one (percentiles, encoding) expands it into a dense
- * scratch hist_t, so every figure is computed by core/hist.c exactly as before. */
+ * merge of sorted lists; reading one (encoding, moments) expands it into a dense scratch
+ * hist_t, so every figure is computed by core/hist.c exactly as before — but percentiles,
+ * which result_hist_percentile reads from the pairs by hist_percentile's own rule. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "result/result.h"
@@ -157,4 +159,30 @@ int result_hist_written(const result_hist_t *h, hist_t *d)
 		rc = hist_decode(v2.data, v2.len, d);
 	buf_free(&v2);
 	return rc;
+}
+
+/* hist_percentile's rule (core/hist.c) over the pairs: the same figure without a dense
+ * expansion, for readers that take many percentiles a second (the live stream). */
+int64_t result_hist_percentile(const result_hist_t *h, double p)
+{
+	uint64_t rank, seen = 0;
+	double want;
+
+	if (h->total == 0)
+		return 0;
+	if (!(p > 0))
+		return h->min;
+	if (p >= 100)
+		return h->max;
+	want = ceil(nextafter(p, 0.0) / 100.0 * (double)h->total);
+	rank = want < 1 ? 1 : (uint64_t)want;
+	for (uint32_t i = 0; i < h->len; i++) {
+		seen += h->buckets[i].count;
+		if (seen >= rank) {
+			int64_t v =
+			    hist_highest_equivalent(hist_value_at_index((int)h->buckets[i].index));
+			return v < h->max ? v : h->max;
+		}
+	}
+	return h->max;
 }

@@ -760,3 +760,29 @@ TEST(result_summary_of_a_decoded_document)
 	result_free(&r);
 	free(text);
 }
+
+TEST(result_sparse_percentile_is_the_dense_one)
+{
+	hist_t *d = malloc(sizeof(hist_t));
+	static const double pcts[] = {0, 0.1, 1, 25, 50, 90, 95, 99, 99.9, 99.99, 100};
+	uint64_t seed = 42;
+
+	CHECK(d != NULL);
+	for (int round = 0; round < 40; round++) {
+		result_hist_t h;
+
+		hist_reset(d);
+		result_hist_init(&h);
+		/* empty first, then spreads from one value to six decades */
+		for (int i = 0; i < round * 50; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			hist_record(
+			    d, 1 + (int64_t)((seed >> 33) % (1u + (uint64_t)round * round * 2500)));
+		}
+		CHECK(result_hist_set(NULL, &h, d) == 0);
+		for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+			CHECK(result_hist_percentile(&h, pcts[i]) == hist_percentile(d, pcts[i]));
+		result_hist_free(NULL, &h);
+	}
+	free(d);
+}
