@@ -59,6 +59,11 @@ struct delta;
 typedef struct gen_consumer {
 	void *ctx;
 	void (*second)(void *ctx, const struct delta *d);
+	/* optional (NULL: not called): every thread still running has handed over its delta of
+	 * `second` — what a live view can show as that whole second. Under the same lock, after
+	 * those deltas. Only a starved pacer's due counts of that second may still follow (in
+	 * deltas of the same `second`). */
+	void (*second_done)(void *ctx, int64_t second);
 } gen_consumer_t;
 
 /* What drives the users when it is not one fixed request (a scenario): per thread state made

@@ -27,9 +27,12 @@ double gen_timeline_target(const gen_run_t *run, double t_s)
 
 static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 {
+	const gen_consumer_t *consumer = run->cfg.consumer;
 	gen_point_t *p;
 
 	slot->used = false;
+	if (consumer && consumer->second_done)
+		consumer->second_done(consumer->ctx, (int64_t)slot->index);
 	gen_counters_add(&run->so_far, &slot->counters);
 	hist_merge(run->so_far_latency, slot->hist);
 	if (slot->counters.requests == 0 && slot->counters.errors == 0 && slot->length_s < 0.001)

@@ -84,9 +84,15 @@ static void server_stop(void)
 	pthread_join(srv.tid, NULL);
 }
 
+#define DONE_MAX 64
+
 typedef struct sum {
 	result_t r;
 	uint64_t deltas;
+	/* second_done: how many were announced, and each second's responses at that moment */
+	int64_t done;
+	uint64_t done_requests[DONE_MAX];
+	bool done_out_of_order;
 } sum_t;
 
 static void add_second(void *ctx, const delta_t *d)
@@ -95,6 +101,17 @@ static void add_second(void *ctx, const delta_t *d)
 
 	s->deltas++;
 	CHECK_INT(result_add(&s->r, d), 0);
+}
+
+static void second_done(void *ctx, int64_t second)
+{
+	sum_t *s = ctx;
+
+	if (second != s->done)
+		s->done_out_of_order = true;
+	if (second >= 0 && second < DONE_MAX && (size_t)second < s->r.point_count)
+		s->done_requests[second] = s->r.points[second].requests;
+	s->done++;
 }
 
 static bool same_hist(const result_hist_t *sparse, const hist_t *dense)
@@ -114,7 +131,7 @@ static bool same_hist(const result_hist_t *sparse, const hist_t *dense)
 static void run_and_compare(gen_config_t *cfg)
 {
 	sum_t sum = {.deltas = 0};
-	gen_consumer_t consumer = {.ctx = &sum, .second = add_second};
+	gen_consumer_t consumer = {.ctx = &sum, .second = add_second, .second_done = second_done};
 	gen_result_t g;
 	gen_run_t *run;
 	char err[256] = "";
@@ -188,6 +205,12 @@ static void run_and_compare(gen_config_t *cfg)
 		due += sum.r.points[i].due;
 	}
 	CHECK_INT(timeline_requests, g.counters.requests);
+	/* every second of the engine's timeline was announced complete once, in order, and
+	 * nothing of its responses came after */
+	CHECK(!sum.done_out_of_order);
+	CHECK(sum.done >= (int64_t)g.timeline_len);
+	for (size_t i = 0; i < g.timeline_len && i < DONE_MAX; i++)
+		CHECK_INT(sum.done_requests[i], g.timeline[i].requests);
 	if (cfg->open_model) {
 		uint64_t engine_due = 0;
 
@@ -334,7 +357,7 @@ TEST(stream_carries_the_tallies_of_a_thread_without_endpoints)
 	gen_config_t cfg = {
 	    .connections = 2, .threads = 2, .duration_ns = 300 * NS_PER_MS, .driver = &driver};
 	sum_t sum = {.deltas = 0};
-	gen_consumer_t consumer = {.ctx = &sum, .second = add_second};
+	gen_consumer_t consumer = {.ctx = &sum, .second = add_second, .second_done = second_done};
 	gen_result_t g;
 	gen_run_t *run;
 	char err[256] = "";
