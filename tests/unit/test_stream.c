@@ -2,87 +2,18 @@
  * tiny loopback server on its own thread, every per-second delta summed with result_add, and
  * the sum compared with the engine's own end-of-run figures — counts exactly, histograms
  * bucket by bucket — for the closed and the open model on several threads. */
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/http.h"
 #include "gen/gen.h"
 #include "gen/gen_driver.h"
 #include "result/result.h"
+#include "loopback_server.h"
 #include "test.h"
 
-#define SERVER_FDS 32
-
-static struct server {
-	int listen_fd;
-	int port;
-	atomic_bool stop;
-	pthread_t tid;
-} srv;
-
-/* One 200 per read: each connection has one request out at a time. Bounded by `stop`. */
-static void *serve(void *arg)
-{
-	static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-	struct pollfd fds[SERVER_FDS] = {{.fd = srv.listen_fd, .events = POLLIN}};
-	int n = 1;
-	char buf[4096];
-
-	while (!atomic_load(&srv.stop)) {
-		if (poll(fds, (nfds_t)n, 50) <= 0)
-			continue;
-		if (fds[0].revents & POLLIN) {
-			int fd = accept(srv.listen_fd, NULL, NULL);
-
-			if (fd >= 0 && n < SERVER_FDS)
-				fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-			else if (fd >= 0)
-				close(fd);
-		}
-		for (int i = 1; i < n; i++) {
-			ssize_t got;
-
-			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			got = read(fds[i].fd, buf, sizeof(buf));
-			if (got <= 0 || write(fds[i].fd, reply, sizeof(reply) - 1) < 0) {
-				close(fds[i].fd);
-				fds[i--] = fds[--n];
-			}
-		}
-	}
-	for (int i = 0; i < n; i++)
-		close(fds[i].fd);
-	return NULL;
-}
-
-static int server_start(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-
-	memset(&srv, 0, sizeof(srv));
-	srv.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (srv.listen_fd < 0 || bind(srv.listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(srv.listen_fd, 64) < 0 ||
-	    getsockname(srv.listen_fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	srv.port = ntohs(a.sin_port);
-	return pthread_create(&srv.tid, NULL, serve, NULL) == 0 ? 0 : -1;
-}
-
-static void server_stop(void)
-{
-	atomic_store(&srv.stop, true);
-	pthread_join(srv.tid, NULL);
-}
+static loopback_server_t srv;
 
 #define DONE_MAX 64
 
@@ -138,7 +69,7 @@ static void run_and_compare(gen_config_t *cfg)
 	uint64_t timeline_requests = 0, due = 0;
 
 	result_init(&sum.r);
-	CHECK_INT(server_start(), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	snprintf(cfg->url.host, sizeof(cfg->url.host), "127.0.0.1");
 	cfg->url.port = srv.port;
 	snprintf(cfg->url.target, sizeof(cfg->url.target), "/x");
@@ -149,11 +80,11 @@ static void run_and_compare(gen_config_t *cfg)
 	run = gen_start(cfg, err, sizeof(err));
 	CHECK(run != NULL);
 	if (!run) {
-		server_stop();
+		loopback_server_stop(&srv);
 		return;
 	}
 	CHECK_INT(gen_finish(run, &g), 0);
-	server_stop();
+	loopback_server_stop(&srv);
 	CHECK(sum.deltas >= cfg->threads); /* a second of each thread at least */
 	CHECK(g.counters.requests > 0);
 	CHECK_INT(g.stream_failed, 0);
