@@ -31,4 +31,11 @@ void prom_label_value(buf_t *out, const char *v);
 void prom_histogram(buf_t *out, const char *name, const char *labels, const double *le,
                     const bool *keep, size_t n, const uint64_t *counts, uint64_t count, double sum);
 
+/* prom_process.c: process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_start_time_seconds (start_wall_ns: ns since the
+ * epoch), process_max_fds and process_open_fds, from /proc/self. */
+void prom_process_metrics(buf_t *out, uint64_t start_wall_ns);
+/* The process's open file descriptors. */
+int prom_open_fds(void);
+
 #endif

@@ -57,4 +57,9 @@ void live_finish(live_t *l, const result_t *whole);
 int live_snapshot(const result_t *whole, buf_t *out);
 void live_get_stats(const live_t *l, live_stats_t *out);
 
+/* live_metrics.c: the generator's figures so far in the Prometheus text format, appended to
+ * out (docs/ui.md, "Metrics"); process_start_wall_ns for process_start_time_seconds.
+ * 0, or the first error of out (-ENOBUFS, -ENOMEM). */
+int live_metrics(const result_t *whole, uint64_t process_start_wall_ns, buf_t *out);
+
 #endif

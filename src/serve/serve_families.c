@@ -1,6 +1,5 @@
 /* serve_families: what the endpoint families run beside requests — checked at start-up,
  * stopped at shutdown, and reported on /metrics. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,17 +59,4 @@ void serve_family_metrics(buf_t *out)
 	serve_downstream_metrics(out);
 	serve_database_metrics(out);
 	serve_cache_metrics(out);
-}
-
-int serve_count_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own descriptor */
 }

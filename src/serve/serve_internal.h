@@ -267,7 +267,6 @@ int serve_metrics_render(buf_t *out);
 void serve_duration_record(stat_t *count, stat_t *sum_ns, stat_t *buckets, uint64_t ns);
 void serve_duration_render(buf_t *out, const char *name, const char *labels,
                            const uint64_t *buckets, uint64_t count, uint64_t sum_ns, bool legacy);
-int serve_count_open_fds(void);
 /* Each endpoint family's own gauges and counters (leaked bytes, background load, ...). */
 void serve_family_metrics(buf_t *out);
 void serve_cpu_metrics(buf_t *out);

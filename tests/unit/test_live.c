@@ -12,6 +12,7 @@
 #include "gen/gen.h"
 #include "live/live.h"
 #include "loopback_server.h"
+#include "scrape/prom.h"
 #include "result/result.h"
 #include "test.h"
 
@@ -266,4 +267,113 @@ TEST(live_snapshot_has_every_endpoint_so_far)
 	}
 	buf_free(&out);
 	result_free(&r);
+}
+
+/* ---- live_metrics ---- */
+
+typedef struct found {
+	double get_a_requests, post_a_errors, responses_204, checks_fail;
+	double duration_count, duration_inf, last_bucket;
+	bool buckets_ordered;
+	char odd_name[128];
+} found_t;
+
+static void on_sample(void *ctx, const prom_sample_t *s)
+{
+	found_t *f = ctx;
+	char method[16] = "", name[128] = "", code[8] = "", result[8] = "", le[32] = "";
+
+	prom_label(s, "method", method, sizeof(method));
+	prom_label(s, "name", name, sizeof(name));
+	prom_label(s, "code", code, sizeof(code));
+	prom_label(s, "result", result, sizeof(result));
+	prom_label(s, "le", le, sizeof(le));
+	if (prom_name_is(s, "surge_run_requests_total") && !strcmp(method, "GET"))
+		f->get_a_requests = s->value;
+	if (prom_name_is(s, "surge_run_errors_total") && !strcmp(method, "POST")) {
+		f->post_a_errors = s->value;
+		snprintf(f->odd_name, sizeof(f->odd_name), "%s", name);
+	}
+	if (prom_name_is(s, "surge_run_responses_total") && !strcmp(code, "204"))
+		f->responses_204 = s->value;
+	if (prom_name_is(s, "surge_run_checks_total") && !strcmp(result, "fail"))
+		f->checks_fail = s->value;
+	if (prom_name_is(s, "surge_run_request_duration_seconds_bucket") &&
+	    !strcmp(method, "GET")) {
+		if (s->value < f->last_bucket)
+			f->buckets_ordered = false;
+		f->last_bucket = s->value;
+		if (!strcmp(le, "+Inf"))
+			f->duration_inf = s->value;
+	}
+	if (prom_name_is(s, "surge_run_request_duration_seconds_count") && !strcmp(method, "GET"))
+		f->duration_count = s->value;
+}
+
+TEST(live_metrics_are_the_results_figures_and_promtool_accepts_them)
+{
+	static const char odd[] = "/a \"quoted\" \\ back\nslash";
+	result_t r;
+	delta_endpoint_t eps[2];
+	delta_tally_t check = {.kind = GEN_TALLY_CHECK, .passes = 3, .fails = 2};
+	delta_t d = {.second = 0,
+	             .length_s = 1,
+	             .endpoints = eps,
+	             .endpoint_count = 2,
+	             .tallies = &check,
+	             .tally_count = 1};
+	hist_t *h = malloc(sizeof(hist_t));
+	found_t f = {.buckets_ordered = true};
+	prom_stats_t st = {0};
+	buf_t out;
+	FILE *file;
+	int status;
+
+	result_init(&r);
+	memset(eps, 0, sizeof(eps));
+	snprintf(check.name, sizeof(check.name), "status is 2xx");
+	result_hist_init(&check.hist);
+	snprintf(eps[0].method, sizeof(eps[0].method), "GET");
+	snprintf(eps[0].name, sizeof(eps[0].name), "/a");
+	snprintf(eps[1].method, sizeof(eps[1].method), "POST");
+	snprintf(eps[1].name, sizeof(eps[1].name), "%s", odd);
+	eps[0].counters.requests = 4;
+	eps[0].counters.status[204] = 4;
+	eps[1].counters.errors = 1;
+	eps[1].counters.errors_by_kind[GEN_ERR_READ_TIMEOUT] = 1;
+	hist_reset(h);
+	for (int v = 1; v <= 4; v++)
+		hist_record(h, v * 700); /* 0.7, 1.4, 2.1, 2.8 ms */
+	CHECK_INT(result_hist_set(NULL, &eps[0].latency, h), 0);
+	result_hist_init(&eps[1].latency);
+	result_hist_init(&d.latency);
+	result_hist_init(&d.service);
+	result_hist_init(&d.sched_lag);
+	d.counters.requests = 4;
+	CHECK_INT(result_add(&r, &d), 0);
+	buf_init(&out, 1 << 20);
+	CHECK_INT(live_metrics(&r, 1700000000ull * 1000000000ull, &out), 0);
+	prom_parse(out.data, out.len, on_sample, &f, &st);
+	CHECK_INT(st.bad_lines, 0);
+	CHECK_INT(f.get_a_requests, 4);
+	CHECK_INT(f.post_a_errors, 1); /* a transport failure is a request and an error */
+	CHECK_STR(f.odd_name, odd);    /* escaped, and read back as it was */
+	CHECK_INT(f.responses_204, 4);
+	CHECK_INT(f.checks_fail, 2);
+	CHECK_INT(f.duration_count, 4);
+	CHECK_INT(f.duration_inf, 4);
+	CHECK(f.buckets_ordered);
+	/* the reference checker of the format (scripts/deps.sh installs it), fed on stdin;
+	 * what it says goes to the test's output */
+	file = popen("promtool check metrics 1>&2", "w");
+	CHECK(file != NULL);
+	if (file) {
+		fwrite(out.data, 1, out.len, file);
+		status = pclose(file);
+		CHECK_INT(status, 0);
+	}
+	buf_free(&out);
+	result_hist_free(NULL, &eps[0].latency);
+	result_free(&r);
+	free(h);
 }
