@@ -180,8 +180,7 @@ static int parse_args(search_t *s, int argc, char **argv)
 static int run_step(search_t *s, double rate, step_t *st)
 {
 	run_options_t o = s->run;
-	gen_result_t r;
-	report_analysis_t a;
+	result_t r;
 	report_totals_t t;
 	char rate_text[32];
 	int rc;
@@ -193,22 +192,24 @@ static int run_step(search_t *s, double rate, step_t *st)
 	o.thresholds[0] = s->slo;
 	o.threshold_count = 1;
 	if ((rc = cli_shape_resolve(&o, "capacity")) != 0 ||
-	    (rc = cli_execute(&o, false, NULL, &r, &a)) != 0)
+	    (rc = cli_execute(&o, false, &r)) != 0) {
+		result_free(&r);
 		return rc;
+	}
 	report_totals(&r, &t);
 	st->rate = rate;
 	st->achieved = t.rps;
-	st->slo_value = a.values[0];
+	st->slo_value = r.thresholds[0].value;
 	st->error_rate = t.error_rate;
 	st->resource_errors = r.counters.errors_by_kind[GEN_ERR_RESOURCE];
 	/* requests the generator could not send lower the rate the target saw: like a
 	 * saturated generator, the step measured surge */
-	st->saturated = r.saturated || st->resource_errors > 0;
-	st->passed = a.passed[0] && t.error_rate <= s->max_error && t.rps >= rate * RATE_SLACK &&
-	             !st->saturated;
+	st->saturated = r.generator.saturated || st->resource_errors > 0;
+	st->passed = r.thresholds[0].ok && t.error_rate <= s->max_error &&
+	             t.rps >= rate * RATE_SLACK && !st->saturated;
 	/* not one response: 3 every request failed, 4 none could be sent, 5 none ended */
-	rc = r.counters.requests == 0 ? cli_exit_code(&r, &a, s->why, sizeof(s->why)) : 0;
-	gen_result_free(&r);
+	rc = r.counters.requests == 0 ? cli_exit_code(&r, s->why, sizeof(s->why)) : 0;
+	result_free(&r);
 	return rc;
 }
 

@@ -16,7 +16,6 @@
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/echo.h"
-#include "core/json_alloc.h"
 #include "core/http.h"
 #include "core/http_syntax.h"
 #include "core/units.h"
@@ -739,19 +738,58 @@ static void sum_second(void *ctx, const delta_t *d)
 	(void)result_add(ctx, d);
 }
 
-int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t *result,
-                report_analysis_t *a)
+/* What the run was asked to be judged by. */
+static report_asked_t asked_of(const run_options_t *o, bool aborted)
 {
-	gen_consumer_t consumer = {.ctx = stream, .second = sum_second};
+	return (report_asked_t){
+	    .thresholds = o->thresholds,
+	    .threshold_count = o->threshold_count,
+	    .targets = o->targets,
+	    .profile = o->profile ? o->profile->name : NULL,
+	    .aborted = aborted,
+	    .cost_per_hour_usd = o->cost_per_hour,
+	    .replicas = o->replicas,
+	};
+}
+
+/* The stream's sum completed with what only the engine knows, the scraped target's figures,
+ * and the verdicts. 0, or an exit code (message printed). */
+static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool aborted, result_t *r)
+{
+	report_asked_t asked = asked_of(o, aborted);
+	int rc;
+
+	if (g->driver_error[0]) {
+		cli_scrape_end(scraper, NULL);
+		fprintf(stderr, "surge run: %s\n", g->driver_error);
+		return EXIT_USAGE;
+	}
+	if (aborted)
+		g->interrupted = false; /* stopped by a threshold, not by a signal: see aborted */
+	rc = result_finish(&o->cfg, g, r);
+	cli_scrape_end(scraper, rc == 0 ? r : NULL);
+	if (rc == 0)
+		rc = report_judge(r, &asked);
+	if (rc < 0) {
+		fprintf(stderr, "surge run: %s building the result (exit 4)\n",
+		        rc == -ENOMEM ? "out of memory" : strerror(-rc));
+		return EXIT_GENERATOR;
+	}
+	return 0;
+}
+
+int cli_execute(run_options_t *o, bool progress, result_t *r)
+{
+	gen_consumer_t consumer = {.ctx = r, .second = sum_second};
+	gen_result_t g;
 	gen_run_t *run;
 	sigset_t signals;
 	char err[256];
 	bool aborted, scrape_failed;
 	scrape_t *scraper;
+	int rc;
 
-	if (stream)
-		result_init(stream); /* freeable whatever happens below */
-
+	result_init(r); /* freeable whatever happens below */
 	/* every thread inherits the blocked mask; only supervise() takes the signals */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
@@ -759,8 +797,7 @@ int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t 
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
 		return EXIT_USAGE;
-	if (stream)
-		o->cfg.consumer = &consumer;
+	o->cfg.consumer = &consumer;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	o->cfg.consumer = NULL; /* the run has its copy; `consumer` lives until gen_finish */
 	if (!run) {
@@ -773,158 +810,14 @@ int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t 
 		return resource ? EXIT_GENERATOR : EXIT_USAGE;
 	}
 	aborted = supervise(run, o, &signals, progress);
-	if (gen_finish(run, result) < 0) {
+	if (gen_finish(run, &g) < 0) {
 		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: out of memory collecting the result (exit 4)\n");
 		return EXIT_GENERATOR;
 	}
-	if (result->driver_error[0]) {
-		fprintf(stderr, "surge run: %s\n", result->driver_error);
-		gen_result_free(result);
-		return EXIT_USAGE;
-	}
-	if (aborted)
-		result->interrupted =
-		    false; /* stopped by a threshold, not by a signal: see aborted */
-	memset(a, 0, sizeof(*a));
-	a->thresholds = o->thresholds;
-	a->threshold_count = o->threshold_count;
-	a->targets = o->targets;
-	a->aborted = aborted;
-	a->profile = o->profile ? o->profile->name : NULL;
-	a->target = cli_scrape_end(scraper, result);
-	a->cost.per_hour_usd = o->cost_per_hour;
-	a->cost.replicas = o->replicas;
-	report_analyze(&o->cfg, result, a);
-	return 0;
-}
-
-/* ---- the exit code: the one rule (surge help exit-codes, docs/run.md) ---- */
-
-/* "connect_refused 4, protocol_error 10": the kinds that occurred, for a message. */
-static void kinds_text(const uint64_t *kinds, bool resource, char *out, size_t len)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < GEN_ERR_KIND_COUNT && used < len; i++) {
-		char n[32];
-
-		if (!kinds[i] || (i == GEN_ERR_RESOURCE) != resource)
-			continue;
-		units_format_count(kinds[i], n, sizeof(n));
-		used += (size_t)snprintf(out + used, len - used, "%s%s %s", used ? ", " : "",
-		                         gen_error_kind_name(i), n);
-	}
-}
-
-int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len)
-{
-	uint64_t failed = 0, resource = o->errors_by_kind[GEN_ERR_RESOURCE];
-	char kinds[256], n[32], scripts[128] = "";
-
-	why[0] = '\0';
-	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
-		failed += i == GEN_ERR_RESOURCE ? 0 : o->errors_by_kind[i];
-	if (o->responses == 0 && failed) {
-		kinds_text(o->errors_by_kind, false, kinds, sizeof(kinds));
-		snprintf(why, len,
-		         "not one valid response from the target: every request failed (%s)",
-		         kinds);
-		return EXIT_UNREACHABLE;
-	}
-	units_format_count(resource, n, sizeof(n));
-	if (o->responses == 0 && resource) {
-		snprintf(why, len,
-		         "not one request could be sent: the generator ran out of memory, file "
-		         "descriptors or local ports (resource_error %s)",
-		         n);
-		return EXIT_GENERATOR;
-	}
-	if (o->responses == 0) {
-		if (o->script_errors)
-			snprintf(
-			    scripts, sizeof(scripts),
-			    "; %llu scenario iterations ended by a script error before a request "
-			    "ended",
-			    (unsigned long long)o->script_errors);
-		snprintf(why, len,
-		         "nothing was measured: not one request ended during the run (no user "
-		         "started, or every request was still out at the end)%s",
-		         scripts);
-		return EXIT_NOTHING;
-	}
-	if (!o->thresholds_ok)
-		return EXIT_THRESHOLDS;
-	if (o->saturated)
-		return EXIT_GENERATOR;
-	if (resource) {
-		snprintf(
-		    why, len,
-		    "the generator ran out of memory, file descriptors or local ports: %s "
-		    "requests were never sent (resource_error), so the target saw less load than "
-		    "asked",
-		    n);
-		return EXIT_GENERATOR;
-	}
-	return EXIT_OK;
-}
-
-int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, size_t len)
-{
-	cli_outcome_t o = {
-	    .responses = r->counters.requests,
-	    .script_errors = r->counters.script_errors,
-	    .thresholds_ok = a->thresholds_ok,
-	    .saturated = r->saturated,
-	};
-
-	memcpy(o.errors_by_kind, r->counters.errors_by_kind, sizeof(o.errors_by_kind));
-	return cli_outcome_exit(&o, why, len);
-}
-
-/* Prints the summary and writes the outputs from model, the sum of the run's stream completed
- * here: 0, -ENOMEM when memory ran out (the generator's resource, exit 4: nothing is wrong
- * with what was asked), -1 when an output failed. */
-static int write_outputs(const run_options_t *o, const gen_result_t *r, const report_analysis_t *a,
-                         result_t *model)
-{
-	unsigned long refused = json_alloc_failures();
-	buf_t out;
-	int rc;
-
-	buf_init(&out, 1u << 30);
-	rc = result_finish(&o->cfg, r, a, model);
-	if (rc < 0) {
-		fprintf(stderr, "surge run: cannot build the result: %s\n", strerror(-rc));
-		buf_free(&out);
-		return rc == -ENOMEM ? rc : -1;
-	}
-	/* with an output on stdout (--json -), the summary moves to stderr */
-	if (!o->quiet) {
-		rc = report_text(model, &out);
-		if (rc == 0)
-			fwrite(out.data, 1, out.len,
-			       cli_outputs_to_stdout(&o->outputs) ? stderr : stdout);
-		else
-			fprintf(stderr, "surge run: cannot print the summary: %s\n", strerror(-rc));
-	}
-	fflush(stdout);
-	if (cli_outputs_any(&o->outputs)) {
-		buf_reset(&out);
-		/* every output from the typed result; --json is its document as encoded */
-		rc = result_encode(model, &out);
-		if (rc) {
-			fprintf(stderr, "surge run: cannot build the result document: %s\n",
-			        strerror(-rc));
-			rc = rc == -ENOMEM ? rc : -1;
-		} else if (cli_outputs_write_result(&o->outputs, NULL, model, out.data, out.len,
-		                                    "run")) {
-			rc = json_alloc_failures() != refused ? -ENOMEM : -1;
-		}
-	}
-	buf_free(&out);
-	return rc == -ENOMEM ? rc : rc ? -1 : 0;
+	rc = complete(o, &g, scraper, aborted, r);
+	gen_result_free(&g);
+	return rc;
 }
 
 static void announce(const run_options_t *o)
@@ -961,10 +854,8 @@ static void announce(const run_options_t *o)
 int cli_run(int argc, char **argv)
 {
 	run_options_t o;
-	gen_result_t result;
-	report_analysis_t analysis;
-	result_t model; /* the sum of the run's stream */
-	int rc, written;
+	result_t model; /* the sum of the run's stream, judged */
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	result_init(&model);
@@ -978,25 +869,9 @@ int cli_run(int argc, char **argv)
 	}
 	if (!o.quiet)
 		announce(&o);
-	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &model, &result, &analysis);
-	if (rc == 0) {
-		char why[512];
-
-		rc = cli_exit_code(&result, &analysis, why, sizeof(why));
-		written = write_outputs(&o, &result, &analysis, &model);
-		if (written == -ENOMEM) {
-			rc = EXIT_GENERATOR;
-			fprintf(stderr,
-			        "surge run: the generator ran out of memory writing its outputs "
-			        "(exit %d)\n",
-			        rc);
-		} else if (written < 0) {
-			rc = EXIT_USAGE;
-		} else if (why[0])
-			fprintf(stderr, "surge run: %s (exit %d)\n", why, rc);
-		gen_result_free(&result);
-		report_target_free(analysis.target);
-	}
+	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &model);
+	if (rc == 0)
+		rc = cli_result_end("run", &o.outputs, o.quiet, NULL, &model);
 	result_free(&model);
 	free(o.body_owned);
 	scenario_free(o.scenario);

@@ -1,6 +1,7 @@
-/* cli_run: what `surge run` and `surge capacity` share — the parsed options of a run, the
- * load shape they resolve to, and one supervised execution (progress, Ctrl-C, live
- * thresholds) producing a result and its analysis. */
+/* cli_run: what `surge run`, `surge capacity` and `surge merge` share — the parsed options of
+ * a run, the load shape they resolve to, one supervised execution (progress, Ctrl-C, live
+ * thresholds) producing a judged result, and how a judged result ends a command (summary,
+ * outputs, exit code). */
 #ifndef SURGE_CLI_RUN_H
 #define SURGE_CLI_RUN_H
 
@@ -59,12 +60,13 @@ void cli_run_defaults(run_options_t *o);
 int cli_run_option(run_options_t *o, int opt, const char *arg);
 
 /* cli_scrape.c: --scrape URL, --cost-per-hour USD, --replicas N (ids for cli_run.c's table);
- * the scraper around one run, its samples condensed for the report. begin returns NULL when
+ * the scraper around one run, its samples condensed into the result (r's start, duration
+ * and timeline final; NULL: stopped only). begin returns NULL when
  * not asked, or with *failed set (message printed) when the URL is unusable. */
 enum { CLI_OPT_SCRAPE = 400, CLI_OPT_COST_PER_HOUR, CLI_OPT_REPLICAS };
 int cli_scrape_option(run_options_t *o, int opt, const char *arg);
 scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed);
-report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r);
+void cli_scrape_end(scrape_t *s, result_t *r);
 
 /* cli_shard.c: --shard I/N and --start-at TIME (ids for cli_run.c's table) into cfg, and
  * the check, once the shape is resolved, that the shard has users and requests of its own.
@@ -73,11 +75,12 @@ enum { CLI_OPT_SHARD = 420, CLI_OPT_START_AT };
 int cli_shard_option(run_options_t *o, int opt, const char *arg);
 int cli_shard_check(const run_options_t *o, const char *cmd);
 
-/* cli_run.c: one run, supervised; fills result and analysis, and stream (when not NULL) with
- * the sum of its per-second deltas (initialised here, freeable after any outcome). 0, or EXIT_USAGE
- * when it could not start (message printed). */
-int cli_execute(run_options_t *o, bool progress, result_t *stream, gen_result_t *result,
-                report_analysis_t *a);
+/* cli_run.c: one run, supervised; r is the sum of its per-second deltas, completed with what
+ * the stream does not carry and judged (report_judge) by o's thresholds, targets and cost
+ * (initialised here, freeable after any outcome). 0, or the exit code when it could not run
+ * or be judged (message printed): EXIT_USAGE, or EXIT_GENERATOR when memory or threads ran
+ * out. */
+int cli_execute(run_options_t *o, bool progress, result_t *r);
 /* What decides a finished run's exit code: the one rule of `surge help exit-codes`, for a
  * URL, a scenario (whose every iteration may fail before a request ends) and any other
  * command that judges a run from these figures. */
@@ -89,12 +92,19 @@ typedef struct cli_outcome {
 	bool saturated; /* the self-check's verdict */
 } cli_outcome_t;
 
-/* The exit code, in precedence: 3 not one valid response (the target failed every
- * request), 4 not one request could be sent (resource_error only), 5 nothing was measured
- * (no request ended), 1 a threshold failed, 4 the generator saturated or ran out of
+/* cli_result.c. The exit code, in precedence: 3 not one valid response (the target failed
+ * every request), 4 not one request could be sent (resource_error only), 5 nothing was
+ * measured (no request ended), 1 a threshold failed, 4 the generator saturated or ran out of
  * resources, 0. For 3, 5 and a resource 4, why says so in a line (else it is ""). */
 int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len);
-/* The same for a finished run. */
-int cli_exit_code(const gen_result_t *r, const report_analysis_t *a, char *why, size_t len);
+/* The same for a judged result (a run's, or a merge's whole). */
+int cli_exit_code(const result_t *r, char *why, size_t len);
+/* The end of `surge run` and `surge merge`: the summary (unless quiet; heading, when given,
+ * above it) on stdout, or stderr when an output goes to stdout; every output from r; and the
+ * exit code of cli_exit_code, its reason on stderr ("the whole run: " for a merge). An output
+ * that could not be written is exit 2; memory running out while writing them exit 4 for a
+ * run (the generator's machine), 2 for a merge. */
+int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const char *heading,
+                   const result_t *r);
 
 #endif

@@ -59,17 +59,16 @@ scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed)
 	return s;
 }
 
-report_target_t *cli_scrape_end(scrape_t *s, const gen_result_t *r)
+void cli_scrape_end(scrape_t *s, result_t *r)
 {
 	scrape_series_t series;
-	report_target_t *t;
 
 	if (!s)
-		return NULL;
+		return;
 	scrape_stop(s, &series);
-	t = r ? report_target_new(&series, r) : NULL;
-	if (r && !t)
+	if (r && report_target_scraped(r, &series) < 0) {
+		r->has_target = false; /* a partial target would mislead the advice */
 		fprintf(stderr, "surge run: out of memory condensing the scraped figures\n");
+	}
 	scrape_series_free(&series);
-	return t;
 }

@@ -1,11 +1,11 @@
-/* report: renders a run's result — the terminal summary (the JSON result document is
- * result/result_encode.c's, from the model surge run sums from the engine's stream,
- * report/result_finish.c). Renderers write into a buf; only cli/ decides where the bytes go. */
+/* report: judges and renders a result (result/result.h) — the one judge of its thresholds,
+ * assessment, recommendations and cost (report_judge.c), and the terminal summary. The
+ * result document is result/result_encode.c's. Renderers write into a buf; only cli/ decides
+ * where the bytes go. */
 #ifndef SURGE_REPORT_H
 #define SURGE_REPORT_H
 
 #include "core/buf.h"
-#include "gen/gen.h"
 #include "report/recommend.h"
 #include "report/report_target.h"
 #include "report/thresholds.h"
@@ -22,35 +22,36 @@ typedef struct report_totals {
 	double rps; /* requests / duration */
 } report_totals_t;
 
-void report_totals(const gen_result_t *r, report_totals_t *out);
+void report_totals(const result_t *r, report_totals_t *out);
 /* The same figures for one set of counters (an endpoint's) over duration_s. */
 void report_counter_totals(const gen_counters_t *c, double duration_s, report_totals_t *out);
 
-/* What the run is judged by, and the verdicts: thresholds, the assessment, self-check. */
-typedef struct report_analysis {
+/* What a result is judged by: what the user asked — `surge run`'s options, or what the
+ * documents of a merge say was asked of their shards. */
+typedef struct report_asked {
 	const threshold_t *thresholds;
-	int threshold_count;
-	double values[THRESHOLD_MAX];
-	bool passed[THRESHOLD_MAX];
-	bool thresholds_ok;
-	bool aborted; /* stopped early because a threshold failed (--abort-on-fail) */
+	int threshold_count; /* at most THRESHOLD_MAX */
 	assess_targets_t targets;
-	assessment_t assessment;
-	const char *profile; /* NULL when none */
-	/* the target's side (report_target.c): cli sets target, cost.per_hour_usd and
-	 * cost.replicas; report_analyze fills the recommendations and the rest of the cost */
-	report_target_t *target; /* --scrape: owned, report_target_free; NULL without */
-	report_cost_t cost;
-	recommendation_t recommendations[RECOMMEND_MAX];
-	int recommendation_count;
-} report_analysis_t;
+	const char *profile;      /* NULL when none */
+	bool aborted;             /* stopped early because a threshold failed (--abort-on-fail) */
+	double cost_per_hour_usd; /* per replica; 0: no cost section */
+	uint32_t replicas;        /* 0 is taken as 1 */
+} report_asked_t;
 
-/* Checks every threshold against the result (the whole run, or its endpoint) and assesses. */
-void report_analyze(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
-/* The seeds' recommendations and the cost, from the run and a->target (report_target.c). */
-void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a);
-/* The run's figures as thresholds are judged on them (threshold_judge). */
-void report_threshold_view(const gen_result_t *r, threshold_view_t *v);
+/* THE judge of a result, the same for `surge run` and `surge merge`: every threshold
+ * (report_thresholds), the seeds' assessment, the recommendations (from r's figures and, with
+ * r->has_target, the target's scraped ones) and the cost, computed from r's figures and
+ * written into r (replacing any verdicts it held), with the document's decimals so a renderer
+ * of r and of its saved document print the same. 0, or -ENOMEM (r stays freeable; its
+ * verdicts are then not to be trusted). */
+int report_judge(result_t *r, const report_asked_t *asked);
+
+/* Each threshold judged on r by threshold_judge (thresholds.h): the whole run's figures, and
+ * its endpoints (every method of a name together; one whose document had no histogram is not
+ * exact and fails). The live check calls it on the stream so far, report_judge on the whole.
+ * values[i] is the measured figure (NAN: nothing measured) and passed[i] the verdict. 0, or
+ * -ENOMEM (nothing judged). */
+int report_thresholds(const result_t *r, const threshold_t *t, int n, double *values, bool *passed);
 
 /* report_groups.c: --group-by-header's table with the spread in the summary, when the run
  * has one (the document's "group_by" is written by result/result_encode.c). */

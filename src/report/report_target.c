@@ -1,8 +1,10 @@
-/* report_target: the scraped samples turned into the run's figures. Samples arrive about once
- * a second on the scraper's own cadence; CPU is a counter, so it is interpolated onto the
- * timeline's interval ends (cores = Δcpu / Δt), gauges take the nearest sample. Also the
- * glue that feeds the recommendation rules, and the summary's target, advice and cost (the
- * document's are result/result_encode.c's). */
+/* report_target: the scraped samples turned into the result's target figures. Samples arrive
+ * about once a second on the scraper's own cadence; CPU is a counter, so it is interpolated
+ * onto the timeline's interval ends (cores = Δcpu / Δt), gauges take the nearest sample. The
+ * figures go into the result (result_t.target and each second's), where the judge
+ * (report_judge.c) reads them for its recommendations; also the summary's target, advice and
+ * cost (the document's are result/result_encode.c's). */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -79,20 +81,22 @@ static bool cum_at(const cpu_curve_t *c, double x, bool strict, double *out)
 	return true;
 }
 
-static void cpu_figures(report_target_t *t, const cpu_curve_t *c, const gen_result_t *r)
+static void cpu_figures(result_t *r, const cpu_curve_t *c)
 {
-	double duration = (double)r->duration_ns / NS_PER_S, a, b, ca, cb;
+	result_target_t *t = &r->target;
+	double duration = r->duration_s, a, b, ca, cb;
 
 	t->cpu_cores_avg = t->cpu_cores_max = NAN;
-	for (size_t i = 0; i < r->timeline_len; i++) {
-		const gen_point_t *p = &r->timeline[i];
+	for (size_t i = 0; i < r->point_count; i++) {
+		result_point_t *p = &r->points[i];
 
+		p->target_cpu_cores = NAN;
 		if (p->length_s > 0.05 && cum_at(c, p->t - p->length_s, true, &ca) &&
 		    cum_at(c, p->t, true, &cb)) {
-			t->timeline_cpu_cores[i] = (cb - ca) / p->length_s;
+			p->target_cpu_cores = (cb - ca) / p->length_s;
 			/* a short last interval is too coarse for the 10 ms ticks of the counter */
-			if (p->length_s >= 0.5 && !(t->timeline_cpu_cores[i] <= t->cpu_cores_max))
-				t->cpu_cores_max = t->timeline_cpu_cores[i];
+			if (p->length_s >= 0.5 && !(p->target_cpu_cores <= t->cpu_cores_max))
+				t->cpu_cores_max = p->target_cpu_cores;
 		}
 	}
 	if (c->n < 2)
@@ -106,7 +110,7 @@ static void cpu_figures(report_target_t *t, const cpu_curve_t *c, const gen_resu
 }
 
 /* The gauges: maxima over the run, limits as last reported, counters as increases. */
-static void gauge_figures(report_target_t *t, const scrape_series_t *s)
+static void gauge_figures(result_target_t *t, const scrape_series_t *s)
 {
 	double first_timeouts = NAN, first_sum = NAN, first_count = NAN, sum = NAN, count = NAN;
 
@@ -163,7 +167,7 @@ static double increase(const scrape_series_t *s, size_t field)
 	return total;
 }
 
-static void cgroup_figures(report_target_t *t, const scrape_series_t *s)
+static void cgroup_figures(result_target_t *t, const scrape_series_t *s)
 {
 	t->cpu_periods = increase(s, offsetof(scrape_sample_t, cpu_periods));
 	t->cpu_throttled_periods = increase(s, offsetof(scrape_sample_t, cpu_throttled_periods));
@@ -175,24 +179,25 @@ static void cgroup_figures(report_target_t *t, const scrape_series_t *s)
 
 /* Capacity is the tightest known bound: the cgroup limit, the target's worker threads (unless
  * the process used more than them: then they do not bound it) and the host's cores. */
-static void capacity(report_target_t *t)
+static const char *capacity(result_target_t *t)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *basis = "host_cores";
 
 	t->host_cores = cpus > 0 ? (double)cpus : NAN;
 	t->cpu_capacity_cores = t->host_cores;
-	t->cpu_basis = "host_cores";
 	if (t->workers > 0 && !(t->cpu_cores_avg > t->workers * 1.1) &&
 	    !(t->workers >= t->cpu_capacity_cores)) {
 		t->cpu_capacity_cores = t->workers;
-		t->cpu_basis = "workers";
+		basis = "workers";
 	}
 	if (t->cpu_limit_cores > 0 && !(t->cpu_limit_cores > t->cpu_capacity_cores)) {
 		t->cpu_capacity_cores = t->cpu_limit_cores;
-		t->cpu_basis = "cgroup_limit";
+		basis = "cgroup_limit";
 	}
 	t->cpu_utilisation = t->cpu_cores_avg / t->cpu_capacity_cores;
 	t->memory_utilisation = t->rss_bytes_max / t->memory_limit_bytes;
+	return basis;
 }
 
 /* The gauge sample nearest to x seconds, within a second and a half (a busy target answers
@@ -213,117 +218,43 @@ static double rss_near(const scrape_series_t *s, uint64_t start_wall_ns, double 
 	return best;
 }
 
-report_target_t *report_target_new(const scrape_series_t *s, const gen_result_t *r)
+int report_target_scraped(result_t *r, const scrape_series_t *s)
 {
-	report_target_t *t = calloc(1, sizeof(*t));
+	result_target_t *t = &r->target;
 	cpu_curve_t c = {0};
-	size_t n = r->timeline_len ? r->timeline_len : 1;
+	int rc = -ENOMEM;
 
-	if (!t)
-		return NULL;
-	t->timeline_cpu_cores = malloc(n * sizeof(double));
-	t->timeline_rss_bytes = malloc(n * sizeof(double));
-	if (!t->timeline_cpu_cores || !t->timeline_rss_bytes ||
-	    build_curve(s, r->started_wall_ns, &c) < 0) {
-		free(c.x);
-		free(c.cum);
-		report_target_free(t);
-		return NULL;
-	}
-	snprintf(t->url, sizeof(t->url), "%s", s->url);
-	snprintf(t->last_error, sizeof(t->last_error), "%s", s->last_error);
-	t->samples = s->count;
-	t->scrape_errors = s->errors;
-	t->bad_lines = s->bad_lines;
-	t->timeline_len = r->timeline_len;
-	t->cpu_limit_cores = t->workers = t->memory_limit_bytes = NAN;
-	t->rss_bytes_max = t->in_flight_max = t->pool_waits = NAN;
-	t->pool_timeouts = t->pool_wait_ms_mean = NAN;
-	for (size_t i = 0; i < r->timeline_len; i++) {
-		t->timeline_cpu_cores[i] = NAN;
-		t->timeline_rss_bytes[i] = rss_near(s, r->started_wall_ns, r->timeline[i].t);
-	}
-	cpu_figures(t, &c, r);
+	result_strfree(r, t->url);
+	result_strfree(r, t->last_error);
+	result_strfree(r, t->cpu_basis);
+	*t = (result_target_t){
+	    .samples = s->count,
+	    .scrape_errors = s->errors,
+	    .bad_lines = s->bad_lines,
+	    .cpu_limit_cores = NAN,
+	    .workers = NAN,
+	    .memory_limit_bytes = NAN,
+	    .rss_bytes_max = NAN,
+	    .in_flight_max = NAN,
+	    .pool_waits = NAN,
+	    .pool_timeouts = NAN,
+	    .pool_wait_ms_mean = NAN,
+	};
+	r->has_target = true;
+	if (build_curve(s, r->started_wall_ns, &c) < 0 || !(t->url = result_strdup(r, s->url)) ||
+	    (s->last_error[0] && !(t->last_error = result_strdup(r, s->last_error))))
+		goto out;
+	for (size_t i = 0; i < r->point_count; i++)
+		r->points[i].target_rss_bytes = rss_near(s, r->started_wall_ns, r->points[i].t);
+	cpu_figures(r, &c);
 	gauge_figures(t, s);
 	cgroup_figures(t, s);
-	capacity(t);
+	if ((t->cpu_basis = result_strdup(r, capacity(t))))
+		rc = 0;
+out:
 	free(c.x);
 	free(c.cum);
-	return t;
-}
-
-void report_target_free(report_target_t *t)
-{
-	if (!t)
-		return;
-	free(t->timeline_cpu_cores);
-	free(t->timeline_rss_bytes);
-	free(t);
-}
-
-/* ---- the recommendations' figures from a run ---- */
-
-/* Open model: the rate asked, averaged over the run's seconds (stages ramp it). */
-static double asked_rate(const gen_config_t *cfg, const gen_result_t *r)
-{
-	double asked = 0, seconds = 0;
-
-	if (!cfg->open_model)
-		return 0;
-	for (size_t i = 0; i < r->timeline_len; i++) {
-		asked += r->timeline[i].target * r->timeline[i].length_s;
-		seconds += r->timeline[i].length_s;
-	}
-	return seconds > 0 ? asked / seconds : cfg->rate;
-}
-
-void report_recommend(const gen_config_t *cfg, const gen_result_t *r, report_analysis_t *a)
-{
-	const report_target_t *t = a->target;
-	recommend_input_t in;
-	report_totals_t tot;
-
-	report_totals(r, &tot);
-	recommend_input_init(&in);
-	in.p95_ms = a->assessment.p95_ms;
-	in.target_p95_ms = a->targets.p95_ms;
-	in.error_rate = tot.error_rate;
-	in.max_error_rate = a->targets.max_error_rate;
-	in.requests = tot.requests;
-	in.rps = tot.rps;
-	in.asked_rps = asked_rate(cfg, r);
-	in.min_rps = a->targets.min_rps;
-	in.throughput_ok = a->assessment.throughput_ok;
-	in.dropped = r->counters.dropped;
-	in.late = r->counters.late;
-	in.connections = r->connections; /* this process's (a shard's part) */
-	in.generator_saturated = r->saturated;
-	in.replicas = a->cost.replicas ? a->cost.replicas : 1;
-	in.cost_per_hour = a->cost.per_hour_usd;
-	if (t) {
-		in.scraped = true;
-		in.scrape_error = t->samples ? NULL : t->last_error;
-		in.cpu_cores_avg = t->cpu_cores_avg;
-		in.cpu_cores_max = t->cpu_cores_max;
-		in.cpu_capacity_cores = t->cpu_capacity_cores;
-		in.cpu_basis = t->cpu_basis;
-		in.cpu_utilisation = t->cpu_utilisation;
-		in.rss_bytes_max = t->rss_bytes_max;
-		in.memory_limit_bytes = t->memory_limit_bytes;
-		in.memory_utilisation = t->memory_utilisation;
-		in.in_flight_max = t->in_flight_max;
-		in.pool_waits = t->pool_waits;
-		in.pool_timeouts = t->pool_timeouts;
-		in.pool_wait_ms_mean = t->pool_wait_ms_mean;
-		in.cpu_limit_cores = t->cpu_limit_cores;
-		in.cpu_throttled_share = t->cpu_throttled_share;
-		in.cpu_throttled_periods = t->cpu_throttled_periods;
-		in.cpu_periods = t->cpu_periods;
-		in.cpu_throttled_s = t->cpu_throttled_s;
-		in.oom_kills = t->oom_kills;
-	}
-	a->recommendation_count = recommend_compute(&in, a->recommendations, RECOMMEND_MAX);
-	recommend_cost(&a->cost, tot.rps);
+	return rc;
 }
 
 /* ---- the terminal summary ---- */

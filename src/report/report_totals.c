@@ -1,10 +1,6 @@
-/* report_totals: the derived figures (totals, error rate, rate) of a finished run, computed
- * once here for the terminal summary, the JSON document, the analysis and capacity's steps.
- * Only for a gen_result_t: a merge recomputes them from the shards' documents
- * (result_merge.c), a second path issue 15 folds into one result model. */
+/* report_totals: the derived figures (totals, error rate, rate) of a result, computed once
+ * here for the judge, the summary and capacity's steps, so they never differ between them. */
 #include "report/report.h"
-
-#include "core/clock.h"
 
 void report_counter_totals(const gen_counters_t *c, double duration_s, report_totals_t *out)
 {
@@ -14,12 +10,16 @@ void report_counter_totals(const gen_counters_t *c, double duration_s, report_to
 	out->responses = c->requests;
 	out->requests = c->requests + out->transport_errors;
 	out->errors = c->errors;
-	out->error_rate = out->requests ? (double)out->errors / (double)out->requests : 0;
+	/* a fraction even of a document whose errors outnumber its requests (none of surge's) */
+	out->error_rate = !out->requests ? 0
+	                  : out->errors < out->requests
+	                      ? (double)out->errors / (double)out->requests
+	                      : 1;
 	out->duration_s = duration_s;
 	out->rps = out->duration_s > 0 ? (double)out->requests / out->duration_s : 0;
 }
 
-void report_totals(const gen_result_t *r, report_totals_t *out)
+void report_totals(const result_t *r, report_totals_t *out)
 {
-	report_counter_totals(&r->counters, (double)r->duration_ns / NS_PER_S, out);
+	report_counter_totals(&r->counters, r->duration_s, out);
 }

@@ -4,13 +4,10 @@
 #define SURGE_RESULT_FINISH_H
 
 #include "gen/gen.h"
-#include "report/report.h"
 #include "result/result.h"
 
-/* r, the sum of the run's deltas, gets the run g's config (cfg), start and end, groups,
- * generator figures, and a's verdicts, advice and scraped figures; its open seconds are
- * sealed. 0, or -ENOMEM (r stays freeable). */
-int result_finish(const gen_config_t *cfg, const gen_result_t *g, const report_analysis_t *a,
-                  result_t *r);
+/* r, the sum of the run's deltas, gets the run g's config (cfg), start and end, groups and
+ * generator figures; its open seconds are sealed. 0, or -ENOMEM (r stays freeable). */
+int result_finish(const gen_config_t *cfg, const gen_result_t *g, result_t *r);
 
 #endif

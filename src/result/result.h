@@ -278,6 +278,8 @@ int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d);
 int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src);
 /* d = h, dense (d is reset first). */
 void result_hist_expand(const result_hist_t *h, hist_t *d);
+/* d += h, exactly (hist_merge of h's buckets and moments into a dense histogram). */
+void result_hist_add_to(const result_hist_t *h, hist_t *d);
 void result_hist_free(result_t *r, result_hist_t *h);
 /* d = h as the document's histogram reads back (hist_decode of the V2 text result_encode
  * writes): the same buckets, min and max at their buckets' edges, sums from bucket middles.

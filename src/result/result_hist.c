@@ -66,15 +66,22 @@ int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d)
 void result_hist_expand(const result_hist_t *h, hist_t *d)
 {
 	hist_reset(d);
+	result_hist_add_to(h, d);
+}
+
+void result_hist_add_to(const result_hist_t *h, hist_t *d)
+{
 	for (uint32_t i = 0; i < h->len; i++)
 		if (h->buckets[i].index < HIST_COUNTS_LEN)
 			d->counts[h->buckets[i].index] += h->buckets[i].count;
-	d->total = h->total;
-	d->min = h->min;
-	d->max = h->max;
-	d->sum = h->sum;
-	d->sum_sq = h->sum_sq;
-	d->clamped = h->clamped;
+	d->total += h->total;
+	d->sum += h->sum;
+	d->sum_sq += h->sum_sq;
+	d->clamped += h->clamped;
+	if (h->min < d->min)
+		d->min = h->min;
+	if (h->max > d->max)
+		d->max = h->max;
 }
 
 /* The pairs of the union of a and b, counted. */
