@@ -14,7 +14,7 @@
 #include "core/echo.h"
 #include "core/units.h"
 #include "report/report_compare.h"
-#include "result/result_doc.h"
+#include "result/result.h"
 
 enum { OPT_TOLERANCE = 256, OPT_MIN_DELTA, OPT_MIN_ERROR, OPT_MARKDOWN, OPT_HTML, OPT_JSON };
 
@@ -144,27 +144,23 @@ int cli_compare(int argc, char **argv)
 {
 	compare_args_t a;
 	compare_result_t r;
-	json_t *base = NULL, *next = NULL;
+	result_t base, next;
 	char err[2048];
 	int rc;
 
 	rc = parse_args(&a, argc, argv);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	base = result_doc_load(a.base, err, sizeof(err));
-	if (base && result_doc_require(base, a.base, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0)
-		next = result_doc_load(a.next, err, sizeof(err));
-	if (next &&
-	    result_doc_require(next, a.next, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) < 0) {
-		json_decref(next);
-		next = NULL;
-	}
-	if (!base || !next) {
+	if (result_load(a.base, RESULT_DOC_FOR_COMPARE, &base, err, sizeof(err)) < 0) {
 		fprintf(stderr, "surge compare: %s\n", err);
-		json_decref(base);
 		return EXIT_USAGE;
 	}
-	if (report_compare(base, next, a.base, a.next, &a.options, &r) < 0) {
+	if (result_load(a.next, RESULT_DOC_FOR_COMPARE, &next, err, sizeof(err)) < 0) {
+		fprintf(stderr, "surge compare: %s\n", err);
+		result_free(&base);
+		return EXIT_USAGE;
+	}
+	if (report_compare(&base, &next, a.base, a.next, &a.options, &r) < 0) {
 		fprintf(stderr, "surge compare: out of memory\n");
 		rc = EXIT_USAGE;
 		goto out;
@@ -198,7 +194,7 @@ int cli_compare(int argc, char **argv)
 		rc = EXIT_USAGE;
 	compare_result_free(&r);
 out:
-	json_decref(base);
-	json_decref(next);
+	result_free(&base);
+	result_free(&next);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* report_compare: the deltas between a baseline and a new run, judged, and their renderers.
- * Figures come from the documents as written (totals, latency_ms, endpoints[]); nothing is
- * recomputed, so a compare reads the same numbers the runs printed. */
+ * Every figure comes from the two typed results (result_decode's), derived the way the
+ * document's writer derives it: rates from counts over the run's duration, latencies from
+ * the histograms (result_hist_ms), so compare reads the numbers `surge report` renders. */
 #include "report/report_compare.h"
 
 #include <errno.h>
@@ -10,24 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/echo.h"
 #include "core/json.h"
-#include "result/result_doc.h"
+
+/* result_hist_ms's slots */
+enum { MS_MEAN = 1, MS_P50 = 3, MS_P90 = 4, MS_P95 = 5, MS_P99 = 6, MS_MAX = 8 };
 
 static const struct {
 	const char *name;  /* in JSON and markdown */
 	const char *label; /* in the terminal table */
-	const char *key;   /* in latency_ms; NULL for rps and error_rate */
+	int slot;          /* in result_hist_ms's figures; -1 for rps and error_rate */
 	bool judged;
 } metrics[CMP_METRIC_COUNT] = {
-    [CMP_RPS] = {"rps", "rps", NULL, true},
-    [CMP_ERROR_RATE] = {"error_rate", "error rate", NULL, true},
-    [CMP_P50] = {"p50", "p50", "p50", false},
-    [CMP_P90] = {"p90", "p90", "p90", false},
-    [CMP_P95] = {"p95", "p95", "p95", true},
-    [CMP_P99] = {"p99", "p99", "p99", true},
-    [CMP_MAX] = {"max", "max", "max", false},
-    [CMP_MEAN] = {"mean", "mean", "mean", false},
+    [CMP_RPS] = {"rps", "rps", -1, true},
+    [CMP_ERROR_RATE] = {"error_rate", "error rate", -1, true},
+    [CMP_P50] = {"p50", "p50", MS_P50, false},
+    [CMP_P90] = {"p90", "p90", MS_P90, false},
+    [CMP_P95] = {"p95", "p95", MS_P95, true},
+    [CMP_P99] = {"p99", "p99", MS_P99, true},
+    [CMP_MAX] = {"max", "max", MS_MAX, false},
+    [CMP_MEAN] = {"mean", "mean", MS_MEAN, false},
 };
 
 void compare_defaults(compare_options_t *o)
@@ -59,24 +63,27 @@ const char *compare_verdict_name(compare_verdict_t v)
 
 /* ---- figures and verdicts ---- */
 
-/* The figures of a scope: the whole run (totals + latency_ms) or one endpoint. */
-static void scope_figures(const json_t *scope, const json_t *totals, double *v,
-                          unsigned long long *requests)
+/* The figures of a scope, the whole run or one endpoint: its counters over the run's
+ * duration and its latency section (result_hist_ms: the histogram's figures, or a document's
+ * own where it had no histogram), rounded as the document writes them, so a compare shows
+ * the figures `surge report` renders of each run. */
+static void scope_figures(const gen_counters_t *c, const result_hist_t *lat, double duration_s,
+                          double *v, unsigned long long *requests)
 {
-	const json_t *counts = totals ? totals : scope;
-	const json_t *lat = result_doc_object(scope, "latency_ms");
-	uint64_t n = result_doc_count(counts, "requests", 0);
-	uint64_t errors = result_doc_count(counts, "errors", 0);
+	uint64_t n = result_requests(c);
+	double ms[9];
+	bool measured;
 
 	*requests = n;
-	v[CMP_RPS] = result_doc_number(counts, "rps", 0);
+	v[CMP_RPS] = result_round(duration_s > 0 ? (double)n / duration_s : 0, 3);
+	/* a fraction, as the document writes it (a hand-made one may count more errors) */
 	v[CMP_ERROR_RATE] =
-	    result_doc_number(counts, "error_rate", n ? (double)errors / (double)n : 0);
+	    result_round(n ? (c->errors < n ? (double)c->errors / (double)n : 1) : 0, 6);
+	result_hist_ms(lat, ms);
 	/* every latency is at least 1 µs: a max of 0 means not one response was measured */
+	measured = lat->read && lat->len == 0 ? ms[MS_MAX] > 0 : lat->total > 0;
 	for (int m = CMP_P50; m < CMP_METRIC_COUNT; m++)
-		v[m] = result_doc_number(lat, "max", 0) > 0
-		           ? result_doc_number(lat, metrics[m].key, 0)
-		           : NAN;
+		v[m] = measured ? result_round(ms[metrics[m].slot], 3) : NAN;
 }
 
 /* Worse and better by more than the tolerance and, for latency and error rate, the floor. */
@@ -129,36 +136,34 @@ static void fill_rows(const compare_options_t *o, compare_scope_t *s, const doub
 	}
 }
 
-static const json_t *endpoint_by_key(const json_t *doc, const char *key)
+static const result_endpoint_t *endpoint_of(const result_t *r, const result_endpoint_t *like)
 {
-	const json_t *ep;
-	char k[256];
-	size_t i;
-
-	json_array_foreach(result_doc_array(doc, "endpoints"), i, ep)
-	{
-		result_doc_endpoint_key(ep, k, sizeof(k));
-		if (strcmp(k, key) == 0)
-			return ep;
-	}
+	for (uint32_t i = 0; i < r->endpoint_count; i++)
+		if (strcmp(r->endpoints[i].method, like->method) == 0 &&
+		    strcmp(r->endpoints[i].name, like->name) == 0)
+			return &r->endpoints[i];
 	return NULL;
 }
 
 /* Adds the scope of one endpoint (present in base, next or both). */
-static void add_endpoint(compare_result_t *r, const json_t *base_ep, const json_t *next_ep)
+static void add_endpoint(compare_result_t *out, const result_t *base, const result_t *next,
+                         const result_endpoint_t *base_ep, const result_endpoint_t *next_ep)
 {
-	compare_scope_t *s = &r->scopes[r->scope_count++];
+	compare_scope_t *s = &out->scopes[out->scope_count++];
+	const result_endpoint_t *ep = base_ep ? base_ep : next_ep;
 	double b[CMP_METRIC_COUNT], n[CMP_METRIC_COUNT];
 
 	memset(s, 0, sizeof(*s));
-	result_doc_endpoint_key(base_ep ? base_ep : next_ep, s->name, sizeof(s->name));
+	snprintf(s->name, sizeof(s->name), "%s %s", ep->method, ep->name);
 	s->presence = !base_ep ? CMP_ADDED : !next_ep ? CMP_REMOVED : CMP_BOTH;
 	if (base_ep)
-		scope_figures(base_ep, NULL, b, &s->base_requests);
+		scope_figures(&base_ep->counters, &base_ep->latency, base->duration_s, b,
+		              &s->base_requests);
 	if (next_ep)
-		scope_figures(next_ep, NULL, n, &s->next_requests);
-	fill_rows(&r->options, s, base_ep ? b : NULL, next_ep ? n : NULL);
-	r->regressions += s->regressions;
+		scope_figures(&next_ep->counters, &next_ep->latency, next->duration_s, n,
+		              &s->next_requests);
+	fill_rows(&out->options, s, base_ep ? b : NULL, next_ep ? n : NULL);
+	out->regressions += s->regressions;
 }
 
 static void copy_string(char *dst, size_t len, const char *src)
@@ -166,78 +171,80 @@ static void copy_string(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* What the two runs were of: the target, method, scenario and load model. A difference is
- * listed in out ("config.url 'http://a/' vs 'http://b/'", values cut at 200 characters);
- * a key neither document has is no difference. */
-static void find_mismatch(const json_t *base, const json_t *next, char *out, size_t len)
+/* What a run was of, as its document says it: the target, method, scenario and load model. */
+static void config_values(const result_config_t *c, const char *v[4])
 {
-	static const char *const keys[] = {"url", "method", "scenario", "model"};
-	const json_t *cb = result_doc_object(base, "config");
-	const json_t *cn = result_doc_object(next, "config");
+	v[0] = c->url ? c->url : "";
+	v[1] = c->method ? c->method : "GET";
+	v[2] = c->scenario ? c->scenario : "";
+	v[3] = c->open_model ? "open" : "closed";
+}
+
+/* A difference in what the two runs were of is listed in out ("config.url 'http://a/' vs
+ * 'http://b/'", values cut at 200 characters). */
+static void find_mismatch(const result_t *base, const result_t *next, char *out, size_t len)
+{
+	static const char *const keys[4] = {"url", "method", "scenario", "model"};
+	const char *a[4], *b[4];
 	size_t used = 0;
 
+	config_values(&base->config, a);
+	config_values(&next->config, b);
 	out[0] = '\0';
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *a = result_doc_string(cb, keys[k], "");
-		const char *b = result_doc_string(cn, keys[k], "");
+	for (size_t k = 0; k < 4; k++) {
 		int n;
 
-		if (strcmp(a, b) == 0)
+		if (strcmp(a[k], b[k]) == 0)
 			continue;
 		n = snprintf(out + used, len - used, "%sconfig.%s '%s' vs '%s'", used ? ", " : "",
-		             keys[k], ECHO(a), ECHO(b));
+		             keys[k], ECHO(a[k]), ECHO(b[k]));
 		if (n < 0 || (size_t)n >= len - used)
 			break;
 		used += (size_t)n;
 	}
 }
 
-int report_compare(const json_t *base, const json_t *next, const char *base_name,
+static void started(const result_t *r, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (r->has_started_at)
+		clock_format_rfc3339(r->started_wall_ns, out, len);
+}
+
+int report_compare(const result_t *base, const result_t *next, const char *base_name,
                    const char *next_name, const compare_options_t *o, compare_result_t *out)
 {
-	const json_t *eps_b = result_doc_array(base, "endpoints");
-	const json_t *eps_n = result_doc_array(next, "endpoints"), *ep;
 	double b[CMP_METRIC_COUNT], n[CMP_METRIC_COUNT];
-	char key[256];
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->options = *o;
 	copy_string(out->base_name, sizeof(out->base_name), base_name);
 	copy_string(out->next_name, sizeof(out->next_name), next_name);
-	copy_string(out->base_started, sizeof(out->base_started),
-	            result_doc_string(base, "started_at", ""));
-	copy_string(out->next_started, sizeof(out->next_started),
-	            result_doc_string(next, "started_at", ""));
-	copy_string(out->base_url, sizeof(out->base_url),
-	            result_doc_string(result_doc_object(base, "config"), "url", ""));
-	copy_string(out->next_url, sizeof(out->next_url),
-	            result_doc_string(result_doc_object(next, "config"), "url", ""));
+	started(base, out->base_started, sizeof(out->base_started));
+	started(next, out->next_started, sizeof(out->next_started));
+	copy_string(out->base_url, sizeof(out->base_url), base->config.url);
+	copy_string(out->next_url, sizeof(out->next_url), next->config.url);
 	find_mismatch(base, next, out->mismatch, sizeof(out->mismatch));
-	out->scopes =
-	    calloc(1 + json_array_size(eps_b) + json_array_size(eps_n), sizeof(compare_scope_t));
+	out->scopes = calloc(1 + (size_t)base->endpoint_count + next->endpoint_count,
+	                     sizeof(compare_scope_t));
 	if (!out->scopes)
 		return -ENOMEM;
 
 	compare_scope_t *all = &out->scopes[out->scope_count++];
 	copy_string(all->name, sizeof(all->name), "all");
-	scope_figures(base, result_doc_object(base, "totals"), b, &all->base_requests);
-	scope_figures(next, result_doc_object(next, "totals"), n, &all->next_requests);
+	scope_figures(&base->counters, &base->latency, base->duration_s, b, &all->base_requests);
+	scope_figures(&next->counters, &next->latency, next->duration_s, n, &all->next_requests);
 	fill_rows(o, all, b, n);
 	out->regressions = all->regressions;
 
-	json_array_foreach(eps_b, i, ep)
-	{
-		result_doc_endpoint_key(ep, key, sizeof(key));
-		if (endpoint_by_key(base, key) == ep) /* the first of duplicates only */
-			add_endpoint(out, ep, endpoint_by_key(next, key));
-	}
-	json_array_foreach(eps_n, i, ep)
-	{
-		result_doc_endpoint_key(ep, key, sizeof(key));
-		if (!endpoint_by_key(base, key) && endpoint_by_key(next, key) == ep)
-			add_endpoint(out, NULL, ep);
-	}
+	/* endpoints are unique by method and name in a result: the baseline's in its order,
+	 * then those only the new run has */
+	for (uint32_t i = 0; i < base->endpoint_count; i++)
+		add_endpoint(out, base, next, &base->endpoints[i],
+		             endpoint_of(next, &base->endpoints[i]));
+	for (uint32_t i = 0; i < next->endpoint_count; i++)
+		if (!endpoint_of(base, &next->endpoints[i]))
+			add_endpoint(out, base, next, NULL, &next->endpoints[i]);
 	return 0;
 }
 

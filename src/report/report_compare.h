@@ -7,11 +7,11 @@
 #ifndef SURGE_REPORT_COMPARE_H
 #define SURGE_REPORT_COMPARE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "result/result.h"
 
 typedef struct compare_options {
 	double tolerance;      /* relative, 0.10 = 10 % */
@@ -77,8 +77,9 @@ typedef struct compare_result {
 	int regressions; /* over every scope */
 } compare_result_t;
 
-/* Compares two result documents (result_doc_load's). 0, or -ENOMEM. */
-int report_compare(const json_t *base, const json_t *next, const char *base_name,
+/* Compares two results (result_load's, or any result_t): the whole run, then the endpoints
+ * matched by method and name. 0, or -ENOMEM. */
+int report_compare(const result_t *base, const result_t *next, const char *base_name,
                    const char *next_name, const compare_options_t *o, compare_result_t *out);
 void compare_result_free(compare_result_t *r);
 

@@ -265,6 +265,20 @@ int result_encode_compact(const result_t *r, buf_t *out);
 int result_decode(const char *name, const char *text, size_t len, result_t *r, char *err,
                   size_t errlen);
 
+/* What a document is read for: a report renders what a sparse document has; compare and
+ * merge need the figures they judge or sum (result_doc_require says which is missing). */
+typedef enum result_doc_use {
+	RESULT_DOC_FOR_REPORT,
+	RESULT_DOC_FOR_COMPARE, /* totals (requests, errors, rps), latency_ms and duration_s */
+	RESULT_DOC_FOR_MERGE,   /* duration_s and totals (requests, responses, errors) */
+} result_doc_use_t;
+/* Reads the document in the file at path ("-": stdin) into r: result_doc_load's checks and
+ * messages ("FILE: No such file or directory", "FILE: empty", "FILE:LINE:COL: ...", "FILE:
+ * KEY: expected ..."), then what `use` needs ("FILE: totals: missing (surge compare needs
+ * it)"), then result_decode. 0, or -EINVAL/-ENOMEM with that one line in err; r is
+ * initialised here and holds nothing on failure. */
+int result_load(const char *path, result_doc_use_t use, result_t *r, char *err, size_t errlen);
+
 /* v as the document writes it with `digits` decimals (read back); non-finite v as it is. */
 double result_round(double v, int digits);
 /* Requests that ended: responses (c->requests) plus transport failures. */
@@ -289,6 +303,11 @@ int result_hist_written(const result_hist_t *h, hist_t *d);
 /* The p-th percentile in µs, exactly hist_percentile of the expanded histogram (0 when
  * empty), read from the pairs: no dense scratch. */
 int64_t result_hist_percentile(const result_hist_t *h, double p);
+/* The figures of a latency section in ms, as the document gives them before rounding, in
+ * read_ms order (min, mean, stdev, p50, p90, p95, p99, p99.9, max): from the buckets and
+ * moments, or a decoded document's own where it had no histogram (NAN where it had none).
+ * No dense scratch. */
+void result_hist_ms(const result_hist_t *h, double ms[9]);
 /* Whether a and b hold the same buckets, counts, total, min and max. */
 bool result_hist_equal(const result_hist_t *a, const result_hist_t *b);
 

@@ -4,12 +4,14 @@
  * the document derives (rates, percentiles, mean) are not stored but recovered: counts and
  * histograms bucket by bucket, min and max exactly (the document gives µs to the
  * thousandth of a ms), sums from mean and stdev, and the unrounded duration of the run
- * and of each second from their rates, so encoding the result writes the same figures. */
+ * and of each second from their rates, so encoding the result writes the same figures.
+ * result_load is the front door for a file: the checks, what a command needs, the model. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/echo.h"
 #include "result/result.h"
 #include "result/result_doc.h"
 
@@ -535,17 +537,11 @@ static int read_document(result_t *r, const json_t *doc)
 	return 0;
 }
 
-int result_decode(const char *name, const char *text, size_t len, result_t *r, char *err,
-                  size_t errlen)
+/* The checked tree into r (initialised by the caller); the tree is freed here. */
+static int decode_tree(const char *name, json_t *doc, result_t *r, char *err, size_t errlen)
 {
-	json_t *doc;
-	int rc;
+	int rc = read_document(r, doc);
 
-	result_init(r);
-	doc = result_doc_parse(name, text, len, err, errlen);
-	if (!doc)
-		return -EINVAL;
-	rc = read_document(r, doc);
 	json_decref(doc);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", name,
@@ -553,4 +549,34 @@ int result_decode(const char *name, const char *text, size_t len, result_t *r, c
 		result_free(r);
 	}
 	return rc;
+}
+
+int result_decode(const char *name, const char *text, size_t len, result_t *r, char *err,
+                  size_t errlen)
+{
+	json_t *doc;
+
+	result_init(r);
+	doc = result_doc_parse(name, text, len, err, errlen);
+	if (!doc)
+		return -EINVAL;
+	return decode_tree(name, doc, r, err, errlen);
+}
+
+int result_load(const char *path, result_doc_use_t use, result_t *r, char *err, size_t errlen)
+{
+	char shown[ECHO_SIZE];
+	const char *name =
+	    strcmp(path, "-") == 0 ? "stdin" : echo_value(path, shown, sizeof(shown));
+	json_t *doc;
+
+	result_init(r);
+	doc = result_doc_load(path, err, errlen);
+	if (!doc)
+		return -EINVAL;
+	if (result_doc_require(doc, path, use, err, errlen) < 0) {
+		json_decref(doc);
+		return -EINVAL;
+	}
+	return decode_tree(name, doc, r, err, errlen);
 }

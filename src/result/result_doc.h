@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/hist.h"
+#include "result/result.h"
 
 /* The largest document read; a result with per-second histograms for a day is ~100 MiB. */
 #define RESULT_DOC_MAX (256u * 1024 * 1024)
@@ -33,14 +34,8 @@ json_t *result_doc_parse(const char *name, const char *text, size_t len, char *e
  * \"many\"" in err (values echoed cut at 200 characters). */
 int result_doc_check(const json_t *doc, const char *name, char *err, size_t errlen);
 
-/* What a document is read for: a report renders what a sparse document has; compare and
- * merge need the figures they judge or sum. */
-typedef enum result_doc_use {
-	RESULT_DOC_FOR_REPORT,
-	RESULT_DOC_FOR_COMPARE, /* totals (requests, errors, rps) and latency_ms */
-	RESULT_DOC_FOR_MERGE,   /* duration_s and totals (requests, responses, errors) */
-} result_doc_use_t;
-/* 0, or -EINVAL with "NAME: totals: missing (surge compare needs it)". */
+/* What a document is read for (result_doc_use_t, result/result.h): 0, or -EINVAL with "NAME:
+ * totals: missing (surge compare needs it)". */
 int result_doc_require(const json_t *doc, const char *name, result_doc_use_t use, char *err,
                        size_t errlen);
 

@@ -249,8 +249,9 @@ static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      END};
 
 /* The keys each use cannot do without: a missing one would be read as zero. */
-static const char *const needs_compare[] = {"totals",     "totals.requests", "totals.errors",
-                                            "totals.rps", "latency_ms",      NULL};
+/* compare: rps is requests / duration_s (the duration unrounded from totals.rps) */
+static const char *const needs_compare[] = {
+    "totals", "totals.requests", "totals.errors", "totals.rps", "latency_ms", "duration_s", NULL};
 static const char *const needs_merge[] = {"duration_s",       "totals",        "totals.requests",
                                           "totals.responses", "totals.errors", NULL};
 

@@ -2,7 +2,8 @@
  * as (index, count) pairs in index order, with the moments hist_t keeps. Adding two is one
  * merge of sorted lists; reading one (encoding, moments) expands it into a dense scratch
  * hist_t, so every figure is computed by core/hist.c exactly as before — but percentiles,
- * which result_hist_percentile reads from the pairs by hist_percentile's own rule. */
+ * which result_hist_percentile reads from the pairs by hist_percentile's own rule, and
+ * result_hist_ms's figures (compare's), which take the moments by hist.c's formulas. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -192,4 +193,25 @@ int64_t result_hist_percentile(const result_hist_t *h, double p)
 		}
 	}
 	return h->max;
+}
+
+/* The moments by core/hist.c's formulas (hist_mean, hist_stdev) and percentiles by
+ * result_hist_percentile: what a dense expansion would give, with none. */
+void result_hist_ms(const result_hist_t *h, double ms[9])
+{
+	static const double pcts[5] = {50, 90, 95, 99, 99.9};
+	double n = (double)h->total, mean, var;
+
+	if (h->read && h->len == 0) {
+		memcpy(ms, h->read_ms, sizeof(h->read_ms));
+		return;
+	}
+	mean = h->total ? h->sum / n : 0;
+	var = h->total ? h->sum_sq / n - mean * mean : 0;
+	ms[0] = h->total ? (double)h->min / 1e3 : 0;
+	ms[1] = mean / 1e3;
+	ms[2] = var > 0 ? sqrt(var) / 1e3 : 0;
+	for (int i = 0; i < 5; i++)
+		ms[3 + i] = (double)result_hist_percentile(h, pcts[i]) / 1e3;
+	ms[8] = (double)h->max / 1e3;
 }

@@ -42,9 +42,11 @@ static void check_round_trip(const json_t *doc)
 	free(text);
 }
 
-/* An accepted document reads into the typed result, which renders, and whose encoding the
- * checker accepts again. */
-static void check_model(const json_t *doc)
+static void check_self_compare(const result_t *doc);
+
+/* An accepted document reads into the typed result, which renders, compares with itself when
+ * it has what compare needs, and whose encoding the checker accepts again. */
+static void check_model(const json_t *doc, bool comparable)
 {
 	int (*const render[])(const result_t *, buf_t *, char *, size_t) = {
 	    report_csv_stats, report_csv_history, report_csv_failures,
@@ -68,6 +70,8 @@ static void check_model(const json_t *doc)
 		if (render[i](&r, &out, err, sizeof(err)) < 0)
 			fuzz_check_message(err, sizeof(err));
 	}
+	if (comparable)
+		check_self_compare(&r);
 	buf_reset(&out);
 	if (result_encode(&r, &out) == 0) {
 		again = result_doc_parse("encoded", out.data, out.len, err, sizeof(err));
@@ -83,7 +87,7 @@ static void check_model(const json_t *doc)
 }
 
 /* A document against itself: every delta 0, nothing to judge as worse or better. */
-static void check_self_compare(const json_t *doc)
+static void check_self_compare(const result_t *doc)
 {
 	compare_options_t o;
 	compare_result_t r;
@@ -152,6 +156,7 @@ static void check_histograms(const json_t *doc)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[1024];
+	bool comparable;
 	json_t *doc;
 
 	err[0] = '\0';
@@ -164,11 +169,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_round_trip(doc);
 	check_histograms(doc);
-	check_model(doc);
-	if (result_doc_require(doc, NAME, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0)
-		check_self_compare(doc);
-	else
+	comparable = result_doc_require(doc, NAME, RESULT_DOC_FOR_COMPARE, err, sizeof(err)) == 0;
+	if (!comparable)
 		check_rejection(err, sizeof(err));
+	check_model(doc, comparable);
 	check_merge(doc);
 	json_decref(doc);
 	return 0;

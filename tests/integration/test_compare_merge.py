@@ -387,6 +387,38 @@ def test_compare_percentages_and_different_targets():
         assert "/api/slow" in p.stderr and "ok: no regression" in p.stdout, (p.stdout, p.stderr)
 
 
+def test_compare_reads_latency_from_the_histograms():
+    """compare reads each document into the typed result, so its percentiles are the
+    histograms' (what `surge report` renders of that document): a hand-edited latency_ms
+    whose p95 and p99 disagree with histograms is not what is compared. A document without
+    histograms has only its latency_ms, compared as written."""
+    with Serve(workers=1) as srv, tempfile.TemporaryDirectory() as d:
+        good = one_run(d, srv, "good.json")
+        doc = load(good)
+
+        def slower(x):
+            for lat in [x["latency_ms"]] + [e["latency_ms"] for e in x["endpoints"]]:
+                lat["p95"] = lat["p95"] * 100 + 100
+                lat["p99"] = lat["p99"] * 100 + 100
+
+        edited = write_variant(d, "edited.json", doc, slower)
+        js = os.path.join(d, "cmp.json")
+        surge("compare", good, edited, "--json", js, check_rc=0)
+        scopes = load(js)["scopes"]
+        # the decoded histogram's p99, by the test's own decoder
+        max_us = round(doc["latency_ms"]["max"] * 1000)
+        want = percentile_us(decode_counts(doc["histograms"]["all"]), 99, max_us) / 1000
+        rows = {r["metric"]: r for r in scopes[0]["rows"]}
+        assert rows["p99"]["new"] == rows["p99"]["base"] == want, (rows["p99"], want)
+        assert all(s["regressions"] == 0 for s in scopes), scopes
+
+        bare = write_variant(d, "bare.json", doc, lambda x: (slower(x), x.pop("histograms")))
+        p = surge("compare", good, bare, "--json", js, check_rc=1)
+        assert "REGRESSION" in p.stdout, p.stdout
+        rows = {r["metric"]: r for r in load(js)["scopes"][0]["rows"]}
+        assert abs(rows["p99"]["new"] - (doc["latency_ms"]["p99"] * 100 + 100)) < 1e-6, rows
+
+
 def test_outputs_never_replace_the_inputs():
     """An output named like an input (another spelling, or a link) would replace the result
     it was made from: refused before anything is written."""
@@ -438,5 +470,6 @@ if __name__ == "__main__":
           test_report_says_byte_order_mark_and_not_a_text_file,
           test_merge_refuses_the_same_shard_twice,
           test_compare_percentages_and_different_targets,
+          test_compare_reads_latency_from_the_histograms,
           test_outputs_never_replace_the_inputs,
           test_merge_exit_code_is_the_whole_runs])

@@ -1,16 +1,23 @@
-/* Tests for report/report_compare: an identical run passes, an injected p95 regression and an
- * error-rate rise are flagged, microsecond noise under the absolute floor is not, endpoints
- * found in one run only are listed, and every renderer says what the verdict is. */
+/* Tests for report/report_compare on decoded results: an identical run passes, an injected p95
+ * regression and an error-rate rise are flagged, microsecond noise under the absolute floor is
+ * not, endpoints found in one run only are listed, endpoints are matched by method and name,
+ * percentiles come from the histograms where a document has them, and every renderer says
+ * what the verdict is. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
+#include "core/hist.h"
 #include "report/report_compare.h"
+#include "result/result.h"
 #include "test.h"
 
 /* A result document with figures given directly: the whole run and one endpoint "GET /api"
- * share them; a second endpoint name (or NULL) is added with fixed figures. */
+ * share them (no histograms: compare reads the figures as written); a second endpoint name
+ * (or NULL) is added with fixed figures. The run lasts requests / rps seconds. */
 static json_t *doc(double rps, uint64_t requests, uint64_t errors, double p95, double p99,
                    const char *other)
 {
@@ -18,9 +25,10 @@ static json_t *doc(double rps, uint64_t requests, uint64_t errors, double p95, d
 	                        "p50", p95 / 3, "p90", p95 * 0.9, "p95", p95, "p99", p99, "p99_9",
 	                        p99 * 1.1, "max", p99 * 2);
 	json_t *d = json_pack(
-	    "{s:s,s:s,s:{s:s},s:{s:I,s:I,s:f,s:f},s:O,s:[{s:s,s:s,s:I,s:I,s:f,s:O}]}", "tool",
-	    "surge", "started_at", "2026-11-24T01:00:00.000Z", "config", "url", "http://x/api",
-	    "totals", "requests", (json_int_t)requests, "errors", (json_int_t)errors, "error_rate",
+	    "{s:s,s:s,s:f,s:{s:s},s:{s:I,s:I,s:f,s:f},s:O,s:[{s:s,s:s,s:I,s:I,s:f,s:O}]}", "tool",
+	    "surge", "started_at", "2026-11-24T01:00:00.000Z", "duration_s",
+	    rps > 0 ? (double)requests / rps : 1.0, "config", "url", "http://x/api", "totals",
+	    "requests", (json_int_t)requests, "errors", (json_int_t)errors, "error_rate",
 	    requests ? (double)errors / (double)requests : 0.0, "rps", rps, "latency_ms", lat,
 	    "endpoints", "name", "/api", "method", "GET", "requests", (json_int_t)requests,
 	    "errors", (json_int_t)errors, "rps", rps, "latency_ms", lat);
@@ -37,17 +45,37 @@ static json_t *doc(double rps, uint64_t requests, uint64_t errors, double p95, d
 	return d;
 }
 
-static int compare_docs(json_t *base, json_t *next, compare_result_t *r)
+/* The document read as `surge compare` reads a file: into the typed result. */
+static void decode(const json_t *d, result_t *r)
 {
-	compare_options_t o;
-	int rc;
+	char err[512] = "", *text = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(17));
 
-	compare_defaults(&o);
-	rc = report_compare(base, next, "base.json", "new.json", &o, r);
-	CHECK_INT(rc, 0);
+	CHECK(text != NULL);
+	CHECK_INT(result_decode("doc.json", text, strlen(text), r, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	free(text);
+}
+
+static int compare_with(json_t *base, json_t *next, const compare_options_t *o, compare_result_t *r)
+{
+	result_t b, n;
+
+	decode(base, &b);
+	decode(next, &n);
+	CHECK_INT(report_compare(&b, &n, "base.json", "new.json", o, r), 0);
+	result_free(&b);
+	result_free(&n);
 	json_decref(base);
 	json_decref(next);
 	return r->regressions;
+}
+
+static int compare_docs(json_t *base, json_t *next, compare_result_t *r)
+{
+	compare_options_t o;
+
+	compare_defaults(&o);
+	return compare_with(base, next, &o, r);
 }
 
 static compare_verdict_t verdict_of(const compare_result_t *r, size_t scope, compare_metric_t m)
@@ -117,13 +145,10 @@ TEST(compare_ignores_microsecond_noise_under_the_floor)
 	/* ... but it is with --min-delta 0 */
 	compare_defaults(&o);
 	o.min_delta_ms = 0;
-	json_t *a = doc(1000, 10000, 0, 0.05, 0.08, NULL),
-	       *b = doc(1000, 10000, 0, 0.06, 0.1, NULL);
-	CHECK_INT(report_compare(a, b, "a", "b", &o, &r), 0);
-	CHECK_INT(r.regressions, 4);
+	CHECK_INT(compare_with(doc(1000, 10000, 0, 0.05, 0.08, NULL),
+	                       doc(1000, 10000, 0, 0.06, 0.1, NULL), &o, &r),
+	          4);
 	compare_result_free(&r);
-	json_decref(a);
-	json_decref(b);
 }
 
 TEST(compare_flags_an_error_rate_rise)
@@ -255,4 +280,135 @@ TEST(compare_notes_runs_of_different_targets)
 	CHECK(strstr(out.data, "\"mismatch\": \"config.url 'http://x/api'"));
 	buf_free(&out);
 	compare_result_free(&r);
+}
+
+/* One endpoint name under two methods, GET and POST, each a histogram of 1000 responses of
+ * one latency; latency_ms as the histograms say, but p95 and p99 printed as `printed_ms`
+ * when it is above 0 (a hand-edited document); with_hists false: no "histograms" at all. */
+static json_t *two_methods(int64_t get_us, int64_t post_us, double printed_ms, bool with_hists)
+{
+	const int64_t us[2] = {get_us, post_us};
+	const char *const methods[2] = {"GET", "POST"};
+	hist_t *h = malloc(sizeof(hist_t)), *all = malloc(sizeof(hist_t));
+	json_t *d = json_pack("{s:s,s:f,s:{s:s},s:{s:I,s:I,s:f,s:f},s:[],s:{}}", "tool", "surge",
+	                      "duration_s", 10.0, "config", "url", "http://x/", "totals",
+	                      "requests", (json_int_t)2000, "errors", (json_int_t)0, "error_rate",
+	                      0.0, "rps", 200.0, "endpoints", "histograms");
+	buf_t text;
+
+	CHECK(h && all && d);
+	buf_init(&text, 1 << 20);
+	hist_reset(all);
+	for (int m = 0; m < 3; m++) {
+		const hist_t *of = m < 2 ? h : all;
+		json_t *lat;
+
+		if (m < 2) {
+			hist_reset(h);
+			hist_record_n(h, us[m], 1000);
+			hist_merge(all, h);
+		}
+		lat = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "min", of->min / 1e3,
+		                "mean", hist_mean(of) / 1e3, "stdev", 0.0, "p50",
+		                hist_percentile(of, 50) / 1e3, "p90", hist_percentile(of, 90) / 1e3,
+		                "p95", printed_ms > 0 ? printed_ms : hist_percentile(of, 95) / 1e3,
+		                "p99", printed_ms > 0 ? printed_ms : hist_percentile(of, 99) / 1e3,
+		                "p99_9", hist_percentile(of, 99.9) / 1e3, "max", of->max / 1e3);
+		buf_reset(&text);
+		CHECK_INT(hist_encode_base64(of, &text), 0);
+		buf_append_char(&text, '\0');
+		if (m < 2) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%s /x", methods[m]);
+			json_object_set_new(json_object_get(d, "histograms"), key,
+			                    json_string(text.data));
+			json_array_append_new(json_object_get(d, "endpoints"),
+			                      json_pack("{s:s,s:s,s:I,s:I,s:f,s:o}", "name", "/x",
+			                                "method", methods[m], "requests",
+			                                (json_int_t)1000, "errors", (json_int_t)0,
+			                                "rps", 100.0, "latency_ms", lat));
+		} else {
+			json_object_set_new(json_object_get(d, "histograms"), "all",
+			                    json_string(text.data));
+			json_object_set_new(d, "latency_ms", lat);
+		}
+	}
+	if (!with_hists)
+		json_object_del(d, "histograms");
+	buf_free(&text);
+	free(h);
+	free(all);
+	return d;
+}
+
+TEST(compare_matches_endpoints_by_method_and_name)
+{
+	compare_result_t r;
+
+	/* POST /x 1 ms -> 20 ms, GET /x unchanged: only POST /x (and the whole run) regressed */
+	CHECK_INT(
+	    compare_docs(two_methods(1000, 1000, 0, true), two_methods(1000, 20000, 0, true), &r),
+	    4); /* p95 and p99 of the whole run (half its responses slower) and of POST /x */
+	CHECK_INT(r.scope_count, 3);
+	CHECK_STR(r.scopes[1].name, "GET /x");
+	CHECK_STR(r.scopes[2].name, "POST /x");
+	CHECK_INT(r.scopes[1].regressions, 0);
+	CHECK_INT(verdict_of(&r, 2, CMP_P95), CMP_REGRESSION);
+	CHECK_NEAR(r.scopes[2].rows[CMP_P95].next, 20.0, 0.02); /* the bucket's top */
+	CHECK_INT(r.scopes[2].base_requests, 1000);
+	compare_result_free(&r);
+}
+
+TEST(compare_reads_percentiles_from_the_histograms)
+{
+	compare_result_t r;
+
+	/* p95 and p99 printed as 500 ms over histograms of 1 ms: the histograms are the run's
+	 * figures (what `surge report` renders of that document), so nothing regressed */
+	CHECK_INT(
+	    compare_docs(two_methods(1000, 1000, 0, true), two_methods(1000, 1000, 500, true), &r),
+	    0);
+	for (size_t s = 0; s < r.scope_count; s++) {
+		CHECK_NEAR(r.scopes[s].rows[CMP_P99].next, 1.0, 0);
+		CHECK_NEAR(r.scopes[s].rows[CMP_P99].delta, 0, 0);
+	}
+	compare_result_free(&r);
+	/* without histograms the figures as printed are all there is */
+	CHECK_INT(compare_docs(two_methods(1000, 1000, 0, false),
+	                       two_methods(1000, 1000, 500, false), &r),
+	          6); /* p95 and p99 of all, GET /x and POST /x */
+	CHECK_NEAR(r.scopes[0].rows[CMP_P99].next, 500.0, 0);
+	compare_result_free(&r);
+}
+
+TEST(compare_loads_documents_with_their_checks)
+{
+	result_t a, b;
+	compare_result_t r;
+	compare_options_t o;
+	char err[512] = "";
+
+	CHECK_INT(result_load("tests/fixtures/results/no-such.json", RESULT_DOC_FOR_COMPARE, &a,
+	                      err, sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "tests/fixtures/results/no-such.json: No such file or directory");
+	CHECK_INT(result_load("tests/fixtures/results/scenario.json", RESULT_DOC_FOR_COMPARE, &a,
+	                      err, sizeof(err)),
+	          0);
+	CHECK_INT(result_load("tests/fixtures/results/scenario-metrics.json",
+	                      RESULT_DOC_FOR_COMPARE, &b, err, sizeof(err)),
+	          0);
+	compare_defaults(&o);
+	CHECK_INT(report_compare(&a, &a, "a", "a", &o, &r), 0);
+	CHECK_INT(r.regressions, 0);
+	CHECK_INT(r.scope_count, 1 + a.endpoint_count);
+	CHECK_STR(r.base_started, r.next_started);
+	compare_result_free(&r);
+	/* rows as the documents print them: rps and error rate to their decimals */
+	CHECK_INT(report_compare(&a, &b, "a", "b", &o, &r), 0);
+	CHECK_NEAR(r.scopes[0].rows[CMP_RPS].base, 14.989, 0);
+	compare_result_free(&r);
+	result_free(&a);
+	result_free(&b);
 }

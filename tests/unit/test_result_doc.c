@@ -204,5 +204,12 @@ TEST(result_doc_require_what_compare_and_merge_read)
 	CHECK_INT(result_doc_require(doc, "b.json", RESULT_DOC_FOR_COMPARE, err, sizeof(err)),
 	          -EINVAL);
 	CHECK_STR(err, "b.json: totals: missing (surge compare needs it)");
+	/* compare's rps is requests over the run's duration */
+	json_object_set_new(doc, "totals",
+	                    json_pack("{s:i,s:i,s:f}", "requests", 3, "errors", 0, "rps", 1.5));
+	json_object_del(doc, "duration_s");
+	CHECK_INT(result_doc_require(doc, "b.json", RESULT_DOC_FOR_COMPARE, err, sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "b.json: duration_s: missing (surge compare needs it)");
 	json_decref(doc);
 }
