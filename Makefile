@@ -32,7 +32,7 @@ LDFLAGS += -pthread $(SANITIZE)
 LDLIBS  += $(PKG_LIBS) -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/serve/*.c src/scrape/*.c src/report/*.c src/result/*.c \
-	      src/live/*.c src/cli/*.c))
+	      src/live/*.c src/ui/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -82,9 +82,10 @@ $(BUILD)/gen/scenario_prelude.h: src/scenario/prelude.lua
 $(BUILD)/src/scenario/scenario_vm.o: $(BUILD)/gen/scenario_prelude.h
 
 # Web assets come from the npm registry at build time, pinned by web/package-lock.json —
-# Swagger UI for /apidocs, uPlot for the HTML report — and are compiled into the binary with
-# the report's own template, script and style (web/report/): nothing vendored, no network at
-# run time. npm runs again only when the lock file changes; without npm the build stops.
+# Swagger UI for /apidocs, uPlot for the HTML report and the live UI — and are compiled into the
+# binary with the report's own template, script and style (web/report/) and the live UI's page
+# (web/ui/, served by src/ui/): nothing vendored, no network at run time. npm runs again only
+# when the lock file changes; without npm the build stops.
 # Each group is `--group NAME DIR FILE...`; code finds a file with web_asset_find(NAME, FILE).
 WEB_DIR    := build/web
 WEB_MODS   := $(WEB_DIR)/node_modules
@@ -92,9 +93,11 @@ WEB_SWAGGER := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png favicon-16x
 	      LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt
 WEB_UPLOT  := dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE
 WEB_REPORT := report.html report.js report.css
+WEB_UI     := index.html ui.js ui.css
 WEB_GROUPS := --group swagger-ui-dist $(WEB_MODS)/swagger-ui-dist $(WEB_SWAGGER) \
 	      --group uplot $(WEB_MODS)/uplot $(WEB_UPLOT) \
-	      --group report web/report $(WEB_REPORT)
+	      --group report web/report $(WEB_REPORT) \
+	      --group ui web/ui $(WEB_UI)
 $(WEB_DIR)/.installed: web/package.json web/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is needed to fetch web assets (run scripts/deps.sh)" >&2; exit 1; }
 	@mkdir -p $(WEB_DIR)
@@ -103,7 +106,7 @@ $(WEB_DIR)/.installed: web/package.json web/package-lock.json
 		|| { echo "error: npm could not fetch the web assets in web/package-lock.json" >&2; exit 1; }
 	@touch $@
 $(BUILD)/gen/web_assets.c: $(WEB_DIR)/.installed scripts/embed_assets.sh Makefile \
-			   $(addprefix web/report/,$(WEB_REPORT))
+			   $(addprefix web/report/,$(WEB_REPORT)) $(addprefix web/ui/,$(WEB_UI))
 	@mkdir -p $(dir $@)
 	scripts/embed_assets.sh $@ $(WEB_GROUPS)
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Turns files into C for core/web_assets.h: one byte string per file and a lookup table,
 # written to OUT.c. Files come in groups — an npm package installed under build/web by the
-# Makefile (swagger-ui-dist, uplot) or a folder of the repository (web/report) — and are found
+# Makefile (swagger-ui-dist, uplot) or a folder of the repository (web/report, web/ui) — and are found
 # at run time by group and path. Needs only od and sed.
 # Usage: scripts/embed_assets.sh OUT.c --group NAME DIR FILE... [--group NAME DIR FILE...]
 set -euo pipefail
