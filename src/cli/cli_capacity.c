@@ -13,11 +13,10 @@
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/echo.h"
-#include "core/json.h"
 #include "core/units.h"
+#include "report/report_capacity.h"
 
-#define MAX_STEPS     40
-#define RATE_SLACK    0.95  /* a step must deliver 95 % of the asked rate */
+#define MAX_STEPS     CAPACITY_STEPS_MAX
 #define PRECISION_MIN 0.001 /* 0.1 %: finer than any step's own noise, and 9 halvings away */
 #define STEP_MAX_S    3600  /* a search of MAX_STEPS steps then lasts at most ~2 days */
 
@@ -55,24 +54,13 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-typedef struct step {
-	double rate, achieved, slo_value, error_rate;
-	uint64_t resource_errors; /* requests the generator could not send (no memory, fds) */
-	bool passed, saturated;   /* saturated: the self-check, or resource errors */
-} step_t;
-
 typedef struct search {
 	run_options_t run;
-	threshold_t slo;
-	double max_error, start, max_rate, precision;
+	capacity_t c; /* the SLO, --max-error, the steps judged and the answer */
+	double start, max_rate, precision;
 	uint64_t step_ns;
-	step_t steps[MAX_STEPS];
-	int count;
-	double answer;
-	double fail;            /* the lowest rate that failed; 0 when none did */
-	const char *stopped_by; /* why the search ended: see search() */
-	char why[512];          /* a step that measured nothing: what happened (cli_exit_code) */
-	FILE *out;              /* the steps and the answer: stderr when --json is stdout */
+	char why[512]; /* a step that measured nothing: what happened (cli_exit_code) */
+	FILE *out;     /* the steps and the answer: stderr when --json is stdout */
 } search_t;
 
 static int rate_arg(const char *name, const char *arg, double *out)
@@ -102,10 +90,10 @@ static int capacity_option(search_t *s, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_SLO:
-		if (threshold_parse(arg, &s->slo, err, sizeof(err)) < 0)
+		if (threshold_parse(arg, &s->c.slo, err, sizeof(err)) < 0)
 			return cli_usage_error("capacity", "--slo: %s", err);
 		return 0;
-	case OPT_MAX_ERROR: return fraction_arg("max-error", arg, &s->max_error);
+	case OPT_MAX_ERROR: return fraction_arg("max-error", arg, &s->c.max_error);
 	case OPT_START: return rate_arg("start", arg, &s->start);
 	case OPT_MAX_RATE: return rate_arg("max-rate", arg, &s->max_rate);
 	case OPT_PRECISION:
@@ -139,7 +127,7 @@ static int parse_args(search_t *s, int argc, char **argv)
 	int opt, rc;
 
 	cli_run_defaults(&s->run);
-	s->max_error = 0.01;
+	s->c.max_error = 0.01;
 	s->start = 50;
 	s->max_rate = 1e6;
 	s->precision = 0.05;
@@ -157,7 +145,7 @@ static int parse_args(search_t *s, int argc, char **argv)
 		if ((rc = capacity_option(s, opt, optarg)) != 0)
 			return rc;
 	}
-	if (!s->slo.expr[0])
+	if (!s->c.slo.expr[0])
 		return cli_usage_error("capacity", "--slo is required, e.g. --slo 'p95<200ms'");
 	if (s->start > s->max_rate)
 		return cli_usage_error("capacity",
@@ -168,6 +156,7 @@ static int parse_args(search_t *s, int argc, char **argv)
 		return cli_usage_error("capacity", "%s",
 		                       optind == argc ? "missing URL" : "expected one URL");
 	s->run.cfg.url_text = argv[optind];
+	s->c.url = argv[optind];
 	if (url_parse(s->run.cfg.url_text, &s->run.cfg.url, err, sizeof(err)) < 0)
 		return cli_usage_error("capacity", "URL '%s': %s", ECHO(s->run.cfg.url_text), err);
 	if (s->run.cfg.has_body && !s->run.method_given)
@@ -175,13 +164,13 @@ static int parse_args(search_t *s, int argc, char **argv)
 	return 0;
 }
 
-/* One open-model step at `rate`; 0, or an exit code when the run could not happen or measured
- * nothing to judge (then s->why says what happened, as `surge run` says it). */
-static int run_step(search_t *s, double rate, step_t *st)
+/* One open-model step at `rate`, judged into st; 0, or an exit code when the run could not
+ * happen or measured nothing to judge (then s->why says what happened, as `surge run` says
+ * it). */
+static int run_step(search_t *s, double rate, capacity_step_t *st)
 {
 	run_options_t o = s->run;
 	result_t r;
-	report_totals_t t;
 	char rate_text[32];
 	int rc;
 
@@ -189,50 +178,36 @@ static int run_step(search_t *s, double rate, step_t *st)
 	o.rate_text = rate_text;
 	o.cfg.duration_ns = s->step_ns;
 	o.duration_given = true;
-	o.thresholds[0] = s->slo;
+	o.thresholds[0] = s->c.slo;
 	o.threshold_count = 1;
 	if ((rc = cli_shape_resolve(&o, "capacity")) != 0 ||
 	    (rc = cli_execute(&o, false, &r)) != 0) {
 		result_free(&r);
 		return rc;
 	}
-	report_totals(&r, &t);
-	st->rate = rate;
-	st->achieved = t.rps;
-	st->slo_value = r.thresholds[0].value;
-	st->error_rate = t.error_rate;
-	st->resource_errors = r.counters.errors_by_kind[GEN_ERR_RESOURCE];
-	/* requests the generator could not send lower the rate the target saw: like a
-	 * saturated generator, the step measured surge */
-	st->saturated = r.generator.saturated || st->resource_errors > 0;
-	st->passed = r.thresholds[0].ok && t.error_rate <= s->max_error &&
-	             t.rps >= rate * RATE_SLACK && !st->saturated;
 	/* not one response: 3 every request failed, 4 none could be sent, 5 none ended */
 	rc = r.counters.requests == 0 ? cli_exit_code(&r, s->why, sizeof(s->why)) : 0;
+	if (rc == 0 && capacity_step_judge(&s->c, st, rate, &r) < 0)
+		fprintf(stderr,
+		        "surge capacity: the step at %.1f/s: its result document could not be "
+		        "kept (out of memory): steps[].result is null\n",
+		        rate);
 	result_free(&r);
 	return rc;
 }
 
-static void print_step(const search_t *s, const step_t *st)
+static void print_step(const search_t *s)
 {
-	char value[32];
+	buf_t line;
 
 	if (s->run.quiet)
 		return;
-	/* a step without a response has no latency: "-", never nan */
-	if (isnan(st->slo_value))
-		snprintf(value, sizeof(value), "-");
-	else
-		snprintf(value, sizeof(value), "%.2f", st->slo_value);
-	fprintf(s->out,
-	        "  step %2d  rate %10.1f/s  achieved %10.1f/s  %s %-10s  errors %6.2f%%  %s\n",
-	        s->count, st->rate, st->achieved, threshold_metric_name(s->slo.metric), value,
-	        st->error_rate * 100,
-	        st->resource_errors ? "GENERATOR OUT OF RESOURCES"
-	        : st->saturated     ? "GENERATOR SATURATED"
-	        : st->passed        ? "pass"
-	                            : "FAIL");
+	buf_init(&line, 1024);
+	capacity_step_text(&s->c, s->c.count - 1, &line);
+	if (line.data)
+		fputs(line.data, s->out);
 	fflush(s->out);
+	buf_free(&line);
 }
 
 /* Doubling, then bisection; returns an exit code, and says in s->stopped_by why it ended:
@@ -242,32 +217,33 @@ static void print_step(const search_t *s, const step_t *st)
  * be sent), "nothing_measured" (not one request ended), "error". */
 static int search(search_t *s)
 {
+	capacity_t *c = &s->c;
 	double rate = s->start, pass = 0, fail = 0;
 	struct timespec pause = {.tv_sec = 1, .tv_nsec = 0};
 
-	s->stopped_by = "steps";
-	while (s->count < MAX_STEPS) {
-		step_t *st = &s->steps[s->count];
+	c->stopped_by = "steps";
+	while (c->count < MAX_STEPS) {
+		capacity_step_t *st = &c->steps[c->count];
 		int rc = run_step(s, rate, st);
 
 		if (rc != 0 && s->why[0])
 			fprintf(stderr, "surge capacity: the step at %.1f/s: %s\n", rate, s->why);
 		if (rc != 0) {
-			s->answer = pass;
-			s->fail = fail;
-			s->stopped_by = rc == EXIT_UNREACHABLE ? "unreachable"
+			c->answer = pass;
+			c->fail = fail;
+			c->stopped_by = rc == EXIT_UNREACHABLE ? "unreachable"
 			                : rc == EXIT_GENERATOR ? "resource_error"
 			                : rc == EXIT_NOTHING   ? "nothing_measured"
 			                                       : "error";
 			return rc;
 		}
-		s->count++;
-		print_step(s, st);
+		c->count++;
+		print_step(s);
 		if (st->saturated) {
 			/* what passed before the generator gave out still holds */
-			s->answer = pass;
-			s->fail = fail;
-			s->stopped_by = "saturated";
+			c->answer = pass;
+			c->fail = fail;
+			c->stopped_by = "saturated";
 			return EXIT_GENERATOR;
 		}
 		if (st->passed)
@@ -275,79 +251,34 @@ static int search(search_t *s)
 		else
 			fail = rate;
 		if (fail && pass && (fail - pass) / fail <= s->precision) {
-			s->stopped_by = "precision";
+			c->stopped_by = "precision";
 			break;
 		}
 		if (fail && !pass && rate <= s->start) {
-			s->stopped_by = "start_failed";
+			c->stopped_by = "start_failed";
 			break; /* even the start rate fails */
 		}
 		if (!fail && pass >= s->max_rate) {
-			s->stopped_by = "max_rate";
+			c->stopped_by = "max_rate";
 			break;
 		}
 		rate = fail ? (pass + fail) / 2 : fmin(rate * 2, s->max_rate);
-		if (s->count < MAX_STEPS)
+		if (c->count < MAX_STEPS)
 			nanosleep(&pause,
 			          NULL); /* let the target drain what the last step queued */
 	}
-	s->answer = pass;
-	s->fail = fail;
+	c->answer = pass;
+	c->fail = fail;
 	return pass > 0 ? EXIT_OK : EXIT_THRESHOLDS;
 }
 
 static int write_json(const search_t *s, int code)
 {
 	buf_t out;
-	json_writer_t w;
 	int rc;
 
-	buf_init(&out, 1 << 20);
-	jsonw_init(&w, &out, true);
-	jsonw_object_begin(&w);
-	jsonw_key(&w, "url");
-	jsonw_string(&w, s->run.cfg.url_text);
-	jsonw_key(&w, "slo");
-	jsonw_string(&w, s->slo.expr);
-	jsonw_key(&w, "max_error_rate");
-	jsonw_double(&w, s->max_error, 6);
-	jsonw_key(&w, "capacity_rps");
-	jsonw_double(&w, s->answer, 3);
-	jsonw_key(&w, "lowest_failed_rps");
-	if (s->fail > 0)
-		jsonw_double(&w, s->fail, 3);
-	else
-		jsonw_null(&w);
-	jsonw_key(&w, "stopped_by");
-	jsonw_string(&w, s->stopped_by);
-	jsonw_key(&w, "exit_code");
-	jsonw_int(&w, code);
-	jsonw_key(&w, "steps");
-	jsonw_array_begin(&w);
-	for (int i = 0; i < s->count; i++) {
-		const step_t *st = &s->steps[i];
-
-		jsonw_object_begin(&w);
-		jsonw_key(&w, "rate");
-		jsonw_double(&w, st->rate, 3);
-		jsonw_key(&w, "achieved_rps");
-		jsonw_double(&w, st->achieved, 3);
-		jsonw_key(&w, "slo_value");
-		jsonw_double(&w, st->slo_value, 3);
-		jsonw_key(&w, "error_rate");
-		jsonw_double(&w, st->error_rate, 6);
-		jsonw_key(&w, "passed");
-		jsonw_bool(&w, st->passed);
-		jsonw_key(&w, "saturated");
-		jsonw_bool(&w, st->saturated);
-		jsonw_key(&w, "resource_errors");
-		jsonw_uint(&w, st->resource_errors);
-		jsonw_object_end(&w);
-	}
-	jsonw_array_end(&w);
-	jsonw_object_end(&w);
-	buf_append_char(&out, '\n');
-	rc = w.err ? w.err : buf_error(&out);
+	buf_init(&out, CAPACITY_DOC_MAX);
+	rc = capacity_render_json(&s->c, code, &out);
 	rc = rc ? rc : cli_write_file(s->run.json_path, out.data, out.len);
 	buf_free(&out);
 	return rc;
@@ -358,20 +289,20 @@ static void print_answer(const search_t *s)
 {
 	if (s->run.quiet)
 		return;
-	if (s->answer <= 0)
+	if (s->c.answer <= 0)
 		fprintf(s->out, "capacity: none found\n");
-	else if (strcmp(s->stopped_by, "max_rate") == 0)
+	else if (strcmp(s->c.stopped_by, "max_rate") == 0)
 		fprintf(
 		    s->out,
 		    "capacity: at least %.1f requests/s (--max-rate; no step failed up to it)\n",
-		    s->answer);
+		    s->c.answer);
 	else
-		fprintf(s->out, "capacity: %.1f requests/s\n", s->answer);
-	if (strcmp(s->stopped_by, "steps") == 0 && s->fail > 0)
+		fprintf(s->out, "capacity: %.1f requests/s\n", s->c.answer);
+	if (strcmp(s->c.stopped_by, "steps") == 0 && s->c.fail > 0)
 		fprintf(stderr,
 		        "surge capacity: stopped after %d steps with %.1f/s passing and %.1f/s "
 		        "failing, before they were within --precision\n",
-		        MAX_STEPS, s->answer, s->fail);
+		        MAX_STEPS, s->c.answer, s->c.fail);
 }
 
 int cli_capacity(int argc, char **argv)
@@ -392,7 +323,7 @@ int cli_capacity(int argc, char **argv)
 	if (!s->run.quiet)
 		fprintf(s->out,
 		        "surge capacity %s: the highest rate with %s and errors <= %.2f%%\n",
-		        s->run.cfg.url_text, s->slo.expr, s->max_error * 100);
+		        s->run.cfg.url_text, s->c.slo.expr, s->c.max_error * 100);
 	rc = search(s);
 	if (rc != EXIT_USAGE)
 		print_answer(s);
@@ -405,6 +336,7 @@ int cli_capacity(int argc, char **argv)
 			rc = EXIT_USAGE;
 		}
 	}
+	capacity_free(&s->c);
 	free(s->run.body_owned);
 	free(s);
 	return rc;
