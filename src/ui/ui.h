@@ -69,7 +69,7 @@ typedef struct ui_config {
 	size_t max_response_bytes;     /* 256 MiB: a download or /metrics; over it 503 */
 	uint32_t max_downloads;        /* 4 rendered at once (each up to max_response_bytes) */
 	size_t history_max_bytes;      /* 64 MiB of events kept for replay; the oldest go first */
-	size_t client_queue_max_bytes; /* 8 MiB: live events a stream client may lag behind */
+	size_t client_queue_max_bytes; /* 8 MiB of live events behind a stream's next */
 	uint64_t header_timeout_ns;    /* 10 s from a request's first byte to its whole body */
 	uint64_t idle_timeout_ns;      /* 60 s: an idle keep-alive connection, a stalled write */
 	uint64_t heartbeat_ns;         /* 15 s: a comment on a quiet event stream */

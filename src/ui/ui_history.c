@@ -218,7 +218,9 @@ uint64_t ui_history_lag(ui_history_t *h, uint64_t next_id, uint64_t since_total,
 	} else {
 		const ui_event_t *e = event_at(h, (size_t)(next_id - first_id_locked(h)));
 
-		start = e->end - e->len;
+		/* the event it takes next is not lag: one event larger than the bound must not cut
+		 * every client it is published to */
+		start = e->end;
 	}
 	if (start < since_total)
 		start = since_total; /* the replay it asked for is not lag */

@@ -55,9 +55,9 @@ void ui_history_join(ui_history_t *h, bool has_last, uint64_t last_id, ui_join_t
  * event *next_id was dropped, or the buffer's error. */
 int ui_history_read(ui_history_t *h, uint64_t *next_id, buf_t *out, size_t soft_max);
 
-/* Bytes of events from next_id on that were published after stream position since_total: how
- * far a client has fallen behind the live stream (what it asked to be replayed not counted).
- * *dropped: event next_id is no longer kept. */
+/* Bytes of the events after next_id that were published after stream position since_total:
+ * how far a client has fallen behind the live stream, beyond the event it takes next (what it
+ * asked to be replayed is not counted). *dropped: event next_id is no longer kept. */
 uint64_t ui_history_lag(ui_history_t *h, uint64_t next_id, uint64_t since_total, bool *dropped);
 
 /* The counters and the kept range, read together. */

@@ -308,9 +308,11 @@ TEST(ui_history_lag_counts_live_bytes_only)
 	CHECK_INT(ui_history_lag(&h, j.next_id, j.since_total, &dropped), 0);
 	ui_history_publish(&h, "{}", 2);
 	ui_history_publish(&h, "{}", 2);
+	/* still at event 1 of its replay: events 6 and 7 are live and waiting */
 	CHECK_INT(ui_history_lag(&h, j.next_id, j.since_total, &dropped), 2 * frame);
-	/* sent up to event 6: only event 7 is behind */
-	CHECK_INT(ui_history_lag(&h, 7, j.since_total, &dropped), frame);
+	/* about to take event 6: only event 7 waits behind it */
+	CHECK_INT(ui_history_lag(&h, 6, j.since_total, &dropped), frame);
+	CHECK_INT(ui_history_lag(&h, 7, j.since_total, &dropped), 0);
 	CHECK_INT(ui_history_lag(&h, 8, j.since_total, &dropped), 0);
 	CHECK(!dropped);
 	ui_history_free(&h);

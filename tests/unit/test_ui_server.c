@@ -1033,6 +1033,37 @@ TEST(ui_server_events_slow_client_is_cut_and_loses_nothing)
 	ui_server_stop(ui);
 }
 
+TEST(ui_server_events_one_event_over_the_lag_bound_cuts_nobody)
+{
+	ui_config_t cfg;
+	ui_t *ui;
+	sse_t *s = malloc(sizeof(*s));
+	char *big = malloc(50000);
+	ui_stats_t st;
+
+	test_config(&cfg);
+	cfg.client_queue_max_bytes = 16 << 10;
+	if (!s || !big || !(ui = start(&cfg))) {
+		free(s);
+		free(big);
+		return;
+	}
+	CHECK_INT(sse_open(s, ui_port(ui), -1, 0), 0);
+	CHECK_INT(sse_next(s, &ev), 0);
+	CHECK(WAIT_STAT(ui, stream_clients, 1) == 1);
+	memset(big, 'x', 50000);
+	CHECK_INT(ui_publish(ui, big, 50000), 1);
+	CHECK_INT(sse_next(s, &ev), 0);
+	CHECK_INT(ev.id, 1);
+	CHECK_INT(strlen(ev.data), 50000);
+	ui_stats(ui, &st);
+	CHECK_INT(st.stream_slow, 0);
+	sse_close(s);
+	free(s);
+	free(big);
+	ui_server_stop(ui);
+}
+
 TEST(ui_server_events_client_behind_the_history_is_cut_and_told)
 {
 	ui_config_t cfg;
