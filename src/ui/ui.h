@@ -113,6 +113,11 @@ void ui_config_defaults(ui_config_t *cfg);
  * (UI_TOKEN_SIZE bytes). 0, or a negative errno. */
 int ui_token_generate(char out[UI_TOKEN_SIZE]);
 
+/* Whether host (numeric or a name, resolved as ui_server_start will) is a loopback address,
+ * where the UI needs no token: so the caller knows before starting whether to make one.
+ * 0, or -EINVAL with one line in err when it does not resolve. */
+int ui_host_is_loopback(const char *host, bool *loopback, char *err, size_t errlen);
+
 /* Listens (cfg->host:cfg->port) and starts the UI thread. Refuses, with one line in err and
  * nothing started: a bound of 0, a malformed token or download, a host that does not
  * resolve, an address in use, and UI_MODE_FULL on a non-loopback address without a token.

@@ -126,6 +126,25 @@ static int open_listener(const char *host, uint16_t port, struct sockaddr_storag
 	return fd;
 }
 
+int ui_host_is_loopback(const char *host, bool *loopback, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host && *host ? host : UI_DEFAULT_HOST, "0", &hints, &res);
+
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "ui: cannot resolve the address '%s': %s", ECHO(host),
+		         rc ? gai_strerror(rc) : "no address");
+		return -EINVAL;
+	}
+	/* the first address is the one open_listener binds */
+	*loopback = ui_address_is_loopback(res->ai_addr);
+	freeaddrinfo(res);
+	return 0;
+}
+
 static uint16_t bound_port(int fd)
 {
 	struct sockaddr_storage ss;

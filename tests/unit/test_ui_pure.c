@@ -142,6 +142,25 @@ TEST(ui_access_loopback_names)
 #undef LB
 }
 
+TEST(ui_host_is_loopback_resolves_as_the_server_binds)
+{
+	bool lb = false;
+	char err[256];
+
+	CHECK_INT(ui_host_is_loopback("127.0.0.1", &lb, err, sizeof(err)), 0);
+	CHECK(lb);
+	CHECK_INT(ui_host_is_loopback("::1", &lb, err, sizeof(err)), 0);
+	CHECK(lb);
+	CHECK_INT(ui_host_is_loopback("localhost", &lb, err, sizeof(err)), 0);
+	CHECK(lb);
+	CHECK_INT(ui_host_is_loopback("0.0.0.0", &lb, err, sizeof(err)), 0);
+	CHECK(!lb);
+	CHECK_INT(ui_host_is_loopback("::", &lb, err, sizeof(err)), 0);
+	CHECK(!lb);
+	CHECK_INT(ui_host_is_loopback("no such host name.invalid", &lb, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "cannot resolve") != NULL);
+}
+
 TEST(ui_token_form_and_generation)
 {
 	char a[UI_TOKEN_SIZE], b[UI_TOKEN_SIZE], why[200];
