@@ -173,7 +173,9 @@ bool ui_host_names_loopback(const char *value, size_t len, const char *bound_hos
 	struct sockaddr_in s4 = {.sin_family = AF_INET};
 	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
 
-	if (len && *p == '[') {
+	if (!value || !len)
+		return false; /* no Host header */
+	if (*p == '[') {
 		const char *close = memchr(p, ']', len);
 
 		if (!close)

@@ -138,6 +138,7 @@ TEST(ui_access_loopback_names)
 	CHECK(!LB("localhost:80x"));
 	CHECK(!LB("localhost:"));
 	CHECK(!LB(""));
+	CHECK(!ui_host_names_loopback(NULL, 0, "127.0.0.1"));
 	CHECK(ui_host_names_loopback("myloop:8089", 11, "myloop"));
 #undef LB
 }
