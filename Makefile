@@ -93,7 +93,7 @@ WEB_SWAGGER := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png favicon-16x
 	      LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt
 WEB_UPLOT  := dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE
 WEB_REPORT := report.html report.js report.css
-WEB_UI     := index.html ui.js ui.css
+WEB_UI     := index.html ui.css ui_format.js ui_charts.js ui_table.js ui_store.js ui.js
 WEB_GROUPS := --group swagger-ui-dist $(WEB_MODS)/swagger-ui-dist $(WEB_SWAGGER) \
 	      --group uplot $(WEB_MODS)/uplot $(WEB_UPLOT) \
 	      --group report web/report $(WEB_REPORT) \
