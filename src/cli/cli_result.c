@@ -95,10 +95,9 @@ int cli_exit_code(const result_t *r, char *why, size_t len)
 	return cli_outcome_exit(&o, why, len);
 }
 
-/* Prints the summary (heading first) and writes the outputs: 0, -ENOMEM when memory ran out,
+/* Prints the summary and writes the outputs: 0, -ENOMEM when memory ran out,
  * -1 when an output failed (said on stderr). */
-static int write_outputs(const char *cmd, const cli_outputs_t *o, bool quiet, const char *heading,
-                         const result_t *r)
+static int write_outputs(const char *cmd, const cli_outputs_t *o, bool quiet, const result_t *r)
 {
 	unsigned long refused = json_alloc_failures();
 	/* with an output on stdout (--json -), the summary moves to stderr */
@@ -108,8 +107,6 @@ static int write_outputs(const char *cmd, const cli_outputs_t *o, bool quiet, co
 
 	buf_init(&out, 1u << 30);
 	if (!quiet) {
-		if (heading)
-			fputs(heading, summary);
 		rc = report_text(r, &out);
 		if (rc == 0)
 			fwrite(out.data, 1, out.len, summary);
@@ -134,13 +131,12 @@ static int write_outputs(const char *cmd, const cli_outputs_t *o, bool quiet, co
 	return rc == -ENOMEM ? rc : rc ? -1 : 0;
 }
 
-int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const char *heading,
-                   const result_t *r)
+int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const result_t *r)
 {
 	char why[512];
 	int rc = cli_exit_code(r, why, sizeof(why)), written;
 
-	written = write_outputs(cmd, o, quiet, heading, r);
+	written = write_outputs(cmd, o, quiet, r);
 	if (written == -ENOMEM) {
 		/* a run's own machine ran out: the generator's resource (4); a merge has no
 		 * generator, only outputs it could not write (2) */

@@ -871,7 +871,7 @@ int cli_run(int argc, char **argv)
 		announce(&o);
 	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &model);
 	if (rc == 0)
-		rc = cli_result_end("run", &o.outputs, o.quiet, NULL, &model);
+		rc = cli_result_end("run", &o.outputs, o.quiet, &model);
 	result_free(&model);
 	free(o.body_owned);
 	scenario_free(o.scenario);

@@ -99,12 +99,10 @@ typedef struct cli_outcome {
 int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len);
 /* The same for a judged result (a run's, or a merge's whole). */
 int cli_exit_code(const result_t *r, char *why, size_t len);
-/* The end of `surge run` and `surge merge`: the summary (unless quiet; heading, when given,
- * above it) on stdout, or stderr when an output goes to stdout; every output from r; and the
- * exit code of cli_exit_code, its reason on stderr ("the whole run: " for a merge). An output
- * that could not be written is exit 2; memory running out while writing them exit 4 for a
- * run (the generator's machine), 2 for a merge. */
-int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const char *heading,
-                   const result_t *r);
+/* The end of `surge run` and `surge merge`: the summary (unless quiet) on stdout, or stderr when an
+ * output goes to stdout; every output from r; and the exit code of cli_exit_code, its reason on
+ * stderr ("the whole run: " for a merge). An output that could not be written is exit 2; memory
+ * running out while writing them exit 4 for a run (the generator's machine), 2 for a merge. */
+int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const result_t *r);
 
 #endif

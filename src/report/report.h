@@ -46,6 +46,23 @@ typedef struct report_asked {
  * verdicts are then not to be trusted). */
 int report_judge(result_t *r, const report_asked_t *asked);
 
+/* What the parts of a merge were asked (their documents say it): their thresholds parsed
+ * again into t (room for THRESHOLD_MAX; the same expressions in every part, in any order),
+ * the first part's assessment targets and profile, aborted when any part was, and the cost
+ * per hour and replicas of the first part with a cost. asked points into t and parts[0].
+ * 0, or -EINVAL with one line naming the file. */
+int report_asked_of(const result_t *const *parts, const char *const *names, size_t n,
+                    threshold_t *t, report_asked_t *asked, char *err, size_t errlen);
+
+/* `surge merge`: the parts of one run (decoded documents, named by their files) checked
+ * (result_merge_check), added up into whole (result_merge, every part's seconds rounded once
+ * against the earliest start) and judged by report_judge with what they were asked
+ * (report_asked_of). whole is initialised here and freeable after any outcome; a part
+ * without started_at makes every part count as started together. 0, or -EINVAL/-ENOMEM
+ * with one line in err naming the file at fault. */
+int report_merge(result_t *parts, const char *const *names, size_t n, result_t *whole, char *err,
+                 size_t errlen);
+
 /* Each threshold judged on r by threshold_judge (thresholds.h): the whole run's figures, and
  * its endpoints (every method of a name together; one whose document had no histogram is not
  * exact and fails). The live check calls it on the stream so far, report_judge on the whole.

@@ -287,3 +287,121 @@ int report_judge(result_t *r, const report_asked_t *a)
 		return rc;
 	return 0;
 }
+
+/* ---- what a merge's shards were asked ---- */
+
+static bool has_expr(const result_t *r, const char *expr)
+{
+	for (uint32_t i = 0; i < r->threshold_count; i++)
+		if (strcmp(r->thresholds[i].expr, expr) == 0)
+			return true;
+	return false;
+}
+
+/* The expressions of a that b lacks: one named in err. */
+static int same_thresholds(const result_t *a, const char *an, const result_t *b, const char *bn,
+                           char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < a->threshold_count; i++)
+		if (!has_expr(b, a->thresholds[i].expr)) {
+			snprintf(err, errlen,
+			         "%s: thresholds: '%s' of %s is not one of %s's (the shards of one "
+			         "test are judged by the same thresholds)",
+			         bn, a->thresholds[i].expr, an, bn);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int report_asked_of(const result_t *const *parts, const char *const *names, size_t n,
+                    threshold_t *t, report_asked_t *asked, char *err, size_t errlen)
+{
+	const result_t *first = parts[0];
+	char perr[256];
+
+	*asked = (report_asked_t){.thresholds = t};
+	assess_defaults(&asked->targets);
+	for (size_t i = 1; i < n; i++)
+		if (same_thresholds(first, names[0], parts[i], names[i], err, errlen) < 0 ||
+		    same_thresholds(parts[i], names[i], first, names[0], err, errlen) < 0)
+			return -EINVAL;
+	for (uint32_t i = 0; i < first->threshold_count; i++) {
+		if (i == THRESHOLD_MAX) {
+			snprintf(err, errlen, "%s: thresholds: more than %d", names[0],
+			         THRESHOLD_MAX);
+			return -EINVAL;
+		}
+		if (threshold_parse(first->thresholds[i].expr, &t[i], perr, sizeof(perr)) < 0) {
+			snprintf(err, errlen, "%s: thresholds: %s", names[0], perr);
+			return -EINVAL;
+		}
+		asked->threshold_count++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const result_assessment_t *a = &parts[i]->assessment;
+
+		if (a->present && i == 0) {
+			asked->targets.p95_ms = a->target_p95_ms;
+			asked->targets.max_error_rate = a->target_max_error_rate;
+			asked->targets.min_rps = a->target_min_rps;
+			asked->profile = a->profile;
+		}
+		asked->aborted |= a->aborted;
+		if (parts[i]->has_cost && !(asked->cost_per_hour_usd > 0)) {
+			asked->cost_per_hour_usd = parts[i]->cost_per_hour_usd;
+			asked->replicas = (uint32_t)parts[i]->cost_replicas;
+		}
+	}
+	return 0;
+}
+
+/* ---- the whole of a merge ---- */
+
+/* The earliest start of every part: the whole's, against which each part's seconds are
+ * rounded once (result_merge). Without a start in every part, they are taken to have
+ * started together. */
+static uint64_t earliest_start(result_t *parts, size_t n)
+{
+	uint64_t earliest = 0;
+	bool all = true;
+
+	for (size_t i = 0; i < n; i++)
+		all &= parts[i].has_started_at;
+	for (size_t i = 0; i < n; i++) {
+		if (!all)
+			parts[i].started_wall_ns = 0;
+		if (!i || parts[i].started_wall_ns < earliest)
+			earliest = parts[i].started_wall_ns;
+	}
+	return earliest;
+}
+
+int report_merge(result_t *parts, const char *const *names, size_t n, result_t *whole, char *err,
+                 size_t errlen)
+{
+	threshold_t thresholds[THRESHOLD_MAX];
+	const result_t **view = calloc(n ? n : 1, sizeof(*view));
+	report_asked_t asked;
+	int rc;
+
+	result_init(whole);
+	if (!view) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		view[i] = &parts[i];
+	if ((rc = result_merge_check(view, names, n, err, errlen)) == 0 &&
+	    (rc = report_asked_of(view, names, n, thresholds, &asked, err, errlen)) == 0) {
+		whole->started_wall_ns = earliest_start(parts, n);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = result_merge(whole, &parts[i], names[i]);
+		if (rc == 0)
+			rc = report_judge(whole, &asked);
+		if (rc < 0)
+			snprintf(err, errlen, "%s",
+			         rc == -ENOMEM ? "out of memory" : "a histogram does not decode");
+	}
+	free(view);
+	return rc;
+}

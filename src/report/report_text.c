@@ -288,14 +288,19 @@ int report_text(const result_t *r, buf_t *out)
 
 	if (!h)
 		return -ENOMEM;
+	if (r->shards) /* the whole of several processes' documents (surge merge) */
+		buf_printf(out, "\nsurge merge: %llu shard%s, the whole run:",
+		           (unsigned long long)r->shards, r->shards == 1 ? "" : "s");
 	if (c->scenario)
-		buf_printf(out, "\nsurge run %s against %s — %.2fs, %llu threads, %llu users, ",
-		           c->scenario, c->url ? c->url : "", r->duration_s,
-		           (unsigned long long)g->threads, (unsigned long long)g->connections);
+		buf_printf(out, "%s %s against %s — %.2fs, %llu threads, %llu users, ",
+		           r->shards ? "" : "\nsurge run", c->scenario, c->url ? c->url : "",
+		           r->duration_s, (unsigned long long)g->threads,
+		           (unsigned long long)g->connections);
 	else
-		buf_printf(out, "\nsurge run %s %s — %.2fs, %llu threads, %llu connections, ",
-		           c->method ? c->method : "GET", c->url ? c->url : "", r->duration_s,
-		           (unsigned long long)g->threads, (unsigned long long)g->connections);
+		buf_printf(out, "%s %s %s — %.2fs, %llu threads, %llu connections, ",
+		           r->shards ? "" : "\nsurge run", c->method ? c->method : "GET",
+		           c->url ? c->url : "", r->duration_s, (unsigned long long)g->threads,
+		           (unsigned long long)g->connections);
 	put_model(out, c);
 	buf_printf(out, "%s\n\n", r->interrupted ? " (interrupted)" : "");
 	put_counts(out, r);

@@ -49,6 +49,7 @@ typedef struct result_hist {
 	bool read;
 	bool read_approximate; /* a merge's percentiles without histograms: upper bounds */
 	double read_ms[9];
+	uint64_t read_count; /* the values those figures describe (a merge weighs them by it) */
 } result_hist_t;
 
 /* The section of one latency figure set ("latency_ms", "service_ms", an endpoint's, a group
@@ -90,6 +91,9 @@ typedef struct result_point {
 	size_t hist_len;
 	result_hist_t *open; /* deltas still arriving: summed sparse, sealed into hist */
 	bool gap; /* a merge's second no shard reported: the document gives only its counts */
+	/* a merge's second a part measured without keeping its histogram (an older document):
+	 * p50/p95/p99 are the largest part's (upper bounds), and it has no histogram */
+	bool approximate;
 	uint32_t deltas; /* result_add: the deltas summed into it (its length is their longest) */
 } result_point_t;
 
@@ -248,9 +252,20 @@ size_t result_memory(const result_t *r);
 int result_add(result_t *r, const delta_t *d);
 /* into += from: what one process measured added to another's, timelines aligned by
  * wall-clock second (from's point at started_at + s lands on into's point of that absolute
- * second; the earlier start becomes the whole's). The verdict sections (thresholds,
- * assessment, recommendations) are judged again on the sum by report/, not summed. */
+ * second; the earlier start becomes the whole's). An empty into whose started_wall_ns is set
+ * takes it as the whole's start: set it to the earliest start of every part and each part's
+ * seconds are rounded once against it, so the whole is the same in any order. The verdict
+ * sections (thresholds, assessment, recommendations) are judged again on the sum by report/,
+ * not summed; the scraped target is the first part's that has one. */
 int result_merge(result_t *into, const result_t *from, const char *from_name);
+/* result_merge_check.c: whether parts[0..n) (named names[i], their files) can be merged as
+ * one run's: 0, or -EINVAL with one line naming the file(s) at fault — documents of
+ * different runs (config url, method or scenario), a --shard part twice or parts of
+ * different splits (or with a whole run), the same part twice (equal start, duration,
+ * counts, histograms and generator figures), a merged result given with one of its parts,
+ * or a part without its latency histogram. */
+int result_merge_check(const result_t *const *parts, const char *const *names, size_t n, char *err,
+                       size_t errlen);
 /* Encodes every point's open histogram (result_add leaves the last seconds open, since a
  * thread's delta may still come). 0 or -ENOMEM. */
 int result_seal(result_t *r);
@@ -288,8 +303,13 @@ uint64_t result_requests(const gen_counters_t *c);
 void result_hist_init(result_hist_t *h);
 /* h = the non-empty buckets of d (and its moments); counted in r's bytes. 0 or -ENOMEM. */
 int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d);
-/* dst += src, exactly. 0 or -ENOMEM. */
+/* dst += src, exactly. When either holds figures only (a decoded document's set without its
+ * histogram: read, no buckets), the sum is figures only too: min, max, mean and stdev exact
+ * (weighted by read_count), each percentile the larger of the two (an upper bound, at most
+ * the max) and read_approximate. 0 or -ENOMEM. */
 int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src);
+/* Whether h holds figures only: a decoded document's set without its histogram. */
+bool result_hist_figures_only(const result_hist_t *h);
 /* d = h, dense (d is reset first). */
 void result_hist_expand(const result_hist_t *h, hist_t *d);
 /* d += h, exactly (hist_merge of h's buckets and moments into a dense histogram). */

@@ -28,8 +28,9 @@ static char *dup_string(result_t *r, const json_t *obj, const char *key)
 }
 
 /* A histogram value and the latency object beside it into h: buckets from the text, min,
- * max and the sums from the figures. */
-static int read_latency(result_t *r, result_hist_t *h, const json_t *text, const json_t *stats)
+ * max and the sums from the figures; without a histogram, the figures of count values. */
+static int read_latency(result_t *r, result_hist_t *h, const json_t *text, const json_t *stats,
+                        uint64_t count)
 {
 	hist_t *d = result_scratch(r);
 	double mean_us, stdev_us;
@@ -41,6 +42,7 @@ static int read_latency(result_t *r, result_hist_t *h, const json_t *text, const
 	rc = result_doc_histogram_value(text, d);
 	if (rc == -ENOENT) { /* no histogram: the figures as the document gives them */
 		h->read = true;
+		h->read_count = count;
 		h->read_approximate = result_doc_bool(stats, "approximate", false);
 		for (int i = 0; i < 9; i++)
 			h->read_ms[read_slot[i]] = result_doc_number(stats, latency_keys[i], NAN);
@@ -168,7 +170,7 @@ static void read_totals(result_t *r, const json_t *doc)
 
 static int read_endpoints(result_t *r, const json_t *doc)
 {
-	const json_t *hists = result_doc_object(doc, "histograms"), *ep;
+	const json_t *hists = result_doc_object(doc, "histograms"), *ep, *text;
 	size_t i;
 
 	json_array_foreach(result_doc_array(doc, "endpoints"), i, ep)
@@ -189,8 +191,12 @@ static int read_endpoints(result_t *r, const json_t *doc)
 		e->counters.bytes_in = result_doc_count(ep, "bytes_in", 0);
 		e->counters.bytes_out = result_doc_count(ep, "bytes_out", 0);
 		result_doc_endpoint_key(ep, key, sizeof(key));
-		rc = read_latency(r, &e->latency, result_doc_get(hists, key),
-		                  result_doc_object(ep, "latency_ms"));
+		text = result_doc_get(hists, key);
+		/* written before per-endpoint histograms: a lone endpoint's are the run's */
+		if (!text && json_array_size(result_doc_array(doc, "endpoints")) == 1)
+			text = result_doc_get(hists, "all");
+		rc = read_latency(r, &e->latency, text, result_doc_object(ep, "latency_ms"),
+		                  e->counters.requests);
 		if (rc < 0)
 			return rc;
 	}
@@ -230,7 +236,7 @@ static int read_groups(result_t *r, const json_t *doc)
 		x->responses = result_doc_count(v, "requests", 0);
 		x->errors = result_doc_count(v, "errors", 0);
 		rc = read_latency(r, &x->latency, result_doc_get(v, "histogram"),
-		                  result_doc_object(v, "latency_ms"));
+		                  result_doc_object(v, "latency_ms"), x->responses);
 		if (rc < 0)
 			return rc;
 	}
@@ -275,7 +281,8 @@ static int read_tallies(result_t *r, const json_t *doc)
 
 		if (!t)
 			continue;
-		if ((rc = read_latency(r, &t->hist, result_doc_get(v, "histogram"), NULL)) < 0)
+		if ((rc = read_latency(r, &t->hist, result_doc_get(v, "histogram"), NULL,
+		                       result_doc_count(v, "count", 0))) < 0)
 			return rc;
 		if (t->hist.total) {
 			t->hist.min = llround(result_doc_number(v, "min", 0) * 1e3);
@@ -527,8 +534,9 @@ static int read_document(result_t *r, const json_t *doc)
 	if ((rc = read_config(r, doc)) < 0 ||
 	    (rc = read_latency(r, &r->latency,
 	                       result_doc_get(result_doc_object(doc, "histograms"), "all"),
-	                       result_doc_object(doc, "latency_ms"))) < 0 ||
-	    (rc = read_latency(r, &r->service, NULL, result_doc_object(doc, "service_ms"))) < 0 ||
+	                       result_doc_object(doc, "latency_ms"), r->counters.requests)) < 0 ||
+	    (rc = read_latency(r, &r->service, NULL, result_doc_object(doc, "service_ms"),
+	                       r->counters.requests)) < 0 ||
 	    (rc = read_endpoints(r, doc)) < 0 || (rc = read_groups(r, doc)) < 0 ||
 	    (rc = read_tallies(r, doc)) < 0 || (rc = read_timeline(r, doc)) < 0 ||
 	    (rc = read_verdicts(r, doc)) < 0 || (rc = read_advice(r, doc)) < 0 ||

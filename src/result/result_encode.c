@@ -219,7 +219,8 @@ static void write_groups(enc_t *e)
 		key_number(w, "share", share(s[i]->responses, grouped), 6);
 		key_number(w, "rps", rate(s[i]->responses, r->duration_s), 3);
 		write_latency(e, "latency_ms", &s[i]->latency);
-		if (encode_hist(e)) { /* the histogram write_latency expanded */
+		/* the histogram write_latency expanded; none for figures without one */
+		if (!result_hist_figures_only(&s[i]->latency) && encode_hist(e)) {
 			jsonw_key(w, "histogram");
 			jsonw_string_n(w, e->text.data, e->text.len);
 		}
@@ -391,16 +392,20 @@ static void write_histograms(enc_t *e)
 
 	jsonw_key(w, "histograms");
 	jsonw_object_begin(w);
-	result_hist_expand(&e->r->latency, e->h);
-	jsonw_key(w, "all");
-	if (encode_hist(e))
-		jsonw_string_n(w, e->text.data, e->text.len);
-	else
-		jsonw_string(w, "");
+	if (!result_hist_figures_only(&e->r->latency)) { /* a document read without one */
+		result_hist_expand(&e->r->latency, e->h);
+		jsonw_key(w, "all");
+		if (encode_hist(e))
+			jsonw_string_n(w, e->text.data, e->text.len);
+		else
+			jsonw_string(w, "");
+	}
 	/* one per endpoint, keyed "METHOD name" as merge and reports look them up */
 	for (uint32_t i = 0; i < e->r->endpoint_count; i++) {
 		const result_endpoint_t *ep = &e->r->endpoints[i];
 
+		if (result_hist_figures_only(&ep->latency))
+			continue; /* read without one, or a merge's upper bounds: no histogram */
 		result_hist_expand(&ep->latency, e->h);
 		snprintf(key, sizeof(key), "%s %s", ep->method, ep->name);
 		jsonw_key(w, key);

@@ -102,11 +102,70 @@ static uint32_t union_len(const result_hist_t *a, const result_hist_t *b)
 	return n;
 }
 
+bool result_hist_figures_only(const result_hist_t *h)
+{
+	return h->read && h->len == 0 && h->total == 0;
+}
+
+/* h's figures in read_ms order (min mean stdev p50 p90 p95 p99 p99.9 max, ms); its count. */
+static uint64_t figures_of(const result_hist_t *h, double *ms)
+{
+	static const double pcts[5] = {50, 90, 95, 99, 99.9};
+	double mean;
+
+	if (result_hist_figures_only(h)) {
+		memcpy(ms, h->read_ms, sizeof(h->read_ms));
+		return h->read_count;
+	}
+	mean = h->total ? h->sum / (double)h->total : 0;
+	ms[0] = h->total ? h->min / 1e3 : 0;
+	ms[1] = mean / 1e3;
+	ms[2] = h->total ? sqrt(fmax(0, h->sum_sq / (double)h->total - mean * mean)) / 1e3 : 0;
+	for (int i = 0; i < 5; i++)
+		ms[3 + i] = result_hist_percentile(h, pcts[i]) / 1e3;
+	ms[8] = h->max / 1e3;
+	return h->total;
+}
+
+/* dst += src where one holds figures only (an older document, service_ms): the moments
+ * exact from both, the percentiles upper bounds (a merge cannot add what it cannot see). */
+static void add_figures(result_t *r, result_hist_t *dst, const result_hist_t *src)
+{
+	double a[9], b[9], mean, sq;
+	uint64_t na = figures_of(dst, a), nb = figures_of(src, b), n = na + nb;
+	bool approximate = src->read_approximate || dst->read_approximate;
+
+	if (nb == 0 && !result_hist_figures_only(dst))
+		return; /* nothing to add: dst stays exact */
+	if (na == 0) {
+		memcpy(a, b, sizeof(a));
+	} else if (nb > 0) {
+		mean = (a[1] * na + b[1] * nb) / n;
+		sq = na * (a[2] * a[2] + a[1] * a[1]) + nb * (b[2] * b[2] + b[1] * b[1]);
+		a[0] = fmin(a[0], b[0]);
+		a[8] = fmax(a[8], b[8]);
+		for (int i = 3; i < 8; i++)
+			a[i] = fmin(fmax(a[i], b[i]), a[8]);
+		a[1] = mean;
+		a[2] = sqrt(fmax(0, sq / n - mean * mean));
+		approximate = true;
+	}
+	result_hist_free(r, dst);
+	dst->read = true;
+	dst->read_approximate = approximate;
+	memcpy(dst->read_ms, a, sizeof(a));
+	dst->read_count = n;
+}
+
 int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src)
 {
 	uint32_t n, i, j, k;
 	result_bucket_t *merged;
 
+	if (result_hist_figures_only(src) || result_hist_figures_only(dst)) {
+		add_figures(r, dst, src);
+		return 0;
+	}
 	if (src->total == 0 && src->len == 0)
 		return 0;
 	n = union_len(dst, src);

@@ -9,10 +9,11 @@
 
 #include "result/result.h"
 
+/* Nothing merged into it yet (its started_wall_ns may be set: the origin, see result.h). */
 static bool is_empty(const result_t *r)
 {
-	return r->started_wall_ns == 0 && r->shards == 0 && r->point_count == 0 &&
-	       r->counters.requests == 0 && r->endpoint_count == 0 && !r->config.url;
+	return r->shards == 0 && r->point_count == 0 && r->counters.requests == 0 &&
+	       r->endpoint_count == 0 && !r->config.url;
 }
 
 static int copy_strings(result_t *into, const result_t *from)
@@ -35,14 +36,24 @@ static int copy_strings(result_t *into, const result_t *from)
 			c->headers[c->header_count++] = result_strdup(into, f->headers[i]);
 	}
 	into->group_header = result_strdup(into, from->group_header);
-	if (from->has_target) {
-		into->has_target = true;
-		into->target = from->target;
-		into->target.url = result_strdup(into, from->target.url);
-		into->target.last_error = result_strdup(into, from->target.last_error);
-		into->target.cpu_basis = result_strdup(into, from->target.cpu_basis);
-	}
 	return 0;
+}
+
+/* The scraped target of the first part that has one: every part watched the same target
+ * under the whole load. */
+static int copy_target(result_t *into, const result_t *from)
+{
+	if (into->has_target || !from->has_target)
+		return 0;
+	into->has_target = true;
+	into->target = from->target;
+	into->target.url = result_strdup(into, from->target.url);
+	into->target.last_error = result_strdup(into, from->target.last_error);
+	into->target.cpu_basis = result_strdup(into, from->target.cpu_basis);
+	return (from->target.url && !into->target.url) ||
+	               (from->target.cpu_basis && !into->target.cpu_basis)
+	           ? -ENOMEM
+	           : 0;
 }
 
 /* Moves into's timeline `by` seconds later (from started earlier than into). */
@@ -74,7 +85,39 @@ static int shift_points(result_t *into, int64_t by)
 	return 0;
 }
 
-static int add_point(result_t *into, result_point_t *p, const result_point_t *f, double offset_s)
+/* A point's p50/p95/p99 in µs: its sealed figures, or those of its open histogram. */
+static void point_percentiles(const result_point_t *p, int64_t *pct)
+{
+	pct[0] = p->open ? result_hist_percentile(p->open, 50) : p->p50_us;
+	pct[1] = p->open ? result_hist_percentile(p->open, 95) : p->p95_us;
+	pct[2] = p->open ? result_hist_percentile(p->open, 99) : p->p99_us;
+}
+
+/* f added to p where one of them measured without a histogram: percentiles the largest
+ * (upper bounds), no histogram left. */
+static void add_bounds(result_t *into, result_point_t *p, const result_point_t *f)
+{
+	int64_t mine[3], theirs[3];
+
+	point_percentiles(p, mine);
+	point_percentiles(f, theirs);
+	if (p->open) {
+		result_hist_free(into, p->open);
+		result_release(into, p->open, sizeof(*p->open));
+		p->open = NULL;
+	}
+	if (p->hist) {
+		result_release(into, p->hist, p->hist_len + 1);
+		p->hist = NULL;
+		p->hist_len = 0;
+	}
+	p->approximate = true;
+	p->p50_us = mine[0] > theirs[0] ? mine[0] : theirs[0];
+	p->p95_us = mine[1] > theirs[1] ? mine[1] : theirs[1];
+	p->p99_us = mine[2] > theirs[2] ? mine[2] : theirs[2];
+}
+
+static int add_point(result_t *into, result_point_t *p, const result_point_t *f)
 {
 	result_hist_t *open;
 	hist_t *d;
@@ -89,9 +132,10 @@ static int add_point(result_t *into, result_point_t *p, const result_point_t *f,
 	p->due += f->due;
 	p->due_late += f->due_late;
 	p->busiest_cpu = fmax(p->busiest_cpu, f->busiest_cpu);
-	if (f->t + offset_s > p->t) {
-		p->t = f->t + offset_s;
-		p->length_s = p->t - (double)p->second;
+	/* a part that measured in this second but kept no histogram (an older document) */
+	if (p->approximate || f->approximate || (!f->hist && !f->open && f->p99_us > 0)) {
+		add_bounds(into, p, f);
+		return 0;
 	}
 	if (!f->hist && !f->open)
 		return 0;
@@ -142,8 +186,18 @@ static int merge_timeline(result_t *into, const result_t *from, double offset_s)
 		for (size_t k = before; k < into->point_count; k++)
 			into->points[k].gap = true; /* until a shard's second lands there */
 		p->gap = false;
-		if ((rc = add_point(into, p, f, offset_s)) < 0)
+		if ((rc = add_point(into, p, f)) < 0)
 			return rc;
+	}
+	/* every second of the whole is whole, but the last: it ends with the whole's span (a
+	 * part's seconds, offset by a fraction, are rounded onto the whole's) */
+	for (size_t i = 0; i < into->point_count; i++) {
+		result_point_t *p = &into->points[i];
+		double start = (double)p->second;
+
+		p->t = into->duration_s > start && into->duration_s < start + 1 ? into->duration_s
+		                                                                : start + 1;
+		p->length_s = p->t - start;
 	}
 	into->sealed_upto = 0;
 	return result_seal(into);
@@ -285,7 +339,9 @@ int result_merge(result_t *into, const result_t *from, const char *from_name)
 	if (first) {
 		if ((rc = copy_strings(into, from)) < 0)
 			return rc;
-		into->started_wall_ns = from->started_wall_ns;
+		/* an origin set before (the earliest start of every part) stays */
+		if (!into->started_wall_ns || from->started_wall_ns < into->started_wall_ns)
+			into->started_wall_ns = from->started_wall_ns;
 		into->generator.saturation_shard = -1;
 	} else {
 		into->config.connections += from->config.connections;
@@ -314,8 +370,8 @@ int result_merge(result_t *into, const result_t *from, const char *from_name)
 	if (result_hist_add(into, &into->latency, &from->latency) < 0 ||
 	    result_hist_add(into, &into->service, &from->service) < 0)
 		return -ENOMEM;
-	if ((rc = merge_named(into, from)) < 0 || (rc = merge_groups(into, from)) < 0 ||
-	    (rc = merge_generator(into, from, shard)) < 0 ||
+	if ((rc = copy_target(into, from)) < 0 || (rc = merge_named(into, from)) < 0 ||
+	    (rc = merge_groups(into, from)) < 0 || (rc = merge_generator(into, from, shard)) < 0 ||
 	    (rc = merge_timeline(into, from, offset_s)) < 0)
 		return rc;
 	into->dropped.points += from->dropped.points;

@@ -6,7 +6,7 @@
  * the document, on one line. */
 #include "report/report_compare.h"
 #include "report/report_outputs.h"
-#include "report/result_merge.h"
+#include "report/report.h"
 #include "result/result.h"
 #include "result/result_doc.h"
 
@@ -118,28 +118,45 @@ static void check_self_compare(const result_t *doc)
 	compare_result_free(&r);
 }
 
-/* One shard merged is a whole run's document: the checker accepts it. */
+/* One shard merged (surge merge's report_merge) is a whole run's document: the checker
+ * accepts it. */
 static void check_merge(json_t *doc)
 {
 	const char *names[] = {NAME};
-	char err[1024];
+	char err[1024], *text;
+	result_t part, whole;
 	json_t *merged;
+	buf_t out;
 
 	if (result_doc_require(doc, NAME, RESULT_DOC_FOR_MERGE, err, sizeof(err)) < 0) {
 		check_rejection(err, sizeof(err));
 		return;
 	}
+	if (!(text = json_dumps(doc, JSON_COMPACT)))
+		return; /* out of memory */
+	if (result_decode(NAME, text, strlen(text), &part, err, sizeof(err)) < 0) {
+		free(text);
+		return; /* check_model judges what decoding says */
+	}
+	free(text);
 	err[0] = '\0';
-	merged = result_doc_merge(&doc, names, 1, err, sizeof(err));
-	if (!merged) {
+	if (report_merge(&part, names, 1, &whole, err, sizeof(err)) < 0) {
 		fuzz_check_message(err, sizeof(err));
-		return;
+	} else {
+		buf_init(&out, 1u << 28);
+		if (result_encode(&whole, &out) == 0) {
+			merged = result_doc_parse("merged", out.data, out.len, err, sizeof(err));
+			if (!merged) {
+				fprintf(stderr, "merge of an accepted document is refused: %s\n",
+				        err);
+				abort();
+			}
+			json_decref(merged);
+		}
+		buf_free(&out);
 	}
-	if (result_doc_check(merged, "merged", err, sizeof(err)) < 0) {
-		fprintf(stderr, "merge of an accepted document is refused: %s\n", err);
-		abort();
-	}
-	json_decref(merged);
+	result_free(&part);
+	result_free(&whole);
 }
 
 static void check_histograms(const json_t *doc)

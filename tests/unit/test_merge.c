@@ -1,7 +1,9 @@
-/* Tests for report/result_merge: synthetic shards built here (histograms recorded with
- * core/hist.h and encoded as surge writes them) merge into exactly the whole — counts,
- * histograms, percentiles of the union — with timelines aligned by wall-clock second and
- * thresholds judged again on the whole. */
+/* Tests for `surge merge` (report_merge: result_merge_check, result_merge, report_judge):
+ * synthetic shards built here as documents (histograms recorded with core/hist.h and encoded
+ * as surge writes them), decoded as surge merge decodes them, merge into exactly the whole —
+ * counts, histograms, percentiles of the union — with timelines aligned by wall-clock second
+ * and thresholds judged again on the whole; the whole is encoded and read back as a tree for
+ * the checks. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -9,8 +11,8 @@
 
 #include "core/buf.h"
 #include "core/hist.h"
+#include "report/report.h"
 #include "result/result_doc.h"
-#include "report/result_merge.h"
 #include "test.h"
 
 #define SHARDS 3
@@ -71,7 +73,8 @@ typedef struct shard {
 static const char *const ep_names[2] = {"/a", "/b"};
 static const char *const ep_methods[2] = {"GET", "POST"};
 
-/* One shard: n requests over two endpoints and POINTS seconds, errors of them 500s. */
+/* One shard: n requests over two endpoints and POINTS seconds, errors of them 500s, and `seed`
+ * connection resets among them (requests are responses plus transport failures). */
 static void shard_build(shard_t *s, const char *started_at, uint64_t seed, uint64_t n,
                         uint64_t errors, const char *url)
 {
@@ -135,20 +138,21 @@ static void shard_build(shard_t *s, const char *started_at, uint64_t seed, uint6
 	    "tool", "surge", "version", "test", "started_at", started_at, "duration_s", 4.0,
 	    "interrupted", 0, "config", "url", url, "method", "GET", "model", "closed",
 	    "connections", 5, "threads", 1, "totals", "requests", (json_int_t)n, "responses",
-	    (json_int_t)n, "errors", (json_int_t)errors, "error_rate", (double)errors / (double)n,
-	    "rps", n / 4.0, "bytes_in", (json_int_t)(n * 100), "bytes_out", (json_int_t)(n * 40),
-	    "dropped", (json_int_t)0, "late", (json_int_t)0, "latency_ms", latency_json(s->all),
-	    "status_codes", "200", (json_int_t)(n - errors), "500", (json_int_t)errors,
-	    "errors_by_kind", "reset", (json_int_t)seed, "read_timeout", (json_int_t)0, "endpoints",
-	    endpoints, "timeline", timeline, "thresholds", "expr", "p99<1s", "value", 1.0, "ok", 1,
-	    "expr", "rps<100", "value", n / 4.0, "ok", 1, "expr", "name:/b:p95<2s", "value", 1.0,
-	    "ok", 1, "assessment", "verdict", "PASS", "latency_class", "good", "targets", "p95_ms",
-	    200.0, "max_error_rate", 0.05, "min_rps", 0.0, "aborted", 0, "generator", "cpu_s", 1.5,
-	    "max_rss_bytes", (json_int_t)(1000 * seed), "saturated", 0, "threads", (json_int_t)1,
-	    "connections", (json_int_t)5, "thread_cpu", 0.4, "checks", "name", "status is 200",
-	    "passes", (json_int_t)(n - errors), "fails", (json_int_t)errors, "metrics", "counters",
-	    "orders", (json_int_t)seed, "trends", "ttfb", "count", (json_int_t)s->trend->total,
-	    "min", ms3(s->trend->min), "mean", ms3(hist_mean(s->trend)), "p50",
+	    (json_int_t)(n - seed), "errors", (json_int_t)errors, "error_rate",
+	    (double)errors / (double)n, "rps", n / 4.0, "bytes_in", (json_int_t)(n * 100),
+	    "bytes_out", (json_int_t)(n * 40), "dropped", (json_int_t)0, "late", (json_int_t)0,
+	    "latency_ms", latency_json(s->all), "status_codes", "200", (json_int_t)(n - errors),
+	    "500", (json_int_t)errors, "errors_by_kind", "reset", (json_int_t)seed, "read_timeout",
+	    (json_int_t)0, "endpoints", endpoints, "timeline", timeline, "thresholds", "expr",
+	    "p99<1s", "value", 1.0, "ok", 1, "expr", "rps<100", "value", n / 4.0, "ok", 1, "expr",
+	    "name:/b:p95<2s", "value", 1.0, "ok", 1, "assessment", "verdict", "PASS",
+	    "latency_class", "good", "targets", "p95_ms", 200.0, "max_error_rate", 0.05, "min_rps",
+	    0.0, "aborted", 0, "generator", "cpu_s", 1.5, "max_rss_bytes",
+	    (json_int_t)(1000 * seed), "saturated", 0, "threads", (json_int_t)1, "connections",
+	    (json_int_t)5, "thread_cpu", 0.4, "checks", "name", "status is 200", "passes",
+	    (json_int_t)(n - errors), "fails", (json_int_t)errors, "metrics", "counters", "orders",
+	    (json_int_t)seed, "trends", "ttfb", "count", (json_int_t)s->trend->total, "min",
+	    ms3(s->trend->min), "mean", ms3(hist_mean(s->trend)), "p50",
 	    ms3(hist_percentile(s->trend, 50)), "p90", ms3(hist_percentile(s->trend, 90)), "p95",
 	    ms3(hist_percentile(s->trend, 95)), "p99", ms3(hist_percentile(s->trend, 99)), "max",
 	    ms3(s->trend->max), "histogram", hist_text(s->trend), "histograms", hists,
@@ -170,13 +174,52 @@ static void shard_free(shard_t *s)
 
 static const char *const names[SHARDS] = {"a.json", "b.json", "c.json"};
 
+/* What surge merge does with the files docs[0..n): each decoded (the checks of a load), then
+ * report_merge; the whole's document read back as a tree. NULL with err set on a refusal. */
+static json_t *merge_docs(json_t *const *docs, const char *const *file_names, size_t n, char *err,
+                          size_t errlen)
+{
+	result_t parts[SHARDS + 1], whole;
+	json_t *merged = NULL;
+	size_t decoded = 0;
+	buf_t out;
+
+	buf_init(&out, 1u << 28);
+	result_init(&whole);
+	for (; decoded < n; decoded++) {
+		char *text = json_dumps(docs[decoded], JSON_COMPACT | JSON_REAL_PRECISION(17));
+		int rc = text ? result_decode(file_names[decoded], text, strlen(text),
+		                              &parts[decoded], err, errlen)
+		              : -ENOMEM;
+
+		free(text);
+		if (rc < 0) {
+			if (!text)
+				snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	if (report_merge(parts, file_names, n, &whole, err, errlen) < 0)
+		goto out;
+	if (result_encode(&whole, &out) == 0)
+		merged = json_loadb(out.data, out.len, 0, NULL);
+	if (!merged)
+		snprintf(err, errlen, "the merged document did not encode");
+out:
+	for (size_t i = 0; i < decoded; i++)
+		result_free(&parts[i]);
+	result_free(&whole);
+	buf_free(&out);
+	return merged;
+}
+
 static json_t *merge_shards(shard_t *s, size_t n, char *err, size_t errlen)
 {
 	json_t *docs[SHARDS];
 
 	for (size_t i = 0; i < n; i++)
 		docs[i] = s[i].doc;
-	return result_doc_merge(docs, names, n, err, errlen);
+	return merge_docs(docs, names, n, err, errlen);
 }
 
 /* The counts of histograms[key] of doc equal those of want, bucket by bucket. */
@@ -242,7 +285,7 @@ TEST(merge_counts_and_histograms_equal_the_whole)
 	}
 	const json_t *totals = result_doc_object(m, "totals");
 	CHECK_INT(result_doc_count(totals, "requests", 0), requests);
-	CHECK_INT(result_doc_count(totals, "responses", 0), requests);
+	CHECK_INT(result_doc_count(totals, "responses", 0), requests - 6); /* 6 resets */
 	CHECK_INT(result_doc_count(totals, "errors", 0), errors);
 	CHECK_INT(result_doc_count(totals, "bytes_in", 0), requests * 100);
 	CHECK_NEAR(result_doc_number(totals, "error_rate", 0), (double)errors / requests, 1e-6);
@@ -310,7 +353,7 @@ TEST(merge_in_any_order_gives_the_same_figures)
 	build_three(s);
 	a = merge_shards(s, SHARDS, err, sizeof(err));
 	docs[0] = s[2].doc, docs[1] = s[0].doc, docs[2] = s[1].doc;
-	b = result_doc_merge(docs, names, SHARDS, err, sizeof(err));
+	b = merge_docs(docs, names, SHARDS, err, sizeof(err));
 	CHECK(a && b);
 	if (a && b) {
 		static const char *const same[] = {"totals",     "latency_ms", "histograms",
@@ -478,7 +521,7 @@ TEST(merge_rejects_other_runs_and_bad_histograms)
 	                    json_string("HISTFAAAnot-base64!"));
 	m = merge_shards(s, 2, err, sizeof(err));
 	CHECK(m == NULL);
-	CHECK(strstr(err, "b.json") && strstr(err, "malformed histogram"));
+	CHECK(strstr(err, "b.json") && strstr(err, "not a valid histogram"));
 	json_decref(m);
 
 	json_object_del(json_object_get(s[1].doc, "histograms"), "all");
@@ -504,22 +547,22 @@ TEST(merge_refuses_the_same_shard_twice)
 	docs[0] = s[0].doc;
 	docs[1] = s[1].doc;
 	docs[2] = json_deep_copy(s[0].doc);
-	m = result_doc_merge(docs, three, 3, err, sizeof(err));
+	m = merge_docs(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL);
 	CHECK_STR(err, "a.json and copy.json are the same shard (same start, duration, totals and "
 	               "histograms): merging it twice would count its requests twice");
 	json_decref(m);
 	/* a copy whose unrelated keys differ (a note, another version) is still the same shard */
 	json_object_set_new(docs[2], "version", json_string("other"));
-	m = result_doc_merge(docs, three, 3, err, sizeof(err));
+	m = merge_docs(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL && strstr(err, "a.json and copy.json"));
 	json_decref(m);
 	json_decref(docs[2]);
-	m = result_doc_merge(docs, three, 2, err, sizeof(err));
+	m = merge_docs(docs, three, 2, err, sizeof(err));
 	CHECK(m != NULL);
 	/* the whole given again with one of its shards */
 	docs[2] = m;
-	m = result_doc_merge(docs, three, 3, err, sizeof(err));
+	m = merge_docs(docs, three, 3, err, sizeof(err));
 	CHECK(m == NULL);
 	CHECK_STR(err, "copy.json was merged from a.json, which is given too: its requests would "
 	               "count twice");
@@ -571,10 +614,123 @@ TEST(merge_reads_older_documents)
 	                ms3(hist_percentile(s[1].points[0], 99))),
 	           1e-9);
 	CHECK(result_doc_get(p0, "hist") == NULL);
-	CHECK(result_doc_get(m, "checks") == NULL && result_doc_get(m, "metrics") == NULL);
+	/* none had checks or metrics: the whole has none either (written empty, as a run's) */
+	CHECK(json_array_size(result_doc_array(m, "checks")) == 0);
+	CHECK(json_object_size(result_doc_path(m, "metrics.counters")) == 0);
 	json_decref(m);
 out:
 	free(all);
+	for (int i = 0; i < 2; i++)
+		shard_free(&s[i]);
+}
+
+/* Several endpoints written without their histograms: each merged endpoint's percentiles are
+ * the largest shard's (an upper bound, flagged approximate, no histogram written), its moments
+ * exact; a threshold on it cannot be judged exactly and fails with no value. service_ms never
+ * has a histogram: its merge is approximate the same way. */
+TEST(merge_endpoints_without_histograms_are_upper_bounds)
+{
+	shard_t s[2];
+	char err[256] = "";
+	double p99 = 0, max = 0, sum = 0;
+	uint64_t n = 0;
+	json_t *m;
+
+	for (int i = 0; i < 2; i++) {
+		json_t *hists;
+
+		shard_build(&s[i], "2026-11-24T01:00:00.000Z", (uint64_t)i + 1, 1000, 0,
+		            "http://x/");
+		hists = json_object_get(s[i].doc, "histograms");
+		json_object_del(hists, "GET /a");
+		json_object_del(hists, "POST /b");
+		json_object_set_new(s[i].doc, "service_ms", latency_json(s[i].all));
+		p99 = fmax(p99, ms3(hist_percentile(s[i].ep[1], 99)));
+		max = fmax(max, ms3(s[i].ep[1]->max));
+		sum += ms3(hist_mean(s[i].ep[1])) * (double)s[i].ep[1]->total;
+		n += s[i].ep[1]->total;
+	}
+	m = merge_shards(s, 2, err, sizeof(err));
+	if (!m) {
+		test_fail(__FILE__, __LINE__, "merge failed: %s", err);
+		goto out;
+	}
+	const json_t *b = json_array_get(result_doc_array(m, "endpoints"), 1);
+	const json_t *lat = result_doc_object(b, "latency_ms");
+
+	CHECK_STR(result_doc_string(b, "name", ""), "/b");
+	CHECK(json_is_true(result_doc_get(lat, "approximate")));
+	CHECK_NEAR(result_doc_number(lat, "p99", -1), p99, 1e-9);
+	CHECK_NEAR(result_doc_number(lat, "max", -1), max, 1e-9);
+	CHECK_NEAR(result_doc_number(lat, "mean", -1), sum / (double)n, 0.0015);
+	CHECK(result_doc_get(result_doc_object(m, "histograms"), "POST /b") == NULL);
+	CHECK(result_doc_get(result_doc_object(m, "histograms"), "all") != NULL);
+	/* name:/b:p95<2s: not exact, so not judged: no value, failed */
+	CHECK(json_is_null(
+	    result_doc_get(json_array_get(result_doc_array(m, "thresholds"), 2), "value")));
+	CHECK(!result_doc_bool(json_array_get(result_doc_array(m, "thresholds"), 2), "ok", true));
+	CHECK(json_is_true(result_doc_path(m, "service_ms.approximate")));
+	CHECK_NEAR(result_doc_path_number(m, "service_ms.max", -1),
+	           fmax(ms3(s[0].all->max), ms3(s[1].all->max)), 1e-9);
+	json_decref(m);
+out:
+	for (int i = 0; i < 2; i++)
+		shard_free(&s[i]);
+}
+
+/* Shards that started 0.3 s apart: each one's seconds are rounded once against the earliest
+ * start, whatever the order they are given in (rounded against whichever was merged first,
+ * the third shard's seconds landed one early in the order b, c, a). */
+TEST(merge_order_does_not_move_a_shards_seconds)
+{
+	shard_t s[SHARDS];
+	json_t *docs[SHARDS], *a, *b;
+	const char *const order[SHARDS] = {"b.json", "c.json", "a.json"};
+	char err[256] = "";
+
+	shard_build(&s[0], "2026-11-24T01:00:00.000Z", 1, 4000, 0, "http://x/");
+	shard_build(&s[1], "2026-11-24T01:00:00.300Z", 2, 4000, 0, "http://x/");
+	shard_build(&s[2], "2026-11-24T01:00:00.600Z", 3, 4000, 0, "http://x/");
+	a = merge_shards(s, SHARDS, err, sizeof(err));
+	docs[0] = s[1].doc, docs[1] = s[2].doc, docs[2] = s[0].doc;
+	b = merge_docs(docs, order, SHARDS, err, sizeof(err));
+	CHECK(a && b);
+	if (a && b) {
+		const json_t *tl = result_doc_array(a, "timeline");
+
+		CHECK_INT(json_array_size(tl), 5); /* a, b: seconds 0..3; c: 1..4 */
+		CHECK_INT(result_doc_count(json_array_get(tl, 0), "requests", 0), 2000);
+		CHECK_INT(result_doc_count(json_array_get(tl, 4), "requests", 0), 1000);
+		CHECK(json_equal(tl, result_doc_array(b, "timeline")));
+	}
+	json_decref(a);
+	json_decref(b);
+	for (int i = 0; i < SHARDS; i++)
+		shard_free(&s[i]);
+}
+
+/* The whole is judged by what every shard was asked: shards with other thresholds are not
+ * parts of one test, and the merge says which file and which expression. */
+TEST(merge_refuses_shards_with_other_thresholds)
+{
+	shard_t s[2];
+	char err[256] = "";
+	json_t *m;
+
+	shard_build(&s[0], "2026-11-24T01:00:00.000Z", 1, 100, 0, "http://x/");
+	shard_build(&s[1], "2026-11-24T01:00:00.000Z", 2, 100, 0, "http://x/");
+	json_array_remove(json_object_get(s[1].doc, "thresholds"), 1);
+	m = merge_shards(s, 2, err, sizeof(err));
+	CHECK(m == NULL);
+	CHECK(strstr(err, "b.json: thresholds: 'rps<100' of a.json is not one of b.json's") !=
+	      NULL);
+	json_decref(m);
+	/* the same expressions in another order are the same thresholds */
+	json_array_insert_new(json_object_get(s[1].doc, "thresholds"), 0,
+	                      json_pack("{s:s,s:f,s:b}", "expr", "rps<100", "value", 1.0, "ok", 1));
+	m = merge_shards(s, 2, err, sizeof(err));
+	CHECK(m != NULL);
+	json_decref(m);
 	for (int i = 0; i < 2; i++)
 		shard_free(&s[i]);
 }
@@ -611,10 +767,10 @@ TEST(merge_timeline_second_without_responses)
 }
 
 /* jansson's Nth allocation fails, through jansson's own hook (json_set_alloc_funcs), for every
- * N a merge makes. A merge may fail or lose what jansson could not add (surge merge then
- * writes nothing: cli_outputs checks core/json_alloc), but never touches what jansson freed:
- * merge_endpoints used an endpoint it had failed to append, which jansson frees (found by
- * make alloc-fail; make asan reports such a use). */
+ * N a merge makes (reading the shards' documents, and here writing and reading back the
+ * whole's). A merge may fail, but never touches what jansson freed: the merge of jansson trees
+ * it replaced once used an endpoint it had failed to append (found by make alloc-fail; make
+ * asan reports such a use). */
 static unsigned long jansson_calls, jansson_fail_at;
 
 static void *failing_malloc(size_t n)
