@@ -99,6 +99,7 @@
     case "marker":
       this.markers.push({ t: num(ev.t), what: String(ev.what || ""), kind: ev.kind || null, id });
       if (this.markers.length > MARKERS_MAX) this.markers.shift();
+      if (ev.kind === "reset" || (ev.kind == null && /\breset\b/i.test(String(ev.what)))) this.resetStatistics();
       break;
     case "state": this.state = ev; break;
     case "snapshot": this.applySnapshot(ev); break;
@@ -106,6 +107,16 @@
     }
     this.version++;
     return true;
+  };
+
+  /* Reset statistics took effect: the tables start again from the events after it (a page
+   * that replays the history goes through the same reset at the same place). The charts keep
+   * the seconds: the marker shows where the reset was. */
+  Store.prototype.resetStatistics = function () {
+    this.total = null;
+    this.endpoints.clear();
+    this.tallies.clear();
+    this.resets = (this.resets || 0) + 1;
   };
 
   Store.prototype.second = function (ev) {
