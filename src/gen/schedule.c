@@ -277,3 +277,142 @@ uint64_t schedule_arrival_time(const schedule_t *s, uint64_t k)
 		ns = s->stages[i].duration_ns;
 	return s->begin_ns[i] + (uint64_t)llroundl(ns);
 }
+
+/* ---- segments: a schedule that changes while it runs ---- */
+
+uint32_t schedule_segments(const schedule_t *s, schedule_segment_t *out)
+{
+	if (s->count == 0) {
+		out[0] = (schedule_segment_t){.from = s->start, .to = s->start};
+		return 1;
+	}
+	for (int i = 0; i < s->count; i++)
+		out[i] = (schedule_segment_t){.begin_ns = s->begin_ns[i],
+		                              .ramp_ns = s->stages[i].duration_ns,
+		                              .from = stage_start_value(s, i),
+		                              .to = s->stages[i].target,
+		                              .area = s->area[i],
+		                              .ramp_end = s->area[i + 1]};
+	return (uint32_t)s->count;
+}
+
+/* The segment in force at t: the last one beginning at or before it (of several beginning at
+ * one instant, the last: the earlier ones never ran). */
+static uint32_t segment_at(const schedule_segment_t *seg, uint32_t n, uint64_t t_ns)
+{
+	uint32_t lo = 0, hi = n; /* the answer is in [lo, hi) */
+
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seg[mid].begin_ns <= t_ns)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+double schedule_segments_value_at(const schedule_segment_t *seg, uint32_t n, uint64_t t_ns)
+{
+	const schedule_segment_t *s = &seg[segment_at(seg, n, t_ns)];
+	uint64_t tau = t_ns > s->begin_ns ? t_ns - s->begin_ns : 0;
+
+	if (tau >= s->ramp_ns)
+		return s->to;
+	/* as schedule_value_at within a stage, to the bit */
+	return (double)(s->from + ((long double)s->to - s->from) * ((long double)tau / s->ramp_ns));
+}
+
+double schedule_segments_arrivals_until(const schedule_segment_t *seg, uint32_t n, uint64_t t_ns)
+{
+	const schedule_segment_t *s = &seg[segment_at(seg, n, t_ns)];
+	uint64_t t = t_ns > s->begin_ns ? t_ns - s->begin_ns : 0;
+	long double tau = (long double)t / NS_PER_S, d = (long double)s->ramp_ns / NS_PER_S;
+
+	if (t >= s->ramp_ns)
+		return (double)(s->ramp_end + (long double)s->to * (tau - d));
+	return (double)(s->area + s->from * tau +
+	                ((long double)s->to - s->from) / d * tau * tau / 2);
+}
+
+schedule_segment_t schedule_change(const schedule_segment_t *seg, uint32_t n, uint64_t at_ns,
+                                   double to, uint64_t ramp_ns)
+{
+	schedule_segment_t s = {.begin_ns = at_ns,
+	                        .ramp_ns = ramp_ns,
+	                        .from = schedule_segments_value_at(seg, n, at_ns),
+	                        .to = to,
+	                        .area = schedule_segments_arrivals_until(seg, n, at_ns)};
+
+	s.ramp_end =
+	    (double)(s.area + ((long double)s.from + to) / 2 * ((long double)ramp_ns / NS_PER_S));
+	return s;
+}
+
+/* The segment holding arrival k: the last whose area before it is under k (segments with no
+ * arrival of their own — steps, a zero value — are passed over by construction). */
+static uint32_t segment_reaching(const schedule_segment_t *seg, uint32_t n, long double k)
+{
+	uint32_t lo = 0, hi = n; /* seg[0].area = 0 < k: the answer is in [lo, hi) */
+
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seg[mid].area < k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Within a ramp, r arrivals after its start: v0·τ + a·τ²/2 = r, solved as in
+ * schedule_arrival_time. ns since the segment's begin, at most its ramp. */
+static long double ramp_solve(const schedule_segment_t *s, long double r)
+{
+	long double v0 = s->from, d = (long double)s->ramp_ns / NS_PER_S;
+	long double a = ((long double)s->to - v0) / d, disc = v0 * v0 + 2 * a * r;
+	long double tau = 2 * r / (v0 + sqrtl(disc > 0 ? disc : 0)), ns;
+
+	if (!(tau >= 0))
+		tau = 0;
+	ns = tau * NS_PER_S;
+	return ns > s->ramp_ns ? (long double)s->ramp_ns : ns;
+}
+
+uint64_t schedule_segments_arrival_time(const schedule_segment_t *seg, uint32_t n, uint64_t k,
+                                        bool holds)
+{
+	uint32_t i;
+	const schedule_segment_t *s;
+	long double kk = (long double)k, ns;
+	bool last;
+
+	if (k == 0)
+		return 0;
+	i = segment_reaching(seg, n, kk);
+	s = &seg[i];
+	last = i == n - 1;
+	if (last) {
+		/* the end of the last ramp as a stage schedule's end: the arrival rounding of the
+		 * area could push past it is its instant (schedule_arrival_time) */
+		long double end = s->ramp_end;
+
+		if (kk <= end + end * 1e-12L && kk >= end)
+			return s->begin_ns + s->ramp_ns;
+		if (kk > end && (!holds || s->to <= 0))
+			return UINT64_MAX; /* none: the schedule is over, or asks for none */
+	}
+	if (kk <= s->ramp_end && s->ramp_ns)
+		ns = ramp_solve(s, kk - s->area);
+	else if (s->to > 0)
+		ns = s->ramp_ns + (kk - s->ramp_end) / s->to * NS_PER_S;
+	else
+		ns = s->ramp_ns; /* only rounding can put k here */
+	if (!last && ns > (long double)(seg[i + 1].begin_ns - s->begin_ns))
+		ns = (long double)(seg[i + 1].begin_ns - s->begin_ns);
+	if (ns > (long double)(UINT64_MAX - s->begin_ns) / 2)
+		return UINT64_MAX; /* centuries away: never, for a run */
+	return s->begin_ns + (uint64_t)llroundl(ns);
+}

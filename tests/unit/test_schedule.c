@@ -158,6 +158,15 @@ static void check_arrival(const schedule_t *s, uint64_t k, double want_s)
 		          "arrival %" PRIu64 " at %" PRIu64 " ns, expected %.9f s", k, t, want_s);
 }
 
+static void check_arrival_seg(const schedule_segment_t *seg, uint32_t n, uint64_t k, double want_s)
+{
+	uint64_t t = schedule_segments_arrival_time(seg, n, k, true);
+
+	if (t == UINT64_MAX || fabs((double)t - want_s * 1e9) > 1000)
+		test_fail(__FILE__, __LINE__,
+		          "arrival %" PRIu64 " at %" PRIu64 " ns, expected %.9f s", k, t, want_s);
+}
+
 TEST(schedule_arrival_time_constant)
 {
 	schedule_t s;
@@ -298,6 +307,132 @@ TEST(schedule_arrival_time_monotonic_and_consistent)
 		}
 	}
 	CHECK(checked > 1000000);
+}
+
+/* A stage schedule as segments is the same schedule, to the bit: every arrival's time (and
+ * none past the end), the value at any instant, the arrivals until any instant of it. */
+TEST(schedule_segments_are_the_stages)
+{
+	uint64_t seed = 777, checked = 0;
+	int misses = 0;
+
+	for (int round = 0; round < 200 && misses < 5; round++) {
+		schedule_t s;
+		schedule_segment_t seg[SCHEDULE_MAX_STAGES];
+		uint32_t n;
+		uint64_t end;
+
+		random_schedule(&s, &seed);
+		n = schedule_segments(&s, seg);
+		end = schedule_duration(&s);
+		CHECK_INT(n, s.count);
+		for (uint64_t k = 1; k <= (uint64_t)s.area[s.count] + 2 && misses < 5; k++) {
+			uint64_t want = schedule_arrival_time(&s, k);
+			uint64_t got = schedule_segments_arrival_time(seg, n, k, false);
+
+			checked++;
+			if (got != want) {
+				test_fail(__FILE__, __LINE__,
+				          "round %d k %" PRIu64 ": %" PRIu64
+				          " ns, stages say %" PRIu64,
+				          round, k, got, want);
+				misses++;
+			}
+		}
+		for (uint64_t t = 0; t <= end + SEC(1) && misses < 5;
+		     t += 1 + lcg(&seed) % SEC(0.1)) {
+			if (schedule_segments_value_at(seg, n, t) != schedule_value_at(&s, t) ||
+			    (t <= end && schedule_segments_arrivals_until(seg, n, t) !=
+			                     schedule_arrivals_until(&s, t))) {
+				test_fail(__FILE__, __LINE__,
+				          "round %d t %" PRIu64 ": value or area differ", round, t);
+				misses++;
+			}
+		}
+	}
+	CHECK(checked > 100000);
+}
+
+/* A change appended while running: the value goes on from where it was, the arrivals before
+ * the change keep their times, the next are due by the new rate, numbering continuous. */
+TEST(schedule_change_continues_the_arrivals)
+{
+	schedule_segment_t seg[4];
+	uint32_t n;
+	schedule_t s;
+
+	schedule_constant(&s, 200, SEC(10));
+	n = schedule_segments(&s, seg);
+	/* 200/s, then at 1.5 s 500/s at once: 300 arrivals before, the 301st 2 ms after */
+	seg[n] = schedule_change(seg, n, SEC(1.5), 500, 0);
+	CHECK_NEAR(seg[n].from, 200, 0);
+	CHECK_NEAR(seg[n].area, 300, 1e-9);
+	n++;
+	for (uint64_t k = 1; k <= 300; k++)
+		CHECK_INT(schedule_segments_arrival_time(seg, n, k, true),
+		          schedule_arrival_time(&s, k));
+	check_arrival_seg(seg, n, 301, 1.502);
+	check_arrival_seg(seg, n, 800, 2.5);
+	/* past the first segment's own end: it holds 500/s for ever */
+	check_arrival_seg(seg, n, 300 + 500 * 20, 21.5);
+	CHECK_NEAR(schedule_segments_value_at(seg, n, SEC(1.4)), 200, 0);
+	CHECK_NEAR(schedule_segments_value_at(seg, n, SEC(1.5)), 500, 0);
+	CHECK_NEAR(schedule_segments_arrivals_until(seg, n, SEC(3.5)), 1300, 1e-9);
+
+	/* at 3.5 s a ramp back to 100/s over 2 s; mid-ramp (4.5 s, 300/s) a stop at 0 */
+	seg[n] = schedule_change(seg, n, SEC(3.5), 100, SEC(2));
+	n++;
+	CHECK_NEAR(schedule_segments_value_at(seg, n, SEC(4.5)), 300, 1e-9);
+	CHECK_NEAR(schedule_segments_arrivals_until(seg, n, SEC(4.5)), 1300 + 400, 1e-9);
+	check_arrival_seg(seg, n, 1700, 4.5);
+	seg[n] = schedule_change(seg, n, SEC(4.5), 0, 0);
+	n++;
+	CHECK_NEAR(seg[n - 1].from, 300, 1e-9);
+	check_arrival_seg(seg, n, 1700, 4.5);
+	CHECK_INT(schedule_segments_arrival_time(seg, n, 1701, true), UINT64_MAX); /* paused */
+	CHECK_NEAR(schedule_segments_value_at(seg, n, SEC(100)), 0, 0);
+}
+
+/* Many random changes, at random instants, some with ramps: arrival times never go back
+ * and arrivals_until(arrival k) is k to within rounding to a nanosecond. */
+TEST(schedule_changes_monotonic_and_consistent)
+{
+	uint64_t seed = 4242, checked = 0;
+	int misses = 0;
+
+	for (int round = 0; round < 50 && misses < 5; round++) {
+		schedule_segment_t seg[41];
+		schedule_t s;
+		uint32_t n;
+		uint64_t at = 0, prev = 0;
+		double total;
+
+		schedule_constant(&s, (double)(lcg(&seed) % 2000), SEC(5));
+		n = schedule_segments(&s, seg);
+		for (int c = 0; c < 40; c++) {
+			at += lcg(&seed) % SEC(0.5);
+			seg[n] = schedule_change(
+			    seg, n, at, lcg(&seed) % 5 == 0 ? 0 : (double)(lcg(&seed) % 3000),
+			    lcg(&seed) % 2 ? 0 : lcg(&seed) % SEC(1));
+			n++;
+		}
+		total = schedule_segments_arrivals_until(seg, n, at + SEC(2));
+		for (uint64_t k = 1; k <= (uint64_t)total && misses < 5; k++, checked++) {
+			uint64_t t = schedule_segments_arrival_time(seg, n, k, true);
+			double got = schedule_segments_arrivals_until(seg, n, t);
+
+			if (t < prev || t == UINT64_MAX ||
+			    fabs(got - (double)k) > 3000 * 1e-9 + 1e-9 * k) {
+				test_fail(__FILE__, __LINE__,
+				          "round %d k %" PRIu64 ": t %" PRIu64 " (prev %" PRIu64
+				          "), arrivals_until %.12f",
+				          round, k, t, prev, got);
+				misses++;
+			}
+			prev = t;
+		}
+	}
+	CHECK(checked > 10000);
 }
 
 TEST(schedule_profiles_parse)
