@@ -18,6 +18,8 @@
 #define GEN_MAX_ENDPOINTS   256  /* request names per run; more share the last, "(other)" */
 #define GEN_MAX_TALLIES     256  /* checks, custom metrics and script error messages */
 #define GEN_NAME_MAX        200
+#define GEN_STEER_MAX       1024 /* changes one run accepts and records (gen_steer) */
+#define GEN_MAX_RATE        1e7  /* arrivals per second, the most a change may ask */
 
 /* How a request failed, when it failed before a complete response arrived. */
 enum gen_error_kind {
@@ -93,10 +95,13 @@ typedef struct gen_config {
 	bool has_body;
 	uint32_t connections;
 	uint32_t threads;
-	uint64_t duration_ns; /* 0: no time limit (requests must then be set) */
+	uint64_t duration_ns; /* 0: no time limit (requests or until_stopped must then be set) */
 	uint64_t requests;    /* 0: no request limit */
-	uint64_t timeout_ns;  /* per request, and per connect */
-	bool insecure;        /* https: skip certificate verification */
+	/* no duration, no request count: the run goes on until gen_stop (a live UI's run). Asked
+	 * for explicitly, so that a config that forgot its end is an error, not a run for ever */
+	bool until_stopped;
+	uint64_t timeout_ns; /* per request, and per connect */
+	bool insecure;       /* https: skip certificate verification */
 
 	/* The load's shape. Closed model: `connections` users, or users following `schedule`.
 	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send
@@ -125,6 +130,15 @@ typedef struct gen_config {
 	uint64_t start_wall_ns;
 	/* the stream of per-second deltas (above); NULL: nobody listens (none are built) */
 	const gen_consumer_t *consumer;
+
+	/* Steering (gen_steer, below). Closed model: the users the run has room for, the whole
+	 * test's (a shard takes its part): connections are set up for that many at the start,
+	 * those beyond `connections` parked (no socket, ~330 bytes each); 0: `connections`.
+	 * A steerable closed run may start with `connections` 0 (no user until a change). */
+	uint32_t users_max;
+	/* why this run's load may not be steered, as the user should read it (e.g. "users come
+	 * from the scenario's options.stages: ..."); NULL: the engine's own reasons, if any */
+	const char *steer_refusal;
 } gen_config_t;
 
 /* Counters one thread keeps for itself; merged after the threads are joined. */
@@ -247,6 +261,59 @@ void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, dou
 /* Copies up to max finished timeline points from index `from`; returns how many. */
 size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size_t max);
 
+/* ---- Steering: the load changed while the run goes on (a live UI, from its own thread) ----
+ *
+ * One mechanism for every model: the run's schedule (users or rate over time: schedule.h's
+ * segments) can be appended to while it runs. A change begins now, at the value asked at
+ * this instant, goes linearly to the new one (at a spawn rate, or over a ramp) and holds it.
+ * The threads read the schedule without a lock (the change is published with one atomic
+ * store) and are woken to act on it at once; the closed model's 100 ms tick reads it anyway.
+ * Values are the whole test's, as the config's: a shard takes its part (deal.h). */
+enum gen_steer_kind {
+	GEN_STEER_USERS, /* closed model: users, and the spawn rate they join or leave at */
+	GEN_STEER_RATE,  /* open model: arrivals per second, and how long the ramp to it lasts */
+};
+
+typedef struct gen_steer {
+	enum gen_steer_kind kind; /* the run's model's, else refused */
+	double value; /* users (a whole number, 0 .. users_max) or arrivals/s (0 .. GEN_MAX_RATE) */
+	double spawn_rate; /* users: joining or leaving per second on the way; 0: all at once */
+	double ramp_s;     /* rate: seconds to reach it, linearly; 0: at once */
+} gen_steer_t;
+
+/* A change accepted, for the charts: when, and what. */
+typedef struct gen_marker {
+	uint64_t wall_ns; /* when it was accepted, ns since the epoch */
+	uint64_t at_ns;   /* the same, since the run's start (where the change begins) */
+	enum gen_steer_kind kind;
+	double from;       /* the value asked at that instant (mid-ramp: between) */
+	double to;         /* the value asked now */
+	double spawn_rate; /* users: as asked (0: at once); rate: 0 */
+	double ramp_s;     /* how long until `to` is reached */
+} gen_marker_t;
+
+/* What the load is asked now, for a UI's controls. */
+typedef struct gen_steer_state {
+	enum gen_steer_kind kind;
+	bool steerable;   /* else gen_steer refuses, with the reason gen_steer_check gives */
+	double now;       /* the value asked at this instant */
+	double target;    /* the value it is heading for (= now when not ramping) */
+	double max;       /* users_max, or GEN_MAX_RATE */
+	uint32_t changes; /* accepted so far (at most GEN_STEER_MAX) */
+} gen_steer_state_t;
+
+/* Whether a run of cfg can be steered, before it starts (a UI shows the controls disabled
+ * with the reason): 0 and *kind, or -EINVAL and why (one line, to show as it is). A shape the
+ * user fixed is not changed under them: --stages or a profile, -n, cfg->steer_refusal. */
+int gen_steer_check(const gen_config_t *cfg, enum gen_steer_kind *kind, char *why, size_t whylen);
+/* Changes the running load (thread-safe; the run must not have been gen_finish'ed): 0, or
+ * -EINVAL (the shape is fixed, the value is out of bounds: over the users the run has room
+ * for, the descriptors a user needs, ...) or -EBUSY (the run is over or stopping, or has
+ * taken GEN_STEER_MAX changes), with one line in err saying why, for the user to read. An
+ * accepted change is a marker: in the next delta the consumer gets and in the result. */
+int gen_steer(gen_run_t *run, const gen_steer_t *s, char *err, size_t errlen);
+void gen_steer_state(gen_run_t *run, gen_steer_state_t *out);
+
 /* What a finished run produced. Owned by the caller after gen_finish; gen_result_free. */
 typedef struct gen_result {
 	uint64_t started_wall_ns;
@@ -274,7 +341,9 @@ typedef struct gen_result {
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;
-	char driver_error[512];    /* why the driver (scenario) could not start; "" when it did */
+	char driver_error[512]; /* why the driver (scenario) could not start; "" when it did */
+	gen_marker_t *markers;  /* the changes accepted (gen_steer), in order; NULL: none */
+	uint32_t marker_count;
 	struct gen_groups *groups; /* --group-by-header: responses by its value; else NULL */
 } gen_result_t;
 

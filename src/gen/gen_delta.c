@@ -179,8 +179,13 @@ void gen_delta_emit(gen_thread_t *t)
 			consumer->second(consumer->ctx, &late);
 	}
 	t->due_dirty_from = t->interval_index + 1;
-	if (b->built && b->emit)
+	if (!b->built)
+		return; /* the changes accepted meanwhile go with the next delta built */
+	b->d.marker_count = gen_steer_take_markers(t->run, &b->d.markers);
+	if (b->emit || b->d.marker_count)
 		consumer->second(consumer->ctx, &b->d);
+	b->d.markers = NULL;
+	b->d.marker_count = 0;
 }
 
 /* The second's figures by name (the delta's sparse histograms, built whether or not anyone

@@ -1,8 +1,9 @@
 /* gen_internal: the engine's private types — the run, its worker threads, their connections —
  * and the functions the engine's files call of each other: gen_run.c (lifecycle, threads),
- * gen_conn.c (connections), the load models gen_constant.c, gen_ramp.c and gen_open.c (an ops
- * table each, below), gen_timeline.c (the per-second timeline) and gen_driver.c (the driver
- * API's side in the engine). Nothing outside src/gen/ includes it: a driver (scenario/) sees
+ * gen_conn.c (connections), the load models gen_closed.c and gen_open.c (an ops table each,
+ * below), gen_steer.c (the schedule in force, and changes to it while running),
+ * gen_timeline.c (the per-second timeline) and gen_driver.c (the driver API's side in the
+ * engine). Nothing outside src/gen/ includes it: a driver (scenario/) sees
  * gen_driver.h only. */
 #ifndef SURGE_GEN_INTERNAL_H
 #define SURGE_GEN_INTERNAL_H
@@ -58,7 +59,7 @@ typedef struct gen_due_second {
 enum conn_state {
 	CONN_IDLE,   /* not connected (initial, after close, or waiting to retry) */
 	CONN_FREE,   /* open model: connected (or not yet), waiting for an arrival */
-	CONN_PARKED, /* closed model with stages: not a user right now */
+	CONN_PARKED, /* closed model: not a user right now (room for one) */
 	CONN_CONNECTING,
 	CONN_HANDSHAKE, /* TLS */
 	CONN_WRITING,   /* request partly written */
@@ -82,7 +83,7 @@ struct gen_conn {
 	size_t written;       /* bytes of the request written so far */
 	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
 	uint64_t sent_ns;     /* when the request's first byte was written */
-	bool retire;          /* closed model ramping down: park after this request */
+	bool retire;          /* closed model, users leaving: park after this request */
 	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
 	const buf_t *request; /* what this connection sends: the run's, or its user's */
@@ -122,15 +123,18 @@ struct gen_thread {
 	/* open model: the pacer sends each arrival at its intended time on a free connection */
 	loop_timer_t pacer;
 	uint64_t arrival_n;      /* this thread's arrivals so far */
-	uint64_t next_due_ns;    /* intended time of the next one; UINT64_MAX at the end */
+	uint64_t next_due_ns;    /* intended time of the next one; UINT64_MAX: none (below) */
+	bool paused;             /* none because the rate is 0 now: a change may bring more */
 	gen_conn_t **free_conns; /* a stack of connections with nothing to do */
 	uint32_t free_count;
 	uint64_t *queue; /* intended times of arrivals waiting for a connection (ring) */
 	uint32_t queue_cap, queue_head, queue_len;
-	/* closed model with stages: how many users this thread runs now */
+	/* closed model: how many users this thread runs now */
 	loop_timer_t ramp;
 	uint32_t users_target;
 	uint32_t users_active;
+	uint32_t users_retiring; /* of those, marked to leave after their request */
+	uint32_t steers_seen;    /* the run's changes this thread has acted on */
 
 	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	void *driver_state; /* the driver's per-thread state (a Lua VM) */
@@ -196,7 +200,22 @@ struct gen_run {
 	atomic_uint stops_asked; /* gen_stop calls: the first ends gracefully, the second at once */
 	atomic_uint threads_running;
 
+	/* the load's schedule in force (gen_steer.c): the configured shape as segments, one more
+	 * per change. Readers load segment_count (acquire) and read below it, without a lock;
+	 * gen_steer writes the next segment under the timeline lock, then publishes it. */
+	schedule_segment_t *segments;
+	uint32_t segment_cap;
+	_Atomic uint32_t segment_count;
+	bool schedule_holds; /* arrivals go on at the last value (steerable, until stopped) */
+	bool steerable;      /* gen_steer_check passed at the start */
+	enum gen_steer_kind steer_kind;
+	uint32_t users_max; /* closed: the users the threads have room for (whole test) */
+	atomic_uint steers; /* changes accepted: a thread that sees it move acts on them */
+
 	pthread_mutex_t timeline_lock; /* guards everything below */
+	gen_marker_t *markers;         /* the changes accepted, GEN_STEER_MAX at most */
+	uint32_t marker_count;
+	uint32_t markers_emitted; /* handed to the consumer with a delta (each one once) */
 	timeline_slot_t slots[GEN_TIMELINE_RING];
 	gen_point_t *points;
 	size_t points_len;
@@ -227,11 +246,12 @@ struct gen_model {
 	bool (*take_back)(gen_conn_t *c);
 	/* the run is over: nothing new starts (timers stopped, queued arrivals not sent) */
 	void (*end)(gen_thread_t *t);
+	/* the schedule changed (gen_steer): act on it now (on the thread, woken for it) */
+	void (*steered)(gen_thread_t *t);
 };
 
-extern const gen_model_t gen_model_constant; /* gen_constant.c: closed, a fixed user count */
-extern const gen_model_t gen_model_ramp;     /* gen_ramp.c: closed, users following stages */
-extern const gen_model_t gen_model_open;     /* gen_open.c: arrivals at a rate */
+extern const gen_model_t gen_model_closed; /* gen_closed.c: users following the schedule */
+extern const gen_model_t gen_model_open;   /* gen_open.c: arrivals at the schedule's rate */
 
 /* gen_conn.c */
 void gen_conn_init(gen_conn_t *c, gen_thread_t *t);
@@ -261,6 +281,21 @@ void gen_thread_end(gen_thread_t *t);
 /* the thread's share of a whole test's total (users, queue places): round(total) dealt to
  * the shard, then to its threads (deal.h) */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
+/* Room for `connections` descriptors (the soft limit raised as far as the hard one allows):
+ * 0, or -EMFILE with a message. */
+int gen_fd_limit(uint32_t connections, char *err, size_t errlen);
+
+/* gen_steer.c */
+/* The run's schedule in force, from its config: 0, or -ENOMEM / -EINVAL with a message. */
+int gen_steer_setup(gen_run_t *run, char *err, size_t errlen);
+void gen_steer_free(gen_run_t *run);
+/* The whole test's value asked at t_ns since the start (users or rate), as in force now. */
+double gen_schedule_value(const gen_run_t *run, uint64_t t_ns);
+/* When the whole test's arrival k is due, ns since the start; UINT64_MAX: none (see
+ * schedule_segments_arrival_time). */
+uint64_t gen_schedule_arrival(const gen_run_t *run, uint64_t k);
+/* The changes not yet handed to the consumer, marked handed (under the timeline lock). */
+uint32_t gen_steer_take_markers(gen_run_t *run, const gen_marker_t **markers);
 
 /* gen_timeline.c */
 void gen_timeline_add(gen_thread_t *t, double length_s, bool last);

@@ -12,22 +12,27 @@
 
 #define PACER_BUDGET 4096 /* arrivals dispatched per timer event before the loop moves on */
 
-/* The intended time of this thread's n-th arrival (n >= 1); UINT64_MAX when there is none. */
-static uint64_t due_time(const gen_thread_t *t, uint64_t n)
+/* The intended time of this thread's n-th arrival (n >= 1) by the schedule in force;
+ * UINT64_MAX when there is none: the schedule (or the run's duration) is over, or — a run
+ * whose schedule holds, which gen_steer may change — the rate is 0 from now on (paused). */
+static uint64_t due_time(gen_thread_t *t, uint64_t n)
 {
 	const gen_run_t *run = t->run;
 	/* the whole test's arrivals dealt to the shards, the shard's to its threads */
 	uint64_t k = deal_nth2(n, t->part, run->cfg.shard);
-	uint64_t at = schedule_arrival_time(&run->cfg.schedule, k);
+	uint64_t at = gen_schedule_arrival(run, k);
 
+	t->paused = at == UINT64_MAX && run->steerable;
 	if (at == UINT64_MAX || (run->cfg.duration_ns && at >= run->cfg.duration_ns))
 		return UINT64_MAX;
 	return run->start_ns + at;
 }
 
+/* Nothing more will be sent and nothing is out: the thread's load is over. */
 static bool all_quiet(const gen_thread_t *t)
 {
-	return t->next_due_ns == UINT64_MAX && t->queue_len == 0 && t->free_count == t->conn_count;
+	return t->next_due_ns == UINT64_MAX && !t->paused && t->queue_len == 0 &&
+	       t->free_count == t->conn_count;
 }
 
 /* For the self-check: the arrival due at `intended` was dispatched at `now`, counted in the
@@ -64,6 +69,7 @@ static void dispatch(gen_thread_t *t, uint64_t intended, uint64_t now)
 {
 	if (!gen_take_request(t)) {
 		t->next_due_ns = UINT64_MAX; /* -n reached: no more arrivals */
+		t->paused = false;
 		return;
 	}
 	count_due(t, intended, now);
@@ -133,7 +139,7 @@ static void open_start(gen_thread_t *t)
 	loop_timer_init(&t->pacer, on_pacer, t);
 	if (t->next_due_ns != UINT64_MAX)
 		loop_timer_start(t->loop, &t->pacer, t->next_due_ns);
-	else
+	else if (!t->paused)
 		gen_thread_stop(t);
 }
 
@@ -165,7 +171,21 @@ static bool open_take_back(gen_conn_t *c)
 static void open_end(gen_thread_t *t)
 {
 	loop_timer_stop(t->loop, &t->pacer);
+	t->paused = false;
 	t->queue_len = 0; /* arrivals waiting for a connection will not be sent */
+}
+
+/* The schedule changed: the next arrival is due by the new one (those before the change keep
+ * their times, so one not yet dispatched because the thread is behind still is). */
+static void open_steered(gen_thread_t *t)
+{
+	if (t->next_due_ns == UINT64_MAX && !t->paused)
+		return; /* -n reached, or the run's duration: over whatever the rate */
+	t->next_due_ns = due_time(t, t->arrival_n + 1);
+	if (t->next_due_ns != UINT64_MAX)
+		loop_timer_start(t->loop, &t->pacer, t->next_due_ns);
+	else
+		loop_timer_stop(t->loop, &t->pacer);
 }
 
 const gen_model_t gen_model_open = {
@@ -176,4 +196,5 @@ const gen_model_t gen_model_open = {
     .request_over = conn_free, /* the pacer decides when it sends again */
     .take_back = open_take_back,
     .end = open_end,
+    .steered = open_steered,
 };

@@ -138,7 +138,13 @@ static void on_deadline(loop_t *loop, loop_timer_t *timer)
 static void on_wake(loop_t *loop, void *ctx)
 {
 	gen_thread_t *t = ctx;
+	uint32_t steers = atomic_load(&t->run->steers);
 
+	/* the schedule changed (gen_steer): the model acts on it now, not at its next tick */
+	if (steers != t->steers_seen && t->started && !t->stopping && !t->ending) {
+		t->steers_seen = steers;
+		t->model->steered(t);
+	}
 	if (!atomic_load(&t->run->stop_requested))
 		return;
 	if (atomic_load(&t->run->stops_asked) > 1)
@@ -251,9 +257,7 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 {
 	t->run = run;
 	/* the load model: what the connections do when a request ends, driven through its ops */
-	t->model = run->cfg.open_model     ? &gen_model_open
-	           : run->cfg.has_schedule ? &gen_model_ramp
-	                                   : &gen_model_constant;
+	t->model = run->cfg.open_model ? &gen_model_open : &gen_model_closed;
 	t->id = id;
 	t->part = (deal_part_t){(uint32_t)id, run->thread_count};
 	t->conn_count = conns;
@@ -319,6 +323,7 @@ static void free_run(gen_run_t *run)
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		free(run->slots[i].hist);
 	free(run->so_far_latency);
+	gen_steer_free(run);
 	free(run->threads);
 	free(run->points);
 	buf_free(&run->request);
@@ -328,7 +333,7 @@ static void free_run(gen_run_t *run)
 }
 
 /* Each connection needs a descriptor: raise the soft limit as far as the hard one allows. */
-static int ensure_fd_limit(uint32_t connections, char *err, size_t errlen)
+int gen_fd_limit(uint32_t connections, char *err, size_t errlen)
 {
 	rlim_t need = (rlim_t)connections + 64;
 	struct rlimit rl;
@@ -346,17 +351,41 @@ static int ensure_fd_limit(uint32_t connections, char *err, size_t errlen)
 	return -EMFILE;
 }
 
+/* A run ends by its duration, its request count, or gen_stop when asked for explicitly. */
+static int check_end(const gen_config_t *cfg, char *err, size_t errlen)
+{
+	if (!cfg->duration_ns && !cfg->requests && !cfg->until_stopped) {
+		snprintf(err, errlen,
+		         "the run has no end: give it a duration, a request count, or run it until "
+		         "stopped");
+		return -EINVAL;
+	}
+	if (cfg->until_stopped && (cfg->duration_ns || cfg->requests)) {
+		snprintf(err, errlen,
+		         "a run until stopped has no duration or request count: give one end");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int init_run(gen_run_t *run, char *err, size_t errlen)
 {
 	const gen_config_t *cfg = &run->cfg;
-	/* this shard's part of the test, which its threads deal again */
-	uint32_t conns = (uint32_t)deal_share(cfg->connections, cfg->shard);
+	uint32_t conns, threads;
 	uint64_t requests = deal_share(cfg->requests, cfg->shard);
-	uint32_t threads = cfg->threads < conns ? cfg->threads : conns;
+	int rc;
 
+	if (check_end(cfg, err, errlen) < 0)
+		return -EINVAL;
+	if ((rc = gen_steer_setup(run, err, errlen)) < 0)
+		return rc;
+	/* this shard's part of the test, which its threads deal again: connections for every
+	 * user the run has room for (a steerable closed run's beyond its start are parked) */
+	conns = (uint32_t)deal_share(run->users_max, cfg->shard);
+	threads = cfg->threads < conns ? cfg->threads : conns;
 	if (conns == 0) {
 		snprintf(err, errlen, "shard %u/%u has no connection of the %u",
-		         cfg->shard.index + 1, cfg->shard.count, cfg->connections);
+		         cfg->shard.index + 1, cfg->shard.count, run->users_max);
 		return -EINVAL;
 	}
 	if (cfg->requests && requests == 0) {
@@ -364,7 +393,7 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		         cfg->shard.index + 1, cfg->shard.count, (unsigned long long)cfg->requests);
 		return -EINVAL;
 	}
-	if (ensure_fd_limit(conns, err, errlen) < 0)
+	if (gen_fd_limit((uint32_t)deal_share(cfg->connections, cfg->shard), err, errlen) < 0)
 		return -EMFILE;
 	if (net_resolve(cfg->url.host, cfg->url.port, &run->addr, err, errlen) < 0)
 		return -EINVAL;
@@ -598,6 +627,11 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	out->threads = run->thread_count;
 	out->connections = (uint32_t)deal_share(run->cfg.connections, run->cfg.shard);
 	memcpy(out->driver_error, run->driver_error, sizeof(out->driver_error));
+	if (run->marker_count &&
+	    (out->markers = malloc(run->marker_count * sizeof(*out->markers)))) {
+		memcpy(out->markers, run->markers, run->marker_count * sizeof(*out->markers));
+		out->marker_count = run->marker_count;
+	}
 	free_run(run);
 	return 0;
 }
@@ -613,5 +647,6 @@ void gen_result_free(gen_result_t *r)
 	free(r->thread_cpu);
 	free(r->latency);
 	free(r->timeline);
+	free(r->markers);
 	memset(r, 0, sizeof(*r));
 }

@@ -12,17 +12,15 @@
 double gen_timeline_target(const gen_run_t *run, double t_s)
 {
 	const gen_config_t *cfg = &run->cfg;
-	uint64_t at = (uint64_t)(t_s * NS_PER_S);
+	/* the schedule in force (gen_steer.c), which keeps what it asked before each change */
+	double v = gen_schedule_value(run, (uint64_t)(t_s * NS_PER_S));
 
 	/* this shard's part of what the test asks (the users rounded, as they are dealt) */
 	if (cfg->open_model)
-		return deal_value(schedule_value_at(&cfg->schedule, at), cfg->shard);
-	if (cfg->has_schedule && !deal_is_whole(cfg->shard))
-		return (double)deal_share((uint64_t)(schedule_value_at(&cfg->schedule, at) + 0.5),
-		                          cfg->shard);
-	if (cfg->has_schedule)
-		return schedule_value_at(&cfg->schedule, at);
-	return (double)deal_share(cfg->connections, cfg->shard);
+		return deal_value(v, cfg->shard);
+	if (!deal_is_whole(cfg->shard))
+		return (double)deal_share((uint64_t)(v + 0.5), cfg->shard);
+	return v;
 }
 
 static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)

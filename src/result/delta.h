@@ -53,6 +53,11 @@ typedef struct delta {
 	uint32_t endpoint_count;
 	const delta_tally_t *tallies;
 	uint32_t tally_count;
+	/* changes of the load (gen_steer) accepted since the stream's last delta: each is handed
+	 * over once, with whichever thread's delta comes next, and carries its own time (it may
+	 * belong to a later second than this delta's) */
+	const gen_marker_t *markers;
+	uint32_t marker_count;
 } delta_t;
 
 #endif

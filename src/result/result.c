@@ -143,6 +143,7 @@ void result_free(result_t *r)
 	for (size_t i = 0; i < r->point_count; i++)
 		point_free(r, &r->points[i]);
 	result_release(r, r->points, r->point_cap * sizeof(*r->points));
+	result_release(r, r->markers, r->marker_cap * sizeof(*r->markers));
 	result_strfree(r, r->group_header);
 	for (uint32_t i = 0; i < r->group_count; i++)
 		result_hist_free(r, &r->groups[i].latency);
@@ -363,6 +364,29 @@ static int add_tallies(result_t *r, const delta_tally_t *src, uint32_t n)
 	return 0;
 }
 
+/* The delta's changes of the load appended to r's (bounded; what cannot be kept counted). */
+static void add_markers(result_t *r, const gen_marker_t *m, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (r->marker_count == r->marker_cap) {
+			uint32_t cap = r->marker_cap ? r->marker_cap * 2 : 8;
+			gen_marker_t *grown;
+
+			if (cap > RESULT_MARKERS_MAX)
+				cap = RESULT_MARKERS_MAX;
+			if (cap == r->marker_cap ||
+			    !(grown = result_realloc(r, r->markers, r->marker_cap * sizeof(*grown),
+			                             cap * sizeof(*grown)))) {
+				r->dropped.markers += n - i;
+				return;
+			}
+			r->markers = grown;
+			r->marker_cap = cap;
+		}
+		r->markers[r->marker_count++] = m[i];
+	}
+}
+
 int result_add(result_t *r, const delta_t *d)
 {
 	result_point_t *p;
@@ -388,6 +412,7 @@ int result_add(result_t *r, const delta_t *d)
 	}
 	if (add_tallies(r, d->tallies, d->tally_count) < 0)
 		rc = -ENOMEM;
+	add_markers(r, d->markers, d->marker_count);
 	p = result_point(r, d->second);
 	if (p) {
 		result_hist_t *open = open_point(r, p);

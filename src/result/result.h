@@ -26,6 +26,7 @@
 #define RESULT_RECOMMENDATIONS_MAX 16
 #define RESULT_FIGURES_MAX         16 /* figures of one recommendation */
 #define RESULT_MERGED_MAX          1024
+#define RESULT_MARKERS_MAX         GEN_STEER_MAX
 
 /* One non-empty bucket of surge's histogram layout (core/hist.h): its index and count. */
 typedef struct result_bucket {
@@ -187,6 +188,7 @@ typedef struct result_dropped {
 	uint64_t tallies;     /* tallies beyond RESULT_TALLIES_MAX */
 	uint64_t deltas_lost; /* deltas (or parts) not kept for lack of memory: result_add's
 	                         failures, and seconds the engine could not build (stream_failed) */
+	uint64_t markers;     /* changes of the load beyond RESULT_MARKERS_MAX, or lost to memory */
 } result_dropped_t;
 
 typedef struct result {
@@ -209,6 +211,10 @@ typedef struct result {
 	result_point_t *points;
 	size_t point_count, point_cap;
 	size_t sealed_upto; /* points before this index hold no open histogram */
+	/* the load's changes while it ran (gen_steer, carried by the deltas), in order: when
+	 * (since started_at, and wall clock) and what, for every chart to mark */
+	gen_marker_t *markers;
+	uint32_t marker_count, marker_cap;
 
 	bool has_groups; /* --group-by-header */
 	char *group_header;

@@ -9,7 +9,7 @@ import re
 from harness import ROOT, main
 
 SRC = os.path.join(ROOT, "src")
-MODELS = {"gen_constant.c": "constant", "gen_ramp.c": "ramp", "gen_open.c": "open"}
+MODELS = {"gen_closed.c": "closed", "gen_open.c": "open"}
 
 
 def read(*parts):
@@ -43,7 +43,7 @@ def test_a_driver_writes_no_engine_counter():
 
 
 def test_models_are_driven_through_their_ops():
-    model_fn = re.compile(r"\bgen_(open|ramp|constant)_[a-z_]+\s*\(")
+    model_fn = re.compile(r"\bgen_(open|closed)_[a-z_]+\s*\(")
     for f in ("gen_run.c", "gen_conn.c", *MODELS):
         calls = model_fn.findall(read("gen", f))
         assert not calls, f"gen/{f} calls a model's function directly: {calls}"
