@@ -189,27 +189,30 @@ static int check_change(const gen_run_t *run, const gen_steer_t *s, char *err, s
 	return 0;
 }
 
-/* Why the run takes no more changes, under the timeline lock; NULL when it does. */
-static const char *closed_for_changes(gen_run_t *run, uint64_t at_ns)
+/* Whether the run takes no more changes (why in err), under the timeline lock. */
+static bool closed_for_changes(gen_run_t *run, uint64_t at_ns, char *err, size_t errlen)
 {
 	bool all_finished = true;
 
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		all_finished &= run->threads[i].finished;
 	if (all_finished || (run->cfg.duration_ns && at_ns >= run->cfg.duration_ns))
-		return "the run is over: nothing left to steer";
-	if (atomic_load(&run->stop_requested))
-		return "the run is stopping: nothing left to steer";
-	if (run->marker_count == GEN_STEER_MAX)
-		return "this run has taken the most changes one run records: start a new run "
-		       "to change it again";
-	return NULL;
+		snprintf(err, errlen, "the run is over: nothing left to steer");
+	else if (atomic_load(&run->stop_requested))
+		snprintf(err, errlen, "the run is stopping: nothing left to steer");
+	else if (run->marker_count == GEN_STEER_MAX)
+		snprintf(err, errlen,
+		         "this run has taken %d changes, the most one run records: start a new "
+		         "run to change it again",
+		         GEN_STEER_MAX);
+	else
+		return false;
+	return true;
 }
 
 int gen_steer(gen_run_t *run, const gen_steer_t *s, char *err, size_t errlen)
 {
 	schedule_segment_t seg;
-	const char *closed;
 	uint64_t now, at_ns, ramp_ns;
 	double from;
 	uint32_t n;
@@ -226,9 +229,8 @@ int gen_steer(gen_run_t *run, const gen_steer_t *s, char *err, size_t errlen)
 	pthread_mutex_lock(&run->timeline_lock);
 	now = clock_now_ns();
 	at_ns = now > run->start_ns ? now - run->start_ns : 0; /* before --start-at: from 0 */
-	if ((closed = closed_for_changes(run, at_ns))) {
+	if (closed_for_changes(run, at_ns, err, errlen)) {
 		pthread_mutex_unlock(&run->timeline_lock);
-		snprintf(err, errlen, "%s", closed);
 		return -EBUSY;
 	}
 	n = atomic_load_explicit(&run->segment_count, memory_order_relaxed);

@@ -389,3 +389,390 @@ TEST(steer_a_run_needs_an_end)
 	CHECK(gen_start(&cfg, err, sizeof(err)) == NULL);
 	CHECK_STR(err, "room for 5 users is less than the 6 the run starts with");
 }
+
+/* ---- refusals: each with the one line a UI shows as it is ---- */
+
+static void check_refused(const gen_config_t *cfg, const char *want)
+{
+	enum gen_steer_kind kind;
+	char why[256] = "";
+
+	CHECK_INT(gen_steer_check(cfg, &kind, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, want);
+}
+
+TEST(steer_refuses_a_fixed_shape)
+{
+	gen_config_t stages = {.connections = 50,
+	                       .threads = 1,
+	                       .duration_ns = NS_PER_S,
+	                       .has_schedule = true,
+	                       .stages_text = "30s:10,1m:50"};
+	gen_config_t open = {.connections = 10,
+	                     .threads = 1,
+	                     .open_model = true,
+	                     .duration_ns = NS_PER_S,
+	                     .max_queue = 10,
+	                     .stages_text = "1m:100"};
+	gen_config_t budget = {.connections = 2, .threads = 1, .requests = 1000};
+	gen_config_t told = {.connections = 2,
+	                     .threads = 1,
+	                     .duration_ns = NS_PER_S,
+	                     .steer_refusal = "users come from the scenario's options.stages"};
+	gen_config_t plain = {.connections = 2, .threads = 1, .duration_ns = NS_PER_S};
+	gen_steer_t more = {.kind = GEN_STEER_USERS, .value = 3};
+	enum gen_steer_kind kind = GEN_STEER_RATE;
+	char err[256] = "", why[256] = "";
+	gen_consumer_t consumer;
+	watch_t w;
+	gen_run_t *run;
+	gen_result_t g;
+
+	check_refused(&stages, "users are fixed by --stages 30s:10,1m:50: run without --stages "
+	                       "to steer them");
+	CHECK_INT(schedule_parse("1m:100", 0, 1e6, &open.schedule, err, sizeof(err)), 0);
+	check_refused(&open, "the rate is fixed by --stages 1m:100: run without --stages to "
+	                     "steer it");
+	check_refused(&budget, "-n 1000 fixes the run's requests: run for a duration (-d) or "
+	                       "until stopped to steer it");
+	check_refused(&told, "users come from the scenario's options.stages");
+	CHECK_INT(gen_steer_check(&plain, &kind, why, sizeof(why)), 0);
+	CHECK(kind == GEN_STEER_USERS);
+	open.stages_text = NULL;
+	schedule_constant(&open.schedule, 100, NS_PER_S);
+	CHECK_INT(gen_steer_check(&open, &kind, why, sizeof(why)), 0);
+	CHECK(kind == GEN_STEER_RATE);
+
+	/* a running stages run says the same, and is not changed */
+	CHECK_INT(loopback_start(&srv), 0);
+	config_for(&stages, &w, &consumer);
+	CHECK_INT(schedule_parse("30s:10,1m:50", 0, 1e6, &stages.schedule, err, sizeof(err)), 0);
+	run = gen_start(&stages, err, sizeof(err));
+	CHECK(run != NULL);
+	if (run) {
+		CHECK_INT(gen_steer(run, &more, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, "users are fixed by --stages 30s:10,1m:50: run without --stages to "
+		               "steer them");
+		CHECK_INT(gen_finish(run, &g), 0);
+		CHECK_INT(g.marker_count, 0);
+		gen_result_free(&g);
+	}
+	loopback_stop(&srv);
+	watch_free(&w);
+}
+
+/* Every refusal of a change to a steerable run, which changes nothing. */
+TEST(steer_refuses_bad_changes_with_reasons)
+{
+	gen_config_t closed = {
+	    .connections = 2, .users_max = 10, .threads = 2, .until_stopped = true};
+	gen_config_t open = {.connections = 4,
+	                     .threads = 1,
+	                     .open_model = true,
+	                     .until_stopped = true,
+	                     .max_queue = 10,
+	                     .rate = 50};
+	static const struct {
+		gen_steer_t s;
+		const char *want;
+	} users[] =
+	    {
+	        {{GEN_STEER_RATE, 100, 0, 0},
+	         "this run is the closed model: it is steered by users (and a spawn rate), not by "
+	         "a "
+	         "rate"},
+	        {{GEN_STEER_USERS, 11, 0, 0},
+	         "11 users is over the 10 this run has room for: start it with room for more "
+	         "(--max-users)"},
+	        {{GEN_STEER_USERS, 2.5, 0, 0}, "users: 2.5 is not a whole number from 0 to 10"},
+	        {{GEN_STEER_USERS, -1, 0, 0}, "users: -1 is not a whole number from 0 to 10"},
+	        {{GEN_STEER_USERS, NAN, 0, 0}, "users: nan is not a whole number from 0 to 10"},
+	        {{GEN_STEER_USERS, 5, -1, 0},
+	         "spawn rate: -1 is not a number of users per second (0: all at once)"},
+	        {{GEN_STEER_USERS, 10, 1e-12, 0},
+	         "a spawn rate of 1e-12 users per second takes over 30 days from 2 to 10 users"},
+	    },
+	  rates[] = {
+	      {{GEN_STEER_USERS, 5, 0, 0},
+	       "this run is the open model: it is steered by its rate (arrivals per second), not "
+	       "by users"},
+	      {{GEN_STEER_RATE, -5, 0, 0},
+	       "rate: -5 is not a number of arrivals per second from 0 to 10000000"},
+	      {{GEN_STEER_RATE, 2e7, 0, 0},
+	       "rate: 2e+07 is not a number of arrivals per second from 0 to 10000000"},
+	      {{GEN_STEER_RATE, INFINITY, 0, 0},
+	       "rate: inf is not a number of arrivals per second from 0 to 10000000"},
+	      {{GEN_STEER_RATE, 10, 0, -1},
+	       "ramp: -1 is not a number of seconds from 0 to 30 days"},
+	      {{GEN_STEER_RATE, 10, 0, 1e9},
+	       "ramp: 1e+09 is not a number of seconds from 0 to 30 days"},
+	  };
+	gen_steer_t stay = {.kind = GEN_STEER_USERS, .value = 2};
+	gen_consumer_t consumer;
+	watch_t w;
+	gen_run_t *run;
+	gen_result_t g;
+	char err[256];
+
+	CHECK_INT(loopback_start(&srv), 0);
+	config_for(&closed, &w, &consumer);
+	run = gen_start(&closed, err, sizeof(err));
+	CHECK(run != NULL);
+	for (size_t i = 0; run && i < sizeof(users) / sizeof(users[0]); i++) {
+		err[0] = '\0';
+		CHECK_INT(gen_steer(run, &users[i].s, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, users[i].want);
+	}
+	if (run) {
+		/* over: stopped, and every thread has handed its last second over */
+		gen_stop(run);
+		for (int i = 0; i < 1000 && !gen_finished(run); i++)
+			sleep_ms(20);
+		CHECK_INT(gen_steer(run, &stay, err, sizeof(err)), -EBUSY);
+		CHECK_STR(err, "the run is over: nothing left to steer");
+		CHECK_INT(gen_finish(run, &g), 0);
+		CHECK_INT(g.marker_count, 0);
+		gen_result_free(&g);
+	}
+	watch_free(&w);
+
+	config_for(&open, &w, &consumer);
+	schedule_constant(&open.schedule, 50, NS_PER_S);
+	run = gen_start(&open, err, sizeof(err));
+	CHECK(run != NULL);
+	for (size_t i = 0; run && i < sizeof(rates) / sizeof(rates[0]); i++) {
+		err[0] = '\0';
+		CHECK_INT(gen_steer(run, &rates[i].s, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, rates[i].want);
+	}
+	if (run) {
+		gen_steer_t again = {.kind = GEN_STEER_RATE, .value = 60};
+		int rc;
+
+		gen_stop(run);
+		/* stopping, or already over if its thread was quicker than this one */
+		rc = gen_steer(run, &again, err, sizeof(err));
+		CHECK_INT(rc, -EBUSY);
+		CHECK(strcmp(err, "the run is stopping: nothing left to steer") == 0 ||
+		      strcmp(err, "the run is over: nothing left to steer") == 0);
+		CHECK_INT(gen_finish(run, &g), 0);
+		CHECK_INT(g.marker_count, 0);
+		gen_result_free(&g);
+	}
+	loopback_stop(&srv);
+	watch_free(&w);
+}
+
+/* ---- many changes from another thread while the run runs (make tsan) ---- */
+
+typedef struct steerer {
+	gen_run_t *run;
+	enum gen_steer_kind kind;
+	uint32_t accepted;
+	int refused_full; /* the change after GEN_STEER_MAX was refused with its reason */
+} steerer_t;
+
+static void *steer_many(void *arg)
+{
+	steerer_t *st = arg;
+	char err[256];
+
+	for (uint32_t i = 0; i <= GEN_STEER_MAX; i++) {
+		gen_steer_t s = {.kind = st->kind};
+		int rc;
+
+		if (st->kind == GEN_STEER_USERS) {
+			s.value = (double)((i * 7) % 17);
+			s.spawn_rate = i % 3 == 0 ? 0 : i % 3 == 1 ? 50 : 1000;
+		} else {
+			s.value = (double)((i * 131) % 1500);
+			s.ramp_s = i % 2 ? 0 : 0.01 * (double)(i % 7);
+		}
+		rc = gen_steer(st->run, &s, err, sizeof(err));
+		if (rc == 0)
+			st->accepted++;
+		else if (i == GEN_STEER_MAX && rc == -EBUSY &&
+		         strcmp(err, "this run has taken 1024 changes, the most one run records: "
+		                     "start a new run to change it again") == 0)
+			st->refused_full = 1;
+		if (i % 8 == 0)
+			sleep_ms(1);
+	}
+	return NULL;
+}
+
+static void steer_from_another_thread(gen_config_t *cfg, enum gen_steer_kind kind)
+{
+	gen_consumer_t consumer;
+	watch_t w;
+	steerer_t st = {.kind = kind};
+	pthread_t tid;
+	gen_result_t g;
+	gen_steer_state_t state;
+	char err[256] = "";
+
+	CHECK_INT(loopback_start(&srv), 0);
+	config_for(cfg, &w, &consumer);
+	st.run = gen_start(cfg, err, sizeof(err));
+	CHECK(st.run != NULL);
+	if (!st.run) {
+		loopback_stop(&srv);
+		return;
+	}
+	CHECK_INT(pthread_create(&tid, NULL, steer_many, &st), 0);
+	/* the UI's other calls meanwhile: what is asked, the stream */
+	for (int i = 0; i < 200; i++) {
+		result_point_t p;
+
+		gen_steer_state(st.run, &state);
+		CHECK(state.steerable && state.kind == kind && state.changes <= GEN_STEER_MAX);
+		complete_second(&w, 0, &p);
+		sleep_ms(2);
+	}
+	pthread_join(tid, NULL);
+	gen_steer_state(st.run, &state);
+	gen_stop(st.run);
+	CHECK_INT(gen_finish(st.run, &g), 0);
+	loopback_stop(&srv);
+	CHECK_INT(st.accepted, GEN_STEER_MAX);
+	CHECK_INT(st.refused_full, 1);
+	CHECK_INT(state.changes, GEN_STEER_MAX);
+	CHECK_INT(g.marker_count, GEN_STEER_MAX);
+	check_stream_is_the_run(&w, &g);
+	/* in order, each from the value asked at its instant by those before it */
+	for (uint32_t i = 1; i < g.marker_count; i++) {
+		const gen_marker_t *m = &g.markers[i];
+		gen_result_t before = g;
+
+		CHECK(m->at_ns >= g.markers[i - 1].at_ns);
+		before.marker_count = i;
+		CHECK_NEAR(m->from, asked_at(&before, g.markers[0].from, m->at_ns), 1e-6);
+	}
+	for (size_t i = 0; i < w.r.point_count; i++)
+		CHECK(kind == GEN_STEER_RATE || w.r.points[i].users <= 16);
+	gen_result_free(&g);
+	watch_free(&w);
+}
+
+TEST(steer_many_changes_from_another_thread_closed)
+{
+	gen_config_t cfg = {.connections = 4, .users_max = 16, .threads = 2, .until_stopped = true};
+
+	steer_from_another_thread(&cfg, GEN_STEER_USERS);
+}
+
+TEST(steer_many_changes_from_another_thread_open)
+{
+	gen_config_t cfg = {.connections = 16,
+	                    .threads = 2,
+	                    .open_model = true,
+	                    .until_stopped = true,
+	                    .max_queue = 2000,
+	                    .rate = 100};
+
+	schedule_constant(&cfg.schedule, 100, NS_PER_S);
+	steer_from_another_thread(&cfg, GEN_STEER_RATE);
+}
+
+/* What the UI reads back: the value asked now, where it heads, the room, the changes. */
+TEST(steer_state_says_what_is_asked)
+{
+	gen_config_t cfg = {.connections = 0, .users_max = 8, .threads = 2, .until_stopped = true};
+	gen_consumer_t consumer;
+	watch_t w;
+	gen_run_t *run;
+	gen_result_t g;
+	gen_steer_state_t state;
+	char err[256] = "";
+
+	CHECK_INT(loopback_start(&srv), 0);
+	config_for(&cfg, &w, &consumer);
+	run = gen_start(&cfg, err, sizeof(err)); /* no user until the first change */
+	CHECK(run != NULL);
+	if (!run) {
+		loopback_stop(&srv);
+		return;
+	}
+	gen_steer_state(run, &state);
+	CHECK(state.steerable && state.kind == GEN_STEER_USERS);
+	CHECK(state.now == 0 && state.target == 0 && state.max == 8 && state.changes == 0);
+	CHECK_INT(steer_users(run, 8, 1, err, sizeof(err)), 0); /* 8 s to get there */
+	gen_steer_state(run, &state);
+	CHECK(state.now >= 0 && state.now < 8 && state.target == 8 && state.changes == 1);
+	CHECK_INT(steer_users(run, 6, 0, err, sizeof(err)), 0);
+	gen_steer_state(run, &state);
+	CHECK(state.now == 6 && state.target == 6 && state.changes == 2);
+	CHECK_INT(wait_users(&w, 0, 6) >= 0, 1);
+	gen_stop(run);
+	CHECK_INT(gen_finish(run, &g), 0);
+	loopback_stop(&srv);
+	check_stream_is_the_run(&w, &g);
+	CHECK_INT(g.connections, 0);
+	gen_result_free(&g);
+	watch_free(&w);
+}
+
+/* ---- the room for users: what a parked user costs ---- */
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* The resident memory of a running run with room for `room` users, 2 of them working. */
+static long rss_with_room(uint32_t room)
+{
+	gen_config_t cfg = {
+	    .connections = 2, .users_max = room, .threads = 1, .until_stopped = true};
+	gen_consumer_t consumer;
+	watch_t w;
+	gen_run_t *run;
+	gen_result_t g;
+	char err[256] = "";
+	long rss = -1;
+
+	config_for(&cfg, &w, &consumer);
+	run = gen_start(&cfg, err, sizeof(err));
+	CHECK(run != NULL);
+	if (!run)
+		return -1;
+	wait_second(&w, 0); /* every connection initialized, the stream's buffers grown */
+	rss = rss_kib();
+	gen_stop(run);
+	CHECK_INT(gen_finish(run, &g), 0);
+	check_stream_is_the_run(&w, &g);
+	gen_result_free(&g);
+	watch_free(&w);
+	return rss;
+}
+
+/* Room for 200,000 more users costs about a connection's struct each (no socket, no buffer):
+ * the figure docs/architecture.md gives, printed with SURGE_TEST_VERBOSE. */
+TEST(steer_parked_users_cost_a_connection_struct)
+{
+	long small, big;
+	double per_user;
+
+	CHECK_INT(loopback_start(&srv), 0);
+	small = rss_with_room(1000);
+	big = rss_with_room(201000);
+	loopback_stop(&srv);
+	per_user = (double)(big - small) * 1024 / 200000;
+	if (getenv("SURGE_TEST_VERBOSE"))
+		fprintf(stderr, "  a parked user: %.0f bytes resident (gen_conn_t is %zu)\n",
+		        per_user, sizeof(gen_conn_t));
+	CHECK(small > 0 && big > 0);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* the sanitizers' shadow memory and redzones multiply what every byte costs */
+	CHECK(per_user < 2 * sizeof(gen_conn_t));
+#endif
+}
