@@ -337,6 +337,50 @@ static int read_timeline(result_t *r, const json_t *doc)
 	return 0;
 }
 
+/* The load's changes (gen_steer) as written: bounded as result_add keeps them; a kind this
+ * surge does not know (a newer one's) is passed over. */
+static int read_changes(result_t *r, const json_t *doc)
+{
+	const json_t *changes = result_doc_array(doc, "changes"), *v;
+	size_t i;
+
+	json_array_foreach(changes, i, v)
+	{
+		const char *what = result_doc_string(v, "what", "");
+		double t = result_doc_number(v, "t", 0);
+		gen_marker_t *m;
+
+		if (strcmp(what, "users") != 0 && strcmp(what, "rate") != 0)
+			continue;
+		if (r->marker_count == RESULT_MARKERS_MAX) {
+			r->dropped.markers++;
+			continue;
+		}
+		if (r->marker_count == r->marker_cap) {
+			uint32_t cap = r->marker_cap ? r->marker_cap * 2 : 8;
+			gen_marker_t *grown;
+
+			cap = cap > RESULT_MARKERS_MAX ? RESULT_MARKERS_MAX : cap;
+			if (!(grown = result_realloc(r, r->markers, r->marker_cap * sizeof(*grown),
+			                             cap * sizeof(*grown))))
+				return -ENOMEM;
+			r->markers = grown;
+			r->marker_cap = cap;
+		}
+		m = &r->markers[r->marker_count++];
+		*m = (gen_marker_t){
+		    .at_ns = (uint64_t)llround(t * 1e9),
+		    .kind = strcmp(what, "users") == 0 ? GEN_STEER_USERS : GEN_STEER_RATE,
+		    .from = result_doc_number(v, "from", 0),
+		    .to = result_doc_number(v, "to", 0),
+		    .spawn_rate = result_doc_number(v, "spawn_rate", 0),
+		    .ramp_s = result_doc_number(v, "ramp_s", 0),
+		};
+		m->wall_ns = r->started_wall_ns + m->at_ns;
+	}
+	return 0;
+}
+
 static int read_verdicts(result_t *r, const json_t *doc)
 {
 	const json_t *ths = result_doc_array(doc, "thresholds"), *v;
@@ -516,6 +560,7 @@ static int read_merge(result_t *r, const json_t *doc)
 	r->dropped.endpoints = result_doc_count(limits, "endpoint_deltas_over_max", 0);
 	r->dropped.tallies = result_doc_count(limits, "tally_deltas_over_max", 0);
 	r->dropped.deltas_lost = result_doc_count(limits, "deltas_lost", 0);
+	r->dropped.markers += result_doc_count(limits, "changes_dropped", 0);
 	return 0;
 }
 
@@ -539,8 +584,9 @@ static int read_document(result_t *r, const json_t *doc)
 	                       r->counters.requests)) < 0 ||
 	    (rc = read_endpoints(r, doc)) < 0 || (rc = read_groups(r, doc)) < 0 ||
 	    (rc = read_tallies(r, doc)) < 0 || (rc = read_timeline(r, doc)) < 0 ||
-	    (rc = read_verdicts(r, doc)) < 0 || (rc = read_advice(r, doc)) < 0 ||
-	    (rc = read_generator(r, doc)) < 0 || (rc = read_merge(r, doc)) < 0)
+	    (rc = read_changes(r, doc)) < 0 || (rc = read_verdicts(r, doc)) < 0 ||
+	    (rc = read_advice(r, doc)) < 0 || (rc = read_generator(r, doc)) < 0 ||
+	    (rc = read_merge(r, doc)) < 0)
 		return rc;
 	return 0;
 }

@@ -121,6 +121,16 @@ static const field_t point_f[] = {{"t", K_NUMBER, NULL},
                                   END};
 static const field_t timeline_f[] = {{"", K_OBJECT, point_f}};
 
+/* the load's changes while it ran (gen_steer); "what" is users or rate */
+static const field_t change_f[] = {{"t", K_NUMBER, NULL},
+                                   {"what", K_STRING, NULL},
+                                   {"from", K_NUMBER, NULL},
+                                   {"to", K_NUMBER, NULL},
+                                   {"spawn_rate", K_NUMBER, NULL},
+                                   {"ramp_s", K_NUMBER, NULL},
+                                   END};
+static const field_t changes_f[] = {{"", K_OBJECT, change_f}};
+
 static const field_t threshold_f[] = {
     {"expr", K_STRING, NULL}, {"value", K_NUMBER_NULL, NULL}, {"ok", K_BOOL, NULL}, END};
 static const field_t thresholds_f[] = {{"", K_OBJECT, threshold_f}};
@@ -217,6 +227,8 @@ static const field_t limits_f[] = {{"timeline_points_dropped", K_COUNT, NULL},
                                    {"tally_deltas_over_max", K_COUNT, NULL},
                                    {"tallies_max", K_COUNT, NULL},
                                    {"deltas_lost", K_COUNT, NULL},
+                                   {"changes_dropped", K_COUNT, NULL},
+                                   {"changes_max", K_COUNT, NULL},
                                    END};
 
 static const field_t document_f[] = {{"tool", K_STRING, NULL},
@@ -236,6 +248,7 @@ static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"script_errors", K_ARRAY, script_errors_f},
                                      {"metrics", K_OBJECT, metrics_f},
                                      {"timeline", K_ARRAY, timeline_f},
+                                     {"changes", K_ARRAY, changes_f},
                                      {"thresholds", K_ARRAY, thresholds_f},
                                      {"assessment", K_OBJECT, assessment_f},
                                      {"recommendations", K_ARRAY, recommendations_f},

@@ -385,6 +385,32 @@ static void write_timeline(enc_t *e)
 	jsonw_array_end(w);
 }
 
+/* The load's changes while it ran (gen_steer), when there were any: every chart marks them. */
+static void write_changes(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_t *r = e->r;
+
+	if (!r->marker_count)
+		return;
+	jsonw_key(w, "changes");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < r->marker_count; i++) {
+		const gen_marker_t *m = &r->markers[i];
+
+		jsonw_object_begin(w);
+		key_number(w, "t", (double)m->at_ns / NS_PER_S, 6);
+		key_string(w, "what", m->kind == GEN_STEER_USERS ? "users" : "rate");
+		key_number(w, "from", m->from, 3);
+		key_number(w, "to", m->to, 3);
+		if (m->kind == GEN_STEER_USERS)
+			key_number(w, "spawn_rate", m->spawn_rate, 3);
+		key_number(w, "ramp_s", m->ramp_s, 3);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
 static void write_histograms(enc_t *e)
 {
 	json_writer_t *w = &e->w;
@@ -423,7 +449,7 @@ static void write_limits(enc_t *e)
 	json_writer_t *w = &e->w;
 	const result_dropped_t *d = &e->r->dropped;
 
-	if (!d->points && !d->endpoints && !d->tallies && !d->deltas_lost)
+	if (!d->points && !d->endpoints && !d->tallies && !d->deltas_lost && !d->markers)
 		return;
 	jsonw_key(w, "limits");
 	jsonw_object_begin(w);
@@ -434,6 +460,10 @@ static void write_limits(enc_t *e)
 	key_count(w, "tally_deltas_over_max", d->tallies);
 	key_count(w, "tallies_max", RESULT_TALLIES_MAX);
 	key_count(w, "deltas_lost", d->deltas_lost);
+	if (d->markers) {
+		key_count(w, "changes_dropped", d->markers);
+		key_count(w, "changes_max", RESULT_MARKERS_MAX);
+	}
 	jsonw_object_end(w);
 }
 
@@ -478,6 +508,7 @@ static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 	write_groups(&e);
 	write_tallies(&e);
 	write_timeline(&e);
+	write_changes(&e);
 	result_encode_thresholds(&e);
 	result_encode_assessment(&e);
 	result_encode_advice(&e);

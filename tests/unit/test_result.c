@@ -483,6 +483,19 @@ TEST(result_round_trip_is_exact)
 	maker_init(&m, 3, 40, 7);
 	build_run(&r, &m, NULL, 1700000000123ull * 1000000ull);
 	fill_sections(&r);
+	/* two changes of the load while it ran (gen_steer), as the document writes them: µs */
+	r.markers = result_realloc(&r, NULL, 0, 2 * sizeof(*r.markers));
+	r.marker_cap = r.marker_count = 2;
+	r.markers[0] = (gen_marker_t){
+	    .at_ns = 1500123000, .kind = GEN_STEER_RATE, .from = 100, .to = 250.5, .ramp_s = 2};
+	r.markers[1] = (gen_marker_t){.at_ns = 20000001000,
+	                              .kind = GEN_STEER_USERS,
+	                              .from = 12.25,
+	                              .to = 3,
+	                              .spawn_rate = 10,
+	                              .ramp_s = 0.925};
+	for (int i = 0; i < 2; i++)
+		r.markers[i].wall_ns = r.started_wall_ns + r.markers[i].at_ns;
 	buf_init(&first, 1u << 30);
 	buf_init(&second, 1u << 30);
 	CHECK_INT(result_encode(&r, &first), 0);
@@ -514,6 +527,9 @@ TEST(result_round_trip_is_exact)
 	CHECK_STR(back.assessment.profile, "basic");
 	CHECK_INT(back.config.shard_index, 2);
 	CHECK_INT(back.config.shard_count, 3);
+	CHECK_INT(back.marker_count, 2);
+	for (uint32_t i = 0; i < 2 && i < back.marker_count; i++)
+		CHECK(memcmp(&back.markers[i], &r.markers[i], sizeof(r.markers[i])) == 0);
 	/* and its text is the same, byte for byte */
 	CHECK_INT(result_encode(&back, &second), 0);
 	CHECK_INT(second.len, first.len);
@@ -591,6 +607,42 @@ TEST(result_bounds_are_counted_and_reported)
 	buf_init(&out, 1u << 24);
 	CHECK_INT(result_encode(&r, &out), 0);
 	CHECK(strstr(out.data, "\"timeline_points_dropped\": 1") != NULL);
+	buf_free(&out);
+	result_free(&r);
+}
+
+/* The changes of the load the deltas carry are kept in order, each once; past the bound they
+ * are counted and the document says so. */
+TEST(result_add_keeps_the_changes_of_the_load)
+{
+	static gen_marker_t many[RESULT_MARKERS_MAX + 5];
+	result_t r;
+	delta_t d;
+	buf_t out;
+
+	result_init(&r);
+	memset(&d, 0, sizeof(d));
+	result_hist_init(&d.latency);
+	result_hist_init(&d.service);
+	result_hist_init(&d.sched_lag);
+	d.length_s = 1;
+	for (uint32_t i = 0; i < RESULT_MARKERS_MAX + 5; i++)
+		many[i] = (gen_marker_t){.at_ns = i * 1000000ull, .kind = GEN_STEER_USERS, .to = i};
+	d.markers = many;
+	d.marker_count = 2;
+	CHECK_INT(result_add(&r, &d), 0);
+	d.second = 1;
+	d.markers = many + 2;
+	d.marker_count = RESULT_MARKERS_MAX + 3;
+	CHECK_INT(result_add(&r, &d), 0);
+	CHECK_INT(r.marker_count, RESULT_MARKERS_MAX);
+	CHECK_INT(r.dropped.markers, 5);
+	for (uint32_t i = 0; i < r.marker_count; i++)
+		CHECK(r.markers[i].to == i);
+	buf_init(&out, 1u << 24);
+	CHECK_INT(result_encode(&r, &out), 0);
+	CHECK(strstr(out.data, "\"changes_dropped\": 5") != NULL);
+	CHECK(strstr(out.data, "\"what\": \"users\"") != NULL);
 	buf_free(&out);
 	result_free(&r);
 }
