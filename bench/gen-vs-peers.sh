@@ -3,6 +3,10 @@
 # CPU 1, each generator on CPU 0 with one thread and 50 keep-alive connections, alternating.
 # Reports requests per generator CPU-second (user+sys) and the ratio to wrk, then memory per
 # connection at -c 10000. Usage: bench/gen-vs-peers.sh [ROUNDS=3] [DURATION=5]
+# SURGE_BASE=path/to/another/surge adds it as "base", run beside build/surge in every round,
+# and prints each round's ratio surge/base and their median: a before/after comparison on a
+# busy host, paired round by round (they take turns going first). PEERS="surge base" runs only
+# those; MEMORY=0 skips the memory part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -24,7 +28,7 @@ run() {
 	/usr/bin/time -f "%U %S %M" -o "$out/time" taskset -c "$GEN_CPU" "$@" >"$out/stdout" 2>"$out/stderr" || true
 	local reqs
 	case $name in
-	surge) reqs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["responses"])' "$out/result.json") ;;
+	surge | base) reqs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["responses"])' "$out/result.json") ;;
 	wrk) reqs=$(awk '/requests in/ {print $1}' "$out/stdout") ;;
 	hey) reqs=$(awk '/\[200\]/ {print $2}' "$out/stdout") ;;
 	h2load) reqs=$(awk '/^requests:/ {print $8}' "$out/stdout") ;;
@@ -35,17 +39,24 @@ run() {
 }
 
 peers=(surge wrk)
+[ -n "${SURGE_BASE:-}" ] && peers=(surge base "${peers[@]:1}")
 command -v hey >/dev/null && peers+=(hey)
 command -v h2load >/dev/null && peers+=(h2load)
 command -v ab >/dev/null && peers+=(ab)
+if [ -n "${PEERS:-}" ]; then read -ra peers <<<"$PEERS"; fi # e.g. PEERS="surge base"
 
 results=$out/results
 : >"$results"
 echo "# generator requests cpu_s req_per_cpu_s   (nginx on CPU 1, generators on CPU $GEN_CPU, 1 thread, $CONNS connections, ${DURATION}s)"
 for round in $(seq "$ROUNDS"); do
-	for p in "${peers[@]}"; do
+	order=("${peers[@]}")
+	# surge and base take turns going first: neither always runs on a host just warmed up
+	[ "${order[0]}" = surge ] && [ "${order[1]:-}" = base ] && [ $((round % 2)) = 0 ] &&
+		order=(base surge "${order[@]:2}")
+	for p in "${order[@]}"; do
 		case $p in
 		surge) line=$(run surge "$SURGE" run -q -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
+		base) line=$(run base "$SURGE_BASE" run -q -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
 		wrk) line=$(run wrk wrk -t 1 -c "$CONNS" -d "${DURATION}s" "$URL") ;;
 		hey) line=$(GOMAXPROCS=1 run hey hey -z "${DURATION}s" -c "$CONNS" "$URL") ;;
 		h2load) line=$(run h2load h2load --h1 -t 1 -c "$CONNS" -D "$DURATION" "$URL") ;;
@@ -55,6 +66,7 @@ for round in $(seq "$ROUNDS"); do
 		rate=$(echo "if ($cpu > 0) $reqs / $cpu else 0" | bc -l)
 		printf "round %d  %-7s %10d req  %6.2f cpu-s  %9.0f req/cpu-s\n" "$round" "$name" "$reqs" "$cpu" "$rate"
 		echo "$name $rate" >>"$results"
+		echo "$name $rate" >>"$out/round$round"
 	done
 done
 
@@ -62,10 +74,26 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 echo
 echo "# median requests per generator CPU-second"
 wrk_median=$(awk '$1=="wrk" {print $2}' "$results" | median)
+wrk_median=${wrk_median:-0}
 for p in "${peers[@]}"; do
 	m=$(awk -v p="$p" '$1==p {print $2}' "$results" | median)
-	printf "%-7s %9.0f   ratio to wrk %.2f\n" "$p" "$m" "$(echo "$m / $wrk_median" | bc -l)"
+	if [ "$wrk_median" = 0 ]; then
+		printf "%-7s %9.0f\n" "$p" "$m"
+	else
+		printf "%-7s %9.0f   ratio to wrk %.2f\n" "$p" "$m" "$(echo "$m / $wrk_median" | bc -l)"
+	fi
 done
+
+if [ -n "${SURGE_BASE:-}" ]; then
+	echo
+	echo "# surge / base, round by round (the same round's runs, back to back)"
+	for round in $(seq "$ROUNDS"); do
+		awk '$1=="surge" {s=$2} $1=="base" {b=$2} END {if (b > 0) printf "%.4f\n", s / b}' "$out/round$round"
+	done | tee "$out/ratios" | tr '\n' ' '
+	echo
+	printf "median surge/base %.4f over %d rounds\n" "$(median <"$out/ratios")" "$ROUNDS"
+fi
+[ "${MEMORY:-1}" = 0 ] && { rm -rf "$out"; exit 0; }
 
 echo
 echo "# memory per connection: max RSS at -c 10000 minus max RSS at -c 10, over 9990 connections"
