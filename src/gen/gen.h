@@ -133,7 +133,7 @@ typedef struct gen_config {
 
 	/* Steering (gen_steer, below). Closed model: the users the run has room for, the whole
 	 * test's (a shard takes its part): connections are set up for that many at the start,
-	 * those beyond `connections` parked (no socket, ~330 bytes each); 0: `connections`.
+	 * those beyond `connections` parked (no socket, ~400 bytes each); 0: `connections`.
 	 * A steerable closed run may start with `connections` 0 (no user until a change). */
 	uint32_t users_max;
 	/* why this run's load may not be steered, as the user should read it (e.g. "users come

@@ -444,7 +444,7 @@ TEST(steer_refuses_a_fixed_shape)
 	CHECK(kind == GEN_STEER_RATE);
 
 	/* a running stages run says the same, and is not changed */
-	CHECK_INT(loopback_start(&srv), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	config_for(&stages, &w, &consumer);
 	CHECK_INT(schedule_parse("30s:10,1m:50", 0, 1e6, &stages.schedule, err, sizeof(err)), 0);
 	run = gen_start(&stages, err, sizeof(err));
@@ -457,7 +457,7 @@ TEST(steer_refuses_a_fixed_shape)
 		CHECK_INT(g.marker_count, 0);
 		gen_result_free(&g);
 	}
-	loopback_stop(&srv);
+	loopback_server_stop(&srv);
 	watch_free(&w);
 }
 
@@ -514,7 +514,7 @@ TEST(steer_refuses_bad_changes_with_reasons)
 	gen_result_t g;
 	char err[256];
 
-	CHECK_INT(loopback_start(&srv), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	config_for(&closed, &w, &consumer);
 	run = gen_start(&closed, err, sizeof(err));
 	CHECK(run != NULL);
@@ -559,7 +559,7 @@ TEST(steer_refuses_bad_changes_with_reasons)
 		CHECK_INT(g.marker_count, 0);
 		gen_result_free(&g);
 	}
-	loopback_stop(&srv);
+	loopback_server_stop(&srv);
 	watch_free(&w);
 }
 
@@ -611,12 +611,12 @@ static void steer_from_another_thread(gen_config_t *cfg, enum gen_steer_kind kin
 	gen_steer_state_t state;
 	char err[256] = "";
 
-	CHECK_INT(loopback_start(&srv), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	config_for(cfg, &w, &consumer);
 	st.run = gen_start(cfg, err, sizeof(err));
 	CHECK(st.run != NULL);
 	if (!st.run) {
-		loopback_stop(&srv);
+		loopback_server_stop(&srv);
 		return;
 	}
 	CHECK_INT(pthread_create(&tid, NULL, steer_many, &st), 0);
@@ -633,7 +633,7 @@ static void steer_from_another_thread(gen_config_t *cfg, enum gen_steer_kind kin
 	gen_steer_state(st.run, &state);
 	gen_stop(st.run);
 	CHECK_INT(gen_finish(st.run, &g), 0);
-	loopback_stop(&srv);
+	loopback_server_stop(&srv);
 	CHECK_INT(st.accepted, GEN_STEER_MAX);
 	CHECK_INT(st.refused_full, 1);
 	CHECK_INT(state.changes, GEN_STEER_MAX);
@@ -685,12 +685,12 @@ TEST(steer_state_says_what_is_asked)
 	gen_steer_state_t state;
 	char err[256] = "";
 
-	CHECK_INT(loopback_start(&srv), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	config_for(&cfg, &w, &consumer);
 	run = gen_start(&cfg, err, sizeof(err)); /* no user until the first change */
 	CHECK(run != NULL);
 	if (!run) {
-		loopback_stop(&srv);
+		loopback_server_stop(&srv);
 		return;
 	}
 	gen_steer_state(run, &state);
@@ -705,7 +705,7 @@ TEST(steer_state_says_what_is_asked)
 	CHECK_INT(wait_users(&w, 0, 6) >= 0, 1);
 	gen_stop(run);
 	CHECK_INT(gen_finish(run, &g), 0);
-	loopback_stop(&srv);
+	loopback_server_stop(&srv);
 	check_stream_is_the_run(&w, &g);
 	CHECK_INT(g.connections, 0);
 	gen_result_free(&g);
@@ -762,10 +762,10 @@ TEST(steer_parked_users_cost_a_connection_struct)
 	long small, big;
 	double per_user;
 
-	CHECK_INT(loopback_start(&srv), 0);
+	CHECK_INT(loopback_server_start(&srv), 0);
 	small = rss_with_room(1000);
 	big = rss_with_room(201000);
-	loopback_stop(&srv);
+	loopback_server_stop(&srv);
 	per_user = (double)(big - small) * 1024 / 200000;
 	if (getenv("SURGE_TEST_VERBOSE"))
 		fprintf(stderr, "  a parked user: %.0f bytes resident (gen_conn_t is %zu)\n",
