@@ -92,8 +92,12 @@ void cli_options_getopt(cli_table_t t, cli_getopt_t *out)
 	for (int i = 0; i < t.count && l < CLI_OPTIONS_MAX; i++) {
 		const cli_option_t *o = cli_option_at(t, i);
 
-		out->longs[l++] = (struct option){
-		    o->name, o->value ? required_argument : no_argument, NULL, o->key};
+		out->longs[l++] =
+		    (struct option){o->name,
+		                    !o->value                              ? no_argument
+		                    : o->flags & CLI_OPTION_OPTIONAL_VALUE ? optional_argument
+		                                                           : required_argument,
+		                    NULL, o->key};
 		if (o->key > 0 && o->key < 128 && s + 2 < sizeof(out->shorts)) {
 			out->shorts[s++] = (char)o->key;
 			if (o->value)

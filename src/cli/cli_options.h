@@ -18,6 +18,8 @@
 
 enum cli_option_flags {
 	CLI_OPTION_NO_ENV = 1, /* never read from the environment (--help) */
+	/* the value may be left out: --ui or --ui=ADDR (getopt's optional_argument) */
+	CLI_OPTION_OPTIONAL_VALUE = 2,
 };
 
 /* One option. A command's table is an array of these, or of a struct of its own whose first

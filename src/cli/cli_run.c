@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/cli_options.h"
 #include "cli/cli_run.h"
+#include "cli/cli_ui.h"
 #include "core/clock.h"
 #include "core/echo.h"
 #include "core/http.h"
@@ -75,6 +76,7 @@ static const cli_option_t run_table[] = {
     {"replicas", CLI_OPT_REPLICAS, "N", NULL, 0},
     {"shard", CLI_OPT_SHARD, "I/N", NULL, 0},
     {"start-at", CLI_OPT_START_AT, "TIME", NULL, 0},
+    CLI_UI_OPTIONS,
     {"method", 'm', "METHOD", NULL, 0},
     {"header", 'H', "'NAME: VALUE'", NULL, 0},
     {"body", OPT_BODY, "TEXT", NULL, 0},
@@ -418,6 +420,8 @@ static int apply_option(run_options_t *o, int opt, const char *arg)
 {
 	if (cli_outputs_option(&o->outputs, opt, arg))
 		return 0;
+	if (opt == CLI_OPT_UI || opt == CLI_OPT_UI_TOKEN || opt == CLI_OPT_METRICS)
+		return cli_ui_option(o, opt, arg);
 	return cli_run_option(o, opt, arg);
 }
 
@@ -614,6 +618,13 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		return rc;
 	if ((rc = cli_outputs_check(&o->outputs, "run")) != 0)
 		return rc;
+	/* --ui ADDR: the word after --ui is its address, wherever getopt left it */
+	for (int i = optind; i < argc; i++)
+		if (cli_ui_takes_address(o, argv[i])) {
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof(*argv));
+			argc--;
+			break;
+		}
 	if (optind == argc)
 		return cli_usage_error("run", "missing URL or SCENARIO.lua");
 	if (optind != argc - 1)
@@ -639,7 +650,15 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	if (o->cfg.insecure && !o->cfg.url.tls)
 		cli_warning("run", "-k/--insecure does nothing for an http:// URL (it skips "
 		                   "certificate checks of https://)");
-	return cli_shape_resolve(o, "run");
+	/* an interactive open-model run takes its rate with Start: any rate until then */
+	if (o->ui.ui && !o->duration_given && !o->cfg.requests && o->model_text &&
+	    strcmp(o->model_text, "open") == 0 && !o->rate_text && !o->stages_text && !o->profile) {
+		o->rate_text = "1";
+		o->ui.rate_from_start = true;
+	}
+	if ((rc = cli_shape_resolve(o, "run")) != 0)
+		return rc;
+	return cli_ui_resolve(o);
 }
 
 /* ---- one supervised run ---- */
@@ -767,6 +786,7 @@ static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool a
 	if (aborted)
 		g->interrupted = false; /* stopped by a threshold, not by a signal: see aborted */
 	rc = result_finish(&o->cfg, g, r);
+	cli_live_adjust(o->live, r);
 	cli_scrape_end(scraper, rc == 0 ? r : NULL);
 	if (rc == 0)
 		rc = report_judge(r, &asked);
@@ -781,6 +801,7 @@ static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool a
 int cli_execute(run_options_t *o, bool progress, result_t *r)
 {
 	gen_consumer_t consumer = {.ctx = r, .second = sum_second};
+	const gen_consumer_t *stream = o->live ? cli_live_consumer(o->live) : &consumer;
 	gen_result_t g;
 	gen_run_t *run;
 	sigset_t signals;
@@ -797,7 +818,7 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
 		return EXIT_USAGE;
-	o->cfg.consumer = &consumer;
+	o->cfg.consumer = stream;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	o->cfg.consumer = NULL; /* the run has its copy; `consumer` lives until gen_finish */
 	if (!run) {
@@ -809,7 +830,9 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 		        resource ? " (resource_error: the generator's machine, exit 4)" : "");
 		return resource ? EXIT_GENERATOR : EXIT_USAGE;
 	}
+	cli_live_run_started(o->live, run);
 	aborted = supervise(run, o, &signals, progress);
+	cli_live_run_over(o->live); /* the page steers and stops no more: the run is let go */
 	if (gen_finish(run, &g) < 0) {
 		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: out of memory collecting the result (exit 4)\n");
@@ -825,6 +848,12 @@ static void announce(const run_options_t *o)
 	const gen_config_t *c = &o->cfg;
 	uint32_t conns = (uint32_t)deal_share(c->connections, c->shard); /* a shard's own */
 
+	if (o->ui.interactive) { /* the load comes with Start */
+		fprintf(stderr, "surge run %s %s: %s model on %u threads, the load set in the UI\n",
+		        c->scenario_path ? ECHO(c->scenario_path) : ECHO(c->method),
+		        ECHO(c->url_text), c->open_model ? "open" : "closed", c->threads);
+		return;
+	}
 	if (c->scenario_path)
 		fprintf(stderr, "surge run %s against %s: %u users on %u threads, ",
 		        ECHO(c->scenario_path), ECHO(c->url_text), conns, c->threads);
@@ -851,6 +880,36 @@ static void announce(const run_options_t *o)
 	fputc('\n', stderr);
 }
 
+/* The run, with its live side when asked (--ui, --metrics): the UI opens before the run and
+ * stays, in the interactive mode, until Quit; the outputs are written when the run ends. */
+static int run_with_ui(run_options_t *o, result_t *model)
+{
+	sigset_t signals;
+	int rc;
+
+	/* blocked here already, so a Ctrl-C while waiting for Start is taken, not fatal */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	if ((rc = cli_live_open(o, model, &o->live)) != 0)
+		return rc;
+	if (cli_live_wait_start(o->live, o, &signals) != 0) {
+		cli_live_close(o->live);
+		fprintf(stderr, "surge run: quit before Start: nothing measured (exit %d)\n",
+		        EXIT_NOTHING);
+		return EXIT_NOTHING;
+	}
+	rc = cli_execute(o, !o->quiet && isatty(STDERR_FILENO), model);
+	if (rc == 0)
+		rc = cli_result_end("run", &o->outputs, o->quiet, model);
+	cli_live_finished(o->live);
+	cli_live_wait_quit(o->live, &signals);
+	cli_live_close(o->live);
+	o->live = NULL;
+	return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
 	run_options_t o;
@@ -869,9 +928,7 @@ int cli_run(int argc, char **argv)
 	}
 	if (!o.quiet)
 		announce(&o);
-	rc = cli_execute(&o, !o.quiet && isatty(STDERR_FILENO), &model);
-	if (rc == 0)
-		rc = cli_result_end("run", &o.outputs, o.quiet, &model);
+	rc = run_with_ui(&o, &model);
 	result_free(&model);
 	free(o.body_owned);
 	scenario_free(o.scenario);

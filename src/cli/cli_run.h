@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "cli/cli_outputs.h"
+#include "cli/cli_ui.h"
 #include "gen/gen.h"
 #include "gen/profiles.h"
 #include "report/report.h"
@@ -48,6 +49,10 @@ typedef struct run_options {
 	const char *scrape_url;
 	double cost_per_hour; /* USD per replica and hour; 0: not given */
 	uint32_t replicas;    /* 0: not given (one) */
+
+	/* --ui, --ui-token, --metrics (cli_ui.c), and the live side they open (NULL: none) */
+	cli_ui_options_t ui;
+	struct cli_live *live;
 } run_options_t;
 
 /* cli_shape.c: profile, model, rate, stages, users → cfg; 0 or EXIT_USAGE (message printed). */

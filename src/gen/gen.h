@@ -254,6 +254,8 @@ typedef struct gen_run gen_run_t;
 gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen);
 /* Thread-safe and idempotent: ends the run early; the result covers the time it ran. */
 void gen_stop(gen_run_t *run);
+/* When the run's first second began, wall clock (ns since the epoch). */
+uint64_t gen_started_wall_ns(const gen_run_t *run);
 bool gen_finished(gen_run_t *run);
 /* The whole run so far (finished seconds only): counters and the latency histogram, for
  * thresholds checked while the run goes on. */

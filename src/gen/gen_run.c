@@ -650,3 +650,8 @@ void gen_result_free(gen_result_t *r)
 	free(r->markers);
 	memset(r, 0, sizeof(*r));
 }
+
+uint64_t gen_started_wall_ns(const gen_run_t *run)
+{
+	return run->start_wall_ns;
+}

@@ -4,6 +4,7 @@
  * same code as the run's, so a second's event and the final document cannot disagree. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,10 +108,35 @@ static live_second_t *second_of(live_t *l, const result_t *whole, int64_t second
 	return free_slot;
 }
 
+/* A change of the load (gen_steer) as a "marker" event, at once: it begins now. */
+static void publish_marker(live_t *l, const gen_marker_t *m)
+{
+	char what[160], text[320];
+	int n;
+
+	if (m->kind == GEN_STEER_USERS && m->spawn_rate > 0)
+		snprintf(what, sizeof(what), "users %.0f \u2192 %.0f at %g/s", m->from, m->to,
+		         m->spawn_rate);
+	else if (m->kind == GEN_STEER_USERS)
+		snprintf(what, sizeof(what), "users %.0f \u2192 %.0f", m->from, m->to);
+	else if (m->ramp_s > 0)
+		snprintf(what, sizeof(what), "rate %g/s \u2192 %g/s over %g s", m->from, m->to,
+		         m->ramp_s);
+	else
+		snprintf(what, sizeof(what), "rate %g/s \u2192 %g/s", m->from, m->to);
+	n = snprintf(text, sizeof(text), "{\"type\":\"marker\",\"t\":%.3f,\"what\":\"%s\"}",
+	             (double)m->at_ns / 1e9, what);
+	l->stats.events++;
+	l->publish(l->ctx, text, (size_t)n);
+}
+
 int live_add(live_t *l, const result_t *whole, const delta_t *d)
 {
 	live_second_t *s = second_of(l, whole, d->second);
 	delta_t at_zero = *d;
+
+	for (uint32_t i = 0; i < d->marker_count; i++)
+		publish_marker(l, &d->markers[i]);
 
 	if (!s) {
 		l->stats.late_lost++;

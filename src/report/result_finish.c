@@ -121,3 +121,16 @@ int result_finish(const gen_config_t *cfg, const gen_result_t *g, result_t *r)
 		return rc;
 	return 0;
 }
+
+int result_finish_so_far(const gen_config_t *cfg, uint64_t started_wall_ns, result_t *r)
+{
+	int rc;
+
+	r->has_started_at = r->has_generator = true;
+	if (!r->version && !(r->version = result_strdup(r, surge_version)))
+		return -ENOMEM;
+	r->started_wall_ns = started_wall_ns;
+	if ((rc = result_seal(r)) < 0 || (rc = convert_config(r, cfg)) < 0)
+		return rc;
+	return 0;
+}

@@ -1,0 +1,849 @@
+/* cli_ui: the live side of `surge run` — see cli_ui.h for what it joins and its locks.
+ *
+ * The run's stream goes through one consumer here: each thread's delta is summed into the
+ * run's result (the one `surge run` encodes at the end) and into live/, which publishes whole
+ * seconds as events to the UI server. The page's controls arrive on the UI thread
+ * (on_control) and are checked there before anything changes; Start is handed to the main
+ * thread, which is waiting for it (cli_live_wait_start); the load and Stop go to the engine
+ * under run_lock; Reset starts the run's result again from the second it is asked in. */
+#include "cli/cli_ui.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "cli/cli_run.h"
+#include "core/clock.h"
+#include "core/echo.h"
+#include "core/json.h"
+#include "core/url.h"
+#include "live/live.h"
+#include "report/report.h"
+#include "report/report_html.h"
+#include "report/report_outputs.h"
+#include "report/result_finish.h"
+#include "ui/ui.h"
+
+#define UI_USERS_ROOM 10000 /* users an interactive closed run has room for, at least */
+
+enum live_state { STATE_WAITING, STATE_RUNNING, STATE_STOPPING, STATE_STOPPED };
+static const char *const state_names[] = {"waiting", "running", "stopping", "stopped"};
+
+struct cli_live {
+	pthread_mutex_t lock; /* everything below but run, which run_lock keeps */
+	pthread_cond_t changed;
+	run_options_t *o;
+	result_t *r; /* the run's result: the stream since the last Reset */
+	live_t *live;
+	ui_t *ui;      /* --ui */
+	ui_t *metrics; /* --metrics */
+	gen_consumer_t consumer;
+	enum live_state state;
+	bool start_asked, quit_asked;
+	char *host;           /* Start's host, owned */
+	int64_t reset_second; /* the stream's seconds before it are not in r */
+	int64_t last_second;  /* the latest second a delta came for */
+	uint64_t started_wall_ns;
+	uint64_t process_start_ns;
+	double users_asked; /* the closed model's users as the page last asked them */
+	bool stop_asked;    /* Stop in the page: the run ended as at its end, not interrupted */
+
+	pthread_mutex_t run_lock;
+	gen_run_t *run; /* running: what the controls steer and stop */
+};
+
+/* ---- options ---- */
+
+int cli_ui_option(run_options_t *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_UI:
+		o->ui.ui = true;
+		if (arg)
+			o->ui.ui_addr = arg;
+		return 0;
+	case CLI_OPT_UI_TOKEN: o->ui.token = arg; return 0;
+	case CLI_OPT_METRICS: o->ui.metrics = arg; return 0;
+	}
+	return cli_usage_error("run", "unknown option");
+}
+
+/* HOST:PORT, [V6]:PORT, :PORT or PORT. */
+static bool looks_like_address(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	const char *port = colon ? colon + 1 : s;
+
+	if (!*port || strlen(port) > 5 || strstr(s, "://") || strchr(s, '/'))
+		return false;
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+bool cli_ui_takes_address(run_options_t *o, const char *arg)
+{
+	struct stat st;
+
+	if (!o->ui.ui || o->ui.ui_addr || !looks_like_address(arg) || stat(arg, &st) == 0)
+		return false;
+	o->ui.ui_addr = arg;
+	return true;
+}
+
+/* ADDR into host (cap bytes) and port; 0 or -1. */
+static int split_address(const char *addr, char *host, size_t cap, uint16_t *port)
+{
+	const char *colon = strrchr(addr, ':');
+	const char *h = addr;
+	size_t hlen = colon ? (size_t)(colon - addr) : 0;
+	char *end;
+	unsigned long p = strtoul(colon ? colon + 1 : addr, &end, 10);
+
+	if (*end || p > 65535 || end == (colon ? colon + 1 : addr))
+		return -1;
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen >= cap)
+		return -1;
+	if (hlen == 0)
+		snprintf(host, cap, "%s", UI_DEFAULT_HOST);
+	else
+		snprintf(host, cap, "%.*s", (int)hlen, h);
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int cli_ui_resolve(run_options_t *o)
+{
+	gen_config_t *cfg = &o->cfg;
+
+	if (o->ui.token && !o->ui.ui && !o->ui.metrics)
+		return cli_usage_error("run", "--ui-token is for --ui or --metrics");
+	if (!o->ui.ui)
+		return 0;
+	o->ui.interactive = !o->duration_given && !cfg->requests;
+	if (!o->ui.interactive)
+		return 0;
+	/* no -d, no -n: the run lasts until Stop, with room for the users the page may ask */
+	cfg->duration_ns = 0;
+	cfg->until_stopped = true;
+	if (!cfg->open_model && !cfg->has_schedule) {
+		uint32_t room = cfg->connections > UI_USERS_ROOM ? cfg->connections : UI_USERS_ROOM;
+
+		cfg->users_max = room;
+		o->ui.users_max = room;
+	}
+	return 0;
+}
+
+/* ---- the state the page shows ---- */
+
+static void control(json_writer_t *w, const char *name, bool enabled, const char *reason)
+{
+	jsonw_key(w, name);
+	jsonw_object_begin(w);
+	jsonw_key(w, "enabled");
+	jsonw_bool(w, enabled);
+	if (!enabled && reason) {
+		jsonw_key(w, "reason");
+		jsonw_string(w, reason);
+	}
+	jsonw_object_end(w);
+}
+
+/* The state object (docs/ui.md); under lock. */
+static void write_state(cli_live_t *l, buf_t *out)
+{
+	const gen_config_t *cfg = &l->o->cfg;
+	enum gen_steer_kind kind;
+	char why[256] = "";
+	bool steerable = gen_steer_check(cfg, &kind, why, sizeof(why)) == 0;
+	bool running = l->state == STATE_RUNNING;
+	json_writer_t w;
+
+	jsonw_init(&w, out, false);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "type");
+	jsonw_string(&w, "state");
+	jsonw_key(&w, "state");
+	jsonw_string(&w, state_names[l->state]);
+	jsonw_key(&w, "model");
+	jsonw_string(&w, cfg->open_model ? "open" : "closed");
+	jsonw_key(&w, "url");
+	jsonw_string(&w, l->host ? l->host : cfg->url_text);
+	if (cfg->scenario_path) {
+		jsonw_key(&w, "scenario");
+		jsonw_string(&w, cfg->scenario_path);
+	}
+	jsonw_key(&w, "users");
+	jsonw_uint(&w, l->o->ui.has_start ? (uint64_t)l->users_asked : cfg->connections);
+	jsonw_key(&w, "users_max");
+	jsonw_uint(&w, cfg->users_max ? cfg->users_max : cfg->connections);
+	jsonw_key(&w, "spawn_rate");
+	jsonw_double(&w, l->o->spawn_rate, 3);
+	jsonw_key(&w, "rate");
+	if (cfg->open_model && !(l->o->ui.rate_from_start && l->state == STATE_WAITING))
+		jsonw_double(&w, cfg->rate, 3);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "interactive");
+	jsonw_bool(&w, l->o->ui.interactive);
+	jsonw_key(&w, "controls");
+	jsonw_object_begin(&w);
+	control(&w, "start", l->state == STATE_WAITING, "the run has started");
+	control(&w, "load", running && steerable, running ? why : "not running");
+	control(&w, "stop", running, "not running");
+	control(&w, "reset", running, "not running");
+	control(&w, "host", l->state == STATE_WAITING && !cfg->scenario_path,
+	        l->state != STATE_WAITING ? "the run has started"
+	                                  : "a scenario's requests name their own paths: give "
+	                                    "--host on the command line");
+	control(&w, "classes", false, "a scenario's class weights are set in its file");
+	control(&w, "quit", l->state == STATE_STOPPED || l->state == STATE_WAITING,
+	        "stop the run first");
+	jsonw_object_end(&w);
+	if (l->started_wall_ns) {
+		char at[40];
+
+		clock_format_rfc3339(l->started_wall_ns, at, sizeof(at));
+		jsonw_key(&w, "started_at");
+		jsonw_string(&w, at);
+		jsonw_key(&w, "elapsed_s");
+		jsonw_double(&w, (double)(clock_wall_ns() - l->started_wall_ns) / NS_PER_S, 3);
+	}
+	if (l->reset_second) {
+		jsonw_key(&w, "reset_at_s");
+		jsonw_int(&w, l->reset_second);
+	}
+	jsonw_key(&w, "thresholds");
+	jsonw_array_begin(&w);
+	if (l->o->threshold_count && l->r->counters.requests) {
+		double values[THRESHOLD_MAX];
+		bool passed[THRESHOLD_MAX];
+
+		if (report_thresholds(l->r, l->o->thresholds, l->o->threshold_count, values,
+		                      passed) == 0)
+			for (int i = 0; i < l->o->threshold_count; i++) {
+				jsonw_object_begin(&w);
+				jsonw_key(&w, "expr");
+				jsonw_string(&w, l->o->thresholds[i].expr);
+				jsonw_key(&w, "value");
+				jsonw_double(&w, values[i], 3);
+				jsonw_key(&w, "ok");
+				jsonw_bool(&w, passed[i]);
+				jsonw_object_end(&w);
+			}
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+}
+
+/* Publishes the state (under lock). */
+static void publish_state(cli_live_t *l)
+{
+	buf_t b;
+
+	if (!l->ui)
+		return;
+	buf_init(&b, 1u << 20);
+	write_state(l, &b);
+	if (!buf_error(&b))
+		ui_publish(l->ui, b.data, b.len);
+	buf_free(&b);
+}
+
+/* ---- the stream ---- */
+
+static void publish_event(void *ctx, const char *json, size_t len)
+{
+	cli_live_t *l = ctx;
+
+	if (l->ui)
+		ui_publish(l->ui, json, len);
+}
+
+static void on_second(void *ctx, const delta_t *d)
+{
+	cli_live_t *l = ctx;
+	delta_t since_reset = *d;
+
+	pthread_mutex_lock(&l->lock);
+	if (d->second > l->last_second)
+		l->last_second = d->second;
+	since_reset.second -= l->reset_second;
+	if (since_reset.second >= 0)
+		(void)result_add(l->r, &since_reset); /* a failure is counted in r->dropped */
+	if (l->live)
+		(void)live_add(l->live, l->r, d);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void on_second_done(void *ctx, int64_t second)
+{
+	cli_live_t *l = ctx;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->live) {
+		live_second_done(l->live, l->r, second);
+		if (l->o->threshold_count)
+			publish_state(l); /* the thresholds' live verdicts */
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+const gen_consumer_t *cli_live_consumer(cli_live_t *l)
+{
+	return &l->consumer;
+}
+
+void cli_live_lock(cli_live_t *l)
+{
+	pthread_mutex_lock(&l->lock);
+}
+
+void cli_live_unlock(cli_live_t *l)
+{
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- controls (on the UI thread) ---- */
+
+/* A number member: absent (NAN, 0) or in [min, max]; else 400 naming it. */
+static int number_arg(const json_t *args, const char *key, double min, double max, double *out,
+                      char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(args, key);
+
+	*out = NAN;
+	if (!v)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) >= min && json_number_value(v) <= max)) {
+		snprintf(err, errlen, "%s: expected a number from %g to %g", key, min, max);
+		return 400;
+	}
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* Only the keys a control knows: a typo is an error, not ignored. */
+static int known_keys(const json_t *args, const char *const *keys, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)args, key, v)
+	{
+		bool known = false;
+
+		(void)v;
+		for (const char *const *k = keys; *k && !known; k++)
+			known = strcmp(*k, key) == 0;
+		if (!known) {
+			snprintf(err, errlen, "unknown argument '%s'", ECHO(key));
+			return 400;
+		}
+	}
+	return 0;
+}
+
+/* users/spawn_rate (closed) or rate (open) of Start and load, checked against o. */
+static int load_args(cli_live_t *l, const json_t *args, gen_steer_t *s, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = &l->o->cfg;
+	uint32_t room = cfg->users_max ? cfg->users_max : cfg->connections;
+	double users, spawn, rate;
+	int rc;
+
+	if ((rc = number_arg(args, "users", 0, room, &users, err, errlen)) ||
+	    (rc = number_arg(args, "spawn_rate", 0, 1e6, &spawn, err, errlen)) ||
+	    (rc = number_arg(args, "rate", 0, GEN_MAX_RATE, &rate, err, errlen)))
+		return rc;
+	if (cfg->open_model) {
+		if (!isnan(users) || !isnan(spawn)) {
+			snprintf(err, errlen, "the open model takes a rate, not users");
+			return 400;
+		}
+		if (isnan(rate)) {
+			snprintf(err, errlen, "rate: missing (arrivals per second)");
+			return 400;
+		}
+		*s = (gen_steer_t){.kind = GEN_STEER_RATE, .value = rate};
+		return 0;
+	}
+	if (!isnan(rate)) {
+		snprintf(err, errlen, "the closed model takes users and spawn_rate, not a rate");
+		return 400;
+	}
+	if (isnan(users) || users != floor(users)) {
+		snprintf(err, errlen, "users: expected a whole number from 0 to %u", room);
+		return 400;
+	}
+	*s = (gen_steer_t){
+	    .kind = GEN_STEER_USERS, .value = users, .spawn_rate = isnan(spawn) ? 0 : spawn};
+	return 0;
+}
+
+static int control_start(cli_live_t *l, const json_t *args, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"users", "spawn_rate", "rate", "host", NULL};
+	const json_t *host = json_object_get(args, "host");
+	run_options_t *o = l->o;
+	gen_steer_t s;
+	url_t url;
+	int rc;
+
+	if (l->state != STATE_WAITING) {
+		snprintf(err, errlen, "the run has started");
+		return 409;
+	}
+	if ((rc = known_keys(args, keys, err, errlen)) ||
+	    (rc = load_args(l, args, &s, err, errlen)))
+		return rc;
+	if (host && (!json_is_string(host) || o->cfg.scenario_path)) {
+		snprintf(err, errlen,
+		         o->cfg.scenario_path ? "host: a scenario's host is given with --host"
+		                              : "host: expected a URL");
+		return 400;
+	}
+	if (host) {
+		char why[200];
+
+		if (url_parse(json_string_value(host), &url, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "host: %s", why);
+			return 400;
+		}
+		free(l->host);
+		if (!(l->host = strdup(json_string_value(host)))) {
+			snprintf(err, errlen, "out of memory");
+			return 503;
+		}
+		o->cfg.url = url;
+		o->cfg.url_text = l->host;
+	}
+	/* the run starts with no user and goes to the users asked at the spawn rate (the
+	 * engine's steering, the same as a change later), or at the rate asked */
+	if (s.kind == GEN_STEER_USERS) {
+		o->cfg.connections = 0;
+		o->ui.start = s;
+		o->ui.has_start = true;
+		l->users_asked = s.value;
+	} else {
+		o->cfg.rate = s.value;
+		schedule_constant(&o->cfg.schedule, s.value, 0);
+	}
+	l->start_asked = true;
+	pthread_cond_broadcast(&l->changed);
+	return 0;
+}
+
+static int control_load(cli_live_t *l, const json_t *args, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"users", "spawn_rate", "rate", NULL};
+	gen_steer_t s;
+	int rc;
+
+	if (l->state != STATE_RUNNING) {
+		snprintf(err, errlen, "not running");
+		return 409;
+	}
+	if ((rc = known_keys(args, keys, err, errlen)) ||
+	    (rc = load_args(l, args, &s, err, errlen)))
+		return rc;
+	pthread_mutex_unlock(&l->lock); /* the engine is never called under lock */
+	pthread_mutex_lock(&l->run_lock);
+	rc = l->run ? gen_steer(l->run, &s, err, errlen) : -EBUSY;
+	if (!l->run)
+		snprintf(err, errlen, "the run is over");
+	pthread_mutex_unlock(&l->run_lock);
+	pthread_mutex_lock(&l->lock);
+	if (rc == 0 && s.kind == GEN_STEER_USERS)
+		l->users_asked = s.value;
+	if (rc == 0 && s.kind == GEN_STEER_RATE)
+		l->o->cfg.rate = s.value;
+	return rc == 0 ? 0 : rc == -EBUSY ? 409 : 400;
+}
+
+static int control_stop(cli_live_t *l, char *err, size_t errlen)
+{
+	if (l->state != STATE_RUNNING) {
+		snprintf(err, errlen, "not running");
+		return 409;
+	}
+	l->state = STATE_STOPPING;
+	l->stop_asked = true;
+	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->run_lock);
+	if (l->run)
+		gen_stop(l->run);
+	pthread_mutex_unlock(&l->run_lock);
+	pthread_mutex_lock(&l->lock);
+	return 0;
+}
+
+/* The run's result starts again: the seconds from the one being measured on. */
+static int control_reset(cli_live_t *l, char *err, size_t errlen)
+{
+	if (l->state != STATE_RUNNING) {
+		snprintf(err, errlen, "not running");
+		return 409;
+	}
+	result_free(l->r);
+	result_init(l->r);
+	l->reset_second = l->last_second + 1;
+	if (l->ui) {
+		char marker[160];
+		int n = snprintf(marker, sizeof(marker),
+		                 "{\"type\":\"marker\",\"t\":%lld,\"what\":\"statistics reset\"}",
+		                 (long long)l->reset_second);
+
+		ui_publish(l->ui, marker, (size_t)n);
+	}
+	return 0;
+}
+
+static int on_control(void *ctx, const char *name, const json_t *args, buf_t *reply, char *err,
+                      size_t errlen)
+{
+	cli_live_t *l = ctx;
+	int rc;
+
+	pthread_mutex_lock(&l->lock);
+	if (strcmp(name, "start") == 0) {
+		rc = control_start(l, args, err, errlen);
+	} else if (strcmp(name, "load") == 0) {
+		rc = control_load(l, args, err, errlen);
+	} else if (strcmp(name, "stop") == 0) {
+		rc = control_stop(l, err, errlen);
+	} else if (strcmp(name, "reset") == 0) {
+		rc = control_reset(l, err, errlen);
+	} else if (strcmp(name, "quit") == 0) {
+		rc = l->state == STATE_STOPPED || l->state == STATE_WAITING ? 0 : 409;
+		if (rc)
+			snprintf(err, errlen, "stop the run first");
+		else
+			l->quit_asked = true;
+		pthread_cond_broadcast(&l->changed);
+	} else {
+		snprintf(err, errlen, "no control '%s' (start, load, stop, reset, quit)",
+		         ECHO(name));
+		rc = 404;
+	}
+	if (rc == 0) {
+		write_state(l, reply);
+		publish_state(l);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* ---- downloads and metrics ---- */
+
+static const ui_download_t downloads[] = {
+    {"snapshot", "application/json", NULL},
+    {"state", "application/json", NULL},
+    {"result.json", "application/json", "surge-result.json"},
+    {"report.html", "text/html; charset=utf-8", "surge-report.html"},
+    {"stats.csv", "text/csv; charset=utf-8", "surge_stats.csv"},
+    {"stats_history.csv", "text/csv; charset=utf-8", "surge_stats_history.csv"},
+    {"failures.csv", "text/csv; charset=utf-8", "surge_failures.csv"},
+};
+
+/* The run so far as a document would hold it, into copy: r's figures (its open seconds
+ * sealed), the config, judged by the run's thresholds. Under lock; 0 or -ENOMEM. */
+static int so_far(cli_live_t *l, result_t *copy)
+{
+	const run_options_t *o = l->o;
+	report_asked_t asked = {
+	    .thresholds = o->thresholds,
+	    .threshold_count = o->threshold_count,
+	    .targets = o->targets,
+	    .profile = o->profile ? o->profile->name : NULL,
+	    .cost_per_hour_usd = o->cost_per_hour,
+	    .replicas = o->replicas,
+	};
+	int rc;
+
+	result_init(copy);
+	if (l->state == STATE_STOPPED) /* the final result, judged: as written at the end */
+		return result_merge(copy, l->r, NULL) < 0 ? -ENOMEM : 0;
+	if ((rc = result_seal(l->r)) < 0 || (rc = result_merge(copy, l->r, NULL)) < 0)
+		return rc;
+	rc = result_finish_so_far(&o->cfg,
+	                          l->started_wall_ns + (uint64_t)l->reset_second * NS_PER_S, copy);
+	return rc < 0 ? rc : report_judge(copy, &asked);
+}
+
+static int on_download(void *ctx, const char *name, buf_t *out, char *err, size_t errlen)
+{
+	cli_live_t *l = ctx;
+	result_t copy;
+	int rc;
+
+	pthread_mutex_lock(&l->lock);
+	if (strcmp(name, "state") == 0 || strcmp(name, "snapshot") == 0) {
+		rc = 0;
+		if (name[1] == 't')
+			write_state(l, out);
+		else
+			rc = live_snapshot(l->r, out);
+		pthread_mutex_unlock(&l->lock);
+		return rc < 0 || buf_error(out) ? 503 : 0;
+	}
+	if (l->state == STATE_WAITING) {
+		pthread_mutex_unlock(&l->lock);
+		snprintf(err, errlen, "no result yet: the run has not started");
+		return 409;
+	}
+	rc = so_far(l, &copy);
+	pthread_mutex_unlock(&l->lock);
+	if (rc == 0) {
+		if (strcmp(name, "result.json") == 0)
+			rc = result_encode(&copy, out);
+		else if (strcmp(name, "report.html") == 0)
+			rc = report_html(&copy, out, err, errlen);
+		else if (strcmp(name, "stats.csv") == 0)
+			rc = report_csv_stats(&copy, out, err, errlen);
+		else if (strcmp(name, "stats_history.csv") == 0)
+			rc = report_csv_history(&copy, out, err, errlen);
+		else
+			rc = report_csv_failures(&copy, out, err, errlen);
+	}
+	result_free(&copy);
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "%s", strerror(-rc));
+		return 503;
+	}
+	return 0;
+}
+
+static int on_metrics(void *ctx, buf_t *out)
+{
+	cli_live_t *l = ctx;
+	int rc;
+
+	pthread_mutex_lock(&l->lock);
+	rc = live_metrics(l->r, l->process_start_ns, out);
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* ---- the run's life ---- */
+
+static int start_server(cli_live_t *l, const char *addr, const char *token, enum ui_mode mode,
+                        ui_t **out)
+{
+	char host[256], url[512], err[300], generated[UI_TOKEN_SIZE];
+	ui_config_t cfg;
+	uint16_t port = UI_DEFAULT_PORT;
+	bool loopback;
+
+	if (addr && split_address(addr, host, sizeof(host), &port) < 0)
+		return cli_usage_error("run", "%s '%s': expected HOST:PORT, :PORT or PORT",
+		                       mode == UI_MODE_FULL ? "--ui" : "--metrics", ECHO(addr));
+	if (!addr)
+		snprintf(host, sizeof(host), "%s", UI_DEFAULT_HOST);
+	ui_config_defaults(&cfg);
+	cfg.host = host;
+	cfg.port = port;
+	cfg.mode = mode;
+	cfg.token = token;
+	if (ui_host_is_loopback(host, &loopback, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "%s: %s", mode == UI_MODE_FULL ? "--ui" : "--metrics",
+		                       err);
+	if (mode == UI_MODE_FULL && !token && !loopback) {
+		/* anywhere but loopback the page can start a load: a token, printed below */
+		if (ui_token_generate(generated) < 0)
+			return cli_usage_error("run", "--ui: cannot make a token: give --ui-token");
+		cfg.token = generated;
+	}
+	cfg.control = mode == UI_MODE_FULL ? on_control : NULL;
+	cfg.metrics = on_metrics;
+	cfg.download = mode == UI_MODE_FULL ? on_download : NULL;
+	cfg.downloads = mode == UI_MODE_FULL ? downloads : NULL;
+	cfg.download_count = mode == UI_MODE_FULL ? sizeof(downloads) / sizeof(downloads[0]) : 0;
+	cfg.ctx = l;
+	if (ui_server_start(&cfg, out, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "%s: %s", mode == UI_MODE_FULL ? "--ui" : "--metrics",
+		                       err);
+	ui_url(*out, url, sizeof(url));
+	if (mode == UI_MODE_FULL)
+		fprintf(stderr, "surge run: UI at %s\n", url);
+	else
+		fprintf(stderr, "surge run: metrics at %smetrics\n", url);
+	return 0;
+}
+
+int cli_live_open(run_options_t *o, result_t *r, cli_live_t **out)
+{
+	cli_live_t *l;
+	int rc;
+
+	*out = NULL;
+	if (!o->ui.ui && !o->ui.metrics)
+		return 0;
+	if (!(l = calloc(1, sizeof(*l)))) {
+		fprintf(stderr, "surge run: out of memory\n");
+		return EXIT_GENERATOR;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->run_lock, NULL);
+	pthread_cond_init(&l->changed, NULL);
+	l->o = o;
+	l->r = r;
+	l->last_second = -1;
+	l->process_start_ns = clock_wall_ns();
+	l->state = o->ui.interactive ? STATE_WAITING : STATE_RUNNING;
+	l->consumer =
+	    (gen_consumer_t){.ctx = l, .second = on_second, .second_done = on_second_done};
+	if (o->ui.ui && !(l->live = live_new(publish_event, l))) {
+		cli_live_close(l);
+		fprintf(stderr, "surge run: out of memory\n");
+		return EXIT_GENERATOR;
+	}
+	if ((o->ui.ui &&
+	     (rc = start_server(l, o->ui.ui_addr, o->ui.token, UI_MODE_FULL, &l->ui))) ||
+	    (o->ui.metrics && (rc = start_server(l, o->ui.metrics, o->ui.token,
+	                                         UI_MODE_METRICS_ONLY, &l->metrics)))) {
+		cli_live_close(l);
+		return rc;
+	}
+	pthread_mutex_lock(&l->lock);
+	publish_state(l);
+	pthread_mutex_unlock(&l->lock);
+	*out = l;
+	return 0;
+}
+
+/* Waits on changed for up to 100 ms; the signal taken, or 0. */
+static int wait_a_little(cli_live_t *l, const sigset_t *signals)
+{
+	struct timespec at, none = {0, 0};
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_nsec += 100 * 1000 * 1000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&l->changed, &l->lock, &at);
+	return sigtimedwait(signals, NULL, &none) > 0 ? 1 : 0;
+}
+
+int cli_live_wait_start(cli_live_t *l, run_options_t *o, const sigset_t *signals)
+{
+	int rc = 0;
+
+	(void)o;
+	if (!l || !l->ui || !o->ui.interactive)
+		return 0;
+	fprintf(stderr, "surge run: waiting for Start in the UI (Ctrl-C quits)\n");
+	pthread_mutex_lock(&l->lock);
+	while (!l->start_asked && !l->quit_asked)
+		if (wait_a_little(l, signals)) {
+			l->quit_asked = true;
+			break;
+		}
+	rc = l->start_asked && !l->quit_asked ? 0 : 1;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+void cli_live_run_started(cli_live_t *l, gen_run_t *run)
+{
+	char err[256];
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->run_lock);
+	l->run = run;
+	/* Start's users: joining at its spawn rate, the engine's steering from the first instant */
+	if (l->o->ui.has_start && gen_steer(run, &l->o->ui.start, err, sizeof(err)) < 0)
+		fprintf(stderr, "surge run: %s\n", err);
+	pthread_mutex_unlock(&l->run_lock);
+	pthread_mutex_lock(&l->lock);
+	l->started_wall_ns = gen_started_wall_ns(run);
+	if (l->state == STATE_WAITING)
+		l->state = STATE_RUNNING;
+	publish_state(l);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void cli_live_run_over(cli_live_t *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->run_lock);
+	l->run = NULL;
+	pthread_mutex_unlock(&l->run_lock);
+	pthread_mutex_lock(&l->lock);
+	if (l->state == STATE_RUNNING)
+		l->state = STATE_STOPPING;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void cli_live_adjust(cli_live_t *l, result_t *r)
+{
+	if (!l)
+		return;
+	if (l->stop_asked)
+		r->interrupted = false; /* Stop ends an interactive run as its end would */
+	if (l->o->ui.has_start)
+		r->config.connections = (uint64_t)l->users_asked; /* the users asked last */
+	if (!l->reset_second)
+		return;
+	/* after a Reset the result is the run from that second on */
+	r->started_wall_ns += (uint64_t)l->reset_second * NS_PER_S;
+	r->duration_s -= (double)l->reset_second;
+	if (r->duration_s < 0)
+		r->duration_s = 0;
+}
+
+void cli_live_finished(cli_live_t *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->live)
+		live_finish(l->live, l->r);
+	l->state = STATE_STOPPED;
+	publish_state(l);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals)
+{
+	if (!l || !l->ui || !l->o->ui.interactive)
+		return;
+	fprintf(stderr, "surge run: the UI stays for the figures and downloads: Quit in it, or "
+	                "Ctrl-C\n");
+	pthread_mutex_lock(&l->lock);
+	while (!l->quit_asked && !wait_a_little(l, signals))
+		;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void cli_live_close(cli_live_t *l)
+{
+	if (!l)
+		return;
+	if (l->ui)
+		ui_server_stop(l->ui);
+	if (l->metrics)
+		ui_server_stop(l->metrics);
+	live_free(l->live);
+	free(l->host);
+	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->run_lock);
+	pthread_cond_destroy(&l->changed);
+	free(l);
+}

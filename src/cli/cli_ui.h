@@ -1,0 +1,76 @@
+/* cli_ui: the live side of `surge run` (docs/ui.md) — `--ui [ADDR]`, `--ui-token`,
+ * `--metrics ADDR`: the UI server (ui/) started before the run, the run's stream summed under
+ * one lock into its result and into live/'s events, the page's controls turned into the
+ * engine's calls (gen_steer, gen_stop), and the state the page shows.
+ *
+ * Locks, in the one order they are taken: the engine's timeline lock (the consumer's calls
+ * come under it) → `lock` (the run's result, live, the state) → the UI's own. The engine is
+ * never called under `lock`; the steering calls take `run_lock` instead, which keeps the run
+ * alive until cli_live_run_over. */
+#ifndef SURGE_CLI_UI_H
+#define SURGE_CLI_UI_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "gen/gen.h"
+#include "result/result.h"
+
+struct run_options;
+
+enum { CLI_OPT_UI = 440, CLI_OPT_UI_TOKEN, CLI_OPT_METRICS };
+
+/* surge run's options of the UI (rows of its option table). */
+#define CLI_UI_OPTIONS                                                                             \
+	{"ui", CLI_OPT_UI, "ADDR", NULL, CLI_OPTION_NO_ENV | CLI_OPTION_OPTIONAL_VALUE},           \
+	    {"ui-token", CLI_OPT_UI_TOKEN, "TOKEN", NULL, 0},                                      \
+	{                                                                                          \
+		"metrics", CLI_OPT_METRICS, "ADDR", NULL, 0                                        \
+	}
+
+typedef struct cli_ui_options {
+	bool ui;              /* --ui */
+	const char *ui_addr;  /* --ui=ADDR or --ui ADDR; NULL: 127.0.0.1:8089 */
+	const char *token;    /* --ui-token / SURGE_UI_TOKEN */
+	const char *metrics;  /* --metrics ADDR: /metrics only */
+	bool interactive;     /* --ui without -d or -n: the run waits for Start, ends on Stop */
+	uint32_t users_max;   /* room for users the page may ask (closed model) */
+	bool has_start;       /* Start asked for users: the run goes to them at once */
+	bool rate_from_start; /* --model open without a rate: Start gives it */
+	gen_steer_t start;
+} cli_ui_options_t;
+
+/* 0, or EXIT_USAGE (message printed). */
+int cli_ui_option(struct run_options *o, int opt, const char *arg);
+/* Whether a command-line word after --ui is its ADDR (HOST:PORT, :PORT or PORT; not a URL,
+ * not a file): then it is taken as such. */
+bool cli_ui_takes_address(struct run_options *o, const char *arg);
+/* After the shape is resolved: an interactive run is made to last until stopped, with room
+ * for the users the page may ask. 0 or EXIT_USAGE. */
+int cli_ui_resolve(struct run_options *o);
+
+typedef struct cli_live cli_live_t;
+
+/* Starts what o asks (none: *out is NULL and 0), with r as the run's result the stream is
+ * summed into; prints the UI's address. 0, or EXIT_USAGE (message printed). */
+int cli_live_open(struct run_options *o, result_t *r, cli_live_t **out);
+/* The run's consumer: every delta into r and live, under the lock. */
+const gen_consumer_t *cli_live_consumer(cli_live_t *l);
+void cli_live_lock(cli_live_t *l);
+void cli_live_unlock(cli_live_t *l);
+/* Interactive: waits for Start (its users, rate, host and classes applied to o) — 0; or for
+ * Quit or a signal — 1. */
+int cli_live_wait_start(cli_live_t *l, struct run_options *o, const sigset_t *signals);
+/* The run has started (the page may steer and stop it) / is over (it may not any more:
+ * called before gen_finish). */
+void cli_live_run_started(cli_live_t *l, gen_run_t *run);
+void cli_live_run_over(cli_live_t *l);
+/* r, completed at the end of the run: after a Reset it is the run from that second on. */
+void cli_live_adjust(cli_live_t *l, result_t *r);
+/* The judged result of the whole run: the last events, state stopped. */
+void cli_live_finished(cli_live_t *l);
+/* Interactive: the page stays until Quit or a signal. */
+void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals);
+void cli_live_close(cli_live_t *l);
+
+#endif

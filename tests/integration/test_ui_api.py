@@ -1,0 +1,337 @@
+"""`surge run --ui` and `--metrics` through their HTTP API, as a script or the page uses it
+(docs/ui.md): a real `surge serve`, a real `surge run` with its UI on a free loopback port,
+and the test as the client — Start, the load changed mid-run, Stop, Reset and Quit each
+seen in the events within a second or two, the stream replayed after a reload with no gap,
+bad control input refused with nothing changed, the figures the UI serves equal to the
+result document the run writes, /metrics accepted by promtool. Server and generator run
+favoured (harness.favoured): the controls' "within 1 s" is about surge, not a busy host."""
+
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+
+from harness import SURGE, Serve, favour_preexec, favoured, get_json, http, main, need
+
+JSON = {"Content-Type": "application/json"}
+
+
+class UiRun:
+    """surge run --ui=127.0.0.1:0 ... in the background; .url is the UI's address."""
+
+    def __init__(self, *args, ui="--ui=127.0.0.1:0"):
+        self.dir = tempfile.TemporaryDirectory()
+        self.json = os.path.join(self.dir.name, "result.json")
+        self.out = open(os.path.join(self.dir.name, "stdout"), "w+")
+        self.proc = subprocess.Popen([SURGE, "run", ui, "--json", self.json, *args],
+                                     stdout=self.out, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=favour_preexec())
+        self.err_lines = []
+        self.got_url = threading.Event()
+        self.url = None
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        assert self.got_url.wait(15), f"no UI address printed: {self.err_lines}"
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.err_lines.append(line)
+            m = re.search(r"(?:UI|metrics) at (http://\S+)", line)
+            if m and not self.url:
+                self.url = m.group(1)
+                self.got_url.set()
+        self.got_url.set()
+
+    def api(self, path):
+        u = urllib.parse.urlsplit(self.url)
+        return f"{u.scheme}://{u.netloc}/{path.lstrip('/')}"
+
+    def control(self, name, body=None, expect=200, headers=None):
+        data = json.dumps(body or {}).encode()
+        status, _, out = http("POST", self.api(f"api/control/{name}"), body=data,
+                              headers={**JSON, **(headers or {})})
+        assert status == expect, (name, body, status, out[:300])
+        return json.loads(out) if out else None
+
+    def finish(self, timeout=30):
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"surge run did not end: {self.err_lines[-5:]}")
+        self.reader.join(5)  # every line of stderr read
+        self.out.seek(0)
+        return self.proc.returncode, self.out.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        self.dir.cleanup()
+
+
+def read_events(url, seconds, last_id=None, until=None):
+    """The stream's events for up to `seconds` (or until until(event) is true): a list of
+    (id, object). The connection's `history` event is returned with id None."""
+    u = urllib.parse.urlsplit(url)
+    s = socket.create_connection((u.hostname, u.port), timeout=1)
+    head = f"GET /api/events HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n"
+    if last_id is not None:
+        head += f"Last-Event-ID: {last_id}\r\n"
+    s.sendall((head + "\r\n").encode())
+    events, buf, end = [], b"", time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                eid, data = None, []
+                for line in block.decode().split("\n"):
+                    if line.startswith("id:"):
+                        eid = int(line[3:].strip())
+                    elif line.startswith("data:"):
+                        data.append(line[5:].lstrip())
+                if data:
+                    obj = json.loads("\n".join(data))
+                    events.append((eid, obj))
+                    if until and until(obj):
+                        return events
+    finally:
+        s.close()
+    return events
+
+
+def seconds_of(events):
+    """The `second` events by their second, a correction replacing what came before."""
+    out = {}
+    for _, e in events:
+        if e.get("type") == "second":
+            out[e["second"]] = e
+    return out
+
+
+def wait_for(fn, seconds, what):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def test_interactive_run_waits_for_start_and_follows_the_page():
+    with favoured(), Serve() as srv:
+        run = UiRun(srv.url("/health"))
+        try:
+            state, _ = get_json(run.api("api/state"))
+            assert state["state"] == "waiting" and state["controls"]["start"]["enabled"], state
+            assert not state["controls"]["load"]["enabled"], state
+            assert state["controls"]["load"]["reason"] == "not running", state
+            time.sleep(1)  # nothing runs before Start
+            _, _, metrics = http("GET", run.api("metrics"))
+            assert not re.search(rb"^surge_run_requests_total\{", metrics, re.M), metrics[:500]
+            started = time.monotonic()
+            run.control("start", {"users": 4, "spawn_rate": 100})
+            ev = read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                             e["run"]["users"] == 4 and e["run"]["responses"] > 0)
+            assert time.monotonic() - started < 4, "4 users and responses within 2 whole seconds"
+            last = max(i for i, _ in ev if i is not None)
+            changed = time.monotonic()
+            state = run.control("load", {"users": 1, "spawn_rate": 0})
+            assert state["users"] == 1, state
+            ev2 = read_events(run.url, 10, last_id=last,
+                              until=lambda e: e.get("type") == "second" and
+                              e["run"]["users"] == 1)
+            assert time.monotonic() - changed < 3.5, "the change seen within its second"
+            markers = [e for _, e in ev2 if e.get("type") == "marker"]
+            assert markers and "1" in markers[0]["what"], [e for _, e in ev2][:3]
+            run.control("stop")
+            wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
+                     "stopped after Stop")
+            doc, hdrs = get_json(run.api("api/result.json"))
+            assert "attachment" in hdrs.get("content-disposition", ""), hdrs
+            whole = read_events(run.url, 1.5)
+            secs = seconds_of(whole)
+            run.control("quit")
+            code, out = run.finish()
+            assert code == 0, (code, run.err_lines[-5:])
+            with open(run.json) as f:
+                written = json.load(f)
+            # the same figures everywhere: the page's download, the file, the events
+            assert written["totals"]["requests"] == doc["totals"]["requests"] > 0
+            assert sum(e["run"]["requests"] for e in secs.values()) == \
+                written["totals"]["requests"], (len(secs), written["totals"])
+            assert written["interrupted"] is False, "Stop ends the run as its end would"
+            assert written["config"]["connections"] == 1, written["config"]
+            for p in written["timeline"]:
+                e = secs.get(math.ceil(p["t"]) - 1)  # the second [s, s + 1) ends at t
+                if e and p["requests"]:
+                    assert e["run"]["latency_ms"]["p99"] == p["p99_ms"], (p, e["run"])
+        finally:
+            run.close()
+
+
+def test_a_reload_gets_the_history_then_live_events_with_no_gap():
+    with favoured(), Serve() as srv:
+        run = UiRun("-d", "8s", "-c", "2", srv.url("/health"))
+        try:
+            time.sleep(2.5)
+            first = read_events(run.url, 0.5)
+            ids = [i for i, _ in first if i is not None]
+            assert ids and ids == list(range(1, len(ids) + 1)), ids
+            history = [e for i, e in first if i is None]
+            assert history and history[0]["first_id"] == 1, history  # where the replay starts
+            again = read_events(run.url, 3, last_id=ids[-1])
+            more = [i for i, _ in again if i is not None]
+            assert more and more[0] == ids[-1] + 1, (ids[-3:], more[:3])
+            assert more == list(range(more[0], more[0] + len(more))), more
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+        finally:
+            run.close()
+
+
+def test_the_open_model_rate_follows_the_page():
+    with favoured(), Serve() as srv:
+        run = UiRun("--model", "open", "-c", "20", srv.url("/health"))
+        try:
+            run.control("start", {"rate": 100})
+            ev = read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                             e["second"] >= 1 and e["run"]["due"] > 0)
+            last = max(i for i, _ in ev if i is not None)
+            run.control("load", {"rate": 400})
+            ev2 = read_events(run.url, 12, last_id=last,
+                              until=lambda e: e.get("type") == "second" and
+                              abs(e["run"]["due"] - 400) <= 40)
+            assert any(e.get("type") == "marker" for _, e in ev2), "the change is a marker"
+            run.control("stop")
+            wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
+                     "stopped")
+            run.control("quit")
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+        finally:
+            run.close()
+
+
+def test_bad_control_input_is_refused_and_changes_nothing():
+    with Serve() as srv:
+        run = UiRun(srv.url("/health"))
+        try:
+            for body, says in [({"users": "x"}, "users: expected a number"),
+                               ({"users": 1e9}, "users: expected a number from 0 to 10000"),
+                               ({"users": 2.5}, "users: expected a whole number"),
+                               ({"users": 2, "colour": 1}, "unknown argument 'colour'"),
+                               ({"rate": 5}, "the closed model takes users"),
+                               ({"users": 2, "host": "ftp://x"}, "host:")]:
+                out = run.control("start", body, expect=400)
+                assert says in out["error"], (body, out)
+            run.control("load", {"users": 3}, expect=409)
+            run.control("stop", expect=409)
+            run.control("nonsense", expect=404)
+            run.control("start", {"users": 1}, expect=403,
+                        headers={"Origin": "http://evil.example"})
+            status, _, _ = http("GET", run.api("api/control/start"))
+            assert status == 405, status
+            state, _ = get_json(run.api("api/state"))
+            assert state["state"] == "waiting", "nothing changed"
+            run.proc.send_signal(signal.SIGINT)  # Ctrl-C before Start: nothing measured
+            code, _ = run.finish()
+            assert code == 5, (code, run.err_lines[-3:])
+            assert any("quit before Start" in l for l in run.err_lines), run.err_lines
+        finally:
+            run.close()
+
+
+def test_reset_starts_the_statistics_from_its_second():
+    with favoured(), Serve() as srv:
+        run = UiRun("-c", "2", srv.url("/health"))
+        try:
+            run.control("start", {"users": 2, "spawn_rate": 0})
+            read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                        e["second"] >= 2)
+            run.control("reset")
+            ev = read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                             e["second"] >= 5)
+            assert any(e.get("type") == "marker" and "reset" in e["what"] for _, e in ev), ev[:3]
+            run.control("stop")
+            wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
+                     "stopped")
+            whole = seconds_of(read_events(run.url, 1.5))
+            state, _ = get_json(run.api("api/state"))
+            run.control("quit")
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                doc = json.load(f)
+            since = state["reset_at_s"]
+            counted = sum(e["run"]["requests"] for s, e in whole.items() if s >= since)
+            assert doc["totals"]["requests"] == counted, (doc["totals"], since, counted)
+            assert sum(e["run"]["requests"] for e in whole.values()) > counted
+        finally:
+            run.close()
+
+
+def test_metrics_alone_for_a_headless_run_pass_promtool():
+    promtool = need("promtool")
+    with Serve() as srv:
+        run = UiRun("-d", "3s", "-c", "2", srv.url("/health"), ui="--metrics=127.0.0.1:0")
+        try:
+            time.sleep(1.5)
+            status, hdrs, text = http("GET", run.api("metrics"))
+            assert status == 200 and hdrs["content-type"].startswith("text/plain"), hdrs
+            assert re.search(rb'^surge_run_requests_total\{method="GET",name="/health"\} [1-9]',
+                             text, re.M), text[:800]
+            p = subprocess.run([promtool, "check", "metrics"], input=text,
+                               capture_output=True, timeout=30)
+            assert p.returncode == 0, p.stdout + p.stderr
+            status, _, _ = http("GET", run.api("api/state"))
+            assert status == 404, "no page, no control with --metrics alone"
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+        finally:
+            run.close()
+
+
+def test_a_ui_on_every_address_needs_its_token():
+    with Serve() as srv:
+        run = UiRun("-d", "2s", "-c", "1", srv.url("/health"), ui="--ui=0.0.0.0:0")
+        try:
+            assert "?token=" in run.url, run.url
+            token = urllib.parse.parse_qs(urllib.parse.urlsplit(run.url).query)["token"][0]
+            port = urllib.parse.urlsplit(run.url).port
+            status, _, _ = http("GET", f"http://127.0.0.1:{port}/api/state")
+            assert status == 401, status
+            status, _, _ = http("GET", f"http://127.0.0.1:{port}/api/state",
+                                headers={"Authorization": f"Bearer {token}"})
+            assert status == 200, status
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+        finally:
+            run.close()
+
+
+if __name__ == "__main__":
+    main([test_interactive_run_waits_for_start_and_follows_the_page,
+          test_a_reload_gets_the_history_then_live_events_with_no_gap,
+          test_the_open_model_rate_follows_the_page,
+          test_bad_control_input_is_refused_and_changes_nothing,
+          test_reset_starts_the_statistics_from_its_second,
+          test_metrics_alone_for_a_headless_run_pass_promtool,
+          test_a_ui_on_every_address_needs_its_token])
