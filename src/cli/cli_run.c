@@ -577,6 +577,7 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	char err[1024];
 	scenario_t *s = scenario_load(path, err, sizeof(err));
 	replaced_t replaced = replaced_by(o);
+	const char *ui_addr = o->ui.ui_addr; /* --ui ADDR: a word taken from the command line */
 	int rc;
 
 	if (!s) {
@@ -591,6 +592,8 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	if ((rc = apply_scenario_options(o, replaced)) != 0 || (rc = apply_environment(o)) != 0 ||
 	    (rc = apply_args(o, argc, argv)) != 0)
 		return rc;
+	if (!o->ui.ui_addr)
+		o->ui.ui_addr = ui_addr;
 	if (!o->host)
 		return cli_usage_error("run",
 		                       "%s: no host: set options.host in the file or give "
