@@ -2,14 +2,14 @@
 """The live UI (`surge run --ui`, docs/ui.md) in a real browser: tests/browser/ui.mjs drives
 Debian's Chromium through Playwright's library (playwright-core, pinned by
 tests/browser/package-lock.json and installed here into build/browser with npm ci) against a
-real `surge run --ui 127.0.0.1:0` of a scenario against a real `surge serve`: set users and
+real `surge run --ui=127.0.0.1:0` of a scenario against a real `surge serve`: set users and
 spawn rate, Start, see the charts move, change users mid-run, open an endpoint's charts, reload
 mid-run with no gap, Stop, download the result, the report and the CSVs, Quit. The downloads
 are checked against the result document the process writes when it exits (--json), and the
 CSVs against its own --csv. Screenshots of every step: build/ui-shots/.
 
 What this needs from `surge run --ui` (issue 17; until it is wired, this test FAILS):
-- `--ui HOST:PORT` with port 0 picks a free port and prints, on stderr,
+- `--ui=HOST:PORT` with port 0 picks a free port and prints, on stderr,
   "surge run: UI at http://127.0.0.1:PORT/"; without -d/-n the run waits for Start;
 - GET /, its assets, /api/state, /api/snapshot, /api/events, POST /api/control/{start,load,
   stop,quit}, GET /api/{result.json,report.html,stats.csv,stats_history.csv,failures.csv};
@@ -83,32 +83,39 @@ class LiveRun:
     it prints on stderr. Killed on exit if still running."""
 
     def __init__(self, *args):
-        self.args = [SURGE, "run", "--ui", "127.0.0.1:0", *args]
+        # --ui=ADDR: the address is --ui's optional argument, which getopt takes only after '='
+        self.args = [SURGE, "run", "--ui=127.0.0.1:0", *args]
         self.proc = None
         self.url = None
         self.stderr = []
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, bufsize=1)
+        # stderr read from its descriptor (a text wrapper's buffer would hide lines from select)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        fd = self.proc.stderr.fileno()
+        text = b""
         deadline = time.monotonic() + 20
         while self.url is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.5)
-            if ready:
-                line = self.proc.stderr.readline()
-                if not line:
-                    break
-                self.stderr.append(line)
-                m = re.search(r"surge run: UI at (http://127\.0\.0\.1:\d+/\S*)", line)
-                if m:
-                    self.url = m.group(1)
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            text += chunk
+            m = re.search(rb"surge run: UI at (http://127\.0\.0\.1:\d+/\S*)", text)
+            if m:
+                self.url = m.group(1).decode()
+        self.stderr.append(text.decode(errors="replace"))
+        if not self.url:
+            self.__exit__()
         assert self.url, ("no 'surge run: UI at http://127.0.0.1:PORT/' line on stderr within "
                           f"20 s; exit {self.proc.poll()}; stderr: {''.join(self.stderr)[-2000:]}")
         return self
 
     def wait(self, timeout):
-        out, err = self.proc.communicate(timeout=timeout)
-        self.stderr.append(err)
+        _, err = self.proc.communicate(timeout=timeout)
+        self.stderr.append(err.decode(errors="replace"))
         return self.proc.returncode
 
     def __exit__(self, *exc):

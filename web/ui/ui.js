@@ -20,6 +20,7 @@
   let drawPending = 0;
   let tab = "charts";
   let selected = null; /* the endpoint key whose charts are open */
+  let lastSpawn = null; /* the spawn rate this page last sent, when the state has none */
 
   const DOWNLOADS = [
     ["result.json", "Result (JSON)", "the result document so far"],
@@ -219,7 +220,7 @@
     const meta = [];
     if (st.model) meta.push(["model", st.model]);
     if (st.model === "open") meta.push(["rate", num(st.rate) != null ? fmtRate(st.rate) : "—"]);
-    else if (num(st.users) != null) meta.push(["users", fmtInt(st.users) + (num(st.spawn_rate) != null ? " at " + fmtNum(st.spawn_rate) + "/s" : "")]);
+    else if (num(st.users) != null) meta.push(["users", fmtInt(st.users) + (num(st.spawn_rate) > 0 ? " at " + fmtNum(st.spawn_rate) + "/s" : "")]);
     meta.push(["elapsed", s === "waiting" ? "—" : fmtDuration(elapsed)]);
     if (st.started_at) meta.push(["started", String(st.started_at).replace("T", " ").replace(/\.\d+/, "")]);
     const ths = arr(st.thresholds).filter(isObj);
@@ -248,8 +249,8 @@
     return h("span", { class: "control" }, b, !c.enabled && c.reason ? h("span", { class: "reason", id: "why-" + name }, c.reason) : null);
   }
 
-  function numberField(id, label, value, min, step, suffix, disabled) {
-    const input = h("input", { id, type: "number", min: String(min), step: step, value: value == null ? "" : String(value), required: true, disabled: !!disabled, inputmode: "decimal" });
+  function numberField(id, label, value, min, step, suffix, disabled, max) {
+    const input = h("input", { id, type: "number", min: String(min), max: max != null ? String(max) : null, step: step, value: value == null ? "" : String(value), required: true, disabled: !!disabled, inputmode: "decimal" });
     return h("label", { class: "field", for: id }, h("span", null, label), h("span", { class: "with-unit" }, input, suffix ? h("span", { class: "unit" }, suffix) : null));
   }
 
@@ -272,12 +273,16 @@
     const box = $("controls");
     const open = st.model === "open";
     const parts = [];
+    if (ended) {
+      fill(box, h("div", { class: "row" }, h("span", { class: "reason" }, "surge wrote its outputs and exited; this page keeps what it showed.")));
+      return;
+    }
     if (s === "waiting") {
       const start = ctl(st, "start");
       const form = h("form", { class: "start-form", "aria-label": "Start a test" });
       const row = h("div", { class: "row" });
       if (open) row.append(numberField("f-rate", "Rate", num(st.rate) || 100, 0.1, "any", "req/s", !start.enabled));
-      else row.append(numberField("f-users", "Users", num(st.users) || 10, 1, "1", null, !start.enabled), numberField("f-spawn", "Spawn rate", num(st.spawn_rate) || 1, 0.1, "any", "users/s", !start.enabled));
+      else row.append(numberField("f-users", "Users", num(st.users) || 10, 1, "1", null, !start.enabled, num(st.users_max)), numberField("f-spawn", "Spawn rate", num(st.spawn_rate) || 1, 0.1, "any", "users/s", !start.enabled));
       const host = ctl(st, "host");
       const hostInput = h("input", { id: "f-host", type: "url", value: str(st.url, ""), disabled: !host.enabled || !start.enabled, spellcheck: "false" });
       row.append(h("label", { class: "field grow", for: "f-host" }, h("span", null, "Host"), hostInput, !host.enabled && host.reason ? h("span", { class: "reason" }, host.reason) : null));
@@ -297,7 +302,8 @@
         form.append(list);
       }
       const go = h("button", { type: "submit", class: "btn primary", "data-control": "start", disabled: !start.enabled }, "Start");
-      form.append(h("div", { class: "row" }, h("span", { class: "control" }, go, !start.enabled && start.reason ? h("span", { class: "reason" }, start.reason) : null)));
+      form.append(h("div", { class: "row" }, h("span", { class: "control" }, go, !start.enabled && start.reason ? h("span", { class: "reason" }, start.reason) : null),
+        ctl(st, "quit").enabled ? controlButton(st, "quit", "Quit", "danger", (b) => control("quit", {}, b)) : null));
       form.addEventListener("submit", (e) => {
         e.preventDefault();
         const body = {};
@@ -311,6 +317,7 @@
           if (users == null || spawn == null) return;
           body.users = users;
           body.spawn_rate = spawn;
+          lastSpawn = spawn;
         }
         if (host.enabled && hostInput.value.trim() && hostInput.value.trim() !== str(st.url, "")) body.host = hostInput.value.trim();
         if (classes.length && ctl(st, "classes").enabled) {
@@ -333,7 +340,7 @@
       const load = ctl(st, "load");
       const form = h("form", { class: "load-form row", "aria-label": "Change the load" });
       if (open) form.append(numberField("f-rate", "Rate", num(st.rate), 0.1, "any", "req/s", !load.enabled));
-      else form.append(numberField("f-users", "Users", num(st.users), 0, "1", null, !load.enabled), numberField("f-spawn", "Spawn rate", num(st.spawn_rate), 0.1, "any", "users/s", !load.enabled));
+      else form.append(numberField("f-users", "Users", num(st.users), 0, "1", null, !load.enabled, num(st.users_max)), numberField("f-spawn", "Spawn rate", num(st.spawn_rate) || lastSpawn || 1, 0.1, "any", "users/s", !load.enabled));
       const apply = h("button", { type: "submit", class: "btn", "data-control": "load", disabled: !load.enabled }, "Apply");
       form.append(h("span", { class: "control" }, apply, !load.enabled && load.reason ? h("span", { class: "reason" }, load.reason) : null));
       form.addEventListener("submit", (e) => {
@@ -348,6 +355,7 @@
           const spawn = users == null ? null : readNumber("f-spawn", "Spawn rate", 0.1);
           if (users == null || spawn == null) return;
           body = { users, spawn_rate: spawn };
+          lastSpawn = spawn;
         }
         control("load", body, apply);
       });
@@ -355,10 +363,9 @@
         controlButton(st, "stop", "Stop", "danger", (b) => control("stop", {}, b)),
         controlButton(st, "reset", "Reset statistics", "", (b) => control("reset", {}, b))));
     } else if (s === "stopped") {
-      parts.push(h("div", { class: "row" }, ended ? h("span", { class: "reason" }, "surge wrote its outputs and exited; this page keeps what it showed.")
-        : controlButton(st, "quit", "Quit", "danger", (b) => control("quit", {}, b))));
+      parts.push(h("div", { class: "row" }, controlButton(st, "quit", "Quit", "danger", (b) => control("quit", {}, b))));
     }
-    if (!ended && s && s !== "waiting") parts.push(downloads(s === "stopped"));
+    if (s && s !== "waiting") parts.push(downloads(s === "stopped"));
     fill(box, parts);
   }
 
