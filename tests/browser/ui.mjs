@@ -181,9 +181,10 @@ try {
   });
 
   await step("reload", async () => {
-    /* let a few more seconds come, so the reload is mid-run with history behind it */
+    /* let more seconds come, so the reload is mid-run with history behind it: at least 8
+     * (the last 4 may still be corrected, the others must come back the same) */
     const now = await page.evaluate(() => window.surgeLive.seconds().length);
-    await until("two more seconds", (n) => ({ ok: window.surgeLive.seconds().length >= n + 2 }), now);
+    await until("more seconds", (n) => ({ ok: window.surgeLive.seconds().length >= n, n: window.surgeLive.seconds().length }), Math.max(now + 2, 8));
     const before = await page.evaluate(() => window.surgeLive.seconds().map((s) => [s, window.surgeLive.second(s).requests]));
     await page.reload({ waitUntil: "load" });
     const after = await until("the history is back", (n) => {

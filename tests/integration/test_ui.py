@@ -124,9 +124,9 @@ class LiveRun:
             self.proc.communicate()
 
 
-def drive(node, url, downloads, *extra):
+def drive(node, url, shots, downloads, *extra):
     """ui.mjs against url: its steps (one JSON object each) and its closing line."""
-    p = subprocess.run([node, os.path.join(TOOLS, "ui.mjs"), "--url", url, "--shots", SHOTS,
+    p = subprocess.run([node, os.path.join(TOOLS, "ui.mjs"), "--url", url, "--shots", shots,
                         "--downloads", downloads, *extra],
                        capture_output=True, text=True, timeout=300)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
@@ -177,20 +177,21 @@ def check_against_result(doc, files, prefix):
     assert history, "stats_history.csv has no row"
 
 
-def test_ui_start_steer_reload_stop_download_in_chromium():
+def browser_run(run_args, driver_args, shots):
+    """surge serve, `surge run --ui` with run_args (the target's URL in place of {url}, the
+    outputs added), ui.mjs through the whole run; the downloads checked against the outputs."""
     node = install_harness()
     need("chromium")
-    shutil.rmtree(SHOTS, ignore_errors=True)
+    shutil.rmtree(shots, ignore_errors=True)
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
         scenario = os.path.join(d, "live.lua")
         with open(scenario, "w") as f:
             f.write(SCENARIO)
         result, page, prefix = (os.path.join(d, "result.json"), os.path.join(d, "report.html"),
                                 os.path.join(d, "out"))
-        with LiveRun("--host", srv.url(""), "-t", "2", "--json", result, "--html", page,
-                     "--csv", prefix, scenario) as run:
-            steps, done = drive(node, run.url, os.path.join(d, "downloads"),
-                                "--users", "6", "--spawn-rate", "20", "--users2", "12",
+        args = [a.format(url=srv.url(""), scenario=scenario) for a in run_args]
+        with LiveRun("-t", "2", "--json", result, "--html", page, "--csv", prefix, *args) as run:
+            steps, done = drive(node, run.url, shots, os.path.join(d, "downloads"), *driver_args,
                                 # the spec's 2 s, with room for a busy 2-core machine
                                 "--move-budget-ms", os.environ.get("SURGE_UI_MOVE_MS", "4000"))
             rc = run.wait(timeout=60)
@@ -203,6 +204,18 @@ def test_ui_start_steer_reload_stop_download_in_chromium():
         check_against_result(doc, done["downloads"], prefix)
         for s in steps:
             assert os.path.getsize(s["shot"]) > 20000, s  # a page, not a blank
+
+
+def test_ui_start_steer_reload_stop_download_in_chromium():
+    """A scenario, closed model: users and spawn rate (screenshots in build/ui-shots/)."""
+    browser_run(["--host", "{url}", "{scenario}"],
+                ["--users", "6", "--spawn-rate", "20", "--users2", "12"], SHOTS)
+
+
+def test_ui_open_model_rate_in_chromium():
+    """A URL, open model: the rate asked, then changed (build/ui-shots/open/)."""
+    browser_run(["--model", "open", "{url}/api/cpu?ms=0.2&status=200:97,503:3"],
+                ["--rate", "50", "--rate2", "120"], os.path.join(SHOTS, "open"))
 
 
 def test_ui_page_and_assets_are_served():
@@ -230,4 +243,5 @@ def test_ui_page_and_assets_are_served():
 
 
 if __name__ == "__main__":
-    main([test_ui_start_steer_reload_stop_download_in_chromium, test_ui_page_and_assets_are_served])
+    main([test_ui_start_steer_reload_stop_download_in_chromium, test_ui_open_model_rate_in_chromium,
+          test_ui_page_and_assets_are_served])

@@ -215,7 +215,7 @@
     const scenario = str(st.scenario, null);
     const url = str(st.url, null);
     fill(target, scenario ? [h("span", { class: "method" }, "LUA"), h("span", { class: "url" }, scenario + (url ? " → " + url : ""))]
-      : url ? [h("span", { class: "method" }, str(st.method, "GET")), h("span", { class: "url" }, url)] : h("span", { class: "url" }, "load test"));
+      : url ? [str(st.method, null) ? h("span", { class: "method" }, st.method) : null, h("span", { class: "url" }, url)] : h("span", { class: "url" }, "load test"));
 
     const meta = [];
     if (st.model) meta.push(["model", st.model]);
