@@ -1,7 +1,7 @@
 /* cli_outputs: --json --html --csv --junit --markdown --hdr-log for every command that ends
  * in a result document. One table says, per option, which files it writes and which renderer
- * fills each; every file but --json is rendered from the typed result (a command that read a
- * document has it decoded once), and each is written atomically. */
+ * fills each; every file is rendered from the typed result (a command that read a document
+ * has it decoded), and each is written atomically. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,6 @@
 
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
-#include "core/json_alloc.h"
 #include "core/buf.h"
 #include "core/echo.h"
 #include "report/report_html.h"
@@ -20,33 +19,16 @@
 #define FILES_MAX    3          /* --csv writes three */
 #define PATH_MAX_LEN 4096
 
-/* --json of a command that has only the document's tree (`surge report`, `surge merge`). */
-typedef int (*render_fn)(const json_t *doc, buf_t *out, char *err, size_t errlen);
-/* Every other renderer. */
-typedef int (*render_result_fn)(const result_t *r, buf_t *out, char *err, size_t errlen);
+/* Every renderer, from the typed result. */
+typedef int (*render_fn)(const result_t *r, buf_t *out, char *err, size_t errlen);
 
-/* --json re-serialised: jansson keeps the document's key order; 15 digits give back every
- * figure surge wrote (it writes at most 6 decimals) without binary noise. */
-static int render_json(const json_t *doc, buf_t *out, char *err, size_t errlen)
+/* --json: the document encoded from the result (result_encode; a decoded document encodes
+ * back to the same figures). */
+static int render_json(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
-	char *text =
-	    doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
-	        : NULL;
-	int rc;
+	int rc = result_encode(r, out);
 
-	if (!doc) {
-		snprintf(err, errlen, "JSON: no document");
-		return -EINVAL;
-	}
-	if (!text) {
-		snprintf(err, errlen, "JSON: out of memory");
-		return -ENOMEM;
-	}
-	buf_append_str(out, text);
-	buf_append_char(out, '\n');
-	rc = buf_error(out);
-	free(text);
-	if (rc)
+	if (rc < 0)
 		snprintf(err, errlen, "JSON: %s", strerror(-rc));
 	return rc;
 }
@@ -56,20 +38,19 @@ static const struct output {
 	bool stdout_ok; /* "-" means stdout */
 	struct {
 		const char *suffix; /* appended to the option's argument */
-		render_fn render;   /* one of the two */
-		render_result_fn render_result;
+		render_fn render;
 	} files[FILES_MAX];
 } outputs[CLI_OUTPUT_COUNT] = {
     [CLI_OUTPUT_JSON] = {"json", true, {{"", render_json}}},
-    [CLI_OUTPUT_HTML] = {"html", true, {{"", NULL, report_html}}},
+    [CLI_OUTPUT_HTML] = {"html", true, {{"", report_html}}},
     [CLI_OUTPUT_CSV] = {"csv",
                         false,
-                        {{"_stats.csv", NULL, report_csv_stats},
-                         {"_stats_history.csv", NULL, report_csv_history},
-                         {"_failures.csv", NULL, report_csv_failures}}},
-    [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", NULL, report_junit}}},
-    [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", NULL, report_markdown}}},
-    [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", NULL, report_hdrlog}}},
+                        {{"_stats.csv", report_csv_stats},
+                         {"_stats_history.csv", report_csv_history},
+                         {"_failures.csv", report_csv_failures}}},
+    [CLI_OUTPUT_JUNIT] = {"junit", true, {{"", report_junit}}},
+    [CLI_OUTPUT_MARKDOWN] = {"markdown", true, {{"", report_markdown}}},
+    [CLI_OUTPUT_HDR_LOG] = {"hdr-log", true, {{"", report_hdrlog}}},
 };
 
 bool cli_outputs_option(cli_outputs_t *o, int opt, const char *arg)
@@ -152,67 +133,22 @@ bool cli_outputs_to_stdout(const cli_outputs_t *o)
 	return false;
 }
 
-/* What a file is rendered from: the document and, read from it when first needed, the typed
- * result (unless the caller has it: `surge run` built the document from one). */
-typedef struct source {
-	const json_t *doc;
-	const result_t *model;
-	result_t decoded;
-	bool tried;
-	char err[512];
-} source_t;
-
-static const result_t *model_of(source_t *src)
-{
-	char *text;
-	int rc;
-
-	if (src->model || src->tried || !src->doc)
-		return src->model;
-	src->tried = true;
-	text = json_dumps(src->doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	if (!text) {
-		snprintf(src->err, sizeof(src->err), "out of memory");
-		return NULL;
-	}
-	rc = result_decode("result", text, strlen(text), &src->decoded, src->err, sizeof(src->err));
-	free(text);
-	if (rc == 0)
-		src->model = &src->decoded;
-	return src->model;
-}
-
-/* Renders one file and writes it; 0, or -1 after printing why. */
-static int write_one(const char *cmd, const char *path, source_t *src, const struct output *out,
+/* Renders one file (unless its text is given) and writes it; 0, or -1 after printing why. */
+static int write_one(const char *cmd, const char *path, const result_t *r, const struct output *out,
                      int f, const char *text, size_t len, buf_t *scratch)
 {
 	char err[256] = "";
 	int rc;
 
 	if (!text) {
-		const result_t *model = out->files[f].render_result ? model_of(src) : NULL;
-
 		buf_reset(scratch);
-		if (out->files[f].render_result && !model) {
-			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path),
-			        src->err);
-			return -1;
-		}
-		rc = model ? out->files[f].render_result(model, scratch, err, sizeof(err))
-		           : out->files[f].render(src->doc, scratch, err, sizeof(err));
+		rc = out->files[f].render(r, scratch, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "surge %s: cannot write %s: %s\n", cmd, ECHO(path), err);
 			return -1;
 		}
 		text = scratch->data ? scratch->data : "";
 		len = scratch->len;
-	}
-	/* a jansson allocation refused in this thread (the document built, read or dumped):
-	 * jansson may have dropped a member or a byte instead of failing (core/json_alloc.h),
-	 * so nothing rendered from the document can be trusted */
-	if (json_alloc_failures() != 0) {
-		fprintf(stderr, "surge %s: cannot write %s: out of memory\n", cmd, ECHO(path));
-		return -1;
 	}
 	rc = cli_write_file(path, text, len);
 	if (rc < 0) {
@@ -223,10 +159,9 @@ static int write_one(const char *cmd, const char *path, source_t *src, const str
 	return 0;
 }
 
-int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const result_t *model,
-                             const char *text, size_t len, const char *cmd)
+int cli_outputs_write_result(const cli_outputs_t *o, const result_t *r, const char *text,
+                             size_t len, const char *cmd)
 {
-	source_t src = {.doc = doc, .model = model};
 	buf_t scratch;
 	char path[PATH_MAX_LEN];
 	int failed = 0;
@@ -247,25 +182,12 @@ int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const re
 				failed = 1;
 				continue;
 			}
-			if (write_one(cmd, path, &src, out, f, verbatim ? text : NULL, len,
-			              &scratch) < 0)
+			if (write_one(cmd, path, r, out, f, verbatim ? text : NULL, len, &scratch) <
+			    0)
 				failed = 1;
 		}
 	}
 	buf_free(&scratch);
-	if (src.model == &src.decoded)
-		result_free(&src.decoded);
 	fflush(stdout);
 	return failed ? EXIT_USAGE : 0;
-}
-
-int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
-                           const char *cmd)
-{
-	return cli_outputs_write_result(o, doc, NULL, text, len, cmd);
-}
-
-int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd)
-{
-	return cli_outputs_write_text(o, doc, NULL, 0, cmd);
 }

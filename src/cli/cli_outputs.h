@@ -82,19 +82,12 @@ int cli_output_writable(const char *path, const char *option, const char *cmd);
 bool cli_outputs_any(const cli_outputs_t *o);
 bool cli_outputs_to_stdout(const cli_outputs_t *o);
 
-/* Renders and writes every chosen output from doc, each file atomically. On failure it goes
- * on with the others, prints "surge CMD: cannot write FILE: why" for each that failed and
- * returns EXIT_USAGE; 0 when all were written. */
-int cli_outputs_write(const cli_outputs_t *o, const json_t *doc, const char *cmd);
-/* The same, with the document's own text (as its producer wrote it) for --json, written
- * verbatim instead of re-serialised from doc. */
-int cli_outputs_write_text(const cli_outputs_t *o, const json_t *doc, const char *text, size_t len,
-                           const char *cmd);
-/* The same with the typed result the document was encoded from (without one, it is decoded
- * from doc once, when a renderer needs it). `surge run` passes no doc: its model, and its
- * document's text for --json. */
+/* Renders and writes every chosen output from r, each file atomically; text (the document r
+ * was encoded into, by `surge run`) is --json's bytes when given, else r is encoded. On
+ * failure it goes on with the others, prints "surge CMD: cannot write FILE: why" for each
+ * that failed and returns EXIT_USAGE; 0 when all were written. */
 struct result;
-int cli_outputs_write_result(const cli_outputs_t *o, const json_t *doc, const struct result *model,
-                             const char *text, size_t len, const char *cmd);
+int cli_outputs_write_result(const cli_outputs_t *o, const struct result *r, const char *text,
+                             size_t len, const char *cmd);
 
 #endif

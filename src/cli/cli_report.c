@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_outputs.h"
 #include "core/echo.h"
-#include "result/result_doc.h"
+#include "result/result.h"
 
 static const struct option long_options[] = {
     CLI_OUTPUTS_LONG_OPTIONS,
@@ -20,7 +20,7 @@ int cli_report(int argc, char **argv)
 {
 	cli_outputs_t outputs = {0};
 	char err[2048];
-	json_t *doc;
+	result_t r;
 	int opt, rc;
 
 	opterr = 0;
@@ -46,14 +46,14 @@ int cli_report(int argc, char **argv)
 			return cli_usage_error(
 			    "report", "the output %s is the result file: it would be replaced",
 			    ECHO(outputs.paths[k]));
-	doc = result_doc_load(argv[optind], err, sizeof(err));
-	if (!doc) {
+	if (result_load(argv[optind], RESULT_DOC_FOR_REPORT, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "surge report: %s\n", err);
+		result_free(&r);
 		return EXIT_USAGE;
 	}
 	if (!cli_outputs_any(&outputs))
 		outputs.paths[CLI_OUTPUT_MARKDOWN] = "-";
-	rc = cli_outputs_write(&outputs, doc, "report");
-	json_decref(doc);
+	rc = cli_outputs_write_result(&outputs, &r, NULL, 0, "report");
+	result_free(&r);
 	return rc;
 }

@@ -123,7 +123,7 @@ static int write_outputs(const char *cmd, const cli_outputs_t *o, bool quiet, co
 			fprintf(stderr, "surge %s: cannot build the result document: %s\n", cmd,
 			        strerror(-rc));
 			rc = rc == -ENOMEM ? rc : -1;
-		} else if (cli_outputs_write_result(o, NULL, r, out.data, out.len, cmd)) {
+		} else if (cli_outputs_write_result(o, r, out.data, out.len, cmd)) {
 			rc = json_alloc_failures() != refused ? -ENOMEM : -1;
 		}
 	}

@@ -161,7 +161,7 @@ static int check_change(const gen_run_t *run, const gen_steer_t *s, char *err, s
 		if (s->value > run->users_max) {
 			snprintf(err, errlen,
 			         "%.0f users is over the %u this run has room for: start it with "
-			         "room for more (--max-users)",
+			         "room for more (-c)",
 			         s->value, run->users_max);
 			return -EINVAL;
 		}

@@ -483,7 +483,7 @@ TEST(steer_refuses_bad_changes_with_reasons)
 	         "rate"},
 	        {{GEN_STEER_USERS, 11, 0, 0},
 	         "11 users is over the 10 this run has room for: start it with room for more "
-	         "(--max-users)"},
+	         "(-c)"},
 	        {{GEN_STEER_USERS, 2.5, 0, 0}, "users: 2.5 is not a whole number from 0 to 10"},
 	        {{GEN_STEER_USERS, -1, 0, 0}, "users: -1 is not a whole number from 0 to 10"},
 	        {{GEN_STEER_USERS, NAN, 0, 0}, "users: nan is not a whole number from 0 to 10"},
