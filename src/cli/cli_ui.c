@@ -51,6 +51,7 @@ struct cli_live {
 	uint64_t started_wall_ns;
 	uint64_t process_start_ns;
 	double users_asked; /* the closed model's users as the page last asked them */
+	double spawn_asked; /* and the spawn rate with them; -1: none asked yet */
 	bool stop_asked;    /* Stop in the page: the run ended as at its end, not interrupted */
 
 	pthread_mutex_t run_lock;
@@ -188,8 +189,8 @@ static void write_state(cli_live_t *l, buf_t *out)
 	jsonw_uint(&w, l->o->ui.has_start ? (uint64_t)l->users_asked : cfg->connections);
 	jsonw_key(&w, "users_max");
 	jsonw_uint(&w, cfg->users_max ? cfg->users_max : cfg->connections);
-	jsonw_key(&w, "spawn_rate");
-	jsonw_double(&w, l->o->spawn_rate, 3);
+	jsonw_key(&w, "spawn_rate"); /* as asked last (Start, a change), else the command line's */
+	jsonw_double(&w, l->spawn_asked >= 0 ? l->spawn_asked : l->o->spawn_rate, 3);
 	jsonw_key(&w, "rate");
 	if (cfg->open_model && !(l->o->ui.rate_from_start && l->state == STATE_WAITING))
 		jsonw_double(&w, cfg->rate, 3);
@@ -259,6 +260,23 @@ static void publish_state(cli_live_t *l)
 	if (!buf_error(&b))
 		ui_publish(l->ui, b.data, b.len);
 	buf_free(&b);
+}
+
+/* A control that took effect, as a marker every chart draws (under lock). t: seconds since
+ * the run's start (the stream's seconds); kind: start, stop, reset or quit (load changes are
+ * the engine's own markers, published by live/). */
+static void publish_marker(cli_live_t *l, const char *kind, const char *what)
+{
+	char text[256];
+	double t = l->started_wall_ns && clock_wall_ns() > l->started_wall_ns
+	               ? (double)(clock_wall_ns() - l->started_wall_ns) / NS_PER_S
+	               : 0;
+	int n = snprintf(text, sizeof(text),
+	                 "{\"type\":\"marker\",\"kind\":\"%s\",\"t\":%.3f,\"what\":\"%s\"}", kind,
+	                 t, what);
+
+	if (l->ui && n > 0 && (size_t)n < sizeof(text))
+		ui_publish(l->ui, text, (size_t)n);
 }
 
 /* ---- the stream ---- */
@@ -436,6 +454,7 @@ static int control_start(cli_live_t *l, const json_t *args, char *err, size_t er
 		o->ui.start = s;
 		o->ui.has_start = true;
 		l->users_asked = s.value;
+		l->spawn_asked = s.spawn_rate;
 	} else {
 		o->cfg.rate = s.value;
 		schedule_constant(&o->cfg.schedule, s.value, 0);
@@ -465,8 +484,10 @@ static int control_load(cli_live_t *l, const json_t *args, char *err, size_t err
 		snprintf(err, errlen, "the run is over");
 	pthread_mutex_unlock(&l->run_lock);
 	pthread_mutex_lock(&l->lock);
-	if (rc == 0 && s.kind == GEN_STEER_USERS)
+	if (rc == 0 && s.kind == GEN_STEER_USERS) {
 		l->users_asked = s.value;
+		l->spawn_asked = s.spawn_rate;
+	}
 	if (rc == 0 && s.kind == GEN_STEER_RATE)
 		l->o->cfg.rate = s.value;
 	return rc == 0 ? 0 : rc == -EBUSY ? 409 : 400;
@@ -480,6 +501,7 @@ static int control_stop(cli_live_t *l, char *err, size_t errlen)
 	}
 	l->state = STATE_STOPPING;
 	l->stop_asked = true;
+	publish_marker(l, "stop", "stopped");
 	pthread_mutex_unlock(&l->lock);
 	pthread_mutex_lock(&l->run_lock);
 	if (l->run)
@@ -499,14 +521,7 @@ static int control_reset(cli_live_t *l, char *err, size_t errlen)
 	result_free(l->r);
 	result_init(l->r);
 	l->reset_second = l->last_second + 1;
-	if (l->ui) {
-		char marker[160];
-		int n = snprintf(marker, sizeof(marker),
-		                 "{\"type\":\"marker\",\"t\":%lld,\"what\":\"statistics reset\"}",
-		                 (long long)l->reset_second);
-
-		ui_publish(l->ui, marker, (size_t)n);
-	}
+	publish_marker(l, "reset", "statistics reset");
 	return 0;
 }
 
@@ -531,6 +546,8 @@ static int on_control(void *ctx, const char *name, const json_t *args, buf_t *re
 			snprintf(err, errlen, "stop the run first");
 		else
 			l->quit_asked = true;
+		if (!rc)
+			publish_marker(l, "quit", "quit");
 		pthread_cond_broadcast(&l->changed);
 	} else {
 		snprintf(err, errlen, "no control '%s' (start, load, stop, reset, quit)",
@@ -701,6 +718,7 @@ int cli_live_open(run_options_t *o, result_t *r, cli_live_t **out)
 	l->o = o;
 	l->r = r;
 	l->last_second = -1;
+	l->spawn_asked = -1;
 	l->process_start_ns = clock_wall_ns();
 	l->state = o->ui.interactive ? STATE_WAITING : STATE_RUNNING;
 	l->consumer =
@@ -774,6 +792,7 @@ void cli_live_run_started(cli_live_t *l, gen_run_t *run)
 	l->started_wall_ns = gen_started_wall_ns(run);
 	if (l->state == STATE_WAITING)
 		l->state = STATE_RUNNING;
+	publish_marker(l, "start", "started");
 	publish_state(l);
 	pthread_mutex_unlock(&l->lock);
 }

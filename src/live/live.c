@@ -124,7 +124,8 @@ static void publish_marker(live_t *l, const gen_marker_t *m)
 		         m->ramp_s);
 	else
 		snprintf(what, sizeof(what), "rate %g/s \u2192 %g/s", m->from, m->to);
-	n = snprintf(text, sizeof(text), "{\"type\":\"marker\",\"t\":%.3f,\"what\":\"%s\"}",
+	n = snprintf(text, sizeof(text),
+	             "{\"type\":\"marker\",\"kind\":\"load\",\"t\":%.3f,\"what\":\"%s\"}",
 	             (double)m->at_ns / 1e9, what);
 	l->stats.events++;
 	l->publish(l->ctx, text, (size_t)n);

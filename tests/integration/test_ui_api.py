@@ -160,7 +160,9 @@ def test_interactive_run_waits_for_start_and_follows_the_page():
                               e["run"]["users"] == 1)
             assert time.monotonic() - changed < 3.5, "the change seen within its second"
             markers = [e for _, e in ev2 if e.get("type") == "marker"]
-            assert markers and "1" in markers[0]["what"], [e for _, e in ev2][:3]
+            assert markers and markers[0]["kind"] == "load" and "1" in markers[0]["what"], \
+                [e for _, e in ev2][:3]
+            assert any(e.get("kind") == "start" for _, e in ev), "Start is a marker too"
             run.control("stop")
             wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
                      "stopped after Stop")
@@ -269,7 +271,7 @@ def test_reset_starts_the_statistics_from_its_second():
             run.control("reset")
             ev = read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
                              e["second"] >= 5)
-            assert any(e.get("type") == "marker" and "reset" in e["what"] for _, e in ev), ev[:3]
+            assert any(e.get("type") == "marker" and e["kind"] == "reset" for _, e in ev), ev[:3]
             run.control("stop")
             wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
                      "stopped")
