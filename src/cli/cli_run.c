@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,40 +681,90 @@ static void print_progress(const gen_point_t *last, uint64_t errors)
 	fflush(stderr);
 }
 
-/* Checks the thresholds on the run so far; true when one failed. */
-static bool thresholds_fail_now(gen_run_t *run, const run_options_t *o, hist_t *scratch)
-{
-	gen_counters_t so_far;
-	threshold_view_t v = {0};
-	double elapsed, value;
-	uint64_t transport = 0;
+/* The run's result as its stream sums it, shared by the engine's threads (the consumer,
+ * called per thread under the engine's timeline lock) and the supervisor (the live check):
+ * one lock guards it — this one, or with --ui the live side's, whose consumer sums the
+ * stream into the same result (cli_ui.c). Neither side holds it for more than one delta or
+ * one judgement. */
+typedef struct stream {
+	pthread_mutex_t lock;
+	result_t *r;
+	cli_live_t *live;     /* --ui: its consumer sums into r under its lock; else NULL */
+	_Atomic int64_t done; /* the last second every running thread handed over; -1: none */
+} stream_t;
 
-	gen_progress(run, &so_far, scratch, &elapsed);
-	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
-		transport += so_far.errors_by_kind[i];
-	v.run = (threshold_figures_t){.latency = scratch,
-	                              .requests = so_far.requests + transport,
-	                              .errors = so_far.errors,
-	                              .duration_s = elapsed,
-	                              .balance = NAN};
-	if (!v.run.requests)
-		return false; /* nothing measured yet: nothing to judge */
-	/* judged as at the end (threshold_judge), on what the engine reports while it runs: the
-	 * whole run's figures. Its endpoints' and the spread are merged from the threads at the
-	 * end only, so endpoint and balance thresholds are judged then, not live. */
+static void stream_lock(stream_t *s)
+{
+	if (s->live)
+		cli_live_lock(s->live);
+	else
+		pthread_mutex_lock(&s->lock);
+}
+
+static void stream_unlock(stream_t *s)
+{
+	if (s->live)
+		cli_live_unlock(s->live);
+	else
+		pthread_mutex_unlock(&s->lock);
+}
+
+/* The run's consumer: every thread's per-second delta summed into the result (a failure is
+ * counted there, in dropped.deltas_lost), or handed to the live side's consumer. */
+static void sum_second(void *ctx, const delta_t *d)
+{
+	stream_t *s = ctx;
+	const gen_consumer_t *live = s->live ? cli_live_consumer(s->live) : NULL;
+
+	if (live) {
+		live->second(live->ctx, d);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	(void)result_add(s->r, d);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void second_done(void *ctx, int64_t second)
+{
+	stream_t *s = ctx;
+	const gen_consumer_t *live = s->live ? cli_live_consumer(s->live) : NULL;
+
+	if (live && live->second_done)
+		live->second_done(live->ctx, second);
+	atomic_store(&s->done, second);
+}
+
+/* The live check: every threshold judged on the stream so far by the judge of the finished
+ * run (report_thresholds), endpoint ones too; true when one failed on a measured value. A
+ * threshold with nothing to measure yet (no request, an endpoint not yet requested) waits:
+ * the end judges it. balance waits too: the stream carries no --group-by-header counts (the
+ * engine merges them from its threads at the end). */
+static bool thresholds_fail_now(const result_t *r, const run_options_t *o)
+{
+	threshold_t live[THRESHOLD_MAX];
+	double values[THRESHOLD_MAX];
+	bool passed[THRESHOLD_MAX];
+	int n = 0;
+
 	for (int i = 0; i < o->threshold_count; i++)
-		if (!o->thresholds[i].endpoint[0] && o->thresholds[i].metric != TH_BALANCE &&
-		    !threshold_judge(&o->thresholds[i], &v, NULL, &value))
+		if (o->thresholds[i].metric != TH_BALANCE)
+			live[n++] = o->thresholds[i];
+	if (report_thresholds(r, live, n, values, passed) < 0)
+		return false; /* no memory to judge now: the end judges (and says so) */
+	for (int i = 0; i < n; i++)
+		if (!passed[i] && !isnan(values[i]))
 			return true;
 	return false;
 }
 
-/* Waits for the run: progress once a second, SIGINT/SIGTERM into a clean stop. */
-static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *signals,
-                      bool progress)
+/* Waits for the run: progress once a second, SIGINT/SIGTERM into a clean stop, and with
+ * --abort-on-fail the thresholds judged on every second the stream completes. */
+static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
+                      const sigset_t *signals, bool progress)
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-	hist_t *scratch = o->abort_on_fail ? malloc(sizeof(hist_t)) : NULL;
+	int64_t judged = -1;
 	size_t seen = 0;
 	uint64_t errors = 0;
 	bool aborted = false;
@@ -741,23 +793,21 @@ static bool supervise(gen_run_t *run, const run_options_t *o, const sigset_t *si
 				errors += p[i].errors;
 			if (progress)
 				print_progress(&p[n - 1], errors);
-			if (scratch && !aborted && thresholds_fail_now(run, o, scratch)) {
-				aborted = true;
-				gen_stop(run);
-			}
 		}
+		if (!o->abort_on_fail || aborted)
+			continue;
+		if (atomic_load(&stream->done) > judged) {
+			judged = atomic_load(&stream->done);
+			stream_lock(stream);
+			aborted = thresholds_fail_now(stream->r, o);
+			stream_unlock(stream);
+		}
+		if (aborted)
+			gen_stop(run);
 	}
 	if (progress && seen)
 		fputc('\n', stderr);
-	free(scratch);
 	return aborted;
-}
-
-/* The run's consumer: every thread's per-second delta summed into the result (a failure is
- * counted there, in dropped.deltas_lost). */
-static void sum_second(void *ctx, const delta_t *d)
-{
-	(void)result_add(ctx, d);
 }
 
 /* What the run was asked to be judged by. */
@@ -803,8 +853,9 @@ static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool a
 
 int cli_execute(run_options_t *o, bool progress, result_t *r)
 {
-	gen_consumer_t consumer = {.ctx = r, .second = sum_second};
-	const gen_consumer_t *stream = o->live ? cli_live_consumer(o->live) : &consumer;
+	stream_t stream = {.lock = PTHREAD_MUTEX_INITIALIZER, .r = r, .live = o->live, .done = -1};
+	gen_consumer_t consumer = {
+	    .ctx = &stream, .second = sum_second, .second_done = second_done};
 	gen_result_t g;
 	gen_run_t *run;
 	sigset_t signals;
@@ -821,7 +872,7 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
 		return EXIT_USAGE;
-	o->cfg.consumer = stream;
+	o->cfg.consumer = &consumer;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	o->cfg.consumer = NULL; /* the run has its copy; `consumer` lives until gen_finish */
 	if (!run) {
@@ -834,7 +885,7 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 		return resource ? EXIT_GENERATOR : EXIT_USAGE;
 	}
 	cli_live_run_started(o->live, run);
-	aborted = supervise(run, o, &signals, progress);
+	aborted = supervise(run, o, &stream, &signals, progress);
 	cli_live_run_over(o->live); /* the page steers and stops no more: the run is let go */
 	if (gen_finish(run, &g) < 0) {
 		cli_scrape_end(scraper, NULL);

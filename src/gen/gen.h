@@ -257,9 +257,6 @@ void gen_stop(gen_run_t *run);
 /* When the run's first second began, wall clock (ns since the epoch). */
 uint64_t gen_started_wall_ns(const gen_run_t *run);
 bool gen_finished(gen_run_t *run);
-/* The whole run so far (finished seconds only): counters and the latency histogram, for
- * thresholds checked while the run goes on. */
-void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, double *elapsed_s);
 /* Copies up to max finished timeline points from index `from`; returns how many. */
 size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size_t max);
 
@@ -321,6 +318,9 @@ typedef struct gen_result {
 	uint64_t started_wall_ns;
 	uint64_t duration_ns;
 	bool interrupted; /* ended by gen_stop */
+	/* the engine's own totals, merged from its threads: no command reads them (surge run's
+	 * figures are the stream's sum, result_t); they are what tests/unit/test_stream.c proves
+	 * that sum equal to, count for count and bucket for bucket */
 	gen_counters_t counters;
 	gen_named_t named;     /* by endpoint, and the scenario's checks and metrics */
 	hist_t *latency;       /* µs: from the intended send time (open model) or the send */

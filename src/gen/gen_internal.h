@@ -220,9 +220,7 @@ struct gen_run {
 	gen_point_t *points;
 	size_t points_len;
 	size_t points_cap;
-	uint64_t points_lost;  /* seconds past GEN_TIMELINE_MAX or without memory */
-	gen_counters_t so_far; /* every finished second, for live thresholds */
-	hist_t *so_far_latency;
+	uint64_t points_lost;   /* seconds past GEN_TIMELINE_MAX or without memory */
 	char driver_error[512]; /* why the driver could not start on some thread */
 };
 

@@ -322,7 +322,6 @@ static void free_run(gen_run_t *run)
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		free(run->slots[i].hist);
-	free(run->so_far_latency);
 	gen_steer_free(run);
 	free(run->threads);
 	free(run->points);
@@ -416,9 +415,6 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)
 		if (!(run->slots[i].hist = calloc(1, sizeof(hist_t))))
 			goto nomem;
-	if (!(run->so_far_latency = calloc(1, sizeof(hist_t))))
-		goto nomem;
-	hist_reset(run->so_far_latency);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory setting up %u connections", conns);
@@ -474,15 +470,6 @@ gen_run_t *gen_start(const gen_config_t *cfg, char *err, size_t errlen)
 		}
 	}
 	return run;
-}
-
-void gen_progress(gen_run_t *run, gen_counters_t *counters, hist_t *latency, double *elapsed_s)
-{
-	pthread_mutex_lock(&run->timeline_lock);
-	*counters = run->so_far;
-	memcpy(latency, run->so_far_latency, sizeof(*latency));
-	*elapsed_s = run->points_len ? run->points[run->points_len - 1].t : 0;
-	pthread_mutex_unlock(&run->timeline_lock);
 }
 
 void gen_stop(gen_run_t *run)

@@ -1,5 +1,5 @@
 /* gen_timeline: merges every thread's one-second intervals into the engine's own timeline —
- * counters and percentiles for the live line, the live thresholds (gen_progress) and the
+ * counters and percentiles for the live line and the
  * self-check — and hands each thread's delta to the run's consumer under the same lock.
  * Threads report each second under a lock (once a second each: no hot-path sharing); a
  * second becomes a timeline point when every thread still running has reported it. */
@@ -31,8 +31,6 @@ static void finalize_slot(gen_run_t *run, timeline_slot_t *slot)
 	slot->used = false;
 	if (consumer && consumer->second_done)
 		consumer->second_done(consumer->ctx, (int64_t)slot->index);
-	gen_counters_add(&run->so_far, &slot->counters);
-	hist_merge(run->so_far_latency, slot->hist);
 	if (slot->counters.requests == 0 && slot->counters.errors == 0 && slot->length_s < 0.001)
 		return; /* the sliver between the last tick and the stop */
 	if (run->points_len == run->points_cap) {

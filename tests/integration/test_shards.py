@@ -3,7 +3,8 @@ Against a real `surge serve` on loopback: -n 300 as three shards is 100+100+100 
 what one process sends; -R 300 for 3 s as three shards started at one wall-clock time sends
 exactly the arrivals one process sends, second by second, each second split at most 1
 apart; users (-c, closed --stages) dealt 4/3/3; a scenario's users numbered across shards;
-bad values are exit 2 naming the option, and merge refuses a shard twice or mixed splits."""
+bad values are exit 2 naming the option, merge refuses a shard twice or mixed splits, and one
+run and its three shards merged are judged alike."""
 
 import datetime
 import json
@@ -183,6 +184,50 @@ def test_bad_values_are_usage_errors():
     assert "--shard I/N" in surge("help", "run", check_rc=0).stdout
 
 
+def test_one_run_and_its_three_shards_merged_judge_alike():
+    """The same work — -n 300 against /health — as one process and as three shards started at
+    one wall-clock time, merged: the same request count, and every threshold the same verdict
+    (each clearly holds or clearly fails, so the timing of a busy host cannot flip one):
+    whole-run and endpoint ones, and one whose endpoint never ran."""
+    holds = ["p99<10s", "error_rate<50%", "rps>1", "name:/health:p99<10s",
+             "name:/health:error_rate<=0"]
+    fails = ["p50<1us", "rps>100000000", "name:/health:error_rate>50%", "name:/nope:p95<1s"]
+    args = [a for e in holds + fails for a in ("--threshold", e)]
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        url = srv.url("/health")
+        at = start_in(5)
+        common = ["-c", "3", "-t", "1", "-n", "300", *args, url]
+        procs = {}
+        for name, extra in [("one", [])] + [(f"s{i}", ["--shard", f"{i}/3", "--start-at", at])
+                                            for i in (1, 2, 3)]:
+            path = os.path.join(d, name + ".json")
+            procs[name] = (path, subprocess.Popen([SURGE, "run", "-q", *extra, *common,
+                                                   "--json", path],
+                                                  stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE, text=True))
+        docs = {}
+        for name, (path, p) in procs.items():
+            _, err = p.communicate(timeout=90)
+            assert p.returncode == 1, (name, p.returncode, err)  # the failing thresholds
+            docs[name] = load(path)
+        out = os.path.join(d, "all.json")
+        surge("merge", *[procs[f"s{i}"][0] for i in (1, 2, 3)], "--json", out, "-q",
+              check_rc=1)
+        merged = load(out)
+    one = docs["one"]
+    assert [docs[f"s{i}"]["totals"]["requests"] for i in (1, 2, 3)] == [100, 100, 100]
+    assert merged["totals"]["requests"] == one["totals"]["requests"] == 300, \
+        (merged["totals"], one["totals"])
+    verdicts = {name: {t["expr"]: t["ok"] for t in doc["thresholds"]}
+                for name, doc in (("one", one), ("merged", merged))}
+    assert verdicts["one"] == verdicts["merged"] == {**{e: True for e in holds},
+                                                     **{e: False for e in fails}}, verdicts
+    for doc in (one, merged):
+        th = {t["expr"]: t for t in doc["thresholds"]}
+        assert th["name:/nope:p95<1s"]["value"] is None, th  # never ran: nothing measured
+        assert doc["assessment"]["thresholds"] == "FAIL", doc["assessment"]
+
+
 def test_merge_refuses_a_shard_twice_or_mixed_splits():
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
         url = srv.url("/health")
@@ -202,4 +247,6 @@ def test_merge_refuses_a_shard_twice_or_mixed_splits():
 if __name__ == "__main__":
     main([test_requests_split_exactly, test_open_model_arrivals_dealt_exactly,
           test_closed_model_users_dealt, test_scenario_users_numbered_across_shards,
-          test_start_at_is_the_run_start, test_bad_values_are_usage_errors, test_merge_refuses_a_shard_twice_or_mixed_splits])
+          test_start_at_is_the_run_start, test_bad_values_are_usage_errors,
+          test_one_run_and_its_three_shards_merged_judge_alike,
+          test_merge_refuses_a_shard_twice_or_mixed_splits])

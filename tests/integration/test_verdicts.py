@@ -5,9 +5,10 @@ are in test_shapes.py), so it runs beside the rest of the suite."""
 
 import json
 import os
+import subprocess
 import tempfile
 
-from harness import Serve, main, refused_url, run_json, surge
+from harness import SURGE, Serve, main, refused_url, run_json, surge
 
 
 def thresholds_by_expr(doc):
@@ -107,6 +108,52 @@ def test_endpoint_threshold_judges_every_method_of_the_name_alike():
         with open(merged_path) as f:
             merged = thresholds_by_expr(json.load(f))[expr]
         assert merged == run, (merged, run)
+
+
+def test_endpoint_threshold_is_judged_alike_live_in_a_run_and_merged():
+    """One threshold function judges name:/x:p90<100ms everywhere, GET /x (fast) and POST /x
+    (250 ms) together: --abort-on-fail stops the run at the first second it fails on the
+    stream so far (endpoint thresholds used to wait for the end), a run fails it, and the
+    merge of the same scenario run as two shards fails it with the same measure."""
+    expr = "name:/x:p90<100ms"
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        scenario = os.path.join(d, "x.lua")
+        with open(scenario, "w") as f:
+            f.write('options = { host = "%s", users = 2, duration = "2s" }\n'
+                    'tasks = { function(u)\n'
+                    '  u:get("/health", { name = "/x" })\n'
+                    '  u:post("/api/upload?delay=250ms", { name = "/x", body = "b" })\n'
+                    'end }\n' % srv.url("").rstrip("/"))
+        # live: a 20 s run stops once the stream's first whole second fails the threshold
+        p, live = run_json("-d", "20s", "--abort-on-fail", "--threshold", expr, scenario,
+                           check_rc=1, timeout=60)
+        assert live["assessment"]["aborted"] is True, live["assessment"]
+        assert live["duration_s"] < 5, live["duration_s"]
+        th = thresholds_by_expr(live)[expr]
+        assert th["ok"] is False and th["value"] >= 250, th
+        assert "aborted" in p.stdout, p.stdout
+        # a run, judged at its end
+        _, run = run_json("--threshold", expr, scenario, check_rc=1, timeout=60)
+        th = thresholds_by_expr(run)[expr]
+        assert th["ok"] is False and th["value"] >= 250, th
+        # the same scenario as two shards (one user each), merged: judged alike
+        paths = [os.path.join(d, f"s{i}.json") for i in (1, 2)]
+        procs = [subprocess.Popen([SURGE, "run", "-q", "--shard", f"{i}/2", "--threshold",
+                                   expr, "--json", path, scenario],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i, path in zip((1, 2), paths)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 1, (proc.returncode, err)
+        merged_path = os.path.join(d, "merged.json")
+        p = surge("merge", *paths, "-o", merged_path, timeout=30, check_rc=1)
+        with open(merged_path) as f:
+            merged = json.load(f)
+        th = thresholds_by_expr(merged)[expr]
+        assert th["ok"] is False and th["value"] >= 250, th
+        assert {(e["method"], e["name"]) for e in merged["endpoints"]} == \
+            {("GET", "/x"), ("POST", "/x")}, merged["endpoints"]
+        assert "FAIL" in p.stdout and expr in p.stdout, p.stdout
 
 
 def test_abort_on_fail_stops_soon_after_the_failure():

@@ -1,9 +1,11 @@
 /* Tests for report/thresholds: the threshold grammar and its messages, checks against
- * histograms with known values, and the seeds' assessment bands and verdicts. */
+ * histograms with known values, the seeds' assessment bands and verdicts, and the judge's
+ * view of a result (report_thresholds). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "report/report.h"
 #include "report/thresholds.h"
 #include "test.h"
 
@@ -543,4 +545,55 @@ TEST(threshold_judge_endpoint_is_every_method_of_the_name)
 	CHECK_NEAR(value, hist_percentile(run, 95) / 1e3, 1e-9);
 	free(scratch);
 	free(run);
+}
+
+/* The judge's view of a result (report_thresholds, what --abort-on-fail judges on the stream
+ * so far and report_judge on the whole): summed from one second's deltas, name:/x: is GET /x
+ * and POST /x together; a name not requested yet, and balance without --group-by-header
+ * counts, have nothing to measure (NAN: the live check waits, the end fails them). */
+TEST(report_thresholds_judges_the_stream_so_far)
+{
+	static const char *const exprs[] = {"name:/x:p90<100ms", "name:/x:p50<100ms",
+	                                    "name:/y:p99<1s",    "p99<1s",
+	                                    "error_rate<1%",     "balance<1.2"};
+	hist_t *d = malloc(sizeof(*d));
+	delta_endpoint_t eps[2] = {{.method = "GET", .name = "/x"},
+	                           {.method = "POST", .name = "/x"}};
+	delta_t delta = {.second = 0, .length_s = 1, .endpoints = eps, .endpoint_count = 2};
+	threshold_t t[COUNT(exprs)];
+	double values[COUNT(exprs)];
+	bool passed[COUNT(exprs)];
+	result_t r;
+
+	result_init(&r);
+	for (size_t i = 0; i < COUNT(exprs); i++)
+		t[i] = parse_ok(exprs[i]);
+	for (int e = 0; e < 2; e++) {
+		hist_reset(d);
+		hist_record_n(d, e ? 300000 : 1000, 10); /* GET 1 ms, POST 300 ms */
+		result_hist_init(&eps[e].latency);
+		CHECK(result_hist_set(NULL, &eps[e].latency, d) == 0);
+		eps[e].counters.requests = 10;
+	}
+	hist_reset(d);
+	hist_record_n(d, 1000, 10);
+	hist_record_n(d, 300000, 10);
+	result_hist_init(&delta.latency);
+	result_hist_init(&delta.service);
+	result_hist_init(&delta.sched_lag);
+	CHECK(result_hist_set(NULL, &delta.latency, d) == 0);
+	delta.counters.requests = 20;
+	CHECK(result_add(&r, &delta) == 0);
+	CHECK(report_thresholds(&r, t, (int)COUNT(exprs), values, passed) == 0);
+	CHECK(!passed[0] && values[0] >= 250); /* GET /x alone would pass */
+	CHECK(passed[1] && values[1] < 100);
+	CHECK(!passed[2] && isnan(values[2]));
+	CHECK(passed[3] && values[3] >= 250);
+	CHECK(passed[4] && values[4] == 0);
+	CHECK(!passed[5] && isnan(values[5]));
+	for (int e = 0; e < 2; e++)
+		result_hist_free(NULL, &eps[e].latency);
+	result_hist_free(NULL, &delta.latency);
+	result_free(&r);
+	free(d);
 }
