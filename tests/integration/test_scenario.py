@@ -297,12 +297,16 @@ def test_expected_statuses_and_ending_an_iteration_early():
           function(u) u:get("/health", { name = "next step" }) end,
         }
     """)
+    # a user of each class (weights 1:1 deal 2 users one each), so each mistake is made at
+    # least once however few iterations a busy host allows (one random task of two once
+    # picked only the second in 500 ms)
     bad = scenario("""
-        options = { users = 1, duration = "500ms" }
-        wait = constant(0.05)
-        tasks = {
-          function(u) u:get("/health", { expect = 99 }) end,
-          function(u) u:get("/health", { expects = 200 }) end,
+        options = { users = 2, duration = "1s" }
+        users = {
+          A = { weight = 1, wait = constant(0.05), tasks = {
+            function(u) u:get("/health", { expect = 99 }) end } },
+          B = { weight = 1, wait = constant(0.05), tasks = {
+            function(u) u:get("/health", { expects = 200 }) end } },
         }
     """, name="bad_opts.lua")
     with Serve() as s:
@@ -318,7 +322,7 @@ def test_expected_statuses_and_ending_an_iteration_early():
     messages = " ".join(e["message"] for e in doc["script_errors"])
     assert "bad_opts.lua:5: u:get: expect: a status from 100 to 599" in messages, messages
     assert "prelude" not in messages, messages
-    assert "bad_opts.lua:6: u:get: unknown request option 'expects' (did you mean 'expect'?)" \
+    assert "bad_opts.lua:7: u:get: unknown request option 'expects' (did you mean 'expect'?)" \
         in messages, messages
 
 
