@@ -27,6 +27,7 @@
 #include "report/report_html.h"
 #include "report/report_outputs.h"
 #include "report/result_finish.h"
+#include "scenario/scenario.h"
 #include "ui/ui.h"
 
 #define UI_USERS_ROOM 10000 /* users an interactive closed run has room for, at least */
@@ -161,6 +162,28 @@ static void control(json_writer_t *w, const char *name, bool enabled, const char
 	jsonw_object_end(w);
 }
 
+/* A scenario's user classes and their weights for the run (the file's, or as Start set
+ * them), in the order users are dealt to them. */
+static void write_classes(cli_live_t *l, json_writer_t *w)
+{
+	const scenario_class_t *c;
+	size_t n = l->o->scenario ? scenario_classes(l->o->scenario, &c) : 0;
+
+	if (!l->o->scenario)
+		return;
+	jsonw_key(w, "classes");
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		jsonw_object_begin(w);
+		jsonw_key(w, "name");
+		jsonw_string(w, c[i].name);
+		jsonw_key(w, "weight");
+		jsonw_double(w, c[i].weight, 6);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
 /* The state object (docs/ui.md); under lock. */
 static void write_state(cli_live_t *l, buf_t *out)
 {
@@ -169,6 +192,7 @@ static void write_state(cli_live_t *l, buf_t *out)
 	char why[256] = "";
 	bool steerable = gen_steer_check(cfg, &kind, why, sizeof(why)) == 0;
 	bool running = l->state == STATE_RUNNING;
+	bool waiting = l->state == STATE_WAITING && !l->start_asked; /* for Start */
 	json_writer_t w;
 
 	jsonw_init(&w, out, false);
@@ -198,17 +222,20 @@ static void write_state(cli_live_t *l, buf_t *out)
 		jsonw_null(&w);
 	jsonw_key(&w, "interactive");
 	jsonw_bool(&w, l->o->ui.interactive);
+	write_classes(l, &w);
 	jsonw_key(&w, "controls");
 	jsonw_object_begin(&w);
-	control(&w, "start", l->state == STATE_WAITING, "the run has started");
+	control(&w, "start", waiting, "the run has started");
 	control(&w, "load", running && steerable, running ? why : "not running");
 	control(&w, "stop", running, "not running");
 	control(&w, "reset", running, "not running");
-	control(&w, "host", l->state == STATE_WAITING && !cfg->scenario_path,
-	        l->state != STATE_WAITING ? "the run has started"
-	                                  : "a scenario's requests name their own paths: give "
-	                                    "--host on the command line");
-	control(&w, "classes", false, "a scenario's class weights are set in its file");
+	control(&w, "host", waiting && !cfg->scenario_path,
+	        !waiting ? "the run has started"
+	                 : "a scenario's requests name their own paths: give "
+	                   "--host on the command line");
+	control(&w, "classes", waiting && l->o->scenario,
+	        !waiting ? "the run has started"
+	                 : "a URL has no user classes: a scenario's are picked here");
 	control(&w, "quit", l->state == STATE_STOPPED || l->state == STATE_WAITING,
 	        "stop the run first");
 	jsonw_object_end(&w);
@@ -410,16 +437,58 @@ static int load_args(cli_live_t *l, const json_t *args, gen_steer_t *s, char *er
 	return 0;
 }
 
+/* Start's "classes": {"Browse": 3, "Buy": 0}, checked and set as the run's weights (the
+ * scenario module checks the names and values, and changes nothing on a refusal). */
+static int classes_arg(cli_live_t *l, const json_t *classes, char *err, size_t errlen)
+{
+	scenario_class_t *w;
+	const char *name;
+	json_t *v;
+	size_t n = 0;
+	int rc;
+
+	if (!l->o->scenario) {
+		snprintf(err, errlen, "classes: a URL has no user classes (give a scenario)");
+		return 400;
+	}
+	if (!json_is_object(classes)) {
+		snprintf(err, errlen,
+		         "classes: expected an object of weights, like {\"Browse\": 3}");
+		return 400;
+	}
+	if (!(w = calloc(json_object_size(classes) + 1, sizeof(*w)))) {
+		snprintf(err, errlen, "out of memory");
+		return 503;
+	}
+	json_object_foreach((json_t *)classes, name, v)
+	{
+		if (!json_is_number(v)) {
+			snprintf(err, errlen,
+			         "classes: the weight of '%s' must be a number from 0 "
+			         "(left out) to %g",
+			         ECHO(name), SCENARIO_WEIGHT_MAX);
+			free(w);
+			return 400;
+		}
+		w[n++] = (scenario_class_t){.name = name, .weight = json_number_value(v)};
+	}
+	rc = scenario_set_weights(l->o->scenario, w, n, err, errlen);
+	free(w);
+	return rc < 0 ? 400 : 0;
+}
+
 static int control_start(cli_live_t *l, const json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"users", "spawn_rate", "rate", "host", NULL};
+	static const char *const keys[] = {"users", "spawn_rate", "rate", "host", "classes", NULL};
 	const json_t *host = json_object_get(args, "host");
+	const json_t *classes = json_object_get(args, "classes");
 	run_options_t *o = l->o;
 	gen_steer_t s;
 	url_t url;
 	int rc;
 
-	if (l->state != STATE_WAITING) {
+	/* once asked, the main thread reads o and the scenario's weights as it starts the run */
+	if (l->state != STATE_WAITING || l->start_asked) {
 		snprintf(err, errlen, "the run has started");
 		return 409;
 	}
@@ -439,6 +508,12 @@ static int control_start(cli_live_t *l, const json_t *args, char *err, size_t er
 			snprintf(err, errlen, "host: %s", why);
 			return 400;
 		}
+	}
+	/* the last check, and the first change: a scenario's weights (a URL has no classes and
+	 * a scenario no host, so nothing below can refuse once they are set) */
+	if (classes && (rc = classes_arg(l, classes, err, errlen)))
+		return rc;
+	if (host) {
 		free(l->host);
 		if (!(l->host = strdup(json_string_value(host)))) {
 			snprintf(err, errlen, "out of memory");

@@ -591,7 +591,7 @@ end
 
 -- Users are given classes by smooth weighted round-robin over their global number, so any
 -- number of users splits by the weights (rounded to whole numbers) as evenly as it can, the
--- same way every run.
+-- same way every run. A weight of 0 (set for the run, never the file's) leaves its class out.
 local cycle
 
 local function class_for(id)
@@ -599,16 +599,18 @@ local function class_for(id)
 		cycle = {}
 		local weights, current, total = {}, {}, 0
 		for i, c in ipairs(classes) do
-			weights[i] = math.max(1, floor(c.weight + 0.5))
+			weights[i] = c.weight > 0 and math.max(1, floor(c.weight + 0.5)) or 0
 			current[i] = 0
 			total = total + weights[i]
 		end
 		for n = 1, math.min(total, 100000) do
-			local pick = 1
+			local pick
 			for i = 1, #classes do
-				current[i] = current[i] + weights[i]
-				if current[i] > current[pick] then
-					pick = i
+				if weights[i] > 0 then
+					current[i] = current[i] + weights[i]
+					if not pick or current[i] > current[pick] then
+						pick = i
+					end
 				end
 			end
 			current[pick] = current[pick] - total
@@ -616,6 +618,34 @@ local function class_for(id)
 		end
 	end
 	return cycle[id % #cycle + 1]
+end
+
+-- Called by C, after _surge_classes, when the run's weights differ from the file's (the live
+-- UI's Start): one weight per class in their order (by name), checked by C (finite, >= 0, one
+-- at least above 0). Every VM of the run gets the same list, so users are dealt the same way.
+function _surge_set_weights(list)
+	if #list ~= #classes then
+		error("the file declares " .. #classes .. " user classes in this VM, " .. #list
+			.. " when it was loaded", 0)
+	end
+	for i, c in ipairs(classes) do
+		c.weight = list[i]
+	end
+	cycle = nil
+end
+
+-- The class user `id` is dealt, by name (for the tests of the deal).
+function _surge_class_of(id)
+	return class_for(id).name
+end
+
+-- The classes in their order, { {name, weight}, ... } (read once at load: scenario_classes).
+function _surge_class_list()
+	local list = {}
+	for i, c in ipairs(classes) do
+		list[i] = { c.name, c.weight }
+	end
+	return list
 end
 
 local function pick_task(c)

@@ -42,6 +42,27 @@ const char *scenario_path(const scenario_t *s);
  * is checked at load under SCENARIO_HEAP_DEFAULT). */
 void scenario_set_heap_limit(scenario_t *s, size_t bytes);
 
+/* A user class of the file and its weight for the run. */
+typedef struct scenario_class {
+	const char *name;
+	double weight;
+} scenario_class_t;
+
+#define SCENARIO_WEIGHT_MAX 1e9 /* a weight the run may set; the deal's cycle is 100,000 long */
+
+/* The file's user classes in the order users are dealt to them (by name), each with its
+ * weight for the run: the file's, until scenario_set_weights changes it. Valid while s
+ * lives. */
+size_t scenario_classes(const scenario_t *s, const scenario_class_t **out);
+/* Before the run starts (the live UI's Start): the weights of the classes named (the others
+ * keep theirs), which every VM the run then opens deals its users by. A weight is a number
+ * from 0 to SCENARIO_WEIGHT_MAX: 0 leaves the class out, any other rounds as the file's do (to
+ * a whole number, at least 1); one class at least must keep a weight above 0. 0, or -EINVAL
+ * with one line in err naming the class or the value, and nothing changed. Not while a run's
+ * VMs open (nothing locks the weights). */
+int scenario_set_weights(scenario_t *s, const scenario_class_t *weights, size_t n, char *err,
+                         size_t errlen);
+
 /* The engine's driver for this scenario; valid while s lives. */
 const gen_driver_t *scenario_driver(scenario_t *s);
 

@@ -21,7 +21,9 @@
 /* instructions between two looks at the clock and the stop flags: at most tens of
  * microseconds of interpreted code, more only when C library calls (string.rep, ...) fill it */
 #define SCENARIO_HOOK_INTERVAL    10000
-#define SCENARIO_QUIET_ITERATIONS 64 /* in a row without I/O, then the event loop has a turn */
+#define SCENARIO_QUIET_ITERATIONS 64   /* in a row without I/O, then the event loop has a turn */
+#define SCENARIO_CLASSES_MAX      1024 /* user classes of one file */
+#define SCENARIO_CLASS_NAME_MAX   256  /* bytes of a class's name */
 
 typedef struct scenario_csv {
 	char *path;
@@ -40,6 +42,10 @@ struct scenario {
 	gen_driver_t driver;
 
 	size_t heap_limit; /* bytes of Lua heap per VM (--script-memory) */
+
+	scenario_class_t *classes; /* the file's, names owned; weights for the run */
+	size_t class_count;
+	bool weights_set; /* scenario_set_weights was called: the VMs are told */
 
 	pthread_mutex_t csv_lock;
 	scenario_csv_t *csv[SCENARIO_CSV_FILES];
@@ -105,6 +111,17 @@ bool scenario_vm_run_over(scenario_vm_t *vm);
 void scenario_vm_absorb(scenario_vm_t *vm);
 /* "the Lua heap reached its limit of 512 MiB (--script-memory)" */
 void scenario_heap_message(const scenario_vm_t *vm, char *out, size_t len);
+
+/* Calls the function below its nargs arguments on vm's stack with the hook and the heap
+ * limit on, leaving its one result: 0, or -EINVAL with "FILE: message" in err (popped). */
+int scenario_vm_call(scenario_vm_t *vm, int nargs, char *err, size_t errlen);
+
+/* scenario_classes.c: the file's classes read from the VM that checked it at load (0,
+ * -E2BIG past the bounds, -ENOMEM, -EINVAL; err says which); the run's weights handed to a
+ * run's VM once its file has run (0, or -EINVAL with err); freed with the scenario. */
+int scenario_classes_read(scenario_vm_t *vm, char *err, size_t errlen);
+int scenario_classes_apply(scenario_vm_t *vm, char *err, size_t errlen);
+void scenario_classes_free(scenario_t *s);
 
 /* scenario_api.c: registers _surge_c (the C functions the prelude uses). */
 void scenario_api_open(lua_State *L);

@@ -249,7 +249,7 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
 	/* a VM of its own proves the file compiles, runs and declares users */
 	if (!(vm = scenario_vm_open(s, NULL, err, errlen)))
 		goto fail;
-	if (read_options(s, vm->L, err, errlen) < 0) {
+	if (read_options(s, vm->L, err, errlen) < 0 || scenario_classes_read(vm, err, errlen) < 0) {
 		scenario_vm_close(vm);
 		goto fail;
 	}
@@ -267,6 +267,7 @@ void scenario_free(scenario_t *s)
 	for (size_t i = 0; i < s->option_count; i++)
 		free((char *)s->options[i].value);
 	scenario_csv_free_all(s);
+	scenario_classes_free(s);
 	pthread_mutex_destroy(&s->csv_lock);
 	free(s->path);
 	free(s->dir);

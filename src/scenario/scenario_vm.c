@@ -248,7 +248,7 @@ static int traceback(lua_State *L)
 	return 1;
 }
 
-static int run_chunk(scenario_vm_t *vm, int nargs, char *err, size_t errlen)
+int scenario_vm_call(scenario_vm_t *vm, int nargs, char *err, size_t errlen)
 {
 	lua_State *L = vm->L;
 	int base = lua_gettop(L) - nargs;
@@ -338,7 +338,7 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
 	hook_every(vm, SCENARIO_HOOK_INTERVAL);
 	if (luaL_loadbuffer(L, scenario_prelude, sizeof(scenario_prelude) - 1, "=prelude") != 0 ||
-	    run_chunk(vm, 0, err, errlen) < 0)
+	    scenario_vm_call(vm, 0, err, errlen) < 0)
 		goto fail;
 	lua_pop(L, 1);
 	snprintf(chunk, sizeof(chunk), "@%s", s->path);
@@ -353,13 +353,15 @@ scenario_vm_t *scenario_vm_open(scenario_t *s, gen_thread_t *t, char *err, size_
 		first_line(err, errlen, lua_tostring(L, -1));
 		goto fail;
 	}
-	if (run_chunk(vm, 0, err, errlen) < 0)
+	if (scenario_vm_call(vm, 0, err, errlen) < 0)
 		goto fail;
 	lua_pop(L, 1);
 	lua_getglobal(L, "_surge_classes");
-	if (run_chunk(vm, 0, err, errlen) < 0)
+	if (scenario_vm_call(vm, 0, err, errlen) < 0)
 		goto fail;
 	lua_pop(L, 1);
+	if (scenario_classes_apply(vm, err, errlen) < 0)
+		goto fail;
 	lua_getglobal(L, "_surge_user");
 	vm->user_fn = luaL_ref(L, LUA_REGISTRYINDEX);
 	return vm;

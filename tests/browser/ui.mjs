@@ -5,9 +5,10 @@
 //   node build/browser/ui.mjs --url http://127.0.0.1:8089/ --shots build/ui-shots
 //
 // Steps, each with a screenshot in --shots (NN-step.png): open the page; set users and spawn
-// rate (or the rate, open model) and Start; see requests/s and the users (or rate) chart
-// move; change the load mid-run and see the chart follow; open an endpoint's charts; reload
-// mid-run and find every second again, once, with no gap and the same figures; Stop;
+// rate (or the rate, open model) and a scenario's first class's weight, and Start; see
+// requests/s and the users (or rate) chart move; change the load mid-run and see the chart
+// follow; open an endpoint's charts; reload mid-run and find every second again, once, with
+// no gap and the same figures; Stop;
 // download the result, the HTML report and the CSVs; Quit. Prints one JSON line per step
 // ({"step", "ok", "ms", ...}) and last {"done": true, "downloads": {name: path}} for the
 // Python test to check against the result document. Exit status 0 when every step passed.
@@ -121,9 +122,20 @@ try {
       await page.fill("#f-users", String(o.users));
       await page.fill("#f-spawn", String(o.spawnRate));
     }
+    /* a scenario's classes: the first one's weight changed in its box goes with Start */
+    const weights = await page.$$("input[data-weight]");
+    let weighed = null;
+    if (weights.length) {
+      weighed = { name: await weights[0].getAttribute("data-weight"), weight: 2 };
+      await weights[0].fill(String(weighed.weight));
+    }
     const [r] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/control/start")), page.click('button[data-control="start"]')]);
     const startedAt = Date.now();
     if (r.status() !== 200) throw new Error(`Start answered ${r.status()}: ${await r.text()}`);
+    if (weighed) {
+      const c = ((await r.json()).classes || []).find((x) => x.name === weighed.name);
+      if (!c || c.weight !== weighed.weight) throw new Error(`class ${weighed.name}: weight ${weighed.weight} typed, the run has ${JSON.stringify(c)}`);
+    }
     const load = model === "open" ? "rate" : "users";
     const seen = await until("requests/s and the " + load + " chart move", (load) => {
       const rps = window.surgeLive.chartData("rps");

@@ -290,6 +290,96 @@ def test_reset_starts_the_statistics_from_its_second():
             run.close()
 
 
+TWO_CLASSES = """
+users = {
+    Browse = { weight = 3, wait = constant(0.01), tasks = {
+        function(u) u:get("/health", { name = "browse" }) end } },
+    Buy = { weight = 1, wait = constant(0.01), tasks = {
+        function(u) u:get("/health", { name = "buy" }) end } },
+}
+"""
+
+
+def two_classes(d):
+    path = os.path.join(d, "shop.lua")
+    with open(path, "w") as f:
+        f.write(TWO_CLASSES)
+    return path
+
+
+def test_start_picks_a_scenarios_classes_and_their_weights():
+    with favoured(), Serve() as srv, tempfile.TemporaryDirectory() as d:
+        run = UiRun("--host", srv.url(""), "-t", "2", two_classes(d))
+        try:
+            state, _ = get_json(run.api("api/state"))
+            assert state["classes"] == [{"name": "Browse", "weight": 3},
+                                        {"name": "Buy", "weight": 1}], state
+            assert state["controls"]["classes"] == {"enabled": True}, state["controls"]
+            state = run.control("start", {"users": 4, "spawn_rate": 100,
+                                          "classes": {"Browse": 1, "Buy": 0}})
+            assert state["classes"] == [{"name": "Browse", "weight": 1},
+                                        {"name": "Buy", "weight": 0}], state
+            assert not state["controls"]["classes"]["enabled"], state["controls"]
+            read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                        e["second"] >= 1 and e["run"]["responses"] > 0)
+            state, _ = get_json(run.api("api/state"))
+            assert state["controls"]["classes"] == {"enabled": False,
+                                                    "reason": "the run has started"}, state
+            run.control("start", {"users": 1, "classes": {"Buy": 1}}, expect=409)
+            run.control("stop")
+            wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
+                     "stopped")
+            run.control("quit")
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                doc = json.load(f)
+            # 4 users on 2 threads, every one dealt to Browse: not one request of Buy's
+            names = {e["name"]: e["requests"] for e in doc["endpoints"]}
+            assert list(names) == ["browse"] and names["browse"] > 0, names
+        finally:
+            run.close()
+
+
+def test_bad_classes_are_refused_and_change_nothing():
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        run = UiRun("--host", srv.url(""), two_classes(d))
+        try:
+            before, _ = get_json(run.api("api/state"))
+            for classes, says in [
+                    ({"Brows": 1}, "classes: no user class 'Brows' in "),
+                    ({"Browse": 2, "Nobody": 1}, "(it has: Browse, Buy)"),
+                    ({"Buy": -1}, "classes: the weight of 'Buy' must be a number from 0"),
+                    ({"Buy": "2"}, "classes: the weight of 'Buy' must be a number"),
+                    ({"Buy": 1e12}, "the weight of 'Buy'"),
+                    ({"Browse": 0, "Buy": 0}, "classes: every weight is 0"),
+                    ([1, 2], "classes: expected an object of weights"),
+                    ({"x" * 5000: 1}, "…")]:
+                out = run.control("start", {"users": 2, "classes": classes}, expect=400)
+                assert says in out["error"], (classes, out)
+                assert len(out["error"]) < 600, out  # a long name is cut
+            # a bad load with good classes: refused before the weights change
+            out = run.control("start", {"users": -1, "classes": {"Buy": 0}}, expect=400)
+            assert "users:" in out["error"], out
+            after, _ = get_json(run.api("api/state"))
+            assert after["state"] == "waiting", after
+            assert after["classes"] == before["classes"], (before["classes"], after["classes"])
+            run.control("quit")
+            assert run.finish()[0] == 5, run.err_lines[-3:]
+        finally:
+            run.close()
+        with Serve() as srv2:
+            url = UiRun(srv2.url("/health"))
+            try:
+                state, _ = get_json(url.api("api/state"))
+                assert "classes" not in state, state
+                assert state["controls"]["classes"]["enabled"] is False, state["controls"]
+                out = url.control("start", {"users": 1, "classes": {"user": 1}}, expect=400)
+                assert "a URL has no user classes" in out["error"], out
+            finally:
+                url.close()
+
+
 def test_metrics_alone_for_a_headless_run_pass_promtool():
     promtool = need("promtool")
     with Serve() as srv:
@@ -335,5 +425,7 @@ if __name__ == "__main__":
           test_the_open_model_rate_follows_the_page,
           test_bad_control_input_is_refused_and_changes_nothing,
           test_reset_starts_the_statistics_from_its_second,
+          test_start_picks_a_scenarios_classes_and_their_weights,
+          test_bad_classes_are_refused_and_change_nothing,
           test_metrics_alone_for_a_headless_run_pass_promtool,
           test_a_ui_on_every_address_needs_its_token])

@@ -294,9 +294,9 @@
         classes.forEach((c, i) => {
           const name = String(c.name);
           list.append(h("span", { class: "class" },
-            h("input", { type: "checkbox", id: "f-class-" + i, checked: true, "data-class": name }),
+            h("input", { type: "checkbox", id: "f-class-" + i, checked: num(c.weight) !== 0, "data-class": name }),
             h("label", { for: "f-class-" + i }, name),
-            h("input", { type: "number", min: "1", step: "1", value: String(num(c.weight) || 1), "aria-label": "weight of " + name, "data-weight": name })));
+            h("input", { type: "number", min: "0", step: "any", value: String(num(c.weight) || 1), "aria-label": "weight of " + name, "data-weight": name })));
         });
         if (!cc.enabled && cc.reason) list.append(h("span", { class: "reason" }, cc.reason));
         form.append(list);
@@ -321,13 +321,14 @@
         }
         if (host.enabled && hostInput.value.trim() && hostInput.value.trim() !== str(st.url, "")) body.host = hostInput.value.trim();
         if (classes.length && ctl(st, "classes").enabled) {
+          /* every class with its weight; one not ticked (or weighing 0) is left out */
           const picked = {};
           for (const cb of form.querySelectorAll("input[data-class]")) {
-            if (!cb.checked) continue;
             const w = form.querySelector('input[data-weight="' + CSS.escape(cb.dataset.class) + '"]');
-            picked[cb.dataset.class] = Math.max(1, Math.round(Number(w && w.value) || 1));
+            const v = Number(w && w.value); /* surge rounds it as the file's: 0.3 is 1 */
+            picked[cb.dataset.class] = cb.checked && isFinite(v) && v > 0 ? v : 0;
           }
-          if (!Object.keys(picked).length) {
+          if (!Object.values(picked).some((w) => w > 0)) {
             showControlError("Pick at least one user class.");
             return;
           }
