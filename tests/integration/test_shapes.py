@@ -98,7 +98,11 @@ def test_rate_accuracy_at_several_rates():
             # whatever the host did, what the generator vouches for holds: the rate over the run,
             # and each second it ran on time
             assert sum(pt["due"] for pt in doc["timeline"]) == asked - 1, doc["timeline"]
-            assert asked * 0.99 <= t["requests"], (rate, t)  # the rate over the asked time
+            # the rate over the asked time: every arrival sent but those still waiting for a
+            # connection when the run ended (a slow target's queue, at most the last seconds'
+            # late ones: ASan at a load of 15 left 185 of 15,000 there)
+            queued = sum(pt["late"] for pt in doc["timeline"][-2:])
+            assert asked * 0.99 <= t["requests"] + queued, (rate, t, queued)
             # the run ends when its last arrival is answered (due 1/rate before the end), or a
             # little later on a busy host that fires its last timer late; rps is over the time
             # it really ran
