@@ -56,6 +56,20 @@ def wait_port(port, timeout=10.0):
     raise AssertionError(f"nothing listens on port {port} after {timeout}s")
 
 
+@contextlib.contextmanager
+def browser_lock():
+    """One Chromium at a time across the suite's test files, which run three at a time: each
+    is a heavy process tree on a 2-core machine, and two at once on a busy host once left a
+    headless screenshot hanging past its 180 s bound."""
+    import fcntl
+    with open(os.path.join(tempfile.gettempdir(), "surge-tests-chromium.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def need(binary):
     """The path of a fixture binary; a missing one is a SKIP outside CI and a FAIL in CI."""
     for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]:

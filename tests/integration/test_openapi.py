@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import ROOT, Serve, get_json, http, main, need
+from harness import browser_lock, ROOT, Serve, get_json, http, main, need
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 SCHEMA_TYPES = {"string", "integer", "number", "boolean"}
@@ -172,14 +172,15 @@ def test_apidocs_assets_are_embedded():
 
 def chromium(browser, profile, *args, timeout=180):  # a start takes a minute on a busy host
     """Headless Chromium with no network beyond loopback: every other host fails to resolve."""
-    return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={profile}",
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-         "--enable-logging=stderr", "--v=0", "--window-size=1280,2000",
-         "--virtual-time-budget=5000", *args],
-        capture_output=True, text=True, timeout=timeout)
+    with browser_lock():
+        return subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}",
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+             "--enable-logging=stderr", "--v=0", "--window-size=1280,2000",
+             "--virtual-time-budget=5000", *args],
+            capture_output=True, text=True, timeout=timeout)
 
 
 def console_errors(stderr):

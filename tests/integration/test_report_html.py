@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import ROOT, Serve, main, need, refused_url, surge
+from harness import browser_lock, ROOT, Serve, main, need, refused_url, surge
 
 ARTIFACTS = os.path.join(ROOT, os.environ.get("BUILD", "build"), "test-artifacts")
 
@@ -20,14 +20,15 @@ ARTIFACTS = os.path.join(ROOT, os.environ.get("BUILD", "build"), "test-artifacts
 def chromium(browser, profile, *args, size="1280,2400", timeout=180):
     """Headless Chromium with no network at all: every host name fails to resolve and any
     proxy is refused, so a report that needed the network would show it."""
-    return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={profile}",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-         "--allow-file-access-from-files", "--enable-logging=stderr", "--v=0",
-         f"--window-size={size}", "--virtual-time-budget=10000", *args],
-        capture_output=True, text=True, timeout=timeout)
+    with browser_lock():
+        return subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}",
+             "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+             "--allow-file-access-from-files", "--enable-logging=stderr", "--v=0",
+             f"--window-size={size}", "--virtual-time-budget=10000", *args],
+            capture_output=True, text=True, timeout=timeout)
 
 
 def console_messages(stderr):

@@ -29,7 +29,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import ROOT, SURGE, Serve, main, need
+from harness import browser_lock, ROOT, SURGE, Serve, main, need
 
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 HARNESS = os.path.join(ROOT, "tests", "browser")
@@ -126,9 +126,10 @@ class LiveRun:
 
 def drive(node, url, shots, downloads, *extra):
     """ui.mjs against url: its steps (one JSON object each) and its closing line."""
-    p = subprocess.run([node, os.path.join(TOOLS, "ui.mjs"), "--url", url, "--shots", shots,
-                        "--downloads", downloads, *extra],
-                       capture_output=True, text=True, timeout=300)
+    with browser_lock():  # one Chromium at a time in the suite
+        p = subprocess.run([node, os.path.join(TOOLS, "ui.mjs"), "--url", url, "--shots", shots,
+                            "--downloads", downloads, *extra],
+                           capture_output=True, text=True, timeout=300)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     steps = [l for l in lines if "step" in l]
     done = [l for l in lines if "done" in l]
