@@ -32,7 +32,7 @@ LDFLAGS += -pthread $(SANITIZE)
 LDLIBS  += $(PKG_LIBS) -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/serve/*.c src/scrape/*.c src/report/*.c src/result/*.c \
-	      src/live/*.c src/ui/*.c src/cli/*.c))
+	      src/live/*.c src/ui/*.c src/dist/*.c src/cli/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

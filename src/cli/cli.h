@@ -15,6 +15,7 @@ enum cli_exit {
 	EXIT_UNREACHABLE = 3, /* the run could not reach the target */
 	EXIT_GENERATOR = 4,   /* the generator itself was the bottleneck */
 	EXIT_NOTHING = 5,     /* nothing was measured: no request ended during the run */
+	EXIT_INCOMPLETE = 6,  /* a distributed run lacked a shard: missing at the start, or lost */
 };
 
 int cli_run(int argc, char **argv);

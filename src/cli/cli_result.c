@@ -64,6 +64,16 @@ int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len)
 		         scripts);
 		return EXIT_NOTHING;
 	}
+	if (o->shards_lost) {
+		snprintf(
+		    why, len,
+		    "incomplete: %u of %u shards lost while the run went on (shard %u/%u from "
+		    "second %lld): the figures lack %s part of the load, so no verdict on them "
+		    "holds",
+		    o->shards_lost, o->shards, o->first_lost_index + 1, o->shards,
+		    (long long)o->first_lost_from, o->shards_lost == 1 ? "its" : "their");
+		return EXIT_INCOMPLETE;
+	}
 	if (!o->thresholds_ok)
 		return EXIT_THRESHOLDS;
 	if (o->saturated)
@@ -87,10 +97,16 @@ int cli_exit_code(const result_t *r, char *why, size_t len)
 	    .script_errors = r->counters.script_errors,
 	    .thresholds_ok = true,
 	    .saturated = r->generator.saturated,
+	    .shards = r->distributed.shards,
+	    .shards_lost = r->distributed.lost_count,
 	};
 
 	for (uint32_t i = 0; i < r->threshold_count; i++)
 		o.thresholds_ok &= r->thresholds[i].ok;
+	if (r->distributed.lost_count) {
+		o.first_lost_index = r->distributed.lost[0].index;
+		o.first_lost_from = r->distributed.lost[0].from_second;
+	}
 	memcpy(o.errors_by_kind, r->counters.errors_by_kind, sizeof(o.errors_by_kind));
 	return cli_outcome_exit(&o, why, len);
 }

@@ -79,6 +79,7 @@ static const cli_option_t run_table[] = {
     {"shard", CLI_OPT_SHARD, "I/N", NULL, 0},
     {"start-at", CLI_OPT_START_AT, "TIME", NULL, 0},
     CLI_UI_OPTIONS,
+    CLI_DIST_OPTIONS,
     {"method", 'm', "METHOD", NULL, 0},
     {"header", 'H', "'NAME: VALUE'", NULL, 0},
     {"body", OPT_BODY, "TEXT", NULL, 0},
@@ -417,14 +418,37 @@ static int bad_option(int result, char **argv)
 	return cli_usage_error("run", "unknown option '%s'", ECHO(arg));
 }
 
-/* One option's value, from wherever it came. */
+/* One option's value, from wherever it came; recorded in o->applied (a coordinator's shards
+ * are given them). */
 static int apply_option(run_options_t *o, int opt, const char *arg)
 {
+	if (o->applied_count < CLI_APPLIED_MAX)
+		o->applied[o->applied_count++] = (cli_applied_t){opt, arg};
+	else
+		o->applied_over = true;
 	if (cli_outputs_option(&o->outputs, opt, arg))
 		return 0;
 	if (opt == CLI_OPT_UI || opt == CLI_OPT_UI_TOKEN || opt == CLI_OPT_METRICS)
 		return cli_ui_option(o, opt, arg);
+	if (opt >= CLI_OPT_COORDINATOR && opt <= CLI_OPT_LOST_AFTER)
+		return cli_dist_option(o, opt, arg);
 	return cli_run_option(o, opt, arg);
+}
+
+const char *cli_run_option_name(int key)
+{
+	int i = cli_option_by_key(TABLE, key);
+
+	return i >= 0 ? run_table[i].name : NULL;
+}
+
+int cli_run_apply_named(run_options_t *o, const char *name, const char *value)
+{
+	int i = cli_option_find(TABLE, name, strlen(name));
+
+	if (i < 0)
+		return cli_usage_error("run", "--%s: not an option of surge run", ECHO(name));
+	return apply_option(o, run_table[i].key, run_table[i].value ? value : NULL);
 }
 
 /* The command line's options, before or after the URL as GNU getopt allows; -1 after
@@ -611,7 +635,6 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 
 static int parse_args(run_options_t *o, int argc, char **argv)
 {
-	char err[200];
 	int rc;
 
 	cli_run_defaults(o);
@@ -623,9 +646,15 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 		return rc;
 	if ((rc = cli_outputs_check(&o->outputs, "run")) != 0)
 		return rc;
-	/* --ui ADDR: the word after --ui is its address, wherever getopt left it */
+	if (o->dist.join) /* a shard: the test comes from its coordinator */
+		return optind == argc ? 0
+		                      : cli_usage_error("run",
+		                                        "--join: the test (its URL too) comes from "
+		                                        "the coordinator: leave '%s' out",
+		                                        ECHO(argv[optind]));
+	/* --ui ADDR, --coordinator ADDR: the word after is its address, wherever getopt left it */
 	for (int i = optind; i < argc; i++)
-		if (cli_ui_takes_address(o, argv[i])) {
+		if (cli_ui_takes_address(o, argv[i]) || cli_dist_takes_address(o, argv[i])) {
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof(*argv));
 			argc--;
 			break;
@@ -648,6 +677,14 @@ static int parse_args(run_options_t *o, int argc, char **argv)
 	} else {
 		o->cfg.url_text = argv[optind];
 	}
+	return cli_run_resolve(o);
+}
+
+int cli_run_resolve(run_options_t *o)
+{
+	char err[200];
+	int rc;
+
 	if (url_parse(o->cfg.url_text, &o->cfg.url, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "URL '%s': %s", ECHO(o->cfg.url_text), err);
 	if (o->cfg.has_body && !o->method_given)
@@ -689,7 +726,10 @@ static void print_progress(const gen_point_t *last, uint64_t errors)
 typedef struct stream {
 	pthread_mutex_t lock;
 	result_t *r;
-	cli_live_t *live;     /* --ui: its consumer sums into r under its lock; else NULL */
+	cli_live_t *live; /* --ui: its consumer sums into r under its lock; else NULL */
+	/* a caller's (cli_run_hooks_t: a distributed run's shard), which sums into r under a lock
+	 * of its own: such a run has no live check (--abort-on-fail is its coordinator's) */
+	const gen_consumer_t *hook;
 	_Atomic int64_t done; /* the last second every running thread handed over; -1: none */
 } stream_t;
 
@@ -714,7 +754,9 @@ static void stream_unlock(stream_t *s)
 static void sum_second(void *ctx, const delta_t *d)
 {
 	stream_t *s = ctx;
-	const gen_consumer_t *live = s->live ? cli_live_consumer(s->live) : NULL;
+	const gen_consumer_t *live = s->hook   ? s->hook
+	                             : s->live ? cli_live_consumer(s->live)
+	                                       : NULL;
 
 	if (live) {
 		live->second(live->ctx, d);
@@ -728,7 +770,9 @@ static void sum_second(void *ctx, const delta_t *d)
 static void second_done(void *ctx, int64_t second)
 {
 	stream_t *s = ctx;
-	const gen_consumer_t *live = s->live ? cli_live_consumer(s->live) : NULL;
+	const gen_consumer_t *live = s->hook   ? s->hook
+	                             : s->live ? cli_live_consumer(s->live)
+	                                       : NULL;
 
 	if (live && live->second_done)
 		live->second_done(live->ctx, second);
@@ -811,7 +855,7 @@ static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
 }
 
 /* What the run was asked to be judged by. */
-static report_asked_t asked_of(const run_options_t *o, bool aborted)
+report_asked_t cli_run_asked(const run_options_t *o, bool aborted)
 {
 	return (report_asked_t){
 	    .thresholds = o->thresholds,
@@ -828,7 +872,7 @@ static report_asked_t asked_of(const run_options_t *o, bool aborted)
  * and the verdicts. 0, or an exit code (message printed). */
 static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool aborted, result_t *r)
 {
-	report_asked_t asked = asked_of(o, aborted);
+	report_asked_t asked = cli_run_asked(o, aborted);
 	int rc;
 
 	if (g->driver_error[0]) {
@@ -853,7 +897,11 @@ static int complete(run_options_t *o, gen_result_t *g, scrape_t *scraper, bool a
 
 int cli_execute(run_options_t *o, bool progress, result_t *r)
 {
-	stream_t stream = {.lock = PTHREAD_MUTEX_INITIALIZER, .r = r, .live = o->live, .done = -1};
+	stream_t stream = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	                   .r = r,
+	                   .live = o->live,
+	                   .hook = o->hooks ? o->hooks->consumer : NULL,
+	                   .done = -1};
 	gen_consumer_t consumer = {
 	    .ctx = &stream, .second = sum_second, .second_done = second_done};
 	gen_result_t g;
@@ -885,7 +933,11 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 		return resource ? EXIT_GENERATOR : EXIT_USAGE;
 	}
 	cli_live_run_started(o->live, run);
+	if (o->hooks && o->hooks->started)
+		o->hooks->started(o->hooks->ctx, run);
 	aborted = supervise(run, o, &stream, &signals, progress);
+	if (o->hooks && o->hooks->over)
+		o->hooks->over(o->hooks->ctx);
 	cli_live_run_over(o->live); /* the page steers and stops no more: the run is let go */
 	if (gen_finish(run, &g) < 0) {
 		cli_scrape_end(scraper, NULL);
@@ -980,9 +1032,15 @@ int cli_run(int argc, char **argv)
 		cli_usage_names(NULL);
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	if (!o.quiet)
-		announce(&o);
-	rc = run_with_ui(&o, &model);
+	if (o.dist.coordinator) {
+		rc = cli_coordinator_run(&o, &model);
+	} else if (o.dist.join) {
+		rc = cli_join_run(&o, &model);
+	} else {
+		if (!o.quiet)
+			announce(&o);
+		rc = run_with_ui(&o, &model);
+	}
 	result_free(&model);
 	free(o.body_owned);
 	scenario_free(o.scenario);

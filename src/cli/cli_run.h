@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "cli/cli_dist.h"
 #include "cli/cli_outputs.h"
 #include "cli/cli_ui.h"
 #include "gen/gen.h"
@@ -14,6 +15,25 @@
 #include "report/report.h"
 #include "result/result.h"
 #include "scrape/scrape.h"
+
+/* What a run's caller adds to one execution (a distributed run's shard, cli_join.c): the
+ * stream goes to `consumer` instead (which sums into the run's result itself), and the caller
+ * hears when the run has started (it may gen_stop it from then) and when it is over (not any
+ * more: called before gen_finish). */
+typedef struct cli_run_hooks {
+	const gen_consumer_t *consumer;
+	void (*started)(void *ctx, gen_run_t *run);
+	void (*over)(void *ctx);
+	void *ctx;
+} cli_run_hooks_t;
+
+/* The options applied, in order, each as given (the command line's, the environment's):
+ * what a coordinator hands its shards (cli_coordinator.c). */
+#define CLI_APPLIED_MAX 256
+typedef struct cli_applied {
+	int key;
+	const char *arg; /* NULL for a switch */
+} cli_applied_t;
 
 typedef struct run_options {
 	gen_config_t cfg;
@@ -53,7 +73,23 @@ typedef struct run_options {
 	/* --ui, --ui-token, --metrics (cli_ui.c), and the live side they open (NULL: none) */
 	cli_ui_options_t ui;
 	struct cli_live *live;
+
+	/* --coordinator, --expect-shards, --join, --token, --join-timeout (cli_dist.h) */
+	cli_dist_options_t dist;
+	const cli_run_hooks_t *hooks; /* NULL: none */
+	cli_applied_t applied[CLI_APPLIED_MAX];
+	uint32_t applied_count; /* beyond CLI_APPLIED_MAX: applied_over */
+	bool applied_over;
 } run_options_t;
+
+/* cli_run.c, for a distributed run: an option's name by its key (NULL: none); one applied by
+ * name as if given on the command line (a switch's value is ignored), 0 or EXIT_USAGE; the
+ * rest of the command line's reading once the URL is known (the URL parsed, the method's
+ * default, the shape resolved), 0 or EXIT_USAGE; and what the run is judged by. */
+const char *cli_run_option_name(int key);
+int cli_run_apply_named(run_options_t *o, const char *name, const char *value);
+int cli_run_resolve(run_options_t *o);
+report_asked_t cli_run_asked(const run_options_t *o, bool aborted);
 
 /* cli_shape.c: profile, model, rate, stages, users → cfg; 0 or EXIT_USAGE (message printed). */
 int cli_shape_resolve(run_options_t *o, const char *cmd);
@@ -95,12 +131,17 @@ typedef struct cli_outcome {
 	uint64_t script_errors;                      /* scenario iterations ended by a Lua error */
 	bool thresholds_ok;
 	bool saturated; /* the self-check's verdict */
+	/* a distributed run: its shards, how many were lost while it ran, the first of them */
+	uint32_t shards, shards_lost;
+	uint32_t first_lost_index; /* 0-based */
+	int64_t first_lost_from;   /* the second from which its part is missing */
 } cli_outcome_t;
 
 /* cli_result.c. The exit code, in precedence: 3 not one valid response (the target failed
  * every request), 4 not one request could be sent (resource_error only), 5 nothing was
- * measured (no request ended), 1 a threshold failed, 4 the generator saturated or ran out of
- * resources, 0. For 3, 5 and a resource 4, why says so in a line (else it is ""). */
+ * measured (no request ended), 6 a distributed run lost a shard (its figures lack that part:
+ * no verdict on them holds), 1 a threshold failed, 4 the generator saturated or ran out of
+ * resources, 0. For 3, 5, 6 and a resource 4, why says so in a line (else it is ""). */
 int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len);
 /* The same for a judged result (a run's, or a merge's whole). */
 int cli_exit_code(const result_t *r, char *why, size_t len);

@@ -600,12 +600,25 @@ static int control_reset(cli_live_t *l, char *err, size_t errlen)
 	return 0;
 }
 
+static bool page_control(const char *name)
+{
+	static const char *const names[] = {"start", "load", "stop", "reset", "quit"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int on_control(void *ctx, const char *name, const json_t *args, buf_t *reply, char *err,
                       size_t errlen)
 {
 	cli_live_t *l = ctx;
 	int rc;
 
+	/* a coordinator's own (join, deltas): they feed the stream, which takes the lock */
+	if (l->o->ui.extra_control && !page_control(name))
+		return l->o->ui.extra_control(l->o->ui.extra_ctx, name, args, reply, err, errlen);
 	pthread_mutex_lock(&l->lock);
 	if (strcmp(name, "start") == 0) {
 		rc = control_start(l, args, err, errlen);
@@ -749,6 +762,8 @@ static int start_server(cli_live_t *l, const char *addr, const char *token, enum
 	cfg.port = port;
 	cfg.mode = mode;
 	cfg.token = token;
+	if (mode == UI_MODE_FULL && l->o->ui.max_body_bytes)
+		cfg.max_body_bytes = l->o->ui.max_body_bytes;
 	if (ui_host_is_loopback(host, &loopback, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "%s: %s", mode == UI_MODE_FULL ? "--ui" : "--metrics",
 		                       err);
@@ -860,11 +875,11 @@ void cli_live_run_started(cli_live_t *l, gen_run_t *run)
 	pthread_mutex_lock(&l->run_lock);
 	l->run = run;
 	/* Start's users: joining at its spawn rate, the engine's steering from the first instant */
-	if (l->o->ui.has_start && gen_steer(run, &l->o->ui.start, err, sizeof(err)) < 0)
+	if (run && l->o->ui.has_start && gen_steer(run, &l->o->ui.start, err, sizeof(err)) < 0)
 		fprintf(stderr, "surge run: %s\n", err);
 	pthread_mutex_unlock(&l->run_lock);
 	pthread_mutex_lock(&l->lock);
-	l->started_wall_ns = gen_started_wall_ns(run);
+	l->started_wall_ns = run ? gen_started_wall_ns(run) : l->o->cfg.start_wall_ns;
 	if (l->state == STATE_WAITING)
 		l->state = STATE_RUNNING;
 	publish_marker(l, "start", "started");
@@ -924,6 +939,26 @@ void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals)
 	while (!l->quit_asked && !wait_a_little(l, signals))
 		;
 	pthread_mutex_unlock(&l->lock);
+}
+
+bool cli_live_stop_asked(cli_live_t *l)
+{
+	bool asked;
+
+	pthread_mutex_lock(&l->lock);
+	asked = l->stop_asked;
+	pthread_mutex_unlock(&l->lock);
+	return asked;
+}
+
+uint64_t cli_live_refused(cli_live_t *l)
+{
+	ui_stats_t st;
+
+	if (!l->ui)
+		return 0;
+	ui_stats(l->ui, &st);
+	return st.refused_auth;
 }
 
 void cli_live_close(cli_live_t *l)

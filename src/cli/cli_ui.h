@@ -15,6 +15,7 @@
 
 #include "gen/gen.h"
 #include "result/result.h"
+#include "ui/ui.h"
 
 struct run_options;
 
@@ -38,6 +39,12 @@ typedef struct cli_ui_options {
 	bool has_start;       /* Start asked for users: the run goes to them at once */
 	bool rate_from_start; /* --model open without a rate: Start gives it */
 	gen_steer_t start;
+	/* a distributed run's coordinator (cli_coordinator.c): controls of its own (join,
+	 * deltas) beside the page's, called outside the live side's lock, and a larger body
+	 * bound for them (0: the UI's default) */
+	ui_control_fn extra_control;
+	void *extra_ctx;
+	uint32_t max_body_bytes;
 } cli_ui_options_t;
 
 /* 0, or EXIT_USAGE (message printed). */
@@ -62,7 +69,8 @@ void cli_live_unlock(cli_live_t *l);
  * Quit or a signal — 1. */
 int cli_live_wait_start(cli_live_t *l, struct run_options *o, const sigset_t *signals);
 /* The run has started (the page may steer and stop it) / is over (it may not any more:
- * called before gen_finish). */
+ * called before gen_finish). run NULL: a run of other processes (a coordinator's), started at
+ * o->cfg.start_wall_ns; the page's Stop is then only recorded (cli_live_stop_asked). */
 void cli_live_run_started(cli_live_t *l, gen_run_t *run);
 void cli_live_run_over(cli_live_t *l);
 /* r, completed at the end of the run: after a Reset it is the run from that second on. */
@@ -72,5 +80,8 @@ void cli_live_finished(cli_live_t *l);
 /* Interactive: the page stays until Quit or a signal. */
 void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals);
 void cli_live_close(cli_live_t *l);
+/* Whether the page asked Stop; the requests the server refused for their token so far. */
+bool cli_live_stop_asked(cli_live_t *l);
+uint64_t cli_live_refused(cli_live_t *l);
 
 #endif

@@ -279,6 +279,24 @@ static void put_scenario_figures(buf_t *out, const result_t *r, hist_t *h)
 		buf_append_str(out, "\n");
 }
 
+/* A distributed run: its shards, and those lost with the second their part goes missing. */
+static void put_distributed(buf_t *out, const result_distributed_t *d)
+{
+	if (!d->shards)
+		return;
+	buf_printf(out, "%u shards (surge run --coordinator)", d->shards);
+	if (!d->lost_count) {
+		buf_append_str(out, ", every one to its end\n");
+		return;
+	}
+	buf_append_str(out, "; INCOMPLETE:");
+	for (uint32_t i = 0; i < d->lost_count && i < 16; i++)
+		buf_printf(out, "%s shard %u/%u lost from %llds", i ? "," : "",
+		           d->lost[i].index + 1, d->shards, (long long)d->lost[i].from_second);
+	buf_printf(out, "%s (the figures lack %s part of the load from then)\n",
+	           d->lost_count > 16 ? ", ..." : "", d->lost_count == 1 ? "its" : "their");
+}
+
 int report_text(const result_t *r, buf_t *out)
 {
 	const result_config_t *c = &r->config;
@@ -302,7 +320,9 @@ int report_text(const result_t *r, buf_t *out)
 		           c->url ? c->url : "", r->duration_s, (unsigned long long)g->threads,
 		           (unsigned long long)g->connections);
 	put_model(out, c);
-	buf_printf(out, "%s\n\n", r->interrupted ? " (interrupted)" : "");
+	buf_printf(out, "%s\n", r->interrupted ? " (interrupted)" : "");
+	put_distributed(out, &r->distributed);
+	buf_append_str(out, "\n");
 	put_counts(out, r);
 	put_status_and_errors(out, &r->counters);
 	buf_append_str(out, "\n");

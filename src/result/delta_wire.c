@@ -459,18 +459,53 @@ static void read_tallies(reader_t *r, const json_t *doc, delta_wire_t *w)
 	}
 }
 
+/* Every key of doc checked into w; the first fault in r. */
+static void read_doc(reader_t *r, const json_t *doc, delta_wire_t *w)
+{
+	delta_t *d = &w->d;
+
+	if (!json_is_object(doc)) {
+		fault(r, "(root)", "expected an object");
+	} else if (!json_is_integer(json_object_get(doc, "v")) ||
+	           json_integer_value(json_object_get(doc, "v")) != DELTA_WIRE_VERSION) {
+		fault(r, "v", "version %s, this surge reads %d: run the same surge everywhere",
+		      json_is_integer(json_object_get(doc, "v")) ? "other" : "missing",
+		      DELTA_WIRE_VERSION);
+	} else {
+		d->second = (int64_t)get_count(r, doc, "", "second", RESULT_POINTS_MAX - 1);
+		d->length_s = get_number(r, doc, "", "length_s", 0, 1);
+		d->users = (uint32_t)get_count(r, doc, "", "users", UINT32_MAX);
+		d->target = get_number(r, doc, "", "target", 0, 1e12);
+		d->busiest_cpu = get_number(r, doc, "", "busiest_cpu", 0, 1024);
+		d->due = get_count(r, doc, "", "due", INT64_MAX);
+		d->due_late = get_count(r, doc, "", "due_late", d->due);
+		read_counters(r, doc, "", &d->counters);
+		read_hist(r, doc, "", "latency", &d->latency);
+		read_hist(r, doc, "", "service", &d->service);
+		read_hist(r, doc, "", "sched_lag", &d->sched_lag);
+		read_endpoints(r, doc, w);
+		read_tallies(r, doc, w);
+	}
+	d->endpoints = w->endpoints;
+	d->tallies = w->tallies;
+}
+
+static void init_wire(delta_wire_t *w)
+{
+	memset(w, 0, sizeof(*w));
+	result_hist_init(&w->d.latency);
+	result_hist_init(&w->d.service);
+	result_hist_init(&w->d.sched_lag);
+}
+
 int delta_wire_decode(const char *name, const char *text, size_t len, delta_wire_t *w, char *err,
                       size_t errlen)
 {
 	reader_t r = {.name = name, .err = err, .errlen = errlen};
 	json_error_t je;
 	json_t *doc;
-	delta_t *d = &w->d;
 
-	memset(w, 0, sizeof(*w));
-	result_hist_init(&d->latency);
-	result_hist_init(&d->service);
-	result_hist_init(&d->sched_lag);
+	init_wire(w);
 	if (len > DELTA_WIRE_MAX) {
 		snprintf(err, errlen, "%s: %zu bytes, more than a second's %u", name, len,
 		         DELTA_WIRE_MAX);
@@ -483,31 +518,17 @@ int delta_wire_decode(const char *name, const char *text, size_t len, delta_wire
 		         json_alloc_failures() ? "out of memory: " : "", ECHO(je.text), je.column);
 		return -EINVAL;
 	}
-	if (!json_is_object(doc)) {
-		fault(&r, "(root)", "expected an object");
-	} else if (!json_is_integer(json_object_get(doc, "v")) ||
-	           json_integer_value(json_object_get(doc, "v")) != DELTA_WIRE_VERSION) {
-		fault(&r, "v", "version %s, this surge reads %d: run the same surge everywhere",
-		      json_is_integer(json_object_get(doc, "v")) ? "other" : "missing",
-		      DELTA_WIRE_VERSION);
-	} else {
-		d->second = (int64_t)get_count(&r, doc, "", "second", RESULT_POINTS_MAX - 1);
-		d->length_s = get_number(&r, doc, "", "length_s", 0, 1);
-		d->users = (uint32_t)get_count(&r, doc, "", "users", UINT32_MAX);
-		d->target = get_number(&r, doc, "", "target", 0, 1e12);
-		d->busiest_cpu = get_number(&r, doc, "", "busiest_cpu", 0, 1024);
-		d->due = get_count(&r, doc, "", "due", INT64_MAX);
-		d->due_late = get_count(&r, doc, "", "due_late", d->due);
-		read_counters(&r, doc, "", &d->counters);
-		read_hist(&r, doc, "", "latency", &d->latency);
-		read_hist(&r, doc, "", "service", &d->service);
-		read_hist(&r, doc, "", "sched_lag", &d->sched_lag);
-		read_endpoints(&r, doc, w);
-		read_tallies(&r, doc, w);
-	}
-	d->endpoints = w->endpoints;
-	d->tallies = w->tallies;
+	read_doc(&r, doc, w);
 	json_decref(doc);
+	return r.rc;
+}
+
+int delta_wire_read(const char *name, const json_t *doc, delta_wire_t *w, char *err, size_t errlen)
+{
+	reader_t r = {.name = name, .err = err, .errlen = errlen};
+
+	init_wire(w);
+	read_doc(&r, doc, w);
 	return r.rc;
 }
 

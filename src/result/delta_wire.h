@@ -10,6 +10,7 @@
 #ifndef SURGE_DELTA_WIRE_H
 #define SURGE_DELTA_WIRE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -34,6 +35,9 @@ typedef struct delta_wire {
  * -ENOMEM. */
 int delta_wire_decode(const char *name, const char *text, size_t len, delta_wire_t *w, char *err,
                       size_t errlen);
+/* The same from a JSON value already parsed (one second inside a shard's batch, which was
+ * bounded as a whole when it was read). */
+int delta_wire_read(const char *name, const json_t *doc, delta_wire_t *w, char *err, size_t errlen);
 void delta_wire_free(delta_wire_t *w);
 
 #endif

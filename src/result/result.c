@@ -167,6 +167,8 @@ void result_free(result_t *r)
 	for (uint32_t i = 0; i < r->merged_count; i++)
 		result_strfree(r, r->merged_from[i]);
 	result_release(r, r->merged_from, r->merged_count * sizeof(*r->merged_from));
+	result_release(r, r->distributed.lost,
+	               r->distributed.lost_count * sizeof(*r->distributed.lost));
 	result_release(r, r->scratch, sizeof(hist_t));
 	memset(r, 0, sizeof(*r));
 }

@@ -191,6 +191,19 @@ typedef struct result_dropped {
 	uint64_t markers;     /* changes of the load beyond RESULT_MARKERS_MAX, or lost to memory */
 } result_dropped_t;
 
+/* A distributed run (surge run --coordinator, docs/distributed.md): its shards, and each
+ * lost while it ran — the seconds from from_second on lack that shard's part of the load. */
+typedef struct result_lost_shard {
+	uint32_t index; /* 0-based; the document writes it from 1 */
+	int64_t from_second;
+} result_lost_shard_t;
+
+typedef struct result_distributed {
+	uint32_t shards; /* 0: not a distributed run */
+	uint32_t lost_count;
+	result_lost_shard_t *lost;
+} result_distributed_t;
+
 typedef struct result {
 	char *version; /* the surge that measured it; NULL: unknown (encoded as this one) */
 	/* what a sparse document (an older surge's, a hand-made one) left out */
@@ -239,6 +252,7 @@ typedef struct result {
 	char **merged_from; /* the shards' names, for a merge */
 	uint32_t merged_count;
 	uint64_t shards; /* 0: not a merge */
+	result_distributed_t distributed;
 
 	result_dropped_t dropped;
 	size_t bytes;    /* heap held, result_memory */

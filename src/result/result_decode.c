@@ -540,11 +540,35 @@ static int read_generator(result_t *r, const json_t *doc)
 	return 0;
 }
 
+static int read_distributed(result_t *r, const json_t *doc)
+{
+	const json_t *d = result_doc_object(doc, "distributed");
+	const json_t *lost = result_doc_array(d, "lost"), *v;
+	result_distributed_t *x = &r->distributed;
+	size_t i;
+
+	x->shards = (uint32_t)result_doc_count(d, "shards", 0);
+	if (!x->shards || !json_array_size(lost))
+		return 0;
+	if (!(x->lost = result_alloc(r, json_array_size(lost) * sizeof(*x->lost))))
+		return -ENOMEM;
+	json_array_foreach(lost, i, v)
+	{
+		uint64_t shard = result_doc_count(v, "shard", 1);
+
+		x->lost[x->lost_count++] =
+		    (result_lost_shard_t){.index = shard ? (uint32_t)(shard - 1) : 0,
+		                          .from_second = (int64_t)result_doc_count(v, "from_s", 0)};
+	}
+	return 0;
+}
+
 static int read_merge(result_t *r, const json_t *doc)
 {
 	const json_t *from = result_doc_array(doc, "merged_from"), *v;
 	const json_t *limits = result_doc_object(doc, "limits");
 	size_t i;
+	int rc;
 
 	r->shards = result_doc_count(doc, "shards", 0);
 	if (json_array_size(from) &&
@@ -556,6 +580,8 @@ static int read_merge(result_t *r, const json_t *doc)
 			return -ENOMEM;
 		r->merged_count++;
 	}
+	if ((rc = read_distributed(r, doc)) < 0)
+		return rc;
 	r->dropped.points = result_doc_count(limits, "timeline_points_dropped", 0);
 	r->dropped.endpoints = result_doc_count(limits, "endpoint_deltas_over_max", 0);
 	r->dropped.tallies = result_doc_count(limits, "tally_deltas_over_max", 0);

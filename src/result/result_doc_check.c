@@ -231,6 +231,12 @@ static const field_t limits_f[] = {{"timeline_points_dropped", K_COUNT, NULL},
                                    {"changes_max", K_COUNT, NULL},
                                    END};
 
+/* a distributed run's shards (surge run --coordinator) */
+static const field_t lost_shard_f[] = {{"shard", K_COUNT, NULL}, {"from_s", K_COUNT, NULL}, END};
+static const field_t lost_shards_f[] = {{"", K_OBJECT, lost_shard_f}};
+static const field_t distributed_f[] = {
+    {"shards", K_COUNT, NULL}, {"complete", K_BOOL, NULL}, {"lost", K_ARRAY, lost_shards_f}, END};
+
 static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"version", K_STRING, NULL},
                                      {"started_at", K_TIME, NULL},
@@ -258,6 +264,7 @@ static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"histograms", K_MAP, histogram_f},
                                      {"merged_from", K_ARRAY, string_f},
                                      {"shards", K_COUNT, NULL},
+                                     {"distributed", K_OBJECT, distributed_f},
                                      {"limits", K_OBJECT, limits_f},
                                      END};
 

@@ -481,6 +481,31 @@ static void write_merge(enc_t *e)
 	key_count(w, "shards", e->r->shards);
 }
 
+/* A distributed run: its shards, whether every one ran to its end, and those lost. */
+static void write_distributed(enc_t *e)
+{
+	const result_distributed_t *d = &e->r->distributed;
+	json_writer_t *w = &e->w;
+
+	if (!d->shards)
+		return;
+	jsonw_key(w, "distributed");
+	jsonw_object_begin(w);
+	key_count(w, "shards", d->shards);
+	jsonw_key(w, "complete");
+	jsonw_bool(w, d->lost_count == 0);
+	jsonw_key(w, "lost");
+	jsonw_array_begin(w);
+	for (uint32_t i = 0; i < d->lost_count; i++) {
+		jsonw_object_begin(w);
+		key_count(w, "shard", d->lost[i].index + 1);
+		key_count(w, "from_s", (uint64_t)d->lost[i].from_second);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_object_end(w);
+}
+
 static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 {
 	enc_t e = {.r = r, .rc = 0, .no_point_hists = !point_hists};
@@ -516,6 +541,7 @@ static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 	write_histograms(&e);
 	write_limits(&e);
 	write_merge(&e);
+	write_distributed(&e);
 	jsonw_object_end(w);
 	if (!w->err && pretty)
 		w->err = buf_append_char(out, '\n');

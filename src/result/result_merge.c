@@ -312,6 +312,27 @@ static int merge_generator(result_t *into, const result_t *from, uint64_t shard)
 	return 0;
 }
 
+/* A distributed run's shards and those it lost, carried (a copy of a coordinator's result
+ * keeps them; two such results merged count both runs' shards). */
+static int merge_distributed(result_t *into, const result_t *from)
+{
+	result_distributed_t *d = &into->distributed;
+	const result_distributed_t *f = &from->distributed;
+	result_lost_shard_t *lost;
+
+	d->shards += f->shards;
+	if (!f->lost_count)
+		return 0;
+	lost = result_realloc(into, d->lost, d->lost_count * sizeof(*lost),
+	                      (d->lost_count + f->lost_count) * sizeof(*lost));
+	if (!lost)
+		return -ENOMEM;
+	memcpy(lost + d->lost_count, f->lost, f->lost_count * sizeof(*lost));
+	d->lost = lost;
+	d->lost_count += f->lost_count;
+	return 0;
+}
+
 static int add_name(result_t *into, const char *name)
 {
 	char **names;
@@ -372,7 +393,8 @@ int result_merge(result_t *into, const result_t *from, const char *from_name)
 		return -ENOMEM;
 	if ((rc = copy_target(into, from)) < 0 || (rc = merge_named(into, from)) < 0 ||
 	    (rc = merge_groups(into, from)) < 0 || (rc = merge_generator(into, from, shard)) < 0 ||
-	    (rc = merge_timeline(into, from, offset_s)) < 0)
+	    (rc = merge_timeline(into, from, offset_s)) < 0 ||
+	    (rc = merge_distributed(into, from)) < 0)
 		return rc;
 	into->dropped.points += from->dropped.points;
 	into->dropped.endpoints += from->dropped.endpoints;

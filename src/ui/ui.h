@@ -23,6 +23,9 @@ typedef struct ui ui_t;
  * [A-Za-z0-9._~-] (URL-unreserved: the same bytes in a header, a cookie and a query). */
 #define UI_TOKEN_MIN 16
 #define UI_TOKEN_MAX 256
+/* A request body larger than this is read only once the request passed the access check (a
+ * coordinator's bound for its shards' batches is megabytes). */
+#define UI_BODY_UNCHECKED_MAX (64u << 10)
 /* The longest control name, NAME of POST /api/control/NAME ([a-z0-9_-]). */
 #define UI_CONTROL_NAME_MAX 32
 

@@ -373,6 +373,22 @@ static bool start_body(ui_conn_t *c)
 		reply_refused(c, 413, why);
 		return false;
 	}
+	/* a body over UI_BODY_UNCHECKED_MAX is read only for a request that passes the access
+	 * check: a stranger cannot make the server hold a large bound on every connection */
+	if (c->req.content_length > UI_BODY_UNCHECKED_MAX) {
+		enum ui_token_source source;
+		char denied[768];
+		int status =
+		    ui_access_check(&c->ui->access, &c->req, true, &source, denied, sizeof(denied));
+
+		if (status) {
+			ui_count(&c->ui->counters.refused_auth, 1);
+			c->close_after = true;
+			ui_reply_error(c, status, "%s", denied);
+			conn_send(c);
+			return false;
+		}
+	}
 	c->body_len = c->req.content_length > 0 ? (uint64_t)c->req.content_length : 0;
 	c->in_max = c->head_len + (size_t)c->body_len;
 	if (c->in_max < cfg->max_header_bytes)

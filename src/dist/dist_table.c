@@ -1,0 +1,771 @@
+/* dist_table: the coordinator's shard table (see dist.h) — joins (an index each, the start
+ * once all are in), batches (checked whole, then every second handed to the consumer as if
+ * one engine had produced them all), which second is whole, and who fell silent. One mutex;
+ * the consumer is called under it. Nothing a shard sends is trusted: every field is checked
+ * for its type and range before anything is added, and a batch is added whole or not at all. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/echo.h"
+#include "core/json.h"
+#include "core/version.h"
+#include "dist/dist.h"
+
+/* What a shard says of itself at the end (its "final" object). */
+typedef struct final {
+	uint64_t started_ns;
+	double duration_s;
+	bool interrupted;
+	double cpu_s;
+	uint64_t max_rss_bytes, threads, connections;
+	double thread_cpu_max;
+	double thread_cpu[GEN_MAX_THREADS];
+	uint32_t thread_cpu_count;
+	bool saturated;
+	gen_saturation_t saturation;
+	uint64_t deltas_lost;
+} final_t;
+
+typedef struct shard {
+	bool used;
+	enum dist_shard_state state;
+	char id[DIST_ID_LEN + 1];
+	char name[DIST_NAME_MAX + 1];
+	uint64_t heard_ns; /* the last request from it, monotonic */
+	uint64_t seq;      /* the last batch taken */
+	int64_t last_second;
+	int64_t lost_from;
+	bool has_final;
+	final_t fin;
+	uint64_t batches, duplicates;
+} shard_t;
+
+struct dist_table {
+	pthread_mutex_t lock;
+	dist_table_config_t cfg;
+	char *config_json;
+	shard_t *shards; /* by index */
+	uint32_t joined;
+	enum dist_phase phase;
+	uint64_t start_ns;      /* wall clock */
+	uint64_t start_mono_ns; /* the same on the callers' monotonic clock */
+	bool stop;
+	bool closed;     /* the run is over: nothing more is taken */
+	double *targets; /* per second: the shards' asked users or rate, each counted once */
+	size_t target_cap;
+	int64_t whole_upto; /* seconds up to here were given to second_done */
+};
+
+static void note(dist_table_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(dist_table_t *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!t->cfg.note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	t->cfg.note(t->cfg.note_ctx, line);
+}
+
+dist_table_t *dist_table_new(const dist_table_config_t *cfg)
+{
+	dist_table_t *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->cfg = *cfg;
+	if (!t->cfg.silence_ns)
+		t->cfg.silence_ns = DIST_SILENCE_NS;
+	if (!t->cfg.start_lead_ns)
+		t->cfg.start_lead_ns = DIST_START_LEAD_NS;
+	t->shards = calloc(cfg->shards ? cfg->shards : 1, sizeof(*t->shards));
+	t->config_json = malloc(cfg->config_len + 1);
+	if (!t->shards || !t->config_json) {
+		free(t->shards);
+		free(t->config_json);
+		free(t);
+		return NULL;
+	}
+	memcpy(t->config_json, cfg->config_json, cfg->config_len);
+	t->config_json[cfg->config_len] = '\0';
+	t->cfg.config_json = t->config_json;
+	t->whole_upto = -1;
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+void dist_table_free(dist_table_t *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t->shards);
+	free(t->config_json);
+	free(t->targets);
+	free(t);
+}
+
+/* ---- checks of what a shard sends ---- */
+
+static bool is_id(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || json_string_length(v) != DIST_ID_LEN)
+		return false;
+	for (size_t i = 0; i < DIST_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* A name for messages: printable ASCII, cut at DIST_NAME_MAX; "?" when none. */
+static void name_of(const json_t *v, char *out)
+{
+	const char *s = json_string_value(v);
+	size_t n = 0;
+
+	for (size_t i = 0; s && s[i] && n < DIST_NAME_MAX; i++)
+		out[n++] = s[i] > ' ' && s[i] < 127 ? s[i] : '?';
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, DIST_NAME_MAX + 1, "?");
+}
+
+static shard_t *by_id(dist_table_t *t, const char *id)
+{
+	for (uint32_t i = 0; i < t->cfg.shards; i++)
+		if (t->shards[i].used && strcmp(t->shards[i].id, id) == 0)
+			return &t->shards[i];
+	return NULL;
+}
+
+static uint32_t index_of(const dist_table_t *t, const shard_t *s)
+{
+	return (uint32_t)(s - t->shards);
+}
+
+/* ---- join ---- */
+
+static void write_join_reply(dist_table_t *t, const shard_t *s, buf_t *reply)
+{
+	json_writer_t w;
+
+	jsonw_init(&w, reply, false);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "wire");
+	jsonw_uint(&w, DIST_WIRE_VERSION);
+	jsonw_key(&w, "version");
+	jsonw_string(&w, surge_version);
+	jsonw_key(&w, "index");
+	jsonw_uint(&w, index_of(t, s));
+	jsonw_key(&w, "count");
+	jsonw_uint(&w, t->cfg.shards);
+	jsonw_key(&w, "start_ns");
+	if (t->start_ns)
+		jsonw_uint(&w, t->start_ns);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "stop");
+	jsonw_bool(&w, t->stop);
+	jsonw_key(&w, "silence_ms");
+	jsonw_uint(&w, t->cfg.silence_ns / NS_PER_MS);
+	jsonw_key(&w, "config");
+	jsonw_raw(&w, t->config_json, t->cfg.config_len);
+	jsonw_object_end(&w);
+}
+
+/* Which place a new shard takes: the index it asks (JOB_COMPLETION_INDEX) or the first free.
+ * NULL with an HTTP status in *status and err. */
+static shard_t *place_for(dist_table_t *t, const json_t *index, const char *name, int *status,
+                          char *err, size_t errlen)
+{
+	uint32_t n = t->cfg.shards;
+
+	if (t->phase != DIST_PHASE_JOINING) {
+		snprintf(err, errlen,
+		         "the test has started with its %u shards: '%s' joins late and is refused",
+		         n, name);
+		*status = 409;
+		return NULL;
+	}
+	if (index) {
+		json_int_t i = json_integer_value(index);
+
+		if (!json_is_integer(index) || i < 0 || i >= (json_int_t)n) {
+			snprintf(err, errlen, "index: expected 0 to %u (the test has %u shards)",
+			         n - 1, n);
+			*status = 400;
+			return NULL;
+		}
+		if (t->shards[i].used) {
+			snprintf(err, errlen,
+			         "shard %lld/%u has joined already (from %s): '%s' is a duplicate "
+			         "and is refused",
+			         (long long)i + 1, n, t->shards[i].name, name);
+			*status = 409;
+			return NULL;
+		}
+		return &t->shards[i];
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (!t->shards[i].used)
+			return &t->shards[i];
+	snprintf(err, errlen, "the test has its %u shards: '%s' is one too many and is refused", n,
+	         name);
+	*status = 409;
+	return NULL;
+}
+
+int dist_table_join(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t *reply, char *err,
+                    size_t errlen)
+{
+	const json_t *wire = json_object_get(args, "wire"), *id = json_object_get(args, "id");
+	const char *version = json_string_value(json_object_get(args, "version"));
+	char name[DIST_NAME_MAX + 1];
+	shard_t *s;
+	int status = 0;
+
+	name_of(json_object_get(args, "name"), name);
+	if (!json_is_integer(wire) || json_integer_value(wire) != DIST_WIRE_VERSION) {
+		snprintf(
+		    err, errlen,
+		    "'%s' speaks wire version %s (surge %s); this coordinator speaks %d (surge "
+		    "%s): run the same surge everywhere",
+		    name, json_is_integer(wire) ? "another" : "none",
+		    version ? ECHO(version) : "unknown", DIST_WIRE_VERSION, surge_version);
+		return 400;
+	}
+	if (!is_id(id)) {
+		snprintf(err, errlen, "id: expected %d hex digits (the shard's own, random)",
+		         DIST_ID_LEN);
+		return 400;
+	}
+	pthread_mutex_lock(&t->lock);
+	if (t->closed) {
+		pthread_mutex_unlock(&t->lock);
+		snprintf(err, errlen, "the test is over: '%s' is refused", name);
+		return 409;
+	}
+	if (!(s = by_id(t, json_string_value(id)))) {
+		s = place_for(t, json_object_get(args, "index"), name, &status, err, errlen);
+		if (!s) {
+			pthread_mutex_unlock(&t->lock);
+			note(t, "refused a shard: %s", err);
+			return status;
+		}
+		memset(s, 0, sizeof(*s));
+		s->used = true;
+		s->state = DIST_SHARD_JOINED;
+		s->last_second = -1;
+		memcpy(s->id, json_string_value(id), DIST_ID_LEN + 1);
+		memcpy(s->name, name, sizeof(name));
+		t->joined++;
+		note(t, "shard %u/%u joined: %s%s%s", index_of(t, s) + 1, t->cfg.shards, name,
+		     version && strcmp(version, surge_version) ? " (surge " : "",
+		     version && strcmp(version, surge_version) ? ECHO(version) : "");
+		if (t->joined == t->cfg.shards) {
+			uint64_t wall = t->cfg.wall_ns ? t->cfg.wall_ns() : clock_wall_ns();
+
+			/* whole microseconds: a shard's document writes started_at to the µs */
+			t->start_ns = (wall + t->cfg.start_lead_ns) / NS_PER_US * NS_PER_US;
+			t->phase = DIST_PHASE_STARTING;
+			t->start_mono_ns = now_ns + t->cfg.start_lead_ns;
+		}
+	}
+	s->heard_ns = now_ns;
+	write_join_reply(t, s, reply);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/* ---- batches ---- */
+
+static bool read_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return false;
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+static bool read_number(const json_t *o, const char *key, double max, double *out)
+{
+	const json_t *v = json_object_get(o, key);
+	double x = json_is_number(v) ? json_number_value(v) : NAN;
+
+	if (!(x >= 0 && x <= max))
+		return false;
+	*out = x;
+	return true;
+}
+
+/* The "final" object, every field in range; else false with the key in err. */
+static bool read_final(const json_t *o, final_t *f, char *err, size_t errlen)
+{
+	const json_t *sat = json_object_get(o, "saturation"),
+	             *cpu = json_object_get(o, "thread_cpu");
+	const char *bad = NULL;
+	uint64_t v;
+	size_t i;
+	json_t *x;
+
+	memset(f, 0, sizeof(*f));
+	if (!json_is_object(o))
+		bad = "final";
+	else if (!read_uint(o, "started_ns", INT64_MAX, &f->started_ns))
+		bad = "final.started_ns";
+	else if (!read_number(o, "duration_s", 1e9, &f->duration_s))
+		bad = "final.duration_s";
+	else if (!json_is_boolean(json_object_get(o, "interrupted")))
+		bad = "final.interrupted";
+	else if (!read_number(o, "cpu_s", 1e12, &f->cpu_s))
+		bad = "final.cpu_s";
+	else if (!read_uint(o, "max_rss_bytes", INT64_MAX, &f->max_rss_bytes))
+		bad = "final.max_rss_bytes";
+	else if (!read_uint(o, "threads", GEN_MAX_THREADS, &f->threads))
+		bad = "final.threads";
+	else if (!read_uint(o, "connections", GEN_MAX_CONNECTIONS, &f->connections))
+		bad = "final.connections";
+	else if (!read_number(o, "thread_cpu_max", 1024, &f->thread_cpu_max))
+		bad = "final.thread_cpu_max";
+	else if (!json_is_array(cpu) || json_array_size(cpu) > GEN_MAX_THREADS)
+		bad = "final.thread_cpu";
+	else if (!json_is_boolean(json_object_get(o, "saturated")))
+		bad = "final.saturated";
+	else if (!json_is_object(sat) || !read_uint(sat, "criterion", GEN_SAT_SCHEDULE_LAG, &v))
+		bad = "final.saturation";
+	else if (!read_uint(o, "deltas_lost", INT64_MAX, &f->deltas_lost))
+		bad = "final.deltas_lost";
+	if (!bad) {
+		uint64_t seconds = 0, consecutive = 0, whole = 0;
+
+		f->interrupted = json_is_true(json_object_get(o, "interrupted"));
+		f->saturated = json_is_true(json_object_get(o, "saturated"));
+		f->saturation.criterion = (enum gen_saturation_criterion)v;
+		if (!read_uint(sat, "seconds", UINT32_MAX, &seconds) ||
+		    !read_uint(sat, "consecutive", UINT32_MAX, &consecutive) ||
+		    !read_uint(sat, "whole_seconds", UINT32_MAX, &whole) ||
+		    !read_number(sat, "first_s", 1e9, &f->saturation.first_s) ||
+		    !read_number(sat, "worst", 1024, &f->saturation.worst))
+			bad = "final.saturation";
+		f->saturation.seconds = (uint32_t)seconds;
+		f->saturation.consecutive = (uint32_t)consecutive;
+		f->saturation.whole_seconds = (uint32_t)whole;
+	}
+	json_array_foreach(bad ? NULL : cpu, i, x)
+	{
+		if (!json_is_number(x) ||
+		    !(json_number_value(x) >= 0 && json_number_value(x) <= 1024)) {
+			bad = "final.thread_cpu";
+			break;
+		}
+		f->thread_cpu[f->thread_cpu_count++] = json_number_value(x);
+	}
+	if (bad)
+		snprintf(err, errlen, "%s: missing or out of range", bad);
+	return !bad;
+}
+
+/* Room for the targets of seconds up to `second`. */
+static bool targets_to(dist_table_t *t, int64_t second)
+{
+	size_t need = (size_t)second + 1, cap = t->target_cap ? t->target_cap : 64;
+	double *grown;
+
+	if (need <= t->target_cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (!(grown = realloc(t->targets, cap * sizeof(*grown))))
+		return false;
+	memset(grown + t->target_cap, 0, (cap - t->target_cap) * sizeof(*grown));
+	t->targets = grown;
+	t->target_cap = cap;
+	return true;
+}
+
+/* The seconds every shard still running has sent are whole: second_done, in order. When none
+ * is running any more, every second sent is. */
+static void advance_whole(dist_table_t *t)
+{
+	int64_t upto = INT64_MAX, latest = -1;
+	bool running = false;
+
+	if (t->phase == DIST_PHASE_JOINING)
+		return;
+	for (uint32_t i = 0; i < t->cfg.shards; i++) {
+		const shard_t *s = &t->shards[i];
+
+		if (!s->used)
+			continue;
+		if (s->last_second > latest)
+			latest = s->last_second;
+		if (s->state == DIST_SHARD_JOINED || s->state == DIST_SHARD_RUNNING) {
+			running = true;
+			if (s->last_second < upto)
+				upto = s->last_second;
+		}
+	}
+	if (!running)
+		upto = latest;
+	for (int64_t s = t->whole_upto + 1; s <= upto; s++)
+		if (t->cfg.consumer && t->cfg.consumer->second_done)
+			t->cfg.consumer->second_done(t->cfg.consumer->ctx, s);
+	if (upto > t->whole_upto)
+		t->whole_upto = upto;
+}
+
+/* Adds a checked batch: each second with the shard's target counted once per second (the
+ * whole's target is the sum of its parts', as surge merge adds them). */
+static int add_batch(dist_table_t *t, shard_t *s, delta_wire_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		delta_t d = w[i].d;
+
+		if (!targets_to(t, d.second))
+			return -ENOMEM;
+		if (d.second > s->last_second) { /* its first part of this second */
+			t->targets[d.second] += d.target;
+			s->last_second = d.second;
+		}
+		d.target = t->targets[d.second];
+		if (t->cfg.consumer)
+			t->cfg.consumer->second(t->cfg.consumer->ctx, &d);
+	}
+	return 0;
+}
+
+/* Decodes every second of the batch into w (n of them); 0, or 400 with err. */
+static int read_batch(const dist_table_t *t, const shard_t *s, const json_t *deltas,
+                      delta_wire_t *w, size_t *n, char *err, size_t errlen)
+{
+	char name[DIST_NAME_MAX + 64];
+	const json_t *v;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(deltas, i, v)
+	{
+		snprintf(name, sizeof(name), "shard %u/%u (%s): deltas[%zu]", index_of(t, s) + 1,
+		         t->cfg.shards, s->name, i);
+		if (delta_wire_read(name, v, &w[i], err, errlen) < 0) {
+			*n = i + 1;
+			return 400;
+		}
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static void write_ack(const dist_table_t *t, buf_t *reply)
+{
+	buf_printf(reply, "{\"ok\":true,\"stop\":%s}", t->stop ? "true" : "false");
+}
+
+/* Batch checks against the shard's state: 0 to add it, -1 when it was answered (a duplicate),
+ * or an HTTP status with err. */
+static int batch_allowed(const dist_table_t *t, shard_t *s, uint64_t seq, buf_t *reply, char *err,
+                         size_t errlen)
+{
+	if (s->state == DIST_SHARD_LOST) {
+		snprintf(
+		    err, errlen,
+		    "shard %u/%u (%s) was given up as lost: nothing heard for %.1f s while "
+		    "running; its figures are not taken any more (its own result file has them)",
+		    index_of(t, s) + 1, t->cfg.shards, s->name,
+		    (double)t->cfg.silence_ns / NS_PER_S);
+		return 409;
+	}
+	if (seq <= s->seq) { /* sent again: its answer was lost */
+		s->duplicates++;
+		write_ack(t, reply);
+		return -1;
+	}
+	if (s->state == DIST_SHARD_DONE || seq != s->seq + 1) {
+		snprintf(err, errlen, "batch %llu out of order: the next from shard %u/%u is %llu",
+		         (unsigned long long)seq, index_of(t, s) + 1, t->cfg.shards,
+		         (unsigned long long)(s->state == DIST_SHARD_DONE ? 0 : s->seq + 1));
+		return 409;
+	}
+	return 0;
+}
+
+int dist_table_deltas(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t *reply, char *err,
+                      size_t errlen)
+{
+	const json_t *id = json_object_get(args, "id"), *deltas = json_object_get(args, "deltas");
+	const json_t *fin = json_object_get(args, "final");
+	delta_wire_t *w = NULL;
+	final_t f;
+	uint64_t seq;
+	size_t n = 0;
+	shard_t *s;
+	int rc;
+
+	if (!is_id(id)) {
+		snprintf(err, errlen, "id: expected %d hex digits (the shard's own, random)",
+		         DIST_ID_LEN);
+		return 400;
+	}
+	if (!read_uint(args, "seq", INT64_MAX, &seq) || seq == 0) {
+		snprintf(err, errlen, "seq: expected the batch's number, from 1");
+		return 400;
+	}
+	if (!json_is_array(deltas) || json_array_size(deltas) > RESULT_POINTS_MAX) {
+		snprintf(err, errlen, "deltas: expected an array of seconds");
+		return 400;
+	}
+	if (fin && !read_final(fin, &f, err, errlen))
+		return 400;
+	pthread_mutex_lock(&t->lock);
+	if (t->closed) {
+		pthread_mutex_unlock(&t->lock);
+		snprintf(err, errlen, "the test is over: its result is written without this batch");
+		return 409;
+	}
+	if (!(s = by_id(t, json_string_value(id)))) {
+		pthread_mutex_unlock(&t->lock);
+		snprintf(err, errlen, "no shard joined with this id: join first");
+		return 404;
+	}
+	s->heard_ns = now_ns;
+	if ((rc = batch_allowed(t, s, seq, reply, err, errlen)) != 0) {
+		pthread_mutex_unlock(&t->lock);
+		return rc < 0 ? 0 : rc;
+	}
+	if (json_array_size(deltas) && !(w = calloc(json_array_size(deltas), sizeof(*w)))) {
+		pthread_mutex_unlock(&t->lock);
+		snprintf(err, errlen, "out of memory");
+		return 503;
+	}
+	rc = read_batch(t, s, deltas, w, &n, err, errlen);
+	if (rc == 0 && add_batch(t, s, w, n) < 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = 503;
+	}
+	for (size_t i = 0; i < n; i++)
+		delta_wire_free(&w[i]);
+	free(w);
+	if (rc == 0) {
+		s->seq = seq;
+		s->batches++;
+		if (s->state == DIST_SHARD_JOINED)
+			s->state = DIST_SHARD_RUNNING;
+		if (fin) {
+			s->fin = f;
+			s->has_final = true;
+			s->state = DIST_SHARD_DONE;
+			note(t, "shard %u/%u done: %s", index_of(t, s) + 1, t->cfg.shards, s->name);
+		}
+		advance_whole(t);
+		write_ack(t, reply);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* ---- the main thread's view ---- */
+
+enum dist_phase dist_table_tick(dist_table_t *t, uint64_t now_ns)
+{
+	bool over = true;
+	enum dist_phase phase;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < t->cfg.shards; i++) {
+		shard_t *s = &t->shards[i];
+		bool silent = now_ns > s->heard_ns + t->cfg.silence_ns;
+
+		if (!s->used)
+			continue;
+		if (t->phase == DIST_PHASE_JOINING && silent) {
+			note(
+			    t,
+			    "shard %u/%u (%s) left before the start: nothing heard for %.1f s; its "
+			    "place is free",
+			    i + 1, t->cfg.shards, s->name, (double)t->cfg.silence_ns / NS_PER_S);
+			s->used = false;
+			t->joined--;
+			continue;
+		}
+		if (t->phase != DIST_PHASE_JOINING && silent &&
+		    (s->state == DIST_SHARD_JOINED || s->state == DIST_SHARD_RUNNING)) {
+			s->state = DIST_SHARD_LOST;
+			s->lost_from = s->last_second + 1;
+			note(t,
+			     "shard %u/%u (%s) lost: nothing heard for %.1f s; the run goes on "
+			     "without it, incomplete from second %lld",
+			     i + 1, t->cfg.shards, s->name, (double)t->cfg.silence_ns / NS_PER_S,
+			     (long long)s->lost_from);
+		}
+		over &= s->state == DIST_SHARD_DONE || s->state == DIST_SHARD_LOST;
+	}
+	if (t->phase == DIST_PHASE_STARTING && now_ns >= t->start_mono_ns)
+		t->phase = DIST_PHASE_RUNNING;
+	if (t->phase != DIST_PHASE_JOINING && over)
+		t->phase = DIST_PHASE_OVER;
+	advance_whole(t);
+	phase = t->phase;
+	pthread_mutex_unlock(&t->lock);
+	return phase;
+}
+
+uint64_t dist_table_start_ns(dist_table_t *t)
+{
+	uint64_t at;
+
+	pthread_mutex_lock(&t->lock);
+	at = t->start_ns;
+	pthread_mutex_unlock(&t->lock);
+	return at;
+}
+
+void dist_table_close(dist_table_t *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->closed = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void dist_table_stop(dist_table_t *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void dist_table_missing(dist_table_t *t, char *out, size_t len)
+{
+	size_t used;
+	uint32_t shown = 0;
+
+	pthread_mutex_lock(&t->lock);
+	used = (size_t)snprintf(out, len, "%u of %u shards joined", t->joined, t->cfg.shards);
+	for (uint32_t i = 0; i < t->cfg.shards && used < len; i++)
+		if (t->shards[i].used && shown++ < 8)
+			used += (size_t)snprintf(out + used, len - used, "%s%u/%u %s",
+			                         shown == 1 ? " (" : ", ", i + 1, t->cfg.shards,
+			                         t->shards[i].name);
+	if (shown && used < len)
+		used += (size_t)snprintf(out + used, len - used, "%s)", shown > 8 ? ", ..." : "");
+	shown = 0;
+	for (uint32_t i = 0; i < t->cfg.shards && used < len; i++)
+		if (!t->shards[i].used && shown++ < 8)
+			used += (size_t)snprintf(out + used, len - used, "%s%u/%u",
+			                         shown == 1 ? "; missing: " : ", ", i + 1,
+			                         t->cfg.shards);
+	if (shown > 8 && used < len)
+		snprintf(out + used, len - used, ", ... (%u in all)", t->cfg.shards - t->joined);
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint32_t dist_table_shards(dist_table_t *t, dist_shard_view_t *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < t->cfg.shards; i++) {
+		const shard_t *s = &t->shards[i];
+
+		if (!s->used)
+			continue;
+		if (n < max)
+			out[n] = (dist_shard_view_t){.index = i,
+			                             .state = s->state,
+			                             .last_second = s->last_second,
+			                             .batches = s->batches,
+			                             .duplicates = s->duplicates};
+		if (n < max)
+			memcpy(out[n].name, s->name, sizeof(s->name));
+		n++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+/* ---- the end ---- */
+
+static void add_final(dist_summary_t *out, const final_t *f, uint32_t index, double offset_s)
+{
+	gen_result_t *g = &out->g;
+	double end_s = offset_s + f->duration_s;
+
+	if (end_s * 1e9 > (double)g->duration_ns)
+		g->duration_ns = (uint64_t)llround(end_s * 1e9);
+	g->interrupted |= f->interrupted;
+	g->cpu_s += f->cpu_s;
+	if (f->max_rss_bytes > g->max_rss_bytes)
+		g->max_rss_bytes = f->max_rss_bytes;
+	g->threads += (uint32_t)f->threads;
+	g->connections += (uint32_t)f->connections;
+	g->thread_cpu_max = fmax(g->thread_cpu_max, f->thread_cpu_max);
+	memcpy(g->thread_cpu + g->threads - f->threads, f->thread_cpu,
+	       f->thread_cpu_count * sizeof(double));
+	g->stream_failed += f->deltas_lost;
+	if (f->saturated && !g->saturated) {
+		g->saturated = true;
+		g->saturation = f->saturation;
+		out->saturation_shard = index;
+	}
+}
+
+int dist_table_summary(dist_table_t *t, dist_summary_t *out)
+{
+	uint64_t threads = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->saturation_shard = -1;
+	pthread_mutex_lock(&t->lock);
+	out->shards = t->cfg.shards;
+	out->g.started_wall_ns = t->start_ns;
+	for (uint32_t i = 0; i < t->cfg.shards; i++)
+		threads += t->shards[i].has_final ? t->shards[i].fin.threads : 0;
+	out->g.thread_cpu = calloc(threads ? threads : 1, sizeof(double));
+	out->lost = calloc(t->cfg.shards ? t->cfg.shards : 1, sizeof(*out->lost));
+	if (!out->g.thread_cpu || !out->lost) {
+		pthread_mutex_unlock(&t->lock);
+		dist_summary_free(out);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < t->cfg.shards; i++) {
+		const shard_t *s = &t->shards[i];
+
+		out->batches += s->batches;
+		out->duplicates += s->duplicates;
+		if (s->has_final)
+			add_final(out, &s->fin, i,
+			          ((double)s->fin.started_ns - (double)t->start_ns) / 1e9);
+		else if (s->used && s->state == DIST_SHARD_LOST)
+			out->lost[out->lost_count++] = (dist_lost_t){i, s->lost_from};
+		else if (s->used) /* still running when the coordinator ended */
+			out->lost[out->lost_count++] = (dist_lost_t){i, s->last_second + 1};
+		else /* never joined, or silent before the start */
+			out->lost[out->lost_count++] = (dist_lost_t){i, 0};
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!out->lost_count) {
+		free(out->lost);
+		out->lost = NULL;
+	}
+	return 0;
+}
+
+void dist_summary_free(dist_summary_t *s)
+{
+	gen_result_free(&s->g);
+	free(s->lost);
+	s->lost = NULL;
+}
