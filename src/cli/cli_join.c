@@ -545,7 +545,7 @@ static int set_up(cli_join_t *j, run_options_t *o)
 		return EXIT_GENERATOR;
 	}
 	gethostname(host, sizeof(host) - 1);
-	snprintf(j->name, sizeof(j->name), "%s:%ld", host[0] ? host : "?", (long)getpid());
+	snprintf(j->name, sizeof(j->name), "%.48s:%ld", host[0] ? host : "?", (long)getpid());
 	if ((rc = join(j, index)) != 0 || (rc = apply_test(j)) != 0)
 		return rc;
 	if (clock_wall_ns() > j->start_ns + START_LATE_MAX_NS) {
