@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
+#include "cli/cli_ui.h"
 #include "core/echo.h"
 #include "core/units.h"
 
@@ -46,7 +47,9 @@ scrape_t *cli_scrape_begin(const run_options_t *o, bool *failed)
 	*failed = false;
 	if (!o->scrape_url)
 		return NULL;
-	s = scrape_start(o->scrape_url, warning, sizeof(warning));
+	/* with --ui, the page hears of each sample: the target's figures as the run goes */
+	s = scrape_start(o->scrape_url, o->live ? cli_live_scraped : NULL, o->live, warning,
+	                 sizeof(warning));
 	if (!s) {
 		cli_usage_error("run", "--scrape %s: %s", ECHO(o->scrape_url), warning);
 		*failed = true;

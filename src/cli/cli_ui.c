@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
+#include "cli/cli_ui_target.h"
 #include "core/clock.h"
 #include "core/echo.h"
 #include "core/json.h"
@@ -54,6 +55,9 @@ struct cli_live {
 	double users_asked; /* the closed model's users as the page last asked them */
 	double spawn_asked; /* and the spawn rate with them; -1: none asked yet */
 	bool stop_asked;    /* Stop in the page: the run ended as at its end, not interrupted */
+
+	int64_t done_second; /* the latest second the engine said was whole */
+	cli_target_t target; /* --scrape: the target's seconds not published yet */
 
 	pthread_mutex_t run_lock;
 	gen_run_t *run; /* running: what the controls steer and stop */
@@ -209,6 +213,10 @@ static void write_state(cli_live_t *l, buf_t *out)
 		jsonw_key(&w, "scenario");
 		jsonw_string(&w, cfg->scenario_path);
 	}
+	if (l->o->scrape_url) { /* "target" events come */
+		jsonw_key(&w, "scrape");
+		jsonw_string(&w, l->o->scrape_url);
+	}
 	jsonw_key(&w, "users");
 	jsonw_uint(&w, l->o->ui.has_start ? (uint64_t)l->users_asked : cfg->connections);
 	jsonw_key(&w, "users_max");
@@ -332,16 +340,45 @@ static void on_second(void *ctx, const delta_t *d)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/* --scrape: the target's seconds that are final now (over: the scraper has stopped, all
+ * are), as "target" events; under lock. During the run only seconds before the latest whole
+ * one: a whole second that is not the last is 1 s long. */
+static void publish_target(cli_live_t *l, bool over)
+{
+	int64_t upto = over ? l->last_second : l->done_second - 1;
+	double length = 1;
+
+	if (!l->ui || !l->o->scrape_url)
+		return;
+	if (over && upto >= l->reset_second &&
+	    (uint64_t)(upto - l->reset_second) < l->r->point_count)
+		length = l->r->points[upto - l->reset_second].length_s; /* the run's last second */
+	cli_target_publish(&l->target, l->started_wall_ns, upto, length, over, publish_event, l);
+}
+
 static void on_second_done(void *ctx, int64_t second)
 {
 	cli_live_t *l = ctx;
 
 	pthread_mutex_lock(&l->lock);
+	if (second > l->done_second)
+		l->done_second = second;
 	if (l->live) {
 		live_second_done(l->live, l->r, second);
 		if (l->o->threshold_count)
 			publish_state(l); /* the thresholds' live verdicts */
+		publish_target(l, false);
 	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+void cli_live_scraped(void *ctx, const scrape_sample_t *sample)
+{
+	cli_live_t *l = ctx;
+
+	pthread_mutex_lock(&l->lock);
+	cli_target_add(&l->target, sample);
+	publish_target(l, false);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -808,6 +845,7 @@ int cli_live_open(run_options_t *o, result_t *r, cli_live_t **out)
 	l->o = o;
 	l->r = r;
 	l->last_second = -1;
+	l->done_second = -1;
 	l->spawn_asked = -1;
 	l->process_start_ns = clock_wall_ns();
 	l->state = o->ui.interactive ? STATE_WAITING : STATE_RUNNING;
@@ -924,6 +962,7 @@ void cli_live_finished(cli_live_t *l)
 	pthread_mutex_lock(&l->lock);
 	if (l->live)
 		live_finish(l->live, l->r);
+	publish_target(l, true); /* the scraper has stopped: its last samples are in */
 	l->state = STATE_STOPPED;
 	publish_state(l);
 	pthread_mutex_unlock(&l->lock);

@@ -15,6 +15,7 @@
 
 #include "gen/gen.h"
 #include "result/result.h"
+#include "scrape/scrape.h"
 #include "ui/ui.h"
 
 struct run_options;
@@ -73,6 +74,9 @@ int cli_live_wait_start(cli_live_t *l, struct run_options *o, const sigset_t *si
  * o->cfg.start_wall_ns; the page's Stop is then only recorded (cli_live_stop_asked). */
 void cli_live_run_started(cli_live_t *l, gen_run_t *run);
 void cli_live_run_over(cli_live_t *l);
+/* --scrape (a scrape_listener_fn, ctx the cli_live_t): each sample the scraper keeps, on its
+ * thread; the target's seconds it makes final go to the page as "target" events. */
+void cli_live_scraped(void *ctx, const scrape_sample_t *sample);
 /* r, completed at the end of the run: after a Reset it is the run from that second on. */
 void cli_live_adjust(cli_live_t *l, result_t *r);
 /* The judged result of the whole run: the last events, state stopped. */

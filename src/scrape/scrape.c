@@ -22,6 +22,9 @@ struct scrape {
 	scrape_series_t series;
 	size_t cap;
 
+	scrape_listener_fn listener;
+	void *listener_ctx;
+
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
@@ -143,6 +146,8 @@ static void keep(scrape_t *s, const scrape_sample_t *x)
 		s->cap = cap;
 	}
 	ser->samples[ser->count++] = *x;
+	if (s->listener) /* only what the series keeps: a live view agrees with the end's */
+		s->listener(s->listener_ctx, x);
 }
 
 /* One scrape: fetched, parsed, kept; a failure is counted and remembered. */
@@ -200,7 +205,8 @@ static void *sampler(void *arg)
 	return NULL;
 }
 
-scrape_t *scrape_start(const char *url_text, char *warning, size_t warnlen)
+scrape_t *scrape_start(const char *url_text, scrape_listener_fn listener, void *ctx, char *warning,
+                       size_t warnlen)
 {
 	scrape_t *s = calloc(1, sizeof(*s));
 	pthread_condattr_t attr;
@@ -216,6 +222,8 @@ scrape_t *scrape_start(const char *url_text, char *warning, size_t warnlen)
 		return NULL;
 	}
 	snprintf(s->series.url, sizeof(s->series.url), "%s", url_text);
+	s->listener = listener;
+	s->listener_ctx = ctx;
 	buf_init(&s->body, SCRAPE_BODY_MAX);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&attr);

@@ -53,14 +53,20 @@ typedef struct scrape_series {
 
 typedef struct scrape scrape_t;
 
+/* Told of each sample kept, as soon as it is (on the scraper's thread; the first one on
+ * scrape_start's caller's): for a live view of the target. Quick, and never calling the
+ * scraper back. */
+typedef void (*scrape_listener_fn)(void *ctx, const scrape_sample_t *sample);
+
 /* 0 when text is an http:// URL a scraper can read; -EINVAL with a message otherwise. */
 int scrape_check_url(const char *text, char *err, size_t errlen);
 
 /* Takes the first sample now (so the run's first second has a baseline), then starts the
- * sampling thread. Returns the scraper, or NULL with a message when the URL is bad or no
- * memory. When the first scrape failed, *warning says why (else it is ""); the scraper runs
- * anyway and keeps trying every second. */
-scrape_t *scrape_start(const char *url_text, char *warning, size_t warnlen);
+ * sampling thread; listener (or NULL) hears of every sample kept. Returns the scraper, or NULL
+ * with a message when the URL is bad or no memory. When the first scrape failed, *warning says
+ * why (else it is ""); the scraper runs anyway and keeps trying every second. */
+scrape_t *scrape_start(const char *url_text, scrape_listener_fn listener, void *ctx, char *warning,
+                       size_t warnlen);
 /* Stops the thread after one last sample, moves what it collected into *out, frees s. */
 void scrape_stop(scrape_t *s, scrape_series_t *out);
 void scrape_series_free(scrape_series_t *series);

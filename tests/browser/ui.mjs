@@ -7,10 +7,10 @@
 // Steps, each with a screenshot in --shots (NN-step.png): open the page; set users and spawn
 // rate (or the rate, open model) and a scenario's first class's weight, and Start; see
 // requests/s and the users (or rate) chart move; change the load mid-run and see the chart
-// follow; open an endpoint's charts; reload mid-run and find every second again, once, with
-// no gap and the same figures; Stop;
-// download the result, the HTML report and the CSVs; Quit. Prints one JSON line per step
-// ({"step", "ok", "ms", ...}) and last {"done": true, "downloads": {name: path}} for the
+// follow; open an endpoint's charts; with --scrape, see the Target tab chart the target's
+// CPU and memory; reload mid-run and find every second again, once, with no gap and the same
+// figures; Stop; download the result, the HTML report and the CSVs; Quit. Prints one JSON line
+// per step ({"step", "ok", "ms", ...}) and last {"done": true, "downloads": {name: path}} for the
 // Python test to check against the result document. Exit status 0 when every step passed.
 import fs from "node:fs";
 import path from "node:path";
@@ -191,6 +191,21 @@ try {
     });
     return { endpoint: name, points: seen.points };
   });
+
+  /* with --scrape: the Target tab charts the target's CPU and memory under the load */
+  if (await page.evaluate(() => !!(window.surgeLive.state() || {}).scrape)) {
+    await step("target", async () => {
+      await page.click('button[data-tab="target"]');
+      const seen = await until("the target's CPU and memory charted", () => {
+        const cpu = window.surgeLive.chartData("target-cpu");
+        const mem = window.surgeLive.chartData("target-memory");
+        const some = (col) => col && col.some((v) => v != null && v > 0);
+        const n = window.surgeLive.targets().length; /* a few seconds of them: a line */
+        return { ok: !!(n >= 3 && cpu && mem && some(cpu[1]) && some(mem[1]) && window.surgeLive.chartDrawn("target-cpu")), targets: n };
+      });
+      return { targets: seen.targets };
+    });
+  }
 
   await step("reload", async () => {
     /* let more seconds come, so the reload is mid-run with history behind it: at least 8

@@ -214,8 +214,10 @@ def test_ui_start_steer_reload_stop_download_in_chromium():
 
 
 def test_ui_open_model_rate_in_chromium():
-    """A URL, open model: the rate asked, then changed (build/ui-shots/open/)."""
-    browser_run(["--model", "open", "{url}/api/cpu?ms=0.2&status=200:97,503:3"],
+    """A URL, open model: the rate asked, then changed; the target scraped, its CPU and
+    memory charted (build/ui-shots/open/)."""
+    browser_run(["--model", "open", "--scrape", "{url}/metrics",
+                 "{url}/api/cpu?ms=0.2&status=200:97,503:3"],
                 ["--rate", "50", "--rate2", "120"], os.path.join(SHOTS, "open"))
 
 

@@ -380,6 +380,53 @@ def test_bad_classes_are_refused_and_change_nothing():
                 url.close()
 
 
+def test_scrape_puts_the_targets_figures_next_to_the_load():
+    """With --scrape, each second's target figures come as a `target` event once a sample
+    taken after the second's end has come (a second or so after its `second` event), made by
+    the code that fills the result's timeline from the same samples — so they are the
+    document's to the digit: a second's CPU is interpolated between the samples around its
+    ends, its memory is the sample nearest its end, and no later sample changes either. What
+    cannot be the same is only which seconds have figures at all (the scrape's timing decides,
+    for the events and the document alike)."""
+    with favoured(), Serve() as srv:
+        run = UiRun("-c", "2", "--scrape", srv.url("/metrics"), srv.url("/api/cpu?ms=2"))
+        try:
+            run.control("start", {"users": 2, "spawn_rate": 0})
+            # while it runs: a second's target figures come after the second itself
+            ev = read_events(run.url, 15, until=lambda e: e.get("type") == "target" and
+                             e["second"] >= 3)
+            run.control("stop")
+            wait_for(lambda: get_json(run.api("api/state"))[0]["state"] == "stopped", 5,
+                     "stopped")
+            everything = read_events(run.url, 1.5)  # the whole history, replayed
+            run.control("quit")
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                doc = json.load(f)
+        finally:
+            run.close()
+    order = [(e["type"], e["second"]) for _, e in ev if e.get("type") in ("second", "target")]
+    live = [s for kind, s in order if kind == "target"]
+    assert live, order
+    for s in live:
+        assert order.index(("second", s)) < order.index(("target", s)), order
+    targets = {e["second"]: e for _, e in everything if e.get("type") == "target"}
+    points = {math.ceil(p["t"]) - 1: p for p in doc["timeline"]}
+    figured = {s for s, p in points.items() if "target_cpu_cores" in p or "target_rss_bytes" in p}
+    assert doc["target"]["samples"] >= 4 and len(figured) >= 3, (doc["target"], figured)
+    assert set(targets) == figured, (sorted(targets), sorted(figured))
+    for sec, e in targets.items():
+        p = points[sec]
+        assert e["t"] == p["t"], (e, p)
+        assert e["cpu_cores"] == p.get("target_cpu_cores"), (sec, e, p)
+        assert e["rss_bytes"] == p.get("target_rss_bytes"), (sec, e, p)
+        assert e["cpu_limit_cores"] == doc["target"]["cpu_limit_cores"], (e, doc["target"])
+        assert e["memory_limit_bytes"] == doc["target"]["memory_limit_bytes"], e
+    assert any((e["cpu_cores"] or 0) > 0 for e in targets.values()), targets
+    assert all(e["rss_bytes"] > 1e6 for e in targets.values()), targets
+
+
 def test_metrics_alone_for_a_headless_run_pass_promtool():
     promtool = need("promtool")
     with Serve() as srv:
@@ -427,5 +474,6 @@ if __name__ == "__main__":
           test_reset_starts_the_statistics_from_its_second,
           test_start_picks_a_scenarios_classes_and_their_weights,
           test_bad_classes_are_refused_and_change_nothing,
+          test_scrape_puts_the_targets_figures_next_to_the_load,
           test_metrics_alone_for_a_headless_run_pass_promtool,
           test_a_ui_on_every_address_needs_its_token])

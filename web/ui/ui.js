@@ -122,6 +122,7 @@
     const err = $("control-error");
     err.hidden = true;
     if (button) button.disabled = true;
+    const seq = store.stateSeq; /* a state event newer than the answer wins over it */
     try {
       const r = await fetch("/api/control/" + name, {
         method: "POST",
@@ -135,7 +136,7 @@
         return false;
       }
       const j = await r.json().catch(() => null);
-      if (isObj(j) && typeof j.state === "string") store.state = j;
+      if (isObj(j) && typeof j.state === "string" && store.stateSeq === seq) store.state = j;
       if (name === "quit") {
         ended = true;
         if (source) source.close();
@@ -544,7 +545,7 @@
       if (sig !== it.sig) {
         if (it.chart) it.chart.destroy();
         it.cc.host.replaceChildren();
-        it.chart = new U.LiveChart(it.cc.host, { name: it.def.name, yFmt: it.def.yFmt, height: it.def.height, series });
+        it.chart = new U.LiveChart(it.cc.host, { name: it.def.name, yFmt: it.def.yFmt, height: it.def.height, headroom: it.def.headroom, series });
         it.sig = sig;
       }
       it.chart.setData(this.columns(series.map((s) => s.get)));
@@ -903,13 +904,56 @@
     };
   })();
 
+  /* --scrape: the target's CPU and memory against its limits, second by second, under the
+   * load that made them (each chart on the page's one time axis). A second's figures come a
+   * second or so after the second: a sample taken after its end must be in. */
   PANELS.target = (function () {
     const el = panel("target");
-    el.append(card("The target's CPU and memory", "with --scrape",
-      h("div", { class: "placeholder", "data-placeholder": "target" },
-        h("p", null, "Here: the target's CPU and memory against its limits, next to the load, second by second."),
-        h("p", { class: "note" }, "Not shown yet: the live events do not carry the scraped target's figures (docs/ui.md). The saved report has them for a run with --scrape."))));
-    return { el, draw() {} };
+    const figs = h("div", { class: "card" });
+    const grid = h("div", { class: "grid-2" });
+    el.append(figs, grid);
+    const tg = (r, key) => {
+      const t = store.targets.get(r.second);
+      return t ? t[key] : null;
+    };
+    const cores = (v) => (num(v) == null ? "—" : fmtNum(v) + " cores");
+    const bytes = (v) => U.fmtBytes(v);
+    let set = null;
+    return {
+      el,
+      draw() {
+        const st = obj(store.state);
+        const last = store.lastTarget;
+        if (!st.scrape && !last) {
+          fill(figs, h("h3", null, "The target's CPU and memory"), empty("Not scraped: run surge with --scrape http://TARGET/metrics to see the target's CPU and memory against its limits here, next to the load."));
+          grid.hidden = true;
+          return;
+        }
+        grid.hidden = false;
+        const limit = last && (last.cpuLimit != null ? last.cpuLimit : last.capacity);
+        const basis = last && (last.cpuLimit != null ? "its CPU limit" : last.basis === "workers" ? "its worker threads" : last.basis === "host_cores" ? "the host's cores" : "its capacity");
+        fill(figs, h("h3", null, "The target", h("span", { class: "sub" }, st.scrape ? String(st.scrape) : "scraped")),
+          h("div", { class: "mini-figures" },
+            [["CPU", last ? cores(last.cpu) : "—"], ["of", limit != null ? cores(limit) + " (" + basis + ")" : "—"],
+              ["memory", last ? bytes(last.rss) : "—"], ["memory limit", last && last.memLimit != null ? bytes(last.memLimit) : "none"],
+              ["throttled", last && last.throttled != null ? fmtPct(last.throttled) : "—"], ["second", last ? U.fmtClock(last.t, true) : "—"]].map((f) => h("span", null, h("b", null, f[0]), f[1]))),
+          h("p", { class: "note" }, "Each second's figures are the ones the result document will hold for it; they come a second or so after the second, once a sample taken after its end is in."));
+        if (!set) set = new ChartSet(grid, [
+          { name: "target-load", title: "Load", hint: "requests per second", yFmt: fmtNum, series: () => [
+            { key: "rps", label: "requests/s", color: C.rps, fill: true, get: (r) => r.rps, fmt: fmtRate }] },
+          { name: "target-cpu", title: "Target CPU", hint: "cores used each second, and its limit", yFmt: fmtNum, headroom: 1.4, none: "No figure yet.", series: () => [
+            { key: "cpu", label: "CPU", color: C.users, fill: true, get: (r) => tg(r, "cpu"), fmt: cores },
+            { key: "cpulimit", label: "limit", color: C.errors, dash: [6, 4], get: (r) => tg(r, "cpuLimit"), fmt: cores },
+            { key: "capacity", label: "capacity", color: C.target, dash: [2, 4], get: (r) => tg(r, "capacity"), fmt: cores }] },
+          { name: "target-memory", title: "Target memory", hint: "resident memory at each second's end, and its limit", yFmt: bytes, headroom: 1.4, none: "No figure yet.", series: () => [
+            { key: "rss", label: "RSS", color: C.p90, fill: true, get: (r) => tg(r, "rss"), fmt: bytes },
+            { key: "memlimit", label: "limit", color: C.errors, dash: [6, 4], get: (r) => tg(r, "memLimit"), fmt: bytes }] },
+          { name: "target-throttled", title: "CPU throttled", hint: "share of the cgroup's periods held back", yFmt: fmtPct, none: "The target reports no CPU quota (surge_cgroup_cpu_periods_total).", series: () => (store.throttledSeen ? [
+            { key: "throttled", label: "throttled", color: C.late, fill: true, get: (r) => tg(r, "throttled"), fmt: fmtPct }] : []) },
+        ]);
+        set.draw();
+      },
+    };
   })();
 
   /* ---------- the test's window onto the page ---------- */
@@ -928,6 +972,7 @@
     markers: () => store.markers.slice(),
     state: () => store.state,
     endpoints: () => store.endpoints.size,
+    targets: () => Array.from(store.targets.values()),
     chartData: (name) => {
       const c = chartOf(name);
       return c ? c.data.map((col) => Array.from(col)) : null;

@@ -83,7 +83,7 @@
     ctx.restore();
   }
 
-  /* spec: {name, yFmt, height, series: [{label, color, dash, fill, width, fmt}]} */
+  /* spec: {name, yFmt, height, headroom, series: [{label, color, dash, fill, width, fmt}]} */
   function LiveChart(host, spec) {
     this.host = host;
     this.spec = spec;
@@ -106,7 +106,8 @@
       legend: { show: true, live: true },
       scales: {
         x: { time: false, range: (u, min, max) => self.xRange(min, max) },
-        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        /* headroom: a flat line (a target's memory) stays clear of the markers' labels */
+        y: { range: (u, min, max) => [0, max > 0 ? max * (spec.headroom || 1.1) : 1] },
       },
       axes: [
         Object.assign({}, axis, { values: (u, vals) => vals.map(xFmt), incrs: TIME_INCRS, space: 50 }),

@@ -35,9 +35,13 @@
     this.epRows = 0;
     this.epFloor = null; /* per-endpoint seconds below this one were dropped */
     this.tallies = new Map(); /* kind + NUL + name -> tally */
+    this.targets = new Map(); /* second -> the scraped target's figures (--scrape) */
+    this.lastTarget = null;
+    this.throttledSeen = false; /* a cgroup CPU quota's counters came with the figures */
     this.codes = new Set();
     this.kinds = new Set();
     this.state = null;
+    this.stateSeq = 0; /* state events taken: a control's answer is older than a later one */
     this.stream = null; /* the server's stream tag */
     this.history = null; /* the first history note of this page */
     this.missed = 0; /* events the server dropped before this page read them */
@@ -101,7 +105,11 @@
       if (this.markers.length > MARKERS_MAX) this.markers.shift();
       if (ev.kind === "reset" || (ev.kind == null && /\breset\b/i.test(String(ev.what)))) this.resetStatistics();
       break;
-    case "state": this.state = ev; break;
+    case "target": this.target(ev); break;
+    case "state":
+      this.state = ev;
+      this.stateSeq++;
+      break;
     case "snapshot": this.applySnapshot(ev); break;
     default: return false;
     }
@@ -162,6 +170,29 @@
       this.endpointSecond(ep.key, sec, row.t, len, obj(e.second));
     }
     for (const t of arr(ev.tallies)) if (isObj(t)) this.tallies.set(t.kind + "\u0000" + t.name, t);
+  };
+
+  /* --scrape: a second's target figures, final (the result's timeline holds the same); they
+   * come a second or so after the second itself. Bounded as the seconds are: one per second. */
+  Store.prototype.target = function (ev) {
+    const sec = num(ev.second);
+    if (sec == null) return;
+    const row = {
+      second: sec,
+      t: num(ev.t),
+      cpu: num(ev.cpu_cores),
+      cpuLimit: num(ev.cpu_limit_cores),
+      capacity: num(ev.cpu_capacity_cores),
+      basis: ev.cpu_basis == null ? null : String(ev.cpu_basis),
+      throttled: num(ev.throttled_share),
+      rss: num(ev.rss_bytes),
+      memLimit: num(ev.memory_limit_bytes),
+    };
+    this.targets.set(sec, row);
+    if (row.throttled != null) this.throttledSeen = true;
+    /* the latest with a CPU figure (a final sliver of a second has none) */
+    const last = this.lastTarget;
+    if (!last || (sec >= last.second && (row.cpu != null || last.cpu == null))) this.lastTarget = row;
   };
 
   Store.prototype.endpointSecond = function (key, sec, t, len, s) {
