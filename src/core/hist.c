@@ -103,10 +103,16 @@ void hist_merge(hist_t *dst, const hist_t *src)
  * the exact max (a bucket's top may lie above anything recorded). p is nudged down one ulp
  * first, as HdrHistogram does, so that an exact product such as 50% of 1000 is not pushed to
  * the next rank by rounding. */
+uint64_t hist_percentile_rank(uint64_t total, double p)
+{
+	double want = ceil(nextafter(p, 0.0) / 100.0 * (double)total);
+
+	return want < 1 ? 1 : (uint64_t)want;
+}
+
 int64_t hist_percentile(const hist_t *h, double p)
 {
 	uint64_t rank, seen = 0;
-	double want;
 
 	if (h->total == 0)
 		return 0;
@@ -114,8 +120,7 @@ int64_t hist_percentile(const hist_t *h, double p)
 		return h->min;
 	if (p >= 100)
 		return h->max;
-	want = ceil(nextafter(p, 0.0) / 100.0 * (double)h->total);
-	rank = want < 1 ? 1 : (uint64_t)want;
+	rank = hist_percentile_rank(h->total, p);
 	for (int i = 0; i < HIST_COUNTS_LEN; i++) {
 		seen += h->counts[i];
 		if (seen >= rank) {

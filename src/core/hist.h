@@ -39,6 +39,9 @@ void hist_merge(hist_t *dst, const hist_t *src);
 /* The value at percentile p (0..100): the highest value equivalent to the bucket that holds it,
  * as HdrHistogram reports. 0 when empty. */
 int64_t hist_percentile(const hist_t *h, double p);
+/* Which value (1-based, by rank) of total is the p-th percentile (0 < p < 100): the rule
+ * hist_percentile and the result model's sparse histograms share. */
+uint64_t hist_percentile_rank(uint64_t total, double p);
 double hist_mean(const hist_t *h);
 double hist_stdev(const hist_t *h);
 

@@ -8,10 +8,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/clock.h"
 
 int net_resolve(const char *host, uint16_t port, net_addr_t *out, char *err, size_t errlen)
 {
@@ -177,4 +180,39 @@ void net_listener_of(const struct sockaddr *sa, net_listener_t *out)
 		memcpy(out->addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
 	else
 		memcpy(out->addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+}
+
+int net_wait(int fd, short events, uint64_t deadline_ns)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	for (;;) {
+		uint64_t now = clock_now_ns();
+		int ms, rc;
+
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		ms = (int)((deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS);
+		rc = poll(&p, 1, ms);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int net_connect_by(const net_addr_t *addr, uint64_t deadline_ns)
+{
+	int fd = net_connect(addr), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = net_wait(fd, POLLOUT, deadline_ns);
+	if (rc == 0)
+		rc = net_connect_result(fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
 }

@@ -29,6 +29,13 @@ int net_connect(const net_addr_t *addr);
 /* After the socket turned writable: 0 when connected, else -errno of the failure. */
 int net_connect_result(int fd);
 
+/* Blocking use with a deadline (a client on its own thread: the scraper, a shard's sender).
+ * net_wait: until fd is ready for `events` (POLLIN, POLLOUT) or the monotonic deadline
+ * passes — 0, -ETIMEDOUT or -errno. net_connect_by: a connection to addr made by then —
+ * the descriptor, or -ETIMEDOUT / -errno (nothing left open). */
+int net_wait(int fd, short events, uint64_t deadline_ns);
+int net_connect_by(const net_addr_t *addr, uint64_t deadline_ns);
+
 /* A TCP socket listening in this network namespace, as /proc/net/tcp{,6} shows it. */
 typedef struct net_listener {
 	unsigned long inode;    /* the socket's inode: fstat(fd).st_ino of its owner's descriptor */

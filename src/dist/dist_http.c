@@ -52,49 +52,21 @@ void dist_http_close(dist_http_t *h)
 	h->fd = -1;
 }
 
-/* Waits until fd is ready for `events` or the deadline passes: 0, or -ETIMEDOUT / -errno. */
-static int wait_for(int fd, short events, uint64_t deadline_ns)
-{
-	struct pollfd p = {.fd = fd, .events = events};
-
-	for (;;) {
-		uint64_t now = clock_now_ns();
-		int ms, rc;
-
-		if (now >= deadline_ns)
-			return -ETIMEDOUT;
-		ms = (int)((deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS);
-		rc = poll(&p, 1, ms);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 /* Resolved again on each connection: a coordinator's address may change when it restarts. */
 static int connect_to(dist_http_t *h, uint64_t deadline_ns, char *err, size_t errlen)
 {
 	net_addr_t addr;
 	char why[200];
-	int fd, rc;
+	int fd;
 
 	if (net_resolve(h->url.host, h->url.port, &addr, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s", why);
 		return -EHOSTUNREACH;
 	}
-	if ((fd = net_connect(&addr)) < 0) {
-		snprintf(err, errlen, "connect: %s", strerror(-fd));
-		return fd;
-	}
-	rc = wait_for(fd, POLLOUT, deadline_ns);
-	if (rc == 0)
-		rc = net_connect_result(fd);
-	if (rc < 0) {
-		close(fd);
+	if ((fd = net_connect_by(&addr, deadline_ns)) < 0) {
 		snprintf(err, errlen, "connect: %s",
-		         rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
-		return rc;
+		         fd == -ETIMEDOUT ? "timed out" : strerror(-fd));
+		return fd;
 	}
 	h->fd = fd;
 	return 0;
@@ -110,7 +82,7 @@ static int write_all(dist_http_t *h, const buf_t *req, uint64_t deadline_ns)
 
 		if (n > 0)
 			sent += (size_t)n;
-		else if (n == NET_WANT_WRITE && (rc = wait_for(h->fd, POLLOUT, deadline_ns)) < 0)
+		else if (n == NET_WANT_WRITE && (rc = net_wait(h->fd, POLLOUT, deadline_ns)) < 0)
 			return rc;
 		else if (n != NET_WANT_WRITE)
 			return (int)n;
@@ -141,7 +113,7 @@ static int read_answer(dist_http_t *h, http_response_parser_t *p, uint64_t deadl
 		int rc;
 
 		if (n == NET_WANT_READ) {
-			if ((rc = wait_for(h->fd, POLLIN, deadline_ns)) < 0)
+			if ((rc = net_wait(h->fd, POLLIN, deadline_ns)) < 0)
 				return rc;
 			continue;
 		}

@@ -233,7 +233,6 @@ int result_hist_written(const result_hist_t *h, hist_t *d)
 int64_t result_hist_percentile(const result_hist_t *h, double p)
 {
 	uint64_t rank, seen = 0;
-	double want;
 
 	if (h->total == 0)
 		return 0;
@@ -241,8 +240,7 @@ int64_t result_hist_percentile(const result_hist_t *h, double p)
 		return h->min;
 	if (p >= 100)
 		return h->max;
-	want = ceil(nextafter(p, 0.0) / 100.0 * (double)h->total);
-	rank = want < 1 ? 1 : (uint64_t)want;
+	rank = hist_percentile_rank(h->total, p);
 	for (uint32_t i = 0; i < h->len; i++) {
 		seen += h->buckets[i].count;
 		if (seen >= rank) {

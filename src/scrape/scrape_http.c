@@ -25,42 +25,6 @@ static void on_body(void *ctx, const char *data, size_t len)
 		f->too_large = true;
 }
 
-/* Waits until fd is ready for `events` or the deadline passes: 0, or -ETIMEDOUT / -errno. */
-static int wait_for(int fd, short events, uint64_t deadline_ns)
-{
-	struct pollfd p = {.fd = fd, .events = events};
-
-	for (;;) {
-		uint64_t now = clock_now_ns();
-		int ms, rc;
-
-		if (now >= deadline_ns)
-			return -ETIMEDOUT;
-		ms = (int)((deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS);
-		rc = poll(&p, 1, ms);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-static int connect_by(const net_addr_t *addr, uint64_t deadline_ns)
-{
-	int fd = net_connect(addr), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = wait_for(fd, POLLOUT, deadline_ns);
-	if (rc == 0)
-		rc = net_connect_result(fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 static int send_request(int fd, const url_t *url, uint64_t deadline_ns)
 {
 	static const char *const headers[] = {
@@ -85,7 +49,7 @@ static int send_request(int fd, const url_t *url, uint64_t deadline_ns)
 		if (n > 0)
 			sent += (size_t)n;
 		else if (n == NET_WANT_WRITE)
-			rc = wait_for(fd, POLLOUT, deadline_ns);
+			rc = net_wait(fd, POLLOUT, deadline_ns);
 		else
 			rc = (int)n;
 	}
@@ -106,7 +70,7 @@ static int read_response(int fd, http_response_parser_t *p, uint64_t deadline_ns
 		int rc;
 
 		if (n == NET_WANT_READ) {
-			if ((rc = wait_for(fd, POLLIN, deadline_ns)) < 0)
+			if ((rc = net_wait(fd, POLLIN, deadline_ns)) < 0)
 				return rc;
 			continue;
 		}
@@ -135,7 +99,7 @@ int scrape_http_get(const url_t *url, const net_addr_t *addr, uint64_t timeout_n
 	int fd, rc;
 
 	buf_reset(body);
-	fd = connect_by(addr, deadline);
+	fd = net_connect_by(addr, deadline);
 	if (fd < 0) {
 		snprintf(err, errlen, "connect: %s",
 		         fd == -ETIMEDOUT ? "timed out" : strerror_r(-fd, why, sizeof(why)));
