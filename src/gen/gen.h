@@ -149,6 +149,9 @@ typedef struct gen_counters {
 	uint64_t bytes_out;
 	uint64_t late;    /* open model: arrivals that waited for a free connection */
 	uint64_t dropped; /* open model: arrivals dropped because the queue was full */
+	/* requests out (being connected, sent or answered) or arrivals still queued when the run
+	 * stopped: abandoned, neither answered nor failed */
+	uint64_t unfinished;
 	uint64_t status[GEN_STATUS_MAX];
 	uint64_t errors_by_kind[GEN_ERR_KIND_COUNT];
 	uint64_t

@@ -172,7 +172,8 @@ static void open_end(gen_thread_t *t)
 {
 	loop_timer_stop(t->loop, &t->pacer);
 	t->paused = false;
-	t->queue_len = 0; /* arrivals waiting for a connection will not be sent */
+	t->interval_counters.unfinished += t->queue_len; /* waiting arrivals will not be sent */
+	t->queue_len = 0;
 }
 
 /* The schedule changed: the next arrival is due by the new one (those before the change keep

@@ -74,7 +74,15 @@ uint32_t gen_thread_share(const gen_thread_t *t, double total)
 	                            t->part);
 }
 
-/* Stops sending: requests in flight are abandoned (not errors), connections closed. */
+/* A request of c's is out: being connected for, sent or answered. */
+static bool request_out(const gen_conn_t *c)
+{
+	return c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE ||
+	       c->state == CONN_WRITING || c->state == CONN_READING;
+}
+
+/* Stops sending: requests in flight and arrivals still queued are abandoned (counted as
+ * unfinished, not errors), connections closed. */
 void gen_thread_stop(gen_thread_t *t)
 {
 	if (t->stopping)
@@ -84,9 +92,13 @@ void gen_thread_stop(gen_thread_t *t)
 	t->users_at_end = t->open_conns;
 	loop_timer_stop(t->loop, &t->grace);
 	loop_timer_stop(t->loop, &t->start);
-	for (uint32_t i = 0; i < t->conn_count; i++)
+	t->interval_counters.unfinished += t->queue_len;
+	t->queue_len = 0;
+	for (uint32_t i = 0; i < t->conn_count; i++) {
+		t->interval_counters.unfinished += request_out(&t->conns[i]);
 		if (t->conns[i].state != CONN_DONE)
 			gen_conn_done(&t->conns[i]);
+	}
 	gen_thread_maybe_finish(t);
 }
 

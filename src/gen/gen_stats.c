@@ -45,6 +45,7 @@ void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)
 	dst->bytes_out += src->bytes_out;
 	dst->late += src->late;
 	dst->dropped += src->dropped;
+	dst->unfinished += src->unfinished;
 	for (int i = 0; i < GEN_STATUS_MAX; i++)
 		dst->status[i] += src->status[i];
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)

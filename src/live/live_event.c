@@ -59,6 +59,7 @@ static void figure_members(json_writer_t *w, const gen_counters_t *c, const resu
 	key_count(w, "bytes_in", c->bytes_in);
 	key_count(w, "late", c->late);
 	key_count(w, "dropped", c->dropped);
+	key_count(w, "unfinished", c->unfinished);
 	write_latency(w, "latency_ms", h);
 	jsonw_key(w, "status_codes");
 	jsonw_object_begin(w);

@@ -149,6 +149,9 @@ int live_metrics(const result_t *r, uint64_t process_start_wall_ns, buf_t *out)
 	prom_metric(out, "surge_run_dropped_total", "counter",
 	            "Open model: arrivals dropped because the queue was full.",
 	            (double)r->counters.dropped);
+	prom_metric(out, "surge_run_unfinished_total", "counter",
+	            "Requests out or arrivals queued when the run stopped: abandoned.",
+	            (double)r->counters.unfinished);
 	prom_metric(out, "surge_run_received_bytes_total", "counter", "Response bytes read.",
 	            (double)r->counters.bytes_in);
 	prom_metric(out, "surge_run_sent_bytes_total", "counter", "Request bytes written.",

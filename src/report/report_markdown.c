@@ -193,6 +193,9 @@ static void put_figures(md_t *m, const result_t *r, hist_t *h)
 	if (t->dropped || t->late)
 		put(m, "| open model | %s late, %s dropped |\n", count_text(t->late, n1, 32),
 		    count_text(t->dropped, n2, 32));
+	if (t->unfinished)
+		put(m, "| unfinished | %s out or queued when the run stopped |\n",
+		    count_text(t->unfinished, n1, 32));
 	if (a->present) {
 		put(m, "| latency class | %s (p95 %s, target %s) |\n",
 		    a->latency_class[0] ? a->latency_class : "?",

@@ -81,6 +81,12 @@ static void put_counts(buf_t *out, const result_t *r)
 		units_format_count(r->counters.dropped, num, sizeof(num));
 		buf_printf(out, ", %s dropped (queue full)\n", num);
 	}
+	if (r->counters.unfinished) {
+		units_format_count(r->counters.unfinished, num, sizeof(num));
+		buf_printf(out,
+		           "  %-10s %s requests out or queued when the run stopped (abandoned)\n",
+		           "unfinished", num);
+	}
 }
 
 static void put_status_and_errors(buf_t *out, const gen_counters_t *c)

@@ -83,6 +83,7 @@ static void write_counters(json_writer_t *w, const gen_counters_t *c)
 	count(w, "bytes_out", c->bytes_out);
 	count(w, "late", c->late);
 	count(w, "dropped", c->dropped);
+	count(w, "unfinished", c->unfinished);
 	count(w, "checks_failed", c->checks_failed);
 	count(w, "script_errors", c->script_errors);
 	jsonw_key(w, "status");
@@ -357,6 +358,7 @@ static void read_counters(reader_t *r, const json_t *parent, const char *at, gen
 	c->bytes_out = get_count(r, o, path, "bytes_out", INT64_MAX);
 	c->late = get_count(r, o, path, "late", INT64_MAX);
 	c->dropped = get_count(r, o, path, "dropped", INT64_MAX);
+	c->unfinished = get_count(r, o, path, "unfinished", INT64_MAX);
 	c->checks_failed = get_count(r, o, path, "checks_failed", INT64_MAX);
 	c->script_errors = get_count(r, o, path, "script_errors", INT64_MAX);
 	if ((a = get_array(r, o, path, "status", GEN_STATUS_MAX)))

@@ -146,6 +146,7 @@ static void read_totals(result_t *r, const json_t *doc)
 	r->counters.bytes_out = result_doc_count(t, "bytes_out", 0);
 	r->counters.dropped = result_doc_count(t, "dropped", 0);
 	r->counters.late = result_doc_count(t, "late", 0);
+	r->counters.unfinished = result_doc_count(t, "unfinished", 0);
 	read_codes(&r->counters, doc);
 	/* responses: as written, else (an older document) requests less transport failures */
 	r->counters.requests = result_doc_count(t, "responses", 0);

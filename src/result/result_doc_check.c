@@ -66,11 +66,17 @@ static const field_t config_f[] = {
     {"requests", K_COUNT, NULL},   {"timeout_s", K_NUMBER, NULL}, {"headers", K_ARRAY, string_f},
     {"body_bytes", K_COUNT, NULL}, {"insecure", K_BOOL, NULL},    END};
 
-static const field_t totals_f[] = {{"requests", K_COUNT, NULL},  {"responses", K_COUNT, NULL},
-                                   {"errors", K_COUNT, NULL},    {"error_rate", K_FRACTION, NULL},
-                                   {"rps", K_NUMBER, NULL},      {"bytes_in", K_COUNT, NULL},
-                                   {"bytes_out", K_COUNT, NULL}, {"dropped", K_COUNT, NULL},
-                                   {"late", K_COUNT, NULL},      END};
+static const field_t totals_f[] = {{"requests", K_COUNT, NULL},
+                                   {"responses", K_COUNT, NULL},
+                                   {"errors", K_COUNT, NULL},
+                                   {"error_rate", K_FRACTION, NULL},
+                                   {"rps", K_NUMBER, NULL},
+                                   {"bytes_in", K_COUNT, NULL},
+                                   {"bytes_out", K_COUNT, NULL},
+                                   {"dropped", K_COUNT, NULL},
+                                   {"late", K_COUNT, NULL},
+                                   {"unfinished", K_COUNT, NULL},
+                                   END};
 
 static const field_t endpoint_f[] = {{"name", K_STRING, NULL},
                                      {"method", K_STRING, NULL},

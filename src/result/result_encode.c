@@ -139,6 +139,7 @@ static void write_totals(enc_t *e)
 	key_count(w, "bytes_out", c->bytes_out);
 	key_count(w, "dropped", c->dropped);
 	key_count(w, "late", c->late);
+	key_count(w, "unfinished", c->unfinished);
 	jsonw_object_end(w);
 }
 

@@ -91,18 +91,17 @@ def test_rate_accuracy_at_several_rates():
             assert all(pt["target"] == rate for pt in pts), pts
             assert sum(pt["requests"] for pt in doc["timeline"]) == t["requests"]
             assert f"open model at {rate}.0/s" in p.stdout, p.stdout
+            # every arrival dispatched is accounted for: answered (or failed), dropped, or still
+            # out or queued when the run stopped
+            due = sum(pt["due"] for pt in doc["timeline"])
+            assert t["requests"] + t["dropped"] + t["unfinished"] == due, (rate, t, due)
             ok_or_noisy(p, doc)
             if gen["saturated"]:
                 continue  # the generator says these figures describe it: nothing to check
             comfortable.append((gen, not any(pt["due_late"] for pt in doc["timeline"])))
             # whatever the host did, what the generator vouches for holds: the rate over the run,
             # and each second it ran on time
-            assert sum(pt["due"] for pt in doc["timeline"]) == asked - 1, doc["timeline"]
-            # the rate over the asked time: every arrival sent but those still waiting for a
-            # connection when the run ended (a slow target's queue, at most the last seconds'
-            # late ones: ASan at a load of 15 left 185 of 15,000 there)
-            queued = sum(pt["late"] for pt in doc["timeline"][-2:])
-            assert asked * 0.99 <= t["requests"] + queued, (rate, t, queued)
+            assert due == asked - 1, doc["timeline"]
             # the run ends when its last arrival is answered (due 1/rate before the end), or a
             # little later on a busy host that fires its last timer late; rps is over the time
             # it really ran
@@ -205,8 +204,12 @@ def test_frozen_server_shows_in_the_percentiles():
     short, long = c - b, d - a  # the freeze lasted at least short and at most long
     assert 0.95 <= short and long <= 1.3, (a, b, c, d)
     assert long - short < 0.1, (a, b, c, d)  # a favoured freezer reads its clock on time
-    n = doc["totals"]["requests"]
-    assert abs(n - rate * secs) <= rate * secs * 0.01, doc["totals"]
+    # every arrival due was answered or still out when the run stopped (a busy host's server
+    # may still be working off the freeze's queue at the end: 73 of 2,000 once, at load 8)
+    n, due = doc["totals"]["requests"], sum(p["due"] for p in doc["timeline"])
+    assert n + doc["totals"]["unfinished"] == due, (doc["totals"], due)
+    assert due == rate * secs - 1 or doc["generator"]["saturated"], (due, doc["generator"])
+    assert n >= rate * secs * 0.9, doc["totals"]
     lat = doc["latency_ms"]
     for key, pct in [("p95", 95), ("p99", 99), ("p99_9", 99.9)]:
         low, high = (percentile(frozen_truth(f, rate, n), pct) * 1000 for f in (short, long))
@@ -244,12 +247,15 @@ def test_stalled_server_counts_late_and_dropped_and_ends_on_time():
     assert p.elapsed < 3.5, p.elapsed
     assert doc["duration_s"] <= 2.5, doc["duration_s"]
     assert t["responses"] == 0, t
-    # 399 arrivals: 2 on the two connections, 5 wait in the queue (late), the rest dropped
-    assert t["late"] == 5, t
-    assert abs(t["dropped"] - (399 - 2 - 5)) <= 3, t
+    # 399 arrivals: 2 on the two connections, 5 wait in the queue (late), the rest dropped;
+    # the 2 out and the 5 queued are unfinished when the run stops
+    due = sum(pt["due"] for pt in doc["timeline"])
+    assert t["late"] == 5 and t["unfinished"] == 2 + 5, t
+    assert t["requests"] + t["dropped"] + t["unfinished"] == due, (t, due)
+    assert due == 399 or doc["generator"]["saturated"], (due, doc["generator"])
     assert sum(pt["dropped"] for pt in doc["timeline"]) == t["dropped"], doc["timeline"]
     assert sum(pt["late"] for pt in doc["timeline"]) == t["late"], doc["timeline"]
-    assert "dropped" in p.stdout, p.stdout
+    assert "dropped" in p.stdout and "7 requests out or queued" in p.stdout, p.stdout
 
 
 def test_frozen_server_late_then_dropped_then_recovers():
@@ -280,7 +286,9 @@ def test_frozen_server_late_then_dropped_then_recovers():
     assert t["errors"] == 0 and t["responses"] == t["requests"], t
     a, b, c, d = map(float, clock.split())
     assert d - a < 1.5, (a, b, c, d)  # the freeze ended well before the run did
-    assert abs(t["requests"] + t["dropped"] - 899) <= 3, t
+    due = sum(pt["due"] for pt in doc["timeline"])
+    assert t["requests"] + t["dropped"] + t["unfinished"] == due, (t, due)
+    assert due == 899 or doc["generator"]["saturated"], (due, doc["generator"])
     assert doc["duration_s"] < 3.6, doc["duration_s"]
 
 

@@ -298,6 +298,9 @@
     if (num(totals.late) > 0)
       alert("info", "i", fmtInt(totals.late) + " arrivals waited for a free connection",
         "Their latency counts from the intended send time, so the waiting shows in the percentiles.");
+    if (num(totals.unfinished) > 0)
+      alert("info", "i", fmtInt(totals.unfinished) + " requests unfinished at the end",
+        "They were out, or waiting for a connection, when the run stopped: abandoned, in neither the requests nor the errors.");
     return list.length ? h("div", { class: "alerts" }, list) : null;
   }
 
