@@ -207,6 +207,7 @@ bench: deps
 	bench/serve-vs-nginx.sh
 	bench/loop-vs-libuv.sh
 	bench/scenario-vs-url.sh
+	bench/ui-perturbation.sh
 
 demo: deps
 	@$(SUBMAKE) all

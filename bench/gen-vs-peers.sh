@@ -34,7 +34,7 @@ run() {
 	h2load) reqs=$(awk '/^requests:/ {print $8}' "$out/stdout") ;;
 	ab) reqs=$(awk '/^Complete requests:/ {print $3}' "$out/stdout") ;;
 	esac
-	read -r user sys rss <"$out/time"
+	read -r user sys rss < <(tail -n 1 "$out/time") # after "Command exited with non-zero status 4" (a saturated generator)
 	echo "$name ${reqs:-0} $(echo "$user + $sys" | bc -l) $rss"
 }
 

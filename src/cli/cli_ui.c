@@ -293,7 +293,7 @@ static void publish_state(cli_live_t *l)
 	buf_init(&b, 1u << 20);
 	write_state(l, &b);
 	if (!buf_error(&b))
-		ui_publish(l->ui, b.data, b.len);
+		ui_publish(l->ui, b.data, b.len, UI_EVENT_KEPT);
 	buf_free(&b);
 }
 
@@ -311,17 +311,18 @@ static void publish_marker(cli_live_t *l, const char *kind, const char *what)
 	                 t, what);
 
 	if (l->ui && n > 0 && (size_t)n < sizeof(text))
-		ui_publish(l->ui, text, (size_t)n);
+		ui_publish(l->ui, text, (size_t)n, UI_EVENT_KEPT);
 }
 
 /* ---- the stream ---- */
 
-static void publish_event(void *ctx, const char *json, size_t len)
+static void publish_event(void *ctx, const char *json, size_t len, enum live_event_keep keep)
 {
 	cli_live_t *l = ctx;
 
 	if (l->ui)
-		ui_publish(l->ui, json, len);
+		ui_publish(l->ui, json, len,
+		           keep == LIVE_EVENT_LATEST ? UI_EVENT_LATEST : UI_EVENT_KEPT);
 }
 
 static void on_second(void *ctx, const delta_t *d)

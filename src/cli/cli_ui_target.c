@@ -153,7 +153,7 @@ static void publish_batch(cli_target_t *t, uint64_t start, int64_t from, int64_t
 			continue;
 		}
 		t->events++;
-		publish(ctx, event.data, event.len);
+		publish(ctx, event.data, event.len, LIVE_EVENT_KEPT);
 	}
 	goto out;
 fail:

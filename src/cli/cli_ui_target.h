@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "live/live.h"
 #include "scrape/scrape.h"
 
 /* Samples kept: the figures of a second need those from 5 s before it (a gap of more than
@@ -26,7 +27,7 @@ typedef struct cli_target {
 } cli_target_t;
 
 /* One "target" event's JSON text (not NUL-terminated), valid during the call. */
-typedef void (*cli_target_publish_fn)(void *ctx, const char *json, size_t len);
+typedef live_publish_fn cli_target_publish_fn; /* each event LIVE_EVENT_KEPT */
 
 void cli_target_add(cli_target_t *t, const scrape_sample_t *x);
 

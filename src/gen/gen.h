@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/hist.h"
+#include "core/name_index.h"
 #include "core/url.h"
 #include "gen/deal.h"
 #include "gen/schedule.h"
@@ -15,7 +16,7 @@
 #define GEN_MAX_THREADS     256
 #define GEN_MAX_CONNECTIONS 1000000
 #define GEN_STATUS_MAX      1000 /* status codes 0..999 are counted one by one */
-#define GEN_MAX_ENDPOINTS   256  /* request names per run; more share the last, "(other)" */
+#define GEN_MAX_ENDPOINTS   2048 /* request names per run; more share the last, "(other)" */
 #define GEN_MAX_TALLIES     256  /* checks, custom metrics and script error messages */
 #define GEN_NAME_MAX        200
 #define GEN_STEER_MAX       1024 /* changes one run accepts and records (gen_steer) */
@@ -219,7 +220,9 @@ typedef struct gen_endpoint {
 	char method[16];
 	char name[GEN_NAME_MAX];
 	gen_counters_t counters;
-	hist_t *latency; /* µs */
+	/* µs, sparse (result/result.h): a dense hist_t is 188 KB, and a run has up to
+	 * GEN_MAX_ENDPOINTS names per thread */
+	struct result_hist *latency;
 } gen_endpoint_t;
 
 /* Named figures a scenario keeps: checks, custom counters and trends, script errors. */
@@ -237,6 +240,7 @@ typedef struct gen_tally {
 typedef struct gen_named {
 	gen_endpoint_t *endpoints[GEN_MAX_ENDPOINTS];
 	uint32_t endpoint_count;
+	name_index_t endpoint_index; /* method and name to position in endpoints */
 	gen_tally_t *tallies[GEN_MAX_TALLIES];
 	uint32_t tally_count;
 } gen_named_t;

@@ -211,7 +211,8 @@ static void record_response(gen_conn_t *c, uint64_t now_ns)
 
 	/* the latency users feel counts from when the request was due, not when it left */
 	hist_record(t->interval, latency);
-	hist_record(e->latency, latency);
+	if (result_hist_record(e->latency, latency) < 0)
+		t->delta.failed++; /* the endpoint's figures lose this response (no memory) */
 	hist_record(t->interval_service, (int64_t)((now_ns - c->sent_ns) / NS_PER_US));
 	k->requests++;
 	k->bytes_in += c->received;

@@ -58,7 +58,7 @@ static int build_named(gen_thread_t *t, delta_t *d)
 		memcpy(e->method, g->method, sizeof(e->method));
 		memcpy(e->name, g->name, sizeof(e->name));
 		e->counters = g->counters;
-		if (sparse(&e->latency, g->latency) < 0)
+		if (result_hist_copy(NULL, &e->latency, g->latency) < 0)
 			return -ENOMEM;
 	}
 	if (n->tally_count && !(p = grow(b->tallies, &b->tally_cap, n->tally_count,
@@ -244,10 +244,8 @@ int gen_delta_named_total(const gen_thread_t *t, gen_named_t *n, hist_t *scratch
 		if (k < 0)
 			return -ENOMEM;
 		gen_counters_add(&n->endpoints[k]->counters, &e->counters);
-		if (e->latency.total) {
-			result_hist_expand(&e->latency, scratch);
-			hist_merge(n->endpoints[k]->latency, scratch);
-		}
+		if (result_hist_add(NULL, n->endpoints[k]->latency, &e->latency) < 0)
+			return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < t->named.tally_count && i < b->run_tally_cap; i++) {
 		const delta_tally_t *x = &b->run_tallies[i];

@@ -2,6 +2,7 @@
  * appear in summaries and result documents, and statistics kept by name (endpoints, a
  * scenario's checks and metrics). */
 #include "gen/gen.h"
+#include "result/result.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -70,35 +71,57 @@ static gen_endpoint_t *endpoint_new(const char *method, const char *name)
 {
 	gen_endpoint_t *e = calloc(1, sizeof(*e));
 
-	if (!e || !(e->latency = malloc(sizeof(hist_t)))) {
+	if (!e || !(e->latency = malloc(sizeof(*e->latency)))) {
 		free(e);
 		return NULL;
 	}
-	hist_reset(e->latency);
+	result_hist_init(e->latency);
 	copy_name(e->method, sizeof(e->method), method);
 	copy_name(e->name, sizeof(e->name), name);
 	return e;
 }
 
+/* The name asked for, as the table keeps it (cut to its fields' sizes). */
+typedef struct endpoint_key {
+	const gen_named_t *n;
+	const char *method, *name;
+	size_t method_len, name_len;
+} endpoint_key_t;
+
+static bool same_endpoint(const void *ctx, uint32_t position)
+{
+	const endpoint_key_t *k = ctx;
+	const gen_endpoint_t *e = k->n->endpoints[position];
+
+	return strncmp(e->name, k->name, sizeof(e->name) - 1) == 0 &&
+	       strncmp(e->method, k->method, sizeof(e->method) - 1) == 0;
+}
+
 int gen_named_endpoint(gen_named_t *n, const char *method, const char *name)
 {
+	endpoint_key_t k = {n, method, name, strnlen(method, sizeof(n->endpoints[0]->method) - 1),
+	                    strnlen(name, GEN_NAME_MAX - 1)};
+	uint32_t hash = name_index_hash(method, k.method_len, name, k.name_len);
+	int64_t found = name_index_find(&n->endpoint_index, hash, same_endpoint, &k);
 	gen_endpoint_t *e;
 
-	for (uint32_t i = 0; i < n->endpoint_count; i++) {
-		e = n->endpoints[i];
-		if (strncmp(e->name, name, sizeof(e->name) - 1) == 0 &&
-		    strncmp(e->method, method, sizeof(e->method) - 1) == 0)
-			return (int)i;
-	}
+	if (found >= 0)
+		return (int)found;
+	if (n->endpoint_count == GEN_MAX_ENDPOINTS)
+		return GEN_MAX_ENDPOINTS - 1;
 	if (n->endpoint_count == GEN_MAX_ENDPOINTS - 1) {
 		/* the last slot collects every further name, so memory stays bounded */
 		method = "*";
 		name = "(other)";
-	} else if (n->endpoint_count == GEN_MAX_ENDPOINTS) {
-		return GEN_MAX_ENDPOINTS - 1;
+		hash = name_index_hash(method, 1, name, strlen(name));
 	}
 	if (!(e = endpoint_new(method, name)))
 		return -ENOMEM;
+	if (name_index_add(&n->endpoint_index, hash, n->endpoint_count) < 0) {
+		free(e->latency);
+		free(e);
+		return -ENOMEM;
+	}
 	n->endpoints[n->endpoint_count] = e;
 	return (int)n->endpoint_count++;
 }
@@ -131,8 +154,7 @@ void gen_named_clear(gen_named_t *n)
 {
 	for (uint32_t i = 0; i < n->endpoint_count; i++) {
 		memset(&n->endpoints[i]->counters, 0, sizeof(n->endpoints[i]->counters));
-		if (n->endpoints[i]->latency->total)
-			hist_reset(n->endpoints[i]->latency);
+		result_hist_clear(n->endpoints[i]->latency);
 	}
 	for (uint32_t i = 0; i < n->tally_count; i++) {
 		gen_tally_t *t = n->tallies[i];
@@ -147,9 +169,11 @@ void gen_named_clear(gen_named_t *n)
 void gen_named_free(gen_named_t *n)
 {
 	for (uint32_t i = 0; i < n->endpoint_count; i++) {
+		result_hist_free(NULL, n->endpoints[i]->latency);
 		free(n->endpoints[i]->latency);
 		free(n->endpoints[i]);
 	}
+	name_index_free(&n->endpoint_index);
 	for (uint32_t i = 0; i < n->tally_count; i++) {
 		free(n->tallies[i]->hist);
 		free(n->tallies[i]);

@@ -66,7 +66,14 @@ static void publish(live_t *l, const result_t *whole, live_second_t *s)
 	}
 	l->stats.events++;
 	l->stats.corrections += correction;
-	l->publish(l->ctx, l->event.data, l->event.len);
+	l->publish(l->ctx, l->event.data, l->event.len, LIVE_EVENT_KEPT);
+	/* the tables' figures so far, every endpoint's: only the newest is kept for a replay */
+	buf_reset(&l->event);
+	if (live_snapshot(whole, &l->event) < 0) {
+		l->stats.failures++;
+		return;
+	}
+	l->publish(l->ctx, l->event.data, l->event.len, LIVE_EVENT_LATEST);
 }
 
 static void release(live_second_t *s)
@@ -128,7 +135,7 @@ static void publish_marker(live_t *l, const gen_marker_t *m)
 	             "{\"type\":\"marker\",\"kind\":\"load\",\"t\":%.3f,\"what\":\"%s\"}",
 	             (double)m->at_ns / 1e9, what);
 	l->stats.events++;
-	l->publish(l->ctx, text, (size_t)n);
+	l->publish(l->ctx, text, (size_t)n, LIVE_EVENT_KEPT);
 }
 
 int live_add(live_t *l, const result_t *whole, const delta_t *d)

@@ -27,8 +27,12 @@
 
 typedef struct live live_t;
 
+/* How a stream keeps an event: LIVE_EVENT_LATEST, only until the next such one (the tables'
+ * figures so far, of which only the newest matters to a browser that joins). */
+enum live_event_keep { LIVE_EVENT_KEPT, LIVE_EVENT_LATEST };
+
 /* One event's JSON text (not NUL-terminated), valid during the call. */
-typedef void (*live_publish_fn)(void *ctx, const char *json, size_t len);
+typedef void (*live_publish_fn)(void *ctx, const char *json, size_t len, enum live_event_keep keep);
 
 /* What live has done, for the UI's own figures and the tests. */
 typedef struct live_stats {

@@ -92,6 +92,30 @@ static void write_figures(json_writer_t *w, const char *key, const gen_counters_
 	jsonw_object_end(w);
 }
 
+/* An endpoint's second, for its charts: what they draw and no more (its status codes and
+ * error kinds are in its figures so far, the snapshot's). A run may have 2,048 endpoints, and
+ * the history keeps every second. */
+static void write_endpoint_second(json_writer_t *w, const result_endpoint_t *e, double length)
+{
+	const result_hist_t *h = &e->latency;
+	uint64_t requests = result_requests(&e->counters);
+
+	jsonw_key(w, "second");
+	jsonw_object_begin(w);
+	key_count(w, "requests", requests);
+	key_count(w, "errors", e->counters.errors);
+	key_number(w, "rps", length > 0 ? (double)requests / length : 0, 3);
+	jsonw_key(w, "latency_ms");
+	jsonw_object_begin(w);
+	key_number(w, "p50", ms(h, 50), 3);
+	key_number(w, "p90", ms(h, 90), 3);
+	key_number(w, "p95", ms(h, 95), 3);
+	key_number(w, "p99", ms(h, 99), 3);
+	key_number(w, "max", h->total ? (double)h->max / 1e3 : NAN, 3);
+	jsonw_object_end(w);
+	jsonw_object_end(w);
+}
+
 /* The run's own figures of one second: the load asked and given, and the self-check. */
 static void write_second_run(json_writer_t *w, const result_t *sum)
 {
@@ -110,18 +134,6 @@ static void write_second_run(json_writer_t *w, const result_t *sum)
 	write_latency(w, "service_ms", &sum->service);
 	write_latency(w, "sched_lag_ms", &sum->generator.sched_lag);
 	jsonw_object_end(w);
-}
-
-static const result_endpoint_t *endpoint_in(const result_t *r, const char *method, const char *name,
-                                            uint32_t *index)
-{
-	for (uint32_t i = 0; i < r->endpoint_count; i++)
-		if (strcmp(r->endpoints[i].name, name) == 0 &&
-		    strcmp(r->endpoints[i].method, method) == 0) {
-			*index = i;
-			return &r->endpoints[i];
-		}
-	return NULL;
 }
 
 static const char *tally_kind(enum gen_tally_kind k)
@@ -195,24 +207,19 @@ int live_event_second(const result_t *sum, int64_t second, bool correction, cons
 	jsonw_bool(&w, correction);
 	write_second_run(&w, sum);
 	write_figures(&w, "total", &whole->counters, &whole->latency, whole->duration_s);
-	jsonw_key(&w, "endpoints");
+	jsonw_key(&w, "endpoints"); /* those with a request that ended in this second */
 	jsonw_array_begin(&w);
 	for (uint32_t i = 0; i < sum->endpoint_count; i++) {
 		const result_endpoint_t *e = &sum->endpoints[i];
-		uint32_t id = 0;
-		const result_endpoint_t *all = endpoint_in(whole, e->method, e->name, &id);
 
+		if (!result_requests(&e->counters))
+			continue;
 		jsonw_object_begin(&w);
-		jsonw_key(&w, "id");
-		jsonw_uint(&w, all ? id : UINT32_MAX);
 		jsonw_key(&w, "method");
 		jsonw_string(&w, e->method);
 		jsonw_key(&w, "name");
 		jsonw_string(&w, e->name);
-		write_figures(&w, "second", &e->counters, &e->latency, p ? p->length_s : 1);
-		if (all)
-			write_figures(&w, "total", &all->counters, &all->latency,
-			              whole->duration_s);
+		write_endpoint_second(&w, e, p ? p->length_s : 1);
 		jsonw_object_end(&w);
 	}
 	jsonw_array_end(&w);
@@ -247,8 +254,6 @@ int live_snapshot(const result_t *whole, buf_t *out)
 		const result_endpoint_t *e = &whole->endpoints[i];
 
 		jsonw_object_begin(&w);
-		jsonw_key(&w, "id");
-		jsonw_uint(&w, i);
 		jsonw_key(&w, "method");
 		jsonw_string(&w, e->method);
 		jsonw_key(&w, "name");

@@ -137,6 +137,8 @@ void result_free(result_t *r)
 	for (uint32_t i = 0; i < r->endpoint_count; i++)
 		result_hist_free(r, &r->endpoints[i].latency);
 	result_release(r, r->endpoints, r->endpoint_cap * sizeof(*r->endpoints));
+	r->bytes -= r->endpoint_index.cap * sizeof(*r->endpoint_index.slots);
+	name_index_free(&r->endpoint_index);
 	for (uint32_t i = 0; i < r->tally_count; i++)
 		result_hist_free(r, &r->tallies[i].hist);
 	result_release(r, r->tallies, r->tally_cap * sizeof(*r->tallies));
@@ -175,14 +177,44 @@ void result_free(result_t *r)
 
 /* ---- named parts ---- */
 
+/* The name asked for, as the table keeps it (cut to its fields' sizes). */
+typedef struct endpoint_key {
+	const result_t *r;
+	const char *method, *name;
+} endpoint_key_t;
+
+static bool same_endpoint(const void *ctx, uint32_t position)
+{
+	const endpoint_key_t *k = ctx;
+	const result_endpoint_t *e = &k->r->endpoints[position];
+
+	return strncmp(e->name, k->name, sizeof(e->name) - 1) == 0 &&
+	       strncmp(e->method, k->method, sizeof(e->method) - 1) == 0;
+}
+
+static uint32_t endpoint_hash(const char *method, const char *name)
+{
+	return name_index_hash(method,
+	                       strnlen(method, sizeof(((result_endpoint_t *)0)->method) - 1), name,
+	                       strnlen(name, sizeof(((result_endpoint_t *)0)->name) - 1));
+}
+
+int64_t result_endpoint_find(const result_t *r, const char *method, const char *name)
+{
+	endpoint_key_t k = {r, method, name};
+
+	return name_index_find(&r->endpoint_index, endpoint_hash(method, name), same_endpoint, &k);
+}
+
 result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *name)
 {
+	uint32_t hash = endpoint_hash(method, name);
+	int64_t found = result_endpoint_find(r, method, name);
+	uint32_t index_cap = r->endpoint_index.cap;
 	result_endpoint_t *e;
 
-	for (uint32_t i = 0; i < r->endpoint_count; i++)
-		if (strcmp(r->endpoints[i].name, name) == 0 &&
-		    strcmp(r->endpoints[i].method, method) == 0)
-			return &r->endpoints[i];
+	if (found >= 0)
+		return &r->endpoints[found];
 	if (r->endpoint_count == RESULT_ENDPOINTS_MAX) {
 		r->dropped.endpoints++;
 		return &r->endpoints[r->endpoint_count - 1];
@@ -198,6 +230,9 @@ result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *
 		r->endpoints = e;
 		r->endpoint_cap = cap;
 	}
+	if (name_index_add(&r->endpoint_index, hash, r->endpoint_count) < 0)
+		return NULL;
+	r->bytes += (r->endpoint_index.cap - index_cap) * sizeof(*r->endpoint_index.slots);
 	e = &r->endpoints[r->endpoint_count++];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->method, sizeof(e->method), "%s", method);

@@ -217,6 +217,7 @@ typedef struct result {
 	result_hist_t latency, service;
 
 	result_endpoint_t *endpoints;
+	name_index_t endpoint_index; /* method and name to position in endpoints */
 	uint32_t endpoint_count, endpoint_cap;
 	result_tally_t *tallies;
 	uint32_t tally_count, tally_cap;
@@ -323,6 +324,15 @@ uint64_t result_requests(const gen_counters_t *c);
 void result_hist_init(result_hist_t *h);
 /* h = the non-empty buckets of d (and its moments); counted in r's bytes. 0 or -ENOMEM. */
 int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d);
+/* Records one value (µs) as hist_record does, into the pairs: a binary search, and for a
+ * bucket h has not had, an insert (the pairs grown by doubling, not counted in any result).
+ * For the many histograms of a second's endpoints, whose dense form would take 188 KB each.
+ * 0, or -ENOMEM (the value not recorded). */
+int result_hist_record(result_hist_t *h, int64_t value);
+/* h emptied, its pairs' memory kept for the next second. */
+void result_hist_clear(result_hist_t *h);
+/* dst = src (buckets and moments). 0 or -ENOMEM. */
+int result_hist_copy(result_t *r, result_hist_t *dst, const result_hist_t *src);
 /* dst += src, exactly. When either holds figures only (a decoded document's set without its
  * histogram: read, no buckets), the sum is figures only too: min, max, mean and stdev exact
  * (weighted by read_count), each percentile the larger of the two (an upper bound, at most
@@ -365,6 +375,8 @@ void result_strfree(result_t *r, char *s);
  * NULL when out of memory. */
 const result_group_t **result_groups_sorted(const result_t *r, uint64_t *grouped, uint64_t *most);
 result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *name);
+/* The position of an endpoint in r->endpoints, or -1: none of that method and name. */
+int64_t result_endpoint_find(const result_t *r, const char *method, const char *name);
 result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *name);
 /* The point of `second`, added (with the empty seconds before it) when new; NULL when past
  * RESULT_POINTS_MAX or out of memory (counted in dropped.points). */

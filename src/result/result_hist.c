@@ -64,6 +64,62 @@ int result_hist_set(result_t *r, result_hist_t *h, const hist_t *d)
 	return 0;
 }
 
+int result_hist_record(result_hist_t *h, int64_t value)
+{
+	uint64_t v = value < 0 ? 0 : (uint64_t)value;
+	bool over = v > (uint64_t)HIST_HIGHEST;
+	uint32_t index, lo = 0, hi = h->len;
+	double d;
+
+	v = over ? (uint64_t)HIST_HIGHEST : v;
+	index = (uint32_t)hist_index_of((int64_t)v);
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (h->buckets[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == h->len || h->buckets[lo].index != index) {
+		if (h->len == h->cap && reserve(NULL, h, h->cap ? h->cap * 2 : 16) < 0)
+			return -ENOMEM;
+		memmove(&h->buckets[lo + 1], &h->buckets[lo], (h->len - lo) * sizeof(*h->buckets));
+		h->buckets[lo] = (result_bucket_t){index, 0};
+		h->len++;
+	}
+	h->buckets[lo].count++;
+	d = (double)v;
+	h->clamped += over;
+	h->total++;
+	h->sum += d;
+	h->sum_sq += d * d;
+	h->min = (int64_t)v < h->min ? (int64_t)v : h->min;
+	h->max = (int64_t)v > h->max ? (int64_t)v : h->max;
+	return 0;
+}
+
+void result_hist_clear(result_hist_t *h)
+{
+	h->len = 0;
+	copy_moments(h, 0, INT64_MAX, 0, 0, 0, 0);
+}
+
+int result_hist_copy(result_t *r, result_hist_t *dst, const result_hist_t *src)
+{
+	if (reserve(r, dst, src->len) < 0)
+		return -ENOMEM;
+	if (src->len)
+		memcpy(dst->buckets, src->buckets, src->len * sizeof(*src->buckets));
+	dst->len = src->len;
+	copy_moments(dst, src->total, src->min, src->max, src->sum, src->sum_sq, src->clamped);
+	dst->read = src->read;
+	dst->read_approximate = src->read_approximate;
+	memcpy(dst->read_ms, src->read_ms, sizeof(dst->read_ms));
+	dst->read_count = src->read_count;
+	return 0;
+}
+
 void result_hist_expand(const result_hist_t *h, hist_t *d)
 {
 	hist_reset(d);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "ui/ui_history.h" /* UI_EVENT_KEPT, UI_EVENT_LATEST */
 
 typedef struct ui ui_t;
 
@@ -138,10 +139,11 @@ uint16_t ui_port(const ui_t *ui);
 void ui_url(const ui_t *ui, char *out, size_t len);
 
 /* Adds one event to the stream: json[0..len) (one JSON text; line breaks are allowed and sent
- * as several data lines) becomes the event with the next id, kept in the history and sent to
- * every stream client. Any thread. Returns the event's id (1, 2, ...), or -E2BIG for an event
+ * as several data lines) becomes the event with the next id, kept in the history (how:
+ * UI_EVENT_KEPT, or UI_EVENT_LATEST until the next such one, ui_history.h) and sent to every
+ * stream client. Any thread. Returns the event's id (1, 2, ...), or -E2BIG for an event
  * larger than the history's bound, -EINVAL for an empty one, -ENOMEM. */
-int64_t ui_publish(ui_t *ui, const char *json, size_t len);
+int64_t ui_publish(ui_t *ui, const char *json, size_t len, int how);
 
 void ui_stats(const ui_t *ui, ui_stats_t *out);
 

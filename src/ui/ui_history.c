@@ -104,7 +104,28 @@ static int ring_grow(ui_history_t *h)
 	return 0;
 }
 
-int64_t ui_history_publish(ui_history_t *h, const char *json, size_t len)
+/* The previous UI_EVENT_LATEST event, if kept, loses its frame: what it cost is freed. */
+static ui_event_t *supersede(ui_history_t *h)
+{
+	uint64_t first = h->next_id - h->count;
+	ui_event_t *old, *empty;
+	size_t slot;
+
+	if (!h->latest_id || h->latest_id < first)
+		return NULL;
+	slot = (h->head + (size_t)(h->latest_id - first)) & (h->cap - 1);
+	old = h->ring[slot];
+	if (!old->len || !(empty = malloc(sizeof(*empty))))
+		return NULL; /* without memory for the empty one, the frame stays: still bounded */
+	*empty = *old;
+	empty->len = 0;
+	h->ring[slot] = empty;
+	h->bytes -= old->len;
+	h->superseded++;
+	return old;
+}
+
+int64_t ui_history_publish(ui_history_t *h, const char *json, size_t len, int how)
 {
 	size_t flen, cost;
 	ui_event_t *e, *gone[16];
@@ -138,6 +159,13 @@ int64_t ui_history_publish(ui_history_t *h, const char *json, size_t len)
 	h->bytes += cost;
 	h->published++;
 	id = (int64_t)e->id;
+	if (how == UI_EVENT_LATEST) {
+		ui_event_t *old = supersede(h);
+
+		if (old)
+			gone[ngone++] = old;
+		h->latest_id = e->id;
+	}
 	/* drop the oldest until the bound holds again; freed after the lock, a few at a time */
 	while (h->bytes > h->max_bytes) {
 		ui_event_t *old = event_at(h, 0);
@@ -196,7 +224,7 @@ int ui_history_read(ui_history_t *h, uint64_t *next_id, buf_t *out, size_t soft_
 		for (; i < h->count && (n == 0 || out->len < soft_max); i++, n++) {
 			const ui_event_t *e = event_at(h, i);
 
-			if ((rc = buf_append(out, e->frame, e->len)) < 0)
+			if (e->len && (rc = buf_append(out, e->frame, e->len)) < 0)
 				break;
 			(*next_id)++;
 		}

@@ -23,6 +23,8 @@ typedef struct ui_history {
 	size_t bytes;     /* what the kept events cost: frames and bookkeeping */
 	size_t max_bytes;
 	uint64_t published, refused, dropped;
+	uint64_t latest_id;  /* the newest event published as UI_EVENT_LATEST, 0: none */
+	uint64_t superseded; /* UI_EVENT_LATEST events emptied by a newer one */
 } ui_history_t;
 
 /* Where a stream client starts (ui_history_join). */
@@ -42,9 +44,14 @@ typedef struct ui_join {
 int ui_history_init(ui_history_t *h, size_t max_bytes);
 void ui_history_free(ui_history_t *h);
 
+/* How an event is kept. UI_EVENT_LATEST: only until the next such event, which empties it (its
+ * id stays, with no frame: a client replaying the history skips it) — for a state of which
+ * only the newest matters, such as the tables' figures so far. */
+enum { UI_EVENT_KEPT = 0, UI_EVENT_LATEST = 1 };
+
 /* json[0..len) as the next event: its id, or -EINVAL (empty), -E2BIG (it alone would pass
  * max_bytes), -ENOMEM. The oldest events are dropped to make room. */
-int64_t ui_history_publish(ui_history_t *h, const char *json, size_t len);
+int64_t ui_history_publish(ui_history_t *h, const char *json, size_t len, int how);
 
 /* A client joining, after its event last_id when has_last (Last-Event-ID), else from the
  * oldest event kept. */

@@ -356,9 +356,9 @@ void ui_url(const ui_t *ui, char *out, size_t len)
 	         ui->port, ui->token ? "?token=" : "", ui->token ? ui->token : "");
 }
 
-int64_t ui_publish(ui_t *ui, const char *json, size_t len)
+int64_t ui_publish(ui_t *ui, const char *json, size_t len, int how)
 {
-	int64_t id = ui_history_publish(&ui->history, json, len);
+	int64_t id = ui_history_publish(&ui->history, json, len, how);
 
 	if (id > 0)
 		loop_wake(ui->loop);

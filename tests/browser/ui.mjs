@@ -14,10 +14,8 @@
 // Python test to check against the result document. Exit status 0 when every step passed.
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const { chromium } = await import(path.join(here, "node_modules", "playwright-core", "index.mjs"));
+import { session } from "./steps.mjs";
 
 function options(argv) {
   const o = {
@@ -42,47 +40,9 @@ const o = options(process.argv.slice(2));
 fs.mkdirSync(o.shots, { recursive: true });
 fs.mkdirSync(o.downloads, { recursive: true });
 
-let shotNo = 0;
+const s = await session(o);
+const { until, step } = s;
 let page = null;
-const t0 = Date.now();
-function say(obj) {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
-async function shot(name) {
-  const file = path.join(o.shots, String(++shotNo).padStart(2, "0") + "-" + name + ".png");
-  await page.screenshot({ path: file });
-  return file;
-}
-/* Polls fn (run in the page) until it returns a truthy value; that value, or throws with what
- * was last seen. Bounded by time and by count. */
-async function until(what, fn, arg, timeoutMs) {
-  const limit = timeoutMs || o.stepTimeoutMs;
-  const start = Date.now();
-  let last = null;
-  for (let i = 0; i < 100000 && Date.now() - start < limit; i++) {
-    last = await page.evaluate(fn, arg);
-    if (last && last.ok) return last;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`${what}: not within ${limit} ms (last seen: ${JSON.stringify(last).slice(0, 600)})`);
-}
-async function step(name, fn) {
-  const start = Date.now();
-  try {
-    const extra = (await fn()) || {};
-    const errors = await page.evaluate(() => document.documentElement.dataset.errors || null);
-    if (errors) throw new Error("the page reported errors: " + errors);
-    extra.shot = await shot(name);
-    say(Object.assign({ step: name, ok: true, ms: Date.now() - start }, extra));
-  } catch (e) {
-    let file = null;
-    try {
-      file = await shot(name + "-failed");
-    } catch (ignored) { /* the page may be gone */ }
-    say({ step: name, ok: false, ms: Date.now() - start, error: String(e && e.message ? e.message : e), shot: file });
-    throw e;
-  }
-}
 
 /* The last non-null value of a chart's column; the chart's data as the page drew it. */
 const lastOf = (col) => {
@@ -90,15 +50,10 @@ const lastOf = (col) => {
   return null;
 };
 
-const browser = await chromium.launch({ executablePath: o.browser, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
 let failed = false;
 const downloads = {};
-const consoleErrors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: o.width, height: o.height }, acceptDownloads: true });
-  page = await context.newPage();
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
-  page.on("pageerror", (e) => consoleErrors.push("pageerror: " + e.message));
+  page = await s.open({ acceptDownloads: true });
   let model = "closed";
 
   await step("open", async () => {
@@ -271,10 +226,5 @@ try {
   });
 } catch (e) {
   failed = true;
-} finally {
-  await browser.close();
 }
-/* the page's own resource errors (a 404 favicon) are not the page's: only script errors count */
-const scriptErrors = consoleErrors.filter((m) => !/Failed to load resource/.test(m));
-say({ done: !failed && !scriptErrors.length, downloads, console_errors: scriptErrors, seconds: (Date.now() - t0) / 1000 });
-process.exit(failed || scriptErrors.length ? 1 : 0);
+process.exit(await s.end(failed, { downloads }));

@@ -24,6 +24,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -74,7 +75,8 @@ def install_harness():
         assert p.returncode == 0, f"npm ci in {TOOLS}: {p.stderr[-2000:]}"
         with open(marker, "w") as f:
             f.write(lock_hash)
-    shutil.copy(os.path.join(HARNESS, "ui.mjs"), TOOLS)
+    for name in ("steps.mjs", "ui.mjs", "endpoints.mjs"):
+        shutil.copy(os.path.join(HARNESS, name), TOOLS)
     return need("node")
 
 
@@ -124,20 +126,20 @@ class LiveRun:
             self.proc.communicate()
 
 
-def drive(node, url, shots, downloads, *extra):
-    """ui.mjs against url: its steps (one JSON object each) and its closing line."""
+def drive(node, script, url, shots, *extra):
+    """A browser check (tests/browser/SCRIPT) against url: its steps (one JSON object each)
+    and its closing line."""
     with browser_lock():  # one Chromium at a time in the suite
-        p = subprocess.run([node, os.path.join(TOOLS, "ui.mjs"), "--url", url, "--shots", shots,
-                            "--downloads", downloads, *extra],
-                           capture_output=True, text=True, timeout=300)
+        p = subprocess.run([node, os.path.join(TOOLS, script), "--url", url, "--shots", shots,
+                            *extra], capture_output=True, text=True, timeout=300)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     steps = [l for l in lines if "step" in l]
     done = [l for l in lines if "done" in l]
     report = "\n".join(p.stdout.splitlines()[-12:]) + "\n" + p.stderr[-2000:]
-    assert done, f"ui.mjs ended without its closing line (exit {p.returncode}):\n{report}"
+    assert done, f"{script} ended without its closing line (exit {p.returncode}):\n{report}"
     failed = [s for s in steps if not s["ok"]]
     assert not failed, f"step {failed[0]['step']}: {failed[0]['error']} (screenshot {failed[0]['shot']})"
-    assert p.returncode == 0 and done[0]["done"], f"ui.mjs: exit {p.returncode}:\n{report}"
+    assert p.returncode == 0 and done[0]["done"], f"{script}: exit {p.returncode}:\n{report}"
     return steps, done[0]
 
 
@@ -192,7 +194,8 @@ def browser_run(run_args, driver_args, shots):
                                 os.path.join(d, "out"))
         args = [a.format(url=srv.url(""), scenario=scenario) for a in run_args]
         with LiveRun("-t", "2", "--json", result, "--html", page, "--csv", prefix, *args) as run:
-            steps, done = drive(node, run.url, shots, os.path.join(d, "downloads"), *driver_args,
+            steps, done = drive(node, "ui.mjs", run.url, shots, "--downloads",
+                                os.path.join(d, "downloads"), *driver_args,
                                 # the spec's 2 s, with room for a busy 2-core machine
                                 "--move-budget-ms", os.environ.get("SURGE_UI_MOVE_MS", "4000"))
             rc = run.wait(timeout=60)
@@ -221,6 +224,44 @@ def test_ui_open_model_rate_in_chromium():
                 ["--rate", "50", "--rate2", "120"], os.path.join(SHOTS, "open"))
 
 
+THOUSAND = """
+-- one request name of a thousand at each iteration, each name as often as the others
+local n = 0
+tasks = {
+    one = task(1, function(u)
+        n = n + 1
+        u:get("/health", { name = string.format("/ep/%04d", n % 1000) })
+    end),
+}
+"""
+
+
+def test_ui_a_thousand_endpoints_in_chromium():
+    """1,000 endpoints in the table while the run goes on: all listed, the last reached by
+    scrolling, filtered, sorted, one charted (build/ui-shots/endpoints/)."""
+    node = install_harness()
+    need("chromium")
+    shots = os.path.join(SHOTS, "endpoints")
+    shutil.rmtree(shots, ignore_errors=True)
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        scenario = os.path.join(d, "thousand.lua")
+        with open(scenario, "w") as f:
+            f.write(THOUSAND)
+        result = os.path.join(d, "result.json")
+        # -d: the run starts at once and the page watches; ended by Ctrl-C once checked
+        with LiveRun("-t", "2", "--users", "8", "-d", "120s", "--json", result, "--host",
+                     srv.url(""), scenario) as run:
+            steps, _ = drive(node, "endpoints.mjs", run.url, shots, "--endpoints", "1000",
+                             "--filter", "ep/09", "--matches", "100")
+            run.proc.send_signal(signal.SIGINT)
+            assert run.wait(timeout=30) == 0, "".join(run.stderr)[-2000:]
+        with open(result) as f:
+            doc = json.load(f)
+        assert len(doc["endpoints"]) == 1000, len(doc["endpoints"])
+        for s in steps:
+            assert os.path.getsize(s["shot"]) > 20000, s  # a page, not a blank
+
+
 def test_ui_page_and_assets_are_served():
     """The page names its assets by versioned address; each one answers."""
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
@@ -247,4 +288,4 @@ def test_ui_page_and_assets_are_served():
 
 if __name__ == "__main__":
     main([test_ui_start_steer_reload_stop_download_in_chromium, test_ui_open_model_rate_in_chromium,
-          test_ui_page_and_assets_are_served])
+          test_ui_a_thousand_endpoints_in_chromium, test_ui_page_and_assets_are_served])

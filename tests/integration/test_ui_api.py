@@ -196,17 +196,77 @@ def test_a_reload_gets_the_history_then_live_events_with_no_gap():
             time.sleep(2.5)
             first = read_events(run.url, 0.5)
             ids = [i for i, _ in first if i is not None]
-            assert ids and ids == list(range(1, len(ids) + 1)), ids
             history = [e for i, e in first if i is None]
             assert history and history[0]["first_id"] == 1, history  # where the replay starts
+            # in order; the ids missing are the snapshots a newer one replaced (kept only
+            # until the next): the replay holds one, the newest
+            assert ids and ids == sorted(set(ids)) and ids[0] <= 2, ids
+            replay = [e for i, e in first if i is not None and i <= history[0]["last_id"]]
+            assert [e.get("type") for e in replay].count("snapshot") == 1, [e.get("type") for e in replay]
             again = read_events(run.url, 3, last_id=ids[-1])
             more = [i for i, _ in again if i is not None]
-            assert more and more[0] == ids[-1] + 1, (ids[-3:], more[:3])
-            assert more == list(range(more[0], more[0] + len(more))), more
+            assert more and more[0] > ids[-1] and more == sorted(set(more)), (ids[-3:], more[:3])
+            # every second once, none missing, across the reconnect
+            secs = sorted(e["second"] for _, e in first + again if e.get("type") == "second"
+                          and not e["correction"])
+            assert secs == list(range(len(secs))) and len(secs) >= 4, secs
+            # live, every event is sent: a snapshot after each second
+            types = [e.get("type") for _, e in again]
+            assert types.count("snapshot") >= types.count("second") - 1, types
             code, _ = run.finish()
             assert code == 0, run.err_lines[-5:]
         finally:
             run.close()
+
+
+THOUSAND = """
+local n = 0
+tasks = {
+    one = task(1, function(u)
+        n = n + 1
+        u:get("/health", { name = string.format("/ep/%04d", n % 1000) })
+    end),
+}
+"""
+
+
+def test_a_thousand_endpoints_are_all_in_the_table():
+    """1,000 endpoint names: the table's figures (the snapshot published after each second)
+    hold every one, equal at the end to the result document's; a second's event carries only
+    the endpoints it had, slim; the history keeps one snapshot, so it holds minutes of them."""
+    with favoured(), Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "thousand.lua")
+        with open(path, "w") as f:
+            f.write(THOUSAND)
+        run = UiRun("-t", "2", "--users", "8", "-d", "5s", "--host", srv.url(""), path)
+        try:
+            events = read_events(run.url, 30)  # the whole run: the stream ends with it
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                doc = json.load(f)
+        finally:
+            run.close()
+    want = {(e["method"], e["name"]): e["requests"] for e in doc["endpoints"]}
+    assert len(want) == 1000, len(want)
+    snaps = [e for _, e in events if e.get("type") == "snapshot"]
+    secs = [e for _, e in events if e.get("type") == "second"]
+    assert len(snaps) >= len(secs) >= 5, (len(snaps), len(secs))
+    got = {(e["method"], e["name"]): e["total"]["requests"] for e in snaps[-1]["endpoints"]}
+    assert got == want, "the last snapshot is the document's endpoints"
+    # a second's endpoints: those with requests in it, slim; they add up to the second
+    sizes = []
+    for e in secs:
+        eps = e["endpoints"]
+        assert all(x["second"]["requests"] > 0 and "total" not in x for x in eps), eps[:2]
+        assert sum(x["second"]["requests"] for x in eps) == e["run"]["requests"], e["second"]
+        if len(eps) >= 900:
+            sizes.append(len(json.dumps(eps, separators=(",", ":"))) / len(eps))
+    assert sizes, [len(e["endpoints"]) for e in secs]
+    per_endpoint = max(sizes)
+    print(f"    {per_endpoint:.0f} bytes an endpoint a second in the history; the snapshot "
+          f"{len(json.dumps(snaps[-1], separators=(',', ':'))) / 1000:.0f} kB", flush=True)
+    assert per_endpoint < 250, sizes
 
 
 def test_the_open_model_rate_follows_the_page():
@@ -469,6 +529,7 @@ def test_a_ui_on_every_address_needs_its_token():
 if __name__ == "__main__":
     main([test_interactive_run_waits_for_start_and_follows_the_page,
           test_a_reload_gets_the_history_then_live_events_with_no_gap,
+          test_a_thousand_endpoints_are_all_in_the_table,
           test_the_open_model_rate_follows_the_page,
           test_bad_control_input_is_refused_and_changes_nothing,
           test_reset_starts_the_statistics_from_its_second,

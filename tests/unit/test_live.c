@@ -24,16 +24,25 @@ typedef struct watched {
 	json_t *events[EVENTS_MAX];
 	int count;
 	int done, published_when_done; /* second_done calls, and those that published it */
+	json_t *snapshot;              /* the newest LIVE_EVENT_LATEST event: the figures so far */
+	int snapshots;
 } watched_t;
 
-static void keep_event(void *ctx, const char *text, size_t len)
+static void keep_event(void *ctx, const char *text, size_t len, enum live_event_keep keep)
 {
 	watched_t *w = ctx;
 	json_error_t e;
 	json_t *j = json_loadb(text, len, 0, &e);
 
 	CHECK(j != NULL);
-	if (j && w->count < EVENTS_MAX)
+	if (j && keep == LIVE_EVENT_LATEST) {
+		/* after each second: the snapshot of every endpoint so far */
+		CHECK_STR(json_string_value(json_object_get(j, "type")), "snapshot");
+		CHECK(w->count > 0);
+		json_decref(w->snapshot);
+		w->snapshot = j;
+		w->snapshots++;
+	} else if (j && w->count < EVENTS_MAX)
 		w->events[w->count++] = j;
 	else
 		json_decref(j);
@@ -85,6 +94,7 @@ static void free_watched(watched_t *w)
 {
 	for (int i = 0; i < w->count; i++)
 		json_decref(w->events[i]);
+	json_decref(w->snapshot);
 	live_free(w->live);
 	result_free(&w->whole);
 }
@@ -151,7 +161,25 @@ TEST(live_seconds_are_the_final_results_seconds)
 			CHECK_NEAR(num(e, "run.latency_ms.p50"), p->p50_us / 1e3, 1e-9);
 		}
 		responses += (uint64_t)num(e, "run.responses");
+		/* the one endpoint's second: only when it had requests, its figures those of the
+		 * second's */
+		const json_t *eps = json_object_get(e, "endpoints");
+
+		CHECK_INT(json_array_size(eps), p->requests ? 1 : 0);
+		if (p->requests) {
+			CHECK_INT(num(json_array_get(eps, 0), "second.requests"), p->requests);
+			CHECK_NEAR(num(json_array_get(eps, 0), "second.latency_ms.p99"),
+			           p->p99_us / 1e3, 1e-9);
+			CHECK(json_object_get(json_array_get(eps, 0), "total") == NULL);
+		}
 	}
+	/* after every second, the figures so far (only the newest kept for a replay) */
+	CHECK_INT(w.snapshots, w.count);
+	CHECK_INT(num(w.snapshot, "total.responses"), w.whole.counters.requests);
+	CHECK_INT(json_array_size(json_object_get(w.snapshot, "endpoints")), 1);
+	CHECK_INT(
+	    num(json_array_get(json_object_get(w.snapshot, "endpoints"), 0), "total.responses"),
+	    w.whole.endpoints[0].counters.requests);
 	CHECK_INT(responses, w.whole.counters.requests);
 	CHECK_INT(responses, g.counters.requests);
 	/* the last event's run so far is the whole run */

@@ -98,7 +98,7 @@ static void run_and_compare(gen_config_t *cfg)
 		result_endpoint_t *s = result_endpoint(&sum.r, e->method, e->name);
 
 		CHECK(memcmp(&s->counters, &e->counters, sizeof(e->counters)) == 0);
-		CHECK(same_hist(&s->latency, e->latency));
+		CHECK(result_hist_equal(&s->latency, e->latency));
 	}
 	CHECK_INT(sum.r.tally_count, g.named.tally_count);
 	for (uint32_t i = 0; i < g.named.tally_count && i < sum.r.tally_count; i++) {

@@ -229,7 +229,7 @@ TEST(ui_history_join_and_replay)
 	for (int i = 1; i <= 10; i++) {
 		int len = snprintf(ev, sizeof(ev), "{\"n\":%d}", i);
 
-		CHECK_INT(ui_history_publish(&h, ev, (size_t)len), i);
+		CHECK_INT(ui_history_publish(&h, ev, (size_t)len, UI_EVENT_KEPT), i);
 	}
 	ui_history_join(&h, true, 4, &j);
 	CHECK_INT(j.next_id, 5);
@@ -270,7 +270,7 @@ TEST(ui_history_bound_drops_oldest_and_says_so)
 	for (int i = 1; i <= 200; i++) {
 		int len = snprintf(ev, sizeof(ev), "{\"n\":%d,\"pad\":\"%040d\"}", i, i);
 
-		CHECK_INT(ui_history_publish(&h, ev, (size_t)len), i);
+		CHECK_INT(ui_history_publish(&h, ev, (size_t)len, UI_EVENT_KEPT), i);
 	}
 	ui_history_figures(&h, &first, &last, &bytes, &published, &refused, &dropped);
 	CHECK(bytes <= 4096);
@@ -305,8 +305,8 @@ TEST(ui_history_bound_drops_oldest_and_says_so)
 	/* too large for the bound alone; empty */
 	char big[5000];
 	memset(big, 'x', sizeof(big));
-	CHECK_INT(ui_history_publish(&h, big, sizeof(big)), -E2BIG);
-	CHECK_INT(ui_history_publish(&h, "", 0), -EINVAL);
+	CHECK_INT(ui_history_publish(&h, big, sizeof(big), UI_EVENT_KEPT), -E2BIG);
+	CHECK_INT(ui_history_publish(&h, "", 0, UI_EVENT_KEPT), -EINVAL);
 	ui_history_figures(&h, &first, &last, &bytes, &published, &refused, &dropped);
 	CHECK_INT(refused, 1);
 	buf_free(&out);
@@ -322,12 +322,12 @@ TEST(ui_history_lag_counts_live_bytes_only)
 
 	CHECK_INT(ui_history_init(&h, 1 << 20), 0);
 	for (int i = 0; i < 5; i++)
-		ui_history_publish(&h, "{}", 2);
+		ui_history_publish(&h, "{}", 2, UI_EVENT_KEPT);
 	/* joined from the start: the five kept events are its replay, not lag */
 	ui_history_join(&h, false, 0, &j);
 	CHECK_INT(ui_history_lag(&h, j.next_id, j.since_total, &dropped), 0);
-	ui_history_publish(&h, "{}", 2);
-	ui_history_publish(&h, "{}", 2);
+	ui_history_publish(&h, "{}", 2, UI_EVENT_KEPT);
+	ui_history_publish(&h, "{}", 2, UI_EVENT_KEPT);
 	/* still at event 1 of its replay: events 6 and 7 are live and waiting */
 	CHECK_INT(ui_history_lag(&h, j.next_id, j.since_total, &dropped), 2 * frame);
 	/* about to take event 6: only event 7 waits behind it */
@@ -335,5 +335,40 @@ TEST(ui_history_lag_counts_live_bytes_only)
 	CHECK_INT(ui_history_lag(&h, 7, j.since_total, &dropped), 0);
 	CHECK_INT(ui_history_lag(&h, 8, j.since_total, &dropped), 0);
 	CHECK(!dropped);
+	ui_history_free(&h);
+}
+
+TEST(ui_history_keeps_only_the_newest_latest_event)
+{
+	ui_history_t h;
+	ui_join_t j;
+	buf_t out;
+	uint64_t next, ids[16], first, last, published, refused, dropped;
+	size_t bytes, one = 0;
+	/* kept, latest, kept, latest, kept, latest */
+	const int how[6] = {UI_EVENT_KEPT,   UI_EVENT_LATEST, UI_EVENT_KEPT,
+	                    UI_EVENT_LATEST, UI_EVENT_KEPT,   UI_EVENT_LATEST};
+
+	CHECK_INT(ui_history_init(&h, 1 << 20), 0);
+	buf_init(&out, 1 << 20);
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(ui_history_publish(&h, "{\"n\":1}", 7, how[i]), i + 1);
+		if (i == 0) /* what one event costs */
+			ui_history_figures(&h, &first, &last, &one, &published, &refused, &dropped);
+	}
+	CHECK_INT(h.superseded, 2);
+	/* a replay from the start skips the two replaced: ids 1, 3, 5 and 6 */
+	ui_history_join(&h, false, 0, &j);
+	next = j.next_id;
+	CHECK_INT(ui_history_read(&h, &next, &out, 1 << 20), 6);
+	CHECK_INT(next, 7);
+	CHECK_INT(frame_ids(out.data, out.len, ids, 16), 4);
+	CHECK(ids[0] == 1 && ids[1] == 3 && ids[2] == 5 && ids[3] == 6);
+	/* what a replaced event cost is freed: six events, two of them without their frame */
+	ui_history_figures(&h, &first, &last, &bytes, &published, &refused, &dropped);
+	CHECK_INT(bytes, 6 * one - 2 * ui_event_frame(2, "{\"n\":1}", 7, NULL, 0));
+	CHECK_INT(first, 1);
+	CHECK_INT(last, 6);
+	buf_free(&out);
 	ui_history_free(&h);
 }

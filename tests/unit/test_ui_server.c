@@ -425,7 +425,7 @@ static void publish_range(ui_t *ui, int from, int to)
 	for (int i = from; i <= to; i++) {
 		int len = snprintf(ev, sizeof(ev), "{\"n\":%d}", i);
 
-		CHECK_INT(ui_publish(ui, ev, (size_t)len), i);
+		CHECK_INT(ui_publish(ui, ev, (size_t)len, UI_EVENT_KEPT), i);
 	}
 }
 
@@ -1048,7 +1048,7 @@ TEST(ui_server_events_slow_client_is_cut_and_loses_nothing)
 	big[0] = '"';
 	big[16383] = '"';
 	for (int i = 0; i < 3000; i++) {
-		CHECK(ui_publish(ui, big, 16384) > 0);
+		CHECK(ui_publish(ui, big, 16384, UI_EVENT_KEPT) > 0);
 		published++;
 		ui_stats(ui, &st);
 		if (st.stream_slow)
@@ -1100,7 +1100,7 @@ TEST(ui_server_events_one_event_over_the_lag_bound_cuts_nobody)
 	CHECK_INT(sse_next(s, &ev), 0);
 	CHECK(WAIT_STAT(ui, stream_clients, 1) == 1);
 	memset(big, 'x', 50000);
-	CHECK_INT(ui_publish(ui, big, 50000), 1);
+	CHECK_INT(ui_publish(ui, big, 50000, UI_EVENT_KEPT), 1);
 	CHECK_INT(sse_next(s, &ev), 0);
 	CHECK_INT(ev.id, 1);
 	CHECK_INT(strlen(ev.data), 50000);
@@ -1134,7 +1134,7 @@ TEST(ui_server_events_client_behind_the_history_is_cut_and_told)
 	CHECK_INT(sse_next(s, &ev), 0);
 	memset(big, 'x', 16384);
 	for (int i = 0; i < 3000; i++) {
-		CHECK(ui_publish(ui, big, 16384) > 0);
+		CHECK(ui_publish(ui, big, 16384, UI_EVENT_KEPT) > 0);
 		published++;
 		ui_stats(ui, &st);
 		if (st.stream_behind)
@@ -1197,12 +1197,12 @@ TEST(ui_server_events_history_bound_is_reported)
 	sse_close(s);
 	free(s);
 	/* an event larger than the whole history is refused, and said so */
-	CHECK_INT(ui_publish(ui, want, 0), -EINVAL);
+	CHECK_INT(ui_publish(ui, want, 0, UI_EVENT_KEPT), -EINVAL);
 	{
 		char *big = calloc(1, 8192);
 
 		memset(big, 'x', 8191);
-		CHECK_INT(ui_publish(ui, big, 8191), -E2BIG);
+		CHECK_INT(ui_publish(ui, big, 8191, UI_EVENT_KEPT), -E2BIG);
 		free(big);
 	}
 	ui_stats(ui, &st);

@@ -28,10 +28,12 @@ typedef struct seen {
 	double sample_at_publish[EVENTS];
 } seen_t;
 
-static void on_event(void *ctx, const char *json, size_t len)
+static void on_event(void *ctx, const char *json, size_t len, enum live_event_keep keep)
 {
 	seen_t *s = ctx;
 	json_error_t err;
+
+	CHECK_INT(keep, LIVE_EVENT_KEPT); /* every target second stays in the history */
 
 	if (s->count == EVENTS)
 		return;

@@ -29,7 +29,7 @@
     this.markers = [];
     this.total = null;
     this.dropped = {};
-    this.endpoints = new Map(); /* key -> {key, id, method, name, total} */
+    this.endpoints = new Map(); /* method + " " + name -> {key, method, name, total} */
     this.epHist = new Map(); /* key -> [[second, t, rps, errors/s, p50, p95, p99, max]] by second */
     this.epBySec = new Map(); /* second -> [keys] (to drop the oldest second) */
     this.epRows = 0;
@@ -63,12 +63,12 @@
     this.version++;
   };
 
+  /* An endpoint is its method and name: the same across a reset of the statistics. */
   Store.prototype.endpoint = function (e) {
-    const id = num(e.id);
-    const key = id != null && id < 4294967295 ? "#" + id : e.method + " " + e.name;
+    const key = String(e.method || "") + " " + String(e.name || "");
     let ep = this.endpoints.get(key);
     if (!ep) {
-      ep = { key, id, method: String(e.method || ""), name: String(e.name || ""), total: null };
+      ep = { key, method: String(e.method || ""), name: String(e.name || ""), total: null };
       this.endpoints.set(key, ep);
     }
     return ep;
@@ -163,10 +163,11 @@
     for (const k of Object.keys(row.kinds)) this.kinds.add(k);
     if (isObj(ev.total)) this.total = ev.total;
     if (isObj(ev.dropped)) this.dropped = ev.dropped;
+    /* the endpoints with requests in this second; their figures so far come in the
+     * snapshot published after it */
     for (const e of arr(ev.endpoints)) {
       if (!isObj(e)) continue;
       const ep = this.endpoint(e);
-      if (isObj(e.total)) ep.total = e.total;
       this.endpointSecond(ep.key, sec, row.t, len, obj(e.second));
     }
     for (const t of arr(ev.tallies)) if (isObj(t)) this.tallies.set(t.kind + "\u0000" + t.name, t);
