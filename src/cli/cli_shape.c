@@ -56,6 +56,7 @@ static int users_schedule(run_options_t *o, const char *cmd, char *buf, size_t l
 	snprintf(buf, len, "%.3fs:%llu,%.3fs:%llu", ramp_s, (unsigned long long)o->users,
 	         total_s - ramp_s, (unsigned long long)o->users);
 	o->stages_text = buf;
+	o->cfg.users_ramp = true;
 	if (!o->duration_given)
 		o->cfg.duration_ns = (uint64_t)(total_s * NS_PER_S);
 	(void)cmd;

@@ -52,7 +52,7 @@ struct cli_live {
 	int64_t last_second;  /* the latest second a delta came for */
 	uint64_t started_wall_ns;
 	uint64_t process_start_ns;
-	double users_asked; /* the closed model's users as the page last asked them */
+	double users_asked; /* the closed model's users as the page last asked them; -1: never */
 	double spawn_asked; /* and the spawn rate with them; -1: none asked yet */
 	bool stop_asked;    /* Stop in the page: the run ended as at its end, not interrupted */
 
@@ -137,17 +137,18 @@ int cli_ui_resolve(run_options_t *o)
 	if (!o->ui.ui)
 		return 0;
 	o->ui.interactive = !o->duration_given && !cfg->requests;
-	if (!o->ui.interactive)
-		return 0;
-	/* no -d, no -n: the run lasts until Stop, with room for the users the page may ask */
-	cfg->duration_ns = 0;
-	cfg->until_stopped = true;
-	if (!cfg->open_model && !cfg->has_schedule) {
+	/* a closed run the page may steer has room for the users it may ask */
+	if (!cfg->open_model && !cfg->requests && (!cfg->has_schedule || cfg->users_ramp)) {
 		uint32_t room = cfg->connections > UI_USERS_ROOM ? cfg->connections : UI_USERS_ROOM;
 
 		cfg->users_max = room;
 		o->ui.users_max = room;
 	}
+	if (!o->ui.interactive)
+		return 0;
+	/* no -d, no -n: the run lasts until Stop */
+	cfg->duration_ns = 0;
+	cfg->until_stopped = true;
 	return 0;
 }
 
@@ -218,7 +219,7 @@ static void write_state(cli_live_t *l, buf_t *out)
 		jsonw_string(&w, l->o->scrape_url);
 	}
 	jsonw_key(&w, "users");
-	jsonw_uint(&w, l->o->ui.has_start ? (uint64_t)l->users_asked : cfg->connections);
+	jsonw_uint(&w, l->users_asked >= 0 ? (uint64_t)l->users_asked : cfg->connections);
 	jsonw_key(&w, "users_max");
 	jsonw_uint(&w, cfg->users_max ? cfg->users_max : cfg->connections);
 	jsonw_key(&w, "spawn_rate"); /* as asked last (Start, a change), else the command line's */
@@ -848,6 +849,7 @@ int cli_live_open(run_options_t *o, result_t *r, cli_live_t **out)
 	l->last_second = -1;
 	l->done_second = -1;
 	l->spawn_asked = -1;
+	l->users_asked = -1;
 	l->process_start_ns = clock_wall_ns();
 	l->state = o->ui.interactive ? STATE_WAITING : STATE_RUNNING;
 	l->consumer =
@@ -945,7 +947,7 @@ void cli_live_adjust(cli_live_t *l, result_t *r)
 		return;
 	if (l->stop_asked)
 		r->interrupted = false; /* Stop ends an interactive run as its end would */
-	if (l->o->ui.has_start)
+	if (l->users_asked >= 0)
 		r->config.connections = (uint64_t)l->users_asked; /* the users asked last */
 	if (!l->reset_second)
 		return;

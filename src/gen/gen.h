@@ -108,7 +108,10 @@ typedef struct gen_config {
 	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send
 	 * time; `connections` caps concurrency. */
 	bool open_model;
-	bool has_schedule;       /* closed model: users follow the schedule (else constant) */
+	bool has_schedule; /* closed model: users follow the schedule (else constant) */
+	/* closed model: the schedule is --users N --spawn-rate R's ramp to N, not a shape the
+	 * user fixed — steerable as a run without one is (as Locust's users and spawn rate) */
+	bool users_ramp;
 	schedule_t schedule;     /* open model: always set */
 	uint32_t max_queue;      /* open model: arrivals waiting for a connection, then dropped */
 	double rate;             /* open model with a constant rate: the rate asked (for reports) */

@@ -26,13 +26,15 @@ static bool constant_rate(const schedule_t *s)
 int gen_steer_check(const gen_config_t *cfg, enum gen_steer_kind *kind, char *why, size_t whylen)
 {
 	bool open = cfg->open_model;
+	/* --users N --spawn-rate R asks what a change asks too: not a shape the user fixed */
+	bool ramp = cfg->users_ramp && !open;
 
 	*kind = open ? GEN_STEER_RATE : GEN_STEER_USERS;
 	if (cfg->steer_refusal) {
 		snprintf(why, whylen, "%s", cfg->steer_refusal);
 		return -EINVAL;
 	}
-	if (cfg->stages_text) {
+	if (cfg->stages_text && !ramp) {
 		snprintf(why, whylen,
 		         open
 		             ? "the rate is fixed by --stages %s: run without --stages to steer it"
@@ -40,7 +42,7 @@ int gen_steer_check(const gen_config_t *cfg, enum gen_steer_kind *kind, char *wh
 		         ECHO(cfg->stages_text));
 		return -EINVAL;
 	}
-	if ((!open && cfg->has_schedule) || (open && !constant_rate(&cfg->schedule))) {
+	if ((!open && cfg->has_schedule && !ramp) || (open && !constant_rate(&cfg->schedule))) {
 		snprintf(why, whylen, "%s follows the run's stages: run without stages to steer it",
 		         open ? "the rate" : "the number of users");
 		return -EINVAL;

@@ -269,6 +269,32 @@ def test_a_thousand_endpoints_are_all_in_the_table():
     assert per_endpoint < 250, sizes
 
 
+def test_users_and_spawn_rate_from_the_command_line_can_be_steered():
+    """`--users 2 --spawn-rate 20 -d 8s`: the run starts at once (the page watches) and the
+    page may still change the users, as Locust's --users with its web UI: --users is not a
+    shape the user fixed, as --stages is."""
+    with favoured(), Serve() as srv:
+        run = UiRun("--users", "2", "--spawn-rate", "20", "-d", "8s", srv.url("/health"))
+        try:
+            state, _ = get_json(run.api("api/state"))
+            assert state["controls"]["load"]["enabled"], state["controls"]
+            ev = read_events(run.url, 10, until=lambda e: e.get("type") == "second" and
+                             e["run"]["users"] == 2)
+            last = max(i for i, _ in ev if i is not None)
+            assert run.control("load", {"users": 5, "spawn_rate": 0})["users"] == 5
+            ev2 = read_events(run.url, 10, last_id=last,
+                              until=lambda e: e.get("type") == "second" and
+                              e["run"]["users"] == 5)
+            assert any(e.get("kind") == "load" for _, e in ev2), "the change is a marker"
+            code, _ = run.finish()
+            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                doc = json.load(f)
+            assert [c["to"] for c in doc["changes"]] == [5], doc["changes"]
+        finally:
+            run.close()
+
+
 def test_the_open_model_rate_follows_the_page():
     with favoured(), Serve() as srv:
         run = UiRun("--model", "open", "-c", "20", srv.url("/health"))
@@ -530,6 +556,7 @@ if __name__ == "__main__":
     main([test_interactive_run_waits_for_start_and_follows_the_page,
           test_a_reload_gets_the_history_then_live_events_with_no_gap,
           test_a_thousand_endpoints_are_all_in_the_table,
+          test_users_and_spawn_rate_from_the_command_line_can_be_steered,
           test_the_open_model_rate_follows_the_page,
           test_bad_control_input_is_refused_and_changes_nothing,
           test_reset_starts_the_statistics_from_its_second,

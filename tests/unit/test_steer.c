@@ -439,6 +439,12 @@ TEST(steer_refuses_a_fixed_shape)
 	check_refused(&told, "users come from the scenario's options.stages");
 	CHECK_INT(gen_steer_check(&plain, &kind, why, sizeof(why)), 0);
 	CHECK(kind == GEN_STEER_USERS);
+	/* --users N --spawn-rate R's ramp is not a fixed shape: steered as Locust's is */
+	gen_config_t ramp = stages;
+
+	ramp.users_ramp = true;
+	CHECK_INT(gen_steer_check(&ramp, &kind, why, sizeof(why)), 0);
+	CHECK(kind == GEN_STEER_USERS);
 	open.stages_text = NULL;
 	schedule_constant(&open.schedule, 100, NS_PER_S);
 	CHECK_INT(gen_steer_check(&open, &kind, why, sizeof(why)), 0);
