@@ -23,6 +23,7 @@
 #include "core/units.h"
 #include "dist/dist.h"
 #include "report/result_finish.h"
+#include "scenario/scenario.h"
 
 #define TICK_NS        (100 * NS_PER_MS)
 #define STOP_WAIT_NS   (5 * NS_PER_S) /* after a stop, shards that do not end are left */
@@ -50,10 +51,7 @@ static int check_options(const run_options_t *o)
 	if (o->dist.join)
 		return cli_usage_error("run", "--coordinator and --join: a process is one or the "
 		                              "other");
-	if (o->scenario)
-		what = "a scenario (its file travelling to the shards is a later piece of this "
-		       "feature): give a URL";
-	else if (!deal_is_whole(o->cfg.shard) || o->cfg.start_wall_ns)
+	if (!deal_is_whole(o->cfg.shard) || o->cfg.start_wall_ns)
 		what = "--shard and --start-at: the coordinator gives each shard its part and the "
 		       "start";
 	else if (o->ui.ui || o->ui.token || o->ui.metrics)
@@ -86,16 +84,44 @@ static int check_options(const run_options_t *o)
 	return 0;
 }
 
-/* The test as every shard gets it: the URL, the options that travel (dist_option_travels)
- * as they were given, and the body's bytes. 0 or EXIT_USAGE. */
+/* A scenario as shards get it (dist_test.c): its text and the data files its top level read.
+ * 0 or EXIT_USAGE. */
+static int write_scenario(const run_options_t *o, json_writer_t *w)
+{
+	const char *names[64], *outside, *path = scenario_path(o->scenario);
+	size_t len, n = scenario_data_files(o->scenario, names, 64, &outside);
+	const char *text = scenario_source(o->scenario, &len);
+	char err[1024];
+
+	if (outside)
+		return cli_usage_error(
+		    "run",
+		    "--coordinator: data file %s is outside the scenario's folder: "
+		    "give its path relative to the scenario, below it, for it to "
+		    "travel to the shards",
+		    ECHO(outside));
+	if (dist_test_write_scenario(w, path, text, len, names, n, err, sizeof(err)) < 0)
+		return cli_usage_error("run", "--coordinator: %s", err);
+	return 0;
+}
+
+/* The test as every shard gets it: the URL (or the scenario, its data files with it), the
+ * options that travel (dist_option_travels) as they were given — a scenario's own options in
+ * force among them — and the body's bytes. 0 or EXIT_USAGE. */
 static int write_test(const run_options_t *o, buf_t *out)
 {
 	json_writer_t w;
+	int rc;
 
 	jsonw_init(&w, out, false);
 	jsonw_object_begin(&w);
-	jsonw_key(&w, "url");
-	jsonw_string(&w, o->cfg.url_text);
+	if (o->scenario) {
+		if ((rc = write_scenario(o, &w)) != 0)
+			return rc;
+	} else {
+		jsonw_key(&w, "url");
+		jsonw_string(&w, o->cfg.url_text);
+	}
 	jsonw_key(&w, "options");
 	jsonw_array_begin(&w);
 	for (uint32_t i = 0; i < o->applied_count; i++) {

@@ -26,6 +26,7 @@
 #include "core/version.h"
 #include "dist/dist.h"
 #include "dist/dist_http.h"
+#include "scenario/scenario.h"
 #include "ui/ui.h"
 
 #define JOIN_POLL_NS      (250 * NS_PER_MS) /* asking again until the start is set */
@@ -47,7 +48,8 @@ typedef struct cli_join {
 	dist_http_t http;
 	char id[DIST_ID_LEN + 1];
 	char name[DIST_NAME_MAX + 1];
-	json_t *answer; /* the join's answer: the test's strings point into it */
+	json_t *answer; /* the join's last answer */
+	json_t *config; /* the test, from the first answer that carried it: its strings are used */
 	uint32_t index, count;
 	uint64_t start_ns;
 	dist_sender_t *sender;
@@ -124,6 +126,8 @@ static void join_body(const cli_join_t *j, long long index, buf_t *out)
 		jsonw_key(&w, "index");
 		jsonw_uint(&w, (uint64_t)index);
 	}
+	jsonw_key(&w, "have_config"); /* the test is sent once */
+	jsonw_bool(&w, j->config != NULL);
 	jsonw_object_end(&w);
 }
 
@@ -154,13 +158,15 @@ static int read_answer(cli_join_t *j, const buf_t *answer)
 
 	if (!doc || !json_is_integer(json_object_get(doc, "index")) ||
 	    !json_is_integer(json_object_get(doc, "count")) ||
-	    !json_is_object(json_object_get(doc, "config")) ||
+	    !(j->config || json_is_object(json_object_get(doc, "config"))) ||
 	    json_integer_value(json_object_get(doc, "wire")) != DIST_WIRE_VERSION) {
 		json_decref(doc);
 		fprintf(stderr, "surge run: --join: the coordinator's answer is not a join's "
 		                "(another surge version?)\n");
 		return EXIT_USAGE;
 	}
+	if (!j->config)
+		j->config = json_incref(json_object_get(doc, "config"));
 	j->index = (uint32_t)json_integer_value(json_object_get(doc, "index"));
 	j->count = (uint32_t)json_integer_value(json_object_get(doc, "count"));
 	if (j->count < 1 || j->count > DEAL_SHARDS_MAX || j->index >= j->count) {
@@ -198,9 +204,10 @@ static int join(cli_join_t *j, long long index)
 	int rc = 1, status;
 
 	buf_init(&body, 4096);
-	buf_init(&answer, DIST_HTTP_ANSWER_MAX);
-	join_body(j, index, &body);
+	buf_init(&answer, DIST_CONFIG_MAX + DIST_HTTP_ANSWER_MAX); /* the test comes once */
 	while (rc == 1 && clock_now_ns() < deadline) {
+		buf_reset(&body);
+		join_body(j, index, &body);
 		if (dist_http_post(&j->http, "/api/control/join", body.data, body.len, JOIN_TRY_NS,
 		                   &status, &answer, err, sizeof(err)) < 0 ||
 		    status >= 500) {
@@ -247,21 +254,47 @@ static int join(cli_join_t *j, long long index)
 
 /* ---- the test, as the coordinator holds it ---- */
 
+/* A scenario's files written into a private folder, loaded from there (its top level reads
+ * its data files then, into memory) and the folder removed: o runs it. 0 or an exit code. */
+static int load_scenario(cli_join_t *j, const json_t *scenario)
+{
+	char dir[4096], path[4096], err[1024];
+	scenario_t *s;
+
+	if (dist_test_unpack(scenario, dir, sizeof(dir), path, sizeof(path), err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "surge run: --join: %s\n", err);
+		return EXIT_USAGE;
+	}
+	s = scenario_load(path, err, sizeof(err));
+	dist_test_remove(dir, scenario);
+	if (!s) {
+		fprintf(stderr, "surge run: --join: the coordinator's scenario: %s\n", err);
+		return EXIT_USAGE;
+	}
+	cli_run_scenario_begin(j->o, s);
+	return 0;
+}
+
 static int apply_test(cli_join_t *j)
 {
 	run_options_t *o = j->o;
-	const json_t *config = json_object_get(j->answer, "config");
+	const json_t *config = j->config;
 	const json_t *url = json_object_get(config, "url"),
+	             *scenario = json_object_get(config, "scenario"),
 	             *opts = json_object_get(config, "options");
 	const json_t *body = json_object_get(config, "body"), *v;
 	size_t i;
 	int rc;
 
-	if (!json_is_string(url) || !json_is_array(opts) || (body && !json_is_string(body))) {
-		fprintf(stderr,
-		        "surge run: --join: the coordinator's test has no URL or options\n");
+	if (!(json_is_string(url) || json_is_object(scenario)) || !json_is_array(opts) ||
+	    (body && !json_is_string(body))) {
+		fprintf(stderr, "surge run: --join: the coordinator's test has no URL, no scenario "
+		                "or no options\n");
 		return EXIT_USAGE;
 	}
+	if (scenario && (rc = load_scenario(j, scenario)) != 0)
+		return rc;
 	json_array_foreach(opts, i, v)
 	{
 		const char *name = json_string_value(json_array_get(v, 0));
@@ -291,7 +324,11 @@ static int apply_test(cli_join_t *j)
 		o->cfg.has_body = true;
 		o->body_given = true;
 	}
-	o->cfg.url_text = json_string_value(url);
+	if (scenario && (rc = cli_run_scenario_ready(
+	                     o, json_string_value(json_object_get(scenario, "name")))) != 0)
+		return rc;
+	if (!scenario)
+		o->cfg.url_text = json_string_value(url);
 	o->cfg.shard = (deal_part_t){j->index, j->count};
 	o->cfg.start_wall_ns = j->start_ns;
 	return cli_run_resolve(o);
@@ -613,6 +650,7 @@ int cli_join_run(run_options_t *o, result_t *r)
 	dist_sender_free(j.sender);
 	dist_http_close(&j.http);
 	json_decref(j.answer);
+	json_decref(j.config);
 	pthread_mutex_destroy(&j.lock);
 	pthread_cond_destroy(&j.wake);
 	return rc;

@@ -535,8 +535,9 @@ static int apply_scenario_options(run_options_t *o, replaced_t replaced)
 
 		if (is_replaced(opts[i].name, replaced))
 			continue;
+		/* recorded with the others: a coordinator sends the file's options in force too */
 		rc = k >= 0
-		         ? cli_run_option(o, run_table[k].key, opts[i].value)
+		         ? apply_option(o, run_table[k].key, opts[i].value)
 		         : cli_usage_error("run", "--%s: not an option of surge run", opts[i].name);
 	}
 	if (rc == 0) {
@@ -603,7 +604,8 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	char err[1024];
 	scenario_t *s = scenario_load(path, err, sizeof(err));
 	replaced_t replaced = replaced_by(o);
-	const char *ui_addr = o->ui.ui_addr; /* --ui ADDR: a word taken from the command line */
+	/* --ui ADDR, --coordinator ADDR: words taken from the command line before this pass */
+	const char *ui_addr = o->ui.ui_addr, *dist_addr = o->dist.addr;
 	int rc;
 
 	if (!s) {
@@ -612,14 +614,26 @@ static int load_scenario(run_options_t *o, const char *path, int argc, char **ar
 	}
 	free(o->body_owned); /* start again from the defaults: the file's options come first */
 	memset(o, 0, sizeof(*o));
-	o->scenario = s;
 	cli_run_defaults(o);
-	o->cfg.stop_grace_ns = SCENARIO_GRACEFUL_STOP_NS;
+	cli_run_scenario_begin(o, s);
 	if ((rc = apply_scenario_options(o, replaced)) != 0 || (rc = apply_environment(o)) != 0 ||
 	    (rc = apply_args(o, argc, argv)) != 0)
 		return rc;
 	if (!o->ui.ui_addr)
 		o->ui.ui_addr = ui_addr;
+	if (!o->dist.addr)
+		o->dist.addr = dist_addr;
+	return cli_run_scenario_ready(o, path);
+}
+
+void cli_run_scenario_begin(run_options_t *o, struct scenario *s)
+{
+	o->scenario = s;
+	o->cfg.stop_grace_ns = SCENARIO_GRACEFUL_STOP_NS;
+}
+
+int cli_run_scenario_ready(run_options_t *o, const char *path)
+{
 	if (!o->host)
 		return cli_usage_error("run",
 		                       "%s: no host: set options.host in the file or give "

@@ -88,6 +88,12 @@ typedef struct run_options {
  * default, the shape resolved), 0 or EXIT_USAGE; and what the run is judged by. */
 const char *cli_run_option_name(int key);
 int cli_run_apply_named(run_options_t *o, const char *name, const char *value);
+/* A scenario loaded (s, owned by o from now), before its options are applied: its defaults
+ * (the graceful stop). */
+void cli_run_scenario_begin(run_options_t *o, struct scenario *s);
+/* After its options: its host as the target, its heap limit, its driver; path is how reports
+ * name it. 0 or EXIT_USAGE (no host). */
+int cli_run_scenario_ready(run_options_t *o, const char *path);
 int cli_run_resolve(run_options_t *o);
 report_asked_t cli_run_asked(const run_options_t *o, bool aborted);
 

@@ -9,10 +9,14 @@
  * callbacks (the coordinator's port) and the sender to the engine's stream and dist_http.
  *
  * The wire (versioned by DIST_WIRE_VERSION, which covers these messages and delta_wire's):
- *   POST /api/control/join    {"wire":1,"version":"v1.2","id":"<32 hex>","name":"pod-a",
- *                              "index":2}  (index: optional, JOB_COMPLETION_INDEX)
- *        → {"wire":1,"version":..,"index":2,"count":3,"start_ns":null|N,"stop":false,
- *           "config":{"url":..,"options":[[name,value],..],"body":..}}
+ *   POST /api/control/join    {"wire":2,"version":"v1.2","id":"<32 hex>","name":"pod-a",
+ *                              "index":2,"have_config":false}  (index: optional,
+ *                              JOB_COMPLETION_INDEX)
+ *        → {"wire":2,"version":..,"index":2,"count":3,"start_ns":null|N,"stop":false,
+ *           "config":{"url":..,"options":[[name,value],..],"body":..}} or, for a scenario,
+ *           "config":{"scenario":{"name":"flow.lua","base64":..,"files":[{"name":
+ *           "data/users.csv","base64":..}]},"options":[..]} — "config" only while the shard
+ *           says it has not got it ("have_config")
  *        A shard asks again with the same id until start_ns is set (the same answer: a join
  *        is idempotent by id, so a retried one never makes a second shard).
  *   POST /api/control/deltas  {"id":..,"seq":N,"deltas":[<delta_wire>..],"final":{..}}
@@ -28,24 +32,49 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/json.h"
 #include "gen/gen.h"
 #include "result/delta_wire.h"
 #include "result/result.h"
 
-#define DIST_WIRE_VERSION  1
+#define DIST_WIRE_VERSION                                                                          \
+	2 /* 2: counters.unfinished, the test sent once (have_config), scenarios */
 #define DIST_SILENCE_NS    (3 * NS_PER_S) /* a shard not heard from this long is lost */
 #define DIST_START_LEAD_NS (3 * NS_PER_S) /* the start, this far after the last join */
 #define DIST_BATCH_MAX     (DELTA_WIRE_MAX + (64u << 10)) /* one POST's body */
-#define DIST_CONFIG_MAX    (48u << 10) /* the test's configuration in a join's answer */
-#define DIST_QUEUE_MAX     (64u << 20) /* a shard's seconds waiting for the coordinator */
-#define DIST_ID_LEN        32          /* a shard's id: 128 random bits in hex */
-#define DIST_NAME_MAX      64          /* a shard's name (its host), for messages */
+/* The test as a shard is sent it: a scenario's file and data files, DIST_FILES_MAX bytes at
+ * most, then JSON-escaped (twice their bytes at worst but for control bytes, which a
+ * scenario's text and CSV files hardly hold) */
+#define DIST_FILES_MAX  (16u << 20)
+#define DIST_CONFIG_MAX (2 * DIST_FILES_MAX + (64u << 10))
+#define DIST_QUEUE_MAX  (64u << 20) /* a shard's seconds waiting for the coordinator */
+#define DIST_ID_LEN     32          /* a shard's id: 128 random bits in hex */
+#define DIST_NAME_MAX   64          /* a shard's name (its host), for messages */
 
 /* Whether option NAME of surge run travels from the coordinator to its shards: what defines
  * or judges the load (the URL's request, the shape, thresholds, targets, cost) — not what is
  * each process's own (threads, outputs, -q) or the coordinator's alone (--abort-on-fail: it
  * stops every shard itself). */
 bool dist_option_travels(const char *name);
+
+/* ---- a scenario as it travels (dist_test.c) ---- */
+
+/* The coordinator's side: "scenario": {"name", "base64", "files": [{"name", "base64"}]} into
+ * the object open in w — the file at path (its text: source, len) and the data files names
+ * (relative to its folder, read from there), DIST_FILES_MAX bytes in all. 0, or -errno /
+ * -EFBIG with one line in err. */
+int dist_test_write_scenario(json_writer_t *w, const char *path, const char *source, size_t len,
+                             const char *const *names, size_t n, char *err, size_t errlen);
+/* Whether a shard writes a file of this name: a relative path below its folder (no "..",
+ * no "." or empty component, no control byte). */
+bool dist_test_name_ok(const char *name);
+/* A shard's side: the scenario written into a new private folder ($TMPDIR, else /tmp:
+ * dir), its file's path in path. 0, or a negative errno with one line in err (nothing left
+ * behind). */
+int dist_test_unpack(const json_t *scenario, char *dir, size_t dirlen, char *path, size_t pathlen,
+                     char *err, size_t errlen);
+/* What dist_test_unpack wrote, and the folder, removed. */
+void dist_test_remove(const char *dir, const json_t *scenario);
 
 /* ---- the coordinator's shard table (dist_table.c) ---- */
 

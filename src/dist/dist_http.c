@@ -162,7 +162,7 @@ static int attempt(dist_http_t *h, const buf_t *req, uint64_t deadline_ns, int *
 	snprintf(err, errlen, "%s",
 	         rc == -ETIMEDOUT ? "no answer in time"
 	         : rc == -EPROTO  ? "the answer is not HTTP/1.1"
-	         : rc == -EFBIG   ? "the answer is larger than 1 MiB"
+	         : rc == -EFBIG   ? "the answer is larger than this shard reads"
 	                          : strerror(-rc));
 	return rc;
 }

@@ -32,6 +32,10 @@ static const char *const travelling[] = {
     "header",
     "timeout",
     "insecure",
+    /* a scenario's: its target, its users' grace at the end, their Lua heap */
+    "host",
+    "graceful-stop",
+    "script-memory",
 };
 
 bool dist_option_travels(const char *name)

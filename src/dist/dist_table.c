@@ -156,7 +156,7 @@ static uint32_t index_of(const dist_table_t *t, const shard_t *s)
 
 /* ---- join ---- */
 
-static void write_join_reply(dist_table_t *t, const shard_t *s, buf_t *reply)
+static void write_join_reply(dist_table_t *t, const shard_t *s, bool with_config, buf_t *reply)
 {
 	json_writer_t w;
 
@@ -179,8 +179,10 @@ static void write_join_reply(dist_table_t *t, const shard_t *s, buf_t *reply)
 	jsonw_bool(&w, t->stop);
 	jsonw_key(&w, "silence_ms");
 	jsonw_uint(&w, t->cfg.silence_ns / NS_PER_MS);
-	jsonw_key(&w, "config");
-	jsonw_raw(&w, t->config_json, t->cfg.config_len);
+	if (with_config) { /* once: a shard that has the test says so when it asks again */
+		jsonw_key(&w, "config");
+		jsonw_raw(&w, t->config_json, t->cfg.config_len);
+	}
 	jsonw_object_end(&w);
 }
 
@@ -283,7 +285,7 @@ int dist_table_join(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t 
 		}
 	}
 	s->heard_ns = now_ns;
-	write_join_reply(t, s, reply);
+	write_join_reply(t, s, !json_is_true(json_object_get(args, "have_config")), reply);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }

@@ -38,6 +38,14 @@ size_t scenario_options(const scenario_t *s, const scenario_option_t **out);
 /* The file's key of a `surge run` option ("spawn-rate" → "spawn_rate"), or NULL. */
 const char *scenario_option_key(const char *option);
 const char *scenario_path(const scenario_t *s);
+/* The file's text as it was read (len bytes): what a distributed run sends its shards. */
+const char *scenario_source(const scenario_t *s, size_t *len);
+/* The data files (surge.csv) the file read when it was loaded — its top level's, which every
+ * VM reads again from memory — as their paths relative to the file's folder (i < the count
+ * returned; NULL past it); *outside: the path of one given absolutely or out of that folder
+ * (a distributed run cannot send it), else NULL. */
+size_t scenario_data_files(const scenario_t *s, const char **names, size_t max,
+                           const char **outside);
 /* The Lua heap each of the run's VMs may hold (SCENARIO_HEAP_MIN..MAX; the file's top level
  * is checked at load under SCENARIO_HEAP_DEFAULT). */
 void scenario_set_heap_limit(scenario_t *s, size_t bytes);

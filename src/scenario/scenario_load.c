@@ -286,6 +286,39 @@ const char *scenario_path(const scenario_t *s)
 	return s->path;
 }
 
+const char *scenario_source(const scenario_t *s, size_t *len)
+{
+	*len = s->source_len;
+	return s->source;
+}
+
+/* Whether a relative path has a ".." component. */
+static bool climbs(const char *p)
+{
+	for (const char *c = p; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c))
+		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+			return true;
+	return false;
+}
+
+size_t scenario_data_files(const scenario_t *s, const char **names, size_t max,
+                           const char **outside)
+{
+	size_t dir_len = strlen(s->dir), n = 0;
+
+	*outside = NULL;
+	for (uint32_t i = 0; i < s->csv_count && n < max; i++) {
+		const char *p = s->csv[i]->path;
+
+		if (strncmp(p, s->dir, dir_len) != 0 || p[dir_len] == '/' || climbs(p + dir_len)) {
+			*outside = p; /* absolute (csv_get keeps those as given), or climbing out */
+			continue;
+		}
+		names[n++] = p + dir_len;
+	}
+	return n;
+}
+
 const char *scenario_option_key(const char *option)
 {
 	for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++)

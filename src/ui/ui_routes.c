@@ -12,8 +12,7 @@
 #include "core/json_alloc.h"
 #include "ui/ui_internal.h"
 
-#define CONTROL_PREFIX    "/api/control/"
-#define CONTROL_REPLY_MAX (64u << 10)
+#define CONTROL_PREFIX "/api/control/"
 
 enum route_kind {
 	ROUTE_PAGE,
@@ -187,12 +186,12 @@ static void control(ui_conn_t *c)
 	name[len] = '\0';
 	if (!(args = control_args(c)))
 		return;
-	buf_init(&reply, CONTROL_REPLY_MAX);
+	buf_init(&reply, cfg->max_response_bytes); /* a coordinator's join sends the test */
 	rc = cfg->control(cfg->ctx, name, args, &reply, err, sizeof(err));
 	json_decref(args);
 	if (rc == 0 && buf_error(&reply)) {
-		ui_reply_error(c, 500, "%s: done, but its answer did not fit in %u bytes", name,
-		               CONTROL_REPLY_MAX);
+		ui_reply_error(c, 500, "%s: done, but its answer did not fit in %zu bytes", name,
+		               cfg->max_response_bytes);
 	} else if (rc == 0) {
 		ui_reply_start(c, 200, "application/json");
 		ui_reply_header(c, "Cache-Control: no-store");

@@ -333,9 +333,77 @@ def test_bad_options_are_usage_errors():
     assert "6  " in surge("help", "exit-codes", check_rc=0).stdout
 
 
+SCENARIO = """
+options = { users = 3, requests = 300, thresholds = { "p95<2s" } }
+-- a data file below the scenario's folder: it travels with it
+local rows = surge.csv("data/rows.csv")
+tasks = {
+    one = task(1, function(u)
+        local row = rows:next()
+        local r = u:get(row.path, { name = "/as/" .. row.name })
+        u:check(r.status == 200, "status 200")
+    end),
+}
+"""
+
+
+def test_a_scenario_travels_with_its_data_files():
+    """A scenario and the CSV file its top level reads go to every shard: -n 300 (the file's
+    options.requests) split exactly, the endpoints named from the CSV's rows, one verdict;
+    each shard unpacks them into a private folder of its own and leaves nothing behind."""
+    with favoured(), Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "scen", "data"))
+        path = os.path.join(d, "scen", "flow.lua")
+        with open(path, "w") as f:
+            f.write(SCENARIO)
+        with open(os.path.join(d, "scen", "data", "rows.csv"), "w") as f:
+            f.write("name,path\nada,/health\nbob,/api/cpu?ms=0.1\ncy,/health\n")
+        tmp = os.path.join(d, "shard-tmp")
+        os.makedirs(tmp)
+        port = free_port()
+        out = os.path.join(d, "coordinator.json")
+        c = coordinator(port, 3, "--host", srv.url(""), "--json", out, path)
+        c.wait_line("waiting for")
+        env = {**os.environ, "TMPDIR": tmp}
+        env.pop("JOB_COMPLETION_INDEX", None)
+        shards = [Proc(["run", "--join", f"http://127.0.0.1:{port}", "--token", TOKEN, "-t",
+                        "1", "--json", os.path.join(d, f"s{i}.json")], env=env)
+                  for i in range(3)]
+        rc = c.wait()
+        codes = [s.wait() for s in shards]
+        doc = load(out)
+        parts = [load(os.path.join(d, f"s{i}.json")) for i in range(3)]
+        left = os.listdir(tmp)
+    assert rc in OK_CODES and all(code in OK_CODES for code in codes), \
+        (rc, codes, c.stderr(), [s.stderr() for s in shards])
+    assert doc["totals"]["requests"] == 300, doc["totals"]
+    assert [p["totals"]["requests"] for p in parts] == [100, 100, 100], \
+        [p["totals"] for p in parts]
+    names = sorted(e["name"] for e in doc["endpoints"])
+    assert names == ["/as/ada", "/as/bob", "/as/cy"], names
+    assert doc["distributed"]["complete"] is True, doc["distributed"]
+    assert [t["ok"] for t in doc["thresholds"]] == [True], doc["thresholds"]
+    assert left == [], f"a shard left {left} in its TMPDIR"
+
+
+def test_a_data_file_outside_the_scenarios_folder_is_refused():
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "scen"))
+        with open(os.path.join(d, "rows.csv"), "w") as f:
+            f.write("name,path\nada,/health\n")
+        path = os.path.join(d, "scen", "flow.lua")
+        with open(path, "w") as f:
+            f.write(SCENARIO.replace("data/rows.csv", "../rows.csv"))
+        p = surge("run", "--coordinator", f"127.0.0.1:{free_port()}", "--expect-shards", "2",
+                  "--token", TOKEN, "--host", "http://127.0.0.1:9", path)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "rows.csv is outside the scenario's folder" in p.stderr, p.stderr
+
+
 if __name__ == "__main__":
     main([test_requests_exact_equal_to_merge_with_one_verdict,
           test_open_model_arrivals_are_one_process, test_shard_without_token_refused_and_logged,
           test_duplicate_extra_and_late_shards_refused, test_killed_shard_is_lost_within_3s,
           test_abort_on_fail_stops_every_shard, test_lost_coordinator_leaves_shards_their_results,
-          test_bad_options_are_usage_errors])
+          test_bad_options_are_usage_errors, test_a_scenario_travels_with_its_data_files,
+          test_a_data_file_outside_the_scenarios_folder_is_refused])

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include "dist/dist.h"
 #include "test.h"
@@ -373,4 +376,79 @@ TEST(distributed_options_that_travel)
 	CHECK(!dist_option_travels("threads") && !dist_option_travels("json") &&
 	      !dist_option_travels("shard") && !dist_option_travels("abort-on-fail") &&
 	      !dist_option_travels("body-file"));
+}
+
+TEST(dist_test_names_a_shard_writes)
+{
+	const char *ok[] = {"flow.lua", "data/users.csv", "a/b/c.csv", "x..y.csv", ".hidden"};
+	const char *bad[] = {"",   "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b",
+	                     "a/", "..",          "a\nb", "a/..",      "."};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		CHECK(dist_test_name_ok(ok[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!dist_test_name_ok(bad[i]));
+}
+
+/* A scenario as the coordinator writes it, unpacked by a shard into a folder of its own and
+ * removed; a name that climbs out is refused with nothing written. */
+TEST(dist_test_travels_and_is_unpacked_in_a_private_folder)
+{
+	char src[] = "/tmp/surge-test-src-XXXXXX", dir[4096], path[4096], err[512], file[4200];
+	const char *names[] = {"data/rows.csv"};
+	const char bytes[] = "name\nada\n\xe9t\xe9\n"; /* Latin-1: not UTF-8, travels as is */
+	buf_t out;
+	json_writer_t w;
+	json_t *doc, *scenario;
+	FILE *f;
+	char got[64] = "";
+	struct stat st;
+
+	CHECK(mkdtemp(src) != NULL);
+	snprintf(file, sizeof(file), "%s/data", src);
+	CHECK_INT(mkdir(file, 0700), 0);
+	snprintf(file, sizeof(file), "%s/data/rows.csv", src);
+	f = fopen(file, "wb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fwrite(bytes, 1, sizeof(bytes) - 1, f);
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/flow.lua", src);
+	buf_init(&out, DIST_CONFIG_MAX);
+	jsonw_init(&w, &out, false);
+	jsonw_object_begin(&w);
+	CHECK_INT(dist_test_write_scenario(&w, file, "tasks = {}", 10, names, 1, err, sizeof(err)),
+	          0);
+	jsonw_object_end(&w);
+	doc = json_loadb(out.data, out.len, 0, NULL);
+	CHECK(doc != NULL);
+	scenario = json_object_get(doc, "scenario");
+	CHECK_STR(json_string_value(json_object_get(scenario, "name")), "flow.lua");
+	CHECK_INT(
+	    dist_test_unpack(scenario, dir, sizeof(dir), path, sizeof(path), err, sizeof(err)), 0);
+	CHECK(strncmp(path, dir, strlen(dir)) == 0 && strstr(path, "/flow.lua"));
+	snprintf(file, sizeof(file), "%s/data/rows.csv", dir);
+	f = fopen(file, "rb");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_INT(fread(got, 1, sizeof(got), f), sizeof(bytes) - 1);
+		CHECK(memcmp(got, bytes, sizeof(bytes) - 1) == 0);
+		fclose(f);
+	}
+	dist_test_remove(dir, scenario);
+	CHECK(stat(dir, &st) < 0 && errno == ENOENT);
+	/* a data file's name that climbs out of the folder: refused, nothing made */
+	json_object_set_new(json_array_get(json_object_get(scenario, "files"), 0), "name",
+	                    json_string("../../escaped.csv"));
+	CHECK(dist_test_unpack(scenario, dir, sizeof(dir), path, sizeof(path), err, sizeof(err)) <
+	      0);
+	CHECK(strstr(err, "escaped.csv") != NULL);
+	json_decref(doc);
+	buf_free(&out);
+	snprintf(file, sizeof(file), "%s/data/rows.csv", src);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/data", src);
+	rmdir(file);
+	rmdir(src);
 }

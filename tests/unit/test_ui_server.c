@@ -724,6 +724,7 @@ TEST(ui_server_control_input_is_checked)
 	uint16_t port;
 
 	test_config(&cfg);
+	cfg.max_response_bytes = 65536; /* a control's answer is bounded by it too */
 	if (!(ui = start(&cfg)))
 		return;
 	port = ui_port(ui);
