@@ -37,6 +37,8 @@ typedef struct coordinator {
 	gen_consumer_t forward; /* the table's seconds into the live side's consumer */
 	char token[UI_TOKEN_SIZE];
 	uint64_t refused_seen;
+	uint64_t shards_published_ns; /* the page's Shards tab: once a second */
+	buf_t shards_event;
 } coordinator_t;
 
 /* ---- what is refused: a URL test with a length, the coordinator's own address ---- */
@@ -209,6 +211,21 @@ static void log_refused(coordinator_t *c)
 	c->refused_seen = n;
 }
 
+/* The shards' state and latest seconds for the page's Shards tab, once a second (or now):
+ * only the newest is kept for a page that joins. */
+static void publish_shards(coordinator_t *c, bool now)
+{
+	uint64_t t = clock_now_ns();
+
+	if (!now && t < c->shards_published_ns + NS_PER_S)
+		return;
+	c->shards_published_ns = t;
+	buf_reset(&c->shards_event);
+	if (dist_table_write_shards(c->table, &c->shards_event) == 0)
+		cli_live_publish(c->live, c->shards_event.data, c->shards_event.len,
+		                 LIVE_EVENT_LATEST);
+}
+
 /* Waits a tick for a signal: the one taken, or 0. */
 static int tick(const sigset_t *signals)
 {
@@ -228,6 +245,7 @@ static int wait_for_shards(coordinator_t *c, const sigset_t *signals)
 
 	while (dist_table_tick(c->table, clock_now_ns()) == DIST_PHASE_JOINING) {
 		log_refused(c);
+		publish_shards(c, false);
 		if (tick(signals)) {
 			dist_table_stop(c->table);
 			fprintf(stderr, "surge run: stopped while waiting for the shards: nothing "
@@ -280,6 +298,7 @@ static bool supervise(coordinator_t *c, const sigset_t *signals, bool *interrupt
 		bool stop = false;
 
 		log_refused(c);
+		publish_shards(c, false);
 		if (tick(signals)) {
 			*interrupted = true;
 			if (++signals_taken == SIGNALS_TO_END)
@@ -418,6 +437,7 @@ static int run(coordinator_t *c)
 	cli_live_run_started(c->live, NULL);
 	aborted = supervise(c, &signals, &interrupted);
 	dist_table_close(c->table); /* nothing more is added: the result is completed now */
+	publish_shards(c, true);    /* how each ended */
 	cli_live_run_over(c->live);
 	if ((rc = complete(c, aborted, interrupted)) != 0)
 		return rc;
@@ -455,9 +475,11 @@ int cli_coordinator_run(run_options_t *o, result_t *r)
 		fprintf(stderr, "surge run: out of memory\n");
 		return EXIT_GENERATOR;
 	}
+	buf_init(&c.shards_event, 4u << 20);
 	rc = run(&c);
 	cli_live_close(c.live); /* the server first: no control reaches the table after */
 	o->live = NULL;
 	dist_table_free(c.table);
+	buf_free(&c.shards_event);
 	return rc;
 }

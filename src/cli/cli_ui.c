@@ -254,8 +254,10 @@ static void write_state(cli_live_t *l, buf_t *out)
 		clock_format_rfc3339(l->started_wall_ns, at, sizeof(at));
 		jsonw_key(&w, "started_at");
 		jsonw_string(&w, at);
+		/* below 0 before the start (a coordinator's is a few seconds ahead, --start-at) */
 		jsonw_key(&w, "elapsed_s");
-		jsonw_double(&w, (double)(clock_wall_ns() - l->started_wall_ns) / NS_PER_S, 3);
+		jsonw_double(&w, (double)(int64_t)(clock_wall_ns() - l->started_wall_ns) / NS_PER_S,
+		             3);
 	}
 	if (l->reset_second) {
 		jsonw_key(&w, "reset_at_s");
@@ -324,6 +326,12 @@ static void publish_event(void *ctx, const char *json, size_t len, enum live_eve
 	if (l->ui)
 		ui_publish(l->ui, json, len,
 		           keep == LIVE_EVENT_LATEST ? UI_EVENT_LATEST : UI_EVENT_KEPT);
+}
+
+void cli_live_publish(cli_live_t *l, const char *json, size_t len, enum live_event_keep keep)
+{
+	if (l)
+		publish_event(l, json, len, keep);
 }
 
 static void on_second(void *ctx, const delta_t *d)

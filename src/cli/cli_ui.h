@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "gen/gen.h"
+#include "live/live.h"
 #include "result/result.h"
 #include "scrape/scrape.h"
 #include "ui/ui.h"
@@ -86,6 +87,8 @@ void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals);
 void cli_live_close(cli_live_t *l);
 /* Whether the page asked Stop; the requests the server refused for their token so far. */
 bool cli_live_stop_asked(cli_live_t *l);
+/* One more event for the page (a coordinator's shards): kept, or LIVE_EVENT_LATEST. */
+void cli_live_publish(cli_live_t *l, const char *json, size_t len, enum live_event_keep keep);
 uint64_t cli_live_refused(cli_live_t *l);
 
 #endif

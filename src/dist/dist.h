@@ -139,13 +139,34 @@ void dist_table_missing(dist_table_t *t, char *out, size_t len);
 /* One shard as the table sees it (for the terminal and, later, the UI's Shards tab). */
 enum dist_shard_state { DIST_SHARD_JOINED, DIST_SHARD_RUNNING, DIST_SHARD_DONE, DIST_SHARD_LOST };
 
+/* A shard's latest second as it sent it (second -1: none yet). */
+typedef struct dist_second_view {
+	int64_t second;
+	double length_s;
+	uint32_t users;    /* connections open at its end */
+	double target;     /* the users or rate it was asked (its part) */
+	uint64_t requests; /* that ended in it: responses and transport failures */
+	uint64_t errors;
+	double busiest_cpu; /* its busiest thread's CPU share: the self-check's figure */
+} dist_second_view_t;
+
 typedef struct dist_shard_view {
 	uint32_t index;
 	enum dist_shard_state state;
 	char name[DIST_NAME_MAX + 1];
 	int64_t last_second; /* the latest second it sent (-1: none) */
 	uint64_t batches, duplicates;
+	dist_second_view_t latest;
+	bool has_final;    /* its last batch said how it ended: */
+	bool saturated;    /* its self-check's verdict */
+	double cpu_s;      /* its process's CPU-seconds (NAN before the end) */
+	int64_t lost_from; /* a lost shard: the first second the coordinator lacks */
 } dist_shard_view_t;
+
+/* The Shards tab's event: {"type":"shards","phase":..,"expected":N,"shards":[{"index",
+ * "name","state","second","users","target","rps","errors","busiest_cpu","saturated",
+ * "cpu_s","lost_from"}]} into out. 0 or the buffer's error. */
+int dist_table_write_shards(dist_table_t *t, buf_t *out);
 
 /* The shards joined so far, up to max into out; how many there are. */
 uint32_t dist_table_shards(dist_table_t *t, dist_shard_view_t *out, uint32_t max);

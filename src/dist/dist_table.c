@@ -43,6 +43,7 @@ typedef struct shard {
 	bool has_final;
 	final_t fin;
 	uint64_t batches, duplicates;
+	dist_second_view_t latest; /* its latest second's own figures, for the UI's Shards tab */
 } shard_t;
 
 struct dist_table {
@@ -269,6 +270,7 @@ int dist_table_join(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t 
 		s->used = true;
 		s->state = DIST_SHARD_JOINED;
 		s->last_second = -1;
+		s->latest.second = -1;
 		memcpy(s->id, json_string_value(id), DIST_ID_LEN + 1);
 		memcpy(s->name, name, sizeof(name));
 		t->joined++;
@@ -443,6 +445,14 @@ static int add_batch(dist_table_t *t, shard_t *s, delta_wire_t *w, size_t n)
 			t->targets[d.second] += d.target;
 			s->last_second = d.second;
 		}
+		if (d.second >= s->latest.second) /* a shard sends each second whole, once */
+			s->latest = (dist_second_view_t){.second = d.second,
+			                                 .length_s = d.length_s,
+			                                 .users = d.users,
+			                                 .target = d.target,
+			                                 .requests = result_requests(&d.counters),
+			                                 .errors = d.counters.errors,
+			                                 .busiest_cpu = d.busiest_cpu};
 		d.target = t->targets[d.second];
 		if (t->cfg.consumer)
 			t->cfg.consumer->second(t->cfg.consumer->ctx, &d);
@@ -689,13 +699,96 @@ uint32_t dist_table_shards(dist_table_t *t, dist_shard_view_t *out, uint32_t max
 			                             .state = s->state,
 			                             .last_second = s->last_second,
 			                             .batches = s->batches,
-			                             .duplicates = s->duplicates};
+			                             .duplicates = s->duplicates,
+			                             .latest = s->latest,
+			                             .has_final = s->has_final,
+			                             .saturated = s->has_final && s->fin.saturated,
+			                             .cpu_s = s->has_final ? s->fin.cpu_s : NAN,
+			                             .lost_from = s->lost_from};
 		if (n < max)
 			memcpy(out[n].name, s->name, sizeof(s->name));
 		n++;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+static const char *state_name(enum dist_shard_state s)
+{
+	switch (s) {
+	case DIST_SHARD_JOINED: return "joined";
+	case DIST_SHARD_RUNNING: return "running";
+	case DIST_SHARD_DONE: return "done";
+	case DIST_SHARD_LOST: return "lost";
+	}
+	return "?";
+}
+
+static const char *phase_name(enum dist_phase p)
+{
+	switch (p) {
+	case DIST_PHASE_JOINING: return "joining";
+	case DIST_PHASE_STARTING: return "starting";
+	case DIST_PHASE_RUNNING: return "running";
+	case DIST_PHASE_OVER: return "over";
+	}
+	return "?";
+}
+
+int dist_table_write_shards(dist_table_t *t, buf_t *out)
+{
+	json_writer_t w;
+
+	jsonw_init(&w, out, false);
+	pthread_mutex_lock(&t->lock);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "type");
+	jsonw_string(&w, "shards");
+	jsonw_key(&w, "phase");
+	jsonw_string(&w, phase_name(t->phase));
+	jsonw_key(&w, "expected");
+	jsonw_uint(&w, t->cfg.shards);
+	jsonw_key(&w, "shards");
+	jsonw_array_begin(&w);
+	for (uint32_t i = 0; i < t->cfg.shards; i++) {
+		const shard_t *s = &t->shards[i];
+		const dist_second_view_t *l = &s->latest;
+		bool seen = l->second >= 0;
+
+		if (!s->used)
+			continue;
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "index");
+		jsonw_uint(&w, i);
+		jsonw_key(&w, "name");
+		jsonw_string(&w, s->name);
+		jsonw_key(&w, "state");
+		jsonw_string(&w, state_name(s->state));
+		jsonw_key(&w, "second"); /* its latest second's figures: null before its first */
+		seen ? jsonw_int(&w, l->second) : jsonw_null(&w);
+		jsonw_key(&w, "users");
+		seen ? jsonw_uint(&w, l->users) : jsonw_null(&w);
+		jsonw_key(&w, "target");
+		seen ? jsonw_double(&w, l->target, 3) : jsonw_null(&w);
+		jsonw_key(&w, "rps");
+		seen && l->length_s > 0 ? jsonw_double(&w, (double)l->requests / l->length_s, 3)
+		                        : jsonw_null(&w);
+		jsonw_key(&w, "errors");
+		seen ? jsonw_uint(&w, l->errors) : jsonw_null(&w);
+		jsonw_key(&w, "busiest_cpu");
+		seen ? jsonw_double(&w, l->busiest_cpu, 4) : jsonw_null(&w);
+		jsonw_key(&w, "saturated"); /* its self-check's verdict, once it has ended */
+		s->has_final ? jsonw_bool(&w, s->fin.saturated) : jsonw_null(&w);
+		jsonw_key(&w, "cpu_s");
+		s->has_final ? jsonw_double(&w, s->fin.cpu_s, 3) : jsonw_null(&w);
+		jsonw_key(&w, "lost_from");
+		s->state == DIST_SHARD_LOST ? jsonw_int(&w, s->lost_from) : jsonw_null(&w);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	pthread_mutex_unlock(&t->lock);
+	return w.err;
 }
 
 /* ---- the end ---- */

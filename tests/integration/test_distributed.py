@@ -9,6 +9,7 @@ naming why; a shard killed mid-run is reported lost within 3 s and the run is in
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -97,6 +98,35 @@ def shard(port, *args, token=TOKEN, index=None):
         env["JOB_COMPLETION_INDEX"] = str(index)
     extra = ["--token", token] if token else []
     return Proc(["run", "--join", f"http://127.0.0.1:{port}", *extra, "-t", "1", *args], env=env)
+
+
+def shards_event(port, until, seconds=5):
+    """The coordinator's newest `shards` event (its page's Shards tab) for which until(event)
+    holds, read from its event stream (with the token) within `seconds`; None if none."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    s.sendall((f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"Authorization: Bearer {TOKEN}\r\n\r\n").encode())
+    buf, end, found = b"", time.monotonic() + seconds, None
+    try:
+        while time.monotonic() < end and found is None:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf and found is None:
+                block, buf = buf.split(b"\n\n", 1)
+                data = "".join(l[5:].lstrip() for l in block.decode(errors="replace").split("\n")
+                               if l.startswith("data:"))
+                if data.startswith("{") and '"type":"shards"' in data:
+                    ev = json.loads(data)
+                    if until(ev):
+                        found = ev
+    finally:
+        s.close()
+    return found
 
 
 def run_distributed(d, url, test_args, n=3, shard_args=()):
@@ -250,6 +280,8 @@ def test_killed_shard_is_lost_within_3s():
             victim.p.send_signal(signal.SIGKILL)
             killed = time.monotonic()
             lost_at, line = c.wait_line("lost: nothing heard")
+            # the page's Shards tab says so too: the shard lost, from which second
+            page = shards_event(port, lambda e: any(x["state"] == "lost" for x in e["shards"]))
             rc = c.wait()
             codes = [s.wait() for s in shards]
         finally:
@@ -264,6 +296,13 @@ def test_killed_shard_is_lost_within_3s():
     assert len(dist["lost"]) == 1 and 1 <= dist["lost"][0]["from_s"] <= 6, dist
     assert dist["lost"][0]["shard"] in (1, 2, 3) and f"shard {dist['lost'][0]['shard']}/3" in line
     assert doc["totals"]["requests"] > 0
+    assert page is not None, "no shards event with the lost shard"
+    lost = [x for x in page["shards"] if x["state"] == "lost"]
+    assert page["expected"] == 3 and len(page["shards"]) == 3, page
+    assert len(lost) == 1 and lost[0]["index"] + 1 == dist["lost"][0]["shard"], page
+    assert lost[0]["lost_from"] == dist["lost"][0]["from_s"], (page, dist)
+    running = [x for x in page["shards"] if x["state"] != "lost"]
+    assert all(x["users"] is not None and x["rps"] is not None for x in running), page
 
 
 def test_abort_on_fail_stops_every_shard():

@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import browser_lock, ROOT, SURGE, Serve, main, need
+from harness import browser_lock, ROOT, SURGE, Serve, free_port, main, need
 
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 HARNESS = os.path.join(ROOT, "tests", "browser")
@@ -75,7 +75,7 @@ def install_harness():
         assert p.returncode == 0, f"npm ci in {TOOLS}: {p.stderr[-2000:]}"
         with open(marker, "w") as f:
             f.write(lock_hash)
-    for name in ("steps.mjs", "ui.mjs", "endpoints.mjs"):
+    for name in ("steps.mjs", "ui.mjs", "endpoints.mjs", "shards.mjs"):
         shutil.copy(os.path.join(HARNESS, name), TOOLS)
     return need("node")
 
@@ -267,6 +267,44 @@ def test_ui_a_thousand_endpoints_in_chromium():
             assert os.path.getsize(s["shot"]) > 20000, s  # a page, not a blank
 
 
+def test_ui_a_coordinators_shards_tab_in_chromium():
+    """surge run --coordinator and 3 shards: the coordinator's page shows the Shards tab with
+    every shard running, its users, requests/s and CPU (build/ui-shots/shards/)."""
+    node = install_harness()
+    need("chromium")
+    shots = os.path.join(SHOTS, "shards")
+    shutil.rmtree(shots, ignore_errors=True)
+    token = "browser-shards-token-0123456789"
+    with Serve() as srv:
+        port = free_port()
+        coordinator = subprocess.Popen([SURGE, "run", "--coordinator", f"127.0.0.1:{port}",
+                                        "--expect-shards", "3", "--token", token, "-d", "20s",
+                                        "-R", "90", "-c", "6", "--lost-after", "30s", "-q",
+                                        srv.url("/health")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        shards = []
+        try:
+            time.sleep(0.5)
+            shards = [subprocess.Popen([SURGE, "run", "--join", f"http://127.0.0.1:{port}",
+                                        "--token", token, "-t", "1", "-q"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                      for _ in range(3)]
+            steps, _ = drive(node, "shards.mjs", f"http://127.0.0.1:{port}/?token={token}",
+                             shots, "--shards", "3")
+        finally:
+            for p in [coordinator, *shards]:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p in [coordinator, *shards]:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    for s in steps:
+        assert os.path.getsize(s["shot"]) > 20000, s  # a page, not a blank
+
+
 def test_ui_page_and_assets_are_served():
     """The page names its assets by versioned address; each one answers."""
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
@@ -293,4 +331,5 @@ def test_ui_page_and_assets_are_served():
 
 if __name__ == "__main__":
     main([test_ui_start_steer_reload_stop_download_in_chromium, test_ui_open_model_rate_in_chromium,
-          test_ui_a_thousand_endpoints_in_chromium, test_ui_page_and_assets_are_served])
+          test_ui_a_thousand_endpoints_in_chromium, test_ui_a_coordinators_shards_tab_in_chromium,
+          test_ui_page_and_assets_are_served])

@@ -205,7 +205,9 @@
     $("state-word").textContent = words[0];
     const last = store.last();
     const elapsed = Math.max(num(st.elapsed_s) || 0, last ? last.t : 0);
-    $("state-why").textContent = s === "running" ? "for " + fmtDuration(elapsed) : ended ? "surge has exited" : words[1];
+    /* a start set ahead (a coordinator's, --start-at): not begun when the state was said */
+    const ahead = !last && num(st.elapsed_s) != null && st.elapsed_s < 0;
+    $("state-why").textContent = s === "running" ? (ahead ? "starting at " + String(st.started_at || "").slice(11, 19) + "Z" : "for " + fmtDuration(elapsed)) : ended ? "surge has exited" : words[1];
 
     const conn = $("conn");
     const connText = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", closed: "disconnected", ended: "the run has ended" }[connection];
@@ -434,8 +436,11 @@
 
   const TABS = [
     ["charts", "Charts"], ["endpoints", "Endpoints"], ["failures", "Failures"], ["checks", "Checks & metrics"],
-    ["thresholds", "Thresholds"], ["generator", "Generator"], ["target", "Target"],
+    ["thresholds", "Thresholds"], ["generator", "Generator"], ["target", "Target"], ["shards", "Shards"],
   ];
+  /* the Shards tab is a coordinator's (surge run --coordinator) */
+  const shown = (name) => name !== "shards" || !!store.shards;
+  const shownTabs = () => TABS.filter((t) => shown(t[0]));
 
   function tabBadge(name) {
     const st = obj(store.state);
@@ -443,6 +448,11 @@
     if (name === "failures") {
       const e = num(obj(store.total).errors);
       return e ? fmtInt(e) : null;
+    }
+    if (name === "shards" && store.shards) {
+      const list = arr(store.shards.shards).filter(isObj);
+      const lost = list.filter((s) => s.state === "lost").length;
+      return lost ? lost + " lost" : list.length + "/" + fmtInt(store.shards.expected);
     }
     if (name === "thresholds") {
       const ths = arr(st.thresholds).filter(isObj);
@@ -461,16 +471,17 @@
         const b = h("button", { type: "button", role: "tab", id: "tab-" + name, "aria-controls": "panel-" + name, "data-tab": name }, h("span", null, label), h("span", { class: "badge" }));
         b.addEventListener("click", () => openTab(name));
         b.addEventListener("keydown", (e) => {
-          const i = TABS.findIndex((t) => t[0] === name);
+          const tabs = shownTabs();
+          const i = tabs.findIndex((t) => t[0] === name);
           let j = null;
-          if (e.key === "ArrowRight") j = (i + 1) % TABS.length;
-          if (e.key === "ArrowLeft") j = (i - 1 + TABS.length) % TABS.length;
+          if (e.key === "ArrowRight") j = (i + 1) % tabs.length;
+          if (e.key === "ArrowLeft") j = (i - 1 + tabs.length) % tabs.length;
           if (e.key === "Home") j = 0;
-          if (e.key === "End") j = TABS.length - 1;
+          if (e.key === "End") j = tabs.length - 1;
           if (j != null) {
             e.preventDefault();
-            openTab(TABS[j][0]);
-            tabButtons[TABS[j][0]].focus();
+            openTab(tabs[j][0]);
+            tabButtons[tabs[j][0]].focus();
           }
         });
         tabButtons[name] = b;
@@ -481,6 +492,7 @@
     for (const [name] of TABS) {
       const b = tabButtons[name];
       const on = name === tab;
+      b.hidden = !shown(name);
       b.setAttribute("aria-selected", on ? "true" : "false");
       b.tabIndex = on ? 0 : -1;
       const badge = tabBadge(name);
@@ -956,6 +968,46 @@
     };
   })();
 
+  /* A distributed run (surge run --coordinator): each shard's state and its latest second —
+   * users, requests/s, errors, its busiest thread's CPU (the self-check's figure) — and, once
+   * it has ended, its self-check's verdict and CPU-seconds; a lost one, from which second the
+   * figures lack it. The coordinator says it once a second ("shards" events). */
+  PANELS.shards = (function () {
+    const el = panel("shards");
+    const states = { joined: ["joined", ""], running: ["running", "pass"], done: ["done", "pass"], lost: ["lost", "fail"] };
+    return {
+      el,
+      draw() {
+        const sh = store.shards;
+        if (!sh) {
+          fill(el, card("Shards", null, empty("Not a distributed run: surge run --coordinator shows its shards here.")));
+          return;
+        }
+        const list = arr(sh.shards).filter(isObj);
+        const count = (s) => list.filter((x) => x.state === s).length;
+        const cpu = (s) => {
+          const v = num(s.busiest_cpu);
+          return v == null ? null : h("span", { class: v >= 0.9 ? "bad" : null }, fmtPct(v));
+        };
+        fill(el, card("Shards", "the coordinator's view, once a second",
+          h("div", { class: "mini-figures" },
+            [["phase", String(sh.phase || "—")], ["expected", fmtInt(sh.expected)], ["joined", fmtInt(list.length)], ["running", fmtInt(count("running"))],
+              ["done", fmtInt(count("done"))], ["lost", fmtInt(count("lost"))]].map((f) => h("span", null, h("b", null, f[0]), f[1]))),
+          list.length ? table([{ label: "shard" }, { label: "name" }, { label: "state" }, { label: "users", num: true }, { label: "asked", num: true }, { label: "requests/s", num: true },
+            { label: "errors", num: true }, { label: "busiest thread", num: true }, { label: "self-check", num: true }, { label: "CPU-s", num: true }, { label: "second", num: true }],
+          list.map((s) => [(num(s.index) + 1) + "/" + fmtInt(sh.expected), String(s.name || ""),
+            pill.apply(null, states[s.state] || [String(s.state), ""]),
+            s.users == null ? null : fmtInt(s.users),
+            s.target == null ? null : obj(store.state).model === "open" ? fmtNum(s.target) + "/s" : fmtInt(s.target),
+            s.rps == null ? null : fmtNum(s.rps), s.errors == null ? null : fmtInt(s.errors), cpu(s),
+            s.saturated == null ? null : pill(s.saturated ? "saturated" : "ok", s.saturated ? "fail" : "pass"),
+            s.cpu_s == null ? null : fmtNum(s.cpu_s),
+            s.state === "lost" ? "lost from " + fmtInt(s.lost_from) : s.second == null ? null : fmtInt(s.second)]))
+            : empty("No shard has joined yet: surge run --join http://THIS-ADDRESS with the token.")));
+      },
+    };
+  })();
+
   /* ---------- the test's window onto the page ---------- */
 
   function chartOf(name) {
@@ -973,6 +1025,7 @@
     state: () => store.state,
     endpoints: () => store.endpoints.size,
     targets: () => Array.from(store.targets.values()),
+    shards: () => store.shards,
     chartData: (name) => {
       const c = chartOf(name);
       return c ? c.data.map((col) => Array.from(col)) : null;

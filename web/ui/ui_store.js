@@ -36,6 +36,7 @@
     this.epFloor = null; /* per-endpoint seconds below this one were dropped */
     this.tallies = new Map(); /* kind + NUL + name -> tally */
     this.targets = new Map(); /* second -> the scraped target's figures (--scrape) */
+    this.shards = null; /* a distributed run's shards, as the coordinator last said */
     this.lastTarget = null;
     this.throttledSeen = false; /* a cgroup CPU quota's counters came with the figures */
     this.codes = new Set();
@@ -106,6 +107,7 @@
       if (ev.kind === "reset" || (ev.kind == null && /\breset\b/i.test(String(ev.what)))) this.resetStatistics();
       break;
     case "target": this.target(ev); break;
+    case "shards": this.shards = ev; break; /* a coordinator's: the newest is the state */
     case "state":
       this.state = ev;
       this.stateSeq++;
