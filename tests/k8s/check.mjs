@@ -28,6 +28,9 @@
 //                   podSelector, selects some pod template
 //   pod-security    the restricted Pod Security Standard (v1.32) holds for every pod template
 //   read-only-root  every container's root filesystem is read-only
+//   affinity        each pod (anti-)affinity term and topology spread constraint selects
+//                   some pod template of its namespace: one that selects nothing spreads
+//                   nothing, silently
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
@@ -163,6 +166,22 @@ function checkPolicies(objs, problem) {
       if (sc.readOnlyRootFilesystem !== true)
         problem("read-only-root", o, `${where}: readOnlyRootFilesystem is not true`);
     }
+    const terms = [];
+    for (const kind of ["podAffinity", "podAntiAffinity"]) {
+      const a = p.spec.affinity?.[kind] ?? {};
+      for (const t of a.requiredDuringSchedulingIgnoredDuringExecution ?? []) terms.push([kind, t]);
+      for (const w of a.preferredDuringSchedulingIgnoredDuringExecution ?? []) terms.push([kind, w.podAffinityTerm ?? {}]);
+    }
+    for (const [kind, t] of terms) {
+      // a term over other namespaces selects pods this set does not hold
+      if (t.namespaceSelector || (t.namespaces ?? []).some((n) => n !== p.ns)) continue;
+      if (!selectsSomething(t.labelSelector, pods, p.ns))
+        problem("affinity", o, `${id(o)}: ${kind} term's labelSelector ${JSON.stringify(t.labelSelector)} selects no pod template`);
+    }
+    for (const c of p.spec.topologySpreadConstraints ?? [])
+      if (!selectsSomething(c.labelSelector, pods, p.ns))
+        problem("affinity", o, `${id(o)}: topologySpreadConstraint's labelSelector ${JSON.stringify(c.labelSelector)} selects no pod template`);
+
     const pss = (m) => problem("pod-security", o, `${id(o)}: ${m}`);
     for (const host of ["hostNetwork", "hostPID", "hostIPC"]) if (p.spec[host]) pss(`${host} is true`);
     if ((podSc.runAsUser ?? -1) === 0) pss("runAsUser is 0");
