@@ -361,8 +361,8 @@ static int complete(coordinator_t *c, bool aborted, bool interrupted)
 		if (!r->distributed.lost)
 			rc = -ENOMEM;
 		for (uint32_t i = 0; rc == 0 && i < s.lost_count; i++)
-			r->distributed.lost[r->distributed.lost_count++] =
-			    (result_lost_shard_t){s.lost[i].index, s.lost[i].from_second};
+			r->distributed.lost[r->distributed.lost_count++] = (result_lost_shard_t){
+			    s.lost[i].index, s.lost[i].from_second, s.lost[i].asked};
 	}
 	cli_live_adjust(c->live, r);
 	if (rc == 0)

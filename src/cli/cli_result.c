@@ -3,6 +3,7 @@
  * result; --json its document), and the exit code by the one rule of `surge help
  * exit-codes`. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,13 +66,17 @@ int cli_outcome_exit(const cli_outcome_t *o, char *why, size_t len)
 		return EXIT_NOTHING;
 	}
 	if (o->shards_lost) {
+		char part[64] = "";
+
+		if (!isnan(o->lost_asked))
+			snprintf(part, sizeof(part), " (%g of the load asked)", o->lost_asked);
 		snprintf(
 		    why, len,
 		    "incomplete: %u of %u shards lost while the run went on (shard %u/%u from "
-		    "second %lld): the figures lack %s part of the load, so no verdict on them "
+		    "second %lld): the figures lack %s part of the load%s, so no verdict on them "
 		    "holds",
 		    o->shards_lost, o->shards, o->first_lost_index + 1, o->shards,
-		    (long long)o->first_lost_from, o->shards_lost == 1 ? "its" : "their");
+		    (long long)o->first_lost_from, o->shards_lost == 1 ? "its" : "their", part);
 		return EXIT_INCOMPLETE;
 	}
 	if (!o->thresholds_ok)
@@ -103,6 +108,9 @@ int cli_exit_code(const result_t *r, char *why, size_t len)
 
 	for (uint32_t i = 0; i < r->threshold_count; i++)
 		o.thresholds_ok &= r->thresholds[i].ok;
+	o.lost_asked = r->distributed.lost_count ? 0 : NAN;
+	for (uint32_t i = 0; i < r->distributed.lost_count; i++)
+		o.lost_asked += r->distributed.lost[i].asked; /* NAN when one is not known */
 	if (r->distributed.lost_count) {
 		o.first_lost_index = r->distributed.lost[0].index;
 		o.first_lost_from = r->distributed.lost[0].from_second;

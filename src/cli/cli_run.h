@@ -141,6 +141,7 @@ typedef struct cli_outcome {
 	uint32_t shards, shards_lost;
 	uint32_t first_lost_index; /* 0-based */
 	int64_t first_lost_from;   /* the second from which its part is missing */
+	double lost_asked; /* the lost shards' shares of the users or rate asked (NAN: unknown) */
 } cli_outcome_t;
 
 /* cli_result.c. The exit code, in precedence: 3 not one valid response (the target failed

@@ -171,10 +171,12 @@ int dist_table_write_shards(dist_table_t *t, buf_t *out);
 /* The shards joined so far, up to max into out; how many there are. */
 uint32_t dist_table_shards(dist_table_t *t, dist_shard_view_t *out, uint32_t max);
 
-/* A shard lost while running: the seconds from from_second on lack its part. */
+/* A shard lost while running: the seconds from from_second on lack its part, asked (its
+ * share of the users or the rate in its latest second; NAN: it never sent one). */
 typedef struct dist_lost {
 	uint32_t index; /* 0-based */
 	int64_t from_second;
+	double asked;
 } dist_lost_t;
 
 /* The end: what the shards said of themselves combined as one generator's (what

@@ -735,6 +735,12 @@ static const char *phase_name(enum dist_phase p)
 	return "?";
 }
 
+/* A shard's share of the load asked, as its latest second said: NAN when it sent none. */
+static double share_of(const shard_t *s)
+{
+	return s->latest.second >= 0 ? s->latest.target : NAN;
+}
+
 int dist_table_write_shards(dist_table_t *t, buf_t *out)
 {
 	json_writer_t w;
@@ -844,11 +850,12 @@ int dist_table_summary(dist_table_t *t, dist_summary_t *out)
 			add_final(out, &s->fin, i,
 			          ((double)s->fin.started_ns - (double)t->start_ns) / 1e9);
 		else if (s->used && s->state == DIST_SHARD_LOST)
-			out->lost[out->lost_count++] = (dist_lost_t){i, s->lost_from};
+			out->lost[out->lost_count++] = (dist_lost_t){i, s->lost_from, share_of(s)};
 		else if (s->used) /* still running when the coordinator ended */
-			out->lost[out->lost_count++] = (dist_lost_t){i, s->last_second + 1};
+			out->lost[out->lost_count++] =
+			    (dist_lost_t){i, s->last_second + 1, share_of(s)};
 		else /* never joined, or silent before the start */
-			out->lost[out->lost_count++] = (dist_lost_t){i, 0};
+			out->lost[out->lost_count++] = (dist_lost_t){i, 0, NAN};
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (!out->lost_count) {

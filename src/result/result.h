@@ -196,6 +196,7 @@ typedef struct result_dropped {
 typedef struct result_lost_shard {
 	uint32_t index; /* 0-based; the document writes it from 1 */
 	int64_t from_second;
+	double asked; /* its share of the users or the rate asked; NAN: not known */
 } result_lost_shard_t;
 
 typedef struct result_distributed {

@@ -559,7 +559,8 @@ static int read_distributed(result_t *r, const json_t *doc)
 
 		x->lost[x->lost_count++] =
 		    (result_lost_shard_t){.index = shard ? (uint32_t)(shard - 1) : 0,
-		                          .from_second = (int64_t)result_doc_count(v, "from_s", 0)};
+		                          .from_second = (int64_t)result_doc_count(v, "from_s", 0),
+		                          .asked = result_doc_number(v, "asked", NAN)};
 	}
 	return 0;
 }

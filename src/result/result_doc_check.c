@@ -238,7 +238,8 @@ static const field_t limits_f[] = {{"timeline_points_dropped", K_COUNT, NULL},
                                    END};
 
 /* a distributed run's shards (surge run --coordinator) */
-static const field_t lost_shard_f[] = {{"shard", K_COUNT, NULL}, {"from_s", K_COUNT, NULL}, END};
+static const field_t lost_shard_f[] = {
+    {"shard", K_COUNT, NULL}, {"from_s", K_COUNT, NULL}, {"asked", K_NUMBER_NULL, NULL}, END};
 static const field_t lost_shards_f[] = {{"", K_OBJECT, lost_shard_f}};
 static const field_t distributed_f[] = {
     {"shards", K_COUNT, NULL}, {"complete", K_BOOL, NULL}, {"lost", K_ARRAY, lost_shards_f}, END};

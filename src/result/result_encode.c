@@ -501,6 +501,11 @@ static void write_distributed(enc_t *e)
 		jsonw_object_begin(w);
 		key_count(w, "shard", d->lost[i].index + 1);
 		key_count(w, "from_s", (uint64_t)d->lost[i].from_second);
+		jsonw_key(w, "asked"); /* its part of the load: users, or arrivals a second */
+		if (isnan(d->lost[i].asked))
+			jsonw_null(w);
+		else
+			jsonw_double(w, d->lost[i].asked, 3);
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);

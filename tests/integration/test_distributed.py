@@ -294,6 +294,9 @@ def test_killed_shard_is_lost_within_3s():
     dist = doc["distributed"]
     assert dist["shards"] == 3 and dist["complete"] is False, dist
     assert len(dist["lost"]) == 1 and 1 <= dist["lost"][0]["from_s"] <= 6, dist
+    # the load it took with it: its part of -R 60 over 3 shards
+    assert dist["lost"][0]["asked"] == 20, dist
+    assert "(20 of the load asked)" in c.stderr(), c.stderr()
     assert dist["lost"][0]["shard"] in (1, 2, 3) and f"shard {dist['lost'][0]['shard']}/3" in line
     assert doc["totals"]["requests"] > 0
     assert page is not None, "no shards event with the lost shard"
