@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,6 +29,11 @@
 #define TICK_NS        (100 * NS_PER_MS)
 #define STOP_WAIT_NS   (5 * NS_PER_S) /* after a stop, shards that do not end are left */
 #define SIGNALS_TO_END 2              /* a second Ctrl-C: the wait for the shards ends at once */
+/* Every shard keeps its connection from its join to its last batch: the server holds one per
+ * shard beside the page's own (the UI's bound), and a descriptor for each, with room for the
+ * listening socket, the refused connections' answers and the outputs. */
+#define PAGE_CONNECTIONS 64
+#define FDS_BESIDE       128
 
 typedef struct coordinator {
 	run_options_t *o;
@@ -377,6 +383,24 @@ static int complete(coordinator_t *c, bool aborted, bool interrupted)
 	return 0;
 }
 
+/* A descriptor for each connection the server may hold: the soft limit raised as far as the
+ * hard one allows. 0 or EXIT_USAGE. */
+static int fd_room(uint32_t shards)
+{
+	rlim_t need = (rlim_t)shards + PAGE_CONNECTIONS + FDS_BESIDE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+		return 0;
+	return cli_usage_error("run",
+	                       "--expect-shards %u: a connection kept by each shard needs %llu "
+	                       "file descriptors, the limit is %llu (raise it with ulimit -n)",
+	                       shards, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+}
+
 static int open_live(coordinator_t *c)
 {
 	run_options_t *o = c->o;
@@ -396,6 +420,9 @@ static int open_live(coordinator_t *c)
 	o->ui.extra_control = on_control;
 	o->ui.extra_ctx = c;
 	o->ui.max_body_bytes = DIST_BATCH_MAX;
+	o->ui.max_connections = o->dist.shards + PAGE_CONNECTIONS;
+	if ((rc = fd_room(o->dist.shards)) != 0)
+		return rc;
 	/* the page's load controls, disabled with the reason (Stop works) */
 	o->cfg.steer_refusal = "a distributed run's load is the coordinator's test as given: "
 	                       "changing it while the shards run is a later piece (Stop works)";

@@ -811,6 +811,8 @@ static int start_server(cli_live_t *l, const char *addr, const char *token, enum
 	cfg.token = token;
 	if (mode == UI_MODE_FULL && l->o->ui.max_body_bytes)
 		cfg.max_body_bytes = l->o->ui.max_body_bytes;
+	if (mode == UI_MODE_FULL && l->o->ui.max_connections)
+		cfg.max_connections = l->o->ui.max_connections;
 	if (ui_host_is_loopback(host, &loopback, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "%s: %s", mode == UI_MODE_FULL ? "--ui" : "--metrics",
 		                       err);

@@ -42,11 +42,13 @@ typedef struct cli_ui_options {
 	bool rate_from_start; /* --model open without a rate: Start gives it */
 	gen_steer_t start;
 	/* a distributed run's coordinator (cli_coordinator.c): controls of its own (join,
-	 * deltas) beside the page's, called outside the live side's lock, and a larger body
-	 * bound for them (0: the UI's default) */
+	 * deltas) beside the page's, called outside the live side's lock, and larger bounds
+	 * for them: a batch's body, and a connection kept by each shard beside the page's
+	 * (0: the UI's defaults) */
 	ui_control_fn extra_control;
 	void *extra_ctx;
 	uint32_t max_body_bytes;
+	uint32_t max_connections;
 } cli_ui_options_t;
 
 /* 0, or EXIT_USAGE (message printed). */
