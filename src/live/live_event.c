@@ -29,18 +29,27 @@ static double ms(const result_hist_t *h, double p)
 	return h->total ? (double)result_hist_percentile(h, p) / 1e3 : NAN;
 }
 
-static void write_latency(json_writer_t *w, const char *key, const result_hist_t *h)
+/* The latency figures of h, in ms; without min and mean for an endpoint's second (slim: a
+ * run may have 2,048 endpoints, and the history keeps every second). */
+static void write_latency_of(json_writer_t *w, const char *key, const result_hist_t *h, bool slim)
 {
 	jsonw_key(w, key);
 	jsonw_object_begin(w);
-	key_number(w, "min", h->total ? (double)h->min / 1e3 : NAN, 3);
-	key_number(w, "mean", h->total ? h->sum / (double)h->total / 1e3 : NAN, 3);
+	if (!slim) {
+		key_number(w, "min", h->total ? (double)h->min / 1e3 : NAN, 3);
+		key_number(w, "mean", h->total ? h->sum / (double)h->total / 1e3 : NAN, 3);
+	}
 	key_number(w, "p50", ms(h, 50), 3);
 	key_number(w, "p90", ms(h, 90), 3);
 	key_number(w, "p95", ms(h, 95), 3);
 	key_number(w, "p99", ms(h, 99), 3);
 	key_number(w, "max", h->total ? (double)h->max / 1e3 : NAN, 3);
 	jsonw_object_end(w);
+}
+
+static void write_latency(json_writer_t *w, const char *key, const result_hist_t *h)
+{
+	write_latency_of(w, key, h, false);
 }
 
 /* The counts and latencies of c and h over duration_s, as the document's totals name them,
@@ -97,7 +106,6 @@ static void write_figures(json_writer_t *w, const char *key, const gen_counters_
  * the history keeps every second. */
 static void write_endpoint_second(json_writer_t *w, const result_endpoint_t *e, double length)
 {
-	const result_hist_t *h = &e->latency;
 	uint64_t requests = result_requests(&e->counters);
 
 	jsonw_key(w, "second");
@@ -105,14 +113,7 @@ static void write_endpoint_second(json_writer_t *w, const result_endpoint_t *e, 
 	key_count(w, "requests", requests);
 	key_count(w, "errors", e->counters.errors);
 	key_number(w, "rps", length > 0 ? (double)requests / length : 0, 3);
-	jsonw_key(w, "latency_ms");
-	jsonw_object_begin(w);
-	key_number(w, "p50", ms(h, 50), 3);
-	key_number(w, "p90", ms(h, 90), 3);
-	key_number(w, "p95", ms(h, 95), 3);
-	key_number(w, "p99", ms(h, 99), 3);
-	key_number(w, "max", h->total ? (double)h->max / 1e3 : NAN, 3);
-	jsonw_object_end(w);
+	write_latency_of(w, "latency_ms", &e->latency, true);
 	jsonw_object_end(w);
 }
 

@@ -7,21 +7,13 @@
 //   node build/browser/endpoints.mjs --url http://127.0.0.1:8089/ --endpoints 1000
 //
 // Prints one JSON line per step and a closing {"done": true}; exit status 0 when all passed.
-import { session } from "./steps.mjs";
+import { options, session } from "./steps.mjs";
 
-const o = {
+const o = options(process.argv.slice(2), {
   url: null, shots: "build/ui-shots/endpoints", browser: "/usr/bin/chromium", endpoints: 1000,
   filter: "ep/09", matches: 100, stepTimeoutMs: 30000, width: 1280, height: 800,
-};
-const keys = { "--url": "url", "--shots": "shots", "--browser": "browser", "--endpoints": "endpoints",
-  "--filter": "filter", "--matches": "matches", "--step-timeout-ms": "stepTimeoutMs" };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const k = keys[argv[i]];
-  if (!k || i + 1 >= argv.length) throw new Error(`usage: endpoints.mjs --url URL [${Object.keys(keys).join(" ")}] (bad: ${argv[i]})`);
-  o[k] = typeof o[k] === "number" ? Number(argv[i + 1]) : argv[i + 1];
-}
-if (!o.url) throw new Error("endpoints.mjs: --url of a running `surge run --ui` is needed");
+}, { "--url": "url", "--shots": "shots", "--browser": "browser", "--endpoints": "endpoints",
+  "--filter": "filter", "--matches": "matches", "--step-timeout-ms": "stepTimeoutMs" }, "endpoints.mjs");
 
 const s = await session(o);
 const { until, step } = s;

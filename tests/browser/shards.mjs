@@ -5,17 +5,9 @@
 //   node build/browser/shards.mjs --url 'http://127.0.0.1:8089/?token=T' --shards 3
 //
 // Prints one JSON line per step and a closing {"done": true}; exit status 0 when all passed.
-import { session } from "./steps.mjs";
+import { options, session } from "./steps.mjs";
 
-const o = { url: null, shots: "build/ui-shots/shards", browser: "/usr/bin/chromium", shards: 3, stepTimeoutMs: 30000, width: 1280, height: 800 };
-const keys = { "--url": "url", "--shots": "shots", "--browser": "browser", "--shards": "shards", "--step-timeout-ms": "stepTimeoutMs" };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const k = keys[argv[i]];
-  if (!k || i + 1 >= argv.length) throw new Error(`usage: shards.mjs --url URL [${Object.keys(keys).join(" ")}] (bad: ${argv[i]})`);
-  o[k] = typeof o[k] === "number" ? Number(argv[i + 1]) : argv[i + 1];
-}
-if (!o.url) throw new Error("shards.mjs: --url of a running `surge run --coordinator` is needed");
+const o = options(process.argv.slice(2), { url: null, shots: "build/ui-shots/shards", browser: "/usr/bin/chromium", shards: 3, stepTimeoutMs: 30000, width: 1280, height: 800 }, { "--url": "url", "--shots": "shots", "--browser": "browser", "--shards": "shards", "--step-timeout-ms": "stepTimeoutMs" }, "shards.mjs");
 
 const s = await session(o);
 let failed = false;

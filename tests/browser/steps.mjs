@@ -8,6 +8,19 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { chromium } = await import(path.join(here, "node_modules", "playwright-core", "index.mjs"));
 
+/* argv's "--flag value" pairs over defaults, each flag named in keys by its field (a number
+ * field takes a number); --url is needed. Throws the usage of script on a bad flag. */
+export function options(argv, defaults, keys, script) {
+  const o = Object.assign({}, defaults);
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = keys[argv[i]];
+    if (!k || i + 1 >= argv.length) throw new Error(`usage: ${script} --url URL [${Object.keys(keys).join(" ")}] (bad: ${argv[i]})`);
+    o[k] = typeof o[k] === "number" ? Number(argv[i + 1]) : argv[i + 1];
+  }
+  if (!o.url) throw new Error(`${script}: --url of a running surge's page is needed`);
+  return o;
+}
+
 export function say(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
 }

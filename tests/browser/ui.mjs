@@ -15,28 +15,16 @@
 import fs from "node:fs";
 import path from "node:path";
 
-import { session } from "./steps.mjs";
+import { options, session } from "./steps.mjs";
 
-function options(argv) {
-  const o = {
-    url: null, shots: "build/ui-shots", downloads: null, browser: "/usr/bin/chromium",
-    users: 10, spawnRate: 10, users2: 20, rate: 50, rate2: 100,
-    moveBudgetMs: 2000, stepTimeoutMs: 30000, width: 1280, height: 800,
-  };
-  const keys = { "--url": "url", "--shots": "shots", "--downloads": "downloads", "--browser": "browser", "--users": "users",
-    "--spawn-rate": "spawnRate", "--users2": "users2", "--rate": "rate", "--rate2": "rate2", "--move-budget-ms": "moveBudgetMs",
-    "--step-timeout-ms": "stepTimeoutMs", "--width": "width", "--height": "height" };
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = keys[argv[i]];
-    if (!k || i + 1 >= argv.length) throw new Error(`usage: ui.mjs --url URL [--shots DIR] [--downloads DIR] [${Object.keys(keys).join(" ")}] (bad: ${argv[i]})`);
-    o[k] = typeof o[k] === "number" ? Number(argv[i + 1]) : argv[i + 1];
-  }
-  if (!o.url) throw new Error("ui.mjs: --url of a running `surge run --ui` is needed");
-  o.downloads = o.downloads || path.join(o.shots, "downloads");
-  return o;
-}
-
-const o = options(process.argv.slice(2));
+const o = options(process.argv.slice(2), {
+  url: null, shots: "build/ui-shots", downloads: null, browser: "/usr/bin/chromium",
+  users: 10, spawnRate: 10, users2: 20, rate: 50, rate2: 100,
+  moveBudgetMs: 2000, stepTimeoutMs: 30000, width: 1280, height: 800,
+}, { "--url": "url", "--shots": "shots", "--downloads": "downloads", "--browser": "browser", "--users": "users",
+  "--spawn-rate": "spawnRate", "--users2": "users2", "--rate": "rate", "--rate2": "rate2", "--move-budget-ms": "moveBudgetMs",
+  "--step-timeout-ms": "stepTimeoutMs", "--width": "width", "--height": "height" }, "ui.mjs");
+o.downloads = o.downloads || path.join(o.shots, "downloads");
 fs.mkdirSync(o.shots, { recursive: true });
 fs.mkdirSync(o.downloads, { recursive: true });
 

@@ -4,17 +4,9 @@
 // once the run has stopped (within --seconds).
 //
 //   node build/browser/watch.mjs --url http://127.0.0.1:8089/ --seconds 60
-import { session } from "./steps.mjs";
+import { options, session } from "./steps.mjs";
 
-const o = { url: null, shots: "build/ui-shots/watch", browser: "/usr/bin/chromium", seconds: 120, stepTimeoutMs: 30000, width: 1280, height: 800 };
-const keys = { "--url": "url", "--shots": "shots", "--browser": "browser", "--seconds": "seconds" };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) {
-  const k = keys[argv[i]];
-  if (!k || i + 1 >= argv.length) throw new Error(`usage: watch.mjs --url URL [${Object.keys(keys).join(" ")}] (bad: ${argv[i]})`);
-  o[k] = typeof o[k] === "number" ? Number(argv[i + 1]) : argv[i + 1];
-}
-if (!o.url) throw new Error("watch.mjs: --url of a running `surge run --ui` is needed");
+const o = options(process.argv.slice(2), { url: null, shots: "build/ui-shots/watch", browser: "/usr/bin/chromium", seconds: 120, stepTimeoutMs: 30000, width: 1280, height: 800 }, { "--url": "url", "--shots": "shots", "--browser": "browser", "--seconds": "seconds" }, "watch.mjs");
 
 const s = await session(o);
 let failed = false;

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -297,6 +298,59 @@ def decode_histogram(text):
             "lowest": int.from_bytes(payload[16:24], "big"),
             "highest": int.from_bytes(payload[24:32], "big"),
             "total": sum(counts), "counts": counts}
+
+
+
+# A scenario with 1,000 request names, each as often as the others (the live UI's tables).
+THOUSAND_ENDPOINTS = """
+local n = 0
+tasks = {
+    one = task(1, function(u)
+        n = n + 1
+        u:get("/health", { name = string.format("/ep/%04d", n % 1000) })
+    end),
+}
+"""
+
+
+def read_events(url, seconds, last_id=None, until=None, token=None):
+    """A live UI's event stream (surge run --ui, a coordinator's page: docs/ui.md) for up to
+    `seconds` (or until until(event) is true): a list of (id, object). The connection's
+    `history` event is returned with id None. token: sent as the page would."""
+    u = urllib.parse.urlsplit(url)
+    s = socket.create_connection((u.hostname, u.port), timeout=1)
+    head = f"GET /api/events HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n"
+    if last_id is not None:
+        head += f"Last-Event-ID: {last_id}\r\n"
+    if token:
+        head += f"Authorization: Bearer {token}\r\n"
+    s.sendall((head + "\r\n").encode())
+    events, buf, end = [], b"", time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                eid, data = None, []
+                for line in block.decode().split("\n"):
+                    if line.startswith("id:"):
+                        eid = int(line[3:].strip())
+                    elif line.startswith("data:"):
+                        data.append(line[5:].lstrip())
+                if data:
+                    obj = json.loads("\n".join(data))
+                    events.append((eid, obj))
+                    if until and until(obj):
+                        return events
+    finally:
+        s.close()
+    return events
 
 
 def main(tests):

@@ -9,14 +9,13 @@ naming why; a shard killed mid-run is reported lost within 3 s and the run is in
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 
 import harness
-from harness import SURGE, Serve, favoured, free_port, main, surge
+from harness import SURGE, Serve, favoured, free_port, main, read_events, surge
 
 TOKEN = "distributed-test-token-0123456789"
 # a shard's pacer may be late on a busy host: its self-check says so (exit 4), which is no
@@ -101,32 +100,12 @@ def shard(port, *args, token=TOKEN, index=None):
 
 
 def shards_event(port, until, seconds=5):
-    """The coordinator's newest `shards` event (its page's Shards tab) for which until(event)
-    holds, read from its event stream (with the token) within `seconds`; None if none."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=1)
-    s.sendall((f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Authorization: Bearer {TOKEN}\r\n\r\n").encode())
-    buf, end, found = b"", time.monotonic() + seconds, None
-    try:
-        while time.monotonic() < end and found is None:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n\n" in buf and found is None:
-                block, buf = buf.split(b"\n\n", 1)
-                data = "".join(l[5:].lstrip() for l in block.decode(errors="replace").split("\n")
-                               if l.startswith("data:"))
-                if data.startswith("{") and '"type":"shards"' in data:
-                    ev = json.loads(data)
-                    if until(ev):
-                        found = ev
-    finally:
-        s.close()
-    return found
+    """The coordinator's first `shards` event (its page's Shards tab) for which until(event)
+    holds, from its event stream within `seconds`; None if none."""
+    events = read_events(f"http://127.0.0.1:{port}/", seconds, token=TOKEN,
+                         until=lambda e: e.get("type") == "shards" and until(e))
+    found = [e for _, e in events if e.get("type") == "shards" and until(e)]
+    return found[0] if found else None
 
 
 def run_distributed(d, url, test_args, n=3, shard_args=()):

@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import browser_lock, ROOT, SURGE, Serve, free_port, main, need
+from harness import browser_lock, ROOT, SURGE, THOUSAND_ENDPOINTS, Serve, free_port, main, need
 
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 HARNESS = os.path.join(ROOT, "tests", "browser")
@@ -227,18 +227,6 @@ def test_ui_open_model_rate_in_chromium():
                 ["--rate", "50", "--rate2", "120"], os.path.join(SHOTS, "open"))
 
 
-THOUSAND = """
--- one request name of a thousand at each iteration, each name as often as the others
-local n = 0
-tasks = {
-    one = task(1, function(u)
-        n = n + 1
-        u:get("/health", { name = string.format("/ep/%04d", n % 1000) })
-    end),
-}
-"""
-
-
 def test_ui_a_thousand_endpoints_in_chromium():
     """1,000 endpoints in the table while the run goes on: all listed, the last reached by
     scrolling, filtered, sorted, one charted (build/ui-shots/endpoints/)."""
@@ -249,7 +237,7 @@ def test_ui_a_thousand_endpoints_in_chromium():
     with Serve() as srv, tempfile.TemporaryDirectory() as d:
         scenario = os.path.join(d, "thousand.lua")
         with open(scenario, "w") as f:
-            f.write(THOUSAND)
+            f.write(THOUSAND_ENDPOINTS)
         result = os.path.join(d, "result.json")
         # -d: the run starts at once and the page watches; ended by Ctrl-C once checked
         with LiveRun("-t", "2", "--users", "8", "-d", "120s", "--json", result, "--host",

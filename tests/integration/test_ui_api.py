@@ -11,14 +11,14 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.parse
 
-from harness import SURGE, Serve, favour_preexec, favoured, get_json, http, main, need
+from harness import (SURGE, THOUSAND_ENDPOINTS, Serve, favour_preexec, favoured, get_json, http,
+                     main, need, read_events)
 
 JSON = {"Content-Type": "application/json"}
 
@@ -77,43 +77,6 @@ class UiRun:
             self.proc.wait()
         self.out.close()
         self.dir.cleanup()
-
-
-def read_events(url, seconds, last_id=None, until=None):
-    """The stream's events for up to `seconds` (or until until(event) is true): a list of
-    (id, object). The connection's `history` event is returned with id None."""
-    u = urllib.parse.urlsplit(url)
-    s = socket.create_connection((u.hostname, u.port), timeout=1)
-    head = f"GET /api/events HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n"
-    if last_id is not None:
-        head += f"Last-Event-ID: {last_id}\r\n"
-    s.sendall((head + "\r\n").encode())
-    events, buf, end = [], b"", time.monotonic() + seconds
-    try:
-        while time.monotonic() < end:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n\n" in buf:
-                block, buf = buf.split(b"\n\n", 1)
-                eid, data = None, []
-                for line in block.decode().split("\n"):
-                    if line.startswith("id:"):
-                        eid = int(line[3:].strip())
-                    elif line.startswith("data:"):
-                        data.append(line[5:].lstrip())
-                if data:
-                    obj = json.loads("\n".join(data))
-                    events.append((eid, obj))
-                    if until and until(obj):
-                        return events
-    finally:
-        s.close()
-    return events
 
 
 def seconds_of(events):
@@ -219,17 +182,6 @@ def test_a_reload_gets_the_history_then_live_events_with_no_gap():
             run.close()
 
 
-THOUSAND = """
-local n = 0
-tasks = {
-    one = task(1, function(u)
-        n = n + 1
-        u:get("/health", { name = string.format("/ep/%04d", n % 1000) })
-    end),
-}
-"""
-
-
 def test_a_thousand_endpoints_are_all_in_the_table():
     """1,000 endpoint names: the table's figures (the snapshot published after each second)
     hold every one, equal at the end to the result document's; a second's event carries only
@@ -237,7 +189,7 @@ def test_a_thousand_endpoints_are_all_in_the_table():
     with favoured(), Serve(workers=2) as srv, tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "thousand.lua")
         with open(path, "w") as f:
-            f.write(THOUSAND)
+            f.write(THOUSAND_ENDPOINTS)
         run = UiRun("-t", "2", "--users", "8", "-d", "5s", "--host", srv.url(""), path)
         try:
             events = read_events(run.url, 30)  # the whole run: the stream ends with it
