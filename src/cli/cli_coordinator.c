@@ -405,6 +405,7 @@ static int open_live(coordinator_t *c)
 {
 	run_options_t *o = c->o;
 	cli_live_t *live;
+	char origin[300];
 	int rc;
 
 	if (!o->dist.token) {
@@ -429,14 +430,15 @@ static int open_live(coordinator_t *c)
 	if ((rc = cli_live_open(o, c->r, &live)) != 0)
 		return rc;
 	__atomic_store_n(&c->live, live, __ATOMIC_RELEASE);
+	/* the address bound may be none to join (0.0.0.0, or a bare PORT): the UI's own */
+	cli_live_origin(live, origin, sizeof(origin));
 	if (!o->quiet)
-		fprintf(
-		    stderr,
-		    "surge run %s %s: coordinator at %s, waiting for %u shard%s: surge run --join "
-		    "http://%s with the token (%s)\n",
-		    ECHO(o->cfg.method), ECHO(o->cfg.url_text), o->ui.ui_addr, o->dist.shards,
-		    o->dist.shards == 1 ? "" : "s", o->ui.ui_addr,
-		    o->dist.token == c->token ? c->token : "--token's");
+		fprintf(stderr,
+		        "surge run %s %s: coordinator at %s, waiting for %u shard%s: surge run "
+		        "--join %s with the token (%s)\n",
+		        ECHO(o->cfg.method), ECHO(o->cfg.url_text), o->ui.ui_addr, o->dist.shards,
+		        o->dist.shards == 1 ? "" : "s", origin,
+		        o->dist.token == c->token ? c->token : "--token's");
 	return 0;
 }
 

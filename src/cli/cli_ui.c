@@ -993,6 +993,14 @@ void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals)
 	pthread_mutex_unlock(&l->lock);
 }
 
+void cli_live_origin(cli_live_t *l, char *out, size_t len)
+{
+	if (l && l->ui)
+		ui_origin(l->ui, out, len);
+	else if (len)
+		out[0] = '\0';
+}
+
 bool cli_live_stop_asked(cli_live_t *l)
 {
 	bool asked;

@@ -87,6 +87,9 @@ void cli_live_finished(cli_live_t *l);
 /* Interactive: the page stays until Quit or a signal. */
 void cli_live_wait_quit(cli_live_t *l, const sigset_t *signals);
 void cli_live_close(cli_live_t *l);
+/* The page's server as another process connects to it: "http://HOST:PORT" (the host name for
+ * a wildcard address), "" without one. */
+void cli_live_origin(cli_live_t *l, char *out, size_t len);
 /* Whether the page asked Stop; the requests the server refused for their token so far. */
 bool cli_live_stop_asked(cli_live_t *l);
 /* One more event for the page (a coordinator's shards): kept, or LIVE_EVENT_LATEST. */

@@ -137,6 +137,9 @@ uint16_t ui_port(const ui_t *ui);
  * "?token=..." when there is a token (the page trades it for a cookie and drops it from the
  * address bar). */
 void ui_url(const ui_t *ui, char *out, size_t len);
+/* The same without the path and the token, "http://127.0.0.1:8089": what another process
+ * is told to connect to (a coordinator's shards). */
+void ui_origin(const ui_t *ui, char *out, size_t len);
 
 /* Adds one event to the stream: json[0..len) (one JSON text; line breaks are allowed and sent
  * as several data lines) becomes the event with the next id, kept in the history (how:

@@ -343,17 +343,26 @@ uint16_t ui_port(const ui_t *ui)
 	return ui->port;
 }
 
-void ui_url(const ui_t *ui, char *out, size_t len)
+void ui_origin(const ui_t *ui, char *out, size_t len)
 {
 	char name[256];
 	const char *host = ui->host;
 
+	/* 0.0.0.0 or :: is no address to connect to from elsewhere: this machine's name is */
 	if (ui->wildcard && gethostname(name, sizeof(name)) == 0) {
 		name[sizeof(name) - 1] = '\0';
 		host = name;
 	}
-	snprintf(out, len, strchr(host, ':') ? "http://[%s]:%u/%s%s" : "http://%s:%u/%s%s", host,
-	         ui->port, ui->token ? "?token=" : "", ui->token ? ui->token : "");
+	snprintf(out, len, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, ui->port);
+}
+
+void ui_url(const ui_t *ui, char *out, size_t len)
+{
+	char origin[300];
+
+	ui_origin(ui, origin, sizeof(origin));
+	snprintf(out, len, "%s/%s%s", origin, ui->token ? "?token=" : "",
+	         ui->token ? ui->token : "");
 }
 
 int64_t ui_publish(ui_t *ui, const char *json, size_t len, int how)

@@ -255,6 +255,61 @@ def surge(*args, timeout=60, check_rc=None, env=None):
     return p
 
 
+class Proc:
+    """A surge process whose stderr lines are kept with the monotonic time each arrived.
+    prefix: the command it runs under (`ip netns exec NAME`, which execs it: same pid)."""
+
+    def __init__(self, args, env=None, prefix=()):
+        self.lines = []
+        self.lock = threading.Lock()
+        # inside favoured(), above the host's other work, as the harness starts its own
+        self.p = subprocess.Popen([*prefix, SURGE, *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_favour)
+        self.out = []
+        self.t_err = threading.Thread(target=self._read, daemon=True)
+        self.t_out = threading.Thread(target=lambda: self.out.extend(self.p.stdout), daemon=True)
+        self.t_err.start()
+        self.t_out.start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            with self.lock:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_line(self, needle, timeout=60):
+        """The (time, line) of the first stderr line containing needle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for t, line in self.lines:
+                    if needle in line:
+                        return t, line
+            if self.p.poll() is not None and not self.t_err.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {needle!r} within {timeout}s:\n{self.stderr()}")
+
+    def wait(self, timeout=90):
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise AssertionError(f"still running after {timeout}s:\n{self.stderr()}")
+        self.t_err.join(5)
+        self.t_out.join(5)
+        return self.p.returncode
+
+    def stderr(self):
+        with self.lock:
+            return "\n".join(line for _, line in self.lines)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
 def run_json(*args, timeout=60, check_rc=0):
     """Runs `surge run ... --json F` and returns (process, result document)."""
     with tempfile.TemporaryDirectory() as d:

@@ -9,13 +9,10 @@ naming why; a shard killed mid-run is reported lost within 3 s and the run is in
 import json
 import os
 import signal
-import subprocess
 import tempfile
-import threading
 import time
 
-import harness
-from harness import SURGE, Serve, favoured, free_port, main, read_events, surge
+from harness import Proc, Serve, favoured, free_port, main, read_events, surge
 
 TOKEN = "distributed-test-token-0123456789"
 # a shard's pacer may be late on a busy host: its self-check says so (exit 4), which is no
@@ -26,60 +23,6 @@ OK_CODES = (0, 4)
 def load(path):
     with open(path) as f:
         return json.load(f)
-
-
-class Proc:
-    """A surge process whose stderr lines are kept with the monotonic time each arrived."""
-
-    def __init__(self, args, env=None):
-        self.lines = []
-        self.lock = threading.Lock()
-        # inside favoured(), above the host's other work, as the harness starts its own
-        self.p = subprocess.Popen([SURGE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env, preexec_fn=harness._favour)
-        self.out = []
-        self.t_err = threading.Thread(target=self._read, daemon=True)
-        self.t_out = threading.Thread(target=lambda: self.out.extend(self.p.stdout), daemon=True)
-        self.t_err.start()
-        self.t_out.start()
-
-    def _read(self):
-        for line in self.p.stderr:
-            with self.lock:
-                self.lines.append((time.monotonic(), line.rstrip("\n")))
-
-    def wait_line(self, needle, timeout=60):
-        """The (time, line) of the first stderr line containing needle."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for t, line in self.lines:
-                    if needle in line:
-                        return t, line
-            if self.p.poll() is not None and not self.t_err.is_alive():
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no line with {needle!r} within {timeout}s:\n{self.stderr()}")
-
-    def wait(self, timeout=90):
-        try:
-            self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            raise AssertionError(f"still running after {timeout}s:\n{self.stderr()}")
-        self.t_err.join(5)
-        self.t_out.join(5)
-        return self.p.returncode
-
-    def stderr(self):
-        with self.lock:
-            return "\n".join(line for _, line in self.lines)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
 
 
 def coordinator(port, shards, *args, lost_after="30s"):

@@ -568,7 +568,7 @@ TEST(ui_server_token_is_asked_for)
 	ui_config_t cfg;
 	ui_t *ui;
 	response_t r;
-	char v[256], url[256];
+	char v[256], url[256], origin[256];
 
 	test_config(&cfg);
 	cfg.token = TOKEN;
@@ -576,6 +576,11 @@ TEST(ui_server_token_is_asked_for)
 		return;
 	ui_url(ui, url, sizeof(url));
 	CHECK(strstr(url, "?token=" TOKEN) != NULL);
+	/* what another process connects to (a coordinator's join hint): the URL's host and port */
+	snprintf(v, sizeof(v), "http://127.0.0.1:%u", ui_port(ui));
+	ui_origin(ui, origin, sizeof(origin));
+	CHECK_STR(origin, v);
+	CHECK(strncmp(url, v, strlen(v)) == 0 && url[strlen(v)] == '/');
 	CHECK_INT(get(ui_port(ui), "/", "", &r), 0);
 	CHECK_INT(r.status, 401);
 	CHECK(header(&r, "www-authenticate", v, sizeof(v)) != NULL);
