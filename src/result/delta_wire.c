@@ -475,7 +475,7 @@ static void read_doc(reader_t *r, const json_t *doc, delta_wire_t *w)
 		      DELTA_WIRE_VERSION);
 	} else {
 		d->second = (int64_t)get_count(r, doc, "", "second", RESULT_POINTS_MAX - 1);
-		d->length_s = get_number(r, doc, "", "length_s", 0, 1);
+		d->length_s = get_number(r, doc, "", "length_s", 0, DELTA_WIRE_LENGTH_MAX_S);
 		d->users = (uint32_t)get_count(r, doc, "", "users", UINT32_MAX);
 		d->target = get_number(r, doc, "", "target", 0, 1e12);
 		d->busiest_cpu = get_number(r, doc, "", "busiest_cpu", 0, 1024);

@@ -18,6 +18,10 @@
 
 #define DELTA_WIRE_VERSION 1
 #define DELTA_WIRE_MAX     (16u << 20) /* one second's text, at most */
+/* A second's length_s, at most: a run's last second is longer than 1 s by as much as its stop
+ * came late (the tick due with the stop is left to the final flush, gen_run.c), as surge
+ * run's own result takes it; a minute bounds what a shard can make the duration. */
+#define DELTA_WIRE_LENGTH_MAX_S 60
 
 /* The second `second` whose figures are sum's (a result_t the second's deltas were added to
  * at second 0). 0, or -ENOBUFS/-ENOMEM (out's error). */

@@ -170,8 +170,10 @@ TEST(delta_wire_refuses_what_breaks_a_bound_naming_the_key)
 	    {"\"v\":1", "\"v\":2", "shard 1: v: version other"},
 	    {"\"v\":1,", "", "shard 1: v: version missing"},
 	    {"\"second\":5", "\"second\":-5", "shard 1: second: expected an integer"},
-	    {"\"length_s\":1", "\"length_s\":2",
-	     "shard 1: length_s: expected a number from 0 to 1"},
+	    {"\"length_s\":1", "\"length_s\":61",
+	     "shard 1: length_s: expected a number from 0 to 60"},
+	    {"\"length_s\":1", "\"length_s\":-0.5",
+	     "shard 1: length_s: expected a number from 0 to 60"},
 	    {"\"b\":[[10,2],[12,1]]", "\"b\":[[12,2],[10,1]]",
 	     "shard 1: latency.b[1]: bucket indices must increase"},
 	    {"\"b\":[[10,2],[12,1]]", "\"b\":[[10,2],[12,2]]",
@@ -194,7 +196,8 @@ TEST(delta_wire_refuses_what_breaks_a_bound_naming_the_key)
 	const char *text =
 	    "{\"v\":1,\"second\":5,\"length_s\":1,\"users\":2,\"target\":2,\"busiest_cpu\":0.1,"
 	    "\"due\":0,\"due_late\":0,\"counters\":{\"requests\":3,\"errors\":0,\"bytes_in\":0,"
-	    "\"bytes_out\":0,\"late\":0,\"dropped\":0,\"unfinished\":0,\"checks_failed\":0,\"script_errors\":0,"
+	    "\"bytes_out\":0,\"late\":0,\"dropped\":0,\"unfinished\":0,\"checks_failed\":0,"
+	    "\"script_errors\":0,"
 	    "\"status\":[],\"kinds\":[0,0,0,0,0,0,0,0,0]},"
 	    "\"latency\":{\"n\":3,\"min\":10,\"max\":12,\"sum\":32,\"sum_sq\":344,\"clamped\":0,"
 	    "\"b\":[[10,2],[12,1]]},"
@@ -211,6 +214,10 @@ TEST(delta_wire_refuses_what_breaks_a_bound_naming_the_key)
 	delta_wire_t w;
 
 	CHECK_STR(decode_edited(text, "\"v\":1", "\"v\":1", err, sizeof(err)), "");
+	/* a run's last second is longer than 1 s by as much as the stop came late (the tick
+	 * due with the stop is left to the final flush, gen_run.c): a busy shard's 1.03 s, taken
+	 * as surge run's own result takes it, not refused (which made the shard lost) */
+	CHECK_STR(decode_edited(text, "\"length_s\":1", "\"length_s\":1.03", err, sizeof(err)), "");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		decode_edited(text, cases[i].from, cases[i].to, err, sizeof(err));
 		if (strncmp(err, cases[i].says, strlen(cases[i].says)) != 0 || !err[0])
