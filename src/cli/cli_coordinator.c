@@ -413,6 +413,7 @@ static int open_live(coordinator_t *c)
 			return cli_usage_error("run",
 			                       "--coordinator: cannot make a token: give --token");
 		o->dist.token = c->token;
+		o->ui.token_made = true;
 	}
 	o->ui.ui = true;
 	o->ui.ui_addr = o->dist.addr ? o->dist.addr : CLI_DIST_DEFAULT_ADDR;

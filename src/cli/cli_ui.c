@@ -831,6 +831,20 @@ static int start_server(cli_live_t *l, const char *addr, const char *token, enum
 	if (ui_server_start(&cfg, out, err, sizeof(err)) < 0)
 		return cli_usage_error("run", "%s: %s", mode == UI_MODE_FULL ? "--ui" : "--metrics",
 		                       err);
+	/* a token the user gave is theirs to keep out of logs (a pod's is read by whoever reads
+	 * its log): the address alone; one surge made is printed, or nobody could use it */
+	if (token && !l->o->ui.token_made) {
+		ui_origin(*out, url, sizeof(url));
+		if (mode == UI_MODE_FULL)
+			fprintf(stderr,
+			        "surge run: UI at %s/ (with the token you gave: ?token=...)\n",
+			        url);
+		else
+			fprintf(stderr,
+			        "surge run: metrics at %s/metrics (with the token you gave)\n",
+			        url);
+		return 0;
+	}
 	ui_url(*out, url, sizeof(url));
 	if (mode == UI_MODE_FULL)
 		fprintf(stderr, "surge run: UI at %s\n", url);

@@ -35,6 +35,7 @@ typedef struct cli_ui_options {
 	bool ui;              /* --ui */
 	const char *ui_addr;  /* --ui=ADDR or --ui ADDR; NULL: 127.0.0.1:8089 */
 	const char *token;    /* --ui-token / SURGE_UI_TOKEN */
+	bool token_made;      /* the token is surge's own (a coordinator's): printed in the URL */
 	const char *metrics;  /* --metrics ADDR: /metrics only */
 	bool interactive;     /* --ui without -d or -n: the run waits for Start, ends on Stop */
 	uint32_t users_max;   /* room for users the page may ask (closed model) */

@@ -486,6 +486,29 @@ def test_metrics_alone_for_a_headless_run_pass_promtool():
             run.close()
 
 
+def test_a_token_given_is_never_printed():
+    """--ui-token (or a coordinator's --token, a pod's Secret): the address is printed without
+    it — whoever reads the log must not be able to use it; one surge made is printed."""
+    given = "given-token-0123456789abcdef"
+    with Serve() as srv:
+        run = UiRun("-d", "1s", "-c", "1", "--ui-token", given, srv.url("/health"))
+        try:
+            code, out = run.finish()
+        finally:
+            run.close()
+    said = "".join(run.err_lines) + out
+    assert given not in said, said
+    assert "(with the token you gave: ?token=...)" in said, said
+    assert code == 0, said
+    with tempfile.TemporaryDirectory() as d:
+        c = subprocess.run([SURGE, "run", "--coordinator", "127.0.0.1:0", "--expect-shards", "1",
+                            "--token", given, "--join-timeout", "1s", "-n", "10",
+                            "http://127.0.0.1:9/"], capture_output=True, text=True, timeout=30,
+                           cwd=d)
+    assert given not in c.stdout + c.stderr, c.stderr
+    assert "with the token you gave" in c.stderr, c.stderr
+
+
 def test_a_ui_on_every_address_needs_its_token():
     with Serve() as srv:
         run = UiRun("-d", "2s", "-c", "1", srv.url("/health"), ui="--ui=0.0.0.0:0")
@@ -516,4 +539,4 @@ if __name__ == "__main__":
           test_bad_classes_are_refused_and_change_nothing,
           test_scrape_puts_the_targets_figures_next_to_the_load,
           test_metrics_alone_for_a_headless_run_pass_promtool,
-          test_a_ui_on_every_address_needs_its_token])
+          test_a_token_given_is_never_printed, test_a_ui_on_every_address_needs_its_token])
