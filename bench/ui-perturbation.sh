@@ -63,13 +63,12 @@ watched() {
 	per_cpu "$out/result.json" "$out/time"
 	# the page's p99 of each second against the document's (timeline[].t is the second's end)
 	python3 - "$out/result.json" "$out/watch" >>"$out/p99" <<'PY'
-import json, math, sys
+import json, sys
 doc = json.load(open(sys.argv[1]))
 seen = [json.loads(l) for l in open(sys.argv[2]) if l.startswith('{"done"')]
 page = {s: p for s, p in (seen[0]["seconds"] if seen else [])}
 same = differ = 0
-for p in doc["timeline"]:
-    s = math.ceil(p["t"]) - 1
+for s, p in enumerate(doc["timeline"]):  # entry i is second i
     if p["requests"] and s in page:
         if page[s] == p["p99_ms"]:
             same += 1

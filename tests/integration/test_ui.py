@@ -242,8 +242,11 @@ def test_ui_a_thousand_endpoints_in_chromium():
         # -d: the run starts at once and the page watches; ended by Ctrl-C once checked
         with LiveRun("-t", "2", "--users", "8", "-d", "120s", "--json", result, "--host",
                      srv.url(""), scenario) as run:
+            # 1,000 names take 1,000 requests: an ASan build beside other work (load 38) had
+            # made 598 in 30 s, so the steps may take 90 s each
             steps, _ = drive(node, "endpoints.mjs", run.url, shots, "--endpoints", "1000",
-                             "--filter", "ep/09", "--matches", "100")
+                             "--filter", "ep/09", "--matches", "100", "--step-timeout-ms",
+                             "90000")
             run.proc.send_signal(signal.SIGINT)
             rc = run.wait(timeout=30)
         with open(result) as f:

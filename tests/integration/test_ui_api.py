@@ -7,7 +7,6 @@ result document the run writes, /metrics accepted by promtool. Server and genera
 favoured (harness.favoured): the controls' "within 1 s" is about surge, not a busy host."""
 
 import json
-import math
 import os
 import re
 import signal
@@ -144,8 +143,8 @@ def test_interactive_run_waits_for_start_and_follows_the_page():
                 written["totals"]["requests"], (len(secs), written["totals"])
             assert written["interrupted"] is False, "Stop ends the run as its end would"
             assert written["config"]["connections"] == 1, written["config"]
-            for p in written["timeline"]:
-                e = secs.get(math.ceil(p["t"]) - 1)  # the second [s, s + 1) ends at t
+            for second, p in enumerate(written["timeline"]):
+                e = secs.get(second)  # entry i is second i
                 if e and p["requests"]:
                     assert e["run"]["latency_ms"]["p99"] == p["p99_ms"], (p, e["run"])
         finally:
@@ -450,7 +449,7 @@ def test_scrape_puts_the_targets_figures_next_to_the_load():
     for s in live:
         assert order.index(("second", s)) < order.index(("target", s)), order
     targets = {e["second"]: e for _, e in everything if e.get("type") == "target"}
-    points = {math.ceil(p["t"]) - 1: p for p in doc["timeline"]}
+    points = dict(enumerate(doc["timeline"]))  # entry i is second i
     figured = {s for s, p in points.items() if "target_cpu_cores" in p or "target_rss_bytes" in p}
     assert doc["target"]["samples"] >= 4 and len(figured) >= 3, (doc["target"], figured)
     assert set(targets) == figured, (sorted(targets), sorted(figured))
@@ -468,20 +467,25 @@ def test_scrape_puts_the_targets_figures_next_to_the_load():
 def test_metrics_alone_for_a_headless_run_pass_promtool():
     promtool = need("promtool")
     with Serve() as srv:
-        run = UiRun("-d", "3s", "-c", "2", srv.url("/health"), ui="--metrics=127.0.0.1:0")
+        run = UiRun("-d", "4s", "-c", "2", srv.url("/health"), ui="--metrics=127.0.0.1:0")
         try:
-            time.sleep(1.5)
-            status, hdrs, text = http("GET", run.api("metrics"))
+            # while the run goes on (a busy host is slow to publish its first second): the
+            # figures, and no page; promtool after, on the text taken
+            counted = rb'^surge_run_requests_total\{method="GET",name="/health"\} [1-9]'
+            status, hdrs, text = wait_for(
+                lambda: (lambda r: r if re.search(counted, r[2], re.M) else None)(
+                    http("GET", run.api("metrics"))), 3.5, "a second's requests in /metrics")
             assert status == 200 and hdrs["content-type"].startswith("text/plain"), hdrs
-            assert re.search(rb'^surge_run_requests_total\{method="GET",name="/health"\} [1-9]',
-                             text, re.M), text[:800]
+            status, _, _ = http("GET", run.api("api/state"))
+            assert status == 404, "no page, no control with --metrics alone"
             p = subprocess.run([promtool, "check", "metrics"], input=text,
                                capture_output=True, timeout=30)
             assert p.returncode == 0, p.stdout + p.stderr
-            status, _, _ = http("GET", run.api("api/state"))
-            assert status == 404, "no page, no control with --metrics alone"
             code, _ = run.finish()
-            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                saturated = json.load(f)["generator"]["saturated"]
+            # exit 4 only when the generator says it was the limit (a busy host, ASan)
+            assert code == 0 or (code == 4 and saturated), run.err_lines[-5:]
         finally:
             run.close()
 

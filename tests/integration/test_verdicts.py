@@ -75,7 +75,9 @@ def test_bad_thresholds_exit_2_naming_the_problem():
         for n in needles:
             assert n in p.stderr, (expr, n, p.stderr)
         assert len(p.stderr.strip().splitlines()) <= 3, (expr, p.stderr)
-        assert p.elapsed < 2, (expr, p.elapsed)  # rejected before anything was sent
+        # rejected before anything was sent: no run banner (a wall-clock bound here failed
+        # under ASan at a load of 38: 2.7 s)
+        assert "surge run GET" not in p.stderr, (expr, p.stderr)
 
 
 def test_endpoint_threshold_judges_every_method_of_the_name_alike():
