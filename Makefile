@@ -208,6 +208,7 @@ bench: deps
 	bench/loop-vs-libuv.sh
 	bench/scenario-vs-url.sh
 	bench/ui-perturbation.sh
+	bench/coordinator-scale.sh
 
 demo: deps
 	@$(SUBMAKE) all
