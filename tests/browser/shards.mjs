@@ -21,7 +21,8 @@ try {
       const sh = window.surgeLive.shards();
       const list = sh ? sh.shards : [];
       const rows = document.querySelectorAll("#panel-shards tbody tr").length;
-      const tabShown = !document.getElementById("tab-shards").hidden;
+      const tab = document.getElementById("tab-shards"); /* drawn with the page's first state */
+      const tabShown = !!tab && !tab.hidden;
       const moving = list.filter((x) => x.state === "running" && x.rps > 0 && x.users > 0).length;
       return { ok: tabShown && rows === n && moving === n && window.surgeLive.tab() === "shards", rows, moving, tabShown };
     }, o.shards);
