@@ -162,8 +162,10 @@ def test_abort_on_fail_stops_soon_after_the_failure():
     with Serve() as srv:
         p, doc = run_json("-c", "4", "-d", "20s", "--threshold", "p95<1ms", "--abort-on-fail",
                           srv.url("/api/slow?delay=50ms"), check_rc=1, timeout=30)
-        assert p.elapsed < 4, p.elapsed
+        # the run's own clock says when it stopped; the process's wall time (start-up and
+        # writing included, slow under ASan on a busy host) only that it did not last its 20 s
         assert doc["duration_s"] < 3, doc["duration_s"]
+        assert p.elapsed < 15, p.elapsed
         assert doc["assessment"]["aborted"] is True, doc["assessment"]
         th = doc["thresholds"][0]
         assert th["ok"] is False and 45 <= th["value"] < 500, th
