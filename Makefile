@@ -41,7 +41,8 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # The parsers and what they need, compiled once with the fuzzer's instrumentation into an
 # archive: each driver links only the objects it uses (no web assets, no serve).
 FUZZ_LIB := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/report/*.c src/result/*.c \
-	      src/scrape/*.c src/dist/*.c)) src/serve/serve_dist.c
+	      src/scrape/*.c src/dist/*.c)) src/serve/serve_dist.c \
+	    src/ui/ui_access.c src/ui/ui_control.c src/cli/cli_ui_control.c
 FUZZ_LIB := $(filter-out src/report/report_html.c,$(FUZZ_LIB))
 FUZZ_OBJ := $(FUZZ_LIB:%.c=$(BUILD)/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)

@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
+#include "cli/cli_ui_control.h"
 #include "cli/cli_ui_target.h"
 #include "core/clock.h"
 #include "core/echo.h"
@@ -409,129 +410,23 @@ void cli_live_unlock(cli_live_t *l)
 
 /* ---- controls (on the UI thread) ---- */
 
-/* A number member: absent (NAN, 0) or in [min, max]; else 400 naming it. */
-static int number_arg(const json_t *args, const char *key, double min, double max, double *out,
-                      char *err, size_t errlen)
-{
-	const json_t *v = json_object_get(args, key);
-
-	*out = NAN;
-	if (!v)
-		return 0;
-	if (!json_is_number(v) || !(json_number_value(v) >= min && json_number_value(v) <= max)) {
-		snprintf(err, errlen, "%s: expected a number from %g to %g", key, min, max);
-		return 400;
-	}
-	*out = json_number_value(v);
-	return 0;
-}
-
-/* Only the keys a control knows: a typo is an error, not ignored. */
-static int known_keys(const json_t *args, const char *const *keys, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)args, key, v)
-	{
-		bool known = false;
-
-		(void)v;
-		for (const char *const *k = keys; *k && !known; k++)
-			known = strcmp(*k, key) == 0;
-		if (!known) {
-			snprintf(err, errlen, "unknown argument '%s'", ECHO(key));
-			return 400;
-		}
-	}
-	return 0;
-}
-
-/* users/spawn_rate (closed) or rate (open) of Start and load, checked against o. */
-static int load_args(cli_live_t *l, const json_t *args, gen_steer_t *s, char *err, size_t errlen)
+/* What a control's arguments are checked against. */
+static cli_ui_run_t run_of(const cli_live_t *l)
 {
 	const gen_config_t *cfg = &l->o->cfg;
-	uint32_t room = cfg->users_max ? cfg->users_max : cfg->connections;
-	double users, spawn, rate;
-	int rc;
 
-	if ((rc = number_arg(args, "users", 0, room, &users, err, errlen)) ||
-	    (rc = number_arg(args, "spawn_rate", 0, 1e6, &spawn, err, errlen)) ||
-	    (rc = number_arg(args, "rate", 0, GEN_MAX_RATE, &rate, err, errlen)))
-		return rc;
-	if (cfg->open_model) {
-		if (!isnan(users) || !isnan(spawn)) {
-			snprintf(err, errlen, "the open model takes a rate, not users");
-			return 400;
-		}
-		if (isnan(rate)) {
-			snprintf(err, errlen, "rate: missing (arrivals per second)");
-			return 400;
-		}
-		*s = (gen_steer_t){.kind = GEN_STEER_RATE, .value = rate};
-		return 0;
-	}
-	if (!isnan(rate)) {
-		snprintf(err, errlen, "the closed model takes users and spawn_rate, not a rate");
-		return 400;
-	}
-	if (isnan(users) || users != floor(users)) {
-		snprintf(err, errlen, "users: expected a whole number from 0 to %u", room);
-		return 400;
-	}
-	*s = (gen_steer_t){
-	    .kind = GEN_STEER_USERS, .value = users, .spawn_rate = isnan(spawn) ? 0 : spawn};
-	return 0;
-}
-
-/* Start's "classes": {"Browse": 3, "Buy": 0}, checked and set as the run's weights (the
- * scenario module checks the names and values, and changes nothing on a refusal). */
-static int classes_arg(cli_live_t *l, const json_t *classes, char *err, size_t errlen)
-{
-	scenario_class_t *w;
-	const char *name;
-	json_t *v;
-	size_t n = 0;
-	int rc;
-
-	if (!l->o->scenario) {
-		snprintf(err, errlen, "classes: a URL has no user classes (give a scenario)");
-		return 400;
-	}
-	if (!json_is_object(classes)) {
-		snprintf(err, errlen,
-		         "classes: expected an object of weights, like {\"Browse\": 3}");
-		return 400;
-	}
-	if (!(w = calloc(json_object_size(classes) + 1, sizeof(*w)))) {
-		snprintf(err, errlen, "out of memory");
-		return 503;
-	}
-	json_object_foreach((json_t *)classes, name, v)
-	{
-		if (!json_is_number(v)) {
-			snprintf(err, errlen,
-			         "classes: the weight of '%s' must be a number from 0 "
-			         "(left out) to %g",
-			         ECHO(name), SCENARIO_WEIGHT_MAX);
-			free(w);
-			return 400;
-		}
-		w[n++] = (scenario_class_t){.name = name, .weight = json_number_value(v)};
-	}
-	rc = scenario_set_weights(l->o->scenario, w, n, err, errlen);
-	free(w);
-	return rc < 0 ? 400 : 0;
+	return (cli_ui_run_t){.open_model = cfg->open_model,
+	                      .users_room = cfg->users_max ? cfg->users_max : cfg->connections,
+	                      .scenario_host = cfg->scenario_path != NULL,
+	                      .scenario = l->o->scenario};
 }
 
 static int control_start(cli_live_t *l, const json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"users", "spawn_rate", "rate", "host", "classes", NULL};
-	const json_t *host = json_object_get(args, "host");
-	const json_t *classes = json_object_get(args, "classes");
+	cli_ui_run_t run = run_of(l);
 	run_options_t *o = l->o;
+	cli_ui_start_t start;
 	gen_steer_t s;
-	url_t url;
 	int rc;
 
 	/* once asked, the main thread reads o and the scenario's weights as it starts the run */
@@ -539,38 +434,24 @@ static int control_start(cli_live_t *l, const json_t *args, char *err, size_t er
 		snprintf(err, errlen, "the run has started");
 		return 409;
 	}
-	if ((rc = known_keys(args, keys, err, errlen)) ||
-	    (rc = load_args(l, args, &s, err, errlen)))
+	if ((rc = cli_ui_read_start(args, &run, &start, err, errlen)))
 		return rc;
-	if (host && (!json_is_string(host) || o->cfg.scenario_path)) {
-		snprintf(err, errlen,
-		         o->cfg.scenario_path ? "host: a scenario's host is given with --host"
-		                              : "host: expected a URL");
-		return 400;
-	}
-	if (host) {
-		char why[200];
-
-		if (url_parse(json_string_value(host), &url, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "host: %s", why);
-			return 400;
-		}
-	}
 	/* the last check, and the first change: a scenario's weights (a URL has no classes and
 	 * a scenario no host, so nothing below can refuse once they are set) */
-	if (classes && (rc = classes_arg(l, classes, err, errlen)))
+	if (start.classes && (rc = cli_ui_set_classes(&run, start.classes, err, errlen)))
 		return rc;
-	if (host) {
+	if (start.host) {
 		free(l->host);
-		if (!(l->host = strdup(json_string_value(host)))) {
+		if (!(l->host = strdup(start.host))) {
 			snprintf(err, errlen, "out of memory");
 			return 503;
 		}
-		o->cfg.url = url;
+		o->cfg.url = start.url;
 		o->cfg.url_text = l->host;
 	}
 	/* the run starts with no user and goes to the users asked at the spawn rate (the
 	 * engine's steering, the same as a change later), or at the rate asked */
+	s = start.load;
 	if (s.kind == GEN_STEER_USERS) {
 		o->cfg.connections = 0;
 		o->ui.start = s;
@@ -588,7 +469,7 @@ static int control_start(cli_live_t *l, const json_t *args, char *err, size_t er
 
 static int control_load(cli_live_t *l, const json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"users", "spawn_rate", "rate", NULL};
+	cli_ui_run_t run = run_of(l);
 	gen_steer_t s;
 	int rc;
 
@@ -596,8 +477,7 @@ static int control_load(cli_live_t *l, const json_t *args, char *err, size_t err
 		snprintf(err, errlen, "not running");
 		return 409;
 	}
-	if ((rc = known_keys(args, keys, err, errlen)) ||
-	    (rc = load_args(l, args, &s, err, errlen)))
+	if ((rc = cli_ui_read_load(args, &run, &s, err, errlen)))
 		return rc;
 	pthread_mutex_unlock(&l->lock); /* the engine is never called under lock */
 	pthread_mutex_lock(&l->run_lock);

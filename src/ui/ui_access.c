@@ -168,13 +168,14 @@ bool ui_address_is_loopback(const struct sockaddr *sa)
 bool ui_host_names_loopback(const char *value, size_t len, const char *bound_host)
 {
 	char name[256];
-	const char *end = value + len, *p = value, *port;
+	const char *end, *p = value, *port;
 	size_t n;
 	struct sockaddr_in s4 = {.sin_family = AF_INET};
 	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
 
 	if (!value || !len)
-		return false; /* no Host header */
+		return false; /* no Host header (and NULL + 0 is undefined: end comes after) */
+	end = value + len;
 	if (*p == '[') {
 		const char *close = memchr(p, ']', len);
 
@@ -272,14 +273,18 @@ int ui_access_check(const ui_access_t *a, const http_request_t *r, bool control,
 	 * forge it. A request without one is not a browser's (curl, a script): the token, when
 	 * there is one, is what guards it. */
 	if (control && origin.p && !origin_is_own(origin, host)) {
+		char host_shown[ECHO_SIZE], host_copy[512];
+
+		/* both are the client's bytes (a field value may hold a tab, obs-text): escaped */
 		snprintf(copy, sizeof(copy), "%.*s", (int)(origin.len < 511 ? origin.len : 511),
 		         origin.p);
-		snprintf(
-		    why, len,
-		    "Origin '%s' is not this server's own (http://%.*s): control requests come "
-		    "from the UI's page or from a client that sends no Origin",
-		    echo_value(copy, shown, sizeof(shown)), (int)(host.len < 200 ? host.len : 200),
-		    host.p ? host.p : "");
+		snprintf(host_copy, sizeof(host_copy), "%.*s",
+		         (int)(host.len < 511 ? host.len : 511), host.p ? host.p : "");
+		snprintf(why, len,
+		         "Origin '%s' is not this server's own (http://%s): control requests come "
+		         "from the UI's page or from a client that sends no Origin",
+		         echo_value(copy, shown, sizeof(shown)),
+		         echo_value(host_copy, host_shown, sizeof(host_shown)));
 		return 403;
 	}
 	return 0;

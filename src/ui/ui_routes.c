@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/echo.h"
-#include "core/json_alloc.h"
+#include "ui/ui_control.h"
 #include "ui/ui_internal.h"
 
 #define CONTROL_PREFIX "/api/control/"
@@ -102,69 +101,6 @@ static void page(ui_conn_t *c)
 	ui_reply_end(c);
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-static bool control_name_ok(const char *p, size_t len)
-{
-	if (!len || len > UI_CONTROL_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_' ||
-		      p[i] == '-'))
-			return false;
-	return true;
-}
-
-/* The body as a JSON object ({} when empty); NULL with the answer given. */
-static json_t *control_args(ui_conn_t *c)
-{
-	const char *body = c->in + c->head_len;
-	size_t len = (size_t)c->body_len;
-	http_slice_t type = http_request_header(&c->req, "content-type");
-	unsigned long refused = json_alloc_failures();
-	json_error_t jerr;
-	json_t *doc;
-
-	if (!len)
-		return json_object();
-	/* a page of another site can send a form or text/plain without asking; application/json
-	 * needs the browser's permission first, which this server never gives */
-	if (!type.p || type.len < 16 || strncasecmp(type.p, "application/json", 16) != 0 ||
-	    (type.len > 16 && type.p[16] != ';' && type.p[16] != ' ')) {
-		ui_reply_error(c, 415,
-		               "Content-Type: expected application/json for a control body");
-		return NULL;
-	}
-	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (json_alloc_failures() != refused) {
-		json_decref(doc);
-		ui_reply_error(c, 503, "out of memory reading the JSON body");
-		return NULL;
-	}
-	if (!doc) {
-		ui_reply_error(c, 400, "body: not JSON: %s (line %d, column %d)", jerr.text,
-		               jerr.line, jerr.column);
-		return NULL;
-	}
-	if (!json_is_object(doc)) {
-		ui_reply_error(c, 400, "body: expected a JSON object, got %s", json_kind(doc));
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
-}
-
 static void control(ui_conn_t *c)
 {
 	const ui_config_t *cfg = &c->ui->cfg;
@@ -176,7 +112,7 @@ static void control(ui_conn_t *c)
 	json_t *args;
 	int rc;
 
-	if (!control_name_ok(p, len) || !cfg->control) {
+	if (!ui_control_name_ok(p, len) || !cfg->control) {
 		snprintf(copy, sizeof(copy), "%.*s", (int)(len < 255 ? len : 255), p);
 		ui_reply_error(c, 404, "no such control: '%s'",
 		               echo_value(copy, shown, sizeof(shown)));
@@ -184,8 +120,11 @@ static void control(ui_conn_t *c)
 	}
 	memcpy(name, p, len);
 	name[len] = '\0';
-	if (!(args = control_args(c)))
+	if ((rc = ui_control_args(&c->req, c->in + c->head_len, (size_t)c->body_len, &args, err,
+	                          sizeof(err)))) {
+		ui_reply_error(c, rc, "%s", err);
 		return;
+	}
 	buf_init(&reply, cfg->max_response_bytes); /* a coordinator's join sends the test */
 	rc = cfg->control(cfg->ctx, name, args, &reply, err, sizeof(err));
 	json_decref(args);
@@ -294,7 +233,7 @@ bool ui_route(ui_conn_t *c)
 	enum route_kind kind = ROUTE_PAGE;
 	enum ui_token_source source;
 	const ui_download_t *d;
-	char why[768], shown[ECHO_SIZE], copy[512];
+	char why[2048], shown[ECHO_SIZE], copy[512];
 	bool found = find_route(ui, c->req.path, &kind, &d);
 	int status;
 

@@ -12,6 +12,8 @@
 #include "report/thresholds.h"
 #include "scenario/scenario_internal.h"
 #include "test.h"
+#include "ui/ui_access.h"
+#include "ui/ui_control.h"
 
 /* A message is one line of printable text: a quoted value has its controls escaped. */
 static int has_control(const char *s)
@@ -235,4 +237,72 @@ TEST(fuzz_found_feeder_random_checks_math_random)
 	unlink(csv_path);
 	unlink(lua_path);
 	rmdir(dir);
+}
+
+/* A request head parsed as the UI server parses it (for the tests of its control input). */
+static int parse_ui_request(const char *text, http_request_t *r, size_t *head_len)
+{
+	const http_request_limits_t limits = {
+	    .max_request_line = 8192, .max_header_bytes = 16 << 10, .max_headers = 64};
+
+	return http_request_parse(&limits, text, strlen(text), r, head_len);
+}
+
+/* fuzz_ui_control found-no-host: a request without a Host header, to a UI without a token,
+ * had its Host check compute NULL + 0 (undefined; clang's UBSan stops there). It is refused,
+ * 403, saying the Host is missing. */
+TEST(fuzz_found_ui_control_request_without_host)
+{
+	static const char text[] = "POST /api/control/stop HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+	const ui_access_t access = {.loopback_hosts = true};
+	enum ui_token_source source;
+	http_request_t r;
+	size_t head_len;
+	char why[768];
+
+	CHECK(parse_ui_request(text, &r, &head_len) == HTTP_DONE);
+	CHECK(!ui_host_names_loopback(NULL, 0, NULL));
+	CHECK(ui_access_check(&access, &r, true, &source, why, sizeof(why)) == 403);
+	CHECK(strstr(why, "no Host header") != NULL);
+}
+
+/* fuzz_ui_control found-body-control-byte: jansson's message about a control body that is not
+ * JSON quotes the text near the fault raw, a control byte (here 0x1a) and all. */
+TEST(fuzz_found_ui_control_body_message_escapes_controls)
+{
+	static const char text[] = "POST /api/control/start HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                           "Content-Type: application/json\r\nContent-Length: 6\r\n\r\n"
+	                           "{\x1a\"a\":0}";
+	http_request_t r;
+	size_t head_len;
+	json_t *args;
+	char err[512];
+
+	CHECK(parse_ui_request(text, &r, &head_len) == HTTP_DONE);
+	CHECK(ui_control_args(&r, text + head_len, strlen(text) - head_len, &args, err,
+	                      sizeof(err)) == 400);
+	CHECK(args == NULL);
+	CHECK(!has_control(err));
+	CHECK(strncmp(err, "body: not JSON: ", 16) == 0 && strstr(err, "\\x1a"));
+}
+
+/* fuzz_ui_control found-host-tab-in-origin-message: a control request from another Origin was
+ * refused with its Host quoted raw (a field value may hold a tab and obs-text bytes). */
+TEST(fuzz_found_ui_control_origin_message_escapes_the_host)
+{
+	static const char text[] = "POST /api/control/stop HTTP/1.1\r\nHost: a\tb\xff\r\n"
+	                           "Origin: http://evil.example\r\nContent-Length: 0\r\n\r\n";
+	const ui_access_t access = {.token = "0123456789abcdef0123456789abcdef"};
+	const ui_access_t loopback = {.loopback_hosts = true, .bound_host = "a\tb\xff"};
+	enum ui_token_source source;
+	http_request_t r;
+	size_t head_len;
+	char why[2048];
+
+	CHECK(parse_ui_request(text, &r, &head_len) == HTTP_DONE);
+	/* the token is missing: refused before the Origin is looked at */
+	CHECK(ui_access_check(&access, &r, true, &source, why, sizeof(why)) == 401);
+	CHECK(ui_access_check(&loopback, &r, true, &source, why, sizeof(why)) == 403);
+	CHECK(!has_control(why));
+	CHECK(strstr(why, "Origin 'http://evil.example'") && strstr(why, "(http://a\\tb"));
 }
