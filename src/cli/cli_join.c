@@ -131,13 +131,24 @@ static void join_body(const cli_join_t *j, long long index, buf_t *out)
 	jsonw_object_end(&w);
 }
 
-/* The error line of an answer ({"error": "..."}), or its first bytes. */
+/* The error line of an answer ({"error": "..."}), whole (not cut as echo_value would: it is
+ * the coordinator's sentence), with its control bytes shown as \xNN: it is printed here, and
+ * an escape sequence in it must not reach the terminal. */
 static void answer_error(const buf_t *answer, char *out, size_t len)
 {
 	json_t *doc = json_loadb(answer->data, answer->len, 0, NULL);
 	const char *e = json_string_value(json_object_get(doc, "error"));
+	size_t o = 0;
 
-	snprintf(out, len, "%s", e ? e : "(no message)");
+	for (e = e ? e : "(no message)"; *e && o + 5 < len; e++) {
+		unsigned char c = (unsigned char)*e;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
 	json_decref(doc);
 }
 
@@ -154,38 +165,37 @@ static int read_answer(cli_join_t *j, const buf_t *answer)
 {
 	json_error_t je;
 	json_t *doc = json_loadb(answer->data, answer->len, JSON_ALLOW_NUL, &je);
-	const json_t *start = json_object_get(doc, "start_ns");
+	dist_join_answer_t a;
+	int rc = dist_join_read_answer(doc, j->config != NULL, &a);
 
-	if (!doc || !json_is_integer(json_object_get(doc, "index")) ||
-	    !json_is_integer(json_object_get(doc, "count")) ||
-	    !(j->config || json_is_object(json_object_get(doc, "config"))) ||
-	    json_integer_value(json_object_get(doc, "wire")) != DIST_WIRE_VERSION) {
+	if (rc == -ERANGE) {
+		fprintf(stderr, "surge run: --join: the coordinator gave shard %lld of %lld\n",
+		        (long long)json_integer_value(json_object_get(doc, "index")) + 1,
+		        (long long)json_integer_value(json_object_get(doc, "count")));
+		json_decref(doc);
+		return EXIT_USAGE;
+	}
+	if (rc < 0) {
 		json_decref(doc);
 		fprintf(stderr, "surge run: --join: the coordinator's answer is not a join's "
 		                "(another surge version?)\n");
 		return EXIT_USAGE;
 	}
 	if (!j->config)
-		j->config = json_incref(json_object_get(doc, "config"));
-	j->index = (uint32_t)json_integer_value(json_object_get(doc, "index"));
-	j->count = (uint32_t)json_integer_value(json_object_get(doc, "count"));
-	if (j->count < 1 || j->count > DEAL_SHARDS_MAX || j->index >= j->count) {
-		json_decref(doc);
-		fprintf(stderr, "surge run: --join: the coordinator gave shard %u of %u\n",
-		        j->index + 1, j->count);
-		return EXIT_USAGE;
-	}
-	if (json_is_true(json_object_get(doc, "stop"))) {
+		j->config = json_incref((json_t *)a.config);
+	j->index = a.index;
+	j->count = a.count;
+	if (a.stop) {
 		json_decref(doc);
 		fprintf(stderr, "surge run: the coordinator stopped the test before it started: "
 		                "nothing measured (exit 5)\n");
 		return EXIT_NOTHING;
 	}
-	if (!json_is_integer(start) || json_integer_value(start) <= 0) {
+	if (!a.start_ns) {
 		json_decref(doc);
 		return 1;
 	}
-	j->start_ns = (uint64_t)json_integer_value(start);
+	j->start_ns = a.start_ns;
 	json_decref(j->answer);
 	j->answer = doc;
 	return 0;
@@ -284,13 +294,12 @@ static int apply_test(cli_join_t *j)
 	             *scenario = json_object_get(config, "scenario"),
 	             *opts = json_object_get(config, "options");
 	const json_t *body = json_object_get(config, "body"), *v;
+	char err[1024];
 	size_t i;
 	int rc;
 
-	if (!(json_is_string(url) || json_is_object(scenario)) || !json_is_array(opts) ||
-	    (body && !json_is_string(body))) {
-		fprintf(stderr, "surge run: --join: the coordinator's test has no URL, no scenario "
-		                "or no options\n");
+	if (dist_join_check_test(config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "surge run: --join: %s\n", err);
 		return EXIT_USAGE;
 	}
 	if (scenario && (rc = load_scenario(j, scenario)) != 0)
@@ -300,14 +309,6 @@ static int apply_test(cli_join_t *j)
 		const char *name = json_string_value(json_array_get(v, 0));
 		const char *value = json_string_value(json_array_get(v, 1));
 
-		if (!name || !value || !dist_option_travels(name)) {
-			fprintf(
-			    stderr,
-			    "surge run: --join: the coordinator's test has option %zu '%s', which "
-			    "a shard does not take\n",
-			    i + 1, name ? ECHO(name) : "?");
-			return EXIT_USAGE;
-		}
 		if ((rc = cli_run_apply_named(o, name, value)) != 0)
 			return rc;
 	}

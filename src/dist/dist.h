@@ -57,6 +57,27 @@
  * stops every shard itself). */
 bool dist_option_travels(const char *name);
 
+/* ---- a shard's side of the join (dist_join.c) ---- */
+
+/* The coordinator's answer to a join, as a shard reads it. */
+typedef struct dist_join_answer {
+	uint32_t index, count; /* this shard is index (0-based) of count */
+	uint64_t start_ns;     /* the common start (wall clock); 0: not set yet, ask again */
+	bool stop;             /* the coordinator stopped the test before it started */
+	const json_t *config;  /* the test (the answer's), NULL when this answer has none */
+} dist_join_answer_t;
+
+/* doc (the answer's JSON) read: 0 with out filled (pointing into doc); -EPROTO when it is not
+ * a join's answer of this wire version, or has no test when the shard has none (have_config
+ * false); -ERANGE when its index and count name no shard (count 1 .. DEAL_SHARDS_MAX, index
+ * below it: the doc's "index" and "count" say which it named). */
+int dist_join_read_answer(const json_t *doc, bool have_config, dist_join_answer_t *out);
+
+/* The test's form, before a shard applies any of it: a URL or a scenario (an object, which
+ * dist_test_unpack reads), "options" a list of [name, value] strings each of an option that
+ * travels (dist_option_travels), a "body" a string. 0, or -EINVAL with one line in err. */
+int dist_join_check_test(const json_t *config, char *err, size_t errlen);
+
 /* ---- a scenario as it travels (dist_test.c) ---- */
 
 /* The coordinator's side: "scenario": {"name", "base64", "files": [{"name", "base64"}]} into
