@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The length of the UTF-8 sequence starting with byte c (1 for anything that is not a lead
@@ -76,4 +77,48 @@ const char *echo_value(const char *s, char *buf, size_t len)
 	}
 	buf[used] = '\0';
 	return buf;
+}
+
+void echo_controls(char *s, size_t cap)
+{
+	static const char more[] = "…";
+	size_t len = strnlen(s, cap), used = 0;
+	bool any = false;
+	char *out;
+
+	for (size_t i = 0; i < len && !any; i++)
+		any = (unsigned char)s[i] < 0x20 || s[i] == 0x7f;
+	if (!any || cap < sizeof(more))
+		return;
+	if (!(out = malloc(cap))) { /* no room to escape them: each shown as '?' */
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				s[i] = '?';
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char one[8];
+		size_t n = 1;
+
+		if (c == '\r' || c == '\n' || c == '\t')
+			n = (size_t)snprintf(one, sizeof(one), "\\%c",
+			                     c == '\r'   ? 'r'
+			                     : c == '\n' ? 'n'
+			                                 : 't');
+		else if (c < 0x20 || c == 0x7f)
+			n = (size_t)snprintf(one, sizeof(one), "\\x%02x", c);
+		else
+			one[0] = (char)c;
+		if (used + n + sizeof(more) > cap) {
+			memcpy(out + used, more, sizeof(more) - 1);
+			used += sizeof(more) - 1;
+			break;
+		}
+		memcpy(out + used, one, n);
+		used += n;
+	}
+	out[used] = '\0';
+	memcpy(s, out, used + 1);
+	free(out);
 }

@@ -10,6 +10,7 @@
 
 #include "core/json_alloc.h"
 #include "core/clock.h"
+#include "core/echo.h"
 #include "core/url.h"
 #include "scenario/scenario_internal.h"
 
@@ -243,6 +244,9 @@ void scenario_count_error(scenario_vm_t *vm, const char *message)
 		}
 	}
 	snprintf(line, sizeof(line), "%s%.*s", where, (int)n, message);
+	/* a message may quote what a server sent (surge.json.decode's, a user's error(r.body)):
+	 * the summary shows it on the terminal, escaped, never obeyed */
+	echo_controls(line, sizeof(line));
 	gen_driver_script_error(vm->thread, line);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/echo.h"
 #include "scenario/scenario_internal.h"
 
 /* options = { key = value } → `surge run` long options; tables are joined the CLI's way. */
@@ -256,6 +257,8 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
 	scenario_vm_close(vm);
 	return s;
 fail:
+	/* the message may quote the file, its path or what its Lua said: one line, shown */
+	echo_controls(err, errlen);
 	scenario_free(s);
 	return NULL;
 }

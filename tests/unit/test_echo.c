@@ -24,6 +24,21 @@ TEST(echo_control_characters_are_escaped)
 	CHECK_STR(ECHO("bad \xff utf-8 \xc3"), "bad \\xff utf-8 \\xc3");
 }
 
+/* A whole message escaped in place: uncut while it fits, "…" where it no longer does. */
+TEST(echo_controls_escapes_a_message_in_place)
+{
+	char msg[64] = "f.lua:1: near '\x1b[2J' \r\n\tend";
+	char small[16] = "ab\x01\x02\x03\x04\x05xyz";
+	char clean[32] = "naïve, no control";
+
+	echo_controls(msg, sizeof(msg));
+	CHECK_STR(msg, "f.lua:1: near '\\x1b[2J' \\r\\n\\tend");
+	echo_controls(small, sizeof(small));
+	CHECK_STR(small, "ab\\x01\\x02…");
+	echo_controls(clean, sizeof(clean));
+	CHECK_STR(clean, "naïve, no control");
+}
+
 TEST(echo_long_values_are_cut)
 {
 	static char long_value[100001];

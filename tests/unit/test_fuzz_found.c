@@ -306,3 +306,29 @@ TEST(fuzz_found_ui_control_origin_message_escapes_the_host)
 	CHECK(!has_control(why));
 	CHECK(strstr(why, "Origin 'http://evil.example'") && strstr(why, "(http://a\\tb"));
 }
+
+/* fuzz_scenario found-escape-in-error, once its check of a rejection was that of every other
+ * driver (no control character): a scenario's load error quoted what its Lua said raw, an
+ * escape sequence and all, for the terminal to obey. */
+TEST(fuzz_found_scenario_error_message_escapes_controls)
+{
+	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[1024];
+	scenario_t *s;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s.lua", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("error('\\27[2J\\27]0;x\\7cleared')\n", f);
+	fclose(f);
+	s = scenario_load(path, err, sizeof(err));
+	CHECK(s == NULL);
+	scenario_free(s);
+	CHECK(!has_control(err));
+	CHECK(strstr(err, "s.lua:1: \\x1b[2J\\x1b]0;x\\x07cleared") != NULL);
+	unlink(path);
+	rmdir(dir);
+}
