@@ -9,11 +9,12 @@ src/dist/dist_sender.c, src/dist/dist_http.c, docs/distributed.md "On the wire")
     by seq from 1;
   - the last second with the shard's final figures, and the connection closed.
 
-Each second is delta_wire's JSON (src/result/delta_wire.c) of a shard running an open model at
+Each second is delta_wire's bytes (src/result/delta_wire.c, written by tests/integration/
+surge_wire.py; the batch is dist_batch's, binary) of a shard running an open model at
 --rps requests a second spread over --endpoints endpoints: every endpoint has its own
 lognormal latency (medians 2 ms to ~30 ms), 0.5 % of its responses are 500s, and the shard's
 latency, service and scheduling-lag histograms hold every request in surge's HDR layout
-(src/core/hist.c, 3 significant digits, µs), sparse ([index, count] pairs), consistent with
+(src/core/hist.c, 3 significant digits, µs), sparse (its non-empty buckets), consistent with
 the counters (the coordinator checks that the buckets add up to n). Drawing 200 x 1,000
 samples a second in Python would cost more than the coordinator's whole work, so each shard's
 second is one of --pool seconds drawn at the start (each drawn whole and consistent), with its
@@ -29,13 +30,19 @@ import json
 import math
 import os
 import random
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import surge_wire  # noqa: E402
 
 HIST_SUB_BUCKET_COUNT = 2048
 HIST_SUB_BUCKET_HALF_COUNT = 1024
 HIST_SUB_BUCKET_HALF_MAG = 10
 HIST_HIGHEST = 3_600_000_000
-WIRE = 2  # dist.h DIST_WIRE_VERSION: another is refused by name (the bench then fails loudly)
+WIRE = surge_wire.WIRE  # dist.h DIST_WIRE_VERSION: another is refused by name (the bench then
+# fails loudly)
 ERR_KINDS = 9  # GEN_ERR_KIND_COUNT: the length of "kinds" on the wire
 JOIN_POLL_S = 0.25  # cli_join.c JOIN_POLL_NS
 SEND_PERIOD_S = 1.0  # cli_join.c SEND_PERIOD_NS
@@ -52,7 +59,8 @@ def hist_index(v):
 
 
 def hist(values):
-    """delta_wire's H: {"n","min","max","sum","sum_sq","clamped","b"} of integer µs values."""
+    """A histogram as surge_wire takes it: {"n","min","max","sum","sum_sq","clamped","b"} of
+    integer µs values."""
     counts = {}
     for v in values:
         i = hist_index(v)
@@ -74,7 +82,7 @@ def counters(requests, errors, status, bytes_in, bytes_out):
 
 
 def draw_second(rng, rps, endpoints):
-    """One whole, consistent second of a shard (delta_wire's object without "second")."""
+    """One whole, consistent second of a shard (surge_wire's dict, without "second")."""
     per = [rps // endpoints + (1 if i < rps % endpoints else 0) for i in range(endpoints)]
     all_lat, all_svc, all_lag, eps = [], [], [], []
     total_status = {}
@@ -102,14 +110,10 @@ def draw_second(rng, rps, endpoints):
 
 
 def second_templates(pool, rps, endpoints, seed):
-    """pool seconds as (text before the second number, text after): the second is written in
-    where delta_wire writes it (after "v")."""
+    """pool seconds as (bytes before the second number, bytes after): the second is written in
+    where delta_wire writes it (after the version)."""
     rng = random.Random(seed)
-    out = []
-    for _ in range(pool):
-        body = json.dumps(draw_second(rng, rps, endpoints), separators=(",", ":"))
-        out.append(('{"v":1,"second":', "," + body[1:]))
-    return out
+    return [surge_wire.second_parts(draw_second(rng, rps, endpoints)) for _ in range(pool)]
 
 
 class Stats:
@@ -147,10 +151,13 @@ class Shard:
 
     async def post(self, path, body):
         """One POST on the kept connection (opened again when the server closed it, as
-        dist_http does): (status, body). Raises on a failure."""
-        b = body.encode()
+        dist_http does): (status, body). body: text (JSON) or bytes (a batch). Raises on a
+        failure."""
+        binary = isinstance(body, bytes)
+        b = body if binary else body.encode()
+        kind = "application/octet-stream" if binary else "application/json"
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.sim.host}:{self.sim.port}\r\n"
-                f"User-Agent: surge/{self.sim.version}\r\nContent-Type: application/json\r\n"
+                f"User-Agent: surge/{self.sim.version}\r\nContent-Type: {kind}\r\n"
                 f"Authorization: Bearer {self.sim.token}\r\nContent-Length: {len(b)}\r\n\r\n")
         for attempt in range(2):
             reused = self.writer is not None
@@ -227,11 +234,8 @@ class Shard:
         parts = []
         for s in seconds:
             before, after = self.sim.rng.choice(self.sim.templates)
-            parts.append(f"{before}{s}{after}")
-        text = f'{{"id":"{self.id}","seq":{self.seq},"deltas":[{",".join(parts)}]'
-        if final is not None:
-            text += ',"final":' + json.dumps(final, separators=(",", ":"))
-        return text + "}"
+            parts.append(before + surge_wire.uvarint(s) + after)
+        return surge_wire.batch(self.id, self.seq, parts, final)
 
     async def run(self, start_ns, seconds, phase):
         """Sends seconds 0..seconds-1, each once it is whole, at 1 Hz from its phase; the last
@@ -283,8 +287,8 @@ class Simulator:
         self.start_ns = None
 
     def second_bytes(self):
-        """The mean size of one second's delta_wire text."""
-        return sum(len(a) + len(b) + 2 for a, b in self.templates) / len(self.templates)
+        """The mean size of one second's delta_wire bytes (its number of one byte)."""
+        return sum(len(a) + len(b) + 1 for a, b in self.templates) / len(self.templates)
 
     async def join_all(self, timeout=120):
         deadline = time.monotonic() + timeout

@@ -165,11 +165,27 @@ static int on_control(void *ctx, const char *name, const json_t *args, buf_t *re
 
 	if (strcmp(name, "join") == 0)
 		return dist_table_join(c->table, args, clock_now_ns(), reply, err, errlen);
-	if (strcmp(name, "deltas") == 0)
-		return dist_table_deltas(c->table, args, clock_now_ns(), reply, err, errlen);
+	if (strcmp(name, "deltas") == 0) {
+		snprintf(err, errlen,
+		         "deltas: a batch of seconds is binary (Content-Type: application/"
+		         "octet-stream) since wire version %d: a shard of another surge?",
+		         DIST_WIRE_VERSION);
+		return 400;
+	}
 	snprintf(err, errlen, "no control '%s' (start, load, stop, reset, quit; join, deltas)",
 	         ECHO(name));
 	return 404;
+}
+
+static int on_control_bytes(void *ctx, const char *name, const uint8_t *body, size_t len,
+                            buf_t *reply, char *err, size_t errlen)
+{
+	coordinator_t *c = ctx;
+
+	if (strcmp(name, "deltas") == 0)
+		return dist_table_deltas(c->table, body, len, clock_now_ns(), reply, err, errlen);
+	snprintf(err, errlen, "%s: expected a JSON body (only deltas takes bytes)", ECHO(name));
+	return 415;
 }
 
 /* Seconds come only after the start, seconds after the live side opened. */
@@ -420,6 +436,7 @@ static int open_live(coordinator_t *c)
 	o->ui.token = o->dist.token;
 	o->ui.interactive = false;
 	o->ui.extra_control = on_control;
+	o->ui.extra_control_bytes = on_control_bytes;
 	o->ui.extra_ctx = c;
 	o->ui.max_body_bytes = DIST_BATCH_MAX;
 	o->ui.max_connections = o->dist.shards + PAGE_CONNECTIONS;

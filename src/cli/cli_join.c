@@ -218,8 +218,8 @@ static int join(cli_join_t *j, long long index)
 	while (rc == 1 && clock_now_ns() < deadline) {
 		buf_reset(&body);
 		join_body(j, index, &body);
-		if (dist_http_post(&j->http, "/api/control/join", body.data, body.len, JOIN_TRY_NS,
-		                   &status, &answer, err, sizeof(err)) < 0 ||
+		if (dist_http_post(&j->http, "/api/control/join", "application/json", body.data,
+		                   body.len, JOIN_TRY_NS, &status, &answer, err, sizeof(err)) < 0 ||
 		    status >= 500) {
 			if (status >= 500 && !(err[0] = 0))
 				answer_error(&answer, err, sizeof(err));
@@ -443,8 +443,9 @@ static void *send_loop(void *arg)
 			period = SEND_RETRY_NS;
 			continue;
 		}
-		if (dist_http_post(&j->http, "/api/control/deltas", body.data, body.len,
-		                   SEND_TRY_NS, &status, &answer, err, sizeof(err)) < 0 ||
+		if (dist_http_post(&j->http, "/api/control/deltas", "application/octet-stream",
+		                   body.data, body.len, SEND_TRY_NS, &status, &answer, err,
+		                   sizeof(err)) < 0 ||
 		    status >= 500) {
 			if (status >= 500 && !(err[0] = 0))
 				answer_error(&answer, err, sizeof(err));

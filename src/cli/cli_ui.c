@@ -669,6 +669,16 @@ static int on_metrics(void *ctx, buf_t *out)
 	return rc;
 }
 
+/* A binary control body: only a coordinator's own take one (its shards' batches). */
+static int on_control_bytes(void *ctx, const char *name, const uint8_t *body, size_t len,
+                            buf_t *reply, char *err, size_t errlen)
+{
+	cli_live_t *l = ctx;
+
+	return l->o->ui.extra_control_bytes(l->o->ui.extra_ctx, name, body, len, reply, err,
+	                                    errlen);
+}
+
 /* ---- the run's life ---- */
 
 static int start_server(cli_live_t *l, const char *addr, const char *token, enum ui_mode mode,
@@ -703,6 +713,8 @@ static int start_server(cli_live_t *l, const char *addr, const char *token, enum
 		cfg.token = generated;
 	}
 	cfg.control = mode == UI_MODE_FULL ? on_control : NULL;
+	cfg.control_bytes =
+	    mode == UI_MODE_FULL && l->o->ui.extra_control_bytes ? on_control_bytes : NULL;
 	cfg.metrics = on_metrics;
 	cfg.download = mode == UI_MODE_FULL ? on_download : NULL;
 	cfg.downloads = mode == UI_MODE_FULL ? downloads : NULL;

@@ -47,6 +47,7 @@ typedef struct cli_ui_options {
 	 * for them: a batch's body, and a connection kept by each shard beside the page's
 	 * (0: the UI's defaults) */
 	ui_control_fn extra_control;
+	ui_control_bytes_fn extra_control_bytes; /* a binary body (the shards' batches) */
 	void *extra_ctx;
 	uint32_t max_body_bytes;
 	uint32_t max_connections;

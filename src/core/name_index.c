@@ -37,6 +37,13 @@ void name_index_free(name_index_t *x)
 	name_index_init(x, fn, x->ctx);
 }
 
+void name_index_clear(name_index_t *x)
+{
+	if (x->slots)
+		memset(x->slots, 0, x->cap * sizeof(*x->slots));
+	x->used = 0;
+}
+
 static uint32_t fnv(uint32_t h, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -29,6 +29,8 @@ typedef struct name_index {
 /* A zeroed name_index_t is an empty index on realloc too. */
 void name_index_init(name_index_t *x, name_index_realloc_t realloc_fn, void *ctx);
 void name_index_free(name_index_t *x);
+/* Every position forgotten, the memory kept (a table emptied for its next use). */
+void name_index_clear(name_index_t *x);
 /* The hash of a name: FNV-1a over the method, a separator and the name (len bytes of each). */
 uint32_t name_index_hash(const char *method, size_t method_len, const char *name, size_t name_len);
 /* The position stored under hash for which same(ctx, position) holds, or -1. */

@@ -9,19 +9,23 @@
  * callbacks (the coordinator's port) and the sender to the engine's stream and dist_http.
  *
  * The wire (versioned by DIST_WIRE_VERSION, which covers these messages and delta_wire's):
- *   POST /api/control/join    {"wire":2,"version":"v1.2","id":"<32 hex>","name":"pod-a",
+ *   POST /api/control/join    {"wire":3,"version":"v1.2","id":"<32 hex>","name":"pod-a",
  *                              "index":2,"have_config":false}  (index: optional,
  *                              JOB_COMPLETION_INDEX)
- *        → {"wire":2,"version":..,"index":2,"count":3,"start_ns":null|N,"stop":false,
+ *        → {"wire":3,"version":..,"index":2,"count":3,"start_ns":null|N,"stop":false,
  *           "config":{"url":..,"options":[[name,value],..],"body":..}} or, for a scenario,
  *           "config":{"scenario":{"name":"flow.lua","base64":..,"files":[{"name":
  *           "data/users.csv","base64":..}]},"options":[..]} — "config" only while the shard
  *           says it has not got it ("have_config")
  *        A shard asks again with the same id until start_ns is set (the same answer: a join
  *        is idempotent by id, so a retried one never makes a second shard).
- *   POST /api/control/deltas  {"id":..,"seq":N,"deltas":[<delta_wire>..],"final":{..}}
+ *   POST /api/control/deltas  Content-Type: application/octet-stream, a binary batch
+ *        (dist_batch.c): "SRGD", wire, id, seq, the seconds (delta_wire's bytes), the final
+ *        figures' JSON object or none
  *        → {"ok":true,"stop":false}; seq numbers the batches from 1, a batch sent again
  *        (its answer lost) is acknowledged and not added twice.
+ *   Binary since wire 3: a coordinator reads a batch from every shard every second, and
+ *   JSON cost it 2.8 ms of CPU per shard-second (docs/performance.md).
  * Both need the coordinator's token (the UI server's: Authorization: Bearer). */
 #ifndef SURGE_DIST_H
 #define SURGE_DIST_H
@@ -37,11 +41,12 @@
 #include "result/delta_wire.h"
 #include "result/result.h"
 
-#define DIST_WIRE_VERSION                                                                          \
-	2 /* 2: counters.unfinished, the test sent once (have_config), scenarios */
+/* 2: counters.unfinished, the test sent once (have_config), scenarios; 3: binary batches */
+#define DIST_WIRE_VERSION  3
 #define DIST_SILENCE_NS    (3 * NS_PER_S) /* a shard not heard from this long is lost */
 #define DIST_START_LEAD_NS (3 * NS_PER_S) /* the start, this far after the last join */
-#define DIST_BATCH_MAX     (DELTA_WIRE_MAX + (64u << 10)) /* one POST's body */
+#define DIST_FINAL_MAX     (64u << 10)    /* a shard's final figures (JSON) */
+#define DIST_BATCH_MAX     (DELTA_WIRE_MAX + 2 * DIST_FINAL_MAX) /* one POST's body */
 /* The test as a shard is sent it: a scenario's file and data files, DIST_FILES_MAX bytes at
  * most, then JSON-escaped (twice their bytes at worst but for control bytes, which a
  * scenario's text and CSV files hardly hold) */
@@ -97,6 +102,32 @@ int dist_test_unpack(const json_t *scenario, char *dir, size_t dirlen, char *pat
 /* What dist_test_unpack wrote, and the folder, removed. */
 void dist_test_remove(const char *dir, const json_t *scenario);
 
+/* ---- a batch of seconds as it travels (dist_batch.c) ---- */
+
+/* A batch read: slices of the body (which must outlive it). */
+typedef struct dist_batch {
+	char id[DIST_ID_LEN + 1];
+	uint64_t seq;
+	uint32_t count;                       /* seconds */
+	const uint8_t *seconds, *seconds_end; /* each a varint length and its bytes */
+	const char *final;                    /* the final figures' JSON, or NULL */
+	size_t final_len;
+} dist_batch_t;
+
+/* Writing one: begin, count × put_second, end (out's error says whether it fit). */
+void dist_batch_begin(buf_t *out, const char *id, uint64_t seq, uint32_t count);
+void dist_batch_put_second(buf_t *out, const void *second, size_t len);
+void dist_batch_end(buf_t *out, const char *final, size_t final_len);
+/* The most bytes a batch of count seconds adds to their own and the final figures'. */
+size_t dist_batch_overhead(uint32_t count);
+/* The frame of body checked (magic, wire version, id, seq, every second's length within the
+ * body and DELTA_WIRE_MAX, the final figures' within DIST_FINAL_MAX, nothing after) into b.
+ * 0, or -EINVAL with one line in err. */
+int dist_batch_read(const uint8_t *body, size_t len, dist_batch_t *b, char *err, size_t errlen);
+/* The next second of b after *at (NULL: the first): true with its bytes, false after the last. */
+bool dist_batch_second(const dist_batch_t *b, const uint8_t **at, const uint8_t **bytes,
+                       size_t *len);
+
 /* ---- the coordinator's shard table (dist_table.c) ---- */
 
 typedef struct dist_table dist_table_t;
@@ -108,9 +139,12 @@ typedef struct dist_table_config {
 	uint32_t shards;         /* N, 1 .. DEAL_SHARDS_MAX */
 	const char *config_json; /* the test as shards get it: a JSON object's text */
 	size_t config_len;
-	/* every second a shard sends, decoded (second, then second_done once every shard still
-	 * running has sent it): what surge run's own stream would give. Called under the table's
-	 * lock, from the thread that called dist_table_deltas or dist_table_tick */
+	/* the shards' seconds, decoded and summed (dist_sum.h): second with the fleet's sum of a
+	 * second once every shard still running has sent it, then second_done — what surge
+	 * run's own stream would give, as if one engine thread had measured it all (a second
+	 * that comes after, or does not fit the sums, is handed over as it came, in parts that
+	 * add up the same). Called under the table's lock, from the thread that called
+	 * dist_table_deltas, dist_table_tick or dist_table_close */
 	const gen_consumer_t *consumer;
 	dist_note_fn note;
 	void *note_ctx;
@@ -133,14 +167,15 @@ enum dist_phase {
 dist_table_t *dist_table_new(const dist_table_config_t *cfg);
 void dist_table_free(dist_table_t *t);
 
-/* The control requests (args: the JSON body; now: monotonic ns). 0 with the answer in
- * reply, or an HTTP status (400 malformed or of another wire version, 404 an unknown id, 409
- * a shard too many, a duplicate index, a late join, a lost shard's batch or one out of
- * order) with one line in err. Thread-safe. */
+/* The control requests (args: the join's JSON body; body: a batch's bytes, dist_batch; now:
+ * monotonic ns). 0 with the answer in reply, or an HTTP status (400 malformed or of another
+ * wire version, 404 an unknown id, 409 a shard too many, a duplicate index, a late join, a
+ * lost shard's batch or one out of order, 503 out of memory) with one line in err.
+ * Thread-safe. */
 int dist_table_join(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t *reply, char *err,
                     size_t errlen);
-int dist_table_deltas(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t *reply, char *err,
-                      size_t errlen);
+int dist_table_deltas(dist_table_t *t, const uint8_t *body, size_t len, uint64_t now_ns,
+                      buf_t *reply, char *err, size_t errlen);
 
 /* Called often by the main thread (every 100 ms): sets the start once every shard has joined,
  * drops a joined shard gone silent before the start (its place is free again), marks a shard

@@ -167,10 +167,12 @@ static int attempt(dist_http_t *h, const buf_t *req, uint64_t deadline_ns, int *
 	return rc;
 }
 
-int dist_http_post(dist_http_t *h, const char *path, const char *body, size_t len,
-                   uint64_t timeout_ns, int *status, buf_t *answer, char *err, size_t errlen)
+int dist_http_post(dist_http_t *h, const char *path, const char *content_type, const char *body,
+                   size_t len, uint64_t timeout_ns, int *status, buf_t *answer, char *err,
+                   size_t errlen)
 {
-	const char *headers[2] = {"Content-Type: application/json", h->auth};
+	char type[64];
+	const char *headers[2] = {type, h->auth};
 	http_request_spec_t spec = {.method = "POST",
 	                            .host = h->url.host,
 	                            .port = h->url.port,
@@ -185,6 +187,7 @@ int dist_http_post(dist_http_t *h, const char *path, const char *body, size_t le
 	buf_t req;
 	int rc;
 
+	snprintf(type, sizeof(type), "Content-Type: %s", content_type);
 	buf_init(&req, len + 4096);
 	if ((rc = http_request_build(&spec, &req)) < 0) {
 		snprintf(err, errlen, "cannot build the request: %s", strerror(-rc));

@@ -17,9 +17,7 @@
 
 /* Seconds summed at once: the one measured, one ahead, and late corrections. When all are
  * taken the oldest is queued early: a second sent in two parts adds up the same. */
-#define SLOTS      4
-#define FINAL_MAX  (64u << 10)
-#define BATCH_ROOM (16u << 10) /* the wrapper and the final figures, beside the seconds */
+#define SLOTS 4
 
 typedef struct slot {
 	bool used;
@@ -38,7 +36,7 @@ struct dist_sender {
 	result_t *local;
 	gen_consumer_t consumer;
 	slot_t slots[SLOTS];
-	item_t *head, *tail; /* encoded seconds, oldest first */
+	item_t *head, *tail; /* encoded seconds (delta_wire's bytes), oldest first */
 	buf_t encoded;       /* scratch: one second */
 	buf_t inflight;      /* the batch given and not acknowledged (empty: none) */
 	bool inflight_final;
@@ -160,7 +158,7 @@ dist_sender_t *dist_sender_new(result_t *local)
 		result_init(&s->slots[i].sum);
 	buf_init(&s->encoded, DELTA_WIRE_MAX);
 	buf_init(&s->inflight, DIST_BATCH_MAX);
-	buf_init(&s->final, FINAL_MAX);
+	buf_init(&s->final, DIST_FINAL_MAX);
 	s->consumer =
 	    (gen_consumer_t){.ctx = s, .second = on_second, .second_done = on_second_done};
 	return s;
@@ -274,8 +272,8 @@ int dist_sender_final(dist_sender_t *s, const result_t *r)
 
 int dist_sender_next(dist_sender_t *s, const char *id, buf_t *out)
 {
-	json_writer_t w;
-	size_t taken;
+	uint32_t count = 0;
+	size_t bytes = 0;
 	int rc;
 
 	buf_reset(out);
@@ -285,36 +283,28 @@ int dist_sender_next(dist_sender_t *s, const char *id, buf_t *out)
 		pthread_mutex_unlock(&s->lock);
 		return rc < 0 ? -ENOMEM : 0;
 	}
-	jsonw_init(&w, &s->inflight, false);
-	jsonw_object_begin(&w);
-	jsonw_key(&w, "id");
-	jsonw_string(&w, id);
-	jsonw_key(&w, "seq");
-	jsonw_uint(&w, s->seq + 1);
-	jsonw_key(&w, "deltas");
-	jsonw_array_begin(&w);
 	/* the first second always fits (at most DELTA_WIRE_MAX); more while the body stays in
-	 * its bound */
-	for (taken = 0; s->head; taken++) {
+	 * its bound with room for the final figures */
+	for (item_t *it = s->head; it; it = it->next, count++)
+		if (count && bytes + it->len + dist_batch_overhead(count + 1) + DIST_FINAL_MAX >
+		                 DIST_BATCH_MAX)
+			break;
+		else
+			bytes += it->len;
+	dist_batch_begin(&s->inflight, id, s->seq + 1, count);
+	for (uint32_t i = 0; i < count; i++) {
 		item_t *it = s->head;
 
-		if (taken && s->inflight.len + it->len + 1 > DIST_BATCH_MAX - BATCH_ROOM)
-			break;
-		jsonw_raw(&w, it->text, it->len);
+		dist_batch_put_second(&s->inflight, it->text, it->len);
 		s->head = it->next;
 		if (!s->head)
 			s->tail = NULL;
 		s->stats.pending -= it->len;
 		free(it);
 	}
-	jsonw_array_end(&w);
 	s->inflight_final = !s->head && s->final.len;
-	if (s->inflight_final) {
-		jsonw_key(&w, "final");
-		jsonw_raw(&w, s->final.data, s->final.len);
-	}
-	jsonw_object_end(&w);
-	rc = w.err;
+	dist_batch_end(&s->inflight, s->inflight_final ? s->final.data : NULL, s->final.len);
+	rc = buf_error(&s->inflight);
 	if (rc == 0) {
 		s->seq++;
 		rc = buf_append(out, s->inflight.data, s->inflight.len) < 0 ? -ENOMEM : 0;

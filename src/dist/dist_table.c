@@ -15,6 +15,9 @@
 #include "core/json.h"
 #include "core/version.h"
 #include "dist/dist.h"
+#include "dist/dist_sum.h"
+
+#define DIST_WIRE_POOL 4 /* a batch's seconds decoded at once: a shard sends one a second */
 
 /* What a shard says of itself at the end (its "final" object). */
 typedef struct final {
@@ -60,6 +63,10 @@ struct dist_table {
 	double *targets; /* per second: the shards' asked users or rate, each counted once */
 	size_t target_cap;
 	int64_t whole_upto; /* seconds up to here were given to second_done */
+	dist_sum_t *sum;    /* the seconds not whole yet, summed over the shards */
+	/* a batch's seconds decoded (reused: no allocation per second); a batch of more is
+	 * checked whole first and then decoded again one by one as it is added */
+	delta_wire_t wire[DIST_WIRE_POOL];
 };
 
 static void note(dist_table_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,12 +97,16 @@ dist_table_t *dist_table_new(const dist_table_config_t *cfg)
 		t->cfg.start_lead_ns = DIST_START_LEAD_NS;
 	t->shards = calloc(cfg->shards ? cfg->shards : 1, sizeof(*t->shards));
 	t->config_json = malloc(cfg->config_len + 1);
-	if (!t->shards || !t->config_json) {
+	t->sum = dist_sum_new();
+	if (!t->shards || !t->config_json || !t->sum) {
 		free(t->shards);
 		free(t->config_json);
+		dist_sum_free(t->sum);
 		free(t);
 		return NULL;
 	}
+	for (int i = 0; i < DIST_WIRE_POOL; i++)
+		delta_wire_init(&t->wire[i]);
 	memcpy(t->config_json, cfg->config_json, cfg->config_len);
 	t->config_json[cfg->config_len] = '\0';
 	t->cfg.config_json = t->config_json;
@@ -112,6 +123,9 @@ void dist_table_free(dist_table_t *t)
 	free(t->shards);
 	free(t->config_json);
 	free(t->targets);
+	dist_sum_free(t->sum);
+	for (int i = 0; i < DIST_WIRE_POOL; i++)
+		delta_wire_free(&t->wire[i]);
 	free(t);
 }
 
@@ -401,8 +415,26 @@ static bool targets_to(dist_table_t *t, int64_t second)
 	return true;
 }
 
-/* The seconds every shard still running has sent are whole: second_done, in order. When none
- * is running any more, every second sent is. */
+/* A second the sums hand over (dist_sum_flush), with the fleet's target. */
+static void hand_over(void *ctx, delta_t *d)
+{
+	dist_table_t *t = ctx;
+
+	d->target = (size_t)d->second < t->target_cap ? t->targets[d->second] : 0;
+	if (t->cfg.consumer)
+		t->cfg.consumer->second(t->cfg.consumer->ctx, d);
+}
+
+/* Every second summed up to `upto` handed over. */
+static void flush_sums(dist_table_t *t, int64_t upto)
+{
+	if (dist_sum_flush(t->sum, upto, hand_over, t) < 0)
+		note(t, "out of memory: a second's histograms summed over the shards are lost (its "
+		        "counts are not)");
+}
+
+/* The seconds every shard still running has sent are whole: their sums handed over, then
+ * second_done, in order. When none is running any more, every second sent is. */
 static void advance_whole(dist_table_t *t)
 {
 	int64_t upto = INT64_MAX, latest = -1;
@@ -425,6 +457,7 @@ static void advance_whole(dist_table_t *t)
 	}
 	if (!running)
 		upto = latest;
+	flush_sums(t, upto);
 	for (int64_t s = t->whole_upto + 1; s <= upto; s++)
 		if (t->cfg.consumer && t->cfg.consumer->second_done)
 			t->cfg.consumer->second_done(t->cfg.consumer->ctx, s);
@@ -432,52 +465,76 @@ static void advance_whole(dist_table_t *t)
 		t->whole_upto = upto;
 }
 
-/* Adds a checked batch: each second with the shard's target counted once per second (the
- * whole's target is the sum of its parts', as surge merge adds them). */
-static int add_batch(dist_table_t *t, shard_t *s, delta_wire_t *w, size_t n)
+/* Adds one checked second of the shard's: its target counted once per second (the whole's
+ * target is the sum of its parts', as surge merge adds them), its figures into the second's
+ * sum — or, for a second already whole or one the sums cannot take, to the consumer as it
+ * came (exact either way). 0 or -ENOMEM. */
+static int add_second(dist_table_t *t, shard_t *s, const delta_t *d)
 {
-	for (size_t i = 0; i < n; i++) {
-		delta_t d = w[i].d;
+	delta_t as_is;
 
-		if (!targets_to(t, d.second))
-			return -ENOMEM;
-		if (d.second > s->last_second) { /* its first part of this second */
-			t->targets[d.second] += d.target;
-			s->last_second = d.second;
-		}
-		if (d.second >= s->latest.second) /* a shard sends each second whole, once */
-			s->latest = (dist_second_view_t){.second = d.second,
-			                                 .length_s = d.length_s,
-			                                 .users = d.users,
-			                                 .target = d.target,
-			                                 .requests = result_requests(&d.counters),
-			                                 .errors = d.counters.errors,
-			                                 .busiest_cpu = d.busiest_cpu};
-		d.target = t->targets[d.second];
-		if (t->cfg.consumer)
-			t->cfg.consumer->second(t->cfg.consumer->ctx, &d);
+	if (!targets_to(t, d->second))
+		return -ENOMEM;
+	if (d->second > s->last_second) { /* its first part of this second */
+		t->targets[d->second] += d->target;
+		s->last_second = d->second;
 	}
+	if (d->second >= s->latest.second) /* a shard sends each second whole, once */
+		s->latest = (dist_second_view_t){.second = d->second,
+		                                 .length_s = d->length_s,
+		                                 .users = d->users,
+		                                 .target = d->target,
+		                                 .requests = result_requests(&d->counters),
+		                                 .errors = d->counters.errors,
+		                                 .busiest_cpu = d->busiest_cpu};
+	if (d->second > t->whole_upto && dist_sum_add(t->sum, d) == 0)
+		return 0;
+	as_is = *d;
+	hand_over(t, &as_is);
 	return 0;
 }
 
-/* Decodes every second of the batch into w (n of them); 0, or 400 with err. */
-static int read_batch(const dist_table_t *t, const shard_t *s, const json_t *deltas,
-                      delta_wire_t *w, size_t *n, char *err, size_t errlen)
+/* Decodes the batch's i-th second (bytes) into w; 0, or 400/503 with err naming the shard and
+ * the second. */
+static int decode_second(const char *name, size_t i, const uint8_t *bytes, size_t len,
+                         delta_wire_t *w, char *err, size_t errlen)
 {
-	char name[DIST_NAME_MAX + 64];
-	const json_t *v;
-	size_t i;
+	char said[512];
+	int rc = delta_wire_decode(name, bytes, len, w, said, sizeof(said));
 
-	*n = 0;
-	json_array_foreach(deltas, i, v)
-	{
-		snprintf(name, sizeof(name), "shard %u/%u (%s): deltas[%zu]", index_of(t, s) + 1,
-		         t->cfg.shards, s->name, i);
-		if (delta_wire_read(name, v, &w[i], err, errlen) < 0) {
-			*n = i + 1;
-			return 400;
+	if (rc == 0)
+		return 0;
+	/* "NAME: field: why" with the second's place put after NAME (built only for an error) */
+	snprintf(err, errlen, "%s[%zu]%s", name, i, said + strnlen(said, strlen(name)));
+	return rc == -ENOMEM ? 503 : 400;
+}
+
+/* Every second of the batch checked, then added: a batch is added whole or not at all. The
+ * few seconds a shard sends at once are decoded once (into the pool); a longer batch (a
+ * shard catching up) is checked whole, then decoded again second by second as it is added.
+ * 0, or 400/503 with err. */
+static int take_batch(dist_table_t *t, shard_t *s, const dist_batch_t *b, char *err, size_t errlen)
+{
+	bool again = b->count > DIST_WIRE_POOL;
+	char name[DIST_NAME_MAX + 64];
+	const uint8_t *at = NULL, *bytes;
+	size_t len, i;
+	int rc;
+
+	snprintf(name, sizeof(name), "shard %u/%u (%s): deltas", index_of(t, s) + 1, t->cfg.shards,
+	         s->name);
+	for (i = 0; dist_batch_second(b, &at, &bytes, &len); i++)
+		if ((rc = decode_second(name, i, bytes, len, &t->wire[again ? 0 : i], err,
+		                        errlen)) != 0)
+			return rc;
+	for (i = 0, at = NULL; dist_batch_second(b, &at, &bytes, &len); i++) {
+		if (again &&
+		    (rc = decode_second(name, i, bytes, len, &t->wire[0], err, errlen)) != 0)
+			return rc; /* checked above: only memory can fail now */
+		if (add_second(t, s, &t->wire[again ? 0 : i].d) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return 503;
 		}
-		*n = i + 1;
 	}
 	return 0;
 }
@@ -515,32 +572,27 @@ static int batch_allowed(const dist_table_t *t, shard_t *s, uint64_t seq, buf_t 
 	return 0;
 }
 
-int dist_table_deltas(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_t *reply, char *err,
-                      size_t errlen)
+/* The final figures' JSON (a few hundred bytes, once per shard) read; false with err. */
+static bool parse_final(const dist_batch_t *b, final_t *f, char *err, size_t errlen)
 {
-	const json_t *id = json_object_get(args, "id"), *deltas = json_object_get(args, "deltas");
-	const json_t *fin = json_object_get(args, "final");
-	delta_wire_t *w = NULL;
+	json_t *doc = json_loadb(b->final, b->final_len, JSON_REJECT_DUPLICATES, NULL);
+	bool ok = read_final(doc, f, err, errlen);
+
+	json_decref(doc);
+	return ok;
+}
+
+int dist_table_deltas(dist_table_t *t, const uint8_t *body, size_t len, uint64_t now_ns,
+                      buf_t *reply, char *err, size_t errlen)
+{
+	dist_batch_t b;
 	final_t f;
-	uint64_t seq;
-	size_t n = 0;
 	shard_t *s;
 	int rc;
 
-	if (!is_id(id)) {
-		snprintf(err, errlen, "id: expected %d hex digits (the shard's own, random)",
-		         DIST_ID_LEN);
+	if (dist_batch_read(body, len, &b, err, errlen) < 0)
 		return 400;
-	}
-	if (!read_uint(args, "seq", INT64_MAX, &seq) || seq == 0) {
-		snprintf(err, errlen, "seq: expected the batch's number, from 1");
-		return 400;
-	}
-	if (!json_is_array(deltas) || json_array_size(deltas) > RESULT_POINTS_MAX) {
-		snprintf(err, errlen, "deltas: expected an array of seconds");
-		return 400;
-	}
-	if (fin && !read_final(fin, &f, err, errlen))
+	if (b.final && !parse_final(&b, &f, err, errlen))
 		return 400;
 	pthread_mutex_lock(&t->lock);
 	if (t->closed) {
@@ -548,35 +600,23 @@ int dist_table_deltas(dist_table_t *t, const json_t *args, uint64_t now_ns, buf_
 		snprintf(err, errlen, "the test is over: its result is written without this batch");
 		return 409;
 	}
-	if (!(s = by_id(t, json_string_value(id)))) {
+	if (!(s = by_id(t, b.id))) {
 		pthread_mutex_unlock(&t->lock);
 		snprintf(err, errlen, "no shard joined with this id: join first");
 		return 404;
 	}
 	s->heard_ns = now_ns;
-	if ((rc = batch_allowed(t, s, seq, reply, err, errlen)) != 0) {
+	if ((rc = batch_allowed(t, s, b.seq, reply, err, errlen)) != 0) {
 		pthread_mutex_unlock(&t->lock);
 		return rc < 0 ? 0 : rc;
 	}
-	if (json_array_size(deltas) && !(w = calloc(json_array_size(deltas), sizeof(*w)))) {
-		pthread_mutex_unlock(&t->lock);
-		snprintf(err, errlen, "out of memory");
-		return 503;
-	}
-	rc = read_batch(t, s, deltas, w, &n, err, errlen);
-	if (rc == 0 && add_batch(t, s, w, n) < 0) {
-		snprintf(err, errlen, "out of memory");
-		rc = 503;
-	}
-	for (size_t i = 0; i < n; i++)
-		delta_wire_free(&w[i]);
-	free(w);
+	rc = take_batch(t, s, &b, err, errlen);
 	if (rc == 0) {
-		s->seq = seq;
+		s->seq = b.seq;
 		s->batches++;
 		if (s->state == DIST_SHARD_JOINED)
 			s->state = DIST_SHARD_RUNNING;
-		if (fin) {
+		if (b.final) {
 			s->fin = f;
 			s->has_final = true;
 			s->state = DIST_SHARD_DONE;
@@ -649,6 +689,7 @@ void dist_table_close(dist_table_t *t)
 {
 	pthread_mutex_lock(&t->lock);
 	t->closed = true;
+	flush_sums(t, INT64_MAX); /* the seconds not whole yet (the run ended first) are kept */
 	pthread_mutex_unlock(&t->lock);
 }
 

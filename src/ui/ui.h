@@ -43,6 +43,11 @@ enum ui_mode {
  * arguments) with one line in err naming what was wrong; any other value answers 500. */
 typedef int (*ui_control_fn)(void *ctx, const char *name, const json_t *args, buf_t *reply,
                              char *err, size_t errlen);
+/* POST /api/control/NAME with Content-Type: application/octet-stream: the body's bytes as
+ * they came (a coordinator's batches of seconds, binary: dist/dist_batch.c), answered as
+ * ui_control_fn's are. The bytes live until the call returns. */
+typedef int (*ui_control_bytes_fn)(void *ctx, const char *name, const uint8_t *body, size_t len,
+                                   buf_t *reply, char *err, size_t errlen);
 /* GET /metrics: Prometheus text (core/prom_write.h) appended to out. 0, or a negative errno
  * (answered 503). */
 typedef int (*ui_metrics_fn)(void *ctx, buf_t *out);
@@ -79,6 +84,8 @@ typedef struct ui_config {
 	uint64_t heartbeat_ns;         /* 15 s: a comment on a quiet event stream */
 
 	ui_control_fn control; /* NULL: every control request is 404 */
+	/* NULL: a control body of application/octet-stream is refused (415) */
+	ui_control_bytes_fn control_bytes;
 	ui_metrics_fn metrics; /* NULL: /metrics is 404 */
 	ui_download_fn download;
 	const ui_download_t *downloads; /* the files download() answers; copied at start */

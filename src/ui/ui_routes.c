@@ -101,6 +101,16 @@ static void page(ui_conn_t *c)
 	ui_reply_end(c);
 }
 
+/* Whether the request's Content-Type is `type` (parameters after ';' allowed). */
+static bool content_type_is(ui_conn_t *c, const char *type)
+{
+	http_slice_t v = http_request_header(&c->req, "content-type");
+	size_t n = strlen(type);
+
+	return v.p && v.len >= n && strncasecmp(v.p, type, n) == 0 &&
+	       (v.len == n || v.p[n] == ';' || v.p[n] == ' ');
+}
+
 static void control(ui_conn_t *c)
 {
 	const ui_config_t *cfg = &c->ui->cfg;
@@ -108,8 +118,10 @@ static void control(ui_conn_t *c)
 	const char *p = path.p + strlen(CONTROL_PREFIX);
 	size_t len = path.len - strlen(CONTROL_PREFIX);
 	char name[UI_CONTROL_NAME_MAX + 1], err[512] = "", shown[ECHO_SIZE], copy[256];
+	bool bytes =
+	    c->body_len && cfg->control_bytes && content_type_is(c, "application/octet-stream");
+	json_t *args = NULL;
 	buf_t reply;
-	json_t *args;
 	int rc;
 
 	if (!ui_control_name_ok(p, len) || !cfg->control) {
@@ -120,13 +132,17 @@ static void control(ui_conn_t *c)
 	}
 	memcpy(name, p, len);
 	name[len] = '\0';
-	if ((rc = ui_control_args(&c->req, c->in + c->head_len, (size_t)c->body_len, &args, err,
-	                          sizeof(err)))) {
+	if (!bytes && (rc = ui_control_args(&c->req, c->in + c->head_len, (size_t)c->body_len,
+	                                    &args, err, sizeof(err)))) {
 		ui_reply_error(c, rc, "%s", err);
 		return;
 	}
 	buf_init(&reply, cfg->max_response_bytes); /* a coordinator's join sends the test */
-	rc = cfg->control(cfg->ctx, name, args, &reply, err, sizeof(err));
+	if (bytes)
+		rc = cfg->control_bytes(cfg->ctx, name, (const uint8_t *)c->in + c->head_len,
+		                        (size_t)c->body_len, &reply, err, sizeof(err));
+	else
+		rc = cfg->control(cfg->ctx, name, args, &reply, err, sizeof(err));
 	json_decref(args);
 	if (rc == 0 && buf_error(&reply)) {
 		ui_reply_error(c, 500, "%s: done, but its answer did not fit in %zu bytes", name,

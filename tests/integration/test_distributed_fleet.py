@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 
+import surge_wire
 from harness import SURGE, free_port, main
 
 TOKEN = "distributed-fleet-test-token-0123"
@@ -32,12 +33,15 @@ class Shard:
         self.buf = b""
 
     def post(self, path, body):
+        """body: a dict (JSON) or bytes (a binary batch)."""
         if self.sock is None:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=20)
-        b = json.dumps(body).encode()
-        self.sock.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+        binary = isinstance(body, bytes)
+        b = body if binary else json.dumps(body).encode()
+        kind = b"application/octet-stream" if binary else b"application/json"
+        self.sock.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s"
                           b"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s"
-                          % (path.encode(), TOKEN.encode(), len(b), b))
+                          % (path.encode(), kind, TOKEN.encode(), len(b), b))
         while b"\r\n\r\n" not in self.buf:
             self.read()
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
@@ -72,7 +76,8 @@ class Shard:
                     raise TimeoutError("no start in time")
                 try:
                     status, answer = self.post("/api/control/join",
-                                               {"wire": 2, "version": VERSION, "id": self.id,
+                                               {"wire": surge_wire.WIRE, "version": VERSION,
+                                                "id": self.id,
                                                 "name": f"fleet:{self.k}",
                                                 "have_config": have_config})
                 except OSError:  # not listening yet, or the connection refused: again
@@ -97,7 +102,7 @@ class Shard:
             counters = {"requests": 1, "errors": 0, "bytes_in": 100, "bytes_out": 50, "late": 0,
                         "dropped": 0, "unfinished": 0, "checks_failed": 0, "script_errors": 0,
                         "status": [[200, 1]], "kinds": [0] * 9}
-            second = {"v": 1, "second": 0, "length_s": 1, "users": 1, "target": 1,
+            second = {"second": 0, "length_s": 1, "users": 1, "target": 1,
                       "busiest_cpu": 0.01, "due": 1, "due_late": 0, "counters": counters,
                       "latency": hist, "service": hist, "sched_lag": hist,
                       "endpoints": [{"method": "GET", "name": "/", "counters": counters,
@@ -108,9 +113,9 @@ class Shard:
                      "saturation": {"criterion": 0, "seconds": 0, "consecutive": 0,
                                     "whole_seconds": 0, "first_s": 0, "worst": 0},
                      "deltas_lost": 0}
-            status, answer = self.post("/api/control/deltas", {"id": self.id, "seq": 1,
-                                                               "deltas": [second],
-                                                               "final": final})
+            status, answer = self.post("/api/control/deltas",
+                                       surge_wire.batch(self.id, 1, [surge_wire.second(second)],
+                                                        final))
             outcome[self.k] = status if status != 200 else "ok"
         except Exception as e:  # noqa: BLE001 - reported by the test
             outcome[self.k] = repr(e)
