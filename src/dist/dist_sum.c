@@ -11,15 +11,27 @@
 #include "core/name_index.h"
 #include "result/result.h"
 
-#define PAGE_BITS 8
-#define PAGE_LEN  (1u << PAGE_BITS)
-#define PAGES     ((HIST_COUNTS_LEN + PAGE_LEN - 1) / PAGE_LEN)
+#define PAGE_BITS  8
+#define PAGE_LEN   (1u << PAGE_BITS)
+#define PAGE_WORDS (PAGE_LEN / 64)
+#define PAGES      ((HIST_COUNTS_LEN + PAGE_LEN - 1) / PAGE_LEN)
+/* Pages held at most (~2 KiB each): what a second of 20 endpoints at 1,000 requests a second
+ * needs ~30 per histogram; past this an add is refused (-ENOSPC) and handed over as it is. */
+#define PAGES_MAX 32768
 
-/* A histogram being summed: its counters in pages (NULL until a bucket there is added; kept
- * for the seconds after), the pages touched since it was last taken, and the moments. */
+/* 256 counters and which of them are not 0, so a take visits only those. */
+typedef struct page {
+	uint64_t set[PAGE_WORDS];
+	uint64_t count[PAGE_LEN];
+} page_t;
+
+/* A histogram being summed: its pages (NULL until its buckets reach there; kept for the
+ * seconds after), the pages touched since it was last taken, how many buckets were added
+ * (the most it can hold), and the moments. */
 typedef struct paged {
-	uint64_t *page[PAGES];
+	page_t *page[PAGES];
 	uint32_t lo, hi; /* pages [lo, hi) may hold counts */
+	uint64_t added;
 	uint64_t total, clamped;
 	int64_t min, max;
 	double sum, sum_sq;
@@ -45,6 +57,7 @@ typedef struct slot {
 
 struct dist_sum {
 	slot_t slots[DIST_SUM_SECONDS];
+	uint32_t pages;                                            /* held, all slots' */
 	uint32_t where[RESULT_ENDPOINTS_MAX + RESULT_TALLIES_MAX]; /* an add's places, pass 1 */
 };
 
@@ -57,45 +70,57 @@ static void paged_init(paged_t *p)
 	p->min = INT64_MAX;
 }
 
-static void paged_free(paged_t *p)
+static void paged_free(dist_sum_t *s, paged_t *p)
 {
 	for (uint32_t i = 0; i < PAGES; i++)
-		free(p->page[i]);
+		if (p->page[i]) {
+			free(p->page[i]);
+			s->pages--;
+		}
 	paged_init(p);
 }
 
-/* Every page h's buckets fall in, allocated. */
-static int paged_reserve(paged_t *p, const result_hist_t *h)
+/* Every page from h's first bucket's to its last's, allocated (a histogram's buckets are
+ * seldom far apart: checking the range is cheaper than checking each bucket). */
+static int paged_reserve(dist_sum_t *s, paged_t *p, const result_hist_t *h)
 {
-	uint32_t last = PAGES;
+	uint32_t lo, hi;
 
-	for (uint32_t i = 0; i < h->len; i++) {
-		uint32_t pg = h->buckets[i].index >> PAGE_BITS;
-
-		if (pg == last)
+	if (!h->len)
+		return 0;
+	lo = h->buckets[0].index >> PAGE_BITS;
+	hi = h->buckets[h->len - 1].index >> PAGE_BITS;
+	if (hi >= PAGES) /* a decoded delta's indices are checked; a result's are too */
+		return -ENOSPC;
+	for (uint32_t pg = lo; pg <= hi; pg++) {
+		if (p->page[pg])
 			continue;
-		if (pg >= PAGES) /* a decoded delta's indices are checked; a result's are too */
-			return -EINVAL;
-		if (!p->page[pg] && !(p->page[pg] = calloc(PAGE_LEN, sizeof(uint64_t))))
+		if (s->pages >= PAGES_MAX)
+			return -ENOSPC;
+		if (!(p->page[pg] = calloc(1, sizeof(page_t))))
 			return -ENOMEM;
-		last = pg;
+		s->pages++;
 	}
 	return 0;
 }
 
 static void paged_add(paged_t *p, const result_hist_t *h)
 {
-	for (uint32_t i = 0; i < h->len; i++) {
-		uint32_t index = h->buckets[i].index;
+	const result_bucket_t *b = h->buckets;
 
-		p->page[index >> PAGE_BITS][index & (PAGE_LEN - 1)] += h->buckets[i].count;
+	for (uint32_t i = 0; i < h->len; i++) {
+		page_t *pg = p->page[b[i].index >> PAGE_BITS];
+		uint32_t at = b[i].index & (PAGE_LEN - 1);
+
+		pg->count[at] += b[i].count;
+		pg->set[at >> 6] |= 1ULL << (at & 63);
 	}
 	if (h->len) {
-		uint32_t lo = h->buckets[0].index >> PAGE_BITS,
-		         hi = (h->buckets[h->len - 1].index >> PAGE_BITS) + 1;
+		uint32_t lo = b[0].index >> PAGE_BITS, hi = (b[h->len - 1].index >> PAGE_BITS) + 1;
 
 		p->lo = lo < p->lo ? lo : p->lo;
 		p->hi = hi > p->hi ? hi : p->hi;
+		p->added += h->len;
 	}
 	/* as result_hist_add adds the moments */
 	p->total += h->total;
@@ -108,49 +133,76 @@ static void paged_add(paged_t *p, const result_hist_t *h)
 		p->max = h->max;
 }
 
-/* The sum into h (its pairs' memory reused) and p emptied for the next second. 0, or -ENOMEM
- * with h empty. */
+/* The sum into h (its pairs' memory reused) and p emptied for the next second: one pass over
+ * the counts that are set. 0, or -ENOMEM with h empty. */
 static int paged_take(paged_t *p, result_hist_t *h)
 {
-	uint32_t n = 0;
-	int rc = 0;
+	uint64_t most = p->added < HIST_COUNTS_LEN ? p->added : HIST_COUNTS_LEN;
+	bool room = most <= h->cap;
 
-	for (uint32_t pg = p->lo; pg < p->hi; pg++)
-		for (uint32_t i = 0; p->page[pg] && i < PAGE_LEN; i++)
-			n += p->page[pg][i] != 0;
-	if (n > h->cap) {
-		result_bucket_t *b = realloc(h->buckets, n * sizeof(*b));
+	if (!room) {
+		result_bucket_t *b = realloc(h->buckets, most * sizeof(*b));
 
 		if (b) {
 			h->buckets = b;
-			h->cap = n;
-		} else {
-			rc = -ENOMEM;
+			h->cap = (uint32_t)most;
+			room = true;
 		}
 	}
 	h->len = 0;
-	for (uint32_t pg = p->lo; pg < p->hi; pg++) {
-		uint64_t *c = p->page[pg];
+	for (uint32_t i = p->lo; i < p->hi; i++) {
+		page_t *pg = p->page[i];
 
-		for (uint32_t i = 0; c && i < PAGE_LEN; i++) {
-			if (c[i] && rc == 0)
-				h->buckets[h->len++] = (result_bucket_t){pg << PAGE_BITS | i, c[i]};
-			c[i] = 0;
+		for (uint32_t w = 0; pg && w < PAGE_WORDS; w++) {
+			for (uint64_t bits = pg->set[w]; bits; bits &= bits - 1) {
+				uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+				if (room && pg->count[at])
+					h->buckets[h->len++] =
+					    (result_bucket_t){i << PAGE_BITS | at, pg->count[at]};
+				pg->count[at] = 0;
+			}
+			pg->set[w] = 0;
 		}
 	}
-	h->total = rc ? 0 : p->total;
-	h->min = rc ? INT64_MAX : p->min;
-	h->max = rc ? 0 : p->max;
-	h->sum = rc ? 0 : p->sum;
-	h->sum_sq = rc ? 0 : p->sum_sq;
-	h->clamped = rc ? 0 : p->clamped;
+	h->total = room ? p->total : 0;
+	h->min = room ? p->min : INT64_MAX;
+	h->max = room ? p->max : 0;
+	h->sum = room ? p->sum : 0;
+	h->sum_sq = room ? p->sum_sq : 0;
+	h->clamped = room ? p->clamped : 0;
 	p->lo = PAGES;
 	p->hi = 0;
+	p->added = 0;
 	p->total = p->clamped = 0;
 	p->min = INT64_MAX;
 	p->max = 0;
 	p->sum = p->sum_sq = 0;
-	return rc;
+	return room ? 0 : -ENOMEM;
+}
+
+/* dst += src; codes (NULL: not known) lists the status codes src holds, so that 8 KB of
+ * counters is not read for the one or two a second has. */
+static void add_counters(gen_counters_t *dst, const gen_counters_t *src,
+                         const delta_wire_codes_t *codes)
+{
+	if (!codes || codes->n > DELTA_WIRE_CODES) {
+		gen_counters_add(dst, src);
+		return;
+	}
+	dst->requests += src->requests;
+	dst->errors += src->errors;
+	dst->bytes_in += src->bytes_in;
+	dst->bytes_out += src->bytes_out;
+	dst->late += src->late;
+	dst->dropped += src->dropped;
+	dst->unfinished += src->unfinished;
+	dst->checks_failed += src->checks_failed;
+	dst->script_errors += src->script_errors;
+	for (uint16_t i = 0; i < codes->n; i++)
+		dst->status[codes->code[i]] += src->status[codes->code[i]];
+	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
+		dst->errors_by_kind[i] += src->errors_by_kind[i];
 }
 
 /* ---- names: an endpoint's (method, name), a tally's (kind, name) ---- */
@@ -293,20 +345,20 @@ static void slot_init(slot_t *s)
 	name_index_init(&s->tally_index, NULL, NULL);
 }
 
-static void slot_free(slot_t *s)
+static void slot_free(dist_sum_t *sum, slot_t *s)
 {
-	paged_free(&s->latency);
-	paged_free(&s->service);
-	paged_free(&s->sched_lag);
+	paged_free(sum, &s->latency);
+	paged_free(sum, &s->service);
+	paged_free(sum, &s->sched_lag);
 	free(s->d.latency.buckets);
 	free(s->d.service.buckets);
 	free(s->d.sched_lag.buckets);
 	for (uint32_t i = 0; i < s->endpoint_cap; i++) {
-		paged_free(&s->endpoint_hists[i]);
+		paged_free(sum, &s->endpoint_hists[i]);
 		free(s->endpoints[i].latency.buckets);
 	}
 	for (uint32_t i = 0; i < s->tally_cap; i++) {
-		paged_free(&s->tally_hists[i]);
+		paged_free(sum, &s->tally_hists[i]);
 		free(s->tallies[i].hist.buckets);
 	}
 	free(s->endpoints);
@@ -352,7 +404,7 @@ void dist_sum_free(dist_sum_t *s)
 	if (!s)
 		return;
 	for (int i = 0; i < DIST_SUM_SECONDS; i++)
-		slot_free(&s->slots[i]);
+		slot_free(s, &s->slots[i]);
 	free(s);
 }
 
@@ -377,10 +429,10 @@ static int prepare(dist_sum_t *s, slot_t *x, const delta_t *d)
 {
 	int rc = 0;
 
-	if (paged_reserve(&x->latency, &d->latency) < 0 ||
-	    paged_reserve(&x->service, &d->service) < 0 ||
-	    paged_reserve(&x->sched_lag, &d->sched_lag) < 0)
-		return -ENOMEM;
+	if ((rc = paged_reserve(s, &x->latency, &d->latency)) < 0 ||
+	    (rc = paged_reserve(s, &x->service, &d->service)) < 0 ||
+	    (rc = paged_reserve(s, &x->sched_lag, &d->sched_lag)) < 0)
+		return rc;
 	if (d->endpoint_count > RESULT_ENDPOINTS_MAX || d->tally_count > RESULT_TALLIES_MAX)
 		return -ENOSPC;
 	for (uint32_t i = 0; i < d->endpoint_count; i++) {
@@ -388,8 +440,8 @@ static int prepare(dist_sum_t *s, slot_t *x, const delta_t *d)
 
 		if (at < 0)
 			return rc;
-		if (paged_reserve(&x->endpoint_hists[at], &d->endpoints[i].latency) < 0)
-			return -ENOMEM;
+		if ((rc = paged_reserve(s, &x->endpoint_hists[at], &d->endpoints[i].latency)) < 0)
+			return rc;
 		s->where[i] = (uint32_t)at;
 	}
 	for (uint32_t i = 0; i < d->tally_count; i++) {
@@ -397,14 +449,14 @@ static int prepare(dist_sum_t *s, slot_t *x, const delta_t *d)
 
 		if (at < 0)
 			return rc;
-		if (paged_reserve(&x->tally_hists[at], &d->tallies[i].hist) < 0)
-			return -ENOMEM;
+		if ((rc = paged_reserve(s, &x->tally_hists[at], &d->tallies[i].hist)) < 0)
+			return rc;
 		s->where[RESULT_ENDPOINTS_MAX + i] = (uint32_t)at;
 	}
 	return 0;
 }
 
-int dist_sum_add(dist_sum_t *s, const delta_t *d)
+int dist_sum_add(dist_sum_t *s, const delta_t *d, const delta_wire_codes_t *codes)
 {
 	slot_t *x = slot_for(s, d->second);
 	bool fresh;
@@ -431,14 +483,15 @@ int dist_sum_add(dist_sum_t *s, const delta_t *d)
 		x->d.busiest_cpu = d->busiest_cpu;
 	x->d.due += d->due;
 	x->d.due_late += d->due_late;
-	gen_counters_add(&x->d.counters, &d->counters);
+	add_counters(&x->d.counters, &d->counters, codes);
 	paged_add(&x->latency, &d->latency);
 	paged_add(&x->service, &d->service);
 	paged_add(&x->sched_lag, &d->sched_lag);
 	for (uint32_t i = 0; i < d->endpoint_count; i++) {
 		uint32_t at = s->where[i];
 
-		gen_counters_add(&x->endpoints[at].counters, &d->endpoints[i].counters);
+		add_counters(&x->endpoints[at].counters, &d->endpoints[i].counters,
+		             codes ? &codes[1 + i] : NULL);
 		paged_add(&x->endpoint_hists[at], &d->endpoints[i].latency);
 		x->endpoint_present[at] = true;
 	}

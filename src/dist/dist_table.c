@@ -469,8 +469,9 @@ static void advance_whole(dist_table_t *t)
  * target is the sum of its parts', as surge merge adds them), its figures into the second's
  * sum — or, for a second already whole or one the sums cannot take, to the consumer as it
  * came (exact either way). 0 or -ENOMEM. */
-static int add_second(dist_table_t *t, shard_t *s, const delta_t *d)
+static int add_second(dist_table_t *t, shard_t *s, const delta_wire_t *w)
 {
+	const delta_t *d = &w->d;
 	delta_t as_is;
 
 	if (!targets_to(t, d->second))
@@ -487,7 +488,7 @@ static int add_second(dist_table_t *t, shard_t *s, const delta_t *d)
 		                                 .requests = result_requests(&d->counters),
 		                                 .errors = d->counters.errors,
 		                                 .busiest_cpu = d->busiest_cpu};
-	if (d->second > t->whole_upto && dist_sum_add(t->sum, d) == 0)
+	if (d->second > t->whole_upto && dist_sum_add(t->sum, d, w->codes) == 0)
 		return 0;
 	as_is = *d;
 	hand_over(t, &as_is);
@@ -495,17 +496,19 @@ static int add_second(dist_table_t *t, shard_t *s, const delta_t *d)
 }
 
 /* Decodes the batch's i-th second (bytes) into w; 0, or 400/503 with err naming the shard and
- * the second. */
-static int decode_second(const char *name, size_t i, const uint8_t *bytes, size_t len,
-                         delta_wire_t *w, char *err, size_t errlen)
+ * the second (built only then: a good batch costs no formatting). */
+static int decode_second(const dist_table_t *t, const shard_t *s, size_t i, const uint8_t *bytes,
+                         size_t len, delta_wire_t *w, char *err, size_t errlen)
 {
+	static const char name[] = "deltas";
 	char said[512];
 	int rc = delta_wire_decode(name, bytes, len, w, said, sizeof(said));
 
 	if (rc == 0)
 		return 0;
-	/* "NAME: field: why" with the second's place put after NAME (built only for an error) */
-	snprintf(err, errlen, "%s[%zu]%s", name, i, said + strnlen(said, strlen(name)));
+	/* "deltas: field: why" with the shard and the second's place put in */
+	snprintf(err, errlen, "shard %u/%u (%s): %s[%zu]%s", index_of(t, s) + 1, t->cfg.shards,
+	         s->name, name, i, said + strnlen(said, sizeof(name) - 1));
 	return rc == -ENOMEM ? 503 : 400;
 }
 
@@ -516,22 +519,19 @@ static int decode_second(const char *name, size_t i, const uint8_t *bytes, size_
 static int take_batch(dist_table_t *t, shard_t *s, const dist_batch_t *b, char *err, size_t errlen)
 {
 	bool again = b->count > DIST_WIRE_POOL;
-	char name[DIST_NAME_MAX + 64];
 	const uint8_t *at = NULL, *bytes;
 	size_t len, i;
 	int rc;
 
-	snprintf(name, sizeof(name), "shard %u/%u (%s): deltas", index_of(t, s) + 1, t->cfg.shards,
-	         s->name);
 	for (i = 0; dist_batch_second(b, &at, &bytes, &len); i++)
-		if ((rc = decode_second(name, i, bytes, len, &t->wire[again ? 0 : i], err,
+		if ((rc = decode_second(t, s, i, bytes, len, &t->wire[again ? 0 : i], err,
 		                        errlen)) != 0)
 			return rc;
 	for (i = 0, at = NULL; dist_batch_second(b, &at, &bytes, &len); i++) {
 		if (again &&
-		    (rc = decode_second(name, i, bytes, len, &t->wire[0], err, errlen)) != 0)
+		    (rc = decode_second(t, s, i, bytes, len, &t->wire[0], err, errlen)) != 0)
 			return rc; /* checked above: only memory can fail now */
-		if (add_second(t, s, &t->wire[again ? 0 : i].d) < 0) {
+		if (add_second(t, s, &t->wire[again ? 0 : i]) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return 503;
 		}
@@ -541,7 +541,8 @@ static int take_batch(dist_table_t *t, shard_t *s, const dist_batch_t *b, char *
 
 static void write_ack(const dist_table_t *t, buf_t *reply)
 {
-	buf_printf(reply, "{\"ok\":true,\"stop\":%s}", t->stop ? "true" : "false");
+	buf_append_str(reply,
+	               t->stop ? "{\"ok\":true,\"stop\":true}" : "{\"ok\":true,\"stop\":false}");
 }
 
 /* Batch checks against the shard's state: 0 to add it, -1 when it was answered (a duplicate),

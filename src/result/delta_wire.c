@@ -299,41 +299,48 @@ static bool reserve_buckets(reader_t *r, result_hist_t *h, uint64_t n)
 	return true;
 }
 
-/* The buckets: the hot loop of a coordinator (thousands a second from each shard). */
+/* The buckets: the hot loop of a coordinator (thousands a second from each shard): a bucket
+ * of one byte costs a compare, a shift and a store. */
 static void read_buckets(reader_t *r, const char *field, result_hist_t *h, uint32_t len)
 {
 	const uint8_t *p = r->p, *end = r->end;
+	result_bucket_t *out = h->buckets;
 	uint64_t next = 0, sum = 0;
 
 	for (uint32_t i = 0; i < len; i++) {
-		uint64_t v, n = 1;
+		const uint8_t *at = p;
+		uint64_t v, n = 1, index;
 
-		r->p = p;
-		if (!varint_get(&p, end, &v) || ((v & 1) && !varint_get(&p, end, &n))) {
+		if (p < end && *p < 0x80) {
+			v = *p++;
+		} else if (!varint_get(&p, end, &v)) {
+			r->p = at;
 			fault(r, field, "b",
 			      "bucket %u: the second ends inside it, or not a number", i);
 			return;
 		}
 		if (v & 1) {
-			if (n > UINT64_MAX - 2) {
-				fault(r, field, "b", "bucket %u: its count is above 2^64 - 1", i);
+			if (!varint_get(&p, end, &n) || n > UINT64_MAX - 2) {
+				r->p = at;
+				fault(r, field, "b",
+				      "bucket %u: its count is cut, or above 2^64 - 1", i);
 				return;
 			}
 			n += 2;
 		}
-		if (next >= HIST_COUNTS_LEN || (v >> 1) > HIST_COUNTS_LEN - 1 - next) {
-			fault(r, field, "b",
-			      "bucket %u: its index is past the histogram's last, %d", i,
-			      HIST_COUNTS_LEN - 1);
-			return;
-		}
-		if (n > UINT64_MAX - sum) {
-			fault(r, field, "b", "bucket %u: the counts add up beyond 2^64 - 1", i);
-			return;
-		}
+		index = next + (v >> 1); /* next <= HIST_COUNTS_LEN: no overflow */
 		sum += n;
-		h->buckets[i] = (result_bucket_t){(uint32_t)(next + (v >> 1)), n};
-		next += (v >> 1) + 1;
+		if (index >= HIST_COUNTS_LEN || sum < n) {
+			r->p = at;
+			fault(r, field, "b",
+			      index >= HIST_COUNTS_LEN
+			          ? "bucket %u: its index is past the histogram's last, %d"
+			          : "bucket %u: the counts add up beyond 2^64 - 1 (of %d buckets)",
+			      i, HIST_COUNTS_LEN - 1);
+			return;
+		}
+		out[i] = (result_bucket_t){(uint32_t)index, n};
+		next = index + 1;
 	}
 	r->p = p;
 	h->len = len;
@@ -370,11 +377,18 @@ static void read_hist(reader_t *r, const char *field, result_hist_t *h)
 		read_buckets(r, field, h, (uint32_t)len);
 }
 
-static void read_counters(reader_t *r, gen_counters_t *c)
+/* Counters into c, whose status codes from its last decode `codes` lists (cleared first). */
+static void read_counters(reader_t *r, gen_counters_t *c, delta_wire_codes_t *codes)
 {
-	uint64_t codes, kinds, next = 0;
+	uint64_t n, kinds, next = 0;
 
-	memset(c, 0, sizeof(*c));
+	if (codes->n > DELTA_WIRE_CODES)
+		memset(c->status, 0, sizeof(c->status));
+	else
+		for (uint16_t i = 0; i < codes->n; i++)
+			c->status[codes->code[i]] = 0;
+	codes->n = 0;
+	memset(c->errors_by_kind, 0, sizeof(c->errors_by_kind));
 	c->requests = get_uint(r, "counters", "requests", INT64_MAX);
 	c->errors = get_uint(r, "counters", "errors", INT64_MAX);
 	c->bytes_in = get_uint(r, "counters", "bytes_in", INT64_MAX);
@@ -384,18 +398,21 @@ static void read_counters(reader_t *r, gen_counters_t *c)
 	c->unfinished = get_uint(r, "counters", "unfinished", INT64_MAX);
 	c->checks_failed = get_uint(r, "counters", "checks_failed", INT64_MAX);
 	c->script_errors = get_uint(r, "counters", "script_errors", INT64_MAX);
-	codes = get_uint(r, "counters", "status", GEN_STATUS_MAX);
-	for (uint64_t i = 0; i < codes && !r->rc; i++) {
+	n = get_uint(r, "counters", "status", GEN_STATUS_MAX);
+	for (uint64_t i = 0; i < n && !r->rc; i++) {
 		uint64_t code = next + get_uint(r, "counters", "status", GEN_STATUS_MAX - 1 - next);
-		uint64_t n = get_uint(r, "counters", "status", INT64_MAX);
+		uint64_t count = get_uint(r, "counters", "status", INT64_MAX);
 
-		if (!r->rc && n == 0)
+		if (!r->rc && count == 0)
 			fault(r, "counters", "status",
 			      "code %llu counted 0 (only codes seen are sent)",
 			      (unsigned long long)code);
-		c->status[code] = n;
+		c->status[code] = count;
+		if (codes->n < DELTA_WIRE_CODES)
+			codes->code[codes->n] = (uint16_t)code;
+		codes->n++; /* past DELTA_WIRE_CODES: all are cleared next time */
 		next = code + 1;
-		if (next == GEN_STATUS_MAX && i + 1 < codes)
+		if (next == GEN_STATUS_MAX && i + 1 < n)
 			fault(r, "counters", "status", "more codes than %d", GEN_STATUS_MAX);
 	}
 	kinds = get_uint(r, "counters", "kinds", GEN_ERR_KIND_COUNT);
@@ -406,6 +423,24 @@ static void read_counters(reader_t *r, gen_counters_t *c)
 		c->errors_by_kind[i] = get_uint(r, "counters", "kinds", INT64_MAX);
 }
 
+/* Room for the status codes of the second's and n endpoints' counters (new ones unknown). */
+static bool reserve_codes(reader_t *r, delta_wire_t *w, uint64_t n)
+{
+	uint64_t have = w->codes ? w->endpoint_cap + 1 : 0;
+	delta_wire_codes_t *grown;
+
+	if (n + 1 <= have)
+		return true;
+	if (!(grown = realloc(w->codes, (n + 1) * sizeof(*grown)))) {
+		out_of_memory(r);
+		return false;
+	}
+	for (uint64_t i = have; i < n + 1; i++)
+		grown[i].n = DELTA_WIRE_CODES + 1;
+	w->codes = grown;
+	return true;
+}
+
 /* Room for n endpoints or tallies (each with its buckets from earlier seconds kept). */
 static bool reserve_items(reader_t *r, void **items, uint32_t *cap, uint64_t n, size_t size,
                           size_t hist_offset)
@@ -414,7 +449,8 @@ static bool reserve_items(reader_t *r, void **items, uint32_t *cap, uint64_t n, 
 
 	if (n <= *cap)
 		return true;
-	if (!(grown = realloc(*items, n * size))) {
+	if (n > RESULT_ENDPOINTS_MAX + RESULT_TALLIES_MAX || /* the callers' bounds */
+	    !(grown = realloc(*items, (size_t)n * size))) {
 		out_of_memory(r);
 		return false;
 	}
@@ -433,8 +469,9 @@ static void read_endpoints(reader_t *r, delta_wire_t *w)
 	if (!r->rc && n > (uint64_t)(r->end - r->p) / 38)
 		fault(r, "endpoints", NULL, "%llu endpoints, more than the bytes left hold",
 		      (unsigned long long)n);
-	if (r->rc || !reserve_items(r, (void **)&w->endpoints, &w->endpoint_cap, n,
-	                            sizeof(*w->endpoints), offsetof(delta_endpoint_t, latency)))
+	if (r->rc || !reserve_codes(r, w, n) ||
+	    !reserve_items(r, (void **)&w->endpoints, &w->endpoint_cap, n, sizeof(*w->endpoints),
+	                   offsetof(delta_endpoint_t, latency)))
 		return;
 	r->part = "endpoints";
 	for (uint32_t i = 0; i < n && !r->rc; i++) {
@@ -444,7 +481,7 @@ static void read_endpoints(reader_t *r, delta_wire_t *w)
 		w->d.endpoint_count = i + 1;
 		get_string(r, "method", e->method, sizeof(e->method));
 		get_string(r, "name", e->name, sizeof(e->name));
-		read_counters(r, &e->counters);
+		read_counters(r, &e->counters, &w->codes[1 + i]);
 		read_hist(r, "latency", &e->latency);
 	}
 	r->part = NULL;
@@ -504,7 +541,7 @@ static void read_second(reader_t *r, delta_wire_t *w)
 	d->busiest_cpu = get_f64(r, "busiest_cpu", NULL, 0, 1024);
 	d->due = get_uint(r, "due", NULL, INT64_MAX);
 	d->due_late = get_uint(r, "due_late", NULL, d->due);
-	read_counters(r, &d->counters);
+	read_counters(r, &d->counters, &w->codes[0]);
 	read_hist(r, "latency", &d->latency);
 	read_hist(r, "service", &d->service);
 	read_hist(r, "sched_lag", &d->sched_lag);
@@ -534,6 +571,8 @@ int delta_wire_decode(const char *name, const uint8_t *bytes, size_t len, delta_
 	              .errlen = errlen};
 	delta_t *d = &w->d;
 
+	if (!reserve_codes(&r, w, 0))
+		return r.rc;
 	/* the arrays and their buckets are kept; the rest of the delta starts afresh */
 	d->endpoint_count = d->tally_count = 0;
 	d->markers = NULL;
@@ -560,5 +599,6 @@ void delta_wire_free(delta_wire_t *w)
 		free(w->tallies[i].hist.buckets);
 	free(w->endpoints);
 	free(w->tallies);
+	free(w->codes);
 	delta_wire_init(w);
 }

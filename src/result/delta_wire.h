@@ -30,6 +30,14 @@
  * added to at second 0). 0, or -ENOBUFS/-ENOMEM (out's error). */
 int delta_wire_encode(const result_t *sum, int64_t second, buf_t *out);
 
+/* The status codes a decoded second's counters hold, so that the next decode into it clears
+ * those and not all 1,000 (n above DELTA_WIRE_CODES: more, or not known: all). */
+#define DELTA_WIRE_CODES 7
+typedef struct delta_wire_codes {
+	uint16_t n;
+	uint16_t code[DELTA_WIRE_CODES];
+} delta_wire_codes_t;
+
 /* A decoded second: d points into the arrays it owns, which the next decode into the same
  * delta_wire_t reuses (a coordinator decodes thousands a second without allocating). */
 typedef struct delta_wire {
@@ -37,6 +45,7 @@ typedef struct delta_wire {
 	delta_endpoint_t *endpoints;
 	delta_tally_t *tallies;
 	uint32_t endpoint_cap, tally_cap;
+	delta_wire_codes_t *codes; /* [0]: the second's counters, [1 + i]: endpoint i's */
 } delta_wire_t;
 
 void delta_wire_init(delta_wire_t *w);

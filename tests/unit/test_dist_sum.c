@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "dist/dist_sum.h"
+#include "result/delta_wire.h"
 #include "test.h"
 
 static uint64_t seed = 11;
@@ -167,7 +168,7 @@ TEST(dist_sum_hands_over_what_adding_each_shard_gives)
 			m.d.target = 30; /* what the table hands over as the fleet's */
 			CHECK_INT(result_add(&one_by_one, &m.d), 0);
 			m.d.target = 10;
-			CHECK_INT(dist_sum_add(s, &m.d), 0);
+			CHECK_INT(dist_sum_add(s, &m.d, NULL), 0);
 			unmake(&m);
 		}
 		CHECK_INT(dist_sum_flush(s, second, hand, &into), 0);
@@ -176,6 +177,56 @@ TEST(dist_sum_hands_over_what_adding_each_shard_gives)
 	check_same(&one_by_one, &summed);
 	CHECK_INT(summed.endpoint_count, 4);
 	CHECK_INT(summed.tally_count, 2);
+	dist_sum_free(s);
+	result_free(&one_by_one);
+	result_free(&summed);
+	free(scratch);
+}
+
+/* The same through the wire, as a coordinator does: each shard's delta encoded and decoded
+ * (into one delta_wire_t, reused), added with the status codes the decoder listed. */
+TEST(dist_sum_of_decoded_seconds_with_their_codes_is_exact)
+{
+	hist_t *scratch = malloc(sizeof(hist_t));
+	dist_sum_t *s = dist_sum_new();
+	result_t one_by_one, summed;
+	into_t into = {.r = &summed};
+	delta_wire_t w;
+	buf_t bytes;
+	char err[300];
+	made_t m;
+
+	result_init(&one_by_one);
+	result_init(&summed);
+	delta_wire_init(&w);
+	buf_init(&bytes, DELTA_WIRE_MAX);
+	for (int64_t second = 0; second < 3; second++) {
+		for (int k = 0; k < 3; k++) {
+			result_t part;
+
+			make(&m, scratch, k, second);
+			m.d.target = 30;
+			CHECK_INT(result_add(&one_by_one, &m.d), 0);
+			result_init(&part);
+			m.d.second = 0;
+			CHECK_INT(result_add(&part, &m.d), 0);
+			buf_reset(&bytes);
+			CHECK_INT(delta_wire_encode(&part, second, &bytes), 0);
+			CHECK_INT(delta_wire_decode("k", (const uint8_t *)bytes.data, bytes.len, &w,
+			                            err, sizeof(err)),
+			          0);
+			CHECK(w.codes && w.codes[0].n == 2 && w.codes[1].n == 1);
+			CHECK_INT(dist_sum_add(s, &w.d, w.codes), 0);
+			result_free(&part);
+			unmake(&m);
+		}
+		CHECK_INT(dist_sum_flush(s, second, hand, &into), 0);
+	}
+	check_same(&one_by_one, &summed);
+	CHECK_INT(summed.counters.status[200], 9 * 90);
+	CHECK_INT(summed.counters.status[502], 3 * 10);
+	delta_wire_free(&w);
+	buf_free(&bytes);
 	dist_sum_free(s);
 	result_free(&one_by_one);
 	result_free(&summed);
@@ -193,16 +244,17 @@ TEST(dist_sum_refuses_what_does_not_fit_with_nothing_summed)
 	result_init(&summed);
 	for (int64_t second = 0; second < DIST_SUM_SECONDS; second++) {
 		make(&m, scratch, 0, second);
-		CHECK_INT(dist_sum_add(s, &m.d), 0);
+		CHECK_INT(dist_sum_add(s, &m.d, NULL), 0);
 		unmake(&m);
 	}
 	make(&m, scratch, 0, DIST_SUM_SECONDS);
-	CHECK_INT(dist_sum_add(s, &m.d), -ENOSPC); /* every sum is open: handed over as it is */
+	CHECK_INT(dist_sum_add(s, &m.d, NULL),
+	          -ENOSPC); /* every sum is open: handed over as it is */
 	unmake(&m);
 	CHECK_INT(dist_sum_flush(s, 0, hand, &into), 0);
 	CHECK_INT(into.handed, 1);
 	make(&m, scratch, 0, DIST_SUM_SECONDS);
-	CHECK_INT(dist_sum_add(s, &m.d), 0); /* a sum free again */
+	CHECK_INT(dist_sum_add(s, &m.d, NULL), 0); /* a sum free again */
 	unmake(&m);
 	CHECK_INT(dist_sum_flush(s, INT64_MAX, hand, &into), 0);
 	CHECK_INT(into.handed, DIST_SUM_SECONDS + 1);
@@ -224,12 +276,12 @@ TEST(dist_sum_refuses_what_does_not_fit_with_nothing_summed)
 		}
 		d.endpoint_count = RESULT_ENDPOINTS_MAX - 1;
 		d.counters.requests = RESULT_ENDPOINTS_MAX - 1;
-		CHECK_INT(dist_sum_add(s, &d), 0);
+		CHECK_INT(dist_sum_add(s, &d, NULL), 0);
 		snprintf(eps[0].name, sizeof(eps[0].name), "/new-1");
 		snprintf(eps[1].name, sizeof(eps[1].name), "/new-2");
 		d.endpoint_count = 2;
 		d.counters.requests = 2;
-		CHECK_INT(dist_sum_add(s, &d), -ENOSPC);
+		CHECK_INT(dist_sum_add(s, &d, NULL), -ENOSPC);
 		result_free(&summed);
 		result_init(&summed);
 		CHECK_INT(dist_sum_flush(s, INT64_MAX, hand, &into), 0);
