@@ -185,7 +185,8 @@ enum dist_phase dist_table_tick(dist_table_t *t, uint64_t now_ns);
 uint64_t dist_table_start_ns(dist_table_t *t);
 /* Every shard is told to stop in its next answer (Ctrl-C, a threshold with --abort-on-fail). */
 void dist_table_stop(dist_table_t *t);
-/* The run is over (its result is being completed): every request is refused from now on, so
+/* The run is over (its result is being completed): the seconds still summed (not whole when
+ * the run ended) are handed to the consumer now, and every request is refused from now on, so
  * nothing is added to a result being finished. */
 void dist_table_close(dist_table_t *t);
 /* "2 of 3 shards joined (1/3 pod-a, 3/3 pod-c); missing: 2/3" — who is missing, for the
