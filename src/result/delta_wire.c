@@ -213,21 +213,25 @@ static uint64_t get_uint(reader_t *r, const char *field, const char *sub, uint64
 	return v;
 }
 
-/* A finite f64 from min to max (min after a fault). */
+/* A finite f64 from min to max (0 after a fault; HUGE_VAL: no bound but finiteness). */
 static double get_f64(reader_t *r, const char *field, const char *sub, double min, double max)
 {
 	double x;
 
 	if (r->rc)
-		return min;
+		return 0;
 	if (r->end - r->p < 8) {
 		fault(r, field, sub, "the second ends inside this number");
-		return min;
+		return 0;
 	}
 	x = f64_get(r->p);
-	if (!(x >= min && x <= max)) { /* NaN too */
+	if (!isfinite(x)) { /* a sum of finite values; JSON never held one either */
+		fault(r, field, sub, "expected a finite number");
+		return 0;
+	}
+	if (!(x >= min && x <= max)) {
 		fault(r, field, sub, "expected a number from %g to %g", min, max);
-		return min;
+		return 0;
 	}
 	r->p += 8;
 	return x;

@@ -193,6 +193,7 @@ enum fault {
 	FAULT_SECOND,
 	FAULT_LENGTH,
 	FAULT_LENGTH_NAN,
+	FAULT_SUM_INF,
 	FAULT_DUE_LATE,
 	FAULT_MIN_MAX,
 	FAULT_PAST,
@@ -280,7 +281,7 @@ static void small_second(buf_t *b, enum fault k)
 	else
 		u(b, 10); /* min */
 	u(b, k == FAULT_MIN_MAX ? INT64_MAX : 2);
-	f(b, 32);
+	f(b, k == FAULT_SUM_INF ? INFINITY : 32);
 	f(b, 344);
 	u(b, 0);
 	u(b, k == FAULT_BUCKETS_LEFT ? 1000 : 2);
@@ -344,7 +345,8 @@ TEST(delta_wire_refuses_what_breaks_a_bound_naming_the_field)
 	                    "everywhere (byte 0)"},
 	    {FAULT_SECOND, "shard 1: second: 604800 is above 604799 (byte 1)"},
 	    {FAULT_LENGTH, "shard 1: length_s: expected a number from 0 to 60 (byte 2)"},
-	    {FAULT_LENGTH_NAN, "shard 1: length_s: expected a number from 0 to 60"},
+	    {FAULT_LENGTH_NAN, "shard 1: length_s: expected a finite number"},
+	    {FAULT_SUM_INF, "shard 1: latency.sum: expected a finite number"},
 	    {FAULT_DUE_LATE, "shard 1: due_late: 1 is above 0"},
 	    {FAULT_MIN_MAX, "shard 1: latency.max: 9223372036854775807 is above "
 	                    "9223372036854775797"},
