@@ -17,8 +17,8 @@
  *   above 1 — and, when that bit is set, the count - 2.
  * Why this layout: a second of a shard at 1,000 requests a second over 20 endpoints holds
  * ~3,000 non-empty buckets, most with a count of 1 and a gap under 64: one byte each here
- * (4.7 KB the second, where JSON's [index, count] pairs took 35 KB), read with a byte
- * compare and a shift, where parsing JSON into a tree cost the coordinator 40 times more. */
+ * (5.5 KB the second with its counters, where JSON took 35 KB), read with a compare and a
+ * shift: ~12 µs a second, where JSON parsed into a tree cost the coordinator ~1.2 ms. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
