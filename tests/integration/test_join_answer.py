@@ -8,6 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import surge_wire
 from harness import Proc, main, refused_url
 
 TOKEN = "join-answer-test-token-0123456789"
@@ -62,7 +63,8 @@ def test_an_index_a_cast_would_wrap_is_refused():
     """Shard 2^32 of 2 is no shard: refused (exit 2) naming it. Read as a uint32_t it was
     shard 0, and the shard ran shard 0's part of the test."""
     start_ns = time.time_ns() + 500_000_000
-    answer = {"wire": 2, "version": "test", "index": 2**32, "count": 2, "start_ns": start_ns,
+    answer = {"wire": surge_wire.WIRE, "version": "test", "index": 2**32, "count": 2,
+              "start_ns": start_ns,
               "stop": False, "config": {"url": refused_url(), "options": [["requests", "1"]]}}
     with Coordinator(200, answer) as c:
         shard = join(c.port)

@@ -23,7 +23,7 @@ TEST(dist_join_answer_read_where_the_shard_stands)
 {
 	dist_join_answer_t a;
 	json_t *doc =
-	    json_loads("{\"wire\":2,\"index\":1,\"count\":3,\"start_ns\":null,"
+	    json_loads("{\"wire\":3,\"index\":1,\"count\":3,\"start_ns\":null,"
 	               "\"stop\":false,\"config\":{\"url\":\"http://x/\",\"options\":[]}}",
 	               0, NULL);
 
@@ -31,7 +31,7 @@ TEST(dist_join_answer_read_where_the_shard_stands)
 	CHECK(a.index == 1 && a.count == 3 && a.start_ns == 0 && !a.stop);
 	CHECK(a.config == json_object_get(doc, "config"));
 	json_decref(doc);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0,\"count\":1,\"start_ns\":17,\"stop\":true}",
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0,\"count\":1,\"start_ns\":17,\"stop\":true}",
 	                    true, &a),
 	          0);
 	CHECK(a.start_ns == 17 && a.stop && a.config == NULL);
@@ -45,8 +45,8 @@ TEST(dist_join_answer_of_another_wire_or_without_the_test_refused)
 	          -EPROTO);
 	CHECK_INT(read_text("{\"wire\":\"2\",\"index\":0,\"count\":1,\"config\":{}}", false, &a),
 	          -EPROTO);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0,\"count\":1}", false, &a), -EPROTO);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0.0,\"count\":1}", true, &a), -EPROTO);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0,\"count\":1}", false, &a), -EPROTO);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0.0,\"count\":1}", true, &a), -EPROTO);
 	CHECK_INT(read_text("[2]", true, &a), -EPROTO);
 	CHECK_INT(dist_join_read_answer(NULL, true, &a), -EPROTO);
 }
@@ -57,13 +57,13 @@ TEST(dist_join_answer_index_and_count_checked_before_any_cast)
 {
 	dist_join_answer_t a;
 
-	CHECK_INT(read_text("{\"wire\":2,\"index\":4294967296,\"count\":2}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0,\"count\":4294967297}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":-1,\"count\":2}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":2,\"count\":2}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0,\"count\":0}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":0,\"count\":10001}", true, &a), -ERANGE);
-	CHECK_INT(read_text("{\"wire\":2,\"index\":9999,\"count\":10000}", true, &a), 0);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":4294967296,\"count\":2}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0,\"count\":4294967297}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":-1,\"count\":2}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":2,\"count\":2}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0,\"count\":0}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":0,\"count\":10001}", true, &a), -ERANGE);
+	CHECK_INT(read_text("{\"wire\":3,\"index\":9999,\"count\":10000}", true, &a), 0);
 	CHECK(a.index == 9999 && a.count == DEAL_SHARDS_MAX);
 }
 
