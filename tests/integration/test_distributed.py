@@ -12,7 +12,7 @@ import signal
 import tempfile
 import time
 
-from harness import Proc, Serve, favoured, free_port, main, read_events, surge
+from harness import Proc, Serve, favoured, free_port, http, main, read_events, surge
 
 TOKEN = "distributed-test-token-0123456789"
 # a shard's pacer may be late on a busy host: its self-check says so (exit 4), which is no
@@ -250,6 +250,38 @@ def test_abort_on_fail_stops_every_shard():
         ([p["totals"] for p in parts], doc["totals"])
 
 
+def test_stop_on_the_page_stops_every_shard():
+    """Stop on the coordinator's page (its control, as the page sends it, with the token):
+    every shard is told in its next answer and ends; the 60 s test ends in seconds with one
+    result that holds every shard's requests."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        port = free_port()
+        out = os.path.join(d, "coordinator.json")
+        c = coordinator(port, 3, "-d", "60s", "-c", "3", "--json", out, srv.url("/health"))
+        c.wait_line("waiting for")
+        paths = [os.path.join(d, f"shard{i}.json") for i in range(3)]
+        shards = [shard(port, "--json", p) for p in paths]
+        running = shards_event(port, lambda e: sum(  # each one sending and answered
+            1 for x in e.get("shards", [])
+            if x.get("state") == "running" and (x.get("rps") or 0) > 0) == 3, seconds=30)
+        assert running, c.stderr()
+        status, _, body = http("POST", f"http://127.0.0.1:{port}/api/control/stop", body=b"{}",
+                               headers={"Content-Type": "application/json",
+                                        "Authorization": f"Bearer {TOKEN}"})
+        assert status == 200, (status, body[:300])
+        rc = c.wait()
+        codes = [s.wait() for s in shards]
+        doc = load(out)
+        parts = [load(p) for p in paths]
+    assert rc in OK_CODES, (rc, c.stderr())
+    assert "stopping every shard" in c.stderr(), c.stderr()
+    assert all(code in OK_CODES for code in codes), (codes, [s.stderr() for s in shards])
+    assert all("stops the test" in s.stderr() for s in shards), [s.stderr() for s in shards]
+    assert doc["duration_s"] < 50, doc["duration_s"]  # stopped, not run to its 60 s
+    assert sum(p["totals"]["requests"] for p in parts) == doc["totals"]["requests"], \
+        ([p["totals"] for p in parts], doc["totals"])
+
+
 def test_lost_coordinator_leaves_shards_their_results():
     """The coordinator killed mid-run: each shard gets no answer, stops after its 10 s grace,
     and writes its own result (interrupted, with what it measured)."""
@@ -368,6 +400,7 @@ if __name__ == "__main__":
     main([test_requests_exact_equal_to_merge_with_one_verdict,
           test_open_model_arrivals_are_one_process, test_shard_without_token_refused_and_logged,
           test_duplicate_extra_and_late_shards_refused, test_killed_shard_is_lost_within_3s,
-          test_abort_on_fail_stops_every_shard, test_lost_coordinator_leaves_shards_their_results,
+          test_abort_on_fail_stops_every_shard, test_stop_on_the_page_stops_every_shard,
+          test_lost_coordinator_leaves_shards_their_results,
           test_bad_options_are_usage_errors, test_a_scenario_travels_with_its_data_files,
           test_a_data_file_outside_the_scenarios_folder_is_refused])
