@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_run.h"
+#include "core/echo.h"
 #include "core/json_alloc.h"
 #include "core/units.h"
 
@@ -160,6 +161,13 @@ int cli_result_end(const char *cmd, const cli_outputs_t *o, bool quiet, const re
 	char why[512];
 	int rc = cli_exit_code(r, why, sizeof(why)), written;
 
+	/* nothing is lost, but the run held in memory what it meant to keep on disk */
+	if (r->spill.error)
+		fprintf(stderr,
+		        "surge %s: the timeline's seconds from second %zu on were kept in memory: "
+		        "its temporary file in %s could not be %s: %s\n",
+		        cmd, r->window_first, ECHO(result_spill_dir()),
+		        r->spill.opened ? "written" : "made", strerror(-r->spill.error));
 	written = write_outputs(cmd, o, quiet, r);
 	if (written == -ENOMEM) {
 		/* a run's own machine ran out: the generator's resource (4); a merge has no

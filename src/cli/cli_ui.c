@@ -362,8 +362,16 @@ static void publish_target(cli_live_t *l, bool over)
 	if (!l->ui || !l->o->scrape_url)
 		return;
 	if (over && upto >= l->reset_second &&
-	    (uint64_t)(upto - l->reset_second) < l->r->point_count)
-		length = l->r->points[upto - l->reset_second].length_s; /* the run's last second */
+	    (uint64_t)(upto - l->reset_second) < l->r->point_count) {
+		result_cursor_t c;
+		const result_point_t *p;
+
+		result_cursor_init(&c);
+		p = result_point_at(l->r, (size_t)(upto - l->reset_second), &c);
+		if (p)
+			length = p->length_s; /* the run's last second */
+		result_cursor_free(&c);
+	}
 	cli_target_publish(&l->target, l->started_wall_ns, upto, length, over, publish_event, l);
 }
 

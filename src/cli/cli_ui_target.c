@@ -122,8 +122,10 @@ static void publish_batch(cli_target_t *t, uint64_t start, int64_t from, int64_t
 	scrape_sample_t line[CLI_TARGET_SAMPLES];
 	scrape_series_t series = {.count = t->count, .samples = line};
 	result_t r;
+	result_cursor_t c;
 	buf_t event;
 
+	result_cursor_init(&c);
 	for (size_t k = 0; k < t->count; k++)
 		line[k] = *sample(t, k);
 	result_init(&r);
@@ -141,8 +143,10 @@ static void publish_batch(cli_target_t *t, uint64_t start, int64_t from, int64_t
 	if (report_target_scraped(&r, &series) < 0)
 		goto fail;
 	for (int64_t s = from; s <= to; s++) {
-		const result_point_t *p = &r.points[s - from];
+		const result_point_t *p = result_point_at(&r, (size_t)(s - from), &c);
 
+		if (!p)
+			goto fail;
 		if (isnan(p->target_cpu_cores) && isnan(p->target_rss_bytes))
 			continue;
 		buf_reset(&event);
@@ -160,6 +164,7 @@ fail:
 	t->failures++;
 out:
 	buf_free(&event);
+	result_cursor_free(&c);
 	result_free(&r);
 }
 

@@ -118,9 +118,8 @@ static void write_endpoint_second(json_writer_t *w, const result_endpoint_t *e, 
 }
 
 /* The run's own figures of one second: the load asked and given, and the self-check. */
-static void write_second_run(json_writer_t *w, const result_t *sum)
+static void write_second_run(json_writer_t *w, const result_t *sum, const result_point_t *p)
 {
-	const result_point_t *p = sum->point_count ? &sum->points[0] : NULL;
 	double length = p ? p->length_s : 0;
 
 	jsonw_key(w, "run");
@@ -193,9 +192,12 @@ static int finish(json_writer_t *w)
 int live_event_second(const result_t *sum, int64_t second, bool correction, const result_t *whole,
                       buf_t *out)
 {
-	const result_point_t *p = sum->point_count ? &sum->points[0] : NULL;
+	result_cursor_t c;
+	const result_point_t *p;
 	json_writer_t w;
 
+	result_cursor_init(&c);
+	p = sum->point_count ? result_point_at(sum, 0, &c) : NULL; /* its one second */
 	jsonw_init(&w, out, false);
 	jsonw_object_begin(&w);
 	jsonw_key(&w, "type");
@@ -206,7 +208,7 @@ int live_event_second(const result_t *sum, int64_t second, bool correction, cons
 	key_number(&w, "length_s", p ? p->length_s : 1, 3);
 	jsonw_key(&w, "correction");
 	jsonw_bool(&w, correction);
-	write_second_run(&w, sum);
+	write_second_run(&w, sum, p);
 	write_figures(&w, "total", &whole->counters, &whole->latency, whole->duration_s);
 	jsonw_key(&w, "endpoints"); /* those with a request that ended in this second */
 	jsonw_array_begin(&w);
@@ -236,6 +238,7 @@ int live_event_second(const result_t *sum, int64_t second, bool correction, cons
 	jsonw_array_end(&w);
 	write_dropped(&w, whole);
 	jsonw_object_end(&w);
+	result_cursor_free(&c);
 	return finish(&w);
 }
 

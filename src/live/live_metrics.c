@@ -114,22 +114,29 @@ static void tally_metrics(buf_t *out, const result_t *r, buf_t *labels)
 	}
 }
 
-/* The last second the run has figures for (its users and load asked), or NULL. */
-static const result_point_t *last_point(const result_t *r)
+/* The last second the run has figures for (its users and load asked), or NULL (none, or
+ * the timeline could not be read). The stream's latest seconds are in memory. */
+static const result_point_t *last_point(const result_t *r, result_cursor_t *c)
 {
-	for (size_t i = r->point_count; i-- > 0;)
-		if (r->points[i].deltas)
-			return &r->points[i];
+	for (size_t i = r->point_count; i-- > 0;) {
+		const result_point_t *p = result_point_at(r, i, c);
+
+		if (!p || p->deltas)
+			return p;
+	}
 	return NULL;
 }
 
 int live_metrics(const result_t *r, uint64_t process_start_wall_ns, buf_t *out)
 {
-	const result_point_t *p = last_point(r);
+	result_cursor_t c;
+	const result_point_t *p;
 	buf_t labels;
 	char kind[64];
 	int rc;
 
+	result_cursor_init(&c);
+	p = last_point(r, &c);
 	buf_init(&labels, 4096); /* a name is at most GEN_NAME_MAX bytes, escaped twice that */
 	endpoint_metrics(out, r, &labels);
 	prom_family(out, "surge_run_transport_errors_total", "counter",
@@ -186,5 +193,6 @@ int live_metrics(const result_t *r, uint64_t process_start_wall_ns, buf_t *out)
 	buf_append_str(out, "\"} 1\n");
 	rc = buf_error(&labels) ? buf_error(&labels) : buf_error(out);
 	buf_free(&labels);
+	result_cursor_free(&c);
 	return rc;
 }

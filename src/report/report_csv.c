@@ -391,6 +391,7 @@ typedef struct history {
 	hist_t *cumulative; /* everything up to the end of the interval */
 	uint64_t requests, failures, bytes_in;
 	double start_epoch;
+	double prev_t;    /* where the point before ended (the timeline's t) */
 	bool has_hists;   /* every point so far carried its histogram */
 	double run_ms[9]; /* the whole run's latency figures */
 } history_t;
@@ -441,10 +442,11 @@ static int point_hist(const result_point_t *p, hist_t *h)
 	return -ENOENT;
 }
 
-static int history_row(buf_t *out, const result_t *res, size_t i, history_t *hs)
+/* Point p (second i) as a row; hs->prev_t is the end of the one before it. */
+static int history_row(buf_t *out, const result_t *res, size_t i, const result_point_t *p,
+                       history_t *hs)
 {
-	const result_point_t *p = &res->points[i];
-	double start = i == 0 ? 0 : result_round(res->points[i - 1].t, 3);
+	double start = i == 0 ? 0 : result_round(hs->prev_t, 3);
 	double end = result_round(p->t, 3);
 	double length = end - start > 0 ? end - start : 1;
 	/* the point's own percentiles, as the document writes them */
@@ -513,8 +515,10 @@ static double start_epoch(const result_t *r)
 int report_csv_history(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
 	history_t hs = {.has_hists = true};
+	result_cursor_t c;
 	int rc;
 
+	result_cursor_init(&c);
 	hs.second = malloc(sizeof(hist_t));
 	hs.cumulative = malloc(sizeof(hist_t));
 	if (!hs.second || !hs.cumulative) {
@@ -526,11 +530,16 @@ int report_csv_history(const result_t *r, buf_t *out, char *err, size_t errlen)
 	hs.start_epoch = start_epoch(r);
 	rc = header(out, history_columns, COUNT(history_columns), true, history_total_columns,
 	            COUNT(history_total_columns));
-	for (size_t i = 0; i < r->point_count && rc == 0; i++)
-		rc = history_row(out, r, i, &hs);
+	for (size_t i = 0; i < r->point_count && rc == 0; i++) {
+		const result_point_t *p = result_point_at(r, i, &c);
+
+		rc = p ? history_row(out, r, i, p, &hs) : c.error;
+		hs.prev_t = p ? p->t : 0;
+	}
 done:
 	free(hs.second);
 	free(hs.cumulative);
+	result_cursor_free(&c);
 	return rc ? fail(err, errlen, rc, "stats history CSV") : 0;
 }
 

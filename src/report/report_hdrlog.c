@@ -13,15 +13,21 @@
 #define FORMAT_VERSION "1.3"
 #define US_PER_MS      1000.0 /* the maxValueUnitRatio: our values are µs, the max is in ms */
 
-/* Whether every timeline point carries its own histogram (then the log has one line each). */
-static bool timeline_has_hists(const result_t *r)
+/* Whether every timeline point carries its own histogram (then the log has one line each):
+ * 1, 0, or a negative errno (the timeline could not be read). */
+static int timeline_has_hists(const result_t *r, result_cursor_t *c)
 {
 	if (!r->point_count)
-		return false;
-	for (size_t i = 0; i < r->point_count; i++)
-		if (!r->points[i].hist && !(r->points[i].open && r->points[i].open->total))
-			return false;
-	return true;
+		return 0;
+	for (size_t i = 0; i < r->point_count; i++) {
+		const result_point_t *p = result_point_at(r, i, c);
+
+		if (!p)
+			return c->error;
+		if (!p->hist && !(p->open && p->open->total))
+			return 0;
+	}
+	return 1;
 }
 
 static void put_header(buf_t *out, const result_t *r)
@@ -76,22 +82,33 @@ int report_hdrlog(const result_t *r, buf_t *out, char *err, size_t errlen)
 {
 	hist_t *h = malloc(sizeof(*h));
 	buf_t scratch;
-	int rc;
+	result_cursor_t c;
+	int rc, every;
 
 	buf_init(&scratch, 16u << 20);
+	result_cursor_init(&c);
 	if (!h) {
 		rc = -ENOMEM;
 		goto done;
 	}
 	put_header(out, r);
 	rc = buf_error(out);
-	if (rc == 0 && timeline_has_hists(r)) {
-		for (size_t i = 0; i < r->point_count && rc == 0; i++) {
-			const result_point_t *p = &r->points[i];
-			double start = i ? r->points[i - 1].t : 0;
+	every = rc == 0 ? timeline_has_hists(r, &c) : 0;
+	if (every < 0) {
+		rc = every;
+	} else if (rc == 0 && every) {
+		double start = 0;
 
+		for (size_t i = 0; i < r->point_count && rc == 0; i++) {
+			const result_point_t *p = result_point_at(r, i, &c);
+
+			if (!p) {
+				rc = c.error;
+				break;
+			}
 			rc = put_interval(out, start, p->t - start, p->open, p->hist, p->hist_len,
 			                  h, &scratch);
+			start = p->t;
 		}
 	} else if (rc == 0 && !r->latency.read) { /* a document without histograms.all: none */
 		/* no per-second histograms in this result: the whole run as one interval */
@@ -100,6 +117,7 @@ int report_hdrlog(const result_t *r, buf_t *out, char *err, size_t errlen)
 done:
 	free(h);
 	buf_free(&scratch);
+	result_cursor_free(&c);
 	if (rc == -EINVAL)
 		snprintf(err, errlen, "HDR log: malformed histogram in the result");
 	else if (rc)

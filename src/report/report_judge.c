@@ -184,13 +184,22 @@ static int put_recommendations(result_t *r, const recommendation_t *recs, int n)
 static double asked_rate(const result_t *r)
 {
 	double asked = 0, seconds = 0;
+	result_cursor_t c;
 
 	if (!r->config.open_model)
 		return 0;
+	result_cursor_init(&c);
 	for (size_t i = 0; i < r->point_count; i++) {
-		asked += r->points[i].target * r->points[i].length_s;
-		seconds += r->points[i].length_s;
+		const result_point_t *p = result_point_at(r, i, &c);
+
+		if (!p) { /* the timeline cannot be read: the rate the config says */
+			seconds = 0;
+			break;
+		}
+		asked += p->target * p->length_s;
+		seconds += p->length_s;
 	}
+	result_cursor_free(&c);
 	return seconds > 0 ? asked / seconds : r->config.rate;
 }
 

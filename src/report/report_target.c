@@ -81,32 +81,50 @@ static bool cum_at(const cpu_curve_t *c, double x, bool strict, double *out)
 	return true;
 }
 
-static void cpu_figures(result_t *r, const cpu_curve_t *c)
+static double rss_near(const scrape_series_t *s, uint64_t start_wall_ns, double x);
+
+/* Each second's target CPU and RSS (timeline[].target_cpu_cores, target_rss_bytes), the
+ * busiest second and the run's average. 0, or a negative errno: the timeline could not be
+ * read or written. */
+static int cpu_figures(result_t *r, const cpu_curve_t *c, const scrape_series_t *s)
 {
 	result_target_t *t = &r->target;
 	double duration = r->duration_s, a, b, ca, cb;
+	result_cursor_t cursor;
+	int rc = 0;
 
 	t->cpu_cores_avg = t->cpu_cores_max = NAN;
-	for (size_t i = 0; i < r->point_count; i++) {
-		result_point_t *p = &r->points[i];
+	result_cursor_init(&cursor);
+	for (size_t i = 0; i < r->point_count && rc == 0; i++) {
+		const result_point_t *at = result_point_at(r, i, &cursor);
+		result_point_t p;
 
-		p->target_cpu_cores = NAN;
-		if (p->length_s > 0.05 && cum_at(c, p->t - p->length_s, true, &ca) &&
-		    cum_at(c, p->t, true, &cb)) {
-			p->target_cpu_cores = (cb - ca) / p->length_s;
-			/* a short last interval is too coarse for the 10 ms ticks of the counter */
-			if (p->length_s >= 0.5 && !(p->target_cpu_cores <= t->cpu_cores_max))
-				t->cpu_cores_max = p->target_cpu_cores;
+		if (!at) {
+			rc = cursor.error;
+			break;
 		}
+		p = *at;
+		p.target_rss_bytes = rss_near(s, r->started_wall_ns, p.t);
+		p.target_cpu_cores = NAN;
+		if (p.length_s > 0.05 && cum_at(c, p.t - p.length_s, true, &ca) &&
+		    cum_at(c, p.t, true, &cb)) {
+			p.target_cpu_cores = (cb - ca) / p.length_s;
+			/* a short last interval is too coarse for the 10 ms ticks of the counter */
+			if (p.length_s >= 0.5 && !(p.target_cpu_cores <= t->cpu_cores_max))
+				t->cpu_cores_max = p.target_cpu_cores;
+		}
+		rc = result_point_update(r, i, &p);
 	}
-	if (c->n < 2)
-		return;
+	result_cursor_free(&cursor);
+	if (rc < 0 || c->n < 2)
+		return rc;
 	a = c->x[0] > 0 ? c->x[0] : 0;
 	b = c->x[c->n - 1] < duration ? c->x[c->n - 1] : duration;
 	if (b - a >= 0.5 && cum_at(c, a, false, &ca) && cum_at(c, b, false, &cb))
 		t->cpu_cores_avg = (cb - ca) / (b - a);
 	if (isnan(t->cpu_cores_max))
 		t->cpu_cores_max = t->cpu_cores_avg;
+	return 0;
 }
 
 /* The gauges: maxima over the run, limits as last reported, counters as increases. */
@@ -244,9 +262,9 @@ int report_target_scraped(result_t *r, const scrape_series_t *s)
 	if (build_curve(s, r->started_wall_ns, &c) < 0 || !(t->url = result_strdup(r, s->url)) ||
 	    (s->last_error[0] && !(t->last_error = result_strdup(r, s->last_error))))
 		goto out;
-	for (size_t i = 0; i < r->point_count; i++)
-		r->points[i].target_rss_bytes = rss_near(s, r->started_wall_ns, r->points[i].t);
-	cpu_figures(r, &c);
+	if ((rc = cpu_figures(r, &c, s)) < 0)
+		goto out;
+	rc = -ENOMEM;
 	gauge_figures(t, s);
 	cgroup_figures(t, s);
 	if ((t->cpu_basis = result_strdup(r, capacity(t))))

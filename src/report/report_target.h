@@ -11,7 +11,8 @@ struct scrape_series;
 
 /* The scraper's samples condensed against r's clock and timeline into r->target (has_target
  * set; figures the target did not export NAN) and each second's target_cpu_cores and
- * target_rss_bytes. r's start, duration and timeline must be final. 0 or -ENOMEM. */
+ * target_rss_bytes. r's start, duration and timeline must be final. 0, -ENOMEM, or the
+ * timeline's read or write failure (result_point_update). */
 int report_target_scraped(struct result *r, const struct scrape_series *s);
 
 /* The summary's target line, recommendations and cost. */

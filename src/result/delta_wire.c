@@ -107,8 +107,11 @@ static void write_counters(buf_t *out, const gen_counters_t *c)
 
 int delta_wire_encode(const result_t *sum, int64_t second, buf_t *out)
 {
-	const result_point_t *p = sum->point_count ? &sum->points[0] : NULL;
+	result_cursor_t c;
+	const result_point_t *p;
 
+	result_cursor_init(&c);
+	p = sum->point_count ? result_point_at(sum, 0, &c) : NULL; /* its one second */
 	put_uint(out, DELTA_WIRE_VERSION);
 	put_uint(out, (uint64_t)(second < 0 ? 0 : second));
 	put_f64(out, p ? p->length_s : 1);
@@ -141,6 +144,7 @@ int delta_wire_encode(const result_t *sum, int64_t second, buf_t *out)
 		put_f64(out, t->value);
 		write_hist(out, &t->hist);
 	}
+	result_cursor_free(&c);
 	return buf_error(out);
 }
 

@@ -107,19 +107,6 @@ void result_init(result_t *r)
 	r->assessment.target_p95_ms = NAN;
 }
 
-static void point_free(result_t *r, result_point_t *p)
-{
-	if (p->hist)
-		result_release(r, p->hist, p->hist_len + 1);
-	p->hist = NULL;
-	p->hist_len = 0;
-	if (p->open) {
-		result_hist_free(r, p->open);
-		result_release(r, p->open, sizeof(*p->open));
-		p->open = NULL;
-	}
-}
-
 void result_free(result_t *r)
 {
 	result_config_t *c = &r->config;
@@ -142,9 +129,7 @@ void result_free(result_t *r)
 	for (uint32_t i = 0; i < r->tally_count; i++)
 		result_hist_free(r, &r->tallies[i].hist);
 	result_release(r, r->tallies, r->tally_cap * sizeof(*r->tallies));
-	for (size_t i = 0; i < r->point_count; i++)
-		point_free(r, &r->points[i]);
-	result_release(r, r->points, r->point_cap * sizeof(*r->points));
+	result_timeline_free(r);
 	result_release(r, r->markers, r->marker_cap * sizeof(*r->markers));
 	result_strfree(r, r->group_header);
 	for (uint32_t i = 0; i < r->group_count; i++)
@@ -271,44 +256,6 @@ result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *
 	return t;
 }
 
-static void point_init(result_point_t *p, int64_t second)
-{
-	memset(p, 0, sizeof(*p));
-	p->second = second;
-	p->t = (double)second + 1;
-	p->length_s = 1;
-	p->target_cpu_cores = NAN;
-	p->target_rss_bytes = NAN;
-}
-
-result_point_t *result_point(result_t *r, int64_t second)
-{
-	if (second < 0 || second >= (int64_t)RESULT_POINTS_MAX) {
-		r->dropped.points++;
-		return NULL;
-	}
-	while ((size_t)second >= r->point_count) {
-		if (r->point_count == r->point_cap) {
-			size_t cap = r->point_cap ? r->point_cap * 2 : 64;
-			result_point_t *p;
-
-			if (cap > RESULT_POINTS_MAX)
-				cap = RESULT_POINTS_MAX;
-			p = result_realloc(r, r->points, r->point_cap * sizeof(*p),
-			                   cap * sizeof(*p));
-			if (!p) {
-				r->dropped.points++;
-				return NULL;
-			}
-			r->points = p;
-			r->point_cap = cap;
-		}
-		point_init(&r->points[r->point_count], (int64_t)r->point_count);
-		r->point_count++;
-	}
-	return &r->points[second];
-}
-
 /* ---- sealing: a point's open histogram encoded, and back ---- */
 
 static int seal_point(result_t *r, result_point_t *p)
@@ -366,15 +313,13 @@ static result_hist_t *open_point(result_t *r, result_point_t *p)
 		p->hist = NULL;
 		p->hist_len = 0;
 	}
-	if ((size_t)p->second < r->sealed_upto)
-		r->sealed_upto = (size_t)p->second;
 	return p->open;
 }
 
 int result_seal(result_t *r)
 {
 	for (size_t i = r->sealed_upto; i < r->point_count; i++) {
-		int rc = seal_point(r, &r->points[i]);
+		int rc = seal_point(r, &r->window[i - r->window_first]);
 
 		if (rc < 0)
 			return rc;
@@ -424,6 +369,45 @@ static void add_markers(result_t *r, const gen_marker_t *m, uint32_t n)
 	}
 }
 
+/* The delta's second added to its point (users and counters summed, its histogram into the
+ * point's, opened — decoded when sealed). 0 or -ENOMEM. */
+static int add_to_point(result_t *r, result_point_t *p, const delta_t *d)
+{
+	result_hist_t *open = open_point(r, p);
+
+	/* the threads' last second ends when the last of them stops */
+	if (!p->deltas++ || d->length_s > p->length_s)
+		p->length_s = d->length_s;
+	p->t = (double)p->second + p->length_s;
+	p->users += d->users;
+	p->target = d->target;
+	p->requests += d->counters.requests;
+	p->errors += d->counters.errors;
+	p->late += d->counters.late;
+	p->dropped += d->counters.dropped;
+	p->bytes_in += d->counters.bytes_in;
+	p->due += d->due;
+	p->due_late += d->due_late;
+	if (d->busiest_cpu > p->busiest_cpu)
+		p->busiest_cpu = d->busiest_cpu;
+	return !open || result_hist_add(r, open, &d->latency) < 0 ? -ENOMEM : 0;
+}
+
+/* A delta of a second already spilled (a thread, or a starved pacer's due counts, came more
+ * than RESULT_SPILL_AFTER seconds late): the second read back, added to, sealed and written
+ * again. Its old text stays in the file, unread. 0, or a negative errno: the delta is lost
+ * to that second (the caller counts it), and a write failure stops spilling. */
+static int add_to_spilled(result_t *r, const delta_t *d)
+{
+	result_point_t p;
+	int rc = result_timeline_load(r, (size_t)d->second, &p);
+
+	if (rc == 0 && (rc = add_to_point(r, &p, d)) == 0 && (rc = seal_point(r, &p)) == 0)
+		rc = result_timeline_store(r, (size_t)d->second, &p);
+	result_point_free(r, &p);
+	return rc;
+}
+
 int result_add(result_t *r, const delta_t *d)
 {
 	result_point_t *p;
@@ -450,26 +434,15 @@ int result_add(result_t *r, const delta_t *d)
 	if (add_tallies(r, d->tallies, d->tally_count) < 0)
 		rc = -ENOMEM;
 	add_markers(r, d->markers, d->marker_count);
-	p = result_point(r, d->second);
-	if (p) {
-		result_hist_t *open = open_point(r, p);
+	if (d->second >= 0 && (size_t)d->second < r->window_first) {
+		int lost = add_to_spilled(r, d);
 
-		/* the threads' last second ends when the last of them stops */
-		if (!p->deltas++ || d->length_s > p->length_s)
-			p->length_s = d->length_s;
-		p->t = (double)p->second + p->length_s;
-		p->users += d->users;
-		p->target = d->target;
-		p->requests += d->counters.requests;
-		p->errors += d->counters.errors;
-		p->late += d->counters.late;
-		p->dropped += d->counters.dropped;
-		p->bytes_in += d->counters.bytes_in;
-		p->due += d->due;
-		p->due_late += d->due_late;
-		if (d->busiest_cpu > p->busiest_cpu)
-			p->busiest_cpu = d->busiest_cpu;
-		if (!open || result_hist_add(r, open, &d->latency) < 0)
+		if (lost < 0)
+			rc = lost;
+	} else if ((p = result_point(r, d->second))) {
+		if ((size_t)p->second < r->sealed_upto)
+			r->sealed_upto = (size_t)p->second; /* open again: sealed with the others */
+		if (add_to_point(r, p, d) < 0)
 			rc = -ENOMEM;
 	}
 	if ((double)d->second + d->length_s > r->duration_s)
@@ -477,12 +450,14 @@ int result_add(result_t *r, const delta_t *d)
 	/* seal what the stream has moved past: its threads' deltas are in */
 	while (r->sealed_upto < r->point_count &&
 	       (int64_t)r->sealed_upto + RESULT_OPEN_SECONDS < d->second) {
-		if (seal_point(r, &r->points[r->sealed_upto]) < 0) {
+		if (seal_point(r, &r->window[r->sealed_upto - r->window_first]) < 0) {
 			r->dropped.deltas_lost++;
 			return -ENOMEM;
 		}
 		r->sealed_upto++;
 	}
+	/* and what is sealed leaves memory (a failure keeps it there: said in spill.error) */
+	(void)result_timeline_spill(r);
 	if (rc < 0)
 		r->dropped.deltas_lost++;
 	return rc;

@@ -98,6 +98,21 @@ typedef struct result_point {
 	uint32_t deltas; /* result_add: the deltas summed into it (its length is their longest) */
 } result_point_t;
 
+/* Where a streamed result's sealed seconds go (result_timeline.c): two unlinked files in
+ * $TMPDIR (else /tmp), one of fixed-size records (a point's figures, second i at i times the
+ * record's size, so any second is one read away and can be rewritten in place) and one of
+ * their histograms' text, appended. Opened on the first second to spill. */
+typedef struct result_spill {
+	bool opened; /* the descriptors below are the files' */
+	int records_fd, hists_fd;
+	uint64_t hists_end; /* bytes written to hists_fd */
+	uint64_t seconds;   /* seconds written (records), the rewritten ones counted again */
+	/* why spilling stopped (a negative errno: the file could not be made or written): the
+	 * seconds from window_first on stay in memory, as without a file; 0: it goes on */
+	int error;
+	bool off; /* never spill: every second stays in memory (tests compare both) */
+} result_spill_t;
+
 typedef struct result_group {
 	char value[129];
 	uint64_t responses, errors;
@@ -223,9 +238,14 @@ typedef struct result {
 	result_tally_t *tallies;
 	uint32_t tally_count, tally_cap;
 
-	result_point_t *points;
-	size_t point_count, point_cap;
+	/* The timeline: point_count seconds. Those before window_first are spilled (sealed,
+	 * written to spill's file, out of memory); window holds the rest, window[k] being
+	 * second window_first + k. Read any second with result_point_at (result_timeline.c). */
+	size_t point_count;
+	result_point_t *window;
+	size_t window_first, window_cap;
 	size_t sealed_upto; /* points before this index hold no open histogram */
+	result_spill_t spill;
 	/* the load's changes while it ran (gen_steer, carried by the deltas), in order: when
 	 * (since started_at, and wall clock) and what, for every chart to mark */
 	gen_marker_t *markers;
@@ -379,9 +399,40 @@ result_endpoint_t *result_endpoint(result_t *r, const char *method, const char *
 /* The position of an endpoint in r->endpoints, or -1: none of that method and name. */
 int64_t result_endpoint_find(const result_t *r, const char *method, const char *name);
 result_tally_t *result_tally(result_t *r, enum gen_tally_kind kind, const char *name);
-/* The point of `second`, added (with the empty seconds before it) when new; NULL when past
- * RESULT_POINTS_MAX or out of memory (counted in dropped.points). */
+/* ---- the timeline (result_timeline.c) ---- */
+
+/* The point of `second` to fill in, added (with the empty seconds before it) when new; NULL
+ * when past RESULT_POINTS_MAX or out of memory (counted in dropped.points), or when it is
+ * spilled (only a stream's result spills, and only result_add adds to one; see below). */
 result_point_t *result_point(result_t *r, int64_t second);
+
+/* A spilled second read back: its copy and its histogram's text. */
+typedef struct result_cursor {
+	result_point_t point;
+	buf_t hist;
+	int error; /* why the last read failed (a negative errno); 0 */
+} result_cursor_t;
+
+void result_cursor_init(result_cursor_t *c);
+void result_cursor_free(result_cursor_t *c);
+/* Second i (< point_count) as the document holds it, wherever it is kept: in memory, the
+ * point itself (valid until r changes); spilled, read into c (valid until c's next read).
+ * NULL when it cannot be read, with c->error. The one way any reader reads the timeline. */
+const result_point_t *result_point_at(const result_t *r, size_t i, result_cursor_t *c);
+/* Second i's figures set to p's (its second, histogram and open histogram stay), in memory
+ * or in the spill file: 0 or a negative errno. */
+int result_point_update(result_t *r, size_t i, const result_point_t *p);
+/* The directory of the spill files: $TMPDIR, else /tmp. */
+const char *result_spill_dir(void);
+
+/* result/ only: the window's sealed seconds but the last RESULT_SPILL_AFTER written out
+ * (result_add; a failure stops spilling, said in spill.error, nothing lost); spilled second
+ * i read into p (its text allocated, counted) and written again after a change. */
+int result_timeline_spill(result_t *r);
+int result_timeline_load(result_t *r, size_t i, result_point_t *p);
+int result_timeline_store(result_t *r, size_t i, const result_point_t *p);
+void result_point_free(result_t *r, result_point_t *p);
+void result_timeline_free(result_t *r);
 /* The dense scratch histogram (allocated on first use); NULL on no memory. */
 hist_t *result_scratch(result_t *r);
 

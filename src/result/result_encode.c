@@ -332,12 +332,23 @@ static void write_timeline(enc_t *e)
 	json_writer_t *w = &e->w;
 	const result_t *r = e->r;
 
+	result_cursor_t c;
+
 	jsonw_key(w, "timeline");
 	jsonw_array_begin(w);
+	result_cursor_init(&c);
 	for (size_t i = 0; i < r->point_count; i++) {
-		const result_point_t *p = &r->points[i];
-		int64_t p50 = p->p50_us, p95 = p->p95_us, p99 = p->p99_us;
+		const result_point_t *p = result_point_at(r, i, &c);
+		int64_t p50, p95, p99;
 
+		if (!p) { /* the spill file could not be read: no document rather than a hole */
+			if (!e->rc)
+				e->rc = c.error;
+			break;
+		}
+		p50 = p->p50_us;
+		p95 = p->p95_us;
+		p99 = p->p99_us;
 		if (p->open) { /* not sealed yet: its percentiles from its open histogram */
 			result_hist_expand(p->open, e->h);
 			p50 = hist_percentile(e->h, 50);
@@ -383,6 +394,7 @@ static void write_timeline(enc_t *e)
 			key_number(w, "target_rss_bytes", p->target_rss_bytes, 0);
 		jsonw_object_end(w);
 	}
+	result_cursor_free(&c);
 	jsonw_array_end(w);
 }
 

@@ -65,9 +65,9 @@ static int shift_points(result_t *into, int64_t by)
 		return 0;
 	if (!result_point(into, (int64_t)old - 1 + by))
 		return -ENOMEM;
-	memmove(&into->points[by], &into->points[0], old * sizeof(*into->points));
+	memmove(&into->window[by], &into->window[0], old * sizeof(*into->window));
 	for (size_t i = 0; i < into->point_count; i++) {
-		result_point_t *p = &into->points[i];
+		result_point_t *p = &into->window[i];
 
 		if (i < (size_t)by) {
 			memset(p, 0, sizeof(*p));
@@ -174,25 +174,35 @@ static int add_point(result_t *into, result_point_t *p, const result_point_t *f)
 
 static int merge_timeline(result_t *into, const result_t *from, double offset_s)
 {
-	for (size_t i = 0; i < from->point_count; i++) {
-		const result_point_t *f = &from->points[i];
-		int64_t s = llround(offset_s + (double)f->second);
-		size_t before = into->point_count;
-		result_point_t *p = result_point(into, s);
-		int rc;
+	result_cursor_t c;
+	int rc = 0;
 
-		if (!p)
+	result_cursor_init(&c);
+	for (size_t i = 0; i < from->point_count && rc == 0; i++) {
+		const result_point_t *f = result_point_at(from, i, &c);
+		int64_t s;
+		size_t before = into->point_count;
+		result_point_t *p;
+
+		if (!f) {
+			rc = c.error;
+			break;
+		}
+		s = llround(offset_s + (double)f->second);
+		if (!(p = result_point(into, s)))
 			continue; /* counted in dropped.points */
 		for (size_t k = before; k < into->point_count; k++)
-			into->points[k].gap = true; /* until a shard's second lands there */
+			into->window[k].gap = true; /* until a shard's second lands there */
 		p->gap = false;
-		if ((rc = add_point(into, p, f)) < 0)
-			return rc;
+		rc = add_point(into, p, f);
 	}
+	result_cursor_free(&c);
+	if (rc < 0)
+		return rc;
 	/* every second of the whole is whole, but the last: it ends with the whole's span (a
 	 * part's seconds, offset by a fraction, are rounded onto the whole's) */
 	for (size_t i = 0; i < into->point_count; i++) {
-		result_point_t *p = &into->points[i];
+		result_point_t *p = &into->window[i];
 		double start = (double)p->second;
 
 		p->t = into->duration_s > start && into->duration_s < start + 1 ? into->duration_s
@@ -357,6 +367,10 @@ int result_merge(result_t *into, const result_t *from, const char *from_name)
 	double offset_s, end_s;
 	int rc;
 
+	/* into's seconds are all in memory (its window from second 0): a stream's result, which
+	 * spills, is merged from, never into */
+	if (into->window_first)
+		return -EINVAL;
 	if (first) {
 		if ((rc = copy_strings(into, from)) < 0)
 			return rc;

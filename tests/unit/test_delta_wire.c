@@ -12,6 +12,7 @@
 #include "result/delta_wire.h"
 #include "result/result.h"
 #include "test.h"
+#include "test_points.h"
 
 static uint64_t seed = 7;
 
@@ -121,11 +122,11 @@ static void check_back(const result_t *sum, const delta_wire_t *w)
 		CHECK_INT(back.tallies[i].passes, sum->tallies[i].passes);
 		CHECK(same(&back.tallies[i].hist, &sum->tallies[i].hist));
 	}
-	CHECK(back.points[0].length_s == sum->points[0].length_s);
-	CHECK(back.points[0].target == sum->points[0].target);
-	CHECK(back.points[0].busiest_cpu == sum->points[0].busiest_cpu);
-	CHECK_INT(back.points[0].users, sum->points[0].users);
-	CHECK_INT(back.points[0].due_late, sum->points[0].due_late);
+	CHECK(test_point(&back, 0).length_s == test_point(sum, 0).length_s);
+	CHECK(test_point(&back, 0).target == test_point(sum, 0).target);
+	CHECK(test_point(&back, 0).busiest_cpu == test_point(sum, 0).busiest_cpu);
+	CHECK_INT(test_point(&back, 0).users, test_point(sum, 0).users);
+	CHECK_INT(test_point(&back, 0).due_late, test_point(sum, 0).due_late);
 	result_free(&back);
 }
 

@@ -16,6 +16,7 @@
 #include "dist/dist.h"
 #include "dist/dist_sum.h"
 #include "test.h"
+#include "test_points.h"
 
 #define S NS_PER_S
 
@@ -270,14 +271,16 @@ TEST(distributed_batches_added_once_and_whole)
 	CHECK_INT(k.seconds, 1);
 	CHECK_INT(k.done_count, 1);
 	CHECK_INT(k.done[0], 0);
-	CHECK(k.r.point_count == 1 && k.r.points[0].target == 10 && k.r.points[0].users == 4);
+	CHECK(k.r.point_count == 1 && test_point(&k.r, 0).target == 10 &&
+	      test_point(&k.r, 0).users == 4);
 	CHECK_INT(k.r.latency.total, 150);
 	/* a correction of second 0 (a late part): added as it came, its target not counted
 	 * again */
 	CHECK_INT(batch(t, 1, 2, 2 * S, NULL, 1, second_of(0, 1, 5)), 0);
 	CHECK_INT(k.r.counters.requests, 151);
 	CHECK_INT(k.seconds, 2);
-	CHECK(k.r.point_count == 1 && k.r.points[0].target == 10 && k.r.points[0].users == 6);
+	CHECK(k.r.point_count == 1 && test_point(&k.r, 0).target == 10 &&
+	      test_point(&k.r, 0).users == 6);
 	/* a batch with one bad second is refused whole: nothing of it is added, nor summed */
 	{
 		buf_t bad = second_of(1, 7, 5);
@@ -336,7 +339,7 @@ TEST(distributed_seconds_past_the_sums_are_handed_over_as_they_come)
 	CHECK_INT(k.r.counters.requests, 10 * (DIST_SUM_SECONDS + 2) + DIST_SUM_SECONDS + 2);
 	CHECK_INT(k.done_count, DIST_SUM_SECONDS + 2);
 	for (int s = 0; s < DIST_SUM_SECONDS + 2; s++)
-		CHECK_INT(k.r.points[s].target, 2);
+		CHECK_INT(test_point(&k.r, s).target, 2);
 	/* shard 0 goes on alone; the run is closed before shard 1 sends second 10 */
 	CHECK_INT(batch(t, 0, DIST_SUM_SECONDS + 3, 2 * S, NULL, 1,
 	                second_of(DIST_SUM_SECONDS + 2, 5, 1)),

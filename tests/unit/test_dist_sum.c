@@ -9,6 +9,7 @@
 #include "dist/dist_sum.h"
 #include "result/delta_wire.h"
 #include "test.h"
+#include "test_points.h"
 
 static uint64_t seed = 11;
 
@@ -143,7 +144,8 @@ static void check_same(const result_t *a, const result_t *b)
 	}
 	CHECK_INT(a->point_count, b->point_count);
 	for (size_t i = 0; i < a->point_count && i < b->point_count; i++) {
-		const result_point_t *p = &a->points[i], *q = &b->points[i];
+		const result_point_t pa = test_point(a, i), qb = test_point(b, i);
+		const result_point_t *p = &pa, *q = &qb;
 
 		CHECK(p->length_s == q->length_s && p->users == q->users &&
 		      p->target == q->target && p->requests == q->requests &&

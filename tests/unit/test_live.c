@@ -15,6 +15,7 @@
 #include "scrape/prom.h"
 #include "result/result.h"
 #include "test.h"
+#include "test_points.h"
 
 #define EVENTS_MAX 256
 
@@ -145,7 +146,7 @@ TEST(live_seconds_are_the_final_results_seconds)
 	CHECK_INT(result_seal(&w.whole), 0);
 	CHECK(w.count >= 4); /* 3.5 s: four seconds, the last a half */
 	for (size_t s = 0; s < w.whole.point_count; s++) {
-		const result_point_t *p = &w.whole.points[s];
+		const result_point_t pt = test_point(&w.whole, s), *p = &pt;
 		const json_t *e = event_of(&w, (int64_t)s);
 
 		CHECK(e != NULL);

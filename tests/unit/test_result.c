@@ -13,6 +13,7 @@
 #include "result/result.h"
 #include "result/result_doc.h"
 #include "test.h"
+#include "test_points.h"
 
 #define FIXTURES "tests/fixtures/results/"
 
@@ -241,10 +242,12 @@ TEST(result_sum_of_deltas_is_the_run)
 	CHECK_INT(r.endpoints[1].counters.errors_by_kind[GEN_ERR_RESET], 60);
 	CHECK_INT(r.point_count, 30);
 	for (size_t i = 0; i < r.point_count; i++) {
-		CHECK_INT(r.points[i].requests, 2 * 4 * 50);
-		CHECK_INT(r.points[i].users, 20); /* two threads' users */
-		CHECK(point_is(&r.points[i], seconds[i]));
-		CHECK_INT(r.points[i].p99_us, hist_percentile(seconds[i], 99));
+		result_point_t pt = test_point(&r, i);
+
+		CHECK_INT(pt.requests, 2 * 4 * 50);
+		CHECK_INT(pt.users, 20); /* two threads' users */
+		CHECK(point_is(&pt, seconds[i]));
+		CHECK_INT(pt.p99_us, hist_percentile(seconds[i], 99));
 	}
 	CHECK_INT(r.tally_count, 2);
 	CHECK_INT(r.tallies[0].passes, 30 * 2 * 4);
@@ -475,8 +478,13 @@ static void fill_sections(result_t *r)
 	                              .cpu_throttled_share = NAN,
 	                              .cpu_throttled_s = NAN,
 	                              .oom_kills = NAN};
-	r->points[3].target_cpu_cores = 0.5;
-	r->points[3].target_rss_bytes = 1e7;
+	{
+		result_point_t third = test_point(r, 3);
+
+		third.target_cpu_cores = 0.5;
+		third.target_rss_bytes = 1e7;
+		CHECK_INT(result_point_update(r, 3, &third), 0);
+	}
 	r->generator.cpu_s = 1.5;
 	r->generator.threads = 2;
 	r->generator.connections = 64;
@@ -530,9 +538,9 @@ TEST(result_round_trip_is_exact)
 	}
 	CHECK_INT(back.point_count, r.point_count);
 	for (size_t i = 0; i < r.point_count && i < back.point_count; i++) {
-		CHECK_INT(back.points[i].requests, r.points[i].requests);
-		CHECK_INT(back.points[i].p95_us, r.points[i].p95_us);
-		CHECK_STR(back.points[i].hist, r.points[i].hist);
+		CHECK_INT(test_point(&back, i).requests, test_point(&r, i).requests);
+		CHECK_INT(test_point(&back, i).p95_us, test_point(&r, i).p95_us);
+		CHECK_STR(test_point(&back, i).hist, test_point(&r, i).hist);
 	}
 	CHECK(result_hist_equal(&back.tallies[1].hist, &r.tallies[1].hist));
 	CHECK_INT(back.threshold_count, 2);
@@ -586,9 +594,10 @@ TEST(result_merge_aligns_by_wall_clock_second)
 	CHECK_INT(whole.point_count, 32);
 	CHECK_NEAR(whole.duration_s, 32, 1e-9);
 	CHECK_INT(whole.counters.requests, a.counters.requests + b.counters.requests);
-	CHECK_INT(whole.points[0].requests, b.points[0].requests);
-	CHECK_INT(whole.points[2].requests, a.points[0].requests + b.points[2].requests);
-	CHECK_INT(whole.points[31].requests, a.points[29].requests);
+	CHECK_INT(test_point(&whole, 0).requests, test_point(&b, 0).requests);
+	CHECK_INT(test_point(&whole, 2).requests,
+	          test_point(&a, 0).requests + test_point(&b, 2).requests);
+	CHECK_INT(test_point(&whole, 31).requests, test_point(&a, 29).requests);
 	CHECK_INT(whole.endpoint_count, 3);
 	CHECK_INT(whole.shards, 2);
 	CHECK_INT(whole.merged_count, 2);

@@ -17,6 +17,7 @@
 #include "loopback_server.h"
 #include "result/result.h"
 #include "test.h"
+#include "test_points.h"
 
 #define WAIT_MAX_NS (20 * NS_PER_S) /* the most a test waits for the stream to show a thing */
 
@@ -52,8 +53,8 @@ static bool complete_second(watch_t *w, int64_t s, result_point_t *out)
 
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->r.point_count; i++)
-		if (w->r.points[i].second == s && w->r.points[i].deltas >= w->threads) {
-			*out = w->r.points[i];
+		if (test_point(&w->r, i).second == s && test_point(&w->r, i).deltas >= w->threads) {
+			*out = test_point(&w->r, i);
 			done = true;
 		}
 	pthread_mutex_unlock(&w->lock);
@@ -220,7 +221,7 @@ TEST(steer_closed_users_follow_each_change)
 	}
 	/* each second's target is exactly what the schedule in force asked at its end */
 	for (size_t i = 0; i < w.r.point_count; i++) {
-		const result_point_t *p = &w.r.points[i];
+		const result_point_t pt = test_point(&w.r, i), *p = &pt;
 
 		CHECK_NEAR(p->target, asked_at(&g, 5, (uint64_t)llround(p->t * NS_PER_S)), 1e-9);
 		CHECK(p->users <= 20);
@@ -297,7 +298,7 @@ TEST(steer_open_rate_counts_every_arrival_once)
 	/* every arrival due before the end was dispatched once: answered, dropped, or still out
 	 * or queued at the end */
 	for (size_t i = 0; i < w.r.point_count; i++)
-		due += w.r.points[i].due;
+		due += test_point(&w.r, i).due;
 	want = arrivals_between(&g, 200, 0, cfg.duration_ns);
 	CHECK_INT(due, want);
 	area = 200 * t0 + 500 * (4 - t0); /* the integral of the rate in force */
@@ -307,7 +308,7 @@ TEST(steer_open_rate_counts_every_arrival_once)
 	 * the change's own second and the next, where an arrival a thread dispatched in the
 	 * moment before it saw the change keeps its former time (counted once all the same) */
 	for (size_t i = 0; i < w.r.point_count; i++) {
-		const result_point_t *p = &w.r.points[i];
+		const result_point_t pt = test_point(&w.r, i), *p = &pt;
 		uint64_t from = (uint64_t)p->second * NS_PER_S;
 		uint64_t expect = arrivals_between(&g, 200, from, from + NS_PER_S);
 		bool near_change = p->second == (int64_t)t0 || p->second == (int64_t)t0 + 1;
@@ -656,7 +657,7 @@ static void steer_from_another_thread(gen_config_t *cfg, enum gen_steer_kind kin
 		CHECK_NEAR(m->from, asked_at(&before, g.markers[0].from, m->at_ns), 1e-6);
 	}
 	for (size_t i = 0; i < w.r.point_count; i++)
-		CHECK(kind == GEN_STEER_RATE || w.r.points[i].users <= 16);
+		CHECK(kind == GEN_STEER_RATE || test_point(&w.r, i).users <= 16);
 	gen_result_free(&g);
 	watch_free(&w);
 }

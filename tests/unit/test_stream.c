@@ -12,6 +12,7 @@
 #include "result/result.h"
 #include "loopback_server.h"
 #include "test.h"
+#include "test_points.h"
 
 static loopback_server_t srv;
 
@@ -41,7 +42,7 @@ static void second_done(void *ctx, int64_t second)
 	if (second != s->done)
 		s->done_out_of_order = true;
 	if (second >= 0 && second < DONE_MAX && (size_t)second < s->r.point_count)
-		s->done_requests[second] = s->r.points[second].requests;
+		s->done_requests[second] = test_point(&s->r, (size_t)second).requests;
 	s->done++;
 }
 
@@ -122,18 +123,18 @@ static void run_and_compare(gen_config_t *cfg)
 		        result_memory(&sum.r));
 	/* second by second, the stream's timeline is the engine's own (merged apart, in slots) */
 	for (size_t i = 0; i < g.timeline_len && i < sum.r.point_count; i++) {
-		CHECK_INT(sum.r.points[i].requests, g.timeline[i].requests);
-		CHECK_INT(sum.r.points[i].errors, g.timeline[i].errors);
-		CHECK_INT(sum.r.points[i].users, g.timeline[i].users);
-		CHECK_NEAR(sum.r.points[i].t, g.timeline[i].t, 1e-9);
-		CHECK_INT(sum.r.points[i].due, g.timeline[i].due);
-		CHECK_INT(sum.r.points[i].due_late, g.timeline[i].pacer_late);
+		CHECK_INT(test_point(&sum.r, i).requests, g.timeline[i].requests);
+		CHECK_INT(test_point(&sum.r, i).errors, g.timeline[i].errors);
+		CHECK_INT(test_point(&sum.r, i).users, g.timeline[i].users);
+		CHECK_NEAR(test_point(&sum.r, i).t, g.timeline[i].t, 1e-9);
+		CHECK_INT(test_point(&sum.r, i).due, g.timeline[i].due);
+		CHECK_INT(test_point(&sum.r, i).due_late, g.timeline[i].pacer_late);
 	}
 	CHECK(sum.r.point_count >= g.timeline_len && sum.r.point_count <= g.timeline_len + 1);
 	/* the timeline's seconds add up to the run, and each is one of the engine's */
 	for (size_t i = 0; i < sum.r.point_count; i++) {
-		timeline_requests += sum.r.points[i].requests;
-		due += sum.r.points[i].due;
+		timeline_requests += test_point(&sum.r, i).requests;
+		due += test_point(&sum.r, i).due;
 	}
 	CHECK_INT(timeline_requests, g.counters.requests);
 	/* every second of the engine's timeline was announced complete once, in order, and
@@ -334,7 +335,7 @@ TEST(stream_last_second_lasts_as_long_as_its_longest_part)
 	CHECK_INT(result_add(&r, &whole), 0);
 	CHECK_INT(result_add(&r, &part), 0);
 	CHECK_INT(r.point_count, 2);
-	CHECK_NEAR(r.points[1].length_s, 1, 1e-12);
-	CHECK_NEAR(r.points[1].t, 2, 1e-12);
+	CHECK_NEAR(test_point(&r, 1).length_s, 1, 1e-12);
+	CHECK_NEAR(test_point(&r, 1).t, 2, 1e-12);
 	result_free(&r);
 }

@@ -15,6 +15,7 @@
 #include "report/report_target.h"
 #include "result/result.h"
 #include "test.h"
+#include "test_points.h"
 
 #define START_NS 1700000000123456789ull
 #define SECONDS  11 /* 0..10, the last 0.6 s long */
@@ -129,7 +130,7 @@ TEST(ui_target_seconds_are_the_documents_once_a_sample_is_past_their_end)
 	for (int i = 0; i < seen.count; i++) {
 		const json_t *e = seen.events[i];
 		int64_t s = json_integer_value(json_object_get(e, "second"));
-		const result_point_t *p = &doc.points[s];
+		const result_point_t pt = test_point(&doc, (size_t)s), *p = &pt;
 		char got[64], want[64];
 
 		CHECK(s >= 0 && s < SECONDS);
@@ -157,16 +158,18 @@ TEST(ui_target_seconds_are_the_documents_once_a_sample_is_past_their_end)
 	}
 	/* every second the document has a figure for got one event, the others none */
 	for (int s = 0; s < SECONDS; s++) {
-		bool figured = !isnan(doc.points[s].target_cpu_cores) ||
-		               !isnan(doc.points[s].target_rss_bytes);
+		bool figured = !isnan(test_point(&doc, s).target_cpu_cores) ||
+		               !isnan(test_point(&doc, s).target_rss_bytes);
 
 		if (published[s] != (figured ? 1 : 0))
 			test_fail(__FILE__, __LINE__, "second %d: %d events, the document %s", s,
 			          published[s], figured ? "has figures" : "has none");
 	}
 	/* the gap: its middle has no figure in either; around it they are known */
-	CHECK(isnan(doc.points[6].target_cpu_cores) && isnan(doc.points[6].target_rss_bytes));
-	CHECK(!isnan(doc.points[3].target_cpu_cores) && !isnan(doc.points[10].target_cpu_cores));
+	CHECK(isnan(test_point(&doc, 6).target_cpu_cores) &&
+	      isnan(test_point(&doc, 6).target_rss_bytes));
+	CHECK(!isnan(test_point(&doc, 3).target_cpu_cores) &&
+	      !isnan(test_point(&doc, 10).target_cpu_cores));
 	CHECK(t->failures == 0);
 	for (int i = 0; i < seen.count; i++)
 		json_decref(seen.events[i]);
