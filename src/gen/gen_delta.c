@@ -277,7 +277,7 @@ void gen_delta_fold(gen_thread_t *t)
 		hist_reset(t->interval_sched_lag);
 	}
 	/* a thread that cannot keep a name's run figures loses none of the stream's: counted */
-	if (fold_named(t) < 0)
+	if (t->run->cfg.engine_totals && fold_named(t) < 0)
 		t->delta.failed++;
 	gen_named_clear(&t->named);
 	hist_reset(t->interval);

@@ -598,7 +598,8 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		gen_counters_add(&out->counters, &t->counters);
 		out->stream_failed += t->delta.failed;
 		out->stream_bytes += gen_delta_bytes(t);
-		if (gen_delta_named_total(t, &out->named, scratch) < 0 ||
+		if ((run->cfg.engine_totals &&
+		     gen_delta_named_total(t, &out->named, scratch) < 0) ||
 		    (t->groups && gen_groups_merge(out->groups, t->groups) < 0)) {
 			free(scratch);
 			free_run(run);

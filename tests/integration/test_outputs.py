@@ -11,9 +11,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
-from harness import SURGE, Serve, decode_histogram, main, surge
+from harness import SURGE, Proc, Serve, decode_histogram, main, surge
 
 # Locust's column lists, from the installed python3-locust (Debian) itself: importing its
 # stats module and asking its CSV writer, so the check follows Locust rather than a copy.
@@ -295,8 +296,69 @@ def test_report_renders_a_minimal_document():
         assert hdr_intervals(read(P + ".hlog")) == []
 
 
+def test_long_run_keeps_its_timeline_on_disk_and_writes_it_whole():
+    """A run's finished seconds go to an unlinked file in $TMPDIR (result_timeline.c), not
+    memory: while a 26 s run goes on, it holds such a file there; its document, history CSV
+    and HDR log have every second, and `surge report` of the saved document (read whole into
+    memory) renders the same bytes. With no such directory the seconds stay in memory, the
+    run says so, and its document is as whole."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        spill, out = os.path.join(d, "tmp"), os.path.join(d, "out")
+        os.mkdir(spill)
+        os.mkdir(out)
+        J, P, H = (os.path.join(out, n) for n in ("a.json", "a", "a.hlog"))
+        B = os.path.join(out, "b.json")
+        common = ["-R", "20", "-c", "4", "-d", "26s", "-q", srv.url("/health")]
+        a = Proc(["run", "--json", J, "--csv", P, "--hdr-log", H, *common],
+                 env={**os.environ, "TMPDIR": spill})
+        b = Proc(["run", "--json", B, *common],
+                 env={**os.environ, "TMPDIR": os.path.join(d, "no-such-dir")})
+        held = []
+        try:
+            deadline = time.monotonic() + 60
+            while not held and a.p.poll() is None and time.monotonic() < deadline:
+                for fd in os.listdir(f"/proc/{a.p.pid}/fd"):
+                    try:
+                        target = os.readlink(f"/proc/{a.p.pid}/fd/{fd}")
+                    except OSError:
+                        continue
+                    if target.startswith(spill + "/") and target.endswith("(deleted)"):
+                        held.append(target)
+                time.sleep(0.5)
+            assert a.wait(90) == 0, a.stderr()
+            assert b.wait(90) == 0, b.stderr()
+        finally:
+            a.kill()
+            b.kill()
+        assert held, "the run never held a spill file in its TMPDIR"
+        assert os.listdir(spill) == [], os.listdir(spill)  # unlinked: nothing left behind
+        doc = json.loads(read(J))
+        tl = doc["timeline"]
+        assert len(tl) >= 25, len(tl)
+        assert sum(pt["requests"] for pt in tl) == doc["totals"]["requests"], doc["totals"]
+        assert all("hist" in pt for pt in tl if pt["requests"]), tl
+        history = list(csv.DictReader(io.StringIO(read(P + "_stats_history.csv"))))
+        assert len(history) == len(tl), (len(history), len(tl))
+        intervals = hdr_intervals(read(H))
+        assert sum(decode_histogram(h)["total"] for _, _, _, h in intervals) == \
+            doc["totals"]["responses"]
+        R = os.path.join(out, "r")
+        surge("report", J, "--csv", R, "--hdr-log", R + ".hlog", check_rc=0)
+        assert read(R + "_stats_history.csv") == read(P + "_stats_history.csv")
+        assert read(R + ".hlog") == read(H)
+        assert "temporary file" not in a.stderr(), a.stderr()
+        said = [line for _, line in b.lines if "temporary file" in line]
+        assert said and said[0].startswith("surge run: the timeline's seconds from second 0 on "
+                                           "were kept in memory: its temporary file in "), said
+        assert said[0].endswith("could not be made: No such file or directory"), said
+        other = json.loads(read(B))
+        assert abs(len(other["timeline"]) - len(tl)) <= 1, (len(other["timeline"]), len(tl))
+        assert sum(pt["requests"] for pt in other["timeline"]) == other["totals"]["requests"]
+
+
 if __name__ == "__main__":
     main([test_run_outputs_and_report_reproduce_them,
+          test_long_run_keeps_its_timeline_on_disk_and_writes_it_whole,
           test_every_output_is_checked_before_the_load,
           test_outputs_respect_permissions_and_write_through_symlinks,
           test_run_json_to_stdout_moves_summary_to_stderr,
