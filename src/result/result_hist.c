@@ -213,10 +213,28 @@ static void add_figures(result_t *r, result_hist_t *dst, const result_hist_t *sr
 	dst->read_count = n;
 }
 
+/* Room for n pairs in a histogram that keeps growing (a run's, an endpoint's): the capacity
+ * grows by half at least, so a run that meets a new latency bucket every second reallocates
+ * its pairs a few dozen times, not once a second (each time a block a little larger than
+ * the one freed: the heap fragmented around them). The contents kept. */
+static int grow(result_t *r, result_hist_t *h, uint32_t n)
+{
+	uint32_t cap = h->cap + h->cap / 2;
+
+	if (n <= h->cap)
+		return 0;
+	if (cap < n)
+		cap = n;
+	if (cap < 16)
+		cap = 16;
+	if (cap > HIST_COUNTS_LEN && n <= HIST_COUNTS_LEN)
+		cap = HIST_COUNTS_LEN; /* never more pairs than buckets */
+	return reserve(r, h, cap);
+}
+
 int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src)
 {
 	uint32_t n, i, j, k;
-	result_bucket_t *merged;
 
 	if (result_hist_figures_only(src) || result_hist_figures_only(dst)) {
 		add_figures(r, dst, src);
@@ -230,23 +248,25 @@ int result_hist_add(result_t *r, result_hist_t *dst, const result_hist_t *src)
 			if (dst->buckets[i].index == src->buckets[j].index)
 				dst->buckets[i].count += src->buckets[j++].count;
 	} else {
-		merged = result_alloc(r, n * sizeof(*merged));
-		if (!merged)
+		if (grow(r, dst, n) < 0)
 			return -ENOMEM;
-		for (i = 0, j = 0, k = 0; k < n; k++) {
-			if (j == src->len ||
-			    (i < dst->len && dst->buckets[i].index < src->buckets[j].index))
-				merged[k] = dst->buckets[i++];
-			else if (i == dst->len || src->buckets[j].index < dst->buckets[i].index)
-				merged[k] = src->buckets[j++];
-			else {
-				merged[k] = dst->buckets[i++];
-				merged[k].count += src->buckets[j++].count;
+		/* merged in place from the top down: a pair is written only where the union's
+		 * pairs above it have already left, never over one still to be read */
+		i = dst->len;
+		j = src->len;
+		k = n;
+		while (j > 0) {
+			if (i > 0 && dst->buckets[i - 1].index > src->buckets[j - 1].index) {
+				dst->buckets[--k] = dst->buckets[--i];
+			} else if (i > 0 &&
+			           dst->buckets[i - 1].index == src->buckets[j - 1].index) {
+				dst->buckets[--k] = dst->buckets[--i];
+				dst->buckets[k].count += src->buckets[--j].count;
+			} else {
+				dst->buckets[--k] = src->buckets[--j];
 			}
 		}
-		result_release(r, dst->buckets, dst->cap * sizeof(*dst->buckets));
-		dst->buckets = merged;
-		dst->len = dst->cap = n;
+		dst->len = n;
 	}
 	dst->total += src->total;
 	dst->sum += src->sum;

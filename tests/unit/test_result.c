@@ -863,3 +863,52 @@ TEST(result_sparse_percentile_is_the_dense_one)
 	}
 	free(d);
 }
+
+/* A run's histogram meets a new latency bucket second after second (the soak's endpoints,
+ * for half an hour): its pairs' room grows by half at a time, so 1,600 new buckets allocate
+ * it a dozen times (it was once per second that brought one: 1,600 blocks, each a little
+ * larger than the one freed, and the generator's heap fragmented around them). The sum stays
+ * exact, bucket for bucket, whatever order the seconds' buckets come in. */
+TEST(result_hist_add_grows_its_pairs_by_half)
+{
+	hist_t *d = malloc(sizeof(hist_t));
+	result_hist_t run, second, want;
+	uint32_t was = 0, allocations = 0;
+	uint64_t seed = 7;
+
+	CHECK(d != NULL);
+	hist_reset(d);
+	result_hist_init(&run);
+	result_hist_init(&second);
+	result_hist_init(&want);
+	for (int s = 0; s < 2000; s++) {
+		hist_t one;
+
+		/* one value new to the run (interleaved with the others: low and high) and a few
+		 * it has seen */
+		hist_reset(&one);
+		hist_record(&one, s % 2 ? 1000 + s : 1000000 - 37 * s);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			hist_record(&one, 1000 + (int64_t)((seed >> 33) % (uint64_t)(s + 1)));
+		}
+		hist_merge(d, &one);
+		CHECK_INT(result_hist_set(NULL, &second, &one), 0);
+		CHECK_INT(result_hist_add(NULL, &run, &second), 0);
+		if (run.cap != was)
+			allocations++; /* a new room: a realloc, or (before) a new array */
+		was = run.cap;
+	}
+	CHECK(run.len >= 1500);
+	CHECK(allocations <= 24);
+	CHECK_INT(result_hist_set(NULL, &want, d), 0);
+	CHECK(result_hist_equal(&run, &want));
+	CHECK(run.sum == want.sum && run.sum_sq == want.sum_sq);
+	if (getenv("SURGE_TEST_VERBOSE"))
+		fprintf(stderr, "  %u pairs (room for %u): %u allocations\n", run.len, run.cap,
+		        allocations);
+	result_hist_free(NULL, &run);
+	result_hist_free(NULL, &second);
+	result_hist_free(NULL, &want);
+	free(d);
+}
