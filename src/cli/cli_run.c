@@ -823,7 +823,7 @@ static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 	int64_t judged = -1;
-	size_t seen = 0;
+	uint64_t seen = 0;
 	uint64_t errors = 0;
 	bool aborted = false;
 	int stop_asked = 0;
@@ -845,8 +845,7 @@ static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
 		}
 		if (sig == SIGINT || sig == SIGTERM)
 			gen_stop(run);
-		while ((n = gen_timeline_snapshot(run, seen, p, 16)) > 0) {
-			seen += n;
+		while ((n = gen_timeline_snapshot(run, &seen, p, 16)) > 0) {
 			for (size_t i = 0; i < n; i++)
 				errors += p[i].errors;
 			if (progress)

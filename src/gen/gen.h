@@ -220,8 +220,24 @@ typedef struct gen_saturation {
 } gen_saturation_t;
 
 const char *gen_saturation_name(enum gen_saturation_criterion criterion);
-/* The decision over the run's seconds. Pure, so it is tested with made-up seconds; true when
- * saturated (out says why), false with out->criterion GEN_SAT_NONE. */
+
+/* The decision's tally, one second at a time (in order): what a run keeps instead of its
+ * seconds. */
+typedef struct gen_selfcheck_one {
+	uint32_t whole, bad, streak, longest;
+	double first_s, worst;
+} gen_selfcheck_one_t;
+
+typedef struct gen_selfcheck {
+	gen_selfcheck_one_t cpu, lag;
+} gen_selfcheck_t;
+
+void gen_selfcheck_init(gen_selfcheck_t *c);
+void gen_selfcheck_add(gen_selfcheck_t *c, const gen_point_t *p);
+/* true when saturated (out says why), false with out->criterion GEN_SAT_NONE. */
+bool gen_selfcheck_decide(const gen_selfcheck_t *c, gen_saturation_t *out);
+/* The decision over the run's seconds (the tally of points[0..n)). Pure, so it is tested
+ * with made-up seconds. */
 bool gen_saturation_decide(const gen_point_t *points, size_t n, gen_saturation_t *out);
 
 /* Statistics by request name (method and name), like Locust's rows and k6's name tag. */
@@ -273,8 +289,10 @@ void gen_stop(gen_run_t *run);
 /* When the run's first second began, wall clock (ns since the epoch). */
 uint64_t gen_started_wall_ns(const gen_run_t *run);
 bool gen_finished(gen_run_t *run);
-/* Copies up to max finished timeline points from index `from`; returns how many. */
-size_t gen_timeline_snapshot(gen_run_t *run, size_t from, gen_point_t *out, size_t max);
+/* Copies up to max finished timeline points from point *from on, and moves *from past them;
+ * returns how many. The engine keeps its latest GEN_RECENT_POINTS (64): a reader further
+ * behind skips to the oldest of them. */
+size_t gen_timeline_snapshot(gen_run_t *run, uint64_t *from, gen_point_t *out, size_t max);
 
 /* ---- Steering: the load changed while the run goes on (a live UI, from its own thread) ----
  *
@@ -347,8 +365,9 @@ typedef struct gen_result {
 	double *thread_cpu;    /* each thread's CPU time over its wall time (threads entries) */
 	bool saturated;        /* the numbers describe the generator more than the target */
 	gen_saturation_t saturation; /* why, when saturated */
-	/* the engine's own timeline: counters and percentiles per second for the self-check (the
-	 * document's timeline is the consumer's sum of the stream) */
+	/* the engine's own timeline, every second as the self-check took it (the document's
+	 * timeline is the consumer's sum of the stream): only with gen_config_t.engine_totals
+	 * (tests compare the two), else NULL — the self-check keeps a tally, not the seconds */
 	gen_point_t *timeline;
 	size_t timeline_len;
 	uint64_t timeline_lost; /* seconds it could not keep (its cap, or no memory) */

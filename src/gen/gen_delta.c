@@ -86,28 +86,18 @@ static int build_named(gen_thread_t *t, delta_t *d)
 	return 0;
 }
 
-/* What of the arrivals due in `second` was not handed over yet; marked handed over. */
-static int take_due(gen_thread_t *t, uint64_t second, uint64_t *due, uint64_t *late)
+/* The thread's arrivals due in `second`, taken out of its list (0 when none). */
+static void take_due(gen_thread_t *t, uint64_t second, uint64_t *due, uint64_t *late)
 {
-	gen_thread_delta_t *b = &t->delta;
-
 	*due = *late = 0;
-	if (second >= t->due_len)
-		return 0;
-	if (second >= b->due_sent_cap) {
-		size_t cap = t->due_cap; /* >= due_len */
-		gen_due_second_t *s = realloc(b->due_sent, cap * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		memset(s + b->due_sent_cap, 0, (cap - b->due_sent_cap) * sizeof(*s));
-		b->due_sent = s;
-		b->due_sent_cap = cap;
-	}
-	*due = t->due[second].arrivals - b->due_sent[second].arrivals;
-	*late = t->due[second].late - b->due_sent[second].late;
-	b->due_sent[second] = t->due[second];
-	return 0;
+	for (size_t i = 0; i < t->due_len; i++)
+		if (t->due[i].second == second) {
+			*due = t->due[i].arrivals;
+			*late = t->due[i].late;
+			memmove(&t->due[i], &t->due[i + 1], (t->due_len - i - 1) * sizeof(*t->due));
+			t->due_len--;
+			return;
+		}
 }
 
 /* Nothing at all happened in it: the sliver between a thread's last tick and its stop is not
@@ -144,8 +134,10 @@ void gen_delta_build(gen_thread_t *t, double length_s)
 	d->target = gen_timeline_target(t->run, end_s);
 	d->busiest_cpu = t->interval_cpu;
 	d->counters = t->interval_counters;
-	if (take_due(t, t->interval_index, &d->due, &d->due_late) < 0 ||
-	    sparse(&d->latency, t->interval) < 0 || sparse(&d->service, t->interval_service) < 0 ||
+	take_due(t, t->interval_index, &b->due, &b->due_late);
+	d->due = b->due;
+	d->due_late = b->due_late;
+	if (sparse(&d->latency, t->interval) < 0 || sparse(&d->service, t->interval_service) < 0 ||
 	    sparse(&d->sched_lag, t->interval_sched_lag) < 0 || build_named(t, d) < 0) {
 		b->failed++; /* reported with the run's figures (gen_result_t.stream_failed) */
 		return;
@@ -154,31 +146,40 @@ void gen_delta_build(gen_thread_t *t, double length_s)
 	b->emit = length_s >= 0.001 || !delta_empty(d);
 }
 
-void gen_delta_emit(gen_thread_t *t)
+void gen_delta_emit(gen_thread_t *t, bool last)
 {
 	const gen_consumer_t *consumer = t->run->cfg.consumer;
 	gen_thread_delta_t *b = &t->delta;
+	size_t keep = 0;
 
-	if (!consumer)
-		return;
 	/* a starved pacer dispatches arrivals of seconds already handed over: their due
-	 * counts follow in deltas of those seconds, so each second's due adds up exactly */
-	for (uint64_t s = t->due_dirty_from; s < t->interval_index && s < t->due_len; s++) {
-		delta_t late = {.second = (int64_t)s,
+	 * counts follow in deltas of those seconds, so each second's due adds up exactly; the
+	 * seconds after this one (dispatched before its tick) wait for theirs */
+	for (size_t i = 0; i < t->due_len; i++) {
+		const gen_due_second_t *s = &t->due[i];
+		delta_t late = {.second = (int64_t)s->second,
 		                .length_s = 1,
-		                .target = gen_timeline_target(t->run, (double)s + 1)};
+		                .due = s->arrivals,
+		                .due_late = s->late};
 
+		if (s->second > t->interval_index && !last) {
+			t->due[keep++] = *s;
+			continue;
+		}
+		gen_timeline_due(t->run, s->second, s->arrivals, s->late);
+		if (!consumer || s->second > t->interval_index)
+			continue; /* the stop's own: the engine's, as it always was */
+		late.target = gen_timeline_target(t->run, (double)s->second + 1);
 		result_hist_init(&late.latency);
 		result_hist_init(&late.service);
 		result_hist_init(&late.sched_lag);
-		if (take_due(t, s, &late.due, &late.due_late) < 0) {
-			b->failed++;
-			break;
-		}
-		if (late.due || late.due_late)
-			consumer->second(consumer->ctx, &late);
+		consumer->second(consumer->ctx, &late);
 	}
-	t->due_dirty_from = t->interval_index + 1;
+	t->due_len = keep;
+	gen_timeline_due(t->run, t->interval_index, b->due, b->due_late);
+	b->due = b->due_late = 0;
+	if (!consumer)
+		return;
 	if (!b->built)
 		return; /* the changes accepted meanwhile go with the next delta built */
 	b->d.marker_count = gen_steer_take_markers(t->run, &b->d.markers);
@@ -303,7 +304,6 @@ void gen_delta_free(gen_thread_t *t)
 	free(b->tallies);
 	free(b->run_endpoints);
 	free(b->run_tallies);
-	free(b->due_sent);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -317,7 +317,7 @@ size_t gen_delta_bytes(const gen_thread_t *t)
 	const gen_thread_delta_t *b = &t->delta;
 	size_t n = pairs_bytes(&b->d.latency) + pairs_bytes(&b->d.service) +
 	           pairs_bytes(&b->d.sched_lag) + b->endpoint_cap * sizeof(*b->endpoints) +
-	           b->tally_cap * sizeof(*b->tallies) + b->due_sent_cap * sizeof(*b->due_sent);
+	           b->tally_cap * sizeof(*b->tallies) + t->due_cap * sizeof(*t->due);
 
 	for (uint32_t i = 0; i < b->endpoint_cap; i++)
 		n += pairs_bytes(&b->endpoints[i].latency);

@@ -25,6 +25,7 @@
 #define GEN_READS_PER_EVENT 4 /* the per-event budget: then other connections get a turn */
 #define GEN_TIMELINE_RING   8 /* seconds a slow thread may lag before its second is closed */
 #define GEN_TIMELINE_MAX    (7 * 24 * 3600) /* one point per second for a week */
+#define GEN_RECENT_POINTS   64              /* the engine's latest seconds kept for the live line */
 
 /* A thread's delta buffers (gen_delta.c): the delta it hands over each second and the arrays
  * it points to, reused second after second. Each histogram's pairs grow to the most non-empty
@@ -42,17 +43,18 @@ typedef struct gen_thread_delta {
 	uint32_t run_endpoint_cap;
 	delta_tally_t *run_tallies;
 	uint32_t run_tally_cap;
-	bool built;        /* the delta of the second just ended is complete (memory permitting) */
-	bool emit;         /* ...and has something to hand over */
-	uint64_t failed;   /* seconds whose delta could not be built (no memory), counted */
-	uint64_t due_from; /* the oldest second whose due counts changed since handed over */
-	struct gen_due_second *due_sent; /* [second]: what of t->due was handed over */
-	size_t due_sent_cap;
+	bool built;      /* the delta of the second just ended is complete (memory permitting) */
+	bool emit;       /* ...and has something to hand over */
+	uint64_t failed; /* seconds whose delta could not be built (no memory), counted */
+	/* the current second's due counts, taken from the thread's when the delta is built
+	 * (whether or not it could be): handed to the engine with it */
+	uint64_t due, due_late;
 } gen_thread_delta_t;
 
 /* The open model's arrivals due in one second, and how many of them the pacer dispatched
  * more than GEN_LAG_BOUND_US after their time (sent, queued or dropped alike). */
 typedef struct gen_due_second {
+	uint64_t second;
 	uint32_t arrivals, late;
 } gen_due_second_t;
 
@@ -164,9 +166,15 @@ struct gen_thread {
 	 * long after those seconds' intervals were flushed) */
 	double interval_cpu;                /* this thread's CPU share in the second just ended */
 	uint64_t cpu_mark_ns, wall_mark_ns; /* thread CPU time and clock at the last flush */
-	gen_due_second_t *due;              /* [second]: open model, this thread's arrivals */
-	uint64_t due_dirty_from;            /* the oldest second counted in since the last delta */
+	/* open model: this thread's arrivals counted by the second they were due in and not yet
+	 * handed over, in order of their seconds (the pacer dispatches in order): a second or two,
+	 * or as many as a starved pacer caught up on since the last flush. Emptied each second
+	 * (gen_delta_emit), the array kept. */
+	gen_due_second_t *due;
 	size_t due_len, due_cap;
+	/* under the timeline lock: every arrival this thread will count from now on is due in
+	 * this second or later (its pacer's next); UINT64_MAX: none will be */
+	uint64_t due_horizon;
 	loop_timer_t tick;
 	loop_timer_t deadline;
 	loop_timer_t start; /* --start-at: when the load begins */
@@ -224,12 +232,30 @@ struct gen_run {
 	uint32_t marker_count;
 	uint32_t markers_emitted; /* handed to the consumer with a delta (each one once) */
 	timeline_slot_t slots[GEN_TIMELINE_RING];
-	gen_point_t *points;
-	size_t points_len;
-	size_t points_cap;
-	uint64_t points_lost;   /* seconds past GEN_TIMELINE_MAX or without memory */
+	/* the engine's latest seconds, for the live line (gen_timeline_snapshot): point k of
+	 * the run is recent[k % GEN_RECENT_POINTS], points_made of them so far */
+	gen_point_t recent[GEN_RECENT_POINTS];
+	uint64_t points_made;
+	/* seconds waiting for the self-check, oldest first: second pending_base + i is
+	 * pending[(pending_head + i) % pending_cap]. A second is folded into `check` once its
+	 * slot is closed and no thread can count an arrival due in it any more (every thread's
+	 * due_horizon is past it): a second or two, more while a starved pacer catches up. */
+	struct gen_pending_second *pending;
+	size_t pending_head, pending_len, pending_cap;
+	uint64_t pending_base;
+	gen_selfcheck_t check;
+	/* cfg.engine_totals: every second as folded, for tests (gen_result_t.timeline) */
+	gen_point_t *kept;
+	size_t kept_len, kept_cap;
+	uint64_t points_lost;   /* seconds the engine could not keep: GEN_TIMELINE_MAX, memory */
 	char driver_error[512]; /* why the driver could not start on some thread */
 };
+
+typedef struct gen_pending_second {
+	gen_point_t point; /* due and pacer_late summed as the threads hand them over */
+	bool closed;       /* its slot is closed: the point's figures are final but for due */
+	bool has_point;    /* a second of the timeline (not the empty sliver at the stop) */
+} gen_pending_second_t;
 
 /* A load model: how a thread's connections get their work. gen_run.c picks one for the run
  * and drives it through this table; gen_conn.c hands a connection back to it when a request
@@ -305,15 +331,23 @@ uint32_t gen_steer_take_markers(gen_run_t *run, const gen_marker_t **markers);
 /* gen_timeline.c */
 void gen_timeline_add(gen_thread_t *t, double length_s, bool last);
 void gen_timeline_close(gen_run_t *run);
+/* A thread's arrivals due in `second` handed over (under the timeline lock): added to that
+ * second for the self-check. */
+void gen_timeline_due(gen_run_t *run, uint64_t second, uint64_t arrivals, uint64_t late);
+/* Every second still waiting folded into the self-check (the threads are over). */
+void gen_timeline_fold_all(gen_run_t *run);
+void gen_timeline_free(gen_run_t *run);
 /* This shard's part of what the test asks at `t_s` seconds: users (closed) or rate (open). */
 double gen_timeline_target(const gen_run_t *run, double t_s);
 
 /* gen_delta.c */
 /* Builds the thread's delta of its current second (off the lock: the sparse histograms). */
 void gen_delta_build(gen_thread_t *t, double length_s);
-/* Hands the built delta to the consumer, and before it the due counts of earlier seconds
- * that the pacer dispatched after they were handed over. Under the timeline lock. */
-void gen_delta_emit(gen_thread_t *t);
+/* Hands the thread's due counts to the engine, and the built delta to the consumer with
+ * before it the due counts of earlier seconds that the pacer dispatched after they were
+ * handed over. `last`: the thread's final second (every count goes). Under the timeline
+ * lock. */
+void gen_delta_emit(gen_thread_t *t, bool last);
 /* Folds the second into the thread's run figures and clears it for the next. */
 void gen_delta_fold(gen_thread_t *t);
 /* Adds the thread's run figures by name into n (dense, for gen_result_t); 0 or -ENOMEM. */

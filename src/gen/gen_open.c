@@ -36,33 +36,42 @@ static bool all_quiet(const gen_thread_t *t)
 }
 
 /* For the self-check: the arrival due at `intended` was dispatched at `now`, counted in the
- * second it was due in. The table grows with the run (8 bytes a second, GEN_TIMELINE_MAX at
- * most); without memory for it the arrival goes uncounted, never the run stopped. */
+ * second it was due in, until the thread hands its counts over (each second). The pacer
+ * dispatches in order of the arrivals' times, so the second is the list's last or a new one
+ * after it; the list holds the seconds dispatched since the last hand-over, however long the
+ * run. Without memory for it the arrival goes uncounted, never the run stopped. */
 static void count_due(gen_thread_t *t, uint64_t intended, uint64_t now)
 {
 	uint64_t second = (intended - t->run->start_ns) / NS_PER_S;
+	gen_due_second_t *d = NULL;
 
-	if (second >= GEN_TIMELINE_MAX)
-		return;
-	if (second >= t->due_cap) {
-		size_t cap = t->due_cap ? t->due_cap * 2 : 64;
-		gen_due_second_t *due;
+	for (size_t i = t->due_len; i-- > 0 && t->due[i].second >= second;)
+		if (t->due[i].second == second) {
+			d = &t->due[i];
+			break;
+		}
+	if (!d) {
+		size_t at = t->due_len;
 
-		while (cap <= second)
-			cap *= 2;
-		due = realloc(t->due, cap * sizeof(*due));
-		if (!due)
-			return;
-		memset(due + t->due_cap, 0, (cap - t->due_cap) * sizeof(*due));
-		t->due = due;
-		t->due_cap = cap;
+		if (t->due_len == t->due_cap) {
+			size_t cap = t->due_cap ? t->due_cap * 2 : 8;
+			gen_due_second_t *grown = realloc(t->due, cap * sizeof(*grown));
+
+			if (!grown)
+				return;
+			t->due = grown;
+			t->due_cap = cap;
+		}
+		while (at > 0 && t->due[at - 1].second > second)
+			at--; /* out of order (never, as the pacer goes): kept sorted all the same
+			       */
+		memmove(&t->due[at + 1], &t->due[at], (t->due_len - at) * sizeof(*t->due));
+		t->due_len++;
+		d = &t->due[at];
+		*d = (gen_due_second_t){.second = second};
 	}
-	if (second >= t->due_len)
-		t->due_len = second + 1;
-	if (second < t->due_dirty_from)
-		t->due_dirty_from = second; /* an arrival of a second already handed over */
-	t->due[second].arrivals++;
-	t->due[second].late += now - intended > (uint64_t)GEN_LAG_BOUND_US * NS_PER_US;
+	d->arrivals++;
+	d->late += now - intended > (uint64_t)GEN_LAG_BOUND_US * NS_PER_US;
 }
 
 static void dispatch(gen_thread_t *t, uint64_t intended, uint64_t now)

@@ -337,7 +337,7 @@ static void free_run(gen_run_t *run)
 		free(run->slots[i].hist);
 	gen_steer_free(run);
 	free(run->threads);
-	free(run->points);
+	gen_timeline_free(run);
 	buf_free(&run->request);
 	tls_context_free(run->tls);
 	pthread_mutex_destroy(&run->timeline_lock);
@@ -543,27 +543,6 @@ static void thread_cpu_figures(gen_run_t *run, gen_result_t *out)
 	}
 }
 
-/* Adds every thread's arrivals to the timeline point of the second they were due in (the
- * points are in order of their seconds; one may be missing: nothing happened in it). */
-static void add_due_seconds(gen_run_t *run, gen_point_t *points, size_t n)
-{
-	for (uint32_t i = 0; i < run->thread_count; i++) {
-		const gen_thread_t *t = &run->threads[i];
-		size_t k = 0;
-
-		for (size_t s = 0; s < t->due_len; s++) {
-			while (k < n && llround(points[k].t - points[k].length_s) < (long long)s)
-				k++;
-			if (k == n)
-				break;
-			if (llround(points[k].t - points[k].length_s) != (long long)s)
-				continue;
-			points[k].due += t->due[s].arrivals;
-			points[k].pacer_late += t->due[s].late;
-		}
-	}
-}
-
 int gen_finish(gen_run_t *run, gen_result_t *out)
 {
 	uint64_t end = run->start_ns;
@@ -617,13 +596,13 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	out->started_wall_ns = run->start_wall_ns;
 	out->duration_ns = end - run->start_ns;
 	out->interrupted = atomic_load(&run->stop_requested);
-	add_due_seconds(run, run->points, run->points_len);
-	out->timeline = run->points;
-	out->timeline_len = run->points_len;
+	gen_timeline_fold_all(run); /* the threads are over: every count is in */
+	out->timeline = run->kept;
+	out->timeline_len = run->kept_len;
 	out->timeline_lost = run->points_lost;
-	run->points = NULL;
-	run->points_len = 0;
-	out->saturated = gen_saturation_decide(out->timeline, out->timeline_len, &out->saturation);
+	run->kept = NULL;
+	run->kept_len = 0;
+	out->saturated = gen_selfcheck_decide(&run->check, &out->saturation);
 	out->cpu_s = process_cpu_s(&out->max_rss_bytes);
 	out->threads = run->thread_count;
 	out->connections = (uint32_t)deal_share(run->cfg.connections, run->cfg.shard);

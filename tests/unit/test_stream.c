@@ -2,8 +2,11 @@
  * tiny loopback server on its own thread, every per-second delta summed with result_add, and
  * the sum compared with the engine's own end-of-run figures — counts exactly, histograms
  * bucket by bucket — for the closed and the open model on several threads. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/http.h"
@@ -309,6 +312,149 @@ TEST(stream_run_keeps_no_engine_copy_of_the_endpoints)
 		fprintf(stderr,
 		        "  delta buffers: %zu bytes without the engine's totals, %zu with\n",
 		        bytes[0], bytes[1]);
+}
+
+/* ---- a thread starved for 1.6 s in the open model ---- */
+
+static atomic_bool starved_once;
+
+static void *starving_start(void *ctx, gen_thread_t *t, char *err, size_t errlen)
+{
+	return t;
+}
+
+static void starving_stop(void *state)
+{
+}
+
+/* An arrival is an iteration that sends nothing (the connection is free again at once); the
+ * first arrival a thread gets after 1.2 s stops that thread for 1.6 s, its pacer behind by
+ * 8,000 arrivals when it wakes. */
+static void starving_next(gen_conn_t *c)
+{
+	gen_thread_t *t = gen_conn_thread(c);
+
+	if (gen_thread_ending(t)) {
+		gen_conn_finish(c);
+		return;
+	}
+	if (clock_now_ns() - gen_thread_start_ns(t) > 1200 * NS_PER_MS &&
+	    !atomic_exchange(&starved_once, true)) {
+		struct timespec stop = {.tv_sec = 1, .tv_nsec = 600 * 1000 * 1000};
+
+		nanosleep(&stop, NULL);
+	}
+	(void)gen_conn_iteration_done(c);
+}
+
+/* The engine keeps no second of the run: each goes into the self-check's tally once it is
+ * final — its slot closed and no thread able to count an arrival due in it any more. A
+ * thread stopped for 1.6 s (its pacer then dispatching 8,000 arrivals of seconds already
+ * closed on the other thread) must not have its seconds folded before their due counts are
+ * in: every second's due and late counts, as the self-check took them, are the stream's. */
+TEST(stream_engine_folds_each_second_once_its_due_counts_are_final)
+{
+	gen_driver_t driver = {.thread_start = starving_start,
+	                       .thread_stop = starving_stop,
+	                       .next = starving_next,
+	                       .release = driven_release};
+	gen_config_t cfg = {.connections = 4,
+	                    .threads = 2,
+	                    .open_model = true,
+	                    .duration_ns = 3 * NS_PER_S,
+	                    .max_queue = 100,
+	                    .rate = 10000,
+	                    .driver = &driver,
+	                    .engine_totals = true};
+	sum_t sum = {.deltas = 0};
+	gen_consumer_t consumer = {.ctx = &sum, .second = add_second};
+	gen_result_t g;
+	gen_run_t *run;
+	char err[256] = "";
+	uint64_t due = 0, engine_due = 0, late = 0;
+
+	atomic_store(&starved_once, false);
+	schedule_constant(&cfg.schedule, 10000, cfg.duration_ns);
+	result_init(&sum.r);
+	snprintf(cfg.url.host, sizeof(cfg.url.host), "127.0.0.1");
+	cfg.url.port = 9; /* never connected to: no request is sent */
+	snprintf(cfg.url.target, sizeof(cfg.url.target), "/");
+	cfg.url_text = "http://127.0.0.1:9/";
+	cfg.method = "GET";
+	cfg.timeout_ns = NS_PER_S;
+	cfg.consumer = &consumer;
+	run = gen_start(&cfg, err, sizeof(err));
+	CHECK(run != NULL);
+	if (!run)
+		return;
+	CHECK_INT(gen_finish(run, &g), 0);
+	CHECK(atomic_load(&starved_once));
+	CHECK(g.timeline_len >= 3);
+	for (size_t i = 0; i < g.timeline_len; i++) {
+		result_point_t p = test_point(&sum.r, i);
+
+		CHECK_INT(p.due, g.timeline[i].due);
+		CHECK_INT(p.due_late, g.timeline[i].pacer_late);
+		engine_due += g.timeline[i].due;
+		late += g.timeline[i].pacer_late;
+	}
+	for (size_t i = 0; i < sum.r.point_count; i++)
+		due += test_point(&sum.r, i).due;
+	CHECK_INT(engine_due, due);
+	CHECK(due >= 29000);
+	CHECK(late >= 5000); /* the stopped thread's arrivals went out over 25 ms late */
+	{
+		gen_saturation_t again;
+
+		CHECK(gen_saturation_decide(g.timeline, g.timeline_len, &again) == g.saturated);
+		CHECK(memcmp(&again, &g.saturation, sizeof(again)) == 0);
+	}
+	if (getenv("SURGE_TEST_VERBOSE"))
+		fprintf(stderr, "  %llu arrivals due, %llu late; saturated: %s\n",
+		        (unsigned long long)due, (unsigned long long)late,
+		        gen_saturation_name(g.saturation.criterion));
+	gen_result_free(&g);
+	result_free(&sum.r);
+}
+
+/* Without engine_totals (every command's run) the engine hands back no timeline: it kept
+ * none (a point of 120 bytes a second, and 32 bytes a second per thread of due counts, for
+ * the whole run, before); the self-check is decided all the same. */
+TEST(stream_engine_keeps_no_timeline_unless_asked)
+{
+	gen_driver_t driver = {.thread_start = starving_start,
+	                       .thread_stop = starving_stop,
+	                       .next = starving_next,
+	                       .release = driven_release};
+	gen_config_t cfg = {.connections = 4,
+	                    .threads = 2,
+	                    .open_model = true,
+	                    .duration_ns = 2 * NS_PER_S,
+	                    .max_queue = 100,
+	                    .rate = 200,
+	                    .driver = &driver};
+	gen_result_t g;
+	gen_run_t *run;
+	char err[256] = "";
+
+	atomic_store(&starved_once, true); /* no stop this time */
+	schedule_constant(&cfg.schedule, 200, cfg.duration_ns);
+	snprintf(cfg.url.host, sizeof(cfg.url.host), "127.0.0.1");
+	cfg.url.port = 9;
+	snprintf(cfg.url.target, sizeof(cfg.url.target), "/");
+	cfg.url_text = "http://127.0.0.1:9/";
+	cfg.method = "GET";
+	cfg.timeout_ns = NS_PER_S;
+	run = gen_start(&cfg, err, sizeof(err));
+	CHECK(run != NULL);
+	if (!run)
+		return;
+	CHECK_INT(gen_finish(run, &g), 0);
+	CHECK(g.timeline == NULL);
+	CHECK_INT(g.timeline_len, 0);
+	CHECK(!g.saturated);
+	CHECK_INT(g.saturation.criterion, GEN_SAT_NONE);
+	gen_result_free(&g);
 }
 
 /* A driver whose every iteration fails before a request: its script errors are tallies of a
