@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/cli_run.h"
 #include "core/echo.h"
+#include "core/heap.h"
 #include "core/json.h"
 #include "core/units.h"
 #include "dist/dist.h"
@@ -248,12 +249,15 @@ static void publish_shards(coordinator_t *c, bool now)
 		                 LIVE_EVENT_LATEST);
 }
 
-/* Waits a tick for a signal: the one taken, or 0. */
+/* Waits a tick for a signal: the one taken, or 0. Every HEAP_GIVE_BACK_NS the memory the
+ * UI and the shards' batches freed goes back to the system (core/heap.h). */
 static int tick(const sigset_t *signals)
 {
+	static uint64_t given_back;
 	struct timespec t = {0, (long)TICK_NS};
 	int sig = sigtimedwait(signals, NULL, &t);
 
+	heap_give_back_every(clock_now_ns(), &given_back);
 	return sig > 0 ? sig : 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_options.h"
+#include "core/heap.h"
 #include "cli/cli_run.h"
 #include "cli/cli_ui.h"
 #include "core/clock.h"
@@ -823,7 +824,7 @@ static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 	int64_t judged = -1;
-	uint64_t seen = 0;
+	uint64_t seen = 0, given_back = 0;
 	uint64_t errors = 0;
 	bool aborted = false;
 	int stop_asked = 0;
@@ -845,6 +846,8 @@ static bool supervise(gen_run_t *run, const run_options_t *o, stream_t *stream,
 		}
 		if (sig == SIGINT || sig == SIGTERM)
 			gen_stop(run);
+		/* what a burst made the threads allocate and free goes back (core/heap.h) */
+		heap_give_back_every(clock_now_ns(), &given_back);
 		while ((n = gen_timeline_snapshot(run, &seen, p, 16)) > 0) {
 			for (size_t i = 0; i < n; i++)
 				errors += p[i].errors;

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/heap.h"
 #include "core/net.h"
 #include "serve/serve_internal.h"
 
@@ -431,9 +432,15 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	format_listen(cfg, where, sizeof(where));
 	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s/ with %u workers", where,
 	                cfg->workers);
-	do
-		sig = sigwaitinfo(&signals, NULL);
-	while (sig < 0 && errno == EINTR);
+	/* the main thread waits for the signal to stop, and meanwhile gives the memory the
+	 * workers freed back to the system (core/heap.h): a burst is not kept for life */
+	do {
+		struct timespec every = {(time_t)(HEAP_GIVE_BACK_NS / NS_PER_S), 0};
+
+		sig = sigtimedwait(&signals, NULL, &every);
+		if (sig < 0 && errno == EAGAIN)
+			heap_give_back();
+	} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
 	serve_log_event(SERVE_LOG_INFO, "draining", "signal %d: readiness off, finishing requests",
 	                sig);
 	drain(cfg);
