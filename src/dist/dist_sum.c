@@ -186,23 +186,10 @@ static int paged_take(paged_t *p, result_hist_t *h)
 static void add_counters(gen_counters_t *dst, const gen_counters_t *src,
                          const delta_wire_codes_t *codes)
 {
-	if (!codes || codes->n > DELTA_WIRE_CODES) {
+	if (!codes || codes->n > DELTA_WIRE_CODES)
 		gen_counters_add(dst, src);
-		return;
-	}
-	dst->requests += src->requests;
-	dst->errors += src->errors;
-	dst->bytes_in += src->bytes_in;
-	dst->bytes_out += src->bytes_out;
-	dst->late += src->late;
-	dst->dropped += src->dropped;
-	dst->unfinished += src->unfinished;
-	dst->checks_failed += src->checks_failed;
-	dst->script_errors += src->script_errors;
-	for (uint16_t i = 0; i < codes->n; i++)
-		dst->status[codes->code[i]] += src->status[codes->code[i]];
-	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
-		dst->errors_by_kind[i] += src->errors_by_kind[i];
+	else
+		gen_counters_add_codes(dst, src, codes->code, codes->n);
 }
 
 /* ---- names: an endpoint's (method, name), a tally's (kind, name) ---- */

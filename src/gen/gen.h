@@ -170,6 +170,10 @@ typedef struct gen_counters {
 } gen_counters_t;
 
 void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src);
+/* The same when src holds no status codes but the n listed: the rest of its 8 KB of status
+ * counts is not read (a coordinator adds thousands of seconds of one or two codes each). */
+void gen_counters_add_codes(gen_counters_t *dst, const gen_counters_t *src, const uint16_t *codes,
+                            size_t n);
 
 /* One second of the run (the last may be shorter). */
 typedef struct gen_point {

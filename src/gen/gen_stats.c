@@ -38,7 +38,8 @@ enum gen_error_kind gen_error_kind_of(int err, enum gen_error_kind otherwise)
 	}
 }
 
-void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)
+/* Every count but the status codes': the one list of gen_counters_t's fields to add. */
+static void add_but_status(gen_counters_t *dst, const gen_counters_t *src)
 {
 	dst->requests += src->requests;
 	dst->errors += src->errors;
@@ -47,12 +48,25 @@ void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)
 	dst->late += src->late;
 	dst->dropped += src->dropped;
 	dst->unfinished += src->unfinished;
-	for (int i = 0; i < GEN_STATUS_MAX; i++)
-		dst->status[i] += src->status[i];
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
 		dst->errors_by_kind[i] += src->errors_by_kind[i];
 	dst->checks_failed += src->checks_failed;
 	dst->script_errors += src->script_errors;
+}
+
+void gen_counters_add(gen_counters_t *dst, const gen_counters_t *src)
+{
+	add_but_status(dst, src);
+	for (int i = 0; i < GEN_STATUS_MAX; i++)
+		dst->status[i] += src->status[i];
+}
+
+void gen_counters_add_codes(gen_counters_t *dst, const gen_counters_t *src, const uint16_t *codes,
+                            size_t n)
+{
+	add_but_status(dst, src);
+	for (size_t i = 0; i < n; i++)
+		dst->status[codes[i]] += src->status[codes[i]];
 }
 
 /* ---- statistics by name ---- */
