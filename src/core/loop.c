@@ -1,13 +1,5 @@
 /* loop: the event loop — timers on a binary min-heap, dispatch of ready handles, and an
- * eventfd so other threads can wake it. One loop per thread; nothing here is shared.
- *
- * Handles started with LOOP_DEFER live in a second backend, the deferred set. The loop
- * watches that set from its own backend (through the set's descriptor) only when it would
- * otherwise sleep longer than LOOP_DEFER_MAX_NS or shorter than LOOP_DEFER_MIN_NS, or while a
- * deferred handle asks to write;
- * otherwise it sleeps until its next timer and collects the deferred set's events after the
- * wait, before the timers run. An open-model generator at 1,000 requests a second then wakes
- * once per request (for its send) instead of twice (the send, then the response). */
+ * eventfd so other threads can wake it. One loop per thread; nothing here is shared. */
 #include "core/loop.h"
 
 #include <errno.h>
@@ -34,13 +26,6 @@ struct loop {
 	loop_io_t wake_io;
 	loop_wake_fn wake_fn;
 	void *wake_ctx;
-
-	/* the deferred set (LOOP_DEFER), made with its first handle */
-	loop_backend_t *deferred;
-	loop_io_t deferred_io;     /* the set's descriptor, in the loop's own backend */
-	uint32_t deferred_writers; /* deferred handles asking to write: the set is watched */
-	bool deferred_watched;     /* deferred_io asks for readiness in this wait */
-	bool deferred_ready;       /* ...and the set had events */
 };
 
 static void on_wake_event(loop_t *loop, loop_io_t *io, uint32_t events)
@@ -85,7 +70,6 @@ void loop_free(loop_t *loop)
 	if (!loop)
 		return;
 	close(loop->wake_io.fd);
-	loop_backend_free(loop->deferred);
 	loop_backend_free(loop->backend);
 	free(loop->heap);
 	free(loop);
@@ -96,51 +80,16 @@ uint64_t loop_now(const loop_t *loop)
 	return loop->now_ns;
 }
 
-static void on_deferred_ready(loop_t *loop, loop_io_t *io, uint32_t events)
-{
-	(void)io;
-	(void)events;
-	loop->deferred_ready = true; /* collected after this batch (loop_run) */
-}
-
-/* The deferred set, made on first use; NULL when it cannot be (the handle is then an
- * ordinary one: deferring saves wake-ups, it is never needed for correctness). */
-static loop_backend_t *deferred_set(loop_t *loop)
-{
-	if (loop->deferred)
-		return loop->deferred;
-	loop->deferred = loop_backend_new();
-	if (!loop->deferred)
-		return NULL;
-	if (loop_io_start(loop, &loop->deferred_io, loop_backend_fd(loop->deferred), LOOP_READ,
-	                  on_deferred_ready, NULL) < 0) {
-		loop_backend_free(loop->deferred);
-		loop->deferred = NULL;
-		return NULL;
-	}
-	loop->deferred_watched = true;
-	return loop->deferred;
-}
-
-static loop_backend_t *backend_of(const loop_t *loop, const loop_io_t *io)
-{
-	return io->deferred ? loop->deferred : loop->backend;
-}
-
 int loop_io_start(loop_t *loop, loop_io_t *io, int fd, uint32_t events, loop_io_fn fn, void *ctx)
 {
 	int rc;
 
-	io->deferred = (events & LOOP_DEFER) && deferred_set(loop);
-	events &= ~(uint32_t)LOOP_DEFER;
 	io->fd = fd;
 	io->events = events;
 	io->fn = fn;
 	io->ctx = ctx;
-	rc = loop_backend_add(backend_of(loop, io), io, events);
+	rc = loop_backend_add(loop->backend, io, events);
 	io->active = rc == 0;
-	if (io->active && io->deferred && (events & LOOP_WRITE))
-		loop->deferred_writers++;
 	return rc;
 }
 
@@ -150,22 +99,17 @@ int loop_io_update(loop_t *loop, loop_io_t *io, uint32_t events)
 
 	if (!io->active || io->events == events)
 		return 0;
-	rc = loop_backend_modify(backend_of(loop, io), io, events);
-	if (rc != 0)
-		return rc;
-	if (io->deferred && (io->events & LOOP_WRITE) != (events & LOOP_WRITE))
-		loop->deferred_writers += events & LOOP_WRITE ? 1 : -1;
-	io->events = events;
-	return 0;
+	rc = loop_backend_modify(loop->backend, io, events);
+	if (rc == 0)
+		io->events = events;
+	return rc;
 }
 
 void loop_io_stop(loop_t *loop, loop_io_t *io)
 {
 	if (!io->active)
 		return;
-	loop_backend_remove(backend_of(loop, io), io);
-	if (io->deferred && (io->events & LOOP_WRITE))
-		loop->deferred_writers--;
+	loop_backend_remove(loop->backend, io);
 	io->active = false;
 	/* the handle may be freed after we return: forget its events still queued in this batch */
 	for (int i = loop->fired_pos; i < loop->fired_len; i++)
@@ -288,53 +232,23 @@ static uint64_t poll_timeout(const loop_t *loop)
 
 /* ---- running ---- */
 
-static void dispatch(loop_t *loop, int n)
-{
-	loop->fired_len = n;
-	for (loop->fired_pos = 0; loop->fired_pos < n;) {
-		loop_fired_t *f = &loop->fired[loop->fired_pos++];
-
-		if (f->io)
-			f->io->fn(loop, f->io, f->events);
-	}
-	loop->fired_len = 0;
-}
-
-/* Before a wait of timeout_ns: whether the deferred set may wake the loop. Only a change
- * costs a system call, so a steady rate of arrivals costs none; a loop that never sleeps
- * (arrivals overdue) watches it steadily and collects nothing separately. */
-static void deferred_watch(loop_t *loop, uint64_t timeout_ns)
-{
-	bool watch = loop->deferred_writers || timeout_ns < LOOP_DEFER_MIN_NS ||
-	             timeout_ns > LOOP_DEFER_MAX_NS;
-
-	if (watch != loop->deferred_watched &&
-	    loop_io_update(loop, &loop->deferred_io, watch ? LOOP_READ : 0) == 0)
-		loop->deferred_watched = watch;
-}
-
 int loop_run(loop_t *loop)
 {
 	while (!loop->stopping) {
-		uint64_t timeout = poll_timeout(loop);
-		int n;
+		int n = loop_backend_poll(loop->backend, poll_timeout(loop), loop->fired,
+		                          LOOP_MAX_EVENTS);
 
-		if (loop->deferred)
-			deferred_watch(loop, timeout);
-		n = loop_backend_poll(loop->backend, timeout, loop->fired, LOOP_MAX_EVENTS);
 		if (n < 0)
 			return n;
 		loop->now_ns = clock_now_ns();
-		dispatch(loop, n);
-		/* the deferred set's events, before the timers: a deadline never fires on an
-		 * answer that had arrived */
-		if (loop->deferred && (loop->deferred_ready || !loop->deferred_watched)) {
-			loop->deferred_ready = false;
-			n = loop_backend_poll(loop->deferred, 0, loop->fired, LOOP_MAX_EVENTS);
-			if (n < 0)
-				return n;
-			dispatch(loop, n);
+		loop->fired_len = n;
+		for (loop->fired_pos = 0; loop->fired_pos < n;) {
+			loop_fired_t *f = &loop->fired[loop->fired_pos++];
+
+			if (f->io)
+				f->io->fn(loop, f->io, f->events);
 		}
+		loop->fired_len = 0;
 		run_timers(loop);
 	}
 	loop->stopping = false; /* the loop may be run again */

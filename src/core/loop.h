@@ -18,11 +18,6 @@ enum loop_events {
 	LOOP_WRITE = 2,
 	LOOP_HUP = 4,         /* error or hang-up (or, with LOOP_PEER_CLOSED, the peer's FIN) */
 	LOOP_PEER_CLOSED = 8, /* request: report only that the peer closed, not its data */
-	/* at loop_io_start: this handle's readiness may wait for the loop's next timer when that
-	 * is due within LOOP_DEFER_MAX_NS, instead of waking the loop on its own (while it asks
-	 * only to read). For a reader that learns from the socket when its data arrived (kernel
-	 * receive timestamps) and has nothing to do before that timer: one wake-up, not two. */
-	LOOP_DEFER = 16,
 };
 
 typedef void (*loop_io_fn)(loop_t *loop, loop_io_t *io, uint32_t events);
@@ -33,7 +28,6 @@ struct loop_io {
 	int fd;
 	uint32_t events; /* what is requested now */
 	bool active;
-	bool deferred; /* started with LOOP_DEFER: watched in the loop's deferred set */
 	loop_io_fn fn;
 	void *ctx;
 };
@@ -48,13 +42,6 @@ struct loop_timer {
 /* How many ready events one poll may return: one busy connection cannot hold the rest back
  * for more than one callback, and each callback bounds its own work per event. */
 #define LOOP_MAX_EVENTS 256
-/* The longest a deferred handle's readiness waits for the loop's next timer: beyond it the
- * loop sleeps watching the deferred handles too. It bounds how long a deferred reader's
- * connection stays busy after its data arrived, and how late in its second it is counted. */
-#define LOOP_DEFER_MAX_NS 5000000ULL
-/* Below this the wait is too short for an answer to come in it: the loop watches the deferred
- * set with the rest (no separate collection), as it does all along when it never sleeps. */
-#define LOOP_DEFER_MIN_NS 50000ULL
 /* How many expired timers one iteration runs before polling I/O again. */
 #define LOOP_MAX_TIMERS_PER_TURN 4096
 

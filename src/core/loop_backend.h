@@ -22,8 +22,5 @@ void loop_backend_remove(loop_backend_t *b, loop_io_t *io);
 /* Waits up to timeout_ns (UINT64_MAX = forever) and fills fired[]; returns the count or -errno. */
 int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fired, int max);
 const char *loop_backend_name(void);
-/* A descriptor that is readable while events wait in b: a loop watches one backend from
- * another through it (the deferred set, loop.c). */
-int loop_backend_fd(const loop_backend_t *b);
 
 #endif

@@ -34,11 +34,6 @@ loop_backend_t *loop_backend_new(void)
 	return b;
 }
 
-int loop_backend_fd(const loop_backend_t *b)
-{
-	return b->epfd;
-}
-
 void loop_backend_free(loop_backend_t *b)
 {
 	if (!b)

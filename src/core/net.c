@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -89,50 +88,6 @@ ssize_t net_read(int fd, void *buf, size_t len)
 	if (n >= 0)
 		return n;
 	return errno == EAGAIN || errno == EWOULDBLOCK ? NET_WANT_READ : -errno;
-}
-
-int net_stamp_arrivals(int fd)
-{
-	int on = 1;
-
-	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0 ? -errno : 0;
-}
-
-ssize_t net_read_stamped(int fd, void *buf, size_t len, uint64_t *arrived_ns)
-{
-	union {
-		char space[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t n;
-
-	*arrived_ns = 0;
-	do {
-		msg.msg_control = control.space;
-		msg.msg_controllen = sizeof(control.space);
-		n = recvmsg(fd, &msg, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? NET_WANT_READ : -errno;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		struct timespec ts;
-		uint64_t wall, now_wall, now_mono;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS ||
-		    cm->cmsg_len < CMSG_LEN(sizeof(ts)))
-			continue;
-		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-		wall = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-		/* the stamp is wall-clock time; latencies are monotonic: shift it by their
-		 * difference now (a clock step between the two readings moves one stamp) */
-		now_mono = clock_now_ns();
-		now_wall = clock_wall_ns();
-		if (wall && wall <= now_wall && now_wall - wall < now_mono)
-			*arrived_ns = now_mono - (now_wall - wall);
-	}
-	return n;
 }
 
 ssize_t net_write(int fd, const void *buf, size_t len)

@@ -57,12 +57,4 @@ ssize_t net_read(int fd, void *buf, size_t len);
 /* >0 bytes, NET_WANT_WRITE, or -errno. */
 ssize_t net_write(int fd, const void *buf, size_t len);
 
-/* Asks the kernel to stamp each segment fd receives with its arrival time (SO_TIMESTAMPNS);
- * 0 or -errno. */
-int net_stamp_arrivals(int fd);
-/* net_read, and when it read bytes, *arrived_ns = the monotonic time the last of them reached
- * the socket (0 when the kernel gave none): a reader that comes late still learns when its
- * data came. */
-ssize_t net_read_stamped(int fd, void *buf, size_t len, uint64_t *arrived_ns);
-
 #endif

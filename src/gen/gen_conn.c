@@ -176,7 +176,6 @@ static void conn_send(gen_conn_t *c)
 	c->received = 0;
 	http_response_parser_reset(&c->parser);
 	c->sent_ns = clock_now_ns();
-	c->arrived_ns = 0;
 	if (!c->due_pending)
 		c->intended_ns = c->sent_ns; /* closed model: due when the previous one ended */
 	c->due_pending = false;
@@ -254,9 +253,7 @@ static void conn_complete(gen_conn_t *c, bool trailing_bytes)
 		fail(c, GEN_ERR_PROTOCOL);
 		return;
 	}
-	/* the kernel's stamp of the response's arrival when there is one (a deferred read comes
-	 * up to LOOP_DEFER_MAX_NS after it), else now */
-	record_response(c, c->arrived_ns > c->sent_ns ? c->arrived_ns : clock_now_ns());
+	record_response(c, clock_now_ns());
 	if (!c->parser.keep_alive)
 		gen_conn_close(c);
 	c->state = CONN_IDLE;
@@ -319,10 +316,8 @@ static void conn_read(gen_conn_t *c)
 	gen_thread_t *t = c->thread;
 
 	for (int i = 0; i < GEN_READS_PER_EVENT; i++) {
-		ssize_t n = c->tls       ? tls_read(c->tls, t->read_buffer, GEN_READ_BUFFER)
-		            : c->stamped ? net_read_stamped(c->fd, t->read_buffer, GEN_READ_BUFFER,
-		                                            &c->arrived_ns)
-		                         : net_read(c->fd, t->read_buffer, GEN_READ_BUFFER);
+		ssize_t n = c->tls ? tls_read(c->tls, t->read_buffer, GEN_READ_BUFFER)
+		                   : net_read(c->fd, t->read_buffer, GEN_READ_BUFFER);
 
 		if (n == NET_WANT_READ)
 			return;
@@ -388,11 +383,8 @@ static void conn_connect(gen_conn_t *c)
 	t->open_conns++;
 	c->deadline_ns = loop_now(t->loop) + t->run->cfg.timeout_ns;
 	arm_timeout(c);
-	/* a read may be deferred only where the kernel says when the data came */
-	c->stamped = t->defer_reads && net_stamp_arrivals(fd) == 0;
 	/* epoll_ctl fails only for want of memory or watches: the target is not involved */
-	if ((rc = loop_io_start(t->loop, &c->io, fd, LOOP_WRITE | (c->stamped ? LOOP_DEFER : 0),
-	                        conn_on_io, c)) < 0)
+	if ((rc = loop_io_start(t->loop, &c->io, fd, LOOP_WRITE, conn_on_io, c)) < 0)
 		fail(c, gen_error_kind_of(rc, GEN_ERR_CONNECT));
 }
 

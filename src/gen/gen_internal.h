@@ -85,10 +85,8 @@ struct gen_conn {
 	size_t written;       /* bytes of the request written so far */
 	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
 	uint64_t sent_ns;     /* when the request's first byte was written */
-	uint64_t arrived_ns; /* when the last response bytes read reached the socket (0: unknown) */
-	bool stamped;        /* the kernel stamps what arrives (gen_thread_t.defer_reads) */
-	bool retire;         /* closed model, users leaving: park after this request */
-	uint64_t received;   /* response bytes seen for the current request */
+	bool retire;          /* closed model, users leaving: park after this request */
+	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
 	const buf_t *request; /* what this connection sends: the run's, or its user's */
 	uint32_t endpoint;    /* the statistics the request counts in */
@@ -126,11 +124,6 @@ struct gen_thread {
 
 	/* open model: the pacer sends each arrival at its intended time on a free connection */
 	loop_timer_t pacer;
-	/* plain connections of the open model without a scenario: a response is read when the
-	 * loop wakes for its next arrival (LOOP_DEFER), and timed by the kernel's stamp of its
-	 * arrival, not by when it was read. Not with TLS (the stamp is under OpenSSL) nor with
-	 * a scenario (a user's next request waits on the response). */
-	bool defer_reads;
 	uint64_t arrival_n;      /* this thread's arrivals so far */
 	uint64_t next_due_ns;    /* intended time of the next one; UINT64_MAX: none (below) */
 	bool paused;             /* none because the rate is 0 now: a change may bring more */

@@ -270,7 +270,6 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	t->run = run;
 	/* the load model: what the connections do when a request ends, driven through its ops */
 	t->model = run->cfg.open_model ? &gen_model_open : &gen_model_closed;
-	t->defer_reads = run->cfg.open_model && !run->cfg.driver && !run->tls;
 	t->id = id;
 	t->part = (deal_part_t){(uint32_t)id, run->thread_count};
 	t->conn_count = conns;

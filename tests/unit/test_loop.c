@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -225,80 +224,4 @@ TEST(loop_new_failure_leaks_no_descriptor)
 	CHECK(clean_failures > 0); /* the failure paths were taken */
 #endif
 	(void)clean_failures;
-}
-
-/* ---- the deferred set (LOOP_DEFER) ---- */
-
-struct deferred {
-	int fds[2];
-	loop_io_t io;
-	loop_timer_t timer;
-	uint64_t due;     /* when the timer was due */
-	uint64_t read_at; /* loop_now() when the deferred handle's event came */
-	bool timer_fired, read_before_timer;
-};
-
-static void deferred_on_read(loop_t *loop, loop_io_t *io, uint32_t events)
-{
-	struct deferred *d = io->ctx;
-	char c;
-
-	if (read(io->fd, &c, 1) != 1)
-		return;
-	d->read_at = loop_now(loop);
-	d->read_before_timer = !d->timer_fired;
-	loop_timer_start(loop, &d->timer, d->read_at); /* the test is over: no need to wait */
-}
-
-static void deferred_on_timer(loop_t *loop, loop_timer_t *t)
-{
-	struct deferred *d = t->ctx;
-
-	d->timer_fired = true;
-	loop_stop(loop);
-}
-
-/* Runs a loop with one deferred reader whose data is there at once, and a timer after_ns
- * from now; the reader's event time and order are in d. */
-static void run_deferred(struct deferred *d, uint64_t after_ns, uint32_t extra)
-{
-	loop_t *loop = loop_new();
-
-	memset(d, 0, sizeof(*d));
-	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, d->fds), 0);
-	CHECK_INT(loop_io_start(loop, &d->io, d->fds[0], LOOP_READ | LOOP_DEFER | extra,
-	                        deferred_on_read, d),
-	          0);
-	CHECK(d->io.deferred);
-	loop_timer_init(&d->timer, deferred_on_timer, d);
-	d->due = clock_now_ns() + after_ns;
-	loop_timer_start(loop, &d->timer, d->due);
-	CHECK_INT(write(d->fds[1], "x", 1), 1);
-	CHECK_INT(loop_run(loop), 0);
-	loop_io_stop(loop, &d->io);
-	close(d->fds[0]);
-	close(d->fds[1]);
-	loop_free(loop);
-}
-
-TEST(loop_deferred_reader_waits_for_a_near_timer_and_comes_before_it)
-{
-	struct deferred d;
-
-	/* the timer is near: the loop sleeps until it, then delivers the read, then the timer */
-	run_deferred(&d, 3 * NS_PER_MS, 0);
-	CHECK(d.read_at >= d.due);
-	CHECK(d.read_before_timer);
-}
-
-TEST(loop_deferred_reader_wakes_the_loop_before_a_far_timer)
-{
-	struct deferred d;
-
-	/* beyond LOOP_DEFER_MAX_NS the loop watches the deferred set: the read comes at once */
-	run_deferred(&d, 2 * NS_PER_S, 0);
-	CHECK(d.read_at < d.due);
-	/* and so does every event of a deferred handle that asks to write */
-	run_deferred(&d, 3 * NS_PER_MS, LOOP_WRITE);
-	CHECK(d.read_at < d.due);
 }
