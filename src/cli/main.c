@@ -4,6 +4,7 @@
 
 #include "core/version.h"
 #include "core/echo.h"
+#include "core/heap.h"
 #include "core/json_alloc.h"
 #include "cli/cli.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	heap_setup();
 	json_alloc_install();
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "-h") == 0)

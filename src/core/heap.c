@@ -5,6 +5,15 @@
 #include <malloc.h>
 #endif
 
+void heap_setup(void)
+{
+#if defined(__GLIBC__)
+	/* setting it also turns off glibc's moving of the threshold (and of M_TRIM_THRESHOLD,
+	 * which stays at its default of 128 KiB) */
+	mallopt(M_MMAP_THRESHOLD, HEAP_MAP_FROM);
+#endif
+}
+
 void heap_give_back(void)
 {
 #if defined(__GLIBC__)

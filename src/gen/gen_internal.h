@@ -72,6 +72,9 @@ enum conn_state {
 
 #define GEN_CAPTURE_HEADERS (16 * 1024)        /* a scenario's response headers, at most */
 #define GEN_CAPTURE_BODY    (16 * 1024 * 1024) /* a scenario's response body, at most */
+/* a captured body's buffer kept for the user's next request, at most (a larger one is given
+ * back once the script holds its copy) */
+#define GEN_CAPTURE_KEEP (1024 * 1024)
 
 struct gen_conn {
 	gen_thread_t *thread;

@@ -62,6 +62,10 @@ enum scenario_order {
 	SCENARIO_RUNAWAY, /* too many instructions without a request or a sleep */
 };
 
+/* A response body this large counts toward SCENARIO_BODY_GARBAGE (scenario_vm.c). */
+#define SCENARIO_LARGE_BODY   (1024 * 1024)
+#define SCENARIO_BODY_GARBAGE (16 * 1024 * 1024)
+
 /* A generator thread's VM. */
 typedef struct scenario_vm {
 	scenario_t *s;
@@ -82,9 +86,11 @@ typedef struct scenario_vm {
 	void *base_ud;
 	size_t heap_bytes;
 	bool heap_enforced;
-	bool heap_over;     /* went past the limit: the hook looks again after a collection */
-	bool heap_breached; /* stayed past it, or an allocation was refused: an error is due or on
-	                     * its way, reported naming the task; until scenario_vm_absorb */
+	bool heap_over;      /* went past the limit: the hook looks again after a collection */
+	bool heap_breached;  /* stayed past it, or an allocation was refused: an error is due or on
+	                      * its way, reported naming the task; until scenario_vm_absorb */
+	size_t large_bodies; /* bytes of large response bodies copied in since the last full
+	                      * collection (push_response) */
 } scenario_vm_t;
 
 /* One user: its coroutine, kept in the registry while it lives. */
