@@ -22,8 +22,10 @@ from harness import (SURGE, Nginx, RawServer, Serve, favour_preexec, favoured, m
                      read_request, refused_url, run_json, surge)
 
 def full_points(doc):
-    """Timeline points that cover a whole second (the last one is usually a sliver)."""
-    return [p for p in doc["timeline"] if abs(p["t"] - round(p["t"])) < 1e-6 and p["t"] >= 1]
+    """Timeline points that cover a whole second. Entry i is the second from i, ending at
+    t = i + 1 but the last, usually a sliver: its t can round to a whole second too (3.0004
+    is written 3.0 when the stop held requests in flight), so the place says, not t alone."""
+    return [p for i, p in enumerate(doc["timeline"]) if abs(p["t"] - (i + 1)) < 1e-6]
 
 
 def point_at(doc, t):
