@@ -49,6 +49,7 @@ enum {
 	OPT_GRACEFUL_STOP,
 	OPT_SCRIPT_MEMORY,
 	OPT_GROUP_BY_HEADER,
+	OPT_PIPELINE,
 };
 
 /* The options of `surge run`: each is --NAME on the command line and SURGE_<NAME> in the
@@ -86,6 +87,7 @@ static const cli_option_t run_table[] = {
     {"body", OPT_BODY, "TEXT", NULL, 0},
     {"body-file", OPT_BODY_FILE, "FILE", NULL, 0},
     {"timeout", OPT_TIMEOUT, "DURATION", NULL, 0},
+    {"pipeline", OPT_PIPELINE, "N", NULL, 0},
     CLI_OUTPUTS_OPTIONS,
     {"insecure", 'k', NULL, NULL, 0},
     {"quiet", 'q', NULL, NULL, 0},
@@ -373,6 +375,10 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		break;
 	case OPT_TIMEOUT:
 		rc = positive_duration_option("timeout", arg, "", &cfg->timeout_ns);
+		break;
+	case OPT_PIPELINE:
+		rc = count_option("pipeline", arg, 1, GEN_MAX_PIPELINE, &v);
+		cfg->pipeline = (uint32_t)v;
 		break;
 	case OPT_HOST: o->host = arg; break;
 	case OPT_GRACEFUL_STOP:
@@ -990,6 +996,8 @@ static void announce(const run_options_t *o)
 		fprintf(stderr, "closed model, user stages %s", c->stages_text);
 	else
 		fprintf(stderr, "closed model");
+	if (c->pipeline > 1)
+		fprintf(stderr, ", pipeline %u", c->pipeline);
 	fprintf(stderr, "%s%s", o->profile ? ", profile " : "", o->profile ? o->profile->name : "");
 	if (!deal_is_whole(c->shard))
 		fprintf(stderr, ", shard %u/%u", c->shard.index + 1, c->shard.count);

@@ -190,6 +190,17 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 	if (o->users && o->stages_text &&
 	    o->stages_text != (o->profile ? o->profile->stages : NULL))
 		return cli_usage_error(cmd, "--users and --stages both shape the users: give one");
+	/* a user is synchronous, and an arrival is one request: pipelining is the closed
+	 * model's (docs/run.md says why the open model refuses it) */
+	if (o->cfg.pipeline > 1 && o->scenario)
+		return cli_usage_error(cmd,
+		                       "--pipeline is for a plain run of one URL: a scenario's "
+		                       "users send one request at a time");
+	if (o->cfg.pipeline > 1 && open)
+		return cli_usage_error(cmd,
+		                       "--pipeline is for the closed model (-c): the open model "
+		                       "(-R, --model open) sends each arrival on a connection of "
+		                       "its own");
 	if (open ? resolve_open(o, cmd)
 	         : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
 		return EXIT_USAGE;

@@ -21,6 +21,9 @@
 #define GEN_NAME_MAX        200
 #define GEN_STEER_MAX       1024 /* changes one run accepts and records (gen_steer) */
 #define GEN_MAX_RATE        1e7  /* arrivals per second, the most a change may ask */
+#define GEN_MAX_PIPELINE    256  /* HTTP/1.1 requests one connection keeps in flight */
+/* the N copies of the request a pipelining connection writes from, at most (bytes) */
+#define GEN_PIPELINE_BYTES (4u * 1024 * 1024)
 
 /* How a request failed, when it failed before a complete response arrived. */
 enum gen_error_kind {
@@ -124,6 +127,10 @@ typedef struct gen_config {
 	uint64_t stop_grace_ns;
 	/* --group-by-header: count responses by this header's value (gen_groups.h); NULL: no */
 	const char *group_header;
+	/* --pipeline: requests each connection keeps in flight, sent back to back and answered
+	 * in order (HTTP/1.1), each timed from its own send; 0 or 1: one at a time. Closed
+	 * model without a driver only (gen_start refuses the rest), GEN_MAX_PIPELINE at most */
+	uint32_t pipeline;
 
 	/* The figures above describe the whole test; this process runs one part of it
 	 * (--shard), dealt as deal.h says: connections, users, -n and the queue by share, the

@@ -82,10 +82,17 @@ struct gen_conn {
 	loop_timer_t timer;   /* connect/request timeout (lazy) and reconnect back-off */
 	uint64_t deadline_ns; /* when the current connect or request times out */
 	int fd;
+	uint16_t pipe_head, pipe_len; /* --pipeline: the ring of pipe_sent (below) */
 	tls_session_t *tls;
 	enum conn_state state;
-	uint32_t failures;    /* consecutive connect failures, for the back-off */
-	size_t written;       /* bytes of the request written so far */
+	uint32_t failures; /* consecutive connect failures, for the back-off */
+	size_t written;    /* bytes of the request written so far */
+	size_t out_len;    /* bytes this write sends: the request's, or k pipelined ones' */
+	/* --pipeline N > 1: when each request out was sent, oldest first (HTTP/1.1 answers in
+	 * order), a ring of N in the thread's pipe_sent (its head and length beside fd, in what
+	 * was padding); NULL: one request at a time. Here, beside what every request touches:
+	 * the one-at-a-time path reads it too */
+	uint64_t *pipe_sent;
 	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
 	uint64_t sent_ns;     /* when the request's first byte was written */
 	bool retire;          /* closed model, users leaving: park after this request */
@@ -141,8 +148,9 @@ struct gen_thread {
 	uint32_t users_retiring; /* of those, marked to leave after their request */
 	uint32_t steers_seen;    /* the run's changes this thread has acted on */
 
-	char *read_buffer;  /* GEN_READ_BUFFER bytes, shared by this thread's connections */
-	void *driver_state; /* the driver's per-thread state (a Lua VM) */
+	char *read_buffer;   /* GEN_READ_BUFFER bytes, shared by this thread's connections */
+	uint64_t *pipe_sent; /* --pipeline N > 1: N send times per connection (gen_conn_t) */
+	void *driver_state;  /* the driver's per-thread state (a Lua VM) */
 	/* by endpoint, and a scenario's checks and metrics: the current second (what the
 	 * requests and the driver write, dense); the run's earlier seconds are in delta.run_* */
 	gen_named_t named;
@@ -200,7 +208,9 @@ struct gen_run {
 	gen_config_t cfg;
 	net_addr_t addr;
 	tls_context_t *tls;
-	buf_t request; /* the serialized request, built once, read by all threads */
+	buf_t request;     /* the serialized request, built once, read by all threads */
+	uint32_t pipeline; /* requests a connection keeps in flight (1: no pipelining) */
+	buf_t pipelined;   /* pipeline > 1: the request `pipeline` times, written from by all */
 	char group_name[HTTP_CAPTURE_NAME_MAX + 1]; /* --group-by-header, lower case */
 	uint64_t start_ns;
 	uint64_t start_wall_ns;
@@ -295,6 +305,8 @@ void gen_conn_done(gen_conn_t *c);
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns);
 /* Counts a request that could not be sent for lack of budget. */
 bool gen_take_request(gen_thread_t *t);
+/* The requests c has out (being connected for, sent or answered): what a stop abandons. */
+uint32_t gen_conn_requests_out(const gen_conn_t *c);
 
 /* The response just finished counts as an error after all (a failed check). */
 void gen_conn_mark_failed(gen_conn_t *c);

@@ -74,13 +74,6 @@ uint32_t gen_thread_share(const gen_thread_t *t, double total)
 	                            t->part);
 }
 
-/* A request of c's is out: being connected for, sent or answered. */
-static bool request_out(const gen_conn_t *c)
-{
-	return c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE ||
-	       c->state == CONN_WRITING || c->state == CONN_READING;
-}
-
 /* Stops sending: requests in flight and arrivals still queued are abandoned (counted as
  * unfinished, not errors), connections closed. */
 void gen_thread_stop(gen_thread_t *t)
@@ -95,7 +88,7 @@ void gen_thread_stop(gen_thread_t *t)
 	t->interval_counters.unfinished += t->queue_len;
 	t->queue_len = 0;
 	for (uint32_t i = 0; i < t->conn_count; i++) {
-		t->interval_counters.unfinished += request_out(&t->conns[i]);
+		t->interval_counters.unfinished += gen_conn_requests_out(&t->conns[i]);
 		if (t->conns[i].state != CONN_DONE)
 			gen_conn_done(&t->conns[i]);
 	}
@@ -265,6 +258,43 @@ static int build_request(gen_run_t *run, char *err, size_t errlen)
 	return rc;
 }
 
+/* --pipeline N: the request N times over, so that k requests are one write of its first k
+ * copies. One at a time (N = 1) needs none. */
+static int build_pipelined(gen_run_t *run, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = &run->cfg;
+	size_t len = run->request.len;
+
+	run->pipeline = cfg->pipeline > 1 ? cfg->pipeline : 1;
+	if (run->pipeline == 1)
+		return 0;
+	if (run->pipeline > GEN_MAX_PIPELINE) {
+		snprintf(err, errlen, "pipelining is %u requests at most", GEN_MAX_PIPELINE);
+		return -EINVAL;
+	}
+	if (cfg->open_model || cfg->driver) {
+		snprintf(err, errlen,
+		         "pipelining is for the closed model's one request (not the "
+		         "open model, not a scenario)");
+		return -EINVAL;
+	}
+	if (len * run->pipeline > GEN_PIPELINE_BYTES) {
+		snprintf(
+		    err, errlen,
+		    "pipelining %u requests of %zu bytes is more than the %u MiB they may take: "
+		    "pipeline fewer, or send a smaller body",
+		    run->pipeline, len, GEN_PIPELINE_BYTES >> 20);
+		return -EINVAL;
+	}
+	buf_init(&run->pipelined, GEN_PIPELINE_BYTES);
+	for (uint32_t i = 0; i < run->pipeline; i++)
+		if (buf_append(&run->pipelined, run->request.data, len) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	return 0;
+}
+
 static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, uint64_t requests)
 {
 	t->run = run;
@@ -294,6 +324,9 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	}
 	if (t->model->setup(t) < 0)
 		return -ENOMEM;
+	if (run->pipeline > 1 &&
+	    !(t->pipe_sent = calloc((size_t)conns * run->pipeline, sizeof(*t->pipe_sent))))
+		return -ENOMEM;
 	hist_reset(t->latency);
 	hist_reset(t->interval);
 	hist_reset(t->service);
@@ -317,6 +350,7 @@ static void free_run(gen_run_t *run)
 		loop_free(t->loop);
 		free(t->conns);
 		free(t->read_buffer);
+		free(t->pipe_sent);
 		free(t->latency);
 		free(t->interval);
 		free(t->service);
@@ -338,6 +372,7 @@ static void free_run(gen_run_t *run)
 	free(run->threads);
 	gen_timeline_free(run);
 	buf_free(&run->request);
+	buf_free(&run->pipelined);
 	tls_context_free(run->tls);
 	pthread_mutex_destroy(&run->timeline_lock);
 	free(run);
@@ -412,6 +447,8 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		return -EINVAL;
 	if (build_request(run, err, errlen) < 0)
 		return -EINVAL;
+	if ((rc = build_pipelined(run, err, errlen)) < 0)
+		return rc;
 	run->threads = calloc(threads, sizeof(*run->threads));
 	if (!run->threads)
 		goto nomem;

@@ -123,6 +123,8 @@ static void put_model(buf_t *out, const result_config_t *c)
 	else /* a shard's own part of the rate is in the document; the test's here */
 		buf_printf(out, "open model at %.1f/s",
 		           c->shard_count ? c->rate * (double)c->shard_count : c->rate);
+	if (c->has_pipeline && c->pipeline > 1)
+		buf_printf(out, ", pipeline %llu", (unsigned long long)c->pipeline);
 	if (c->shard_count)
 		buf_printf(out, ", shard %llu/%llu", (unsigned long long)c->shard_index,
 		           (unsigned long long)c->shard_count);

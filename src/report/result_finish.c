@@ -31,6 +31,8 @@ static int convert_config(result_t *r, const gen_config_t *cfg)
 	c->rate = deal_value(cfg->rate, cfg->shard);
 	c->has_max_queue = cfg->open_model;
 	c->max_queue = deal_share(cfg->max_queue, cfg->shard);
+	c->has_pipeline = !cfg->driver;
+	c->pipeline = cfg->pipeline > 1 ? cfg->pipeline : 1;
 	if (!deal_is_whole(cfg->shard)) {
 		c->shard_index = cfg->shard.index + 1;
 		c->shard_count = cfg->shard.count;

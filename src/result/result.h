@@ -158,6 +158,10 @@ typedef struct result_config {
 	double rate;
 	bool has_max_queue;
 	uint64_t max_queue;
+	/* --pipeline: requests each connection kept in flight (a plain run's, 1 by default;
+	 * absent from a scenario's document and from documents before it was recorded) */
+	bool has_pipeline;
+	uint64_t pipeline;
 	/* --shard I/N: this document is part I (1-based) of N of one test, and rate,
 	 * max_queue, connections and requests are its part; shard_count 0: the whole test */
 	uint64_t shard_index, shard_count;

@@ -81,6 +81,8 @@ static void write_config(enc_t *e)
 		key_string(w, "stages", c->stages);
 	if (c->has_max_queue)
 		key_count(w, "max_queue", c->max_queue);
+	if (c->has_pipeline)
+		key_count(w, "pipeline", c->pipeline);
 	if (c->shard_count) {
 		jsonw_key(w, "shard");
 		jsonw_object_begin(w);
