@@ -171,27 +171,31 @@ static void copy_string(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* What a run was of, as its document says it: the target, method, scenario and load model. */
-static void config_values(const result_config_t *c, const char *v[4])
+/* What a run was of, as its document says it: the target, method, scenario, load model and
+ * requests in flight per connection (a document without `pipeline` is of one at a time). */
+static void config_values(const result_config_t *c, const char *v[5], char *pipeline, size_t len)
 {
 	v[0] = c->url ? c->url : "";
 	v[1] = c->method ? c->method : "GET";
 	v[2] = c->scenario ? c->scenario : "";
 	v[3] = c->open_model ? "open" : "closed";
+	snprintf(pipeline, len, "%llu", c->has_pipeline ? (unsigned long long)c->pipeline : 1ULL);
+	v[4] = pipeline;
 }
 
 /* A difference in what the two runs were of is listed in out ("config.url 'http://a/' vs
  * 'http://b/'", values cut at 200 characters). */
 static void find_mismatch(const result_t *base, const result_t *next, char *out, size_t len)
 {
-	static const char *const keys[4] = {"url", "method", "scenario", "model"};
-	const char *a[4], *b[4];
+	static const char *const keys[5] = {"url", "method", "scenario", "model", "pipeline"};
+	const char *a[5], *b[5];
+	char pa[24], pb[24];
 	size_t used = 0;
 
-	config_values(&base->config, a);
-	config_values(&next->config, b);
+	config_values(&base->config, a, pa, sizeof(pa));
+	config_values(&next->config, b, pb, sizeof(pb));
 	out[0] = '\0';
-	for (size_t k = 0; k < 4; k++) {
+	for (size_t k = 0; k < 5; k++) {
 		int n;
 
 		if (strcmp(a[k], b[k]) == 0)

@@ -194,6 +194,21 @@ def test_a_connection_that_dies_counts_each_request_out_once():
         assert t["unfinished"] == 0 and srv.held == [4] * (n // 4), (act.__name__, t, srv.held)
 
 
+def test_compare_says_when_the_pipelines_differ():
+    """Latency per request depends on N: compare warns that the runs measured different
+    things, as for another URL, and not when they agree."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        paths = {}
+        for n in ("1", "4"):
+            paths[n] = os.path.join(d, f"p{n}.json")
+            surge("run", "-q", "-t", "1", "-c", "2", "-n", "200", "--pipeline", n, "--json",
+                  paths[n], srv.url("/health"), check_rc=0)
+        p = surge("compare", "--tolerance", "1000000%", paths["1"], paths["4"], check_rc=0)
+        assert "different things (config.pipeline '1' vs '4')" in p.stderr, p.stderr
+        p = surge("compare", paths["4"], paths["4"], check_rc=0)
+        assert "warning" not in p.stderr, p.stderr
+
+
 def test_bad_values_and_other_models_are_usage_errors():
     url = "http://127.0.0.1:9/"
     for value in ("0", "257", "-1", "four", "", "4.5"):
@@ -230,5 +245,6 @@ if __name__ == "__main__":
         test_nginx_plain_and_tls_with_bodies_both_ways,
         test_latency_counts_from_each_request_own_send,
         test_a_connection_that_dies_counts_each_request_out_once,
+        test_compare_says_when_the_pipelines_differ,
         test_bad_values_and_other_models_are_usage_errors,
     ])
