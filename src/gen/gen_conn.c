@@ -356,8 +356,11 @@ static void pipe_send(gen_conn_t *c, uint32_t taken)
 	if (!taken)
 		return;
 	now = clock_now_ns();
-	for (uint32_t i = 0; i < taken; i++)
-		c->pipe_sent[(c->pipe_head + c->pipe_len++) % n] = now;
+	for (uint32_t i = 0; i < taken; i++) {
+		uint32_t at = c->pipe_head + c->pipe_len++; /* < 2n: one wrap at most */
+
+		c->pipe_sent[at < n ? at : at - n] = now;
+	}
 	if (c->pipe_len == taken) { /* the oldest is new: the timeout counts from its send */
 		c->deadline_ns = now + c->timeout_ns;
 		arm_timeout(c);
@@ -403,7 +406,7 @@ static bool pipe_answered(gen_conn_t *c, uint64_t now, bool closing)
 
 	c->sent_ns = c->intended_ns = c->pipe_sent[c->pipe_head];
 	record_response(c, now);
-	c->pipe_head = (uint16_t)((c->pipe_head + 1) % n);
+	c->pipe_head = (uint16_t)(c->pipe_head + 1u < n ? c->pipe_head + 1u : 0);
 	c->pipe_len--;
 	if (closing || !c->parser.keep_alive) {
 		if (c->pipe_len) {
