@@ -108,6 +108,19 @@ def test_totals_add_up_against_surge_serve():
         assert doc["config"]["pipeline"] == 1 and doc["totals"]["responses"] == 50
 
 
+def test_users_that_leave_take_their_answers_first():
+    """Closed-model stages: a user asked to leave sends no more and leaves once its requests
+    out are answered (none abandoned, none counted twice); at the end only the one user
+    left has requests out."""
+    with Serve() as srv:
+        _, doc = run_json("-t", "1", "--stages", "1s:6,1s:1,1s:1", "--pipeline", "8",
+                          srv.url("/health"))
+    t, _ = check_totals(doc)
+    assert t["errors"] == 0 and 0 < t["unfinished"] <= 8, t
+    assert doc["timeline"][-1]["users"] <= 1 and max(p["users"] for p in doc["timeline"]) >= 4, \
+        doc["timeline"]
+
+
 def test_nginx_plain_and_tls_with_bodies_both_ways():
     """Answers larger than a read (4 KB each, 8 out) and requests with a body, over TCP and
     over TLS: -n is exact and nothing fails."""
@@ -242,6 +255,7 @@ if __name__ == "__main__":
     main([
         test_the_server_holds_n_requests_before_answering_any,
         test_totals_add_up_against_surge_serve,
+        test_users_that_leave_take_their_answers_first,
         test_nginx_plain_and_tls_with_bodies_both_ways,
         test_latency_counts_from_each_request_own_send,
         test_a_connection_that_dies_counts_each_request_out_once,
