@@ -398,8 +398,9 @@ static void pipe_continue(gen_conn_t *c)
 
 /* The oldest request out is answered (the parser holds its response): recorded from its own
  * send, then taken off. An answer that closes the connection (Connection: close, HTTP/1.0, a
- * body ended by the close: `closing`) leaves the requests behind it unanswered: each counts
- * once as closed_early, and the connection starts again. False when the connection closed. */
+ * body ended by the close, or `closing`) leaves the requests behind it unanswered: each counts
+ * once as closed_early, and the connection starts again. False when the connection closed:
+ * so a connection that is writing or reading always has a request out. */
 static bool pipe_answered(gen_conn_t *c, uint64_t now, bool closing)
 {
 	uint32_t n = c->thread->run->pipeline;
@@ -447,7 +448,9 @@ static bool pipe_feed(gen_conn_t *c, const char *data, size_t n)
 		}
 		if (!now)
 			now = clock_now_ns(); /* the answers of one read came together */
-		if (!pipe_answered(c, now, false))
+		/* the last request out answered before its bytes were all written (an early
+		 * answer): the rest of the write has no place on this connection any more */
+		if (!pipe_answered(c, now, c->pipe_len == 1 && c->state == CONN_WRITING))
 			return false;
 	}
 	pipe_continue(c);

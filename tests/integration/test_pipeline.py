@@ -12,7 +12,7 @@ import struct
 import tempfile
 import threading
 
-from harness import Nginx, RawServer, Serve, main, run_json, surge
+from harness import Nginx, RawServer, Serve, Skip, main, run_json, surge
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 OK_CLOSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -207,6 +207,40 @@ def test_a_connection_that_dies_counts_each_request_out_once():
         assert t["unfinished"] == 0 and srv.held == [4] * (n // 4), (act.__name__, t, srv.held)
 
 
+def test_an_early_answer_ends_the_write():
+    """A server may answer before it has read a request's body (RFC 9112 allows it: a 413, a
+    401): here the four requests out are answered while surge still writes their 1 MB
+    bodies into a server that reads nothing more. All count as answers; the rest of the write
+    has no place on the connection, which is closed at once (before, it stayed writing with
+    nothing out, and the server's close or the timeout counted one more request that was
+    never sent)."""
+    def answer_early(server, conn):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            buf += chunk
+        with server.lock:
+            server.requests.append(buf.split(b"\r\n\r\n")[0])
+        conn.sendall(OK * 4)
+        server.stopping.wait(3)  # reads nothing more; surge must not wait for it
+
+    with RawServer(answer_early) as srv, tempfile.NamedTemporaryFile() as body:
+        body.write(b"x" * 1000000)
+        body.flush()
+        # a small receive buffer (inherited by the accepted socket) and 4 MB in one write,
+        # as much as the kernel's send buffer may grow to here (tcp_wmem): the write stalls
+        srv.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        _, doc = run_json("-t", "1", "-c", "1", "-n", "4", "--pipeline", "4", "--timeout",
+                          "2s", "--body-file", body.name, srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert t["requests"] == 4 and t["responses"] == 4 and t["errors"] == 0, (t, kinds)
+    assert len(srv.requests) == 1, srv.requests  # one connection
+    if t["bytes_out"]:  # counted when a write ends: this one ended, so nothing was early
+        raise Skip("the 4 MB write did not stall on this host (its tcp_wmem took it all)")
+
+
 def test_compare_says_when_the_pipelines_differ():
     """Latency per request depends on N: compare warns that the runs measured different
     things, as for another URL, and not when they agree."""
@@ -259,6 +293,7 @@ if __name__ == "__main__":
         test_nginx_plain_and_tls_with_bodies_both_ways,
         test_latency_counts_from_each_request_own_send,
         test_a_connection_that_dies_counts_each_request_out_once,
+        test_an_early_answer_ends_the_write,
         test_compare_says_when_the_pipelines_differ,
         test_bad_values_and_other_models_are_usage_errors,
     ])
