@@ -208,6 +208,14 @@ void serve_conn_close_idle(serve_worker_t *w)
 	}
 }
 
+/* A drain has begun. The worker learns of it at its next wake-up (on_wake), which its loop
+ * may take after the I/O of the same turn: a request read then, after SIGTERM, is answered
+ * as during the drain all the same. */
+static bool draining(const serve_worker_t *w)
+{
+	return w->draining || atomic_load_explicit(&serve_state.draining, memory_order_relaxed);
+}
+
 /* ---- writing ---- */
 
 /* 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1); 1xx and 204 no Content-Length either. */
@@ -223,7 +231,7 @@ static void serialize(serve_conn_t *c)
 	bool body_allowed = status_has_body(r->status);
 	uint64_t body = body_allowed ? r->body_out.len + r->fill_bytes : 0;
 
-	if (c->w->draining)
+	if (draining(c->w))
 		r->close_after =
 		    true; /* answered during a drain: tell the client to go elsewhere */
 	buf_reset(&c->out);
@@ -494,7 +502,7 @@ static enum step conn_dispatch(serve_conn_t *c)
 	serve_request_t *r = &c->req;
 
 	r->body = (r->route && (r->route->flags & ROUTE_BODY_SINK)) ? NULL : c->in + c->head_len;
-	r->close_after = !r->head.keep_alive || c->w->draining;
+	r->close_after = !r->head.keep_alive || draining(c->w);
 	serve_request_dispatch(r);
 	if (r->deferred) {
 		/* waiting for a downstream or database answer: hold, but notice the client leaving
