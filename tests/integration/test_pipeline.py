@@ -10,7 +10,7 @@ import re
 import socket
 import struct
 import tempfile
-import threading
+import time
 
 from harness import Nginx, RawServer, Serve, Skip, main, run_json, surge
 
@@ -241,6 +241,98 @@ def test_an_early_answer_ends_the_write():
         raise Skip("the 4 MB write did not stall on this host (its tcp_wmem took it all)")
 
 
+def per_request(bad):
+    """test_hostile's misbehaviour bad(server, conn) once per pipelined request, in order,
+    until it returns False; then what the client sent since is read before the connection
+    closes (closing with unread bytes would send a reset instead of what bad meant)."""
+    def handler(server, conn):
+        pending = b""
+        while True:
+            while b"\r\n\r\n" not in pending:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+            head, _, pending = pending.partition(b"\r\n\r\n")
+            with server.lock:
+                server.requests.append(head)
+            if not bad(server, conn):
+                break
+        try:
+            conn.settimeout(0.1)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    return handler
+
+
+def hold_until_closed(server, conn, seconds=30):
+    """test_hostile's hold(), over as soon as the client closes: a plain run reconnects at
+    full speed, and a server thread per connection holding it for seconds would be
+    thousands of threads (reading what the client sends meanwhile changes nothing: the
+    server answers none of it)."""
+    deadline = time.monotonic() + seconds
+    conn.settimeout(0.05)
+    while not server.stopping.is_set() and time.monotonic() < deadline:
+        try:
+            if not conn.recv(65536):
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def test_every_hostile_server_with_requests_out():
+    """test_hostile's catalogue of misbehaving servers, each against a plain run with 4
+    requests out per connection: no crash, no hang (duration + timeout + its margin),
+    bounded memory, every request once — as an answer or as the case's one error kind
+    (a body ended by the close is an answer; the requests behind it are closed_early)."""
+    import concurrent.futures
+    import test_hostile as h
+
+    expected = {"half_close_ends_a_close_delimited_body": "closed_early"}
+
+    def one(case):
+        name, bad, kind = case
+        # test_hostile's: a short timeout where the timeout is what is tested, else one a
+        # Python server slow to misbehave on a busy host does not run into
+        duration, timeout = h.timing(bad, kind)
+        with RawServer(per_request(bad)) as srv:
+            start = time.monotonic()
+            p, doc = run_json("-t", "1", "-c", "2", "-d", f"{duration}s", "--timeout",
+                              f"{timeout}s", "--pipeline", "4", srv.url(), check_rc=None,
+                              timeout=60)
+            limit = duration + timeout + h.MARGIN_S
+            return name, expected.get(name, kind), p, doc, time.monotonic() - start, limit
+
+    hold, h.hold = h.hold, hold_until_closed
+    try:
+        with concurrent.futures.ThreadPoolExecutor(h.PARALLEL) as pool:
+            outcomes = list(pool.map(one, h.SCENARIO_CASES))
+    finally:
+        h.hold = hold
+    failures = []
+    for name, kind, p, doc, elapsed, limit in outcomes:
+        t, kinds = check_totals(doc)
+        got = {k for k in KINDS if kinds[k]}
+        problems = [
+            p.returncode not in (0, 3, 4) and f"exit {p.returncode}: {p.stderr[-500:]}",
+            elapsed > limit and f"took {elapsed:.1f}s, more than {limit:.1f}s",
+            doc["generator"]["max_rss_bytes"] > h.MAX_RSS and "max RSS over bound",
+            got != ({kind} if kind else set()) and f"kinds {got}, expected {kind}",
+            t["unfinished"] > 2 * 4 and f"unfinished {t['unfinished']}",
+        ]
+        failures += [f"{name}: {x}" for x in problems if x]
+    if os.environ.get("PIPELINE_VERBOSE"):
+        for name, kind, p, doc, elapsed, _ in outcomes:
+            print(f"    {name}: {doc['totals']['requests']} requests, "
+                  f"{doc['totals']['responses']} answers, {kind}, {elapsed:.1f}s", flush=True)
+    assert not failures, "\n".join(failures)
+
+
 def test_compare_says_when_the_pipelines_differ():
     """Latency per request depends on N: compare warns that the runs measured different
     things, as for another URL, and not when they agree."""
@@ -294,6 +386,7 @@ if __name__ == "__main__":
         test_latency_counts_from_each_request_own_send,
         test_a_connection_that_dies_counts_each_request_out_once,
         test_an_early_answer_ends_the_write,
+        test_every_hostile_server_with_requests_out,
         test_compare_says_when_the_pipelines_differ,
         test_bad_values_and_other_models_are_usage_errors,
     ])
