@@ -275,7 +275,10 @@ int scenario_vm_call(scenario_vm_t *vm, int nargs, char *err, size_t errlen)
 		else
 			first_line(line, sizeof(line),
 			           lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-		if (strstr(line, vm->s->path))
+		/* Lua's own position ("PATH:LINE: ...") is kept; anything else is put after the
+		 * path, even a message that quotes the path elsewhere (fuzz_scenario) */
+		if (strncmp(line, vm->s->path, strlen(vm->s->path)) == 0 &&
+		    line[strlen(vm->s->path)] == ':')
 			snprintf(err, errlen, "%s", line);
 		else
 			snprintf(err, errlen, "%s: %s", vm->s->path, line);

@@ -332,3 +332,28 @@ TEST(fuzz_found_scenario_error_message_escapes_controls)
 	unlink(path);
 	rmdir(dir);
 }
+
+/* fuzz_scenario: an error that quotes the file's path, but not at its start, was taken for
+ * one that names the file and its line, and shown without them */
+TEST(fuzz_found_scenario_error_quoting_its_path_still_names_the_file)
+{
+	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[1024];
+	scenario_t *s;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s.lua", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("error('not ' .. debug.getinfo(1, 'S').source:sub(2), 0)\n", f);
+	fclose(f);
+	s = scenario_load(path, err, sizeof(err));
+	CHECK(s == NULL);
+	scenario_free(s);
+	CHECK(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':');
+	CHECK(strstr(err, ": not /tmp/surge-unit-") != NULL);
+	unlink(path);
+	rmdir(dir);
+}
