@@ -41,16 +41,37 @@ void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
 	}
 }
 
-/* ---- a driven user's response: captured while it arrives, handed over, then let go ---- */
+/* ---- a driven user's response: captured while it arrives, handed over, then let go ----
+ * A user's capture buffers exist only from its response's first bytes until the driver has
+ * copied the outcome: a request in flight holds none, nor does a user between its requests.
+ * A stall (of the target, or of the host: every user's request out at once) used to hold
+ * 16 KiB of headers, and the previous response's body, for each request out; the threads'
+ * arenas grew by megabytes in it and the long-lived blocks allocated meanwhile were left
+ * spread over them, so malloc_trim could not give the pages back (docs/testing.md, soak). */
 
 static void capture_body(void *ctx, const char *data, size_t len)
 {
 	gen_conn_t *c = ctx;
 
-	buf_append(c->body, data, len); /* past GEN_CAPTURE_BODY the body is cut short */
+	if (c->body)
+		buf_append(c->body, data, len); /* past GEN_CAPTURE_BODY the body is cut short */
 }
 
-static int capture_begin(gen_conn_t *c)
+/* A new request: the parser is told where a response goes; nothing is allocated yet. */
+static void capture_begin(gen_conn_t *c)
+{
+	c->parser.on_body = capture_body;
+	c->parser.ctx = c;
+	/* NULL, unless the script's copy of the last outcome failed (its Lua heap full) */
+	c->parser.store = c->headers;
+	if (c->headers)
+		c->headers->len = 0;
+	if (c->body)
+		buf_reset(c->body);
+}
+
+/* The response's first bytes have come: the buffers it is captured into. */
+static int capture_alloc(gen_conn_t *c)
 {
 	if (!c->body) {
 		if (!(c->body = malloc(sizeof(*c->body))))
@@ -63,17 +84,14 @@ static int capture_begin(gen_conn_t *c)
 			return -ENOMEM;
 		c->headers->data = (char *)(c->headers + 1);
 		c->headers->cap = GEN_CAPTURE_HEADERS;
+		c->headers->len = 0;
 	}
-	buf_reset(c->body);
-	c->headers->len = 0;
-	c->parser.on_body = capture_body;
-	c->parser.ctx = c;
 	c->parser.store = c->headers;
 	return 0;
 }
 
-/* A user that waits holds no buffers: 10,000 thinking users cost kilobytes. */
-static void capture_end(gen_conn_t *c)
+/* The buffers go back (the parser keeps its callback: capture_body checks for a body). */
+static void capture_free(gen_conn_t *c)
 {
 	if (c->body) {
 		buf_free(c->body);
@@ -82,8 +100,19 @@ static void capture_end(gen_conn_t *c)
 	}
 	free(c->headers);
 	c->headers = NULL;
-	c->parser.on_body = NULL;
 	c->parser.store = NULL;
+}
+
+/* A user that waits holds no buffers: 10,000 thinking users cost kilobytes. */
+static void capture_end(gen_conn_t *c)
+{
+	capture_free(c);
+	c->parser.on_body = NULL;
+}
+
+void gen_conn_outcome_copied(gen_conn_t *c)
+{
+	capture_free(c);
 }
 
 void gen_conn_close(gen_conn_t *c)
@@ -200,10 +229,8 @@ static void conn_send(gen_conn_t *c)
 	c->due_pending = false;
 	c->failed = false;
 	c->counted_error = false;
-	if (c->user && capture_begin(c) < 0) {
-		fail(c, GEN_ERR_RESOURCE); /* out of memory: nowhere to put the response */
-		return;
-	}
+	if (c->user)
+		capture_begin(c);
 	c->deadline_ns = c->sent_ns + c->timeout_ns;
 	arm_timeout(c);
 	c->state = CONN_WRITING;
@@ -325,6 +352,10 @@ static bool conn_feed(gen_conn_t *c, const char *data, size_t n)
 	}
 	if (c->pipe_sent)
 		return pipe_feed(c, data, n);
+	if (c->user && !c->headers && capture_alloc(c) < 0) {
+		fail(c, GEN_ERR_RESOURCE); /* out of memory: nowhere to put the response */
+		return false;
+	}
 	rc = http_response_parse(&c->parser, data, n, &used);
 	c->received += used;
 	if (rc == HTTP_AGAIN)

@@ -117,9 +117,3 @@ void gen_conn_outcome(const gen_conn_t *c, gen_outcome_t *out)
 	out->sent_ns = c->sent_ns;
 	out->ok = !c->counted_error;
 }
-
-void gen_conn_outcome_copied(gen_conn_t *c)
-{
-	if (c->body && c->body->cap > GEN_CAPTURE_KEEP)
-		buf_free(c->body);
-}

@@ -76,8 +76,8 @@ bool gen_conn_retiring(const gen_conn_t *c);
  * the way connections are dealt (deal.h), so no two users of a test share one. */
 uint64_t gen_conn_user_number(const gen_conn_t *c);
 void gen_conn_outcome(const gen_conn_t *c, gen_outcome_t *out);
-/* The driver has its own copy of the outcome's body: a large body's buffer goes back to the
- * allocator now instead of beside that copy until the user next waits. */
+/* The driver has its own copies of the outcome's body and headers: their buffers go back to
+ * the allocator now, so a user holds none while its next request is out (gen_conn.c). */
 void gen_conn_outcome_copied(gen_conn_t *c);
 
 /* What next() answers with. gen_conn_request sends req, counted under its endpoint; next()

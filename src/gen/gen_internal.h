@@ -72,9 +72,6 @@ enum conn_state {
 
 #define GEN_CAPTURE_HEADERS (16 * 1024)        /* a scenario's response headers, at most */
 #define GEN_CAPTURE_BODY    (16 * 1024 * 1024) /* a scenario's response body, at most */
-/* a captured body's buffer kept for the user's next request, at most (a larger one is given
- * back once the script holds its copy) */
-#define GEN_CAPTURE_KEEP (1024 * 1024)
 
 struct gen_conn {
 	gen_thread_t *thread;
@@ -110,7 +107,8 @@ struct gen_conn {
 	bool counted_error; /* the last request already counts as an error of its endpoint */
 	enum gen_error_kind error;
 	uint64_t timeout_ns; /* this request's timeout */
-	buf_t *body;         /* the response body, while the request is on (then the user's) */
+	/* the response as it arrives: from its first bytes until the driver has its copies */
+	buf_t *body;
 	http_header_store_t *headers;
 };
 

@@ -451,7 +451,6 @@ static int push_response(scenario_vm_t *vm, lua_State *co, gen_conn_t *c)
 	if (o.body) {
 		make_room_for_body(vm, o.body->len);
 		lua_pushlstring(co, o.body->data ? o.body->data : "", o.body->len);
-		gen_conn_outcome_copied(c);
 	} else {
 		lua_pushliteral(co, "");
 	}
@@ -459,6 +458,7 @@ static int push_response(scenario_vm_t *vm, lua_State *co, gen_conn_t *c)
 		lua_pushlstring(co, o.headers->data, o.headers->len);
 	else
 		lua_pushliteral(co, "");
+	gen_conn_outcome_copied(c); /* o.body and o.headers are gone */
 	if (o.failed)
 		lua_pushstring(co, gen_error_kind_name(o.error));
 	else
