@@ -18,6 +18,7 @@ struct loop {
 	loop_timer_t **heap; /* heap[1..heap_len]; heap[0] unused so parents are i/2 */
 	uint32_t heap_len;
 	uint32_t heap_cap;
+	loop_timer_t *spilled; /* timers started while the heap could not grow */
 
 	loop_fired_t fired[LOOP_MAX_EVENTS];
 	int fired_len;
@@ -160,8 +161,62 @@ void loop_timer_init(loop_timer_t *t, loop_timer_fn fn, void *ctx)
 {
 	t->when_ns = 0;
 	t->heap_index = 0;
+	t->spill_next = NULL;
 	t->fn = fn;
 	t->ctx = ctx;
+}
+
+/* Room for one more timer in the heap: false when it is full and cannot grow. */
+static bool heap_room(loop_t *loop)
+{
+	uint32_t cap;
+	loop_timer_t **heap;
+
+	if (loop->heap_len + 1 < loop->heap_cap)
+		return true;
+	cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+	if (!(heap = realloc(loop->heap, cap * sizeof(*heap))))
+		return false;
+	loop->heap = heap;
+	loop->heap_cap = cap;
+	return true;
+}
+
+static void heap_insert(loop_t *loop, loop_timer_t *t)
+{
+	loop->heap[++loop->heap_len] = t;
+	t->heap_index = loop->heap_len;
+	heap_up(loop, loop->heap_len);
+}
+
+static void unspill(loop_t *loop, loop_timer_t *t)
+{
+	loop_timer_t **p = &loop->spilled;
+
+	while (*p != t)
+		p = &(*p)->spill_next;
+	*p = t->spill_next;
+	t->spill_next = NULL;
+	t->heap_index = 0;
+}
+
+/* Spilled timers go into the heap as it finds room; those due run from the list. */
+static void run_spilled(loop_t *loop)
+{
+	loop_timer_t *t = loop->spilled, *next;
+
+	for (; t; t = next) {
+		next = t->spill_next;
+		if (t->when_ns <= loop->now_ns) {
+			unspill(loop, t);
+			t->fn(loop, t);
+			return; /* the callback may have changed the list: again next turn */
+		}
+		if (!heap_room(loop))
+			return;
+		unspill(loop, t);
+		heap_insert(loop, t);
+	}
 }
 
 void loop_timer_stop(loop_t *loop, loop_timer_t *t)
@@ -171,6 +226,10 @@ void loop_timer_stop(loop_t *loop, loop_timer_t *t)
 
 	if (!i)
 		return;
+	if (i == LOOP_TIMER_SPILLED) {
+		unspill(loop, t);
+		return;
+	}
 	t->heap_index = 0;
 	last = loop->heap[loop->heap_len--];
 	if (last == t)
@@ -182,6 +241,10 @@ void loop_timer_stop(loop_t *loop, loop_timer_t *t)
 
 void loop_timer_start(loop_t *loop, loop_timer_t *t, uint64_t when_ns)
 {
+	if (t->heap_index == LOOP_TIMER_SPILLED) {
+		t->when_ns = when_ns;
+		return;
+	}
 	if (t->heap_index) {
 		uint64_t old = t->when_ns;
 
@@ -192,24 +255,21 @@ void loop_timer_start(loop_t *loop, loop_timer_t *t, uint64_t when_ns)
 			heap_down(loop, t->heap_index);
 		return;
 	}
-	if (loop->heap_len + 1 >= loop->heap_cap) {
-		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-		loop_timer_t **heap = realloc(loop->heap, cap * sizeof(*heap));
-
-		if (!heap)
-			abort(); /* timers are the loop's backbone; without memory nothing can go on
-			          */
-		loop->heap = heap;
-		loop->heap_cap = cap;
-	}
 	t->when_ns = when_ns;
-	loop->heap[++loop->heap_len] = t;
-	t->heap_index = loop->heap_len;
-	heap_up(loop, loop->heap_len);
+	if (!heap_room(loop)) {
+		/* out of memory: the timer still fires, from a list scanned each turn */
+		t->heap_index = LOOP_TIMER_SPILLED;
+		t->spill_next = loop->spilled;
+		loop->spilled = t;
+		return;
+	}
+	heap_insert(loop, t);
 }
 
 static void run_timers(loop_t *loop)
 {
+	if (loop->spilled)
+		run_spilled(loop);
 	for (int budget = LOOP_MAX_TIMERS_PER_TURN; budget > 0 && loop->heap_len; budget--) {
 		loop_timer_t *t = loop->heap[1];
 
@@ -222,11 +282,13 @@ static void run_timers(loop_t *loop)
 
 static uint64_t poll_timeout(const loop_t *loop)
 {
-	uint64_t when;
+	uint64_t when = loop->heap_len ? loop->heap[1]->when_ns : UINT64_MAX;
 
-	if (!loop->heap_len)
+	for (const loop_timer_t *t = loop->spilled; t; t = t->spill_next)
+		if (t->when_ns < when)
+			when = t->when_ns;
+	if (when == UINT64_MAX)
 		return UINT64_MAX;
-	when = loop->heap[1]->when_ns;
 	return when > loop->now_ns ? when - loop->now_ns : 0;
 }
 

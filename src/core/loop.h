@@ -33,11 +33,16 @@ struct loop_io {
 };
 
 struct loop_timer {
-	uint64_t when_ns;    /* monotonic deadline */
-	uint32_t heap_index; /* 0 = not scheduled, else 1-based position in the heap */
+	uint64_t when_ns;         /* monotonic deadline */
+	uint32_t heap_index;      /* 0 = not scheduled, LOOP_TIMER_SPILLED, else 1-based position */
+	loop_timer_t *spill_next; /* in the loop's spill list (LOOP_TIMER_SPILLED) */
 	loop_timer_fn fn;
 	void *ctx;
 };
+
+/* A timer scheduled while the heap could not grow (no memory): kept on a list the loop scans
+ * until the heap has room, so starting a timer never fails. */
+#define LOOP_TIMER_SPILLED UINT32_MAX
 
 /* How many ready events one poll may return: one busy connection cannot hold the rest back
  * for more than one callback, and each callback bounds its own work per event. */
