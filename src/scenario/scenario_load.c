@@ -44,8 +44,10 @@ static int add_option(scenario_t *s, const char *key, const char *name, const ch
 		         SCENARIO_MAX_OPTIONS);
 		return -E2BIG;
 	}
-	if (!(v = strdup(value)))
+	if (!(v = strdup(value))) {
+		snprintf(err, errlen, "%s: out of memory reading its options", s->path);
 		return -ENOMEM;
+	}
 	s->options[s->option_count].key = key;
 	s->options[s->option_count].name = name;
 	s->options[s->option_count].value = v;
