@@ -738,9 +738,11 @@ def test_a_stalled_target_takes_no_memory_from_the_generator():
     # measured (800 users, 2 threads, 2026-12-04): before the fix the stall held 2.7 to 2.8
     # MiB more (a page or so of each request's 16 KiB, where malloc wrote its chunk headers),
     # after it +0.0 to +0.1 MiB, and +0.1 to +0.2 after the stall; the bound leaves room for
-    # the garbage of up to 10 s between two malloc_trims of the supervisor
+    # the garbage of up to 10 s between two malloc_trims of the supervisor. Under ASan its
+    # own allocator holds what was freed (malloc_trim does nothing for it): after the stall
+    # +0.9 to +1.2 MiB with the fix (3 runs), in the stall -0.3 to 0.0
     assert stalled - before < 1024, (before, stalled, samples)
-    assert after - before < 1024, (before, after, samples)
+    assert after - before < (3072 if SANITIZED else 1024), (before, after, samples)
 
 
 def usage_error(text, name="f.lua"):
