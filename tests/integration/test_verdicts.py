@@ -168,7 +168,10 @@ def test_abort_on_fail_stops_soon_after_the_failure():
         assert p.elapsed < 15, p.elapsed
         assert doc["assessment"]["aborted"] is True, doc["assessment"]
         th = doc["thresholds"][0]
-        assert th["ok"] is False and 45 <= th["value"] < 500, th
+        # in ms (in µs a 50 ms answer would read 50,000), at least the server's delay; a
+        # busy host's stalls add to it (794 ms seen beside a whole CI suite), never past the
+        # run's 20 s
+        assert th["ok"] is False and 45 <= th["value"] < 20_000, th
         assert "aborted" in p.stdout, p.stdout
         # a threshold that holds lets the run last its whole duration
         p, doc = run_json("-c", "2", "-d", "2s", "--threshold", "p95<1s", "--abort-on-fail",
