@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by the benchmarks: nginx_start PORT_VAR starts nginx with one worker pinned to
 # CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body; nginx_stop stops it.
+# serve_start starts $SURGE serve the same way (one worker, SERVE_PORT, SERVE_PID) and waits
+# until it answers; serve_stop stops it.
 # Everything lives in a temporary prefix and listens on 127.0.0.1 only.
 
 nginx_start() {
@@ -44,4 +46,20 @@ nginx_stop() {
 	[ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
 	[ -n "${NGINX_DIR:-}" ] && rm -rf "$NGINX_DIR"
 	NGINX_PID=
+}
+
+serve_start() {
+	SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	taskset -c "${SERVER_CPU:-1}" "$SURGE" serve --listen "127.0.0.1:$SERVE_PORT" --workers 1 \
+		--access-log off >/dev/null &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health" && break
+		sleep 0.1
+	done
+}
+
+serve_stop() {
+	[ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+	SERVE_PID=
 }

@@ -18,21 +18,14 @@ GEN_CPU=${GEN_CPU:-0}
 SERVE_PID=
 out=$(mktemp -d /tmp/surge-bench-pipeline.XXXXXX)
 cleanup() {
-	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+	serve_stop
 	nginx_stop
 	rm -rf "$out"
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 nginx_start
-SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-taskset -c "${SERVER_CPU:-1}" "$SURGE" serve --listen "127.0.0.1:$SERVE_PORT" --workers 1 \
-	--access-log off >/dev/null &
-SERVE_PID=$!
-for _ in $(seq 100); do
-	curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health" && break
-	sleep 0.1
-done
+serve_start
 peers=(surge)
 if command -v wrk >/dev/null; then peers+=(wrk); else echo "# wrk is absent (apt-get install wrk): surge alone"; fi
 

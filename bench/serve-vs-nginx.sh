@@ -12,19 +12,12 @@ SURGE=${SURGE:-build/surge}
 . bench/nginx-fixture.sh
 SERVE_PID=
 cleanup() {
-	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+	serve_stop
 	nginx_stop
 }
 trap cleanup EXIT
 nginx_start
-SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-taskset -c "${SERVER_CPU:-1}" "$SURGE" serve --listen "127.0.0.1:$SERVE_PORT" --workers 1 \
-	--access-log off >/dev/null &
-SERVE_PID=$!
-for _ in $(seq 100); do
-	curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health" && break
-	sleep 0.1
-done
+serve_start
 
 rps() { taskset -c "${GEN_CPU:-0}" wrk -t 1 -c "$CONNS" -d "${DURATION}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
 results=$(mktemp)

@@ -125,29 +125,39 @@ TEST(fuzz_found_csv_trailing_comma_is_a_field)
 	csv_free(&c);
 }
 
+/* Loads a scenario file NAME holding the len bytes of text from a scratch folder, removed
+ * again: whether it loaded, err its message, path where it was. */
+static bool load_scenario_text(const char *name, const char *text, size_t len, char *path,
+                               size_t path_len, char *err, size_t err_len)
+{
+	char dir[] = "/tmp/surge-unit-XXXXXX";
+	scenario_t *s;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		return false;
+	snprintf(path, path_len, "%s/%s", dir, name);
+	if ((f = fopen(path, "wb"))) {
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+	s = scenario_load(path, err, err_len);
+	scenario_free(s);
+	unlink(path);
+	rmdir(dir);
+	return s != NULL;
+}
+
 /* Found writing fuzz_scenario: a file that starts with LuaJIT's bytecode signature was loaded
  * as bytecode, which LuaJIT does not verify (a crafted one corrupts memory). */
 TEST(fuzz_found_scenario_bytecode_refused)
 {
 	static const char bytecode[] = "\033LJ\002\012\000\377\377\377\377\017";
-	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[512];
-	scenario_t *s;
-	FILE *f;
+	char path[64], err[512];
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/compiled.lua", dir);
-	f = fopen(path, "wb");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fwrite(bytecode, 1, sizeof(bytecode) - 1, f);
-	fclose(f);
-	s = scenario_load(path, err, sizeof(err));
-	CHECK(s == NULL);
-	scenario_free(s);
+	CHECK(!load_scenario_text("compiled.lua", bytecode, sizeof(bytecode) - 1, path,
+	                          sizeof(path), err, sizeof(err)));
 	CHECK(strstr(err, path) == err && strstr(err, "compiled Lua (bytecode)"));
-	unlink(path);
-	rmdir(dir);
 }
 
 /* fuzz_result_doc found-errors-over-requests.json: a document whose errors outnumber its
@@ -312,48 +322,24 @@ TEST(fuzz_found_ui_control_origin_message_escapes_the_host)
  * escape sequence and all, for the terminal to obey. */
 TEST(fuzz_found_scenario_error_message_escapes_controls)
 {
-	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[1024];
-	scenario_t *s;
-	FILE *f;
+	static const char text[] = "error('\\27[2J\\27]0;x\\7cleared')\n";
+	char path[64], err[1024];
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/s.lua", dir);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fputs("error('\\27[2J\\27]0;x\\7cleared')\n", f);
-	fclose(f);
-	s = scenario_load(path, err, sizeof(err));
-	CHECK(s == NULL);
-	scenario_free(s);
+	CHECK(!load_scenario_text("s.lua", text, sizeof(text) - 1, path, sizeof(path), err,
+	                          sizeof(err)));
 	CHECK(!has_control(err));
 	CHECK(strstr(err, "s.lua:1: \\x1b[2J\\x1b]0;x\\x07cleared") != NULL);
-	unlink(path);
-	rmdir(dir);
 }
 
 /* fuzz_scenario: an error that quotes the file's path, but not at its start, was taken for
  * one that names the file and its line, and shown without them */
 TEST(fuzz_found_scenario_error_quoting_its_path_still_names_the_file)
 {
-	char dir[] = "/tmp/surge-unit-XXXXXX", path[64], err[1024];
-	scenario_t *s;
-	FILE *f;
+	static const char text[] = "error('not ' .. debug.getinfo(1, 'S').source:sub(2), 0)\n";
+	char path[64], err[1024];
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/s.lua", dir);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fputs("error('not ' .. debug.getinfo(1, 'S').source:sub(2), 0)\n", f);
-	fclose(f);
-	s = scenario_load(path, err, sizeof(err));
-	CHECK(s == NULL);
-	scenario_free(s);
+	CHECK(!load_scenario_text("s.lua", text, sizeof(text) - 1, path, sizeof(path), err,
+	                          sizeof(err)));
 	CHECK(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':');
 	CHECK(strstr(err, ": not /tmp/surge-unit-") != NULL);
-	unlink(path);
-	rmdir(dir);
 }
