@@ -4,7 +4,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := openssl zlib jansson sqlite3 libpq hiredis luajit
+PKGS     := openssl zlib jansson sqlite3 libpq hiredis luajit liburing libnghttp2
 OPT      ?= -O2
 SANITIZE ?=
 NPROC    := $(shell nproc 2>/dev/null || echo 2)

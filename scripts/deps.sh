@@ -7,14 +7,15 @@ set -euo pipefail
 
 # build: compiler, pkg-config and the libraries linked into build/surge
 build_pkgs=(build-essential pkg-config libssl-dev zlib1g-dev libjansson-dev libsqlite3-dev libpq-dev
-	libhiredis-dev libluajit2-5.1-dev)
+	libhiredis-dev libluajit2-5.1-dev liburing-dev libnghttp2-dev)
 # tests: fixture servers, fuzzing, a browser for web pages, the scripts that drive them
 test_pkgs=(nginx-light python3 clang libclang-rt-dev openssl curl procps time prometheus
 	postgresql redis-server chromium python3-locust)
 test_pkgs+=(buildah python3-yaml) # make image; the deploy/ tests (tests/integration/test_deploy_*.py)
 test_pkgs+=(valgrind) # make valgrind: each command under memcheck (tests/valgrind/run)
+test_pkgs+=(nghttp2-client nghttp2-server) # HTTP/2 peers: h2load, nghttp, nghttpd
 # bench: the peers surge is compared with, and libuv for the loop comparison
-bench_pkgs=(wrk hey nghttp2-client apache2-utils libuv1-dev util-linux bc)
+bench_pkgs=(wrk hey apache2-utils libuv1-dev util-linux bc)
 # fresh: what scripts/fresh-machine.sh needs to build a Debian root
 fresh_pkgs=(debootstrap git)
 
