@@ -50,6 +50,8 @@ enum {
 	OPT_SCRIPT_MEMORY,
 	OPT_GROUP_BY_HEADER,
 	OPT_PIPELINE,
+	OPT_H2,
+	OPT_STREAMS,
 };
 
 /* The options of `surge run`: each is --NAME on the command line and SURGE_<NAME> in the
@@ -88,6 +90,8 @@ static const cli_option_t run_table[] = {
     {"body-file", OPT_BODY_FILE, "FILE", NULL, 0},
     {"timeout", OPT_TIMEOUT, "DURATION", NULL, 0},
     {"pipeline", OPT_PIPELINE, "N", NULL, 0},
+    {"h2", OPT_H2, NULL, NULL, 0},
+    {"streams", OPT_STREAMS, "N", NULL, 0},
     CLI_OUTPUTS_OPTIONS,
     {"insecure", 'k', NULL, NULL, 0},
     {"quiet", 'q', NULL, NULL, 0},
@@ -379,6 +383,11 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 	case OPT_PIPELINE:
 		rc = count_option("pipeline", arg, 1, GEN_MAX_PIPELINE, &v);
 		cfg->pipeline = (uint32_t)v;
+		break;
+	case OPT_H2: cfg->h2 = true; break;
+	case OPT_STREAMS:
+		rc = count_option("streams", arg, 1, GEN_MAX_STREAMS, &v);
+		cfg->streams = (uint32_t)v;
 		break;
 	case OPT_HOST: o->host = arg; break;
 	case OPT_GRACEFUL_STOP:
@@ -987,7 +996,8 @@ static void announce(const run_options_t *o)
 		        ECHO(c->scenario_path), ECHO(c->url_text), conns, c->threads);
 	else
 		fprintf(stderr, "surge run %s %s: %u connections on %u threads, ", ECHO(c->method),
-		        ECHO(c->url_text), conns, c->threads);
+		        ECHO(c->url_text), c->h2 ? gen_h2_connections(conns, c->streams) : conns,
+		        c->threads);
 	if (c->open_model && c->stages_text)
 		fprintf(stderr, "open model, rate stages %s", c->stages_text);
 	else if (c->open_model)
@@ -998,6 +1008,9 @@ static void announce(const run_options_t *o)
 		fprintf(stderr, "closed model");
 	if (c->pipeline > 1)
 		fprintf(stderr, ", pipeline %u", c->pipeline);
+	if (c->h2)
+		fprintf(stderr, ", HTTP/2 (%s) with %u stream%s per connection",
+		        c->url.tls ? "h2" : "h2c", c->streams, c->streams > 1 ? "s" : "");
 	fprintf(stderr, "%s%s", o->profile ? ", profile " : "", o->profile ? o->profile->name : "");
 	if (!deal_is_whole(c->shard))
 		fprintf(stderr, ", shard %u/%u", c->shard.index + 1, c->shard.count);

@@ -9,6 +9,7 @@
 #include "cli/cli_run.h"
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/http2_request.h"
 #include "core/units.h"
 
 #define MAX_USERS 1000000.0
@@ -162,6 +163,53 @@ static int shape_conflicts(const run_options_t *o, const char *cmd)
 	return 0;
 }
 
+/* --h2 and --streams: what they cannot go with (exit 2). */
+static int h2_conflicts(run_options_t *o, const char *cmd)
+{
+	if (o->cfg.streams && !o->cfg.h2)
+		return cli_usage_error(cmd,
+		                       "--streams is HTTP/2's streams per connection: it needs "
+		                       "--h2");
+	if (!o->cfg.h2)
+		return 0;
+	if (!o->cfg.streams)
+		o->cfg.streams = 1;
+	if (o->scenario)
+		return cli_usage_error(cmd, "--h2 is for a plain run of one URL: a scenario's "
+		                            "users speak HTTP/1.1");
+	if (o->cfg.pipeline > 1)
+		return cli_usage_error(cmd,
+		                       "--pipeline is HTTP/1.1's: with --h2, --streams N keeps N "
+		                       "requests in flight per connection");
+	if (o->cfg.group_header)
+		return cli_usage_error(cmd, "--group-by-header is not available with --h2");
+	for (int i = 0; i < o->cfg.header_count; i++) {
+		char err[200];
+
+		if (http2_header_check(o->cfg.headers[i], err, sizeof(err)) < 0)
+			return cli_usage_error(cmd, "--header: %s", err);
+	}
+	return 0;
+}
+
+/* --h2: every stream is a connection of the engine (a user of the closed model, a place for
+ * an arrival of the open model): -c N --streams M is N x M of them on N TCP connections. The
+ * closed model's --stages and --users count streams, ceil(users / M) TCP connections. */
+static int h2_streams(run_options_t *o, const char *cmd)
+{
+	gen_config_t *cfg = &o->cfg;
+	uint64_t total = (uint64_t)cfg->connections * cfg->streams;
+
+	if (!cfg->open_model && cfg->has_schedule)
+		return 0;
+	if (total > GEN_MAX_CONNECTIONS)
+		return cli_usage_error(
+		    cmd, "-c %u with --streams %u is %llu streams: at most %u in all",
+		    cfg->connections, cfg->streams, (unsigned long long)total, GEN_MAX_CONNECTIONS);
+	cfg->connections = (uint32_t)total;
+	return 0;
+}
+
 int cli_shape_resolve(run_options_t *o, const char *cmd)
 {
 	static char users_stages[128];
@@ -201,12 +249,20 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 		                       "--pipeline is for the closed model (-c): the open model "
 		                       "(-R, --model open) sends each arrival on a connection of "
 		                       "its own");
+	if (h2_conflicts(o, cmd) != 0)
+		return EXIT_USAGE;
 	if (open ? resolve_open(o, cmd)
 	         : resolve_closed(o, cmd, users_stages, sizeof(users_stages)))
+		return EXIT_USAGE;
+	if (o->cfg.h2 && h2_streams(o, cmd) != 0)
 		return EXIT_USAGE;
 	/* no more threads than connections: a shard's own, its part of the test's */
 	if (o->cfg.threads > deal_share(o->cfg.connections, o->cfg.shard))
 		o->cfg.threads = (uint32_t)deal_share(o->cfg.connections, o->cfg.shard);
+	if (o->cfg.h2)
+		o->cfg.threads =
+		    gen_h2_threads((uint32_t)deal_share(o->cfg.connections, o->cfg.shard),
+		                   o->cfg.streams, o->cfg.threads);
 	/* the open model must deliver what it asked: a shard, its part */
 	if (!o->target_rps_given && o->cfg.open_model && !o->cfg.stages_text)
 		o->targets.min_rps = deal_value(o->cfg.rate, o->cfg.shard) * 0.99;

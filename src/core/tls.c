@@ -40,6 +40,23 @@ void tls_context_free(tls_context_t *ctx)
 	SSL_CTX_free(ctx);
 }
 
+int tls_context_offer_h2(tls_context_t *ctx)
+{
+	static const unsigned char h2[] = {2, 'h', '2'};
+
+	/* 0 is success here, unlike the rest of OpenSSL */
+	return SSL_CTX_set_alpn_protos(ctx, h2, sizeof(h2)) == 0 ? 0 : -ENOMEM;
+}
+
+bool tls_session_alpn_is(tls_session_t *s, const char *proto)
+{
+	const unsigned char *p = NULL;
+	unsigned int len = 0;
+
+	SSL_get0_alpn_selected(s, &p, &len);
+	return p && len == strlen(proto) && memcmp(p, proto, len) == 0;
+}
+
 static bool is_ip_literal(const char *host)
 {
 	unsigned char tmp[16];

@@ -14,10 +14,14 @@ typedef struct ssl_ctx_st tls_context_t;
  * insecure: do not verify the peer's certificate chain or name. */
 tls_context_t *tls_context_new(bool insecure, char *err, size_t errlen);
 void tls_context_free(tls_context_t *ctx);
+/* The client offers HTTP/2 alone in ALPN ("h2"): 0, or -ENOMEM. */
+int tls_context_offer_h2(tls_context_t *ctx);
 
 /* A client session on a connected fd, with SNI and host name verification for `host`. */
 tls_session_t *tls_session_new(tls_context_t *ctx, int fd, const char *host);
 void tls_session_free(tls_session_t *s);
+/* Whether the server chose proto in ALPN (after the handshake). */
+bool tls_session_alpn_is(tls_session_t *s, const char *proto);
 /* 0 when the handshake is complete, NET_WANT_READ/NET_WANT_WRITE, or -EPROTO. */
 int tls_handshake(tls_session_t *s);
 ssize_t tls_read(tls_session_t *s, void *buf, size_t len);

@@ -24,6 +24,13 @@
 #define GEN_MAX_PIPELINE    256  /* HTTP/1.1 requests one connection keeps in flight */
 /* the N copies of the request a pipelining connection writes from, at most (bytes) */
 #define GEN_PIPELINE_BYTES (4u * 1024 * 1024)
+#define GEN_MAX_STREAMS    1000 /* --h2: concurrent streams one connection carries */
+
+/* --h2: the TCP connections `streams` (the config's connections: one per stream) take, and
+ * the threads that run them (no more than the TCP connections, and a number that divides
+ * them, so that each thread runs whole ones: docs/run.md). */
+uint32_t gen_h2_connections(uint32_t streams_total, uint32_t streams);
+uint32_t gen_h2_threads(uint32_t streams_total, uint32_t streams, uint32_t threads);
 
 /* How a request failed, when it failed before a complete response arrived. */
 enum gen_error_kind {
@@ -38,6 +45,12 @@ enum gen_error_kind {
 	/* the generator's own machine ran out of memory, file descriptors or local ports: the
 	 * target did nothing wrong (and may never have seen the request) */
 	GEN_ERR_RESOURCE,
+	/* HTTP/2 (--h2), after the rest so that older documents and streams keep their order */
+	GEN_ERR_STREAM_RESET, /* the server reset the request's stream (RST_STREAM) */
+	GEN_ERR_GOAWAY,       /* the server's GOAWAY left the stream unanswered */
+	/* the request's body waited on the server's flow-control window until the timeout, or
+	 * the server reset it for FLOW_CONTROL_ERROR */
+	GEN_ERR_FLOW_CONTROL,
 	GEN_ERR_KIND_COUNT
 };
 
@@ -131,6 +144,12 @@ typedef struct gen_config {
 	 * in order (HTTP/1.1), each timed from its own send; 0 or 1: one at a time. Closed
 	 * model without a driver only (gen_start refuses the rest), GEN_MAX_PIPELINE at most */
 	uint32_t pipeline;
+	/* --h2: HTTP/2 (ALPN h2 for https, prior knowledge h2c for http), every `streams`
+	 * consecutive connections of a thread being the streams of one TCP connection: a
+	 * connection above is then one stream, a user of the closed model or a place for an
+	 * arrival of the open model. Without a driver or pipelining (gen_start refuses them) */
+	bool h2;
+	uint32_t streams; /* 1 .. GEN_MAX_STREAMS with h2 */
 
 	/* The figures above describe the whole test; this process runs one part of it
 	 * (--shard), dealt as deal.h says: connections, users, -n and the queue by share, the

@@ -39,6 +39,8 @@ void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
 		c->parser.capture->name = t->run->group_name;
 		c->parser.capture->name_len = (uint8_t)strlen(t->run->group_name);
 	}
+	if (t->h2)
+		gen_h2_slot_init(c); /* a stream: its connection is gen_h2.c's */
 }
 
 /* ---- a driven user's response: captured while it arrives, handed over, then let go ----
@@ -117,6 +119,10 @@ void gen_conn_outcome_copied(gen_conn_t *c)
 
 void gen_conn_close(gen_conn_t *c)
 {
+	if (c->h2) {
+		gen_h2_detach(c);
+		return;
+	}
 	if (c->fd < 0)
 		return;
 	loop_io_stop(c->thread->loop, &c->io);
@@ -685,14 +691,36 @@ static void conn_next(gen_conn_t *c)
 		t->model->request_over(c); /* the model decides */
 }
 
-void gen_conn_next_request(gen_conn_t *c)
+/* c's request goes: on c's own connection (connecting first when needed), or as a stream of
+ * its HTTP/2 connection. */
+static void conn_start(gen_conn_t *c)
 {
-	if (!gen_take_request(c->thread))
-		gen_conn_done(c);
+	if (c->h2)
+		gen_h2_send(c);
 	else if (c->fd >= 0)
 		conn_send(c);
 	else
 		conn_connect(c);
+}
+
+void gen_conn_next_request(gen_conn_t *c)
+{
+	if (!gen_take_request(c->thread))
+		gen_conn_done(c);
+	else
+		conn_start(c);
+}
+
+void gen_conn_answered(gen_conn_t *c, uint64_t now_ns)
+{
+	record_response(c, now_ns);
+	c->state = CONN_IDLE;
+	conn_next(c);
+}
+
+void gen_conn_fail(gen_conn_t *c, enum gen_error_kind kind)
+{
+	fail(c, kind);
 }
 
 void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
@@ -701,10 +729,8 @@ void gen_conn_send_due(gen_conn_t *c, uint64_t intended_ns)
 	c->due_pending = true;
 	if (c->thread->run->cfg.driver)
 		c->thread->run->cfg.driver->next(c); /* an arrival starts one iteration */
-	else if (c->fd >= 0)
-		conn_send(c);
 	else
-		conn_connect(c);
+		conn_start(c);
 }
 
 void gen_conn_begin(gen_conn_t *c)
@@ -728,10 +754,7 @@ void gen_conn_request(gen_conn_t *c, const gen_request_t *req)
 	c->parser.head_request = req->head;
 	c->timeout_ns = req->timeout_ns ? req->timeout_ns : t->run->cfg.timeout_ns;
 	c->state = CONN_IDLE;
-	if (c->fd >= 0)
-		conn_send(c);
-	else
-		conn_connect(c);
+	conn_start(c);
 }
 
 void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns)

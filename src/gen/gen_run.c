@@ -324,6 +324,8 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	}
 	if (t->model->setup(t) < 0)
 		return -ENOMEM;
+	if (run->h2 && gen_h2_thread_setup(t) < 0)
+		return -ENOMEM;
 	if (run->pipeline > 1 &&
 	    !(t->pipe_sent = calloc((size_t)conns * run->pipeline, sizeof(*t->pipe_sent))))
 		return -ENOMEM;
@@ -351,6 +353,7 @@ static void free_run(gen_run_t *run)
 		free(t->conns);
 		free(t->read_buffer);
 		free(t->pipe_sent);
+		gen_h2_thread_free(t);
 		free(t->latency);
 		free(t->interval);
 		free(t->service);
@@ -373,6 +376,7 @@ static void free_run(gen_run_t *run)
 	gen_timeline_free(run);
 	buf_free(&run->request);
 	buf_free(&run->pipelined);
+	gen_h2_run_free(run);
 	tls_context_free(run->tls);
 	pthread_mutex_destroy(&run->timeline_lock);
 	free(run);
@@ -395,6 +399,24 @@ int gen_fd_limit(uint32_t connections, char *err, size_t errlen)
 	         "ulimit -n)",
 	         connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 	return -EMFILE;
+}
+
+/* --h2 runs one plain request: a scenario's users and pipelining are HTTP/1.1's. */
+static int check_h2(const gen_config_t *cfg, char *err, size_t errlen)
+{
+	if (!cfg->h2)
+		return 0;
+	if (cfg->streams < 1 || cfg->streams > GEN_MAX_STREAMS) {
+		snprintf(err, errlen, "HTTP/2 streams per connection: 1 to %u", GEN_MAX_STREAMS);
+		return -EINVAL;
+	}
+	if (cfg->driver || cfg->pipeline > 1 || cfg->group_header) {
+		snprintf(err, errlen,
+		         "HTTP/2 is for a plain run of one URL (no scenario, no pipelining, no "
+		         "grouping by header)");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* A run ends by its duration, its request count, or gen_stop when asked for explicitly. */
@@ -429,6 +451,8 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 	 * user the run has room for (a steerable closed run's beyond its start are parked) */
 	conns = (uint32_t)deal_share(run->users_max, cfg->shard);
 	threads = cfg->threads < conns ? cfg->threads : conns;
+	if (cfg->h2) /* whole TCP connections per thread */
+		threads = gen_h2_threads(conns, cfg->streams ? cfg->streams : 1, threads);
 	if (conns == 0) {
 		snprintf(err, errlen, "shard %u/%u has no connection of the %u",
 		         cfg->shard.index + 1, cfg->shard.count, run->users_max);
@@ -439,12 +463,26 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		         cfg->shard.index + 1, cfg->shard.count, (unsigned long long)cfg->requests);
 		return -EINVAL;
 	}
-	if (gen_fd_limit((uint32_t)deal_share(cfg->connections, cfg->shard), err, errlen) < 0)
+	if ((rc = check_h2(cfg, err, errlen)) < 0)
+		return rc;
+	/* a descriptor per connection: with HTTP/2 one per thread's `streams` streams, and one
+	 * more per thread for its last, partly filled one */
+	if (gen_fd_limit(
+	        cfg->h2
+	            ? (uint32_t)(deal_share(cfg->connections, cfg->shard) / cfg->streams + threads)
+	            : (uint32_t)deal_share(cfg->connections, cfg->shard),
+	        err, errlen) < 0)
 		return -EMFILE;
 	if (net_resolve(cfg->url.host, cfg->url.port, &run->addr, err, errlen) < 0)
 		return -EINVAL;
 	if (cfg->url.tls && !(run->tls = tls_context_new(cfg->insecure, err, errlen)))
 		return -EINVAL;
+	if (cfg->h2 && run->tls && tls_context_offer_h2(run->tls) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (cfg->h2 && (rc = gen_h2_run_setup(run, err, errlen)) < 0)
+		return rc;
 	if (build_request(run, err, errlen) < 0)
 		return -EINVAL;
 	if ((rc = build_pipelined(run, err, errlen)) < 0)

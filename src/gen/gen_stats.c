@@ -18,6 +18,9 @@ static const char *const error_kind_names[GEN_ERR_KIND_COUNT] = {
     [GEN_ERR_PROTOCOL] = "protocol_error",
     [GEN_ERR_TLS] = "tls_error",
     [GEN_ERR_RESOURCE] = "resource_error",
+    [GEN_ERR_STREAM_RESET] = "stream_reset",
+    [GEN_ERR_GOAWAY] = "goaway",
+    [GEN_ERR_FLOW_CONTROL] = "flow_control",
 };
 
 const char *gen_error_kind_name(enum gen_error_kind kind)

@@ -125,6 +125,9 @@ static void put_model(buf_t *out, const result_config_t *c)
 		           c->shard_count ? c->rate * (double)c->shard_count : c->rate);
 	if (c->has_pipeline && c->pipeline > 1)
 		buf_printf(out, ", pipeline %llu", (unsigned long long)c->pipeline);
+	if (c->streams)
+		buf_printf(out, ", HTTP/2 with %llu stream%s per connection",
+		           (unsigned long long)c->streams, c->streams > 1 ? "s" : "");
 	if (c->shard_count)
 		buf_printf(out, ", shard %llu/%llu", (unsigned long long)c->shard_index,
 		           (unsigned long long)c->shard_count);

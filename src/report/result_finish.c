@@ -38,6 +38,10 @@ static int convert_config(result_t *r, const gen_config_t *cfg)
 		c->shard_count = cfg->shard.count;
 	}
 	c->connections = deal_share(cfg->connections, cfg->shard);
+	if (cfg->h2) { /* the engine's connections are streams: the document counts TCP ones */
+		c->streams = cfg->streams;
+		c->connections = gen_h2_connections((uint32_t)c->connections, cfg->streams);
+	}
 	c->threads = cfg->threads;
 	c->duration_s = (double)cfg->duration_ns / NS_PER_S;
 	c->requests = deal_share(cfg->requests, cfg->shard);

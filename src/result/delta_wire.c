@@ -10,7 +10,7 @@
  * C (counters): requests, errors, bytes_in, bytes_out, late, dropped, unfinished,
  *   checks_failed, script_errors; the number of status codes, then each: its code's distance
  *   from the last one's + 1 (from 0 for the first), its count; the number of error kinds
- *   (GEN_ERR_KIND_COUNT), then each kind's count
+ *   (GEN_ERR_KIND_COUNT; 9, before the HTTP/2 kinds, is read too), then each kind's count
  * H (histogram): n; when n > 0, min and max - min; f64 sum, f64 sum_sq; clamped; the number of
  *   non-empty buckets, then each bucket as one varint — its index's distance from the last
  *   one's + 1 (from 0 for the first) shifted left by one, the low bit set when its count is
@@ -423,12 +423,14 @@ static void read_counters(reader_t *r, gen_counters_t *c, delta_wire_codes_t *co
 		if (next == GEN_STATUS_MAX && i + 1 < n)
 			fault(r, "counters", "status", "more codes than %d", GEN_STATUS_MAX);
 	}
+	/* a sender from before the HTTP/2 kinds sends fewer: those it lacks are 0 */
 	kinds = get_uint(r, "counters", "kinds", GEN_ERR_KIND_COUNT);
-	if (!r->rc && kinds != GEN_ERR_KIND_COUNT)
-		fault(r, "counters", "kinds", "expected %d counts (one per error kind)",
-		      GEN_ERR_KIND_COUNT);
+	if (!r->rc && kinds < GEN_ERR_STREAM_RESET)
+		fault(r, "counters", "kinds", "expected %d to %d counts (one per error kind)",
+		      GEN_ERR_STREAM_RESET, GEN_ERR_KIND_COUNT);
 	for (int i = 0; i < GEN_ERR_KIND_COUNT && !r->rc; i++)
-		c->errors_by_kind[i] = get_uint(r, "counters", "kinds", INT64_MAX);
+		c->errors_by_kind[i] =
+		    i < (int)kinds ? get_uint(r, "counters", "kinds", INT64_MAX) : 0;
 }
 
 /* Room for the status codes of the second's and n endpoints' counters (new ones unknown). */

@@ -162,6 +162,9 @@ typedef struct result_config {
 	 * absent from a scenario's document and from documents before it was recorded) */
 	bool has_pipeline;
 	uint64_t pipeline;
+	/* --h2: streams per TCP connection (connections counts TCP connections then); 0:
+	 * HTTP/1.1. The document says "protocol": "h2" (https) or "h2c", and "streams" */
+	uint64_t streams;
 	/* --shard I/N: this document is part I (1-based) of N of one test, and rate,
 	 * max_queue, connections and requests are its part; shard_count 0: the whole test */
 	uint64_t shard_index, shard_count;

@@ -109,6 +109,8 @@ static int read_config(result_t *r, const json_t *doc)
 	o->max_queue = result_doc_count(c, "max_queue", 0);
 	o->has_pipeline = result_doc_get(c, "pipeline") != NULL;
 	o->pipeline = result_doc_count(c, "pipeline", 1);
+	if (result_doc_get(c, "protocol"))
+		o->streams = result_doc_count(c, "streams", 1);
 	if (result_doc_object(c, "shard")) {
 		o->shard_index = result_doc_count(result_doc_object(c, "shard"), "index", 0);
 		o->shard_count = result_doc_count(result_doc_object(c, "shard"), "count", 0);

@@ -58,25 +58,14 @@ static const field_t latency_f[] = {{"min", K_NUMBER_NULL, NULL},   {"mean", K_N
 
 static const field_t shard_f[] = {{"index", K_COUNT, NULL}, {"count", K_COUNT, NULL}, END};
 
-static const field_t config_f[] = {{"url", K_STRING, NULL},
-                                   {"scenario", K_STRING, NULL},
-                                   {"method", K_STRING, NULL},
-                                   {"model", K_STRING, NULL},
-                                   {"rate", K_NUMBER, NULL},
-                                   {"stages", K_STRING, NULL},
-                                   {"max_queue", K_COUNT, NULL},
-                                   {"pipeline", K_COUNT, NULL},
-                                   {"shard", K_OBJECT, shard_f},
-                                   {"connections", K_COUNT, NULL},
-                                   {"threads", K_COUNT, NULL},
-                                   {"users", K_COUNT, NULL},
-                                   {"duration_s", K_NUMBER, NULL},
-                                   {"requests", K_COUNT, NULL},
-                                   {"timeout_s", K_NUMBER, NULL},
-                                   {"headers", K_ARRAY, string_f},
-                                   {"body_bytes", K_COUNT, NULL},
-                                   {"insecure", K_BOOL, NULL},
-                                   END};
+static const field_t config_f[] = {
+    {"url", K_STRING, NULL},       {"scenario", K_STRING, NULL},  {"method", K_STRING, NULL},
+    {"model", K_STRING, NULL},     {"rate", K_NUMBER, NULL},      {"stages", K_STRING, NULL},
+    {"max_queue", K_COUNT, NULL},  {"pipeline", K_COUNT, NULL},   {"protocol", K_STRING, NULL},
+    {"streams", K_COUNT, NULL},    {"shard", K_OBJECT, shard_f},  {"connections", K_COUNT, NULL},
+    {"threads", K_COUNT, NULL},    {"users", K_COUNT, NULL},      {"duration_s", K_NUMBER, NULL},
+    {"requests", K_COUNT, NULL},   {"timeout_s", K_NUMBER, NULL}, {"headers", K_ARRAY, string_f},
+    {"body_bytes", K_COUNT, NULL}, {"insecure", K_BOOL, NULL},    END};
 
 static const field_t totals_f[] = {{"requests", K_COUNT, NULL},
                                    {"responses", K_COUNT, NULL},

@@ -83,6 +83,11 @@ static void write_config(enc_t *e)
 		key_count(w, "max_queue", c->max_queue);
 	if (c->has_pipeline)
 		key_count(w, "pipeline", c->pipeline);
+	if (c->streams) {
+		key_string(w, "protocol",
+		           c->url && strncmp(c->url, "https:", 6) == 0 ? "h2" : "h2c");
+		key_count(w, "streams", c->streams);
+	}
 	if (c->shard_count) {
 		jsonw_key(w, "shard");
 		jsonw_object_begin(w);
@@ -145,7 +150,14 @@ static void write_totals(enc_t *e)
 	jsonw_object_end(w);
 }
 
-static void write_codes(json_writer_t *w, const gen_counters_t *c)
+/* HTTP/2's error kinds are written for an HTTP/2 run, or when one of them counted (a merge
+ * with one): an HTTP/1.1 document reads as it did before they existed. */
+static bool writes_kind(const result_t *r, const gen_counters_t *c, int kind)
+{
+	return kind < GEN_ERR_STREAM_RESET || r->config.streams || c->errors_by_kind[kind];
+}
+
+static void write_codes(json_writer_t *w, const result_t *r, const gen_counters_t *c)
 {
 	char code[16];
 
@@ -161,7 +173,8 @@ static void write_codes(json_writer_t *w, const gen_counters_t *c)
 	jsonw_key(w, "errors_by_kind");
 	jsonw_object_begin(w);
 	for (int i = 0; i < GEN_ERR_KIND_COUNT; i++)
-		key_count(w, gen_error_kind_name(i), c->errors_by_kind[i]);
+		if (writes_kind(r, c, i))
+			key_count(w, gen_error_kind_name(i), c->errors_by_kind[i]);
 	key_count(w, "check_failed", c->checks_failed);
 	key_count(w, "script_error", c->script_errors);
 	jsonw_object_end(w);
@@ -187,7 +200,7 @@ static void write_endpoints(enc_t *e)
 		key_count(w, "bytes_in", ep->counters.bytes_in);
 		key_count(w, "bytes_out", ep->counters.bytes_out);
 		write_latency(e, "latency_ms", &ep->latency);
-		write_codes(w, &ep->counters);
+		write_codes(w, e->r, &ep->counters);
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);
@@ -548,7 +561,7 @@ static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 	write_totals(&e);
 	write_latency(&e, "latency_ms", &r->latency);
 	write_latency(&e, "service_ms", &r->service);
-	write_codes(w, &r->counters);
+	write_codes(w, r, &r->counters);
 	write_endpoints(&e);
 	write_groups(&e);
 	write_tallies(&e);

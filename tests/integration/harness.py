@@ -83,13 +83,15 @@ def need(binary):
 
 
 class Nginx:
-    """nginx in a temporary prefix: `return 200` on /, a larger body on /big, TLS optional.
+    """nginx in a temporary prefix: `return 200` on /, a larger body on /big, TLS and HTTP/2
+    optional.
     extra goes into the server block, http_extra into the http block (an upstream)."""
 
-    def __init__(self, tls=False, extra="", http_extra=""):
+    def __init__(self, tls=False, extra="", http_extra="", h2=False):
         self.dir = tempfile.mkdtemp(prefix="surge-nginx-")
         self.port = free_port()
         self.tls = tls
+        self.h2 = h2  # HTTP/2: with TLS through ALPN, without it prior knowledge only (h2c)
         self.extra = extra
         self.http_extra = http_extra
         self.proc = None
@@ -107,6 +109,8 @@ class Nginx:
                            check=True, capture_output=True, timeout=60)
             listen += " ssl"
             tls_conf = f"ssl_certificate {crt}; ssl_certificate_key {key};"
+        if self.h2:
+            listen += " http2"
         user = "user root;" if os.geteuid() == 0 else ""
         d = self.dir
         conf = f"""

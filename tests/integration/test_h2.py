@@ -1,0 +1,289 @@
+"""`surge run --h2` (HTTP/2 through nghttp2) against real servers on loopback: nginx with
+http2, over TLS (ALPN h2, a self-signed certificate made by openssl) and in clear text (h2c,
+prior knowledge), counted against nginx's own access log; and small HTTP/2 servers written
+here on raw frames (no HTTP/2 library: HPACK's static table is enough to answer) that hold
+their answers until N streams are open on one connection, reset streams or go away. The
+result's invariant holds throughout: requests == responses + the sum of the error kinds."""
+
+import os
+import socket
+import struct
+import tempfile
+import threading
+
+from harness import Nginx, RawServer, main, run_json, surge
+
+KINDS = ("connect_refused", "connect_timeout", "connect_error", "read_timeout", "reset",
+         "closed_early", "protocol_error", "tls_error", "resource_error", "stream_reset",
+         "goaway", "flow_control")
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+HEADERS, DATA, RST_STREAM, SETTINGS, PING, GOAWAY = 1, 0, 3, 4, 6, 7
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+CANCEL, FLOW_CONTROL_ERROR = 0x8, 0x3
+
+
+def check_totals(doc):
+    """Every request is one response or one error of one kind."""
+    t, kinds = doc["totals"], doc["errors_by_kind"]
+    assert t["requests"] == t["responses"] + sum(kinds[k] for k in KINDS), (t, kinds)
+    return t, kinds
+
+
+def access_lines(path):
+    with open(path) as f:
+        return [line for line in f.read().splitlines() if line]
+
+
+def nginx_logging(tls):
+    """nginx with HTTP/2 and an access log of the protocol and status of each request."""
+    d = tempfile.mkdtemp(prefix="surge-h2-log-")
+    log = os.path.join(d, "access.log")
+    srv = Nginx(tls=tls, h2=True,
+                http_extra="log_format h2 '$server_protocol $status $request_uri';",
+                extra=f"access_log {log} h2;")
+    return srv, log
+
+
+def test_h2c_counts_match_nginx():
+    """Prior knowledge over http://: every request nginx logged is one surge counted, each as
+    HTTP/2.0, with its status (200, and 404 on another path)."""
+    srv, log = nginx_logging(tls=False)
+    with srv:
+        _, doc = run_json("--h2", "--streams", "8", "-c", "2", "-t", "1", "-n", "2000",
+                          srv.url("/"))
+        t, kinds = check_totals(doc)
+        assert t["responses"] == 2000 and t["errors"] == 0, (t, kinds)
+        assert doc["status_codes"] == {"200": 2000}, doc["status_codes"]
+        assert doc["config"]["protocol"] == "h2c" and doc["config"]["streams"] == 8
+        assert doc["config"]["connections"] == 2, doc["config"]
+        _, doc = run_json("--h2", "--streams", "3", "-c", "1", "-n", "30", srv.url("/status404"))
+        assert doc["status_codes"] == {"404": 30}, doc["status_codes"]
+        assert doc["totals"]["errors"] == 30  # a 404 is an error, as over HTTP/1.1
+    lines = access_lines(log)
+    assert len(lines) == 2030, len(lines)
+    assert all(line.startswith("HTTP/2.0 ") for line in lines), lines[:3]
+    assert sum(1 for line in lines if line == "HTTP/2.0 200 /") == 2000
+    assert sum(1 for line in lines if line == "HTTP/2.0 404 /status404") == 30
+
+
+def test_h2_over_tls_through_alpn():
+    """https:// with --h2 offers h2 in ALPN; nginx logs HTTP/2.0 for every request. A TLS
+    server that does not take h2 answers nothing: each request is a protocol_error."""
+    srv, log = nginx_logging(tls=True)
+    with srv:
+        _, doc = run_json("--h2", "--streams", "4", "-c", "3", "-t", "2", "-k", "-n", "600",
+                          srv.url("/big"))
+        t, kinds = check_totals(doc)
+        assert t["responses"] == 600 and t["errors"] == 0, (t, kinds)
+        assert doc["config"]["protocol"] == "h2"
+        assert t["bytes_in"] > 600 * 4000, t  # the body came, DATA frames counted
+    lines = access_lines(log)
+    assert len(lines) == 600 and all(line.startswith("HTTP/2.0 200") for line in lines)
+    with Nginx(tls=True) as plain:  # HTTP/1.1 only
+        p, doc = run_json("--h2", "-c", "1", "-k", "-n", "5", "--timeout", "5s", plain.url("/"),
+                          check_rc=None)
+        t, kinds = check_totals(doc)
+        # nginx ends the handshake (no_application_protocol): tls_error, one per request
+        assert t["responses"] == 0 and kinds["tls_error"] == 5, (t, kinds)
+        assert p.returncode == 3, p.returncode  # not one valid response
+
+
+def test_open_model_over_h2c():
+    """-R over HTTP/2: the arrivals of the rate, on 2 connections of 5 streams."""
+    with Nginx(h2=True) as srv:
+        _, doc = run_json("--h2", "--streams", "5", "-c", "2", "-t", "1", "-R", "200", "-d",
+                          "2s", srv.url("/"))
+    t, kinds = check_totals(doc)
+    assert 380 <= t["responses"] <= 401 and t["errors"] == 0, (t, kinds)
+    assert doc["config"]["model"] == "open" and doc["config"]["connections"] == 2
+
+
+# ---- HTTP/2 servers on raw frames ----
+
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def answer(conn, stream, status=b"\x88"):
+    """:status 200 (HPACK static index 8), then a body of two bytes."""
+    conn.sendall(frame(HEADERS, END_HEADERS, stream, status) +
+                 frame(DATA, END_STREAM, stream, b"ok"))
+
+
+def recv_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def h2_server(on_request):
+    """A server that reads the client's preface and frames, acknowledges SETTINGS and PING,
+    records the streams the client reset, and calls on_request(server, conn, state, stream)
+    for each request (a HEADERS frame); False from it closes the connection."""
+
+    def handler(server, conn):
+        if recv_exact(conn, len(PREFACE)) != PREFACE:
+            return
+        conn.sendall(frame(SETTINGS, 0, 0))
+        state = {"open": []}
+        with server.lock:
+            server.connections += 1
+        while True:
+            head = recv_exact(conn, 9)
+            if head is None:
+                return
+            length = int.from_bytes(head[:3], "big")
+            kind, flags = head[3], head[4]
+            stream = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
+            payload = recv_exact(conn, length) if length else b""
+            if payload is None:
+                return
+            if kind == SETTINGS and not flags & ACK:
+                conn.sendall(frame(SETTINGS, ACK, 0))
+            elif kind == PING and not flags & ACK:
+                conn.sendall(frame(PING, ACK, 0, payload))
+            elif kind == RST_STREAM:
+                with server.lock:
+                    server.client_resets.append(stream)
+            elif kind == HEADERS:
+                with server.lock:
+                    server.streams += 1
+                if on_request(server, conn, state, stream) is False:
+                    # an orderly close: what the client still sends is read, so that the
+                    # kernel does not answer it with a reset that loses what was written
+                    conn.shutdown(socket.SHUT_WR)
+                    while conn.recv(65536):
+                        pass
+                    return
+
+    srv = RawServer(handler)
+    srv.connections = srv.streams = 0
+    srv.client_resets, srv.held = [], []
+    return srv
+
+
+def test_streams_are_concurrent():
+    """-c 1 --streams 10: a server that answers only once ten streams are open on the
+    connection sees ten each time, on one connection (a client one stream at a time would wait
+    for ever: the run would end in timeouts)."""
+    def hold_ten(server, conn, state, stream):
+        state["open"].append(stream)
+        if len(state["open"]) == 10:
+            with server.lock:
+                server.held.append(len(state["open"]))
+            for s in state["open"]:
+                answer(conn, s)
+            state["open"] = []
+
+    with h2_server(hold_ten) as srv:
+        _, doc = run_json("--h2", "--streams", "10", "-c", "1", "-t", "1", "-n", "50",
+                          "--timeout", "10s", srv.url())
+    t, kinds = check_totals(doc)
+    assert t["responses"] == 50 and t["errors"] == 0, (t, kinds)
+    assert srv.held == [10] * 5 and srv.connections == 1, (srv.held, srv.connections)
+    # the same with a server that allows fewer streams than asked: never more than it says
+    def limited(server, conn, state, stream):
+        if not state.get("said"):
+            conn.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 3, 2)))  # MAX_CONCURRENT 2
+            state["said"] = True
+        state["open"].append(stream)
+        if len(state["open"]) >= 2:
+            with server.lock:
+                server.held.append(len(state["open"]))
+            for s in state["open"]:
+                answer(conn, s)
+            state["open"] = []
+
+    with h2_server(limited) as srv:
+        _, doc = run_json("--h2", "--streams", "10", "-c", "1", "-t", "1", "-n", "40",
+                          "--timeout", "10s", srv.url())
+    t, kinds = check_totals(doc)
+    assert t["responses"] == 40 and t["errors"] == 0, (t, kinds)
+    assert max(srv.held) == 2, srv.held
+
+
+def test_reset_streams_are_counted_by_kind():
+    """The server resets every fourth stream (CANCEL) and every tenth for FLOW_CONTROL_ERROR:
+    each is one error of its kind, the rest responses; the server saw every request once."""
+    def resetting(server, conn, state, stream):
+        n = state["n"] = state.get("n", 0) + 1
+        if n % 10 == 0:
+            conn.sendall(frame(RST_STREAM, 0, stream, struct.pack(">I", FLOW_CONTROL_ERROR)))
+        elif n % 4 == 0:
+            conn.sendall(frame(RST_STREAM, 0, stream, struct.pack(">I", CANCEL)))
+        else:
+            answer(conn, stream)
+
+    with h2_server(resetting) as srv:
+        _, doc = run_json("--h2", "--streams", "4", "-c", "1", "-t", "1", "-n", "100",
+                          srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert srv.streams == 100 and srv.connections == 1, (srv.streams, srv.connections)
+    # multiples of 4 but not of 10: 25 less the five of 20
+    assert kinds["flow_control"] == 10 and kinds["stream_reset"] == 20, kinds
+    assert t["responses"] == 70 and t["errors"] == 30, t
+
+
+def test_goaway_is_counted():
+    """A server that holds four streams, answers the first two, then says GOAWAY with the
+    second as the last it will process and closes: the two others are goaway each (and so is
+    a request the client started after the answers and before it read the GOAWAY: above the
+    last stream, never processed), and the client goes on on a new connection."""
+    def going_away(server, conn, state, stream):
+        state["open"].append(stream)
+        if len(state["open"]) < 4:
+            return True
+        first, second = state["open"][:2]
+        answer(conn, first)
+        answer(conn, second)
+        conn.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", second, 0)))
+        return False
+
+    with h2_server(going_away) as srv:
+        _, doc = run_json("--h2", "--streams", "4", "-c", "1", "-t", "1", "-n", "40",
+                          "--timeout", "10s", srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert t["responses"] == 2 * srv.connections and srv.streams == 4 * srv.connections, \
+        (t, srv.connections, srv.streams)
+    assert kinds["goaway"] == 40 - t["responses"] >= 2 * srv.connections, (t, kinds)
+
+
+def test_a_silent_server_times_out_stream_by_stream():
+    """Streams that are never answered: read_timeout each, and each stream reset (CANCEL)
+    while the connection stays (one connection for all)."""
+    with h2_server(lambda server, conn, state, stream: True) as srv:
+        _, doc = run_json("--h2", "--streams", "4", "-c", "1", "-t", "1", "-n", "8",
+                          "--timeout", "500ms", srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert kinds["read_timeout"] == 8 and t["responses"] == 0, (t, kinds)
+    assert srv.connections == 1 and srv.streams == 8, (srv.connections, srv.streams)
+    assert sorted(srv.client_resets)[:4] == [1, 3, 5, 7], srv.client_resets
+
+
+def test_refused_combinations():
+    cases = [
+        (["--streams", "4", "http://127.0.0.1:1/"], "--streams"),
+        (["--h2", "--pipeline", "2", "http://127.0.0.1:1/"], "--pipeline"),
+        (["--h2", "--group-by-header", "x-a", "http://127.0.0.1:1/"], "--group-by-header"),
+        (["--h2", "--streams", "0", "http://127.0.0.1:1/"], "--streams"),
+        (["--h2", "--streams", "1001", "http://127.0.0.1:1/"], "--streams"),
+        (["--h2", "-H", "Connection: close", "-n", "1", "http://127.0.0.1:1/"], "Connection"),
+        (["--h2", "-H", "Upgrade: h2c", "-n", "1", "http://127.0.0.1:1/"], "Upgrade"),
+    ]
+    for args, needle in cases:
+        p = surge("run", *args, timeout=30)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        line = p.stderr.strip().splitlines()[0]
+        assert line.startswith("surge run: ") and needle in line, (args, p.stderr)
+
+
+if __name__ == "__main__":
+    main([test_h2c_counts_match_nginx, test_h2_over_tls_through_alpn, test_open_model_over_h2c,
+          test_streams_are_concurrent, test_reset_streams_are_counted_by_kind,
+          test_goaway_is_counted, test_a_silent_server_times_out_stream_by_stream,
+          test_refused_combinations])
