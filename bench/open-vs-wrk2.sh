@@ -7,6 +7,10 @@
 # wrk2 is not a Debian package and nothing is built here: it is used when `wrk2` (or $WRK2) is
 # on the PATH, and the script says so when it is absent (surge's figures are still printed).
 # SURGE_BASE=path/to/another/surge runs that build beside build/surge (a before/after).
+# IDLE_POLL=1 holds the kernel's CPU latency request at 0 µs for the whole run (root: it writes
+# /dev/cpu_dma_latency and keeps it open), so an idle core polls instead of halting: every peer
+# and nginx run under it alike. The schedule lag at low rates is the idle core's wake-up
+# (docs/performance.md "Why the lag is worst at low rates"); this shows each tool without it.
 # Usage: bench/open-vs-wrk2.sh   [ROUNDS=3] [DURATION=10] [RATES="1000 2000 10000 50000"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +23,23 @@ WRK2=${WRK2:-wrk2}
 GEN_CPU=${GEN_CPU:-0}
 . bench/nginx-fixture.sh
 ulimit -n "$(ulimit -Hn)"
-trap nginx_stop EXIT
+qos_pid=
+stop_all() {
+	nginx_stop
+	[ -z "$qos_pid" ] || kill "$qos_pid" 2>/dev/null || true
+}
+trap stop_all EXIT
+if [ "${IDLE_POLL:-0}" = 1 ]; then
+	# the request holds while the file stays open (the kernel's PM QoS interface)
+	python3 -c 'import os, struct, time
+fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+os.write(fd, struct.pack("i", 0))
+time.sleep(1 << 30)' &
+	qos_pid=$!
+	sleep 0.2
+	kill -0 "$qos_pid" 2>/dev/null || { echo "IDLE_POLL=1: cannot hold /dev/cpu_dma_latency (root?)" >&2; exit 2; }
+	echo "# IDLE_POLL=1: /dev/cpu_dma_latency held at 0 us: idle cores poll (every peer, and nginx)"
+fi
 nginx_start
 URL="http://127.0.0.1:$NGINX_PORT/"
 out=$(mktemp -d /tmp/surge-bench.XXXXXX)
