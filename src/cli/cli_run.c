@@ -19,6 +19,7 @@
 #include "cli/cli_run.h"
 #include "cli/cli_ui.h"
 #include "core/clock.h"
+#include "core/cpu_idle.h"
 #include "core/echo.h"
 #include "core/http.h"
 #include "core/http_syntax.h"
@@ -51,6 +52,7 @@ enum {
 	OPT_GROUP_BY_HEADER,
 	OPT_PIPELINE,
 	OPT_H2,
+	OPT_IDLE_POLL,
 	OPT_STREAMS,
 };
 
@@ -94,6 +96,7 @@ static const cli_option_t run_table[] = {
     {"streams", OPT_STREAMS, "N", NULL, 0},
     CLI_OUTPUTS_OPTIONS,
     {"insecure", 'k', NULL, NULL, 0},
+    {"idle-poll", OPT_IDLE_POLL, NULL, NULL, 0},
     {"quiet", 'q', NULL, NULL, 0},
     {"help", 'h', NULL, NULL, CLI_OPTION_NO_ENV},
 };
@@ -401,6 +404,7 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 			o->json_path = arg;
 		break;
 	case 'k': cfg->insecure = true; break;
+	case OPT_IDLE_POLL: cfg->idle_poll = true; break;
 	case 'q': o->quiet = true; break;
 	default: return parse_shape_option(o, opt, arg);
 	}
@@ -941,7 +945,7 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 	char err[256];
 	bool aborted, scrape_failed;
 	scrape_t *scraper;
-	int rc;
+	int rc, idle_poll = -1;
 
 	result_init(r); /* freeable whatever happens below */
 	/* every thread inherits the blocked mask; only supervise() takes the signals */
@@ -951,6 +955,13 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	if (!(scraper = cli_scrape_begin(o, &scrape_failed)) && scrape_failed)
 		return EXIT_USAGE;
+	if (o->cfg.idle_poll && (idle_poll = cpu_idle_poll_hold()) < 0) {
+		cli_warning("run",
+		            "--idle-poll: cannot hold /dev/cpu_dma_latency (%s): idle CPUs "
+		            "may halt, and the schedule lag at low rates shows it",
+		            strerror(-idle_poll));
+		o->cfg.idle_poll = false; /* the result says it did not hold */
+	}
 	o->cfg.consumer = &consumer;
 	run = gen_start(&o->cfg, err, sizeof(err));
 	o->cfg.consumer = NULL; /* the run has its copy; `consumer` lives until gen_finish */
@@ -958,6 +969,8 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 		/* out of memory or threads is the generator's resource (exit 4), not the user's */
 		bool resource = errno == ENOMEM || errno == EAGAIN;
 
+		if (idle_poll >= 0)
+			close(idle_poll);
 		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: %s%s\n", err,
 		        resource ? " (resource_error: the generator's machine, exit 4)" : "");
@@ -970,6 +983,8 @@ int cli_execute(run_options_t *o, bool progress, result_t *r)
 	if (o->hooks && o->hooks->over)
 		o->hooks->over(o->hooks->ctx);
 	cli_live_run_over(o->live); /* the page steers and stops no more: the run is let go */
+	if (idle_poll >= 0)
+		close(idle_poll); /* the CPUs may sleep again */
 	if (gen_finish(run, &g) < 0) {
 		cli_scrape_end(scraper, NULL);
 		fprintf(stderr, "surge run: out of memory collecting the result (exit 4)\n");

@@ -119,6 +119,7 @@ typedef struct gen_config {
 	bool until_stopped;
 	uint64_t timeout_ns; /* per request, and per connect */
 	bool insecure;       /* https: skip certificate verification */
+	bool idle_poll;      /* --idle-poll: asked, and then whether the CPU latency request holds */
 
 	/* The load's shape. Closed model: `connections` users, or users following `schedule`.
 	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send

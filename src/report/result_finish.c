@@ -48,6 +48,7 @@ static int convert_config(result_t *r, const gen_config_t *cfg)
 	c->timeout_s = (double)cfg->timeout_ns / NS_PER_S;
 	c->body_bytes = cfg->body_len;
 	c->insecure = cfg->insecure;
+	c->idle_poll = cfg->idle_poll;
 	if (cfg->header_count > 0) {
 		c->headers = result_alloc(r, (size_t)cfg->header_count * sizeof(*c->headers));
 		if (!c->headers)

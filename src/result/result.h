@@ -173,6 +173,7 @@ typedef struct result_config {
 	char **headers;
 	uint32_t header_count;
 	bool insecure;
+	bool idle_poll; /* --idle-poll held: idle CPUs polled through the run */
 } result_config_t;
 
 /* The seeds' verdicts ("assessment"), as judged by report/. */

@@ -122,6 +122,7 @@ static int read_config(result_t *r, const json_t *doc)
 	o->timeout_s = result_doc_number(c, "timeout_s", 0);
 	o->body_bytes = result_doc_count(c, "body_bytes", 0);
 	o->insecure = result_doc_bool(c, "insecure", false);
+	o->idle_poll = result_doc_bool(c, "idle_poll", false);
 	if (json_array_size(result_doc_array(c, "headers"))) {
 		const json_t *h = result_doc_array(c, "headers");
 

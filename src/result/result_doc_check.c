@@ -65,7 +65,8 @@ static const field_t config_f[] = {
     {"streams", K_COUNT, NULL},    {"shard", K_OBJECT, shard_f},  {"connections", K_COUNT, NULL},
     {"threads", K_COUNT, NULL},    {"users", K_COUNT, NULL},      {"duration_s", K_NUMBER, NULL},
     {"requests", K_COUNT, NULL},   {"timeout_s", K_NUMBER, NULL}, {"headers", K_ARRAY, string_f},
-    {"body_bytes", K_COUNT, NULL}, {"insecure", K_BOOL, NULL},    END};
+    {"body_bytes", K_COUNT, NULL}, {"insecure", K_BOOL, NULL},
+    {"idle_poll", K_BOOL, NULL},    END};
 
 static const field_t totals_f[] = {{"requests", K_COUNT, NULL},
                                    {"responses", K_COUNT, NULL},

@@ -108,6 +108,10 @@ static void write_config(enc_t *e)
 	key_count(w, "body_bytes", c->body_bytes);
 	jsonw_key(w, "insecure");
 	jsonw_bool(w, c->insecure);
+	if (c->idle_poll) {
+		jsonw_key(w, "idle_poll");
+		jsonw_bool(w, true);
+	}
 	jsonw_object_end(w);
 }
 

@@ -261,6 +261,76 @@ def test_https_with_and_without_verification():
     assert doc["errors_by_kind"]["tls_error"] == 3, doc["errors_by_kind"]
 
 
+def idle_states_entered():
+    """How many times each CPU entered an idle state that takes time to leave (its exit
+    latency above 0 µs: halt and deeper), from cpuidle's sysfs; {} where there is none."""
+    entered = {}
+    root = "/sys/devices/system/cpu"
+    for cpu in sorted(os.listdir(root)):
+        states = os.path.join(root, cpu, "cpuidle")
+        if not re.fullmatch(r"cpu\d+", cpu) or not os.path.isdir(states):
+            continue
+        for state in os.listdir(states):
+            with open(os.path.join(states, state, "latency")) as f:
+                if int(f.read()) == 0:
+                    continue  # polling: what the request leaves allowed
+            with open(os.path.join(states, state, "usage")) as f:
+                entered[(cpu, state)] = int(f.read())
+    return entered
+
+
+def test_idle_poll_holds_the_cpu_latency_request_while_the_run_lasts():
+    if os.geteuid() == 0:
+        idle_poll_held()
+    # the device is root's: without the right, a warning and the run without it
+    with Nginx() as ngx:
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            path = os.path.join(d, "result.json")
+            drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            p = subprocess.run([*(drop if os.geteuid() == 0 else []),
+                                SURGE, "run", "-q", "--idle-poll", "-n", "20", "-c", "2",
+                                "--json", path, ngx.url()],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
+            assert "--idle-poll: cannot hold /dev/cpu_dma_latency" in p.stderr, p.stderr
+            with open(path) as f:
+                assert "idle_poll" not in json.load(f)["config"]
+
+
+def idle_poll_held():
+    with Nginx() as ngx, tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "result.json")
+        p = subprocess.Popen([SURGE, "run", "-q", "--idle-poll", "-R", "50", "-c", "2",
+                              "-d", "3s", "--json", path, ngx.url()],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            held = False
+            deadline = time.monotonic() + 10
+            while not held and p.poll() is None and time.monotonic() < deadline:
+                fds = os.path.join("/proc", str(p.pid), "fd")
+                try:
+                    held = any(os.readlink(os.path.join(fds, fd)) == "/dev/cpu_dma_latency"
+                               for fd in os.listdir(fds))
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+                if not held:
+                    time.sleep(0.05)
+            assert held, "surge run --idle-poll never held /dev/cpu_dma_latency open"
+            # the kernel's witness: while it holds, no CPU enters a state it must wake from
+            before = idle_states_entered()
+            time.sleep(0.5)
+            after = idle_states_entered()
+            still = p.poll() is None
+        finally:
+            _, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        if still:
+            assert after == before, (before, after)
+        with open(path) as f:
+            assert json.load(f)["config"]["idle_poll"] is True
+
+
 def test_usage_errors_exit_2_with_a_message():
     cases = [
         (["run"], "missing URL"),
