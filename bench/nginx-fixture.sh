@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by the benchmarks: nginx_start PORT_VAR starts nginx with one worker pinned to
-# CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body; nginx_stop stops it.
+# CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body (over HTTP/2 without TLS,
+# prior knowledge only, when NGINX_HTTP2=1); nginx_stop stops it.
 # serve_start starts $SURGE serve the same way (one worker, SERVE_PORT, SERVE_PID) and waits
 # until it answers; serve_stop stops it.
 # Everything lives in a temporary prefix and listens on 127.0.0.1 only.
@@ -25,7 +26,7 @@ http {
     client_body_temp_path $NGINX_DIR/b; proxy_temp_path $NGINX_DIR/p;
     fastcgi_temp_path $NGINX_DIR/f; uwsgi_temp_path $NGINX_DIR/u; scgi_temp_path $NGINX_DIR/s;
     server {
-        listen 127.0.0.1:$NGINX_PORT backlog=65535;
+        listen 127.0.0.1:$NGINX_PORT ${NGINX_HTTP2:+http2} backlog=65535;
         location / { return 200 "hello, world\n"; }
     }
 }
@@ -35,7 +36,7 @@ CONF
 	"${pin[@]}" nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" &
 	NGINX_PID=$!
 	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && return 0
+		curl -s -o /dev/null ${NGINX_HTTP2:+--http2-prior-knowledge} "http://127.0.0.1:$NGINX_PORT/" && return 0
 		sleep 0.1
 	done
 	echo "nginx did not start" >&2

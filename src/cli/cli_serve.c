@@ -56,6 +56,11 @@ static const serve_option_t options[] = {
         "open connections at most (default 10000)"),
     ROW("max-header-bytes", OPT_SIZE, OFF(max_header_bytes), 0, 0,
         "request line + headers (default 16k; over: 431)"),
+    ROW("max-streams", OPT_COUNT, OFF(max_streams), 1, 10000000,
+        "HTTP/2: concurrent streams per connection (default 100)"),
+    ROW("tls-cert", OPT_STRING, OFF(tls_cert), 0, 0,
+        "serve HTTPS with this PEM certificate (chain); ALPN h2 and http/1.1"),
+    ROW("tls-key", OPT_STRING, OFF(tls_key), 0, 0, "... and this PEM private key"),
     ROW("max-body", OPT_SIZE, OFF(max_body_bytes), 0, 0, "request body (default 10MiB; over: 413)"),
     ROW("header-timeout", OPT_DURATION, OFF(header_timeout_ns), 1, 0,
         "time to send a request head (default 10s; then 408)"),
@@ -402,6 +407,11 @@ static int check(const serve_config_t *cfg, const cli_given_t *flags, const cli_
 	if (cfg->instance_name && instance_name_check(cfg->instance_name, err, sizeof(err)) < 0) {
 		name = name_of(flags, env, "instance-name");
 		return usage_error("%s: %s", name ? name : "--instance-name", err);
+	}
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		name = name_of(flags, env, cfg->tls_cert ? "tls-cert" : "tls-key");
+		return usage_error("%s needs %s too", name ? name : "--tls-cert",
+		                   cfg->tls_cert ? "--tls-key" : "--tls-cert");
 	}
 	if (cfg->default_params &&
 	    serve_default_params_check(cfg->default_params, err, sizeof(err)) < 0) {

@@ -1,5 +1,5 @@
-/* tls: OpenSSL client glue. All TLS state lives in OpenSSL objects; this file maps their
- * results onto the loop's want-read / want-write convention. */
+/* tls: OpenSSL glue, client and server. All TLS state lives in OpenSSL objects; this file maps
+ * their results onto the loop's want-read / want-write convention. */
 #include "core/tls.h"
 
 #include <arpa/inet.h>
@@ -92,6 +92,94 @@ void tls_session_free(tls_session_t *s)
 		return;
 	SSL_shutdown(s); /* best effort close_notify; the socket is closed right after */
 	SSL_free(s);
+}
+
+/* ALPN on the server: h2 when the client offers it, else http/1.1; a client offering
+ * neither goes on without ALPN (HTTP/1.1) rather than failing its handshake. */
+static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x02h2\x08http/1.1";
+	unsigned char *chosen = NULL;
+
+	if (SSL_select_next_proto(&chosen, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = chosen;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+tls_context_t *tls_server_context_new(const char *cert_file, const char *key_file, char *err,
+                                      size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	char why[256];
+
+	if (!ctx) {
+		snprintf(err, errlen, "cannot create a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* a write retried after NET_WANT_WRITE may come from a buffer that moved (serve's HTTP/2
+	 * output is compacted and appended to meanwhile); idle connections keep no buffers */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_RELEASE_BUFFERS);
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		tls_last_error(why, sizeof(why));
+		snprintf(err, errlen, "--tls-cert %s: %s", cert_file, why);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
+			tls_last_error(why, sizeof(why));
+			snprintf(err, errlen, "--tls-key %s: %s", key_file, why);
+			goto fail;
+		}
+		snprintf(err, errlen,
+		         "--tls-key %s does not match the certificate in --tls-cert %s", key_file,
+		         cert_file);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen,
+		         "--tls-key %s does not match the certificate in --tls-cert %s", key_file,
+		         cert_file);
+		goto fail;
+	}
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+tls_session_t *tls_server_session_new(tls_context_t *ctx, int fd)
+{
+	SSL *s = SSL_new(ctx);
+
+	if (!s)
+		return NULL;
+	if (SSL_set_fd(s, fd) != 1) {
+		SSL_free(s);
+		return NULL;
+	}
+	SSL_set_accept_state(s);
+	return s;
+}
+
+bool tls_session_heard(tls_session_t *s)
+{
+	BIO *rbio = SSL_get_rbio(s);
+
+	return rbio && BIO_number_read(rbio) > 0;
+}
+
+size_t tls_pending(tls_session_t *s)
+{
+	int n = SSL_pending(s);
+
+	return n > 0 ? (size_t)n : 0;
 }
 
 static ssize_t map_result(SSL *s, int rc)

@@ -1,4 +1,4 @@
-/* tls: OpenSSL client sessions over non-blocking sockets, with the net_read/net_write
+/* tls: OpenSSL client and server sessions over non-blocking sockets, with the net_read/net_write
  * return convention (NET_WANT_READ / NET_WANT_WRITE / -errno, -EPROTO for TLS failures). */
 #ifndef SURGE_TLS_H
 #define SURGE_TLS_H
@@ -22,6 +22,19 @@ tls_session_t *tls_session_new(tls_context_t *ctx, int fd, const char *host);
 void tls_session_free(tls_session_t *s);
 /* Whether the server chose proto in ALPN (after the handshake). */
 bool tls_session_alpn_is(tls_session_t *s, const char *proto);
+/* A server context: the certificate chain and private key from PEM files, TLS 1.2 and up,
+ * ALPN choosing "h2" over "http/1.1" when the client offers it (no ALPN: HTTP/1.1). NULL with
+ * a message naming the file that could not be used. */
+tls_context_t *tls_server_context_new(const char *cert_file, const char *key_file, char *err,
+                                      size_t errlen);
+/* A server session on an accepted fd; the handshake runs in tls_handshake. */
+tls_session_t *tls_server_session_new(tls_context_t *ctx, int fd);
+/* Whether the peer sent anything at all (a port probe that connects and closes has not). */
+bool tls_session_heard(tls_session_t *s);
+/* Bytes OpenSSL has decrypted and holds: a read returns them without the socket being
+ * readable, so a level-triggered loop must be told to come back for them. */
+size_t tls_pending(tls_session_t *s);
+
 /* 0 when the handshake is complete, NET_WANT_READ/NET_WANT_WRITE, or -EPROTO. */
 int tls_handshake(tls_session_t *s);
 ssize_t tls_read(tls_session_t *s, void *buf, size_t len);

@@ -19,7 +19,10 @@ typedef struct serve_config {
 	uint16_t port;
 	uint32_t workers;
 	uint32_t max_connections;  /* per process; beyond it new connections are closed */
-	uint32_t max_header_bytes; /* request line + headers */
+	uint32_t max_header_bytes; /* request line + headers (HTTP/2: the header list) */
+	uint32_t max_streams;      /* HTTP/2: concurrent streams per connection */
+	const char *tls_cert;      /* PEM certificate chain: serve HTTPS (ALPN h2, http/1.1) */
+	const char *tls_key;       /* its private key (PEM) */
 	uint64_t max_body_bytes;
 	uint64_t header_timeout_ns; /* from the first byte of a request to its complete head */
 	uint64_t idle_timeout_ns;   /* keep-alive connections with no request */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,18 +17,19 @@
 #define PIPELINE_BUDGET 16 /* requests handled per event before others get a turn */
 #define OUT_MAX         (256u << 20)
 #define OUT_KEEP        (16u << 10) /* what an idle connection may keep of a response */
-#define FILL_CHUNK      65536
+#define FILL_CHUNK      SERVE_FILL_CHUNK
 
 /* The interim response to "Expect: 100-continue" (RFC 9110 15.2.1). */
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 #define CONTINUE_LEN (sizeof(continue_line) - 1)
 
 enum conn_state {
-	SC_IDLE,    /* keep-alive, waiting for the first byte of a request */
-	SC_HEAD,    /* reading the request head */
-	SC_BODY,    /* reading the request body */
-	SC_HELD,    /* response ready, held back for its delay */
-	SC_WRITING, /* writing the response */
+	SC_IDLE,      /* keep-alive, waiting for the first byte of a request */
+	SC_HANDSHAKE, /* TLS (--tls-cert): the handshake, within --header-timeout */
+	SC_HEAD,      /* reading the request head */
+	SC_BODY,      /* reading the request body */
+	SC_HELD,      /* response ready, held back for its delay */
+	SC_WRITING,   /* writing the response */
 };
 
 struct serve_conn {
@@ -37,6 +39,7 @@ struct serve_conn {
 	loop_timer_t timer;
 	uint64_t deadline_ns; /* header, body or idle timeout */
 	int fd;
+	tls_session_t *tls; /* NULL: plain TCP */
 	enum conn_state state;
 	uint32_t requests;
 
@@ -57,17 +60,21 @@ struct serve_conn {
 	uint64_t drip_piece_left;
 	uint64_t drip_interval_ns;
 	uint64_t drip_next_ns;
-	bool active; /* a request is being handled (counted in in_flight) */
-	bool zombie; /* closed while a deferred request was out: freed at its resume */
+	bool active;    /* a request is being handled (counted in in_flight) */
+	bool zombie;    /* closed while a deferred request was out: freed at its resume */
+	serve_h2_t *h2; /* the connection speaks HTTP/2: serve_h2.c drives it from then on */
 	serve_request_t req;
 };
 
 /* What a step left the connection in. */
 enum step { STEP_GONE = -1, STEP_BUSY = 0, STEP_NEXT = 1 };
 
-/* The bytes of ?size= and /api/bytes bodies: filled once before the workers start, then only
- * read (by every worker at once). */
-static char filler[FILL_CHUNK];
+char serve_filler[SERVE_FILL_CHUNK];
+
+/* The HTTP/2 client connection preface (RFC 9113 3.4): a connection that begins with it
+ * speaks HTTP/2 from the first byte (prior knowledge). */
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
 static void conn_on_timer(loop_t *loop, loop_timer_t *t);
@@ -76,9 +83,9 @@ static void conn_process(serve_conn_t *c);
 static void set_gauge(serve_conn_t *c, enum conn_state from, enum conn_state to)
 {
 	static const enum serve_conn_gauge gauge[] = {
-	    [SC_IDLE] = CONN_GAUGE_IDLE,      [SC_HEAD] = CONN_GAUGE_READING,
-	    [SC_BODY] = CONN_GAUGE_READING,   [SC_HELD] = CONN_GAUGE_ACTIVE,
-	    [SC_WRITING] = CONN_GAUGE_ACTIVE,
+	    [SC_IDLE] = CONN_GAUGE_IDLE,    [SC_HANDSHAKE] = CONN_GAUGE_READING,
+	    [SC_HEAD] = CONN_GAUGE_READING, [SC_BODY] = CONN_GAUGE_READING,
+	    [SC_HELD] = CONN_GAUGE_ACTIVE,  [SC_WRITING] = CONN_GAUGE_ACTIVE,
 	};
 	serve_worker_stats_t *s = &c->w->stats;
 
@@ -122,8 +129,14 @@ static void conn_close(serve_conn_t *c)
 	         (uint64_t)-1);
 	if (c->active)
 		stat_add(&w->stats.in_flight, (uint64_t)-1);
+	if (c->h2) {
+		serve_h2_free(c->h2); /* its streams' in-flight counts go with it */
+		c->h2 = NULL;
+	}
 	loop_io_stop(w->loop, &c->io);
 	loop_timer_stop(w->loop, &c->timer);
+	tls_session_free(c->tls); /* close_notify, best effort */
+	c->tls = NULL;
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -142,9 +155,42 @@ static void conn_close(serve_conn_t *c)
 		loop_stop(w->loop);
 }
 
+void serve_conn_close(serve_conn_t *c)
+{
+	conn_close(c);
+}
+
+void serve_conn_set_busy(serve_conn_t *c, bool busy)
+{
+	set_state(c, busy ? SC_HELD : SC_IDLE);
+}
+
+ssize_t serve_conn_read(serve_conn_t *c, void *buf, size_t len)
+{
+	return c->tls ? tls_read(c->tls, buf, len) : net_read(c->fd, buf, len);
+}
+
+ssize_t serve_conn_write(serve_conn_t *c, const void *buf, size_t len)
+{
+	return c->tls ? tls_write(c->tls, buf, len) : net_write(c->fd, buf, len);
+}
+
+bool serve_conn_read_pending(serve_conn_t *c)
+{
+	return c->tls && tls_pending(c->tls) > 0;
+}
+
+/* Bytes TLS decrypted and holds are not seen by the loop (the socket may be drained): come
+ * back for them on the next turn, through the timer, whose callback reads them. */
+static void kick_pending(serve_conn_t *c)
+{
+	if (serve_conn_read_pending(c))
+		loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop));
+}
+
 void serve_conn_init(void)
 {
-	memset(filler, 'x', sizeof(filler));
+	memset(serve_filler, 'x', sizeof(serve_filler));
 }
 
 void serve_conn_accept(serve_worker_t *w, int fd)
@@ -162,11 +208,13 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->in_max = cfg->max_header_bytes;
-	c->state = SC_IDLE;
+	c->state = serve_state.tls ? SC_HANDSHAKE : SC_IDLE;
 	buf_init(&c->out, OUT_MAX);
 	loop_timer_init(&c->timer, conn_on_timer, c);
-	if (loop_io_start(w->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+	if ((serve_state.tls && !(c->tls = tls_server_session_new(serve_state.tls, fd))) ||
+	    loop_io_start(w->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
 		atomic_fetch_sub(&serve_state.open_conns, 1);
+		tls_session_free(c->tls);
 		close(fd);
 		free(c);
 		return;
@@ -177,8 +225,8 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	w->conns = c;
 	w->conn_count++;
 	stat_add(&w->stats.accepted, 1);
-	stat_add(&w->stats.conns[CONN_GAUGE_IDLE], 1);
-	arm_deadline(c, cfg->idle_timeout_ns);
+	stat_add(&w->stats.conns[c->tls ? CONN_GAUGE_READING : CONN_GAUGE_IDLE], 1);
+	arm_deadline(c, c->tls ? cfg->header_timeout_ns : cfg->idle_timeout_ns);
 }
 
 void serve_conn_close_all(serve_worker_t *w)
@@ -202,18 +250,20 @@ void serve_conn_close_idle(serve_worker_t *w)
 
 	for (; c; c = next) {
 		next = c->next;
+		if (c->h2) {
+			serve_h2_drain(c->h2); /* GOAWAY; it closes once its streams are done */
+			continue;
+		}
 		/* one with a request waiting is answered first, with Connection: close */
-		if (c->state == SC_IDLE && c->in_len == 0 && !request_waiting(c))
+		if (c->state == SC_IDLE && c->in_len == 0 && !request_waiting(c) &&
+		    !serve_conn_read_pending(c))
 			conn_close(c);
 	}
 }
 
-/* A drain has begun. The worker learns of it at its next wake-up (on_wake), which its loop
- * may take after the I/O of the same turn: a request read then, after SIGTERM, is answered
- * as during the drain all the same. */
 static bool draining(const serve_worker_t *w)
 {
-	return w->draining || atomic_load_explicit(&serve_state.draining, memory_order_relaxed);
+	return serve_draining(w);
 }
 
 /* ---- writing ---- */
@@ -336,6 +386,7 @@ static enum step request_done(serve_conn_t *c)
 	set_state(c, SC_IDLE);
 	arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 	loop_io_update(w->loop, &c->io, LOOP_READ);
+	kick_pending(c); /* the next request may be in TLS's buffer, not the socket */
 	return STEP_NEXT;
 }
 
@@ -355,12 +406,12 @@ static enum step conn_write(serve_conn_t *c)
 				loop_timer_start(c->w->loop, &c->timer, c->drip_next_ns);
 				return STEP_BUSY;
 			}
-			p = filler;
+			p = serve_filler;
 			n = c->fill_left < FILL_CHUNK ? c->fill_left : FILL_CHUNK;
 			if (c->drip_piece && n > c->drip_piece_left)
 				n = (size_t)c->drip_piece_left;
 		}
-		rc = net_write(c->fd, p, n);
+		rc = serve_conn_write(c, p, n);
 		if (rc == NET_WANT_WRITE) {
 			/* a client that stops reading gets --idle-timeout, then is disconnected */
 			loop_io_update(c->w->loop, &c->io, LOOP_WRITE);
@@ -394,39 +445,7 @@ static enum step conn_send(serve_conn_t *c)
 
 static void request_begin(serve_conn_t *c)
 {
-	serve_request_t *r = &c->req;
-	buf_t body = r->body_out, headers = r->headers_out;
-
-	buf_reset(&body);
-	buf_reset(&headers);
-	r->conn = NULL;
-	r->route = NULL;
-	r->route_index = -1;
-	r->body_out = body;
-	r->headers_out = headers;
-	if (!r->body_out.max)
-		buf_init(&r->body_out, serve_state.cfg->max_size_bytes + 65536);
-	if (!r->headers_out.max)
-		buf_init(&r->headers_out, 8192);
-	r->conn = c;
-	r->worker = c->w;
-	r->start_ns = clock_now_ns();
-	r->status = 200;
-	r->size_override = UINT64_MAX;
-	r->timing_count = 0;
-	r->fill_bytes = 0;
-	r->delay_ns = 0;
-	r->replied = false;
-	r->status_override = 0;
-	r->content_type = NULL;
-	r->path_tail.p = NULL;
-	r->path_tail.len = 0;
-	r->body = NULL;
-	r->body_len = 0;
-	r->close_after = false;
-	r->drip_ns = 0;
-	r->fault = FAULT_NONE;
-	r->deferred = false;
+	serve_request_reset(&c->req, c, c->w, SERVE_HTTP1);
 	c->active = true;
 	stat_add(&c->w->stats.in_flight, 1);
 }
@@ -497,10 +516,71 @@ static enum step conn_answer(serve_conn_t *c)
 	return conn_send(c);
 }
 
+/* Whether the comma-separated list in v holds token (case-insensitive). */
+static bool list_has(http_slice_t v, const char *token)
+{
+	size_t tlen = strlen(token);
+	const char *p = v.p, *end = v.p + v.len;
+
+	while (p && p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
+
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		while (stop > p && (stop[-1] == ' ' || stop[-1] == '\t'))
+			stop--;
+		if ((size_t)(stop - p) == tlen && strncasecmp(p, token, tlen) == 0)
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
+}
+
+/* An HTTP/1.1 request that asks to go on in HTTP/2 (RFC 7540 3.2: "Upgrade: h2c" with a
+ * valid HTTP2-Settings): the connection switches and the request is answered as stream 1.
+ * Not during a drain, nor with an interim response half-written. */
+static bool wants_h2c(const serve_conn_t *c, http_slice_t *settings)
+{
+	const http_request_t *h = &c->req.head;
+	uint8_t payload[256];
+	size_t len;
+
+	if (h->minor_version != 1 || c->continue_left || draining(c->w) ||
+	    !list_has(http_request_header(h, "upgrade"), "h2c"))
+		return false;
+	*settings = http_request_header(h, "http2-settings");
+	return settings->p &&
+	       serve_h2_settings_decode(*settings, payload, sizeof(payload), &len) == 0;
+}
+
+/* Switches to HTTP/2: serve_h2.c writes the 101 and answers the request as stream 1, with
+ * its own copy of it; what came after the request is its input. */
+static enum step conn_upgrade_h2(serve_conn_t *c, http_slice_t settings)
+{
+	serve_request_t *r = &c->req;
+	size_t used = c->head_len + c->body_len;
+	char *in = c->in;
+	size_t len = c->in_len;
+	bool sink = r->route && (r->route->flags & ROUTE_BODY_SINK);
+
+	c->active = false; /* the stream counts itself */
+	stat_add(&c->w->stats.in_flight, (uint64_t)-1);
+	set_state(c, SC_IDLE);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	serve_h2_upgrade(c, c->w, &c->io, &c->timer, &c->h2, r, sink ? NULL : in + c->head_len,
+	                 settings, in + used, len - used);
+	free(in);
+	return STEP_GONE;
+}
+
 static enum step conn_dispatch(serve_conn_t *c)
 {
 	serve_request_t *r = &c->req;
+	http_slice_t settings;
 
+	if (wants_h2c(c, &settings))
+		return conn_upgrade_h2(c, settings);
 	r->body = (r->route && (r->route->flags & ROUTE_BODY_SINK)) ? NULL : c->in + c->head_len;
 	r->close_after = !r->head.keep_alive || draining(c->w);
 	serve_request_dispatch(r);
@@ -524,6 +604,10 @@ void serve_resume(serve_request_t *r)
 {
 	serve_conn_t *c = r->conn;
 
+	if (r->protocol == SERVE_HTTP2) {
+		serve_h2_resume(r);
+		return;
+	}
 	r->deferred = false;
 	if (c->zombie) {
 		conn_free(c); /* the client left while we waited */
@@ -617,7 +701,7 @@ static int start_body(serve_conn_t *c)
 static enum step send_continue(serve_conn_t *c)
 {
 	ssize_t rc =
-	    net_write(c->fd, continue_line + CONTINUE_LEN - c->continue_left, c->continue_left);
+	    serve_conn_write(c, continue_line + CONTINUE_LEN - c->continue_left, c->continue_left);
 
 	if (rc == NET_WANT_WRITE) {
 		rc = 0;
@@ -670,6 +754,20 @@ static int take_body(serve_conn_t *c)
 	return c->body_want == 0;
 }
 
+/* The connection's first bytes are the HTTP/2 preface: serve_h2.c takes it over, with what
+ * was read so far. */
+static void conn_start_h2(serve_conn_t *c)
+{
+	char *in = c->in;
+	size_t len = c->in_len;
+
+	set_state(c, SC_IDLE);
+	c->in = NULL; /* the input is serve_h2's from now on */
+	c->in_len = c->in_cap = 0;
+	serve_h2_start(c, c->w, &c->io, &c->timer, &c->h2, SERVE_H2_PRIOR_KNOWLEDGE, in, len);
+	free(in);
+}
+
 /* Handles what the input holds: heads, bodies, and pipelined requests up to a budget. */
 static void conn_process(serve_conn_t *c)
 {
@@ -690,6 +788,13 @@ static void conn_process(serve_conn_t *c)
 			arm_deadline(c, cfg->header_timeout_ns);
 		}
 		if (c->state == SC_HEAD) {
+			if (c->requests == 0 &&
+			    memcmp(c->in, h2_preface,
+			           c->in_len < H2_PREFACE_LEN ? c->in_len : H2_PREFACE_LEN) == 0) {
+				if (c->in_len >= H2_PREFACE_LEN)
+					conn_start_h2(c);
+				return; /* a part of the preface: wait for the rest */
+			}
 			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head,
 			                        &c->head_len);
 			if (rc == HTTP_AGAIN)
@@ -737,7 +842,7 @@ static void conn_read(serve_conn_t *c)
 		                                  : "request head larger than --max-header-bytes");
 		return;
 	}
-	n = net_read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	n = serve_conn_read(c, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n == NET_WANT_READ)
 		return;
 	if (n <= 0) {
@@ -746,13 +851,51 @@ static void conn_read(serve_conn_t *c)
 	}
 	c->in_len += (size_t)n;
 	stat_add(&c->w->stats.bytes_in, (uint64_t)n);
+	kick_pending(c); /* before: conn_process may free c */
 	conn_process(c);
+}
+
+/* The TLS handshake; then HTTP/2 when ALPN chose it, else HTTP/1.1. */
+static void conn_handshake(serve_conn_t *c)
+{
+	int rc = tls_handshake(c->tls);
+
+	if (rc == NET_WANT_READ || rc == NET_WANT_WRITE) {
+		loop_io_update(c->w->loop, &c->io, rc == NET_WANT_READ ? LOOP_READ : LOOP_WRITE);
+		return;
+	}
+	if (rc < 0) {
+		/* not TLS, or no common ground; a port probe that only connected is no failure */
+		if (tls_session_heard(c->tls))
+			stat_add(&c->w->stats.tls_failures, 1);
+		conn_close(c);
+		return;
+	}
+	stat_add(&c->w->stats.tls_handshakes, 1);
+	set_state(c, SC_IDLE);
+	loop_io_update(c->w->loop, &c->io, LOOP_READ);
+	arm_deadline(c, serve_state.cfg->idle_timeout_ns);
+	if (tls_session_alpn_is(c->tls, "h2")) {
+		serve_h2_start(c, c->w, &c->io, &c->timer, &c->h2, SERVE_H2_ALPN, NULL, 0);
+		return;
+	}
+	/* the first request may have come with the handshake's last flight */
+	if (serve_conn_read_pending(c))
+		conn_read(c);
 }
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 {
 	serve_conn_t *c = io->ctx;
 
+	if (c->state == SC_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->h2) {
+		serve_h2_on_io(c->h2, events);
+		return;
+	}
 	if (c->state == SC_WRITING) {
 		if (conn_write(c) == STEP_NEXT)
 			conn_process(c);
@@ -775,7 +918,20 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 	serve_conn_t *c = t->ctx;
 	uint64_t now = loop_now(loop);
 
+	if (c->h2) {
+		serve_h2_on_timer(c->h2);
+		return;
+	}
 	switch (c->state) {
+	case SC_HANDSHAKE:
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, t, c->deadline_ns);
+			return;
+		}
+		stat_add(&c->w->stats.timeouts, 1);
+		stat_add(&c->w->stats.tls_failures, 1);
+		conn_close(c);
+		return;
 	case SC_HELD:
 		if (c->req.fault == FAULT_CLOSE) {
 			conn_close(c); /* the end of a hang: no answer at all */
@@ -809,6 +965,12 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 		/* fallthrough */
 	case SC_HEAD:
 	case SC_BODY:
+		if (serve_conn_read_pending(c)) {
+			/* kick_pending: bytes TLS holds; the deadline stays armed behind them */
+			loop_timer_start(loop, t, c->deadline_ns);
+			conn_read(c);
+			return;
+		}
 		if (now < c->deadline_ns) {
 			loop_timer_start(loop, t, c->deadline_ns);
 			return;

@@ -12,6 +12,7 @@
 #include "core/http.h"
 #include "core/json.h"
 #include "core/loop.h"
+#include "core/tls.h"
 #include "serve/serve.h"
 
 typedef struct serve_worker serve_worker_t;
@@ -76,9 +77,14 @@ extern const serve_route_t serve_openapi_routes[];  /* /openapi.json, /apidocs *
 
 #define SERVE_TIMING_MAX 8
 
+/* How a request came: endpoints never look (one model of a request for both); the response's
+ * framing, metrics (network_protocol_version) and the access log do. */
+enum serve_protocol { SERVE_HTTP1, SERVE_HTTP2 };
+
 struct serve_request {
 	serve_conn_t *conn;
 	serve_worker_t *worker;
+	enum serve_protocol protocol;
 	const serve_route_t *route;
 	int route_index; /* the route's position in the table, -1 when unmatched */
 	http_request_t head;
@@ -183,11 +189,15 @@ typedef struct serve_series {
 	_Atomic bool used; /* published after the key fields */
 	uint16_t route;
 	uint8_t method;
+	uint8_t version; /* enum serve_version */
 	uint16_t status;
 	stat_t count;
 	stat_t sum_ns;
 	stat_t buckets[SERVE_BUCKETS];
 } serve_series_t;
+
+/* The protocol version a request came in, as metrics label it (OTel network.protocol.version). */
+enum serve_version { SERVE_VERSION_1_0, SERVE_VERSION_1_1, SERVE_VERSION_2, SERVE_VERSIONS };
 
 enum serve_conn_gauge { CONN_GAUGE_READING, CONN_GAUGE_ACTIVE, CONN_GAUGE_IDLE, CONN_GAUGES };
 
@@ -203,6 +213,15 @@ typedef struct serve_worker_stats {
 	stat_t bytes_in;
 	stat_t bytes_out;
 	stat_t caps_hit; /* a request asked for more than a cap allows */
+	/* HTTP/2 (serve_h2.c) */
+	stat_t h2_connections[3]; /* by how they began: enum serve_h2_start */
+	stat_t h2_streams;        /* requests begun over HTTP/2 */
+	stat_t h2_resets_received;
+	stat_t h2_resets_sent;
+	stat_t h2_goaways_sent;
+	/* TLS (--tls-cert) */
+	stat_t tls_handshakes;
+	stat_t tls_failures; /* handshakes that failed or timed out */
 } serve_worker_stats_t;
 
 struct serve_worker {
@@ -245,9 +264,23 @@ typedef struct serve_state {
 	char instance[256];
 	char pod_namespace[256], node_name[256];
 	char served_by[300]; /* "X-Served-By: NAME\r\n", on every response */
+	tls_context_t *tls;  /* --tls-cert: every connection begins with a TLS handshake */
 } serve_state_t;
 
 extern serve_state_t serve_state;
+
+/* A drain has begun. The worker learns of it at its next wake-up (on_wake), which its loop
+ * may take after the I/O of the same turn: a request read then, after SIGTERM, is answered
+ * as during the drain all the same. */
+static inline bool serve_draining(const serve_worker_t *w)
+{
+	return w->draining || atomic_load_explicit(&serve_state.draining, memory_order_relaxed);
+}
+
+/* The bytes of ?size= and /api/bytes bodies: filled once before the workers start (by
+ * serve_conn_init), then only read (by every worker at once). */
+#define SERVE_FILL_CHUNK 65536
+extern char serve_filler[SERVE_FILL_CHUNK];
 
 /* serve_conn.c */
 /* Prepares what every connection shares read-only (the response filler); before any worker. */
@@ -257,6 +290,45 @@ void serve_conn_accept(serve_worker_t *w, int fd);
 void serve_mail_run(serve_worker_t *w);
 void serve_conn_close_idle(serve_worker_t *w); /* draining: idle keep-alive connections go */
 void serve_conn_close_all(serve_worker_t *w);  /* the worker stops: every connection goes */
+/* For serve_h2.c, which drives a connection that turned to HTTP/2: close it (whatever state
+ * it is in; the h2 side is freed through serve_h2_free), and say whether it has requests
+ * open (the connections gauge: active or idle). */
+void serve_conn_close(serve_conn_t *c);
+void serve_conn_set_busy(serve_conn_t *c, bool busy);
+/* The connection's socket, through TLS when it has it: net_read/net_write's conventions. */
+ssize_t serve_conn_read(serve_conn_t *c, void *buf, size_t len);
+ssize_t serve_conn_write(serve_conn_t *c, const void *buf, size_t len);
+/* TLS holds decrypted bytes a read would return though the socket may not be readable. */
+bool serve_conn_read_pending(serve_conn_t *c);
+
+/* serve_h2.c: HTTP/2 on a connection (RFC 9113) through nghttp2. A connection turns to it
+ * when its first bytes are the client preface (prior knowledge, h2c) or after an HTTP/1.1
+ * request asked for it (Upgrade: h2c); each stream is a serve_request_t handed to the same
+ * dispatch as HTTP/1.1. The functions that take a connection may close it (through
+ * serve_conn_close): they return -1 then, and the caller must not touch it again. */
+typedef struct serve_h2 serve_h2_t;
+enum serve_h2_start { SERVE_H2_PRIOR_KNOWLEDGE, SERVE_H2_UPGRADE, SERVE_H2_ALPN };
+/* Takes over c's socket, io handle and timer; data[0..len) is what was read already (the
+ * client preface onward; the caller keeps it). -1: the connection is gone. */
+int serve_h2_start(serve_conn_t *c, serve_worker_t *w, loop_io_t *io, loop_timer_t *timer,
+                   serve_h2_t **out, enum serve_h2_start how, const char *data, size_t len);
+/* After "101 Switching Protocols" was sent for HTTP/1.1 request r (its body at body): r becomes
+ * stream 1; settings is the request's HTTP2-Settings header (base64url). -1: gone. */
+int serve_h2_upgrade(serve_conn_t *c, serve_worker_t *w, loop_io_t *io, loop_timer_t *timer,
+                     serve_h2_t **out, const serve_request_t *r, const char *body,
+                     http_slice_t settings, const char *rest, size_t rest_len);
+void serve_h2_on_io(serve_h2_t *h, uint32_t events);
+void serve_h2_on_timer(serve_h2_t *h);
+/* A drain began: GOAWAY, finish the streams in flight, then close. */
+void serve_h2_drain(serve_h2_t *h);
+/* The connection closes: streams go, those still waiting for a deferred answer are left to
+ * serve_resume, which frees them. */
+void serve_h2_free(serve_h2_t *h);
+/* serve_resume for a request that came as an HTTP/2 stream. */
+void serve_h2_resume(serve_request_t *r);
+/* An HTTP2-Settings header (base64url of a SETTINGS payload) decoded into out[0..cap): 0 with
+ * *len, or -EINVAL when it is not base64url or not whole settings. Pure. */
+int serve_h2_settings_decode(http_slice_t b64, uint8_t *out, size_t cap, size_t *len);
 
 /* serve_metrics.c */
 void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t dur_ns);
@@ -295,6 +367,9 @@ void serve_log_event(enum serve_log_level level, const char *event, const char *
 void serve_log_flush(serve_worker_t *w);
 
 /* serve_request.c */
+/* Makes r ready for a new request on connection c (its buffers kept, or made on first use). */
+void serve_request_reset(serve_request_t *r, serve_conn_t *c, serve_worker_t *w,
+                         enum serve_protocol protocol);
 void serve_request_dispatch(serve_request_t *r);
 /* After the handler (or a deferred handler's completion) replied: overrides, timing. */
 void serve_request_finish(serve_request_t *r);

@@ -54,6 +54,10 @@ void serve_log_access(serve_worker_t *w, const serve_request_t *r, uint64_t dur_
 	jsonw_string(&j, "request");
 	jsonw_key(&j, "method");
 	jsonw_string_n(&j, r->head.method.p, r->head.method.len);
+	jsonw_key(&j, "protocol");
+	jsonw_string(&j, r->protocol == SERVE_HTTP2   ? "HTTP/2"
+	                 : r->head.minor_version == 0 ? "HTTP/1.0"
+	                                              : "HTTP/1.1");
 	jsonw_key(&j, "route");
 	jsonw_string(&j, r->route ? r->route->name : "unmatched");
 	jsonw_key(&j, "path");

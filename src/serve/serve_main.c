@@ -38,6 +38,7 @@ void serve_config_defaults(serve_config_t *cfg)
 	cfg->workers = cpus > 0 ? (uint32_t)cpus : 1;
 	cfg->max_connections = 10000;
 	cfg->max_header_bytes = 16 * 1024;
+	cfg->max_streams = 100;
 	cfg->max_body_bytes = 10 * 1024 * 1024;
 	cfg->header_timeout_ns = 10 * NS_PER_S;
 	cfg->idle_timeout_ns = 60 * NS_PER_S;
@@ -368,6 +369,8 @@ static void cleanup(void)
 	free(serve_state.workers);
 	serve_state.workers = NULL;
 	serve_state.worker_count = 0;
+	tls_context_free(serve_state.tls);
+	serve_state.tls = NULL;
 }
 
 /* An identity from the environment, for a header, a label and a log line: cut to fit, control
@@ -417,8 +420,13 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	serve_conn_init();
-	if (serve_families_start(cfg, err, errlen) < 0)
+	if (cfg->tls_cert &&
+	    !(serve_state.tls = tls_server_context_new(cfg->tls_cert, cfg->tls_key, err, errlen)))
 		return -1;
+	if (serve_families_start(cfg, err, errlen) < 0) {
+		tls_context_free(serve_state.tls);
+		return -1;
+	}
 	if (start_workers(cfg, err, errlen) < 0) {
 		atomic_store(&force_stop, true);
 		wake_all();
@@ -430,8 +438,8 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	format_listen(cfg, where, sizeof(where));
-	serve_log_event(SERVE_LOG_INFO, "listening", "http://%s/ with %u workers", where,
-	                cfg->workers);
+	serve_log_event(SERVE_LOG_INFO, "listening", "%s://%s/ with %u workers",
+	                serve_state.tls ? "https" : "http", where, cfg->workers);
 	/* the main thread waits for the signal to stop, and meanwhile gives the memory the
 	 * workers freed back to the system (core/heap.h): a burst is not kept for life */
 	do {

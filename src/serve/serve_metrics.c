@@ -18,6 +18,7 @@ static const double bucket_le[SERVE_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.
                                                     0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 /* Prometheus's default buckets are a subset: the podinfo-style histogram reuses the counts. */
 static const bool legacy_bucket[SERVE_BUCKETS - 1] = {1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1};
+static const char *const version_names[SERVE_VERSIONS] = {"1.0", "1.1", "2"};
 static const char *const method_names[SERVE_METHODS] = {"GET",    "HEAD",  "POST",    "PUT",
                                                         "DELETE", "PATCH", "OPTIONS", "_OTHER"};
 
@@ -33,8 +34,11 @@ void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t 
 {
 	uint16_t route = r->route ? (uint16_t)r->route_index : 0xffff;
 	uint8_t method = (uint8_t)method_index(r->head.method);
+	uint8_t version = r->protocol == SERVE_HTTP2   ? SERVE_VERSION_2
+	                  : r->head.minor_version == 0 ? SERVE_VERSION_1_0
+	                                               : SERVE_VERSION_1_1;
 	uint16_t status = (uint16_t)r->status;
-	uint32_t h = ((uint32_t)route * 31 + method) * 1009 + status;
+	uint32_t h = (((uint32_t)route * 31 + method) * 1009 + status) * 3 + version;
 
 	for (int probe = 0; probe < SERVE_SERIES_MAX; probe++) {
 		serve_series_t *x = &w->stats.series[(h + (uint32_t)probe) % SERVE_SERIES_MAX];
@@ -42,9 +46,11 @@ void serve_metrics_record(serve_worker_t *w, const serve_request_t *r, uint64_t 
 		if (!atomic_load_explicit(&x->used, memory_order_relaxed)) {
 			x->route = route;
 			x->method = method;
+			x->version = version;
 			x->status = status;
 			atomic_store_explicit(&x->used, true, memory_order_release);
-		} else if (x->route != route || x->method != method || x->status != status) {
+		} else if (x->route != route || x->method != method || x->status != status ||
+		           x->version != version) {
 			continue;
 		}
 		serve_duration_record(&x->count, &x->sum_ns, x->buckets, dur_ns);
@@ -77,10 +83,13 @@ void serve_duration_render(buf_t *out, const char *name, const char *labels,
 typedef struct merged {
 	uint16_t route, status;
 	uint8_t method;
+	uint8_t version; /* SERVE_VERSIONS: summed over versions */
 	uint64_t count, sum_ns, buckets[SERVE_BUCKETS];
 } merged_t;
 
-static size_t merge_series(merged_t *out, size_t cap)
+/* The series of every worker summed by route, method, status and (by_version) the protocol
+ * version: OTel's histogram has network_protocol_version, the podinfo form has not. */
+static size_t merge_series(merged_t *out, size_t cap, bool by_version)
 {
 	size_t n = 0;
 
@@ -89,13 +98,15 @@ static size_t merge_series(merged_t *out, size_t cap)
 
 		for (int i = 0; i < SERVE_SERIES_MAX; i++) {
 			serve_series_t *x = &all[i];
+			uint8_t version;
 			size_t j;
 
 			if (!atomic_load_explicit(&x->used, memory_order_acquire))
 				continue;
+			version = by_version ? x->version : SERVE_VERSIONS;
 			for (j = 0; j < n; j++)
 				if (out[j].route == x->route && out[j].method == x->method &&
-				    out[j].status == x->status)
+				    out[j].status == x->status && out[j].version == version)
 					break;
 			if (j == n) {
 				if (n == cap)
@@ -104,6 +115,7 @@ static size_t merge_series(merged_t *out, size_t cap)
 				out[n].route = x->route;
 				out[n].method = x->method;
 				out[n].status = x->status;
+				out[n].version = version;
 				n++;
 			}
 			out[j].count += stat_get(&x->count);
@@ -128,8 +140,10 @@ static void histogram(buf_t *out, const char *name, const char *labels_fmt, cons
 	for (size_t i = 0; i < n; i++) {
 		char labels[256];
 
+		/* the version's label comes last in the format; the podinfo form has none */
 		snprintf(labels, sizeof(labels), labels_fmt, route_label(m[i].route),
-		         method_names[m[i].method], m[i].status);
+		         method_names[m[i].method], m[i].status,
+		         m[i].version < SERVE_VERSIONS ? version_names[m[i].version] : "");
 		serve_duration_render(out, name, labels, m[i].buckets, m[i].count, m[i].sum_ns,
 		                      legacy);
 	}
@@ -143,12 +157,14 @@ static void request_metrics(buf_t *out)
 
 	if (!m)
 		return;
-	n = merge_series(m, cap);
+	n = merge_series(m, cap, true);
 	prom_family(out, "http_server_request_duration_seconds", "histogram",
 	            "Duration of HTTP server requests.");
 	histogram(out, "http_server_request_duration_seconds",
-	          "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\"",
+	          "http_route=\"%s\",http_request_method=\"%s\",http_response_status_code=\"%u\","
+	          "network_protocol_version=\"%s\"",
 	          m, n, false);
+	n = merge_series(m, cap, false);
 	prom_family(out, "http_request_duration_seconds", "histogram",
 	            "Duration of HTTP requests (podinfo/Flagger form).");
 	histogram(out, "http_request_duration_seconds", "path=\"%s\",method=\"%s\",status=\"%u\"",
@@ -177,6 +193,7 @@ static uint64_t sum_workers(size_t offset)
 static void connection_metrics(buf_t *out)
 {
 	static const char *const states[CONN_GAUGES] = {"reading", "active", "idle"};
+	static const char *const h2_starts[3] = {"prior_knowledge", "upgrade", "alpn"};
 
 	prom_metric(out, "http_server_active_requests", "gauge", "Requests being handled.",
 	            (double)(int64_t)SUM(in_flight));
@@ -202,6 +219,32 @@ static void connection_metrics(buf_t *out)
 	prom_metric(out, "surge_caps_hit_total", "counter",
 	            "Requests that asked for more than a cap allows (delay, size, cpu, memory).",
 	            (double)SUM(caps_hit));
+	prom_family(out, "surge_http2_connections_total", "counter",
+	            "Connections that spoke HTTP/2, by how they began: prior_knowledge (h2c), "
+	            "upgrade (Upgrade: h2c) or alpn (TLS).");
+	for (int i = 0; i < 3; i++)
+		buf_printf(
+		    out, "surge_http2_connections_total{start=\"%s\"} %llu\n", h2_starts[i],
+		    (unsigned long long)sum_workers(offsetof(serve_worker_stats_t, h2_connections) +
+		                                    (size_t)i * sizeof(stat_t)));
+	prom_metric(out, "surge_http2_streams_total", "counter",
+	            "HTTP/2 streams begun (each one request).", (double)SUM(h2_streams));
+	prom_metric(out, "surge_http2_resets_received_total", "counter",
+	            "RST_STREAM frames received: streams the clients cancelled.",
+	            (double)SUM(h2_resets_received));
+	prom_metric(
+	    out, "surge_http2_resets_sent_total", "counter",
+	    "RST_STREAM frames sent: streams refused (over SETTINGS_MAX_CONCURRENT_STREAMS), "
+	    "faults, stalls, ended uploads.",
+	    (double)SUM(h2_resets_sent));
+	prom_metric(out, "surge_http2_goaways_sent_total", "counter",
+	            "GOAWAY frames sent: drains, idle timeouts, protocol errors.",
+	            (double)SUM(h2_goaways_sent));
+	prom_metric(out, "surge_tls_handshakes_total", "counter",
+	            "TLS handshakes completed (--tls-cert).", (double)SUM(tls_handshakes));
+	prom_metric(out, "surge_tls_handshake_failures_total", "counter",
+	            "TLS handshakes that failed or did not finish within --header-timeout.",
+	            (double)SUM(tls_failures));
 	prom_metric(out, "surge_metrics_series_overflow_total", "counter",
 	            "Requests not counted by route because the series table was full.",
 	            (double)SUM(series_overflow));

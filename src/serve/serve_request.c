@@ -573,7 +573,9 @@ static bool admit(serve_request_t *r)
 	bool path_known = false;
 	int ignored;
 
-	if (r->head.minor_version == 1 && !http_request_header(&r->head, "host").p) {
+	/* HTTP/2 may leave out :authority (RFC 9113 8.3.1); HTTP/1.1 must send Host */
+	if (r->protocol == SERVE_HTTP1 && r->head.minor_version == 1 &&
+	    !http_request_header(&r->head, "host").p) {
 		r->close_after = true;
 		stat_add(&r->worker->stats.bad_requests, 1);
 		serve_reply_error(r, 400, "HTTP/1.1 requests need a Host header");
@@ -607,6 +609,39 @@ static bool admit(serve_request_t *r)
 		r->path_tail.len = r->head.path.len - plen;
 	}
 	return true;
+}
+
+void serve_request_reset(serve_request_t *r, serve_conn_t *c, serve_worker_t *w,
+                         enum serve_protocol protocol)
+{
+	buf_reset(&r->body_out);
+	buf_reset(&r->headers_out);
+	if (!r->body_out.max)
+		buf_init(&r->body_out, serve_state.cfg->max_size_bytes + 65536);
+	if (!r->headers_out.max)
+		buf_init(&r->headers_out, 8192);
+	r->conn = c;
+	r->worker = w;
+	r->protocol = protocol;
+	r->route = NULL;
+	r->route_index = -1;
+	r->start_ns = clock_now_ns();
+	r->status = 200;
+	r->size_override = UINT64_MAX;
+	r->timing_count = 0;
+	r->fill_bytes = 0;
+	r->delay_ns = 0;
+	r->replied = false;
+	r->status_override = 0;
+	r->content_type = NULL;
+	r->path_tail.p = NULL;
+	r->path_tail.len = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->close_after = false;
+	r->drip_ns = 0;
+	r->fault = FAULT_NONE;
+	r->deferred = false;
 }
 
 void serve_request_finish(serve_request_t *r)

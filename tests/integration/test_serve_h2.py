@@ -1,0 +1,287 @@
+"""`surge serve` over HTTP/2 (h2c), against nghttp2's own clients (h2load, nghttp) and curl:
+prior knowledge and the HTTP/1.1 upgrade on the same port as HTTP/1.1, many streams on one
+connection, uploads, limits, faults, metrics, and the drain's GOAWAY. Real processes only;
+every wait has a bound; nothing is judged by wall-clock time."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import Serve, http, main, need, run_json
+
+
+def h2load(*args, timeout=120):
+    p = subprocess.run([need("h2load"), *args], capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, f"h2load {args}: rc {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p.stdout
+
+
+def h2load_counts(out):
+    """(succeeded, 2xx, 4xx, 5xx) from h2load's summary."""
+    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded", out)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    assert req and codes, out
+    return int(req.group(4)), int(codes.group(1)), int(codes.group(3)), int(codes.group(4))
+
+
+def nghttp(*args, timeout=60):
+    p = subprocess.run([need("nghttp"), *args], capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def curl(*args, timeout=60):
+    """curl's (status, body, http_version) for one request."""
+    p = subprocess.run([need("curl"), "-sS", "-o", "-", "-w", "\n%{http_code} %{http_version}",
+                        *args], capture_output=True, timeout=timeout)
+    assert p.returncode == 0, f"curl {args}: rc {p.returncode}\n{p.stderr.decode()}"
+    body, _, tail = p.stdout.rpartition(b"\n")
+    status, version = tail.decode().split()
+    return int(status), body, version
+
+
+def request_streams(out):
+    """The stream ids nghttp opened for its requests, in order (it opens a few idle streams
+    for priorities first, so the first request is not stream 1)."""
+    return re.findall(r"send HEADERS frame <length=\d+, flags=0x\w+, stream_id=(\d+)>", out)
+
+
+def metrics(srv):
+    status, _, body = http("GET", srv.url("/metrics"))
+    assert status == 200
+    return body.decode()
+
+
+def sample(text, name, **labels):
+    """The sum of name's samples whose labels include the given ones."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def wait_for(pred, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+# ---- clients ----
+
+def test_h2load_requests_all_answered_and_counted():
+    with Serve() as srv:
+        out = h2load("-n", "2000", "-c", "4", "-m", "10", srv.url("/health"))
+        ok, s2xx, s4xx, s5xx = h2load_counts(out)
+        assert (ok, s2xx, s4xx, s5xx) == (2000, 2000, 0, 0), out
+        assert "Application protocol: h2c" in out, out
+        text = metrics(srv)
+        assert sample(text, "http_server_request_duration_seconds_count", http_route="/health",
+                      network_protocol_version="2") == 2000, text
+        assert sample(text, "surge_http2_streams_total") == 2000
+        assert sample(text, "surge_http2_connections_total", start="prior_knowledge") == 4
+        # the podinfo form has no protocol label: HTTP/2 and HTTP/1.1 requests in one series
+        assert sample(text, "http_requests_total", path="/health", status="200") == 2000
+        # the scrape above, counted in the next one, over HTTP/1.1
+        assert sample(metrics(srv), "http_server_request_duration_seconds_count",
+                      http_route="/metrics", network_protocol_version="1.1") == 1
+
+
+def test_surge_on_surge_over_h2c():
+    """The whole loop in HTTP/2: surge run --h2 against surge serve, counted on both sides."""
+    with Serve() as srv:
+        _, doc = run_json("--h2", "-c", "2", "--streams", "10", "-n", "3000",
+                          srv.url("/api/cpu?ms=0"), timeout=120)
+        assert doc["status_codes"] == {"200": 3000} and doc["totals"]["errors"] == 0, \
+            (doc["status_codes"], doc["totals"])
+        text = metrics(srv)
+        assert sample(text, "http_server_request_duration_seconds_count", http_route="/api/cpu",
+                      network_protocol_version="2") == 3000, text
+        assert sample(text, "surge_http2_connections_total", start="prior_knowledge") == 2
+
+
+def test_nghttp_frames_settings_headers_and_data():
+    with Serve("--max-streams", "37") as srv:
+        rc, out = nghttp("-nv", srv.url("/api/bytes?size=100000"))
+        assert rc == 0, out
+        # the server's SETTINGS, from its limits
+        assert re.search(r"recv SETTINGS frame .*\n(.*\n)*?.*SETTINGS_MAX_CONCURRENT_STREAMS"
+                         r"\(0x03\):37", out), out
+        assert re.search(r"SETTINGS_MAX_HEADER_LIST_SIZE\(0x06\):16384", out), out
+        sid, = request_streams(out)
+        assert re.search(rf"recv \(stream_id={sid}\) :status: 200", out), out
+        for field in ["x-served-by", "server-timing", "traceparent", "content-length: 100000"]:
+            assert re.search(rf"recv \(stream_id={sid}\) {field}", out), (field, out)
+        # the body ends with END_STREAM on a DATA frame; 100,000 bytes take several frames
+        data = re.findall(rf"recv DATA frame <length=(\d+), flags=0x0(\d), stream_id={sid}>",
+                          out)
+        assert sum(int(n) for n, _ in data) == 100000 and data[-1][1] == "1", data
+
+
+def test_curl_prior_knowledge_and_upgrade():
+    with Serve() as srv:
+        status, body, version = curl("--http2-prior-knowledge", srv.url("/api/cpu?ms=1"))
+        assert (status, version) == (200, "2"), (status, version, body)
+        assert json.loads(body)["cpu_ms"] >= 1
+        # curl --http2 over http:// asks with Upgrade: h2c and goes on in HTTP/2
+        status, body, version = curl("--http2", srv.url("/health"))
+        assert (status, version) == (200, "2"), (status, version, body)
+        status, body, version = curl("--http2", "-I", srv.url("/health"))
+        assert (status, version) == (200, "2"), (status, version, body)
+        assert b"content-length:" in body.lower(), body
+        # a request whose Upgrade cannot be read stays HTTP/1.1
+        st, _, data = http("GET", srv.url("/health"),
+                              headers={"Upgrade": "h2c", "HTTP2-Settings": "!!!",
+                                       "Connection": "Upgrade, HTTP2-Settings"})
+        assert st == 200 and json.loads(data)["status"] == "ok", (st, data)
+        text = metrics(srv)
+        assert sample(text, "surge_http2_connections_total", start="upgrade") == 2, text
+        assert sample(text, "surge_http2_connections_total", start="prior_knowledge") == 1, text
+
+
+def test_many_slow_streams_on_one_connection_run_at_once():
+    with Serve() as srv:
+        p = subprocess.Popen([need("h2load"), "-n", "100", "-c", "1", "-m", "100",
+                              srv.url("/api/slow?delay=2")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            peak = 0
+
+            def busy():
+                nonlocal peak
+                active = sample(metrics(srv), "http_server_active_requests")
+                peak = max(peak, active)
+                return active >= 101 or p.poll() is not None
+
+            # all 100 streams sleeping at once on one connection (one after another they
+            # would take 200 s), plus this scrape
+            wait_for(busy, timeout=60, what="100 streams in flight")
+            out, _ = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert peak == 101, (peak, out)
+        assert h2load_counts(out) == (100, 100, 0, 0), out
+        text = metrics(srv)
+        assert sample(text, "http_server_request_duration_seconds_count",
+                      http_route="/api/slow", network_protocol_version="2") == 100
+        assert sample(text, "surge_http2_connections_total", start="prior_knowledge") == 1
+        assert sample(text, "surge_http2_resets_sent_total") == 0, text
+
+
+def test_uploads_bodies_and_deferred_answers_over_h2():
+    with Serve("--max-body", "64k") as srv, tempfile.TemporaryDirectory() as d:
+        big = os.path.join(d, "big")
+        with open(big, "wb") as f:
+            f.write(b"u" * (5 << 20))
+        # a sink counts every byte, however large, through the flow-control windows
+        status, body, version = curl("--http2-prior-knowledge", "--data-binary", f"@{big}",
+                                     srv.url("/api/upload"))
+        assert (status, version) == (200, "2") and \
+            json.loads(body)["received_bytes"] == 5 << 20, body
+        # a buffered JSON body, answered by the database pool (a deferred handler)
+        status, body, _ = curl("--http2-prior-knowledge", "-H", "Content-Type: application/json",
+                               "-d", '{"title": "h2 task"}', srv.url("/api/tasks"))
+        assert status == 201 and json.loads(body)["title"] == "h2 task", (status, body)
+        status, body, _ = curl("--http2-prior-knowledge", srv.url("/api/tasks?limit=5"))
+        assert status == 200 and "h2 task" in body.decode(), (status, body)
+        # over --max-body: 413, said before the upload is read
+        status, body, _ = curl("--http2-prior-knowledge", "--data-binary", f"@{big}",
+                               srv.url("/api/tasks"))
+        assert status == 413 and b"(--max-body)" in body, (status, body)
+        # h2load posting to the sink with many streams at once
+        small = os.path.join(d, "small")
+        with open(small, "wb") as f:
+            f.write(b"s" * 10000)
+        out = h2load("-n", "200", "-c", "2", "-m", "20", "-d", small, srv.url("/api/upload"))
+        assert h2load_counts(out) == (200, 200, 0, 0), out
+
+
+def test_oversized_header_list_is_refused_with_431():
+    with Serve("--max-header-bytes", "4k") as srv:
+        status, body, version = curl("--http2-prior-knowledge", "-H", "X-Big: " + "b" * 6000,
+                                     srv.url("/health"))
+        assert (status, version) == (431, "2"), (status, body)
+        assert b"larger than 4096 bytes (--max-header-bytes)" in body, body
+        many = []
+        for i in range(70):
+            many += ["-H", f"X-H{i}: {i}"]
+        status, body, _ = curl("--http2-prior-knowledge", *many, srv.url("/health"))
+        assert status == 431 and b"more than 64 header fields" in body, (status, body)
+        assert sample(metrics(srv), "surge_bad_requests_total") == 2
+
+
+def test_fault_reset_resets_only_its_stream():
+    with Serve() as srv:
+        rc, out = nghttp("-nv", srv.url("/api/status/200?fault=reset"), srv.url("/health"))
+        reset, healthy = request_streams(out)
+        assert re.search(rf"recv RST_STREAM frame <length=4, flags=0x00, stream_id={reset}>\n"
+                         r".*error_code=INTERNAL_ERROR", out), out
+        assert re.search(rf"recv \(stream_id={healthy}\) :status: 200", out), out
+        text = metrics(srv)
+        assert sample(text, "surge_http2_resets_sent_total") == 1
+
+
+def test_access_log_and_metrics_name_the_protocol():
+    with Serve() as srv:
+        curl("--http2-prior-knowledge", srv.url("/api/cpu?ms=0"))
+        http("GET", srv.url("/api/cpu?ms=0"))
+        text = metrics(srv)
+        for version in ["1.1", "2"]:
+            assert sample(text, "http_server_request_duration_seconds_count",
+                          http_route="/api/cpu", network_protocol_version=version) == 1, text
+        deadline = time.monotonic() + 5
+        protocols = set()
+        while time.monotonic() < deadline and len(protocols) < 2:
+            with open(srv.log_path) as f:
+                protocols = {json.loads(l).get("protocol") for l in f
+                             if '"msg":"request"' in l and "/api/cpu" in l}
+            time.sleep(0.1)
+        assert protocols == {"HTTP/1.1", "HTTP/2"}, protocols
+        promtool = None
+        try:
+            promtool = need("promtool")
+        except Exception:
+            pass
+        if promtool:
+            p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=30)
+            assert p.returncode == 0 and not p.stdout.strip(), p.stdout + p.stderr
+
+
+def test_sigterm_drain_sends_goaway_and_finishes_the_stream():
+    srv = Serve()
+    with srv:
+        p = subprocess.Popen([need("nghttp"), "-nv", srv.url("/api/slow?delay=2")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_for(lambda: sample(metrics(srv), "http_server_active_requests") >= 2,
+                     what="the slow stream in flight")
+            srv.proc.send_signal(signal.SIGTERM)
+            out, _ = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert srv.proc.wait(timeout=60) == 0
+    sid, = request_streams(out)
+    assert re.search(r"recv GOAWAY frame <length=8, flags=0x00, stream_id=0>\n"
+                     rf".*\(last_stream_id={sid}, error_code=NO_ERROR\(0x00\)", out), out
+    # the stream in flight was answered, after the GOAWAY
+    assert out.index("recv GOAWAY") < out.index(":status: 200"), out
+
+
+if __name__ == "__main__":
+    main([v for k, v in sorted(globals().items()) if k.startswith("test_")])
