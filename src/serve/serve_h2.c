@@ -99,7 +99,7 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
 		 * sending it with RST_STREAM(NO_ERROR) (RFC 9113 8.1), but curl 7.88 then drops
 		 * the response it has (exit 92): the rest of the body is read and dropped instead,
 		 * for --idle-timeout at most (the stream's stall timer). */
-		s->ended = true;
+		serve_h2_stream_ended(s);
 		return 0;
 	case NGHTTP2_RST_STREAM: stat_add(&h->w->stats.h2_resets_sent, 1); return 0;
 	case NGHTTP2_GOAWAY: stat_add(&h->w->stats.h2_goaways_sent, 1); return 0;

@@ -114,8 +114,11 @@ void serve_h2_stream_data(h2_stream_t *s, const uint8_t *data, size_t len);
 void serve_h2_stream_dispatch(h2_stream_t *s);
 /* After the handler answered (at once or on resume): faults, the delay, the response. */
 void serve_h2_stream_answer(h2_stream_t *s);
-/* nghttp2 closed the stream: a completed response is counted, the stream freed (or left to
- * its handler). */
+/* The response's last frame is out (END_STREAM): the request is done and counted, as
+ * HTTP/1.1 counts it once its response is written, whether or not the client has finished
+ * sending (a 413 or 408 answered before the body ended). */
+void serve_h2_stream_ended(h2_stream_t *s);
+/* nghttp2 closed the stream: it is freed (or left to its handler). */
 void serve_h2_stream_closed(h2_stream_t *s);
 /* Stream 1 of an upgrade: the HTTP/1.1 request r (its body at body), copied. */
 void serve_h2_stream_from_http1(h2_stream_t *s, const serve_request_t *r, const char *body);

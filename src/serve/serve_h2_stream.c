@@ -490,23 +490,31 @@ void serve_h2_stream_dispatch(h2_stream_t *s)
 	serve_h2_stream_answer(s);
 }
 
-/* The stream is over for nghttp2. A complete response is a request done, as HTTP/1.1's
- * request_done counts it; one reset before that is not (as a client gone mid-response). */
+void serve_h2_stream_ended(h2_stream_t *s)
+{
+	serve_h2_t *h = s->h2;
+	serve_request_t *r = &s->req;
+	uint64_t dur = clock_now_ns() - r->start_ns;
+
+	if (s->ended || !s->counted)
+		return;
+	s->ended = true;
+	stream_uncount(s);
+	serve_metrics_record(h->w, r, dur);
+	if (serve_state.cfg->access_log && !(r->route && (r->route->flags & ROUTE_PROBE)))
+		serve_log_access(h->w, r, dur, s->data_sent);
+	if (r->fault == FAULT_EXIT)
+		h->exit_after_flush = true;
+}
+
+/* The stream is over for nghttp2. A request whose response did not end before (reset by the
+ * client or a fault, the connection gone) is not counted, as a client gone mid-response over
+ * HTTP/1.1 is not. */
 void serve_h2_stream_closed(h2_stream_t *s)
 {
 	serve_h2_t *h = s->h2;
 	serve_request_t *r = &s->req;
 
-	if (s->ended && s->counted) {
-		uint64_t dur = clock_now_ns() - r->start_ns;
-
-		stream_uncount(s);
-		serve_metrics_record(h->w, r, dur);
-		if (serve_state.cfg->access_log && !(r->route && (r->route->flags & ROUTE_PROBE)))
-			serve_log_access(h->w, r, dur, s->data_sent);
-		if (r->fault == FAULT_EXIT)
-			h->exit_after_flush = true;
-	}
 	nghttp2_session_set_stream_user_data(h->session, s->id, NULL);
 	s->id = -1;
 	if (r->deferred) {

@@ -78,6 +78,68 @@ def wait_for(pred, timeout=20.0, what="condition"):
     raise AssertionError(f"{what} not reached within {timeout}s")
 
 
+# ---- a raw client: frames written by hand, for what the real clients will not do ----
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY = 0, 1, 3, 4, 7
+
+
+def frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + \
+        stream.to_bytes(4, "big") + payload
+
+
+def field(name, value):
+    """A literal header field, not indexed, no Huffman (RFC 7541 6.2.2); short strings."""
+    assert len(name) < 127 and len(value) < 127
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def request(stream, path, method=b"GET", end_stream=True, extra=()):
+    block = field(b":method", method) + field(b":scheme", b"http") + field(b":path", path) + \
+        field(b":authority", b"t") + b"".join(field(n, v) for n, v in extra)
+    return frame(HEADERS, 0x4 | (0x1 if end_stream else 0), stream, block)
+
+
+class Raw:
+    """One HTTP/2 connection spoken by hand: the preface, then frames; frames read back."""
+
+    def __init__(self, srv):
+        import socket
+        self.sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        self.buf = b""
+        self.sock.sendall(PREFACE + frame(SETTINGS, 0, 0))
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def frames(self, until, timeout=30):
+        """Frames read until until(frames) holds or the server closes; [] parts as tuples
+        (kind, flags, stream, payload). Fails after timeout."""
+        got, closed = [], False
+        self.sock.settimeout(timeout)
+        while not until(got):
+            while len(self.buf) >= 9 and len(self.buf) >= 9 + int.from_bytes(self.buf[:3], "big"):
+                n = int.from_bytes(self.buf[:3], "big")
+                got.append((self.buf[3], self.buf[4], int.from_bytes(self.buf[5:9], "big") &
+                            0x7fffffff, self.buf[9:9 + n]))
+                self.buf = self.buf[9 + n:]
+                if until(got):
+                    return got, False
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return got, True
+            self.buf += chunk
+        return got, closed
+
+    def close(self):
+        self.sock.close()
+
+
+def has(kind, stream=None):
+    return lambda fs: any(f[0] == kind and (stream is None or f[2] == stream) for f in fs)
+
+
 # ---- clients ----
 
 def test_h2load_requests_all_answered_and_counted():
@@ -281,6 +343,98 @@ def test_sigterm_drain_sends_goaway_and_finishes_the_stream():
                      rf".*\(last_stream_id={sid}, error_code=NO_ERROR\(0x00\)", out), out
     # the stream in flight was answered, after the GOAWAY
     assert out.index("recv GOAWAY") < out.index(":status: 200"), out
+
+
+# ---- streams that end early, and the timers ----
+
+def test_a_stream_reset_while_its_handler_waits_is_freed_when_it_answers():
+    with Serve() as srv:
+        c = Raw(srv)
+        try:
+            c.send(request(1, b"/api/call-downstream?delay=1"))
+            wait_for(lambda: sample(metrics(srv), "surge_downstream_requests_in_flight") >= 1,
+                     what="the downstream call out")
+            c.send(frame(RST_STREAM, 0, 1, (8).to_bytes(4, "big")))  # CANCEL
+            c.send(request(3, b"/health"))
+            frames, closed = c.frames(has(HEADERS, 3))
+            assert not closed and has(HEADERS, 3)(frames), frames
+            # the handler answers after a second: nothing left in flight but this scrape
+            wait_for(lambda: sample(metrics(srv), "http_server_active_requests") == 1,
+                     what="the cancelled stream's handler done")
+        finally:
+            c.close()
+        text = metrics(srv)
+        assert sample(text, "surge_http2_resets_received_total") == 1, text
+        assert sample(text, "http_server_request_duration_seconds_count",
+                      http_route="/api/call-downstream", network_protocol_version="2") == 0
+        assert sample(text, "http_server_request_duration_seconds_count", http_route="/health",
+                      network_protocol_version="2") == 1
+
+
+def test_a_connection_closed_while_its_handlers_wait_leaves_them_to_finish():
+    with Serve() as srv:
+        c = Raw(srv)
+        c.send(request(1, b"/api/call-downstream?delay=1") +
+               request(3, b"/api/call-downstream?delay=1"))
+        wait_for(lambda: sample(metrics(srv), "surge_downstream_requests_in_flight") >= 2,
+                 what="both downstream calls out")
+        c.close()
+        wait_for(lambda: sample(metrics(srv), "http_server_active_requests") == 1,
+                 what="both handlers done")
+        assert sample(metrics(srv), "surge_connections", state="active") == 0
+        status, body, _ = curl("--http2-prior-knowledge", srv.url("/health"))
+        assert status == 200
+
+
+def test_faults_hang_and_close_over_h2():
+    with Serve("--max-delay", "1s") as srv:
+        c = Raw(srv)
+        try:
+            c.send(request(1, b"/api/cpu?ms=0&fault=hang") + request(3, b"/health"))
+            frames, closed = c.frames(has(RST_STREAM, 1))
+            rst = [f for f in frames if f[0] == RST_STREAM and f[2] == 1]
+            assert rst and int.from_bytes(rst[0][3], "big") == 2, frames  # INTERNAL_ERROR
+            assert has(HEADERS, 3)(frames), frames  # answered while 1 hung
+        finally:
+            c.close()
+        c = Raw(srv)
+        try:
+            c.send(request(1, b"/api/cpu?ms=0&fault=close"))
+            frames, closed = c.frames(lambda fs: False)
+            assert closed and not has(HEADERS, 1)(frames), frames
+        finally:
+            c.close()
+
+
+def test_drip_over_h2_sends_every_byte():
+    with Serve() as srv:
+        status, body, version = curl("--http2-prior-knowledge",
+                                     srv.url("/api/drip?size=3000&duration=300ms"))
+        assert (status, version, len(body)) == (200, "2", 3000), (status, version, len(body))
+
+
+def test_idle_connection_gets_goaway_and_a_slow_body_408():
+    with Serve("--idle-timeout", "1s", "--header-timeout", "1s") as srv:
+        c = Raw(srv)
+        try:
+            frames, closed = c.frames(has(GOAWAY))
+            assert has(GOAWAY)(frames), frames
+            frames, closed = c.frames(lambda fs: False)
+            assert closed
+        finally:
+            c.close()
+        c = Raw(srv)
+        try:
+            c.send(request(1, b"/api/tasks", b"POST", end_stream=False,
+                           extra=[(b"content-length", b"10")]))
+            frames, closed = c.frames(has(HEADERS, 1))
+            assert has(HEADERS, 1)(frames), frames
+        finally:
+            c.close()
+        text = metrics(srv)
+        assert sample(text, "http_server_request_duration_seconds_count",
+                      http_response_status_code="408", network_protocol_version="2") == 1, text
+        assert sample(text, "surge_timeouts_total") == 2, text
 
 
 if __name__ == "__main__":
