@@ -202,13 +202,17 @@ def test_curl_prior_knowledge_and_upgrade():
         status, body, version = curl("--http2", "-I", srv.url("/health"))
         assert (status, version) == (200, "2"), (status, version, body)
         assert b"content-length:" in body.lower(), body
+        # the upgrade's request may carry a body: read over HTTP/1.1, answered as stream 1
+        status, body, version = curl("--http2", "-H", "Content-Type: application/json",
+                                     "-d", '{"title": "upgraded"}', srv.url("/api/tasks"))
+        assert (status, version) == (201, "2") and json.loads(body)["title"] == "upgraded", body
         # a request whose Upgrade cannot be read stays HTTP/1.1
         st, _, data = http("GET", srv.url("/health"),
                               headers={"Upgrade": "h2c", "HTTP2-Settings": "!!!",
                                        "Connection": "Upgrade, HTTP2-Settings"})
         assert st == 200 and json.loads(data)["status"] == "ok", (st, data)
         text = metrics(srv)
-        assert sample(text, "surge_http2_connections_total", start="upgrade") == 2, text
+        assert sample(text, "surge_http2_connections_total", start="upgrade") == 3, text
         assert sample(text, "surge_http2_connections_total", start="prior_knowledge") == 1, text
 
 
@@ -384,6 +388,20 @@ def test_a_connection_closed_while_its_handlers_wait_leaves_them_to_finish():
         assert sample(metrics(srv), "surge_connections", state="active") == 0
         status, body, _ = curl("--http2-prior-knowledge", srv.url("/health"))
         assert status == 200
+
+
+def test_streams_over_max_streams_are_refused():
+    with Serve("--max-streams", "2") as srv:
+        c = Raw(srv)
+        try:
+            # three at once, before this client acknowledged the SETTINGS that say 2
+            c.send(b"".join(request(i, b"/api/slow?delay=0.5") for i in (1, 3, 5)))
+            frames, closed = c.frames(lambda fs: has(HEADERS, 1)(fs) and has(HEADERS, 3)(fs))
+            rst = [f for f in frames if f[0] == RST_STREAM]
+            assert [(f[2], int.from_bytes(f[3], "big")) for f in rst] == [(5, 7)], frames
+        finally:
+            c.close()
+        assert sample(metrics(srv), "surge_http2_resets_sent_total") == 1
 
 
 def test_faults_hang_and_close_over_h2():
