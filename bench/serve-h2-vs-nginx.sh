@@ -2,8 +2,9 @@
 # surge serve vs nginx over HTTP/2 without TLS (h2c, prior knowledge), in the same run: each
 # server pinned to CPU 1 with one worker, h2load on CPU 0 (one thread, CONNS connections,
 # STREAMS streams each) against /health and nginx's `return 200`, alternating. Prints requests
-# per second of each and the surge/nginx ratio, with the host's load average (other work on
-# the machine moves both figures; the ratio of alternating rounds less).
+# per second of each, and each server's own CPU time per request (from /proc: what it paid,
+# which other work on a busy host moves much less than the rate), with the surge/nginx ratios
+# and the host's load average.
 # Usage: bench/serve-h2-vs-nginx.sh   (ROUNDS=3 REQUESTS=200000 CONNS=50 STREAMS=10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,22 +23,30 @@ cleanup() {
 trap cleanup EXIT
 NGINX_HTTP2=1 nginx_start
 serve_start
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
-rps() {
-	taskset -c "${GEN_CPU:-0}" h2load -n "$REQUESTS" -c "$CONNS" -m "$STREAMS" -t 1 "$1" |
-		awk '/^finished in/ {gsub(",", "", $4); print $4}
-		     /^status codes:/ {if ($3 + 0 != '"$REQUESTS"') print "status codes: " $0 > "/dev/stderr"}'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# "REQ_PER_S CPU_US_PER_REQUEST" for one h2load run against URL, the server being PID
+measure() {
+	local before after rate
+	before=$(cpu_ticks "$2")
+	rate=$(taskset -c "${GEN_CPU:-0}" h2load -n "$REQUESTS" -c "$CONNS" -m "$STREAMS" -t 1 "$1" |
+		awk '/^finished in/ {print $4}
+		     /^status codes:/ && $3 + 0 != '"$REQUESTS"' {print "not all 2xx: " $0 > "/dev/stderr"}')
+	after=$(cpu_ticks "$2")
+	echo "$rate $(echo "($after - $before) * $TICK_US / $REQUESTS" | bc -l)"
 }
 results=$(mktemp)
 echo "# h2load -n $REQUESTS -c $CONNS -m $STREAMS -t 1 on CPU ${GEN_CPU:-0}; servers on CPU ${SERVER_CPU:-1}, one worker each"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
-	s=$(rps "http://127.0.0.1:$SERVE_PORT/health")
-	n=$(rps "http://127.0.0.1:$NGINX_PORT/")
-	printf "round %d  surge serve /health %10.0f req/s   nginx return 200 %10.0f req/s   ratio %.3f\n" \
-		"$round" "$s" "$n" "$(echo "$s / $n" | bc -l)"
-	echo "$s $n" >>"$results"
+	read -r s scpu < <(measure "http://127.0.0.1:$SERVE_PORT/health" "$SERVE_PID")
+	read -r n ncpu < <(measure "http://127.0.0.1:$NGINX_PORT/" "$NGINX_WORKER")
+	printf "round %d  surge serve %9.0f req/s %6.2f us CPU/req   nginx %9.0f req/s %6.2f us CPU/req   rate ratio %.3f  CPU ratio %.3f\n" \
+		"$round" "$s" "$scpu" "$n" "$ncpu" "$(echo "$s / $n" | bc -l)" "$(echo "$scpu / $ncpu" | bc -l)"
+	echo "$s $n $scpu $ncpu" >>"$results"
 done
-awk '{s+=$1; n+=$2} END {printf "mean         surge %10.0f req/s   nginx %10.0f req/s   ratio %.3f\n", s/NR, n/NR, s/n}' "$results"
+awk '{s+=$1; n+=$2; sc+=$3; nc+=$4} END {printf "mean     surge serve %9.0f req/s %6.2f us CPU/req   nginx %9.0f req/s %6.2f us CPU/req   rate ratio %.3f  CPU ratio %.3f\n", s/NR, sc/NR, n/NR, nc/NR, s/n, sc/nc}' "$results"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$results"

@@ -473,6 +473,7 @@ void serve_h2_free(serve_h2_t *h)
 		else
 			serve_h2_stream_free(s);
 	}
+	serve_h2_spares_free(h);
 	nghttp2_session_del(h->session);
 	buf_free(&h->out);
 	free(h);

@@ -71,7 +71,13 @@ struct serve_h2 {
 	bool closing;          /* close as soon as nghttp2 has returned */
 	bool exit_after_flush; /* POST /admin/crash: exit once the response is written */
 	bool freeing;
+	/* streams done with, kept for the next ones with their (small) buffers: a request
+	 * then costs no allocation; at most SPARE_STREAMS */
+	h2_stream_t *spare;
+	uint32_t spare_count;
 };
+
+#define SPARE_STREAMS 8
 
 /* ---- serve_h2.c ---- */
 
@@ -101,6 +107,8 @@ h2_stream_t *serve_h2_stream_new(serve_h2_t *h, int32_t id);
 void serve_h2_stream_free(h2_stream_t *s);
 /* Frees a stream no connection holds any more (its handler resumed after the close). */
 void serve_h2_stream_release(h2_stream_t *s);
+/* The connection's spare streams go (it closes). */
+void serve_h2_spares_free(serve_h2_t *h);
 /* The connection closes while s's handler still holds its request: s waits for it alone. */
 void serve_h2_stream_detach(h2_stream_t *s);
 /* One field of the header block: 0, or an nghttp2 error to reset the stream. */

@@ -10,6 +10,7 @@
 #include "serve/serve_h2_internal.h"
 
 #define RESPONSE_FIELDS_MAX 48
+#define SPARE_BUF_MAX       (16u << 10) /* a spare stream keeps buffers up to this */
 
 static void stream_on_timer(loop_t *loop, loop_timer_t *t);
 
@@ -29,6 +30,65 @@ void serve_h2_stream_release(h2_stream_t *s)
 	buf_free(&s->req.body_out);
 	buf_free(&s->req.headers_out);
 	free(s);
+}
+
+void serve_h2_spares_free(serve_h2_t *h)
+{
+	while (h->spare) {
+		h2_stream_t *s = h->spare;
+
+		h->spare = s->next;
+		serve_h2_stream_release(s);
+	}
+	h->spare_count = 0;
+}
+
+/* Keeps a buffer for the next stream unless a big request or response grew it. */
+static void keep_small(buf_t *b)
+{
+	if (b->cap > SPARE_BUF_MAX)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
+/* A stream done with goes to the connection's spares (buffers kept, small ones only), or is
+ * freed. */
+static void stream_recycle(serve_h2_t *h, h2_stream_t *s)
+{
+	if (h->freeing || h->spare_count >= SPARE_STREAMS) {
+		serve_h2_stream_release(s);
+		return;
+	}
+	keep_small(&s->head);
+	keep_small(&s->body);
+	keep_small(&s->req.body_out);
+	keep_small(&s->req.headers_out);
+	s->next = h->spare;
+	h->spare = s;
+	h->spare_count++;
+}
+
+/* A zeroed stream: a spare one (its buffers emptied, kept) or a new one. */
+static h2_stream_t *stream_take(serve_h2_t *h)
+{
+	h2_stream_t *s = h->spare;
+	buf_t head, body, out, lines;
+
+	if (!s)
+		return calloc(1, sizeof(*s));
+	h->spare = s->next;
+	h->spare_count--;
+	head = s->head;
+	body = s->body;
+	out = s->req.body_out;
+	lines = s->req.headers_out;
+	memset(s, 0, sizeof(*s));
+	s->head = head;
+	s->body = body;
+	s->req.body_out = out;
+	s->req.headers_out = lines;
+	return s;
 }
 
 /* Unlinks s from its connection and frees it; the connection goes idle with its last one. */
@@ -53,6 +113,8 @@ void serve_h2_stream_free(h2_stream_t *s)
 		}
 		if (s->id > 0)
 			nghttp2_session_set_stream_user_data(h->session, s->id, NULL);
+		stream_recycle(h, s);
+		return;
 	}
 	serve_h2_stream_release(s);
 }
@@ -60,15 +122,18 @@ void serve_h2_stream_free(h2_stream_t *s)
 h2_stream_t *serve_h2_stream_new(serve_h2_t *h, int32_t id)
 {
 	const serve_config_t *cfg = serve_state.cfg;
-	h2_stream_t *s = calloc(1, sizeof(*s));
+	h2_stream_t *s = stream_take(h);
 
 	if (!s)
 		return NULL;
 	s->h2 = h;
 	s->id = id;
 	s->state = ST_HEAD;
-	buf_init(&s->head, (size_t)cfg->max_header_bytes + 256);
-	buf_init(&s->body, cfg->max_body_bytes);
+	if (!s->head.max) {
+		buf_init(&s->head, (size_t)cfg->max_header_bytes + 256);
+		buf_init(&s->body, cfg->max_body_bytes);
+		buf_reserve(&s->head, 512); /* a usual header list at once, not by doubling */
+	}
 	loop_timer_init(&s->timer, stream_on_timer, s);
 	serve_request_reset(&s->req, h->conn, h->w, SERVE_HTTP2);
 	s->counted = true;
@@ -202,8 +267,8 @@ static size_t header_line_fields(buf_t *lines, nghttp2_nv *nv, size_t n, size_t 
 	char *p = lines->data, *end = p ? p + lines->len : NULL;
 
 	while (p && p < end && n < cap) {
-		char *eol = memmem(p, (size_t)(end - p), "\r\n", 2), *colon;
-		char *line_end = eol ? eol : end, *value;
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *colon, *value;
+		char *line_end = !nl ? end : nl > p && nl[-1] == '\r' ? nl - 1 : nl;
 
 		colon = memchr(p, ':', (size_t)(line_end - p));
 		if (colon && colon > p) {
@@ -217,7 +282,7 @@ static size_t header_line_fields(buf_t *lines, nghttp2_nv *nv, size_t n, size_t 
 				nv[n++] = field(p, (size_t)(colon - p), value,
 				                (size_t)(line_end - value));
 		}
-		p = eol ? eol + 2 : end;
+		p = nl ? nl + 1 : end;
 	}
 	return n;
 }
