@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # Sourced by the benchmarks: nginx_start PORT_VAR starts nginx with one worker pinned to
 # CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body (over HTTP/2 without TLS,
-# prior knowledge only, when NGINX_HTTP2=1); nginx_stop stops it.
+# prior knowledge only, when NGINX_HTTP2=1, as NGINX_PROTO=h2c below); nginx_stop stops it.
 # serve_start starts $SURGE serve the same way (one worker, SERVE_PORT, SERVE_PID) and waits
 # until it answers; serve_stop stops it.
 # Everything lives in a temporary prefix and listens on 127.0.0.1 only.
+# NGINX_PROTO=h2c or h2 makes nginx speak HTTP/2 (h2c: prior knowledge in clear text; h2: TLS
+# with ALPN and a self-signed certificate made by openssl); NGINX_URL is then its URL.
 
 nginx_start() {
 	NGINX_DIR=$(mktemp -d /tmp/surge-bench-nginx.XXXXXX)
 	NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	local user=""
+	local user="" listen="" tls="" scheme=http curl_opts=()
 	[ "$(id -u)" = 0 ] && user="user root;"
+	case ${NGINX_PROTO:-${NGINX_HTTP2:+h2c}} in
+	h2c) listen=http2 curl_opts=(--http2-prior-knowledge) ;;
+	h2)
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$NGINX_DIR/key.pem" \
+			-out "$NGINX_DIR/crt.pem" -days 1 -subj /CN=localhost \
+			-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+		listen="ssl http2" scheme=https curl_opts=(-k)
+		tls="ssl_certificate $NGINX_DIR/crt.pem; ssl_certificate_key $NGINX_DIR/key.pem;"
+		;;
+	esac
 	cat >"$NGINX_DIR/nginx.conf" <<CONF
 $user
 worker_processes 1;
@@ -26,7 +38,8 @@ http {
     client_body_temp_path $NGINX_DIR/b; proxy_temp_path $NGINX_DIR/p;
     fastcgi_temp_path $NGINX_DIR/f; uwsgi_temp_path $NGINX_DIR/u; scgi_temp_path $NGINX_DIR/s;
     server {
-        listen 127.0.0.1:$NGINX_PORT ${NGINX_HTTP2:+http2} backlog=65535;
+        listen 127.0.0.1:$NGINX_PORT $listen backlog=65535;
+        $tls
         location / { return 200 "hello, world\n"; }
     }
 }
@@ -35,8 +48,9 @@ CONF
 	[ "$(nproc)" -gt "${SERVER_CPU:-1}" ] && pin=(taskset -c "${SERVER_CPU:-1}")
 	"${pin[@]}" nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" &
 	NGINX_PID=$!
+	NGINX_URL="$scheme://127.0.0.1:$NGINX_PORT/"
 	for _ in $(seq 100); do
-		curl -s -o /dev/null ${NGINX_HTTP2:+--http2-prior-knowledge} "http://127.0.0.1:$NGINX_PORT/" && return 0
+		curl -s "${curl_opts[@]}" -o /dev/null "$NGINX_URL" && return 0
 		sleep 0.1
 	done
 	echo "nginx did not start" >&2

@@ -20,6 +20,10 @@ int tls_context_offer_h2(tls_context_t *ctx);
 /* A client session on a connected fd, with SNI and host name verification for `host`. */
 tls_session_t *tls_session_new(tls_context_t *ctx, int fd, const char *host);
 void tls_session_free(tls_session_t *s);
+/* For a busy connection carrying many requests at once (HTTP/2): OpenSSL reads ahead (one
+ * read() takes what the socket holds, not a record's header and then its body) and keeps its
+ * buffers between records instead of giving them back each time. */
+void tls_session_busy(tls_session_t *s);
 /* Whether the server chose proto in ALPN (after the handshake). */
 bool tls_session_alpn_is(tls_session_t *s, const char *proto);
 /* A server context: the certificate chain and private key from PEM files, TLS 1.2 and up,

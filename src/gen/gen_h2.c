@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/http2_request.h"
+#include "gen/gen_h2_pool.h"
 #include "gen/gen_internal.h"
 
 #define H2_WRITE_BUFFER (16 * 1024) /* frames gathered into one write (a TLS record) */
@@ -74,6 +75,7 @@ typedef struct gen_h2_thread {
 	gen_h2_conn_t *conns;
 	uint32_t conn_count;
 	gen_h2_slot_t *slots; /* one per gen_conn_t of the thread, in the same order */
+	gen_h2_pool_t pool;   /* what its sessions allocate from */
 } gen_h2_thread_t;
 
 typedef struct gen_h2_run {
@@ -295,7 +297,10 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, 
 		else
 			gen_conn_fail(c, stream_error_kind(h, s, code));
 	}
-	submit_waiting(h);
+	if (h->goaway && !h->streams_out)
+		conn_close(h); /* drained (after the call): its waiting streams go on a new one */
+	else
+		submit_waiting(h);
 	return 0;
 }
 
@@ -467,7 +472,8 @@ static void slot_on_timer(loop_t *loop, loop_timer_t *timer)
 		}
 		stalled =
 		    s->stream_id && h->session && s->body_sent < c->thread->run->cfg.body_len &&
-		    (nghttp2_session_get_stream_remote_window_size(h->session, s->stream_id) <= 0 ||
+		    /* 0, not an error for a stream whose HEADERS are not out yet */
+		    (nghttp2_session_get_stream_remote_window_size(h->session, s->stream_id) == 0 ||
 		     nghttp2_session_get_remote_window_size(h->session) <= 0);
 		gen_conn_fail(c, c->state == CONN_CONNECTING ? GEN_ERR_CONNECT_TIMEOUT
 		                 : stalled                   ? GEN_ERR_FLOW_CONTROL
@@ -602,10 +608,16 @@ static void conn_read(gen_h2_conn_t *h)
 		}
 		if (!conn_recv(h, (const uint8_t *)t->read_buffer, (size_t)n))
 			return;
-		if (n < GEN_READ_BUFFER)
+		/* a short plain read emptied the socket; TLS gives a record (16 KiB) at a time, and
+		 * the next may be there already: read on until it wants more (within the budget) */
+		if (n < GEN_READ_BUFFER && !h->tls)
 			break;
 	}
-	conn_flush(h); /* the next requests, the acknowledgements */
+	/* the next requests and the acknowledgements go when the socket is next reported
+	 * writable: after what the next poll brings in is read too, so that one write carries
+	 * the requests of all the responses read meanwhile */
+	if (nghttp2_session_want_write(h->session))
+		loop_io_update(t->loop, &h->io, LOOP_READ | LOOP_WRITE);
 }
 
 /* The connection is up (and TLS agreed on h2): the session starts with our settings, and the
@@ -615,7 +627,8 @@ static void conn_open(gen_h2_conn_t *h)
 	gen_thread_t *t = h->thread;
 	gen_h2_run_t *r = t->run->h2;
 
-	if (nghttp2_session_client_new2(&h->session, r->callbacks, h, r->option) != 0 ||
+	if (nghttp2_session_client_new3(&h->session, r->callbacks, h, r->option,
+	                                &t->h2->pool.mem) != 0 ||
 	    !(h->wbuf = malloc(H2_WRITE_BUFFER))) {
 		conn_lost(h, GEN_ERR_RESOURCE);
 		return;
@@ -643,6 +656,7 @@ static void conn_connected(gen_h2_conn_t *h)
 			conn_lost(h, GEN_ERR_TLS);
 			return;
 		}
+		tls_session_busy(h->tls); /* two read()s per TLS record otherwise */
 		h->state = H2_HANDSHAKE;
 	}
 	if (h->tls) {
@@ -670,12 +684,13 @@ static void conn_connect(gen_h2_conn_t *h)
 	gen_thread_t *t = h->thread;
 	int fd = net_connect(&t->run->addr), rc;
 
-	h->state = H2_CONNECTING;
 	if (fd < 0) {
+		h->state = H2_CLOSED; /* nothing to close: no descriptor, not counted open */
 		conn_lost(h, fd == -ECONNREFUSED ? GEN_ERR_CONNECT_REFUSED
 		                                 : gen_error_kind_of(fd, GEN_ERR_CONNECT));
 		return;
 	}
+	h->state = H2_CONNECTING;
 	h->fd = fd;
 	t->open_conns++;
 	if ((rc = loop_io_start(t->loop, &h->io, fd, LOOP_WRITE, conn_on_io, h)) < 0)
@@ -699,13 +714,13 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 		break;
 	case H2_HANDSHAKE: conn_connected(h); break;
 	case H2_OPEN:
-		if ((events & LOOP_WRITE) && !h->read_wants_write) {
-			conn_flush(h);
+		if (events & (LOOP_READ | LOOP_HUP) || h->read_wants_write) {
+			conn_read(h);
 			if (h->state != H2_OPEN)
 				break;
 		}
-		if (events & (LOOP_READ | LOOP_HUP) || h->read_wants_write)
-			conn_read(h);
+		if ((events & LOOP_WRITE) && !h->read_wants_write)
+			conn_flush(h);
 		break;
 	case H2_CLOSED: break;
 	}
@@ -749,6 +764,7 @@ int gen_h2_thread_setup(gen_thread_t *t)
 	if (!h2)
 		return -ENOMEM;
 	t->h2 = h2;
+	gen_h2_pool_init(&h2->pool);
 	h2->conns = calloc(n, sizeof(*h2->conns));
 	h2->slots = calloc(t->conn_count, sizeof(*h2->slots));
 	if (!h2->conns || !h2->slots)
@@ -771,7 +787,8 @@ void gen_h2_thread_free(gen_thread_t *t)
 	if (!t->h2)
 		return;
 	for (uint32_t i = 0; i < t->h2->conn_count; i++)
-		conn_close_now(&t->h2->conns[i]); /* the thread has stopped: nothing is in recv */
+		conn_close_now(&t->h2->conns[i]); /* before its loop is freed; none is in a call */
+	gen_h2_pool_free(&t->h2->pool);
 	free(t->h2->conns);
 	free(t->h2->slots);
 	free(t->h2);

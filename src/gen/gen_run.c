@@ -349,11 +349,11 @@ static void free_run(gen_run_t *run)
 	for (uint32_t i = 0; run->threads && i < run->thread_count; i++) {
 		gen_thread_t *t = &run->threads[i];
 
+		gen_h2_thread_free(t); /* its connections' watches are on the loop */
 		loop_free(t->loop);
 		free(t->conns);
 		free(t->read_buffer);
 		free(t->pipe_sent);
-		gen_h2_thread_free(t);
 		free(t->latency);
 		free(t->interval);
 		free(t->service);

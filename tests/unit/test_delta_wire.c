@@ -211,6 +211,7 @@ enum fault {
 	FAULT_TALLY_KIND,
 	FAULT_LONG_VARINT,
 	FAULT_TRAILING,
+	FAULT_OLD_KINDS, /* not a fault: a sender from before HTTP/2's kinds (9 of them) */
 };
 
 static void u(buf_t *b, uint64_t v)
@@ -254,6 +255,12 @@ static void counters(buf_t *b, enum fault k, uint64_t requests, bool status)
 		u(b, k == FAULT_STATUS_ZERO ? 0 : 2);
 		u(b, 203);
 		u(b, 1);
+	}
+	if (k == FAULT_OLD_KINDS) { /* resource_error 1, the last of the 9 */
+		u(b, GEN_ERR_STREAM_RESET);
+		for (int i = 0; i < GEN_ERR_STREAM_RESET; i++)
+			u(b, i == GEN_ERR_RESOURCE);
+		return;
 	}
 	u(b, k == FAULT_KINDS ? 2 : GEN_ERR_KIND_COUNT);
 	for (int i = 0; i < (k == FAULT_KINDS ? 2 : GEN_ERR_KIND_COUNT); i++)
@@ -393,6 +400,28 @@ TEST(delta_wire_refuses_what_breaks_a_bound_naming_the_field)
 		if (!strstr(err, "(byte "))
 			test_fail(__FILE__, __LINE__, "case %zu: '%s' says no byte", i, err);
 	}
+}
+
+/* A second from a surge before HTTP/2's error kinds (9 counts) is read: those it lacks are 0,
+ * so a coordinator takes shards of the release before. */
+TEST(delta_wire_reads_the_error_kinds_of_a_sender_before_http2)
+{
+	delta_wire_t w;
+	buf_t b;
+	char err[300] = "";
+
+	buf_init(&b, 1 << 16);
+	small_second(&b, FAULT_OLD_KINDS);
+	delta_wire_init(&w);
+	CHECK_INT(delta_wire_decode("old", (const uint8_t *)b.data, b.len, &w, err, sizeof(err)),
+	          0);
+	CHECK_STR(err, "");
+	CHECK_INT(w.d.counters.errors_by_kind[GEN_ERR_RESOURCE], 1);
+	CHECK_INT(w.d.counters.errors_by_kind[GEN_ERR_STREAM_RESET], 0);
+	CHECK_INT(w.d.counters.errors_by_kind[GEN_ERR_FLOW_CONTROL], 0);
+	CHECK_INT(w.d.endpoints[0].counters.errors_by_kind[GEN_ERR_RESOURCE], 1);
+	delta_wire_free(&w);
+	buf_free(&b);
 }
 
 /* Every prefix of a good second, and every single byte changed: refused or taken, with one
