@@ -171,31 +171,40 @@ static void copy_string(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* What a run was of, as its document says it: the target, method, scenario, load model and
- * requests in flight per connection (a document without `pipeline` is of one at a time). */
-static void config_values(const result_config_t *c, const char *v[5], char *pipeline, size_t len)
+/* What a run was of, as its document says it: the target, method, scenario, load model,
+ * requests in flight per connection (a document without `pipeline` is of one at a time) and
+ * the protocol with its streams per connection (a document without `protocol`: HTTP/1.1). */
+#define CONFIG_KEYS 7
+static void config_values(const result_config_t *c, const char *v[CONFIG_KEYS], char *pipeline,
+                          char *streams, size_t len)
 {
+	bool tls = c->url && strncmp(c->url, "https:", 6) == 0;
+
 	v[0] = c->url ? c->url : "";
 	v[1] = c->method ? c->method : "GET";
 	v[2] = c->scenario ? c->scenario : "";
 	v[3] = c->open_model ? "open" : "closed";
 	snprintf(pipeline, len, "%llu", c->has_pipeline ? (unsigned long long)c->pipeline : 1ULL);
 	v[4] = pipeline;
+	v[5] = !c->streams ? "http/1.1" : tls ? "h2" : "h2c";
+	snprintf(streams, len, "%llu", c->streams ? (unsigned long long)c->streams : 1ULL);
+	v[6] = streams;
 }
 
 /* A difference in what the two runs were of is listed in out ("config.url 'http://a/' vs
  * 'http://b/'", values cut at 200 characters). */
 static void find_mismatch(const result_t *base, const result_t *next, char *out, size_t len)
 {
-	static const char *const keys[5] = {"url", "method", "scenario", "model", "pipeline"};
-	const char *a[5], *b[5];
-	char pa[24], pb[24];
+	static const char *const keys[CONFIG_KEYS] = {"url",      "method",   "scenario", "model",
+	                                              "pipeline", "protocol", "streams"};
+	const char *a[CONFIG_KEYS], *b[CONFIG_KEYS];
+	char pa[24], pb[24], sa[24], sb[24];
 	size_t used = 0;
 
-	config_values(&base->config, a, pa, sizeof(pa));
-	config_values(&next->config, b, pb, sizeof(pb));
+	config_values(&base->config, a, pa, sa, sizeof(pa));
+	config_values(&next->config, b, pb, sb, sizeof(pb));
 	out[0] = '\0';
-	for (size_t k = 0; k < 5; k++) {
+	for (size_t k = 0; k < CONFIG_KEYS; k++) {
 		int n;
 
 		if (strcmp(a[k], b[k]) == 0)

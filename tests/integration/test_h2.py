@@ -129,7 +129,7 @@ def h2_server(on_request):
     def handler(server, conn):
         if recv_exact(conn, len(PREFACE)) != PREFACE:
             return
-        conn.sendall(frame(SETTINGS, 0, 0))
+        conn.sendall(frame(SETTINGS, 0, 0, server.handler_settings))
         state = {"open": []}
         with server.lock:
             server.connections += 1
@@ -147,6 +147,9 @@ def h2_server(on_request):
                 conn.sendall(frame(SETTINGS, ACK, 0))
             elif kind == PING and not flags & ACK:
                 conn.sendall(frame(PING, ACK, 0, payload))
+            elif kind == DATA:
+                with server.lock:
+                    server.data_frames += 1
             elif kind == RST_STREAM:
                 with server.lock:
                     server.client_resets.append(stream)
@@ -162,7 +165,8 @@ def h2_server(on_request):
                     return
 
     srv = RawServer(handler)
-    srv.connections = srv.streams = 0
+    srv.connections = srv.streams = srv.data_frames = 0
+    srv.handler_settings = b""  # the SETTINGS it sends first (none: the defaults)
     srv.client_resets, srv.held = [], []
     return srv
 
@@ -265,6 +269,48 @@ def test_a_silent_server_times_out_stream_by_stream():
     assert sorted(srv.client_resets)[:4] == [1, 3, 5, 7], srv.client_resets
 
 
+def test_a_closed_window_is_a_flow_control_stall():
+    """A server that opens no flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0) for POST
+    bodies and never answers. The first three requests go with the connection's first write,
+    before the server's SETTINGS are read (the default window: their bodies are sent), and
+    time out as read_timeout; the next three find the window closed, their HEADERS go and
+    their bodies cannot: at the timeout each is flow_control. Three DATA frames, no more."""
+    def closed_window(server, conn, state, stream):
+        return True  # it has what it needs to hold the bodies back: its SETTINGS
+
+    srv = h2_server(closed_window)
+    srv.handler_settings = struct.pack(">HI", 4, 0)  # INITIAL_WINDOW_SIZE 0
+    with srv:
+        _, doc = run_json("--h2", "--streams", "3", "-c", "1", "-t", "1", "-n", "6",
+                          "--body", "x" * 100, "--timeout", "500ms", srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert kinds["read_timeout"] == 3 and kinds["flow_control"] == 3, (t, kinds)
+    assert t["responses"] == 0 and t["requests"] == 6, t
+    assert srv.streams == 6 and srv.data_frames == 3, (srv.streams, srv.data_frames)
+
+
+def test_compare_says_when_protocol_or_streams_differ():
+    """surge compare warns when the runs' config.protocol or config.streams differ (an HTTP/1.1
+    document has neither: http/1.1, 1 stream), and not when they agree."""
+    with Nginx(h2=True) as srv, tempfile.TemporaryDirectory() as d:
+        paths = {}
+        for name, args in [("m1", ["--streams", "1"]), ("m4", ["--streams", "4"]),
+                           ("m4b", ["--streams", "4"])]:
+            paths[name] = os.path.join(d, name + ".json")
+            surge("run", "-q", "--h2", *args, "-c", "1", "-t", "1", "-n", "200", "--json",
+                  paths[name], srv.url("/"), check_rc=0)
+        p = surge("compare", paths["m1"], paths["m4"])
+        assert "config.streams '1' vs '4'" in p.stderr, p.stderr
+        p = surge("compare", paths["m4"], paths["m4b"])
+        assert "measured different things" not in p.stderr, p.stderr
+        with Nginx() as plain:
+            h1 = os.path.join(d, "h1.json")
+            surge("run", "-q", "-c", "1", "-t", "1", "-n", "200", "--json", h1, plain.url("/"),
+                  check_rc=0)
+        p = surge("compare", h1, paths["m1"])
+        assert "config.protocol 'http/1.1' vs 'h2c'" in p.stderr, p.stderr
+
+
 def test_refused_combinations():
     cases = [
         (["--streams", "4", "http://127.0.0.1:1/"], "--streams"),
@@ -286,4 +332,5 @@ if __name__ == "__main__":
     main([test_h2c_counts_match_nginx, test_h2_over_tls_through_alpn, test_open_model_over_h2c,
           test_streams_are_concurrent, test_reset_streams_are_counted_by_kind,
           test_goaway_is_counted, test_a_silent_server_times_out_stream_by_stream,
-          test_refused_combinations])
+          test_a_closed_window_is_a_flow_control_stall,
+          test_compare_says_when_protocol_or_streams_differ, test_refused_combinations])
