@@ -363,7 +363,8 @@ def test_a_stream_reset_while_its_handler_waits_is_freed_when_it_answers():
             frames, closed = c.frames(has(HEADERS, 3))
             assert not closed and has(HEADERS, 3)(frames), frames
             # the handler answers after a second: nothing left in flight but this scrape
-            wait_for(lambda: sample(metrics(srv), "http_server_active_requests") == 1,
+            wait_for(lambda: sample(metrics(srv), "surge_downstream_requests_in_flight") == 0
+                     and sample(metrics(srv), "http_server_active_requests") == 1,
                      what="the cancelled stream's handler done")
         finally:
             c.close()
@@ -383,8 +384,16 @@ def test_a_connection_closed_while_its_handlers_wait_leaves_them_to_finish():
         wait_for(lambda: sample(metrics(srv), "surge_downstream_requests_in_flight") >= 2,
                  what="both downstream calls out")
         c.close()
-        wait_for(lambda: sample(metrics(srv), "http_server_active_requests") == 1,
-                 what="both handlers done")
+
+        def done():
+            # the calls answered (the downstream's side counts a call until its answer is in;
+            # the serving side of it may not have begun yet when the handlers' streams went),
+            # and nothing in flight but this scrape
+            text = metrics(srv)
+            return sample(text, "surge_downstream_requests_in_flight") == 0 and \
+                sample(text, "http_server_active_requests") == 1
+
+        wait_for(done, what="both handlers done")
         assert sample(metrics(srv), "surge_connections", state="active") == 0
         status, body, _ = curl("--http2-prior-knowledge", srv.url("/health"))
         assert status == 200
