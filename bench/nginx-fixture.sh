@@ -7,6 +7,10 @@
 # Everything lives in a temporary prefix and listens on 127.0.0.1 only.
 # NGINX_PROTO=h2c or h2 makes nginx speak HTTP/2 (h2c: prior knowledge in clear text; h2: TLS
 # with ALPN and a self-signed certificate made by openssl); NGINX_URL is then its URL.
+# NGINX_PROTO=https is HTTP/1.1 over TLS. With TLS: the certificate is RSA 2048, or ECDSA
+# P-256 with NGINX_CERT=ec; TLS 1.2 and 1.3 (NGINX_TLS_PROTOCOLS="TLSv1.3" for one); a
+# session cache and tickets, so clients can resume. NGINX_HTTP_EXTRA and NGINX_SERVER_EXTRA
+# go into the http and server blocks (a log_format and an access_log, say).
 
 nginx_start() {
 	NGINX_DIR=$(mktemp -d /tmp/surge-bench-nginx.XXXXXX)
@@ -15,12 +19,18 @@ nginx_start() {
 	[ "$(id -u)" = 0 ] && user="user root;"
 	case ${NGINX_PROTO:-${NGINX_HTTP2:+h2c}} in
 	h2c) listen=http2 curl_opts=(--http2-prior-knowledge) ;;
-	h2)
-		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$NGINX_DIR/key.pem" \
+	h2 | https)
+		local newkey=rsa:2048
+		[ "${NGINX_CERT:-rsa}" = ec ] && newkey="ec -pkeyopt ec_paramgen_curve:prime256v1"
+		# shellcheck disable=SC2086 # newkey is two words for ec
+		openssl req -x509 -newkey $newkey -nodes -keyout "$NGINX_DIR/key.pem" \
 			-out "$NGINX_DIR/crt.pem" -days 1 -subj /CN=localhost \
-			-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
-		listen="ssl http2" scheme=https curl_opts=(-k)
-		tls="ssl_certificate $NGINX_DIR/crt.pem; ssl_certificate_key $NGINX_DIR/key.pem;"
+			-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1
+		listen=ssl scheme=https curl_opts=(-k)
+		[ "$NGINX_PROTO" = h2 ] && listen="ssl http2"
+		tls="ssl_certificate $NGINX_DIR/crt.pem; ssl_certificate_key $NGINX_DIR/key.pem;
+        ssl_protocols ${NGINX_TLS_PROTOCOLS:-TLSv1.2 TLSv1.3};
+        ssl_session_cache shared:S:10m; ssl_session_tickets on;"
 		;;
 	esac
 	cat >"$NGINX_DIR/nginx.conf" <<CONF
@@ -35,11 +45,13 @@ http {
     access_log off;
     keepalive_requests 100000000;
     keepalive_timeout 120s;
+    ${NGINX_HTTP_EXTRA:-}
     client_body_temp_path $NGINX_DIR/b; proxy_temp_path $NGINX_DIR/p;
     fastcgi_temp_path $NGINX_DIR/f; uwsgi_temp_path $NGINX_DIR/u; scgi_temp_path $NGINX_DIR/s;
     server {
         listen 127.0.0.1:$NGINX_PORT $listen backlog=65535;
         $tls
+        ${NGINX_SERVER_EXTRA:-}
         location / { return 200 "hello, world\n"; }
     }
 }

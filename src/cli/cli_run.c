@@ -54,6 +54,8 @@ enum {
 	OPT_H2,
 	OPT_IDLE_POLL,
 	OPT_STREAMS,
+	OPT_NEW_CONN_EVERY,
+	OPT_NO_TLS_RESUME,
 };
 
 /* The options of `surge run`: each is --NAME on the command line and SURGE_<NAME> in the
@@ -94,6 +96,8 @@ static const cli_option_t run_table[] = {
     {"pipeline", OPT_PIPELINE, "N", NULL, 0},
     {"h2", OPT_H2, NULL, NULL, 0},
     {"streams", OPT_STREAMS, "N", NULL, 0},
+    {"new-conn-every", OPT_NEW_CONN_EVERY, "N", NULL, 0},
+    {"no-tls-resume", OPT_NO_TLS_RESUME, NULL, NULL, 0},
     CLI_OUTPUTS_OPTIONS,
     {"insecure", 'k', NULL, NULL, 0},
     {"idle-poll", OPT_IDLE_POLL, NULL, NULL, 0},
@@ -392,6 +396,11 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		rc = count_option("streams", arg, 1, GEN_MAX_STREAMS, &v);
 		cfg->streams = (uint32_t)v;
 		break;
+	case OPT_NEW_CONN_EVERY:
+		rc = count_option("new-conn-every", arg, 1, UINT32_MAX, &v);
+		cfg->new_conn_every = (uint32_t)v;
+		break;
+	case OPT_NO_TLS_RESUME: cfg->tls_no_resume = true; break;
 	case OPT_HOST: o->host = arg; break;
 	case OPT_GRACEFUL_STOP:
 		rc = duration_option("graceful-stop", arg, &cfg->stop_grace_ns);
@@ -1023,6 +1032,10 @@ static void announce(const run_options_t *o)
 		fprintf(stderr, "closed model");
 	if (c->pipeline > 1)
 		fprintf(stderr, ", pipeline %u", c->pipeline);
+	if (c->new_conn_every)
+		fprintf(stderr, ", a new connection every %u request%s%s", c->new_conn_every,
+		        c->new_conn_every > 1 ? "s" : "",
+		        c->url.tls && c->tls_no_resume ? " (no TLS resumption)" : "");
 	if (c->h2)
 		fprintf(stderr, ", HTTP/2 (%s) with %u stream%s per connection",
 		        c->url.tls ? "h2" : "h2c", c->streams, c->streams > 1 ? "s" : "");

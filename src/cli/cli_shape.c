@@ -249,6 +249,9 @@ int cli_shape_resolve(run_options_t *o, const char *cmd)
 		                       "--pipeline is for the closed model (-c): the open model "
 		                       "(-R, --model open) sends each arrival on a connection of "
 		                       "its own");
+	if (o->cfg.new_conn_every && (o->cfg.pipeline > 1 || o->cfg.h2))
+		return cli_usage_error(cmd, "--new-conn-every counts one connection's requests one "
+		                            "after the other: not with --pipeline or --h2");
 	if (h2_conflicts(o, cmd) != 0)
 		return EXIT_USAGE;
 	if (open ? resolve_open(o, cmd)

@@ -151,6 +151,13 @@ typedef struct gen_config {
 	 * arrival of the open model. Without a driver or pipelining (gen_start refuses them) */
 	bool h2;
 	uint32_t streams; /* 1 .. GEN_MAX_STREAMS with h2 */
+	/* --new-conn-every N: a connection is closed after its N-th request and the next one
+	 * opens another (over https, with a handshake); 0: kept alive while the server allows.
+	 * HTTP/1.1 one request at a time only (gen_start refuses --h2 and --pipeline with it) */
+	uint32_t new_conn_every;
+	/* --no-tls-resume: a connection that connects again does not offer the session (TLS 1.3
+	 * ticket, TLS 1.2 session) its server gave it last, so every handshake is a full one */
+	bool tls_no_resume;
 
 	/* The figures above describe the whole test; this process runs one part of it
 	 * (--shard), dealt as deal.h says: connections, users, -n and the queue by share, the
@@ -414,6 +421,11 @@ typedef struct gen_result {
 	gen_marker_t *markers;  /* the changes accepted (gen_steer), in order; NULL: none */
 	uint32_t marker_count;
 	struct gen_groups *groups; /* --group-by-header: responses by its value; else NULL */
+	/* https: TLS handshakes completed, of which resumed ones, and how long each took (µs,
+	 * from the TCP connection's establishment to the handshake's end: in no request's
+	 * latency); NULL over http */
+	uint64_t tls_handshakes, tls_resumed;
+	hist_t *handshake;
 } gen_result_t;
 
 /* Waits for the threads, merges their statistics into *out and frees the run. */

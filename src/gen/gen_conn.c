@@ -214,7 +214,9 @@ static void conn_write(gen_conn_t *c)
 	t->interval_counters.bytes_out += c->out_len;
 	t->named.endpoints[c->endpoint]->counters.bytes_out += c->out_len;
 	c->state = CONN_READING;
-	loop_io_update(t->loop, &c->io, LOOP_READ);
+	/* records read ahead while it wrote (conn_read's spent budget) still want their turn */
+	loop_io_update(t->loop, &c->io,
+	               c->tls && tls_buffered(c->tls) ? LOOP_READ | LOOP_WRITE : LOOP_READ);
 	if (c->pipe_sent)
 		pipe_continue(c); /* answers may have come while it wrote: top up */
 }
@@ -308,7 +310,7 @@ static void conn_complete(gen_conn_t *c, bool trailing_bytes)
 		return;
 	}
 	record_response(c, clock_now_ns());
-	if (!c->parser.keep_alive)
+	if (!c->parser.keep_alive || ++c->conn_requests == c->thread->run->cfg.new_conn_every)
 		gen_conn_close(c);
 	c->state = CONN_IDLE;
 	conn_next(c);
@@ -519,6 +521,10 @@ static void conn_read(gen_conn_t *c)
 		if (!conn_feed(c, t->read_buffer, (size_t)n) || n < GEN_READ_BUFFER)
 			return;
 	}
+	/* the budget is spent with records OpenSSL read ahead, which no readiness of the socket
+	 * would announce: a writable event (at once) brings the connection back after the others */
+	if (c->tls && tls_buffered(c->tls))
+		loop_io_update(t->loop, &c->io, LOOP_READ | LOOP_WRITE);
 }
 
 static void conn_connected(gen_conn_t *c)
@@ -528,11 +534,13 @@ static void conn_connected(gen_conn_t *c)
 
 	if (t->run->tls && !c->tls) {
 		c->tls = tls_session_new(t->run->tls, c->fd, t->run->cfg.url.host);
-		if (!c->tls) {
+		if (!c->tls || (!t->run->cfg.tls_no_resume &&
+		                tls_session_resume_from(c->tls, &c->ticket) < 0)) {
 			fail(c, GEN_ERR_TLS);
 			return;
 		}
 		c->state = CONN_HANDSHAKE;
+		c->handshake_ns = clock_now_ns();
 	}
 	if (c->tls && c->state == CONN_HANDSHAKE) {
 		rc = tls_handshake(c->tls);
@@ -545,8 +553,14 @@ static void conn_connected(gen_conn_t *c)
 			fail(c, GEN_ERR_TLS);
 			return;
 		}
+		/* the handshake's time is its own: the request's latency begins at its send */
+		t->tls_handshakes++;
+		t->tls_resumed += tls_session_resumed(c->tls);
+		hist_record(t->handshake,
+		            (int64_t)((clock_now_ns() - c->handshake_ns) / NS_PER_US));
 	}
 	c->failures = 0;
+	c->conn_requests = 0;
 	loop_io_update(t->loop, &c->io, LOOP_READ);
 	conn_send(c);
 }
@@ -592,7 +606,8 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 	case CONN_WRITING:
 		if (events & LOOP_WRITE)
 			conn_write(c);
-		if ((events & LOOP_READ) && c->state == CONN_WRITING && c->fd >= 0)
+		if ((events & LOOP_READ || (c->tls && tls_buffered(c->tls))) &&
+		    c->state == CONN_WRITING && c->fd >= 0)
 			conn_read(c);
 		break;
 	case CONN_READING:

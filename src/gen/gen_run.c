@@ -316,6 +316,11 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval ||
 	    !t->service || !t->sched_lag || !t->interval_service || !t->interval_sched_lag)
 		return -ENOMEM;
+	if (run->tls && !run->cfg.h2) { /* gen_h2.c counts no handshakes yet */
+		if (!(t->handshake = calloc(1, sizeof(hist_t))))
+			return -ENOMEM;
+		hist_reset(t->handshake);
+	}
 	if (run->cfg.group_header) {
 		t->groups = calloc(1, sizeof(*t->groups));
 		t->captures = calloc(conns, sizeof(*t->captures));
@@ -351,7 +356,10 @@ static void free_run(gen_run_t *run)
 
 		gen_h2_thread_free(t); /* its connections' watches are on the loop */
 		loop_free(t->loop);
+		for (uint32_t j = 0; t->conns && j < t->conn_count; j++)
+			tls_ticket_free(t->conns[j].ticket);
 		free(t->conns);
+		free(t->handshake);
 		free(t->read_buffer);
 		free(t->pipe_sent);
 		free(t->latency);
@@ -419,6 +427,19 @@ static int check_h2(const gen_config_t *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* --new-conn-every counts one connection's requests, one after the other: an HTTP/2
+ * connection's streams and a pipeline's requests are not. */
+static int check_new_conn(const gen_config_t *cfg, char *err, size_t errlen)
+{
+	if (cfg->new_conn_every && (cfg->h2 || cfg->pipeline > 1)) {
+		snprintf(err, errlen,
+		         "a new connection every N requests is for HTTP/1.1 one "
+		         "request at a time (not HTTP/2, not pipelining)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A run ends by its duration, its request count, or gen_stop when asked for explicitly. */
 static int check_end(const gen_config_t *cfg, char *err, size_t errlen)
 {
@@ -463,7 +484,7 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		         cfg->shard.index + 1, cfg->shard.count, (unsigned long long)cfg->requests);
 		return -EINVAL;
 	}
-	if ((rc = check_h2(cfg, err, errlen)) < 0)
+	if ((rc = check_h2(cfg, err, errlen)) < 0 || (rc = check_new_conn(cfg, err, errlen)) < 0)
 		return rc;
 	/* a descriptor per connection: with HTTP/2 one per thread's `streams` streams, and one
 	 * more per thread for its last, partly filled one */
@@ -477,6 +498,12 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		return -EINVAL;
 	if (cfg->url.tls && !(run->tls = tls_context_new(cfg->insecure, err, errlen)))
 		return -EINVAL;
+	/* HTTP/1.1's connections; gen_h2.c sets its own (tls_session_busy) */
+	if (run->tls && !cfg->h2)
+		tls_context_for_http1(run->tls, deal_share(cfg->connections, cfg->shard) <=
+		                                    GEN_TLS_KEEP_BUFFERS);
+	if (run->tls && !cfg->h2 && !cfg->tls_no_resume)
+		tls_context_keep_tickets(run->tls);
 	if (cfg->h2 && run->tls && tls_context_offer_h2(run->tls) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -630,7 +657,10 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 	for (uint32_t i = 0; i < run->thread_count; i++)
 		pthread_join(run->threads[i].tid, NULL);
 	gen_timeline_close(run);
-	if (!out->latency || !out->service || !out->sched_lag || !scratch) {
+	if (run->tls && !run->cfg.h2 && (out->handshake = calloc(1, sizeof(hist_t))))
+		hist_reset(out->handshake);
+	if (!out->latency || !out->service || !out->sched_lag || !scratch ||
+	    (run->tls && !run->cfg.h2 && !out->handshake)) {
 		free(scratch);
 		free_run(run);
 		gen_result_free(out);
@@ -662,6 +692,11 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 		hist_merge(out->latency, t->latency);
 		hist_merge(out->service, t->service);
 		hist_merge(out->sched_lag, t->sched_lag);
+		if (t->handshake) {
+			hist_merge(out->handshake, t->handshake);
+			out->tls_handshakes += t->tls_handshakes;
+			out->tls_resumed += t->tls_resumed;
+		}
 		if (t->end_ns > end)
 			end = t->end_ns;
 	}
@@ -698,6 +733,7 @@ void gen_result_free(gen_result_t *r)
 	free(r->groups);
 	free(r->service);
 	free(r->sched_lag);
+	free(r->handshake);
 	free(r->thread_cpu);
 	free(r->latency);
 	free(r->timeline);

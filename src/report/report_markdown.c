@@ -205,6 +205,22 @@ static void put_figures(md_t *m, const result_t *r, hist_t *h)
 		    a->latency_ok ? "PASS" : "FAIL", a->throughput_ok ? "PASS" : "FAIL",
 		    a->errors_ok ? "PASS" : "FAIL", a->thresholds_ok ? "PASS" : "FAIL");
 	}
+	if (r->has_tls) {
+		const result_hist_t *hs = &r->tls_handshake;
+		double p50 = hs->read_ms[3], p99 = hs->read_ms[6]; /* a document's, or: */
+
+		if (!(hs->read && hs->len == 0)) {
+			result_hist_expand(hs, h);
+			p50 = hist_percentile(h, 50) / 1e3;
+			p99 = hist_percentile(h, 99) / 1e3;
+		}
+		put(m, "| TLS handshakes | %s (%s resumed%s)", count_text(r->tls_handshakes, n1, 32),
+		    count_text(r->tls_resumed, n2, 32), r->tls_resumption ? "" : ", --no-tls-resume");
+		if (r->tls_handshakes)
+			put(m, ", p50 %s, p99 %s", ms_text(doc3(p50), d[0], 24),
+			    ms_text(doc3(p99), d[1], 24));
+		put(m, " |\n");
+	}
 	if (r->has_generator) {
 		put(m, "| generator | %.2f CPU s, %s threads", doc3(g->cpu_s),
 		    count_text(g->threads, n1, 32));

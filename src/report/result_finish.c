@@ -33,6 +33,7 @@ static int convert_config(result_t *r, const gen_config_t *cfg)
 	c->max_queue = deal_share(cfg->max_queue, cfg->shard);
 	c->has_pipeline = !cfg->driver;
 	c->pipeline = cfg->pipeline > 1 ? cfg->pipeline : 1;
+	c->new_conn_every = cfg->new_conn_every;
 	if (!deal_is_whole(cfg->shard)) {
 		c->shard_index = cfg->shard.index + 1;
 		c->shard_count = cfg->shard.count;
@@ -112,6 +113,17 @@ static int convert_generator(result_t *r, const gen_result_t *g)
 	return 0;
 }
 
+static int convert_tls(result_t *r, const gen_config_t *cfg, const gen_result_t *g)
+{
+	if (!g->handshake)
+		return 0; /* http, or HTTP/2 (whose handshakes are not counted yet) */
+	r->has_tls = true;
+	r->tls_resumption = !cfg->tls_no_resume;
+	r->tls_handshakes = g->tls_handshakes;
+	r->tls_resumed = g->tls_resumed;
+	return result_hist_set(r, &r->tls_handshake, g->handshake);
+}
+
 int result_finish(const gen_config_t *cfg, const gen_result_t *g, result_t *r)
 {
 	int rc;
@@ -124,7 +136,8 @@ int result_finish(const gen_config_t *cfg, const gen_result_t *g, result_t *r)
 	r->interrupted = g->interrupted;
 	r->dropped.deltas_lost += g->stream_failed;
 	if ((rc = result_seal(r)) < 0 || (rc = convert_config(r, cfg)) < 0 ||
-	    (rc = convert_groups(r, cfg, g->groups)) < 0 || (rc = convert_generator(r, g)) < 0)
+	    (rc = convert_groups(r, cfg, g->groups)) < 0 || (rc = convert_generator(r, g)) < 0 ||
+	    (rc = convert_tls(r, cfg, g)) < 0)
 		return rc;
 	return 0;
 }

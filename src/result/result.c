@@ -103,6 +103,7 @@ void result_init(result_t *r)
 	result_hist_init(&r->latency);
 	result_hist_init(&r->service);
 	result_hist_init(&r->generator.sched_lag);
+	result_hist_init(&r->tls_handshake);
 	r->generator.saturation_shard = -1;
 	r->assessment.target_p95_ms = NAN;
 }
@@ -151,6 +152,7 @@ void result_free(result_t *r)
 	result_release(r, r->generator.thread_cpu,
 	               r->generator.thread_cpu_count * sizeof(*r->generator.thread_cpu));
 	result_hist_free(r, &r->generator.sched_lag);
+	result_hist_free(r, &r->tls_handshake);
 	for (uint32_t i = 0; i < r->merged_count; i++)
 		result_strfree(r, r->merged_from[i]);
 	result_release(r, r->merged_from, r->merged_count * sizeof(*r->merged_from));

@@ -162,6 +162,8 @@ typedef struct result_config {
 	 * absent from a scenario's document and from documents before it was recorded) */
 	bool has_pipeline;
 	uint64_t pipeline;
+	/* --new-conn-every N (0: not given, connections kept alive) */
+	uint64_t new_conn_every;
 	/* --h2: streams per TCP connection (connections counts TCP connections then); 0:
 	 * HTTP/1.1. The document says "protocol": "h2" (https) or "h2c", and "streams" */
 	uint64_t streams;
@@ -278,6 +280,12 @@ typedef struct result {
 	uint64_t cost_replicas;
 
 	result_generator_t generator;
+
+	/* https over HTTP/1.1: TLS handshakes completed, resumed ones (whether resumption was
+	 * offered: --no-tls-resume), and the handshakes' times in µs, apart from any request's */
+	bool has_tls, tls_resumption;
+	uint64_t tls_handshakes, tls_resumed;
+	result_hist_t tls_handshake;
 
 	char **merged_from; /* the shards' names, for a merge */
 	uint32_t merged_count;

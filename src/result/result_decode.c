@@ -109,6 +109,7 @@ static int read_config(result_t *r, const json_t *doc)
 	o->max_queue = result_doc_count(c, "max_queue", 0);
 	o->has_pipeline = result_doc_get(c, "pipeline") != NULL;
 	o->pipeline = result_doc_count(c, "pipeline", 1);
+	o->new_conn_every = result_doc_count(c, "new_conn_every", 0);
 	if (result_doc_get(c, "protocol"))
 		o->streams = result_doc_count(c, "streams", 1);
 	if (result_doc_object(c, "shard")) {
@@ -503,6 +504,21 @@ static int read_advice(result_t *r, const json_t *doc)
 	return 0;
 }
 
+/* An https run's handshakes (absent over http and from documents before they were counted). */
+static int read_tls(result_t *r, const json_t *doc)
+{
+	const json_t *t = result_doc_object(doc, "tls");
+
+	if (!t)
+		return 0;
+	r->has_tls = true;
+	r->tls_handshakes = result_doc_count(t, "handshakes", 0);
+	r->tls_resumed = result_doc_count(t, "resumed", 0);
+	r->tls_resumption = result_doc_bool(t, "resumption", true);
+	return read_latency(r, &r->tls_handshake, result_doc_get(t, "histogram"),
+	                    result_doc_object(t, "handshake_ms"), r->tls_handshakes);
+}
+
 static int read_generator(result_t *r, const json_t *doc)
 {
 	const json_t *g = result_doc_object(doc, "generator"), *v;
@@ -619,7 +635,7 @@ static int read_document(result_t *r, const json_t *doc)
 	    (rc = read_tallies(r, doc)) < 0 || (rc = read_timeline(r, doc)) < 0 ||
 	    (rc = read_changes(r, doc)) < 0 || (rc = read_verdicts(r, doc)) < 0 ||
 	    (rc = read_advice(r, doc)) < 0 || (rc = read_generator(r, doc)) < 0 ||
-	    (rc = read_merge(r, doc)) < 0)
+	    (rc = read_tls(r, doc)) < 0 || (rc = read_merge(r, doc)) < 0)
 		return rc;
 	return 0;
 }

@@ -58,15 +58,29 @@ static const field_t latency_f[] = {{"min", K_NUMBER_NULL, NULL},   {"mean", K_N
 
 static const field_t shard_f[] = {{"index", K_COUNT, NULL}, {"count", K_COUNT, NULL}, END};
 
-static const field_t config_f[] = {
-    {"url", K_STRING, NULL},       {"scenario", K_STRING, NULL},  {"method", K_STRING, NULL},
-    {"model", K_STRING, NULL},     {"rate", K_NUMBER, NULL},      {"stages", K_STRING, NULL},
-    {"max_queue", K_COUNT, NULL},  {"pipeline", K_COUNT, NULL},   {"protocol", K_STRING, NULL},
-    {"streams", K_COUNT, NULL},    {"shard", K_OBJECT, shard_f},  {"connections", K_COUNT, NULL},
-    {"threads", K_COUNT, NULL},    {"users", K_COUNT, NULL},      {"duration_s", K_NUMBER, NULL},
-    {"requests", K_COUNT, NULL},   {"timeout_s", K_NUMBER, NULL}, {"headers", K_ARRAY, string_f},
-    {"body_bytes", K_COUNT, NULL}, {"insecure", K_BOOL, NULL},
-    {"idle_poll", K_BOOL, NULL},    END};
+static const field_t config_f[] = {{"url", K_STRING, NULL},
+                                   {"scenario", K_STRING, NULL},
+                                   {"method", K_STRING, NULL},
+                                   {"model", K_STRING, NULL},
+                                   {"rate", K_NUMBER, NULL},
+                                   {"stages", K_STRING, NULL},
+                                   {"max_queue", K_COUNT, NULL},
+                                   {"pipeline", K_COUNT, NULL},
+                                   {"protocol", K_STRING, NULL},
+                                   {"streams", K_COUNT, NULL},
+                                   {"shard", K_OBJECT, shard_f},
+                                   {"connections", K_COUNT, NULL},
+                                   {"threads", K_COUNT, NULL},
+                                   {"users", K_COUNT, NULL},
+                                   {"duration_s", K_NUMBER, NULL},
+                                   {"requests", K_COUNT, NULL},
+                                   {"timeout_s", K_NUMBER, NULL},
+                                   {"headers", K_ARRAY, string_f},
+                                   {"body_bytes", K_COUNT, NULL},
+                                   {"insecure", K_BOOL, NULL},
+                                   {"idle_poll", K_BOOL, NULL},
+                                   {"new_conn_every", K_COUNT, NULL},
+                                   END};
 
 static const field_t totals_f[] = {{"requests", K_COUNT, NULL},
                                    {"responses", K_COUNT, NULL},
@@ -165,6 +179,11 @@ static const field_t generator_f[] = {
     {"thread_cpu_max", K_NUMBER, NULL},  {"thread_cpu", K_ARRAY, number_f},
     {"sched_lag_p99_us", K_COUNT, NULL}, {"sched_lag_max_us", K_COUNT, NULL},
     {"saturated", K_BOOL, NULL},         END};
+
+static const field_t tls_f[] = {
+    {"handshakes", K_COUNT, NULL},    {"resumed", K_COUNT, NULL},
+    {"resumption", K_BOOL, NULL},     {"handshake_ms", K_OBJECT, latency_f},
+    {"histogram", K_HISTOGRAM, NULL}, END};
 
 static const field_t recommendation_f[] = {{"severity", K_STRING, NULL}, {"kind", K_STRING, NULL},
                                            {"title", K_STRING, NULL},    {"detail", K_STRING, NULL},
@@ -270,6 +289,7 @@ static const field_t document_f[] = {{"tool", K_STRING, NULL},
                                      {"target", K_OBJECT, target_f},
                                      {"cost", K_OBJECT, cost_f},
                                      {"generator", K_OBJECT, generator_f},
+                                     {"tls", K_OBJECT, tls_f},
                                      {"histograms", K_MAP, histogram_f},
                                      {"merged_from", K_ARRAY, string_f},
                                      {"shards", K_COUNT, NULL},

@@ -83,6 +83,8 @@ static void write_config(enc_t *e)
 		key_count(w, "max_queue", c->max_queue);
 	if (c->has_pipeline)
 		key_count(w, "pipeline", c->pipeline);
+	if (c->new_conn_every)
+		key_count(w, "new_conn_every", c->new_conn_every);
 	if (c->streams) {
 		key_string(w, "protocol",
 		           c->url && strncmp(c->url, "https:", 6) == 0 ? "h2" : "h2c");
@@ -275,6 +277,28 @@ static void write_trend(enc_t *e, const result_tally_t *t)
 	key_number(w, "p99", hist_percentile(h, 99) / 1e3, 3);
 	key_number(w, "max", h->max / 1e3, 3);
 	if (encode_hist(e)) {
+		jsonw_key(w, "histogram");
+		jsonw_string_n(w, e->text.data, e->text.len);
+	}
+	jsonw_object_end(w);
+}
+
+/* https: the handshakes, apart from the requests (a merge sums them, adding the histograms). */
+static void write_tls(enc_t *e)
+{
+	json_writer_t *w = &e->w;
+	const result_t *r = e->r;
+
+	if (!r->has_tls)
+		return;
+	jsonw_key(w, "tls");
+	jsonw_object_begin(w);
+	key_count(w, "handshakes", r->tls_handshakes);
+	key_count(w, "resumed", r->tls_resumed);
+	jsonw_key(w, "resumption");
+	jsonw_bool(w, r->tls_resumption);
+	write_latency(e, "handshake_ms", &r->tls_handshake);
+	if (r->tls_handshake.len && encode_hist(e)) { /* write_latency expanded it into e->h */
 		jsonw_key(w, "histogram");
 		jsonw_string_n(w, e->text.data, e->text.len);
 	}
@@ -575,6 +599,7 @@ static int encode(const result_t *r, buf_t *out, bool pretty, bool point_hists)
 	result_encode_assessment(&e);
 	result_encode_advice(&e);
 	result_encode_generator(&e);
+	write_tls(&e);
 	write_histograms(&e);
 	write_limits(&e);
 	write_merge(&e);

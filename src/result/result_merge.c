@@ -238,6 +238,20 @@ static int merge_named(result_t *into, const result_t *from)
 	return 0;
 }
 
+/* Handshakes add up, their histograms bucket by bucket; resumption counts as offered when
+ * one part offered it. */
+static int merge_tls(result_t *into, const result_t *from)
+{
+	if (!from->has_tls)
+		return 0;
+	into->tls_resumption =
+	    into->has_tls ? into->tls_resumption || from->tls_resumption : from->tls_resumption;
+	into->has_tls = true;
+	into->tls_handshakes += from->tls_handshakes;
+	into->tls_resumed += from->tls_resumed;
+	return result_hist_add(into, &into->tls_handshake, &from->tls_handshake);
+}
+
 static int merge_groups(result_t *into, const result_t *from)
 {
 	if (!from->has_groups)
@@ -407,7 +421,7 @@ int result_merge(result_t *into, const result_t *from, const char *from_name)
 		return -ENOMEM;
 	if ((rc = copy_target(into, from)) < 0 || (rc = merge_named(into, from)) < 0 ||
 	    (rc = merge_groups(into, from)) < 0 || (rc = merge_generator(into, from, shard)) < 0 ||
-	    (rc = merge_timeline(into, from, offset_s)) < 0 ||
+	    (rc = merge_tls(into, from)) < 0 || (rc = merge_timeline(into, from, offset_s)) < 0 ||
 	    (rc = merge_distributed(into, from)) < 0)
 		return rc;
 	into->dropped.points += from->dropped.points;
