@@ -59,6 +59,7 @@ struct gen_h2_conn {
 	bool in_session;
 	bool close_pending; /* ...so the close asked meanwhile waits for its return */
 	bool read_wants_write;
+	bool found_error;   /* nghttp2 reported an error in what it read (error_callback2) */
 	bool write_blocked; /* the last write of wbuf would block: retried as it was */
 	gen_h2_slot_t *wait_head, *wait_tail;
 	uint64_t read_ns; /* when the current read came: the time of the responses it ends */
@@ -116,6 +117,7 @@ static void conn_close_now(gen_h2_conn_t *h)
 	h->streams_out = 0;
 	h->goaway = false;
 	h->read_wants_write = false;
+	h->found_error = false;
 	h->state = H2_CLOSED;
 	t->open_conns--;
 	for (uint32_t i = 0; i < h->slot_count; i++)
@@ -204,9 +206,17 @@ static void conn_lost(gen_h2_conn_t *h, enum gen_error_kind kind)
 }
 
 /* An orderly end (the server's GOAWAY with nothing left out, or the stream ids used up): the
- * connection closes, and streams waiting for it go on a new one. */
+ * connection closes, and streams waiting for it go on a new one. A session that ends with
+ * requests still out ended on an error nghttp2 found (it sent its GOAWAY and wants no more:
+ * frames no HTTP/2 server sends, an HTTP/1.1 answer to the preface), or after the server's
+ * GOAWAY: each of them fails once. */
 static void conn_retire(gen_h2_conn_t *h)
 {
+	for (uint32_t i = 0; i < h->slot_count; i++)
+		if (h->slots[i].stream_id && h->state == H2_OPEN) {
+			conn_lost(h, h->goaway ? GEN_ERR_GOAWAY : GEN_ERR_PROTOCOL);
+			return;
+		}
 	conn_close(h);
 	if (h->state == H2_CLOSED && h->wait_head && !h->thread->stopping)
 		conn_connect(h);
@@ -318,6 +328,18 @@ static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *fram
 		s->stream_id = 0;
 		gen_conn_fail(s->conn, h->goaway ? GEN_ERR_GOAWAY : GEN_ERR_PROTOCOL);
 	}
+	return 0;
+}
+
+/* nghttp2 found something wrong in what the server sent: a stream's error (it resets that
+ * stream) or the connection's (it ends the session with GOAWAY: frames no HTTP/2 server
+ * sends, an HTTP/1.1 answer to the preface). Which one shows once its frames are sent. */
+static int on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
+                    void *ctx)
+{
+	gen_h2_conn_t *h = ctx;
+
+	h->found_error = true;
 	return 0;
 }
 
@@ -566,12 +588,21 @@ static bool conn_recv(gen_h2_conn_t *h, const uint8_t *data, size_t n)
 		conn_retire(h);
 		return false;
 	}
-	if (rc < 0) {
-		/* a connection error: nghttp2 queued its GOAWAY, sent best effort */
+	if (rc < 0) { /* a connection error: its GOAWAY is not waited for */
+		conn_lost(h,
+		          rc == NGHTTP2_ERR_FLOW_CONTROL ? GEN_ERR_FLOW_CONTROL : GEN_ERR_PROTOCOL);
+		return false;
+	}
+	if (h->found_error) {
+		/* a stream's error (its RST_STREAM goes now) or the connection's: nghttp2 then
+		 * sends its GOAWAY, after which it wants nothing more (below) */
+		h->found_error = false;
 		conn_flush(h);
-		if (h->state == H2_OPEN)
-			conn_lost(h, rc == NGHTTP2_ERR_FLOW_CONTROL ? GEN_ERR_FLOW_CONTROL
-			                                            : GEN_ERR_PROTOCOL);
+		if (h->state != H2_OPEN)
+			return false;
+	}
+	if (!nghttp2_session_want_read(h->session)) {
+		conn_retire(h); /* the session is over: what is still out fails by its cause */
 		return false;
 	}
 	return true;
@@ -826,6 +857,7 @@ int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
 	/* until the server's SETTINGS say otherwise, it takes the streams asked */
 	nghttp2_option_set_peer_max_concurrent_streams(r->option, cfg->streams);
 	nghttp2_option_set_max_send_header_block_length(r->option, H2_MAX_HEADER_LIST);
