@@ -538,14 +538,15 @@ static bool list_has(http_slice_t v, const char *token)
 
 /* An HTTP/1.1 request that asks to go on in HTTP/2 (RFC 7540 3.2: "Upgrade: h2c" with a
  * valid HTTP2-Settings): the connection switches and the request is answered as stream 1.
- * Not during a drain, nor with an interim response half-written. */
+ * Not during a drain, nor with an interim response half-written, nor over TLS. */
 static bool wants_h2c(const serve_conn_t *c, http_slice_t *settings)
 {
 	const http_request_t *h = &c->req.head;
 	uint8_t payload[256];
 	size_t len;
 
-	if (h->minor_version != 1 || c->continue_left || draining(c->w) ||
+	/* h2c is HTTP/2 in clear text: over TLS, ALPN chooses (RFC 9113 3.1) */
+	if (c->tls || h->minor_version != 1 || c->continue_left || draining(c->w) ||
 	    !list_has(http_request_header(h, "upgrade"), "h2c"))
 		return false;
 	*settings = http_request_header(h, "http2-settings");

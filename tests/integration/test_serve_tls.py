@@ -81,9 +81,15 @@ def test_alpn_chooses_h2_or_http11():
         assert (status, version) == (200, "2"), (status, version, body)
         status, body, version = curl(certs, "--http1.1", https(srv, "/api/cpu?ms=1"))
         assert (status, version) == (200, "1.1"), (status, version, body)
+        # h2c is for clear text: over TLS an Upgrade: h2c is not taken up
+        status, body, version = curl(certs, "--http1.1", "-H", "Upgrade: h2c",
+                                     "-H", "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA",
+                                     "-H", "Connection: Upgrade, HTTP2-Settings",
+                                     https(srv, "/health"))
+        assert (status, version) == (200, "1.1"), (status, version, body)
         text = metrics(srv, certs)
         assert sample(text, "surge_http2_connections_total", start="alpn") == 1, text
-        assert sample(text, "surge_tls_handshakes_total") == 3, text  # with this scrape
+        assert sample(text, "surge_tls_handshakes_total") == 4, text  # with this scrape
         assert sample(text, "http_server_request_duration_seconds_count", http_route="/health",
                       network_protocol_version="2") == 1, text
 
