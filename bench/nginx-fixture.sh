@@ -2,8 +2,9 @@
 # Sourced by the benchmarks: nginx_start PORT_VAR starts nginx with one worker pinned to
 # CPU ${SERVER_CPU:-1}, answering every path with a 13-byte body (over HTTP/2 without TLS,
 # prior knowledge only, when NGINX_HTTP2=1, as NGINX_PROTO=h2c below); nginx_stop stops it.
-# serve_start starts $SURGE serve the same way (one worker, SERVE_PORT, SERVE_PID) and waits
-# until it answers; serve_stop stops it.
+# serve_start starts $SURGE serve the same way (one worker, SERVE_PORT, SERVE_PID, SERVE_URL;
+# HTTPS with SERVE_TLS_DIR's crt.pem and key.pem) and waits until it answers; serve_stop
+# stops it.
 # Everything lives in a temporary prefix and listens on 127.0.0.1 only.
 # NGINX_PROTO=h2c or h2 makes nginx speak HTTP/2 (h2c: prior knowledge in clear text; h2: TLS
 # with ALPN and a self-signed certificate made by openssl); NGINX_URL is then its URL.
@@ -77,11 +78,16 @@ nginx_stop() {
 
 serve_start() {
 	SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	# SERVE_TLS_DIR: serve HTTPS with that directory's crt.pem and key.pem (nginx's)
+	local tls=() scheme=http
+	[ -n "${SERVE_TLS_DIR:-}" ] && tls=(--tls-cert "$SERVE_TLS_DIR/crt.pem"
+		--tls-key "$SERVE_TLS_DIR/key.pem") && scheme=https
 	taskset -c "${SERVER_CPU:-1}" "$SURGE" serve --listen "127.0.0.1:$SERVE_PORT" --workers 1 \
-		--access-log off >/dev/null &
+		--access-log off "${tls[@]}" >/dev/null &
 	SERVE_PID=$!
+	SERVE_URL="$scheme://127.0.0.1:$SERVE_PORT"
 	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health" && break
+		curl -s -k -o /dev/null "$SERVE_URL/health" && break
 		sleep 0.1
 	done
 }
