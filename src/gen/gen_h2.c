@@ -858,8 +858,9 @@ int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
 	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
-	/* until the server's SETTINGS say otherwise, it takes the streams asked */
-	nghttp2_option_set_peer_max_concurrent_streams(r->option, cfg->streams);
+	/* nghttp2's own peer limit stays: 100 streams until the server's SETTINGS say how many
+	 * it takes (asking for 1000 at once made nginx, whose limit is 128, refuse the rest and
+	 * go away, connection after connection) */
 	nghttp2_option_set_max_send_header_block_length(r->option, H2_MAX_HEADER_LIST);
 	r->settings[0] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_PUSH, 0};
 	r->settings[1] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_WINDOW};

@@ -88,6 +88,18 @@ def test_h2_over_tls_through_alpn():
         assert p.returncode == 3, p.returncode  # not one valid response
 
 
+def test_more_streams_than_the_server_allows_wait_for_one():
+    """--streams 300 against nginx, whose limit is 128 streams per connection: no more than
+    100 open before its SETTINGS say so, then 128; the rest wait for a stream. None is refused
+    (before, 300 at once made nginx reset the extra ones and go away, connection after
+    connection: thousands of stream_reset and goaway)."""
+    with Nginx(h2=True) as srv:
+        _, doc = run_json("--h2", "--streams", "300", "-c", "1", "-t", "1", "-n", "3000",
+                          srv.url("/"))
+    t, kinds = check_totals(doc)
+    assert t["responses"] == 3000 and t["errors"] == 0, (t, kinds)
+
+
 def test_open_model_over_h2c():
     """-R over HTTP/2: the arrivals of the rate (never more; a busy host may leave some
     unsent or out at the end), on 2 connections of 5 streams."""
@@ -365,6 +377,7 @@ def test_refused_combinations():
 if __name__ == "__main__":
     main([test_h2c_counts_match_nginx, test_h2_over_tls_through_alpn, test_open_model_over_h2c,
           test_open_model_latency_counts_from_the_intended_time,
+          test_more_streams_than_the_server_allows_wait_for_one,
           test_streams_are_concurrent, test_reset_streams_are_counted_by_kind,
           test_goaway_is_counted, test_a_silent_server_times_out_stream_by_stream,
           test_a_closed_window_is_a_flow_control_stall,
