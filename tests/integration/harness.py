@@ -6,6 +6,7 @@ Every process is started here and stopped here; every wait has a bound."""
 
 import base64
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -292,6 +293,15 @@ class Proc:
                 break
             time.sleep(0.05)
         raise AssertionError(f"no line with {needle!r} within {timeout}s:\n{self.stderr()}")
+
+    def sleep_into_run(self, seconds, timeout=60):
+        """Sleeps until `seconds` after the start a coordinator announced ("the test starts at
+        RFC3339"): a point in the run itself, whatever the host's pace before it."""
+        _, line = self.wait_line("test starts at", timeout)
+        start = datetime.datetime.fromisoformat(line.split("test starts at ")[1].strip())
+        left = start.timestamp() + seconds - time.time()
+        if left > 0:
+            time.sleep(left)
 
     def wait(self, timeout=90):
         try:
