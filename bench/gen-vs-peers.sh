@@ -6,7 +6,9 @@
 # SURGE_BASE=path/to/another/surge adds it as "base", run beside build/surge in every round,
 # and prints each round's ratio surge/base and their median: a before/after comparison on a
 # busy host, paired round by round (they take turns going first). PEERS="surge base" runs only
-# those; MEMORY=0 skips the memory part.
+# those; MEMORY=0 skips the memory part. The peers surge-uring and surge-epoll are build/surge
+# with --io uring / --io epoll (the event loop's backend; plain `surge` runs with --io auto, or
+# SURGE_IO's), e.g. PEERS="surge-uring surge-epoll wrk" for both backends beside wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -28,7 +30,7 @@ run() {
 	/usr/bin/time -f "%U %S %M" -o "$out/time" taskset -c "$GEN_CPU" "$@" >"$out/stdout" 2>"$out/stderr" || true
 	local reqs
 	case $name in
-	surge | base) reqs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["responses"])' "$out/result.json") ;;
+	surge | surge-* | base) reqs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["responses"])' "$out/result.json") ;;
 	wrk) reqs=$(awk '/requests in/ {print $1}' "$out/stdout") ;;
 	hey) reqs=$(awk '/\[200\]/ {print $2}' "$out/stdout") ;;
 	h2load) reqs=$(awk '/^requests:/ {print $8}' "$out/stdout") ;;
@@ -56,6 +58,8 @@ for round in $(seq "$ROUNDS"); do
 	for p in "${order[@]}"; do
 		case $p in
 		surge) line=$(run surge "$SURGE" run -q -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
+		surge-uring | surge-epoll)
+			line=$(run "$p" "$SURGE" run -q --io "${p#surge-}" -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
 		base) line=$(run base "$SURGE_BASE" run -q -t 1 -c "$CONNS" -d "${DURATION}s" --json "$out/result.json" "$URL") ;;
 		wrk) line=$(run wrk wrk -t 1 -c "$CONNS" -d "${DURATION}s" "$URL") ;;
 		hey) line=$(GOMAXPROCS=1 run hey hey -z "${DURATION}s" -c "$CONNS" "$URL") ;;
@@ -64,7 +68,7 @@ for round in $(seq "$ROUNDS"); do
 		esac
 		read -r name reqs cpu _ <<<"$line"
 		rate=$(echo "if ($cpu > 0) $reqs / $cpu else 0" | bc -l)
-		printf "round %d  %-7s %10d req  %6.2f cpu-s  %9.0f req/cpu-s\n" "$round" "$name" "$reqs" "$cpu" "$rate"
+		printf "round %d  %-11s %10d req  %6.2f cpu-s  %9.0f req/cpu-s\n" "$round" "$name" "$reqs" "$cpu" "$rate"
 		echo "$name $rate" >>"$results"
 		echo "$name $rate" >>"$out/round$round"
 	done
@@ -78,9 +82,9 @@ wrk_median=${wrk_median:-0}
 for p in "${peers[@]}"; do
 	m=$(awk -v p="$p" '$1==p {print $2}' "$results" | median)
 	if [ "$wrk_median" = 0 ]; then
-		printf "%-7s %9.0f\n" "$p" "$m"
+		printf "%-11s %9.0f\n" "$p" "$m"
 	else
-		printf "%-7s %9.0f   ratio to wrk %.2f\n" "$p" "$m" "$(echo "$m / $wrk_median" | bc -l)"
+		printf "%-11s %9.0f   ratio to wrk %.2f\n" "$p" "$m" "$(echo "$m / $wrk_median" | bc -l)"
 	fi
 done
 

@@ -33,6 +33,10 @@ void cli_serve_options_help(FILE *out);
 
 /* Prints "surge <cmd>: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --io (or $SURGE_IO) for `surge CMD`: the event loops' backend chosen before any loop is
+ * made (NULL: auto). 0, or -1 when io_uring was asked and cannot be used (message printed,
+ * naming `from` and the reason). */
+int cli_io_choose(const char *value, const char *from, const char *cmd);
 /* While a file's settings are applied (a scenario's options), usage errors are the file's,
  * not the command line's: one line, "surge run: FILE: options.rate: must be above 0" — each
  * --NAME in the message that key_of knows is written as prefix + its key. NULL: back to the

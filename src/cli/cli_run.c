@@ -23,6 +23,7 @@
 #include "core/echo.h"
 #include "core/http.h"
 #include "core/http_syntax.h"
+#include "core/loop.h"
 #include "core/units.h"
 #include "scenario/scenario.h"
 #include "report/result_finish.h"
@@ -56,6 +57,7 @@ enum {
 	OPT_STREAMS,
 	OPT_NEW_CONN_EVERY,
 	OPT_NO_TLS_RESUME,
+	OPT_IO,
 };
 
 /* The options of `surge run`: each is --NAME on the command line and SURGE_<NAME> in the
@@ -98,6 +100,7 @@ static const cli_option_t run_table[] = {
     {"streams", OPT_STREAMS, "N", NULL, 0},
     {"new-conn-every", OPT_NEW_CONN_EVERY, "N", NULL, 0},
     {"no-tls-resume", OPT_NO_TLS_RESUME, NULL, NULL, 0},
+    {"io", OPT_IO, "auto|uring|epoll", NULL, 0},
     CLI_OUTPUTS_OPTIONS,
     {"insecure", 'k', NULL, NULL, 0},
     {"idle-poll", OPT_IDLE_POLL, NULL, NULL, 0},
@@ -401,6 +404,12 @@ int cli_run_option(run_options_t *o, int opt, const char *arg)
 		cfg->new_conn_every = (uint32_t)v;
 		break;
 	case OPT_NO_TLS_RESUME: cfg->tls_no_resume = true; break;
+	case OPT_IO:
+		if (loop_io_parse(arg, &(enum loop_io_choice){0}) < 0)
+			rc = cli_usage_error("run", "--io '%s': expected auto, uring or epoll",
+			                     ECHO(arg));
+		o->io = arg;
+		break;
 	case OPT_HOST: o->host = arg; break;
 	case OPT_GRACEFUL_STOP:
 		rc = duration_option("graceful-stop", arg, &cfg->stop_grace_ns);
@@ -1097,7 +1106,9 @@ int cli_run(int argc, char **argv)
 		cli_usage_names(NULL);
 		return rc < 0 ? EXIT_OK : rc;
 	}
-	if (o.dist.coordinator) {
+	if (cli_io_choose(o.io, "--io", "run") < 0) {
+		rc = EXIT_USAGE;
+	} else if (o.dist.coordinator) {
 		rc = cli_coordinator_run(&o, &model);
 	} else if (o.dist.join) {
 		rc = cli_join_run(&o, &model);

@@ -49,6 +49,7 @@ typedef struct run_options {
 	uint64_t script_memory; /* --script-memory: bytes of Lua heap per VM; 0: the default */
 	bool quiet;
 	char *body_owned;
+	const char *io; /* --io auto|uring|epoll: the event loops' backend; NULL: auto */
 
 	/* the load shape as asked; cli_shape resolves it into cfg */
 	const char *rate_text;

@@ -14,6 +14,7 @@
 #include "cli/cli_options.h"
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/loop.h"
 #include "core/units.h"
 #include "serve/serve.h"
 
@@ -90,6 +91,8 @@ static const serve_option_t options[] = {
     ROW("log-level", OPT_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"),
     ROW("access-log", OPT_BOOL, OFF(access_log), 0, 0,
         "on or off: one JSON line per request (default on)"),
+    ROW("io", OPT_STRING, OFF(io), 0, 0,
+        "the workers' I/O: auto (io_uring if the kernel allows it, else epoll), uring, epoll"),
     ROW("role", OPT_STRING, OFF(role), 0, 0,
         "default, or downstream: serve only the downstream API"),
     ROW("downstream-url", OPT_STRING, OFF(downstream_url), 0, 0,
@@ -404,6 +407,11 @@ static int check(const serve_config_t *cfg, const cli_given_t *flags, const cli_
 		return usage_error("%s '%s': expected default or downstream",
 		                   name ? name : "--role", ECHO(cfg->role));
 	}
+	if (loop_io_parse(cfg->io, &(enum loop_io_choice){0}) < 0) {
+		name = name_of(flags, env, "io");
+		return usage_error("%s '%s': expected auto, uring or epoll", name ? name : "--io",
+		                   ECHO(cfg->io));
+	}
 	if (cfg->instance_name && instance_name_check(cfg->instance_name, err, sizeof(err)) < 0) {
 		name = name_of(flags, env, "instance-name");
 		return usage_error("%s: %s", name ? name : "--instance-name", err);
@@ -462,6 +470,8 @@ int cli_serve(int argc, char **argv)
 		if (rc > 0)
 			return code; /* the supervisor: its child served and is gone */
 	}
+	if (cli_io_choose(cfg.io, name_of(&flags, &env, "io"), "serve") < 0)
+		return EXIT_USAGE;
 	if (serve_run(&cfg, err, sizeof(err)) < 0) {
 		one_line(err);
 		fprintf(stderr, "surge serve: %s\n", err);

@@ -9,9 +9,12 @@
 
 #include "core/clock.h"
 #include "core/loop_backend.h"
+#include "core/loop_io.h"
 
 struct loop {
-	loop_backend_t *backend;
+	const loop_backend_ops_t *ops;
+	void *backend;
+	bool fell_back; /* AUTO chose io_uring, but this loop could not have a ring */
 	uint64_t now_ns;
 	bool stopping;
 
@@ -44,13 +47,22 @@ static void on_wake_event(loop_t *loop, loop_io_t *io, uint32_t events)
 loop_t *loop_new(void)
 {
 	loop_t *loop = calloc(1, sizeof(*loop));
-	int fd = -1;
+	int fd = -1, err = -ENOMEM;
 
 	if (!loop)
 		return NULL;
-	loop->backend = loop_backend_new();
-	if (!loop->backend)
+	loop->ops = loop_io_ops();
+	loop->backend = loop->ops->create(&err);
+	if (!loop->backend && loop->ops != &loop_epoll_ops && loop_io_may_fall_back()) {
+		/* a ring for this loop failed (memory locked, rings per user): epoll serves it */
+		loop->ops = &loop_epoll_ops;
+		loop->fell_back = true;
+		loop->backend = loop->ops->create(&err);
+	}
+	if (!loop->backend) {
+		errno = -err;
 		goto fail;
+	}
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		goto fail;
@@ -59,10 +71,13 @@ loop_t *loop_new(void)
 	loop->now_ns = clock_now_ns();
 	return loop;
 fail:
+	err = errno;
 	if (fd >= 0)
 		close(fd);
-	loop_backend_free(loop->backend);
+	if (loop->backend)
+		loop->ops->destroy(loop->backend);
 	free(loop);
+	errno = err;
 	return NULL;
 }
 
@@ -70,8 +85,9 @@ void loop_free(loop_t *loop)
 {
 	if (!loop)
 		return;
+	loop_io_stop(loop, &loop->wake_io);
 	close(loop->wake_io.fd);
-	loop_backend_free(loop->backend);
+	loop->ops->destroy(loop->backend);
 	free(loop->heap);
 	free(loop);
 }
@@ -89,7 +105,8 @@ int loop_io_start(loop_t *loop, loop_io_t *io, int fd, uint32_t events, loop_io_
 	io->events = events;
 	io->fn = fn;
 	io->ctx = ctx;
-	rc = loop_backend_add(loop->backend, io, events);
+	io->stream_fn = NULL;
+	rc = loop->ops->add(loop->backend, io, events);
 	io->active = rc == 0;
 	return rc;
 }
@@ -98,9 +115,9 @@ int loop_io_update(loop_t *loop, loop_io_t *io, uint32_t events)
 {
 	int rc;
 
-	if (!io->active || io->events == events)
+	if (!io->active || io->events == events || io->stream_fn)
 		return 0;
-	rc = loop_backend_modify(loop->backend, io, events);
+	rc = loop->ops->modify(loop->backend, io, events);
 	if (rc == 0)
 		io->events = events;
 	return rc;
@@ -110,12 +127,50 @@ void loop_io_stop(loop_t *loop, loop_io_t *io)
 {
 	if (!io->active)
 		return;
-	loop_backend_remove(loop->backend, io);
+	loop->ops->remove(loop->backend, io);
 	io->active = false;
+	io->stream_fn = NULL;
 	/* the handle may be freed after we return: forget its events still queued in this batch */
 	for (int i = loop->fired_pos; i < loop->fired_len; i++)
 		if (loop->fired[i].io == io)
 			loop->fired[i].io = NULL;
+}
+
+bool loop_stream_supported(const loop_t *loop)
+{
+	return loop->ops->stream_start != NULL;
+}
+
+int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn)
+{
+	int rc;
+
+	if (!loop->ops->stream_start)
+		return -EOPNOTSUPP;
+	if (!io->active)
+		return -EINVAL;
+	if ((rc = loop->ops->stream_start(loop->backend, io)) < 0)
+		return rc;
+	io->stream_fn = fn;
+	return 0;
+}
+
+int loop_stream_send(loop_t *loop, loop_io_t *io, const void *buf, size_t len)
+{
+	if (!io->stream_fn)
+		return -EINVAL;
+	return loop->ops->stream_send(loop->backend, io, buf, len);
+}
+
+const char *loop_backend_name(const loop_t *loop)
+{
+	return loop->ops->name;
+}
+
+void loop_io_stats(const loop_t *loop, loop_io_stats_t *out)
+{
+	loop->ops->stats(loop->backend, out);
+	out->fallback_loops = loop->fell_back;
 }
 
 /* ---- timers: a binary min-heap keyed by deadline, each timer knowing its own slot ---- */
@@ -297,8 +352,8 @@ static uint64_t poll_timeout(const loop_t *loop)
 int loop_run(loop_t *loop)
 {
 	while (!loop->stopping) {
-		int n = loop_backend_poll(loop->backend, poll_timeout(loop), loop->fired,
-		                          LOOP_MAX_EVENTS);
+		int n = loop->ops->poll(loop->backend, poll_timeout(loop), loop->fired,
+		                        LOOP_MAX_EVENTS);
 
 		if (n < 0)
 			return n;
@@ -307,7 +362,11 @@ int loop_run(loop_t *loop)
 		for (loop->fired_pos = 0; loop->fired_pos < n;) {
 			loop_fired_t *f = &loop->fired[loop->fired_pos++];
 
-			if (f->io)
+			if (!f->io)
+				continue;
+			if (f->stream_kind)
+				f->io->stream_fn(loop, f->io, f->stream_kind, f->res, f->data);
+			else
 				f->io->fn(loop, f->io, f->events);
 		}
 		loop->fired_len = 0;

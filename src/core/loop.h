@@ -1,5 +1,7 @@
 /* loop: one event loop per thread — I/O readiness on file descriptors, timers on a min-heap,
- * and a thread-safe wake-up. The readiness backend (epoll on Linux) sits behind loop_backend.h.
+ * and a thread-safe wake-up. The I/O backend, io_uring or epoll, is chosen at run time
+ * (loop_io_choose) and sits behind loop_backend.h; io_uring also offers completion-based
+ * streams (loop_stream_*), where a connected socket's bytes are delivered as they arrive.
  *
  * Handles are caller-owned and long-lived (libuv's idea): a loop_io_t or loop_timer_t is
  * embedded in the caller's object and must stay valid until it is stopped. */
@@ -7,6 +9,7 @@
 #define SURGE_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct loop loop_t;
@@ -21,6 +24,13 @@ enum loop_events {
 };
 
 typedef void (*loop_io_fn)(loop_t *loop, loop_io_t *io, uint32_t events);
+enum loop_stream_kind {
+	LOOP_STREAM_DATA = 1, /* res bytes at data (> 0), 0 the peer's EOF, or -errno */
+	LOOP_STREAM_SENT = 2, /* res bytes of the send were taken, or -errno */
+};
+/* A stream's event: data is valid only during the call. */
+typedef void (*loop_stream_fn)(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                               const char *data);
 typedef void (*loop_timer_fn)(loop_t *loop, loop_timer_t *timer);
 typedef void (*loop_wake_fn)(loop_t *loop, void *ctx);
 
@@ -30,6 +40,8 @@ struct loop_io {
 	bool active;
 	loop_io_fn fn;
 	void *ctx;
+	loop_stream_fn stream_fn; /* set while the handle is a stream */
+	uint32_t backend_slot;    /* the backend's own (io_uring: its slot) */
 };
 
 struct loop_timer {
@@ -50,6 +62,30 @@ struct loop_timer {
 /* How many expired timers one iteration runs before polling I/O again. */
 #define LOOP_MAX_TIMERS_PER_TURN 4096
 
+/* ---- which backend: process-wide, chosen once before loops are made ---- */
+enum loop_io_choice { LOOP_IO_AUTO, LOOP_IO_URING, LOOP_IO_EPOLL };
+
+/* "auto", "uring" (or "io_uring"), "epoll": 0, or -EINVAL. */
+int loop_io_parse(const char *text, enum loop_io_choice *out);
+/* Chooses what every loop_new() after it uses. AUTO: io_uring when a ring with what the loop
+ * needs can be set up here (kernel >= 5.11, not forbidden by seccomp or
+ * io_uring_disabled), else epoll, the reason kept for loop_io_fallback(). URING: -errno when
+ * io_uring cannot be used, its reason in why. Without a call, loop_new() chooses as AUTO. */
+int loop_io_choose(enum loop_io_choice choice, char *why, size_t why_len);
+/* "io_uring" or "epoll": what loops made now use. */
+const char *loop_io_backend(void);
+/* Why AUTO chose epoll ("io_uring_setup: Operation not permitted"); "" when it did not. */
+const char *loop_io_fallback(void);
+
+/* What a loop's backend counted: its turns, and the bounds it met (io_uring only). */
+typedef struct loop_io_stats {
+	uint64_t turns;           /* waits for events */
+	uint64_t sq_full_submits; /* a turn's requests filled the submission queue */
+	uint64_t recv_no_buffer;  /* a stream's receive found no provided buffer free */
+	uint64_t cq_overflow;     /* completions the kernel had to hold back (not lost) */
+	uint64_t fallback_loops;  /* loops made with epoll because io_uring failed for them */
+} loop_io_stats_t;
+
 loop_t *loop_new(void);
 void loop_free(loop_t *loop);
 
@@ -59,6 +95,19 @@ int loop_io_update(loop_t *loop, loop_io_t *io, uint32_t events);
 /* Stops watching; pending events for this handle in the current batch are discarded,
  * so the owner may free it (or close the fd) right after. */
 void loop_io_stop(loop_t *loop, loop_io_t *io);
+
+/* Completion-based streams (io_uring): a started handle on a connected socket becomes a
+ * stream: its bytes come to fn as they arrive (no readiness events any more; loop_io_update
+ * does nothing), and loop_stream_send hands a whole buffer to the kernel, one send at a time,
+ * buf living until its LOOP_STREAM_SENT. The socket is left blocking (the kernel waits, the
+ * loop does not). -EOPNOTSUPP where the backend has no streams (epoll): read and write on
+ * readiness instead. loop_io_stop ends a stream like any handle. */
+bool loop_stream_supported(const loop_t *loop);
+int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn);
+int loop_stream_send(loop_t *loop, loop_io_t *io, const void *buf, size_t len);
+/* This loop's backend ("io_uring" or "epoll") and its counts. */
+const char *loop_backend_name(const loop_t *loop);
+void loop_io_stats(const loop_t *loop, loop_io_stats_t *out);
 
 void loop_timer_init(loop_timer_t *t, loop_timer_fn fn, void *ctx);
 /* (Re)schedules t at the absolute monotonic time when_ns. */

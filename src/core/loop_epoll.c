@@ -1,5 +1,6 @@
-/* loop_epoll: the Linux readiness backend. Level-triggered, so a callback that stops early
- * (its per-event budget spent) is simply called again on the next turn. */
+/* loop_epoll: the Linux readiness backend, and the fallback when io_uring cannot be used.
+ * Level-triggered, so a callback that stops early (its per-event budget spent) is simply
+ * called again on the next turn. */
 #include "core/loop_backend.h"
 
 #include <errno.h>
@@ -9,33 +10,34 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-struct loop_backend {
+typedef struct epoll_backend {
 	int epfd;
 	bool no_pwait2; /* kernels before 5.11: millisecond epoll_wait only */
 	struct epoll_event events[LOOP_MAX_EVENTS];
-};
+	uint64_t turns;
+} epoll_backend_t;
 
-const char *loop_backend_name(void)
+static void *epoll_backend_create(int *err)
 {
-	return "epoll";
-}
+	epoll_backend_t *b = calloc(1, sizeof(*b));
 
-loop_backend_t *loop_backend_new(void)
-{
-	loop_backend_t *b = calloc(1, sizeof(*b));
-
-	if (!b)
+	if (!b) {
+		*err = -ENOMEM;
 		return NULL;
+	}
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b->epfd < 0) {
+		*err = -errno;
 		free(b);
 		return NULL;
 	}
 	return b;
 }
 
-void loop_backend_free(loop_backend_t *b)
+static void epoll_backend_destroy(void *v)
 {
+	epoll_backend_t *b = v;
+
 	if (!b)
 		return;
 	close(b->epfd);
@@ -48,27 +50,32 @@ static uint32_t to_epoll(uint32_t events)
 	       (events & LOOP_WRITE ? EPOLLOUT : 0) | (events & LOOP_PEER_CLOSED ? EPOLLRDHUP : 0);
 }
 
-int loop_backend_add(loop_backend_t *b, loop_io_t *io, uint32_t events)
+static int epoll_backend_add(void *v, loop_io_t *io, uint32_t events)
 {
+	epoll_backend_t *b = v;
 	struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
 
 	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0 ? -errno : 0;
 }
 
-int loop_backend_modify(loop_backend_t *b, loop_io_t *io, uint32_t events)
+static int epoll_backend_modify(void *v, loop_io_t *io, uint32_t events)
 {
+	epoll_backend_t *b = v;
 	struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
 
 	return epoll_ctl(b->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0 ? -errno : 0;
 }
 
-void loop_backend_remove(loop_backend_t *b, loop_io_t *io)
+static void epoll_backend_remove(void *v, loop_io_t *io)
 {
+	epoll_backend_t *b = v;
+
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 }
 
-int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fired, int max)
+static int epoll_backend_poll(void *v, uint64_t timeout_ns, loop_fired_t *fired, int max)
 {
+	epoll_backend_t *b = v;
 	struct timespec ts, *tsp = NULL;
 	int n;
 
@@ -103,8 +110,26 @@ int loop_backend_poll(loop_backend_t *b, uint64_t timeout_ns, loop_fired_t *fire
 			out |= LOOP_WRITE;
 		if (e & (EPOLLERR | EPOLLHUP))
 			out |= LOOP_HUP | LOOP_READ | LOOP_WRITE;
-		fired[i].io = b->events[i].data.ptr;
-		fired[i].events = out;
+		fired[i] = (loop_fired_t){.io = b->events[i].data.ptr, .events = out};
 	}
+	b->turns++;
 	return n;
 }
+
+static void epoll_backend_stats(void *v, loop_io_stats_t *out)
+{
+	const epoll_backend_t *b = v;
+
+	*out = (loop_io_stats_t){.turns = b->turns};
+}
+
+const loop_backend_ops_t loop_epoll_ops = {
+    .name = "epoll",
+    .create = epoll_backend_create,
+    .destroy = epoll_backend_destroy,
+    .add = epoll_backend_add,
+    .modify = epoll_backend_modify,
+    .remove = epoll_backend_remove,
+    .poll = epoll_backend_poll,
+    .stats = epoll_backend_stats,
+};

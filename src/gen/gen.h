@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/hist.h"
+#include "core/loop.h"
 #include "core/name_index.h"
 #include "core/url.h"
 #include "gen/deal.h"
@@ -119,7 +120,7 @@ typedef struct gen_config {
 	bool until_stopped;
 	uint64_t timeout_ns; /* per request, and per connect */
 	bool insecure;       /* https: skip certificate verification */
-	bool idle_poll;      /* --idle-poll: asked, and then whether the CPU latency request holds */
+	bool idle_poll; /* --idle-poll: asked, and then whether the CPU latency request holds */
 
 	/* The load's shape. Closed model: `connections` users, or users following `schedule`.
 	 * Open model: arrivals at `schedule`'s rate (per second), each with an intended send
@@ -417,6 +418,10 @@ typedef struct gen_result {
 	uint64_t max_rss_bytes;
 	uint32_t threads;
 	uint32_t connections;
+	/* the threads' event loops: their backend (of the first thread: with --io auto a loop
+	 * whose ring fails uses epoll, counted in io.fallback_loops) and their counts summed */
+	const char *io_backend;
+	loop_io_stats_t io;
 	char driver_error[512]; /* why the driver (scenario) could not start; "" when it did */
 	gen_marker_t *markers;  /* the changes accepted (gen_steer), in order; NULL: none */
 	uint32_t marker_count;

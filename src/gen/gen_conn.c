@@ -1,7 +1,9 @@
 /* gen_conn: one client connection — connect, (TLS), write the request (the run's prebuilt
  * one, or its driver's), parse the response, record it, then hand the connection to the
  * driver or the load model's ops (gen_internal.h), which say whether it goes again.
- * Steady state costs one write and one read per request: no epoll_ctl, no allocation. */
+ * Steady state costs one write and one read per request: no epoll_ctl, no allocation; on an
+ * io_uring loop a plain connection is a stream (below), and a request costs no system call
+ * of its own. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,9 @@
 #define RETRY_MAX_NS (1 * NS_PER_S)
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
+static void conn_on_stream(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                           const char *data);
+static void stream_write(gen_conn_t *c);
 static void conn_on_timer(loop_t *loop, loop_timer_t *timer);
 static void conn_next(gen_conn_t *c);
 static void pipe_start(gen_conn_t *c);
@@ -131,6 +136,7 @@ void gen_conn_close(gen_conn_t *c)
 	close(c->fd);
 	c->fd = -1;
 	c->thread->open_conns--;
+	c->send_out = c->send_stale = false; /* the stop took the stream's send with it */
 	c->state = CONN_IDLE;
 	c->pipe_len = 0; /* what was out is counted by whoever closed it */
 }
@@ -190,11 +196,35 @@ static enum gen_error_kind io_error_kind(const gen_conn_t *c, ssize_t rc)
 	return gen_error_kind_of((int)rc, GEN_ERR_RESET);
 }
 
+/* The request is all written: now its answer is awaited. */
+static void conn_written(gen_conn_t *c)
+{
+	gen_thread_t *t = c->thread;
+
+	t->interval_counters.bytes_out += c->out_len;
+	t->named.endpoints[c->endpoint]->counters.bytes_out += c->out_len;
+	c->state = CONN_READING;
+	/* records read ahead while it wrote (conn_read's spent budget) still want their turn */
+	loop_io_update(t->loop, &c->io,
+	               c->tls && tls_buffered(c->tls) ? LOOP_READ | LOOP_WRITE : LOOP_READ);
+	if (c->pipe_sent)
+		pipe_continue(c); /* answers may have come while it wrote: top up */
+}
+
 static void conn_write(gen_conn_t *c)
 {
 	gen_thread_t *t = c->thread;
 	const buf_t *req = c->request;
 
+	if (c->io.stream_fn) {
+		/* a send still out is an earlier request's (answered before it was all taken):
+		 * this one's follows its end */
+		if (c->send_out)
+			c->send_stale = true;
+		else
+			stream_write(c);
+		return;
+	}
 	while (c->written < c->out_len) {
 		ssize_t n = c->tls
 		                ? tls_write(c->tls, req->data + c->written, c->out_len - c->written)
@@ -211,14 +241,7 @@ static void conn_write(gen_conn_t *c)
 			return;
 		}
 	}
-	t->interval_counters.bytes_out += c->out_len;
-	t->named.endpoints[c->endpoint]->counters.bytes_out += c->out_len;
-	c->state = CONN_READING;
-	/* records read ahead while it wrote (conn_read's spent budget) still want their turn */
-	loop_io_update(t->loop, &c->io,
-	               c->tls && tls_buffered(c->tls) ? LOOP_READ | LOOP_WRITE : LOOP_READ);
-	if (c->pipe_sent)
-		pipe_continue(c); /* answers may have come while it wrote: top up */
+	conn_written(c);
 }
 
 static void conn_send(gen_conn_t *c)
@@ -310,7 +333,10 @@ static void conn_complete(gen_conn_t *c, bool trailing_bytes)
 		return;
 	}
 	record_response(c, clock_now_ns());
-	if (!c->parser.keep_alive || ++c->conn_requests == c->thread->run->cfg.new_conn_every)
+	/* answered while its stream's send was still out (an early answer, a 413 before the body
+	 * was taken): the rest of the request has no place on this connection any more */
+	if (!c->parser.keep_alive || ++c->conn_requests == c->thread->run->cfg.new_conn_every ||
+	    c->send_out)
 		gen_conn_close(c);
 	c->state = CONN_IDLE;
 	conn_next(c);
@@ -562,6 +588,10 @@ static void conn_connected(gen_conn_t *c)
 	c->failures = 0;
 	c->conn_requests = 0;
 	loop_io_update(t->loop, &c->io, LOOP_READ);
+	/* plain HTTP on io_uring: a stream (TLS stays on readiness: OpenSSL reads the socket);
+	 * when the stream cannot start the connection simply stays on readiness */
+	if (!c->tls && loop_stream_supported(t->loop))
+		loop_stream_start(t->loop, &c->io, conn_on_stream);
 	conn_send(c);
 }
 
@@ -621,6 +651,55 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 	case CONN_PARKED: conn_read(c); break; /* EOF or stray bytes on a kept-alive connection */
 	case CONN_DONE: break;
 	}
+}
+
+/* ---- a stream (io_uring): the request handed to the kernel whole, the answer's bytes
+ * delivered as they come, each in a buffer of the loop's that is ours during the call ---- */
+
+static void stream_write(gen_conn_t *c)
+{
+	int rc = loop_stream_send(c->thread->loop, &c->io, c->request->data + c->written,
+	                          c->out_len - c->written);
+
+	if (rc < 0) {
+		fail(c, io_error_kind(c, rc));
+		return;
+	}
+	c->send_out = true;
+}
+
+static void conn_on_stream(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                           const char *data)
+{
+	gen_conn_t *c = io->ctx;
+
+	if (kind == LOOP_STREAM_DATA) {
+		if (res > 0)
+			conn_feed(c, data, (size_t)res);
+		else if (res == 0)
+			conn_eof(c);
+		else
+			fail(c, io_error_kind(c, res));
+		return;
+	}
+	c->send_out = false;
+	if (c->send_stale) { /* an earlier request's send: now the current one's */
+		c->send_stale = false;
+		if (c->state == CONN_WRITING)
+			stream_write(c);
+		return;
+	}
+	if (c->state != CONN_WRITING)
+		return;
+	if (res <= 0) {
+		fail(c, io_error_kind(c, res < 0 ? res : -EPIPE));
+		return;
+	}
+	c->written += (size_t)res;
+	if (c->written < c->out_len)
+		stream_write(c);
+	else
+		conn_written(c);
 }
 
 static void conn_on_timer(loop_t *loop, loop_timer_t *timer)

@@ -100,6 +100,8 @@ struct gen_conn {
 	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
 	uint64_t sent_ns;     /* when the request's first byte was written */
 	bool retire;          /* closed model, users leaving: park after this request */
+	bool send_out;        /* a stream's send is in the kernel (io_uring) */
+	bool send_stale;      /* ... and it is an earlier request's: the current one's follows */
 	uint64_t received;    /* response bytes seen for the current request */
 	http_response_parser_t parser;
 	const buf_t *request; /* what this connection sends: the run's, or its user's */

@@ -689,6 +689,18 @@ int gen_finish(gen_run_t *run, gen_result_t *out)
 			gen_result_free(out);
 			return -ENOMEM;
 		}
+		if (t->loop) {
+			loop_io_stats_t s;
+
+			loop_io_stats(t->loop, &s);
+			if (!out->io_backend)
+				out->io_backend = loop_backend_name(t->loop);
+			out->io.turns += s.turns;
+			out->io.sq_full_submits += s.sq_full_submits;
+			out->io.recv_no_buffer += s.recv_no_buffer;
+			out->io.cq_overflow += s.cq_overflow;
+			out->io.fallback_loops += s.fallback_loops;
+		}
 		hist_merge(out->latency, t->latency);
 		hist_merge(out->service, t->service);
 		hist_merge(out->sched_lag, t->sched_lag);

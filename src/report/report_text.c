@@ -3,6 +3,7 @@
  * result (result/result.h), so any result (a run's, a decoded or merged document's) prints
  * alike. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,9 +367,20 @@ int report_text(const result_t *r, buf_t *out)
 	report_text_advice(out, r);
 	buf_printf(out,
 	           "\n  generator  %.2f CPU-s (%.0f requests per CPU-second), max RSS "
-	           "%.1f MiB, busiest thread %.0f%% CPU\n",
+	           "%.1f MiB, busiest thread %.0f%% CPU%s%s\n",
 	           g->cpu_s, g->cpu_s > 0 ? requests / g->cpu_s : 0, g->max_rss_bytes / 1048576.0,
-	           g->thread_cpu_max * 100);
+	           g->thread_cpu_max * 100, g->io[0] ? ", I/O " : "", g->io);
+	if (g->io_fallback[0])
+		buf_printf(out, "  generator  I/O epoll: io_uring could not be used (%s)\n",
+		           g->io_fallback);
+	if (g->io_recv_no_buffer || g->io_sq_full_submits || g->io_cq_overflow ||
+	    g->io_fallback_loops)
+		buf_printf(out,
+		           "  generator  I/O bounds met: %" PRIu64
+		           " receives found no buffer, %" PRIu64 " full submission queues, %" PRIu64
+		           " completions held back, %" PRIu64 " loops on epoll\n",
+		           g->io_recv_no_buffer, g->io_sq_full_submits, g->io_cq_overflow,
+		           g->io_fallback_loops);
 	free(h);
 	return buf_error(out); /* any append that failed, not only the last */
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/loop.h"
 #include "core/version.h"
 #include "gen/gen_groups.h"
 
@@ -97,6 +98,12 @@ static int convert_generator(result_t *r, const gen_result_t *g)
 
 	o->cpu_s = g->cpu_s;
 	o->max_rss_bytes = g->max_rss_bytes;
+	snprintf(o->io, sizeof(o->io), "%s", g->io_backend ? g->io_backend : loop_io_backend());
+	snprintf(o->io_fallback, sizeof(o->io_fallback), "%s", loop_io_fallback());
+	o->io_recv_no_buffer = g->io.recv_no_buffer;
+	o->io_sq_full_submits = g->io.sq_full_submits;
+	o->io_cq_overflow = g->io.cq_overflow;
+	o->io_fallback_loops = g->io.fallback_loops;
 	o->threads = g->threads;
 	o->connections = g->connections;
 	o->thread_cpu_max = g->thread_cpu_max;

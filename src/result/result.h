@@ -203,6 +203,11 @@ typedef struct result_generator {
 	bool saturated;
 	gen_saturation_t saturation;
 	int64_t saturation_shard; /* a merge: the index of the shard it came from; -1: none */
+	/* the event loops' I/O backend ("" when a document had none), why --io auto did not use
+	 * io_uring ("" when it did), and the bounds the loops met */
+	char io[16];
+	char io_fallback[160];
+	uint64_t io_recv_no_buffer, io_sq_full_submits, io_cq_overflow, io_fallback_loops;
 } result_generator_t;
 
 /* What hitting a bound cost, so it is never silent. */

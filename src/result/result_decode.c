@@ -524,6 +524,7 @@ static int read_generator(result_t *r, const json_t *doc)
 	const json_t *g = result_doc_object(doc, "generator"), *v;
 	const json_t *sat = result_doc_object(g, "saturation");
 	const json_t *cpu = result_doc_array(g, "thread_cpu");
+	const json_t *io = result_doc_object(g, "io");
 	result_generator_t *o = &r->generator;
 	size_t i;
 
@@ -543,6 +544,15 @@ static int read_generator(result_t *r, const json_t *doc)
 	o->sched_lag_p99_us = (int64_t)result_doc_count(g, "sched_lag_p99_us", 0);
 	o->sched_lag_max_us = (int64_t)result_doc_count(g, "sched_lag_max_us", 0);
 	o->saturated = result_doc_bool(g, "saturated", false);
+	if (io) {
+		snprintf(o->io, sizeof(o->io), "%s", result_doc_string(io, "backend", ""));
+		snprintf(o->io_fallback, sizeof(o->io_fallback), "%s",
+		         result_doc_string(io, "fallback", ""));
+		o->io_fallback_loops = result_doc_count(io, "fallback_loops", 0);
+		o->io_recv_no_buffer = result_doc_count(io, "recv_no_buffer", 0);
+		o->io_sq_full_submits = result_doc_count(io, "sq_full_submits", 0);
+		o->io_cq_overflow = result_doc_count(io, "cq_overflow", 0);
+	}
 	if (sat) {
 		const char *name = result_doc_string(sat, "criterion", "");
 

@@ -173,12 +173,23 @@ static const field_t assessment_f[] = {{"verdict", K_STRING, NULL},
                                        {"aborted", K_BOOL, NULL},
                                        END};
 
-static const field_t generator_f[] = {
-    {"cpu_s", K_NUMBER, NULL},           {"max_rss_bytes", K_COUNT, NULL},
-    {"threads", K_COUNT, NULL},          {"connections", K_COUNT, NULL},
-    {"thread_cpu_max", K_NUMBER, NULL},  {"thread_cpu", K_ARRAY, number_f},
-    {"sched_lag_p99_us", K_COUNT, NULL}, {"sched_lag_max_us", K_COUNT, NULL},
-    {"saturated", K_BOOL, NULL},         END};
+static const field_t generator_io_f[] = {
+    /* fallback: a string, or null when io_uring was used (unknown members pass) */
+    {"backend", K_STRING, NULL},       {"fallback_loops", K_COUNT, NULL},
+    {"recv_no_buffer", K_COUNT, NULL}, {"sq_full_submits", K_COUNT, NULL},
+    {"cq_overflow", K_COUNT, NULL},    END};
+
+static const field_t generator_f[] = {{"cpu_s", K_NUMBER, NULL},
+                                      {"max_rss_bytes", K_COUNT, NULL},
+                                      {"threads", K_COUNT, NULL},
+                                      {"connections", K_COUNT, NULL},
+                                      {"thread_cpu_max", K_NUMBER, NULL},
+                                      {"thread_cpu", K_ARRAY, number_f},
+                                      {"sched_lag_p99_us", K_COUNT, NULL},
+                                      {"sched_lag_max_us", K_COUNT, NULL},
+                                      {"saturated", K_BOOL, NULL},
+                                      {"io", K_OBJECT, generator_io_f},
+                                      END};
 
 static const field_t tls_f[] = {
     {"handshakes", K_COUNT, NULL},    {"resumed", K_COUNT, NULL},

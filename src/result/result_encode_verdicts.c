@@ -182,5 +182,21 @@ void result_encode_generator(enc_t *e)
 	jsonw_key(w, "saturated");
 	jsonw_bool(w, g->saturated);
 	write_saturation(w, g);
+	if (g->io[0]) {
+		jsonw_key(w, "io");
+		jsonw_object_begin(w);
+		jsonw_key(w, "backend");
+		jsonw_string(w, g->io);
+		jsonw_key(w, "fallback");
+		if (g->io_fallback[0])
+			jsonw_string(w, g->io_fallback);
+		else
+			jsonw_null(w);
+		key_count(w, "fallback_loops", g->io_fallback_loops);
+		key_count(w, "recv_no_buffer", g->io_recv_no_buffer);
+		key_count(w, "sq_full_submits", g->io_sq_full_submits);
+		key_count(w, "cq_overflow", g->io_cq_overflow);
+		jsonw_object_end(w);
+	}
 	jsonw_object_end(w);
 }

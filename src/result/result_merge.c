@@ -5,6 +5,7 @@
  * generators' own figures combined. Merging into an empty result copies. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "result/result.h"
@@ -306,6 +307,17 @@ static int merge_generator(result_t *into, const result_t *from, uint64_t shard)
 	g->threads += f->threads;
 	g->connections += f->connections;
 	g->thread_cpu_max = fmax(g->thread_cpu_max, f->thread_cpu_max);
+	/* shards on different backends say so ("mixed"); the first reason for epoll is kept */
+	if (!g->io[0])
+		memcpy(g->io, f->io, sizeof(g->io));
+	else if (f->io[0] && strcmp(g->io, f->io) != 0)
+		snprintf(g->io, sizeof(g->io), "mixed");
+	if (!g->io_fallback[0])
+		memcpy(g->io_fallback, f->io_fallback, sizeof(g->io_fallback));
+	g->io_fallback_loops += f->io_fallback_loops;
+	g->io_recv_no_buffer += f->io_recv_no_buffer;
+	g->io_sq_full_submits += f->io_sq_full_submits;
+	g->io_cq_overflow += f->io_cq_overflow;
 	if (f->thread_cpu_count) {
 		size_t old = g->thread_cpu_count * sizeof(*cpu);
 

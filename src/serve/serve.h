@@ -43,6 +43,7 @@ typedef struct serve_config {
 
 	/* dependencies: embedded by default, real services when configured */
 	const char *role; /* "default", or "downstream" (serves only the downstream API) */
+	const char *io;   /* the loops' I/O backend: "auto", "uring" or "epoll" (cli chooses it) */
 	const char *downstream_url; /* DOWNSTREAM_SERVICE_URL; NULL = this process itself */
 	const char *database_url;   /* DATABASE_URL: postgresql://...; NULL = SQLite */
 	const char *sqlite_path;    /* SQLite file, or ":memory:" (default: <data-dir>/surge.db) */

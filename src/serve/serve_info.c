@@ -2,6 +2,7 @@
  * the Kubernetes ones), the readiness switch, and /metrics. */
 #include <string.h>
 
+#include "core/loop.h"
 #include "core/version.h"
 #include "core/clock.h"
 #include "core/units.h"
@@ -25,6 +26,13 @@ static void info(serve_request_t *r)
 	jsonw_double(&w, (clock_wall_ns() - serve_state.start_wall_ns) / 1e9, 3);
 	jsonw_key(&w, "workers");
 	jsonw_uint(&w, serve_state.worker_count);
+	jsonw_key(&w, "io");
+	jsonw_string(&w, loop_io_backend());
+	jsonw_key(&w, "io_fallback");
+	if (*loop_io_fallback())
+		jsonw_string(&w, loop_io_fallback());
+	else
+		jsonw_null(&w);
 	jsonw_key(&w, "chaos");
 	jsonw_bool(&w, serve_state.cfg->chaos);
 	jsonw_key(&w, "endpoints");

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/echo.h"
 #include "core/heap.h"
+#include "core/loop.h"
 #include "core/net.h"
 #include "serve/serve_internal.h"
 
@@ -35,6 +36,7 @@ void serve_config_defaults(serve_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->host, sizeof(cfg->host), "0.0.0.0");
 	cfg->port = 8080;
+	cfg->io = "auto";
 	cfg->workers = cpus > 0 ? (uint32_t)cpus : 1;
 	cfg->max_connections = 10000;
 	cfg->max_header_bytes = 16 * 1024;
@@ -438,8 +440,11 @@ int serve_run(const serve_config_t *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	format_listen(cfg, where, sizeof(where));
-	serve_log_event(SERVE_LOG_INFO, "listening", "%s://%s/ with %u workers",
-	                serve_state.tls ? "https" : "http", where, cfg->workers);
+	/* the backend, and why not io_uring when --io auto fell back */
+	serve_log_event(SERVE_LOG_INFO, "listening", "%s://%s/ with %u workers, I/O %s%s%s%s",
+	                serve_state.tls ? "https" : "http", where, cfg->workers, loop_io_backend(),
+	                *loop_io_fallback() ? " (io_uring: " : "", loop_io_fallback(),
+	                *loop_io_fallback() ? ")" : "");
 	/* the main thread waits for the signal to stop, and meanwhile gives the memory the
 	 * workers freed back to the system (core/heap.h): a burst is not kept for life */
 	do {

@@ -10,6 +10,7 @@
 
 #include "core/version.h"
 #include "core/clock.h"
+#include "core/loop.h"
 #include "core/prom_write.h"
 #include "serve/serve_internal.h"
 
@@ -313,6 +314,11 @@ int serve_metrics_render(buf_t *out)
 	    out, "surge_workers", "gauge",
 	    "Worker threads (--workers), one event loop each: the most cores requests can use.",
 	    (double)serve_state.worker_count);
+	prom_family(out, "surge_io_backend_info", "gauge",
+	            "The workers' event-loop I/O backend: io_uring, or epoll (--io, $SURGE_IO).");
+	buf_append_str(out, "surge_io_backend_info{backend=\"");
+	prom_label_value(out, loop_io_backend());
+	buf_append_str(out, "\"} 1\n");
 	prom_family(out, "surge_build_info", "gauge", "Build information.");
 	buf_append_str(out, "surge_build_info{version=\"");
 	prom_label_value(out, surge_version);
