@@ -326,11 +326,11 @@ int report_text(const result_t *r, buf_t *out)
 		           r->shards ? "" : "\nsurge run", c->scenario, c->url ? c->url : "",
 		           r->duration_s, (unsigned long long)g->threads,
 		           (unsigned long long)g->connections);
-	else
+	else /* HTTP/2: the engine's connections are streams; the TCP connections are config's */
 		buf_printf(out, "%s %s %s — %.2fs, %llu threads, %llu connections, ",
 		           r->shards ? "" : "\nsurge run", c->method ? c->method : "GET",
 		           c->url ? c->url : "", r->duration_s, (unsigned long long)g->threads,
-		           (unsigned long long)g->connections);
+		           (unsigned long long)(c->streams ? c->connections : g->connections));
 	put_model(out, c);
 	buf_printf(out, "%s\n", r->interrupted ? " (interrupted)" : "");
 	put_distributed(out, &r->distributed);
