@@ -173,10 +173,12 @@ static void copy_string(char *dst, size_t len, const char *src)
 
 /* What a run was of, as its document says it: the target, method, scenario, load model,
  * requests in flight per connection (a document without `pipeline` is of one at a time) and
- * the protocol with its streams per connection (a document without `protocol`: HTTP/1.1). */
-#define CONFIG_KEYS 7
+ * the protocol with its streams per connection (a document without `protocol`: HTTP/1.1) and
+ * the requests a connection carried before a new one (without `new_conn_every`: as many as the
+ * server allowed, "keep-alive"): a handshake per request is another load. */
+#define CONFIG_KEYS 8
 static void config_values(const result_config_t *c, const char *v[CONFIG_KEYS], char *pipeline,
-                          char *streams, size_t len)
+                          char *streams, char *every, size_t len)
 {
 	bool tls = c->url && strncmp(c->url, "https:", 6) == 0;
 
@@ -189,20 +191,26 @@ static void config_values(const result_config_t *c, const char *v[CONFIG_KEYS], 
 	v[5] = !c->streams ? "http/1.1" : tls ? "h2" : "h2c";
 	snprintf(streams, len, "%llu", c->streams ? (unsigned long long)c->streams : 1ULL);
 	v[6] = streams;
+	if (c->new_conn_every)
+		snprintf(every, len, "%llu", (unsigned long long)c->new_conn_every);
+	else
+		snprintf(every, len, "keep-alive");
+	v[7] = every;
 }
 
 /* A difference in what the two runs were of is listed in out ("config.url 'http://a/' vs
  * 'http://b/'", values cut at 200 characters). */
 static void find_mismatch(const result_t *base, const result_t *next, char *out, size_t len)
 {
-	static const char *const keys[CONFIG_KEYS] = {"url",      "method",   "scenario", "model",
-	                                              "pipeline", "protocol", "streams"};
+	static const char *const keys[CONFIG_KEYS] = {"url",     "method",        "scenario",
+	                                              "model",   "pipeline",      "protocol",
+	                                              "streams", "new_conn_every"};
 	const char *a[CONFIG_KEYS], *b[CONFIG_KEYS];
-	char pa[24], pb[24], sa[24], sb[24];
+	char pa[24], pb[24], sa[24], sb[24], ea[24], eb[24];
 	size_t used = 0;
 
-	config_values(&base->config, a, pa, sa, sizeof(pa));
-	config_values(&next->config, b, pb, sb, sizeof(pb));
+	config_values(&base->config, a, pa, sa, ea, sizeof(pa));
+	config_values(&next->config, b, pb, sb, eb, sizeof(pb));
 	out[0] = '\0';
 	for (size_t k = 0; k < CONFIG_KEYS; k++) {
 		int n;

@@ -371,6 +371,7 @@ static void describe(const json_t *v, char *out, size_t len)
 		snprintf(out, len, "%s", text);
 	}
 	free(text);
+	echo_controls(out, len); /* JSON text escapes the C0 controls, not DEL (0x7f) */
 }
 
 static int fail_value(check_t *c, kind_t k, const json_t *v)

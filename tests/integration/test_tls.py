@@ -149,6 +149,23 @@ def test_merge_and_report_carry_the_handshakes():
     assert p.returncode == 0 and want in p.stdout, (p.returncode, p.stdout, p.stderr)
 
 
+def test_compare_says_when_connections_were_renewed_differently():
+    """A run with a handshake every 10 requests against a keep-alive one measured another
+    load: compare says so (config.new_conn_every '10' vs 'keep-alive'); two alike do not."""
+    d = tempfile.mkdtemp(prefix="surge-tls-compare-")
+    paths = {k: os.path.join(d, f"{k}.json") for k in ("every10", "every10b", "keepalive")}
+    with Nginx(tls=True) as ngx:
+        for name, extra in (("every10", ["--new-conn-every", "10"]),
+                            ("every10b", ["--new-conn-every", "10"]), ("keepalive", [])):
+            r = surge("run", "-q", "-k", "-c", "2", "-t", "1", "-n", "40", *extra, "--json",
+                      paths[name], ngx.url("/"))
+            assert r.returncode == 0, r.stderr
+    p = surge("compare", paths["every10"], paths["keepalive"])
+    assert "config.new_conn_every '10' vs 'keep-alive'" in p.stderr, p.stderr
+    p = surge("compare", paths["every10"], paths["every10b"])
+    assert "new_conn_every" not in p.stderr, p.stderr
+
+
 def test_bad_values_exit_2():
     """Each is refused before the run with a line naming the option."""
     url = "https://127.0.0.1:1/"
@@ -168,4 +185,4 @@ if __name__ == "__main__":
           test_new_conn_every_resumes_as_nginx_witnesses,
           test_keep_alive_https_counts_one_handshake_per_connection,
           test_new_conn_every_over_plain_http, test_merge_and_report_carry_the_handshakes,
-          test_bad_values_exit_2])
+          test_compare_says_when_connections_were_renewed_differently, test_bad_values_exit_2])

@@ -64,6 +64,20 @@ TEST(fuzz_found_result_doc_parser_message_escapes_controls)
 	CHECK(strncmp(err, "r.json:1:1: ", 12) == 0 && strstr(err, "\\x7f"));
 }
 
+/* fuzz_result_pair found-del-in-a-value: a DEL (0x7f) in a string value the checker refuses
+ * was quoted raw in its message (JSON text escapes the C0 controls only). */
+TEST(fuzz_found_result_doc_check_message_escapes_del)
+{
+	static const char text[] = "{\"tool\":\"surge\",\"started_at\":\"2026-12-04T16:48:37.\x7f"
+	                           "904Z\"}";
+	char err[512];
+	json_t *doc = result_doc_parse("r.json", text, sizeof(text) - 1, err, sizeof(err));
+
+	CHECK(doc == NULL); /* the parse applies the check */
+	CHECK(!has_control(err));
+	CHECK(strncmp(err, "r.json: started_at: ", 20) == 0 && strstr(err, "\\x7f"));
+}
+
 /* fuzz_url found-bracket: a ']' in a host name, or a non-hex byte in an IPv6 literal, was
  * accepted, and the URL written back from the parts meant another host. */
 TEST(fuzz_found_url_brackets_only_around_ipv6)
