@@ -39,9 +39,10 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # The parsers and what they need, compiled once with the fuzzer's instrumentation into an
-# archive: each driver links only the objects it uses (no web assets, no serve).
+# archive: each driver links only the objects it uses (no web assets; serve for
+# fuzz_serve_h2, which drives a connection of it in process).
 FUZZ_LIB := $(sort $(wildcard src/core/*.c src/gen/*.c src/scenario/*.c src/report/*.c src/result/*.c \
-	      src/scrape/*.c src/dist/*.c)) src/serve/serve_dist.c \
+	      src/scrape/*.c src/dist/*.c src/serve/*.c)) \
 	    src/ui/ui_access.c src/ui/ui_control.c src/cli/cli_ui_control.c
 FUZZ_LIB := $(filter-out src/report/report_html.c,$(FUZZ_LIB))
 FUZZ_OBJ := $(FUZZ_LIB:%.c=$(BUILD)/fuzz/obj/%.o)
@@ -191,8 +192,12 @@ $(BUILD)/fuzz/libsurge-fuzz.a: $(FUZZ_OBJ)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libsurge-fuzz.a
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror \
-		-fsanitize=fuzzer,address,undefined -o $@ $< \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_EXTRA_$*) \
 		$(BUILD)/fuzz/libsurge-fuzz.a $(PKG_LIBS) -lm
+# serve's /apidocs serves embedded files: the one driver that links serve links them (data,
+# not instrumented)
+FUZZ_EXTRA_fuzz_serve_h2 := $(BUILD)/gen/web_assets.o
+$(BUILD)/fuzz/fuzz_serve_h2: $(BUILD)/gen/web_assets.o
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUDGET=$(FUZZ_BUDGET) BUILD=$(BUILD) tests/fuzz/run

@@ -176,6 +176,10 @@ int http_request_parse(const http_request_limits_t *limits, const char *buf, siz
                        http_request_t *r, size_t *head_len);
 /* The value of header `name` (case-insensitive), or an empty slice with p == NULL. */
 http_slice_t http_request_header(const http_request_t *r, const char *name);
+/* Whether the comma-separated list v (a header's value: "Upgrade, HTTP2-Settings") holds
+ * token, case-insensitive, blanks around the items ignored. An absent header (p == NULL) holds
+ * nothing. */
+bool http_list_has(http_slice_t v, const char *token);
 
 /* The reason phrase for a status code ("Not Found"); a generic one for unknown codes. */
 const char *http_reason(int status);

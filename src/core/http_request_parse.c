@@ -4,6 +4,7 @@
 #include "core/http_syntax.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* Status codes the head parser answers (r->error_status), and why:
  *   400  any syntax error: bad method token, request-target with a control, space or byte >= 0x80,
@@ -449,6 +450,27 @@ http_slice_t http_request_header(const http_request_t *r, const char *name)
 		if (name_eq(&r->header_names[i], name, want_len))
 			return r->header_values[i];
 	return (http_slice_t){0};
+}
+
+bool http_list_has(http_slice_t v, const char *token)
+{
+	size_t tlen = strlen(token);
+	/* an absent header is {NULL, 0}: NULL + 0 is undefined (fuzz_serve_h2 found it on every
+	 * HTTP/1.1 request without Upgrade) */
+	const char *p = v.p, *end = p ? p + v.len : NULL;
+
+	while (p && p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
+
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		while (stop > p && (stop[-1] == ' ' || stop[-1] == '\t'))
+			stop--;
+		if ((size_t)(stop - p) == tlen && strncasecmp(p, token, tlen) == 0)
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
 }
 
 /* ---- chunked request bodies ---- */

@@ -516,26 +516,6 @@ static enum step conn_answer(serve_conn_t *c)
 	return conn_send(c);
 }
 
-/* Whether the comma-separated list in v holds token (case-insensitive). */
-static bool list_has(http_slice_t v, const char *token)
-{
-	size_t tlen = strlen(token);
-	const char *p = v.p, *end = v.p + v.len;
-
-	while (p && p < end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
-
-		while (p < stop && (*p == ' ' || *p == '\t'))
-			p++;
-		while (stop > p && (stop[-1] == ' ' || stop[-1] == '\t'))
-			stop--;
-		if ((size_t)(stop - p) == tlen && strncasecmp(p, token, tlen) == 0)
-			return true;
-		p = comma ? comma + 1 : end;
-	}
-	return false;
-}
-
 /* An HTTP/1.1 request that asks to go on in HTTP/2 (RFC 7540 3.2: "Upgrade: h2c" with a
  * valid HTTP2-Settings): the connection switches and the request is answered as stream 1.
  * Not during a drain, nor with an interim response half-written, nor over TLS. */
@@ -547,7 +527,7 @@ static bool wants_h2c(const serve_conn_t *c, http_slice_t *settings)
 
 	/* h2c is HTTP/2 in clear text: over TLS, ALPN chooses (RFC 9113 3.1) */
 	if (c->tls || h->minor_version != 1 || c->continue_left || draining(c->w) ||
-	    !list_has(http_request_header(h, "upgrade"), "h2c"))
+	    !http_list_has(http_request_header(h, "upgrade"), "h2c"))
 		return false;
 	*settings = http_request_header(h, "http2-settings");
 	return settings->p &&

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/http.h"
 #include "core/url.h"
 #include "gen/schedule.h"
 #include "result/result_doc.h"
@@ -356,4 +357,23 @@ TEST(fuzz_found_scenario_error_quoting_its_path_still_names_the_file)
 	                          sizeof(err)));
 	CHECK(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':');
 	CHECK(strstr(err, ": not /tmp/surge-unit-") != NULL);
+}
+
+/* fuzz_serve_h2 found-http1-without-upgrade: every HTTP/1.1 request without an Upgrade header
+ * had its h2c check compute NULL + 0 on the absent header (undefined; clang's UBSan stops
+ * there, as `make asan` runs this test). An absent or empty list holds nothing; a present one
+ * its items, blanks and case aside. */
+TEST(fuzz_found_serve_h2_absent_upgrade_header_holds_no_token)
+{
+	static const char text[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+	const http_request_limits_t limits = {
+	    .max_request_line = 1024, .max_header_bytes = 1024, .max_headers = 16};
+	http_request_t r;
+	size_t head_len;
+
+	CHECK(http_request_parse(&limits, text, sizeof(text) - 1, &r, &head_len) == HTTP_DONE);
+	CHECK(!http_list_has(http_request_header(&r, "upgrade"), "h2c"));
+	CHECK(!http_list_has((http_slice_t){"", 0}, "h2c"));
+	CHECK(http_list_has((http_slice_t){"websocket , H2C", 15}, "h2c"));
+	CHECK(!http_list_has((http_slice_t){"h2c2", 4}, "h2c"));
 }
