@@ -359,6 +359,43 @@ def test_an_http11_server_behind_h2c_is_a_protocol_error():
     assert p.returncode == 3, p.returncode
 
 
+def hpack_int(v, prefix_bits):
+    """An HPACK integer with an empty first byte above its prefix."""
+    top = (1 << prefix_bits) - 1
+    if v < top:
+        return bytes([v])
+    out, v = [top], v - top
+    while v >= 128:
+        out.append((v & 127) | 128)
+        v >>= 7
+    return bytes(out + [v])
+
+
+def test_a_header_field_over_64k_ends_the_connection():
+    """A response with a 70,000-byte header field (in HEADERS and CONTINUATION frames):
+    nghttp2's HPACK bound ends the connection, each request one protocol_error, and the next
+    goes on a new connection; 60,000 bytes is a response."""
+    def big_field(size):
+        def handler(server, conn, state, stream):
+            block = b"\x88\x00" + hpack_int(5, 7) + b"x-big" + hpack_int(size, 7) + b"a" * size
+            chunks = [block[i:i + 16384] for i in range(0, len(block), 16384)]
+            out = b""
+            for i, chunk in enumerate(chunks):
+                flags = END_HEADERS if i == len(chunks) - 1 else 0
+                out += frame(HEADERS if i == 0 else 9, flags, stream, chunk)  # 9: CONTINUATION
+            conn.sendall(out + frame(DATA, END_STREAM, stream, b"ok"))
+        return handler
+
+    with h2_server(big_field(70000)) as srv:
+        _, doc = run_json("--h2", "-c", "1", "-t", "1", "-n", "3", srv.url(), check_rc=None)
+    t, kinds = check_totals(doc)
+    assert kinds["protocol_error"] == 3 and t["responses"] == 0, (t, kinds)
+    assert srv.connections == 3, srv.connections
+    with h2_server(big_field(60000)) as srv:
+        _, doc = run_json("--h2", "-c", "1", "-t", "1", "-n", "3", srv.url())
+    assert doc["totals"]["responses"] == 3 and srv.connections == 1, (doc["totals"], srv.connections)
+
+
 def test_refused_combinations():
     cases = [
         (["--streams", "4", "http://127.0.0.1:1/"], "--streams"),
@@ -384,4 +421,5 @@ if __name__ == "__main__":
           test_goaway_is_counted, test_a_silent_server_times_out_stream_by_stream,
           test_a_closed_window_is_a_flow_control_stall,
           test_compare_says_when_protocol_or_streams_differ,
-          test_an_http11_server_behind_h2c_is_a_protocol_error, test_refused_combinations])
+          test_an_http11_server_behind_h2c_is_a_protocol_error,
+          test_a_header_field_over_64k_ends_the_connection, test_refused_combinations])
