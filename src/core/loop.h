@@ -105,7 +105,8 @@ void loop_io_stop(loop_t *loop, loop_io_t *io);
 bool loop_stream_supported(const loop_t *loop);
 int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn);
 int loop_stream_send(loop_t *loop, loop_io_t *io, const void *buf, size_t len);
-/* This loop's backend ("io_uring" or "epoll") and its counts. */
+/* This loop's backend ("io_uring" or "epoll") and its counts; the counts may be read from
+ * another thread while the loop runs. */
 const char *loop_backend_name(const loop_t *loop);
 void loop_io_stats(const loop_t *loop, loop_io_stats_t *out);
 

@@ -112,7 +112,9 @@ static int epoll_backend_poll(void *v, uint64_t timeout_ns, loop_fired_t *fired,
 			out |= LOOP_HUP | LOOP_READ | LOOP_WRITE;
 		fired[i] = (loop_fired_t){.io = b->events[i].data.ptr, .events = out};
 	}
-	b->turns++;
+	/* written here only, read by another thread for serve's /metrics: relaxed, no lock */
+	__atomic_store_n(&b->turns, __atomic_load_n(&b->turns, __ATOMIC_RELAXED) + 1,
+	                 __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -120,7 +122,7 @@ static void epoll_backend_stats(void *v, loop_io_stats_t *out)
 {
 	const epoll_backend_t *b = v;
 
-	*out = (loop_io_stats_t){.turns = b->turns};
+	*out = (loop_io_stats_t){.turns = __atomic_load_n(&b->turns, __ATOMIC_RELAXED)};
 }
 
 const loop_backend_ops_t loop_epoll_ops = {

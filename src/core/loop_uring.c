@@ -33,6 +33,13 @@
 #define URING_BUFFER_GROUP 1
 #define BUFFERS_BYTES      ((size_t)URING_BUFFERS * URING_BUFFER_SIZE)
 
+/* The counts are written by the loop's thread only and may be read by another (serve's
+ * /metrics): relaxed loads and stores, plain moves on x86, no lock. */
+#define STAT_ADD(b, field)                                                                         \
+	__atomic_store_n(&(b)->stats.field,                                                        \
+	                 __atomic_load_n(&(b)->stats.field, __ATOMIC_RELAXED) + 1,                 \
+	                 __ATOMIC_RELAXED)
+
 enum kind { KIND_IGNORE = 0, KIND_POLL = 1, KIND_RECV = 2, KIND_SEND = 3 };
 
 #define NO_SLOT UINT32_MAX
@@ -87,7 +94,7 @@ static struct io_uring_sqe *get_sqe(uring_backend_t *b)
 
 	if (!sqe) {
 		/* the queue is full: hand it to the kernel now and go on */
-		b->stats.sq_full_submits++;
+		STAT_ADD(b, sq_full_submits);
 		io_uring_submit(&b->ring);
 		sqe = io_uring_get_sqe(&b->ring);
 	}
@@ -513,7 +520,7 @@ static bool complete(uring_backend_t *b, const struct io_uring_cqe *cqe, loop_fi
 	case KIND_RECV:
 		if (cqe->res == -ENOBUFS || cqe->res == -EAGAIN || cqe->res == -ECANCELED) {
 			if (cqe->res == -ENOBUFS)
-				b->stats.recv_no_buffer++;
+				STAT_ADD(b, recv_no_buffer);
 			arm_later(b, idx);
 			return false;
 		}
@@ -560,7 +567,7 @@ static int uring_poll(void *v, uint64_t timeout_ns, loop_fired_t *fired, int max
 			n++;
 	}
 	io_uring_cq_advance(&b->ring, seen);
-	b->stats.turns++;
+	STAT_ADD(b, turns);
 	return n;
 }
 
@@ -623,8 +630,12 @@ static void uring_stats(void *v, loop_io_stats_t *out)
 {
 	uring_backend_t *b = v;
 
-	*out = b->stats;
-	out->cq_overflow = b->ring.cq.koverflow ? *b->ring.cq.koverflow : 0;
+	out->turns = __atomic_load_n(&b->stats.turns, __ATOMIC_RELAXED);
+	out->sq_full_submits = __atomic_load_n(&b->stats.sq_full_submits, __ATOMIC_RELAXED);
+	out->recv_no_buffer = __atomic_load_n(&b->stats.recv_no_buffer, __ATOMIC_RELAXED);
+	out->fallback_loops = 0;
+	out->cq_overflow =
+	    b->ring.cq.koverflow ? __atomic_load_n(b->ring.cq.koverflow, __ATOMIC_RELAXED) : 0;
 }
 
 const loop_backend_ops_t loop_uring_ops = {

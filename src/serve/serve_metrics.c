@@ -257,6 +257,38 @@ static void metric_if(buf_t *out, const char *name, const char *type, const char
 		prom_metric(out, name, type, help, v);
 }
 
+/* The workers' event loops: their turns and the bounds their I/O backend met (io_uring's
+ * submission queue full, completions the kernel held back, a loop left on epoll because its
+ * ring could not be set up). The counts are each loop's own, read as they are (relaxed). */
+static void io_metrics(buf_t *out)
+{
+	loop_io_stats_t sum = {0}, s;
+
+	for (uint32_t i = 0; i < serve_state.worker_count; i++) {
+		if (!serve_state.workers[i].loop)
+			continue;
+		loop_io_stats(serve_state.workers[i].loop, &s);
+		sum.turns += s.turns;
+		sum.sq_full_submits += s.sq_full_submits;
+		sum.cq_overflow += s.cq_overflow;
+		sum.fallback_loops += s.fallback_loops;
+	}
+	prom_metric(out, "surge_io_loop_turns_total", "counter",
+	            "Waits for events of the workers' loops (each a system call).",
+	            (double)sum.turns);
+	prom_family(
+	    out, "surge_io_bound_hits_total", "counter",
+	    "Bounds the workers' I/O backend met: sq_full (a turn's requests filled io_uring's "
+	    "submission queue), cq_overflow (completions the kernel held back, none lost), "
+	    "epoll_fallback (workers whose io_uring ring could not be set up).");
+	buf_printf(out, "surge_io_bound_hits_total{bound=\"sq_full\"} %llu\n",
+	           (unsigned long long)sum.sq_full_submits);
+	buf_printf(out, "surge_io_bound_hits_total{bound=\"cq_overflow\"} %llu\n",
+	           (unsigned long long)sum.cq_overflow);
+	buf_printf(out, "surge_io_bound_hits_total{bound=\"epoll_fallback\"} %llu\n",
+	           (unsigned long long)sum.fallback_loops);
+}
+
 /* The process's own cgroup (found at start-up): what it may use and what it used. Counters
  * are there whenever the kernel keeps them (0 until something happens), limits only when
  * there is one. */
@@ -314,6 +346,7 @@ int serve_metrics_render(buf_t *out)
 	    out, "surge_workers", "gauge",
 	    "Worker threads (--workers), one event loop each: the most cores requests can use.",
 	    (double)serve_state.worker_count);
+	io_metrics(out);
 	prom_family(out, "surge_io_backend_info", "gauge",
 	            "The workers' event-loop I/O backend: io_uring, or epoll (--io, $SURGE_IO).");
 	buf_append_str(out, "surge_io_backend_info{backend=\"");

@@ -99,6 +99,12 @@ def test_serve_reports_the_backend_it_uses():
             with urllib.request.urlopen(srv.url("/metrics"), timeout=30) as r:
                 text = r.read().decode()
             assert f'surge_io_backend_info{{backend="{backend}"}} 1' in text
+            # the bounds are there at 0, and the loops have turned (the scrape itself)
+            for bound in ("sq_full", "cq_overflow", "epoll_fallback"):
+                assert f'surge_io_bound_hits_total{{bound="{bound}"}} 0' in text, text[-3000:]
+            turns = [float(line.split()[1]) for line in text.splitlines()
+                     if line.startswith("surge_io_loop_turns_total ")]
+            assert turns and turns[0] > 0, turns
             srv.stop()
             with open(srv.log_path) as f:
                 log = f.read()
