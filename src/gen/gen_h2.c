@@ -63,6 +63,8 @@ struct gen_h2_conn {
 	bool close_pending; /* ...so the close asked meanwhile waits for its return */
 	bool read_wants_write;
 	bool found_error;   /* nghttp2 reported an error in what it read (error_callback2) */
+	bool flow_error;    /* ...the connection's flow control (a window past 2^31 - 1) */
+	bool peer_closed;   /* the server closed its side: a write failing now is that close */
 	bool write_blocked; /* the last write of wbuf would block: retried as it was */
 	gen_h2_slot_t *wait_head, *wait_tail;
 	uint64_t read_ns; /* when the current read came: the time of the responses it ends */
@@ -121,6 +123,8 @@ static void conn_close_now(gen_h2_conn_t *h)
 	h->goaway = false;
 	h->read_wants_write = false;
 	h->found_error = false;
+	h->flow_error = false;
+	h->peer_closed = false;
 	h->state = H2_CLOSED;
 	t->open_conns--;
 	for (uint32_t i = 0; i < h->slot_count; i++)
@@ -217,7 +221,9 @@ static void conn_retire(gen_h2_conn_t *h)
 {
 	for (uint32_t i = 0; i < h->slot_count; i++)
 		if (h->slots[i].stream_id && h->state == H2_OPEN) {
-			conn_lost(h, h->goaway ? GEN_ERR_GOAWAY : GEN_ERR_PROTOCOL);
+			conn_lost(h, h->goaway       ? GEN_ERR_GOAWAY
+			             : h->flow_error ? GEN_ERR_FLOW_CONTROL
+			                             : GEN_ERR_PROTOCOL);
 			return;
 		}
 	conn_close(h);
@@ -343,6 +349,21 @@ static int on_error(nghttp2_session *session, int lib_error_code, const char *ms
 	gen_h2_conn_t *h = ctx;
 
 	h->found_error = true;
+	return 0;
+}
+
+/* A frame nghttp2 refused: a stream's error, or the connection's (DATA on stream 0, a window
+ * past 2^31 - 1, ...), which nghttp2 reports here and not to error_callback2. Its GOAWAY must
+ * go at once: a server that closes right after such a frame would else have its requests
+ * counted closed_early, their cause lost (fuzz_gen_h2's seeds showed it). */
+static int on_invalid_frame(nghttp2_session *session, const nghttp2_frame *frame,
+                            int lib_error_code, void *ctx)
+{
+	gen_h2_conn_t *h = ctx;
+
+	h->found_error = true;
+	if (lib_error_code == NGHTTP2_ERR_FLOW_CONTROL && frame && frame->hd.stream_id == 0)
+		h->flow_error = true;
 	return 0;
 }
 
@@ -562,6 +583,9 @@ static void conn_flush(gen_h2_conn_t *h)
 				h->write_blocked = true;
 				loop_io_update(t->loop, &h->io, LOOP_READ | LOOP_WRITE);
 				return;
+			} else if (h->peer_closed) {
+				conn_lost(h, h->goaway ? GEN_ERR_GOAWAY : GEN_ERR_CLOSED_EARLY);
+				return;
 			} else {
 				conn_lost(h, n == -ETIMEDOUT ? GEN_ERR_READ_TIMEOUT
 				             : h->tls && n == -EPROTO
@@ -628,6 +652,15 @@ static void conn_read(gen_h2_conn_t *h)
 			return;
 		}
 		if (n == 0) {
+			/* a frame nghttp2 ends the session for without a callback (DATA on stream
+			 * 0) may have come just before the close: its GOAWAY, sent now, ends the
+			 * streams as protocol errors (conn_flush), not as closed early */
+			if (h->streams_out && nghttp2_session_want_write(h->session)) {
+				h->peer_closed = true;
+				conn_flush(h);
+				if (h->state != H2_OPEN)
+					return;
+			}
 			if (h->streams_out)
 				conn_lost(h, h->goaway ? GEN_ERR_GOAWAY : GEN_ERR_CLOSED_EARLY);
 			else
@@ -861,6 +894,7 @@ int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
 	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	/* nghttp2's own peer limit stays: 100 streams until the server's SETTINGS say how many
 	 * it takes (asking for 1000 at once made nginx, whose limit is 128, refuse the rest and
 	 * go away, connection after connection) */

@@ -1,12 +1,20 @@
 /* What the fuzz drivers (tests/fuzz/) found, one test per finding, each named after the
  * driver and the corpus file that holds the input (tests/fuzz/corpus/DRIVER/found-*). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/http.h"
 #include "core/url.h"
+#include "gen/gen.h"
 #include "gen/schedule.h"
 #include "result/result_doc.h"
 #include "report/report.h"
@@ -376,4 +384,113 @@ TEST(fuzz_found_serve_h2_absent_upgrade_header_holds_no_token)
 	CHECK(!http_list_has((http_slice_t){"", 0}, "h2c"));
 	CHECK(http_list_has((http_slice_t){"websocket , H2C", 15}, "h2c"));
 	CHECK(!http_list_has((http_slice_t){"h2c2", 4}, "h2c"));
+}
+
+/* A server that answers every connection with the same bytes (after reading the client's
+ * preface), then half-closes, as fuzz_gen_h2's does. */
+typedef struct raw_server {
+	int listen_fd, port;
+	const char *bytes;
+	size_t len;
+	atomic_bool stop;
+	pthread_t tid;
+} raw_server_t;
+
+static void *raw_server_main(void *arg)
+{
+	raw_server_t *s = arg;
+	char in[4096];
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd p = {.fd = s->listen_fd, .events = POLLIN};
+		int fd;
+
+		if (poll(&p, 1, 10) <= 0 || (fd = accept(s->listen_fd, NULL, NULL)) < 0)
+			continue;
+		p.fd = fd;
+		for (size_t got = 0; got < 24 && poll(&p, 1, 1000) > 0;) {
+			ssize_t n = recv(fd, in, sizeof(in), 0);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		send(fd, s->bytes, s->len, MSG_NOSIGNAL);
+		shutdown(fd, SHUT_WR);
+		/* until the client closes (bounded: 10 s) */
+		for (int i = 0; i < 1000 && !atomic_load(&s->stop); i++) {
+			int r = poll(&p, 1, 10);
+
+			if (r < 0 || (r > 0 && recv(fd, in, sizeof(in), 0) <= 0))
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Runs 8 GET requests over --h2 (4 streams on a connection) against a server answering
+ * `bytes`, into *g. 0 or -1. */
+static int h2_run_against(const char *bytes, size_t len, gen_result_t *g)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	raw_server_t s = {.bytes = bytes, .len = len};
+	gen_config_t cfg = {.h2 = true,
+	                    .streams = 4,
+	                    .connections = 4,
+	                    .threads = 1,
+	                    .requests = 8,
+	                    .timeout_ns = 5 * NS_PER_S,
+	                    .method = "GET",
+	                    .url_text = "http://127.0.0.1/x"};
+	gen_run_t *run;
+	char err[256];
+	int rc = -1;
+
+	s.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s.listen_fd < 0 || bind(s.listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(s.listen_fd, 16) < 0 ||
+	    getsockname(s.listen_fd, (struct sockaddr *)&a, &alen) < 0)
+		goto fail;
+	snprintf(cfg.url.host, sizeof(cfg.url.host), "127.0.0.1");
+	cfg.url.port = ntohs(a.sin_port);
+	snprintf(cfg.url.target, sizeof(cfg.url.target), "/x");
+	if (pthread_create(&s.tid, NULL, raw_server_main, &s) != 0)
+		goto fail;
+	run = gen_start(&cfg, err, sizeof(err));
+	rc = run ? gen_finish(run, g) : -1;
+	atomic_store(&s.stop, true);
+	pthread_join(s.tid, NULL);
+fail:
+	if (s.listen_fd >= 0)
+		close(s.listen_fd);
+	return rc;
+}
+
+/* fuzz_gen_h2 found-data-on-stream-0-then-close, found-window-overflow-then-close: a server
+ * that sends a frame only a connection error answers (DATA on stream 0; a WINDOW_UPDATE past
+ * 2^31 - 1) and then closes had its requests counted closed_early: nghttp2 reports such frames
+ * to on_invalid_frame_recv, not to the error callback gen_h2 watched, so its GOAWAY waited
+ * for a write the close came before. They are protocol_error and flow_control. */
+TEST(fuzz_found_gen_h2_connection_error_then_close_keeps_its_cause)
+{
+	static const char settings[] = "\0\0\0\x04\0\0\0\0\0"
+	                               "\0\0\0\x04\x01\0\0\0\0";
+	static const char data0[] = "\0\0\x01\0\0\0\0\0\0x";
+	static const char window0[] = "\0\0\x04\x08\0\0\0\0\0\x7f\xff\xff\xff";
+	char bytes[64];
+	gen_result_t g;
+
+	memcpy(bytes, settings, 18);
+	memcpy(bytes + 18, data0, 10);
+	CHECK_INT(h2_run_against(bytes, 28, &g), 0);
+	CHECK_INT(g.counters.errors_by_kind[GEN_ERR_PROTOCOL], 8);
+	CHECK_INT(g.counters.errors_by_kind[GEN_ERR_CLOSED_EARLY], 0);
+	gen_result_free(&g);
+	memcpy(bytes + 18, window0, 13);
+	CHECK_INT(h2_run_against(bytes, 31, &g), 0);
+	CHECK_INT(g.counters.errors_by_kind[GEN_ERR_FLOW_CONTROL], 8);
+	CHECK_INT(g.counters.errors_by_kind[GEN_ERR_CLOSED_EARLY], 0);
+	gen_result_free(&g);
 }
