@@ -28,10 +28,20 @@
 #define GEN_MAX_STREAMS    1000 /* --h2: concurrent streams one connection carries */
 
 /* --h2: the TCP connections `streams` (the config's connections: one per stream) take, and
- * the threads that run them (no more than the TCP connections, and a number that divides
- * them, so that each thread runs whole ones: docs/run.md). */
+ * the threads that run them (no more than the TCP connections). Each thread runs whole
+ * ones, dealt as deal_share deals a count (docs/run.md): `-c 3 -t 2` runs 2 and 1. */
 uint32_t gen_h2_connections(uint32_t streams_total, uint32_t streams);
 uint32_t gen_h2_threads(uint32_t streams_total, uint32_t streams, uint32_t threads);
+/* Thread `p`'s stream slots of a shard's `streams_total`: its whole connections, `streams`
+ * each but the shard's last, which carries the rest. */
+uint32_t gen_h2_thread_slots(uint32_t streams_total, uint32_t streams, deal_part_t p);
+/* Its place: how many of the shard's slots come before its first (user numbers). */
+uint32_t gen_h2_thread_first_slot(uint32_t streams_total, uint32_t streams, deal_part_t p);
+/* Its share of `users` (<= streams_total) of them: the users dealt round robin over the
+ * shard's connections, a full one dropping out, so the shares add up to `users`, never
+ * exceed a thread's slots, and never shrink as `users` grows. */
+uint32_t gen_h2_thread_users(uint32_t users, uint32_t streams_total, uint32_t streams,
+                             deal_part_t p);
 
 /* How a request failed, when it failed before a complete response arrived. */
 enum gen_error_kind {

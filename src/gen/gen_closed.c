@@ -58,7 +58,7 @@ static void follow_schedule(gen_thread_t *t)
 	uint64_t elapsed = now > t->run->start_ns ? now - t->run->start_ns : 0;
 	uint32_t staying;
 
-	t->users_target = gen_thread_share(t, gen_schedule_value(t->run, elapsed));
+	t->users_target = gen_thread_users(t, gen_schedule_value(t->run, elapsed));
 	staying = t->users_active - t->users_retiring;
 	if (staying < t->users_target && t->users_retiring)
 		users_stay(t, t->users_target - staying);

@@ -101,7 +101,15 @@ bool gen_conn_retiring(const gen_conn_t *c)
 uint64_t gen_conn_user_number(const gen_conn_t *c)
 {
 	const gen_thread_t *t = c->thread;
+	const gen_config_t *cfg = &t->run->cfg;
+	uint64_t first;
 
+	/* --h2: a thread's slots follow the earlier threads' in its shard (whole connections) */
+	if (cfg->h2) {
+		first = gen_h2_thread_first_slot(
+		    (uint32_t)deal_share(t->run->users_max, cfg->shard), cfg->streams, t->part);
+		return deal_nth(first + (uint64_t)(c - t->conns) + 1, cfg->shard) - 1;
+	}
 	/* the thread's connections are its shard's users dealt to it, the shard's the test's */
 	return deal_nth2((uint64_t)(c - t->conns) + 1, t->part, t->run->cfg.shard) - 1;
 }

@@ -806,9 +806,63 @@ uint32_t gen_h2_threads(uint32_t streams_total, uint32_t streams, uint32_t threa
 
 	if (threads > conns)
 		threads = conns;
-	while (threads > 1 && conns % threads)
-		threads--;
 	return threads ? threads : 1;
+}
+
+/* The first of part p's connections when `conns` are dealt in order: the parts before it
+ * take conns/count each and the first conns%count one more. */
+static uint32_t first_conn(uint32_t conns, deal_part_t p)
+{
+	uint32_t more = conns % (p.count ? p.count : 1);
+
+	return p.index * (conns / (p.count ? p.count : 1)) + (p.index < more ? p.index : more);
+}
+
+uint32_t gen_h2_thread_first_slot(uint32_t streams_total, uint32_t streams, deal_part_t p)
+{
+	uint32_t m = streams ? streams : 1;
+	uint64_t first = (uint64_t)first_conn(gen_h2_connections(streams_total, m), p) * m;
+
+	return first < streams_total ? (uint32_t)first : streams_total;
+}
+
+uint32_t gen_h2_thread_slots(uint32_t streams_total, uint32_t streams, deal_part_t p)
+{
+	uint32_t m = streams ? streams : 1, conns = gen_h2_connections(streams_total, m);
+	uint64_t end = (uint64_t)(first_conn(conns, p) + deal_share(conns, p)) * m;
+
+	if (end > streams_total)
+		end = streams_total;
+	return (uint32_t)end - gen_h2_thread_first_slot(streams_total, m, p);
+}
+
+/* How many of items 1..n dealt round robin over `parts` go to parts [a, b). */
+static uint64_t round_robin(uint64_t n, uint32_t a, uint32_t b, uint32_t parts)
+{
+	uint64_t rest = n % parts;
+
+	if (a >= b)
+		return 0;
+	return n / parts * (b - a) + (rest <= a ? 0 : rest - a < b - a ? rest - a : b - a);
+}
+
+uint32_t gen_h2_thread_users(uint32_t users, uint32_t streams_total, uint32_t streams,
+                             deal_part_t p)
+{
+	uint32_t m = streams ? streams : 1, conns = gen_h2_connections(streams_total, m);
+	uint32_t a = first_conn(conns, p), b = a + (uint32_t)deal_share(conns, p);
+	/* the shard's last connection carries `last`: the first `last` rounds go over all of
+	 * them, the rest over the others, each up to m */
+	uint64_t last = conns ? streams_total - (uint64_t)(conns - 1) * m : 0;
+
+	if (users > streams_total)
+		users = streams_total;
+	if (!conns)
+		return 0;
+	if (users <= last * conns)
+		return (uint32_t)round_robin(users, a, b, conns);
+	return (uint32_t)(last * (b - a) + round_robin(users - last * conns, a,
+	                                               b < conns - 1 ? b : conns - 1, conns - 1));
 }
 
 void gen_h2_slot_init(gen_conn_t *c)

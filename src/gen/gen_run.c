@@ -74,6 +74,18 @@ uint32_t gen_thread_share(const gen_thread_t *t, double total)
 	                            t->part);
 }
 
+uint32_t gen_thread_users(const gen_thread_t *t, double total)
+{
+	const gen_config_t *cfg = &t->run->cfg;
+
+	if (!cfg->h2)
+		return gen_thread_share(t, total);
+	/* a thread's users fit its whole connections' streams, fewer on fewer (gen.h) */
+	return gen_h2_thread_users((uint32_t)deal_share((uint64_t)(total + 0.5), cfg->shard),
+	                           (uint32_t)deal_share(t->run->users_max, cfg->shard),
+	                           cfg->streams, t->part);
+}
+
 /* Stops sending: requests in flight and arrivals still queued are abandoned (counted as
  * unfinished, not errors), connections closed. */
 void gen_thread_stop(gen_thread_t *t)
@@ -486,8 +498,8 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 	}
 	if ((rc = check_h2(cfg, err, errlen)) < 0 || (rc = check_new_conn(cfg, err, errlen)) < 0)
 		return rc;
-	/* a descriptor per connection: with HTTP/2 one per thread's `streams` streams, and one
-	 * more per thread for its last, partly filled one */
+	/* a descriptor per connection: with HTTP/2 one per `streams` streams, and room for a
+	 * last, partly filled one (one a thread: more than enough) */
 	if (gen_fd_limit(
 	        cfg->h2
 	            ? (uint32_t)(deal_share(cfg->connections, cfg->shard) / cfg->streams + threads)
@@ -522,8 +534,11 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		deal_part_t part = {i, threads};
 		uint64_t reqs = cfg->requests ? deal_share(requests, part) : UINT64_MAX;
 
-		if (init_thread(run, &run->threads[i], (int)i, (uint32_t)deal_share(conns, part),
-		                reqs) < 0)
+		/* HTTP/2: whole TCP connections, their streams a slot each */
+		uint32_t slots = cfg->h2 ? gen_h2_thread_slots(conns, cfg->streams, part)
+		                         : (uint32_t)deal_share(conns, part);
+
+		if (init_thread(run, &run->threads[i], (int)i, slots, reqs) < 0)
 			goto nomem;
 	}
 	for (int i = 0; i < GEN_TIMELINE_RING; i++)

@@ -68,6 +68,34 @@ def test_h2c_counts_match_nginx():
     assert sum(1 for line in lines if line == "HTTP/2.0 404 /status404") == 30
 
 
+def test_threads_deal_whole_connections_unevenly():
+    """-c 3 -t 2 --streams 4 runs on the 2 threads asked for, carrying 2 connections and 1 (as
+    HTTP/1.1 deals them), each with its 4 streams: nginx sees 3 connections, and every request
+    is answered. With --users 10 the last connection carries 2 streams, the second thread's."""
+    d = tempfile.mkdtemp(prefix="surge-h2-conns-")
+    log = os.path.join(d, "access.log")
+    with Nginx(h2=True, http_extra="log_format conn '$connection $status';",
+               extra=f"access_log {log} conn;") as srv:
+        p, doc = run_json("--h2", "--streams", "4", "-c", "3", "-t", "2", "-n", "1200",
+                          srv.url("/"))
+        assert ": 3 connections on 2 threads, " in p.stderr, p.stderr
+        assert doc["generator"]["threads"] == 2, doc["generator"]
+        t, kinds = check_totals(doc)
+        assert t["responses"] == 1200 and t["errors"] == 0, (t, kinds)
+        lines = access_lines(log)
+        assert len(lines) == 1200 and all(line.endswith(" 200") for line in lines), lines[:3]
+        assert len({line.split()[0] for line in lines}) == 3, sorted(set(lines))[:5]
+        open(log, "w").close()
+        p, doc = run_json("--h2", "--streams", "4", "--users", "10", "-t", "2", "-n", "600",
+                          srv.url("/"))
+        assert ": 3 connections on 2 threads, " in p.stderr, p.stderr
+        t, kinds = check_totals(doc)
+        assert t["responses"] == 600 and t["errors"] == 0, (t, kinds)
+        assert doc["generator"]["threads"] == 2, doc["generator"]
+        lines = access_lines(log)
+        assert len(lines) == 600 and len({line.split()[0] for line in lines}) == 3, lines[:3]
+
+
 def test_h2_over_tls_through_alpn():
     """https:// with --h2 offers h2 in ALPN; nginx logs HTTP/2.0 for every request. A TLS
     server that does not take h2 answers nothing: each request is a protocol_error."""
@@ -414,7 +442,8 @@ def test_refused_combinations():
 
 
 if __name__ == "__main__":
-    main([test_h2c_counts_match_nginx, test_h2_over_tls_through_alpn, test_open_model_over_h2c,
+    main([test_h2c_counts_match_nginx, test_threads_deal_whole_connections_unevenly,
+          test_h2_over_tls_through_alpn, test_open_model_over_h2c,
           test_open_model_latency_counts_from_the_intended_time,
           test_more_streams_than_the_server_allows_wait_for_one,
           test_streams_are_concurrent, test_reset_streams_are_counted_by_kind,

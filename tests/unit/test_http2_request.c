@@ -121,9 +121,48 @@ TEST(h2_threads_run_whole_connections)
 	CHECK_INT(gen_h2_connections(101, 10), 11);
 	CHECK_INT(gen_h2_connections(5, 1), 5);
 	CHECK_INT(gen_h2_threads(100, 10, 2), 2); /* 10 connections: 5 each */
-	CHECK_INT(gen_h2_threads(30, 10, 2), 1);  /* 3 connections: no split of 2 is whole */
+	CHECK_INT(gen_h2_threads(30, 10, 2), 2);  /* 3 connections: 2 and 1 */
 	CHECK_INT(gen_h2_threads(10, 10, 4), 1);  /* 1 connection */
-	CHECK_INT(gen_h2_threads(60, 10, 4), 3);  /* 6 connections: 3 threads of 2 */
+	CHECK_INT(gen_h2_threads(60, 10, 4), 4);  /* 6 connections: 2, 2, 1, 1 */
 	CHECK_INT(gen_h2_threads(7, 1, 8), 7);
 	CHECK_INT(gen_h2_threads(1, 1, 1), 1);
+	/* -c 3 --streams 4 -t 2: 8 and 4 slots, the second thread's after the first's */
+	CHECK_INT(gen_h2_thread_slots(12, 4, (deal_part_t){0, 2}), 8);
+	CHECK_INT(gen_h2_thread_slots(12, 4, (deal_part_t){1, 2}), 4);
+	CHECK_INT(gen_h2_thread_first_slot(12, 4, (deal_part_t){1, 2}), 8);
+	/* 10 streams on 3 connections of 4: the last carries 2 */
+	CHECK_INT(gen_h2_thread_slots(10, 4, (deal_part_t){0, 2}), 8);
+	CHECK_INT(gen_h2_thread_slots(10, 4, (deal_part_t){1, 2}), 2);
+}
+
+/* The users a thread of uneven connections takes: every count from 0 to the slots, every
+ * split, shares that add up, fit, and never shrink as the users grow. */
+TEST(h2_thread_users_fit_their_connections)
+{
+	static const uint32_t totals[] = {1, 5, 9, 10, 12, 13, 40, 41};
+
+	for (size_t k = 0; k < sizeof(totals) / sizeof(*totals); k++)
+		for (uint32_t m = 1; m <= 6; m++)
+			for (uint32_t threads = 1; threads <= 5; threads++) {
+				uint32_t s = totals[k];
+				uint32_t t = gen_h2_threads(s, m, threads), prev[5] = {0};
+
+				for (uint32_t u = 0; u <= s; u++) {
+					uint32_t sum = 0;
+
+					for (uint32_t i = 0; i < t; i++) {
+						deal_part_t p = {i, t};
+						uint32_t share = gen_h2_thread_users(u, s, m, p);
+
+						CHECK(share <= gen_h2_thread_slots(s, m, p));
+						CHECK(share >= prev[i]);
+						prev[i] = share;
+						sum += share;
+					}
+					CHECK_INT(sum, u);
+				}
+			}
+	CHECK_INT(gen_h2_thread_users(6, 12, 4, (deal_part_t){0, 2}), 4); /* 2 a connection */
+	CHECK_INT(gen_h2_thread_users(6, 12, 4, (deal_part_t){1, 2}), 2);
+	CHECK_INT(gen_h2_thread_users(12, 12, 4, (deal_part_t){1, 2}), 4);
 }
