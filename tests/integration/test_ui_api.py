@@ -264,7 +264,11 @@ def test_the_open_model_rate_follows_the_page():
                      "stopped")
             run.control("quit")
             code, _ = run.finish()
-            assert code == 0, run.err_lines[-5:]
+            with open(run.json) as f:
+                gen = json.load(f)["generator"]
+            # exit 4 only as the document says: the generator saturated (a busy host)
+            assert code == 0 or (code == 4 and gen["saturated"]), \
+                (code, gen.get("saturation"), run.err_lines[-8:])
         finally:
             run.close()
 
