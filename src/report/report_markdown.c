@@ -214,8 +214,9 @@ static void put_figures(md_t *m, const result_t *r, hist_t *h)
 			p50 = hist_percentile(h, 50) / 1e3;
 			p99 = hist_percentile(h, 99) / 1e3;
 		}
-		put(m, "| TLS handshakes | %s (%s resumed%s)", count_text(r->tls_handshakes, n1, 32),
-		    count_text(r->tls_resumed, n2, 32), r->tls_resumption ? "" : ", --no-tls-resume");
+		put(m, "| TLS handshakes | %s (%s resumed%s)",
+		    count_text(r->tls_handshakes, n1, 32), count_text(r->tls_resumed, n2, 32),
+		    r->tls_resumption ? "" : ", --no-tls-resume");
 		if (r->tls_handshakes)
 			put(m, ", p50 %s, p99 %s", ms_text(doc3(p50), d[0], 24),
 			    ms_text(doc3(p99), d[1], 24));

@@ -356,7 +356,8 @@ int report_text(const result_t *r, buf_t *out)
 		put_latency_of(out, "handshake", &r->tls_handshake, h);
 	if (r->has_tls)
 		buf_printf(out, "  TLS handshakes %llu, resumed %llu%s\n",
-		           (unsigned long long)r->tls_handshakes, (unsigned long long)r->tls_resumed,
+		           (unsigned long long)r->tls_handshakes,
+		           (unsigned long long)r->tls_resumed,
 		           r->tls_resumption ? "" : " (--no-tls-resume)");
 	buf_append_str(out, "\n");
 	put_endpoints(out, r, h);
