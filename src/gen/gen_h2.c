@@ -919,18 +919,7 @@ void gen_h2_thread_free(gen_thread_t *t)
 int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 {
 	const gen_config_t *cfg = &run->cfg;
-	http_request_spec_t spec = {
-	    .method = cfg->method,
-	    .host = cfg->url.host,
-	    .port = cfg->url.port,
-	    .tls = cfg->url.tls,
-	    .target = cfg->url.target,
-	    .headers = cfg->headers,
-	    .header_count = (size_t)cfg->header_count,
-	    .body = cfg->body,
-	    .body_len = cfg->body_len,
-	    .has_body = cfg->has_body,
-	};
+	http_request_spec_t spec = gen_request_spec(cfg);
 	gen_h2_run_t *r = calloc(1, sizeof(*r));
 	nghttp2_session_callbacks *cb;
 	int rc;

@@ -357,6 +357,9 @@ void gen_thread_end(gen_thread_t *t);
 /* the thread's share of a whole test's total (users, queue places): round(total) dealt to
  * the shard, then to its threads (deal.h) */
 uint32_t gen_thread_share(const gen_thread_t *t, double total);
+/* The request the run's options describe (method, URL, headers, body), for either protocol's
+ * builder. */
+http_request_spec_t gen_request_spec(const gen_config_t *cfg);
 /* Its share of a total of users: gen_thread_share's, but with --h2 the users a thread's
  * connections carry, which need not be an even share (gen_h2_thread_users). */
 uint32_t gen_thread_users(const gen_thread_t *t, double total);

@@ -244,10 +244,9 @@ static void *thread_main(void *arg)
 
 /* ---- set-up ---- */
 
-static int build_request(gen_run_t *run, char *err, size_t errlen)
+http_request_spec_t gen_request_spec(const gen_config_t *cfg)
 {
-	const gen_config_t *cfg = &run->cfg;
-	http_request_spec_t spec = {
+	return (http_request_spec_t){
 	    .method = cfg->method,
 	    .host = cfg->url.host,
 	    .port = cfg->url.port,
@@ -259,6 +258,12 @@ static int build_request(gen_run_t *run, char *err, size_t errlen)
 	    .body_len = cfg->body_len,
 	    .has_body = cfg->has_body,
 	};
+}
+
+static int build_request(gen_run_t *run, char *err, size_t errlen)
+{
+	const gen_config_t *cfg = &run->cfg;
+	http_request_spec_t spec = gen_request_spec(cfg);
 	int rc;
 
 	buf_init(&run->request, REQUEST_MAX);
