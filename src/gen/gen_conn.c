@@ -45,7 +45,7 @@ void gen_conn_init(gen_conn_t *c, gen_thread_t *t)
 		c->parser.capture->name_len = (uint8_t)strlen(t->run->group_name);
 	}
 	if (t->h2)
-		gen_h2_slot_init(c); /* a stream: its connection is gen_h2.c's */
+		gen_h2_slot_init(c); /* a stream: its connection is gen_h2_conn.c's */
 }
 
 /* ---- a driven user's response: captured while it arrives, handed over, then let go ----

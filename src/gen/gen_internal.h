@@ -94,7 +94,7 @@ struct gen_conn {
 	 * was padding); NULL: one request at a time. Here, beside what every request touches:
 	 * the one-at-a-time path reads it too */
 	uint64_t *pipe_sent;
-	/* --h2: the stream this connection is, and the TCP connection it goes on (gen_h2.c);
+	/* --h2: the stream this connection is, and the TCP connection it goes on (gen_h2_*.c);
 	 * NULL: an HTTP/1.1 connection of its own */
 	struct gen_h2_slot *h2;
 	uint64_t intended_ns; /* when the request should have been sent (= sent_ns closed) */
@@ -162,7 +162,7 @@ struct gen_thread {
 
 	char *read_buffer;        /* GEN_READ_BUFFER bytes, shared by this thread's connections */
 	uint64_t *pipe_sent;      /* --pipeline N > 1: N send times per connection (gen_conn_t) */
-	struct gen_h2_thread *h2; /* --h2: the thread's HTTP/2 connections (gen_h2.c) */
+	struct gen_h2_thread *h2; /* --h2: the thread's HTTP/2 connections (gen_h2_deal.c) */
 	void *driver_state;       /* the driver's per-thread state (a Lua VM) */
 	/* by endpoint, and a scenario's checks and metrics: the current second (what the
 	 * requests and the driver write, dense); the run's earlier seconds are in delta.run_* */
@@ -227,7 +227,7 @@ struct gen_run {
 	buf_t request;         /* the serialized request, built once, read by all threads */
 	uint32_t pipeline;     /* requests a connection keeps in flight (1: no pipelining) */
 	buf_t pipelined;       /* pipeline > 1: the request `pipeline` times, written from by all */
-	struct gen_h2_run *h2; /* --h2: the header list, nghttp2's callbacks (gen_h2.c) */
+	struct gen_h2_run *h2; /* --h2: the header list, nghttp2's callbacks (gen_h2_session.c) */
 	char group_name[HTTP_CAPTURE_NAME_MAX + 1]; /* --group-by-header, lower case */
 	uint64_t start_ns;
 	uint64_t start_wall_ns;
@@ -327,13 +327,13 @@ uint32_t gen_conn_requests_out(const gen_conn_t *c);
 
 /* The response just finished counts as an error after all (a failed check). */
 void gen_conn_mark_failed(gen_conn_t *c);
-/* For gen_h2.c, whose streams are connections of the model: c's response is complete (its
+/* For gen_h2_*.c, whose streams are connections of the model: c's response is complete (its
  * status in c->parser.status, its bytes in c->received), recorded now; or c's request failed
  * as `kind`. Either way c then does what the model or the run says next. */
 void gen_conn_answered(gen_conn_t *c, uint64_t now_ns);
 void gen_conn_fail(gen_conn_t *c, enum gen_error_kind kind);
 
-/* gen_h2.c: HTTP/2, every cfg.streams connections of a thread one TCP connection */
+/* gen_h2_*.c: HTTP/2, every cfg.streams connections of a thread one TCP connection */
 /* The run's header list, callbacks and session options: 0, or -EINVAL / -ENOMEM with why. */
 int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen);
 void gen_h2_run_free(gen_run_t *run);

@@ -333,7 +333,7 @@ static int init_thread(gen_run_t *run, gen_thread_t *t, int id, uint32_t conns, 
 	if (!t->loop || !t->conns || !t->read_buffer || !t->latency || !t->interval ||
 	    !t->service || !t->sched_lag || !t->interval_service || !t->interval_sched_lag)
 		return -ENOMEM;
-	if (run->tls && !run->cfg.h2) { /* gen_h2.c counts no handshakes yet */
+	if (run->tls && !run->cfg.h2) { /* gen_h2_conn.c counts no handshakes yet */
 		if (!(t->handshake = calloc(1, sizeof(hist_t))))
 			return -ENOMEM;
 		hist_reset(t->handshake);
@@ -515,7 +515,7 @@ static int init_run(gen_run_t *run, char *err, size_t errlen)
 		return -EINVAL;
 	if (cfg->url.tls && !(run->tls = tls_context_new(cfg->insecure, err, errlen)))
 		return -EINVAL;
-	/* HTTP/1.1's connections; gen_h2.c sets its own (tls_session_busy) */
+	/* HTTP/1.1's connections; gen_h2_conn.c sets its own (tls_session_busy) */
 	if (run->tls && !cfg->h2)
 		tls_context_for_http1(run->tls, deal_share(cfg->connections, cfg->shard) <=
 		                                    GEN_TLS_KEEP_BUFFERS);

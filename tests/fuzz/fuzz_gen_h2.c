@@ -1,4 +1,4 @@
-/* fuzz_gen_h2: a server's bytes to `surge run --h2`'s engine (gen/gen_h2.c): a real run,
+/* fuzz_gen_h2: a server's bytes to `surge run --h2`'s engine (gen/gen_h2_*.c): a real run,
  * closed model, 4 streams on one TCP connection, 8 requests in all, against a server that is
  * this driver on 127.0.0.1 — each connection it accepts gets the input (after the client's
  * preface, which it reads first) and then its end of the connection half-closed. The engine
