@@ -181,8 +181,6 @@ static int h2_conflicts(run_options_t *o, const char *cmd)
 		return cli_usage_error(cmd,
 		                       "--pipeline is HTTP/1.1's: with --h2, --streams N keeps N "
 		                       "requests in flight per connection");
-	if (o->cfg.group_header)
-		return cli_usage_error(cmd, "--group-by-header is not available with --h2");
 	for (int i = 0; i < o->cfg.header_count; i++) {
 		char err[200];
 

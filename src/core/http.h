@@ -65,6 +65,17 @@ typedef struct http_header_capture {
 	char value[HTTP_CAPTURE_MAX];
 } http_header_capture_t;
 
+/* A whole header field (HTTP/2's, decoded), kept as the parser keeps a line's (http_fields.c):
+ * into the capture when its name is the capture's (any case) and none was found yet, the
+ * value OWS-trimmed and cut at HTTP_CAPTURE_MAX; and into a store as "name\0value\0", 0 or
+ * -ENOBUFS when it does not fit (nothing written). */
+void http_header_capture_take(http_header_capture_t *c, const char *name, size_t name_len,
+                              const char *value, size_t value_len);
+/* Forgets what the capture holds (a new response, or a 1xx's fields let go). */
+void http_header_capture_clear(http_header_capture_t *c);
+int http_header_store_add(http_header_store_t *s, const char *name, size_t name_len,
+                          const char *value, size_t value_len);
+
 /* Incremental response parser. Feed it any split of the bytes; it keeps only a few dozen bytes
  * of state (the interesting header values), so a connection costs little while it waits. */
 typedef struct http_response_parser {

@@ -33,6 +33,34 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 	return 0;
 }
 
+/* --group-by-header: every field of a response's header block, not :status alone, kept as
+ * the HTTP/1.1 parser keeps a line's. :status opens each block, so a 1xx's fields are let go
+ * when the final one begins; trailers (after the final block) are not the header's. Only
+ * registered when wanted: a plain run's on_header looks at :status and nothing else. */
+static int on_header_kept(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                          void *ctx)
+{
+	gen_h2_slot_t *s;
+	http_response_parser_t *p;
+
+	if (frame->hd.type != NGHTTP2_HEADERS ||
+	    !(s = gen_h2_stream_slot(session, frame->hd.stream_id)))
+		return 0;
+	p = &s->conn->parser;
+	if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
+		if (p->capture)
+			http_header_capture_clear(p->capture);
+		return on_header(session, frame, name, namelen, value, valuelen, flags, ctx);
+	}
+	if (p->headers_done || name[0] == ':')
+		return 0;
+	if (p->capture)
+		http_header_capture_take(p->capture, (const char *)name, namelen,
+		                         (const char *)value, valuelen);
+	return 0;
+}
+
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ctx)
 {
 	gen_h2_conn_t *h = ctx;
@@ -45,6 +73,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 			break;
 		/* the response's bytes: its frames as they came, headers included */
 		s->conn->received += frame->hd.length + 9;
+		if (frame->hd.type == NGHTTP2_HEADERS && s->conn->parser.status >= 200)
+			s->conn->parser.headers_done = true; /* what follows is body or trailers */
 		if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->conn->parser.status >= 200)
 			s->complete = true;
 		break;
@@ -90,9 +120,9 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, 
 		else
 			gen_conn_fail(c, stream_error_kind(h, s, code));
 	}
+	/* drained: closed after the call, its waiting streams go on a new one */
 	if (h->goaway && !h->streams_out)
-		gen_h2_conn_close(
-		    h); /* drained (after the call): its waiting streams go on a new one */
+		gen_h2_conn_close(h);
 	else
 		gen_h2_submit_waiting(h);
 	return 0;
@@ -160,7 +190,8 @@ int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 	if (nghttp2_session_callbacks_new(&r->callbacks) != 0 || nghttp2_option_new(&r->option))
 		goto nomem;
 	cb = r->callbacks;
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_header_callback(cb, cfg->group_header ? on_header_kept
+	                                                                       : on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);

@@ -137,7 +137,11 @@ void gen_h2_send(gen_conn_t *c)
 	c->failed = false;
 	c->counted_error = false;
 	c->received = 0;
+	/* what is kept of the response starts empty; a plain run keeps nothing but its status */
+	if (c->parser.capture)
+		http_response_parser_reset(&c->parser);
 	c->parser.status = 0;
+	c->parser.headers_done = false;
 	if (!h->wait_head && has_room(h)) {
 		submit(s);
 		if (!h->in_session)
