@@ -342,12 +342,18 @@ static void shrink_idle(buf_t *b)
 		buf_free(b);
 }
 
-static enum step request_done(serve_conn_t *c)
+/* Counts the request as done — off the in-flight gauge, its duration observed, its access
+ * line — before the last bytes of its response go to the socket: a client that has read the
+ * response and asks /metrics at once, on a new connection another worker may answer, must
+ * find it counted. Once: c->active says it is still to be counted. A write that then fails
+ * or stalls past --idle-timeout leaves it counted with the status it was answered with (the
+ * server answered in full; the client was gone for its last bytes); one that fails before the
+ * last bytes leaves it uncounted, as a client gone mid-response always was. */
+static void request_count(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
 	serve_request_t *r = &c->req;
 	uint64_t dur = clock_now_ns() - r->start_ns;
-	size_t used = c->head_len + c->body_len;
 
 	c->active = false;
 	stat_add(&w->stats.in_flight, (uint64_t)-1);
@@ -355,6 +361,18 @@ static enum step request_done(serve_conn_t *c)
 	serve_metrics_record(w, r, dur);
 	if (serve_state.cfg->access_log && !(r->route && (r->route->flags & ROUTE_PROBE)))
 		serve_log_access(w, r, dur, c->out.len + r->fill_bytes);
+}
+
+/* The response is written (and the request counted): a crash asked for, the close asked for,
+ * or the connection made ready for the next request. */
+static enum step request_done(serve_conn_t *c)
+{
+	serve_worker_t *w = c->w;
+	serve_request_t *r = &c->req;
+	size_t used = c->head_len + c->body_len;
+
+	if (c->active)
+		request_count(c); /* a response of no bytes: none was written to count it before */
 	if (r->fault == FAULT_EXIT) {
 		serve_log_event(SERVE_LOG_WARN, "crash", "exiting on request (POST /admin/crash)");
 		serve_log_flush(w);
@@ -411,6 +429,9 @@ static enum step conn_write(serve_conn_t *c)
 			if (c->drip_piece && n > c->drip_piece_left)
 				n = (size_t)c->drip_piece_left;
 		}
+		/* the write that may end the response: count the request first (request_count) */
+		if (c->active && n == c->out.len - c->out_pos + c->fill_left)
+			request_count(c);
 		rc = serve_conn_write(c, p, n);
 		if (rc == NET_WANT_WRITE) {
 			/* a client that stops reading gets --idle-timeout, then is disconnected */

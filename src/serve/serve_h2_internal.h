@@ -122,9 +122,12 @@ void serve_h2_stream_data(h2_stream_t *s, const uint8_t *data, size_t len);
 void serve_h2_stream_dispatch(h2_stream_t *s);
 /* After the handler answered (at once or on resume): faults, the delay, the response. */
 void serve_h2_stream_answer(h2_stream_t *s);
-/* The response's last frame is out (END_STREAM): the request is done and counted, as
- * HTTP/1.1 counts it once its response is written, whether or not the client has finished
- * sending (a 413 or 408 answered before the body ended). */
+/* The response's last frame (END_STREAM) is made: the request is done and counted, whether
+ * or not the client has finished sending (a 413 or 408 answered before the body ended).
+ * nghttp2_session_mem_send calls on_frame_send for a frame before it hands back its bytes, so
+ * this runs before serve_h2_flush writes them: counted before the last bytes of its response
+ * go to the socket, as HTTP/1.1 counts (serve_conn.c request_count), and a write that then
+ * fails leaves it counted. */
 void serve_h2_stream_ended(h2_stream_t *s);
 /* nghttp2 closed the stream: it is freed (or left to its handler). */
 void serve_h2_stream_closed(h2_stream_t *s);

@@ -161,3 +161,115 @@ TEST(serve_conn_continue_then_final_response_on_a_free_socket)
 	CHECK(strncmp(in, "HTTP/1.1 200 OK\r\n", 17) == 0);
 	fixture_stop(&f);
 }
+
+/* ---- when a request is counted ---- */
+
+/* Requests the worker counted (every series of its request-duration histogram). */
+static uint64_t counted(serve_worker_t *w)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < SERVE_SERIES_MAX; i++)
+		if (atomic_load(&w->stats.series[i].used))
+			n += stat_get(&w->stats.series[i].count);
+	return n;
+}
+
+/* Reads and drops what the client has (bounded); the bytes read. */
+static size_t drain(int fd)
+{
+	char in[65536];
+	size_t total = 0, n;
+
+	while ((n = read_available(fd, in, sizeof(in))) > 0 && total < (64u << 20))
+		total += n;
+	return total;
+}
+
+/* The request is counted before the last bytes of its response go to the socket: a client
+ * that read the response and scrapes at once (another worker may answer) finds it counted.
+ * Here the last write cannot go at all (the socket is full), and it is counted already. */
+TEST(serve_conn_counts_a_request_before_its_last_write)
+{
+	static const char get[] = "GET /api/cpu?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n";
+	fixture_t f;
+	char in[4096];
+
+	if (fixture_start(&f) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	CHECK(fill_send_buffer(f.server) > 0);
+	CHECK_INT(write(f.client, get, sizeof(get) - 1), (long long)(sizeof(get) - 1));
+	turns(&f, 3);
+	CHECK_INT(counted(f.w), 1);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	CHECK_INT(stat_get(&f.w->stats.conns[CONN_GAUGE_ACTIVE]), 1); /* still writing it */
+	/* the client takes everything: the response completes, counted once */
+	drain(f.client);
+	turns(&f, 3);
+	drain(f.client);
+	CHECK_INT(counted(f.w), 1);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	CHECK_INT(stat_get(&f.w->stats.conns[CONN_GAUGE_IDLE]), 1);
+	/* the connection goes on: the next request is counted too, once */
+	CHECK_INT(write(f.client, get, sizeof(get) - 1), (long long)(sizeof(get) - 1));
+	turns(&f, 3);
+	CHECK(read_available(f.client, in, sizeof(in)) > 0);
+	CHECK_INT(counted(f.w), 2);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	fixture_stop(&f);
+}
+
+/* A last write that fails (the client went) leaves the request counted, once: the server
+ * answered in full, the client was gone for its last bytes. Nothing goes below zero. */
+TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once)
+{
+	static const char get[] = "GET /api/cpu?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n";
+	fixture_t f;
+
+	if (fixture_start(&f) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	CHECK(fill_send_buffer(f.server) > 0);
+	CHECK_INT(write(f.client, get, sizeof(get) - 1), (long long)(sizeof(get) - 1));
+	turns(&f, 3);
+	CHECK_INT(counted(f.w), 1);
+	close(f.client);
+	f.client = -1;
+	turns(&f, 3);
+	CHECK_INT(f.w->conn_count, 0);
+	CHECK_INT(counted(f.w), 1);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	fixture_stop(&f);
+}
+
+/* A response cut before its last write (the client went mid-body) is not counted, and is
+ * off the in-flight gauge. */
+TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted)
+{
+	/* 5 filler pieces of 64 KiB: the full socket stops the first */
+	static const char get[] = "GET /api/bytes?size=300000 HTTP/1.1\r\nHost: t\r\n\r\n";
+	fixture_t f;
+
+	if (fixture_start(&f) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	CHECK(fill_send_buffer(f.server) > 0);
+	CHECK_INT(write(f.client, get, sizeof(get) - 1), (long long)(sizeof(get) - 1));
+	turns(&f, 3);
+	CHECK_INT(counted(f.w), 0);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 1);
+	close(f.client);
+	f.client = -1;
+	turns(&f, 3);
+	CHECK_INT(f.w->conn_count, 0);
+	CHECK_INT(counted(f.w), 0);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	fixture_stop(&f);
+}

@@ -67,6 +67,7 @@ typedef struct fixture {
 	serve_config_t cfg;
 	serve_worker_t *w;
 	client_t c;
+	int server; /* the worker's end (it owns and closes it) */
 } fixture_t;
 
 static int slot(int32_t id)
@@ -168,6 +169,7 @@ static int fixture_start(fixture_t *f, bool client_preface)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	f->c.fd = sv[1];
+	f->server = sv[0];
 	serve_conn_accept(f->w, sv[0]);
 	if (nghttp2_session_callbacks_new(&cb) != 0)
 		return -1;
@@ -301,5 +303,63 @@ TEST(serve_h2_refuses_a_header_list_over_the_limit_with_431)
 	      NULL);
 	CHECK_INT(f.c.status[slot(b)], 200);
 	CHECK_INT(stat_get(&f.w->stats.bad_requests), 1);
+	fixture_stop(&f);
+}
+
+/* Requests the worker counted (every series of its request-duration histogram). */
+static uint64_t counted(serve_worker_t *w)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < SERVE_SERIES_MAX; i++)
+		if (atomic_load(&w->stats.series[i].used))
+			n += stat_get(&w->stats.series[i].count);
+	return n;
+}
+
+/* A stream is counted when nghttp2 serializes its END_STREAM frame, which on_frame_send sees
+ * inside nghttp2_session_mem_send, before serve_h2_flush writes the frame: so before the last
+ * bytes of its response go to the socket, as over HTTP/1.1 (a client that read the response
+ * and scrapes at once finds it counted). Here the socket is full, nothing of the response goes,
+ * and it is counted; the write that then fails (the client went) leaves it counted once. */
+TEST(serve_h2_counts_a_stream_before_its_last_bytes_are_written)
+{
+	static const char junk[512] = {0};
+	fixture_t f;
+	int small = 1;
+	const uint8_t *data;
+	ssize_t n;
+	size_t queued = 0, got = 0;
+	uint8_t in[65536];
+
+	if (fixture_start(&f, true) < 0) {
+		test_fail(__FILE__, __LINE__, "fixture did not start");
+		fixture_stop(&f);
+		return;
+	}
+	pump(&f, 2); /* the prefaces and SETTINGS both ways */
+	CHECK_INT(stat_get(&f.w->stats.h2_connections[SERVE_H2_PRIOR_KNOWLEDGE]), 1);
+	/* the server's socket can take nothing more (the client does not read) */
+	setsockopt(f.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	for (int i = 0; i < 100000 && (n = write(f.server, junk, sizeof(junk))) > 0; i++)
+		queued += (size_t)n;
+	CHECK(queued > 0);
+	get(&f, "/api/cpu?ms=0");
+	while ((n = nghttp2_session_mem_send(f.c.session, &data)) > 0)
+		CHECK_INT(write(f.c.fd, data, (size_t)n), n);
+	turns(&f, 3);
+	CHECK_INT(stat_get(&f.w->stats.h2_streams), 1);
+	CHECK_INT(counted(f.w), 1);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
+	/* and none of its bytes went: the client finds only what filled the socket */
+	while ((n = read(f.c.fd, in, sizeof(in))) > 0)
+		got += (size_t)n;
+	CHECK_INT(got, queued);
+	close(f.c.fd);
+	f.c.fd = -1;
+	turns(&f, 3);
+	CHECK_INT(f.w->conn_count, 0);
+	CHECK_INT(counted(f.w), 1);
+	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
 	fixture_stop(&f);
 }
