@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,45 @@ def wait_port(port, timeout=10.0):
                 return
         except OSError:
             time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+
+
+def _listens_for_loopback(port):
+    """Whether a socket in LISTEN state takes connections to 127.0.0.1:port: bound there or to
+    every address (0.0.0.0, or :: taking IPv4 too), as the kernel lists them in /proc/net."""
+    # the kernel prints an address as native-endian 32-bit words, in hex
+    wanted = {"tcp": {socket.inet_aton("127.0.0.1"), bytes(4)},
+              "tcp6": {bytes(16), socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")}}
+    for table, addrs in wanted.items():
+        try:
+            with open(f"/proc/net/{table}") as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr, _, hexport = fields[1].partition(":")
+            if fields[3] != "0A" or int(hexport, 16) != port:
+                continue
+            raw = b"".join(struct.pack("=I", int(addr[i:i + 8], 16))
+                           for i in range(0, len(addr), 8))
+            if raw in addrs:
+                return True
+    return False
+
+
+def wait_listening(port, proc=None, timeout=10.0):
+    """Waits until something listens for 127.0.0.1:port, without connecting: a probe connection
+    is one the server accepts and counts when its worker gets to it, which with several workers
+    can be after a test's first scrape (another worker answers that), so connection counts read
+    just after the start would or would not include it. Fails at once if proc exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _listens_for_loopback(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before it listened on port {port}")
+        time.sleep(0.02)
     raise AssertionError(f"nothing listens on port {port} after {timeout}s")
 
 
@@ -470,7 +510,7 @@ class Serve:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([SURGE, *self.args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env, preexec_fn=_favour)
-        wait_port(self.port)
+        wait_listening(self.port, self.proc)
         return self
 
     def url(self, path="/"):
