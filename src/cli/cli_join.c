@@ -36,11 +36,11 @@
 #define SEND_RETRY_NS     (500 * NS_PER_MS) /* after a failure */
 #define START_LATE_MAX_NS NS_PER_S          /* a start this far past: too late to take part */
 
-/* The options a shard takes from its own command line: what is its machine's and its files';
- * the test is the coordinator's. */
+/* The options a shard takes from its own command line: what is its machine's (its threads,
+ * its event loops' I/O backend, its idle CPUs) and its files'; the test is the coordinator's. */
 static const char *const own_options[] = {
-    "threads", "json",  "html", "csv",   "junit",        "markdown",
-    "hdr-log", "quiet", "join", "token", "join-timeout",
+    "threads",  "io",      "idle-poll", "json", "html",  "csv",          "junit",
+    "markdown", "hdr-log", "quiet",     "join", "token", "join-timeout",
 };
 
 typedef struct cli_join {

@@ -557,6 +557,18 @@ def get_json(url, expect=200, method="GET", body=None, headers=None):
     return json.loads(data), hdrs
 
 
+def metric_sum(text, name, **labels):
+    """The sum of the Prometheus samples of NAME in TEXT whose labels include the given ones."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
 def proc_stat(pid):
     """(cpu seconds, rss bytes) of a process, from /proc: the outside view of its cost."""
     with open(f"/proc/{pid}/stat") as f:

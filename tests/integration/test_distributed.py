@@ -12,7 +12,8 @@ import signal
 import tempfile
 import time
 
-from harness import Proc, Serve, favoured, free_port, http, main, read_events, surge
+from harness import (Proc, Serve, favoured, free_port, http, main, metric_sum, read_events,
+                     surge)
 
 TOKEN = "distributed-test-token-0123456789"
 # a shard's pacer may be late on a busy host: its self-check says so (exit 4), which is no
@@ -98,6 +99,35 @@ def test_requests_exact_equal_to_merge_with_one_verdict():
     assert doc["generator"]["threads"] == 3, doc["generator"]
     assert doc["distributed"] == {"shards": 3, "complete": True, "lost": []}, doc["distributed"]
     assert "3 shards (surge run --coordinator), every one to its end" in "".join(c.out)
+
+
+def test_how_requests_go_on_the_wire_travels_to_every_shard():
+    """--h2 --streams and --pipeline are the test's, as -c and -n are: every shard speaks what
+    the coordinator was given (surge serve counts the requests by protocol version), each
+    shard's document and the coordinator's say so; a shard's own --io is its machine's."""
+    with Serve() as srv, tempfile.TemporaryDirectory() as d:
+        rc, doc, codes, paths, c, _ = run_distributed(
+            d, srv.url("/health"), ["-n", "600", "-c", "4", "--h2", "--streams", "3"], n=2,
+            shard_args=("--io", "epoll"))
+        status, _, body = http("GET", srv.url("/metrics"))
+        parts = [load(p) for p in paths]
+        assert rc == 0 and codes == [0, 0], (rc, codes, c.stderr())
+        assert status == 200
+        assert metric_sum(body.decode(), "http_server_request_duration_seconds_count",
+                          http_route="/health", network_protocol_version="2") == 600, body
+        for part in parts:
+            assert (part["config"]["protocol"], part["config"]["streams"]) == ("h2c", 3), \
+                part["config"]
+            assert part["generator"]["io"]["backend"] == "epoll", part["generator"]["io"]
+        assert [p["totals"]["requests"] for p in parts] == [300, 300]
+        assert doc["config"]["streams"] == 3 and doc["totals"]["requests"] == 600, doc["config"]
+
+        rc, doc, codes, paths, c, _ = run_distributed(
+            d, srv.url("/health"), ["-n", "800", "-c", "4", "--pipeline", "4"], n=2)
+        parts = [load(p) for p in paths]
+        assert rc == 0 and codes == [0, 0], (rc, codes, c.stderr())
+        assert [p["config"]["pipeline"] for p in parts] == [4, 4], [p["config"] for p in parts]
+        assert doc["config"]["pipeline"] == 4 and doc["totals"]["requests"] == 800, doc["config"]
 
 
 def test_open_model_arrivals_are_one_process():
@@ -400,6 +430,7 @@ def test_a_data_file_outside_the_scenarios_folder_is_refused():
 
 if __name__ == "__main__":
     main([test_requests_exact_equal_to_merge_with_one_verdict,
+          test_how_requests_go_on_the_wire_travels_to_every_shard,
           test_open_model_arrivals_are_one_process, test_shard_without_token_refused_and_logged,
           test_duplicate_extra_and_late_shards_refused, test_killed_shard_is_lost_within_3s,
           test_abort_on_fail_stops_every_shard, test_stop_on_the_page_stops_every_shard,
