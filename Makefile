@@ -120,7 +120,8 @@ deps:
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-# The whole suite: unit tests, integration tests against real processes, a short fuzz run.
+# The whole suite: unit tests, integration tests against real processes (each file on both I/O
+# backends, io_uring and epoll), a short fuzz run.
 # deps.sh runs first and make starts again, so the build sees what deps.sh just installed.
 test: deps
 	@$(SUBMAKE) all $(BUILD)/unit-tests

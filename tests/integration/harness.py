@@ -112,6 +112,35 @@ def browser_lock():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def npm_tools(source, dest, files):
+    """npm ci of SOURCE's package-lock.json into DEST (again only when the lock file changes),
+    with FILES copied from SOURCE beside the modules they import; returns node's path. Under
+    a lock on DEST: the suite runs each file once per I/O backend, side by side, and two npm
+    installs into one node_modules at once leave it half made."""
+    import fcntl
+    import hashlib
+    npm = need("npm")
+    os.makedirs(dest, exist_ok=True)
+    with open(os.path.join(dest, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(os.path.join(source, "package-lock.json"), "rb") as f:
+            lock_hash = hashlib.sha256(f.read()).hexdigest()
+        marker = os.path.join(dest, ".installed")
+        current = open(marker).read() if os.path.exists(marker) else ""
+        if current != lock_hash:
+            for name in ("package.json", "package-lock.json"):
+                shutil.copy(os.path.join(source, name), dest)
+            p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund",
+                                "--loglevel=error"], cwd=dest, capture_output=True, text=True,
+                               timeout=300)
+            assert p.returncode == 0, f"npm ci in {dest}: {p.stderr[-2000:]}"
+            with open(marker, "w") as f:
+                f.write(lock_hash)
+        for name in files:
+            shutil.copy(os.path.join(source, name), dest)
+    return need("node")
+
+
 def need(binary):
     """The path of a fixture binary; a missing one is a SKIP outside CI and a FAIL in CI."""
     for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]:

@@ -14,7 +14,6 @@ old), so where it is missing these tests SKIP, naming it - in CI too."""
 
 import base64
 import glob
-import hashlib
 import json
 import math
 import os
@@ -29,7 +28,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import (ROOT, SURGE, Serve, Skip, favoured, free_port, http, main, need,  # noqa: E402
+from harness import (ROOT, SURGE, Serve, Skip, favoured, free_port, http, main,  # noqa: E402
                      surge, wait_port)
 
 K8S = os.path.join(ROOT, "deploy", "k8s")
@@ -78,25 +77,9 @@ def render(kubectl_bin, path, out_dir):
 
 
 def install_checker():
-    """npm ci of tests/k8s/package-lock.json into build/k8s-check (again only when the lock
-    changes), with check.mjs beside the modules it imports."""
-    npm = need("npm")
-    os.makedirs(TOOLS, exist_ok=True)
-    with open(os.path.join(CHECKS, "package-lock.json"), "rb") as f:
-        lock_hash = hashlib.sha256(f.read()).hexdigest()
-    marker = os.path.join(TOOLS, ".installed")
-    current = open(marker).read() if os.path.exists(marker) else ""
-    if current != lock_hash:
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(os.path.join(CHECKS, name), TOOLS)
-        p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund",
-                            "--loglevel=error"], cwd=TOOLS, capture_output=True, text=True,
-                           timeout=300)
-        assert p.returncode == 0, f"npm ci in {TOOLS}: {p.stderr[-2000:]}"
-        with open(marker, "w") as f:
-            f.write(lock_hash)
-    shutil.copy(os.path.join(CHECKS, "check.mjs"), TOOLS)
-    return need("node")
+    """npm ci of tests/k8s/package-lock.json into build/k8s-check, with check.mjs beside the
+    modules it imports. Returns node's path."""
+    return harness.npm_tools(CHECKS, TOOLS, ("check.mjs",))
 
 
 def run_checks(node, sets):

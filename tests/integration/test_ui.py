@@ -17,7 +17,6 @@ What this needs from `surge run --ui` (issue 17; until it is wired, this test FA
 - Quit: the outputs asked on the command line are written and the process exits 0."""
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -30,7 +29,8 @@ import tempfile
 import time
 import urllib.request
 
-from harness import browser_lock, ROOT, SURGE, THOUSAND_ENDPOINTS, Serve, free_port, main, need
+from harness import (browser_lock, ROOT, SURGE, THOUSAND_ENDPOINTS, Serve, free_port, main, need,
+                     npm_tools)
 
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 HARNESS = os.path.join(ROOT, "tests", "browser")
@@ -58,26 +58,9 @@ users = {
 
 
 def install_harness():
-    """npm ci of tests/browser into build/browser (again only when the lock file changes), with
-    ui.mjs beside the modules it imports. Returns node's path."""
-    npm = need("npm")
-    os.makedirs(TOOLS, exist_ok=True)
-    with open(os.path.join(HARNESS, "package-lock.json"), "rb") as f:
-        lock_hash = hashlib.sha256(f.read()).hexdigest()
-    marker = os.path.join(TOOLS, ".installed")
-    current = open(marker).read() if os.path.exists(marker) else ""
-    if current != lock_hash:
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(os.path.join(HARNESS, name), TOOLS)
-        p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund",
-                            "--loglevel=error"], cwd=TOOLS, capture_output=True, text=True,
-                           timeout=300)
-        assert p.returncode == 0, f"npm ci in {TOOLS}: {p.stderr[-2000:]}"
-        with open(marker, "w") as f:
-            f.write(lock_hash)
-    for name in ("steps.mjs", "ui.mjs", "endpoints.mjs", "shards.mjs"):
-        shutil.copy(os.path.join(HARNESS, name), TOOLS)
-    return need("node")
+    """npm ci of tests/browser into build/browser, with ui.mjs beside the modules it imports.
+    Returns node's path."""
+    return npm_tools(HARNESS, TOOLS, ("steps.mjs", "ui.mjs", "endpoints.mjs", "shards.mjs"))
 
 
 class LiveRun:
