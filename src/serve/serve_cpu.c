@@ -16,17 +16,29 @@
 #define LOAD_PERIOD_NS   (100 * NS_PER_MS) /* duty cycle period of the background load */
 #define LOAD_MAX_THREADS 256
 
-uint64_t serve_burn_cpu(uint64_t ns)
+/* The thread's CPU clock is what the kernel charges it, and what cgroups, process_cpu_seconds
+ * and a Pod's CPU use add up: so the burn counts by it, and costs the platform what was asked.
+ * A virtual CPU the host preempts, or an interrupt served meanwhile, is charged to the thread
+ * that was running (steal time is barely accounted on some hosts): the clock then jumps
+ * within one step, and a jump in the last step shows as more than asked. The longest step is
+ * reported, so that is told apart from a burn that is wrong. */
+uint64_t serve_burn_cpu(uint64_t ns, uint64_t *longest_step)
 {
-	uint64_t start = clock_thread_cpu_ns(), now = start;
+	uint64_t start = clock_thread_cpu_ns(), now = start, longest = 0;
 	volatile uint64_t sink = 0;
 
 	/* the clock costs a system call: check it every few microseconds of arithmetic */
 	while (now - start < ns) {
+		uint64_t before = now;
+
 		for (uint64_t i = 0; i < 4000; i++)
 			sink += i * i ^ (sink >> 3);
 		now = clock_thread_cpu_ns();
+		if (now - before > longest)
+			longest = now - before;
 	}
+	if (longest_step)
+		*longest_step = longest;
 	return now - start;
 }
 
@@ -149,7 +161,7 @@ static void json_processing(serve_request_t *r)
 static void cpu_exact(serve_request_t *r)
 {
 	double ms;
-	uint64_t ns, burnt;
+	uint64_t ns, burnt, step;
 	json_writer_t w;
 
 	if (serve_param_number(r, "ms", 50, 0, 1e9, &ms) < 0)
@@ -159,7 +171,7 @@ static void cpu_exact(serve_request_t *r)
 		ns = serve_state.cfg->max_cpu_ns;
 		serve_capped(r, "ms");
 	}
-	burnt = serve_burn_cpu(ns);
+	burnt = serve_burn_cpu(ns, &step);
 	serve_timing(r, "cpu", burnt / 1e6);
 	serve_reply_json(r, 200, &w);
 	jsonw_object_begin(&w);
@@ -167,6 +179,9 @@ static void cpu_exact(serve_request_t *r)
 	jsonw_double(&w, ns / 1e6, 3);
 	jsonw_key(&w, "cpu_ms");
 	jsonw_double(&w, burnt / 1e6, 3);
+	/* cpu_ms exceeds requested_ms by less than this: what a preempted CPU adds shows here */
+	jsonw_key(&w, "longest_step_ms");
+	jsonw_double(&w, step / 1e6, 3);
 	jsonw_object_end(&w);
 }
 
@@ -214,7 +229,7 @@ static void *load_thread(void *arg)
 		pthread_mutex_unlock(&load.lock);
 		if (!go)
 			break;
-		serve_burn_cpu((uint64_t)(LOAD_PERIOD_NS * percent / 100));
+		serve_burn_cpu((uint64_t)(LOAD_PERIOD_NS * percent / 100), NULL);
 		if (!load_wait(period + LOAD_PERIOD_NS, generation))
 			break;
 	}
@@ -336,7 +351,7 @@ static const serve_param_doc_t json_params[] = {
     {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t cpu_params[] = {
-    {"ms", "number", "50", "milliseconds of this thread's CPU time to burn, exactly"},
+    {"ms", "number", "50", "milliseconds of this thread's CPU clock to burn, at least"},
     {NULL, NULL, NULL, NULL},
 };
 static const serve_param_doc_t load_params[] = {
@@ -352,7 +367,7 @@ const serve_route_t serve_cpu_routes[] = {
     {"GET", "/api/hash", "/api/hash", hash, 0, "iterated SHA-256", hash_params},
     {"GET", "/api/json-processing", "/api/json-processing", json_processing, 0,
      "build and serialize a JSON document", json_params},
-    {"GET", "/api/cpu", "/api/cpu", cpu_exact, 0, "burn exactly ms of CPU time", cpu_params},
+    {"GET", "/api/cpu", "/api/cpu", cpu_exact, 0, "burn ms of this thread's CPU time", cpu_params},
     {"POST", "/api/load/cpu", "/api/load/cpu", load_start, ROUTE_DANGEROUS,
      "start sustained background CPU load", load_params},
     {"DELETE", "/api/load/cpu", "/api/load/cpu", load_delete, 0, "stop the background CPU load",

@@ -375,8 +375,12 @@ void serve_request_dispatch(serve_request_t *r);
 void serve_request_finish(serve_request_t *r);
 uint64_t serve_random(serve_worker_t *w);
 
-/* serve_cpu.c: burns exactly ns of this thread's CPU time; returns what was burnt. */
-uint64_t serve_burn_cpu(uint64_t ns);
+/* serve_cpu.c: burns ns of this thread's CPU time, as its CPU clock counts it: stops at the
+ * first look at the clock at or past ns and returns what the clock moved. It moves by more
+ * only within the last step between two looks, which *longest_step (if not NULL) bounds: the
+ * longest the clock moved between two looks — microseconds of arithmetic, unless the host
+ * took the CPU away meanwhile and the kernel charged that time to the thread. */
+uint64_t serve_burn_cpu(uint64_t ns, uint64_t *longest_step);
 
 /* serve_chaos.c: applies global chaos (error rate, added latency, sick replica, connection
  * faults) before the handler; true when it answered (or dropped) the request itself. */

@@ -485,7 +485,7 @@ static int common_params(serve_request_t *r)
 			ns = cfg->max_cpu_ns;
 			serve_capped(r, "cpu_ms");
 		}
-		serve_timing(r, "cpu", serve_burn_cpu(ns) / 1e6);
+		serve_timing(r, "cpu", serve_burn_cpu(ns, NULL) / 1e6);
 	}
 	if (common_param(r, "status", DIST_INTEGER, &set, &v) < 0)
 		return -1;

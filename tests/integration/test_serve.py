@@ -69,6 +69,24 @@ def server_timing(hdrs):
     return out
 
 
+def cpu_clock_ms(pid):
+    """pid's CPU clock in ms, the one clock_getcpuclockid(3) names ((~pid << 3) | 2: the whole
+    process's CPUCLOCK_SCHED): its threads' run time to the nanosecond, a running thread's
+    included (not /proc's ticks). The burn's clock, each thread's CPU clock, is part of it."""
+    return time.clock_gettime(((~pid) << 3) | 2) * 1000
+
+
+ROUNDING_MS = 0.0015  # two figures written with 3 decimals
+
+
+def cpu_paid(srv, path):
+    """One request, and what the server's CPU clock moved meanwhile: (status, headers, body,
+    ms). The worker is idle before it and has burnt what it reports when the answer is in."""
+    before = cpu_clock_ms(srv.proc.pid)
+    status, hdrs, body, _ = req(srv, path)
+    return status, hdrs, body, cpu_clock_ms(srv.proc.pid) - before
+
+
 def connect(srv, timeout=10):
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
     s.settimeout(timeout)
@@ -384,13 +402,18 @@ def test_common_parameters():
             assert len(body) == 1000 and hdrs["content-length"] == "1000", (path, len(body), hdrs)
         status, hdrs, body, _ = req(srv, "/api/cpu?ms=0&size=0")
         assert status == 200 and body == b"", body
-        status, hdrs, body, _ = req(srv, "/api/status/200?cpu_ms=20")
+        # cpu_ms=20: at least 20 ms of the worker thread's CPU clock, and the figure reported is
+        # what that clock moved, so the process's CPU clock, read from outside, moved as much.
+        # No upper bound: a host that preempts the virtual CPU charges that time to the thread
+        # that was running, which can lengthen the burn's last step by milliseconds (28.2 ms
+        # once, on a busy host); test_cpu_family_bodies holds the overshoot to that step
+        status, hdrs, body, spent = cpu_paid(srv, "/api/status/200?cpu_ms=20")
         cpu = server_timing(hdrs).get("cpu")
-        assert cpu is not None and 20 <= cpu < 25, hdrs
-        status, hdrs, body, _ = req(srv, "/api/status/202?cpu_ms=20&delay=100ms&size=300")
+        assert cpu is not None and 20 <= cpu <= spent + ROUNDING_MS, (cpu, spent, hdrs)
+        status, hdrs, body, spent = cpu_paid(srv, "/api/status/202?cpu_ms=20&delay=100ms&size=300")
         t = server_timing(hdrs)
-        assert status == 202 and len(body) == 300 and 20 <= t["cpu"] < 25 and t["wait"] >= 100, \
-            (status, len(body), hdrs)
+        assert status == 202 and len(body) == 300 and t["wait"] >= 100, (status, len(body), hdrs)
+        assert 20 <= t["cpu"] <= spent + ROUNDING_MS, (t, spent, hdrs)
         # distributions
         for q in ["delay=lognormal(20ms,250ms)", "delay=normal(10ms,2ms)",
                   "delay=10ms:50,20ms:10", "status=503:5", "size=uniform(10,20)",
@@ -470,8 +493,9 @@ def test_caps_are_applied_and_reported():
         doc, hdrs = jreq(srv, "/api/cpu?ms=200")
         assert doc["requested_ms"] == 30 and "ms" in hdrs.get("x-surge-capped", ""), (doc, hdrs)
         status, hdrs, _, _ = req(srv, "/api/status/200?cpu_ms=200")
-        assert "cpu_ms" in hdrs.get("x-surge-capped", "") and server_timing(hdrs)["cpu"] < 40, \
-            hdrs
+        # the cap's 30 ms burnt, not the 200 asked (a preempted last step may add a few)
+        assert "cpu_ms" in hdrs.get("x-surge-capped", "") and \
+            30 <= server_timing(hdrs)["cpu"] < 200, hdrs
         status, hdrs, _, _ = req(srv, "/api/cpu?ms=1")
         assert "x-surge-capped" not in hdrs, hdrs
         assert metric(scrape(srv), "surge_caps_hit_total") >= 6
@@ -569,9 +593,16 @@ def test_cpu_family_bodies():
         assert doc["records"] == 10 and doc["bytes"] > 10 * 30, doc
         assert isinstance(doc["checksum"], int) and "cpu" in server_timing(hdrs), (doc, hdrs)
         assert jreq(srv, "/api/json-processing?size=0")[0]["records"] == 0
-        doc, hdrs = jreq(srv, "/api/cpu?ms=30")
-        assert doc["requested_ms"] == 30 and 30 <= doc["cpu_ms"] < 40, doc
-        assert 30 <= server_timing(hdrs)["cpu"] < 40, hdrs
+        # at least the 30 ms asked of the thread's CPU clock, as the process's CPU clock saw
+        # from outside; over it only within the burn's last step between two looks at the
+        # clock, which the longest step bounds (microseconds, unless the host took the CPU in
+        # it): a burn that went on past its target would fail here, a preempted one not
+        status, hdrs, body, spent = cpu_paid(srv, "/api/cpu?ms=30")
+        doc = json.loads(body)
+        assert status == 200 and doc["requested_ms"] == 30, doc
+        assert 30 <= doc["cpu_ms"] <= spent + ROUNDING_MS, (doc, spent)
+        assert doc["cpu_ms"] - 30 < doc["longest_step_ms"] + ROUNDING_MS, doc
+        assert abs(server_timing(hdrs)["cpu"] - doc["cpu_ms"]) < ROUNDING_MS, (doc, hdrs)
 
 
 def test_cpu_cost_measured_from_outside():
