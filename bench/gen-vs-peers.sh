@@ -74,7 +74,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "# median requests per generator CPU-second"
 wrk_median=$(awk '$1=="wrk" {print $2}' "$results" | median)

@@ -68,7 +68,6 @@ for proto in $PROTOS; do
 	nginx_stop
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "# medians: requests per generator CPU-second, requests per second, surge's p50"
 printf "%-5s %-5s %14s %14s %8s %12s %12s %9s\n" proto m surge h2load ratio "surge req/s" "h2load req/s" "p50 ms"

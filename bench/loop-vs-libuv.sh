@@ -48,7 +48,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 own=$(awk '$1=="own" {print $2}' "$results" | median)
 libuv=$(awk '$1=="libuv" {print $2}' "$results" | median)
 echo

@@ -12,10 +12,20 @@
 # P-256 with NGINX_CERT=ec; TLS 1.2 and 1.3 (NGINX_TLS_PROTOCOLS="TLSv1.3" for one); a
 # session cache and tickets, so clients can resume. NGINX_HTTP_EXTRA and NGINX_SERVER_EXTRA
 # go into the http and server blocks (a log_format and an access_log, say).
+# Also shared: free_port (a port on 127.0.0.1 nobody listens on now) and median [EMPTY] (of
+# the numbers on standard input, one a line; EMPTY, by default nothing, when there are none).
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+median() {
+	sort -n | awk -v empty="${1:-}" '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else if (empty != "") print empty}'
+}
 
 nginx_start() {
 	NGINX_DIR=$(mktemp -d /tmp/surge-bench-nginx.XXXXXX)
-	NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	NGINX_PORT=$(free_port)
 	local user="" listen="" tls="" scheme=http curl_opts=()
 	[ "$(id -u)" = 0 ] && user="user root;"
 	case ${NGINX_PROTO:-${NGINX_HTTP2:+h2c}} in
@@ -77,7 +87,7 @@ nginx_stop() {
 }
 
 serve_start() {
-	SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	SERVE_PORT=$(free_port)
 	# SERVE_TLS_DIR: serve HTTPS with that directory's crt.pem and key.pem (nginx's)
 	local tls=() scheme=http
 	[ -n "${SERVE_TLS_DIR:-}" ] && tls=(--tls-cert "$SERVE_TLS_DIR/crt.pem"

@@ -120,13 +120,12 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "-"}'; }
 echo
 echo "# medians over $ROUNDS rounds: CPU per request, corrected p50, service p50, schedule lag p99, sleeps and system calls per request"
 for rate in $RATES; do
-	anchor=$(awk -v r="$rate" '$1==r && $2=="wrk2" {print $3}' "$results" | median)
+	anchor=$(awk -v r="$rate" '$1==r && $2=="wrk2" {print $3}' "$results" | median -)
 	for p in "${peers[@]}"; do
-		col() { awk -v r="$rate" -v p="$p" -v c="$1" '$1==r && $2==p && $c != "-" {print $c}' "$results" | median; }
+		col() { awk -v r="$rate" -v p="$p" -v c="$1" '$1==r && $2==p && $c != "-" {print $c}' "$results" | median -; }
 		us=$(col 3)
 		ratio="-"
 		[ "$anchor" != - ] && ratio=$(printf "%.2f" "$(echo "$us / $anchor" | bc -l)")

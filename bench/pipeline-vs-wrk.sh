@@ -71,7 +71,6 @@ for target in nginx serve; do
 	done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "# medians: requests per generator CPU-second, requests per second, surge's p50"
 printf "%-6s %-4s %14s %14s %8s %12s %12s %9s\n" target N surge wrk ratio "surge req/s" "wrk req/s" "p50 ms"

@@ -115,7 +115,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "# median ${unit} per generator CPU-second; host: $(uptime | sed 's/.*load/load/')"
 anchor=wrk

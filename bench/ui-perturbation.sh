@@ -79,7 +79,6 @@ print(same, differ)
 PY
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 : >"$out/ratios"
 : >"$out/p99"
 echo "# requests per generator CPU-second, headless and with a browser watching --ui (nginx and the browser on CPU $SERVER_CPU, surge on CPU $GEN_CPU, 1 thread, $CONNS connections, ${DURATION}s)"
