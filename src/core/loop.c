@@ -141,7 +141,7 @@ bool loop_stream_supported(const loop_t *loop)
 	return loop->ops->stream_start != NULL;
 }
 
-int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn)
+int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn, unsigned flags)
 {
 	int rc;
 
@@ -149,7 +149,7 @@ int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn)
 		return -EOPNOTSUPP;
 	if (!io->active)
 		return -EINVAL;
-	if ((rc = loop->ops->stream_start(loop->backend, io)) < 0)
+	if ((rc = loop->ops->stream_start(loop->backend, io, flags)) < 0)
 		return rc;
 	io->stream_fn = fn;
 	return 0;
@@ -160,6 +160,25 @@ int loop_stream_send(loop_t *loop, loop_io_t *io, const void *buf, size_t len)
 	if (!io->stream_fn)
 		return -EINVAL;
 	return loop->ops->stream_send(loop->backend, io, buf, len);
+}
+
+int loop_stream_pause(loop_t *loop, loop_io_t *io, bool paused)
+{
+	if (!io->stream_fn)
+		return -EINVAL;
+	loop->ops->stream_pause(loop->backend, io, paused);
+	return 0;
+}
+
+bool loop_stream_pending(const loop_t *loop, const loop_io_t *io)
+{
+	if (!io->stream_fn)
+		return false;
+	for (int i = loop->fired_pos; i < loop->fired_len; i++)
+		if (loop->fired[i].io == io && loop->fired[i].stream_kind == LOOP_STREAM_DATA &&
+		    loop->fired[i].res > 0)
+			return true;
+	return loop->ops->stream_queued(loop->backend, io);
 }
 
 const char *loop_backend_name(const loop_t *loop)

@@ -59,6 +59,8 @@ struct loop_timer {
 /* How many ready events one poll may return: one busy connection cannot hold the rest back
  * for more than one callback, and each callback bounds its own work per event. */
 #define LOOP_MAX_EVENTS 256
+/* The most one LOOP_STREAM_DATA event delivers (the size of io_uring's provided buffers). */
+#define LOOP_STREAM_BUFFER (16 * 1024)
 /* How many expired timers one iteration runs before polling I/O again. */
 #define LOOP_MAX_TIMERS_PER_TURN 4096
 
@@ -103,8 +105,25 @@ void loop_io_stop(loop_t *loop, loop_io_t *io);
  * loop does not). -EOPNOTSUPP where the backend has no streams (epoll): read and write on
  * readiness instead. loop_io_stop ends a stream like any handle. */
 bool loop_stream_supported(const loop_t *loop);
-int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn);
+/* flags: 0, the kernel receives again and again on its own (a multishot receive: no request
+ * per delivery); LOOP_STREAM_ONE_RECEIVE, one receive at a time, made again after each
+ * delivery (one submission each, no system call), so that a pause (below) leaves at most one
+ * buffer's bytes to come after it: for an owner that bounds its input. */
+enum loop_stream_flags { LOOP_STREAM_ONE_RECEIVE = 1 };
+int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn, unsigned flags);
 int loop_stream_send(loop_t *loop, loop_io_t *io, const void *buf, size_t len);
+/* Stops receiving (paused true) or receives again: a stream's owner that cannot take more
+ * input leaves it in the socket, so TCP holds the peer back as readiness would. Bytes the
+ * kernel received before the pause took effect still come (a completion already posted, or
+ * posted before the next wait submits the cancel): with LOOP_STREAM_ONE_RECEIVE one delivery
+ * at most (LOOP_STREAM_BUFFER bytes); with a multishot receive as many as the socket held
+ * and the loop had buffers for, megabytes from a peer that sends without pause. EOF and
+ * errors still come while paused. -EINVAL: not a stream. */
+int loop_stream_pause(loop_t *loop, loop_io_t *io, bool paused);
+/* Whether bytes the stream received wait to be delivered: in the batch being dispatched or
+ * in the kernel's completion queue. A server closing an idle stream checks it, as it peeks
+ * at a socket under readiness: closing over a request already received loses it. */
+bool loop_stream_pending(const loop_t *loop, const loop_io_t *io);
 /* This loop's backend ("io_uring" or "epoll") and its counts; the counts may be read from
  * another thread while the loop runs. */
 const char *loop_backend_name(const loop_t *loop);

@@ -4,6 +4,7 @@
 #ifndef SURGE_LOOP_BACKEND_H
 #define SURGE_LOOP_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -29,8 +30,11 @@ typedef struct loop_backend_ops {
 	/* Waits up to timeout_ns (UINT64_MAX = forever) and fills fired[]; the count or -errno. */
 	int (*poll)(void *b, uint64_t timeout_ns, loop_fired_t *fired, int max);
 	/* Completion-based streams: NULL where the backend has none (epoll). */
-	int (*stream_start)(void *b, loop_io_t *io);
+	int (*stream_start)(void *b, loop_io_t *io, unsigned flags);
 	int (*stream_send)(void *b, loop_io_t *io, const void *buf, size_t len);
+	void (*stream_pause)(void *b, loop_io_t *io, bool paused);
+	/* received bytes in the completion queue, not yet taken into a batch */
+	bool (*stream_queued)(void *b, const loop_io_t *io);
 	void (*stats)(void *b, loop_io_stats_t *out);
 } loop_backend_ops_t;
 

@@ -1,8 +1,9 @@
 /* loop_uring: the io_uring backend. Readiness is a one-shot poll request per handle, re-armed
- * after its event is dispatched; streams are a multishot receive into a ring of provided
- * buffers and a send request each. Every request made in a turn goes to the kernel in the one
- * io_uring_enter that also waits for the next events, so a turn costs one system call however
- * many handles it served (docs/architecture.md, "The io_uring backend").
+ * after its event is dispatched; streams are a multishot receive (or one receive at a time,
+ * LOOP_STREAM_ONE_RECEIVE) into a ring of provided buffers, and a send request each. Every
+ * request made in a turn goes to the kernel in the one io_uring_enter that also waits for the next
+ * events, so a turn costs one system call however many handles it served (docs/architecture.md,
+ * "The io_uring backend").
  *
  * A request's user_data names a slot of this backend (index, generation, kind), never the
  * handle itself: a handle may be stopped and freed while its requests are still in the
@@ -29,7 +30,7 @@
  * free ends with ENOBUFS (counted as recv_no_buffer) and is made again once the buffers of the
  * turn before are given back. */
 #define URING_BUFFERS      256 /* a power of two (the ring's mask) */
-#define URING_BUFFER_SIZE  (16 * 1024)
+#define URING_BUFFER_SIZE  LOOP_STREAM_BUFFER
 #define URING_BUFFER_GROUP 1
 #define BUFFERS_BYTES      ((size_t)URING_BUFFERS * URING_BUFFER_SIZE)
 
@@ -51,9 +52,11 @@ struct slot {
 	uint32_t arm_next;  /* on the arm list: the next slot, or NO_SLOT */
 	uint16_t inflight;  /* requests made for the slot whose last completion has not come */
 	bool on_arm_list;
-	bool streaming;  /* a stream: a multishot receive instead of polls */
-	bool recv_armed; /* the multishot receive is in the kernel */
-	bool recv_over;  /* EOF or an error came: the receive is not made again */
+	bool streaming;   /* a stream: receives instead of polls */
+	bool recv_armed;  /* the receive is in the kernel */
+	bool recv_over;   /* EOF or an error came: the receive is not made again */
+	bool recv_paused; /* the owner takes no input now: the receive is not made again */
+	bool recv_once;   /* LOOP_STREAM_ONE_RECEIVE: a receive per delivery, not a multishot */
 	bool sending;
 	bool poll_cancelling; /* the armed poll is being cancelled, to be made again */
 };
@@ -365,7 +368,7 @@ fail:
  * loop next waits. The socket may stay non-blocking: io_uring's send and receive ignore
  * O_NONBLOCK and wait in the kernel's own poll (checked on 6.18; an EAGAIN would only make
  * the receive again). */
-static int uring_stream_start(void *v, loop_io_t *io)
+static int uring_stream_start(void *v, loop_io_t *io, unsigned flags)
 {
 	uring_backend_t *b = v;
 	uint32_t idx = io->backend_slot;
@@ -379,6 +382,7 @@ static int uring_stream_start(void *v, loop_io_t *io)
 		s->poll_cancelling = true;
 	}
 	s->streaming = true;
+	s->recv_once = flags & LOOP_STREAM_ONE_RECEIVE;
 	arm_later(b, idx);
 	return 0;
 }
@@ -402,6 +406,42 @@ static int uring_stream_send(void *v, loop_io_t *io, const void *buf, size_t len
 	return 0;
 }
 
+/* A paused stream's receive is cancelled (its last completion, -ECANCELED, makes nothing
+ * again while it stays paused; one that completed with bytes first delivers them); a resumed one is
+ * made when the loop next waits, unless it is still in the kernel (a resume before the cancel's
+ * completion: that completion makes it again). */
+static void uring_stream_pause(void *v, loop_io_t *io, bool paused)
+{
+	uring_backend_t *b = v;
+	uint32_t idx = io->backend_slot;
+	struct slot *s = &b->slots[idx];
+
+	if (s->recv_paused == paused)
+		return;
+	s->recv_paused = paused;
+	if (paused && s->recv_armed)
+		cancel(b, idx, KIND_RECV);
+	else if (!paused)
+		arm_later(b, idx);
+}
+
+/* Completions are looked at where the kernel left them, not taken. */
+static bool uring_stream_queued(void *v, const loop_io_t *io)
+{
+	uring_backend_t *b = v;
+	uint32_t idx = io->backend_slot;
+	uint64_t ud = user_data(b, idx, KIND_RECV);
+	struct io_uring_cqe *cqe;
+	unsigned head;
+
+	io_uring_for_each_cqe(&b->ring, head, cqe)
+	{
+		if (cqe->user_data == ud && cqe->res > 0)
+			return true;
+	}
+	return false;
+}
+
 static void arm_one(uring_backend_t *b, uint32_t idx)
 {
 	struct slot *s = &b->slots[idx];
@@ -410,9 +450,12 @@ static void arm_one(uring_backend_t *b, uint32_t idx)
 	if (!s->io || !s->io->active)
 		return;
 	if (s->streaming) {
-		if (s->recv_armed || s->recv_over || !(sqe = get_sqe(b)))
+		if (s->recv_armed || s->recv_over || s->recv_paused || !(sqe = get_sqe(b)))
 			return;
-		io_uring_prep_recv_multishot(sqe, s->io->fd, NULL, 0, 0);
+		if (s->recv_once)
+			io_uring_prep_recv(sqe, s->io->fd, NULL, 0, 0);
+		else
+			io_uring_prep_recv_multishot(sqe, s->io->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = URING_BUFFER_GROUP;
 		io_uring_sqe_set_data64(sqe, user_data(b, idx, KIND_RECV));
@@ -648,5 +691,7 @@ const loop_backend_ops_t loop_uring_ops = {
     .poll = uring_poll,
     .stream_start = uring_stream_start,
     .stream_send = uring_stream_send,
+    .stream_pause = uring_stream_pause,
+    .stream_queued = uring_stream_queued,
     .stats = uring_stats,
 };

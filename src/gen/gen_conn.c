@@ -591,7 +591,7 @@ static void conn_connected(gen_conn_t *c)
 	/* plain HTTP on io_uring: a stream (TLS stays on readiness: OpenSSL reads the socket);
 	 * when the stream cannot start the connection simply stays on readiness */
 	if (!c->tls && loop_stream_supported(t->loop))
-		loop_stream_start(t->loop, &c->io, conn_on_stream);
+		loop_stream_start(t->loop, &c->io, conn_on_stream, 0);
 	conn_send(c);
 }
 

@@ -1,6 +1,7 @@
 /* serve_conn: one client connection of the target — read a request head (bounded in size and
  * time), its body, dispatch, hold the response for its delay on a loop timer, write it, and
- * go on with the next (pipelined) request. Limits are answered with 4xx and a close. */
+ * go on with the next (pipelined) request. Limits are answered with 4xx and a close. The I/O
+ * is readiness here (epoll, TLS), or an io_uring stream (serve_conn_stream.c). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,63 +12,15 @@
 
 #include "core/clock.h"
 #include "core/net.h"
-#include "serve/serve_internal.h"
+#include "serve/serve_conn_internal.h"
 
 #define IN_INITIAL      4096
 #define PIPELINE_BUDGET 16 /* requests handled per event before others get a turn */
-#define OUT_MAX         (256u << 20)
-#define OUT_KEEP        (16u << 10) /* what an idle connection may keep of a response */
 #define FILL_CHUNK      SERVE_FILL_CHUNK
 
 /* The interim response to "Expect: 100-continue" (RFC 9110 15.2.1). */
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 #define CONTINUE_LEN (sizeof(continue_line) - 1)
-
-enum conn_state {
-	SC_IDLE,      /* keep-alive, waiting for the first byte of a request */
-	SC_HANDSHAKE, /* TLS (--tls-cert): the handshake, within --header-timeout */
-	SC_HEAD,      /* reading the request head */
-	SC_BODY,      /* reading the request body */
-	SC_HELD,      /* response ready, held back for its delay */
-	SC_WRITING,   /* writing the response */
-};
-
-struct serve_conn {
-	serve_worker_t *w;
-	serve_conn_t *prev, *next;
-	loop_io_t io;
-	loop_timer_t timer;
-	uint64_t deadline_ns; /* header, body or idle timeout */
-	int fd;
-	tls_session_t *tls; /* NULL: plain TCP */
-	enum conn_state state;
-	uint32_t requests;
-
-	char *in; /* request bytes; slices of req.head point here while handling */
-	size_t in_len, in_cap, in_max;
-	size_t head_len;
-	uint64_t body_want; /* Content-Length still to come (sink: to discard) */
-	uint64_t body_len;  /* body bytes kept after the head */
-	http_chunked_decoder_t chunked;
-	/* bytes of continue_line still to write: the socket may take none or part of it at
-	 * once; the rest goes when it is writable, and always before the final response */
-	size_t continue_left;
-
-	buf_t out;
-	size_t out_pos;
-	uint64_t fill_left;
-	uint64_t drip_piece; /* /api/drip: bytes per piece, and when the next piece is due */
-	uint64_t drip_piece_left;
-	uint64_t drip_interval_ns;
-	uint64_t drip_next_ns;
-	bool active;    /* a request is being handled (counted in in_flight) */
-	bool zombie;    /* closed while a deferred request was out: freed at its resume */
-	serve_h2_t *h2; /* the connection speaks HTTP/2: serve_h2.c drives it from then on */
-	serve_request_t req;
-};
-
-/* What a step left the connection in. */
-enum step { STEP_GONE = -1, STEP_BUSY = 0, STEP_NEXT = 1 };
 
 char serve_filler[SERVE_FILL_CHUNK];
 
@@ -78,41 +31,58 @@ static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events);
 static void conn_on_timer(loop_t *loop, loop_timer_t *t);
-static void conn_process(serve_conn_t *c);
 
-static void set_gauge(serve_conn_t *c, enum conn_state from, enum conn_state to)
+/* The connections gauge a connection is in: by its state, and a stream whose answer is still
+ * in the kernel (its socket full, or its send not yet ended) is still writing it, as
+ * readiness's SC_WRITING is. */
+static enum serve_conn_gauge gauge_of(enum conn_state state, bool sending)
 {
 	static const enum serve_conn_gauge gauge[] = {
 	    [SC_IDLE] = CONN_GAUGE_IDLE,    [SC_HANDSHAKE] = CONN_GAUGE_READING,
 	    [SC_HEAD] = CONN_GAUGE_READING, [SC_BODY] = CONN_GAUGE_READING,
 	    [SC_HELD] = CONN_GAUGE_ACTIVE,  [SC_WRITING] = CONN_GAUGE_ACTIVE,
 	};
+
+	return state == SC_IDLE && sending ? CONN_GAUGE_ACTIVE : gauge[state];
+}
+
+static void move_gauge(serve_conn_t *c, enum conn_state to, bool sending)
+{
+	enum serve_conn_gauge from = gauge_of(c->state, c->tx_busy), into = gauge_of(to, sending);
 	serve_worker_stats_t *s = &c->w->stats;
 
-	stat_add(&s->conns[gauge[from]], (uint64_t)-1);
-	stat_add(&s->conns[gauge[to]], 1);
+	if (from == into)
+		return;
+	stat_add(&s->conns[from], (uint64_t)-1);
+	stat_add(&s->conns[into], 1);
 }
 
 /* The header or idle deadline, kept lazily: the timer moves only when the new deadline is
  * earlier than where it sits; a later one is found by the timer callback, which re-arms.
  * So the usual request costs no heap operation. */
-static void arm_deadline(serve_conn_t *c, uint64_t after_ns)
+void serve_conn_arm_deadline(serve_conn_t *c, uint64_t after_ns)
 {
 	c->deadline_ns = loop_now(c->w->loop) + after_ns;
 	if (!loop_timer_pending(&c->timer) || c->timer.when_ns > c->deadline_ns)
 		loop_timer_start(c->w->loop, &c->timer, c->deadline_ns);
 }
 
-static void set_state(serve_conn_t *c, enum conn_state to)
+void serve_conn_set_state(serve_conn_t *c, enum conn_state to)
 {
-	if (c->state != to)
-		set_gauge(c, c->state, to);
+	move_gauge(c, to, c->tx_busy);
 	c->state = to;
+}
+
+void serve_conn_set_sending(serve_conn_t *c, bool sending)
+{
+	move_gauge(c, c->state, sending);
+	c->tx_busy = sending;
 }
 
 static void conn_free(serve_conn_t *c)
 {
 	buf_free(&c->out);
+	buf_free(&c->wire);
 	buf_free(&c->req.body_out);
 	buf_free(&c->req.headers_out);
 	free(c->in);
@@ -123,10 +93,7 @@ static void conn_close(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
 
-	stat_add(&w->stats.conns[c->state == SC_IDLE   ? CONN_GAUGE_IDLE
-	                         : c->state <= SC_BODY ? CONN_GAUGE_READING
-	                                               : CONN_GAUGE_ACTIVE],
-	         (uint64_t)-1);
+	stat_add(&w->stats.conns[gauge_of(c->state, c->tx_busy)], (uint64_t)-1);
 	if (c->active)
 		stat_add(&w->stats.in_flight, (uint64_t)-1);
 	if (c->h2) {
@@ -160,9 +127,40 @@ void serve_conn_close(serve_conn_t *c)
 	conn_close(c);
 }
 
+void serve_conn_exit(serve_worker_t *w)
+{
+	serve_log_event(SERVE_LOG_WARN, "crash", "exiting on request (POST /admin/crash)");
+	serve_log_flush(w);
+	_exit(70);
+}
+
+/* The response waits (its delay, a deferred handler): a client that gives up meanwhile frees
+ * its connection at once — readiness watches for its hang-up, a stream has seen it already
+ * or will (on_eof). */
+static enum step conn_hold(serve_conn_t *c)
+{
+	serve_conn_set_state(c, SC_HELD);
+	if (c->stream && c->peer_eof) {
+		conn_close(c);
+		return STEP_GONE;
+	}
+	loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
+	return STEP_BUSY;
+}
+
+/* No more requests on this connection: readiness closes now (what was written is in the
+ * socket); a stream closes once the kernel took its queued responses. */
+static enum step conn_close_after_output(serve_conn_t *c)
+{
+	if (c->stream)
+		return serve_conn_stream_close_later(c);
+	conn_close(c);
+	return STEP_GONE;
+}
+
 void serve_conn_set_busy(serve_conn_t *c, bool busy)
 {
-	set_state(c, busy ? SC_HELD : SC_IDLE);
+	serve_conn_set_state(c, busy ? SC_HELD : SC_IDLE);
 }
 
 ssize_t serve_conn_read(serve_conn_t *c, void *buf, size_t len)
@@ -210,6 +208,7 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	c->in_max = cfg->max_header_bytes;
 	c->state = serve_state.tls ? SC_HANDSHAKE : SC_IDLE;
 	buf_init(&c->out, OUT_MAX);
+	buf_init(&c->wire, OUT_MAX);
 	loop_timer_init(&c->timer, conn_on_timer, c);
 	if ((serve_state.tls && !(c->tls = tls_server_session_new(serve_state.tls, fd))) ||
 	    loop_io_start(w->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
@@ -219,6 +218,7 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 		free(c);
 		return;
 	}
+	serve_conn_stream_start(c); /* plain, on io_uring: a stream; else readiness */
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -226,7 +226,7 @@ void serve_conn_accept(serve_worker_t *w, int fd)
 	w->conn_count++;
 	stat_add(&w->stats.accepted, 1);
 	stat_add(&w->stats.conns[c->tls ? CONN_GAUGE_READING : CONN_GAUGE_IDLE], 1);
-	arm_deadline(c, c->tls ? cfg->header_timeout_ns : cfg->idle_timeout_ns);
+	serve_conn_arm_deadline(c, c->tls ? cfg->header_timeout_ns : cfg->idle_timeout_ns);
 }
 
 void serve_conn_close_all(serve_worker_t *w)
@@ -254,9 +254,14 @@ void serve_conn_close_idle(serve_worker_t *w)
 			serve_h2_drain(c->h2); /* GOAWAY; it closes once its streams are done */
 			continue;
 		}
-		/* one with a request waiting is answered first, with Connection: close */
-		if (c->state == SC_IDLE && c->in_len == 0 && !request_waiting(c) &&
-		    !serve_conn_read_pending(c))
+		/* one with a request waiting is answered first, with Connection: close; a stream's
+		 * may be received already, not yet handed to it; its queued output goes first */
+		if (c->state != SC_IDLE || c->in_len || request_waiting(c) ||
+		    serve_conn_read_pending(c) || serve_conn_stream_request_waiting(c))
+			continue;
+		if (c->stream)
+			serve_conn_stream_close_later(c);
+		else
 			conn_close(c);
 	}
 }
@@ -280,11 +285,15 @@ static void serialize(serve_conn_t *c)
 	bool head = r->head.method.len == 4 && memcmp(r->head.method.p, "HEAD", 4) == 0;
 	bool body_allowed = status_has_body(r->status);
 	uint64_t body = body_allowed ? r->body_out.len + r->fill_bytes : 0;
+	size_t queued;
 
 	if (draining(c->w))
 		r->close_after =
 		    true; /* answered during a drain: tell the client to go elsewhere */
-	buf_reset(&c->out);
+	/* a stream queues it behind responses its send has not taken yet */
+	if (!c->stream)
+		buf_reset(&c->out);
+	queued = c->out.len;
 	/* an interim response begun must be finished first; one never begun is dropped: a
 	 * final status may replace it (RFC 9110 10.1.1) */
 	if (c->continue_left && c->continue_left < CONTINUE_LEN)
@@ -318,6 +327,7 @@ static void serialize(serve_conn_t *c)
 	if (!head && body_allowed && r->body_out.len)
 		buf_append(&c->out, r->body_out.data, r->body_out.len);
 	c->out_pos = 0;
+	c->response_len = c->out.len - queued;
 	c->fill_left = head || !body_allowed ? 0 : r->fill_bytes;
 	c->drip_piece = 0;
 	if (r->drip_ns && c->fill_left) {
@@ -336,7 +346,7 @@ static void serialize(serve_conn_t *c)
 }
 
 /* Frees a buffer grown past OUT_KEEP by a response that is over; it grows again when needed. */
-static void shrink_idle(buf_t *b)
+void serve_conn_shrink_idle(buf_t *b)
 {
 	if (b->cap > OUT_KEEP)
 		buf_free(b);
@@ -348,7 +358,8 @@ static void shrink_idle(buf_t *b)
  * find it counted. Once: c->active says it is still to be counted. A write that then fails
  * or stalls past --idle-timeout leaves it counted with the status it was answered with (the
  * server answered in full; the client was gone for its last bytes); one that fails before the
- * last bytes leaves it uncounted, as a client gone mid-response always was. */
+ * last bytes leaves it uncounted, as a client gone mid-response always was. A stream counts
+ * it when its last bytes are handed to the kernel (serve_conn_request_done, below). */
 static void request_count(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
@@ -357,15 +368,15 @@ static void request_count(serve_conn_t *c)
 
 	c->active = false;
 	stat_add(&w->stats.in_flight, (uint64_t)-1);
-	stat_add(&w->stats.bytes_out, c->out.len + r->fill_bytes);
+	stat_add(&w->stats.bytes_out, c->response_len + r->fill_bytes);
 	serve_metrics_record(w, r, dur);
 	if (serve_state.cfg->access_log && !(r->route && (r->route->flags & ROUTE_PROBE)))
-		serve_log_access(w, r, dur, c->out.len + r->fill_bytes);
+		serve_log_access(w, r, dur, c->response_len + r->fill_bytes);
 }
 
 /* The response is written (and the request counted): a crash asked for, the close asked for,
  * or the connection made ready for the next request. */
-static enum step request_done(serve_conn_t *c)
+enum step serve_conn_request_done(serve_conn_t *c)
 {
 	serve_worker_t *w = c->w;
 	serve_request_t *r = &c->req;
@@ -374,14 +385,16 @@ static enum step request_done(serve_conn_t *c)
 	if (c->active)
 		request_count(c); /* a response of no bytes: none was written to count it before */
 	if (r->fault == FAULT_EXIT) {
-		serve_log_event(SERVE_LOG_WARN, "crash", "exiting on request (POST /admin/crash)");
-		serve_log_flush(w);
-		_exit(70);
+		if (c->stream) {
+			/* after the answer: once the kernel took it, the close exits */
+			c->exit_when_closed = true;
+			return serve_conn_stream_close_later(c);
+		}
+		serve_conn_exit(w);
 	}
-	if (r->close_after) {
-		conn_close(c);
-		return STEP_GONE;
-	}
+	c->drip_piece = 0;
+	if (r->close_after)
+		return conn_close_after_output(c);
 	/* keep what follows this request: the start of the next, pipelined one */
 	memmove(c->in, c->in + used, c->in_len - used);
 	c->in_len -= used;
@@ -396,13 +409,14 @@ static enum step request_done(serve_conn_t *c)
 	 * /openapi.json or /metrics would hold the largest response of each, twice (the body
 	 * and the response) */
 	if (!c->in_len) {
-		shrink_idle(&c->out);
-		shrink_idle(&c->req.body_out);
-		shrink_idle(&c->req.headers_out);
+		if (!c->stream || !c->out.len) /* a stream's may hold responses not yet sent */
+			serve_conn_shrink_idle(&c->out);
+		serve_conn_shrink_idle(&c->req.body_out);
+		serve_conn_shrink_idle(&c->req.headers_out);
 	}
 	c->requests++;
-	set_state(c, SC_IDLE);
-	arm_deadline(c, serve_state.cfg->idle_timeout_ns);
+	serve_conn_set_state(c, SC_IDLE);
+	serve_conn_arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 	loop_io_update(w->loop, &c->io, LOOP_READ);
 	kick_pending(c); /* the next request may be in TLS's buffer, not the socket */
 	return STEP_NEXT;
@@ -437,7 +451,7 @@ static enum step conn_write(serve_conn_t *c)
 			/* a client that stops reading gets --idle-timeout, then is disconnected */
 			loop_io_update(c->w->loop, &c->io, LOOP_WRITE);
 			if (!c->drip_piece)
-				arm_deadline(c, serve_state.cfg->idle_timeout_ns);
+				serve_conn_arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 			return STEP_BUSY;
 		}
 		if (rc < 0) {
@@ -452,14 +466,14 @@ static enum step conn_write(serve_conn_t *c)
 				c->drip_piece_left -= (uint64_t)rc;
 		}
 	}
-	return request_done(c);
+	return serve_conn_request_done(c);
 }
 
 static enum step conn_send(serve_conn_t *c)
 {
 	serialize(c);
-	set_state(c, SC_WRITING);
-	return conn_write(c);
+	serve_conn_set_state(c, SC_WRITING);
+	return c->stream ? serve_conn_stream_respond(c) : conn_write(c);
 }
 
 /* ---- requests ---- */
@@ -518,8 +532,11 @@ static enum step conn_answer(serve_conn_t *c)
 			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		}
 		serve_metrics_record(c->w, r, clock_now_ns() - r->start_ns);
-		conn_close(c);
-		return STEP_GONE;
+		if (r->fault == FAULT_RESET) {
+			conn_close(c);
+			return STEP_GONE;
+		}
+		return conn_close_after_output(c);
 	}
 	if (r->fault == FAULT_HANG) {
 		r->close_after = true;
@@ -527,9 +544,8 @@ static enum step conn_answer(serve_conn_t *c)
 		r->fault = FAULT_CLOSE; /* after the hang, close without answering */
 	}
 	if (r->delay_ns) {
-		set_state(c, SC_HELD);
-		/* a client that gives up while we wait frees its connection at once */
-		loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
+		if (conn_hold(c) == STEP_GONE)
+			return STEP_GONE;
 		loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop) + r->delay_ns);
 		return STEP_BUSY;
 	}
@@ -567,7 +583,7 @@ static enum step conn_upgrade_h2(serve_conn_t *c, http_slice_t settings)
 
 	c->active = false; /* the stream counts itself */
 	stat_add(&c->w->stats.in_flight, (uint64_t)-1);
-	set_state(c, SC_IDLE);
+	serve_conn_set_state(c, SC_IDLE);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
 	serve_h2_upgrade(c, c->w, &c->io, &c->timer, &c->h2, r, sink ? NULL : in + c->head_len,
@@ -589,10 +605,8 @@ static enum step conn_dispatch(serve_conn_t *c)
 	if (r->deferred) {
 		/* waiting for a downstream or database answer: hold, but notice the client leaving
 		 */
-		set_state(c, SC_HELD);
-		loop_io_update(c->w->loop, &c->io, LOOP_PEER_CLOSED);
 		loop_timer_stop(c->w->loop, &c->timer);
-		return STEP_BUSY;
+		return conn_hold(c);
 	}
 	return conn_answer(c);
 }
@@ -617,7 +631,7 @@ void serve_resume(serve_request_t *r)
 	}
 	serve_request_finish(r);
 	if (conn_answer(c) == STEP_NEXT)
-		conn_process(c);
+		serve_conn_process(c);
 }
 
 static void rebase_slice(http_slice_t *s, const char *from, char *to)
@@ -639,30 +653,37 @@ static void rebase_head(http_request_t *h, const char *from, char *to)
 	}
 }
 
-/* Grows the input buffer towards in_max; false when it is full. While a request is active its
- * parsed head points into the buffer (a body is being read after it), so a move takes the
- * head's slices along: without that they would point into freed memory, which the next
- * allocation reuses (the Host header then "vanished" once the heap had free blocks to hand
- * out, e.g. after clients dropped their connections). */
-static bool in_reserve(serve_conn_t *c)
+/* Grows the input buffer, doubling, towards limit; false when want more bytes do not fit.
+ * While a request is active its parsed head points into the buffer (a body is being read
+ * after it; on a stream, the next request's bytes come while it is answered), so a move takes
+ * the head's slices and its body along: without that they would point into freed memory,
+ * which the next allocation reuses (the Host header then "vanished" once the heap had free
+ * blocks to hand out, e.g. after clients dropped their connections). */
+bool serve_conn_in_reserve(serve_conn_t *c, size_t want, size_t limit)
 {
 	size_t cap;
 	char *p;
 
-	if (c->in_len < c->in_cap)
+	if (c->in_cap - c->in_len >= want)
 		return true;
-	if (c->in_cap >= c->in_max)
+	if (c->in_len + want > limit)
 		return false;
 	cap = c->in_cap ? c->in_cap * 2 : IN_INITIAL;
-	if (cap > c->in_max)
-		cap = c->in_max;
+	while (cap < c->in_len + want)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
 	p = malloc(cap);
 	if (!p)
 		return false;
 	if (c->in_len)
 		memcpy(p, c->in, c->in_len);
-	if (c->active && c->in)
+	if (c->active && c->in) {
 		rebase_head(&c->req.head, c->in, p);
+		rebase_slice(&c->req.path_tail, c->in, p);
+		if (c->req.body)
+			c->req.body = p + (c->req.body - c->in);
+	}
 	free(c->in);
 	c->in = p;
 	c->in_cap = cap;
@@ -702,8 +723,13 @@ static int start_body(serve_conn_t *c)
  * connection failed. */
 static enum step send_continue(serve_conn_t *c)
 {
-	ssize_t rc =
-	    serve_conn_write(c, continue_line + CONTINUE_LEN - c->continue_left, c->continue_left);
+	ssize_t rc;
+
+	if (c->stream) {
+		c->continue_left = 0; /* queued whole, ahead of the final response */
+		return serve_conn_stream_interim(c, continue_line, CONTINUE_LEN);
+	}
+	rc = serve_conn_write(c, continue_line + CONTINUE_LEN - c->continue_left, c->continue_left);
 
 	if (rc == NET_WANT_WRITE) {
 		rc = 0;
@@ -763,15 +789,24 @@ static void conn_start_h2(serve_conn_t *c)
 	char *in = c->in;
 	size_t len = c->in_len;
 
-	set_state(c, SC_IDLE);
+	serve_conn_set_state(c, SC_IDLE);
 	c->in = NULL; /* the input is serve_h2's from now on */
 	c->in_len = c->in_cap = 0;
 	serve_h2_start(c, c->w, &c->io, &c->timer, &c->h2, SERVE_H2_PRIOR_KNOWLEDGE, in, len);
 	free(in);
 }
 
+/* The input holds no whole request now: more is awaited, unless a stream's client closed its
+ * side (readiness reads that end next and closes; whatever was half-sent is dropped). */
+static enum step need_input(serve_conn_t *c)
+{
+	if (c->stream && c->peer_eof)
+		return serve_conn_stream_close_later(c);
+	return STEP_BUSY;
+}
+
 /* Handles what the input holds: heads, bodies, and pipelined requests up to a budget. */
-static void conn_process(serve_conn_t *c)
+static enum step conn_handle(serve_conn_t *c)
 {
 	const serve_config_t *cfg = serve_state.cfg;
 	http_request_limits_t limits = {
@@ -781,63 +816,82 @@ static void conn_process(serve_conn_t *c)
 	};
 
 	for (int budget = PIPELINE_BUDGET; budget > 0; budget--) {
+		enum step step;
 		int rc;
 
 		if (c->state == SC_IDLE) {
 			if (!c->in_len)
-				return;
-			set_state(c, SC_HEAD);
-			arm_deadline(c, cfg->header_timeout_ns);
+				return need_input(c);
+			/* a stream's responses wait for the kernel: so does the next request (the
+			 * deadline still runs, the timer was moved for the budget) */
+			if (c->stream && serve_conn_stream_queue_full(c)) {
+				if (!loop_timer_pending(&c->timer))
+					loop_timer_start(c->w->loop, &c->timer, c->deadline_ns);
+				return STEP_BUSY;
+			}
+			serve_conn_set_state(c, SC_HEAD);
+			serve_conn_arm_deadline(c, cfg->header_timeout_ns);
 		}
 		if (c->state == SC_HEAD) {
 			if (c->requests == 0 &&
 			    memcmp(c->in, h2_preface,
 			           c->in_len < H2_PREFACE_LEN ? c->in_len : H2_PREFACE_LEN) == 0) {
-				if (c->in_len >= H2_PREFACE_LEN)
-					conn_start_h2(c);
-				return; /* a part of the preface: wait for the rest */
+				if (c->in_len < H2_PREFACE_LEN)
+					return need_input(c); /* a part of the preface */
+				conn_start_h2(c);
+				return STEP_GONE; /* HTTP/2's now */
 			}
 			rc = http_request_parse(&limits, c->in, c->in_len, &c->req.head,
 			                        &c->head_len);
 			if (rc == HTTP_AGAIN)
-				return;
+				return need_input(c);
 			if (rc == HTTP_ERROR) {
 				int status =
 				    c->req.head.error_status ? c->req.head.error_status : 400;
 				char why[128];
 
-				reply_refused(c, status,
-				              parse_refusal(c, &limits, status, why, sizeof(why)));
-				return;
+				return reply_refused(
+				    c, status, parse_refusal(c, &limits, status, why, sizeof(why)));
 			}
 			request_begin(c);
-			set_state(c, SC_BODY);
-			if (start_body(c) < 0) {
-				reply_refused(c, 413, body_limit_message());
-				return;
-			}
+			serve_conn_set_state(c, SC_BODY);
+			if (start_body(c) < 0)
+				return reply_refused(c, 413, body_limit_message());
 			if (c->continue_left && send_continue(c) == STEP_GONE)
-				return;
+				return STEP_GONE;
 		}
+		if (c->state != SC_BODY)
+			return STEP_BUSY; /* held, or being written: its end comes back here */
 		rc = take_body(c);
-		if (rc < 0) {
-			reply_refused(c, rc == -2 ? 413 : 400,
-			              rc == -2 ? body_limit_message() : "malformed chunked body");
-			return;
-		}
-		if (rc == 0 || conn_dispatch(c) != STEP_NEXT)
-			return; /* body incomplete; or the response is held, being written, or
-			           closed */
+		if (rc < 0)
+			return reply_refused(c, rc == -2 ? 413 : 400,
+			                     rc == -2 ? body_limit_message()
+			                              : "malformed chunked body");
+		if (rc == 0)
+			return need_input(c);
+		if ((step = conn_dispatch(c)) != STEP_NEXT)
+			return step; /* the response is held, being written, or closed */
 	}
 	/* budget spent with requests still buffered: continue on the next loop turn */
 	loop_timer_start(c->w->loop, &c->timer, loop_now(c->w->loop));
+	return STEP_BUSY;
+}
+
+enum step serve_conn_process(serve_conn_t *c)
+{
+	enum step step = conn_handle(c);
+
+	if (step != STEP_GONE)
+		serve_conn_stream_flow(
+		    c); /* a stream receives while its input is under the bound */
+	return step;
 }
 
 static void conn_read(serve_conn_t *c)
 {
 	ssize_t n;
 
-	if (!in_reserve(c)) {
+	if (!serve_conn_in_reserve(c, 1, c->in_max)) {
 		/* the head did not fit: the parser says which limit; otherwise 431 */
 		reply_refused(c, c->state == SC_BODY ? 413 : 431,
 		              c->state == SC_BODY ? body_limit_message()
@@ -854,7 +908,7 @@ static void conn_read(serve_conn_t *c)
 	c->in_len += (size_t)n;
 	stat_add(&c->w->stats.bytes_in, (uint64_t)n);
 	kick_pending(c); /* before: conn_process may free c */
-	conn_process(c);
+	serve_conn_process(c);
 }
 
 /* The TLS handshake; then HTTP/2 when ALPN chose it, else HTTP/1.1. */
@@ -874,9 +928,9 @@ static void conn_handshake(serve_conn_t *c)
 		return;
 	}
 	stat_add(&c->w->stats.tls_handshakes, 1);
-	set_state(c, SC_IDLE);
+	serve_conn_set_state(c, SC_IDLE);
 	loop_io_update(c->w->loop, &c->io, LOOP_READ);
-	arm_deadline(c, serve_state.cfg->idle_timeout_ns);
+	serve_conn_arm_deadline(c, serve_state.cfg->idle_timeout_ns);
 	if (tls_session_alpn_is(c->tls, "h2")) {
 		serve_h2_start(c, c->w, &c->io, &c->timer, &c->h2, SERVE_H2_ALPN, NULL, 0);
 		return;
@@ -900,7 +954,7 @@ static void conn_on_io(loop_t *loop, loop_io_t *io, uint32_t events)
 	}
 	if (c->state == SC_WRITING) {
 		if (conn_write(c) == STEP_NEXT)
-			conn_process(c);
+			serve_conn_process(c);
 		return;
 	}
 	if (c->state == SC_HELD) {
@@ -924,6 +978,17 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 		serve_h2_on_timer(c->h2);
 		return;
 	}
+	if (c->closing) {
+		/* a stream's last output: a client that does not take it is left after
+		 * --idle-timeout */
+		if (now < c->deadline_ns) {
+			loop_timer_start(loop, t, c->deadline_ns);
+			return;
+		}
+		stat_add(&c->w->stats.timeouts, 1);
+		conn_close(c);
+		return;
+	}
 	switch (c->state) {
 	case SC_HANDSHAKE:
 		if (now < c->deadline_ns) {
@@ -936,19 +1001,20 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 		return;
 	case SC_HELD:
 		if (c->req.fault == FAULT_CLOSE) {
-			conn_close(c); /* the end of a hang: no answer at all */
+			conn_close_after_output(c); /* the end of a hang: no answer at all */
 			return;
 		}
 		if (conn_send(c) == STEP_NEXT)
-			conn_process(c);
+			serve_conn_process(c);
 		return;
 	case SC_WRITING:
 		if (c->drip_piece) {
 			if (!c->drip_piece_left) {
 				c->drip_piece_left = c->drip_piece;
 				c->drip_next_ns += c->drip_interval_ns;
-				if (conn_write(c) == STEP_NEXT)
-					conn_process(c);
+				if ((c->stream ? serve_conn_stream_continue(c) : conn_write(c)) ==
+				    STEP_NEXT)
+					serve_conn_process(c);
 			}
 			return;
 		}
@@ -960,8 +1026,11 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *t)
 		conn_close(c);
 		return;
 	case SC_IDLE:
-		if (c->in_len) {
-			conn_process(c); /* pipelined requests left over from a spent budget */
+		/* pipelined requests left over from a spent budget, unless they wait for a stream's
+		 * queued responses to go: then the idle deadline applies (a client that does not
+		 * read) */
+		if (c->in_len && !(c->stream && serve_conn_stream_queue_full(c))) {
+			serve_conn_process(c);
 			return;
 		}
 		/* fallthrough */

@@ -143,15 +143,24 @@ void serve_h2_goaway(serve_h2_t *h)
 	                      NULL, 0);
 }
 
+/* Output made and not yet taken by the kernel: out's rest, or on a stream the connection's
+ * queue and send. */
+static size_t h2_unsent(const serve_h2_t *h)
+{
+	return serve_conn_is_stream(h->conn) ? serve_conn_unsent(h->conn) : h->out.len - h->out_pos;
+}
+
 /* Arms the connection's timer at the earlier of its deadlines that apply: idle (no streams)
  * and write stall (output waiting). Lazily: a later deadline is found by the callback. */
 static void arm_deadlines(serve_h2_t *h)
 {
 	uint64_t next = 0;
 
-	if (!h->open)
+	/* once GOAWAY is out idleness has no more to say: the connection closes when it is
+	 * written (on a stream that is a send's end, later) */
+	if (!h->open && !h->goaway)
 		next = h->idle_deadline_ns;
-	if (h->out_pos < h->out.len && (!next || h->write_deadline_ns < next))
+	if (h2_unsent(h) && (!next || h->write_deadline_ns < next))
 		next = h->write_deadline_ns;
 	if (next && (!loop_timer_pending(h->timer) || h->timer->when_ns > next))
 		loop_timer_start(h->w->loop, h->timer, next);
@@ -161,6 +170,54 @@ int serve_h2_close(serve_h2_t *h)
 {
 	serve_conn_close(h->conn); /* frees h through serve_h2_free */
 	return -1;
+}
+
+/* Everything sent: a crash asked for happens now; a connection both sides are done with
+ * closes. 0, or -1 when the connection is gone. */
+static int h2_all_sent(serve_h2_t *h)
+{
+	if (h->exit_after_flush) {
+		serve_log_event(SERVE_LOG_WARN, "crash", "exiting on request (POST /admin/crash)");
+		serve_log_flush(h->w);
+		_exit(70);
+	}
+	/* GOAWAY sent and no stream left, or a protocol error answered */
+	if (!nghttp2_session_want_read(h->session) && !nghttp2_session_want_write(h->session))
+		return serve_h2_close(h);
+	return 0;
+}
+
+/* On an io_uring stream: what nghttp2 has goes into the connection's queue (up to OUT_GATHER
+ * not yet taken by the kernel: more when a send ends), which sends it whole; the input stops
+ * while that much waits, as readiness stops reading. */
+static int h2_flush_stream(serve_h2_t *h)
+{
+	uint64_t now = loop_now(h->w->loop);
+	size_t unsent;
+
+	while (serve_conn_unsent(h->conn) < OUT_GATHER) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(h->session, &data);
+
+		if (n < 0 || (n > 0 && serve_conn_queue(h->conn, data, (size_t)n) < 0))
+			return serve_h2_close(h); /* out of memory: nothing sane is left to send */
+		if (n == 0)
+			break;
+		stat_add(&h->w->stats.bytes_out, (uint64_t)n);
+	}
+	if (serve_conn_send(h->conn) < 0)
+		return -1;
+	unsent = serve_conn_unsent(h->conn);
+	if (!unsent && h2_all_sent(h) < 0)
+		return -1;
+	/* output waits from now: a client that does not take it is left after --idle-timeout
+	 * (each send's end moves the deadline on) */
+	if (unsent && h->write_deadline_ns <= now)
+		h->write_deadline_ns = now + serve_state.cfg->idle_timeout_ns;
+	serve_conn_want_input(h->conn, unsent < OUT_GATHER && nghttp2_session_want_read(h->session),
+	                      unsent >= OUT_GATHER);
+	arm_deadlines(h);
+	return 0;
 }
 
 /* Moves what nghttp2 has to send into out and writes it; closes the connection when both
@@ -176,6 +233,8 @@ int serve_h2_flush(serve_h2_t *h)
 		return serve_h2_close(h);
 	if (!h->goaway && serve_draining(h->w))
 		serve_h2_goaway(h); /* a drain began: finish what was asked, take nothing new */
+	if (serve_conn_is_stream(h->conn))
+		return h2_flush_stream(h);
 	for (round = 0; round < 64; round++) {
 		ssize_t rc;
 
@@ -212,16 +271,8 @@ int serve_h2_flush(serve_h2_t *h)
 		stat_add(&h->w->stats.bytes_out, (uint64_t)rc);
 	}
 	if (h->out_pos == h->out.len) {
-		if (h->exit_after_flush) {
-			serve_log_event(SERVE_LOG_WARN, "crash",
-			                "exiting on request (POST /admin/crash)");
-			serve_log_flush(h->w);
-			_exit(70);
-		}
-		/* GOAWAY sent and no stream left, or a protocol error answered */
-		if (!nghttp2_session_want_read(h->session) &&
-		    !nghttp2_session_want_write(h->session))
-			return serve_h2_close(h);
+		if (h2_all_sent(h) < 0)
+			return -1;
 		if (!h->open || h->out.cap > OUT_GATHER * 2)
 			buf_free(&h->out); /* an idle connection keeps little */
 	}
@@ -276,6 +327,19 @@ static int h2_read(serve_h2_t *h)
 	return serve_h2_flush(h);
 }
 
+void serve_h2_on_input(serve_h2_t *h, const char *data, size_t len)
+{
+	stat_add(&h->w->stats.bytes_in, len);
+	if (h2_feed(h, data, len) == 0)
+		serve_h2_flush(h);
+}
+
+void serve_h2_on_sent(serve_h2_t *h)
+{
+	h->write_deadline_ns = loop_now(h->w->loop) + serve_state.cfg->idle_timeout_ns;
+	serve_h2_flush(h);
+}
+
 void serve_h2_on_io(serve_h2_t *h, uint32_t events)
 {
 	if ((events & LOOP_WRITE) && serve_h2_flush(h) < 0)
@@ -292,12 +356,12 @@ void serve_h2_on_timer(serve_h2_t *h)
 		h2_read(h); /* its flush arms the deadlines again */
 		return;
 	}
-	if (h->out_pos < h->out.len && now >= h->write_deadline_ns) {
+	if (h2_unsent(h) && now >= h->write_deadline_ns) {
 		stat_add(&h->w->stats.timeouts, 1); /* the client stopped reading */
 		serve_h2_close(h);
 		return;
 	}
-	if (!h->open && now >= h->idle_deadline_ns) {
+	if (!h->open && !h->goaway && now >= h->idle_deadline_ns) {
 		/* idle for --idle-timeout: GOAWAY, which closes it once written */
 		stat_add(&h->w->stats.timeouts, 1);
 		serve_h2_goaway(h);
@@ -422,7 +486,10 @@ int serve_h2_upgrade(serve_conn_t *c, serve_worker_t *w, loop_io_t *io, loop_tim
 		return -1;
 	}
 	loop_timer_stop(w->loop, timer);
-	buf_append(&h->out, switching, sizeof(switching) - 1);
+	/* on a stream, behind the HTTP/1.1 responses before it that are not sent yet */
+	if ((serve_conn_is_stream(c) ? serve_conn_queue(c, switching, sizeof(switching) - 1)
+	                             : buf_append(&h->out, switching, sizeof(switching) - 1)) < 0)
+		return serve_h2_close(h);
 	s = serve_h2_stream_new(h, 1);
 	if (!s || serve_h2_settings_decode(settings, payload, sizeof(payload), &payload_len) < 0 ||
 	    nghttp2_session_upgrade2(

@@ -222,6 +222,10 @@ typedef struct serve_worker_stats {
 	/* TLS (--tls-cert) */
 	stat_t tls_handshakes;
 	stat_t tls_failures; /* handshakes that failed or timed out */
+	/* io_uring streams (serve_conn_stream.c): the bounds they met */
+	stat_t stream_queue_full;     /* a request waited for queued responses to go */
+	stat_t stream_input_paused;   /* input past its bound was left in the socket */
+	stat_t stream_input_overflow; /* connections closed: input past the bound and its slack */
 } serve_worker_stats_t;
 
 struct serve_worker {
@@ -300,6 +304,16 @@ ssize_t serve_conn_read(serve_conn_t *c, void *buf, size_t len);
 ssize_t serve_conn_write(serve_conn_t *c, const void *buf, size_t len);
 /* TLS holds decrypted bytes a read would return though the socket may not be readable. */
 bool serve_conn_read_pending(serve_conn_t *c);
+/* A connection that is an io_uring stream (serve_conn_stream.c): HTTP/2 queues its output
+ * there, behind what HTTP/1.1 queued before the switch (serve_conn_queue: 0 or -ENOBUFS),
+ * starts a send when none is out (serve_conn_send: 0, or -1 when the connection is gone),
+ * sees what is not sent yet, and says whether it takes input now (at_bound: it does not for
+ * want of room, a counted bound). */
+bool serve_conn_is_stream(const serve_conn_t *c);
+int serve_conn_queue(serve_conn_t *c, const void *data, size_t len);
+int serve_conn_send(serve_conn_t *c);
+size_t serve_conn_unsent(const serve_conn_t *c);
+void serve_conn_want_input(serve_conn_t *c, bool want, bool at_bound);
 
 /* serve_h2.c: HTTP/2 on a connection (RFC 9113) through nghttp2. A connection turns to it
  * when its first bytes are the client preface (prior knowledge, h2c) or after an HTTP/1.1
@@ -318,6 +332,9 @@ int serve_h2_upgrade(serve_conn_t *c, serve_worker_t *w, loop_io_t *io, loop_tim
                      serve_h2_t **out, const serve_request_t *r, const char *body,
                      http_slice_t settings, const char *rest, size_t rest_len);
 void serve_h2_on_io(serve_h2_t *h, uint32_t events);
+/* On a stream: the client's bytes; a send of the connection's ended (the next may go). */
+void serve_h2_on_input(serve_h2_t *h, const char *data, size_t len);
+void serve_h2_on_sent(serve_h2_t *h);
 void serve_h2_on_timer(serve_h2_t *h);
 /* A drain began: GOAWAY, finish the streams in flight, then close. */
 void serve_h2_drain(serve_h2_t *h);

@@ -257,19 +257,28 @@ static void metric_if(buf_t *out, const char *name, const char *type, const char
 		prom_metric(out, name, type, help, v);
 }
 
-/* The workers' event loops: their turns and the bounds their I/O backend met (io_uring's
- * submission queue full, completions the kernel held back, a loop left on epoll because its
- * ring could not be set up). The counts are each loop's own, read as they are (relaxed). */
+/* The workers' event loops: their turns and the bounds their I/O met (io_uring's submission
+ * queue full, completions the kernel held back, a loop left on epoll because its ring could
+ * not be set up, a receive that found no buffer free) and their connections' streams' bounds
+ * (serve_conn_stream.c). The counts are each loop's own, read as they are (relaxed). */
 static void io_metrics(buf_t *out)
 {
+	static const char *const stream_bounds[] = {"send_queue", "input_paused", "input_overflow"};
 	loop_io_stats_t sum = {0}, s;
+	uint64_t streams[3] = {0};
 
 	for (uint32_t i = 0; i < serve_state.worker_count; i++) {
+		serve_worker_stats_t *ws = &serve_state.workers[i].stats;
+
+		streams[0] += stat_get(&ws->stream_queue_full);
+		streams[1] += stat_get(&ws->stream_input_paused);
+		streams[2] += stat_get(&ws->stream_input_overflow);
 		if (!serve_state.workers[i].loop)
 			continue;
 		loop_io_stats(serve_state.workers[i].loop, &s);
 		sum.turns += s.turns;
 		sum.sq_full_submits += s.sq_full_submits;
+		sum.recv_no_buffer += s.recv_no_buffer;
 		sum.cq_overflow += s.cq_overflow;
 		sum.fallback_loops += s.fallback_loops;
 	}
@@ -278,15 +287,24 @@ static void io_metrics(buf_t *out)
 	            (double)sum.turns);
 	prom_family(
 	    out, "surge_io_bound_hits_total", "counter",
-	    "Bounds the workers' I/O backend met: sq_full (a turn's requests filled io_uring's "
-	    "submission queue), cq_overflow (completions the kernel held back, none lost), "
-	    "epoll_fallback (workers whose io_uring ring could not be set up).");
+	    "Bounds the workers' I/O met: sq_full (a turn's requests filled io_uring's submission "
+	    "queue), cq_overflow (completions the kernel held back, none lost), epoll_fallback "
+	    "(workers whose io_uring ring could not be set up), recv_no_buffer (a connection's "
+	    "receive found none of its loop's buffers free, and waited a turn), send_queue (a "
+	    "request waited for the responses queued before it to be sent), input_paused (a "
+	    "connection's input reached its bound and was left in the socket), input_overflow "
+	    "(connections closed: input past the bound kept coming).");
 	buf_printf(out, "surge_io_bound_hits_total{bound=\"sq_full\"} %llu\n",
 	           (unsigned long long)sum.sq_full_submits);
 	buf_printf(out, "surge_io_bound_hits_total{bound=\"cq_overflow\"} %llu\n",
 	           (unsigned long long)sum.cq_overflow);
 	buf_printf(out, "surge_io_bound_hits_total{bound=\"epoll_fallback\"} %llu\n",
 	           (unsigned long long)sum.fallback_loops);
+	buf_printf(out, "surge_io_bound_hits_total{bound=\"recv_no_buffer\"} %llu\n",
+	           (unsigned long long)sum.recv_no_buffer);
+	for (int i = 0; i < 3; i++)
+		buf_printf(out, "surge_io_bound_hits_total{bound=\"%s\"} %llu\n", stream_bounds[i],
+		           (unsigned long long)streams[i]);
 }
 
 /* The process's own cgroup (found at start-up): what it may use and what it used. Counters

@@ -100,7 +100,8 @@ def test_serve_reports_the_backend_it_uses():
                 text = r.read().decode()
             assert f'surge_io_backend_info{{backend="{backend}"}} 1' in text
             # the bounds are there at 0, and the loops have turned (the scrape itself)
-            for bound in ("sq_full", "cq_overflow", "epoll_fallback"):
+            for bound in ("sq_full", "cq_overflow", "epoll_fallback", "recv_no_buffer",
+                          "send_queue", "input_paused", "input_overflow"):
                 assert f'surge_io_bound_hits_total{{bound="{bound}"}} 0' in text, text[-3000:]
             turns = [float(line.split()[1]) for line in text.splitlines()
                      if line.startswith("surge_io_loop_turns_total ")]

@@ -1382,6 +1382,50 @@ def test_pipelined_requests_answered_in_order():
             s.close()
 
 
+def test_a_client_that_pipelines_without_reading_is_held_back_not_dropped():
+    """A client that sends requests far faster than it reads the answers: the server takes its
+    input up to a bound and leaves the rest in the socket (TCP holds the client back, as with
+    readiness), answers every request in order once the client reads, and counts the bounds it
+    met. On io_uring (a stream): queued responses (send_queue) and input (input_paused), never
+    a close (input_overflow); on epoll the socket alone holds the client back."""
+    n = 4000
+    with Serve(workers=1) as srv:
+        backend = jreq(srv, "/")[0]["io"]
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", srv.port))
+        requests = b"".join(get(f"/api/bytes?size={5000 + i % 7}") for i in range(n))
+        sender = threading.Thread(target=s.sendall, args=(requests,), daemon=True)
+        try:
+            sender.start()
+            deadline = time.monotonic() + 30
+            while backend == "io_uring":  # the server stops taking input while nobody reads
+                text = scrape(srv)
+                if metric(text, "surge_io_bound_hits_total", bound="input_paused") >= 1:
+                    break
+                assert time.monotonic() < deadline, text[-1500:]
+                time.sleep(0.1)
+            r = Reader(s)
+            for i in range(n):
+                status, hdrs, body = r.response()
+                assert status == 200 and len(body) == 5000 + i % 7, (i, status, hdrs)
+            sender.join(30)
+            assert not sender.is_alive()
+            s.sendall(get("/health"))  # the same connection goes on
+            assert r.response()[0] == 200
+        finally:
+            s.close()
+        text = scrape(srv)
+        paused = metric(text, "surge_io_bound_hits_total", bound="input_paused")
+        queued = metric(text, "surge_io_bound_hits_total", bound="send_queue")
+        assert metric(text, "surge_io_bound_hits_total", bound="input_overflow") == 0, text
+        if backend == "io_uring":
+            assert paused >= 1 and queued >= 1, (paused, queued)
+        else:
+            assert paused == 0 and queued == 0, (paused, queued)
+
+
 def test_keep_alive_reuses_one_connection():
     with Serve() as srv:
         before = metric(scrape(srv), "surge_connections_accepted_total")

@@ -81,7 +81,7 @@ def wait_for(pred, timeout=20.0, what="condition"):
 # ---- a raw client: frames written by hand, for what the real clients will not do ----
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY = 0, 1, 3, 4, 7
+DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 7, 8
 
 
 def frame(kind, flags, stream, payload=b""):
@@ -104,11 +104,15 @@ def request(stream, path, method=b"GET", end_stream=True, extra=()):
 class Raw:
     """One HTTP/2 connection spoken by hand: the preface, then frames; frames read back."""
 
-    def __init__(self, srv):
+    def __init__(self, srv, settings=b"", rcvbuf=None):
         import socket
-        self.sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(30)
+        self.sock.connect(("127.0.0.1", srv.port))
         self.buf = b""
-        self.sock.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        self.sock.sendall(PREFACE + frame(SETTINGS, 0, 0, settings))
 
     def send(self, data):
         self.sock.sendall(data)
@@ -462,6 +466,24 @@ def test_idle_connection_gets_goaway_and_a_slow_body_408():
         assert sample(text, "http_server_request_duration_seconds_count",
                       http_response_status_code="408", network_protocol_version="2") == 1, text
         assert sample(text, "surge_timeouts_total") == 2, text
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_idle_timeout():
+    """A client that opens its flow-control windows wide, asks for a large body and reads
+    nothing: what the server sends waits in the socket, and after --idle-timeout without
+    progress the connection goes (a timeout counted), on readiness and on a stream alike."""
+    with Serve("--idle-timeout", "1s") as srv:
+        # SETTINGS_INITIAL_WINDOW_SIZE and the connection's window at their largest
+        c = Raw(srv, (4).to_bytes(2, "big") + (2**31 - 1).to_bytes(4, "big"), rcvbuf=4096)
+        try:
+            c.send(frame(WINDOW_UPDATE, 0, 0, (2**31 - 1 - 65535).to_bytes(4, "big")) +
+                   request(1, b"/api/bytes?size=50MiB"))
+            wait_for(lambda: sample(metrics(srv), "surge_timeouts_total") >= 1,
+                     what="a timeout for the client that does not read")
+            wait_for(lambda: sample(metrics(srv), "surge_connections") <= 1,
+                     what="the connection closed")  # the scrape's own is left
+        finally:
+            c.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -245,7 +246,7 @@ TEST(loop_uring_stream_sends_receives_and_sees_eof)
 	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
 	CHECK_INT(loop_io_start(loop, &s.io, fds[0], LOOP_READ, NULL, &s), 0);
 	CHECK(loop_stream_supported(loop));
-	CHECK_INT(loop_stream_start(loop, &s.io, on_stream), 0);
+	CHECK_INT(loop_stream_start(loop, &s.io, on_stream, 0), 0);
 	CHECK_INT(loop_stream_send(loop, &s.io, "hello", 5), 0);
 	CHECK_INT(loop_stream_send(loop, &s.io, "again", 5), -EBUSY); /* one at a time */
 	fill_alphabet(data, sizeof(data), 0);
@@ -290,7 +291,7 @@ TEST(loop_uring_stream_stopped_with_requests_out_is_forgotten)
 	loop = loop_new();
 	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
 	CHECK_INT(loop_io_start(loop, &gone->io, fds[0], LOOP_READ, NULL, gone), 0);
-	CHECK_INT(loop_stream_start(loop, &gone->io, on_stream), 0);
+	CHECK_INT(loop_stream_start(loop, &gone->io, on_stream, 0), 0);
 	/* the socket full first: the send waits in the kernel */
 	while (write(fds[0], big, sizeof(big)) > 0)
 		;
@@ -304,7 +305,7 @@ TEST(loop_uring_stream_stopped_with_requests_out_is_forgotten)
 	free(gone);
 	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, more), 0);
 	CHECK_INT(loop_io_start(loop, &s.io, more[0], LOOP_READ, NULL, &s), 0);
-	CHECK_INT(loop_stream_start(loop, &s.io, on_stream), 0);
+	CHECK_INT(loop_stream_start(loop, &s.io, on_stream, 0), 0);
 	left = 20;
 	loop_timer_start(loop, &tick, clock_now_ns() + NS_PER_MS);
 	CHECK_INT(loop_run(loop), 0);
@@ -315,6 +316,218 @@ TEST(loop_uring_stream_stopped_with_requests_out_is_forgotten)
 	close(more[0]);
 	close(more[1]);
 	close(fds[1]);
+	loop_free(loop);
+	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
+}
+
+/* Runs n turns of the loop, each bounded by a 1 ms timer. */
+static void run_turns(loop_t *loop, int n)
+{
+	loop_timer_t tick;
+	int left = 1;
+
+	loop_timer_init(&tick, on_tick, &left);
+	for (int i = 0; i < n; i++) {
+		left = 1;
+		loop_timer_start(loop, &tick, clock_now_ns() + NS_PER_MS);
+		loop_run(loop);
+	}
+}
+
+/* A paused stream leaves what comes next in the socket (TCP holds the peer back), and gets it
+ * all, in order, once resumed; bytes received before the pause took effect still come. */
+TEST(loop_uring_paused_stream_leaves_bytes_in_the_socket_until_resumed)
+{
+	struct stream s = {0};
+	char data[3000];
+	loop_t *loop;
+	int fds[2], waiting = 0;
+
+	if (!uring_here(__func__))
+		return;
+	loop = loop_new();
+	fill_alphabet(data, sizeof(data), 0);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+	CHECK_INT(loop_io_start(loop, &s.io, fds[0], LOOP_READ, NULL, &s), 0);
+	CHECK_INT(loop_stream_pause(loop, &s.io, true), -EINVAL); /* not a stream yet */
+	CHECK_INT(loop_stream_start(loop, &s.io, on_stream, 0), 0);
+	run_turns(loop, 2);
+	CHECK_INT(write(fds[1], data, 1000), 1000);
+	run_turns(loop, 3);
+	CHECK_INT(s.received, 1000);
+	CHECK_INT(loop_stream_pause(loop, &s.io, true), 0);
+	CHECK_INT(loop_stream_pause(loop, &s.io, true), 0); /* twice: the same */
+	run_turns(loop, 3);                                 /* the cancel goes in */
+	CHECK_INT(write(fds[1], data + 1000, 2000), 2000);
+	run_turns(loop, 5);
+	CHECK_INT(s.received, 1000);
+	CHECK_INT(ioctl(fds[0], FIONREAD, &waiting), 0);
+	CHECK_INT(waiting, 2000);
+	CHECK(!loop_stream_pending(loop, &s.io));
+	CHECK_INT(loop_stream_pause(loop, &s.io, false), 0);
+	shutdown(fds[1], SHUT_WR);
+	run_turns(loop, 5);
+	CHECK_INT(s.received, 3000); /* on_stream checked the order byte by byte */
+	CHECK_INT(s.eof, 1);
+	CHECK_INT(s.errors, 0);
+	loop_io_stop(loop, &s.io);
+	close(fds[0]);
+	close(fds[1]);
+	loop_free(loop);
+	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
+}
+
+/* LOOP_STREAM_ONE_RECEIVE: paused in the callback of a delivery, a stream gets nothing more
+ * however much waits (one receive was out, and it is the one delivered); resumed, the rest
+ * comes in order, one buffer at a time. */
+struct once {
+	struct stream s;
+	int deliveries;
+	bool pause_at_first;
+};
+
+static void on_once(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                    const char *data)
+{
+	struct once *o = io->ctx;
+
+	if (kind == LOOP_STREAM_DATA && res > 0) {
+		o->deliveries++;
+		CHECK(res <= LOOP_STREAM_BUFFER);
+		if (o->pause_at_first && o->deliveries == 1)
+			CHECK_INT(loop_stream_pause(loop, io, true), 0);
+	}
+	on_stream(loop, io, kind, res, data);
+}
+
+TEST(loop_uring_one_receive_stream_paused_gets_nothing_after_its_delivery)
+{
+	static char data[200 * 1024];
+	struct once o = {.pause_at_first = true};
+	loop_t *loop;
+	int fds[2], waiting = 0, size = 512 * 1024;
+
+	if (!uring_here(__func__))
+		return;
+	loop = loop_new();
+	fill_alphabet(data, sizeof(data), 0);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	CHECK_INT(loop_io_start(loop, &o.s.io, fds[0], LOOP_READ, NULL, &o), 0);
+	CHECK_INT(loop_stream_start(loop, &o.s.io, on_once, LOOP_STREAM_ONE_RECEIVE), 0);
+	run_turns(loop, 2);
+	CHECK_INT(write(fds[1], data, sizeof(data)), (long)sizeof(data));
+	run_turns(loop, 5);
+	CHECK_INT(o.deliveries, 1);
+	CHECK_INT(ioctl(fds[0], FIONREAD, &waiting), 0);
+	CHECK_INT((size_t)waiting + o.s.received, sizeof(data));
+	CHECK_INT(loop_stream_pause(loop, &o.s.io, false), 0);
+	shutdown(fds[1], SHUT_WR);
+	for (int turn = 0; turn < 200 && !o.s.eof; turn++)
+		run_turns(loop, 1);
+	CHECK_INT(o.s.received, sizeof(data)); /* on_stream checked the order */
+	CHECK(o.deliveries >= (int)(sizeof(data) / LOOP_STREAM_BUFFER));
+	CHECK_INT(o.s.eof, 1);
+	loop_io_stop(loop, &o.s.io);
+	close(fds[0]);
+	close(fds[1]);
+	loop_free(loop);
+	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
+}
+
+/* A pause and a resume in the same turn, before the cancel's completion came: the receive is
+ * made again by that completion, and nothing is lost or doubled. */
+TEST(loop_uring_stream_resumed_before_its_cancel_completes_receives_again)
+{
+	struct stream s = {0};
+	char data[500];
+	loop_t *loop;
+	int fds[2];
+
+	if (!uring_here(__func__))
+		return;
+	loop = loop_new();
+	fill_alphabet(data, sizeof(data), 0);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+	CHECK_INT(loop_io_start(loop, &s.io, fds[0], LOOP_READ, NULL, &s), 0);
+	CHECK_INT(loop_stream_start(loop, &s.io, on_stream, 0), 0);
+	run_turns(loop, 2);
+	CHECK_INT(loop_stream_pause(loop, &s.io, true), 0);
+	CHECK_INT(loop_stream_pause(loop, &s.io, false), 0);
+	run_turns(loop, 3);
+	CHECK_INT(write(fds[1], data, sizeof(data)), (long)sizeof(data));
+	run_turns(loop, 3);
+	CHECK_INT(s.received, sizeof(data));
+	CHECK_INT(s.errors, 0);
+	loop_io_stop(loop, &s.io);
+	close(fds[0]);
+	close(fds[1]);
+	loop_free(loop);
+	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
+}
+
+/* loop_stream_pending: bytes received for a stream and not yet delivered. Two streams' bytes
+ * come in one batch: while the first is dispatched, the second's are pending; once
+ * delivered, not. */
+struct pending_pair {
+	struct stream a, b;
+	int a_saw_b_pending, b_saw_itself_pending, a_calls;
+};
+
+static void on_pending_a(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                         const char *data)
+{
+	struct pending_pair *p = io->ctx;
+
+	if (kind == LOOP_STREAM_DATA && res > 0) {
+		p->a_calls++;
+		p->a_saw_b_pending += loop_stream_pending(loop, &p->b.io);
+	}
+}
+
+static void on_pending_b(loop_t *loop, loop_io_t *io, enum loop_stream_kind kind, int res,
+                         const char *data)
+{
+	struct pending_pair *p = io->ctx;
+
+	if (kind == LOOP_STREAM_DATA && res > 0) {
+		p->b.received += (size_t)res;
+		p->b_saw_itself_pending += loop_stream_pending(loop, io);
+	}
+}
+
+TEST(loop_uring_stream_pending_sees_bytes_not_yet_delivered)
+{
+	struct pending_pair p = {0};
+	loop_t *loop;
+	int fa[2], fb[2];
+
+	if (!uring_here(__func__))
+		return;
+	loop = loop_new();
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fa), 0);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fb), 0);
+	CHECK_INT(loop_io_start(loop, &p.a.io, fa[0], LOOP_READ, NULL, &p), 0);
+	CHECK_INT(loop_io_start(loop, &p.b.io, fb[0], LOOP_READ, NULL, &p), 0);
+	CHECK(!loop_stream_pending(loop, &p.a.io)); /* not a stream */
+	CHECK_INT(loop_stream_start(loop, &p.a.io, on_pending_a, 0), 0);
+	CHECK_INT(loop_stream_start(loop, &p.b.io, on_pending_b, 0), 0);
+	run_turns(loop, 2);
+	/* a's bytes first, then b's: both completions wait for the next wait, a's ahead */
+	CHECK_INT(write(fa[1], "aaaa", 4), 4);
+	CHECK_INT(write(fb[1], "bbbb", 4), 4);
+	run_turns(loop, 3);
+	CHECK_INT(p.a_calls, 1);
+	CHECK_INT(p.b.received, 4);
+	CHECK_INT(p.a_saw_b_pending, 1);
+	CHECK_INT(p.b_saw_itself_pending, 0);
+	CHECK(!loop_stream_pending(loop, &p.b.io));
+	loop_io_stop(loop, &p.a.io);
+	loop_io_stop(loop, &p.b.io);
+	close(fa[0]);
+	close(fa[1]);
+	close(fb[0]);
+	close(fb[1]);
 	loop_free(loop);
 	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
 }
@@ -346,7 +559,7 @@ TEST(loop_uring_streams_running_out_of_buffers_lose_nothing)
 		CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
 		setsockopt(fds[i][1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 		CHECK_INT(loop_io_start(loop, &s[i].io, fds[i][0], LOOP_READ, NULL, &s[i]), 0);
-		CHECK_INT(loop_stream_start(loop, &s[i].io, on_stream), 0);
+		CHECK_INT(loop_stream_start(loop, &s[i].io, on_stream, 0), 0);
 	}
 	/* the receives are made, then all the data comes at once */
 	loop_timer_init(&tick, on_tick, &left);

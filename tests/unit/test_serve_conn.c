@@ -1,6 +1,8 @@
 /* Tests for serve/serve_conn: one connection of the target driven on a real socket pair by a
- * worker loop run here, turn by turn, so the socket's state (a full send buffer) is exact. */
+ * worker loop run here, turn by turn, so the socket's state (a full send buffer) is exact; each
+ * on epoll (readiness) and on io_uring (the connection a stream, serve_conn_stream.c). */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,12 +35,20 @@ static void turns(fixture_t *f, int n)
 	}
 }
 
-/* A worker with one connection whose server end is a socket pair's; 0 or -1. */
-static int fixture_start(fixture_t *f)
+/* A worker with one connection whose server end is a socket pair's, its loop on the backend
+ * asked for (io_uring: the connection is a stream); 0, -1, or 1 when that backend cannot be
+ * used here (the test then passes, saying so). */
+static int fixture_start(fixture_t *f, enum loop_io_choice io)
 {
+	char why[200];
 	int sv[2];
 
 	memset(f, 0, sizeof(*f));
+	if (loop_io_choose(io, why, sizeof(why)) < 0) {
+		printf("    io_uring cannot be used here (%s): only epoll is tested\n", why);
+		loop_io_choose(LOOP_IO_AUTO, NULL, 0);
+		return 1;
+	}
 	serve_config_defaults(&f->cfg);
 	f->cfg.access_log = false;
 	serve_state.cfg = &f->cfg;
@@ -68,6 +78,7 @@ static void fixture_stop(fixture_t *f)
 	if (f->client > 0)
 		close(f->client);
 	serve_state.cfg = NULL;
+	loop_io_choose(LOOP_IO_AUTO, NULL, 0);
 }
 
 /* Fills the server end's send buffer (the client does not read): returns the bytes queued. */
@@ -95,17 +106,19 @@ static size_t read_available(int fd, char *out, size_t cap)
 	return got;
 }
 
-TEST(serve_conn_continue_waits_for_a_full_socket)
+static void serve_conn_continue_waits_for_a_full_socket(enum loop_io_choice io)
 {
 	static const char head[] = "POST /api/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
 	                           "Expect: 100-continue\r\n\r\n";
 	static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	fixture_t f;
+	int rc;
 	char in[65536];
 	size_t junk, got;
 
-	if (fixture_start(&f) < 0) {
-		test_fail(__FILE__, __LINE__, "fixture did not start");
+	if ((rc = fixture_start(&f, io)) != 0) {
+		if (rc < 0)
+			test_fail(__FILE__, __LINE__, "fixture did not start");
 		fixture_stop(&f);
 		return;
 	}
@@ -136,16 +149,28 @@ TEST(serve_conn_continue_waits_for_a_full_socket)
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_continue_then_final_response_on_a_free_socket)
+TEST(serve_conn_continue_waits_for_a_full_socket_epoll)
+{
+	serve_conn_continue_waits_for_a_full_socket(LOOP_IO_EPOLL);
+}
+
+TEST(serve_conn_continue_waits_for_a_full_socket_uring)
+{
+	serve_conn_continue_waits_for_a_full_socket(LOOP_IO_URING);
+}
+
+static void serve_conn_continue_then_final_response_on_a_free_socket(enum loop_io_choice io)
 {
 	static const char head[] = "POST /api/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
 	                           "Expect: 100-continue\r\n\r\n";
 	fixture_t f;
+	int rc;
 	char in[65536];
 	size_t got;
 
-	if (fixture_start(&f) < 0) {
-		test_fail(__FILE__, __LINE__, "fixture did not start");
+	if ((rc = fixture_start(&f, io)) != 0) {
+		if (rc < 0)
+			test_fail(__FILE__, __LINE__, "fixture did not start");
 		fixture_stop(&f);
 		return;
 	}
@@ -160,6 +185,16 @@ TEST(serve_conn_continue_then_final_response_on_a_free_socket)
 	in[got] = '\0';
 	CHECK(strncmp(in, "HTTP/1.1 200 OK\r\n", 17) == 0);
 	fixture_stop(&f);
+}
+
+TEST(serve_conn_continue_then_final_response_on_a_free_socket_epoll)
+{
+	serve_conn_continue_then_final_response_on_a_free_socket(LOOP_IO_EPOLL);
+}
+
+TEST(serve_conn_continue_then_final_response_on_a_free_socket_uring)
+{
+	serve_conn_continue_then_final_response_on_a_free_socket(LOOP_IO_URING);
 }
 
 /* ---- when a request is counted ---- */
@@ -189,14 +224,16 @@ static size_t drain(int fd)
 /* The request is counted before the last bytes of its response go to the socket: a client
  * that read the response and scrapes at once (another worker may answer) finds it counted.
  * Here the last write cannot go at all (the socket is full), and it is counted already. */
-TEST(serve_conn_counts_a_request_before_its_last_write)
+static void serve_conn_counts_a_request_before_its_last_write(enum loop_io_choice io)
 {
 	static const char get[] = "GET /api/cpu?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n";
 	fixture_t f;
+	int rc;
 	char in[4096];
 
-	if (fixture_start(&f) < 0) {
-		test_fail(__FILE__, __LINE__, "fixture did not start");
+	if ((rc = fixture_start(&f, io)) != 0) {
+		if (rc < 0)
+			test_fail(__FILE__, __LINE__, "fixture did not start");
 		fixture_stop(&f);
 		return;
 	}
@@ -222,15 +259,27 @@ TEST(serve_conn_counts_a_request_before_its_last_write)
 	fixture_stop(&f);
 }
 
+TEST(serve_conn_counts_a_request_before_its_last_write_epoll)
+{
+	serve_conn_counts_a_request_before_its_last_write(LOOP_IO_EPOLL);
+}
+
+TEST(serve_conn_counts_a_request_before_its_last_write_uring)
+{
+	serve_conn_counts_a_request_before_its_last_write(LOOP_IO_URING);
+}
+
 /* A last write that fails (the client went) leaves the request counted, once: the server
  * answered in full, the client was gone for its last bytes. Nothing goes below zero. */
-TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once)
+static void serve_conn_a_failed_last_write_leaves_the_request_counted_once(enum loop_io_choice io)
 {
 	static const char get[] = "GET /api/cpu?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n";
 	fixture_t f;
+	int rc;
 
-	if (fixture_start(&f) < 0) {
-		test_fail(__FILE__, __LINE__, "fixture did not start");
+	if ((rc = fixture_start(&f, io)) != 0) {
+		if (rc < 0)
+			test_fail(__FILE__, __LINE__, "fixture did not start");
 		fixture_stop(&f);
 		return;
 	}
@@ -247,16 +296,28 @@ TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once)
 	fixture_stop(&f);
 }
 
+TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once_epoll)
+{
+	serve_conn_a_failed_last_write_leaves_the_request_counted_once(LOOP_IO_EPOLL);
+}
+
+TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once_uring)
+{
+	serve_conn_a_failed_last_write_leaves_the_request_counted_once(LOOP_IO_URING);
+}
+
 /* A response cut before its last write (the client went mid-body) is not counted, and is
  * off the in-flight gauge. */
-TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted)
+static void serve_conn_a_response_cut_before_its_last_write_is_not_counted(enum loop_io_choice io)
 {
 	/* 5 filler pieces of 64 KiB: the full socket stops the first */
 	static const char get[] = "GET /api/bytes?size=300000 HTTP/1.1\r\nHost: t\r\n\r\n";
 	fixture_t f;
+	int rc;
 
-	if (fixture_start(&f) < 0) {
-		test_fail(__FILE__, __LINE__, "fixture did not start");
+	if ((rc = fixture_start(&f, io)) != 0) {
+		if (rc < 0)
+			test_fail(__FILE__, __LINE__, "fixture did not start");
 		fixture_stop(&f);
 		return;
 	}
@@ -272,4 +333,14 @@ TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted)
 	CHECK_INT(counted(f.w), 0);
 	CHECK_INT((int64_t)stat_get(&f.w->stats.in_flight), 0);
 	fixture_stop(&f);
+}
+
+TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted_epoll)
+{
+	serve_conn_a_response_cut_before_its_last_write_is_not_counted(LOOP_IO_EPOLL);
+}
+
+TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted_uring)
+{
+	serve_conn_a_response_cut_before_its_last_write_is_not_counted(LOOP_IO_URING);
 }
