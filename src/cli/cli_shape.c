@@ -174,9 +174,6 @@ static int h2_conflicts(run_options_t *o, const char *cmd)
 		return 0;
 	if (!o->cfg.streams)
 		o->cfg.streams = 1;
-	if (o->scenario)
-		return cli_usage_error(cmd, "--h2 is for a plain run of one URL: a scenario's "
-		                            "users speak HTTP/1.1");
 	if (o->cfg.pipeline > 1)
 		return cli_usage_error(cmd,
 		                       "--pipeline is HTTP/1.1's: with --h2, --streams N keeps N "

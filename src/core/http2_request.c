@@ -186,6 +186,12 @@ int http2_header_check(const char *header, char *err, size_t errlen)
 	return check_header(&f, header, err, errlen);
 }
 
+void http2_request_copied_at_submit(http2_request_t *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		r->fields[i].flags = NGHTTP2_NV_FLAG_NONE;
+}
+
 void http2_request_free(http2_request_t *r)
 {
 	free(r->storage);

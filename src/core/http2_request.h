@@ -25,6 +25,10 @@ typedef struct http2_request {
 int http2_request_build(const http_request_spec_t *spec, http2_request_t *out, char *err,
                         size_t errlen);
 void http2_request_free(http2_request_t *r);
+/* Makes nghttp2 copy r's fields at each submit (they are handed over without a copy, so
+ * must outlive the HEADERS frame): for a list freed while a stream's HEADERS may still wait
+ * to be sent, a scenario's request, which its script may drop once its stream is let go. */
+void http2_request_copied_at_submit(http2_request_t *r);
 /* Whether "Name: value" may be sent over HTTP/2: 0, or -EINVAL with why (one line). */
 int http2_header_check(const char *header, char *err, size_t errlen);
 

@@ -65,7 +65,7 @@ static void capture_body(void *ctx, const char *data, size_t len)
 }
 
 /* A new request: the parser is told where a response goes; nothing is allocated yet. */
-static void capture_begin(gen_conn_t *c)
+void gen_conn_capture_begin(gen_conn_t *c)
 {
 	c->parser.on_body = capture_body;
 	c->parser.ctx = c;
@@ -78,7 +78,7 @@ static void capture_begin(gen_conn_t *c)
 }
 
 /* The response's first bytes have come: the buffers it is captured into. */
-static int capture_alloc(gen_conn_t *c)
+int gen_conn_capture_alloc(gen_conn_t *c)
 {
 	if (!c->body) {
 		if (!(c->body = malloc(sizeof(*c->body))))
@@ -261,7 +261,7 @@ static void conn_send(gen_conn_t *c)
 	c->failed = false;
 	c->counted_error = false;
 	if (c->user)
-		capture_begin(c);
+		gen_conn_capture_begin(c);
 	c->deadline_ns = c->sent_ns + c->timeout_ns;
 	arm_timeout(c);
 	c->state = CONN_WRITING;
@@ -386,7 +386,7 @@ static bool conn_feed(gen_conn_t *c, const char *data, size_t n)
 	}
 	if (c->pipe_sent)
 		return pipe_feed(c, data, n);
-	if (c->user && !c->headers && capture_alloc(c) < 0) {
+	if (c->user && !c->headers && gen_conn_capture_alloc(c) < 0) {
 		fail(c, GEN_ERR_RESOURCE); /* out of memory: nowhere to put the response */
 		return false;
 	}
@@ -724,14 +724,7 @@ static void conn_on_timer(loop_t *loop, loop_timer_t *timer)
 		            ? GEN_ERR_CONNECT_TIMEOUT
 		            : GEN_ERR_READ_TIMEOUT);
 		break;
-	case CONN_SLEEPING:
-		if (now < c->deadline_ns) {
-			loop_timer_start(loop, timer, c->deadline_ns);
-			break;
-		}
-		c->state = CONN_IDLE;
-		c->thread->run->cfg.driver->next(c);
-		break;
+	case CONN_SLEEPING: gen_conn_sleep_timer(c); break;
 	case CONN_FREE:
 	case CONN_PARKED:
 	case CONN_DONE: break;
@@ -849,6 +842,16 @@ void gen_conn_request(gen_conn_t *c, const gen_request_t *req)
 	c->timeout_ns = req->timeout_ns ? req->timeout_ns : t->run->cfg.timeout_ns;
 	c->state = CONN_IDLE;
 	conn_start(c);
+}
+
+void gen_conn_sleep_timer(gen_conn_t *c)
+{
+	if (loop_now(c->thread->loop) < c->deadline_ns) {
+		loop_timer_start(c->thread->loop, &c->timer, c->deadline_ns);
+		return;
+	}
+	c->state = CONN_IDLE;
+	c->thread->run->cfg.driver->next(c);
 }
 
 void gen_conn_sleep(gen_conn_t *c, uint64_t until_ns)

@@ -20,6 +20,11 @@
  * bytes, where its figures count, and which answers succeed. */
 typedef struct gen_request {
 	buf_t bytes;
+	/* --h2: the same request as an HTTP/2 header list (core/http2_request.h), built beside
+	 * bytes by the driver, which frees it; its body is the last body_len bytes of bytes.
+	 * NULL without --h2. */
+	struct http2_request *h2;
+	size_t body_len;
 	uint32_t endpoint;   /* gen_driver_endpoint's index */
 	bool head;           /* HEAD: the response has no body */
 	uint64_t timeout_ns; /* 0: the run's */

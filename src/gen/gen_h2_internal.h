@@ -35,6 +35,11 @@ typedef struct gen_h2_slot {
 	int32_t stream_id;             /* the stream out; 0: none */
 	uint32_t reset_code;           /* the server's RST_STREAM, when reset */
 	bool waiting, reset, complete;
+	bool out_of_memory; /* a scenario's response had nowhere to go: the stream was reset */
+	/* the request's body: the run's one copy, or the tail of a driven request's bytes (kept
+	 * by its driver until the response), read only while the stream is the slot's */
+	const char *body;
+	size_t body_len;
 	size_t body_sent; /* bytes of the request's body given to nghttp2 */
 } gen_h2_slot_t;
 

@@ -33,10 +33,26 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 	return 0;
 }
 
-/* --group-by-header: every field of a response's header block, not :status alone, kept as
- * the HTTP/1.1 parser keeps a line's. :status opens each block, so a 1xx's fields are let go
- * when the final one begins; trailers (after the final block) are not the header's. Only
- * registered when wanted: a plain run's on_header looks at :status and nothing else. */
+/* A driven user's response begins (its :status): the buffers it is captured into, as over
+ * HTTP/1.1 from its first bytes (a 1xx's fields are let go when the final one begins). */
+static int capture_response(gen_h2_slot_t *s)
+{
+	gen_conn_t *c = s->conn;
+
+	if (!c->headers && gen_conn_capture_alloc(c) < 0) {
+		s->out_of_memory = true; /* nowhere to put it: reset, a resource_error */
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	c->headers->len = 0;
+	return 0;
+}
+
+/* --group-by-header, and a scenario's responses: every field of a response's header block,
+ * not :status alone, kept as the HTTP/1.1 parser keeps a line's. :status opens each block,
+ * so a 1xx's fields are let go when the final one begins; trailers (after the final block)
+ * are not kept. Only registered when wanted: a plain run's on_header looks at :status and
+ * nothing else. Past the scenario's header store (GEN_CAPTURE_HEADERS) the stream is reset
+ * and the request is a protocol_error, as HTTP/1.1's parser makes it. */
 static int on_header_kept(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
                           size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                           void *ctx)
@@ -51,6 +67,8 @@ static int on_header_kept(nghttp2_session *session, const nghttp2_frame *frame, 
 	if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
 		if (p->capture)
 			http_header_capture_clear(p->capture);
+		if (s->conn->user && capture_response(s) < 0)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		return on_header(session, frame, name, namelen, value, valuelen, flags, ctx);
 	}
 	if (p->headers_done || name[0] == ':')
@@ -58,6 +76,37 @@ static int on_header_kept(nghttp2_session *session, const nghttp2_frame *frame, 
 	if (p->capture)
 		http_header_capture_take(p->capture, (const char *)name, namelen,
 		                         (const char *)value, valuelen);
+	if (p->store && http_header_store_add(p->store, (const char *)name, namelen,
+	                                      (const char *)value, valuelen) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
+/* A scenario's response body, to its user's capture (cut at GEN_CAPTURE_BODY as over
+ * HTTP/1.1); its bytes are counted by on_frame_recv, frame by frame. */
+static int on_body_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ctx)
+{
+	gen_h2_slot_t *s = gen_h2_stream_slot(session, id);
+
+	if (s && s->conn->parser.on_body)
+		s->conn->parser.on_body(s->conn->parser.ctx, (const char *)data, len);
+	return 0;
+}
+
+/* A scenario's request frames, counted for its endpoint as they are written (its HEADERS as
+ * HPACK made them, its DATA); the connection's own frames count in the run's total only. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ctx)
+{
+	gen_h2_slot_t *s;
+	gen_conn_t *c;
+
+	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+		return 0;
+	if (!(s = gen_h2_stream_slot(session, frame->hd.stream_id)))
+		return 0;
+	c = s->conn;
+	c->thread->named.endpoints[c->endpoint]->counters.bytes_out += frame->hd.length + 9;
 	return 0;
 }
 
@@ -94,6 +143,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 static enum gen_error_kind stream_error_kind(const gen_h2_conn_t *h, const gen_h2_slot_t *s,
                                              uint32_t code)
 {
+	if (s->out_of_memory)
+		return GEN_ERR_RESOURCE;
 	if (s->reset)
 		return s->reset_code == NGHTTP2_FLOW_CONTROL_ERROR ? GEN_ERR_FLOW_CONTROL
 		                                                   : GEN_ERR_STREAM_RESET;
@@ -190,8 +241,12 @@ int gen_h2_run_setup(gen_run_t *run, char *err, size_t errlen)
 	if (nghttp2_session_callbacks_new(&r->callbacks) != 0 || nghttp2_option_new(&r->option))
 		goto nomem;
 	cb = r->callbacks;
-	nghttp2_session_callbacks_set_on_header_callback(cb, cfg->group_header ? on_header_kept
-	                                                                       : on_header);
+	nghttp2_session_callbacks_set_on_header_callback(
+	    cb, cfg->group_header || cfg->driver ? on_header_kept : on_header);
+	if (cfg->driver) { /* a scenario reads its responses' bodies; counts by endpoint */
+		nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_body_chunk);
+		nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+	}
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);

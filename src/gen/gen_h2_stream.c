@@ -51,11 +51,10 @@ void gen_h2_wait_remove(gen_h2_conn_t *h, gen_h2_slot_t *s)
 	s->waiting = false;
 }
 
-/* The request's body, from the run's one copy. */
+/* The request's body, from where its slot says (no copy of ours). */
 static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                          uint32_t *flags, nghttp2_data_source *source, void *ctx)
 {
-	const gen_config_t *cfg = source->ptr;
 	gen_h2_slot_t *s = gen_h2_stream_slot(session, id);
 	size_t left, n;
 
@@ -63,11 +62,11 @@ static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 		*flags |= NGHTTP2_DATA_FLAG_EOF; /* let go: nothing more to say on it */
 		return 0;
 	}
-	left = cfg->body_len - s->body_sent;
+	left = s->body_len - s->body_sent;
 	n = left < length ? left : length;
-	memcpy(buf, cfg->body + s->body_sent, n);
+	memcpy(buf, s->body + s->body_sent, n);
 	s->body_sent += n;
-	if (s->body_sent == cfg->body_len)
+	if (s->body_sent == s->body_len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
 }
@@ -88,23 +87,36 @@ static void arm_timeout(gen_conn_t *c)
 		loop_timer_start(c->thread->loop, &c->timer, c->deadline_ns);
 }
 
-/* The slot's request becomes a stream (the frames go with the next flush). */
+/* The slot's request becomes a stream (the frames go with the next flush): the run's, or a
+ * driven user's (c->expect is its request while it is out). */
 static void submit(gen_h2_slot_t *s)
 {
 	gen_h2_conn_t *h = s->h;
 	gen_conn_t *c = s->conn;
 	gen_run_t *run = c->thread->run;
-	nghttp2_data_provider body = {.source.ptr = &run->cfg, .read_callback = read_body};
+	const gen_request_t *req = c->expect;
+	const http2_request_t *list = req ? req->h2 : &run->h2->request;
+	nghttp2_data_provider body = {.read_callback = read_body};
+	bool has_body;
 	int32_t id;
 
 	c->sent_ns = clock_now_ns();
 	if (!c->due_pending)
 		c->intended_ns = c->sent_ns; /* closed model: due when the previous one ended */
 	c->due_pending = false;
-	s->reset = s->complete = false;
+	s->reset = s->complete = s->out_of_memory = false;
 	s->body_sent = 0;
-	id = nghttp2_submit_request(h->session, NULL, run->h2->request.fields,
-	                            run->h2->request.count, run->cfg.has_body ? &body : NULL, s);
+	if (req) {
+		s->body = req->bytes.data + req->bytes.len - req->body_len;
+		s->body_len = req->body_len;
+		has_body = req->body_len > 0;
+	} else {
+		s->body = run->cfg.body;
+		s->body_len = run->cfg.body_len;
+		has_body = run->cfg.has_body;
+	}
+	id = nghttp2_submit_request(h->session, NULL, list->fields, list->count,
+	                            has_body ? &body : NULL, s);
 	if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
 		/* 2^30 streams on this connection: the next ones go on a new one */
 		h->goaway = true;
@@ -138,8 +150,11 @@ void gen_h2_send(gen_conn_t *c)
 	c->counted_error = false;
 	c->received = 0;
 	/* what is kept of the response starts empty; a plain run keeps nothing but its status */
-	if (c->parser.capture)
+	if (c->parser.capture || c->user) {
 		http_response_parser_reset(&c->parser);
+		if (c->user)
+			gen_conn_capture_begin(c);
+	}
 	c->parser.status = 0;
 	c->parser.headers_done = false;
 	if (!h->wait_head && has_room(h)) {
@@ -186,8 +201,9 @@ void gen_h2_detach(gen_conn_t *c)
 		gen_h2_conn_close(h);
 }
 
-/* A stream's timer: the back-off after a failed connect, or its request's timeout. A body
- * still held back by the server's flow-control window when the time is up is a stall. */
+/* A stream's timer: the back-off after a failed connect, its request's timeout, or a
+ * scenario user's sleep. A body still held back by the server's flow-control window when the
+ * time is up is a stall. */
 static void slot_on_timer(loop_t *loop, loop_timer_t *timer)
 {
 	gen_conn_t *c = timer->ctx;
@@ -205,7 +221,7 @@ static void slot_on_timer(loop_t *loop, loop_timer_t *timer)
 			break;
 		}
 		stalled =
-		    s->stream_id && h->session && s->body_sent < c->thread->run->cfg.body_len &&
+		    s->stream_id && h->session && s->body_sent < s->body_len &&
 		    /* 0, not an error for a stream whose HEADERS are not out yet */
 		    (nghttp2_session_get_stream_remote_window_size(h->session, s->stream_id) == 0 ||
 		     nghttp2_session_get_remote_window_size(h->session) <= 0);
@@ -213,6 +229,7 @@ static void slot_on_timer(loop_t *loop, loop_timer_t *timer)
 		                 : stalled                   ? GEN_ERR_FLOW_CONTROL
 		                                             : GEN_ERR_READ_TIMEOUT);
 		break;
+	case CONN_SLEEPING: gen_conn_sleep_timer(c); break; /* a scenario user thinking */
 	default: break;
 	}
 }

@@ -325,6 +325,14 @@ bool gen_take_request(gen_thread_t *t);
 /* The requests c has out (being connected for, sent or answered): what a stop abandons. */
 uint32_t gen_conn_requests_out(const gen_conn_t *c);
 
+/* A driven user's response is captured (body, headers) into buffers that exist from its
+ * first bytes until the driver has its copies: begun with each request, allocated when the
+ * response begins (0, or -ENOMEM). Over HTTP/1.1 gen_conn.c calls them; gen_h2_*.c too. */
+void gen_conn_capture_begin(gen_conn_t *c);
+int gen_conn_capture_alloc(gen_conn_t *c);
+/* A sleeping user's timer fired: it acts again, once its time has come (either protocol's
+ * timer callback). */
+void gen_conn_sleep_timer(gen_conn_t *c);
 /* The response just finished counts as an error after all (a failed check). */
 void gen_conn_mark_failed(gen_conn_t *c);
 /* For gen_h2_*.c, whose streams are connections of the model: c's response is complete (its

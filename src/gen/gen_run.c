@@ -426,8 +426,7 @@ int gen_fd_limit(uint32_t connections, char *err, size_t errlen)
 	return -EMFILE;
 }
 
-/* --h2 runs one plain request (grouped by a header or not): a scenario's users and
- * pipelining are HTTP/1.1's. */
+/* --h2: a plain run or a scenario's users; pipelining is HTTP/1.1's. */
 static int check_h2(const gen_config_t *cfg, char *err, size_t errlen)
 {
 	if (!cfg->h2)
@@ -436,9 +435,8 @@ static int check_h2(const gen_config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "HTTP/2 streams per connection: 1 to %u", GEN_MAX_STREAMS);
 		return -EINVAL;
 	}
-	if (cfg->driver || cfg->pipeline > 1) {
-		snprintf(err, errlen,
-		         "HTTP/2 is for a plain run of one URL (no scenario, no pipelining)");
+	if (cfg->pipeline > 1) {
+		snprintf(err, errlen, "HTTP/2 keeps --streams requests in flight: no pipelining");
 		return -EINVAL;
 	}
 	return 0;

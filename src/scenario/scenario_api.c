@@ -1,6 +1,7 @@
 /* scenario_api: the C functions behind the Lua API (the prelude wraps them): serializing a
- * request once into bytes the engine sends as they are, checks, custom counters and trends,
- * script errors, JSON (jansson), URL encoding, UUIDs and a monotonic clock. */
+ * request once into bytes the engine sends as they are (with --h2 into an HTTP/2 header
+ * list beside them), checks, custom counters and trends, script errors, JSON (jansson), URL
+ * encoding, UUIDs and a monotonic clock. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "core/json_alloc.h"
 #include "core/clock.h"
 #include "core/echo.h"
+#include "core/http2_request.h"
 #include "core/url.h"
 #include "scenario/scenario_internal.h"
 
@@ -38,8 +40,32 @@ static int request_gc(lua_State *L)
 {
 	gen_request_t *r = scenario_request_get(L, 1);
 
-	if (r)
+	if (r) {
 		buf_free(&r->bytes);
+		if (r->h2)
+			http2_request_free(r->h2);
+		free(r->h2);
+		r->h2 = NULL;
+	}
+	return 0;
+}
+
+/* --h2: the request's header list too, from the same spec (what HTTP/2 forbids, such as a
+ * Connection header, is the script's error): 0, or -EINVAL / -ENOMEM with why in err. */
+static int prepare_h2(gen_request_t *r, const http_request_spec_t *spec, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!(r->h2 = malloc(sizeof(*r->h2)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->body_len = spec->body_len;
+	if ((rc = http2_request_build(spec, r->h2, err, errlen)) < 0)
+		return rc;
+	/* the script may drop the request once its user has an outcome, which a stream let go
+	 * (a timeout) has while its HEADERS may still wait in nghttp2's queue */
+	http2_request_copied_at_submit(r->h2);
 	return 0;
 }
 
@@ -113,7 +139,9 @@ static int api_prepare(lua_State *L)
 	const char *headers[GEN_MAX_HEADERS + 1];
 	bool has_ctype = false;
 	int count;
-	const url_t *base = vm->thread ? &gen_thread_config(vm->thread)->url : NULL;
+	const gen_config_t *cfg = vm->thread ? gen_thread_config(vm->thread) : NULL;
+	const url_t *base = cfg ? &cfg->url : NULL;
+	http_request_spec_t spec;
 	url_t url;
 	char err[200];
 	gen_request_t *r;
@@ -144,26 +172,25 @@ static int api_prepare(lua_State *L)
 	buf_init(&r->bytes, REQUEST_MAX);
 	luaL_getmetatable(L, REQUEST_META);
 	lua_setmetatable(L, -2);
-	{
-		http_request_spec_t spec = {
-		    .method = method,
-		    .host = base ? base->host : "localhost",
-		    .port = base ? base->port : 80,
-		    .tls = base ? base->tls : false,
-		    .target = path,
-		    .headers = headers,
-		    .header_count = (size_t)count,
-		    .body = body,
-		    .body_len = body_len,
-		    .has_body = body != NULL,
-		};
-
-		rc = http_request_build(&spec, &r->bytes);
-	}
+	spec = (http_request_spec_t){
+	    .method = method,
+	    .host = base ? base->host : "localhost",
+	    .port = base ? base->port : 80,
+	    .tls = base ? base->tls : false,
+	    .target = path,
+	    .headers = headers,
+	    .header_count = (size_t)count,
+	    .body = body,
+	    .body_len = body_len,
+	    .has_body = body != NULL,
+	};
+	rc = http_request_build(&spec, &r->bytes);
 	if (rc < 0)
 		return luaL_error(L, "%s %s: %s", method, path,
 		                  rc == -ENOBUFS ? "request larger than 64 MiB"
 		                                 : "invalid request (method, path or headers)");
+	if (cfg && cfg->h2 && prepare_h2(r, &spec, err, sizeof(err)) < 0)
+		return luaL_error(L, "%s %s: %s", method, path, err);
 	if (!lua_isnoneornil(L, expect) && expect_statuses(L, expect, r) < 0)
 		return luaL_error(L, "expect: a status from 100 to 599, or a list of them");
 	r->head = strcmp(method, "HEAD") == 0;

@@ -9,10 +9,12 @@ import os
 import socket
 import struct
 import tempfile
+import textwrap
 import threading
 
 from harness import Nginx, RawServer, Serve, main, run_json, surge
 from test_balance import PATH, by_value, served
+from test_serve_tls import Certs, metrics, sample
 
 KINDS = ("connect_refused", "connect_timeout", "connect_error", "read_timeout", "reset",
          "closed_early", "protocol_error", "tls_error", "resource_error", "stream_reset",
@@ -494,6 +496,192 @@ def test_group_by_header_over_h2():
         assert g["values"] == [] and g["missing"] == 20, g
 
 
+def scenario_file(text):
+    d = tempfile.mkdtemp(prefix="surge-h2-scenario-")
+    path = os.path.join(d, "scenario.lua")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text))
+    return path
+
+
+def endpoints(doc):
+    return {(e["method"], e["name"]): e for e in doc["endpoints"]}
+
+
+def checks(doc):
+    return {c["name"]: (c["passes"], c["fails"]) for c in doc["checks"]}
+
+
+FAT = "f" * 4000  # nginx takes a parameter of 4 KiB at most: five of them
+NGINX_SCENARIO = """
+options = { users = 4 }
+tasks = { t = task(1, function(u)
+  local r = u:get("/", { name = "home" })
+  u:check(r.status == 200 and r.body == "hello, world\\n", "home body")
+  r = u:get("/hdr?x=1", { name = "hdr", headers = { ["X-Req"] = "1" } })
+  u:check(r.headers["x-token"] == "abc" and r.headers["x-echo"] == "1" and r.body == "body-abc",
+          "header and body")
+  r = u:post("/post", { body = string.rep("p", 1000), name = "post" })
+  u:check(r.status == 200 and r.body == "1000", "post body sent")
+  r = u:get("/status404", { name = "missing", expect = 404 })
+  u:check(r.ok and r.status == 404, "expected 404")
+  r = u:get("/status404", { name = "unexpected" })
+  u:check(not r.ok and r.error == nil, "404 is an error")
+  r = u:get("/fat", { name = "fat" })
+  u:check(r.error == "protocol_error" and r.status == 0, "headers past 16 KiB")
+  u:sleep(0.002)
+end) }
+"""
+
+
+def test_a_scenario_over_h2c_counts_match_nginx():
+    """A scenario's users speak HTTP/2 (--h2): 4 users on --streams 2 are 4 streams on 2 TCP
+    connections; every request nginx logged (as HTTP/2.0, by method and path) is one the
+    scenario counted under its name; the Lua reads statuses, HPACK-decoded headers and bodies;
+    a POST's body arrives; expect, checks and a header block past the 16 KiB a scenario keeps
+    (a protocol_error, as over HTTP/1.1) count as over HTTP/1.1; users sleep and wake."""
+    d = tempfile.mkdtemp(prefix="surge-h2-scenario-log-")
+    log = os.path.join(d, "access.log")
+    extra = (f"access_log {log} h2s; "
+             "location /hdr { add_header X-Token abc; add_header X-Echo $http_x_req; "
+             "return 200 body-abc; } "
+             "location /post { client_body_buffer_size 64k; return 200 $content_length; } "
+             "location /fat { " + " ".join(f"add_header X-{i} {FAT};" for i in range(5)) +
+             " return 200 ok; }")
+    srv = Nginx(h2=True, extra=extra,
+                http_extra="log_format h2s '$server_protocol $status $request_method $uri "
+                           "$connection';")
+    with srv:
+        p, doc = run_json_busy("--h2", "--streams", "2", "-t", "1", "-n", "600", "--host",
+                               srv.url("").rstrip("/"), scenario_file(NGINX_SCENARIO))
+    t, kinds = check_totals(doc)
+    e = endpoints(doc)
+    lines = [line.split() for line in access_lines(log)]
+    assert doc["config"]["protocol"] == "h2c" and doc["config"]["streams"] == 2, doc["config"]
+    assert doc["script_errors"] == [], doc["script_errors"]
+    assert t["requests"] == 600 == len(lines), (t, len(lines))
+    assert all(line[0] == "HTTP/2.0" for line in lines), lines[:3]
+    assert len({line[4] for line in lines}) == 2, {line[4] for line in lines}
+    logged = {}
+    for proto, status, method, uri, conn in lines:
+        logged[(method, uri)] = logged.get((method, uri), 0) + 1
+    assert logged[("GET", "/")] == e[("GET", "home")]["requests"] > 0, (logged, e)
+    assert logged[("GET", "/hdr")] == e[("GET", "hdr")]["requests"] > 0
+    assert logged[("POST", "/post")] == e[("POST", "post")]["requests"] > 0
+    assert logged[("GET", "/status404")] == \
+        e[("GET", "missing")]["requests"] + e[("GET", "unexpected")]["requests"]
+    assert logged[("GET", "/fat")] == e[("GET", "fat")]["requests"] > 0
+    # the fat responses are errors without a response; the unexpected 404s errors with one
+    assert kinds["protocol_error"] == e[("GET", "fat")]["errors"] == \
+        e[("GET", "fat")]["requests"], (kinds, e[("GET", "fat")])
+    assert t["errors"] == kinds["protocol_error"] + e[("GET", "unexpected")]["requests"], t
+    assert e[("GET", "missing")]["errors"] == 0
+    c = checks(doc)
+    for name, key in (("home body", "home"), ("header and body", "hdr"),
+                      ("post body sent", "post"), ("expected 404", "missing"),
+                      ("404 is an error", "unexpected"), ("headers past 16 KiB", "fat")):
+        method = "POST" if key == "post" else "GET"
+        assert c[name] == (e[(method, key)]["requests"], 0), (name, c[name], e[(method, key)])
+    assert e[("POST", "post")]["bytes_out"] > 1000 * e[("POST", "post")]["requests"], e
+
+
+SERVE_SCENARIO = """
+options = { users = 3 }
+flow = {
+  function(u)
+    local r = u:post("/api/users", { json = { name = "ada", email = "a@example.com" },
+                                     name = "create" })
+    u:check(r.status == 201, "create 201")
+    u.id = r:json().id
+  end,
+  function(u)
+    local r = u:get("/api/users/" .. u.id, { name = "read" })
+    u:check(r.status == 200 and r:json().id == u.id, "read back by id")
+    u:check(r.headers["x-served-by"] == "pod-h2", "x-served-by header")
+  end,
+  function(u)
+    local r = u:delete("/api/users/" .. u.id, { name = "delete" })
+    u:check(r.ok, "delete ok")
+    r = u:head("/health")
+    u:check(r.status == 200 and r.body == "", "head has no body")
+    r = u:get("/api/slow?delay=2", { timeout = 0.2, name = "slow" })
+    u:check(r.status == 0 and r.error == "read_timeout", "per-request timeout")
+  end,
+}
+"""
+
+
+def test_a_scenario_over_h2_tls_against_surge_serve():
+    """Over https:// (ALPN h2) against `surge serve --tls-cert`: a scenario's correlation
+    (an id from one response's JSON in the next request), headers, HEAD and a per-request
+    timeout (its stream reset, the connection kept) work as over HTTP/1.1, and the server
+    counted as HTTP/2 every request the scenario counted as answered."""
+    with Certs() as certs, Serve("--tls-cert", certs.cert, "--tls-key", certs.key,
+                                 "--instance-name", "pod-h2") as srv:
+        before = sample(metrics(srv, certs), "http_server_request_duration_seconds_count",
+                        network_protocol_version="2")
+        p, doc = run_json_busy("--h2", "-k", "-t", "1", "-n", "300", "--host",
+                               f"https://127.0.0.1:{srv.port}", scenario_file(SERVE_SCENARIO))
+        text = metrics(srv, certs)
+    t, kinds = check_totals(doc)
+    # by default one user, one HTTP/2 connection (as k6's VUs)
+    assert doc["config"]["protocol"] == "h2" and doc["config"]["connections"] == 3, doc["config"]
+    assert doc["script_errors"] == [], doc["script_errors"]
+    c = checks(doc)
+    assert len(c) == 6, c
+    for name, (passes, fails) in c.items():
+        assert fails == 0 and passes > 0, (name, c)
+    e = endpoints(doc)
+    slow = e[("GET", "slow")]
+    assert slow["errors"] == slow["requests"] == kinds["read_timeout"] > 0, (slow, kinds)
+    assert t["errors"] == kinds["read_timeout"] and t["responses"] == 300 - t["errors"], t
+    # the server saw every answered request as HTTP/2 (the timed-out ones are still slept on
+    # when the stream is reset: counted once answered, or not at all)
+    h2 = sample(text, "http_server_request_duration_seconds_count",
+                network_protocol_version="2") - before
+    assert t["responses"] <= h2 <= t["requests"], (t, h2)
+    # over HTTP/1.1 only this test's scrapes of /metrics
+    assert sample(text, "http_server_request_duration_seconds_count",
+                  network_protocol_version="1.1") == \
+        sample(text, "http_server_request_duration_seconds_count",
+               network_protocol_version="1.1", http_route="/metrics"), "an HTTP/1.1 request"
+    for route, key in (("/api/users", ("POST", "create")), ("/api/users/{id}", ("GET", "read")),
+                       ("/health", ("HEAD", "/health"))):
+        served_here = sample(text, "http_server_request_duration_seconds_count",
+                             http_route=route, http_request_method=key[0])
+        assert served_here == e[key]["requests"], (route, served_here, e[key])
+
+
+def test_a_scenario_sees_each_stream_error_by_kind():
+    """A scenario's request on a stream the server resets ends with r.error 'stream_reset'
+    and counts once in errors_by_kind; the others are answered; the server saw every request
+    the budget allowed, on one connection per two users (--streams 2)."""
+    def resetting(server, conn, state, stream):
+        with server.lock:  # every third stream of the server's, whichever connection
+            server.n = getattr(server, "n", 0) + 1
+            n = server.n
+        if n % 3 == 0:
+            conn.sendall(frame(RST_STREAM, 0, stream, struct.pack(">I", CANCEL)))
+        else:
+            answer(conn, stream)
+
+    path = scenario_file("""
+        options = { users = 4 }
+        tasks = { t = task(1, function(u)
+          local r = u:get("/x", { name = "x" })
+          surge.counter(r.error or ("status " .. r.status)):add(1)
+        end) }
+        """)
+    with h2_server(resetting) as srv:
+        _, doc = run_json("--h2", "--streams", "2", "-t", "1", "-n", "90", "--host",
+                          srv.url("").rstrip("/"), path, check_rc=None)
+    t, kinds = check_totals(doc)
+    counters = doc["metrics"]["counters"]
+    assert srv.streams == 90 and srv.connections == 2, (srv.streams, srv.connections)
+    assert kinds["stream_reset"] == counters["stream_reset"] == 30, (kinds, counters)
+    assert t["responses"] == counters["status 200"] == 60, (t, counters)
+
+
 def test_refused_combinations():
     cases = [
         (["--streams", "4", "http://127.0.0.1:1/"], "--streams"),
@@ -521,4 +709,6 @@ if __name__ == "__main__":
           test_compare_says_when_protocol_or_streams_differ,
           test_an_http11_server_behind_h2c_is_a_protocol_error,
           test_a_header_field_over_64k_ends_the_connection, test_group_by_header_over_h2,
-          test_refused_combinations])
+          test_a_scenario_over_h2c_counts_match_nginx,
+          test_a_scenario_over_h2_tls_against_surge_serve,
+          test_a_scenario_sees_each_stream_error_by_kind, test_refused_combinations])

@@ -43,6 +43,12 @@ TEST(http2_request_pseudo_headers_first_and_names_lower_case)
 	CHECK_STR(fields(&r), ":method=GET;:scheme=https;:authority=example.com:8443;:path=/a?b=1;"
 	                      "user-agent=surge;x-trace=abc;accept=*/*;");
 	CHECK(r.fields[0].flags & NGHTTP2_NV_FLAG_NO_COPY_VALUE);
+	/* a scenario's list: copied by nghttp2 at each submit, the fields unchanged */
+	http2_request_copied_at_submit(&r);
+	for (size_t i = 0; i < r.count; i++)
+		CHECK_INT(r.fields[i].flags, NGHTTP2_NV_FLAG_NONE);
+	CHECK_STR(fields(&r), ":method=GET;:scheme=https;:authority=example.com:8443;:path=/a?b=1;"
+	                      "user-agent=surge;x-trace=abc;accept=*/*;");
 	http2_request_free(&r);
 }
 
