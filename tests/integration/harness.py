@@ -116,7 +116,9 @@ def npm_tools(source, dest, files):
     """npm ci of SOURCE's package-lock.json into DEST (again only when the lock file changes),
     with FILES copied from SOURCE beside the modules they import; returns node's path. Under
     a lock on DEST: the suite runs each file once per I/O backend, side by side, and two npm
-    installs into one node_modules at once leave it half made."""
+    installs into one node_modules at once leave it half made; each file is put in place by
+    a rename, as a script of the other pass may be importing it (ui.mjs once found a
+    steps.mjs half copied: "does not provide an export named 'options'")."""
     import fcntl
     import hashlib
     npm = need("npm")
@@ -136,8 +138,10 @@ def npm_tools(source, dest, files):
             assert p.returncode == 0, f"npm ci in {dest}: {p.stderr[-2000:]}"
             with open(marker, "w") as f:
                 f.write(lock_hash)
-        for name in files:
-            shutil.copy(os.path.join(source, name), dest)
+        for name in files:  # a copy and a rename: a script the other pass runs meanwhile
+            tmp = os.path.join(dest, f".{name}.{os.getpid()}")  # imports a whole file
+            shutil.copy(os.path.join(source, name), tmp)
+            os.replace(tmp, os.path.join(dest, name))
     return need("node")
 
 
