@@ -107,7 +107,8 @@ void loop_io_stop(loop_t *loop, loop_io_t *io);
 bool loop_stream_supported(const loop_t *loop);
 /* flags: 0, the kernel receives again and again on its own (a multishot receive: no request
  * per delivery); LOOP_STREAM_ONE_RECEIVE, one receive at a time, made again after each
- * delivery (one submission each, no system call), so that a pause (below) leaves at most one
+ * delivery (one submission each, no system call; it waits for readiness before trying, as the
+ * peer usually answers what the same turn sent), so that a pause (below) leaves at most one
  * buffer's bytes to come after it: for an owner that bounds its input. */
 enum loop_stream_flags { LOOP_STREAM_ONE_RECEIVE = 1 };
 int loop_stream_start(loop_t *loop, loop_io_t *io, loop_stream_fn fn, unsigned flags);

@@ -452,9 +452,13 @@ static void arm_one(uring_backend_t *b, uint32_t idx)
 	if (s->streaming) {
 		if (s->recv_armed || s->recv_over || s->recv_paused || !(sqe = get_sqe(b)))
 			return;
-		if (s->recv_once)
+		if (s->recv_once) {
+			/* made after a delivery, when the peer usually waits for the answer sent
+			 * in this same batch: wait for readiness first, no attempt that finds
+			 * nothing (~2 % of serve's CPU a request, docs/performance.md) */
 			io_uring_prep_recv(sqe, s->io->fd, NULL, 0, 0);
-		else
+			sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+		} else
 			io_uring_prep_recv_multishot(sqe, s->io->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = URING_BUFFER_GROUP;
