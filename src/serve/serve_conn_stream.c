@@ -2,7 +2,7 @@
  * bytes come as they arrive and go into the input (bounded: past it the receive stops and they
  * wait in the socket, TCP holding the client back as readiness does); responses queue behind
  * the send in the kernel and go whole, one send at a time. A request costs no system call of
- * its own (docs/architecture.md, "surge serve on io_uring streams"). HTTP/2 on such a
+ * its own (docs/architecture.md, "Streams for surge serve"). HTTP/2 on such a
  * connection queues its frames here too (serve_h2.c). */
 #include <errno.h>
 #include <stdlib.h>
