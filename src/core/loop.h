@@ -86,6 +86,10 @@ typedef struct loop_io_stats {
 	uint64_t recv_no_buffer;  /* a stream's receive found no provided buffer free */
 	uint64_t cq_overflow;     /* completions the kernel had to hold back (not lost) */
 	uint64_t fallback_loops;  /* loops made with epoll because io_uring failed for them */
+	/* io_uring's provided buffers for streams' receives, mapped with the loop's first stream
+	 * (0 before, and on epoll): fixed memory, reused; a stream that brings more than a few
+	 * buffers' worth touches them all, as the ring hands them out in turn */
+	uint64_t receive_buffer_bytes;
 } loop_io_stats_t;
 
 loop_t *loop_new(void);

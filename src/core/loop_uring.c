@@ -354,6 +354,7 @@ static int buffers_setup(uring_backend_t *b)
 		                      URING_BUFFER_SIZE, (unsigned short)i,
 		                      io_uring_buf_ring_mask(URING_BUFFERS), i);
 	io_uring_buf_ring_advance(b->buf_ring, URING_BUFFERS);
+	__atomic_store_n(&b->stats.receive_buffer_bytes, (uint64_t)BUFFERS_BYTES, __ATOMIC_RELAXED);
 	return 0;
 fail:
 	if (b->buffers)
@@ -681,6 +682,8 @@ static void uring_stats(void *v, loop_io_stats_t *out)
 	out->sq_full_submits = __atomic_load_n(&b->stats.sq_full_submits, __ATOMIC_RELAXED);
 	out->recv_no_buffer = __atomic_load_n(&b->stats.recv_no_buffer, __ATOMIC_RELAXED);
 	out->fallback_loops = 0;
+	out->receive_buffer_bytes =
+	    __atomic_load_n(&b->stats.receive_buffer_bytes, __ATOMIC_RELAXED);
 	out->cq_overflow =
 	    b->ring.cq.koverflow ? __atomic_load_n(b->ring.cq.koverflow, __ATOMIC_RELAXED) : 0;
 }

@@ -281,10 +281,16 @@ static void io_metrics(buf_t *out)
 		sum.recv_no_buffer += s.recv_no_buffer;
 		sum.cq_overflow += s.cq_overflow;
 		sum.fallback_loops += s.fallback_loops;
+		sum.receive_buffer_bytes += s.receive_buffer_bytes;
 	}
 	prom_metric(out, "surge_io_loop_turns_total", "counter",
 	            "Waits for events of the workers' loops (each a system call).",
 	            (double)sum.turns);
+	prom_metric(out, "surge_io_receive_buffer_bytes", "gauge",
+	            "The workers' io_uring receive buffers (a loop's, mapped with its first "
+	            "connection; 0 on epoll): fixed memory, reused, all of it touched once a "
+	            "connection has brought that much.",
+	            (double)sum.receive_buffer_bytes);
 	prom_family(
 	    out, "surge_io_bound_hits_total", "counter",
 	    "Bounds the workers' I/O met: sq_full (a turn's requests filled io_uring's submission "
