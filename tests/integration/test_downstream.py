@@ -59,7 +59,10 @@ def test_role_downstream_serves_root_and_404s_api():
         assert doc["endpoint"] == "slow", doc
         start = time.monotonic()
         doc, _ = get_json(d.url("/random"))
-        assert 0.09 <= time.monotonic() - start < 2.5 and 0.1 <= doc["delay_s"] <= 2, doc
+        took = time.monotonic() - start
+        # the delay drawn is within its range, and the answer waited for it: the relation, not
+        # an upper bound on the wall time (TSan on a busy host took 2.5 s for a 1.69 s delay)
+        assert 0.1 <= doc["delay_s"] <= 2 and took >= doc["delay_s"] - 0.01, (took, doc)
         get_json(d.url("/sometimes-fail?failure_rate=0"))
         get_json(d.url("/sometimes-fail?failure_rate=1"), expect=500)
         for path in ("/api/cpu", "/api/call-downstream", "/api/slow", "/downstream/slow"):
