@@ -1,6 +1,8 @@
-/* serve_conn_internal: what serve_conn.c (a connection's requests: heads, bodies, dispatch,
- * the response and the next request) and serve_conn_stream.c (its I/O as an io_uring stream)
- * share: the connection itself, its states, and the steps between them. */
+/* serve_conn_internal: what serve_conn.c (a connection's life: accept, states, deadlines, the
+ * input, keep-alive, close), serve_conn_request.c (its requests: heads, bodies, dispatch, the
+ * response and the next request), serve_conn_io.c (its I/O on readiness) and
+ * serve_conn_stream.c (its I/O as an io_uring stream) share: the connection itself, its
+ * states, and the steps between them. */
 #ifndef SURGE_SERVE_CONN_INTERNAL_H
 #define SURGE_SERVE_CONN_INTERNAL_H
 
@@ -72,17 +74,17 @@ struct serve_conn {
 /* What a step left the connection in. */
 enum step { STEP_GONE = -1, STEP_BUSY = 0, STEP_NEXT = 1 };
 
-/* ---- serve_conn.c, for serve_conn_stream.c ---- */
+/* ---- serve_conn.c, for the others ---- */
 
 void serve_conn_set_state(serve_conn_t *c, enum conn_state to);
 /* A stream's send is out (or not): the connections gauge counts it active meanwhile. */
 void serve_conn_set_sending(serve_conn_t *c, bool sending);
 /* The header or idle deadline, after_ns from now (the timer moved only when it is sooner). */
 void serve_conn_arm_deadline(serve_conn_t *c, uint64_t after_ns);
-/* Handles what the input holds: heads, bodies, pipelined requests up to a budget. */
-enum step serve_conn_process(serve_conn_t *c);
 /* The response is all handed over: counted, logged; the connection goes on or closes. */
 enum step serve_conn_request_done(serve_conn_t *c);
+/* The request counted as done before the last bytes of its response go (once). */
+void serve_conn_request_count(serve_conn_t *c);
 /* Room in the input for want more bytes, the buffer growing to limit at most (a request's
  * parsed slices move with it); false when it cannot. */
 bool serve_conn_in_reserve(serve_conn_t *c, size_t want, size_t limit);
@@ -90,6 +92,37 @@ bool serve_conn_in_reserve(serve_conn_t *c, size_t want, size_t limit);
 void serve_conn_exit(serve_worker_t *w) __attribute__((noreturn));
 /* Frees a buffer grown past OUT_KEEP by a response that is over. */
 void serve_conn_shrink_idle(buf_t *b);
+/* Frees a closed connection (serve_resume: one closed while its request was deferred). */
+void serve_conn_free(serve_conn_t *c);
+/* The response waits (its delay, a deferred handler); STEP_GONE if the client left already. */
+enum step serve_conn_hold(serve_conn_t *c);
+/* No more requests: readiness closes now, a stream once its output went. STEP_GONE. */
+enum step serve_conn_close_after_output(serve_conn_t *c);
+
+/* ---- serve_conn_request.c ---- */
+
+/* Handles what the input holds: heads, bodies, pipelined requests up to a budget. */
+enum step serve_conn_process(serve_conn_t *c);
+/* Serializes the response into out and hands it to the connection's I/O. */
+enum step serve_conn_respond(serve_conn_t *c);
+/* Answers a request the parser or a limit refused, and closes after it. */
+enum step serve_conn_reply_refused(serve_conn_t *c, int status, const char *why);
+const char *serve_conn_body_limit_message(void);
+/* 100-continue: what the socket takes of it now (a stream: queued whole). STEP_GONE when the
+ * connection failed. */
+enum step serve_conn_send_continue(serve_conn_t *c);
+
+/* ---- serve_conn_io.c (readiness) ---- */
+
+/* Writes what it can of the response; STEP_NEXT when it is out and the next request may
+ * start. */
+enum step serve_conn_io_write(serve_conn_t *c);
+/* Reads what the socket has into the input, then processes it (c may be gone after). */
+void serve_conn_io_read(serve_conn_t *c);
+/* Bytes TLS holds: come back for them on the next loop turn (through the timer). */
+void serve_conn_io_kick_pending(serve_conn_t *c);
+/* The connection's loop_io callback. */
+void serve_conn_io_on_event(loop_t *loop, loop_io_t *io, uint32_t events);
 
 /* ---- serve_conn_stream.c ---- */
 

@@ -126,8 +126,8 @@ void serve_h2_stream_answer(h2_stream_t *s);
  * or not the client has finished sending (a 413 or 408 answered before the body ended).
  * nghttp2_session_mem_send calls on_frame_send for a frame before it hands back its bytes, so
  * this runs before serve_h2_flush writes them: counted before the last bytes of its response
- * go to the socket, as HTTP/1.1 counts (serve_conn.c request_count), and a write that then
- * fails leaves it counted. */
+ * go to the socket, as HTTP/1.1 counts (serve_conn.c serve_conn_request_count), and a write that
+ * then fails leaves it counted. */
 void serve_h2_stream_ended(h2_stream_t *s);
 /* nghttp2 closed the stream: it is freed (or left to its handler). */
 void serve_h2_stream_closed(h2_stream_t *s);

@@ -286,7 +286,7 @@ static inline bool serve_draining(const serve_worker_t *w)
 #define SERVE_FILL_CHUNK 65536
 extern char serve_filler[SERVE_FILL_CHUNK];
 
-/* serve_conn.c */
+/* serve_conn.c (its requests: serve_conn_request.c; its readiness I/O: serve_conn_io.c) */
 /* Prepares what every connection shares read-only (the response filler); before any worker. */
 void serve_conn_init(void);
 void serve_conn_accept(serve_worker_t *w, int fd);
@@ -299,7 +299,8 @@ void serve_conn_close_all(serve_worker_t *w);  /* the worker stops: every connec
  * open (the connections gauge: active or idle). */
 void serve_conn_close(serve_conn_t *c);
 void serve_conn_set_busy(serve_conn_t *c, bool busy);
-/* The connection's socket, through TLS when it has it: net_read/net_write's conventions. */
+/* serve_conn_io.c: the connection's socket, through TLS when it has it: net_read/net_write's
+ * conventions. */
 ssize_t serve_conn_read(serve_conn_t *c, void *buf, size_t len);
 ssize_t serve_conn_write(serve_conn_t *c, const void *buf, size_t len);
 /* TLS holds decrypted bytes a read would return though the socket may not be readable. */
