@@ -324,11 +324,18 @@ def run_scenario(bad, kind):
 
 
 def check_common(o, limit_s, max_rss=MAX_RSS):
-    """No hang, bounded memory, counts that add up."""
+    """No hang, bounded memory, counts that add up. The run's length is the generator's own
+    (`duration_s`: from its start until its last connection was done, graceful stop
+    included): a hostile server that held the run past its timeouts shows there. The process's
+    wall time adds its start-up and the result file, which a busy host stretches (13 s against
+    a 7.5 s limit at load 11 once); a process that never ends is stopped by run_surge's own
+    bound."""
     if os.environ.get("HOSTILE_VERBOSE"):
-        print(f"    took {o.elapsed:.2f}s (limit {limit_s:.1f}s), max RSS "
-              f"{o.doc['generator']['max_rss_bytes'] / 2**20:.1f} MiB, exit {o.rc}", flush=True)
-    assert o.elapsed <= limit_s, f"the run took {o.elapsed:.1f}s, more than {limit_s:.1f}s"
+        print(f"    took {o.elapsed:.2f}s, ran {o.doc['duration_s']:.2f}s (limit {limit_s:.1f}s), "
+              f"max RSS {o.doc['generator']['max_rss_bytes'] / 2**20:.1f} MiB, exit {o.rc}",
+              flush=True)
+    assert o.doc["duration_s"] <= limit_s, \
+        f"the run lasted {o.doc['duration_s']:.1f}s, more than {limit_s:.1f}s"
     rss = o.doc["generator"]["max_rss_bytes"]
     assert 0 < rss <= max_rss, f"max RSS {rss / 2**20:.1f} MiB, more than {max_rss >> 20} MiB"
     t = o.doc["totals"]
