@@ -894,9 +894,11 @@ def test_upload_is_streamed():
         # rest of `make tsan`: its runtime's, not the body's (128 MiB in all went through). On
         # io_uring, the receive buffers of the workers that took the uploads come on top: fixed
         # memory (4 MiB a worker), all of it touched by the first connection that brings that
-        # much, which serve's /metrics states; TSan's shadow about triples what is touched.
+        # much, which serve's /metrics states. TSan's shadow and metadata make what is touched
+        # 3 to 5 times bigger (44 to 49 MiB for 8 to 16 MiB of rings); a buffered 64 MiB body
+        # is still far above.
         rings = metric(scrape(srv), "surge_io_receive_buffer_bytes") / MIB
-        limit = 8 + rings if not RSS_INEXACT else 24 + 3 * rings
+        limit = 8 + rings if not RSS_INEXACT else 24 + 5 * rings
         assert (rss1 - rss0) / MIB < limit, \
             f"RSS grew {(rss1 - rss0) / MIB:.1f} MiB (limit {limit:.0f}): uploads buffered"
         # Expect: 100-continue gets its interim answer before the body is sent
