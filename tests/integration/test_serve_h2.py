@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from harness import Serve, http, main, need, run_json
+from harness import metric_sum as sample
 
 
 def h2load(*args, timeout=120):
@@ -55,18 +56,6 @@ def metrics(srv):
     status, _, body = http("GET", srv.url("/metrics"))
     assert status == 200
     return body.decode()
-
-
-def sample(text, name, **labels):
-    """The sum of name's samples whose labels include the given ones."""
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        head, _, value = line.rpartition(" ")
-        if all(f'{k}="{v}"' in head for k, v in labels.items()):
-            total += float(value)
-    return total
 
 
 def wait_for(pred, timeout=20.0, what="condition"):

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 
 from harness import Serve, main, need, run_json, surge
+from harness import metric_sum as sample
 
 
 class Certs:
@@ -46,17 +47,6 @@ def get(srv, certs, path):
         return r.status, r.read()
     finally:
         conn.close()
-
-
-def sample(text, name, **labels):
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        head, _, value = line.rpartition(" ")
-        if all(f'{k}="{v}"' in head for k, v in labels.items()):
-            total += float(value)
-    return total
 
 
 def metrics(srv, certs):
