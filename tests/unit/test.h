@@ -20,6 +20,18 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 	}                                                                                          \
 	static void test_##name(void)
 
+/* A test of both event-loop backends: NAME(enum loop_io_choice) runs as NAME_epoll and as
+ * NAME_uring (a file using it includes core/loop.h). */
+#define TEST_EACH_IO(name)                                                                         \
+	TEST(name##_epoll)                                                                         \
+	{                                                                                          \
+		name(LOOP_IO_EPOLL);                                                               \
+	}                                                                                          \
+	TEST(name##_uring)                                                                         \
+	{                                                                                          \
+		name(LOOP_IO_URING);                                                               \
+	}
+
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond))                                                                       \

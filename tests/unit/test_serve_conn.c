@@ -149,15 +149,7 @@ static void serve_conn_continue_waits_for_a_full_socket(enum loop_io_choice io)
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_continue_waits_for_a_full_socket_epoll)
-{
-	serve_conn_continue_waits_for_a_full_socket(LOOP_IO_EPOLL);
-}
-
-TEST(serve_conn_continue_waits_for_a_full_socket_uring)
-{
-	serve_conn_continue_waits_for_a_full_socket(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_conn_continue_waits_for_a_full_socket)
 
 static void serve_conn_continue_then_final_response_on_a_free_socket(enum loop_io_choice io)
 {
@@ -187,15 +179,7 @@ static void serve_conn_continue_then_final_response_on_a_free_socket(enum loop_i
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_continue_then_final_response_on_a_free_socket_epoll)
-{
-	serve_conn_continue_then_final_response_on_a_free_socket(LOOP_IO_EPOLL);
-}
-
-TEST(serve_conn_continue_then_final_response_on_a_free_socket_uring)
-{
-	serve_conn_continue_then_final_response_on_a_free_socket(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_conn_continue_then_final_response_on_a_free_socket)
 
 /* ---- when a request is counted ---- */
 
@@ -259,15 +243,7 @@ static void serve_conn_counts_a_request_before_its_last_write(enum loop_io_choic
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_counts_a_request_before_its_last_write_epoll)
-{
-	serve_conn_counts_a_request_before_its_last_write(LOOP_IO_EPOLL);
-}
-
-TEST(serve_conn_counts_a_request_before_its_last_write_uring)
-{
-	serve_conn_counts_a_request_before_its_last_write(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_conn_counts_a_request_before_its_last_write)
 
 /* A last write that fails (the client went) leaves the request counted, once: the server
  * answered in full, the client was gone for its last bytes. Nothing goes below zero. */
@@ -296,15 +272,7 @@ static void serve_conn_a_failed_last_write_leaves_the_request_counted_once(enum 
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once_epoll)
-{
-	serve_conn_a_failed_last_write_leaves_the_request_counted_once(LOOP_IO_EPOLL);
-}
-
-TEST(serve_conn_a_failed_last_write_leaves_the_request_counted_once_uring)
-{
-	serve_conn_a_failed_last_write_leaves_the_request_counted_once(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_conn_a_failed_last_write_leaves_the_request_counted_once)
 
 /* A response cut before its last write (the client went mid-body) is not counted, and is
  * off the in-flight gauge. */
@@ -335,12 +303,4 @@ static void serve_conn_a_response_cut_before_its_last_write_is_not_counted(enum 
 	fixture_stop(&f);
 }
 
-TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted_epoll)
-{
-	serve_conn_a_response_cut_before_its_last_write_is_not_counted(LOOP_IO_EPOLL);
-}
-
-TEST(serve_conn_a_response_cut_before_its_last_write_is_not_counted_uring)
-{
-	serve_conn_a_response_cut_before_its_last_write_is_not_counted(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_conn_a_response_cut_before_its_last_write_is_not_counted)

@@ -255,15 +255,7 @@ static void serve_h2_answers_streams_on_one_connection(enum loop_io_choice io)
 	fixture_stop(&f);
 }
 
-TEST(serve_h2_answers_streams_on_one_connection_epoll)
-{
-	serve_h2_answers_streams_on_one_connection(LOOP_IO_EPOLL);
-}
-
-TEST(serve_h2_answers_streams_on_one_connection_uring)
-{
-	serve_h2_answers_streams_on_one_connection(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_h2_answers_streams_on_one_connection)
 
 static void serve_h2_preface_split_across_reads_is_still_http2(enum loop_io_choice io)
 {
@@ -302,15 +294,7 @@ static void serve_h2_preface_split_across_reads_is_still_http2(enum loop_io_choi
 	fixture_stop(&f);
 }
 
-TEST(serve_h2_preface_split_across_reads_is_still_http2_epoll)
-{
-	serve_h2_preface_split_across_reads_is_still_http2(LOOP_IO_EPOLL);
-}
-
-TEST(serve_h2_preface_split_across_reads_is_still_http2_uring)
-{
-	serve_h2_preface_split_across_reads_is_still_http2(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_h2_preface_split_across_reads_is_still_http2)
 
 static void serve_h2_refuses_a_header_list_over_the_limit_with_431(enum loop_io_choice io)
 {
@@ -343,15 +327,7 @@ static void serve_h2_refuses_a_header_list_over_the_limit_with_431(enum loop_io_
 	fixture_stop(&f);
 }
 
-TEST(serve_h2_refuses_a_header_list_over_the_limit_with_431_epoll)
-{
-	serve_h2_refuses_a_header_list_over_the_limit_with_431(LOOP_IO_EPOLL);
-}
-
-TEST(serve_h2_refuses_a_header_list_over_the_limit_with_431_uring)
-{
-	serve_h2_refuses_a_header_list_over_the_limit_with_431(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_h2_refuses_a_header_list_over_the_limit_with_431)
 
 /* Requests the worker counted (every series of its request-duration histogram). */
 static uint64_t counted(serve_worker_t *w)
@@ -418,12 +394,4 @@ static void serve_h2_counts_a_stream_before_its_last_bytes_are_written(enum loop
 	fixture_stop(&f);
 }
 
-TEST(serve_h2_counts_a_stream_before_its_last_bytes_are_written_epoll)
-{
-	serve_h2_counts_a_stream_before_its_last_bytes_are_written(LOOP_IO_EPOLL);
-}
-
-TEST(serve_h2_counts_a_stream_before_its_last_bytes_are_written_uring)
-{
-	serve_h2_counts_a_stream_before_its_last_bytes_are_written(LOOP_IO_URING);
-}
+TEST_EACH_IO(serve_h2_counts_a_stream_before_its_last_bytes_are_written)
